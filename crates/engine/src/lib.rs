@@ -1,0 +1,1 @@
+//! SimRelay engine. Being written: see issue 2.

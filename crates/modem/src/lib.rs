@@ -1,0 +1,1 @@
+//! AT modem driver and simulator. Being written: see issues 2 and 4.

@@ -1,0 +1,1 @@
+//! Verification-code extraction. Being written: see issue 5.

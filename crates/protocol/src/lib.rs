@@ -1,0 +1,180 @@
+//! The types SimRelay puts on the wire.
+//!
+//! Everything the engine's HTTP API and WebSocket send, and everything clients send back, is defined here once,
+//! so the Leptos UI (compiled to wasm32) and the native engine cannot drift apart. The crate depends on serde and
+//! chrono only, and compiles for both targets. `docs/API.md` documents the JSON these types produce; new fields are
+//! added with `#[serde(default)]` so older clients keep working.
+
+use chrono::{DateTime, FixedOffset};
+use serde::{Deserialize, Serialize};
+
+/// One received (or sent) SMS as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    /// Store id; larger ids are newer.
+    pub id: i64,
+    /// Id of the modem that received (or sent) the message.
+    pub modem: String,
+    /// Sender address as the network gave it: `+4915...`, a short code, or an alphanumeric name.
+    pub sender: String,
+    /// Decoded text. Untrusted: clients must insert it as text, never as HTML.
+    pub text: String,
+    /// The verification code a user would type, if the message carries one.
+    pub code: Option<String>,
+    /// Byte range `[start, end)` of the code in `text`, for highlighting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_span: Option<[usize; 2]>,
+    /// The SMS service-centre timestamp, with the offset the network sent.
+    pub sent_at: DateTime<FixedOffset>,
+    /// When SimRelay committed the message.
+    pub received_at: DateTime<FixedOffset>,
+    /// Text encoding of the message (`gsm7`, `ucs2`, `binary`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<String>,
+    /// Set when the PDU could not be decoded: the raw PDU is kept and this says why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decode_error: Option<String>,
+    /// Set for a multipart message delivered before all its parts arrived.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub incomplete: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// Connection state of one modem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModemState {
+    /// Opening the port or initialising the modem.
+    Connecting,
+    /// Initialised and listening for messages.
+    Connected,
+    /// The port is gone or stopped answering; SimRelay retries.
+    Disconnected,
+    /// Stopped on an error that needs the user (a wrong PIN, say); see `last_error`.
+    Failed,
+}
+
+/// What SimRelay knows about one modem.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModemStatus {
+    /// Stable id of the modem.
+    pub id: String,
+    /// Serial port path (or `demo`).
+    pub port: String,
+    /// Connection state.
+    pub state: ModemState,
+    /// Manufacturer and model, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Network operator name, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<String>,
+    /// Signal strength in dBm, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal_dbm: Option<i32>,
+    /// The last error, phrased for the user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// True for the built-in simulated modem (`--demo`).
+    #[serde(default)]
+    pub demo: bool,
+}
+
+/// A frame the server pushes over the WebSocket (`/ws`), tagged by `type`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerEvent {
+    /// First frame after connecting: the newest messages (up to 20, newest first) and the modems.
+    Hello {
+        /// Recent messages, newest first.
+        recent: Vec<Message>,
+        /// Status of every modem.
+        #[serde(default)]
+        modems: Vec<ModemStatus>,
+    },
+    /// A new message was committed to the store.
+    Sms {
+        /// The message.
+        message: Message,
+    },
+    /// A modem's status changed.
+    Modem {
+        /// The new status.
+        modem: ModemStatus,
+    },
+}
+
+/// Body of `GET /api/messages`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessagePage {
+    /// Messages, newest first.
+    pub messages: Vec<Message>,
+}
+
+/// Body of `GET /api/health`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Health {
+    /// Always `"ok"` when the server answers.
+    pub status: String,
+    /// Server version.
+    pub version: String,
+}
+
+/// Body of every API error: `{"error": "...", "detail": "..."}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiError {
+    /// Short machine-friendly error kind, e.g. `unauthorized`.
+    pub error: String,
+    /// What went wrong and what to do, for a person.
+    #[serde(default)]
+    pub detail: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Message {
+        Message {
+            id: 7,
+            modem: "demo".into(),
+            sender: "Google".into(),
+            text: "G-583014 is your Google verification code.".into(),
+            code: Some("583014".into()),
+            code_span: Some([2, 8]),
+            sent_at: DateTime::parse_from_rfc3339("2026-11-22T10:00:00+01:00").expect("valid"),
+            received_at: DateTime::parse_from_rfc3339("2026-11-22T09:00:02+00:00").expect("valid"),
+            encoding: Some("gsm7".into()),
+            decode_error: None,
+            incomplete: false,
+        }
+    }
+
+    #[test]
+    fn sms_event_is_tagged_and_keeps_the_offset() {
+        let json = serde_json::to_value(ServerEvent::Sms { message: sample() }).expect("serialises");
+        assert_eq!(json["type"], "sms");
+        assert_eq!(json["message"]["sent_at"], "2026-11-22T10:00:00+01:00");
+        assert_eq!(json["message"]["code"], "583014");
+        assert!(json["message"].get("incomplete").is_none());
+    }
+
+    #[test]
+    fn minimal_message_from_an_older_server_still_parses() {
+        let json = r#"{"id":1,"modem":"m","sender":"s","text":"t","code":null,
+            "sent_at":"2026-01-01T00:00:00+00:00","received_at":"2026-01-01T00:00:01+00:00"}"#;
+        let m: Message = serde_json::from_str(json).expect("parses");
+        assert_eq!(m.code, None);
+        assert!(!m.incomplete);
+    }
+
+    #[test]
+    fn hello_round_trips() {
+        let ev = ServerEvent::Hello { recent: vec![sample()], modems: vec![] };
+        let text = serde_json::to_string(&ev).expect("serialises");
+        assert_eq!(serde_json::from_str::<ServerEvent>(&text).expect("parses"), ev);
+    }
+}

@@ -1,0 +1,2 @@
+//! Desktop shell placeholder: see issue 2.
+fn main() {}

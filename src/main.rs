@@ -1,0 +1,2 @@
+//! SimRelay's web UI placeholder: see issue 2.
+fn main() {}

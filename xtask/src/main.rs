@@ -1,0 +1,2 @@
+//! Task runner placeholder.
+fn main() {}
