@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs whatever is missing, then runs every SimRelay check: formatting, lints, unit and integration tests, the
+# PDU differential test against python-gammu, the browser end-to-end test (headless Chromium) and the desktop
+# end-to-end test (the real Tauri window under Xvfb with a private D-Bus session). Stops at the first failure.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+scripts/setup.sh
+
+# The differential test of the PDU codec needs an independent implementation: python-gammu bundles libGammu.
+if ! python3 -c 'import gammu' 2>/dev/null; then
+  say "pip install python-gammu==3.5.1 (PDU differential test)"
+  python3 -m pip install --quiet --disable-pip-version-check python-gammu==3.5.1 \
+    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages python-gammu==3.5.1
+fi
+
+say "cargo fmt --check"
+cargo fmt --all --check
+
+say "build the UI (Trunk, offline)"
+scripts/build-ui.sh
+
+say "clippy (native crates, then the wasm UI)"
+cargo clippy --workspace --exclude simrelay-ui --all-targets -- -D warnings
+cargo clippy -p simrelay-ui --target wasm32-unknown-unknown --all-targets -- -D warnings
+
+say "build the binaries the end-to-end tests drive"
+cargo build -p simrelay-engine -p simrelay-desktop
+export SIMRELAY_BIN="$PWD/target/debug/simrelay" SIMRELAY_DESKTOP_BIN="$PWD/target/debug/simrelay-desktop"
+
+say "unit, integration and end-to-end tests"
+cargo test --workspace --exclude simrelay-ui
