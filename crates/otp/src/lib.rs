@@ -1,1 +1,146 @@
-//! Verification-code extraction. Being written: see issue 5.
+//! Extracts the one-time verification code from an SMS.
+//!
+//! The extractor looks for strings shaped like a code (4–8 digits, letters and digits with at least one digit,
+//! grouped forms such as `123 456` or `K7P-2QX`), then weighs each one with general rules: how close a code word
+//! of one of many languages is ("code", "OTP", "验证码", "인증번호", "رمز"), whether its own shape rules it out (a
+//! decimal, a date, a time, a masked card number), whether a negative context points at it (an amount, a card or
+//! account ending, a phone number, an order or tracking number, a promo code, an expired code), and whether it
+//! stands alone on its line. The highest score above a threshold wins; without a keyword nothing is extracted,
+//! because copying a wrong number is worse than copying none.
+//!
+//! All phrases come from a table (`src/keywords.tsv`) embedded at compile time. The crate is pure: no I/O, no
+//! global state except the matcher compiled once, and it builds for `wasm32-unknown-unknown`.
+//!
+//! ```
+//! use simrelay_otp::{extract, CodeKind};
+//!
+//! let text = "Your card ending 4821 was charged $12.00. Verification code: 593 021";
+//! let code = extract(text).unwrap();
+//! assert_eq!(code.value, "593021");
+//! assert_eq!(&text[code.span.clone()], "593 021");
+//! assert_eq!(code.kind, CodeKind::Numeric);
+//!
+//! assert_eq!(extract("Never share your verification code with anyone."), None);
+//!
+//! // Every candidate and why it won or lost, for debugging.
+//! let why = simrelay_otp::explain(text);
+//! assert!(why.to_string().contains("card"));
+//! ```
+
+// Tests may unwrap: a panic there is a failed assertion.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+mod candidates;
+mod explain;
+mod fold;
+mod keywords;
+mod score;
+
+use std::ops::Range;
+
+pub use explain::{CandidateReport, Explanation, Outcome, PhraseHit, Reason};
+pub use keywords::{languages, PhraseClass};
+
+/// A one-time code found in a message.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Code {
+    /// What the user types: group separators and service prefixes removed, digits of any script mapped to ASCII,
+    /// letter case and leading zeros kept.
+    pub value: String,
+    /// Byte range of the code in the original text, for highlighting. For a grouped code it covers the separators;
+    /// a dropped service prefix ("G-") is not included.
+    pub span: Range<usize>,
+    /// Between 0 and 1: how clearly the message presents this as its code.
+    pub confidence: f32,
+    /// Digits only, or letters and digits.
+    pub kind: CodeKind,
+}
+
+/// The kind of characters in a code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum CodeKind {
+    /// Digits only.
+    Numeric,
+    /// Letters and digits (at least one digit).
+    Alphanumeric,
+}
+
+impl CodeKind {
+    /// `"numeric"` or `"alphanumeric"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            CodeKind::Numeric => "numeric",
+            CodeKind::Alphanumeric => "alphanumeric",
+        }
+    }
+}
+
+/// The verification code in `text`, if the message clearly carries one.
+pub fn extract(text: &str) -> Option<Code> {
+    score::analyse(text, false).code
+}
+
+/// Every candidate in `text` with the reasons it won or lost; `explain(t).code == extract(t)`.
+pub fn explain(text: &str) -> Explanation {
+    score::analyse(text, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn value(text: &str) -> Option<String> {
+        extract(text).map(|c| c.value)
+    }
+
+    #[test]
+    fn typical_codes() {
+        assert_eq!(
+            value("Your verification code is 482913."),
+            Some("482913".into())
+        );
+        assert_eq!(value("482913 is your login code"), Some("482913".into()));
+        assert_eq!(
+            value("G-583014 is your Google verification code."),
+            Some("583014".into())
+        );
+        assert_eq!(
+            value("【京东】验证码：６６１２０３，请勿泄露"),
+            Some("661203".into())
+        );
+        assert_eq!(value("Your code: K7P-2QX"), Some("K7P2QX".into()));
+        assert_eq!(value("OTP: 0042"), Some("0042".into()));
+    }
+
+    #[test]
+    fn hard_negatives() {
+        assert_eq!(value("Meet at 1830 at the station"), None);
+        assert_eq!(value("Your card ending 4821 was charged $12.00"), None);
+        assert_eq!(value("Use promo code SAVE20 for 20% off"), None);
+        assert_eq!(value("Never share your code with anyone."), None);
+        assert_eq!(value("Your code 482913 has expired."), None);
+        assert_eq!(value("Questions? Call 0800 048 1173"), None);
+    }
+
+    #[test]
+    fn span_points_into_the_original_text() {
+        let text = "رمز التحقق: ٤٨٢٩١٣";
+        let c = extract(text).unwrap();
+        assert_eq!(c.value, "482913");
+        assert_eq!(&text[c.span.clone()], "٤٨٢٩١٣");
+    }
+
+    #[test]
+    fn explain_agrees_with_extract() {
+        for t in [
+            "Your code is 1234",
+            "no code here",
+            "card ending 4821, code 553190",
+        ] {
+            assert_eq!(explain(t).code, extract(t), "{t}");
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! A folded view of the message: look-alike characters mapped to ASCII so that one set of rules covers every script,
+//! with a byte map back to the original text so spans can be reported against what the user actually received.
+
+use std::ops::Range;
+
+/// The message after folding, plus where every folded byte came from.
+pub(crate) struct Folded {
+    /// Folded text: full-width forms and non-ASCII decimal digits become ASCII, exotic spaces and dashes become ' '
+    /// and '-', invisible direction marks are dropped.
+    pub text: String,
+    /// For every byte of `text`, the original byte range of the character it was produced from.
+    origin: Vec<(u32, u32)>,
+}
+
+/// First code point of each contiguous block of decimal digits 0..9 that is mapped to ASCII.
+const DIGIT_BLOCKS: &[u32] = &[
+    0x0660, // Arabic-Indic
+    0x06F0, // Extended Arabic-Indic (Persian, Urdu)
+    0x0966, // Devanagari
+    0x09E6, // Bengali
+    0x0A66, // Gurmukhi
+    0x0AE6, // Gujarati
+    0x0B66, // Oriya
+    0x0BE6, // Tamil
+    0x0C66, // Telugu
+    0x0CE6, // Kannada
+    0x0D66, // Malayalam
+    0x0E50, // Thai
+    0x0ED0, // Lao
+    0x1040, // Myanmar
+    0x17E0, // Khmer
+    0x1810, // Mongolian
+    0xFF10, // Full-width
+];
+
+/// What a character folds to: `None` drops it (zero-width and bidi controls), otherwise the replacement.
+fn fold_char(c: char) -> Option<char> {
+    let u = c as u32;
+    if c.is_ascii() {
+        return Some(c);
+    }
+    for &base in DIGIT_BLOCKS {
+        if (base..base + 10).contains(&u) {
+            return char::from_u32('0' as u32 + (u - base));
+        }
+    }
+    match u {
+        // Full-width ASCII variants (letters, punctuation such as '：' and '（').
+        0xFF01..=0xFF5E => char::from_u32(u - 0xFEE0),
+        0x3000 | 0x00A0 | 0x2000..=0x200A | 0x202F | 0x205F => Some(' '),
+        0x2010..=0x2015 | 0x2212 | 0xFE63 => Some('-'),
+        // Zero-width spaces/joiners, bidi marks and isolates, Arabic letter mark, BOM: invisible, never part of a code.
+        0x200B..=0x200F | 0x202A..=0x202E | 0x2066..=0x2069 | 0x061C | 0xFEFF => None,
+        0x066B => Some('.'), // Arabic decimal separator
+        0x066C => Some(','), // Arabic thousands separator
+        0x060C => Some(','), // Arabic comma
+        0x061F => Some('?'),
+        0x3002 | 0xFF61 => Some('.'), // Ideographic full stop
+        0x3001 => Some(','),
+        _ => Some(c),
+    }
+}
+
+impl Folded {
+    pub(crate) fn new(original: &str) -> Self {
+        let mut text = String::with_capacity(original.len());
+        let mut origin = Vec::with_capacity(original.len());
+        for (start, c) in original.char_indices() {
+            if let Some(f) = fold_char(c) {
+                let range = (start as u32, (start + c.len_utf8()) as u32);
+                text.push(f);
+                origin.extend(std::iter::repeat_n(range, f.len_utf8()));
+            }
+        }
+        Folded { text, origin }
+    }
+
+    /// Maps a non-empty byte range of the folded text back to the original text.
+    pub(crate) fn original_range(&self, r: Range<usize>) -> Range<usize> {
+        match (
+            self.origin.get(r.start),
+            r.end.checked_sub(1).and_then(|e| self.origin.get(e)),
+        ) {
+            (Some(s), Some(e)) => s.0 as usize..e.1 as usize,
+            _ => 0..0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digits_of_many_scripts_fold_to_ascii() {
+        let f = Folded::new("١٢٣ ۴۵۶ १२३ ৪৫৬ ７８９");
+        assert_eq!(f.text, "123 456 123 456 789");
+    }
+
+    #[test]
+    fn spans_map_back_to_original_bytes() {
+        let original = "码：１２３４";
+        let f = Folded::new(original);
+        assert_eq!(f.text, "码:1234");
+        let start = f.text.find('1').unwrap();
+        let r = f.original_range(start..f.text.len());
+        assert_eq!(&original[r], "１２３４");
+    }
+
+    #[test]
+    fn invisible_marks_are_dropped_and_not_included_in_spans() {
+        let original = "\u{200f}12\u{200e}34\u{200f}";
+        let f = Folded::new(original);
+        assert_eq!(f.text, "1234");
+        let r = f.original_range(0..4);
+        assert_eq!(&original[r], "12\u{200e}34");
+    }
+}

@@ -1,0 +1,283 @@
+//! The phrase tables that drive extraction: code words ("verification code", "验证码", "인증번호"), softer context
+//! words ("log in", "verify") and negative contexts (card endings, amounts, order numbers, promo codes, expiry
+//! notices) in many languages. The data lives in `keywords.tsv` next to this file so translators can extend it
+//! without touching code; this module parses it once and compiles a single matcher.
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// The table, one `language<TAB>class<TAB>phrase | phrase | ...` line per language and class.
+pub(crate) const TABLE: &str = include_str!("keywords.tsv");
+
+/// What a matched phrase says about nearby numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum PhraseClass {
+    /// Names a one-time code ("OTP", "verification code", "验证码"): strong evidence for a nearby candidate.
+    Code,
+    /// Usual around codes but not naming one ("log in", "verify", "expires in"): weak evidence.
+    Context,
+    /// A money amount follows ("amount", "balance", "debited").
+    Amount,
+    /// A currency symbol, code or word; the number next to it is money.
+    Currency,
+    /// The digits that follow end a card or account number ("ending", "a/c", "尾号").
+    Card,
+    /// A phone number or short code follows ("call", "reply STOP to").
+    Phone,
+    /// An order, tracking, booking, ticket, reference or error number follows.
+    Reference,
+    /// A discount, promo or coupon code is meant, which is not a verification code.
+    Promo,
+    /// The code being talked about has expired or was cancelled.
+    Expired,
+    /// A warning such as "never share your code": names a code without giving one.
+    Warning,
+    /// A clock time follows ("at", "until", "by").
+    Time,
+}
+
+impl PhraseClass {
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "code" => Self::Code,
+            "context" => Self::Context,
+            "amount" => Self::Amount,
+            "currency" => Self::Currency,
+            "card" => Self::Card,
+            "phone" => Self::Phone,
+            "reference" => Self::Reference,
+            "promo" => Self::Promo,
+            "expired" => Self::Expired,
+            "warning" => Self::Warning,
+            "time" => Self::Time,
+            _ => return None,
+        })
+    }
+
+    /// The class name as written in the table.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Code => "code",
+            Self::Context => "context",
+            Self::Amount => "amount",
+            Self::Currency => "currency",
+            Self::Card => "card",
+            Self::Phone => "phone",
+            Self::Reference => "reference",
+            Self::Promo => "promo",
+            Self::Expired => "expired",
+            Self::Warning => "warning",
+            Self::Time => "time",
+        }
+    }
+}
+
+/// One row of the table after parsing.
+#[derive(Debug, Clone)]
+pub(crate) struct Entry {
+    pub lang: &'static str,
+    pub class: PhraseClass,
+    pub phrase: &'static str,
+}
+
+/// A phrase found in the (folded) message.
+#[derive(Debug, Clone)]
+pub(crate) struct Hit {
+    pub range: Range<usize>,
+    pub class: PhraseClass,
+}
+
+/// Parses the table; malformed lines are reported rather than skipped so a bad edit fails the unit tests.
+pub(crate) fn parse_table(table: &'static str) -> Result<Vec<Entry>, String> {
+    let mut out = Vec::new();
+    for (n, line) in table.lines().enumerate() {
+        let line = line.trim_end();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let mut cols = line.split('\t');
+        let (Some(lang), Some(class), Some(phrases), None) =
+            (cols.next(), cols.next(), cols.next(), cols.next())
+        else {
+            return Err(format!("line {}: expected 3 tab-separated columns", n + 1));
+        };
+        let class = PhraseClass::parse(class)
+            .ok_or_else(|| format!("line {}: unknown class {class:?}", n + 1))?;
+        for phrase in phrases.split('|').map(str::trim).filter(|p| !p.is_empty()) {
+            out.push(Entry {
+                lang,
+                class,
+                phrase,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The lookup key of a phrase or of matched text: lower case, without spaces and hyphens (the matcher lets those
+/// vary, so "one-time password" and "one time password" are one phrase).
+fn key(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Scripts written without spaces, or whose words take attached prefixes and particles (Arabic "ال", Hebrew "ה",
+/// Korean "는"): a phrase edge in one of these scripts needs no word boundary.
+fn glues_to_neighbours(c: char) -> bool {
+    matches!(c as u32,
+        0x0590..=0x06FF      // Hebrew, Arabic
+        | 0x0750..=0x077F    // Arabic supplement
+        | 0x0E00..=0x0EFF    // Thai, Lao
+        | 0x1000..=0x109F    // Myanmar
+        | 0x1780..=0x17FF    // Khmer
+        | 0x1100..=0x11FF | 0x3130..=0x318F | 0xAC00..=0xD7AF // Hangul
+        | 0x3040..=0x30FF    // Kana
+        | 0x3400..=0x9FFF | 0xF900..=0xFAFF // Han
+        | 0xFB1D..=0xFDFF | 0xFE70..=0xFEFF) // Hebrew and Arabic presentation forms
+}
+
+/// The compiled matcher: one alternation over every phrase, longest first, plus the class of each phrase.
+pub(crate) struct Matcher {
+    regex: Regex,
+    classes: HashMap<String, (PhraseClass, bool, bool)>,
+}
+
+impl Matcher {
+    fn build(entries: &[Entry]) -> Result<Self, String> {
+        let mut classes: HashMap<String, (PhraseClass, bool, bool)> = HashMap::new();
+        let mut patterns: Vec<(usize, String)> = Vec::new();
+        for e in entries {
+            // A leading or trailing '*' lets the phrase sit inside a longer word ("*code" finds "Bestätigungscode").
+            let glue_start = e.phrase.starts_with('*');
+            let glue_end = e.phrase.ends_with('*') && e.phrase.len() > 1;
+            let phrase = e.phrase.trim_matches('*');
+            let k = key(phrase);
+            if k.is_empty() {
+                continue;
+            }
+            match classes.get(&k) {
+                Some((c, _, _)) if *c != e.class => {
+                    return Err(format!("phrase {phrase:?} ({}) is in two classes", e.lang));
+                }
+                Some(_) => continue,
+                None => {}
+            }
+            classes.insert(k, (e.class, glue_start, glue_end));
+            let words: Vec<String> = phrase.split_whitespace().map(regex::escape).collect();
+            // Spaces and hyphens inside a phrase may vary or be missing, as senders write them.
+            let pattern = words.join(r"[\s\-]*").replace(r"\-", r"[\s\-]*");
+            patterns.push((phrase.chars().count(), pattern));
+        }
+        patterns.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        let alternation: Vec<&str> = patterns.iter().map(|(_, p)| p.as_str()).collect();
+        let regex =
+            Regex::new(&format!("(?i:{})", alternation.join("|"))).map_err(|e| e.to_string())?;
+        Ok(Matcher { regex, classes })
+    }
+
+    /// Every phrase occurrence in `text`, left to right, respecting word boundaries where the script has them.
+    pub(crate) fn find(&self, text: &str) -> Vec<Hit> {
+        let mut hits = Vec::new();
+        let mut pos = 0;
+        while let Some(m) = self.regex.find_at(text, pos) {
+            let (class, glue_start, glue_end) = self
+                .classes
+                .get(&key(m.as_str()))
+                .copied()
+                .unwrap_or((PhraseClass::Context, false, false));
+            let first = m.as_str().chars().next();
+            let last = m.as_str().chars().next_back();
+            let before = text[..m.start()].chars().next_back();
+            let after = text[m.end()..].chars().next();
+            let start_ok = glue_start
+                || first.is_some_and(glues_to_neighbours)
+                || !before.is_some_and(|c| c.is_alphabetic());
+            let end_ok = glue_end
+                || last.is_some_and(glues_to_neighbours)
+                || !after.is_some_and(|c| c.is_alphabetic());
+            if start_ok && end_ok {
+                hits.push(Hit {
+                    range: m.range(),
+                    class,
+                });
+                pos = m.end();
+            } else {
+                // Retry one character later: a shorter phrase may still start inside the rejected match.
+                pos = m.start() + first.map_or(1, char::len_utf8);
+            }
+            if pos >= text.len() {
+                break;
+            }
+        }
+        hits
+    }
+}
+
+/// The matcher built from the embedded table; `None` only if the table is broken, which the unit tests rule out
+/// (extraction then finds no phrase and returns no code instead of panicking).
+static MATCHER: LazyLock<Option<Matcher>> = LazyLock::new(|| {
+    parse_table(TABLE)
+        .and_then(|entries| Matcher::build(&entries))
+        .ok()
+});
+
+/// Every phrase of the table found in `text`.
+pub(crate) fn find(text: &str) -> Vec<Hit> {
+    MATCHER.as_ref().map(|m| m.find(text)).unwrap_or_default()
+}
+
+/// Languages that have at least one code phrase in the table.
+pub fn languages() -> Vec<&'static str> {
+    let mut langs: Vec<&'static str> = parse_table(TABLE)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| e.class == PhraseClass::Code)
+        .map(|e| e.lang)
+        .collect();
+    langs.sort_unstable();
+    langs.dedup();
+    langs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_parses_and_compiles() {
+        let entries = parse_table(TABLE).unwrap();
+        Matcher::build(&entries).unwrap();
+    }
+
+    #[test]
+    fn finds_phrases_with_and_without_word_boundaries() {
+        let hits = find("Your verification code is 1234");
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].class, PhraseClass::Code);
+        // "code" inside "unicode" is not a code word.
+        assert!(find("unicode").is_empty());
+        let hits = find("您的验证码123456");
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].class, PhraseClass::Code);
+    }
+
+    #[test]
+    fn spaces_and_hyphens_inside_phrases_may_vary() {
+        for text in [
+            "one-time password",
+            "one time password",
+            "One Time Password",
+        ] {
+            let hits = find(text);
+            assert_eq!(hits.len(), 1, "{text}");
+            assert_eq!(hits[0].range, 0..text.len());
+        }
+    }
+}

@@ -1,0 +1,436 @@
+//! The rules that weigh each candidate: a shape prior (six digits is the typical code, a lone alphanumeric word is
+//! not), keyword proximity (a code word in the same sentence, the closer the better), negative contexts (a card,
+//! phone, amount, reference or promo phrase right before the number; an expiry notice in the same sentence) and
+//! layout (a code alone on its line). Every rule is general; none knows any particular sender.
+
+use std::ops::Range;
+
+use crate::candidates::{self, Candidate};
+use crate::explain::{CandidateReport, Explanation, Outcome, PhraseHit, Reason};
+use crate::fold::Folded;
+use crate::keywords::{self, Hit, PhraseClass};
+use crate::{Code, CodeKind};
+
+/// Lowest score that is extracted. A six-digit number needs a code word in its sentence, or a softer context word
+/// close by, to reach it; without any keyword nothing is extracted.
+pub(crate) const THRESHOLD: f32 = 2.5;
+/// Effect recorded for a veto.
+const VETO: f32 = -100.0;
+/// Longest input examined; a concatenated SMS is at most about 40 KB, so longer input is not an SMS.
+const MAX_INPUT: usize = 64 * 1024;
+/// How far (bytes) to look for a keyword around a candidate.
+const KEYWORD_WINDOW: usize = 400;
+/// How far (characters) a negative phrase before a number still binds to it.
+const NEGATIVE_REACH: usize = 24;
+
+/// Collects reasons only when explaining, so plain extraction does not allocate strings.
+struct Notes {
+    enabled: bool,
+    score: f32,
+    vetoed: bool,
+    reasons: Vec<Reason>,
+}
+
+impl Notes {
+    fn add(&mut self, rule: &'static str, effect: f32, detail: impl FnOnce() -> String) {
+        self.score += effect;
+        if self.enabled {
+            self.reasons.push(Reason {
+                rule,
+                effect,
+                detail: detail(),
+            });
+        }
+    }
+    fn veto(&mut self, rule: &'static str, detail: impl FnOnce() -> String) {
+        self.vetoed = true;
+        self.add(rule, VETO, detail);
+    }
+}
+
+/// The message being scored.
+struct Ctx<'a> {
+    text: &'a str,
+    hits: &'a [Hit],
+    /// Byte positions of sentence ends.
+    stops: Vec<usize>,
+    any_code_word: bool,
+}
+
+impl Ctx<'_> {
+    fn crosses_sentence(&self, r: Range<usize>) -> bool {
+        let i = self.stops.partition_point(|&s| s < r.start);
+        self.stops.get(i).is_some_and(|&s| s < r.end)
+    }
+    fn code_word_within(&self, r: Range<usize>) -> bool {
+        self.hits.iter().any(|h| {
+            h.class == PhraseClass::Code && h.range.start >= r.start && h.range.end <= r.end
+        })
+    }
+    fn hits_near(&self, r: &Range<usize>) -> &[Hit] {
+        let lo = r.start.saturating_sub(KEYWORD_WINDOW);
+        let hi = r.end + KEYWORD_WINDOW;
+        let a = self.hits.partition_point(|h| h.range.end < lo);
+        let b = self.hits.partition_point(|h| h.range.start <= hi);
+        &self.hits[a..b.max(a)]
+    }
+}
+
+/// Sentence ends: line breaks, '!' '?' ';', and '.' unless it sits inside a number or word ("12.50", "e.g").
+fn sentence_stops(text: &str) -> Vec<usize> {
+    let b = text.as_bytes();
+    let mut stops = Vec::new();
+    for (i, &c) in b.iter().enumerate() {
+        let stop = match c {
+            b'\n' | b'!' | b'?' | b';' => true,
+            b'.' => b
+                .get(i + 1)
+                .is_none_or(|n| n.is_ascii_whitespace() || *n >= 0x80),
+            _ => false,
+        };
+        if stop {
+            stops.push(i);
+        }
+    }
+    stops
+}
+
+fn shape(c: &Candidate, n: &mut Notes) {
+    match c.kind {
+        CodeKind::Numeric => {
+            let prior = match c.value.len() {
+                6 => 1.0,
+                5 | 8 => 0.7,
+                _ => 0.6,
+            };
+            n.add("shape", prior, || format!("{} digits", c.value.len()));
+            if c.value.len() == 4
+                && c.value
+                    .parse::<u32>()
+                    .is_ok_and(|y| (1900..=2099).contains(&y))
+            {
+                n.add("shape", -0.7, || "could be a year".into());
+            }
+        }
+        CodeKind::Alphanumeric => {
+            n.add("shape", 0.3, || "letters and digits".into());
+            let upper = c.value.bytes().any(|b| b.is_ascii_uppercase());
+            let lower = c.value.bytes().any(|b| b.is_ascii_lowercase());
+            if upper && lower {
+                n.add("shape", -1.5, || {
+                    "mixed case: a name or word rather than a code".into()
+                });
+            }
+            let longest_letter_run = c
+                .value
+                .split(|ch: char| ch.is_ascii_digit())
+                .map(str::len)
+                .max()
+                .unwrap_or(0);
+            if longest_letter_run >= 4 {
+                n.add("shape", -1.5, || {
+                    "contains a word-like run of letters".into()
+                });
+            }
+            if c.value.bytes().next().is_some_and(|b| b.is_ascii_digit())
+                && c.value
+                    .bytes()
+                    .skip_while(u8::is_ascii_digit)
+                    .all(|b| b.is_ascii_alphabetic())
+                && c.value.bytes().filter(u8::is_ascii_alphabetic).count() <= 3
+            {
+                n.add("shape", -2.0, || {
+                    "a number with a unit or ordinal (10GB, 2nd, 30min)".into()
+                });
+            }
+        }
+    }
+    if c.grouped {
+        n.add("shape", 0.2, || "written in groups".into());
+    }
+    if c.prefixed {
+        n.add("shape", 0.5, || {
+            "follows a service prefix such as G-".into()
+        });
+    }
+}
+
+/// Counts digit runs of three or more in a gap: other numbers between a keyword and a candidate.
+fn numbers_between(gap: &str) -> usize {
+    gap.split(|ch: char| !ch.is_ascii_digit())
+        .filter(|s| s.len() >= 3)
+        .count()
+}
+
+fn keyword(ctx: &Ctx, c: &Candidate, n: &mut Notes) {
+    let mut best: Option<(f32, &Hit, usize, bool)> = None;
+    for h in ctx.hits_near(&c.range) {
+        let base = match h.class {
+            PhraseClass::Code => 4.0,
+            PhraseClass::Context => 2.0,
+            _ => continue,
+        };
+        let (gap, after) = if h.range.end <= c.range.start {
+            (h.range.end..c.range.start, false)
+        } else if c.range.end <= h.range.start {
+            (c.range.end..h.range.start, true)
+        } else {
+            continue;
+        };
+        let gap_text = &ctx.text[gap.clone()];
+        let chars = gap_text.chars().count();
+        let mut v = if ctx.crosses_sentence(gap) {
+            (base * 0.4 - 0.01 * chars as f32).max(0.0)
+        } else {
+            (base - 0.05 * chars as f32).max(base * 0.5)
+        };
+        v -= numbers_between(gap_text) as f32;
+        if best.is_none_or(|b| v > b.0) {
+            best = Some((v, h, chars, after));
+        }
+    }
+    match best {
+        Some((v, h, chars, after)) if v > 0.0 => {
+            let word = &ctx.text[h.range.clone()];
+            let class = h.class;
+            n.add("keyword", v, || {
+                let side = if after { "after" } else { "before" };
+                format!("{} word {word:?} {chars} characters {side}", class.name())
+            });
+            if c.kind == CodeKind::Alphanumeric && (class != PhraseClass::Code || chars > 20) {
+                n.add("keyword", -2.0, || {
+                    "letters and digits need a code word right next to them".into()
+                });
+            }
+        }
+        _ => {
+            n.add("keyword", 0.0, || "no code or context word nearby".into());
+            if c.kind == CodeKind::Alphanumeric {
+                n.add("keyword", -2.0, || {
+                    "letters and digits need a code word right next to them".into()
+                });
+            }
+        }
+    }
+}
+
+fn is_clock_time(v: &str) -> bool {
+    v.len() == 4
+        && v[..2].parse::<u32>().is_ok_and(|h| h < 24)
+        && v[2..].parse::<u32>().is_ok_and(|m| m < 60)
+}
+
+fn negatives(ctx: &Ctx, c: &Candidate, n: &mut Notes) {
+    for h in ctx.hits_near(&c.range) {
+        let class = h.class;
+        let phrase = || ctx.text[h.range.clone()].to_owned();
+        let same_sentence = |r: Range<usize>| !ctx.crosses_sentence(r);
+        match class {
+            PhraseClass::Promo | PhraseClass::Expired => {
+                let span = h.range.start.min(c.range.start)..h.range.end.max(c.range.end);
+                if same_sentence(span) {
+                    let why = if class == PhraseClass::Promo {
+                        "a promo or discount code is not a verification code"
+                    } else {
+                        "the code in this sentence is expired or invalid"
+                    };
+                    n.add(class.name(), -6.0, || {
+                        format!("{why} ({:?} in the same sentence)", phrase())
+                    });
+                }
+            }
+            PhraseClass::Currency => {
+                let gap = if h.range.end <= c.range.start {
+                    &ctx.text[h.range.end..c.range.start]
+                } else if c.range.end <= h.range.start {
+                    &ctx.text[c.range.end..h.range.start]
+                } else {
+                    continue;
+                };
+                if gap.len() <= 1 && gap.chars().all(char::is_whitespace) {
+                    n.veto("currency", || {
+                        format!("money: currency {:?} next to it", phrase())
+                    });
+                }
+            }
+            PhraseClass::Amount
+            | PhraseClass::Card
+            | PhraseClass::Phone
+            | PhraseClass::Reference
+            | PhraseClass::Time => {
+                if h.range.end > c.range.start {
+                    continue;
+                }
+                let gap = h.range.end..c.range.start;
+                let gap_text = &ctx.text[gap.clone()];
+                let chars = gap_text.chars().count();
+                let reach = if class == PhraseClass::Time {
+                    1
+                } else {
+                    NEGATIVE_REACH
+                };
+                if chars > reach
+                    || gap_text.bytes().any(|b| b.is_ascii_digit())
+                    || ctx.crosses_sentence(gap.clone())
+                    || ctx.code_word_within(gap)
+                {
+                    continue;
+                }
+                let (effect, why) = match class {
+                    PhraseClass::Amount => (-6.0, "an amount of money"),
+                    PhraseClass::Card => (-6.0, "the end of a card or account number"),
+                    PhraseClass::Phone => (-6.0, "a phone number or short code"),
+                    PhraseClass::Reference => {
+                        (-5.0, "an order, tracking, booking or reference number")
+                    }
+                    _ if is_clock_time(&c.value) => (-4.0, "a clock time"),
+                    _ => continue,
+                };
+                n.add(class.name(), effect, || {
+                    format!("{why}: follows {:?}", phrase())
+                });
+            }
+            PhraseClass::Code | PhraseClass::Context | PhraseClass::Warning => {}
+        }
+    }
+    let before = ctx.text[..c.range.start].chars().next_back();
+    if before == Some('#') {
+        n.add("reference", -2.0, || {
+            "follows '#', usual for order and ticket numbers".into()
+        });
+    }
+}
+
+fn layout(ctx: &Ctx, c: &Candidate, n: &mut Notes) {
+    let line_start = ctx.text[..c.range.start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = ctx.text[c.range.end..]
+        .find('\n')
+        .map_or(ctx.text.len(), |i| c.range.end + i);
+    let trim = |s: &str| {
+        s.trim_matches(|ch: char| {
+            ch.is_whitespace() || matches!(ch, '[' | ']' | '(' | ')' | '【' | '】' | ':' | '.')
+        })
+        .is_empty()
+    };
+    let alone =
+        trim(&ctx.text[line_start..c.range.start]) && trim(&ctx.text[c.range.end..line_end]);
+    if alone && ctx.any_code_word && ctx.text.contains('\n') {
+        n.add("layout", 1.5, || {
+            "alone on its own line in a message that mentions a code".into()
+        });
+    }
+    let before = ctx.text[..c.range.start].chars().next_back();
+    let after = ctx.text[c.range.end..].chars().next();
+    if matches!(
+        (before, after),
+        (
+            Some('[' | '(' | '【' | '<' | '「'),
+            Some(']' | ')' | '】' | '>' | '」')
+        )
+    ) {
+        n.add("layout", 0.3, || "in brackets".into());
+    }
+}
+
+/// Scores every candidate of `original`; reasons are recorded only when `explain` is set.
+pub(crate) fn analyse(original: &str, explain: bool) -> Explanation {
+    let mut cut = original.len().min(MAX_INPUT);
+    while !original.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let folded = Folded::new(&original[..cut]);
+    let text = folded.text.as_str();
+    let hits = keywords::find(text);
+    let ctx = Ctx {
+        text,
+        stops: sentence_stops(text),
+        any_code_word: hits.iter().any(|h| h.class == PhraseClass::Code),
+        hits: &hits,
+    };
+    let cands = candidates::find(text);
+    let mut scored: Vec<(Candidate, Notes)> = Vec::with_capacity(cands.len());
+    for c in cands {
+        let mut n = Notes {
+            enabled: explain,
+            score: 0.0,
+            vetoed: false,
+            reasons: Vec::new(),
+        };
+        if let Some(v) = c.veto {
+            n.veto("veto", || v.describe());
+        }
+        shape(&c, &mut n);
+        keyword(&ctx, &c, &mut n);
+        negatives(&ctx, &c, &mut n);
+        layout(&ctx, &c, &mut n);
+        scored.push((c, n));
+    }
+    let eligible = |n: &Notes| !n.vetoed && n.score >= THRESHOLD;
+    let mut winner: Option<usize> = None;
+    for (i, (_, n)) in scored.iter().enumerate() {
+        if eligible(n) && winner.is_none_or(|w| n.score > scored[w].1.score) {
+            winner = Some(i);
+        }
+    }
+    let code = winner.map(|w| {
+        let (c, n) = &scored[w];
+        // Confidence grows with the margin over the threshold and shrinks when a runner-up came close.
+        let runner_up = scored
+            .iter()
+            .enumerate()
+            .filter(|(i, (_, m))| *i != w && eligible(m))
+            .map(|(_, (_, m))| m.score)
+            .fold(f32::NEG_INFINITY, f32::max);
+        let mut confidence = 1.0 / (1.0 + (-(n.score - THRESHOLD)).exp());
+        if n.score - runner_up < 1.0 {
+            confidence *= 0.8;
+        }
+        Code {
+            value: c.value.clone(),
+            span: folded.original_range(c.range.clone()),
+            confidence,
+            kind: c.kind,
+        }
+    });
+    if !explain {
+        return Explanation {
+            code,
+            phrases: Vec::new(),
+            candidates: Vec::new(),
+        };
+    }
+    let phrases = hits
+        .iter()
+        .map(|h| PhraseHit {
+            text: original
+                .get(folded.original_range(h.range.clone()))
+                .unwrap_or_default()
+                .to_owned(),
+            class: h.class,
+            span: folded.original_range(h.range.clone()),
+        })
+        .collect();
+    let candidates = scored
+        .into_iter()
+        .enumerate()
+        .map(|(i, (c, n))| CandidateReport {
+            outcome: if Some(i) == winner {
+                Outcome::Won
+            } else if eligible(&n) {
+                Outcome::Lost
+            } else {
+                Outcome::Rejected
+            },
+            span: folded.original_range(c.range.clone()),
+            value: c.value,
+            kind: c.kind,
+            score: n.score,
+            reasons: n.reasons,
+        })
+        .collect();
+    Explanation {
+        code,
+        phrases,
+        candidates,
+    }
+}
