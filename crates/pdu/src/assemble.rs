@@ -1,0 +1,254 @@
+//! Joining the parts of concatenated messages. Parts are keyed by (sender, reference, reference width,
+//! total); the raw payloads of consecutive parts are joined *before* decoding, so a UCS2 character or a
+//! surrogate pair split across parts survives. Nothing is ever dropped: duplicates travel with the message,
+//! and a set that stops growing is handed out incomplete, with its missing part numbers, after a timeout.
+//!
+//! The assembler does no I/O and reads no clock: callers pass `now`, which keeps it deterministic in tests.
+//! Use one assembler per modem (the key does not include the modem).
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, FixedOffset};
+
+use crate::address::Address;
+use crate::dcs::Encoding;
+use crate::gsm7::{self, Tables};
+use crate::pdu::Deliver;
+use crate::userdata;
+
+/// One received part and the caller's tag for it (a database row id, say), returned with the message so
+/// the caller knows which stored PDUs it may now delete.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Part<T> {
+    /// The decoded PDU.
+    pub deliver: Deliver,
+    /// The caller's tag.
+    pub tag: T,
+}
+
+/// A message put together from its parts (or a single-part message passed through).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assembled<T> {
+    /// Sender of the parts.
+    pub sender: Address,
+    /// Timestamp of the lowest-numbered part present.
+    pub timestamp: DateTime<FixedOffset>,
+    /// Joined text of the parts present, in order.
+    pub text: String,
+    /// Encoding of the lowest-numbered part present.
+    pub encoding: Encoding,
+    /// Number of parts the message announced (1 for a single-part message).
+    pub total: u8,
+    /// `false` when handed out by a timeout or [`Assembler::flush`] before every part arrived.
+    pub complete: bool,
+    /// Part numbers that never arrived (empty when complete).
+    pub missing: Vec<u8>,
+    /// The parts, one per part number, in order.
+    pub parts: Vec<Part<T>>,
+    /// Further copies of a part number already present, in arrival order. A copy with different content
+    /// means two messages collided on a reference; it is kept here rather than lost.
+    pub duplicates: Vec<Part<T>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Key {
+    sender: String,
+    reference: u16,
+    ref_bits: u8,
+    total: u8,
+}
+
+#[derive(Debug)]
+struct Pending<T> {
+    parts: BTreeMap<u8, Part<T>>,
+    duplicates: Vec<Part<T>>,
+    last_seen: Instant,
+}
+
+/// Joins the parts of concatenated SMS-DELIVER messages.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use simrelay_pdu::{decode, encode_deliver, Assembler, Pdu};
+///
+/// let ts = chrono::DateTime::parse_from_rfc3339("2025-01-02T03:04:05+01:00").unwrap();
+/// let text = "A long message. ".repeat(20);
+/// let mut parts = encode_deliver("+4915123456789", &text, ts);
+/// parts.reverse(); // arrival order does not matter
+///
+/// let mut assembler = Assembler::new(Duration::from_secs(600));
+/// let now = Instant::now();
+/// let mut done = Vec::new();
+/// for (i, pdu) in parts.iter().enumerate() {
+///     let Pdu::Deliver(d) = decode(pdu).unwrap() else { unreachable!() };
+///     done.extend(assembler.push(d, i, now));
+/// }
+/// assert_eq!(done.len(), 1);
+/// assert_eq!(done[0].text, text);
+/// assert!(done[0].complete);
+/// ```
+#[derive(Debug)]
+pub struct Assembler<T = ()> {
+    timeout: Duration,
+    pending: HashMap<Key, Pending<T>>,
+}
+
+impl<T> Assembler<T> {
+    /// An assembler that gives up waiting for missing parts `timeout` after the last part of a set arrived.
+    pub fn new(timeout: Duration) -> Self {
+        Assembler {
+            timeout,
+            pending: HashMap::new(),
+        }
+    }
+
+    /// Adds a part. Returns the message when this part completes it; a message without a concatenation
+    /// header is returned at once.
+    pub fn push(&mut self, deliver: Deliver, tag: T, now: Instant) -> Option<Assembled<T>> {
+        let Some(concat) = deliver.concat else {
+            let mut parts = BTreeMap::new();
+            parts.insert(1, Part { deliver, tag });
+            return Some(assemble(parts, Vec::new(), 1));
+        };
+        let key = Key {
+            sender: deliver.sender.number.clone(),
+            reference: concat.reference,
+            ref_bits: concat.ref_bits,
+            total: concat.total,
+        };
+        let entry = self.pending.entry(key.clone()).or_insert_with(|| Pending {
+            parts: BTreeMap::new(),
+            duplicates: Vec::new(),
+            last_seen: now,
+        });
+        entry.last_seen = now;
+        let part = Part { deliver, tag };
+        match entry.parts.entry(concat.seq) {
+            std::collections::btree_map::Entry::Occupied(_) => entry.duplicates.push(part),
+            std::collections::btree_map::Entry::Vacant(slot) => {
+                slot.insert(part);
+            }
+        }
+        if entry.parts.len() == usize::from(concat.total) {
+            let done = self.pending.remove(&key)?;
+            return Some(assemble(done.parts, done.duplicates, concat.total));
+        }
+        None
+    }
+
+    /// Hands out, flagged incomplete, every set whose last part arrived `timeout` or longer before `now`.
+    pub fn expire(&mut self, now: Instant) -> Vec<Assembled<T>> {
+        let timeout = self.timeout;
+        let due: Vec<Key> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| now.saturating_duration_since(p.last_seen) >= timeout)
+            .map(|(k, _)| k.clone())
+            .collect();
+        let mut out: Vec<Assembled<T>> = due
+            .into_iter()
+            .filter_map(|k| {
+                let p = self.pending.remove(&k)?;
+                Some(assemble(p.parts, p.duplicates, k.total))
+            })
+            .collect();
+        out.sort_by_key(|m| m.timestamp);
+        out
+    }
+
+    /// Hands out every pending set, complete or not (at shutdown, say).
+    pub fn flush(&mut self) -> Vec<Assembled<T>> {
+        let mut out: Vec<Assembled<T>> = self
+            .pending
+            .drain()
+            .map(|(k, p)| assemble(p.parts, p.duplicates, k.total))
+            .collect();
+        out.sort_by_key(|m| m.timestamp);
+        out
+    }
+
+    /// Number of sets waiting for parts.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// When the next set will be due for [`Assembler::expire`], if any is pending.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.pending
+            .values()
+            .map(|p| p.last_seen + self.timeout)
+            .min()
+    }
+}
+
+/// Builds the message from a non-empty set of parts.
+fn assemble<T>(parts: BTreeMap<u8, Part<T>>, duplicates: Vec<Part<T>>, total: u8) -> Assembled<T> {
+    let missing: Vec<u8> = (1..=total).filter(|n| !parts.contains_key(n)).collect();
+    let parts: Vec<(u8, Part<T>)> = parts.into_iter().collect();
+    let text = join_text(&parts);
+    let parts: Vec<Part<T>> = parts.into_iter().map(|(_, p)| p).collect();
+    // `push` and `expire` only build sets holding at least one part.
+    let first = &parts[0].deliver;
+    Assembled {
+        sender: first.sender.clone(),
+        timestamp: first.timestamp,
+        encoding: first.encoding,
+        text,
+        total,
+        complete: missing.is_empty(),
+        missing,
+        parts,
+        duplicates,
+    }
+}
+
+/// Decodes runs of consecutive parts with a common encoding from their joined payloads.
+fn join_text<T>(parts: &[(u8, Part<T>)]) -> String {
+    let mut text = String::new();
+    let mut i = 0;
+    while i < parts.len() {
+        let encoding = parts[i].1.deliver.encoding;
+        let mut j = i + 1;
+        while j < parts.len()
+            && parts[j].0 == parts[j - 1].0 + 1
+            && parts[j].1.deliver.encoding == encoding
+        {
+            j += 1;
+        }
+        let run = &parts[i..j];
+        match encoding {
+            Encoding::Gsm7 => {
+                // Each part may name its own shift tables; an escape left at the end of one part applies
+                // to the first septet of the next.
+                let mut decoder = gsm7::Decoder::new(Tables::default());
+                for (_, p) in run {
+                    let tables = p
+                        .deliver
+                        .udh
+                        .as_ref()
+                        .map(|u| Tables {
+                            locking: u.locking_shift,
+                            single: u.single_shift,
+                        })
+                        .unwrap_or_default();
+                    decoder.set_tables(tables);
+                    decoder.push(&p.deliver.user_data, &mut text);
+                }
+            }
+            _ => {
+                let joined: Vec<u8> = run
+                    .iter()
+                    .flat_map(|(_, p)| p.deliver.user_data.iter().copied())
+                    .collect();
+                text.push_str(&userdata::payload_text(
+                    encoding,
+                    &joined,
+                    Tables::default(),
+                ));
+            }
+        }
+        i = j;
+    }
+    text
+}
