@@ -1,0 +1,372 @@
+//! The AT command channel: one command at a time over a [`Transport`], URCs set aside.
+//!
+//! Every command waits for its final result or its own timeout; a short guard time after each final
+//! result keeps slow firmware (SIM800L) from dropping the next command. URCs that arrive at any
+//! moment, even inside a response, are queued for the driver instead of being mixed into the answer.
+//! After a timeout the channel is "out of step" (a late answer may still come), so the next command
+//! first waits for the line to go quiet, and the framer drops `+NAME:` lines that do not belong to
+//! the command in flight. A bare `OK` arriving even later cannot be told apart, which is why the
+//! driver also treats any timeout as a broken link and reinitialises the modem.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::time::Instant;
+
+use crate::errors::ModemError;
+use crate::framer::{FinalResult, Frame, Framer, Urc};
+use crate::transport::BoxTransport;
+
+const CTRL_Z: u8 = 0x1A;
+const ESC: u8 = 0x1B;
+
+/// How long the line must stay silent after a timeout before the next command is written.
+const QUIET: Duration = Duration::from_millis(500);
+/// Upper bound of that wait, for a modem that keeps chattering.
+const QUIET_MAX: Duration = Duration::from_secs(3);
+
+/// An AT command channel over one open port.
+pub(crate) struct AtChannel {
+    io: BoxTransport,
+    framer: Framer,
+    urcs: VecDeque<Urc>,
+    guard: Duration,
+    last_final: Option<Instant>,
+    out_of_step: bool,
+    buf: Vec<u8>,
+}
+
+impl AtChannel {
+    pub fn new(io: BoxTransport, guard: Duration) -> AtChannel {
+        AtChannel {
+            io,
+            framer: Framer::new(),
+            urcs: VecDeque::new(),
+            guard,
+            last_final: None,
+            out_of_step: false,
+            buf: vec![0; 1024],
+        }
+    }
+
+    /// The next queued URC.
+    pub fn next_urc(&mut self) -> Option<Urc> {
+        self.urcs.pop_front()
+    }
+
+    /// Sends `command` and returns its information lines once it ends with `OK`.
+    pub async fn command(
+        &mut self,
+        command: &str,
+        timeout: Duration,
+    ) -> Result<Vec<String>, ModemError> {
+        self.prepare().await?;
+        tracing::trace!(command, "AT >");
+        self.framer.expect(command, false);
+        self.write(format!("{command}\r").as_bytes()).await?;
+        self.finish(command, Instant::now() + timeout).await
+    }
+
+    /// Sends one SMS-SUBMIT PDU (with its SMSC field, usually `00`) with `AT+CMGS` and returns the
+    /// message reference.
+    pub async fn send_pdu(
+        &mut self,
+        pdu: &[u8],
+        prompt_timeout: Duration,
+        timeout: Duration,
+    ) -> Result<u8, ModemError> {
+        let smsc = usize::from(pdu.first().copied().unwrap_or(0));
+        let tpdu_len = pdu.len().saturating_sub(1 + smsc);
+        let command = format!("AT+CMGS={tpdu_len}");
+        self.prepare().await?;
+        self.framer.expect(&command, true);
+        self.write(format!("{command}\r").as_bytes()).await?;
+        // Wait for the prompt; an error instead of it ends the command.
+        let deadline = Instant::now() + prompt_timeout;
+        loop {
+            let frames = match tokio::time::timeout_at(deadline, self.read_frames()).await {
+                Ok(frames) => frames?,
+                Err(_) => {
+                    // Cancel whatever the modem thinks it is waiting for.
+                    let _ = self.write(&[ESC]).await;
+                    return Err(self.timed_out(&command, prompt_timeout));
+                }
+            };
+            let mut prompt = false;
+            let mut result = None;
+            for frame in frames {
+                match frame {
+                    Frame::Prompt => prompt = true,
+                    Frame::Final(r) => result = Some(r),
+                    other => self.side(other),
+                }
+            }
+            if let Some(result) = result {
+                self.ended();
+                into_result(&command, result, Vec::new())?;
+                return Err(ModemError::Protocol {
+                    command,
+                    detail: "OK without a prompt".into(),
+                });
+            }
+            if prompt {
+                break;
+            }
+        }
+        let mut body = hex::encode_upper(pdu).into_bytes();
+        body.push(CTRL_Z);
+        self.write(&body).await?;
+        let lines = self.finish(&command, Instant::now() + timeout).await?;
+        lines
+            .iter()
+            .find_map(|l| l.strip_prefix("+CMGS:"))
+            .and_then(|mr| mr.trim().split(',').next()?.trim().parse::<u8>().ok())
+            .ok_or_else(|| ModemError::Protocol {
+                command,
+                detail: format!("no message reference in {lines:?}"),
+            })
+    }
+
+    /// Reads once and queues any URCs. Cancel-safe: it is a single read, so a `select!` may drop it.
+    pub async fn read_idle(&mut self) -> Result<(), ModemError> {
+        let frames = self.read_frames().await?;
+        for frame in frames {
+            self.side(frame);
+        }
+        Ok(())
+    }
+
+    /// Handles a frame that is not part of the answer being collected.
+    fn side(&mut self, frame: Frame) {
+        match frame {
+            Frame::Urc(urc) => self.urcs.push_back(urc),
+            Frame::Noise(text) => tracing::trace!(%text, "vendor status noise ignored"),
+            Frame::Garbage(text) => tracing::debug!(%text, "garbage from the modem skipped"),
+            Frame::Echo(_) => {}
+            Frame::Prompt => tracing::debug!("stray prompt ignored"),
+            Frame::Line(text) => tracing::debug!(%text, "line outside a command ignored"),
+            Frame::Final(result) => tracing::debug!(?result, "late final result ignored"),
+        }
+    }
+
+    /// Collects the answer of the command in flight until its final result.
+    async fn finish(
+        &mut self,
+        command: &str,
+        deadline: Instant,
+    ) -> Result<Vec<String>, ModemError> {
+        let mut lines = Vec::new();
+        let started = Instant::now();
+        loop {
+            let frames = match tokio::time::timeout_at(deadline, self.read_frames()).await {
+                Ok(frames) => frames?,
+                Err(_) => return Err(self.timed_out(command, deadline - started)),
+            };
+            let mut result = None;
+            for frame in frames {
+                match frame {
+                    Frame::Line(line) if result.is_none() => lines.push(line),
+                    Frame::Final(r) if result.is_none() => result = Some(r),
+                    other => self.side(other),
+                }
+            }
+            if let Some(result) = result {
+                self.ended();
+                return into_result(command, result, lines);
+            }
+        }
+    }
+
+    fn ended(&mut self) {
+        self.framer.clear();
+        self.last_final = Some(Instant::now());
+    }
+
+    fn timed_out(&mut self, command: &str, after: Duration) -> ModemError {
+        self.framer.clear();
+        self.out_of_step = true;
+        ModemError::Timeout {
+            command: command.to_string(),
+            seconds: after.as_secs_f64(),
+        }
+    }
+
+    /// Waits out the guard time, and after a timeout, for the line to go quiet.
+    async fn prepare(&mut self) -> Result<(), ModemError> {
+        if self.out_of_step {
+            self.out_of_step = false;
+            let give_up = Instant::now() + QUIET_MAX;
+            while Instant::now() < give_up {
+                match tokio::time::timeout(QUIET, self.read_frames()).await {
+                    Err(_) => break,
+                    Ok(frames) => {
+                        for frame in frames? {
+                            self.side(frame);
+                        }
+                    }
+                }
+            }
+            self.framer.reset();
+        }
+        if let Some(last) = self.last_final {
+            tokio::time::sleep_until(last + self.guard).await;
+        }
+        Ok(())
+    }
+
+    async fn write(&mut self, bytes: &[u8]) -> Result<(), ModemError> {
+        self.io.write_all(bytes).await?;
+        self.io.flush().await?;
+        Ok(())
+    }
+
+    async fn read_frames(&mut self) -> Result<Vec<Frame>, ModemError> {
+        let n = self.io.read(&mut self.buf).await?;
+        if n == 0 {
+            return Err(ModemError::Disconnected);
+        }
+        Ok(self.framer.push(&self.buf[..n]))
+    }
+}
+
+fn into_result(
+    command: &str,
+    result: FinalResult,
+    lines: Vec<String>,
+) -> Result<Vec<String>, ModemError> {
+    match result {
+        FinalResult::Ok => Ok(lines),
+        FinalResult::AtError(error) => Err(ModemError::Rejected {
+            command: command.to_string(),
+            error,
+        }),
+        FinalResult::Error => Err(ModemError::Failed {
+            command: command.to_string(),
+            result: "ERROR".into(),
+        }),
+        FinalResult::Other(text) => Err(ModemError::Failed {
+            command: command.to_string(),
+            result: text,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{duplex, AsyncReadExt, AsyncWriteExt, DuplexStream};
+
+    fn channel() -> (AtChannel, DuplexStream) {
+        let (a, b) = duplex(4096);
+        (AtChannel::new(Box::new(a), Duration::from_millis(20)), b)
+    }
+
+    async fn expect_written(modem: &mut DuplexStream, text: &str) {
+        let mut buf = vec![0; text.len()];
+        modem.read_exact(&mut buf).await.unwrap();
+        assert_eq!(String::from_utf8_lossy(&buf), text);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn urc_inside_a_response_is_queued_not_returned() {
+        let (mut ch, mut modem) = channel();
+        let answer = tokio::spawn(async move {
+            expect_written(&mut modem, "AT+CMGL=4\r").await;
+            modem
+                .write_all(b"\r\n+CMGL: 1,0,,2\r\n0001\r\n+CMTI: \"SM\",2\r\n\r\nOK\r\n")
+                .await
+                .unwrap();
+            modem
+        });
+        let lines = ch
+            .command("AT+CMGL=4", Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(lines, vec!["+CMGL: 1,0,,2", "0001"]);
+        assert_eq!(
+            ch.next_urc(),
+            Some(Urc::NewMessage {
+                mem: "SM".into(),
+                index: 2
+            })
+        );
+        answer.await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn timeout_then_late_ok_is_not_taken_for_the_next_answer() {
+        let (mut ch, mut modem) = channel();
+        let script = tokio::spawn(async move {
+            expect_written(&mut modem, "AT+CSQ\r").await;
+            // Answer too late: after the driver gave up.
+            tokio::time::sleep(Duration::from_millis(2300)).await;
+            modem
+                .write_all(b"\r\n+CSQ: 9,99\r\n\r\nOK\r\n")
+                .await
+                .unwrap();
+            expect_written(&mut modem, "AT+CMGD=1\r").await;
+            modem.write_all(b"\r\n+CMS ERROR: 321\r\n").await.unwrap();
+            modem
+        });
+        let err = ch
+            .command("AT+CSQ", Duration::from_secs(2))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ModemError::Timeout { .. }), "{err}");
+        // The late OK belongs to AT+CSQ; AT+CMGD must get its own answer.
+        let err = ch
+            .command("AT+CMGD=1", Duration::from_secs(5))
+            .await
+            .unwrap_err();
+        assert!(err.at_error().is_some_and(|e| e.is_cms(321)), "{err}");
+        script.await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn send_pdu_waits_for_prompt_and_reads_reference() {
+        let (mut ch, mut modem) = channel();
+        let script = tokio::spawn(async move {
+            expect_written(&mut modem, "AT+CMGS=2\r").await;
+            modem.write_all(b"\r\n> ").await.unwrap();
+            expect_written(&mut modem, "000102\x1a").await;
+            modem
+                .write_all(b"\r\n+CMGS: 17\r\n\r\nOK\r\n")
+                .await
+                .unwrap();
+            modem
+        });
+        let mr = ch
+            .send_pdu(&[0, 1, 2], Duration::from_secs(5), Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert_eq!(mr, 17);
+        script.await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn guard_time_separates_commands() {
+        let (mut ch, mut modem) = channel();
+        let script = tokio::spawn(async move {
+            expect_written(&mut modem, "AT\r").await;
+            modem.write_all(b"\r\nOK\r\n").await.unwrap();
+            let answered = Instant::now();
+            expect_written(&mut modem, "AT\r").await;
+            let gap = answered.elapsed();
+            modem.write_all(b"\r\nOK\r\n").await.unwrap();
+            gap
+        });
+        ch.command("AT", Duration::from_secs(1)).await.unwrap();
+        ch.command("AT", Duration::from_secs(1)).await.unwrap();
+        let gap = script.await.unwrap();
+        assert!(gap >= Duration::from_millis(20), "{gap:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn closed_stream_is_disconnected() {
+        let (mut ch, modem) = channel();
+        drop(modem);
+        let err = ch.command("AT", Duration::from_secs(1)).await.unwrap_err();
+        assert!(err.is_link_lost(), "{err}");
+    }
+}

@@ -1,0 +1,713 @@
+//! The modem driver: one tokio task per modem that owns the port and never loses a message.
+//!
+//! The task opens the port, initialises the modem (sync, echo off, extended errors, PIN, PDU mode,
+//! storage, new-message indications), drains what is already stored with `AT+CMGL=4`, then waits
+//! for URCs, requests from its [`ModemHandle`]s and its timers. Every message is handed on as a
+//! [`ModemEvent::Received`] with its raw PDU and slot; the driver deletes a slot only when the
+//! engine asks, after its commit. If the port goes away, the task reports `Disconnected`, reopens
+//! with backoff and drains again.
+//!
+//! Events leave through an outbox that is flushed only when the receiver has room, so the task
+//! keeps serving `delete` requests while the engine is busy: a bounded channel could otherwise
+//! deadlock (the engine waiting for a delete, the driver waiting for channel space).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+use crate::channel::AtChannel;
+use crate::errors::{cms, ModemError};
+use crate::framer::Urc;
+use crate::listing::{parse_cops, parse_csq, parse_listing, parse_plain};
+use crate::transport::{BoxTransport, Opener, SerialOpener};
+
+/// Pause after each final result before the next command (slow firmware drops commands otherwise).
+const GUARD: Duration = Duration::from_millis(20);
+/// Timeout of quick configuration and status commands.
+const QUICK: Duration = Duration::from_secs(5);
+/// `AT+CMGL` on a full SIM800L can take 20 s.
+const LIST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Reading or deleting one slot.
+const SLOT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Waiting for the `> ` prompt, then for the network to accept a message.
+const PROMPT_TIMEOUT: Duration = Duration::from_secs(10);
+const SEND_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a modem may take to become ready for SMS after power-on (SIM800L: about 10 s).
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+/// Status (signal, operator) refresh period.
+const STATUS_INTERVAL: Duration = Duration::from_secs(30);
+const BACKOFF_MIN: Duration = Duration::from_millis(250);
+const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// Sends are retried this often on transient errors.
+const SEND_ATTEMPTS: u32 = 3;
+
+/// How to reach one modem.
+#[derive(Debug, Clone)]
+pub struct ModemConfig {
+    /// Serial port path (`/dev/ttyUSB2`, `COM5`, a pty, or a stable symlink).
+    pub port: String,
+    /// Stable id for this modem; the port path when `None`.
+    pub id: Option<String>,
+    /// Baud rate (USB modems ignore it; UART boards such as SIM800L need the right one).
+    pub baud: u32,
+    /// Period of the safety sweep (`AT+CMGL=4`) that catches messages whose URC was lost.
+    pub sweep_interval: Duration,
+    /// SIM PIN, entered once if the SIM asks. A rejected PIN stops the modem (no retry: the SIM
+    /// would lock into PUK).
+    pub pin: Option<String>,
+}
+
+impl Default for ModemConfig {
+    fn default() -> Self {
+        ModemConfig {
+            port: String::new(),
+            id: None,
+            baud: 115_200,
+            sweep_interval: Duration::from_secs(60),
+            pin: None,
+        }
+    }
+}
+
+/// Connection state of a modem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkState {
+    /// Opening the port or initialising the modem.
+    Connecting,
+    /// Initialised and listening for messages.
+    Connected,
+    /// The port is gone or stopped answering; reopening with backoff.
+    Disconnected,
+    /// Stopped for good until the user acts (wrong PIN, no SIM); see `last_error`.
+    Failed,
+}
+
+/// What is known about a modem right now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModemStatus {
+    /// The modem's id.
+    pub id: String,
+    /// The port it is on.
+    pub port: String,
+    /// Connection state.
+    pub state: LinkState,
+    /// Model (`AT+CGMM`), once known.
+    pub model: Option<String>,
+    /// Network operator (`AT+COPS?`), once registered.
+    pub operator: Option<String>,
+    /// Signal strength in dBm (`AT+CSQ`), when known.
+    pub signal_dbm: Option<i32>,
+    /// The last error, for the user.
+    pub last_error: Option<String>,
+}
+
+/// A message read from the modem, not yet deleted from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    /// Id of the modem that received it.
+    pub modem: String,
+    /// Its slot on the modem: pass it to [`ModemHandle::delete`] after the commit. `None` for a
+    /// message delivered directly with `+CMT` (nothing to delete).
+    pub slot: Option<u32>,
+    /// The raw PDU, with its SMSC field, as `AT+CMGR` printed it.
+    pub pdu: Vec<u8>,
+}
+
+/// What a modem driver reports. More variants may come (delivery reports, send progress).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ModemEvent {
+    /// A message to commit.
+    Received(Received),
+    /// The modem's status changed.
+    Status(ModemStatus),
+}
+
+enum Request {
+    Delete {
+        slot: u32,
+        reply: oneshot::Sender<Result<(), ModemError>>,
+    },
+    Send {
+        pdus: Vec<Vec<u8>>,
+        reply: oneshot::Sender<Result<Vec<u8>, ModemError>>,
+    },
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// A cheap, clonable handle to a running driver.
+#[derive(Clone, Debug)]
+pub struct ModemHandle {
+    id: Arc<str>,
+    requests: mpsc::Sender<Request>,
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Request::Delete { slot, .. } => write!(f, "Delete({slot})"),
+            Request::Send { pdus, .. } => write!(f, "Send({} parts)", pdus.len()),
+            Request::Shutdown(_) => write!(f, "Shutdown"),
+        }
+    }
+}
+
+impl ModemHandle {
+    /// The modem's id (as in [`Received::modem`]).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Deletes a slot. Call it only after the message is committed. An already empty slot
+    /// (`+CMS ERROR: 321`) counts as deleted.
+    pub async fn delete(&self, slot: u32) -> Result<(), ModemError> {
+        let (reply, rx) = oneshot::channel();
+        self.request(Request::Delete { slot, reply }).await?;
+        rx.await.map_err(|_| ModemError::Stopped)?
+    }
+
+    /// Sends SMS-SUBMIT PDUs (one per part, each starting with its SMSC field, usually `00`) and
+    /// returns their message references. Transient network errors are retried.
+    pub async fn send(&self, pdus: Vec<Vec<u8>>) -> Result<Vec<u8>, ModemError> {
+        let (reply, rx) = oneshot::channel();
+        self.request(Request::Send { pdus, reply }).await?;
+        rx.await.map_err(|_| ModemError::Stopped)?
+    }
+
+    /// Stops the driver and closes the port; returns when it is closed.
+    pub async fn shutdown(&self) {
+        let (ack, rx) = oneshot::channel();
+        if self.requests.send(Request::Shutdown(ack)).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+
+    async fn request(&self, request: Request) -> Result<(), ModemError> {
+        self.requests
+            .send(request)
+            .await
+            .map_err(|_| ModemError::Stopped)
+    }
+}
+
+/// Starts a driver for a serial port. Events arrive on the returned receiver; dropping it stops
+/// the driver.
+pub fn spawn(config: ModemConfig) -> (ModemHandle, mpsc::Receiver<ModemEvent>) {
+    spawn_with(config, Arc::new(SerialOpener))
+}
+
+/// Starts a driver that opens its port through `opener` (any byte stream; used by tests).
+pub fn spawn_with(
+    config: ModemConfig,
+    opener: Arc<dyn Opener>,
+) -> (ModemHandle, mpsc::Receiver<ModemEvent>) {
+    let id: Arc<str> = config
+        .id
+        .clone()
+        .unwrap_or_else(|| config.port.clone())
+        .into();
+    let (requests_tx, requests) = mpsc::channel(32);
+    let (events, events_rx) = mpsc::channel(64);
+    let status = ModemStatus {
+        id: id.to_string(),
+        port: config.port.clone(),
+        state: LinkState::Connecting,
+        model: None,
+        operator: None,
+        signal_dbm: None,
+        last_error: None,
+    };
+    let driver = Driver {
+        config,
+        opener,
+        requests,
+        events,
+        outbox: VecDeque::new(),
+        status,
+        in_flight: HashMap::new(),
+        connected: false,
+    };
+    tokio::spawn(driver.run());
+    (
+        ModemHandle {
+            id,
+            requests: requests_tx,
+        },
+        events_rx,
+    )
+}
+
+/// What woke the driver task.
+enum Wake {
+    Request(Option<Request>),
+    /// An event was handed over (false: the receiver is gone).
+    Permit(bool),
+    Read(Result<(), ModemError>),
+    Sweep,
+    Refresh,
+}
+
+/// How a session (one open port) ended.
+enum End {
+    Shutdown(Option<oneshot::Sender<()>>),
+    /// The link broke or the modem stopped answering: reopen.
+    Lost(String),
+    /// Needs the user (PIN): do not retry.
+    Fatal(String),
+}
+
+struct Driver {
+    config: ModemConfig,
+    opener: Arc<dyn Opener>,
+    requests: mpsc::Receiver<Request>,
+    events: mpsc::Sender<ModemEvent>,
+    outbox: VecDeque<ModemEvent>,
+    status: ModemStatus,
+    /// Slots handed to the engine and not deleted yet, with when: not re-read on every `+CMTI`
+    /// or sweep, but offered again by a sweep after a while in case the engine missed them.
+    in_flight: HashMap<u32, Instant>,
+    /// The current session reached `Connected` (resets the backoff).
+    connected: bool,
+}
+
+impl Driver {
+    async fn run(mut self) {
+        let mut backoff = BACKOFF_MIN;
+        loop {
+            self.connected = false;
+            self.set_state(LinkState::Connecting, None);
+            let end = match self.opener.open(&self.config.port, self.config.baud).await {
+                Ok(io) => self.session(io).await,
+                Err(e) => End::Lost(e.to_string()),
+            };
+            match end {
+                End::Shutdown(ack) => {
+                    self.set_state(LinkState::Disconnected, None);
+                    self.flush_best_effort();
+                    if let Some(ack) = ack {
+                        let _ = ack.send(());
+                    }
+                    return;
+                }
+                End::Lost(reason) => {
+                    tracing::warn!(modem = %self.status.id, %reason, "modem link lost; reopening");
+                    self.set_state(LinkState::Disconnected, Some(reason));
+                    // After a reconnect the drain lists everything again; the engine dedups.
+                    self.in_flight.clear();
+                    if self.connected {
+                        backoff = BACKOFF_MIN;
+                    }
+                    if !self.pause(backoff).await {
+                        return;
+                    }
+                    backoff = (backoff * 2).min(BACKOFF_MAX);
+                }
+                End::Fatal(reason) => {
+                    tracing::error!(modem = %self.status.id, %reason, "modem stopped");
+                    self.set_state(LinkState::Failed, Some(reason));
+                    while self.pause(BACKOFF_MAX).await {}
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Waits `duration` while no port is open, answering requests with `Disconnected`.
+    /// Returns false when the driver must stop.
+    async fn pause(&mut self, duration: Duration) -> bool {
+        let until = Instant::now() + duration;
+        loop {
+            let wake = tokio::select! {
+                _ = tokio::time::sleep_until(until) => return true,
+                request = self.requests.recv() => Wake::Request(request),
+                permit = self.events.reserve(), if !self.outbox.is_empty() => match permit {
+                    Ok(permit) => {
+                        if let Some(event) = self.outbox.pop_front() {
+                            permit.send(event);
+                        }
+                        Wake::Permit(true)
+                    }
+                    Err(_) => Wake::Permit(false),
+                },
+            };
+            match wake {
+                Wake::Request(None) => return false,
+                Wake::Request(Some(Request::Shutdown(ack))) => {
+                    self.flush_best_effort();
+                    let _ = ack.send(());
+                    return false;
+                }
+                Wake::Request(Some(Request::Delete { reply, .. })) => {
+                    let _ = reply.send(Err(ModemError::Disconnected));
+                }
+                Wake::Request(Some(Request::Send { reply, .. })) => {
+                    let _ = reply.send(Err(ModemError::Disconnected));
+                }
+                Wake::Permit(true) => {}
+                Wake::Permit(false) => return false,
+                _ => {}
+            }
+        }
+    }
+
+    async fn session(&mut self, io: BoxTransport) -> End {
+        let mut at = AtChannel::new(io, GUARD);
+        if let Err(e) = self.init(&mut at).await {
+            return match e {
+                ModemError::Pin(_) => End::Fatal(e.to_string()),
+                e => End::Lost(e.to_string()),
+            };
+        }
+        self.connected = true;
+        self.status.last_error = None;
+        self.set_state(LinkState::Connected, None);
+        if let Err(e) = self.drain(&mut at).await {
+            return End::Lost(e.to_string());
+        }
+        let interval = self.config.sweep_interval.max(Duration::from_millis(100));
+        let mut sweep = tokio::time::interval_at(Instant::now() + interval, interval);
+        sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut refresh =
+            tokio::time::interval_at(Instant::now() + STATUS_INTERVAL, STATUS_INTERVAL);
+        refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            while let Some(urc) = at.next_urc() {
+                if let Err(e) = self.on_urc(&mut at, urc).await {
+                    if e.is_link_lost() || matches!(e, ModemError::Timeout { .. }) {
+                        return End::Lost(e.to_string());
+                    }
+                    self.note_error(&e);
+                }
+            }
+            let wake = tokio::select! {
+                // Requests first: a delete after a commit should not wait behind a sweep.
+                biased;
+                request = self.requests.recv() => Wake::Request(request),
+                permit = self.events.reserve(), if !self.outbox.is_empty() => match permit {
+                    Ok(permit) => {
+                        if let Some(event) = self.outbox.pop_front() {
+                            permit.send(event);
+                        }
+                        Wake::Permit(true)
+                    }
+                    Err(_) => Wake::Permit(false),
+                },
+                read = at.read_idle() => Wake::Read(read),
+                _ = sweep.tick() => Wake::Sweep,
+                _ = refresh.tick() => Wake::Refresh,
+            };
+            match wake {
+                Wake::Request(None) => return End::Shutdown(None),
+                Wake::Request(Some(Request::Shutdown(ack))) => return End::Shutdown(Some(ack)),
+                Wake::Request(Some(Request::Delete { slot, reply })) => {
+                    let result = self.delete(&mut at, slot).await;
+                    let lost = lost_reason(&result);
+                    let _ = reply.send(result);
+                    if let Some(reason) = lost {
+                        return End::Lost(reason);
+                    }
+                }
+                Wake::Request(Some(Request::Send { pdus, reply })) => {
+                    let result = send_all(&mut at, &pdus).await;
+                    let lost = lost_reason(&result);
+                    let _ = reply.send(result);
+                    if let Some(reason) = lost {
+                        return End::Lost(reason);
+                    }
+                }
+                Wake::Permit(true) => {}
+                // Nobody listens any more: stop.
+                Wake::Permit(false) => return End::Shutdown(None),
+                Wake::Read(Ok(())) => {}
+                Wake::Read(Err(e)) => return End::Lost(e.to_string()),
+                Wake::Sweep => {
+                    if let Err(e) = self.drain(&mut at).await {
+                        if e.is_link_lost() || matches!(e, ModemError::Timeout { .. }) {
+                            return End::Lost(e.to_string());
+                        }
+                        self.note_error(&e);
+                    }
+                }
+                Wake::Refresh => {
+                    if let Err(e) = self.refresh_status(&mut at).await {
+                        return End::Lost(e.to_string());
+                    }
+                    self.publish_status();
+                }
+            }
+        }
+    }
+
+    async fn init(&mut self, at: &mut AtChannel) -> Result<(), ModemError> {
+        // Auto-bauding modems (SIM800L) need a few `AT`s to lock onto the baud rate.
+        let mut synced = false;
+        for _ in 0..10 {
+            match at.command("AT", Duration::from_secs(1)).await {
+                Ok(_) => {
+                    synced = true;
+                    break;
+                }
+                Err(e) if e.is_link_lost() => return Err(e),
+                Err(_) => {}
+            }
+        }
+        if !synced {
+            return Err(ModemError::Protocol {
+                command: "AT".into(),
+                detail: "no OK after 10 tries: is this a modem, and is the baud rate right?".into(),
+            });
+        }
+        at.command("ATE0", QUICK).await?;
+        optional(at.command("AT+CMEE=2", QUICK).await)?;
+        self.unlock_sim(at).await?;
+        self.wait_ready(at).await?;
+        at.command("AT+CPMS=\"SM\",\"SM\",\"SM\"", SLOT_TIMEOUT)
+            .await?;
+        at.command("AT+CNMI=2,1,0,0,0", QUICK).await?;
+        if let Some(lines) = optional(at.command("AT+CGMM", QUICK).await)? {
+            self.status.model = parse_plain(&lines, "+CGMM:");
+        }
+        self.refresh_status(at).await?;
+        Ok(())
+    }
+
+    /// Enters the PIN if the SIM asks and one is configured; never retries a rejected PIN.
+    async fn unlock_sim(&mut self, at: &mut AtChannel) -> Result<(), ModemError> {
+        let lines = match at.command("AT+CPIN?", SLOT_TIMEOUT).await {
+            Ok(lines) => lines,
+            Err(e) if e.at_error().is_some_and(|a| a.needs_user()) => {
+                return Err(ModemError::Pin(format!(
+                    "the SIM is not usable ({e}); check the SIM card"
+                )))
+            }
+            // Some modems do not implement AT+CPIN?; the SMS commands will tell.
+            Err(e) if !e.is_link_lost() => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let status = lines
+            .iter()
+            .find_map(|l| l.strip_prefix("+CPIN:"))
+            .map(|s| s.trim().to_ascii_uppercase())
+            .unwrap_or_else(|| "READY".into());
+        match status.as_str() {
+            "READY" => Ok(()),
+            "SIM PIN" => {
+                let Some(pin) = self.config.pin.clone() else {
+                    return Err(ModemError::Pin(
+                        "the SIM needs a PIN: set `pin` for this modem in the configuration".into(),
+                    ));
+                };
+                match at
+                    .command(&format!("AT+CPIN=\"{pin}\""), SLOT_TIMEOUT)
+                    .await
+                {
+                    Ok(_) => Ok(()),
+                    Err(e) if e.is_link_lost() => Err(e),
+                    Err(e) => Err(ModemError::Pin(format!(
+                        "the SIM rejected the configured PIN ({e}); not retrying, so the SIM \
+                         does not lock: fix `pin` in the configuration and restart"
+                    ))),
+                }
+            }
+            other => Err(ModemError::Pin(format!(
+                "the SIM reports {other}; unlock it in a phone, then restart"
+            ))),
+        }
+    }
+
+    /// Switches to PDU mode, retrying while the modem says it is not ready yet (SIM800L answers
+    /// SMS commands with errors until `SMS Ready`).
+    async fn wait_ready(&mut self, at: &mut AtChannel) -> Result<(), ModemError> {
+        let give_up = Instant::now() + READY_TIMEOUT;
+        loop {
+            match at.command("AT+CMGF=0", QUICK).await {
+                Ok(_) => return Ok(()),
+                Err(e) if e.is_link_lost() => return Err(e),
+                Err(e) if Instant::now() >= give_up => {
+                    return Err(ModemError::Protocol {
+                        command: "AT+CMGF=0".into(),
+                        detail: format!("SMS not ready after {} s: {e}", READY_TIMEOUT.as_secs()),
+                    })
+                }
+                Err(e) => {
+                    tracing::debug!(modem = %self.status.id, %e, "SMS not ready yet");
+                    self.status.last_error = Some(format!("waiting for SMS readiness: {e}"));
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+
+    async fn refresh_status(&mut self, at: &mut AtChannel) -> Result<(), ModemError> {
+        if let Some(lines) = optional(at.command("AT+CSQ", QUICK).await)? {
+            self.status.signal_dbm = parse_csq(&lines);
+        }
+        if let Some(lines) = optional(at.command("AT+COPS?", SLOT_TIMEOUT).await)? {
+            self.status.operator = parse_cops(&lines);
+        }
+        Ok(())
+    }
+
+    async fn on_urc(&mut self, at: &mut AtChannel, urc: Urc) -> Result<(), ModemError> {
+        match urc {
+            Urc::NewMessage { mem, index } => {
+                tracing::debug!(modem = %self.status.id, %mem, index, "new message indication");
+                self.read_slot(at, index).await
+            }
+            Urc::Deliver { pdu, .. } => {
+                self.emit_received(None, pdu);
+                Ok(())
+            }
+            other => {
+                tracing::debug!(modem = %self.status.id, ?other, "URC ignored");
+                Ok(())
+            }
+        }
+    }
+
+    async fn read_slot(&mut self, at: &mut AtChannel, index: u32) -> Result<(), ModemError> {
+        if self.in_flight.contains_key(&index) {
+            return Ok(());
+        }
+        match at.command(&format!("AT+CMGR={index}"), SLOT_TIMEOUT).await {
+            Ok(lines) => {
+                if let Some(listed) = parse_listing(&lines).into_iter().next() {
+                    self.emit_received(Some(index), listed.pdu);
+                }
+                Ok(())
+            }
+            // Already gone (read and deleted by a sweep that raced the URC).
+            Err(e) if is_empty_slot(&e) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Lists every stored message and hands on those not already with the engine.
+    async fn drain(&mut self, at: &mut AtChannel) -> Result<(), ModemError> {
+        let lines = at.command("AT+CMGL=4", LIST_TIMEOUT).await?;
+        let listed = parse_listing(&lines);
+        let now = Instant::now();
+        let stale = self.config.sweep_interval;
+        self.in_flight
+            .retain(|slot, _| listed.iter().any(|l| l.index == Some(*slot)));
+        for entry in listed {
+            let Some(slot) = entry.index else { continue };
+            match self.in_flight.get(&slot) {
+                Some(at_time) if now.duration_since(*at_time) < stale => continue,
+                _ => self.emit_received(Some(slot), entry.pdu),
+            }
+        }
+        Ok(())
+    }
+
+    async fn delete(&mut self, at: &mut AtChannel, slot: u32) -> Result<(), ModemError> {
+        let result = match at.command(&format!("AT+CMGD={slot}"), SLOT_TIMEOUT).await {
+            Err(e) if is_empty_slot(&e) => Ok(()),
+            other => other.map(drop),
+        };
+        if result.is_ok() {
+            self.in_flight.remove(&slot);
+        }
+        result
+    }
+
+    fn emit_received(&mut self, slot: Option<u32>, pdu: Vec<u8>) {
+        if let Some(slot) = slot {
+            self.in_flight.insert(slot, Instant::now());
+        }
+        self.outbox.push_back(ModemEvent::Received(Received {
+            modem: self.status.id.clone(),
+            slot,
+            pdu,
+        }));
+    }
+
+    fn note_error(&mut self, e: &ModemError) {
+        tracing::warn!(modem = %self.status.id, %e, "modem command failed");
+        self.status.last_error = Some(e.to_string());
+        self.publish_status();
+    }
+
+    fn set_state(&mut self, state: LinkState, error: Option<String>) {
+        self.status.state = state;
+        if error.is_some() {
+            self.status.last_error = error;
+        }
+        self.publish_status();
+    }
+
+    fn publish_status(&mut self) {
+        // Only the newest status matters: drop an older one still waiting in the outbox.
+        self.outbox.retain(|e| !matches!(e, ModemEvent::Status(_)));
+        self.outbox
+            .push_back(ModemEvent::Status(self.status.clone()));
+    }
+
+    /// On the way out: hand over what fits without waiting.
+    fn flush_best_effort(&mut self) {
+        while let Some(event) = self.outbox.pop_front() {
+            if self.events.try_send(event).is_err() {
+                break;
+            }
+        }
+    }
+}
+
+async fn send_all(at: &mut AtChannel, pdus: &[Vec<u8>]) -> Result<Vec<u8>, ModemError> {
+    let mut refs = Vec::with_capacity(pdus.len());
+    for pdu in pdus {
+        let mut attempt = 1;
+        loop {
+            match at.send_pdu(pdu, PROMPT_TIMEOUT, SEND_TIMEOUT).await {
+                Ok(mr) => {
+                    refs.push(mr);
+                    break;
+                }
+                Err(e) if attempt < SEND_ATTEMPTS && is_transient(&e) => {
+                    tracing::info!(%e, attempt, "send failed, retrying");
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_secs(2) * attempt).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(refs)
+}
+
+fn is_transient(e: &ModemError) -> bool {
+    match e {
+        ModemError::Rejected { error, .. } => error.is_transient(),
+        ModemError::Timeout { .. } => true,
+        _ => false,
+    }
+}
+
+fn is_empty_slot(e: &ModemError) -> bool {
+    e.at_error()
+        .is_some_and(|a| a.is_cms(cms::INVALID_MEMORY_INDEX))
+}
+
+fn lost_reason<T>(result: &Result<T, ModemError>) -> Option<String> {
+    match result {
+        Err(e) if e.is_link_lost() || matches!(e, ModemError::Timeout { .. }) => {
+            Some(e.to_string())
+        }
+        _ => None,
+    }
+}
+
+/// A command some modems do not support: its failure is not an error, but a lost link is.
+fn optional(result: Result<Vec<String>, ModemError>) -> Result<Option<Vec<String>>, ModemError> {
+    match result {
+        Ok(lines) => Ok(Some(lines)),
+        Err(e) if e.is_link_lost() => Err(e),
+        Err(e) => {
+            tracing::debug!(%e, "optional command failed");
+            Ok(None)
+        }
+    }
+}

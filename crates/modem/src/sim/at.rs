@@ -1,0 +1,609 @@
+//! The simulator's AT interpreter: bytes in, bytes out, like the firmware of a GSM modem.
+//!
+//! It is pure (the pty task in `sim/mod.rs` moves the bytes), so its answers can be checked
+//! directly. It follows TS 27.005/27.007 in PDU mode with the formats real modems print, including
+//! the inconvenient parts a driver must cope with: echo until `ATE0`, numeric or verbose errors per
+//! `AT+CMEE`, and `+CMS ERROR: 321` for an empty slot.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::errors::{standard_text, ErrorFamily};
+use crate::sim::Personality;
+
+/// What the simulated SIM holds.
+#[derive(Debug, Default)]
+pub(crate) struct SimState {
+    /// Stored messages by slot: (raw PDU with SMSC field, already read).
+    pub slots: BTreeMap<u32, (Vec<u8>, bool)>,
+    /// PDUs received through `AT+CMGS` (without the leading SMSC octet handling: as sent).
+    pub sent: Vec<Vec<u8>>,
+    /// Number of slots.
+    pub capacity: u32,
+    /// Next message reference for `+CMGS`.
+    pub next_mr: u8,
+}
+
+impl SimState {
+    /// Stores a PDU in the lowest free slot (like a SIM); `None` when full.
+    pub fn store(&mut self, pdu: Vec<u8>) -> Option<u32> {
+        let slot = (1..=self.capacity).find(|s| !self.slots.contains_key(s))?;
+        self.slots.insert(slot, (pdu, false));
+        Some(slot)
+    }
+}
+
+/// Locks the shared state; a poisoned lock (a panicking test thread) still holds valid data.
+pub(crate) fn lock(state: &Mutex<SimState>) -> MutexGuard<'_, SimState> {
+    state.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Settings the driver changes with AT commands.
+#[derive(Debug, Clone)]
+struct Settings {
+    echo: bool,
+    cmee: u8,
+    pdu_mode: bool,
+    /// `<mt>` of AT+CNMI: 0 store silently, 1 store and send +CMTI, 2 route directly with +CMT.
+    cnmi_mt: u8,
+    pin_ok: bool,
+}
+
+enum Mode {
+    Command,
+    /// Waiting for a PDU after `AT+CMGS=<len>`, up to Ctrl-Z.
+    Pdu,
+}
+
+/// The AT interpreter.
+pub(crate) struct AtModem {
+    state: Arc<Mutex<SimState>>,
+    settings: Settings,
+    personality: Personality,
+    pin: Option<String>,
+    line: Vec<u8>,
+    mode: Mode,
+    /// SMS commands answer `+CMS ERROR: 302` until the modem is ready (SIM800L behaviour).
+    pub ready: bool,
+}
+
+const CTRL_Z: u8 = 0x1A;
+const ESC: u8 = 0x1B;
+
+impl AtModem {
+    pub fn new(state: Arc<Mutex<SimState>>, personality: Personality, pin: Option<String>) -> Self {
+        let settings = Settings {
+            echo: true,
+            cmee: 0,
+            pdu_mode: false,
+            cnmi_mt: 0,
+            pin_ok: pin.is_none(),
+        };
+        AtModem {
+            state,
+            settings,
+            personality,
+            pin,
+            line: Vec::new(),
+            mode: Mode::Command,
+            ready: true,
+        }
+    }
+
+    /// The URC a modem prints for a message just stored in `slot`, per AT+CNMI: nothing
+    /// (mt=0), `+CMTI` (mt=1), or `+CMT` with the PDU (mt=2; the message then leaves the SIM,
+    /// as a directly routed message is never stored).
+    pub fn notify(&mut self, slot: u32) -> Vec<u8> {
+        match self.settings.cnmi_mt {
+            1 => format!("\r\n+CMTI: \"SM\",{slot}\r\n").into_bytes(),
+            2 => match lock(&self.state).slots.remove(&slot) {
+                Some((pdu, _)) => format!(
+                    "\r\n+CMT: ,{}\r\n{}\r\n",
+                    tpdu_len(&pdu),
+                    hex::encode_upper(&pdu)
+                )
+                .into_bytes(),
+                None => Vec::new(),
+            },
+            _ => Vec::new(),
+        }
+    }
+
+    /// Feeds bytes typed by the driver; returns the modem's output.
+    pub fn input(&mut self, bytes: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for &b in bytes {
+            match self.mode {
+                Mode::Command => {
+                    if self.settings.echo {
+                        out.push(b);
+                    }
+                    match b {
+                        b'\r' => {
+                            let line = std::mem::take(&mut self.line);
+                            let line = String::from_utf8_lossy(&line).trim().to_string();
+                            if !line.is_empty() {
+                                self.command(&line, &mut out);
+                            }
+                        }
+                        b'\n' => {}
+                        // Backspace, as a terminal user would type it.
+                        0x08 => {
+                            self.line.pop();
+                        }
+                        _ if self.line.len() < 4096 => self.line.push(b),
+                        _ => {}
+                    }
+                }
+                Mode::Pdu => match b {
+                    CTRL_Z => {
+                        self.mode = Mode::Command;
+                        let text = std::mem::take(&mut self.line);
+                        self.finish_send(&text, &mut out);
+                    }
+                    ESC => {
+                        self.mode = Mode::Command;
+                        self.line.clear();
+                        out.extend_from_slice(b"\r\nOK\r\n");
+                    }
+                    b'\r' | b'\n' => {}
+                    _ if self.line.len() < 4096 => self.line.push(b),
+                    _ => {}
+                },
+            }
+        }
+        out
+    }
+
+    fn command(&mut self, line: &str, out: &mut Vec<u8>) {
+        let upper = line.to_ascii_uppercase();
+        let Some(body) = upper.strip_prefix("AT") else {
+            return self.error(out, None);
+        };
+        // The argument keeps its case (a PIN or a phone number could care).
+        let arg_raw = line.get(2..).unwrap_or("");
+        let (name, arg) = split_command(body);
+        let arg_raw = arg_raw
+            .get(name.len()..)
+            .unwrap_or("")
+            .trim_start_matches('=');
+        match (name, arg) {
+            ("", _) => self.ok(out),
+            ("E0", _) => {
+                self.settings.echo = false;
+                self.ok(out)
+            }
+            ("E1" | "E", _) => {
+                self.settings.echo = true;
+                self.ok(out)
+            }
+            ("Z", _) => {
+                self.settings.echo = true;
+                self.settings.cmee = 0;
+                self.settings.cnmi_mt = 0;
+                self.ok(out)
+            }
+            ("I", _) => {
+                let info = format!(
+                    "{}\r\n{}\r\nRevision: SIMRELAY-SIM 1.0",
+                    self.personality.manufacturer(),
+                    self.personality.model()
+                );
+                self.info(out, &info);
+                self.ok(out)
+            }
+            ("+CGMM", _) => {
+                self.info(out, self.personality.model());
+                self.ok(out)
+            }
+            ("+CGMI", _) => {
+                self.info(out, self.personality.manufacturer());
+                self.ok(out)
+            }
+            ("+CGSN", _) => {
+                self.info(out, "356938035643809");
+                self.ok(out)
+            }
+            ("+CCID", _) => {
+                self.info(out, "+CCID: 8949000000000000001");
+                self.ok(out)
+            }
+            ("+CMEE", Arg::Set(v)) => match v.parse::<u8>() {
+                Ok(n) if n <= 2 => {
+                    self.settings.cmee = n;
+                    self.ok(out)
+                }
+                _ => self.error(out, None),
+            },
+            ("+CPIN", Arg::Query) => {
+                let status = if self.settings.pin_ok {
+                    "READY"
+                } else {
+                    "SIM PIN"
+                };
+                self.info(out, &format!("+CPIN: {status}"));
+                self.ok(out)
+            }
+            ("+CPIN", Arg::Set(_)) => {
+                let given = arg_raw.trim().trim_matches('"');
+                match &self.pin {
+                    Some(pin) if pin == given => {
+                        self.settings.pin_ok = true;
+                        self.ok(out)
+                    }
+                    None => self.cme(out, 3),
+                    Some(_) => self.cme(out, 16),
+                }
+            }
+            ("^CURC", _) if self.personality == Personality::HuaweiE3372 => self.ok(out),
+            _ if !self.settings.pin_ok && is_sms_command(name) => self.cms(out, 311),
+            _ if !self.ready && is_sms_command(name) => self.cms(out, 302),
+            ("+CMGF", Arg::Set(v)) => match v.as_str() {
+                "0" => {
+                    self.settings.pdu_mode = true;
+                    self.ok(out)
+                }
+                "1" => {
+                    self.settings.pdu_mode = false;
+                    self.ok(out)
+                }
+                _ => self.error(out, None),
+            },
+            ("+CSMS", Arg::Set(_)) => {
+                self.info(out, "+CSMS: 1,1,1");
+                self.ok(out)
+            }
+            ("+CPMS", Arg::Test) => {
+                self.info(
+                    out,
+                    "+CPMS: (\"SM\",\"ME\"),(\"SM\",\"ME\"),(\"SM\",\"ME\")",
+                );
+                self.ok(out)
+            }
+            ("+CPMS", Arg::Query) => {
+                let (used, total) = self.usage();
+                self.info(
+                    out,
+                    &format!(
+                        "+CPMS: \"SM\",{used},{total},\"SM\",{used},{total},\"SM\",{used},{total}"
+                    ),
+                );
+                self.ok(out)
+            }
+            ("+CPMS", Arg::Set(v)) => {
+                if v.split(',')
+                    .all(|m| matches!(m.trim().trim_matches('"'), "SM" | "ME" | "MT" | ""))
+                {
+                    let (used, total) = self.usage();
+                    self.info(
+                        out,
+                        &format!("+CPMS: {used},{total},{used},{total},{used},{total}"),
+                    );
+                    self.ok(out)
+                } else {
+                    self.cms(out, 302)
+                }
+            }
+            ("+CNMI", Arg::Test) => {
+                self.info(out, "+CNMI: (0-2),(0-3),(0,2),(0-2),(0,1)");
+                self.ok(out)
+            }
+            ("+CNMI", Arg::Query) => {
+                let mt = self.settings.cnmi_mt;
+                self.info(out, &format!("+CNMI: 2,{mt},0,0,0"));
+                self.ok(out)
+            }
+            ("+CNMI", Arg::Set(v)) => {
+                let parts: Vec<&str> = v.split(',').map(str::trim).collect();
+                match parts.get(1).map(|p| p.parse::<u8>()) {
+                    Some(Ok(mt)) if mt <= 3 => {
+                        self.settings.cnmi_mt = mt.min(2);
+                        self.ok(out)
+                    }
+                    None => {
+                        self.settings.cnmi_mt = 0;
+                        self.ok(out)
+                    }
+                    _ => self.cms(out, 303),
+                }
+            }
+            ("+CMGR", Arg::Set(v)) => {
+                if !self.settings.pdu_mode {
+                    return self.cms(out, 302);
+                }
+                let Ok(slot) = v.trim().parse::<u32>() else {
+                    return self.cms(out, 321);
+                };
+                let mut state = lock(&self.state);
+                match state.slots.get_mut(&slot) {
+                    Some((pdu, read)) => {
+                        let stat = u8::from(*read);
+                        *read = true;
+                        let line = format!(
+                            "+CMGR: {stat},,{}\r\n{}",
+                            tpdu_len(pdu),
+                            hex::encode_upper(&*pdu)
+                        );
+                        drop(state);
+                        self.info(out, &line);
+                        self.ok(out)
+                    }
+                    None => {
+                        drop(state);
+                        self.cms(out, 321)
+                    }
+                }
+            }
+            ("+CMGL", arg) => {
+                if !self.settings.pdu_mode {
+                    return self.cms(out, 302);
+                }
+                let wanted = match arg {
+                    Arg::Set(v) => match v.trim().parse::<u8>() {
+                        Ok(n) if n <= 4 => n,
+                        _ => return self.cms(out, 304),
+                    },
+                    Arg::None => 0,
+                    _ => return self.cms(out, 304),
+                };
+                let mut state = lock(&self.state);
+                let mut lines = Vec::new();
+                for (slot, (pdu, read)) in state.slots.iter_mut() {
+                    let stat = u8::from(*read);
+                    if wanted == 4 || wanted == stat {
+                        lines.push(format!(
+                            "+CMGL: {slot},{stat},,{}\r\n{}",
+                            tpdu_len(pdu),
+                            hex::encode_upper(&*pdu)
+                        ));
+                        *read = true;
+                    }
+                }
+                drop(state);
+                if !lines.is_empty() {
+                    // Real modems print the list without blank lines between entries.
+                    out.extend_from_slice(b"\r\n");
+                    out.extend_from_slice(lines.join("\r\n").as_bytes());
+                    out.extend_from_slice(b"\r\n");
+                }
+                self.ok(out)
+            }
+            ("+CMGD", Arg::Set(v)) => {
+                let mut parts = v.split(',').map(str::trim);
+                let slot = parts.next().and_then(|s| s.parse::<u32>().ok());
+                let flag = parts.next().and_then(|s| s.parse::<u8>().ok()).unwrap_or(0);
+                let mut state = lock(&self.state);
+                match (slot, flag) {
+                    (_, 4) => state.slots.clear(),
+                    (_, 1) => state.slots.retain(|_, (_, read)| !*read),
+                    (Some(slot), 0) => {
+                        // Deleting an empty slot answers OK on most modems (SIM800, EC25).
+                        state.slots.remove(&slot);
+                    }
+                    _ => {
+                        drop(state);
+                        return self.cms(out, 321);
+                    }
+                }
+                drop(state);
+                self.ok(out)
+            }
+            ("+CMGS", Arg::Set(v)) => {
+                if !self.settings.pdu_mode || v.trim().parse::<u16>().is_err() {
+                    return self.cms(out, 304);
+                }
+                self.mode = Mode::Pdu;
+                self.line.clear();
+                out.extend_from_slice(b"\r\n> ");
+            }
+            ("+CNMA", _) => self.ok(out),
+            ("+CSQ", _) => {
+                self.info(out, "+CSQ: 21,99");
+                self.ok(out)
+            }
+            ("+CREG", Arg::Query) => {
+                self.info(out, "+CREG: 0,1");
+                self.ok(out)
+            }
+            ("+CREG" | "+CGREG" | "+CEREG", Arg::Set(_)) => self.ok(out),
+            ("+COPS", Arg::Query) => {
+                self.info(out, "+COPS: 0,0,\"SimRelay Demo\",7");
+                self.ok(out)
+            }
+            ("+CSCS", _) | ("+CFUN", _) | ("+CMMS", _) => self.ok(out),
+            _ => self.error(out, Some(4)),
+        }
+    }
+
+    fn finish_send(&mut self, text: &[u8], out: &mut Vec<u8>) {
+        let text = String::from_utf8_lossy(text);
+        match hex::decode(text.trim()) {
+            Ok(pdu) if !pdu.is_empty() => {
+                let mut state = lock(&self.state);
+                state.next_mr = state.next_mr.wrapping_add(1);
+                let mr = state.next_mr;
+                state.sent.push(pdu);
+                drop(state);
+                self.info(out, &format!("+CMGS: {mr}"));
+                self.ok(out)
+            }
+            _ => self.cms(out, 304),
+        }
+    }
+
+    fn usage(&self) -> (usize, u32) {
+        let state = lock(&self.state);
+        (state.slots.len(), state.capacity)
+    }
+
+    fn info(&self, out: &mut Vec<u8>, line: &str) {
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(line.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+
+    fn ok(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"\r\nOK\r\n");
+    }
+
+    /// Plain `ERROR`, or `+CME ERROR` with `code` when extended errors are on.
+    fn error(&self, out: &mut Vec<u8>, code: Option<u16>) {
+        match code {
+            Some(code) if self.settings.cmee > 0 => self.cme(out, code),
+            _ => out.extend_from_slice(b"\r\nERROR\r\n"),
+        }
+    }
+
+    fn cme(&self, out: &mut Vec<u8>, code: u16) {
+        self.extended(out, ErrorFamily::Cme, code);
+    }
+
+    fn cms(&self, out: &mut Vec<u8>, code: u16) {
+        self.extended(out, ErrorFamily::Cms, code);
+    }
+
+    fn extended(&self, out: &mut Vec<u8>, family: ErrorFamily, code: u16) {
+        let prefix = match family {
+            ErrorFamily::Cme => "+CME ERROR",
+            ErrorFamily::Cms => "+CMS ERROR",
+        };
+        let line = match (self.settings.cmee, standard_text(family, code)) {
+            (0, _) if family == ErrorFamily::Cme => "ERROR".to_string(),
+            (2, Some(text)) => format!("{prefix}: {text}"),
+            _ => format!("{prefix}: {code}"),
+        };
+        self.info(out, &line);
+    }
+}
+
+/// The length `AT+CMGR` reports: the TPDU without the SMSC field.
+fn tpdu_len(pdu: &[u8]) -> usize {
+    let smsc = pdu.first().copied().unwrap_or(0) as usize;
+    pdu.len().saturating_sub(1 + smsc)
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Arg {
+    None,
+    Query,
+    Test,
+    Set(String),
+}
+
+/// `+CMGR=3` → (`+CMGR`, Set("3")); `+CPMS?` → Query; `+CNMI=?` → Test; `E0` → (`E0`, None).
+fn split_command(body: &str) -> (&str, Arg) {
+    if let Some(name) = body.strip_suffix("=?") {
+        return (name, Arg::Test);
+    }
+    if let Some(name) = body.strip_suffix('?') {
+        return (name, Arg::Query);
+    }
+    if let Some((name, value)) = body.split_once('=') {
+        return (name, Arg::Set(value.to_string()));
+    }
+    (body, Arg::None)
+}
+
+fn is_sms_command(name: &str) -> bool {
+    matches!(
+        name,
+        "+CMGF" | "+CPMS" | "+CNMI" | "+CMGR" | "+CMGL" | "+CMGD" | "+CMGS" | "+CSMS" | "+CNMA"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn modem() -> (AtModem, Arc<Mutex<SimState>>) {
+        let state = Arc::new(Mutex::new(SimState {
+            capacity: 3,
+            ..SimState::default()
+        }));
+        (
+            AtModem::new(state.clone(), Personality::Generic, None),
+            state,
+        )
+    }
+
+    fn run(m: &mut AtModem, input: &str) -> String {
+        String::from_utf8(m.input(input.as_bytes())).unwrap()
+    }
+
+    #[test]
+    fn echo_until_ate0() {
+        let (mut m, _) = modem();
+        assert_eq!(run(&mut m, "AT\r"), "AT\r\r\nOK\r\n");
+        assert_eq!(run(&mut m, "ATE0\r"), "ATE0\r\r\nOK\r\n");
+        assert_eq!(run(&mut m, "AT\r"), "\r\nOK\r\n");
+    }
+
+    #[test]
+    fn read_list_delete_in_pdu_mode() {
+        let (mut m, state) = modem();
+        run(&mut m, "ATE0\rAT+CMEE=1\rAT+CMGF=0\r");
+        let slot = lock(&state).store(vec![0x00, 0x04, 0x01]).unwrap();
+        assert_eq!(slot, 1);
+        assert_eq!(
+            run(&mut m, "AT+CMGR=1\r"),
+            "\r\n+CMGR: 0,,2\r\n000401\r\n\r\nOK\r\n"
+        );
+        assert_eq!(
+            run(&mut m, "AT+CMGL=4\r"),
+            "\r\n+CMGL: 1,1,,2\r\n000401\r\n\r\nOK\r\n"
+        );
+        assert_eq!(run(&mut m, "AT+CMGD=1\r"), "\r\nOK\r\n");
+        assert_eq!(run(&mut m, "AT+CMGR=1\r"), "\r\n+CMS ERROR: 321\r\n");
+        run(&mut m, "AT+CMEE=2\r");
+        assert_eq!(
+            run(&mut m, "AT+CMGR=1\r"),
+            "\r\n+CMS ERROR: invalid memory index\r\n"
+        );
+    }
+
+    #[test]
+    fn send_with_prompt_and_ctrl_z() {
+        let (mut m, state) = modem();
+        run(&mut m, "ATE0\rAT+CMGF=0\r");
+        assert_eq!(run(&mut m, "AT+CMGS=3\r"), "\r\n> ");
+        assert_eq!(run(&mut m, "00010203\x1a"), "\r\n+CMGS: 1\r\n\r\nOK\r\n");
+        assert_eq!(lock(&state).sent, vec![vec![0, 1, 2, 3]]);
+    }
+
+    #[test]
+    fn cnmi_decides_the_urc() {
+        let (mut m, state) = modem();
+        let slot = lock(&state).store(vec![0, 1]).unwrap();
+        assert!(m.notify(slot).is_empty());
+        run(&mut m, "AT+CNMI=2,1,0,0,0\r");
+        assert_eq!(m.notify(slot), b"\r\n+CMTI: \"SM\",1\r\n");
+        run(&mut m, "AT+CNMI=2,2,0,0,0\r");
+        assert_eq!(m.notify(slot), b"\r\n+CMT: ,1\r\n0001\r\n");
+        assert!(lock(&state).slots.is_empty());
+        for _ in 0..3 {
+            assert!(lock(&state).store(vec![0]).is_some());
+        }
+        assert_eq!(lock(&state).store(vec![0]), None, "SIM full");
+    }
+
+    #[test]
+    fn sms_commands_wait_for_pin_and_readiness() {
+        let state = Arc::new(Mutex::new(SimState {
+            capacity: 3,
+            ..SimState::default()
+        }));
+        let mut m = AtModem::new(state, Personality::Generic, Some("1234".into()));
+        run(&mut m, "ATE0\rAT+CMEE=1\r");
+        assert_eq!(
+            run(&mut m, "AT+CPIN?\r"),
+            "\r\n+CPIN: SIM PIN\r\n\r\nOK\r\n"
+        );
+        assert_eq!(run(&mut m, "AT+CMGF=0\r"), "\r\n+CMS ERROR: 311\r\n");
+        assert_eq!(run(&mut m, "AT+CPIN=\"0000\"\r"), "\r\n+CME ERROR: 16\r\n");
+        assert_eq!(run(&mut m, "AT+CPIN=\"1234\"\r"), "\r\nOK\r\n");
+        m.ready = false;
+        assert_eq!(run(&mut m, "AT+CMGF=0\r"), "\r\n+CMS ERROR: 302\r\n");
+        m.ready = true;
+        assert_eq!(run(&mut m, "AT+CMGF=0\r"), "\r\nOK\r\n");
+    }
+}

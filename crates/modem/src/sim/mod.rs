@@ -1,0 +1,401 @@
+//! A GSM modem simulator on a real pseudo-terminal.
+//!
+//! The driver opens the simulator's slave side (`/dev/pts/N`) exactly like a USB serial port, so
+//! tests and the `--demo` mode exercise the real serial code path, termios included. A tokio task
+//! drives the master side: it feeds what the driver writes to the AT interpreter (`at.rs`) and
+//! writes back its answers and URCs. The SIM contents live behind a mutex shared with the
+//! [`Simulator`] handle, so a test can put messages on the SIM and check what is left.
+
+mod at;
+pub mod demo;
+
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg};
+use rand::Rng;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::unix::pipe;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use at::{lock, AtModem, SimState};
+
+/// Which real modem the simulator imitates (model strings and vendor quirks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Personality {
+    /// A plain TS 27.005 modem.
+    #[default]
+    Generic,
+    /// SIMCom SIM800L: SMS commands fail with `+CMS ERROR: 302` until `SMS Ready`.
+    Sim800l,
+    /// Huawei E3372 stick: `^RSSI`/`^MODE` status noise, accepts `AT^CURC=0`.
+    HuaweiE3372,
+}
+
+impl Personality {
+    fn model(self) -> &'static str {
+        match self {
+            Personality::Generic => "SimRelay Simulated Modem",
+            Personality::Sim800l => "SIMCOM_SIM800L",
+            Personality::HuaweiE3372 => "E3372",
+        }
+    }
+
+    fn manufacturer(self) -> &'static str {
+        match self {
+            Personality::Generic => "SimRelay",
+            Personality::Sim800l => "SIMCOM_Ltd",
+            Personality::HuaweiE3372 => "huawei",
+        }
+    }
+
+    /// The readiness line it prints once SMS is usable, if any.
+    fn ready_line(self) -> &'static str {
+        match self {
+            Personality::Sim800l => "\r\nCall Ready\r\n\r\nSMS Ready\r\n",
+            _ => "\r\nSMS DONE\r\n",
+        }
+    }
+}
+
+/// Faults the simulator can inject, to prove the driver copes with real-world modems.
+#[derive(Debug, Clone, Default)]
+pub struct Chaos {
+    /// Write output in random chunks of 1..=7 bytes with tiny pauses, so the driver sees every
+    /// kind of read boundary.
+    pub small_chunks: bool,
+    /// Print vendor status noise (`^RSSI:..`) before and inside responses.
+    pub noise: bool,
+}
+
+/// How to build a [`Simulator`].
+#[derive(Debug, Clone)]
+pub struct SimOptions {
+    /// The modem imitated.
+    pub personality: Personality,
+    /// Number of SIM slots.
+    pub capacity: u32,
+    /// A SIM PIN the driver must enter (`None`: SIM unlocked).
+    pub pin: Option<String>,
+    /// Time after (re)plugging before SMS commands work and the readiness line is printed.
+    pub ready_delay: Duration,
+    /// A symlink kept pointing at the current pty, like udev's `/dev/serial/by-id/...`: the driver
+    /// can open this stable path and find the modem again after a replug under a new pty.
+    pub link: Option<PathBuf>,
+    /// Fault injection.
+    pub chaos: Chaos,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        SimOptions {
+            personality: Personality::Generic,
+            capacity: 30,
+            pin: None,
+            ready_delay: Duration::ZERO,
+            link: None,
+            chaos: Chaos::default(),
+        }
+    }
+}
+
+/// Why the simulator could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// The pseudo-terminal could not be created or configured.
+    #[error("cannot create a pseudo-terminal for the modem simulator: {0}")]
+    Pty(#[from] nix::Error),
+    /// tokio could not watch the pty.
+    #[error("cannot register the pseudo-terminal with tokio: {0}")]
+    Io(#[from] io::Error),
+    /// The simulator task has stopped.
+    #[error("the modem simulator has stopped")]
+    Stopped,
+}
+
+enum Command {
+    /// A message was stored in this slot: print the URC that AT+CNMI asks for.
+    Arrived(u32),
+    /// Close the pty as if the USB cable was pulled.
+    Unplug(oneshot::Sender<()>),
+    /// Create a new pty (a new path) as if the modem came back.
+    Replug(oneshot::Sender<Result<PathBuf, SimError>>),
+    Shutdown,
+}
+
+/// A running simulated modem. Dropping it without [`Simulator::shutdown`] also stops it.
+pub struct Simulator {
+    path: PathBuf,
+    link: Option<PathBuf>,
+    state: Arc<Mutex<SimState>>,
+    commands: mpsc::UnboundedSender<Command>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Simulator {
+    /// Creates the pty and starts the task that answers on it.
+    pub async fn start(options: SimOptions) -> Result<Simulator, SimError> {
+        let state = Arc::new(Mutex::new(SimState {
+            capacity: options.capacity.max(1),
+            ..SimState::default()
+        }));
+        let pty = Pty::open()?;
+        let path = pty.path.clone();
+        if let Some(link) = &options.link {
+            relink(link, &path)?;
+        }
+        let (commands, rx) = mpsc::unbounded_channel();
+        let task = tokio::spawn(run(pty, rx, state.clone(), options.clone()));
+        Ok(Simulator {
+            path,
+            link: options.link,
+            state,
+            commands,
+            task: Some(task),
+        })
+    }
+
+    /// The slave side (`/dev/pts/N`), to be opened like a serial port.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The stable symlink, if [`SimOptions::link`] was set.
+    pub fn link(&self) -> Option<&Path> {
+        self.link.as_deref()
+    }
+
+    /// Puts a PDU (with its SMSC field) on the SIM without any URC, as if it arrived while nobody
+    /// listened. Returns its slot, or 0 when the SIM is full (the message is then dropped).
+    pub fn store(&self, pdu: Vec<u8>) -> u32 {
+        lock(&self.state).store(pdu).unwrap_or(0)
+    }
+
+    /// A message arrives now: it is stored and the modem prints `+CMTI: "SM",<slot>` (or routes it
+    /// with `+CMT`, or stays silent, as AT+CNMI was set). Returns the slot, 0 when the SIM is full.
+    pub fn deliver(&self, pdu: Vec<u8>) -> u32 {
+        let slot = self.store(pdu);
+        if slot != 0 {
+            // A stopped task only means nobody will see the URC; the message is on the SIM.
+            let _ = self.commands.send(Command::Arrived(slot));
+        }
+        slot
+    }
+
+    /// Messages still on the SIM, by slot.
+    pub fn stored(&self) -> Vec<(u32, Vec<u8>)> {
+        lock(&self.state)
+            .slots
+            .iter()
+            .map(|(slot, (pdu, _))| (*slot, pdu.clone()))
+            .collect()
+    }
+
+    /// PDUs the driver sent with `AT+CMGS`, in order.
+    pub fn sent(&self) -> Vec<Vec<u8>> {
+        lock(&self.state).sent.clone()
+    }
+
+    /// Pulls the plug: the pty closes, the driver's reads fail. The SIM keeps its messages.
+    pub async fn unplug(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.commands.send(Command::Unplug(tx)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+
+    /// Plugs the modem back in on a fresh pty (usually a new `/dev/pts/N`), reset to power-on
+    /// settings, and updates the symlink. Returns the new path.
+    pub async fn replug(&mut self) -> Result<PathBuf, SimError> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(Command::Replug(tx))
+            .map_err(|_| SimError::Stopped)?;
+        let path = rx.await.map_err(|_| SimError::Stopped)??;
+        if let Some(link) = &self.link {
+            relink(link, &path)?;
+        }
+        self.path = path.clone();
+        Ok(path)
+    }
+
+    /// Stops the task and closes the pty.
+    pub async fn shutdown(mut self) {
+        let _ = self.commands.send(Command::Shutdown);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// Points `link` at `target`, replacing an old link atomically enough for a test.
+fn relink(link: &Path, target: &Path) -> io::Result<()> {
+    let tmp = link.with_extension("simrelay-tmp");
+    let _ = std::fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(target, &tmp)?;
+    std::fs::rename(&tmp, link)
+}
+
+/// The master side of a pty, plus the slave fd we keep open: with no slave fd open, reads on the
+/// master fail with EIO between two driver sessions, and the raw termios would be lost.
+struct Pty {
+    reader: pipe::Receiver,
+    writer: pipe::Sender,
+    _slave: OwnedFd,
+    path: PathBuf,
+}
+
+impl Pty {
+    fn open() -> Result<Pty, SimError> {
+        let pair = nix::pty::openpty(None, None)?;
+        // Raw mode: no line discipline echo or CR/LF translation, like a real serial line.
+        let mut termios = tcgetattr(&pair.slave)?;
+        cfmakeraw(&mut termios);
+        tcsetattr(&pair.slave, SetArg::TCSANOW, &termios)?;
+        let path = nix::unistd::ttyname(&pair.slave)?;
+        fcntl(
+            pair.master.as_raw_fd(),
+            FcntlArg::F_SETFL(OFlag::O_NONBLOCK),
+        )?;
+        // tokio's pipe types drive any pollable fd; a pty master is one. Two handles on the same
+        // master let reads and writes proceed independently.
+        let master = std::fs::File::from(pair.master);
+        let writer = pipe::Sender::from_file_unchecked(master.try_clone()?)?;
+        let reader = pipe::Receiver::from_file_unchecked(master)?;
+        Ok(Pty {
+            reader,
+            writer,
+            _slave: pair.slave,
+            path,
+        })
+    }
+}
+
+/// Writes modem output, applying the chaos options.
+async fn emit(pty: &mut Pty, chaos: &Chaos, bytes: &[u8]) -> io::Result<()> {
+    if bytes.is_empty() {
+        return Ok(());
+    }
+    let bytes = if chaos.noise {
+        with_noise(bytes)
+    } else {
+        bytes.to_vec()
+    };
+    if !chaos.small_chunks {
+        return pty.writer.write_all(&bytes).await;
+    }
+    let mut rest = &bytes[..];
+    while !rest.is_empty() {
+        let n = rand::rng().random_range(1..=7).min(rest.len());
+        pty.writer.write_all(&rest[..n]).await?;
+        rest = &rest[n..];
+        // A pause lets the driver's read return, so the chunks arrive as separate reads.
+        tokio::time::sleep(Duration::from_micros(300)).await;
+    }
+    Ok(())
+}
+
+/// Puts a Huawei status line before the output and after its first line.
+fn with_noise(bytes: &[u8]) -> Vec<u8> {
+    let mut out = b"\r\n^RSSI:17\r\n".to_vec();
+    match bytes.windows(2).skip(2).position(|w| w == b"\r\n") {
+        Some(pos) => {
+            let cut = pos + 4;
+            out.extend_from_slice(&bytes[..cut]);
+            out.extend_from_slice(b"^MODE:5,4\r\n");
+            out.extend_from_slice(&bytes[cut..]);
+        }
+        None => out.extend_from_slice(bytes),
+    }
+    out
+}
+
+/// What woke the simulator task.
+enum Wake {
+    Command(Option<Command>),
+    Ready,
+    Read(io::Result<usize>),
+}
+
+async fn run(
+    pty: Pty,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+    state: Arc<Mutex<SimState>>,
+    options: SimOptions,
+) {
+    let mut pty = Some(pty);
+    let new_modem = || {
+        let mut modem = AtModem::new(state.clone(), options.personality, options.pin.clone());
+        modem.ready = options.ready_delay.is_zero();
+        modem
+    };
+    let mut modem = new_modem();
+    let mut ready_at = tokio::time::Instant::now() + options.ready_delay;
+    let mut buf = [0u8; 1024];
+    loop {
+        let not_ready = !modem.ready;
+        let wake = tokio::select! {
+            command = commands.recv() => Wake::Command(command),
+            _ = tokio::time::sleep_until(ready_at), if not_ready => Wake::Ready,
+            read = async {
+                match &mut pty {
+                    Some(p) => p.reader.read(&mut buf).await,
+                    None => std::future::pending().await,
+                }
+            } => Wake::Read(read),
+        };
+        let output = match wake {
+            Wake::Command(None | Some(Command::Shutdown)) => return,
+            Wake::Command(Some(Command::Arrived(slot))) => modem.notify(slot),
+            Wake::Command(Some(Command::Unplug(done))) => {
+                pty = None;
+                let _ = done.send(());
+                continue;
+            }
+            Wake::Command(Some(Command::Replug(done))) => {
+                let reply = match Pty::open() {
+                    Ok(p) => {
+                        let path = p.path.clone();
+                        pty = Some(p);
+                        // A replugged modem has power-cycled: settings are back to defaults.
+                        modem = new_modem();
+                        ready_at = tokio::time::Instant::now() + options.ready_delay;
+                        Ok(path)
+                    }
+                    Err(e) => Err(e),
+                };
+                let _ = done.send(reply);
+                continue;
+            }
+            Wake::Ready => {
+                modem.ready = true;
+                options.personality.ready_line().as_bytes().to_vec()
+            }
+            Wake::Read(Ok(0)) => continue,
+            Wake::Read(Ok(n)) => modem.input(&buf[..n]),
+            Wake::Read(Err(e)) => {
+                tracing::debug!("simulator read failed: {e}");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        if let Some(p) = &mut pty {
+            if let Err(e) = emit(p, &options.chaos, &output).await {
+                tracing::debug!("simulator write failed: {e}");
+            }
+        }
+    }
+}
