@@ -252,3 +252,188 @@ fn join_text<T>(parts: &[(u8, Part<T>)]) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Address, Concat};
+
+    fn part(
+        sender: &str,
+        concat: Option<(u16, u8, u8)>,
+        encoding: Encoding,
+        payload: &[u8],
+    ) -> Deliver {
+        Deliver {
+            smsc: None,
+            sender: Address::parse(sender),
+            timestamp: DateTime::parse_from_rfc3339("2025-06-01T12:00:00+02:00").unwrap(),
+            pid: 0,
+            dcs: 0,
+            encoding,
+            class: None,
+            message_waiting: None,
+            text: String::new(),
+            concat: concat.map(|(reference, total, seq)| Concat {
+                reference,
+                ref_bits: 8,
+                total,
+                seq,
+            }),
+            udh: None,
+            user_data: payload.to_vec(),
+            more_messages: false,
+            loop_prevention: false,
+            status_report_indication: false,
+            reply_path: false,
+        }
+    }
+
+    fn gsm(s: &str) -> Vec<u8> {
+        gsm7::encode(s, Tables::default()).unwrap()
+    }
+
+    #[test]
+    fn out_of_order_and_duplicate_parts() {
+        let mut a = Assembler::new(Duration::from_secs(60));
+        let now = Instant::now();
+        assert!(a
+            .push(
+                part("+1", Some((7, 3, 3)), Encoding::Gsm7, &gsm("!")),
+                "p3",
+                now
+            )
+            .is_none());
+        assert!(a
+            .push(
+                part("+1", Some((7, 3, 1)), Encoding::Gsm7, &gsm("Hello")),
+                "p1",
+                now
+            )
+            .is_none());
+        assert!(a
+            .push(
+                part("+1", Some((7, 3, 3)), Encoding::Gsm7, &gsm("!")),
+                "p3 again",
+                now
+            )
+            .is_none());
+        // Same reference from another sender is another message.
+        assert!(a
+            .push(
+                part("+2", Some((7, 3, 2)), Encoding::Gsm7, &gsm("XXX")),
+                "other",
+                now
+            )
+            .is_none());
+        let m = a
+            .push(
+                part("+1", Some((7, 3, 2)), Encoding::Gsm7, &gsm(", world")),
+                "p2",
+                now,
+            )
+            .unwrap();
+        assert_eq!(m.text, "Hello, world!");
+        assert!(m.complete && m.missing.is_empty());
+        assert_eq!(
+            m.parts.iter().map(|p| p.tag).collect::<Vec<_>>(),
+            ["p1", "p2", "p3"]
+        );
+        assert_eq!(
+            m.duplicates.iter().map(|p| p.tag).collect::<Vec<_>>(),
+            ["p3 again"]
+        );
+        assert_eq!(a.pending(), 1);
+    }
+
+    #[test]
+    fn ucs2_split_inside_a_character_survives() {
+        // "a😀b" as UTF-16BE, cut inside the surrogate pair and even inside a code unit.
+        let bytes = [0x00, 0x61, 0xD8, 0x3D, 0xDE, 0x00, 0x00, 0x62];
+        for cuts in [[2usize, 4], [3, 5], [1, 7]] {
+            let mut a = Assembler::new(Duration::from_secs(60));
+            let now = Instant::now();
+            let chunks = [
+                &bytes[..cuts[0]],
+                &bytes[cuts[0]..cuts[1]],
+                &bytes[cuts[1]..],
+            ];
+            let mut done = None;
+            for (i, c) in chunks.iter().enumerate().rev() {
+                done = a.push(
+                    part("Bank", Some((200, 3, i as u8 + 1)), Encoding::Ucs2, c),
+                    (),
+                    now,
+                );
+            }
+            assert_eq!(done.unwrap().text, "a😀b", "cuts {cuts:?}");
+        }
+    }
+
+    #[test]
+    fn escape_at_the_end_of_a_part_applies_to_the_next() {
+        let mut a = Assembler::new(Duration::from_secs(60));
+        let now = Instant::now();
+        a.push(
+            part("+1", Some((1, 2, 1)), Encoding::Gsm7, &[0x35, 0x1B]),
+            (),
+            now,
+        );
+        let m = a
+            .push(
+                part("+1", Some((1, 2, 2)), Encoding::Gsm7, &[0x65]),
+                (),
+                now,
+            )
+            .unwrap();
+        assert_eq!(m.text, "5€");
+    }
+
+    #[test]
+    fn timeout_yields_incomplete_with_missing_parts_and_keeps_everything() {
+        let mut a = Assembler::new(Duration::from_secs(30));
+        let t0 = Instant::now();
+        a.push(
+            part("+1", Some((9, 4, 1)), Encoding::Gsm7, &gsm("one ")),
+            1,
+            t0,
+        );
+        a.push(
+            part("+1", Some((9, 4, 3)), Encoding::Gsm7, &gsm("three")),
+            3,
+            t0 + Duration::from_secs(10),
+        );
+        assert_eq!(a.next_deadline(), Some(t0 + Duration::from_secs(40)));
+        assert!(a.expire(t0 + Duration::from_secs(39)).is_empty());
+        let out = a.expire(t0 + Duration::from_secs(40));
+        assert_eq!(out.len(), 1);
+        let m = &out[0];
+        assert!(!m.complete);
+        assert_eq!(m.missing, [2, 4]);
+        assert_eq!(m.text, "one three");
+        assert_eq!(m.parts.iter().map(|p| p.tag).collect::<Vec<_>>(), [1, 3]);
+        assert_eq!(a.pending(), 0);
+    }
+
+    #[test]
+    fn single_part_passes_through_and_flush_empties() {
+        let mut a = Assembler::new(Duration::from_secs(30));
+        let now = Instant::now();
+        let mut d = part("+1", None, Encoding::Gsm7, &gsm("hi"));
+        d.text = "hi".to_owned();
+        let m = a.push(d, (), now).unwrap();
+        assert_eq!((m.text.as_str(), m.total, m.complete), ("hi", 1, true));
+        a.push(
+            part("+1", Some((3, 2, 2)), Encoding::Ucs2, &[0x00, 0x41]),
+            (),
+            now,
+        );
+        let out = a.flush();
+        assert_eq!(out.len(), 1);
+        assert_eq!(
+            (out[0].text.as_str(), out[0].missing.as_slice()),
+            ("A", &[1u8][..])
+        );
+        assert_eq!(a.pending(), 0);
+    }
+}
