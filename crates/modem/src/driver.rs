@@ -22,6 +22,7 @@ use crate::channel::AtChannel;
 use crate::errors::{cms, ModemError};
 use crate::framer::Urc;
 use crate::listing::{parse_cops, parse_csq, parse_listing, parse_plain};
+use crate::negotiate::{choose_storage, cnmi_candidates, cnmi_command};
 use crate::transport::{BoxTransport, Opener, SerialOpener};
 
 /// Pause after each final result before the next command (slow firmware drops commands otherwise).
@@ -229,6 +230,7 @@ pub fn spawn_with(
         status,
         in_flight: HashMap::new(),
         connected: false,
+        storage: "SM".into(),
     };
     tokio::spawn(driver.run());
     (
@@ -271,6 +273,8 @@ struct Driver {
     in_flight: HashMap<u32, Instant>,
     /// The current session reached `Connected` (resets the backoff).
     connected: bool,
+    /// The message storage selected with `AT+CPMS` (`SM` unless the modem lacks it).
+    storage: String,
 }
 
 impl Driver {
@@ -462,11 +466,12 @@ impl Driver {
         }
         at.command("ATE0", QUICK).await?;
         optional(at.command("AT+CMEE=2", QUICK).await)?;
+        // Huawei sticks print ^RSSI/^MODE/^BOOT unless told not to; other modems answer ERROR.
+        optional(at.command("AT^CURC=0", QUICK).await)?;
         self.unlock_sim(at).await?;
         self.wait_ready(at).await?;
-        at.command("AT+CPMS=\"SM\",\"SM\",\"SM\"", SLOT_TIMEOUT)
-            .await?;
-        at.command("AT+CNMI=2,1,0,0,0", QUICK).await?;
+        self.select_storage(at).await?;
+        self.select_indications(at).await?;
         if let Some(lines) = optional(at.command("AT+CGMM", QUICK).await)? {
             self.status.model = parse_plain(&lines, "+CGMM:");
         }
@@ -518,6 +523,38 @@ impl Driver {
         }
     }
 
+    /// Reads, deletes and receives in one storage, so `+CMTI` slots are the slots `AT+CMGR` reads.
+    async fn select_storage(&mut self, at: &mut AtChannel) -> Result<(), ModemError> {
+        let offered = optional(at.command("AT+CPMS=?", SLOT_TIMEOUT).await)?.unwrap_or_default();
+        let mem = choose_storage(&offered);
+        let command = format!("AT+CPMS=\"{mem}\",\"{mem}\",\"{mem}\"");
+        match at.command(&command, SLOT_TIMEOUT).await {
+            Ok(_) => self.storage = mem.to_string(),
+            Err(e) if e.is_link_lost() => return Err(e),
+            // Keep the modem's default storage: still readable, and the sweep lists it.
+            Err(e) => self.note_error(&e),
+        }
+        Ok(())
+    }
+
+    /// Asks for `+CMTI` on new messages, with the best `AT+CNMI` setting the modem accepts.
+    async fn select_indications(&mut self, at: &mut AtChannel) -> Result<(), ModemError> {
+        let offered = optional(at.command("AT+CNMI=?", QUICK).await)?.unwrap_or_default();
+        let mut last = None;
+        for candidate in cnmi_candidates(&offered) {
+            match at.command(&cnmi_command(&candidate), QUICK).await {
+                Ok(_) => return Ok(()),
+                Err(e) if e.is_link_lost() => return Err(e),
+                Err(e) => last = Some(e),
+            }
+        }
+        // No URCs: messages still arrive, through the safety sweep only.
+        if let Some(e) = last {
+            self.note_error(&e);
+        }
+        Ok(())
+    }
+
     /// Switches to PDU mode, retrying while the modem says it is not ready yet (SIM800L answers
     /// SMS commands with errors until `SMS Ready`).
     async fn wait_ready(&mut self, at: &mut AtChannel) -> Result<(), ModemError> {
@@ -553,9 +590,15 @@ impl Driver {
 
     async fn on_urc(&mut self, at: &mut AtChannel, urc: Urc) -> Result<(), ModemError> {
         match urc {
-            Urc::NewMessage { mem, index } => {
+            Urc::NewMessage { mem, index } if mem.eq_ignore_ascii_case(&self.storage) => {
                 tracing::debug!(modem = %self.status.id, %mem, index, "new message indication");
                 self.read_slot(at, index).await
+            }
+            Urc::NewMessage { mem, index } => {
+                // Stored somewhere we do not read: the slot number means nothing in our storage.
+                tracing::warn!(modem = %self.status.id, %mem, index, storage = %self.storage,
+                    "new message in another storage; listing ours");
+                self.drain(at).await
             }
             Urc::Deliver { pdu, .. } => {
                 self.emit_received(None, pdu);

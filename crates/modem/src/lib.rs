@@ -22,6 +22,7 @@ pub mod driver;
 pub mod errors;
 pub mod framer;
 mod listing;
+mod negotiate;
 pub mod sim;
 pub mod transport;
 

@@ -2,59 +2,11 @@
 //! tokio-serial exactly like a USB modem.
 #![allow(clippy::unwrap_used)]
 
-use std::time::Duration;
+mod common;
 
-use chrono::DateTime;
+use common::{next_received, pdu, start_driver, wait_state, WAIT};
 use simrelay_modem::sim::{SimOptions, Simulator};
-use simrelay_modem::{spawn, LinkState, ModemConfig, ModemEvent, ModemHandle, Received};
-use tokio::sync::mpsc::Receiver;
-
-const WAIT: Duration = Duration::from_secs(15);
-
-fn pdu(sender: &str, text: &str) -> Vec<u8> {
-    let ts = DateTime::parse_from_rfc3339("2026-03-04T05:06:07+02:00").unwrap();
-    let mut parts = simrelay_pdu::encode_deliver(sender, text, ts);
-    assert_eq!(parts.len(), 1);
-    parts.remove(0)
-}
-
-fn start_driver(sim: &Simulator) -> (ModemHandle, Receiver<ModemEvent>) {
-    spawn(ModemConfig {
-        port: sim.path().to_string_lossy().into_owned(),
-        id: Some("sim0".into()),
-        ..ModemConfig::default()
-    })
-}
-
-async fn next_received(events: &mut Receiver<ModemEvent>) -> Received {
-    tokio::time::timeout(WAIT, async {
-        loop {
-            match events.recv().await.expect("driver stopped") {
-                ModemEvent::Received(r) => return r,
-                ModemEvent::Status(s) => {
-                    assert_ne!(s.state, LinkState::Failed, "{s:?}")
-                }
-                _ => {}
-            }
-        }
-    })
-    .await
-    .expect("no message in time")
-}
-
-async fn wait_state(events: &mut Receiver<ModemEvent>, state: LinkState) {
-    tokio::time::timeout(WAIT, async {
-        loop {
-            if let ModemEvent::Status(s) = events.recv().await.expect("driver stopped") {
-                if s.state == state {
-                    return s;
-                }
-            }
-        }
-    })
-    .await
-    .expect("state not reached in time");
-}
+use simrelay_modem::{LinkState, ModemEvent};
 
 #[tokio::test]
 async fn message_stored_before_startup_is_drained_and_deleted_on_request() {
@@ -85,7 +37,6 @@ async fn live_message_arrives_through_cmti() {
     let sim = Simulator::start(SimOptions::default()).await.unwrap();
     let (modem, mut events) = start_driver(&sim);
     wait_state(&mut events, LinkState::Connected).await;
-
     let live = pdu("+15555550101", "hello, live");
     let slot = sim.deliver(live.clone());
     let got = next_received(&mut events).await;

@@ -22,6 +22,12 @@ pub(crate) struct SimState {
     pub capacity: u32,
     /// Next message reference for `+CMGS`.
     pub next_mr: u8,
+    /// How often `AT+CPIN=<pin>` was tried (a real SIM locks after three wrong ones).
+    pub pin_attempts: u32,
+    /// Responses that carried held-back URCs inside them (chaos statistics for tests).
+    pub spliced: u32,
+    /// Extended errors printed.
+    pub errors_sent: u32,
 }
 
 impl SimState {
@@ -65,6 +71,8 @@ pub(crate) struct AtModem {
     mode: Mode,
     /// SMS commands answer `+CMS ERROR: 302` until the modem is ready (SIM800L behaviour).
     pub ready: bool,
+    /// `AT^CURC=0` was given: a Huawei stick stops its status noise.
+    pub curc_off: bool,
 }
 
 const CTRL_Z: u8 = 0x1A;
@@ -87,6 +95,7 @@ impl AtModem {
             line: Vec::new(),
             mode: Mode::Command,
             ready: true,
+            curc_off: false,
         }
     }
 
@@ -97,12 +106,7 @@ impl AtModem {
         match self.settings.cnmi_mt {
             1 => format!("\r\n+CMTI: \"SM\",{slot}\r\n").into_bytes(),
             2 => match lock(&self.state).slots.remove(&slot) {
-                Some((pdu, _)) => format!(
-                    "\r\n+CMT: ,{}\r\n{}\r\n",
-                    tpdu_len(&pdu),
-                    hex::encode_upper(&pdu)
-                )
-                .into_bytes(),
+                Some((pdu, _)) => cmt_urc(&pdu),
                 None => Vec::new(),
             },
             _ => Vec::new(),
@@ -225,6 +229,7 @@ impl AtModem {
                 self.ok(out)
             }
             ("+CPIN", Arg::Set(_)) => {
+                lock(&self.state).pin_attempts += 1;
                 let given = arg_raw.trim().trim_matches('"');
                 match &self.pin {
                     Some(pin) if pin == given => {
@@ -235,7 +240,10 @@ impl AtModem {
                     Some(_) => self.cme(out, 16),
                 }
             }
-            ("^CURC", _) if self.personality == Personality::HuaweiE3372 => self.ok(out),
+            ("^CURC", Arg::Set(v)) if self.personality == Personality::HuaweiE3372 => {
+                self.curc_off = v.trim() == "0";
+                self.ok(out)
+            }
             _ if !self.settings.pin_ok && is_sms_command(name) => self.cms(out, 311),
             _ if !self.ready && is_sms_command(name) => self.cms(out, 302),
             ("+CMGF", Arg::Set(v)) => match v.as_str() {
@@ -463,6 +471,7 @@ impl AtModem {
     }
 
     fn extended(&self, out: &mut Vec<u8>, family: ErrorFamily, code: u16) {
+        lock(&self.state).errors_sent += 1;
         let prefix = match family {
             ErrorFamily::Cme => "+CME ERROR",
             ErrorFamily::Cms => "+CMS ERROR",
@@ -474,6 +483,16 @@ impl AtModem {
         };
         self.info(out, &line);
     }
+}
+
+/// A `+CMT` URC for a PDU (direct delivery format).
+pub(crate) fn cmt_urc(pdu: &[u8]) -> Vec<u8> {
+    format!(
+        "\r\n+CMT: ,{}\r\n{}\r\n",
+        tpdu_len(pdu),
+        hex::encode_upper(pdu)
+    )
+    .into_bytes()
 }
 
 /// The length `AT+CMGR` reports: the TPDU without the SMSC field.

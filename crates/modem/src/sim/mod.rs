@@ -69,8 +69,16 @@ pub struct Chaos {
     /// Write output in random chunks of 1..=7 bytes with tiny pauses, so the driver sees every
     /// kind of read boundary.
     pub small_chunks: bool,
-    /// Print vendor status noise (`^RSSI:..`) before and inside responses.
+    /// Print vendor status noise (`^RSSI:..`) before and inside responses. (A Huawei personality
+    /// does this anyway until the driver sends `AT^CURC=0`.)
     pub noise: bool,
+    /// Hold new-message URCs back and print them in the middle of the next response (after its
+    /// first line), where a careless driver swallows them.
+    pub urc_inside_responses: bool,
+    /// Store new messages without any URC, as modems that drop URCs do: only a sweep finds them.
+    pub lose_urcs: bool,
+    /// Print `+CMT` with the PDU as well as storing it and printing `+CMTI` (some modems do both).
+    pub cmt_and_cmti: bool,
 }
 
 /// How to build a [`Simulator`].
@@ -196,13 +204,37 @@ impl Simulator {
             .collect()
     }
 
+    /// How often the driver tried a PIN with `AT+CPIN=...`.
+    pub fn pin_attempts(&self) -> u32 {
+        lock(&self.state).pin_attempts
+    }
+
+    /// How many times held-back URCs were printed inside a response (`Chaos::urc_inside_responses`).
+    pub fn spliced(&self) -> u32 {
+        lock(&self.state).spliced
+    }
+
+    /// How many `+CMS ERROR`/`+CME ERROR` results the modem printed.
+    pub fn errors_sent(&self) -> u32 {
+        lock(&self.state).errors_sent
+    }
+
+    /// Removes a message from the SIM behind the driver's back (another program deleted it).
+    pub fn remove(&self, slot: u32) -> bool {
+        lock(&self.state).slots.remove(&slot).is_some()
+    }
+
     /// PDUs the driver sent with `AT+CMGS`, in order.
     pub fn sent(&self) -> Vec<Vec<u8>> {
         lock(&self.state).sent.clone()
     }
 
-    /// Pulls the plug: the pty closes, the driver's reads fail. The SIM keeps its messages.
+    /// Pulls the plug: the pty closes, the driver's reads fail, and the symlink disappears (as
+    /// udev removes `/dev/serial/by-id/...`). The SIM keeps its messages.
     pub async fn unplug(&self) {
+        if let Some(link) = &self.link {
+            let _ = std::fs::remove_file(link);
+        }
         let (tx, rx) = oneshot::channel();
         if self.commands.send(Command::Unplug(tx)).is_ok() {
             let _ = rx.await;
@@ -285,11 +317,11 @@ impl Pty {
 }
 
 /// Writes modem output, applying the chaos options.
-async fn emit(pty: &mut Pty, chaos: &Chaos, bytes: &[u8]) -> io::Result<()> {
+async fn emit(pty: &mut Pty, chaos: &Chaos, noisy: bool, bytes: &[u8]) -> io::Result<()> {
     if bytes.is_empty() {
         return Ok(());
     }
-    let bytes = if chaos.noise {
+    let bytes = if noisy {
         with_noise(bytes)
     } else {
         bytes.to_vec()
@@ -308,18 +340,30 @@ async fn emit(pty: &mut Pty, chaos: &Chaos, bytes: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
-/// Puts a Huawei status line before the output and after its first line.
+/// Puts a Huawei status line before the output and inside it.
 fn with_noise(bytes: &[u8]) -> Vec<u8> {
     let mut out = b"\r\n^RSSI:17\r\n".to_vec();
-    match bytes.windows(2).skip(2).position(|w| w == b"\r\n") {
-        Some(pos) => {
-            let cut = pos + 4;
-            out.extend_from_slice(&bytes[..cut]);
-            out.extend_from_slice(b"^MODE:5,4\r\n");
-            out.extend_from_slice(&bytes[cut..]);
-        }
-        None => out.extend_from_slice(bytes),
-    }
+    out.extend(splice_inside(bytes, b"\r\n^MODE:5,4\r\n"));
+    out
+}
+
+/// Inserts `insert` inside `bytes`: after its first line when more lines follow (between a
+/// `+CMGR:` header and its PDU, say), else before it (ahead of a lone `OK`, in the same write).
+fn splice_inside(bytes: &[u8], insert: &[u8]) -> Vec<u8> {
+    // Skip the leading CR LF of a response, then find the end of its first line.
+    let first_end = bytes
+        .windows(2)
+        .enumerate()
+        .skip(2)
+        .find(|(_, w)| *w == b"\r\n")
+        .map(|(i, _)| i + 2);
+    let cut = match first_end {
+        Some(end) if end < bytes.len() => end,
+        _ => 0,
+    };
+    let mut out = bytes[..cut].to_vec();
+    out.extend_from_slice(insert);
+    out.extend_from_slice(&bytes[cut..]);
     out
 }
 
@@ -327,6 +371,8 @@ fn with_noise(bytes: &[u8]) -> Vec<u8> {
 enum Wake {
     Command(Option<Command>),
     Ready,
+    /// Held URCs waited long enough for a response to hide in.
+    Release,
     Read(io::Result<usize>),
 }
 
@@ -345,10 +391,15 @@ async fn run(
     let mut modem = new_modem();
     let mut ready_at = tokio::time::Instant::now() + options.ready_delay;
     let mut buf = [0u8; 1024];
+    // URCs held back by `Chaos::urc_inside_responses`.
+    let mut held: Vec<u8> = Vec::new();
+    let mut held_until = tokio::time::Instant::now();
     loop {
         let not_ready = !modem.ready;
+        let holding = !held.is_empty();
         let wake = tokio::select! {
             command = commands.recv() => Wake::Command(command),
+            _ = tokio::time::sleep_until(held_until), if holding => Wake::Release,
             _ = tokio::time::sleep_until(ready_at), if not_ready => Wake::Ready,
             read = async {
                 match &mut pty {
@@ -359,7 +410,26 @@ async fn run(
         };
         let output = match wake {
             Wake::Command(None | Some(Command::Shutdown)) => return,
-            Wake::Command(Some(Command::Arrived(slot))) => modem.notify(slot),
+            Wake::Command(Some(Command::Arrived(slot))) => {
+                let chaos = &options.chaos;
+                if chaos.lose_urcs {
+                    continue;
+                }
+                let mut urc = Vec::new();
+                if chaos.cmt_and_cmti {
+                    if let Some((pdu, _)) = lock(&state).slots.get(&slot) {
+                        urc.extend(at::cmt_urc(pdu));
+                    }
+                }
+                urc.extend(modem.notify(slot));
+                if chaos.urc_inside_responses {
+                    held.extend(urc);
+                    // Released on its own if no response comes to hide in.
+                    held_until = tokio::time::Instant::now() + Duration::from_secs(1);
+                    continue;
+                }
+                urc
+            }
             Wake::Command(Some(Command::Unplug(done))) => {
                 pty = None;
                 let _ = done.send(());
@@ -384,16 +454,28 @@ async fn run(
                 modem.ready = true;
                 options.personality.ready_line().as_bytes().to_vec()
             }
+            Wake::Release => std::mem::take(&mut held),
             Wake::Read(Ok(0)) => continue,
-            Wake::Read(Ok(n)) => modem.input(&buf[..n]),
+            Wake::Read(Ok(n)) => {
+                let out = modem.input(&buf[..n]);
+                if held.is_empty() || out.is_empty() {
+                    out
+                } else {
+                    lock(&state).spliced += 1;
+                    splice_inside(&out, &std::mem::take(&mut held))
+                }
+            }
             Wake::Read(Err(e)) => {
                 tracing::debug!("simulator read failed: {e}");
                 tokio::time::sleep(Duration::from_millis(10)).await;
                 continue;
             }
         };
+        // A Huawei stick chatters until AT^CURC=0.
+        let noisy = options.chaos.noise
+            || (options.personality == Personality::HuaweiE3372 && !modem.curc_off);
         if let Some(p) = &mut pty {
-            if let Err(e) = emit(p, &options.chaos, &output).await {
+            if let Err(e) = emit(p, &options.chaos, noisy, &output).await {
                 tracing::debug!("simulator write failed: {e}");
             }
         }

@@ -1,0 +1,69 @@
+//! Helpers shared by the driver tests on real pseudo-terminals.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use chrono::DateTime;
+use simrelay_modem::sim::Simulator;
+use simrelay_modem::{
+    spawn, LinkState, ModemConfig, ModemEvent, ModemHandle, ModemStatus, Received,
+};
+use tokio::sync::mpsc::Receiver;
+
+/// Generous: the machine running the tests is shared and slow.
+pub const WAIT: Duration = Duration::from_secs(20);
+
+/// A single-part SMS-DELIVER PDU (with SMSC field) from the pdu crate's encoder.
+pub fn pdu(sender: &str, text: &str) -> Vec<u8> {
+    let ts = DateTime::parse_from_rfc3339("2026-03-04T05:06:07+02:00").unwrap();
+    let mut parts = simrelay_pdu::encode_deliver(sender, text, ts);
+    assert_eq!(parts.len(), 1);
+    parts.remove(0)
+}
+
+pub fn config(port: &str) -> ModemConfig {
+    ModemConfig {
+        port: port.to_string(),
+        id: Some("sim0".into()),
+        ..ModemConfig::default()
+    }
+}
+
+pub fn start_driver(sim: &Simulator) -> (ModemHandle, Receiver<ModemEvent>) {
+    spawn(config(&sim.path().to_string_lossy()))
+}
+
+/// The next received message; fails on `Failed` status or timeout.
+pub async fn next_received(events: &mut Receiver<ModemEvent>) -> Received {
+    tokio::time::timeout(WAIT, async {
+        loop {
+            match events.recv().await.expect("driver stopped") {
+                ModemEvent::Received(r) => return r,
+                ModemEvent::Status(s) => assert_ne!(s.state, LinkState::Failed, "{s:?}"),
+                _ => {}
+            }
+        }
+    })
+    .await
+    .expect("no message in time")
+}
+
+/// Waits for a status with `state`, returning it; messages seen meanwhile are returned too.
+pub async fn wait_state(
+    events: &mut Receiver<ModemEvent>,
+    state: LinkState,
+) -> (ModemStatus, Vec<Received>) {
+    let mut seen = Vec::new();
+    let status = tokio::time::timeout(WAIT, async {
+        loop {
+            match events.recv().await.expect("driver stopped") {
+                ModemEvent::Status(s) if s.state == state => return s,
+                ModemEvent::Received(r) => seen.push(r),
+                _ => {}
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("state {state:?} not reached in time"));
+    (status, seen)
+}

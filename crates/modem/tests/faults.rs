@@ -1,0 +1,338 @@
+//! The driver against misbehaving modems: vendor quirks, lost and misplaced URCs, chopped output,
+//! PIN trouble, unplug and replug. All on real pseudo-terminals through tokio-serial.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use common::{config, next_received, pdu, start_driver, wait_state, WAIT};
+use simrelay_modem::sim::{Chaos, Personality, SimOptions, Simulator};
+use simrelay_modem::{spawn, LinkState, ModemConfig, ModemError, ModemEvent};
+
+/// Receives `n` messages and deletes each after "committing" it, like the engine.
+async fn receive_and_delete(
+    modem: &simrelay_modem::ModemHandle,
+    events: &mut tokio::sync::mpsc::Receiver<ModemEvent>,
+    n: usize,
+) -> HashSet<Vec<u8>> {
+    let mut got = HashSet::new();
+    while got.len() < n {
+        let r = next_received(events).await;
+        if let Some(slot) = r.slot {
+            modem.delete(slot).await.unwrap();
+        }
+        got.insert(r.pdu);
+    }
+    got
+}
+
+#[tokio::test]
+async fn sim800l_waits_for_sms_ready() {
+    let sim = Simulator::start(SimOptions {
+        personality: Personality::Sim800l,
+        ready_delay: Duration::from_secs(2),
+        ..SimOptions::default()
+    })
+    .await
+    .unwrap();
+    let stored = pdu("+15555550102", "waiting for readiness");
+    sim.store(stored.clone());
+    let (modem, mut events) = start_driver(&sim);
+    let (status, _) = wait_state(&mut events, LinkState::Connected).await;
+    assert_eq!(status.model.as_deref(), Some("SIMCOM_SIM800L"));
+    assert_eq!(next_received(&mut events).await.pdu, stored);
+    modem.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn huawei_noise_and_output_in_small_chunks() {
+    let sim = Simulator::start(SimOptions {
+        personality: Personality::HuaweiE3372,
+        chaos: Chaos {
+            small_chunks: true,
+            noise: true,
+            ..Chaos::default()
+        },
+        ..SimOptions::default()
+    })
+    .await
+    .unwrap();
+    let mut expected = HashSet::new();
+    for i in 0..3 {
+        let p = pdu("+15555550103", &format!("stored {i}"));
+        sim.store(p.clone());
+        expected.insert(p);
+    }
+    let (modem, mut events) = start_driver(&sim);
+    wait_state(&mut events, LinkState::Connected).await;
+    for i in 0..3 {
+        let p = pdu("+15555550104", &format!("live {i}"));
+        sim.deliver(p.clone());
+        expected.insert(p);
+    }
+    let got = receive_and_delete(&modem, &mut events, expected.len()).await;
+    assert_eq!(got, expected);
+    assert!(sim.stored().is_empty());
+    modem.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn urcs_inside_responses_are_not_swallowed() {
+    let sim = Simulator::start(SimOptions {
+        chaos: Chaos {
+            urc_inside_responses: true,
+            ..Chaos::default()
+        },
+        ..SimOptions::default()
+    })
+    .await
+    .unwrap();
+    // A long sweep interval: only the URCs can bring these messages in time.
+    let (modem, mut events) = spawn(ModemConfig {
+        sweep_interval: Duration::from_secs(3600),
+        ..config(&sim.path().to_string_lossy())
+    });
+    wait_state(&mut events, LinkState::Connected).await;
+    let (p0, p1, p2) = (
+        pdu("+15555550105", "hidden 0"),
+        pdu("+15555550105", "hidden 1"),
+        pdu("+15555550105", "hidden 2"),
+    );
+    // Both +CMTI are held back and printed inside the answer to the next command.
+    sim.deliver(p0.clone());
+    sim.deliver(p1.clone());
+    modem.delete(30).await.unwrap();
+    let r0 = next_received(&mut events).await;
+    let r1 = next_received(&mut events).await;
+    assert_eq!((&r0.pdu, &r1.pdu), (&p0, &p1));
+    sim.deliver(p2.clone());
+    modem.delete(r0.slot.unwrap()).await.unwrap();
+    let r2 = next_received(&mut events).await;
+    assert_eq!(r2.pdu, p2);
+    assert!(sim.spliced() >= 2, "the chaos did not happen");
+    modem.delete(r1.slot.unwrap()).await.unwrap();
+    modem.delete(r2.slot.unwrap()).await.unwrap();
+    assert!(sim.stored().is_empty());
+    modem.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn safety_sweep_finds_messages_whose_urc_was_lost() {
+    let sim = Simulator::start(SimOptions {
+        chaos: Chaos {
+            lose_urcs: true,
+            ..Chaos::default()
+        },
+        ..SimOptions::default()
+    })
+    .await
+    .unwrap();
+    let (modem, mut events) = spawn(ModemConfig {
+        sweep_interval: Duration::from_millis(300),
+        ..config(&sim.path().to_string_lossy())
+    });
+    wait_state(&mut events, LinkState::Connected).await;
+    let lost = pdu("+15555550106", "my URC was lost");
+    let slot = sim.deliver(lost.clone());
+    let got = next_received(&mut events).await;
+    assert_eq!((got.slot, got.pdu), (Some(slot), lost));
+    modem.delete(slot).await.unwrap();
+    assert!(sim.stored().is_empty());
+    modem.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn cmt_and_cmti_for_one_message_both_arrive_with_the_same_pdu() {
+    let sim = Simulator::start(SimOptions {
+        chaos: Chaos {
+            cmt_and_cmti: true,
+            ..Chaos::default()
+        },
+        ..SimOptions::default()
+    })
+    .await
+    .unwrap();
+    let (modem, mut events) = start_driver(&sim);
+    wait_state(&mut events, LinkState::Connected).await;
+    let p = pdu("+15555550107", "told twice");
+    let slot = sim.deliver(p.clone());
+    let a = next_received(&mut events).await;
+    let b = next_received(&mut events).await;
+    let mut slots = vec![a.slot, b.slot];
+    slots.sort();
+    assert_eq!(slots, vec![None, Some(slot)]);
+    // Same raw PDU: the engine's dedup key (modem + hash of the PDU) stores it once.
+    assert_eq!(a.pdu, p);
+    assert_eq!(b.pdu, p);
+    modem.delete(slot).await.unwrap();
+    assert!(sim.stored().is_empty());
+    modem.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn cmti_for_a_slot_already_gone_is_harmless() {
+    let sim = Simulator::start(SimOptions {
+        chaos: Chaos {
+            urc_inside_responses: true,
+            ..Chaos::default()
+        },
+        ..SimOptions::default()
+    })
+    .await
+    .unwrap();
+    let (modem, mut events) = start_driver(&sim);
+    wait_state(&mut events, LinkState::Connected).await;
+    let errors_before = sim.errors_sent();
+    // The +CMTI is held back; the message vanishes before the driver reads it.
+    let slot = sim.deliver(pdu("+15555550108", "gone"));
+    assert!(sim.remove(slot));
+    // The held URC is released after 1 s; AT+CMGR then gets +CMS ERROR: 321.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(sim.errors_sent(), errors_before + 1);
+    let next = pdu("+15555550108", "still works");
+    sim.deliver(next.clone());
+    let got = next_received(&mut events).await;
+    assert_eq!(got.pdu, next);
+    modem.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn unplug_and_replug_under_a_new_path_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("modem-by-id");
+    let mut sim = Simulator::start(SimOptions {
+        link: Some(link.clone()),
+        ..SimOptions::default()
+    })
+    .await
+    .unwrap();
+    let (modem, mut events) = spawn(config(&link.to_string_lossy()));
+    wait_state(&mut events, LinkState::Connected).await;
+
+    for round in 0..3 {
+        let live = pdu("+15555550109", &format!("before unplug {round}"));
+        let slot = sim.deliver(live.clone());
+        let got = next_received(&mut events).await;
+        assert_eq!(got.pdu, live);
+        modem.delete(slot).await.unwrap();
+
+        sim.unplug().await;
+        let (status, _) = wait_state(&mut events, LinkState::Disconnected).await;
+        assert!(status.last_error.is_some());
+        // While unplugged, requests fail fast instead of hanging.
+        assert!(matches!(
+            modem.delete(99).await,
+            Err(ModemError::Disconnected)
+        ));
+        // Arrives while the modem is away from the host: stored on the SIM.
+        let meanwhile = pdu("+15555550110", &format!("while unplugged {round}"));
+        sim.store(meanwhile.clone());
+        sim.replug().await.unwrap();
+
+        let (_, seen) = wait_state(&mut events, LinkState::Connected).await;
+        let got = match seen.into_iter().next() {
+            Some(r) => r,
+            None => next_received(&mut events).await,
+        };
+        assert_eq!(got.pdu, meanwhile);
+        modem.delete(got.slot.unwrap()).await.unwrap();
+        assert!(sim.stored().is_empty(), "round {round}");
+    }
+    modem.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn wrong_pin_fails_once_and_is_never_retried() {
+    let sim = Simulator::start(SimOptions {
+        pin: Some("1234".into()),
+        ..SimOptions::default()
+    })
+    .await
+    .unwrap();
+    let (modem, mut events) = spawn(ModemConfig {
+        pin: Some("0000".into()),
+        ..config(&sim.path().to_string_lossy())
+    });
+    let (status, _) = wait_state(&mut events, LinkState::Failed).await;
+    assert!(
+        status.last_error.as_deref().unwrap().contains("PIN"),
+        "{status:?}"
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(sim.pin_attempts(), 1);
+    modem.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn right_pin_unlocks_and_missing_pin_is_a_clear_failure() {
+    let sim = Simulator::start(SimOptions {
+        pin: Some("1234".into()),
+        ..SimOptions::default()
+    })
+    .await
+    .unwrap();
+    let (modem, mut events) = spawn(ModemConfig {
+        pin: None,
+        ..config(&sim.path().to_string_lossy())
+    });
+    let (status, _) = wait_state(&mut events, LinkState::Failed).await;
+    assert!(status.last_error.unwrap().contains("set `pin`"));
+    assert_eq!(sim.pin_attempts(), 0);
+    modem.shutdown().await;
+
+    let (modem, mut events) = spawn(ModemConfig {
+        pin: Some("1234".into()),
+        ..config(&sim.path().to_string_lossy())
+    });
+    wait_state(&mut events, LinkState::Connected).await;
+    assert_eq!(sim.pin_attempts(), 1);
+    modem.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn sending_returns_message_references() {
+    let sim = Simulator::start(SimOptions::default()).await.unwrap();
+    let (modem, mut events) = start_driver(&sim);
+    wait_state(&mut events, LinkState::Connected).await;
+    let long = "This reply is long enough to need two parts. ".repeat(5);
+    let pdus = simrelay_pdu::encode_submit(
+        "+15555550111",
+        &long,
+        &simrelay_pdu::SubmitOptions::default(),
+    )
+    .unwrap();
+    assert!(pdus.len() > 1);
+    let refs = modem.send(pdus.clone()).await.unwrap();
+    assert_eq!(refs.len(), pdus.len());
+    assert_ne!(refs[0], refs[1]);
+    assert_eq!(sim.sent(), pdus);
+    modem.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_undecodable_pdu_is_handed_on_raw() {
+    let sim = Simulator::start(SimOptions::default()).await.unwrap();
+    let junk = vec![0x00, 0xFF, 0x13, 0x37];
+    sim.store(junk.clone());
+    let (modem, mut events) = start_driver(&sim);
+    let got = tokio::time::timeout(WAIT, next_received(&mut events))
+        .await
+        .unwrap();
+    assert_eq!(got.pdu, junk);
+    modem.delete(got.slot.unwrap()).await.unwrap();
+    assert!(sim.stored().is_empty());
+    modem.shutdown().await;
+    sim.shutdown().await;
+}
