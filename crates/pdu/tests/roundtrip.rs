@@ -124,7 +124,10 @@ proptest! {
         let text: String = text.chars().chain(ext.chars()).collect();
         let opts = DeliverOptions { ref_bits: if wide { 16 } else { 8 }, reference: if wide { reference } else { reference & 0xFF }, ..Default::default() };
         let parts = encode_deliver_with("+4915123456789", &text, ts, &opts).unwrap();
-        prop_assert_eq!(parts.len(), plan(&text, None).parts);
+        if !wide {
+            // plan() counts for sending, which uses 8-bit references; a 16-bit one costs a septet per part.
+            prop_assert_eq!(parts.len(), plan(&text, None).parts);
+        }
         let m = assemble(&parts, seed);
         prop_assert_eq!(m.encoding, Encoding::Gsm7);
         prop_assert_eq!(&m.text, &text);
