@@ -340,28 +340,55 @@ pub(crate) fn decode_tpdu(tpdu: &[u8], smsc: Option<Address>) -> Result<Pdu, Dec
                 udh: None,
                 user_data: Vec::new(),
             };
-            // The parameter indicator and what it announces are optional (TS 23.040 §9.2.2.3).
+            // The parameter indicator and what it announces are optional (TS 23.040 §9.2.2.3). Some modems pad
+            // the report with bytes that are not a valid indicator; the mandatory fields are what matters, so
+            // optional parameters that do not decode are left out rather than failing the whole report.
             if r.remaining() > 0 {
-                let pi = r.u8("parameter indicator")?;
-                if pi & 0x01 != 0 {
-                    report.pid = Some(r.u8("protocol identifier")?);
-                }
-                if pi & 0x02 != 0 {
-                    report.dcs = Some(r.u8("data coding scheme")?);
-                }
-                if pi & 0x04 != 0 {
-                    let encoding = DataCoding::from_octet(report.dcs.unwrap_or(0)).encoding;
-                    let ud = userdata::read(&mut r, udhi, encoding)?;
-                    report.encoding = Some(encoding);
-                    report.text = ud.text;
-                    report.udh = ud.udh;
-                    report.user_data = ud.payload;
+                if let Ok(optional) = read_report_parameters(&mut r, udhi) {
+                    (report.pid, report.dcs) = (optional.pid, optional.dcs);
+                    if let Some((encoding, ud)) = optional.user_data {
+                        report.encoding = Some(encoding);
+                        report.text = ud.text;
+                        report.udh = ud.udh;
+                        report.user_data = ud.payload;
+                    }
                 }
             }
             Ok(Pdu::StatusReport(report))
         }
         _ => Err(DecodeError::ReservedMessageType(first)),
     }
+}
+
+struct ReportParameters {
+    pid: Option<u8>,
+    dcs: Option<u8>,
+    user_data: Option<(Encoding, userdata::UserData)>,
+}
+
+fn read_report_parameters(r: &mut Reader<'_>, udhi: bool) -> Result<ReportParameters, DecodeError> {
+    let pi = r.u8("parameter indicator")?;
+    let pid = if pi & 0x01 != 0 {
+        Some(r.u8("protocol identifier")?)
+    } else {
+        None
+    };
+    let dcs = if pi & 0x02 != 0 {
+        Some(r.u8("data coding scheme")?)
+    } else {
+        None
+    };
+    let user_data = if pi & 0x04 != 0 {
+        let encoding = DataCoding::from_octet(dcs.unwrap_or(0)).encoding;
+        Some((encoding, userdata::read(r, udhi, encoding)?))
+    } else {
+        None
+    };
+    Ok(ReportParameters {
+        pid,
+        dcs,
+        user_data,
+    })
 }
 
 /// Decodes a PDU that starts with the SMSC field.
@@ -462,6 +489,26 @@ mod tests {
         assert_eq!(r.discharge_time.to_rfc3339(), "2002-08-26T19:37:50+00:00");
         assert!(r.delivered());
         assert_eq!(r.status_category(), StatusCategory::Completed);
+    }
+
+    #[test]
+    fn status_report_optional_parameters() {
+        // PI 06: DCS 08 (UCS2) and user data "OK".
+        let with =
+            "00062A0B911346610089F620806291731408208062917305080006080400 4F 004B".replace(' ', "");
+        let Pdu::StatusReport(r) = decode_hex(&with).unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            (r.dcs, r.encoding, r.text.as_str()),
+            (Some(8), Some(Encoding::Ucs2), "OK")
+        );
+        // Trailing bytes that do not form valid parameters leave the mandatory fields intact.
+        let padded = "00062A0B911346610089F6208062917314082080629173050800FFFFFF";
+        let Pdu::StatusReport(r) = decode_hex(padded).unwrap() else {
+            panic!()
+        };
+        assert_eq!((r.status, r.pid, r.dcs), (0, None, None));
     }
 
     #[test]
