@@ -1,1 +1,18 @@
-//! SimRelay engine. Being written: see issue 2.
+//! SimRelay's engine: everything between a modem's serial port and the clients, with no GUI.
+//!
+//! Data flows one way: a modem driver ([`simrelay_modem`]) reports a raw PDU, the ingest loop decodes it
+//! ([`simrelay_pdu`]) and extracts a verification code ([`simrelay_otp`]), the [`store::Store`] commits it to
+//! SQLite, only then is the SIM slot deleted, and the [`hub::Hub`] broadcasts the message to every consumer:
+//! WebSocket clients of the [`server`], and in-process subscribers such as the desktop shell.
+//!
+//! [`Engine::start`] wires all of it from a [`Config`]; the `simrelay` binary and the desktop app both use it.
+
+pub mod config;
+mod engine;
+pub mod hub;
+mod server;
+pub mod store;
+
+pub use config::Config;
+pub use engine::{Engine, EngineError};
+pub use server::generate_token;

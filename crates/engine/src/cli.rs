@@ -1,0 +1,99 @@
+//! The command line of `simrelay`: `serve`, `decode-pdu`, `extract`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use simrelay_engine::{Config, Engine};
+
+/// SimRelay: a GSM modem on a serial port as a live SMS inbox, with verification codes up front.
+#[derive(Debug, Parser)]
+#[command(name = "simrelay", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the engine: read the modems, keep the history, serve the web UI and the API.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// Serial port of a modem (repeat for several), e.g. /dev/ttyUSB2 or COM5.
+    #[arg(long = "modem", value_name = "PATH")]
+    modems: Vec<String>,
+    /// Also run a simulated modem that receives a demo message every few seconds.
+    #[arg(long)]
+    demo: bool,
+    /// SQLite database file [default: simrelay.db in the OS data directory].
+    #[arg(long, value_name = "FILE")]
+    db: Option<PathBuf>,
+    /// Address to listen on. Anything but loopback requires a token (generated when not given).
+    #[arg(long, value_name = "ADDR:PORT")]
+    listen: Option<SocketAddr>,
+    /// Access token for the API and the WebSocket.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "SIMRELAY_TOKEN",
+        hide_env_values = true
+    )]
+    token: Option<String>,
+}
+
+impl Cli {
+    /// Runs the chosen command; errors are printed as one line each and become a non-zero exit code.
+    pub fn run(self) -> ExitCode {
+        let result = match self.command {
+            Command::Serve(args) => serve(args),
+        };
+        match result {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("simrelay: {e:#}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SIMRELAY_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let defaults = Config::default();
+    let config = Config {
+        modems: args.modems,
+        demo: args.demo,
+        db: args.db.unwrap_or(defaults.db.clone()),
+        listen: args.listen.unwrap_or(defaults.listen),
+        token: args.token,
+        ..defaults
+    };
+    if config.modems.is_empty() && !config.demo {
+        eprintln!("simrelay: no modem given; add --modem PATH for a real modem or --demo for the simulated one");
+    }
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let engine = Engine::start(config).await?;
+        println!("SimRelay is listening on {}", engine.url());
+        if let Some(token) = engine.token() {
+            println!("Access token: {token}");
+        }
+        tokio::signal::ctrl_c()
+            .await
+            .context("cannot wait for Ctrl-C")?;
+        eprintln!("simrelay: shutting down");
+        engine.shutdown().await;
+        Ok(ExitCode::SUCCESS)
+    })
+}

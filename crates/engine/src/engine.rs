@@ -1,0 +1,169 @@
+//! [`Engine`]: the running whole (store, hub, modems, server) behind one start/shutdown pair.
+//!
+//! The headless `simrelay serve` and the desktop shell both use this, so they behave the same.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use simrelay_protocol::ServerEvent;
+use tokio::net::TcpListener;
+use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::hub::Hub;
+use crate::server::{self, AppState};
+use crate::store::{Store, StoreError};
+
+/// How long [`Engine::shutdown`] waits for a task before abandoning it.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Why the engine could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The directory for the database could not be created.
+    #[error("cannot create the data directory {path}: {source}; create it yourself or pick another file with --db")]
+    DataDir {
+        /// The directory.
+        path: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The message store could not be opened.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The server address could not be bound.
+    #[error("cannot listen on {addr}: {source}; is another SimRelay running? pick another address with --listen")]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The built-in demo modem could not be started.
+    #[error("cannot start the demo modem: {0}")]
+    Demo(String),
+}
+
+/// A running SimRelay engine. Dropping it without [`Engine::shutdown`] leaves its tasks running until the
+/// tokio runtime ends.
+#[derive(Debug)]
+pub struct Engine {
+    local_addr: SocketAddr,
+    token: Option<String>,
+    store: Store,
+    hub: Hub,
+    shutdown: CancellationToken,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Engine {
+    /// Opens the store, starts the modems (and the demo modem), and starts serving HTTP/WebSocket.
+    pub async fn start(config: Config) -> Result<Engine, EngineError> {
+        if let Some(dir) = config.db.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| EngineError::DataDir {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let store = Store::open(&config.db).await?;
+        let hub = Hub::new();
+        let token = match &config.token {
+            Some(token) => Some(token.clone()),
+            None if !config.listen.ip().is_loopback() => Some(server::generate_token()),
+            None => None,
+        };
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| EngineError::Listen {
+                    addr: config.listen,
+                    source,
+                })?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|source| EngineError::Listen {
+                addr: config.listen,
+                source,
+            })?;
+        let shutdown = CancellationToken::new();
+        let mut tasks = Vec::new();
+
+        let state = AppState {
+            store: store.clone(),
+            hub: hub.clone(),
+            token: token.as_deref().map(Arc::from),
+            shutdown: shutdown.clone(),
+        };
+        tasks.push(tokio::spawn(async move {
+            if let Err(e) = server::serve(listener, state).await {
+                tracing::error!(error = %e, "the HTTP server stopped");
+            }
+        }));
+        tracing::info!(%local_addr, db = %config.db.display(), "SimRelay engine started");
+        Ok(Engine {
+            local_addr,
+            token,
+            store,
+            hub,
+            shutdown,
+            tasks,
+        })
+    }
+
+    /// The address the server is bound to (with the real port when the config asked for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The URL a browser on this machine opens: `http://127.0.0.1:PORT/`, with `?token=` when there is one.
+    pub fn url(&self) -> String {
+        let ip = match self.local_addr.ip() {
+            ip if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            ip => ip,
+        };
+        let base = format!("http://{}/", SocketAddr::new(ip, self.local_addr.port()));
+        match &self.token {
+            Some(token) => format!("{base}?token={token}"),
+            None => base,
+        }
+    }
+
+    /// The access token, if the server requires one.
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    /// A receiver of every event (new messages, modem status) from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<ServerEvent> {
+        self.hub.subscribe()
+    }
+
+    /// The message store (for in-process readers such as the desktop shell and tests).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The hub (for in-process consumers).
+    pub fn hub(&self) -> &Hub {
+        &self.hub
+    }
+
+    /// Stops serving, stops the modems, waits (bounded) for every task, and closes the store.
+    pub async fn shutdown(self) {
+        self.shutdown.cancel();
+        for task in self.tasks {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(SHUTDOWN_GRACE, task).await.is_err() {
+                tracing::warn!("a task did not stop in time; aborting it");
+                abort.abort();
+            }
+        }
+        self.store.close().await;
+    }
+}

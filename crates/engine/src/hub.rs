@@ -1,0 +1,126 @@
+//! The hub: one broadcast of [`ServerEvent`]s that every consumer subscribes to after the store committed.
+//!
+//! WebSocket clients, long-poll waiters and the desktop shell each hold their own receiver. The channel is
+//! bounded per receiver, so a consumer that stops reading falls behind (and is cut off by its own loop when it
+//! sees `Lagged`) without slowing ingest or the other consumers, and without growing memory.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use simrelay_protocol::{Message, ModemStatus, ServerEvent};
+use tokio::sync::broadcast;
+
+/// How many events a receiver may fall behind before it is told it lagged.
+pub const EVENT_BUFFER: usize = 256;
+
+/// Cheap-to-clone handle to the event broadcast and the latest status of every modem.
+#[derive(Debug, Clone)]
+pub struct Hub {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    events: broadcast::Sender<ServerEvent>,
+    modems: Mutex<BTreeMap<String, ModemStatus>>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Hub::new()
+    }
+}
+
+impl Hub {
+    /// A hub with no subscribers and no modems.
+    pub fn new() -> Hub {
+        let (events, _) = broadcast::channel(EVENT_BUFFER);
+        Hub {
+            inner: Arc::new(Inner {
+                events,
+                modems: Mutex::new(BTreeMap::new()),
+            }),
+        }
+    }
+
+    /// A receiver of every event published from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<ServerEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// Publishes a committed message.
+    pub fn publish_sms(&self, message: Message) {
+        // No subscribers is normal (nobody has the UI open); the message is in the store either way.
+        let _ = self.inner.events.send(ServerEvent::Sms { message });
+    }
+
+    /// Records a modem's new status and publishes it.
+    pub fn publish_modem(&self, status: ModemStatus) {
+        self.lock_modems().insert(status.id.clone(), status.clone());
+        let _ = self.inner.events.send(ServerEvent::Modem { modem: status });
+    }
+
+    /// The latest status of every modem, ordered by id.
+    pub fn modems(&self) -> Vec<ModemStatus> {
+        self.lock_modems().values().cloned().collect()
+    }
+
+    fn lock_modems(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, ModemStatus>> {
+        // The map holds plain data that every writer replaces whole, so a panic elsewhere cannot leave it
+        // half-updated: recovering the guard is safe.
+        self.inner
+            .modems
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use simrelay_protocol::ModemState;
+
+    fn status(id: &str, state: ModemState) -> ModemStatus {
+        ModemStatus {
+            id: id.into(),
+            port: "/dev/null".into(),
+            state,
+            model: None,
+            operator: None,
+            signal_dbm: None,
+            last_error: None,
+            demo: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn modem_status_is_kept_and_broadcast() {
+        let hub = Hub::new();
+        let mut rx = hub.subscribe();
+        hub.publish_modem(status("b", ModemState::Connecting));
+        hub.publish_modem(status("a", ModemState::Connected));
+        hub.publish_modem(status("b", ModemState::Connected));
+        let ids: Vec<_> = hub.modems().into_iter().map(|m| (m.id, m.state)).collect();
+        assert_eq!(
+            ids,
+            vec![
+                ("a".into(), ModemState::Connected),
+                ("b".into(), ModemState::Connected)
+            ]
+        );
+        assert!(matches!(rx.recv().await, Ok(ServerEvent::Modem { modem }) if modem.id == "b"));
+    }
+
+    #[tokio::test]
+    async fn a_lagging_receiver_is_told_and_others_are_not_slowed() {
+        let hub = Hub::new();
+        let mut slow = hub.subscribe();
+        for _ in 0..EVENT_BUFFER + 10 {
+            hub.publish_modem(status("a", ModemState::Connected));
+        }
+        assert!(matches!(
+            slow.recv().await,
+            Err(broadcast::error::RecvError::Lagged(10))
+        ));
+    }
+}

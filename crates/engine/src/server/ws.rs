@@ -1,0 +1,133 @@
+//! `/ws`: a `hello` frame with recent messages and modem states, then every hub event as a JSON text frame.
+//!
+//! Each client reads the hub through its own bounded receiver. A client that stops reading is cut off in one
+//! of two ways, both without slowing anyone else: its socket write does not finish within [`SEND_TIMEOUT`],
+//! or it falls [`crate::hub::EVENT_BUFFER`] events behind and gets close code 1008.
+
+use std::time::Duration;
+
+use axum::extract::ws::{
+    close_code, CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade,
+};
+use axum::extract::State;
+use axum::response::Response;
+use simrelay_protocol::ServerEvent;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::time::{interval, timeout, MissedTickBehavior};
+
+use super::AppState;
+
+/// Messages in the `hello` frame.
+const HELLO_RECENT: u32 = 20;
+/// A write that takes longer means the client stopped reading and the TCP window is full.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// Keeps NAT mappings and proxies from dropping an idle connection, and finds dead peers.
+const PING_INTERVAL: Duration = Duration::from_secs(30);
+/// Clients have nothing to send but pings and short commands; anything larger is abuse.
+const MAX_CLIENT_MESSAGE: usize = 16 * 1024;
+
+/// `GET /ws`: upgrades to a WebSocket (the token was checked by the middleware).
+pub(crate) async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
+    ws.max_message_size(MAX_CLIENT_MESSAGE)
+        .max_frame_size(MAX_CLIENT_MESSAGE)
+        .on_upgrade(move |socket| serve_client(socket, state))
+}
+
+async fn serve_client(mut socket: WebSocket, state: AppState) {
+    // Subscribe before reading the store, so a message committed in between is not missed; it may then
+    // arrive both in `hello` and as an event, which the id check below filters out.
+    let mut events = state.hub.subscribe();
+    let recent = match state.store.recent(HELLO_RECENT).await {
+        Ok(recent) => recent,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot load recent messages for a WebSocket client");
+            let _ = close(
+                &mut socket,
+                close_code::ERROR,
+                "the message database failed",
+            )
+            .await;
+            return;
+        }
+    };
+    let newest_sent = recent.first().map_or(0, |m| m.id);
+    let hello = ServerEvent::Hello {
+        recent,
+        modems: state.hub.modems(),
+    };
+    if send_event(&mut socket, &hello).await.is_err() {
+        return;
+    }
+    let mut ping = interval(PING_INTERVAL);
+    ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    ping.reset();
+    loop {
+        tokio::select! {
+            () = state.shutdown.cancelled() => {
+                let _ = close(&mut socket, close_code::AWAY, "server shutting down").await;
+                return;
+            }
+            incoming = socket.recv() => match incoming {
+                // Pongs are answered by the library; other client frames carry no commands yet.
+                Some(Ok(WsMessage::Close(_))) | Some(Err(_)) | None => return,
+                Some(Ok(_)) => {}
+            },
+            event = events.recv() => match event {
+                Ok(ServerEvent::Sms { message }) if message.id <= newest_sent => {}
+                Ok(event) => {
+                    if send_event(&mut socket, &event).await.is_err() {
+                        return;
+                    }
+                }
+                Err(RecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, "WebSocket client too slow, disconnecting it");
+                    let _ = close(&mut socket, close_code::POLICY, "too slow: reconnect to catch up").await;
+                    return;
+                }
+                Err(RecvError::Closed) => {
+                    let _ = close(&mut socket, close_code::AWAY, "server shutting down").await;
+                    return;
+                }
+            },
+            _ = ping.tick() => {
+                if send(&mut socket, WsMessage::Ping(Default::default())).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Why a frame could not be sent; the connection is then given up.
+#[derive(Debug)]
+struct Gone;
+
+async fn send_event(socket: &mut WebSocket, event: &ServerEvent) -> Result<(), Gone> {
+    let text = serde_json::to_string(event).map_err(|e| {
+        tracing::error!(error = %e, "cannot serialise an event");
+        Gone
+    })?;
+    send(socket, WsMessage::Text(text.into())).await
+}
+
+async fn send(socket: &mut WebSocket, message: WsMessage) -> Result<(), Gone> {
+    match timeout(SEND_TIMEOUT, socket.send(message)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(Gone),
+        Err(_) => {
+            tracing::warn!("WebSocket client stopped reading, disconnecting it");
+            Err(Gone)
+        }
+    }
+}
+
+async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) -> Result<(), Gone> {
+    send(
+        socket,
+        WsMessage::Close(Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        })),
+    )
+    .await
+}

@@ -1,0 +1,376 @@
+//! The message store: one SQLite file, opened through sqlx, schema in `migrations/`.
+//!
+//! The store is the only place a message becomes durable. Everything downstream (deleting it from the SIM,
+//! publishing it on the hub) happens only after [`Store::insert_message`] returned, so a crash at any point
+//! either loses nothing or re-reads a message that the `(modem, pdu_sha256)` constraint then ignores.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
+use sha2::{Digest, Sha256};
+use simrelay_protocol::Message;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::Row;
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database file could not be opened or created.
+    #[error("cannot open the message database {path}: {source}; check that its directory exists and is writable, or pick another file with --db")]
+    Open {
+        /// The database file.
+        path: PathBuf,
+        /// What SQLite said.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// Applying the schema migrations failed.
+    #[error("cannot update the schema of the message database: {0}; if this file was written by a newer SimRelay, use that version or another --db file")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A query failed.
+    #[error("database error: {0}")]
+    Query(#[from] sqlx::Error),
+    /// A stored row could not be turned back into a message (the file was edited by hand?).
+    #[error("message {id} in the database is damaged: {reason}")]
+    Corrupt {
+        /// Id of the damaged row.
+        id: i64,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// A decoded (or undecodable) message ready to be committed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewMessage {
+    /// Id of the modem it came from.
+    pub modem: String,
+    /// Sender address.
+    pub sender: String,
+    /// Decoded text (for an undecodable PDU: a short note; the raw PDU is kept).
+    pub text: String,
+    /// Extracted verification code.
+    pub code: Option<String>,
+    /// Byte range of the code in `text`.
+    pub code_span: Option<[usize; 2]>,
+    /// SMS service-centre timestamp.
+    pub sent_at: DateTime<FixedOffset>,
+    /// Text encoding name (`gsm7`, `ucs2`, ...).
+    pub encoding: Option<String>,
+    /// Why the PDU did not decode, if it did not.
+    pub decode_error: Option<String>,
+    /// True for a multipart message delivered without all its parts.
+    pub incomplete: bool,
+    /// The raw PDUs this message came from, in part order (one for a single-part SMS).
+    pub pdus: Vec<Vec<u8>>,
+}
+
+/// The outcome of [`Store::insert_message`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Inserted {
+    /// The message was new and is now committed.
+    New(Box<Message>),
+    /// The same raw PDU(s) from the same modem were already stored; nothing changed.
+    Duplicate,
+}
+
+/// Handle to the SQLite message store; cheap to clone (a connection pool).
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+/// Columns of `messages` in the order [`message_from_row`] reads them.
+const MESSAGE_COLUMNS: &str =
+    "id, modem, sender, text, code, code_start, code_end, sent_at, received_at, \
+     encoding, decode_error, incomplete";
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub async fn open(path: &Path) -> Result<Store, StoreError> {
+        let open_err = |source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let options = SqliteConnectOptions::from_str("sqlite:")
+            .map_err(open_err)?
+            .filename(path)
+            .create_if_missing(true)
+            // WAL lets the HTTP readers run while ingest writes; NORMAL is durable across process crashes
+            // in WAL mode and only risks the last commit on power loss, which a re-read from the SIM covers
+            // for messages not yet deleted there.
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .map_err(open_err)?;
+        sqlx::migrate!("../../migrations").run(&pool).await?;
+        Ok(Store { pool })
+    }
+
+    /// Commits a message and its raw PDUs in one transaction; a repeat of an already stored PDU is a no-op.
+    pub async fn insert_message(&self, new: &NewMessage) -> Result<Inserted, StoreError> {
+        let received_at = now_utc();
+        let key = dedup_key(&new.pdus);
+        let (code_start, code_end) = match new.code_span {
+            Some([start, end]) => (Some(to_i64(start)), Some(to_i64(end))),
+            None => (None, None),
+        };
+        let mut tx = self.pool.begin().await?;
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO messages (modem, sender, text, code, code_start, code_end, sent_at, received_at, \
+                 encoding, decode_error, incomplete, pdu_sha256) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (modem, pdu_sha256) DO NOTHING RETURNING id",
+        )
+        .bind(&new.modem)
+        .bind(&new.sender)
+        .bind(&new.text)
+        .bind(&new.code)
+        .bind(code_start)
+        .bind(code_end)
+        .bind(new.sent_at.to_rfc3339_opts(SecondsFormat::AutoSi, false))
+        .bind(received_at.to_rfc3339_opts(SecondsFormat::Micros, false))
+        .bind(&new.encoding)
+        .bind(&new.decode_error)
+        .bind(new.incomplete)
+        .bind(&key)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(id) = id else {
+            return Ok(Inserted::Duplicate);
+        };
+        for pdu in &new.pdus {
+            // A part that waited in `pdus` for its siblings is adopted by the message instead of duplicated.
+            sqlx::query(
+                "INSERT INTO pdus (message_id, modem, sha256, raw, received_at) VALUES (?, ?, ?, ?, ?) \
+                 ON CONFLICT (modem, sha256) DO UPDATE SET message_id = excluded.message_id",
+            )
+            .bind(id)
+            .bind(&new.modem)
+            .bind(sha256_hex(pdu))
+            .bind(pdu.as_slice())
+            .bind(received_at.to_rfc3339_opts(SecondsFormat::Micros, false))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(Inserted::New(Box::new(Message {
+            id,
+            modem: new.modem.clone(),
+            sender: new.sender.clone(),
+            text: new.text.clone(),
+            code: new.code.clone(),
+            code_span: new.code_span,
+            sent_at: new.sent_at,
+            received_at: received_at.fixed_offset(),
+            encoding: new.encoding.clone(),
+            decode_error: new.decode_error.clone(),
+            incomplete: new.incomplete,
+        })))
+    }
+
+    /// The newest `limit` messages, newest first.
+    pub async fn recent(&self, limit: u32) -> Result<Vec<Message>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages ORDER BY id DESC LIMIT ?"
+        ))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(message_from_row).collect()
+    }
+
+    /// One message by id.
+    pub async fn get(&self, id: i64) -> Result<Option<Message>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(message_from_row).transpose()
+    }
+
+    /// The raw PDUs of a message, in the order they were stored.
+    pub async fn raw_pdus(&self, message_id: i64) -> Result<Vec<Vec<u8>>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT raw FROM pdus WHERE message_id = ? ORDER BY id")
+                .bind(message_id)
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Number of stored messages.
+    pub async fn count(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM messages")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// Closes the pool, waiting for in-flight queries; the WAL is checkpointed when the last connection closes.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Now, in UTC, truncated to what the database keeps (microseconds), so the returned message equals a re-read.
+fn now_utc() -> DateTime<Utc> {
+    let now = Utc::now();
+    let micros = now.timestamp_micros();
+    DateTime::from_timestamp_micros(micros).unwrap_or(now)
+}
+
+/// SQLite integers are i64; a byte offset in an SMS never comes near the limit, so saturating is only a guard.
+fn to_i64(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// Lower-case hex SHA-256 of `bytes`.
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// The dedup key of a message: the hash of its single PDU, or the hash of its parts' hashes in order.
+fn dedup_key(pdus: &[Vec<u8>]) -> String {
+    match pdus {
+        [single] => sha256_hex(single),
+        parts => {
+            let mut hasher = Sha256::new();
+            for part in parts {
+                hasher.update(Sha256::digest(part));
+            }
+            hex::encode(hasher.finalize())
+        }
+    }
+}
+
+fn message_from_row(row: &SqliteRow) -> Result<Message, StoreError> {
+    let id: i64 = row.try_get("id")?;
+    let corrupt = |reason: String| StoreError::Corrupt { id, reason };
+    let time = |column: &str| -> Result<DateTime<FixedOffset>, StoreError> {
+        let text: String = row.try_get(column)?;
+        DateTime::parse_from_rfc3339(&text).map_err(|e| corrupt(format!("{column} {text:?}: {e}")))
+    };
+    let code_start: Option<i64> = row.try_get("code_start")?;
+    let code_end: Option<i64> = row.try_get("code_end")?;
+    let code_span = match (code_start, code_end) {
+        (Some(start), Some(end)) => {
+            let start = usize::try_from(start).map_err(|e| corrupt(format!("code_start: {e}")))?;
+            let end = usize::try_from(end).map_err(|e| corrupt(format!("code_end: {e}")))?;
+            Some([start, end])
+        }
+        _ => None,
+    };
+    Ok(Message {
+        id,
+        modem: row.try_get("modem")?,
+        sender: row.try_get("sender")?,
+        text: row.try_get("text")?,
+        code: row.try_get("code")?,
+        code_span,
+        sent_at: time("sent_at")?,
+        received_at: time("received_at")?,
+        encoding: row.try_get("encoding")?,
+        decode_error: row.try_get("decode_error")?,
+        incomplete: row.try_get("incomplete")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(pdu: &[u8]) -> NewMessage {
+        NewMessage {
+            modem: "m1".into(),
+            sender: "+491701234567".into(),
+            text: "Your code is 123456".into(),
+            code: Some("123456".into()),
+            code_span: Some([13, 19]),
+            sent_at: DateTime::parse_from_rfc3339("2026-11-22T10:00:00+01:00").expect("valid"),
+            encoding: Some("gsm7".into()),
+            decode_error: None,
+            incomplete: false,
+            pdus: vec![pdu.to_vec()],
+        }
+    }
+
+    #[tokio::test]
+    async fn insert_then_read_back_is_identical_and_duplicates_are_ignored() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("t.db")).await.expect("open");
+        let Inserted::New(first) = store
+            .insert_message(&sample(b"\x00\x01"))
+            .await
+            .expect("insert")
+        else {
+            panic!("first insert must be new");
+        };
+        assert_eq!(
+            store
+                .insert_message(&sample(b"\x00\x01"))
+                .await
+                .expect("insert"),
+            Inserted::Duplicate
+        );
+        // Same PDU on another modem is another message.
+        let mut other = sample(b"\x00\x01");
+        other.modem = "m2".into();
+        assert!(matches!(
+            store.insert_message(&other).await.expect("insert"),
+            Inserted::New(_)
+        ));
+        assert_eq!(store.count().await.expect("count"), 2);
+        assert_eq!(
+            store.get(first.id).await.expect("get"),
+            Some(*first.clone())
+        );
+        assert_eq!(
+            store.raw_pdus(first.id).await.expect("pdus"),
+            vec![b"\x00\x01".to_vec()]
+        );
+        let recent = store.recent(10).await.expect("recent");
+        assert_eq!(recent.len(), 2);
+        assert!(recent[0].id > recent[1].id, "newest first");
+        assert_eq!(recent[1].sent_at.to_rfc3339(), "2026-11-22T10:00:00+01:00");
+    }
+
+    #[tokio::test]
+    async fn pragmas_are_wal_normal_and_foreign_keys() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("t.db")).await.expect("open");
+        let mut conn = store.pool.acquire().await.expect("conn");
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&mut *conn)
+            .await
+            .expect("q");
+        let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&mut *conn)
+            .await
+            .expect("q");
+        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(&mut *conn)
+            .await
+            .expect("q");
+        assert_eq!((mode.as_str(), sync, fk), ("wal", 1, 1));
+    }
+
+    #[test]
+    fn multipart_key_depends_on_part_order() {
+        let a = vec![b"a".to_vec(), b"b".to_vec()];
+        let b = vec![b"b".to_vec(), b"a".to_vec()];
+        assert_ne!(dedup_key(&a), dedup_key(&b));
+        assert_eq!(dedup_key(&[b"x".to_vec()]), sha256_hex(b"x"));
+    }
+}
