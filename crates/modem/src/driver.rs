@@ -42,6 +42,9 @@ const READY_TIMEOUT: Duration = Duration::from_secs(60);
 const STATUS_INTERVAL: Duration = Duration::from_secs(30);
 const BACKOFF_MIN: Duration = Duration::from_millis(250);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// A message handed on but not deleted is offered again after this long (the engine may have
+/// failed to commit it; its dedup makes the repeat harmless).
+const REOFFER_AFTER: Duration = Duration::from_secs(600);
 /// Sends are retried this often on transient errors.
 const SEND_ATTEMPTS: u32 = 3;
 
@@ -268,9 +271,10 @@ struct Driver {
     events: mpsc::Sender<ModemEvent>,
     outbox: VecDeque<ModemEvent>,
     status: ModemStatus,
-    /// Slots handed to the engine and not deleted yet, with when: not re-read on every `+CMTI`
-    /// or sweep, but offered again by a sweep after a while in case the engine missed them.
-    in_flight: HashMap<u32, Instant>,
+    /// Slots handed to the engine and not deleted yet, with their PDU and when: not handed on
+    /// again by every `+CMTI`, sweep or reconnect, but offered again after [`REOFFER_AFTER`] in
+    /// case the engine could not commit them, and at once if the slot now holds another PDU.
+    in_flight: HashMap<u32, (Vec<u8>, Instant)>,
     /// The current session reached `Connected` (resets the backoff).
     connected: bool,
     /// The message storage selected with `AT+CPMS` (`SM` unless the modem lacks it).
@@ -299,7 +303,9 @@ impl Driver {
                 End::Lost(reason) => {
                     tracing::warn!(modem = %self.status.id, %reason, "modem link lost; reopening");
                     self.set_state(LinkState::Disconnected, Some(reason));
-                    // After a reconnect the drain lists everything again; the engine dedups.
+                    // Hand everything on again after the reconnect: a delete the engine asked for
+                    // while the port was gone failed, and only a new Received makes it retry.
+                    // The engine's dedup makes the repeats harmless.
                     self.in_flight.clear();
                     if self.connected {
                         backoff = BACKOFF_MIN;
@@ -633,13 +639,16 @@ impl Driver {
         let lines = at.command("AT+CMGL=4", LIST_TIMEOUT).await?;
         let listed = parse_listing(&lines);
         let now = Instant::now();
-        let stale = self.config.sweep_interval;
         self.in_flight
             .retain(|slot, _| listed.iter().any(|l| l.index == Some(*slot)));
         for entry in listed {
             let Some(slot) = entry.index else { continue };
             match self.in_flight.get(&slot) {
-                Some(at_time) if now.duration_since(*at_time) < stale => continue,
+                Some((pdu, when))
+                    if *pdu == entry.pdu && now.duration_since(*when) < REOFFER_AFTER =>
+                {
+                    continue
+                }
                 _ => self.emit_received(Some(slot), entry.pdu),
             }
         }
@@ -659,7 +668,7 @@ impl Driver {
 
     fn emit_received(&mut self, slot: Option<u32>, pdu: Vec<u8>) {
         if let Some(slot) = slot {
-            self.in_flight.insert(slot, Instant::now());
+            self.in_flight.insert(slot, (pdu.clone(), Instant::now()));
         }
         self.outbox.push_back(ModemEvent::Received(Received {
             modem: self.status.id.clone(),

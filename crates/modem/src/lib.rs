@@ -23,6 +23,7 @@ pub mod errors;
 pub mod framer;
 mod listing;
 mod negotiate;
+pub mod probe;
 pub mod sim;
 pub mod transport;
 
@@ -30,4 +31,5 @@ pub use driver::{
     spawn, spawn_with, LinkState, ModemConfig, ModemEvent, ModemHandle, ModemStatus, Received,
 };
 pub use errors::{AtError, ErrorFamily, ModemError};
+pub use probe::{probe, ProbeResult};
 pub use sim::{SimOptions, Simulator};

@@ -1,0 +1,132 @@
+//! Finding modems: list serial ports with their USB identity and ask each, carefully, if it is one.
+//!
+//! Used by `simrelay ports`. A port that does not answer `AT` gets nothing else written to it (it
+//! could be a GPS, a microcontroller or a braille display); one that does is asked only harmless
+//! identification questions (`ATI`, `AT+CGMM`), with short timeouts.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::channel::AtChannel;
+use crate::listing::parse_plain;
+use crate::transport::{Opener, SerialOpener};
+
+const PROBE_TIMEOUT: Duration = Duration::from_millis(700);
+const PROBE_TRIES: usize = 3;
+
+/// USB identity of a port, when it is a USB device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsbInfo {
+    /// Vendor id.
+    pub vid: u16,
+    /// Product id.
+    pub pid: u16,
+    /// Serial number: the best key to find the same modem again under a new path.
+    pub serial_number: Option<String>,
+    /// Manufacturer string.
+    pub manufacturer: Option<String>,
+    /// Product string.
+    pub product: Option<String>,
+}
+
+/// What probing one port found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeResult {
+    /// The port path.
+    pub port: String,
+    /// USB identity, if known.
+    pub usb: Option<UsbInfo>,
+    /// True if it answered `AT` with `OK`.
+    pub is_modem: bool,
+    /// `ATI` answer lines (manufacturer, model, revision on most modems).
+    pub info: Vec<String>,
+    /// `AT+CGMM` answer.
+    pub model: Option<String>,
+    /// Why the port could not be probed (busy, permission denied, ...).
+    pub error: Option<String>,
+}
+
+/// Serial ports the operating system knows, with USB identity where available.
+pub fn list_ports() -> Vec<(String, Option<UsbInfo>)> {
+    match tokio_serial::available_ports() {
+        Ok(ports) => ports
+            .into_iter()
+            .map(|p| {
+                let usb = match p.port_type {
+                    tokio_serial::SerialPortType::UsbPort(u) => Some(UsbInfo {
+                        vid: u.vid,
+                        pid: u.pid,
+                        serial_number: u.serial_number,
+                        manufacturer: u.manufacturer,
+                        product: u.product,
+                    }),
+                    _ => None,
+                };
+                (p.port_name, usb)
+            })
+            .collect(),
+        Err(e) => {
+            tracing::warn!(%e, "cannot list serial ports");
+            Vec::new()
+        }
+    }
+}
+
+/// Lists every serial port and probes each one.
+pub async fn scan(baud: u32) -> Vec<ProbeResult> {
+    let mut results = Vec::new();
+    for (port, usb) in list_ports() {
+        let mut result = probe_with(Arc::new(SerialOpener), &port, baud).await;
+        result.usb = usb;
+        results.push(result);
+    }
+    results
+}
+
+/// Probes one port at 115200 baud.
+pub async fn probe(port: &str) -> ProbeResult {
+    probe_with(Arc::new(SerialOpener), port, 115_200).await
+}
+
+/// Probes one port opened through `opener`.
+pub async fn probe_with(opener: Arc<dyn Opener>, port: &str, baud: u32) -> ProbeResult {
+    let mut result = ProbeResult {
+        port: port.to_string(),
+        usb: None,
+        is_modem: false,
+        info: Vec::new(),
+        model: None,
+        error: None,
+    };
+    let io = match opener.open(port, baud).await {
+        Ok(io) => io,
+        Err(e) => {
+            result.error = Some(e.to_string());
+            return result;
+        }
+    };
+    let mut at = AtChannel::new(io, Duration::from_millis(20));
+    for _ in 0..PROBE_TRIES {
+        match at.command("AT", PROBE_TIMEOUT).await {
+            Ok(_) => {
+                result.is_modem = true;
+                break;
+            }
+            Err(e) if e.is_link_lost() => {
+                result.error = Some(e.to_string());
+                return result;
+            }
+            Err(_) => {}
+        }
+    }
+    if !result.is_modem {
+        return result;
+    }
+    if let Ok(lines) = at.command("ATI", PROBE_TIMEOUT).await {
+        result.info = lines;
+    }
+    if let Ok(lines) = at.command("AT+CGMM", PROBE_TIMEOUT).await {
+        result.model = parse_plain(&lines, "+CGMM:");
+    }
+    result
+}
