@@ -45,6 +45,8 @@ const BACKOFF_MAX: Duration = Duration::from_secs(30);
 /// A message handed on but not deleted is offered again after this long (the engine may have
 /// failed to commit it; its dedup makes the repeat harmless).
 const REOFFER_AFTER: Duration = Duration::from_secs(600);
+/// Sends held while the modem is disconnected; more are refused with `Disconnected`.
+const MAX_QUEUED_SENDS: usize = 64;
 /// Sends are retried this often on transient errors.
 const SEND_ATTEMPTS: u32 = 3;
 
@@ -142,6 +144,9 @@ enum Request {
     Shutdown(oneshot::Sender<()>),
 }
 
+/// A send waiting for the modem to come back, with its caller's reply channel.
+type PendingSend = (Vec<Vec<u8>>, oneshot::Sender<Result<Vec<u8>, ModemError>>);
+
 /// A cheap, clonable handle to a running driver.
 #[derive(Clone, Debug)]
 pub struct ModemHandle {
@@ -174,7 +179,8 @@ impl ModemHandle {
     }
 
     /// Sends SMS-SUBMIT PDUs (one per part, each starting with its SMSC field, usually `00`) and
-    /// returns their message references. Transient network errors are retried.
+    /// returns their message references. Transient network errors are retried; while the modem
+    /// is disconnected the send waits in a queue (up to 64) and goes out after the reconnect.
     pub async fn send(&self, pdus: Vec<Vec<u8>>) -> Result<Vec<u8>, ModemError> {
         let (reply, rx) = oneshot::channel();
         self.request(Request::Send { pdus, reply }).await?;
@@ -234,6 +240,7 @@ pub fn spawn_with(
         in_flight: HashMap::new(),
         connected: false,
         storage: "SM".into(),
+        pending_sends: VecDeque::new(),
     };
     tokio::spawn(driver.run());
     (
@@ -277,6 +284,8 @@ struct Driver {
     in_flight: HashMap<u32, (Vec<u8>, Instant)>,
     /// The current session reached `Connected` (resets the backoff).
     connected: bool,
+    /// Sends requested while disconnected, sent after the next successful init.
+    pending_sends: VecDeque<PendingSend>,
     /// The message storage selected with `AT+CPMS` (`SM` unless the modem lacks it).
     storage: String,
 }
@@ -310,7 +319,7 @@ impl Driver {
                     if self.connected {
                         backoff = BACKOFF_MIN;
                     }
-                    if !self.pause(backoff).await {
+                    if !self.pause(backoff, true).await {
                         return;
                     }
                     backoff = (backoff * 2).min(BACKOFF_MAX);
@@ -318,16 +327,20 @@ impl Driver {
                 End::Fatal(reason) => {
                     tracing::error!(modem = %self.status.id, %reason, "modem stopped");
                     self.set_state(LinkState::Failed, Some(reason));
-                    while self.pause(BACKOFF_MAX).await {}
+                    // Queued sends will never go out: tell their callers.
+                    for (_, reply) in self.pending_sends.drain(..) {
+                        let _ = reply.send(Err(ModemError::Disconnected));
+                    }
+                    while self.pause(BACKOFF_MAX, false).await {}
                     return;
                 }
             }
         }
     }
 
-    /// Waits `duration` while no port is open, answering requests with `Disconnected`.
-    /// Returns false when the driver must stop.
-    async fn pause(&mut self, duration: Duration) -> bool {
+    /// Waits `duration` while no port is open, answering deletes with `Disconnected` and queueing
+    /// sends for the reconnect (if `queue_sends`). Returns false when the driver must stop.
+    async fn pause(&mut self, duration: Duration, queue_sends: bool) -> bool {
         let until = Instant::now() + duration;
         loop {
             let wake = tokio::select! {
@@ -353,8 +366,12 @@ impl Driver {
                 Wake::Request(Some(Request::Delete { reply, .. })) => {
                     let _ = reply.send(Err(ModemError::Disconnected));
                 }
-                Wake::Request(Some(Request::Send { reply, .. })) => {
-                    let _ = reply.send(Err(ModemError::Disconnected));
+                Wake::Request(Some(Request::Send { pdus, reply })) => {
+                    if queue_sends && self.pending_sends.len() < MAX_QUEUED_SENDS {
+                        self.pending_sends.push_back((pdus, reply));
+                    } else {
+                        let _ = reply.send(Err(ModemError::Disconnected));
+                    }
                 }
                 Wake::Permit(true) => {}
                 Wake::Permit(false) => return false,
@@ -376,6 +393,15 @@ impl Driver {
         self.set_state(LinkState::Connected, None);
         if let Err(e) = self.drain(&mut at).await {
             return End::Lost(e.to_string());
+        }
+        // Messages the user sent while the modem was away go out now, in order.
+        while let Some((pdus, reply)) = self.pending_sends.pop_front() {
+            let result = send_all(&mut at, &pdus).await;
+            let lost = lost_reason(&result);
+            let _ = reply.send(result);
+            if let Some(reason) = lost {
+                return End::Lost(reason);
+            }
         }
         let interval = self.config.sweep_interval.max(Duration::from_millis(100));
         let mut sweep = tokio::time::interval_at(Instant::now() + interval, interval);
@@ -606,9 +632,15 @@ impl Driver {
                     "new message in another storage; listing ours");
                 self.drain(at).await
             }
-            Urc::Deliver { pdu, .. } => {
+            // A direct delivery or status report: nothing stored, so nothing to delete. (We never
+            // enable AT+CSMS=1, so no +CNMA acknowledgement is due.) The engine tells an
+            // SMS-DELIVER from an SMS-STATUS-REPORT when it decodes the PDU.
+            Urc::Deliver { pdu, .. } | Urc::StatusReport { pdu, .. } => {
                 self.emit_received(None, pdu);
                 Ok(())
+            }
+            Urc::StatusReportStored { mem, index } if mem.eq_ignore_ascii_case(&self.storage) => {
+                self.read_slot(at, index).await
             }
             other => {
                 tracing::debug!(modem = %self.status.id, ?other, "URC ignored");

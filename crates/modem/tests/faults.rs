@@ -336,3 +336,75 @@ async fn an_undecodable_pdu_is_handed_on_raw() {
     modem.shutdown().await;
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_send_while_unplugged_waits_for_the_modem_to_come_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("modem-by-id");
+    let mut sim = Simulator::start(SimOptions {
+        link: Some(link.clone()),
+        ..SimOptions::default()
+    })
+    .await
+    .unwrap();
+    let (modem, mut events) = spawn(config(&link.to_string_lossy()));
+    wait_state(&mut events, LinkState::Connected).await;
+    sim.unplug().await;
+    wait_state(&mut events, LinkState::Disconnected).await;
+
+    let pdus = simrelay_pdu::encode_submit(
+        "+15555550112",
+        "sent while unplugged",
+        &simrelay_pdu::SubmitOptions::default(),
+    )
+    .unwrap();
+    let sender = modem.clone();
+    let queued = pdus.clone();
+    let send = tokio::spawn(async move { sender.send(queued).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!send.is_finished());
+    assert!(sim.sent().is_empty());
+
+    sim.replug().await.unwrap();
+    let refs = tokio::time::timeout(WAIT, send)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(refs.len(), 1);
+    assert_eq!(sim.sent(), pdus);
+    modem.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn status_report_urc_and_garbage_between_messages() {
+    let sim = Simulator::start(SimOptions::default()).await.unwrap();
+    let (modem, mut events) = start_driver(&sim);
+    wait_state(&mut events, LinkState::Connected).await;
+    // Line noise, an over-long line, vendor noise, a RING, then a +CDS status report.
+    sim.inject(b"\x00\xff\x01\x02junk\r\n");
+    sim.inject(&[b'7'; 5000]);
+    sim.inject(b"\r\n^BOOT:123,0,0,0,6\r\nRING\r\n");
+    let report = "0006D60B911326880736F4111011719551401110117195714000";
+    sim.inject(format!("\r\n+CDS: 25\r\n{report}\r\n").as_bytes());
+    let got = next_received(&mut events).await;
+    assert_eq!(got.slot, None);
+    assert_eq!(got.pdu, hex_decode(report));
+    // The driver is still in step: a normal message arrives and deletes.
+    let p = pdu("+15555550113", "after the noise");
+    let slot = sim.deliver(p.clone());
+    let got = next_received(&mut events).await;
+    assert_eq!(got.pdu, p);
+    modem.delete(slot).await.unwrap();
+    assert!(sim.stored().is_empty());
+    modem.shutdown().await;
+    sim.shutdown().await;
+}
+
+fn hex_decode(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}

@@ -129,6 +129,8 @@ pub enum SimError {
 enum Command {
     /// A message was stored in this slot: print the URC that AT+CNMI asks for.
     Arrived(u32),
+    /// Print these bytes as they are.
+    Raw(Vec<u8>),
     /// Close the pty as if the USB cable was pulled.
     Unplug(oneshot::Sender<()>),
     /// Create a new pty (a new path) as if the modem came back.
@@ -202,6 +204,12 @@ impl Simulator {
             .iter()
             .map(|(slot, (pdu, _))| (*slot, pdu.clone()))
             .collect()
+    }
+
+    /// Makes the modem print `bytes` now, as they are: any URC (`+CDS`, `RING`, `SMS Ready`),
+    /// vendor noise or garbage a test needs.
+    pub fn inject(&self, bytes: &[u8]) {
+        let _ = self.commands.send(Command::Raw(bytes.to_vec()));
     }
 
     /// How often the driver tried a PIN with `AT+CPIN=...`.
@@ -430,6 +438,7 @@ async fn run(
                 }
                 urc
             }
+            Wake::Command(Some(Command::Raw(bytes))) => bytes,
             Wake::Command(Some(Command::Unplug(done))) => {
                 pty = None;
                 let _ = done.send(());
