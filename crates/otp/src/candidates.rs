@@ -155,6 +155,16 @@ fn chain(text: &str, toks: &[Token], seps: &[char], out: &mut Vec<Candidate>) {
         return;
     };
     let whole = first.start..last.end;
+    // A digit block with a dangling separator ("388-941-", "/2291") was cut out of a longer number.
+    let dangling = toks.iter().all(Token::all_digits)
+        && (matches!(text[whole.end..].chars().next(), Some('-' | '/'))
+            || matches!(text[..whole.start].chars().next_back(), Some('-' | '/')));
+    if dangling {
+        for t in toks {
+            single(text, t, Some(Veto::NumberPart('-')), out);
+        }
+        return;
+    }
     let same_sep = seps.windows(2).all(|w| w[0] == w[1]);
     let all_digits = toks.iter().all(Token::all_digits);
     if toks.len() > 1 && same_sep && all_digits && matches!(seps[0], ' ' | '-') {

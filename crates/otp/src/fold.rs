@@ -45,6 +45,9 @@ fn fold_char(c: char) -> Option<char> {
         }
     }
     match u {
+        // Ideographic commas and stops stay as they are: folded to ',' or '.' they would glue a code to the next
+        // number ("验证码356184，5分钟") as if it were a decimal.
+        0xFF0C | 0xFF0E | 0x3001 | 0x3002 | 0xFF61 => Some(c),
         // Full-width ASCII variants (letters, punctuation such as '：' and '（').
         0xFF01..=0xFF5E => char::from_u32(u - 0xFEE0),
         0x3000 | 0x00A0 | 0x2000..=0x200A | 0x202F | 0x205F => Some(' '),
@@ -55,8 +58,6 @@ fn fold_char(c: char) -> Option<char> {
         0x066C => Some(','), // Arabic thousands separator
         0x060C => Some(','), // Arabic comma
         0x061F => Some('?'),
-        0x3002 | 0xFF61 => Some('.'), // Ideographic full stop
-        0x3001 => Some(','),
         _ => Some(c),
     }
 }

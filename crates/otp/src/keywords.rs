@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::LazyLock;
 
-use regex::Regex;
+use aho_corasick::{AhoCorasick, MatchKind};
 
 /// The table, one `language<TAB>class<TAB>phrase | phrase | ...` line per language and class.
 pub(crate) const TABLE: &str = include_str!("keywords.tsv");
@@ -119,13 +119,49 @@ pub(crate) fn parse_table(table: &'static str) -> Result<Vec<Entry>, String> {
     Ok(out)
 }
 
-/// The lookup key of a phrase or of matched text: lower case, without spaces and hyphens (the matcher lets those
-/// vary, so "one-time password" and "one time password" are one phrase).
-fn key(s: &str) -> String {
-    s.chars()
-        .filter(|c| !c.is_whitespace() && *c != '-')
-        .flat_map(char::to_lowercase)
-        .collect()
+/// The text the matcher searches: lower case, every run of spaces and hyphens collapsed into one space, final
+/// sigma written as sigma, with a map back to byte ranges of the input. Phrases go through the same function, so
+/// "One-Time  Password" and "one time password" meet.
+struct Lowered {
+    text: String,
+    origin: Vec<(u32, u32)>,
+}
+
+impl Lowered {
+    fn new(input: &str) -> Self {
+        let mut text = String::with_capacity(input.len());
+        let mut origin = Vec::with_capacity(input.len());
+        let mut in_gap = false;
+        for (start, c) in input.char_indices() {
+            let range = (start as u32, (start + c.len_utf8()) as u32);
+            if c.is_whitespace() || c == '-' {
+                if !in_gap {
+                    text.push(' ');
+                    origin.push(range);
+                }
+                in_gap = true;
+                continue;
+            }
+            in_gap = false;
+            if c.is_ascii() {
+                text.push(c.to_ascii_lowercase());
+                origin.push(range);
+                continue;
+            }
+            for l in c.to_lowercase() {
+                let l = if l == 'ς' { 'σ' } else { l };
+                text.push(l);
+                origin.extend(std::iter::repeat_n(range, l.len_utf8()));
+            }
+        }
+        Lowered { text, origin }
+    }
+
+    fn input_range(&self, start: usize, end: usize) -> Option<Range<usize>> {
+        let s = self.origin.get(start)?;
+        let e = self.origin.get(end.checked_sub(1)?)?;
+        Some(s.0 as usize..e.1 as usize)
+    }
 }
 
 /// Scripts written without spaces, or whose words take attached prefixes and particles (Arabic "ال", Hebrew "ה",
@@ -143,77 +179,98 @@ fn glues_to_neighbours(c: char) -> bool {
         | 0xFB1D..=0xFDFF | 0xFE70..=0xFEFF) // Hebrew and Arabic presentation forms
 }
 
-/// The compiled matcher: one alternation over every phrase, longest first, plus the class of each phrase.
+/// One distinct phrase of the table.
+struct Pattern {
+    class: PhraseClass,
+    /// May end a longer word ("*code" in "Bestätigungscode").
+    glue_start: bool,
+    /// May start a longer word ("koodi*" in "vahvistuskoodisi").
+    glue_end: bool,
+}
+
+/// The compiled matcher: an Aho-Corasick automaton over every distinct (lowered) phrase.
 pub(crate) struct Matcher {
-    regex: Regex,
-    classes: HashMap<String, (PhraseClass, bool, bool)>,
+    automaton: AhoCorasick,
+    patterns: Vec<Pattern>,
 }
 
 impl Matcher {
     fn build(entries: &[Entry]) -> Result<Self, String> {
-        let mut classes: HashMap<String, (PhraseClass, bool, bool)> = HashMap::new();
-        let mut patterns: Vec<(usize, String)> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut keys: Vec<String> = Vec::new();
+        let mut patterns: Vec<Pattern> = Vec::new();
         for e in entries {
-            // A leading or trailing '*' lets the phrase sit inside a longer word ("*code" finds "Bestätigungscode").
             let glue_start = e.phrase.starts_with('*');
             let glue_end = e.phrase.ends_with('*') && e.phrase.len() > 1;
-            let phrase = e.phrase.trim_matches('*');
-            let k = key(phrase);
-            if k.is_empty() {
+            let key = Lowered::new(e.phrase.trim_matches('*'))
+                .text
+                .trim()
+                .to_owned();
+            if key.is_empty() {
                 continue;
             }
-            match classes.get(&k) {
-                Some((c, _, _)) if *c != e.class => {
-                    return Err(format!("phrase {phrase:?} ({}) is in two classes", e.lang));
+            match index.get(&key) {
+                Some(&i) if patterns[i].class != e.class => {
+                    return Err(format!("phrase {key:?} ({}) is in two classes", e.lang));
                 }
-                Some(_) => continue,
-                None => {}
+                Some(&i) => {
+                    // The same phrase in another language: it may glue to words if any language says so.
+                    patterns[i].glue_start |= glue_start;
+                    patterns[i].glue_end |= glue_end;
+                }
+                None => {
+                    index.insert(key.clone(), keys.len());
+                    keys.push(key);
+                    patterns.push(Pattern {
+                        class: e.class,
+                        glue_start,
+                        glue_end,
+                    });
+                }
             }
-            classes.insert(k, (e.class, glue_start, glue_end));
-            let words: Vec<String> = phrase.split_whitespace().map(regex::escape).collect();
-            // Spaces and hyphens inside a phrase may vary or be missing, as senders write them.
-            let pattern = words.join(r"[\s\-]*").replace(r"\-", r"[\s\-]*");
-            patterns.push((phrase.chars().count(), pattern));
         }
-        patterns.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-        let alternation: Vec<&str> = patterns.iter().map(|(_, p)| p.as_str()).collect();
-        let regex =
-            Regex::new(&format!("(?i:{})", alternation.join("|"))).map_err(|e| e.to_string())?;
-        Ok(Matcher { regex, classes })
+        let automaton = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .build(&keys)
+            .map_err(|e| e.to_string())?;
+        Ok(Matcher {
+            automaton,
+            patterns,
+        })
     }
 
-    /// Every phrase occurrence in `text`, left to right, respecting word boundaries where the script has them.
+    /// Every phrase occurrence in `text`, left to right: at each position the longest phrase that respects word
+    /// boundaries (where its script has them) and does not overlap an earlier one.
     pub(crate) fn find(&self, text: &str) -> Vec<Hit> {
-        let mut hits = Vec::new();
-        let mut pos = 0;
-        while let Some(m) = self.regex.find_at(text, pos) {
-            let (class, glue_start, glue_end) = self
-                .classes
-                .get(&key(m.as_str()))
-                .copied()
-                .unwrap_or((PhraseClass::Context, false, false));
-            let first = m.as_str().chars().next();
-            let last = m.as_str().chars().next_back();
-            let before = text[..m.start()].chars().next_back();
-            let after = text[m.end()..].chars().next();
-            let start_ok = glue_start
+        let lowered = Lowered::new(text);
+        let mut found: Vec<(Range<usize>, PhraseClass)> = Vec::new();
+        for m in self.automaton.find_overlapping_iter(&lowered.text) {
+            let Some(p) = self.patterns.get(m.pattern().as_usize()) else {
+                continue;
+            };
+            let Some(range) = lowered.input_range(m.start(), m.end()) else {
+                continue;
+            };
+            let matched = &text[range.clone()];
+            let first = matched.chars().next();
+            let last = matched.chars().next_back();
+            let before = text[..range.start].chars().next_back();
+            let after = text[range.end..].chars().next();
+            let start_ok = p.glue_start
                 || first.is_some_and(glues_to_neighbours)
-                || !before.is_some_and(|c| c.is_alphabetic());
-            let end_ok = glue_end
+                || !before.is_some_and(char::is_alphabetic);
+            let end_ok = p.glue_end
                 || last.is_some_and(glues_to_neighbours)
-                || !after.is_some_and(|c| c.is_alphabetic());
+                || !after.is_some_and(char::is_alphabetic);
             if start_ok && end_ok {
-                hits.push(Hit {
-                    range: m.range(),
-                    class,
-                });
-                pos = m.end();
-            } else {
-                // Retry one character later: a shorter phrase may still start inside the rejected match.
-                pos = m.start() + first.map_or(1, char::len_utf8);
+                found.push((range, p.class));
             }
-            if pos >= text.len() {
-                break;
+        }
+        found.sort_by(|a, b| a.0.start.cmp(&b.0.start).then(b.0.end.cmp(&a.0.end)));
+        let mut hits: Vec<Hit> = Vec::new();
+        for (range, class) in found {
+            if hits.last().is_none_or(|h| range.start >= h.range.end) {
+                hits.push(Hit { range, class });
             }
         }
         hits
@@ -261,8 +318,8 @@ mod tests {
         let hits = find("Your verification code is 1234");
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].class, PhraseClass::Code);
-        // "code" inside "unicode" is not a code word.
-        assert!(find("unicode").is_empty());
+        // "code" at the start of "codec" is not a code word.
+        assert!(find("codec").is_empty());
         let hits = find("您的验证码123456");
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].class, PhraseClass::Code);

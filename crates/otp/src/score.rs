@@ -83,6 +83,8 @@ fn sentence_stops(text: &str) -> Vec<usize> {
     for (i, &c) in b.iter().enumerate() {
         let stop = match c {
             b'\n' | b'!' | b'?' | b';' => true,
+            // '。' (E3 80 82) and the full-width '！' '？' are folded or kept; the ideographic stop ends a sentence.
+            0x82 if i >= 2 && b[i - 2] == 0xE3 && b[i - 1] == 0x80 => true,
             b'.' => b
                 .get(i + 1)
                 .is_none_or(|n| n.is_ascii_whitespace() || *n >= 0x80),
@@ -95,7 +97,7 @@ fn sentence_stops(text: &str) -> Vec<usize> {
     stops
 }
 
-fn shape(c: &Candidate, n: &mut Notes) {
+fn shape(text: &str, c: &Candidate, n: &mut Notes) {
     match c.kind {
         CodeKind::Numeric => {
             let prior = match c.value.len() {
@@ -127,18 +129,15 @@ fn shape(c: &Candidate, n: &mut Notes) {
                 .map(str::len)
                 .max()
                 .unwrap_or(0);
-            if longest_letter_run >= 4 {
+            // Random upper-case codes have letter runs too; a long run in lower or mixed case reads as a word.
+            if lower && longest_letter_run >= 4 {
                 n.add("shape", -1.5, || {
                     "contains a word-like run of letters".into()
                 });
+            } else if longest_letter_run >= 5 {
+                n.add("shape", -0.5, || "contains a long run of letters".into());
             }
-            if c.value.bytes().next().is_some_and(|b| b.is_ascii_digit())
-                && c.value
-                    .bytes()
-                    .skip_while(u8::is_ascii_digit)
-                    .all(|b| b.is_ascii_alphabetic())
-                && c.value.bytes().filter(u8::is_ascii_alphabetic).count() <= 3
-            {
+            if has_unit_suffix(&c.value) {
                 n.add("shape", -2.0, || {
                     "a number with a unit or ordinal (10GB, 2nd, 30min)".into()
                 });
@@ -149,10 +148,26 @@ fn shape(c: &Candidate, n: &mut Notes) {
         n.add("shape", 0.2, || "written in groups".into());
     }
     if c.prefixed {
-        n.add("shape", 0.5, || {
+        // "G-123456": a one-letter prefix is a known service convention; longer ones may be a category code.
+        let prefix_len = text[..c.range.start].strip_suffix('-').map_or(0, |p| {
+            p.bytes().rev().take_while(u8::is_ascii_uppercase).count()
+        });
+        let one_letter = prefix_len == 1;
+        n.add("shape", if one_letter { 1.5 } else { 0.5 }, || {
             "follows a service prefix such as G-".into()
         });
     }
+}
+
+/// Digits followed by a unit or an ordinal suffix.
+fn has_unit_suffix(v: &str) -> bool {
+    const UNITS: &[&str] = &[
+        "gb", "mb", "kb", "tb", "min", "mins", "h", "hr", "hrs", "s", "sec", "secs", "km", "kg",
+        "g", "m", "cm", "mm", "ml", "l", "st", "nd", "rd", "th", "am", "pm", "k", "p", "fps",
+        "mah", "w", "kw", "kwh", "v", "hz", "ghz", "mhz", "gbps", "mbps", "d", "yr", "yrs",
+    ];
+    let digits = v.bytes().take_while(u8::is_ascii_digit).count();
+    digits > 0 && UNITS.iter().any(|u| v[digits..].eq_ignore_ascii_case(u))
 }
 
 /// Counts digit runs of three or more in a gap: other numbers between a keyword and a candidate.
@@ -164,10 +179,12 @@ fn numbers_between(gap: &str) -> usize {
 
 fn keyword(ctx: &Ctx, c: &Candidate, n: &mut Notes) {
     let mut best: Option<(f32, &Hit, usize, bool)> = None;
+    let mut second = 0.0f32;
     for h in ctx.hits_near(&c.range) {
         let base = match h.class {
             PhraseClass::Code => 4.0,
-            PhraseClass::Context => 2.0,
+            // A warning ("don't share it") names a code without giving one, but a number right by it is the code.
+            PhraseClass::Context | PhraseClass::Warning => 2.0,
             _ => continue,
         };
         let (gap, after) = if h.range.end <= c.range.start {
@@ -186,7 +203,10 @@ fn keyword(ctx: &Ctx, c: &Candidate, n: &mut Notes) {
         };
         v -= numbers_between(gap_text) as f32;
         if best.is_none_or(|b| v > b.0) {
+            second = second.max(best.map_or(0.0, |b| b.0));
             best = Some((v, h, chars, after));
+        } else {
+            second = second.max(v);
         }
     }
     match best {
@@ -197,7 +217,22 @@ fn keyword(ctx: &Ctx, c: &Candidate, n: &mut Notes) {
                 let side = if after { "after" } else { "before" };
                 format!("{} word {word:?} {chars} characters {side}", class.name())
             });
-            if c.kind == CodeKind::Alphanumeric && (class != PhraseClass::Code || chars > 20) {
+            if second > 0.0 {
+                n.add("keyword", 0.25 * second, || {
+                    "a second keyword corroborates".into()
+                });
+            }
+            // Letters and digits are a code only when presented as one: near a code word, or right after a
+            // context verb ("Enter H4TR9Z") when the value looks machine-made (upper case, two or more digits).
+            let machine_made = c
+                .value
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+                && c.value.bytes().filter(u8::is_ascii_digit).count() >= 2;
+            let presented = (class == PhraseClass::Code && chars <= 20)
+                || (machine_made && chars <= 3 && !after)
+                || is_bare(ctx.text, c);
+            if c.kind == CodeKind::Alphanumeric && !presented {
                 n.add("keyword", -2.0, || {
                     "letters and digits need a code word right next to them".into()
                 });
@@ -205,7 +240,7 @@ fn keyword(ctx: &Ctx, c: &Candidate, n: &mut Notes) {
         }
         _ => {
             n.add("keyword", 0.0, || "no code or context word nearby".into());
-            if c.kind == CodeKind::Alphanumeric {
+            if c.kind == CodeKind::Alphanumeric && !is_bare(ctx.text, c) {
                 n.add("keyword", -2.0, || {
                     "letters and digits need a code word right next to them".into()
                 });
@@ -301,7 +336,27 @@ fn negatives(ctx: &Ctx, c: &Candidate, n: &mut Notes) {
     }
 }
 
+/// The whole message is this candidate (plus punctuation and a dropped service prefix), and, for letters and
+/// digits, it looks machine-made: a service that sends nothing but such a string is sending a code.
+fn is_bare(text: &str, c: &Candidate) -> bool {
+    let mut before = &text[..c.range.start];
+    if c.prefixed {
+        before = before
+            .trim_end_matches('-')
+            .trim_end_matches(|ch: char| ch.is_ascii_uppercase());
+    }
+    let quiet = |s: &str| !s.chars().any(char::is_alphanumeric);
+    let machine_made = c.kind == CodeKind::Numeric
+        || c.value
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    quiet(before) && quiet(&text[c.range.end..]) && machine_made
+}
+
 fn layout(ctx: &Ctx, c: &Candidate, n: &mut Notes) {
+    if is_bare(ctx.text, c) {
+        n.add("layout", 3.0, || "the whole message is this code".into());
+    }
     let line_start = ctx.text[..c.range.start].rfind('\n').map_or(0, |i| i + 1);
     let line_end = ctx.text[c.range.end..]
         .find('\n')
@@ -340,6 +395,15 @@ pub(crate) fn analyse(original: &str, explain: bool) -> Explanation {
     }
     let folded = Folded::new(&original[..cut]);
     let text = folded.text.as_str();
+    let cands = candidates::find(text);
+    if cands.is_empty() && !explain {
+        // Nothing shaped like a code: no need to look for phrases.
+        return Explanation {
+            code: None,
+            phrases: Vec::new(),
+            candidates: Vec::new(),
+        };
+    }
     let hits = keywords::find(text);
     let ctx = Ctx {
         text,
@@ -347,7 +411,6 @@ pub(crate) fn analyse(original: &str, explain: bool) -> Explanation {
         any_code_word: hits.iter().any(|h| h.class == PhraseClass::Code),
         hits: &hits,
     };
-    let cands = candidates::find(text);
     let mut scored: Vec<(Candidate, Notes)> = Vec::with_capacity(cands.len());
     for c in cands {
         let mut n = Notes {
@@ -359,7 +422,7 @@ pub(crate) fn analyse(original: &str, explain: bool) -> Explanation {
         if let Some(v) = c.veto {
             n.veto("veto", || v.describe());
         }
-        shape(&c, &mut n);
+        shape(text, &c, &mut n);
         keyword(&ctx, &c, &mut n);
         negatives(&ctx, &c, &mut n);
         layout(&ctx, &c, &mut n);
