@@ -128,6 +128,23 @@ impl AtChannel {
             })
     }
 
+    /// Waits up to `timeout` for a readiness URC (`SMS Ready`, `SMS DONE`, ...), consuming it.
+    /// Returns whether one came.
+    pub async fn wait_ready_urc(&mut self, timeout: Duration) -> Result<bool, ModemError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let before = self.urcs.len();
+            self.urcs.retain(|u| !matches!(u, Urc::Ready(_)));
+            if self.urcs.len() != before {
+                return Ok(true);
+            }
+            match tokio::time::timeout_at(deadline, self.read_idle()).await {
+                Err(_) => return Ok(false),
+                Ok(read) => read?,
+            }
+        }
+    }
+
     /// Reads once and queues any URCs. Cancel-safe: it is a single read, so a `select!` may drop it.
     pub async fn read_idle(&mut self) -> Result<(), ModemError> {
         let frames = self.read_frames().await?;
@@ -360,6 +377,27 @@ mod tests {
         ch.command("AT", Duration::from_secs(1)).await.unwrap();
         let gap = script.await.unwrap();
         assert!(gap >= Duration::from_millis(20), "{gap:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn readiness_urc_ends_the_wait_early() {
+        let (mut ch, mut modem) = channel();
+        let started = Instant::now();
+        assert!(!ch.wait_ready_urc(Duration::from_secs(1)).await.unwrap());
+        assert!(started.elapsed() >= Duration::from_secs(1));
+        let script = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            modem
+                .write_all(b"\r\n^RSSI:3\r\nSMS Ready\r\n")
+                .await
+                .unwrap();
+            modem
+        });
+        let started = Instant::now();
+        assert!(ch.wait_ready_urc(Duration::from_secs(5)).await.unwrap());
+        assert!(started.elapsed() < Duration::from_secs(1));
+        assert_eq!(ch.next_urc(), None, "the readiness URC is consumed");
+        script.await.unwrap();
     }
 
     #[tokio::test(start_paused = true)]

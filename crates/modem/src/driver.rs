@@ -21,7 +21,9 @@ use tokio::time::Instant;
 use crate::channel::AtChannel;
 use crate::errors::{cms, ModemError};
 use crate::framer::Urc;
-use crate::listing::{parse_cops, parse_csq, parse_listing, parse_plain};
+use crate::listing::{
+    parse_cops, parse_cpms_usage, parse_creg, parse_csq, parse_listing, parse_plain, Registration,
+};
 use crate::negotiate::{choose_storage, cnmi_candidates, cnmi_command};
 use crate::transport::{BoxTransport, Opener, SerialOpener};
 
@@ -108,6 +110,27 @@ pub struct ModemStatus {
     pub signal_dbm: Option<i32>,
     /// The last error, for the user.
     pub last_error: Option<String>,
+    /// Manufacturer (`AT+CGMI`), once known.
+    pub manufacturer: Option<String>,
+    /// IMEI (`AT+CGSN`), once known: identifies the modem whatever port it comes back on.
+    pub imei: Option<String>,
+    /// Network registration (`AT+CREG?`), when known.
+    pub registration: Option<Registration>,
+    /// Messages stored in the selected storage and its capacity (`AT+CPMS?`), when known.
+    pub storage: Option<(u32, u32)>,
+}
+
+impl ModemStatus {
+    /// Signal as 0–4 bars, the way phones show it (from [`ModemStatus::signal_dbm`]).
+    pub fn signal_bars(&self) -> Option<u8> {
+        self.signal_dbm.map(|dbm| match dbm {
+            d if d >= -73 => 4,
+            d if d >= -83 => 3,
+            d if d >= -93 => 2,
+            d if d >= -109 => 1,
+            _ => 0,
+        })
+    }
 }
 
 /// A message read from the modem, not yet deleted from it.
@@ -229,6 +252,10 @@ pub fn spawn_with(
         operator: None,
         signal_dbm: None,
         last_error: None,
+        manufacturer: None,
+        imei: None,
+        registration: None,
+        storage: None,
     };
     let driver = Driver {
         config,
@@ -507,6 +534,12 @@ impl Driver {
         if let Some(lines) = optional(at.command("AT+CGMM", QUICK).await)? {
             self.status.model = parse_plain(&lines, "+CGMM:");
         }
+        if let Some(lines) = optional(at.command("AT+CGMI", QUICK).await)? {
+            self.status.manufacturer = parse_plain(&lines, "+CGMI:");
+        }
+        if let Some(lines) = optional(at.command("AT+CGSN", QUICK).await)? {
+            self.status.imei = parse_plain(&lines, "+CGSN:");
+        }
         self.refresh_status(at).await?;
         Ok(())
     }
@@ -604,7 +637,9 @@ impl Driver {
                 Err(e) => {
                     tracing::debug!(modem = %self.status.id, %e, "SMS not ready yet");
                     self.status.last_error = Some(format!("waiting for SMS readiness: {e}"));
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    self.publish_status();
+                    // Retry in a second, or as soon as the modem says `SMS Ready`.
+                    at.wait_ready_urc(Duration::from_secs(1)).await?;
                 }
             }
         }
@@ -616,6 +651,12 @@ impl Driver {
         }
         if let Some(lines) = optional(at.command("AT+COPS?", SLOT_TIMEOUT).await)? {
             self.status.operator = parse_cops(&lines);
+        }
+        if let Some(lines) = optional(at.command("AT+CREG?", QUICK).await)? {
+            self.status.registration = parse_creg(&lines);
+        }
+        if let Some(lines) = optional(at.command("AT+CPMS?", QUICK).await)? {
+            self.status.storage = parse_cpms_usage(&lines);
         }
         Ok(())
     }
@@ -641,6 +682,14 @@ impl Driver {
             }
             Urc::StatusReportStored { mem, index } if mem.eq_ignore_ascii_case(&self.storage) => {
                 self.read_slot(at, index).await
+            }
+            Urc::Other(text)
+                if text.to_ascii_uppercase().contains("MEMFULL")
+                    || text.to_ascii_uppercase().contains("SMSFULL") =>
+            {
+                // A full SIM refuses new messages: free it as soon as the engine commits.
+                tracing::warn!(modem = %self.status.id, %text, "message storage full; draining");
+                self.drain(at).await
             }
             other => {
                 tracing::debug!(modem = %self.status.id, ?other, "URC ignored");
@@ -707,6 +756,8 @@ impl Driver {
             slot,
             pdu,
         }));
+        // At once when there is room: a drain should not wait for the end of the listing.
+        self.flush_best_effort();
     }
 
     fn note_error(&mut self, e: &ModemError) {
@@ -730,11 +781,19 @@ impl Driver {
             .push_back(ModemEvent::Status(self.status.clone()));
     }
 
-    /// On the way out: hand over what fits without waiting.
+    /// Hands over what fits without waiting, keeping the rest in order for the main loop.
     fn flush_best_effort(&mut self) {
         while let Some(event) = self.outbox.pop_front() {
-            if self.events.try_send(event).is_err() {
-                break;
+            match self.events.try_send(event) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(event)) => {
+                    self.outbox.push_front(event);
+                    break;
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => {
+                    self.outbox.clear();
+                    break;
+                }
             }
         }
     }

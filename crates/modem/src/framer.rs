@@ -263,6 +263,10 @@ impl Framer {
         {
             return Some(Frame::Line(text.to_string()));
         }
+        if upper.starts_with("^SMMEMFULL") {
+            // Huawei's "SIM full" is the one caret line that matters.
+            return Some(Frame::Urc(Urc::Other(text.to_string())));
+        }
         if text.starts_with('^') {
             return Some(Frame::Noise(text.to_string()));
         }
@@ -518,7 +522,7 @@ mod tests {
         let mut f = Framer::new();
         f.expect("AT+CPMS?", false);
         let frames = f.push(
-            b"\r\n^RSSI:14\r\n+CPMS: \"SM\",1,30\r\n^MODE:5,4\r\n\r\nOK\r\nSMS Ready\r\n+QIND: SMS DONE\r\n",
+            b"\r\n^RSSI:14\r\n+CPMS: \"SM\",1,30\r\n^MODE:5,4\r\n\r\nOK\r\nSMS Ready\r\n+QIND: SMS DONE\r\n^SMMEMFULL: \"SM\"\r\n",
         );
         assert_eq!(
             frames,
@@ -529,6 +533,7 @@ mod tests {
                 Frame::Final(FinalResult::Ok),
                 Frame::Urc(Urc::Ready("SMS Ready".into())),
                 Frame::Urc(Urc::Ready("+QIND: SMS DONE".into())),
+                Frame::Urc(Urc::Other("^SMMEMFULL: \"SM\"".into())),
             ]
         );
     }

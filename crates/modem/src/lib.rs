@@ -22,6 +22,7 @@ pub mod driver;
 pub mod errors;
 pub mod framer;
 mod listing;
+pub use listing::Registration;
 mod negotiate;
 pub mod probe;
 pub mod sim;

@@ -64,6 +64,47 @@ pub(crate) fn parse_cops(lines: &[String]) -> Option<String> {
     (!name.is_empty()).then(|| name.to_string())
 }
 
+/// Network registration, from `+CREG: <n>,<stat>` (TS 27.007 §7.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Registration {
+    /// Not registered and not searching.
+    NotRegistered,
+    /// Registered on the home network.
+    Home,
+    /// Searching for a network.
+    Searching,
+    /// Registration denied (SIM barred, no subscription).
+    Denied,
+    /// Unknown (out of coverage).
+    Unknown,
+    /// Registered, roaming.
+    Roaming,
+}
+
+/// `+CREG: <n>,<stat>[,...]` (query answer) → registration state.
+pub(crate) fn parse_creg(lines: &[String]) -> Option<Registration> {
+    let args = lines.iter().find_map(|l| l.strip_prefix("+CREG:"))?;
+    let stat: u8 = args.split(',').nth(1)?.trim().parse().ok()?;
+    Some(match stat {
+        0 => Registration::NotRegistered,
+        1 => Registration::Home,
+        2 => Registration::Searching,
+        3 => Registration::Denied,
+        5 => Registration::Roaming,
+        _ => Registration::Unknown,
+    })
+}
+
+/// `+CPMS: "SM",<used>,<total>,...` (query answer) → (used, total) of the first storage.
+pub(crate) fn parse_cpms_usage(lines: &[String]) -> Option<(u32, u32)> {
+    let args = lines.iter().find_map(|l| l.strip_prefix("+CPMS:"))?;
+    let mut fields = args.split(',').map(str::trim);
+    let _mem = fields.next()?;
+    let used = fields.next()?.parse().ok()?;
+    let total = fields.next()?.parse().ok()?;
+    Some((used, total))
+}
+
 /// The first plain line of an answer like `AT+CGMM` (some modems prefix it with `+CGMM: `).
 pub(crate) fn parse_plain(lines: &[String], prefix: &str) -> Option<String> {
     let line = lines.iter().find(|l| !l.trim().is_empty())?;

@@ -408,3 +408,53 @@ fn hex_decode(s: &str) -> Vec<u8> {
         .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
         .collect()
 }
+
+#[tokio::test]
+async fn sim_full_notice_triggers_a_drain() {
+    let sim = Simulator::start(SimOptions {
+        chaos: Chaos {
+            lose_urcs: true,
+            ..Chaos::default()
+        },
+        ..SimOptions::default()
+    })
+    .await
+    .unwrap();
+    let (modem, mut events) = spawn(ModemConfig {
+        sweep_interval: Duration::from_secs(3600),
+        ..config(&sim.path().to_string_lossy())
+    });
+    wait_state(&mut events, LinkState::Connected).await;
+    let p = pdu("+15555550114", "the SIM is full now");
+    sim.deliver(p.clone());
+    sim.inject(b"\r\n^SMMEMFULL: \"SM\"\r\n");
+    let got = next_received(&mut events).await;
+    assert_eq!(got.pdu, p);
+    modem.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn cnmi_falls_back_per_personality_and_messages_still_arrive() {
+    // SIM7600 says in AT+CNMI=? that it lacks ds=2; EC25 does not answer AT+CNMI=? at all and
+    // refuses ds=2 when asked: the driver must land on 2,1,0,1,0 either way.
+    for personality in [Personality::Sim7600, Personality::Ec25] {
+        let sim = Simulator::start(SimOptions {
+            personality,
+            ready_delay: Duration::from_millis(300),
+            ..SimOptions::default()
+        })
+        .await
+        .unwrap();
+        let (modem, mut events) = start_driver(&sim);
+        let (status, _) = wait_state(&mut events, LinkState::Connected).await;
+        assert_eq!(sim.cnmi().as_deref(), Some("2,1,0,1,0"), "{personality:?}");
+        assert!(status.model.is_some());
+        let p = pdu("+15555550115", "after the fallback");
+        let slot = sim.deliver(p.clone());
+        let got = next_received(&mut events).await;
+        assert_eq!((got.slot, got.pdu), (Some(slot), p));
+        modem.shutdown().await;
+        sim.shutdown().await;
+    }
+}

@@ -72,6 +72,14 @@ async fn status_reports_model_signal_and_operator() {
     assert_eq!(status.model.as_deref(), Some("SimRelay Simulated Modem"));
     assert_eq!(status.signal_dbm, Some(-71));
     assert_eq!(status.operator.as_deref(), Some("SimRelay Demo"));
+    assert_eq!(status.signal_bars(), Some(4));
+    assert_eq!(status.manufacturer.as_deref(), Some("SimRelay"));
+    assert_eq!(status.imei.as_deref(), Some("356938035643809"));
+    assert_eq!(
+        status.registration,
+        Some(simrelay_modem::Registration::Home)
+    );
+    assert_eq!(status.storage, Some((0, 30)));
     modem.shutdown().await;
     // After shutdown the driver reports it is no longer connected.
     wait_state(&mut events, LinkState::Disconnected).await;

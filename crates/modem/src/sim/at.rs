@@ -28,6 +28,8 @@ pub(crate) struct SimState {
     pub spliced: u32,
     /// Extended errors printed.
     pub errors_sent: u32,
+    /// The last accepted `AT+CNMI` argument.
+    pub cnmi: Option<String>,
 }
 
 impl SimState {
@@ -292,10 +294,17 @@ impl AtModem {
                     self.cms(out, 302)
                 }
             }
-            ("+CNMI", Arg::Test) => {
-                self.info(out, "+CNMI: (0-2),(0-3),(0,2),(0-2),(0,1)");
-                self.ok(out)
-            }
+            ("+CNMI", Arg::Test) => match self.personality {
+                Personality::Ec25 => self.error(out, None),
+                Personality::Sim7600 => {
+                    self.info(out, "+CNMI: (0-2),(0-3),(0,2),(0,1),(0,1)");
+                    self.ok(out)
+                }
+                _ => {
+                    self.info(out, "+CNMI: (0-2),(0-3),(0,2),(0-2),(0,1)");
+                    self.ok(out)
+                }
+            },
             ("+CNMI", Arg::Query) => {
                 let mt = self.settings.cnmi_mt;
                 self.info(out, &format!("+CNMI: 2,{mt},0,0,0"));
@@ -303,9 +312,14 @@ impl AtModem {
             }
             ("+CNMI", Arg::Set(v)) => {
                 let parts: Vec<&str> = v.split(',').map(str::trim).collect();
+                let no_ds2 = matches!(self.personality, Personality::Ec25 | Personality::Sim7600);
+                if no_ds2 && parts.get(3) == Some(&"2") {
+                    return self.cms(out, 303);
+                }
                 match parts.get(1).map(|p| p.parse::<u8>()) {
                     Some(Ok(mt)) if mt <= 3 => {
                         self.settings.cnmi_mt = mt.min(2);
+                        lock(&self.state).cnmi = Some(parts.join(","));
                         self.ok(out)
                     }
                     None => {

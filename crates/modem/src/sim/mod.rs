@@ -35,6 +35,10 @@ pub enum Personality {
     Sim800l,
     /// Huawei E3372 stick: `^RSSI`/`^MODE` status noise, accepts `AT^CURC=0`.
     HuaweiE3372,
+    /// Quectel EC25: `+QIND: SMS DONE`; answers `AT+CNMI=?` with ERROR and refuses `ds=2`.
+    Ec25,
+    /// SIMCom SIM7600: `SMS DONE`/`PB DONE`; lists no `ds=2` in `AT+CNMI=?`.
+    Sim7600,
 }
 
 impl Personality {
@@ -43,6 +47,8 @@ impl Personality {
             Personality::Generic => "SimRelay Simulated Modem",
             Personality::Sim800l => "SIMCOM_SIM800L",
             Personality::HuaweiE3372 => "E3372",
+            Personality::Ec25 => "EC25",
+            Personality::Sim7600 => "SIMCOM_SIM7600E-H",
         }
     }
 
@@ -51,6 +57,8 @@ impl Personality {
             Personality::Generic => "SimRelay",
             Personality::Sim800l => "SIMCOM_Ltd",
             Personality::HuaweiE3372 => "huawei",
+            Personality::Ec25 => "Quectel",
+            Personality::Sim7600 => "SIMCOM INCORPORATED",
         }
     }
 
@@ -58,6 +66,8 @@ impl Personality {
     fn ready_line(self) -> &'static str {
         match self {
             Personality::Sim800l => "\r\nCall Ready\r\n\r\nSMS Ready\r\n",
+            Personality::Ec25 => "\r\n+QIND: PB DONE\r\n\r\n+QIND: SMS DONE\r\n",
+            Personality::Sim7600 => "\r\nSMS DONE\r\n\r\nPB DONE\r\n",
             _ => "\r\nSMS DONE\r\n",
         }
     }
@@ -210,6 +220,11 @@ impl Simulator {
     /// vendor noise or garbage a test needs.
     pub fn inject(&self, bytes: &[u8]) {
         let _ = self.commands.send(Command::Raw(bytes.to_vec()));
+    }
+
+    /// The last `AT+CNMI` setting the modem accepted (e.g. `2,1,0,2,0`), if any.
+    pub fn cnmi(&self) -> Option<String> {
+        lock(&self.state).cnmi.clone()
     }
 
     /// How often the driver tried a PIN with `AT+CPIN=...`.
