@@ -1,5 +1,6 @@
 //! The command line of `simrelay`: `serve`, `decode-pdu`, `extract`.
 
+use std::io::{BufRead, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -20,6 +21,17 @@ pub struct Cli {
 enum Command {
     /// Run the engine: read the modems, keep the history, serve the web UI and the API.
     Serve(ServeArgs),
+    /// Decode one PDU (hex, as AT+CMGR prints it, with the SMSC field) and print it as JSON.
+    DecodePdu {
+        /// The PDU in hex.
+        hex: String,
+    },
+    /// Read one message per line from stdin (text, or JSON {"text": ...}); print {"code": ...} per line.
+    Extract {
+        /// Add the extractor's reasoning to each line.
+        #[arg(long)]
+        explain: bool,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -51,6 +63,8 @@ impl Cli {
     pub fn run(self) -> ExitCode {
         let result = match self.command {
             Command::Serve(args) => serve(args),
+            Command::DecodePdu { hex } => decode_pdu(&hex),
+            Command::Extract { explain } => extract(explain),
         };
         match result {
             Ok(code) => code,
@@ -62,6 +76,36 @@ impl Cli {
     }
 }
 
+fn decode_pdu(hex: &str) -> anyhow::Result<ExitCode> {
+    let json = simrelay_engine::tools::decode_pdu_json(hex).context("not a valid SMS PDU")?;
+    println!("{}", serde_json::to_string_pretty(&json)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn extract(explain: bool) -> anyhow::Result<ExitCode> {
+    let stdin = std::io::stdin().lock();
+    let mut stdout = std::io::stdout().lock();
+    let mut line = Vec::new();
+    let mut reader = std::io::BufReader::new(stdin);
+    loop {
+        line.clear();
+        if reader
+            .read_until(b'\n', &mut line)
+            .context("cannot read standard input")?
+            == 0
+        {
+            break;
+        }
+        // Bytes that are not UTF-8 become U+FFFD rather than ending the run: one bad line, one answer.
+        let text = String::from_utf8_lossy(&line);
+        let answer = simrelay_engine::tools::extract_line(&text, explain);
+        writeln!(stdout, "{answer}").context("cannot write standard output")?;
+        // Flushed per line so a caller can pipe one message at a time and wait for its answer.
+        stdout.flush().context("cannot write standard output")?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -69,6 +113,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let defaults = Config::default();
     let config = Config {
@@ -89,11 +134,27 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         if let Some(token) = engine.token() {
             println!("Access token: {token}");
         }
-        tokio::signal::ctrl_c()
-            .await
-            .context("cannot wait for Ctrl-C")?;
+        wait_for_stop_signal().await?;
         eprintln!("simrelay: shutting down");
         engine.shutdown().await;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Ctrl-C everywhere, and SIGTERM on Unix (what systemd and `kill` send).
+async fn wait_for_stop_signal() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .context("cannot listen for SIGTERM")?;
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => result.context("cannot wait for Ctrl-C")?,
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c()
+        .await
+        .context("cannot wait for Ctrl-C")?;
+    Ok(())
 }

@@ -13,10 +13,13 @@ use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use simrelay_modem::ModemConfig;
+
 use crate::config::Config;
 use crate::hub::Hub;
 use crate::server::{self, AppState};
 use crate::store::{Store, StoreError};
+use crate::{demo, ingest};
 
 /// How long [`Engine::shutdown`] waits for a task before abandoning it.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -93,6 +96,52 @@ impl Engine {
             })?;
         let shutdown = CancellationToken::new();
         let mut tasks = Vec::new();
+
+        let mut ports: Vec<&String> = Vec::new();
+        for port in &config.modems {
+            if ports.contains(&port) {
+                // Two drivers on one port would steal each other's answers.
+                tracing::warn!(%port, "modem given twice; using it once");
+                continue;
+            }
+            ports.push(port);
+            let (handle, events) = simrelay_modem::spawn(ModemConfig {
+                port: port.clone(),
+                ..ModemConfig::default()
+            });
+            tasks.push(tokio::spawn(ingest::run(
+                handle,
+                events,
+                store.clone(),
+                hub.clone(),
+                false,
+                shutdown.clone(),
+            )));
+        }
+        if config.demo {
+            let simulator = demo::start_simulator()
+                .await
+                .map_err(|e| EngineError::Demo(e.to_string()))?;
+            let (handle, events) = simrelay_modem::spawn(ModemConfig {
+                port: simulator.path().to_string_lossy().into_owned(),
+                id: Some(demo::DEMO_MODEM_ID.to_owned()),
+                ..ModemConfig::default()
+            });
+            tasks.push(tokio::spawn(ingest::run(
+                handle,
+                events,
+                store.clone(),
+                hub.clone(),
+                true,
+                shutdown.clone(),
+            )));
+            let every = Duration::from_secs(config.demo_interval_secs);
+            tasks.push(tokio::spawn(demo::inject(
+                simulator,
+                every,
+                shutdown.clone(),
+            )));
+        }
 
         let state = AppState {
             store: store.clone(),

@@ -8,11 +8,16 @@
 //! [`Engine::start`] wires all of it from a [`Config`]; the `simrelay` binary and the desktop app both use it.
 
 pub mod config;
+mod demo;
 mod engine;
 pub mod hub;
+mod ingest;
 mod server;
 pub mod store;
+pub mod tools;
 
 pub use config::Config;
+pub use demo::DEMO_MODEM_ID;
 pub use engine::{Engine, EngineError};
+pub use ingest::MULTIPART_TIMEOUT;
 pub use server::generate_token;

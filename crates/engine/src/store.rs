@@ -68,6 +68,31 @@ pub struct NewMessage {
     pub incomplete: bool,
     /// The raw PDUs this message came from, in part order (one for a single-part SMS).
     pub pdus: Vec<Vec<u8>>,
+    /// Further raw PDUs that belong with it but do not identify it: repeated part numbers whose content
+    /// differed (two messages colliding on a concatenation reference). Kept, never dropped.
+    pub extra_pdus: Vec<Vec<u8>>,
+}
+
+/// Where one part of a multipart message stands after [`Store::insert_part`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartInserted {
+    /// First time seen: now stored, waiting for its siblings.
+    New,
+    /// Already stored and still waiting for its siblings.
+    Pending,
+    /// Already part of a committed message (a re-read after a crash, or a modem reporting it twice).
+    Committed,
+}
+
+/// The multipart key of a part, as in the concatenation header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartKey {
+    /// Reference shared by the parts.
+    pub reference: u16,
+    /// Number of parts announced.
+    pub total: u8,
+    /// This part's number, from 1.
+    pub seq: u8,
 }
 
 /// The outcome of [`Store::insert_message`].
@@ -149,7 +174,7 @@ impl Store {
         let Some(id) = id else {
             return Ok(Inserted::Duplicate);
         };
-        for pdu in &new.pdus {
+        for pdu in new.pdus.iter().chain(&new.extra_pdus) {
             // A part that waited in `pdus` for its siblings is adopted by the message instead of duplicated.
             sqlx::query(
                 "INSERT INTO pdus (message_id, modem, sha256, raw, received_at) VALUES (?, ?, ?, ?, ?) \
@@ -179,6 +204,57 @@ impl Store {
         })))
     }
 
+    /// Stores one part of a multipart message until its siblings arrive (so a set survives a restart and
+    /// the SIM slot can be freed at once).
+    pub async fn insert_part(
+        &self,
+        modem: &str,
+        raw: &[u8],
+        sender: &str,
+        key: PartKey,
+    ) -> Result<PartInserted, StoreError> {
+        let sha = sha256_hex(raw);
+        let inserted = sqlx::query(
+            "INSERT INTO pdus (modem, sha256, raw, received_at, sender, concat_ref, concat_total, concat_seq) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (modem, sha256) DO NOTHING",
+        )
+        .bind(modem)
+        .bind(&sha)
+        .bind(raw)
+        .bind(now_utc().to_rfc3339_opts(SecondsFormat::Micros, false))
+        .bind(sender)
+        .bind(i64::from(key.reference))
+        .bind(i64::from(key.total))
+        .bind(i64::from(key.seq))
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if inserted == 1 {
+            return Ok(PartInserted::New);
+        }
+        let message_id: Option<i64> =
+            sqlx::query_scalar("SELECT message_id FROM pdus WHERE modem = ? AND sha256 = ?")
+                .bind(modem)
+                .bind(&sha)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(if message_id.is_some() {
+            PartInserted::Committed
+        } else {
+            PartInserted::Pending
+        })
+    }
+
+    /// Raw PDUs of every stored part of `modem` still waiting for its siblings, oldest first.
+    pub async fn pending_parts(&self, modem: &str) -> Result<Vec<Vec<u8>>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT raw FROM pdus WHERE modem = ? AND message_id IS NULL ORDER BY id",
+        )
+        .bind(modem)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// The newest `limit` messages, newest first.
     pub async fn recent(&self, limit: u32) -> Result<Vec<Message>, StoreError> {
         let rows = sqlx::query(&format!(
@@ -201,14 +277,14 @@ impl Store {
         row.as_ref().map(message_from_row).transpose()
     }
 
-    /// The raw PDUs of a message, in the order they were stored.
+    /// The raw PDUs of a message, in part order.
     pub async fn raw_pdus(&self, message_id: i64) -> Result<Vec<Vec<u8>>, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT raw FROM pdus WHERE message_id = ? ORDER BY id")
-                .bind(message_id)
-                .fetch_all(&self.pool)
-                .await?,
+        Ok(sqlx::query_scalar(
+            "SELECT raw FROM pdus WHERE message_id = ? ORDER BY COALESCE(concat_seq, 0), id",
         )
+        .bind(message_id)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     /// Number of stored messages.
@@ -303,7 +379,64 @@ mod tests {
             decode_error: None,
             incomplete: false,
             pdus: vec![pdu.to_vec()],
+            extra_pdus: Vec::new(),
         }
+    }
+
+    #[tokio::test]
+    async fn parts_wait_then_are_adopted_by_their_message() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("t.db")).await.expect("open");
+        let key = |seq| PartKey {
+            reference: 7,
+            total: 2,
+            seq,
+        };
+        let sender = "+4911";
+        assert_eq!(
+            store
+                .insert_part("m1", b"p1", sender, key(1))
+                .await
+                .expect("part"),
+            PartInserted::New
+        );
+        assert_eq!(
+            store
+                .insert_part("m1", b"p1", sender, key(1))
+                .await
+                .expect("part"),
+            PartInserted::Pending
+        );
+        assert_eq!(
+            store
+                .insert_part("m1", b"p2", sender, key(2))
+                .await
+                .expect("part"),
+            PartInserted::New
+        );
+        assert_eq!(
+            store.pending_parts("m1").await.expect("pending"),
+            vec![b"p1".to_vec(), b"p2".to_vec()]
+        );
+        assert!(store.pending_parts("m2").await.expect("pending").is_empty());
+
+        let mut message = sample(b"p1");
+        message.pdus = vec![b"p1".to_vec(), b"p2".to_vec()];
+        let Inserted::New(m) = store.insert_message(&message).await.expect("insert") else {
+            panic!("new message expected");
+        };
+        assert!(store.pending_parts("m1").await.expect("pending").is_empty());
+        assert_eq!(
+            store.raw_pdus(m.id).await.expect("pdus"),
+            vec![b"p1".to_vec(), b"p2".to_vec()]
+        );
+        assert_eq!(
+            store
+                .insert_part("m1", b"p2", sender, key(2))
+                .await
+                .expect("part"),
+            PartInserted::Committed
+        );
     }
 
     #[tokio::test]

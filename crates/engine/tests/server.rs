@@ -35,6 +35,7 @@ fn sample(n: u8) -> NewMessage {
         decode_error: None,
         incomplete: false,
         pdus: vec![vec![0x00, n]],
+        extra_pdus: Vec::new(),
     }
 }
 

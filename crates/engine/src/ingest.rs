@@ -1,0 +1,402 @@
+//! Ingest: turns one modem's events into committed messages, in the only safe order:
+//! decode → extract the code → **commit** → delete the SIM slot → publish.
+//!
+//! Nothing read from a SIM is dropped. A PDU that does not decode is committed as a message whose text is the
+//! raw PDU in hex and whose `decode_error` says why. A part of a multipart message is committed to the `pdus`
+//! table on its own, so its slot can be freed at once and the set survives a restart; the message is committed
+//! when the set is complete, or flagged incomplete after [`MULTIPART_TIMEOUT`]. A commit that fails leaves the
+//! slot on the SIM; the driver offers it again later and the store's dedup key makes the repeat harmless.
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, FixedOffset, Utc};
+use simrelay_modem::{LinkState, ModemEvent, ModemHandle, Received};
+use simrelay_pdu::{Assembled, Assembler, Deliver, Encoding, Pdu};
+use simrelay_protocol::{Message, ModemState, ModemStatus};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::hub::Hub;
+use crate::store::{Inserted, NewMessage, PartInserted, PartKey, Store, StoreError};
+
+/// How long the parts of a multipart message wait for their siblings before the message is delivered
+/// incomplete. Networks deliver parts seconds apart; minutes means a part was lost.
+pub const MULTIPART_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+
+/// Runs until `shutdown` is cancelled or the driver stops, then stops the driver. Parts still waiting for
+/// siblings stay in the store and are picked up by the next run.
+pub(crate) async fn run(
+    modem: ModemHandle,
+    mut events: mpsc::Receiver<ModemEvent>,
+    store: Store,
+    hub: Hub,
+    demo: bool,
+    shutdown: CancellationToken,
+) {
+    let mut ingest = Ingest {
+        modem_id: modem.id().to_owned(),
+        store,
+        assembler: Assembler::new(MULTIPART_TIMEOUT),
+    };
+    if let Err(e) = ingest.recover().await {
+        tracing::error!(modem = %ingest.modem_id, error = %e, "cannot reload waiting multipart parts");
+    }
+    loop {
+        let deadline = ingest.assembler.next_deadline();
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            event = events.recv() => match event {
+                None => break,
+                Some(ModemEvent::Received(received)) => {
+                    ingest.received(&modem, &hub, received).await;
+                }
+                Some(ModemEvent::Status(status)) => hub.publish_modem(status_for_api(status, demo)),
+                Some(other) => tracing::debug!(?other, "modem event not handled yet"),
+            },
+            () = sleep_until(deadline), if deadline.is_some() => {
+                for message in ingest.expire().await {
+                    hub.publish_sms(message);
+                }
+            }
+        }
+    }
+    modem.shutdown().await;
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    if let Some(deadline) = deadline {
+        tokio::time::sleep_until(deadline.into()).await;
+    }
+}
+
+/// The per-modem state of ingest: its multipart assembler (tagged with each part's raw PDU).
+struct Ingest {
+    modem_id: String,
+    store: Store,
+    assembler: Assembler<Vec<u8>>,
+}
+
+impl Ingest {
+    /// Puts the parts that were waiting when the engine last stopped back into the assembler.
+    async fn recover(&mut self) -> Result<(), StoreError> {
+        let now = Instant::now();
+        for raw in self.store.pending_parts(&self.modem_id).await? {
+            if let Ok(Pdu::Deliver(deliver)) = simrelay_pdu::decode(&raw) {
+                // A set completed by this reload (all parts were stored, the message commit was not) is
+                // committed by the next expire or part; push() returning it here is handled the same way.
+                if let Some(done) = self.assembler.push(deliver, raw, now) {
+                    let message = assembled_message(&self.modem_id, done);
+                    self.store.insert_message(&message).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Commits, then deletes the slot, then publishes. On a store error the slot is kept for a later retry.
+    async fn received(&mut self, modem: &ModemHandle, hub: &Hub, received: Received) {
+        let committed = match self.commit(&received.pdu).await {
+            Ok(committed) => committed,
+            Err(e) => {
+                tracing::error!(modem = %self.modem_id, slot = ?received.slot, error = %e,
+                    "cannot commit a message; it stays on the SIM and is read again later");
+                return;
+            }
+        };
+        if let Some(slot) = received.slot {
+            if let Err(e) = modem.delete(slot).await {
+                // Harmless: the message is committed; the next sweep reads the slot again and the dedup
+                // key ignores it, then the delete is retried.
+                tracing::warn!(modem = %self.modem_id, slot, error = %e, "cannot delete a committed message from the SIM");
+            }
+        }
+        for message in committed {
+            hub.publish_sms(message);
+        }
+    }
+
+    /// Commits what this PDU completes; returns the messages that are new.
+    async fn commit(&mut self, raw: &[u8]) -> Result<Vec<Message>, StoreError> {
+        let message = match simrelay_pdu::decode(raw) {
+            Ok(Pdu::Deliver(deliver)) => match deliver.concat.filter(|c| c.total > 1) {
+                Some(concat) => {
+                    let key = PartKey {
+                        reference: concat.reference,
+                        total: concat.total,
+                        seq: concat.seq,
+                    };
+                    let stored = self
+                        .store
+                        .insert_part(&self.modem_id, raw, &deliver.sender.number, key)
+                        .await?;
+                    // Pending or Committed: the assembler (or a committed message) already has this part.
+                    if stored != PartInserted::New {
+                        return Ok(Vec::new());
+                    }
+                    match self.assembler.push(deliver, raw.to_vec(), Instant::now()) {
+                        Some(done) => assembled_message(&self.modem_id, done),
+                        None => return Ok(Vec::new()),
+                    }
+                }
+                None => single_message(&self.modem_id, deliver, raw),
+            },
+            Ok(Pdu::Submit(_)) => undecodable(
+                &self.modem_id,
+                raw,
+                "an outgoing message (SMS-SUBMIT) stored on the SIM",
+            ),
+            Ok(Pdu::StatusReport(_)) => undecodable(
+                &self.modem_id,
+                raw,
+                "a delivery report (SMS-STATUS-REPORT), not a message",
+            ),
+            Err(e) => undecodable(&self.modem_id, raw, &format!("cannot decode the PDU: {e}")),
+        };
+        Ok(match self.store.insert_message(&message).await? {
+            Inserted::New(message) => vec![*message],
+            Inserted::Duplicate => Vec::new(),
+        })
+    }
+
+    /// Commits, flagged incomplete, every multipart set that waited too long.
+    async fn expire(&mut self) -> Vec<Message> {
+        let mut out = Vec::new();
+        for done in self.assembler.expire(Instant::now()) {
+            let message = assembled_message(&self.modem_id, done);
+            match self.store.insert_message(&message).await {
+                Ok(Inserted::New(message)) => out.push(*message),
+                Ok(Inserted::Duplicate) => {}
+                // The parts stay in the store and are reloaded at the next start.
+                Err(e) => {
+                    tracing::error!(modem = %self.modem_id, error = %e, "cannot commit an incomplete message")
+                }
+            }
+        }
+        out
+    }
+}
+
+/// A message from a single-part SMS-DELIVER.
+fn single_message(modem: &str, deliver: Deliver, raw: &[u8]) -> NewMessage {
+    let text = display_text(deliver.encoding, deliver.text, &deliver.user_data);
+    with_code(NewMessage {
+        modem: modem.to_owned(),
+        sender: deliver.sender.number,
+        text,
+        code: None,
+        code_span: None,
+        sent_at: deliver.timestamp,
+        encoding: Some(deliver.encoding.as_str().to_owned()),
+        decode_error: None,
+        incomplete: false,
+        pdus: vec![raw.to_vec()],
+        extra_pdus: Vec::new(),
+    })
+}
+
+/// A message from a completed (or expired) multipart set.
+fn assembled_message(modem: &str, done: Assembled<Vec<u8>>) -> NewMessage {
+    let user_data: Vec<u8> = done
+        .parts
+        .iter()
+        .flat_map(|p| p.deliver.user_data.iter().copied())
+        .collect();
+    with_code(NewMessage {
+        modem: modem.to_owned(),
+        sender: done.sender.number,
+        text: display_text(done.encoding, done.text, &user_data),
+        code: None,
+        code_span: None,
+        sent_at: done.timestamp,
+        encoding: Some(done.encoding.as_str().to_owned()),
+        decode_error: None,
+        incomplete: !done.complete,
+        pdus: done.parts.into_iter().map(|p| p.tag).collect(),
+        extra_pdus: done.duplicates.into_iter().map(|p| p.tag).collect(),
+    })
+}
+
+/// A message that keeps a PDU we cannot show as text: the text is the raw PDU in hex, so the user can see
+/// and report it (`simrelay decode-pdu` takes exactly this).
+fn undecodable(modem: &str, raw: &[u8], why: &str) -> NewMessage {
+    NewMessage {
+        modem: modem.to_owned(),
+        sender: String::new(),
+        text: hex::encode_upper(raw),
+        code: None,
+        code_span: None,
+        sent_at: now(),
+        encoding: None,
+        decode_error: Some(why.to_owned()),
+        incomplete: false,
+        pdus: vec![raw.to_vec()],
+        extra_pdus: Vec::new(),
+    }
+}
+
+/// 8-bit messages have no text; show their bytes rather than an empty message.
+fn display_text(encoding: Encoding, text: String, user_data: &[u8]) -> String {
+    if text.is_empty() && matches!(encoding, Encoding::Binary) && !user_data.is_empty() {
+        format!("(8-bit data) {}", hex::encode_upper(user_data))
+    } else {
+        text
+    }
+}
+
+fn with_code(mut message: NewMessage) -> NewMessage {
+    if let Some(code) = simrelay_otp::extract(&message.text) {
+        message.code_span = Some([code.span.start, code.span.end]);
+        message.code = Some(code.value);
+    }
+    message
+}
+
+fn now() -> DateTime<FixedOffset> {
+    Utc::now().fixed_offset()
+}
+
+/// The driver's status in the API's terms.
+pub(crate) fn status_for_api(status: simrelay_modem::ModemStatus, demo: bool) -> ModemStatus {
+    ModemStatus {
+        id: status.id,
+        port: status.port,
+        state: match status.state {
+            LinkState::Connecting => ModemState::Connecting,
+            LinkState::Connected => ModemState::Connected,
+            LinkState::Disconnected => ModemState::Disconnected,
+            LinkState::Failed => ModemState::Failed,
+        },
+        model: status.model,
+        operator: status.operator,
+        signal_dbm: status.signal_dbm,
+        last_error: status.last_error,
+        demo,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts() -> DateTime<FixedOffset> {
+        DateTime::parse_from_rfc3339("2026-11-22T10:00:00+01:00").expect("valid")
+    }
+
+    async fn ingest() -> (tempfile::TempDir, Ingest) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("i.db")).await.expect("open");
+        (
+            dir,
+            Ingest {
+                modem_id: "m1".into(),
+                store,
+                assembler: Assembler::new(MULTIPART_TIMEOUT),
+            },
+        )
+    }
+
+    #[tokio::test]
+    async fn a_single_part_sms_is_decoded_with_its_code_and_stored_once() {
+        let (_dir, mut ingest) = ingest().await;
+        let pdus = simrelay_pdu::encode_deliver(
+            "+4915123456789",
+            "Your verification code is 482913.",
+            ts(),
+        );
+        assert_eq!(pdus.len(), 1);
+        let committed = ingest.commit(&pdus[0]).await.expect("commit");
+        assert_eq!(committed.len(), 1);
+        let m = &committed[0];
+        assert_eq!(
+            (m.sender.as_str(), m.code.as_deref()),
+            ("+4915123456789", Some("482913"))
+        );
+        let [start, end] = m.code_span.expect("span");
+        assert_eq!(&m.text[start..end], "482913");
+        assert_eq!(m.sent_at, ts());
+        assert_eq!(m.encoding.as_deref(), Some("gsm7"));
+        assert!(
+            ingest.commit(&pdus[0]).await.expect("again").is_empty(),
+            "a re-read is a no-op"
+        );
+        assert_eq!(ingest.store.count().await.expect("count"), 1);
+    }
+
+    #[tokio::test]
+    async fn a_bad_pdu_is_stored_raw_with_its_error() {
+        let (_dir, mut ingest) = ingest().await;
+        let raw = [0x07, 0x91, 0x44, 0x77, 0x58, 0x10, 0x06, 0x50, 0x04, 0x0B];
+        let committed = ingest.commit(&raw).await.expect("commit");
+        assert_eq!(committed.len(), 1);
+        assert_eq!(committed[0].text, hex::encode_upper(raw));
+        assert!(committed[0]
+            .decode_error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("cannot decode")));
+        assert_eq!(
+            ingest.store.raw_pdus(committed[0].id).await.expect("raw"),
+            vec![raw.to_vec()]
+        );
+        assert!(
+            ingest.commit(&[]).await.expect("empty PDU").len() == 1,
+            "even an empty PDU is kept"
+        );
+    }
+
+    #[tokio::test]
+    async fn multipart_parts_survive_a_restart_and_join_in_order() {
+        let text = "[DEMO] A long message that needs three parts. ".repeat(8);
+        let pdus = simrelay_pdu::encode_deliver("DemoAir", &text, ts());
+        assert!(pdus.len() >= 3, "{} parts", pdus.len());
+        let (dir, mut first) = ingest().await;
+        // The last part arrives first; then the engine stops.
+        assert!(first
+            .commit(&pdus[pdus.len() - 1])
+            .await
+            .expect("part")
+            .is_empty());
+        assert!(first
+            .commit(&pdus[pdus.len() - 1])
+            .await
+            .expect("dup part")
+            .is_empty());
+        first.store.close().await;
+
+        let store = Store::open(&dir.path().join("i.db")).await.expect("reopen");
+        let mut second = Ingest {
+            modem_id: "m1".into(),
+            store,
+            assembler: Assembler::new(MULTIPART_TIMEOUT),
+        };
+        second.recover().await.expect("recover");
+        let mut committed = Vec::new();
+        for pdu in &pdus[..pdus.len() - 1] {
+            committed.extend(second.commit(pdu).await.expect("part"));
+        }
+        assert_eq!(committed.len(), 1);
+        assert_eq!(committed[0].text, text);
+        assert!(!committed[0].incomplete);
+        assert_eq!(
+            second.store.raw_pdus(committed[0].id).await.expect("raw"),
+            pdus
+        );
+        assert!(second
+            .store
+            .pending_parts("m1")
+            .await
+            .expect("pending")
+            .is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_incomplete_set_is_delivered_flagged_after_the_timeout() {
+        let pdus = simrelay_pdu::encode_deliver("+4911", &"x".repeat(400), ts());
+        let (_dir, mut ingest) = ingest().await;
+        ingest.assembler = Assembler::new(Duration::ZERO);
+        assert!(ingest.commit(&pdus[0]).await.expect("part").is_empty());
+        let expired = ingest.expire().await;
+        assert_eq!(expired.len(), 1);
+        assert!(expired[0].incomplete);
+        assert!(expired[0].text.starts_with("xxx"));
+    }
+}

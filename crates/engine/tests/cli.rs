@@ -1,0 +1,130 @@
+//! Drives the real `simrelay` binary: `serve --demo` end to end over HTTP, `decode-pdu`, `extract`.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use simrelay_protocol::MessagePage;
+
+fn simrelay() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_simrelay"))
+}
+
+#[test]
+fn decode_pdu_prints_json_and_fails_cleanly_on_garbage() {
+    let ts = chrono::DateTime::parse_from_rfc3339("2026-11-22T10:00:00+01:00").expect("valid");
+    let pdu = simrelay_pdu::encode_deliver("+4915123456789", "Your code is 482913", ts);
+    let out = simrelay()
+        .args(["decode-pdu", &simrelay_pdu::to_hex(&pdu[0])])
+        .output()
+        .expect("runs");
+    assert!(out.status.success());
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(json["text"], "Your code is 482913");
+    assert_eq!(json["sender"], "+4915123456789");
+
+    let out = simrelay()
+        .args(["decode-pdu", "0791447758100650040B91"])
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8(out.stderr).expect("utf-8");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(err.starts_with("simrelay: "), "{err}");
+}
+
+#[test]
+fn extract_answers_each_line_in_order() {
+    let mut child = simrelay()
+        .arg("extract")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin
+        .write_all(
+            b"Your verification code is 482913\nsee you at 12:30\n{\"text\":\"Code: 7351\"}\n\xff\xfe broken utf-8\n",
+        )
+        .expect("write");
+    drop(stdin);
+    let out = child.wait_with_output().expect("exits");
+    assert!(out.status.success());
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(lines.len(), 4);
+    assert_eq!(lines[0]["code"], "482913");
+    assert_eq!(lines[1]["code"], serde_json::Value::Null);
+    assert_eq!(lines[2]["code"], "7351");
+    assert_eq!(lines[3]["code"], serde_json::Value::Null);
+}
+
+#[test]
+fn serve_demo_prints_its_url_and_serves_demo_messages() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = simrelay()
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--db"])
+        .arg(dir.path().join("cli.db"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawns");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    stdout.read_line(&mut line).expect("first line");
+    let url = line
+        .trim()
+        .strip_prefix("SimRelay is listening on ")
+        .expect("announces its URL")
+        .to_owned();
+    assert!(
+        url.starts_with("http://127.0.0.1:") && url.ends_with('/'),
+        "{url}"
+    );
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let page = loop {
+        let page: MessagePage = reqwest::blocking_get(&format!("{url}api/messages"));
+        if !page.messages.is_empty() || Instant::now() > deadline {
+            break page;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(
+        page.messages
+            .iter()
+            .any(|m| m.modem == "demo" && m.text.contains("DEMO")),
+        "{page:?}"
+    );
+
+    // SIGTERM stops it cleanly.
+    let status = Command::new("kill")
+        .arg(child.id().to_string())
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let exit = child.wait().expect("exits");
+    assert!(exit.success(), "{exit:?}");
+}
+
+mod reqwest {
+    //! A blocking GET on a throwaway runtime: the test above is synchronous because it drives a process.
+    pub fn blocking_get<T: serde::de::DeserializeOwned>(url: &str) -> T {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            ::reqwest::get(url)
+                .await
+                .expect("get")
+                .json()
+                .await
+                .expect("json")
+        })
+    }
+}

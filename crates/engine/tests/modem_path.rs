@@ -1,0 +1,230 @@
+//! The whole receive path on a real pseudo-terminal: modem simulator → driver → decode → OTP → SQLite →
+//! SIM delete → hub → WebSocket. Nothing in between is replaced.
+
+use std::time::Duration;
+
+use chrono::DateTime;
+use futures_util::StreamExt;
+use simrelay_engine::{Config, Engine, DEMO_MODEM_ID};
+use simrelay_modem::{SimOptions, Simulator};
+use simrelay_protocol::{ModemState, ServerEvent};
+use tokio_tungstenite::tungstenite;
+
+fn pdu(sender: &str, text: &str, at: &str) -> Vec<u8> {
+    let ts = DateTime::parse_from_rfc3339(at).expect("valid time");
+    let mut parts = simrelay_pdu::encode_deliver(sender, text, ts);
+    assert_eq!(parts.len(), 1, "a single-part sample");
+    parts.remove(0)
+}
+
+async fn engine_on(sim: &Simulator, db: &std::path::Path) -> Engine {
+    Engine::start(Config {
+        // The stable link when there is one, as a user would name a USB modem by /dev/serial/by-id/...
+        modems: vec![sim
+            .link()
+            .unwrap_or(sim.path())
+            .to_string_lossy()
+            .into_owned()],
+        db: db.to_path_buf(),
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        ..Config::default()
+    })
+    .await
+    .expect("engine starts")
+}
+
+/// Polls `check` every 50 ms for up to 15 s.
+async fn eventually<F: std::future::Future<Output = bool>>(
+    what: &str,
+    mut check: impl FnMut() -> F,
+) {
+    for _ in 0..300 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+async fn next_sms(
+    rx: &mut tokio::sync::broadcast::Receiver<ServerEvent>,
+) -> simrelay_protocol::Message {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(15), rx.recv())
+            .await
+            .expect("an event in time")
+        {
+            Ok(ServerEvent::Sms { message }) => return message,
+            Ok(_) => continue,
+            Err(e) => panic!("hub closed: {e}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_and_live_messages_are_committed_deleted_and_published() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("path.db");
+    // The modem id is its port path, part of the dedup key: give it a stable name across restarts.
+    let link = dir.path().join("modem0");
+    let with_link = || SimOptions {
+        link: Some(link.clone()),
+        ..SimOptions::default()
+    };
+    let sim = Simulator::start(with_link()).await.expect("simulator");
+    // Waiting on the SIM before SimRelay starts: must be drained.
+    let stored = pdu(
+        "+4915123456789",
+        "Your Example verification code is 730164.",
+        "2026-11-22T09:58:00+01:00",
+    );
+    sim.store(stored.clone());
+
+    let engine = engine_on(&sim, &db).await;
+    let mut events = engine.subscribe();
+    let store = engine.store().clone();
+    eventually("the stored message to be drained", || {
+        let store = store.clone();
+        async move { store.count().await.expect("count") == 1 }
+    })
+    .await;
+    let drained = store.recent(1).await.expect("recent").remove(0);
+    assert_eq!(drained.code.as_deref(), Some("730164"));
+    assert_eq!(drained.sender, "+4915123456789");
+    assert_eq!(drained.sent_at.to_rfc3339(), "2026-11-22T09:58:00+01:00");
+    assert_eq!(store.raw_pdus(drained.id).await.expect("raw"), vec![stored]);
+
+    // A WebSocket client gets the drained message in hello ...
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", engine.local_addr()))
+        .await
+        .expect("ws connects");
+    let ServerEvent::Hello { recent, modems } = next_frame(&mut ws).await else {
+        panic!("hello first")
+    };
+    assert_eq!(recent, vec![drained.clone()]);
+    assert_eq!(modems.len(), 1);
+    assert_eq!(modems[0].port, link.to_string_lossy());
+
+    // ... and a live message as an sms event, as does the in-process subscriber.
+    let live = pdu(
+        "ExampleBank",
+        "ExampleBank: 591 027 is your login code. Do not share it.",
+        "2026-11-22T10:00:05+01:00",
+    );
+    sim.deliver(live.clone());
+    // The drained message may or may not have been published before we subscribed; skip it.
+    let message = loop {
+        let message = next_sms(&mut events).await;
+        if message.id != drained.id {
+            break message;
+        }
+    };
+    assert_eq!(
+        (message.sender.as_str(), message.code.as_deref()),
+        ("ExampleBank", Some("591027"))
+    );
+    // Publishing happens after the delete, so the SIM is already empty here.
+    assert!(
+        sim.stored().is_empty(),
+        "SIM still holds {:?}",
+        sim.stored()
+    );
+    let from_ws = loop {
+        match next_frame(&mut ws).await {
+            ServerEvent::Sms { message } => break message,
+            ServerEvent::Modem { .. } => continue,
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    assert_eq!(from_ws, message);
+    assert_eq!(store.count().await.expect("count"), 2);
+    let modem_state = engine.hub().modems()[0].state;
+    assert_eq!(modem_state, ModemState::Connected);
+    engine.shutdown().await;
+
+    // Crash replay: the live message is back on a SIM (as if the delete never happened). After a restart
+    // on the same database it is read, recognised as already stored, and deleted - not stored twice.
+    let sim2 = Simulator::start(with_link()).await.expect("simulator");
+    sim2.store(live);
+    let engine = engine_on(&sim2, &db).await;
+    eventually("the replayed slot to be deleted", || {
+        let empty = sim2.stored().is_empty();
+        async move { empty }
+    })
+    .await;
+    assert_eq!(engine.store().count().await.expect("count"), 2);
+    engine.shutdown().await;
+    sim.shutdown().await;
+    sim2.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_undecodable_pdu_is_kept_and_deleted_from_the_sim() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim = Simulator::start(SimOptions::default())
+        .await
+        .expect("simulator");
+    let engine = engine_on(&sim, &dir.path().join("bad.db")).await;
+    let mut events = engine.subscribe();
+    // A DELIVER cut off in the middle of its sender address.
+    let garbage = vec![
+        0x07, 0x91, 0x44, 0x77, 0x58, 0x10, 0x06, 0x50, 0x04, 0x0B, 0x91,
+    ];
+    sim.deliver(garbage.clone());
+    let message = next_sms(&mut events).await;
+    assert!(message.decode_error.is_some(), "{message:?}");
+    assert_eq!(message.text, hex::encode_upper(&garbage));
+    assert_eq!(
+        engine.store().raw_pdus(message.id).await.expect("raw"),
+        vec![garbage]
+    );
+    assert!(sim.stored().is_empty());
+    engine.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_mode_delivers_labelled_messages_through_the_real_driver() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let engine = Engine::start(Config {
+        demo: true,
+        demo_interval_secs: 1,
+        db: dir.path().join("demo.db"),
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        ..Config::default()
+    })
+    .await
+    .expect("engine starts");
+    let mut events = engine.subscribe();
+    let first = next_sms(&mut events).await;
+    assert_eq!(first.modem, DEMO_MODEM_ID);
+    assert!(first.text.contains("DEMO"), "{}", first.text);
+    let second = next_sms(&mut events).await;
+    assert!(second.id > first.id);
+    let modems = engine.hub().modems();
+    assert_eq!(modems.len(), 1);
+    assert!(
+        modems[0].demo && modems[0].state == ModemState::Connected,
+        "{modems:?}"
+    );
+    engine.shutdown().await;
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn next_frame(ws: &mut Ws) -> ServerEvent {
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(15), ws.next())
+            .await
+            .expect("a frame in time")
+            .expect("open")
+            .expect("ok");
+        match frame {
+            tungstenite::Message::Text(text) => return serde_json::from_str(&text).expect("event"),
+            tungstenite::Message::Ping(_) | tungstenite::Message::Pong(_) => continue,
+            other => panic!("unexpected frame {other:?}"),
+        }
+    }
+}
