@@ -145,6 +145,17 @@ impl AtChannel {
         }
     }
 
+    /// Makes the next command wait for the line to go quiet first, dropping whatever answers
+    /// are still on their way (stale output from before the port was opened, say).
+    pub fn resync(&mut self) {
+        self.out_of_step = true;
+    }
+
+    /// Writes bytes outside any command (e.g. ESC to cancel a pending `AT+CMGS`).
+    pub async fn write_raw(&mut self, bytes: &[u8]) -> Result<(), ModemError> {
+        self.write(bytes).await
+    }
+
     /// Reads once and queues any URCs. Cancel-safe: it is a single read, so a `select!` may drop it.
     pub async fn read_idle(&mut self) -> Result<(), ModemError> {
         let frames = self.read_frames().await?;

@@ -29,17 +29,6 @@ use crate::transport::{BoxTransport, Opener, SerialOpener};
 
 /// Pause after each final result before the next command (slow firmware drops commands otherwise).
 const GUARD: Duration = Duration::from_millis(20);
-/// Timeout of quick configuration and status commands.
-const QUICK: Duration = Duration::from_secs(5);
-/// `AT+CMGL` on a full SIM800L can take 20 s.
-const LIST_TIMEOUT: Duration = Duration::from_secs(30);
-/// Reading or deleting one slot.
-const SLOT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Waiting for the `> ` prompt, then for the network to accept a message.
-const PROMPT_TIMEOUT: Duration = Duration::from_secs(10);
-const SEND_TIMEOUT: Duration = Duration::from_secs(60);
-/// How long a modem may take to become ready for SMS after power-on (SIM800L: about 10 s).
-const READY_TIMEOUT: Duration = Duration::from_secs(60);
 /// Status (signal, operator) refresh period.
 const STATUS_INTERVAL: Duration = Duration::from_secs(30);
 const BACKOFF_MIN: Duration = Duration::from_millis(250);
@@ -66,6 +55,38 @@ pub struct ModemConfig {
     /// SIM PIN, entered once if the SIM asks. A rejected PIN stops the modem (no retry: the SIM
     /// would lock into PUK).
     pub pin: Option<String>,
+    /// Per-command timeouts.
+    pub timeouts: Timeouts,
+}
+
+/// Per-command timeouts. The defaults suit real modems; tests shorten them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Configuration and status commands (`ATE0`, `AT+CSQ`, ...).
+    pub quick: Duration,
+    /// Reading, deleting one slot, PIN and storage selection.
+    pub slot: Duration,
+    /// `AT+CMGL=4`: on a full SIM800L this takes up to 20 s.
+    pub list: Duration,
+    /// From `AT+CMGS=<n>` to the `> ` prompt.
+    pub prompt: Duration,
+    /// From the PDU to `+CMGS: <mr>` (the network's answer).
+    pub send: Duration,
+    /// How long a modem may stay not ready for SMS after power-on (SIM800L: about 10 s).
+    pub ready: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            quick: Duration::from_secs(5),
+            slot: Duration::from_secs(10),
+            list: Duration::from_secs(30),
+            prompt: Duration::from_secs(10),
+            send: Duration::from_secs(60),
+            ready: Duration::from_secs(60),
+        }
+    }
 }
 
 impl Default for ModemConfig {
@@ -76,6 +97,7 @@ impl Default for ModemConfig {
             baud: 115_200,
             sweep_interval: Duration::from_secs(60),
             pin: None,
+            timeouts: Timeouts::default(),
         }
     }
 }
@@ -423,7 +445,7 @@ impl Driver {
         }
         // Messages the user sent while the modem was away go out now, in order.
         while let Some((pdus, reply)) = self.pending_sends.pop_front() {
-            let result = send_all(&mut at, &pdus).await;
+            let result = send_all(&mut at, &pdus, &self.config.timeouts).await;
             let lost = lost_reason(&result);
             let _ = reply.send(result);
             if let Some(reason) = lost {
@@ -474,7 +496,7 @@ impl Driver {
                     }
                 }
                 Wake::Request(Some(Request::Send { pdus, reply })) => {
-                    let result = send_all(&mut at, &pdus).await;
+                    let result = send_all(&mut at, &pdus, &self.config.timeouts).await;
                     let lost = lost_reason(&result);
                     let _ = reply.send(result);
                     if let Some(reason) = lost {
@@ -505,10 +527,19 @@ impl Driver {
     }
 
     async fn init(&mut self, at: &mut AtChannel) -> Result<(), ModemError> {
+        // A modem left waiting for a PDU after `AT+CMGS` (we crashed mid-send) would take our
+        // commands as message text: ESC cancels that, and is ignored in command mode.
+        at.write_raw(&[0x1B]).await?;
+        // Answers to a previous program's commands may still sit in the port's buffer; each
+        // would be taken for the answer to one of ours and put every later answer out of step.
+        at.resync();
         // Auto-bauding modems (SIM800L) need a few `AT`s to lock onto the baud rate.
         let mut synced = false;
         for _ in 0..10 {
-            match at.command("AT", Duration::from_secs(1)).await {
+            match at
+                .command("AT", self.config.timeouts.quick.min(Duration::from_secs(1)))
+                .await
+            {
                 Ok(_) => {
                     synced = true;
                     break;
@@ -523,21 +554,21 @@ impl Driver {
                 detail: "no OK after 10 tries: is this a modem, and is the baud rate right?".into(),
             });
         }
-        at.command("ATE0", QUICK).await?;
-        optional(at.command("AT+CMEE=2", QUICK).await)?;
+        at.command("ATE0", self.config.timeouts.quick).await?;
+        optional(at.command("AT+CMEE=2", self.config.timeouts.quick).await)?;
         // Huawei sticks print ^RSSI/^MODE/^BOOT unless told not to; other modems answer ERROR.
-        optional(at.command("AT^CURC=0", QUICK).await)?;
+        optional(at.command("AT^CURC=0", self.config.timeouts.quick).await)?;
         self.unlock_sim(at).await?;
         self.wait_ready(at).await?;
         self.select_storage(at).await?;
         self.select_indications(at).await?;
-        if let Some(lines) = optional(at.command("AT+CGMM", QUICK).await)? {
+        if let Some(lines) = optional(at.command("AT+CGMM", self.config.timeouts.quick).await)? {
             self.status.model = parse_plain(&lines, "+CGMM:");
         }
-        if let Some(lines) = optional(at.command("AT+CGMI", QUICK).await)? {
+        if let Some(lines) = optional(at.command("AT+CGMI", self.config.timeouts.quick).await)? {
             self.status.manufacturer = parse_plain(&lines, "+CGMI:");
         }
-        if let Some(lines) = optional(at.command("AT+CGSN", QUICK).await)? {
+        if let Some(lines) = optional(at.command("AT+CGSN", self.config.timeouts.quick).await)? {
             self.status.imei = parse_plain(&lines, "+CGSN:");
         }
         self.refresh_status(at).await?;
@@ -546,7 +577,7 @@ impl Driver {
 
     /// Enters the PIN if the SIM asks and one is configured; never retries a rejected PIN.
     async fn unlock_sim(&mut self, at: &mut AtChannel) -> Result<(), ModemError> {
-        let lines = match at.command("AT+CPIN?", SLOT_TIMEOUT).await {
+        let lines = match at.command("AT+CPIN?", self.config.timeouts.slot).await {
             Ok(lines) => lines,
             Err(e) if e.at_error().is_some_and(|a| a.needs_user()) => {
                 return Err(ModemError::Pin(format!(
@@ -571,7 +602,7 @@ impl Driver {
                     ));
                 };
                 match at
-                    .command(&format!("AT+CPIN=\"{pin}\""), SLOT_TIMEOUT)
+                    .command(&format!("AT+CPIN=\"{pin}\""), self.config.timeouts.slot)
                     .await
                 {
                     Ok(_) => Ok(()),
@@ -590,10 +621,11 @@ impl Driver {
 
     /// Reads, deletes and receives in one storage, so `+CMTI` slots are the slots `AT+CMGR` reads.
     async fn select_storage(&mut self, at: &mut AtChannel) -> Result<(), ModemError> {
-        let offered = optional(at.command("AT+CPMS=?", SLOT_TIMEOUT).await)?.unwrap_or_default();
+        let offered =
+            optional(at.command("AT+CPMS=?", self.config.timeouts.slot).await)?.unwrap_or_default();
         let mem = choose_storage(&offered);
         let command = format!("AT+CPMS=\"{mem}\",\"{mem}\",\"{mem}\"");
-        match at.command(&command, SLOT_TIMEOUT).await {
+        match at.command(&command, self.config.timeouts.slot).await {
             Ok(_) => self.storage = mem.to_string(),
             Err(e) if e.is_link_lost() => return Err(e),
             // Keep the modem's default storage: still readable, and the sweep lists it.
@@ -604,10 +636,14 @@ impl Driver {
 
     /// Asks for `+CMTI` on new messages, with the best `AT+CNMI` setting the modem accepts.
     async fn select_indications(&mut self, at: &mut AtChannel) -> Result<(), ModemError> {
-        let offered = optional(at.command("AT+CNMI=?", QUICK).await)?.unwrap_or_default();
+        let offered = optional(at.command("AT+CNMI=?", self.config.timeouts.quick).await)?
+            .unwrap_or_default();
         let mut last = None;
         for candidate in cnmi_candidates(&offered) {
-            match at.command(&cnmi_command(&candidate), QUICK).await {
+            match at
+                .command(&cnmi_command(&candidate), self.config.timeouts.quick)
+                .await
+            {
                 Ok(_) => return Ok(()),
                 Err(e) if e.is_link_lost() => return Err(e),
                 Err(e) => last = Some(e),
@@ -623,15 +659,16 @@ impl Driver {
     /// Switches to PDU mode, retrying while the modem says it is not ready yet (SIM800L answers
     /// SMS commands with errors until `SMS Ready`).
     async fn wait_ready(&mut self, at: &mut AtChannel) -> Result<(), ModemError> {
-        let give_up = Instant::now() + READY_TIMEOUT;
+        let ready = self.config.timeouts.ready;
+        let give_up = Instant::now() + ready;
         loop {
-            match at.command("AT+CMGF=0", QUICK).await {
+            match at.command("AT+CMGF=0", self.config.timeouts.quick).await {
                 Ok(_) => return Ok(()),
                 Err(e) if e.is_link_lost() => return Err(e),
                 Err(e) if Instant::now() >= give_up => {
                     return Err(ModemError::Protocol {
                         command: "AT+CMGF=0".into(),
-                        detail: format!("SMS not ready after {} s: {e}", READY_TIMEOUT.as_secs()),
+                        detail: format!("SMS not ready after {} s: {e}", ready.as_secs()),
                     })
                 }
                 Err(e) => {
@@ -646,16 +683,16 @@ impl Driver {
     }
 
     async fn refresh_status(&mut self, at: &mut AtChannel) -> Result<(), ModemError> {
-        if let Some(lines) = optional(at.command("AT+CSQ", QUICK).await)? {
+        if let Some(lines) = optional(at.command("AT+CSQ", self.config.timeouts.quick).await)? {
             self.status.signal_dbm = parse_csq(&lines);
         }
-        if let Some(lines) = optional(at.command("AT+COPS?", SLOT_TIMEOUT).await)? {
+        if let Some(lines) = optional(at.command("AT+COPS?", self.config.timeouts.slot).await)? {
             self.status.operator = parse_cops(&lines);
         }
-        if let Some(lines) = optional(at.command("AT+CREG?", QUICK).await)? {
+        if let Some(lines) = optional(at.command("AT+CREG?", self.config.timeouts.quick).await)? {
             self.status.registration = parse_creg(&lines);
         }
-        if let Some(lines) = optional(at.command("AT+CPMS?", QUICK).await)? {
+        if let Some(lines) = optional(at.command("AT+CPMS?", self.config.timeouts.quick).await)? {
             self.status.storage = parse_cpms_usage(&lines);
         }
         Ok(())
@@ -702,7 +739,10 @@ impl Driver {
         if self.in_flight.contains_key(&index) {
             return Ok(());
         }
-        match at.command(&format!("AT+CMGR={index}"), SLOT_TIMEOUT).await {
+        match at
+            .command(&format!("AT+CMGR={index}"), self.config.timeouts.slot)
+            .await
+        {
             Ok(lines) => {
                 if let Some(listed) = parse_listing(&lines).into_iter().next() {
                     self.emit_received(Some(index), listed.pdu);
@@ -717,7 +757,7 @@ impl Driver {
 
     /// Lists every stored message and hands on those not already with the engine.
     async fn drain(&mut self, at: &mut AtChannel) -> Result<(), ModemError> {
-        let lines = at.command("AT+CMGL=4", LIST_TIMEOUT).await?;
+        let lines = at.command("AT+CMGL=4", self.config.timeouts.list).await?;
         let listed = parse_listing(&lines);
         let now = Instant::now();
         self.in_flight
@@ -737,7 +777,10 @@ impl Driver {
     }
 
     async fn delete(&mut self, at: &mut AtChannel, slot: u32) -> Result<(), ModemError> {
-        let result = match at.command(&format!("AT+CMGD={slot}"), SLOT_TIMEOUT).await {
+        let result = match at
+            .command(&format!("AT+CMGD={slot}"), self.config.timeouts.slot)
+            .await
+        {
             Err(e) if is_empty_slot(&e) => Ok(()),
             other => other.map(drop),
         };
@@ -799,12 +842,16 @@ impl Driver {
     }
 }
 
-async fn send_all(at: &mut AtChannel, pdus: &[Vec<u8>]) -> Result<Vec<u8>, ModemError> {
+async fn send_all(
+    at: &mut AtChannel,
+    pdus: &[Vec<u8>],
+    timeouts: &Timeouts,
+) -> Result<Vec<u8>, ModemError> {
     let mut refs = Vec::with_capacity(pdus.len());
     for pdu in pdus {
         let mut attempt = 1;
         loop {
-            match at.send_pdu(pdu, PROMPT_TIMEOUT, SEND_TIMEOUT).await {
+            match at.send_pdu(pdu, timeouts.prompt, timeouts.send).await {
                 Ok(mr) => {
                     refs.push(mr);
                     break;

@@ -30,6 +30,7 @@ pub mod transport;
 
 pub use driver::{
     spawn, spawn_with, LinkState, ModemConfig, ModemEvent, ModemHandle, ModemStatus, Received,
+    Timeouts,
 };
 pub use errors::{AtError, ErrorFamily, ModemError};
 pub use probe::{probe, ProbeResult};

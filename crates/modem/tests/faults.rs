@@ -458,3 +458,78 @@ async fn cnmi_falls_back_per_personality_and_messages_still_arrive() {
         sim.shutdown().await;
     }
 }
+
+#[tokio::test]
+async fn a_hung_modem_is_reinitialised_and_queued_sends_survive() {
+    let sim = Simulator::start(SimOptions::default()).await.unwrap();
+    let timeouts = simrelay_modem::Timeouts {
+        quick: Duration::from_millis(500),
+        slot: Duration::from_millis(500),
+        list: Duration::from_millis(800),
+        ..simrelay_modem::Timeouts::default()
+    };
+    let (modem, mut events) = spawn(ModemConfig {
+        sweep_interval: Duration::from_millis(300),
+        timeouts,
+        ..config(&sim.path().to_string_lossy())
+    });
+    wait_state(&mut events, LinkState::Connected).await;
+    sim.set_mute(true);
+    // The next sweep times out: the driver calls the link broken.
+    let (status, _) = wait_state(&mut events, LinkState::Disconnected).await;
+    assert!(status.last_error.unwrap().contains("did not answer"));
+    // Reopening works (the pty is there) but the modem does not answer AT: still no connection.
+    let (status, _) = wait_state(&mut events, LinkState::Disconnected).await;
+    assert!(status.last_error.is_some());
+
+    let pdus = simrelay_pdu::encode_submit(
+        "+15555550116",
+        "queued during a hang",
+        &simrelay_pdu::SubmitOptions::default(),
+    )
+    .unwrap();
+    let sender = modem.clone();
+    let queued = pdus.clone();
+    let send = tokio::spawn(async move { sender.send(queued).await });
+    let stored = pdu("+15555550116", "arrived during the hang");
+    sim.store(stored.clone());
+
+    sim.set_mute(false);
+    wait_state(&mut events, LinkState::Connected).await;
+    assert_eq!(next_received(&mut events).await.pdu, stored);
+    let refs = tokio::time::timeout(WAIT, send)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(refs.len(), 1);
+    assert_eq!(sim.sent(), pdus);
+    modem.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_modem_left_waiting_for_a_pdu_is_brought_back_with_esc() {
+    use tokio::io::AsyncWriteExt;
+    use tokio_serial::SerialPortBuilderExt;
+
+    let sim = Simulator::start(SimOptions::default()).await.unwrap();
+    // A previous program started a send and died before Ctrl-Z.
+    {
+        let mut port = tokio_serial::new(sim.path().to_string_lossy(), 115_200)
+            .open_native_async()
+            .unwrap();
+        port.write_all(b"ATE0\rAT+CMGF=0\rAT+CMGS=20\r0011000B91")
+            .await
+            .unwrap();
+        port.flush().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let p = pdu("+15555550117", "after the stuck prompt");
+    sim.store(p.clone());
+    let (modem, mut events) = start_driver(&sim);
+    assert_eq!(next_received(&mut events).await.pdu, p);
+    assert!(sim.sent().is_empty(), "the half-typed PDU was not sent");
+    modem.shutdown().await;
+    sim.shutdown().await;
+}

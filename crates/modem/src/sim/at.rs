@@ -121,6 +121,11 @@ impl AtModem {
         for &b in bytes {
             match self.mode {
                 Mode::Command => {
+                    // ESC in command mode is ignored (it cancels nothing), like real firmware.
+                    if b == ESC {
+                        self.line.clear();
+                        continue;
+                    }
                     if self.settings.echo {
                         out.push(b);
                     }

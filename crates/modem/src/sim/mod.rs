@@ -141,6 +141,8 @@ enum Command {
     Arrived(u32),
     /// Print these bytes as they are.
     Raw(Vec<u8>),
+    /// Stop (or resume) answering anything, like hung firmware.
+    Mute(bool),
     /// Close the pty as if the USB cable was pulled.
     Unplug(oneshot::Sender<()>),
     /// Create a new pty (a new path) as if the modem came back.
@@ -225,6 +227,11 @@ impl Simulator {
     /// The last `AT+CNMI` setting the modem accepted (e.g. `2,1,0,2,0`), if any.
     pub fn cnmi(&self) -> Option<String> {
         lock(&self.state).cnmi.clone()
+    }
+
+    /// Makes the modem hang (stop answering, drop input) or come back to life. The pty stays.
+    pub fn set_mute(&self, muted: bool) {
+        let _ = self.commands.send(Command::Mute(muted));
     }
 
     /// How often the driver tried a PIN with `AT+CPIN=...`.
@@ -417,6 +424,7 @@ async fn run(
     // URCs held back by `Chaos::urc_inside_responses`.
     let mut held: Vec<u8> = Vec::new();
     let mut held_until = tokio::time::Instant::now();
+    let mut muted = false;
     loop {
         let not_ready = !modem.ready;
         let holding = !held.is_empty();
@@ -454,6 +462,10 @@ async fn run(
                 urc
             }
             Wake::Command(Some(Command::Raw(bytes))) => bytes,
+            Wake::Command(Some(Command::Mute(on))) => {
+                muted = on;
+                continue;
+            }
             Wake::Command(Some(Command::Unplug(done))) => {
                 pty = None;
                 let _ = done.send(());
@@ -480,6 +492,8 @@ async fn run(
             }
             Wake::Release => std::mem::take(&mut held),
             Wake::Read(Ok(0)) => continue,
+            // Hung firmware: what the driver writes is lost.
+            Wake::Read(Ok(_)) if muted => continue,
             Wake::Read(Ok(n)) => {
                 let out = modem.input(&buf[..n]);
                 if held.is_empty() || out.is_empty() {
@@ -495,6 +509,9 @@ async fn run(
                 continue;
             }
         };
+        if muted {
+            continue;
+        }
         // A Huawei stick chatters until AT^CURC=0.
         let noisy = options.chaos.noise
             || (options.personality == Personality::HuaweiE3372 && !modem.curc_off);
