@@ -1,0 +1,251 @@
+//! Assembling the Tauri app: plugins, setup (engine, tray, window, event loop) and the run-event policy
+//! (closing the last window keeps the app in the tray; Quit shuts the engine down cleanly).
+
+use crate::cli::DesktopArgs;
+use crate::notify::Notifier;
+use crate::shell::{self, Shell};
+use crate::{tray, window};
+use std::sync::Arc;
+use tauri::{App, AppHandle, Builder, Context, Manager, RunEvent, Runtime};
+
+/// Why the desktop app could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum DesktopError {
+    /// Tauri failed to build the app; this includes a failure in setup, such as the engine not starting.
+    #[error("could not start SimRelay: {0}")]
+    Tauri(#[from] tauri::Error),
+}
+
+/// Errors of the setup hook, which Tauri reports as [`tauri::Error::Setup`].
+#[derive(Debug, thiserror::Error)]
+enum SetupError {
+    #[error("the SimRelay engine did not start: {0}")]
+    Engine(#[from] simrelay_engine::EngineError),
+    #[error("the engine reported an unusable URL {url:?}: {source}")]
+    Url {
+        url: String,
+        source: url::ParseError,
+    },
+    #[error(transparent)]
+    Tauri(#[from] tauri::Error),
+}
+
+/// Adds the plugins of the real desktop app. Tests built on `mock_builder()` leave them out: they need a session
+/// bus (single instance) or write to the user's autostart folder.
+pub fn with_desktop_plugins<R: Runtime>(builder: Builder<R>) -> Builder<R> {
+    use tauri_plugin_window_state::StateFlags;
+    // Single instance goes first, so a second launch hands over before anything else (the engine) starts.
+    builder
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            window::show_main(app)
+        }))
+        .plugin(tauri_plugin_autostart::init(
+            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
+            Some(vec!["--minimized"]),
+        ))
+        .plugin(
+            tauri_plugin_window_state::Builder::default()
+                // Visibility is ours to decide (tray, --minimized), not a remembered state.
+                .with_state_flags(StateFlags::all() - StateFlags::VISIBLE)
+                .build(),
+        )
+}
+
+/// Builds the app: starts the engine in-process, then the tray, the window (unless `--minimized`) and the loop that
+/// turns the engine's events into notifications. Run the result with [`App::run`] and [`on_run_event`].
+pub fn run_app<R: Runtime>(
+    builder: Builder<R>,
+    context: Context<R>,
+    options: DesktopArgs,
+    notifier: Arc<dyn Notifier>,
+) -> Result<App<R>, DesktopError> {
+    let app = builder
+        .setup(move |app| {
+            setup(app, options, notifier)?;
+            Ok(())
+        })
+        .build(context)?;
+    Ok(app)
+}
+
+fn setup<R: Runtime>(
+    app: &mut App<R>,
+    options: DesktopArgs,
+    notifier: Arc<dyn Notifier>,
+) -> Result<(), SetupError> {
+    let engine = shell::start_engine(&options)?;
+    let raw_url = engine.url().to_string();
+    let url = tauri::Url::parse(&raw_url).map_err(|source| SetupError::Url {
+        url: raw_url.clone(),
+        source,
+    })?;
+    tracing::info!(%url, "engine started");
+    let events = engine.subscribe();
+    let (minimized, no_tray) = (options.minimized, options.no_tray);
+    app.manage(Shell::new(engine, url, options, notifier));
+
+    let handle = app.handle();
+    if !no_tray {
+        if let Err(error) = tray::create(handle) {
+            // Without a tray the window and notifications still work, and closing the window quits.
+            tracing::warn!(%error, "no tray icon");
+        }
+    }
+    if !minimized {
+        window::show_main(handle);
+    }
+    shell::spawn_event_loop(handle.clone(), events);
+    Ok(())
+}
+
+/// The run-event policy: closing the last window keeps the app running in the tray (if it has one); exiting
+/// (Quit) shuts the engine down cleanly before the process ends.
+pub fn on_run_event<R: Runtime>(app: &AppHandle<R>, event: RunEvent) {
+    match event {
+        // `code: None` means "the last window closed"; an explicit exit (Quit) carries a code.
+        RunEvent::ExitRequested {
+            code: None, api, ..
+        } if tray::exists(app) => api.prevent_exit(),
+        RunEvent::Exit => {
+            if let Some(shell) = app.try_state::<Shell>() {
+                shell.shutdown_engine();
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::notify::{Note, NoteAction};
+    use crate::window::MAIN_WINDOW;
+    use clap::Parser;
+    use std::sync::Mutex;
+    use std::time::{Duration, Instant};
+    use tauri::test::{mock_builder, mock_context, noop_assets};
+
+    /// Records notifications instead of showing them.
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<Note>>);
+
+    impl Notifier for Recorder {
+        fn show(&self, note: Note, on_action: Box<dyn FnOnce(NoteAction) + Send>) {
+            self.0.lock().unwrap().push(note);
+            on_action(NoteAction::Dismissed);
+        }
+    }
+
+    fn args(extra: &[&str], db: &std::path::Path) -> DesktopArgs {
+        let mut argv = vec![
+            "simrelay-desktop",
+            "--no-tray",
+            "--demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--db",
+            db.to_str().unwrap(),
+        ];
+        argv.extend_from_slice(extra);
+        DesktopArgs::try_parse_from(argv).unwrap()
+    }
+
+    #[test]
+    fn setup_runs_the_engine_shows_its_url_notifies_and_shuts_down() {
+        let dir = tempfile::tempdir().unwrap();
+        let notes = Arc::new(Recorder::default());
+        let app = run_app(
+            mock_builder(),
+            mock_context(noop_assets()),
+            args(&[], &dir.path().join("a.db")),
+            notes.clone(),
+        )
+        .unwrap();
+
+        let shell = app.state::<Shell>();
+        let url = shell.url().clone();
+        assert_eq!(url.host_str(), Some("127.0.0.1"));
+        let port = url.port().unwrap();
+        assert_ne!(port, 0, "the engine reports its real port");
+        let window = app
+            .get_webview_window(MAIN_WINDOW)
+            .expect("the window opens at start");
+        assert_eq!(
+            window.url().unwrap(),
+            url,
+            "the window loads the engine's URL"
+        );
+        assert!(
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+            "the engine serves"
+        );
+
+        // The demo modem injects a message with a code every few seconds; it becomes a notification, code first.
+        let start = Instant::now();
+        let note = loop {
+            if let Some(note) = notes.0.lock().unwrap().first().cloned() {
+                break note;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(40),
+                "no notification from the demo modem"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        let code = note.code.clone().expect("demo messages carry codes");
+        assert!(note.title.starts_with(&code), "{note:?}");
+        assert_eq!(shell.latest_code().and_then(|m| m.code), Some(code));
+
+        on_run_event(app.handle(), RunEvent::Exit);
+        assert!(
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+            "Quit stops the engine"
+        );
+    }
+
+    #[test]
+    fn a_closed_window_reopens_and_paused_notifications_stay_quiet() {
+        let dir = tempfile::tempdir().unwrap();
+        let notes = Arc::new(Recorder::default());
+        let app = run_app(
+            mock_builder(),
+            mock_context(noop_assets()),
+            args(&[], &dir.path().join("b.db")),
+            notes.clone(),
+        )
+        .unwrap();
+        app.get_webview_window(MAIN_WINDOW)
+            .unwrap()
+            .destroy()
+            .unwrap();
+        assert!(app.get_webview_window(MAIN_WINDOW).is_none());
+        let shell = app.state::<Shell>();
+        shell.set_pause(crate::pause::Pause::Indefinitely);
+
+        let start = Instant::now();
+        while shell.latest_code().is_none() {
+            assert!(
+                start.elapsed() < Duration::from_secs(40),
+                "no demo message arrived"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert!(
+            notes.0.lock().unwrap().is_empty(),
+            "a paused app still notified"
+        );
+        assert_eq!(shell.mood(), crate::shell::TrayMood::Unread);
+
+        crate::window::show_main(app.handle());
+        assert!(
+            app.get_webview_window(MAIN_WINDOW).is_some(),
+            "Open creates the window"
+        );
+        assert_eq!(
+            shell.mood(),
+            crate::shell::TrayMood::Normal,
+            "opening the window marks the code read"
+        );
+        on_run_event(app.handle(), RunEvent::Exit);
+    }
+}

@@ -1,0 +1,251 @@
+//! Desktop notifications for new messages: what they say, and how they reach the OS.
+//!
+//! [`Note::for_message`] decides the words (code first in the title, the untrusted SMS text shortened and escaped in
+//! the body); a [`Notifier`] shows it and reports which action the user took. [`DesktopNotifier`] uses notify-rust,
+//! which speaks `org.freedesktop.Notifications` on Linux (with actions) and does what it can on Windows and macOS.
+
+use simrelay_protocol::Message;
+
+/// Longest body, in characters, before the text is cut with an ellipsis: notification popups show about three
+/// lines, and a long SMS would only push the code out of view.
+pub const BODY_MAX_CHARS: usize = 160;
+
+/// Action id of the "Copy code" button.
+pub const ACTION_COPY: &str = "copy";
+/// Action id the freedesktop spec reserves for a click on the notification itself.
+pub const ACTION_DEFAULT: &str = "default";
+
+/// A notification ready to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    /// Summary line: `583014 · Google` for a code, else the sender.
+    pub title: String,
+    /// Body: the message text, shortened, with markup characters escaped.
+    pub body: String,
+    /// The code the "Copy code" action copies; `None` shows no such button.
+    pub code: Option<String>,
+    /// Store id of the message, so a click can open it.
+    pub message_id: i64,
+}
+
+/// What the user did with a notification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoteAction {
+    /// Pressed "Copy code".
+    CopyCode,
+    /// Clicked the notification itself.
+    Open,
+    /// It went away without an action (timeout or dismissed), or the server could not report one.
+    Dismissed,
+}
+
+impl NoteAction {
+    /// Maps an action id from the notification server.
+    pub fn from_id(id: &str) -> Self {
+        match id {
+            ACTION_COPY => Self::CopyCode,
+            ACTION_DEFAULT => Self::Open,
+            _ => Self::Dismissed,
+        }
+    }
+}
+
+impl Note {
+    /// The notification for `message`; `hide_code` keeps the code out of the text (privacy option).
+    pub fn for_message(message: &Message, hide_code: bool) -> Self {
+        let sender = one_line(&message.sender);
+        let code = message
+            .code
+            .as_deref()
+            .map(one_line)
+            .filter(|c| !c.is_empty());
+        let (title, body) = match (&code, hide_code) {
+            (Some(_), true) => (
+                format!("New code from {sender}"),
+                "Click \u{201c}Copy code\u{201d} to copy it".to_owned(),
+            ),
+            (Some(code), false) => (format!("{code} \u{b7} {sender}"), shorten(&message.text)),
+            (None, _) => (sender, shorten(&message.text)),
+        };
+        Self {
+            title,
+            body: escape_markup(&body),
+            code,
+            message_id: message.id,
+        }
+    }
+}
+
+/// Collapses whitespace (including newlines an attacker may use to push fake lines) into single spaces.
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// One line of at most [`BODY_MAX_CHARS`] characters, cut on a character boundary.
+fn shorten(text: &str) -> String {
+    let flat = one_line(text);
+    if flat.chars().count() <= BODY_MAX_CHARS {
+        return flat;
+    }
+    let mut cut: String = flat.chars().take(BODY_MAX_CHARS - 1).collect();
+    cut.push('\u{2026}');
+    cut
+}
+
+/// Servers that advertise `body-markup` interpret a subset of HTML in the body; SMS text is untrusted, so the three
+/// markup characters are escaped (servers without markup show the text as is, which the spec allows for entities).
+fn escape_markup(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Shows notifications. Implementations must not block the caller: `on_action` is called later, at most once,
+/// from any thread.
+pub trait Notifier: Send + Sync + 'static {
+    /// Shows `note` and reports the user's action through `on_action`.
+    fn show(&self, note: Note, on_action: Box<dyn FnOnce(NoteAction) + Send>);
+}
+
+/// The OS notification system, through notify-rust.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DesktopNotifier;
+
+impl Notifier for DesktopNotifier {
+    fn show(&self, note: Note, on_action: Box<dyn FnOnce(NoteAction) + Send>) {
+        // notify-rust blocks while it talks to the server and while it waits for an action, so each notification
+        // gets a short-lived thread; it ends when the notification is acted on, dismissed or expires.
+        let spawned = std::thread::Builder::new()
+            .name("notification".into())
+            .spawn(move || show_blocking(note, on_action));
+        if let Err(error) = spawned {
+            tracing::warn!(%error, "could not start a notification thread");
+        }
+    }
+}
+
+fn show_blocking(note: Note, on_action: Box<dyn FnOnce(NoteAction) + Send>) {
+    let mut notification = notify_rust::Notification::new();
+    notification
+        .appname("SimRelay")
+        .summary(&note.title)
+        .body(&note.body)
+        .icon("simrelay-desktop");
+    if note.code.is_some() {
+        notification.action(ACTION_COPY, "Copy code");
+    }
+    notification.action(ACTION_DEFAULT, "Open");
+    match notification.show() {
+        #[cfg(all(unix, not(target_os = "macos")))]
+        Ok(handle) => handle.wait_for_action(|id| on_action(NoteAction::from_id(id))),
+        #[cfg(not(all(unix, not(target_os = "macos"))))]
+        Ok(_) => on_action(NoteAction::Dismissed),
+        Err(error) => {
+            tracing::warn!(%error, "could not show a notification");
+            on_action(NoteAction::Dismissed);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::DateTime;
+
+    fn message(sender: &str, text: &str, code: Option<&str>) -> Message {
+        let at = DateTime::parse_from_rfc3339("2026-11-22T10:00:00+01:00").unwrap();
+        Message {
+            id: 3,
+            modem: "demo".into(),
+            sender: sender.into(),
+            text: text.into(),
+            code: code.map(Into::into),
+            code_span: None,
+            sent_at: at,
+            received_at: at,
+            encoding: None,
+            decode_error: None,
+            incomplete: false,
+        }
+    }
+
+    #[test]
+    fn code_comes_first_in_the_title() {
+        let note = Note::for_message(
+            &message(
+                "Google",
+                "G-583014 is your Google verification code.",
+                Some("583014"),
+            ),
+            false,
+        );
+        assert_eq!(note.title, "583014 \u{b7} Google");
+        assert_eq!(note.body, "G-583014 is your Google verification code.");
+        assert_eq!(note.code.as_deref(), Some("583014"));
+        assert_eq!(note.message_id, 3);
+    }
+
+    #[test]
+    fn privacy_option_keeps_the_code_out_of_the_text() {
+        let note = Note::for_message(
+            &message("Google", "G-583014 is your code", Some("583014")),
+            true,
+        );
+        assert!(
+            !note.title.contains("583014") && !note.body.contains("583014"),
+            "{note:?}"
+        );
+        assert_eq!(note.title, "New code from Google");
+        assert_eq!(
+            note.code.as_deref(),
+            Some("583014"),
+            "the action still copies it"
+        );
+    }
+
+    #[test]
+    fn a_message_without_code_has_no_copy_action() {
+        let note = Note::for_message(&message("+4917012345", "See you at 8", None), false);
+        assert_eq!(note.title, "+4917012345");
+        assert_eq!(note.code, None);
+    }
+
+    #[test]
+    fn long_text_is_cut_on_a_character_boundary() {
+        let text = "\u{1f600}".repeat(400);
+        let note = Note::for_message(&message("X", &text, None), false);
+        assert_eq!(note.body.chars().count(), BODY_MAX_CHARS);
+        assert!(note.body.ends_with('\u{2026}'));
+    }
+
+    #[test]
+    fn untrusted_text_cannot_inject_markup_or_lines() {
+        let note = Note::for_message(
+            &message(
+                "Bank\nFAKE",
+                "<b>1234</b> & <a href=x>y</a>\n\nline",
+                Some("1234"),
+            ),
+            false,
+        );
+        assert_eq!(note.title, "1234 \u{b7} Bank FAKE");
+        assert_eq!(
+            note.body,
+            "&lt;b&gt;1234&lt;/b&gt; &amp; &lt;a href=x&gt;y&lt;/a&gt; line"
+        );
+    }
+
+    #[test]
+    fn action_ids_map_to_actions() {
+        assert_eq!(NoteAction::from_id("copy"), NoteAction::CopyCode);
+        assert_eq!(NoteAction::from_id("default"), NoteAction::Open);
+        assert_eq!(NoteAction::from_id("__closed"), NoteAction::Dismissed);
+    }
+}
