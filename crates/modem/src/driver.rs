@@ -720,6 +720,17 @@ impl Driver {
             Urc::StatusReportStored { mem, index } if mem.eq_ignore_ascii_case(&self.storage) => {
                 self.read_slot(at, index).await
             }
+            Urc::Other(text) if is_registration_urc(&text) => {
+                // `+CREG: <stat>` (unsolicited form: one number, or stat first with location).
+                let args = text.split_once(':').map(|(_, a)| a).unwrap_or("");
+                let first = args.split(',').next().unwrap_or("").trim();
+                let line = format!("+CREG: 0,{first}");
+                if let Some(registration) = parse_creg(&[line]) {
+                    self.status.registration = Some(registration);
+                    self.publish_status();
+                }
+                Ok(())
+            }
             Urc::Other(text)
                 if text.to_ascii_uppercase().contains("MEMFULL")
                     || text.to_ascii_uppercase().contains("SMSFULL") =>
@@ -874,6 +885,11 @@ fn is_transient(e: &ModemError) -> bool {
         ModemError::Timeout { .. } => true,
         _ => false,
     }
+}
+
+fn is_registration_urc(text: &str) -> bool {
+    let upper = text.to_ascii_uppercase();
+    upper.starts_with("+CREG:") || upper.starts_with("+CGREG:") || upper.starts_with("+CEREG:")
 }
 
 fn is_empty_slot(e: &ModemError) -> bool {

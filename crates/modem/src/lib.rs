@@ -13,6 +13,36 @@
 //!
 //! The driver does not decode PDUs: it hands the raw bytes to the engine, which commits them and
 //! only then asks for the slot to be deleted.
+//!
+//! # Using the driver
+//!
+//! ```no_run
+//! use simrelay_modem::{spawn, ModemConfig, ModemEvent};
+//!
+//! # async fn run() {
+//! let (modem, mut events) = spawn(ModemConfig {
+//!     port: "/dev/ttyUSB2".into(),
+//!     ..ModemConfig::default()
+//! });
+//! while let Some(event) = events.recv().await {
+//!     match event {
+//!         ModemEvent::Received(r) => {
+//!             // 1. decode r.pdu and commit it (dedup by modem + hash of the raw PDU: the same
+//!             //    message can come twice, e.g. after a reconnect or as +CMT and +CMTI);
+//!             // 2. only then free the slot:
+//!             if let Some(slot) = r.slot {
+//!                 let _ = modem.delete(slot).await;
+//!             }
+//!         }
+//!         ModemEvent::Status(status) => println!("{}: {:?}", status.id, status.state),
+//!         _ => {} // more kinds of events may come
+//!     }
+//! }
+//! # }
+//! ```
+//!
+//! A failed `delete` (the modem was unplugged meanwhile) needs no retry: after the reconnect the
+//! driver lists the SIM again and hands the message on once more.
 
 // Tests may unwrap: a panic there is a failed test, not a crash on input.
 #![cfg_attr(test, allow(clippy::unwrap_used))]

@@ -89,6 +89,9 @@ pub struct Chaos {
     pub lose_urcs: bool,
     /// Print `+CMT` with the PDU as well as storing it and printing `+CMTI` (some modems do both).
     pub cmt_and_cmti: bool,
+    /// Pace output like a UART at this baud rate (10 bits per byte), as a SIM800L board on
+    /// 115200 baud; `None` writes as fast as the pty takes it.
+    pub baud: Option<u32>,
 }
 
 /// How to build a [`Simulator`].
@@ -356,6 +359,17 @@ async fn emit(pty: &mut Pty, chaos: &Chaos, noisy: bool, bytes: &[u8]) -> io::Re
     } else {
         bytes.to_vec()
     };
+    if let Some(baud) = chaos.baud.filter(|b| *b > 0) {
+        // Line by line, so the pacing shows in when each line arrives.
+        for line in bytes.split_inclusive(|b| *b == b'\n') {
+            tokio::time::sleep(Duration::from_secs_f64(
+                line.len() as f64 * 10.0 / f64::from(baud),
+            ))
+            .await;
+            pty.writer.write_all(line).await?;
+        }
+        return Ok(());
+    }
     if !chaos.small_chunks {
         return pty.writer.write_all(&bytes).await;
     }
