@@ -11,7 +11,7 @@ fn bench(c: &mut Criterion) {
         simrelay_pdu::encode_deliver("+4915123456789", "Ваш код подтверждения: 123456 😀", ts)
             .remove(0);
     let long7 =
-        simrelay_pdu::encode_deliver("Megafon", &"Your code is 123456. ".repeat(7)[..150], ts)
+        simrelay_pdu::encode_deliver("Megafon", &"Your code is 123456. ".repeat(8)[..150], ts)
             .remove(0);
     let mut g = c.benchmark_group("decode");
     g.throughput(Throughput::Elements(1));

@@ -60,9 +60,18 @@ impl Tables {
 /// Unpacks `count` septets from packed user data (LSB first). Stops early if `bytes` runs out.
 pub(crate) fn unpack(bytes: &[u8], count: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(count);
+    // Every 7 octets hold exactly 8 septets: take those whole first (the hot path of decoding).
+    let mut groups = bytes.chunks_exact(7);
+    while out.len() + 8 <= count {
+        let Some(group) = groups.next() else { break };
+        let mut word = [0u8; 8];
+        word[..7].copy_from_slice(group);
+        let bits = u64::from_le_bytes(word);
+        out.extend((0..8).map(|i| ((bits >> (7 * i)) & 0x7F) as u8));
+    }
     let mut acc: u32 = 0;
     let mut bits = 0u32;
-    for &b in bytes {
+    for &b in bytes.get(out.len() / 8 * 7..).unwrap_or_default() {
         if out.len() >= count {
             break;
         }
@@ -145,6 +154,7 @@ impl Decoder {
     }
 }
 
+#[inline]
 fn push_locking(locking: &[char; 128], s: u8, out: &mut String) {
     match locking[usize::from(s)] {
         UNDEFINED => out.push(char::REPLACEMENT_CHARACTER),
@@ -219,6 +229,22 @@ mod tests {
             [0xE8, 0x32, 0x9B, 0xFD, 0x46, 0x97, 0xD9, 0xEC, 0x37]
         );
         assert_eq!(unpack(&pack(&[], &septets), septets.len()), septets);
+    }
+
+    #[test]
+    fn unpack_matches_bit_by_bit_reading_for_every_length() {
+        let bytes: Vec<u8> = (0..140u32).map(|i| (i * 37 + 11) as u8).collect();
+        for count in 0..=160 {
+            let slow: Vec<u8> = (0..count)
+                .map(|i| {
+                    (0..7).fold(0u8, |v, b| {
+                        v | ((bytes[(i * 7 + b) / 8] >> ((i * 7 + b) % 8)) & 1) << b
+                    })
+                })
+                .collect();
+            assert_eq!(unpack(&bytes, count), slow, "count {count}");
+        }
+        assert_eq!(unpack(&bytes[..3], 8).len(), 3); // runs out of bytes: 24 bits hold 3 septets
     }
 
     #[test]
