@@ -1,0 +1,149 @@
+//! Calls to the engine's HTTP API, with the access token attached.
+//!
+//! Every failure is turned into an [`ApiFailure`] whose `Display` is a sentence the UI can show as it is; an
+//! `ApiError` body from the server is preferred over a bare status code because it says what to do.
+
+use gloo_net::http::{Request, RequestBuilder, Response};
+use serde::de::DeserializeOwned;
+use simrelay_protocol::{ApiError, Health, Message, MessagePage};
+
+use crate::endpoint::{percent_encode, Endpoint};
+
+/// Why an API call did not give an answer.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ApiFailure {
+    /// 401: the token is missing or wrong.
+    #[error("Access refused: this browser has no valid access token. Open the pairing link from SimRelay again.")]
+    Unauthorized,
+    /// 404 on an endpoint: the server is older than this UI.
+    #[error("The server does not offer this yet (HTTP 404 for {0}).")]
+    NotSupported(String),
+    /// Any other error status, with the server's explanation.
+    #[error("The server said: {0}")]
+    Server(String),
+    /// The request never got an answer.
+    #[error("Cannot reach SimRelay: {0}")]
+    Network(String),
+    /// The answer was not the JSON we expected.
+    #[error("Unexpected answer from the server: {0}")]
+    Decode(String),
+}
+
+/// Query parameters for one page of stored messages.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageQuery {
+    /// Page size.
+    pub limit: usize,
+    /// Only messages with an id smaller than this (keyset paging, newest first).
+    pub before: Option<i64>,
+    /// Full-text search.
+    pub q: Option<String>,
+    /// Only messages from this sender.
+    pub sender: Option<String>,
+    /// Only messages from this modem.
+    pub modem: Option<String>,
+    /// Only messages that carry a code.
+    pub has_code: bool,
+}
+
+impl PageQuery {
+    /// The path and query string for `GET /api/messages`.
+    pub fn path(&self) -> String {
+        let mut path = format!("/api/messages?limit={}", self.limit);
+        if let Some(before) = self.before {
+            path.push_str(&format!("&before={before}"));
+        }
+        for (key, value) in [
+            ("q", &self.q),
+            ("sender", &self.sender),
+            ("modem", &self.modem),
+        ] {
+            if let Some(v) = value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+                path.push_str(&format!("&{key}={}", percent_encode(v)));
+            }
+        }
+        if self.has_code {
+            path.push_str("&has_code=true");
+        }
+        path
+    }
+}
+
+fn authorised(endpoint: &Endpoint, builder: RequestBuilder) -> RequestBuilder {
+    match &endpoint.token {
+        Some(token) => builder.header("Authorization", &format!("Bearer {token}")),
+        None => builder,
+    }
+}
+
+async fn check(path: &str, response: Response) -> Result<Response, ApiFailure> {
+    match response.status() {
+        200..=299 => Ok(response),
+        401 => Err(ApiFailure::Unauthorized),
+        404 => Err(ApiFailure::NotSupported(path.to_owned())),
+        status => {
+            let detail = match response.json::<ApiError>().await {
+                Ok(e) if !e.detail.is_empty() => e.detail,
+                Ok(e) => e.error,
+                Err(_) => format!("HTTP {status}"),
+            };
+            Err(ApiFailure::Server(detail))
+        }
+    }
+}
+
+async fn get_json<T: DeserializeOwned>(endpoint: &Endpoint, path: &str) -> Result<T, ApiFailure> {
+    let response = authorised(endpoint, Request::get(&endpoint.http_url(path)))
+        .send()
+        .await
+        .map_err(|e| ApiFailure::Network(e.to_string()))?;
+    check(path, response)
+        .await?
+        .json::<T>()
+        .await
+        .map_err(|e| ApiFailure::Decode(e.to_string()))
+}
+
+/// `GET /api/health`: the server's version; needs no token.
+pub async fn health(endpoint: &Endpoint) -> Result<Health, ApiFailure> {
+    get_json(endpoint, "/api/health").await
+}
+
+/// `GET /api/messages`: one page of stored messages, newest first.
+pub async fn messages(endpoint: &Endpoint, query: &PageQuery) -> Result<Vec<Message>, ApiFailure> {
+    get_json::<MessagePage>(endpoint, &query.path())
+        .await
+        .map(|p| p.messages)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_query_path() {
+        let mut q = PageQuery {
+            limit: 50,
+            ..Default::default()
+        };
+        assert_eq!(q.path(), "/api/messages?limit=50");
+        q.before = Some(120);
+        q.q = Some(" bank & co ".into());
+        q.sender = Some("   ".into());
+        q.has_code = true;
+        assert_eq!(
+            q.path(),
+            "/api/messages?limit=50&before=120&q=bank%20%26%20co&has_code=true"
+        );
+    }
+
+    #[test]
+    fn failures_read_as_sentences() {
+        assert!(ApiFailure::Unauthorized
+            .to_string()
+            .contains("pairing link"));
+        assert!(ApiFailure::NotSupported("/api/x".into())
+            .to_string()
+            .contains("/api/x"));
+    }
+}
