@@ -7,6 +7,9 @@ decoding of the same PDUs. Prints one JSON object per message:
   {"case": n, "kind": "...", "text": <the text given to gammu>, "sender": ..., "pdus": [hex, ...],
    "gammu": [{"number": ..., "text": ..., "datetime": RFC 3339, "udh": hex}, ...]}  (one entry per part)
 
+After the generated messages come a few hand-built ones in national shift tables ("kind": "national"), which
+gammu does not implement: for those the expected text is the one TS 23.038 gives, and gammu's is reported.
+
 gammu's encoder ignores the time zone of DateTime (it always writes 00), so the script writes a random zone
 (quarter hours, negative ones included) into the TP-SCTS octet and lets gammu's *decoder* read it back:
 time zones are compared decoder against decoder.
@@ -83,6 +86,40 @@ def clean(s):
     return s.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
+def pack(header, septets):
+    """Packs septets after a user data header, starting at the next septet boundary."""
+    start = (len(header) * 8 + 6) // 7
+    value = int.from_bytes(bytes(header), "little")
+    for i, septet in enumerate(septets):
+        value |= septet << (7 * (start + i))
+    return start + len(septets), value.to_bytes(((start + len(septets)) * 7 + 7) // 8, "little")
+
+
+# Hand-built messages in national shift tables (TS 23.038 Annex A), which gammu does not implement: the
+# expected text is the spec's, septet by septet.
+NATIONAL = [
+    # Turkish locking shift (IEI 0x25, language 1): İ 0x40, ş 0x1D, ç 0x60, ğ 0x0C.
+    ("turkish", [0x25, 0x01, 0x01], [0x40, 0x1D, 0x60, 0x69, 0x20, 0x61, 0x0C, 0x61, 0x60], "İşçi ağaç"),
+    # Spanish single shift (IEI 0x24, language 2): Ú is ESC 0x55, ó is ESC 0x6F.
+    ("spanish", [0x24, 0x01, 0x02], [0x1B, 0x55, 0x6E, 0x69, 0x63, 0x1B, 0x6F], "Únicó"),
+    # Hindi locking and single shift (language 6): नमस्ते, then ESC 0x1C = digit zero.
+    ("hindi", [0x24, 0x01, 0x06, 0x25, 0x01, 0x06], [0x2F, 0x42, 0x4C, 0x5F, 0x27, 0x59, 0x20, 0x1B, 0x1C],
+     "नमस्ते ०"),
+]
+
+
+def national_cases():
+    for name, elements, septets, text in NATIONAL:
+        header = [len(elements)] + elements
+        udl, ud = pack(header, septets)
+        pdu = bytes([0x00, 0x40, 0x03, 0x81, 0x21, 0xF3, 0x00, 0x00, 0x52, 0x11, 0x03, 0x01, 0x00, 0x00, 0x00, udl]) + ud
+        d = gammu.DecodePDU(pdu, True)
+        print(json.dumps({"case": "national-" + name, "kind": "national", "text": text, "pdus": [pdu.hex().upper()],
+                          "gammu": [{"number": d["Number"], "text": clean(d["Text"]), "coding": d["Coding"],
+                                     "datetime": d["DateTime"].isoformat(),
+                                     "udh": bytes(d["UDH"]["Text"]).hex().upper()}]}, ensure_ascii=True))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--count", type=int, default=1200)
@@ -135,6 +172,7 @@ def main():
             })
         print(json.dumps({"case": case, "kind": kind, "text": text, "sender": number, "pdus": pdus,
                           "gammu": decoded}, ensure_ascii=True))
+    national_cases()
 
 
 if __name__ == "__main__":
