@@ -269,7 +269,8 @@ fn dcs(encoding: Encoding) -> u8 {
 }
 
 /// Encodes SMS-SUBMIT parts for sending. Each part starts with `00` (use the SIM's SMSC), so send it with
-/// `AT+CMGS=<bytes.len() - 1>`.
+/// `AT+CMGS=<bytes.len() - 1>`. `to` is `+` and digits (international) or digits; spaces, dashes, dots,
+/// slashes and parentheses are ignored.
 pub fn encode_submit(
     to: &str,
     text: &str,
