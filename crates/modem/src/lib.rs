@@ -7,8 +7,9 @@
 //! - [`framer`]: pure splitting of modem output into echo, response lines, final results, URCs and
 //!   the `> ` prompt, at any read boundary;
 //! - `channel`: one AT command at a time, with timeouts and a guard time, URCs set aside;
-//! - [`driver`]: the per-modem task (init, drain, `+CMTI` → `AT+CMGR`, delete on request, reconnect),
-//!   reached through a [`ModemHandle`] and reporting [`ModemEvent`]s;
+//! - `driver`: the per-modem task (init, drain, `+CMTI` → `AT+CMGR`, delete on request, reconnect),
+//!   started with [`spawn`], reached through a [`ModemHandle`] and reporting [`ModemEvent`]s
+//!   ([`events`]), configured by a [`ModemConfig`] ([`config`]);
 //! - [`sim`]: the simulator used by tests and the `--demo` mode.
 //!
 //! The driver does not decode PDUs: it hands the raw bytes to the engine, which commits them and
@@ -48,9 +49,12 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod channel;
-pub mod driver;
+pub mod config;
+mod driver;
 pub mod errors;
+pub mod events;
 pub mod framer;
+mod handle;
 mod listing;
 pub use listing::Registration;
 mod negotiate;
@@ -58,10 +62,10 @@ pub mod probe;
 pub mod sim;
 pub mod transport;
 
-pub use driver::{
-    spawn, spawn_with, LinkState, ModemConfig, ModemEvent, ModemHandle, ModemStatus, Received,
-    Timeouts,
-};
+pub use config::{ModemConfig, Timeouts};
+pub use driver::{spawn, spawn_with};
 pub use errors::{AtError, ErrorFamily, ModemError};
+pub use events::{LinkState, ModemEvent, ModemStatus, Received};
+pub use handle::ModemHandle;
 pub use probe::{probe, ProbeResult};
 pub use sim::{SimOptions, Simulator};

@@ -194,7 +194,13 @@ async fn cmti_for_a_slot_already_gone_is_harmless() {
     let slot = sim.deliver(pdu("+15555550108", "gone"));
     assert!(sim.remove(slot));
     // The held URC is released after 1 s; AT+CMGR then gets +CMS ERROR: 321.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    tokio::time::timeout(WAIT, async {
+        while sim.errors_sent() == errors_before {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .unwrap();
     assert_eq!(sim.errors_sent(), errors_before + 1);
     let next = pdu("+15555550108", "still works");
     sim.deliver(next.clone());

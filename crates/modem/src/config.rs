@@ -1,0 +1,64 @@
+//! How to reach and drive one modem: port, identity, PIN, sweep period and per-command timeouts.
+
+use std::time::Duration;
+
+/// How to reach one modem.
+#[derive(Debug, Clone)]
+pub struct ModemConfig {
+    /// Serial port path (`/dev/ttyUSB2`, `COM5`, a pty, or a stable symlink).
+    pub port: String,
+    /// Stable id for this modem; the port path when `None`.
+    pub id: Option<String>,
+    /// Baud rate (USB modems ignore it; UART boards such as SIM800L need the right one).
+    pub baud: u32,
+    /// Period of the safety sweep (`AT+CMGL=4`) that catches messages whose URC was lost.
+    pub sweep_interval: Duration,
+    /// SIM PIN, entered once if the SIM asks. A rejected PIN stops the modem (no retry: the SIM
+    /// would lock into PUK).
+    pub pin: Option<String>,
+    /// Per-command timeouts.
+    pub timeouts: Timeouts,
+}
+
+/// Per-command timeouts. The defaults suit real modems; tests shorten them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Configuration and status commands (`ATE0`, `AT+CSQ`, ...).
+    pub quick: Duration,
+    /// Reading, deleting one slot, PIN and storage selection.
+    pub slot: Duration,
+    /// `AT+CMGL=4`: on a full SIM800L this takes up to 20 s.
+    pub list: Duration,
+    /// From `AT+CMGS=<n>` to the `> ` prompt.
+    pub prompt: Duration,
+    /// From the PDU to `+CMGS: <mr>` (the network's answer).
+    pub send: Duration,
+    /// How long a modem may stay not ready for SMS after power-on (SIM800L: about 10 s).
+    pub ready: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            quick: Duration::from_secs(5),
+            slot: Duration::from_secs(10),
+            list: Duration::from_secs(30),
+            prompt: Duration::from_secs(10),
+            send: Duration::from_secs(60),
+            ready: Duration::from_secs(60),
+        }
+    }
+}
+
+impl Default for ModemConfig {
+    fn default() -> Self {
+        ModemConfig {
+            port: String::new(),
+            id: None,
+            baud: 115_200,
+            sweep_interval: Duration::from_secs(60),
+            pin: None,
+            timeouts: Timeouts::default(),
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! What a driver reports to the engine: received messages and modem status.
+
+use crate::listing::Registration;
+
+/// Connection state of a modem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkState {
+    /// Opening the port or initialising the modem.
+    Connecting,
+    /// Initialised and listening for messages.
+    Connected,
+    /// The port is gone or stopped answering; reopening with backoff.
+    Disconnected,
+    /// Stopped for good until the user acts (wrong PIN, no SIM); see `last_error`.
+    Failed,
+}
+
+/// What is known about a modem right now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModemStatus {
+    /// The modem's id.
+    pub id: String,
+    /// The port it is on.
+    pub port: String,
+    /// Connection state.
+    pub state: LinkState,
+    /// Model (`AT+CGMM`), once known.
+    pub model: Option<String>,
+    /// Network operator (`AT+COPS?`), once registered.
+    pub operator: Option<String>,
+    /// Signal strength in dBm (`AT+CSQ`), when known.
+    pub signal_dbm: Option<i32>,
+    /// The last error, for the user.
+    pub last_error: Option<String>,
+    /// Manufacturer (`AT+CGMI`), once known.
+    pub manufacturer: Option<String>,
+    /// IMEI (`AT+CGSN`), once known: identifies the modem whatever port it comes back on.
+    pub imei: Option<String>,
+    /// Network registration (`AT+CREG?`), when known.
+    pub registration: Option<Registration>,
+    /// Messages stored in the selected storage and its capacity (`AT+CPMS?`), when known.
+    pub storage: Option<(u32, u32)>,
+}
+
+impl ModemStatus {
+    /// Signal as 0–4 bars, the way phones show it (from [`ModemStatus::signal_dbm`]).
+    pub fn signal_bars(&self) -> Option<u8> {
+        self.signal_dbm.map(|dbm| match dbm {
+            d if d >= -73 => 4,
+            d if d >= -83 => 3,
+            d if d >= -93 => 2,
+            d if d >= -109 => 1,
+            _ => 0,
+        })
+    }
+}
+
+/// A message read from the modem, not yet deleted from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    /// Id of the modem that received it.
+    pub modem: String,
+    /// Its slot on the modem: pass it to [`ModemHandle::delete`] after the commit. `None` for a
+    /// message delivered directly with `+CMT` (nothing to delete).
+    pub slot: Option<u32>,
+    /// The raw PDU, with its SMSC field, as `AT+CMGR` printed it.
+    pub pdu: Vec<u8>,
+}
+
+/// What a modem driver reports. More variants may come (delivery reports, send progress).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ModemEvent {
+    /// A message to commit.
+    Received(Received),
+    /// The modem's status changed.
+    Status(ModemStatus),
+}
