@@ -18,6 +18,10 @@ pub struct ModemConfig {
     pub pin: Option<String>,
     /// Per-command timeouts.
     pub timeouts: Timeouts,
+    /// USB serial number of the modem. USB modems come back under a new name after a reset or a
+    /// replug (`ttyUSB2` → `ttyUSB5`); when `port` is gone, the port with this serial number is
+    /// used instead.
+    pub usb_serial: Option<String>,
 }
 
 /// Per-command timeouts. The defaults suit real modems; tests shorten them.
@@ -59,6 +63,7 @@ impl Default for ModemConfig {
             sweep_interval: Duration::from_secs(60),
             pin: None,
             timeouts: Timeouts::default(),
+            usb_serial: None,
         }
     }
 }

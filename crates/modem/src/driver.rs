@@ -28,6 +28,7 @@ use crate::listing::{
     parse_cops, parse_cpms_usage, parse_creg, parse_csq, parse_listing, parse_plain,
 };
 use crate::negotiate::{choose_storage, cnmi_candidates, cnmi_command};
+use crate::probe::{find_usb_port, list_ports};
 use crate::transport::{BoxTransport, Opener, SerialOpener};
 
 /// Pause after each final result before the next command (slow firmware drops commands otherwise).
@@ -86,6 +87,7 @@ pub fn spawn_with(
         connected: false,
         storage: "SM".into(),
         pending_sends: VecDeque::new(),
+        warning: None,
     };
     tokio::spawn(driver.run());
     (
@@ -129,6 +131,8 @@ struct Driver {
     in_flight: HashMap<u32, (Vec<u8>, Instant)>,
     /// The current session reached `Connected` (resets the backoff).
     connected: bool,
+    /// Something the user should see once the modem is connected (a swapped modem).
+    warning: Option<String>,
     /// Sends requested while disconnected, sent after the next successful init.
     pending_sends: VecDeque<PendingSend>,
     /// The message storage selected with `AT+CPMS` (`SM` unless the modem lacks it).
@@ -141,7 +145,7 @@ impl Driver {
         loop {
             self.connected = false;
             self.set_state(LinkState::Connecting, None);
-            let end = match self.opener.open(&self.config.port, self.config.baud).await {
+            let end = match self.open_port().await {
                 Ok(io) => self.session(io).await,
                 Err(e) => End::Lost(e.to_string()),
             };
@@ -181,6 +185,22 @@ impl Driver {
                 }
             }
         }
+    }
+
+    /// Opens the configured port, or, if it is gone and a USB serial number is configured, the
+    /// port that modem re-enumerated as.
+    async fn open_port(&mut self) -> std::io::Result<BoxTransport> {
+        let first = self.opener.open(&self.config.port, self.config.baud).await;
+        let serial = match (&first, &self.config.usb_serial) {
+            (Err(e), Some(serial)) if e.kind() == std::io::ErrorKind::NotFound => serial.clone(),
+            _ => return first,
+        };
+        let Some(port) = find_usb_port(&list_ports(), &serial) else {
+            return first;
+        };
+        tracing::info!(modem = %self.status.id, %port, "modem found again under a new port");
+        self.status.port = port.clone();
+        self.opener.open(&port, self.config.baud).await
     }
 
     /// Waits `duration` while no port is open, answering deletes with `Disconnected` and queueing
@@ -234,7 +254,7 @@ impl Driver {
             };
         }
         self.connected = true;
-        self.status.last_error = None;
+        self.status.last_error = self.warning.take();
         self.set_state(LinkState::Connected, None);
         if let Err(e) = self.drain(&mut at).await {
             return End::Lost(e.to_string());
@@ -365,7 +385,18 @@ impl Driver {
             self.status.manufacturer = parse_plain(&lines, "+CGMI:");
         }
         if let Some(lines) = optional(at.command("AT+CGSN", self.config.timeouts.quick).await)? {
-            self.status.imei = parse_plain(&lines, "+CGSN:");
+            let imei = parse_plain(&lines, "+CGSN:");
+            if let (Some(old), Some(new)) = (&self.status.imei, &imei) {
+                if old != new {
+                    // Not fatal (a swapped modem still receives), but the user should know.
+                    tracing::warn!(modem = %self.status.id, %old, %new, "a different modem is on this port");
+                    self.warning = Some(format!(
+                        "a different modem (IMEI {new}, was {old}) is now on {}",
+                        self.status.port
+                    ));
+                }
+            }
+            self.status.imei = imei;
         }
         self.refresh_status(at).await?;
         Ok(())

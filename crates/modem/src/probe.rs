@@ -72,6 +72,18 @@ pub fn list_ports() -> Vec<(String, Option<UsbInfo>)> {
     }
 }
 
+/// The port whose USB serial number is `serial` (how a re-enumerated modem is found again).
+pub fn find_usb_port(ports: &[(String, Option<UsbInfo>)], serial: &str) -> Option<String> {
+    ports
+        .iter()
+        .find(|(_, usb)| {
+            usb.as_ref()
+                .and_then(|u| u.serial_number.as_deref())
+                .is_some_and(|s| s == serial)
+        })
+        .map(|(port, _)| port.clone())
+}
+
 /// Lists every serial port and probes each one.
 pub async fn scan(baud: u32) -> Vec<ProbeResult> {
     let mut results = Vec::new();
@@ -129,4 +141,33 @@ pub async fn probe_with(opener: Arc<dyn Opener>, port: &str, baud: u32) -> Probe
         result.model = parse_plain(&lines, "+CGMM:");
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn usb(serial: Option<&str>) -> Option<UsbInfo> {
+        Some(UsbInfo {
+            vid: 0x12d1,
+            pid: 0x1506,
+            serial_number: serial.map(str::to_string),
+            manufacturer: None,
+            product: None,
+        })
+    }
+
+    #[test]
+    fn finds_a_modem_again_by_usb_serial() {
+        let ports = vec![
+            ("/dev/ttyS0".to_string(), None),
+            ("/dev/ttyUSB0".to_string(), usb(None)),
+            ("/dev/ttyUSB5".to_string(), usb(Some("ABC123"))),
+        ];
+        assert_eq!(
+            find_usb_port(&ports, "ABC123").as_deref(),
+            Some("/dev/ttyUSB5")
+        );
+        assert_eq!(find_usb_port(&ports, "XYZ"), None);
+    }
 }

@@ -193,7 +193,7 @@ async fn cmti_for_a_slot_already_gone_is_harmless() {
     // The +CMTI is held back; the message vanishes before the driver reads it.
     let slot = sim.deliver(pdu("+15555550108", "gone"));
     assert!(sim.remove(slot));
-    // The held URC is released after 1 s; AT+CMGR then gets +CMS ERROR: 321.
+    // The held URC is released after 2 s; AT+CMGR then gets +CMS ERROR: 321.
     tokio::time::timeout(WAIT, async {
         while sim.errors_sent() == errors_before {
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -538,4 +538,38 @@ async fn a_modem_left_waiting_for_a_pdu_is_brought_back_with_esc() {
     assert!(sim.sent().is_empty(), "the half-typed PDU was not sent");
     modem.shutdown().await;
     sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_different_modem_on_the_same_path_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("modem-by-id");
+    let first = Simulator::start(SimOptions {
+        link: Some(link.clone()),
+        imei: "111111111111111".into(),
+        ..SimOptions::default()
+    })
+    .await
+    .unwrap();
+    let (modem, mut events) = spawn(config(&link.to_string_lossy()));
+    let (status, _) = wait_state(&mut events, LinkState::Connected).await;
+    assert_eq!(status.imei.as_deref(), Some("111111111111111"));
+    first.unplug().await;
+    wait_state(&mut events, LinkState::Disconnected).await;
+    let second = Simulator::start(SimOptions {
+        link: Some(link.clone()),
+        imei: "222222222222222".into(),
+        ..SimOptions::default()
+    })
+    .await
+    .unwrap();
+    let (status, _) = wait_state(&mut events, LinkState::Connected).await;
+    assert_eq!(status.imei.as_deref(), Some("222222222222222"));
+    assert!(
+        status.last_error.unwrap().contains("different modem"),
+        "the swap is reported"
+    );
+    modem.shutdown().await;
+    first.shutdown().await;
+    second.shutdown().await;
 }

@@ -75,6 +75,8 @@ pub(crate) struct AtModem {
     pub ready: bool,
     /// `AT^CURC=0` was given: a Huawei stick stops its status noise.
     pub curc_off: bool,
+    /// Reported by `AT+CGSN`.
+    pub imei: String,
 }
 
 const CTRL_Z: u8 = 0x1A;
@@ -98,6 +100,7 @@ impl AtModem {
             mode: Mode::Command,
             ready: true,
             curc_off: false,
+            imei: "356938035643809".into(),
         }
     }
 
@@ -212,7 +215,8 @@ impl AtModem {
                 self.ok(out)
             }
             ("+CGSN", _) => {
-                self.info(out, "356938035643809");
+                let imei = self.imei.clone();
+                self.info(out, &imei);
                 self.ok(out)
             }
             ("+CCID", _) => {

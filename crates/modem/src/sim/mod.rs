@@ -83,7 +83,8 @@ pub struct Chaos {
     /// does this anyway until the driver sends `AT^CURC=0`.)
     pub noise: bool,
     /// Hold new-message URCs back and print them in the middle of the next response (after its
-    /// first line), where a careless driver swallows them.
+    /// first line), where a careless driver swallows them; on their own after 2 s if no command
+    /// comes.
     pub urc_inside_responses: bool,
     /// Store new messages without any URC, as modems that drop URCs do: only a sweep finds them.
     pub lose_urcs: bool,
@@ -110,6 +111,8 @@ pub struct SimOptions {
     pub link: Option<PathBuf>,
     /// Fault injection.
     pub chaos: Chaos,
+    /// The IMEI `AT+CGSN` reports.
+    pub imei: String,
 }
 
 impl Default for SimOptions {
@@ -121,6 +124,7 @@ impl Default for SimOptions {
             ready_delay: Duration::ZERO,
             link: None,
             chaos: Chaos::default(),
+            imei: "356938035643809".into(),
         }
     }
 }
@@ -429,6 +433,7 @@ async fn run(
     let mut pty = Some(pty);
     let new_modem = || {
         let mut modem = AtModem::new(state.clone(), options.personality, options.pin.clone());
+        modem.imei = options.imei.clone();
         modem.ready = options.ready_delay.is_zero();
         modem
     };
@@ -470,7 +475,7 @@ async fn run(
                 if chaos.urc_inside_responses {
                     held.extend(urc);
                     // Released on its own if no response comes to hide in.
-                    held_until = tokio::time::Instant::now() + Duration::from_secs(1);
+                    held_until = tokio::time::Instant::now() + Duration::from_secs(2);
                     continue;
                 }
                 urc
