@@ -47,3 +47,19 @@ fn status_report_json() {
     assert_eq!(v["delivered"], true);
     assert_eq!(v["discharge_time"], "2002-08-26T19:37:50+01:00");
 }
+
+#[test]
+fn submit_json_names_the_recipient() {
+    let parts = simrelay_pdu::encode_submit(
+        "+31641600986",
+        "hi",
+        &simrelay_pdu::SubmitOptions::default(),
+    )
+    .unwrap();
+    let v = serde_json::to_value(simrelay_pdu::decode(&parts[0]).unwrap()).unwrap();
+    assert_eq!(v["type"], "submit");
+    assert_eq!(v["smsc"], serde_json::Value::Null);
+    assert_eq!(v["recipient"], "+31641600986");
+    assert_eq!(v["recipient_type"], "international");
+    assert_eq!(v["text"], "hi");
+}
