@@ -112,6 +112,13 @@ pub enum ServerEvent {
 pub struct MessagePage {
     /// Messages, newest first.
     pub messages: Vec<Message>,
+    /// Cursor of the next (older) page: pass it as `before=`. Absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<i64>,
+    /// For a search (`q=`): where the search terms matched in each message's `text`, as byte ranges
+    /// `[start, end)` by message id. Clients highlight by slicing the text, never by inserting markup.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub highlights: std::collections::BTreeMap<i64, Vec<[usize; 2]>>,
 }
 
 /// Body of `GET /api/health`.

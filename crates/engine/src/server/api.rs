@@ -1,13 +1,18 @@
-//! The JSON endpoints under `/api`.
+//! The JSON endpoints under `/api` for messages and modems.
+
+use std::collections::HashMap;
 
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::Json;
-use serde::Deserialize;
-use simrelay_protocol::{Health, MessagePage};
+use serde::Serialize;
+use simrelay_protocol::{Health, Message, MessagePage, ModemStatus};
 
 use super::error::Failure;
+use super::params::Params;
 use super::AppState;
+use crate::store::{MessageQuery, Order};
 
 /// Page size when the client does not ask for one.
 const DEFAULT_LIMIT: u32 = 50;
@@ -22,25 +27,106 @@ pub(crate) async fn health() -> Json<Health> {
     })
 }
 
-/// Query of `GET /api/messages`.
-#[derive(Debug, Deserialize)]
-pub(crate) struct MessagesQuery {
-    limit: Option<u32>,
+/// The message filters shared by `/api/messages`, `/api/codes/*` and `/api/export`.
+pub(crate) fn filters(params: &Params) -> Result<MessageQuery, Failure> {
+    Ok(MessageQuery {
+        text: params.text("q")?,
+        sender: params.text("sender")?,
+        modem: params.text("modem")?,
+        has_code: params.flag("has_code")?,
+        since: params.time("since")?,
+        until: params.time("until")?,
+        before: params.id("before")?,
+        after: params.id("after")?,
+        ..MessageQuery::default()
+    })
 }
 
-/// `GET /api/messages?limit=N`: the newest messages, newest first.
+/// `GET /api/messages?q=&sender=&modem=&has_code=&since=&until=&before=&after=&limit=&sort=`
 pub(crate) async fn messages(
     State(state): State<AppState>,
-    query: Result<Query<MessagesQuery>, QueryRejection>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Json<MessagePage>, Failure> {
-    let Query(query) = query.map_err(|e| Failure::bad_request(e.body_text()))?;
-    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(Failure::bad_request(format!(
-            "limit must be between 1 and {MAX_LIMIT}, got {limit}"
-        )));
-    }
+    let params = Params::from_query(query)?;
+    let mut query = filters(&params)?;
+    query.limit = params.limit(DEFAULT_LIMIT, MAX_LIMIT)?;
+    query.order = match params.text("sort")?.as_deref() {
+        None | Some("newest") => Order::NewestFirst,
+        Some("oldest") => Order::OldestFirst,
+        Some("relevance") => Order::Relevance,
+        Some(other) => {
+            return Err(Failure::bad_request(format!(
+                "sort must be newest, oldest or relevance, got {other:?}"
+            )))
+        }
+    };
+    let found = state.store.search(&query).await?;
     Ok(Json(MessagePage {
-        messages: state.store.recent(limit).await?,
+        messages: found.messages,
+        next: found.next,
+        highlights: found.highlights,
     }))
+}
+
+/// Body of `GET /api/messages/{id}`: the message plus its raw PDUs.
+#[derive(Debug, Serialize)]
+pub(crate) struct MessageDetail {
+    #[serde(flatten)]
+    message: Message,
+    /// Raw PDUs (hex, with the SMSC field) in part order.
+    pdus: Vec<String>,
+}
+
+/// `GET /api/messages/{id}`
+pub(crate) async fn message(
+    State(state): State<AppState>,
+    id: Result<Path<i64>, axum::extract::rejection::PathRejection>,
+) -> Result<Json<MessageDetail>, Failure> {
+    let id = message_id(id)?;
+    let message = state.store.get(id).await?.ok_or_else(|| no_message(id))?;
+    let pdus = state
+        .store
+        .raw_pdus(id)
+        .await?
+        .iter()
+        .map(hex::encode_upper)
+        .collect();
+    Ok(Json(MessageDetail { message, pdus }))
+}
+
+/// `DELETE /api/messages/{id}`: 204, or 404 when there is no such message.
+pub(crate) async fn delete_message(
+    State(state): State<AppState>,
+    id: Result<Path<i64>, axum::extract::rejection::PathRejection>,
+) -> Result<StatusCode, Failure> {
+    let id = message_id(id)?;
+    if state.store.delete(id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(no_message(id))
+    }
+}
+
+fn message_id(
+    id: Result<Path<i64>, axum::extract::rejection::PathRejection>,
+) -> Result<i64, Failure> {
+    id.map(|Path(id)| id)
+        .map_err(|_| Failure::bad_request("the message id must be an integer"))
+}
+
+fn no_message(id: i64) -> Failure {
+    Failure::not_found(format!("there is no message {id}"))
+}
+
+/// Body of `GET /api/modems`.
+#[derive(Debug, Serialize)]
+pub(crate) struct Modems {
+    modems: Vec<ModemStatus>,
+}
+
+/// `GET /api/modems`: the status of every modem.
+pub(crate) async fn modems(State(state): State<AppState>) -> Json<Modems> {
+    Json(Modems {
+        modems: state.hub.modems(),
+    })
 }

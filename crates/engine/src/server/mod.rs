@@ -2,7 +2,10 @@
 
 mod api;
 mod auth;
+mod codes;
 mod error;
+mod export;
+mod params;
 mod ui;
 mod ws;
 
@@ -34,6 +37,14 @@ pub(crate) fn router(state: AppState) -> Router {
     Router::new()
         .route("/api/health", get(api::health))
         .route("/api/messages", get(api::messages))
+        .route(
+            "/api/messages/{id}",
+            get(api::message).delete(api::delete_message),
+        )
+        .route("/api/codes/latest", get(codes::latest))
+        .route("/api/codes/wait", get(codes::wait))
+        .route("/api/modems", get(api::modems))
+        .route("/api/export", get(export::export))
         .route("/ws", get(ws::upgrade))
         .fallback(ui::serve)
         .layer(middleware::from_fn_with_state(

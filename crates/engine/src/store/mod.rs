@@ -17,6 +17,10 @@ use sqlx::sqlite::{
 };
 use sqlx::Row;
 
+mod search;
+
+pub use search::{Found, MessageQuery, Order};
+
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -111,7 +115,7 @@ pub struct Store {
 }
 
 /// Columns of `messages` in the order [`message_from_row`] reads them.
-const MESSAGE_COLUMNS: &str =
+pub(crate) const MESSAGE_COLUMNS: &str =
     "id, modem, sender, text, code, code_start, code_end, sent_at, received_at, \
      encoding, decode_error, incomplete";
 
@@ -287,6 +291,24 @@ impl Store {
         .await?)
     }
 
+    /// Deletes a message and its raw PDUs; returns whether it existed.
+    pub async fn delete(&self, id: i64) -> Result<bool, StoreError> {
+        let result = sqlx::query("DELETE FROM messages WHERE id = ?")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    /// The largest message id (0 when empty): "everything up to now" for `after=` cursors.
+    pub async fn max_id(&self) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM messages")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
     /// Number of stored messages.
     pub async fn count(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM messages")
@@ -331,7 +353,7 @@ fn dedup_key(pdus: &[Vec<u8>]) -> String {
     }
 }
 
-fn message_from_row(row: &SqliteRow) -> Result<Message, StoreError> {
+pub(crate) fn message_from_row(row: &SqliteRow) -> Result<Message, StoreError> {
     let id: i64 = row.try_get("id")?;
     let corrupt = |reason: String| StoreError::Corrupt { id, reason };
     let time = |column: &str| -> Result<DateTime<FixedOffset>, StoreError> {

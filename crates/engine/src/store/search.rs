@@ -1,0 +1,417 @@
+//! Listing and searching messages: filters, full-text search (FTS5) with highlights, keyset pagination.
+//!
+//! Pages are cut by id (`before` / `after`), not by offset, so a page stays correct while new messages
+//! arrive and costs the same deep in the history as at the top.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
+use simrelay_protocol::Message;
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+use super::{message_from_row, Store, StoreError};
+
+/// Marks the start and end of a match in FTS5's `highlight()`. Private-use characters: they cannot come from
+/// a GSM 7-bit message, and if a UCS2 message carries them, the check in [`match_ranges`] drops the highlight.
+const MARK_START: char = '\u{E000}';
+const MARK_END: char = '\u{E001}';
+
+/// Order of the results.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Order {
+    /// Newest first (the default; pages continue with `before`).
+    #[default]
+    NewestFirst,
+    /// Oldest first (used to hand out the next code after a known id).
+    OldestFirst,
+    /// Best match first (with a text query only; one page, no cursor).
+    Relevance,
+}
+
+/// What to list. Every filter is optional; `limit` bounds the page.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MessageQuery {
+    /// Full-text search terms: every word must match the text or the sender, as a prefix.
+    pub text: Option<String>,
+    /// Exact sender.
+    pub sender: Option<String>,
+    /// Exact modem id.
+    pub modem: Option<String>,
+    /// Only messages with (true) or without (false) a code.
+    pub has_code: Option<bool>,
+    /// Received at or after this time.
+    pub since: Option<DateTime<FixedOffset>>,
+    /// Received before this time.
+    pub until: Option<DateTime<FixedOffset>>,
+    /// Only ids below this (the `next` cursor of the previous page).
+    pub before: Option<i64>,
+    /// Only ids above this.
+    pub after: Option<i64>,
+    /// Page size.
+    pub limit: u32,
+    /// Result order.
+    pub order: Order,
+}
+
+/// One page of results.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Found {
+    /// The messages, in the requested order.
+    pub messages: Vec<Message>,
+    /// Cursor for the next page (newest-first order only), when there are more.
+    pub next: Option<i64>,
+    /// For a text search: byte ranges of the matches in each message's text, by id.
+    pub highlights: BTreeMap<i64, Vec<[usize; 2]>>,
+}
+
+const COLUMNS: &str =
+    "m.id, m.modem, m.sender, m.text, m.code, m.code_start, m.code_end, m.sent_at, \
+     m.received_at, m.encoding, m.decode_error, m.incomplete";
+
+impl Store {
+    /// Lists messages matching `query`.
+    pub async fn search(&self, query: &MessageQuery) -> Result<Found, StoreError> {
+        let fts = match query.text.as_deref().map(fts_query) {
+            // Terms without a letter or digit match nothing rather than everything.
+            Some(None) => return Ok(Found::default()),
+            Some(Some(fts)) => Some(fts),
+            None => None,
+        };
+        let mut sql = QueryBuilder::<Sqlite>::new("SELECT ");
+        sql.push(COLUMNS);
+        if fts.is_some() {
+            sql.push(", highlight(messages_fts, 0, char(57344), char(57345)) AS marked")
+                .push(" FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid WHERE messages_fts MATCH ")
+                .push_bind(fts.clone().unwrap_or_default());
+        } else {
+            sql.push(" FROM messages m WHERE 1 = 1");
+        }
+        if let Some(sender) = &query.sender {
+            sql.push(" AND m.sender = ").push_bind(sender.clone());
+        }
+        if let Some(modem) = &query.modem {
+            sql.push(" AND m.modem = ").push_bind(modem.clone());
+        }
+        match query.has_code {
+            Some(true) => sql.push(" AND m.code IS NOT NULL"),
+            Some(false) => sql.push(" AND m.code IS NULL"),
+            None => &mut sql,
+        };
+        if let Some(since) = query.since {
+            sql.push(" AND m.received_at >= ")
+                .push_bind(stored_time(since));
+        }
+        if let Some(until) = query.until {
+            sql.push(" AND m.received_at < ")
+                .push_bind(stored_time(until));
+        }
+        if let Some(before) = query.before {
+            sql.push(" AND m.id < ").push_bind(before);
+        }
+        if let Some(after) = query.after {
+            sql.push(" AND m.id > ").push_bind(after);
+        }
+        let order = if fts.is_none() && query.order == Order::Relevance {
+            Order::NewestFirst
+        } else {
+            query.order
+        };
+        sql.push(match order {
+            Order::NewestFirst => " ORDER BY m.id DESC",
+            Order::OldestFirst => " ORDER BY m.id ASC",
+            // The sender column weighs more: a search for a name is usually a search for that sender.
+            Order::Relevance => " ORDER BY bm25(messages_fts, 1.0, 2.0), m.id DESC",
+        });
+        // One row more than asked tells whether there is a next page.
+        sql.push(" LIMIT ").push_bind(i64::from(query.limit) + 1);
+
+        let rows = sql.build().fetch_all(&self.pool).await?;
+        let mut found = Found::default();
+        for row in rows
+            .iter()
+            .take(usize::try_from(query.limit).unwrap_or(usize::MAX))
+        {
+            let message = message_from_row(row)?;
+            if fts.is_some() {
+                let marked: String = row.try_get("marked")?;
+                let ranges = match_ranges(&marked, &message.text);
+                if !ranges.is_empty() {
+                    found.highlights.insert(message.id, ranges);
+                }
+            }
+            found.messages.push(message);
+        }
+        if rows.len() > found.messages.len() && order == Order::NewestFirst {
+            found.next = found.messages.last().map(|m| m.id);
+        }
+        Ok(found)
+    }
+}
+
+/// `received_at` as the store writes it (UTC, fixed width), so text comparison is time comparison.
+fn stored_time(t: DateTime<FixedOffset>) -> String {
+    t.with_timezone(&Utc)
+        .to_rfc3339_opts(SecondsFormat::Micros, false)
+}
+
+/// Turns what a user typed into a safe FTS5 query: each word becomes a quoted prefix term, all required.
+/// FTS5 operators in the input are thereby plain text, so no input is a syntax error. `None` when no word
+/// has a letter or digit.
+fn fts_query(input: &str) -> Option<String> {
+    let terms: Vec<String> = input
+        .split_whitespace()
+        .filter(|word| word.chars().any(char::is_alphanumeric))
+        .map(|word| format!("\"{}\"*", word.replace('"', "\"\"")))
+        .collect();
+    (!terms.is_empty()).then(|| terms.join(" AND "))
+}
+
+/// Byte ranges of the marked matches, relative to the unmarked text. Empty if removing the marks does not
+/// give back `text` exactly (the text itself contained a marker character).
+fn match_ranges(marked: &str, text: &str) -> Vec<[usize; 2]> {
+    let mut plain = String::with_capacity(marked.len());
+    let mut ranges = Vec::new();
+    let mut start = None;
+    for c in marked.chars() {
+        match c {
+            MARK_START => start = Some(plain.len()),
+            MARK_END => {
+                if let Some(s) = start.take() {
+                    ranges.push([s, plain.len()]);
+                }
+            }
+            c => plain.push(c),
+        }
+    }
+    if plain == text {
+        ranges
+    } else {
+        Vec::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Inserted, NewMessage};
+
+    async fn store_with(
+        texts: &[(&str, &str, Option<&str>)],
+    ) -> (tempfile::TempDir, Store, Vec<i64>) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("s.db")).await.expect("open");
+        let mut ids = Vec::new();
+        for (i, (sender, text, code)) in texts.iter().enumerate() {
+            let new = NewMessage {
+                modem: if i % 2 == 0 {
+                    "even".into()
+                } else {
+                    "odd".into()
+                },
+                sender: (*sender).into(),
+                text: (*text).into(),
+                code: code.map(str::to_owned),
+                code_span: None,
+                sent_at: DateTime::parse_from_rfc3339("2026-11-22T10:00:00+01:00").expect("valid"),
+                encoding: None,
+                decode_error: None,
+                incomplete: false,
+                pdus: vec![vec![u8::try_from(i).expect("small")]],
+                extra_pdus: Vec::new(),
+            };
+            let Inserted::New(m) = store.insert_message(&new).await.expect("insert") else {
+                panic!("dup")
+            };
+            ids.push(m.id);
+        }
+        (dir, store, ids)
+    }
+
+    fn query(limit: u32) -> MessageQuery {
+        MessageQuery {
+            limit,
+            ..MessageQuery::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn text_search_matches_prefixes_without_accents_and_highlights() {
+        let (_dir, store, ids) = store_with(&[
+            ("Bank", "Tu código de acceso es 8267", Some("8267")),
+            ("Shop", "Your order shipped", None),
+            ("Bank", "Your verification code is 482913", Some("482913")),
+        ])
+        .await;
+        let found = store
+            .search(&MessageQuery {
+                text: Some("codigo".into()),
+                ..query(10)
+            })
+            .await
+            .expect("q");
+        assert_eq!(
+            found.messages.iter().map(|m| m.id).collect::<Vec<_>>(),
+            vec![ids[0]]
+        );
+        let text = &found.messages[0].text;
+        let [s, e] = found.highlights[&ids[0]][0];
+        assert_eq!(&text[s..e], "código");
+
+        let found = store
+            .search(&MessageQuery {
+                text: Some("verif".into()),
+                ..query(10)
+            })
+            .await
+            .expect("q");
+        assert_eq!(found.messages.len(), 1);
+        // A sender is searchable too; every word must match.
+        let found = store
+            .search(&MessageQuery {
+                text: Some("bank your".into()),
+                ..query(10)
+            })
+            .await
+            .expect("q");
+        assert_eq!(
+            found.messages.iter().map(|m| m.id).collect::<Vec<_>>(),
+            vec![ids[2]]
+        );
+        // FTS5 syntax in the input is just text, never an error.
+        for weird in ["\"", "code OR", "NEAR(a b)", "*", "a:b", "(((", "-x"] {
+            store
+                .search(&MessageQuery {
+                    text: Some(weird.into()),
+                    ..query(10)
+                })
+                .await
+                .expect(weird);
+        }
+        assert!(store
+            .search(&MessageQuery {
+                text: Some("!!".into()),
+                ..query(10)
+            })
+            .await
+            .expect("q")
+            .messages
+            .is_empty());
+    }
+
+    #[tokio::test]
+    async fn pages_continue_with_the_cursor_and_filters_combine() {
+        let rows: Vec<(&str, &str, Option<&str>)> = (0..7)
+            .map(|i| ("S", "message", if i % 3 == 0 { Some("1") } else { None }))
+            .collect();
+        let (_dir, store, ids) = store_with(&rows).await;
+        let first = store.search(&query(3)).await.expect("page 1");
+        assert_eq!(
+            first.messages.iter().map(|m| m.id).collect::<Vec<_>>(),
+            vec![ids[6], ids[5], ids[4]]
+        );
+        assert_eq!(first.next, Some(ids[4]));
+        let second = store
+            .search(&MessageQuery {
+                before: first.next,
+                ..query(3)
+            })
+            .await
+            .expect("page 2");
+        let third = store
+            .search(&MessageQuery {
+                before: second.next,
+                ..query(3)
+            })
+            .await
+            .expect("page 3");
+        assert_eq!(
+            third.messages.iter().map(|m| m.id).collect::<Vec<_>>(),
+            vec![ids[0]]
+        );
+        assert_eq!(third.next, None);
+
+        let with_code = store
+            .search(&MessageQuery {
+                has_code: Some(true),
+                ..query(10)
+            })
+            .await
+            .expect("q");
+        assert_eq!(
+            with_code.messages.iter().map(|m| m.id).collect::<Vec<_>>(),
+            vec![ids[6], ids[3], ids[0]]
+        );
+        let even_code = store
+            .search(&MessageQuery {
+                has_code: Some(true),
+                modem: Some("even".into()),
+                ..query(10)
+            })
+            .await;
+        assert_eq!(even_code.expect("q").messages.len(), 2);
+        let oldest = store
+            .search(&MessageQuery {
+                after: Some(ids[1]),
+                order: Order::OldestFirst,
+                ..query(1)
+            })
+            .await
+            .expect("q");
+        assert_eq!(oldest.messages[0].id, ids[2]);
+        let future = DateTime::parse_from_rfc3339("2100-01-01T00:00:00+00:00").expect("valid");
+        assert!(store
+            .search(&MessageQuery {
+                since: Some(future),
+                ..query(10)
+            })
+            .await
+            .expect("q")
+            .messages
+            .is_empty());
+        assert_eq!(
+            store
+                .search(&MessageQuery {
+                    until: Some(future),
+                    ..query(10)
+                })
+                .await
+                .expect("q")
+                .messages
+                .len(),
+            7
+        );
+    }
+
+    #[tokio::test]
+    async fn deleting_removes_it_from_search() {
+        let (_dir, store, ids) = store_with(&[("A", "unique words here", None)]).await;
+        assert!(store.delete(ids[0]).await.expect("delete"));
+        assert!(!store.delete(ids[0]).await.expect("delete again"));
+        let found = store
+            .search(&MessageQuery {
+                text: Some("unique".into()),
+                ..query(10)
+            })
+            .await
+            .expect("q");
+        assert!(found.messages.is_empty());
+        assert!(
+            store.raw_pdus(ids[0]).await.expect("pdus").is_empty(),
+            "raw PDUs go with it"
+        );
+    }
+
+    #[test]
+    fn marks_become_ranges_only_when_they_reproduce_the_text() {
+        assert_eq!(
+            match_ranges("a \u{E000}bc\u{E001} d", "a bc d"),
+            vec![[2, 4]]
+        );
+        assert!(match_ranges("a \u{E000}bc\u{E001} d", "a bc e").is_empty());
+        assert_eq!(
+            fts_query("  hello \"x  "),
+            Some("\"hello\"* AND \"\"\"x\"*".into())
+        );
+        assert_eq!(fts_query("-- !!"), None);
+    }
+}
