@@ -19,6 +19,8 @@ pub(crate) enum Veto {
     PlusSign,
     /// Followed by '%'.
     Percent,
+    /// Part of a web address or e-mail address.
+    Url,
 }
 
 impl Veto {
@@ -40,6 +42,7 @@ impl Veto {
             }
             Veto::PlusSign => "follows '+' (international phone number)".into(),
             Veto::Percent => "followed by '%'".into(),
+            Veto::Url => "part of a web or e-mail address".into(),
         }
     }
 }
@@ -257,6 +260,29 @@ fn chain(text: &str, toks: &[Token], seps: &[char], out: &mut Vec<Candidate>) {
     }
 }
 
+/// The run of non-space ASCII around `r` looks like a web or e-mail address ("https://x.example/p/582913",
+/// "v.example.com/105876", "id=7731@example.org").
+fn in_address(text: &str, r: Range<usize>) -> bool {
+    let b = text.as_bytes();
+    let graphic = |c: &u8| {
+        c.is_ascii_graphic() && !matches!(c, b'(' | b')' | b'[' | b']' | b'<' | b'>' | b'"')
+    };
+    let start = b[..r.start]
+        .iter()
+        .rposition(|c| !graphic(c))
+        .map_or(0, |i| i + 1);
+    let end = b[r.end..]
+        .iter()
+        .position(|c| !graphic(c))
+        .map_or(b.len(), |i| r.end + i);
+    let word = &text[start..end];
+    let domain_then_path = word.find('/').is_some_and(|slash| {
+        let host = &word[..slash];
+        host.contains('.') && host.bytes().any(|c| c.is_ascii_alphabetic())
+    });
+    word.contains("://") || word.contains("www.") || word.contains('@') || domain_then_path
+}
+
 fn single(text: &str, t: &Token, veto: Option<Veto>, out: &mut Vec<Candidate>) {
     let s = &text[t.start..t.end];
     let before = text[..t.start].chars().next_back();
@@ -268,7 +294,9 @@ fn single(text: &str, t: &Token, veto: Option<Veto>, out: &mut Vec<Candidate>) {
         _ if text[..t.start].ends_with("..") => Some(Veto::Masked),
         _ => None,
     };
-    let veto = veto.or(edge_veto);
+    let veto = veto
+        .or(edge_veto)
+        .or_else(|| in_address(text, t.start..t.end).then_some(Veto::Url));
     if t.all_digits() {
         if (4..=8).contains(&t.len()) {
             out.push(Candidate {
@@ -337,5 +365,10 @@ mod tests {
         assert_eq!(values("XX2290")[0].1, Some(Veto::Masked));
         assert_eq!(values("*7512")[0].1, Some(Veto::Masked));
         assert_eq!(values("+4479460")[0].1, Some(Veto::PlusSign));
+        assert_eq!(
+            values("https://nimbus.example/reset?id=773201")[0].1,
+            Some(Veto::Url)
+        );
+        assert!(values("v.example.com/105876")[0].1.is_some());
     }
 }

@@ -39,6 +39,8 @@ pub enum PhraseClass {
     Warning,
     /// A clock time follows ("at", "until", "by").
     Time,
+    /// Introduces the value right after it ("is", "lautet", "是", "は"): the number that follows is being presented.
+    Lead,
 }
 
 impl PhraseClass {
@@ -55,6 +57,7 @@ impl PhraseClass {
             "expired" => Self::Expired,
             "warning" => Self::Warning,
             "time" => Self::Time,
+            "lead" => Self::Lead,
             _ => return None,
         })
     }
@@ -73,6 +76,7 @@ impl PhraseClass {
             Self::Expired => "expired",
             Self::Warning => "warning",
             Self::Time => "time",
+            Self::Lead => "lead",
         }
     }
 }
@@ -316,10 +320,13 @@ mod tests {
     #[test]
     fn finds_phrases_with_and_without_word_boundaries() {
         let hits = find("Your verification code is 1234");
-        assert_eq!(hits.len(), 1);
-        assert_eq!(hits[0].class, PhraseClass::Code);
+        let classes: Vec<PhraseClass> = hits.iter().map(|h| h.class).collect();
+        assert_eq!(classes, [PhraseClass::Code, PhraseClass::Lead]);
+        assert_eq!(hits[0].range, 5..22);
         // "code" at the start of "codec" is not a code word.
         assert!(find("codec").is_empty());
+        // A phrase glued to the end of a word where the table allows it ("koodi*").
+        assert_eq!(find("Vahvistuskoodisi")[0].class, PhraseClass::Code);
         let hits = find("您的验证码123456");
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].class, PhraseClass::Code);

@@ -138,7 +138,7 @@ fn shape(text: &str, c: &Candidate, n: &mut Notes) {
                 n.add("shape", -0.5, || "contains a long run of letters".into());
             }
             if has_unit_suffix(&c.value) {
-                n.add("shape", -2.0, || {
+                n.veto("shape", || {
                     "a number with a unit or ordinal (10GB, 2nd, 30min)".into()
                 });
             }
@@ -170,13 +170,6 @@ fn has_unit_suffix(v: &str) -> bool {
     digits > 0 && UNITS.iter().any(|u| v[digits..].eq_ignore_ascii_case(u))
 }
 
-/// Counts digit runs of three or more in a gap: other numbers between a keyword and a candidate.
-fn numbers_between(gap: &str) -> usize {
-    gap.split(|ch: char| !ch.is_ascii_digit())
-        .filter(|s| s.len() >= 3)
-        .count()
-}
-
 fn keyword(ctx: &Ctx, c: &Candidate, n: &mut Notes) {
     let mut best: Option<(f32, &Hit, usize, bool)> = None;
     let mut second = 0.0f32;
@@ -196,12 +189,11 @@ fn keyword(ctx: &Ctx, c: &Candidate, n: &mut Notes) {
         };
         let gap_text = &ctx.text[gap.clone()];
         let chars = gap_text.chars().count();
-        let mut v = if ctx.crosses_sentence(gap) {
+        let v = if ctx.crosses_sentence(gap) {
             (base * 0.4 - 0.01 * chars as f32).max(0.0)
         } else {
             (base - 0.05 * chars as f32).max(base * 0.5)
         };
-        v -= numbers_between(gap_text) as f32;
         if best.is_none_or(|b| v > b.0) {
             second = second.max(best.map_or(0.0, |b| b.0));
             best = Some((v, h, chars, after));
@@ -325,7 +317,8 @@ fn negatives(ctx: &Ctx, c: &Candidate, n: &mut Notes) {
                     format!("{why}: follows {:?}", phrase())
                 });
             }
-            PhraseClass::Code | PhraseClass::Context | PhraseClass::Warning => {}
+            PhraseClass::Code | PhraseClass::Context | PhraseClass::Warning | PhraseClass::Lead => {
+            }
         }
     }
     let before = ctx.text[..c.range.start].chars().next_back();
@@ -353,7 +346,24 @@ fn is_bare(text: &str, c: &Candidate) -> bool {
     quiet(before) && quiet(&text[c.range.end..]) && machine_made
 }
 
+/// The value is presented: right after a colon, an equals sign or a lead word ("is", "lautet", "是").
+fn presented(ctx: &Ctx, c: &Candidate) -> bool {
+    let before = ctx.text[..c.range.start].trim_end_matches([' ', '"', '\'', '“', '«', '「']);
+    if before.ends_with([':', '=', '：']) {
+        return true;
+    }
+    let end = before.len();
+    ctx.hits_near(&c.range)
+        .iter()
+        .any(|h| h.class == PhraseClass::Lead && h.range.end == end)
+}
+
 fn layout(ctx: &Ctx, c: &Candidate, n: &mut Notes) {
+    if presented(ctx, c) {
+        n.add("layout", 0.5, || {
+            "presented after a colon or a word such as \"is\"".into()
+        });
+    }
     if is_bare(ctx.text, c) {
         n.add("layout", 3.0, || "the whole message is this code".into());
     }
@@ -495,5 +505,93 @@ pub(crate) fn analyse(original: &str, explain: bool) -> Explanation {
         code,
         phrases,
         candidates,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reasons(text: &str) -> Vec<(&'static str, String, Outcome)> {
+        analyse(text, true)
+            .candidates
+            .into_iter()
+            .flat_map(|c| {
+                c.reasons
+                    .into_iter()
+                    .map(move |r| (r.rule, c.value.clone(), c.outcome))
+            })
+            .collect()
+    }
+
+    fn value(text: &str) -> Option<String> {
+        analyse(text, false).code.map(|c| c.value)
+    }
+
+    #[test]
+    fn a_number_without_any_keyword_is_not_a_code() {
+        assert_eq!(value("See you at gate 4 around 482913"), None);
+    }
+
+    #[test]
+    fn the_whole_message_being_a_code_is_enough() {
+        assert_eq!(value("482913"), Some("482913".into()));
+        assert_eq!(value("  K7PQ2X "), Some("K7PQ2X".into()));
+        assert_eq!(value("G-830829"), Some("830829".into()));
+        // Lower-case letters and digits alone could be anything.
+        assert_eq!(value("abc123"), None);
+    }
+
+    #[test]
+    fn negative_context_binds_to_the_first_number_after_it() {
+        let text = "Code for card ending 4821: 572910";
+        assert_eq!(value(text), Some("572910".into()));
+        assert!(reasons(text)
+            .iter()
+            .any(|(rule, v, o)| *rule == "card" && v == "4821" && *o == Outcome::Rejected));
+    }
+
+    #[test]
+    fn currency_on_either_side_vetoes() {
+        assert_eq!(value("Your code: 4821 USD"), None);
+        assert_eq!(value("Your code: €4821"), None);
+        assert_eq!(value("验证码：4821元"), None);
+    }
+
+    #[test]
+    fn promo_and_expiry_apply_to_their_sentence_only() {
+        assert_eq!(value("Use code SAVE2025 for 20% off"), None);
+        assert_eq!(
+            value("Your old code expired. Your new code is 551203."),
+            Some("551203".into())
+        );
+        assert_eq!(value("Your code 551203 has expired."), None);
+    }
+
+    #[test]
+    fn clock_times_after_time_words_are_not_codes() {
+        assert_eq!(value("Your login code, valid until 2359"), None);
+        assert_eq!(value("Your login code: 2359"), Some("2359".into()));
+    }
+
+    #[test]
+    fn alphanumeric_needs_presentation() {
+        assert_eq!(value("Your code is A7K29Q"), Some("A7K29Q".into()));
+        assert_eq!(value("Log in with your iPhone15 today"), None);
+        assert_eq!(value("Your code: 10GB of data"), None);
+    }
+
+    #[test]
+    fn own_line_at_the_end_of_a_long_message() {
+        let text =
+            "Welcome. We need to confirm it is you. Type the code below in the app.\n\n\n551203";
+        assert_eq!(value(text), Some("551203".into()));
+    }
+
+    #[test]
+    fn sentence_stops_ignore_decimal_points() {
+        let stops = sentence_stops("Pay 12.50 now. Then 。");
+        // The ideographic stop is three bytes long; its last byte is recorded.
+        assert_eq!(stops, vec![13, 22]);
     }
 }
