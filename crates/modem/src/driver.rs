@@ -45,8 +45,8 @@ const MAX_QUEUED_SENDS: usize = 64;
 /// Sends are retried this often on transient errors.
 const SEND_ATTEMPTS: u32 = 3;
 
-/// Starts a driver for a serial port. Events arrive on the returned receiver; dropping it stops
-/// the driver.
+/// Starts a driver for a serial port (call it inside a tokio runtime). Events arrive on the
+/// returned receiver; dropping it stops the driver.
 pub fn spawn(config: ModemConfig) -> (ModemHandle, mpsc::Receiver<ModemEvent>) {
     spawn_with(config, Arc::new(SerialOpener))
 }
@@ -126,8 +126,9 @@ struct Driver {
     outbox: VecDeque<ModemEvent>,
     status: ModemStatus,
     /// Slots handed to the engine and not deleted yet, with their PDU and when: not handed on
-    /// again by every `+CMTI`, sweep or reconnect, but offered again after [`REOFFER_AFTER`] in
-    /// case the engine could not commit them, and at once if the slot now holds another PDU.
+    /// again by every `+CMTI` or sweep, but offered again after [`REOFFER_AFTER`] in case the
+    /// engine could not commit them, at once if the slot now holds another PDU, and after every
+    /// reconnect (the map is cleared then).
     in_flight: HashMap<u32, (Vec<u8>, Instant)>,
     /// The current session reached `Connected` (resets the backoff).
     connected: bool,
@@ -660,6 +661,7 @@ impl Driver {
         self.outbox.retain(|e| !matches!(e, ModemEvent::Status(_)));
         self.outbox
             .push_back(ModemEvent::Status(self.status.clone()));
+        self.flush_best_effort();
     }
 
     /// Hands over what fits without waiting, keeping the rest in order for the main loop.
@@ -742,5 +744,124 @@ fn optional(result: Result<Vec<String>, ModemError>) -> Result<Option<Vec<String
             tracing::debug!(%e, "optional command failed");
             Ok(None)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Driver behaviour over long stretches of time, with paused tokio time: the simulator's AT
+    //! interpreter runs over an in-memory stream, so tokio can jump the clock whenever all is idle.
+
+    use std::sync::Mutex;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+    use crate::sim::at::{lock, AtModem, SimState};
+    use crate::sim::Personality;
+    use crate::transport::OpenFuture;
+
+    /// Opens an in-memory modem built from the simulator's interpreter.
+    struct MemoryModem {
+        state: Arc<Mutex<SimState>>,
+        ready: bool,
+    }
+
+    impl Opener for MemoryModem {
+        fn open<'a>(&'a self, _port: &'a str, _baud: u32) -> OpenFuture<'a> {
+            let (driver_side, mut modem_side) = tokio::io::duplex(64 * 1024);
+            let mut modem = AtModem::new(self.state.clone(), Personality::Generic, None);
+            modem.ready = self.ready;
+            tokio::spawn(async move {
+                let mut buf = [0u8; 1024];
+                while let Ok(n) = modem_side.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                    let out = modem.input(&buf[..n]);
+                    if modem_side.write_all(&out).await.is_err() {
+                        break;
+                    }
+                }
+            });
+            Box::pin(async move { Ok(Box::new(driver_side) as BoxTransport) })
+        }
+    }
+
+    fn memory_modem(ready: bool) -> (Arc<Mutex<SimState>>, Arc<MemoryModem>) {
+        let state = Arc::new(Mutex::new(SimState {
+            capacity: 10,
+            ..SimState::default()
+        }));
+        let opener = Arc::new(MemoryModem {
+            state: state.clone(),
+            ready,
+        });
+        (state, opener)
+    }
+
+    async fn status_where(
+        events: &mut mpsc::Receiver<ModemEvent>,
+        wanted: impl Fn(&ModemStatus) -> bool,
+    ) -> ModemStatus {
+        loop {
+            match events.recv().await {
+                Some(ModemEvent::Status(s)) if wanted(&s) => return s,
+                Some(_) => {}
+                None => panic!("driver stopped"),
+            }
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_modem_that_never_gets_ready_gives_up_with_a_clear_error() {
+        let (_state, opener) = memory_modem(false);
+        let started = Instant::now();
+        let (modem, mut events) = spawn_with(
+            ModemConfig {
+                port: "mem".into(),
+                ..ModemConfig::default()
+            },
+            opener,
+        );
+        let waiting = status_where(&mut events, |s| s.last_error.is_some()).await;
+        assert_eq!(waiting.state, LinkState::Connecting);
+        assert!(waiting
+            .last_error
+            .unwrap()
+            .contains("waiting for SMS readiness"));
+        let gave_up = status_where(&mut events, |s| s.state == LinkState::Disconnected).await;
+        assert!(gave_up.last_error.unwrap().contains("not ready after 60 s"));
+        assert!(started.elapsed() >= Duration::from_secs(60));
+        modem.shutdown().await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_default_sweep_finds_a_silent_message_after_a_minute() {
+        let (state, opener) = memory_modem(true);
+        let (modem, mut events) = spawn_with(
+            ModemConfig {
+                port: "mem".into(),
+                ..ModemConfig::default()
+            },
+            opener,
+        );
+        status_where(&mut events, |s| s.state == LinkState::Connected).await;
+        // Let the start-up drain finish before the message lands.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let stored_at = Instant::now();
+        let slot = lock(&state).store(vec![0x00, 0x04, 0x00]).unwrap();
+        let received = loop {
+            if let Some(ModemEvent::Received(r)) = events.recv().await {
+                break r;
+            }
+        };
+        assert_eq!(received.slot, Some(slot));
+        let waited = stored_at.elapsed();
+        assert!(
+            waited >= Duration::from_secs(55) && waited <= Duration::from_secs(65),
+            "{waited:?}"
+        );
+        modem.shutdown().await;
     }
 }

@@ -6,7 +6,7 @@
 //! writes back its answers and URCs. The SIM contents live behind a mutex shared with the
 //! [`Simulator`] handle, so a test can put messages on the SIM and check what is left.
 
-mod at;
+pub(crate) mod at;
 pub mod demo;
 
 use std::io;
