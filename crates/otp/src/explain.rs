@@ -124,3 +124,29 @@ impl fmt::Display for Explanation {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn display_names_winner_and_losers_with_reasons() {
+        let text = crate::explain("Card ending 4821. Your code is 551203.").to_string();
+        assert!(text.starts_with("code: 551203 (numeric"), "{text}");
+        assert!(text.contains("WON \"551203\""), "{text}");
+        assert!(text.contains("rejected \"4821\""), "{text}");
+        assert!(
+            text.contains("card: the end of a card or account number"),
+            "{text}"
+        );
+    }
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn serialises_to_json_for_the_cli() {
+        let json = serde_json::to_value(crate::explain("Your code is 551203")).unwrap();
+        assert_eq!(json["code"]["value"], "551203");
+        assert_eq!(json["code"]["kind"], "numeric");
+        assert_eq!(json["code"]["span"]["start"], 13);
+        assert_eq!(json["candidates"][0]["outcome"], "won");
+        assert_eq!(json["phrases"][0]["class"], "code");
+    }
+}

@@ -63,9 +63,11 @@ impl Ctx<'_> {
         self.stops.get(i).is_some_and(|&s| s < r.end)
     }
     fn code_word_within(&self, r: Range<usize>) -> bool {
-        self.hits.iter().any(|h| {
-            h.class == PhraseClass::Code && h.range.start >= r.start && h.range.end <= r.end
-        })
+        let first = self.hits.partition_point(|h| h.range.start < r.start);
+        self.hits[first..]
+            .iter()
+            .take_while(|h| h.range.end <= r.end)
+            .any(|h| h.class == PhraseClass::Code)
     }
     fn hits_near(&self, r: &Range<usize>) -> &[Hit] {
         let lo = r.start.saturating_sub(KEYWORD_WINDOW);
