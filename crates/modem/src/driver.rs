@@ -88,6 +88,7 @@ pub fn spawn_with(
         storage: "SM".into(),
         pending_sends: VecDeque::new(),
         warning: None,
+        shutdown_ack: None,
     };
     tokio::spawn(driver.run());
     (
@@ -132,6 +133,8 @@ struct Driver {
     in_flight: HashMap<u32, (Vec<u8>, Instant)>,
     /// The current session reached `Connected` (resets the backoff).
     connected: bool,
+    /// The caller of a shutdown that arrived during start-up, to be told when the port is closed.
+    shutdown_ack: Option<oneshot::Sender<()>>,
     /// Something the user should see once the modem is connected (a swapped modem).
     warning: Option<String>,
     /// Sends requested while disconnected, sent after the next successful init.
@@ -246,10 +249,35 @@ impl Driver {
         }
     }
 
+    /// Answers requests that arrived during a long start-up (sync retries, readiness wait):
+    /// deletes fail (nothing was handed on yet in this session), sends wait in the queue, and a
+    /// shutdown ends the start-up at once.
+    fn serve_during_init(&mut self) -> Result<(), ModemError> {
+        while let Ok(request) = self.requests.try_recv() {
+            match request {
+                Request::Shutdown(ack) => {
+                    self.shutdown_ack = Some(ack);
+                    return Err(ModemError::Stopped);
+                }
+                Request::Delete { reply, .. } => {
+                    let _ = reply.send(Err(ModemError::Disconnected));
+                }
+                Request::Send { pdus, reply } if self.pending_sends.len() < MAX_QUEUED_SENDS => {
+                    self.pending_sends.push_back((pdus, reply));
+                }
+                Request::Send { reply, .. } => {
+                    let _ = reply.send(Err(ModemError::Disconnected));
+                }
+            }
+        }
+        Ok(())
+    }
+
     async fn session(&mut self, io: BoxTransport) -> End {
         let mut at = AtChannel::new(io, GUARD);
         if let Err(e) = self.init(&mut at).await {
             return match e {
+                ModemError::Stopped => End::Shutdown(self.shutdown_ack.take()),
                 ModemError::Pin(_) => End::Fatal(e.to_string()),
                 e => End::Lost(e.to_string()),
             };
@@ -353,6 +381,7 @@ impl Driver {
         // Auto-bauding modems (SIM800L) need a few `AT`s to lock onto the baud rate.
         let mut synced = false;
         for _ in 0..10 {
+            self.serve_during_init()?;
             match at
                 .command("AT", self.config.timeouts.quick.min(Duration::from_secs(1)))
                 .await
@@ -490,6 +519,7 @@ impl Driver {
         let ready = self.config.timeouts.ready;
         let give_up = Instant::now() + ready;
         loop {
+            self.serve_during_init()?;
             match at.command("AT+CMGF=0", self.config.timeouts.quick).await {
                 Ok(_) => return Ok(()),
                 Err(e) if e.is_link_lost() => return Err(e),
@@ -834,6 +864,28 @@ mod tests {
         assert!(gave_up.last_error.unwrap().contains("not ready after 60 s"));
         assert!(started.elapsed() >= Duration::from_secs(60));
         modem.shutdown().await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn shutdown_during_a_long_readiness_wait_is_prompt() {
+        let (_state, opener) = memory_modem(false);
+        let (modem, mut events) = spawn_with(
+            ModemConfig {
+                port: "mem".into(),
+                ..ModemConfig::default()
+            },
+            opener,
+        );
+        status_where(&mut events, |s| s.last_error.is_some()).await;
+        let asked = Instant::now();
+        modem.shutdown().await;
+        assert!(
+            asked.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            asked.elapsed()
+        );
+        status_where(&mut events, |s| s.state == LinkState::Disconnected).await;
+        assert!(matches!(modem.delete(1).await, Err(ModemError::Stopped)));
     }
 
     #[tokio::test(start_paused = true)]
