@@ -128,8 +128,11 @@ fn link(text: &str, a: &Token, b: &Token) -> Option<char> {
 
 /// Block lengths that are a grouped code rather than a phone number or date.
 fn is_code_grouping(lens: &[usize], sep: char) -> bool {
+    let spaced = sep == ' ';
     matches!(lens, [3, 3] | [4, 4])
-        || (sep == ' ' && matches!(lens, [2, 2, 2] | [3, 3, 3] if lens.iter().sum::<usize>() <= 8))
+        || (spaced && matches!(lens, [2, 2, 2] | [2, 2, 2, 2]))
+        // "8 4 2 1 9 3": one digit per block, as some senders write codes for screen readers.
+        || (spaced && (4..=8).contains(&lens.len()) && lens.iter().all(|&l| l == 1))
 }
 
 /// Every candidate of the message, in text order.
@@ -354,6 +357,8 @@ mod tests {
         assert_eq!(values("1234-5678"), vec![("12345678".into(), None)]);
         assert_eq!(values("K7P-2QX"), vec![("K7P2QX".into(), None)]);
         assert_eq!(values("G-583014"), vec![("583014".into(), None)]);
+        assert_eq!(values("8 4 2 1 9 3"), vec![("842193".into(), None)]);
+        assert_eq!(values("48 29 13"), vec![("482913".into(), None)]);
     }
 
     #[test]

@@ -333,6 +333,15 @@ mod tests {
     }
 
     #[test]
+    fn covers_at_least_thirty_languages() {
+        let langs = languages();
+        assert!(langs.len() >= 30, "{langs:?}");
+        for needed in ["en", "zh", "ja", "ko", "th", "ar", "fa", "he", "hi", "ru"] {
+            assert!(langs.contains(&needed), "{needed} missing");
+        }
+    }
+
+    #[test]
     fn spaces_and_hyphens_inside_phrases_may_vary() {
         for text in [
             "one-time password",
