@@ -60,7 +60,7 @@ impl ModemStatus {
 pub struct Received {
     /// Id of the modem that received it.
     pub modem: String,
-    /// Its slot on the modem: pass it to [`ModemHandle::delete`] after the commit. `None` for a
+    /// Its slot on the modem: pass it to [`ModemHandle::delete`](crate::ModemHandle::delete) after the commit. `None` for a
     /// message delivered directly with `+CMT` (nothing to delete).
     pub slot: Option<u32>,
     /// The raw PDU, with its SMSC field, as `AT+CMGR` printed it.

@@ -40,7 +40,7 @@ impl std::fmt::Debug for Request {
 }
 
 impl ModemHandle {
-    /// The modem's id (as in [`Received::modem`]).
+    /// The modem's id (as in [`Received::modem`](crate::Received::modem)).
     pub fn id(&self) -> &str {
         &self.id
     }

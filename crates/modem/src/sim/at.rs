@@ -16,7 +16,7 @@ use crate::sim::Personality;
 pub(crate) struct SimState {
     /// Stored messages by slot: (raw PDU with SMSC field, already read).
     pub slots: BTreeMap<u32, (Vec<u8>, bool)>,
-    /// PDUs received through `AT+CMGS` (without the leading SMSC octet handling: as sent).
+    /// PDUs received through `AT+CMGS`, exactly as the driver sent them (SMSC field included).
     pub sent: Vec<Vec<u8>>,
     /// Number of slots.
     pub capacity: u32,
