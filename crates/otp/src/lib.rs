@@ -8,8 +8,13 @@
 //! stands alone on its line. The highest score above a threshold wins; without a keyword nothing is extracted,
 //! because copying a wrong number is worse than copying none.
 //!
-//! All phrases come from a table (`src/keywords.tsv`) embedded at compile time. The crate is pure: no I/O, no
-//! global state except the matcher compiled once, and it builds for `wasm32-unknown-unknown`.
+//! All phrases come from a table (`src/keywords.tsv`, one `language<TAB>class<TAB>phrase | phrase` line per
+//! language and class, 60+ languages) embedded at compile time; [`languages`] lists the languages it covers and
+//! [`PhraseClass`] documents the classes. The crate is pure: no I/O, no global state except the phrase automaton
+//! built once on first use (a `LazyLock`), and it builds for `wasm32-unknown-unknown`. Input longer than 64 KiB
+//! (far more than any SMS) is examined only up to that length.
+//!
+//! Feature `serde` makes [`Code`] and [`Explanation`] serialisable (`simrelay extract --explain` prints JSON).
 //!
 //! ```
 //! use simrelay_otp::{extract, CodeKind};
@@ -79,11 +84,13 @@ impl CodeKind {
 }
 
 /// The verification code in `text`, if the message clearly carries one.
+#[must_use]
 pub fn extract(text: &str) -> Option<Code> {
     score::analyse(text, false).code
 }
 
 /// Every candidate in `text` with the reasons it won or lost; `explain(t).code == extract(t)`.
+#[must_use]
 pub fn explain(text: &str) -> Explanation {
     score::analyse(text, true)
 }
