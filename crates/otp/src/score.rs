@@ -69,6 +69,29 @@ impl Ctx<'_> {
             .take_while(|h| h.range.end <= r.end)
             .any(|h| h.class == PhraseClass::Code)
     }
+    /// The gap introduces a value: it holds a lead word ("is") or ends with ':' or '='.
+    fn presents(&self, gap: Range<usize>) -> bool {
+        let text = self.text[gap.clone()].trim_end();
+        let first = self.hits.partition_point(|h| h.range.start < gap.start);
+        text.ends_with([':', '=', '：'])
+            || self.hits[first..]
+                .iter()
+                .take_while(|h| h.range.end <= gap.end)
+                .any(|h| h.class == PhraseClass::Lead)
+    }
+    /// A code word appears earlier in the same sentence as `pos`.
+    fn code_word_before(&self, pos: usize) -> bool {
+        let sentence_start = self.stops.partition_point(|&s| s < pos);
+        let from = sentence_start
+            .checked_sub(1)
+            .map_or(0, |i| self.stops[i] + 1);
+        let end = self.hits.partition_point(|h| h.range.end <= pos);
+        self.hits[..end]
+            .iter()
+            .rev()
+            .take_while(|h| h.range.start >= from)
+            .any(|h| h.class == PhraseClass::Code)
+    }
     fn hits_near(&self, r: &Range<usize>) -> &[Hit] {
         let lo = r.start.saturating_sub(KEYWORD_WINDOW);
         let hi = r.end + KEYWORD_WINDOW;
@@ -301,8 +324,19 @@ fn negatives(ctx: &Ctx, c: &Candidate, n: &mut Notes) {
                 if chars > reach
                     || gap_text.bytes().any(|b| b.is_ascii_digit())
                     || ctx.crosses_sentence(gap.clone())
-                    || ctx.code_word_within(gap)
+                    || ctx.code_word_within(gap.clone())
                 {
+                    continue;
+                }
+                // "Your OTP for the booking is 482913": the phrase only says what the code is for; the number
+                // is presented ("is", ':') to the code word earlier in the sentence.
+                if class != PhraseClass::Time
+                    && ctx.presents(gap.clone())
+                    && ctx.code_word_before(h.range.start)
+                {
+                    n.add(class.name(), 0.0, || {
+                        format!("{:?} names what the code is for; the number is presented to the code word", phrase())
+                    });
                     continue;
                 }
                 let (effect, why) = match class {
@@ -551,6 +585,23 @@ mod tests {
         assert!(reasons(text)
             .iter()
             .any(|(rule, v, o)| *rule == "card" && v == "4821" && *o == Outcome::Rejected));
+    }
+
+    #[test]
+    fn a_phrase_naming_what_the_code_is_for_does_not_bind() {
+        assert_eq!(
+            value("Your OTP for the bus ticket is 482913"),
+            Some("482913".into())
+        );
+        assert_eq!(
+            value("Your verification code for booking ref: 551203"),
+            Some("551203".into())
+        );
+        assert_eq!(value("Your booking ref is 551203"), None);
+        assert_eq!(
+            value("Code for card ending 4821: 572910"),
+            Some("572910".into())
+        );
     }
 
     #[test]
