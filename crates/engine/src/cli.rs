@@ -46,8 +46,11 @@ struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     db: Option<PathBuf>,
     /// Address to listen on. Anything but loopback requires a token (generated when not given).
-    #[arg(long, value_name = "ADDR:PORT")]
+    #[arg(long, value_name = "ADDR:PORT", conflicts_with = "lan")]
     listen: Option<SocketAddr>,
+    /// Share on the local network: listen on all interfaces (with a token, generated when not given).
+    #[arg(long)]
+    lan: bool,
     /// Access token for the API and the WebSocket.
     #[arg(
         long,
@@ -120,7 +123,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         modems: args.modems,
         demo: args.demo,
         db: args.db.unwrap_or(defaults.db.clone()),
-        listen: args.listen.unwrap_or(defaults.listen),
+        listen: match (args.listen, args.lan) {
+            (Some(listen), _) => listen,
+            (None, true) => SocketAddr::from(([0, 0, 0, 0], defaults.listen.port())),
+            (None, false) => defaults.listen,
+        },
         token: args.token,
         ..defaults
     };
@@ -133,6 +140,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         println!("SimRelay is listening on {}", engine.url());
         if let Some(token) = engine.token() {
             println!("Access token: {token}");
+            if engine.local_addr().ip().is_unspecified() {
+                let port = engine.local_addr().port();
+                println!("From another device on your network: http://<this machine's IP>:{port}/?token={token}");
+            }
         }
         wait_for_stop_signal().await?;
         eprintln!("simrelay: shutting down");

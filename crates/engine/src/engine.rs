@@ -4,7 +4,6 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use simrelay_protocol::ServerEvent;
@@ -143,12 +142,12 @@ impl Engine {
             )));
         }
 
-        let state = AppState {
-            store: store.clone(),
-            hub: hub.clone(),
-            token: token.as_deref().map(Arc::from),
-            shutdown: shutdown.clone(),
-        };
+        let state = AppState::new(
+            store.clone(),
+            hub.clone(),
+            token.as_deref(),
+            shutdown.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             if let Err(e) = server::serve(listener, state).await {
                 tracing::error!(error = %e, "the HTTP server stopped");

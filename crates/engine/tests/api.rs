@@ -24,7 +24,11 @@ async fn start(dir: &tempfile::TempDir) -> Engine {
 
 fn new_message(n: u32, sender: &str, text: &str, code: Option<&str>) -> NewMessage {
     NewMessage {
-        modem: if n.is_multiple_of(2) { "m0".into() } else { "m1".into() },
+        modem: if n.is_multiple_of(2) {
+            "m0".into()
+        } else {
+            "m1".into()
+        },
         sender: sender.into(),
         text: text.into(),
         code: code.map(str::to_owned),

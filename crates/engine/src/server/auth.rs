@@ -1,22 +1,36 @@
 //! Token authentication for the API and the WebSocket.
 //!
-//! When the engine has a token, every `/api/...` path except `/api/health`, and `/ws`, needs it, either as
-//! `Authorization: Bearer <token>` or as `?token=<token>` (browsers cannot set headers on a WebSocket or on the
-//! first page load). The static UI stays public: it holds no data and has to load to ask for the token.
+//! When the engine has a token, every `/api/...` path except `/api/health`, and `/ws`, needs it, as
+//! `Authorization: Bearer <token>`, as `?token=<token>` (browsers cannot set headers on a WebSocket or on the
+//! first page load), or as the `simrelay_token` cookie that a page load with the right `?token=` sets, so the
+//! UI can drop the token from its address bar. The static UI stays public: it holds no data and has to load to
+//! ask for the token. Failed attempts are limited per client IP, so a token cannot be guessed online.
 
 use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
-use axum::extract::{Query, Request, State};
-use axum::http::header;
+use axum::extract::{ConnectInfo, Query, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use rand::RngCore;
 
 use super::error::Failure;
-use super::AppState;
+use super::{origin, AppState};
 
 /// Random bytes in a generated token: 256 bits, well above the 128 a guessable-by-nobody token needs.
 const TOKEN_BYTES: usize = 32;
+/// Name of the cookie that carries the token after the first page load.
+pub(crate) const COOKIE: &str = "simrelay_token";
+/// Failed attempts allowed per client IP per [`FAILURE_WINDOW`] before it gets 429 for the rest of it.
+const MAX_FAILURES: u32 = 10;
+const FAILURE_WINDOW: Duration = Duration::from_secs(60);
+/// Longest request target (path and query) accepted.
+const MAX_URI: usize = 4096;
+/// Bounds the limiter's memory under a flood from many addresses.
+const MAX_TRACKED_IPS: usize = 10_000;
 
 /// A new random token, as lower-case hex (URL- and header-safe).
 pub fn generate_token() -> String {
@@ -30,36 +44,127 @@ fn is_protected(path: &str) -> bool {
     path == "/ws" || (path.starts_with("/api/") && path != "/api/health") || path == "/api"
 }
 
-/// Middleware: lets the request through if it needs no token or carries the right one, else answers 401.
+/// Counts failed authentications per client IP in fixed windows.
+#[derive(Debug, Default)]
+pub(crate) struct FailureLimiter {
+    failures: Mutex<HashMap<IpAddr, (u32, Instant)>>,
+}
+
+impl FailureLimiter {
+    fn blocked(&self, ip: IpAddr, now: Instant) -> bool {
+        let failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
+        failures
+            .get(&ip)
+            .is_some_and(|(count, since)| *count >= MAX_FAILURES && now - *since < FAILURE_WINDOW)
+    }
+
+    fn record(&self, ip: IpAddr, now: Instant) {
+        let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
+        if failures.len() >= MAX_TRACKED_IPS {
+            failures.retain(|_, (_, since)| now - *since < FAILURE_WINDOW);
+        }
+        let entry = failures.entry(ip).or_insert((0, now));
+        if now - entry.1 >= FAILURE_WINDOW {
+            *entry = (0, now);
+        }
+        entry.0 = entry.0.saturating_add(1);
+    }
+}
+
+/// Middleware: origin checks, then the token for protected paths (with the per-IP failure limit); sets the
+/// cookie when a valid `?token=` arrives.
 pub(crate) async fn require_token(
     State(state): State<AppState>,
     request: Request,
     next: Next,
 ) -> Response {
-    let Some(expected) = state.token.as_deref() else {
+    // Bounds what a single request can make the server parse; well above any real query.
+    if request
+        .uri()
+        .path_and_query()
+        .map_or(0, |pq| pq.as_str().len())
+        > MAX_URI
+    {
+        return Failure::new(
+            StatusCode::URI_TOO_LONG,
+            "uri_too_long",
+            format!("the request target is over {MAX_URI} bytes"),
+        )
+        .into_response();
+    }
+    let path = request.uri().path().to_owned();
+    if let Err(refused) = origin::check(request.headers(), &path, state.token.is_some()) {
+        return refused.into_response();
+    }
+    let Some(expected) = state.token.clone() else {
         return next.run(request).await;
     };
-    if !is_protected(request.uri().path()) || presented_token_matches(&request, expected) {
-        return next.run(request).await;
+    let ip = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip());
+    let now = Instant::now();
+    let protected = is_protected(&path);
+    // A blocked address is refused even with the right token: otherwise guessing would go on unslowed.
+    if protected && ip.is_some_and(|ip| state.limiter.blocked(ip, now)) {
+        return Failure::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            "too many requests with a wrong token from this address; wait a minute",
+        )
+        .into_response();
     }
-    tracing::warn!(path = %request.uri().path(), "rejected a request without a valid token");
-    Failure::unauthorized().into_response()
+    let presented = presented_token(&request, &expected);
+    if presented.is_none() && protected {
+        if let Some(ip) = ip {
+            state.limiter.record(ip, now);
+        }
+        tracing::warn!(%path, client = ?ip, "rejected a request without a valid token");
+        return Failure::unauthorized().into_response();
+    }
+    let mut response = next.run(request).await;
+    if presented == Some(Via::Query) {
+        let cookie = format!("{COOKIE}={expected}; HttpOnly; SameSite=Strict; Path=/");
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+    response
 }
 
-fn presented_token_matches(request: &Request, expected: &str) -> bool {
-    let from_header = request
-        .headers()
+/// How a valid token came with the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Via {
+    Header,
+    Query,
+    Cookie,
+}
+
+fn presented_token(request: &Request, expected: &str) -> Option<Via> {
+    let matches = |t: &str| constant_time_eq(t.trim().as_bytes(), expected.as_bytes());
+    let headers = request.headers();
+    let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .map(str::trim);
-    if from_header.is_some_and(|t| constant_time_eq(t.as_bytes(), expected.as_bytes())) {
-        return true;
+        .and_then(|value| value.strip_prefix("Bearer "));
+    if bearer.is_some_and(matches) {
+        return Some(Via::Header);
     }
-    Query::<HashMap<String, String>>::try_from_uri(request.uri())
-        .ok()
+    let query = Query::<HashMap<String, String>>::try_from_uri(request.uri()).ok();
+    if query
         .and_then(|Query(params)| params.get("token").cloned())
-        .is_some_and(|t| constant_time_eq(t.as_bytes(), expected.as_bytes()))
+        .is_some_and(|t| matches(&t))
+    {
+        return Some(Via::Query);
+    }
+    let cookie = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .any(|(name, value)| name == COOKIE && matches(value));
+    cookie.then_some(Via::Cookie)
 }
 
 /// Compares without an early exit, so the time taken does not tell an attacker how many leading bytes were right.
@@ -90,6 +195,21 @@ mod tests {
         assert!(!is_protected("/"));
         assert!(!is_protected("/index.html"));
         assert!(!is_protected("/apiary.js"));
+    }
+
+    #[test]
+    fn the_limiter_blocks_after_repeated_failures_then_forgives() {
+        let limiter = FailureLimiter::default();
+        let ip: IpAddr = "192.0.2.7".parse().expect("ip");
+        let other: IpAddr = "192.0.2.8".parse().expect("ip");
+        let t0 = Instant::now();
+        for _ in 0..MAX_FAILURES {
+            assert!(!limiter.blocked(ip, t0));
+            limiter.record(ip, t0);
+        }
+        assert!(limiter.blocked(ip, t0));
+        assert!(!limiter.blocked(other, t0), "per address");
+        assert!(!limiter.blocked(ip, t0 + FAILURE_WINDOW), "a new window");
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod auth;
 mod codes;
 mod error;
 mod export;
+mod origin;
 mod params;
 mod ui;
 mod ws;
@@ -21,6 +22,9 @@ use crate::store::Store;
 
 pub use auth::generate_token;
 
+/// Largest request body accepted, in bytes.
+pub(crate) const MAX_BODY: usize = 64 * 1024;
+
 /// What every handler can reach.
 #[derive(Clone)]
 pub(crate) struct AppState {
@@ -30,6 +34,26 @@ pub(crate) struct AppState {
     pub(crate) token: Option<Arc<str>>,
     /// Cancelled when the engine shuts down; long-lived handlers (WebSockets) watch it.
     pub(crate) shutdown: CancellationToken,
+    /// Failed token attempts per client IP.
+    pub(crate) limiter: Arc<auth::FailureLimiter>,
+}
+
+impl AppState {
+    /// State for a server over `store` and `hub`.
+    pub(crate) fn new(
+        store: Store,
+        hub: Hub,
+        token: Option<&str>,
+        shutdown: CancellationToken,
+    ) -> AppState {
+        AppState {
+            store,
+            hub,
+            token: token.map(Arc::from),
+            shutdown,
+            limiter: Arc::default(),
+        }
+    }
 }
 
 /// Builds the router over `state`.
@@ -47,6 +71,8 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/export", get(export::export))
         .route("/ws", get(ws::upgrade))
         .fallback(ui::serve)
+        // Request bodies are small JSON objects; anything bigger is refused before it is read.
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,
@@ -57,7 +83,9 @@ pub(crate) fn router(state: AppState) -> Router {
 /// Serves on `listener` until `state.shutdown` is cancelled.
 pub(crate) async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()> {
     let shutdown = state.shutdown.clone();
-    axum::serve(listener, router(state))
+    // Connect info gives the auth middleware the client IP for its failure limit.
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await
 }
