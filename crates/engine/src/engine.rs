@@ -2,6 +2,7 @@
 //!
 //! The headless `simrelay serve` and the desktop shell both use this, so they behave the same.
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -96,6 +97,7 @@ impl Engine {
         let shutdown = CancellationToken::new();
         let mut tasks = Vec::new();
 
+        let mut handles = BTreeMap::new();
         let mut ports: Vec<&String> = Vec::new();
         for port in &config.modems {
             if ports.contains(&port) {
@@ -108,6 +110,7 @@ impl Engine {
                 port: port.clone(),
                 ..ModemConfig::default()
             });
+            handles.insert(handle.id().to_owned(), handle.clone());
             tasks.push(tokio::spawn(ingest::run(
                 handle,
                 events,
@@ -126,6 +129,7 @@ impl Engine {
                 id: Some(demo::DEMO_MODEM_ID.to_owned()),
                 ..ModemConfig::default()
             });
+            handles.insert(handle.id().to_owned(), handle.clone());
             tasks.push(tokio::spawn(ingest::run(
                 handle,
                 events,
@@ -147,6 +151,7 @@ impl Engine {
             hub.clone(),
             token.as_deref(),
             shutdown.clone(),
+            handles,
         );
         tasks.push(tokio::spawn(async move {
             if let Err(e) = server::serve(listener, state).await {

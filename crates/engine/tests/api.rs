@@ -411,3 +411,18 @@ async fn next_event(ws: &mut Ws) -> Option<ServerEvent> {
         }
     }
 }
+
+#[tokio::test]
+async fn send_without_a_modem_is_a_conflict() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let engine = start(&dir).await;
+    let r = reqwest::Client::new()
+        .post(url(&engine, "/api/send"))
+        .json(&serde_json::json!({"to": "+4915123456789", "text": "hi"}))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 409);
+    assert_eq!(r.json::<ApiError>().await.expect("json").error, "no_modem");
+    engine.shutdown().await;
+}

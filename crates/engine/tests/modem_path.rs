@@ -228,3 +228,108 @@ async fn next_frame(ws: &mut Ws) -> ServerEvent {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_goes_out_through_the_modem_and_reports_progress() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim = Simulator::start(SimOptions::default())
+        .await
+        .expect("simulator");
+    let engine = engine_on(&sim, &dir.path().join("send.db")).await;
+    let hub = engine.hub().clone();
+    eventually("the modem to connect", || {
+        let connected = hub
+            .modems()
+            .iter()
+            .any(|m| m.state == ModemState::Connected);
+        async move { connected }
+    })
+    .await;
+    let http = reqwest::Client::new();
+    let base = format!("http://{}", engine.local_addr());
+    let text = "Hello from SimRelay 👋";
+    let accepted = http
+        .post(format!("{base}/api/send"))
+        .json(&serde_json::json!({"to": "+4915123456789", "text": text}))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(accepted.status(), 202);
+    let accepted: serde_json::Value = accepted.json().await.expect("json");
+    let id = accepted["id"].as_i64().expect("id");
+    let sent_url = format!("{base}/api/sent/{id}");
+    let mut status = serde_json::Value::Null;
+    for _ in 0..200 {
+        status = http
+            .get(&sent_url)
+            .send()
+            .await
+            .expect("get")
+            .json()
+            .await
+            .expect("json");
+        if status["status"] == "sent" || status["status"] == "failed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(status["status"], "sent", "{status}");
+    assert_eq!(status["to"], "+4915123456789");
+    assert_eq!(status["parts"], 1);
+    let out = sim.sent();
+    assert_eq!(out.len(), 1, "one PDU reached the modem");
+    match simrelay_pdu::decode(&out[0]).expect("a valid SUBMIT") {
+        simrelay_pdu::Pdu::Submit(submit) => {
+            assert_eq!(submit.text, text);
+            assert_eq!(submit.recipient.number, "+4915123456789");
+        }
+        other => panic!("expected SMS-SUBMIT, got {other:?}"),
+    }
+
+    for (body, why) in [
+        (
+            serde_json::json!({"to": "call me", "text": "x"}),
+            "bad number",
+        ),
+        (
+            serde_json::json!({"to": "+49151", "text": ""}),
+            "empty text",
+        ),
+        (
+            serde_json::json!({"to": "+49151", "text": "x", "modem": "nope"}),
+            "unknown modem",
+        ),
+        (
+            serde_json::json!({"to": "+49151", "text": "x", "extra": 1}),
+            "unknown field",
+        ),
+        (
+            serde_json::json!({"to": "+49151", "text": "x".repeat(700)}),
+            "too long",
+        ),
+    ] {
+        let r = http
+            .post(format!("{base}/api/send"))
+            .json(&body)
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(r.status(), 400, "{why}");
+    }
+    let huge = http
+        .post(format!("{base}/api/send"))
+        .header("content-type", "application/json")
+        .body(vec![b'x'; 200_000])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(huge.status(), 413);
+    let missing = http
+        .get(format!("{base}/api/sent/999"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(missing.status(), 404);
+    engine.shutdown().await;
+    sim.shutdown().await;
+}

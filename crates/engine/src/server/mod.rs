@@ -7,13 +7,16 @@ mod error;
 mod export;
 mod origin;
 mod params;
+mod send;
 mod ui;
 mod ws;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{middleware, Router};
+use simrelay_modem::ModemHandle;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -36,6 +39,8 @@ pub(crate) struct AppState {
     pub(crate) shutdown: CancellationToken,
     /// Failed token attempts per client IP.
     pub(crate) limiter: Arc<auth::FailureLimiter>,
+    /// The running modem drivers by id, for sending.
+    pub(crate) modems: Arc<BTreeMap<String, ModemHandle>>,
 }
 
 impl AppState {
@@ -45,6 +50,7 @@ impl AppState {
         hub: Hub,
         token: Option<&str>,
         shutdown: CancellationToken,
+        modems: BTreeMap<String, ModemHandle>,
     ) -> AppState {
         AppState {
             store,
@@ -52,6 +58,7 @@ impl AppState {
             token: token.map(Arc::from),
             shutdown,
             limiter: Arc::default(),
+            modems: Arc::new(modems),
         }
     }
 }
@@ -68,6 +75,8 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/codes/latest", get(codes::latest))
         .route("/api/codes/wait", get(codes::wait))
         .route("/api/modems", get(api::modems))
+        .route("/api/send", post(send::send))
+        .route("/api/sent/{id}", get(send::sent))
         .route("/api/export", get(export::export))
         .route("/ws", get(ws::upgrade))
         .fallback(ui::serve)

@@ -18,8 +18,10 @@ use sqlx::sqlite::{
 use sqlx::Row;
 
 mod search;
+mod sent;
 
 pub use search::{Found, MessageQuery, Order};
+pub use sent::{SendStatus, SentMessage};
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,148 @@
+//! `POST /api/send` and `GET /api/sent/{id}`: sending an SMS through a modem.
+//!
+//! The request is answered `202` as soon as the message is recorded; the modem sends it in the background,
+//! and its progress (`queued` → `sending` → `sent` | `failed`) shows on `GET /api/sent/{id}`.
+
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use simrelay_modem::ModemHandle;
+use simrelay_pdu::SubmitOptions;
+
+use super::error::Failure;
+use super::AppState;
+use crate::store::{SendStatus, SentMessage, Store};
+
+/// Longest text accepted: ten UCS2 parts, about what phones allow.
+const MAX_TEXT: usize = 670;
+/// Longest recipient number (E.164 has at most 15 digits; some networks add prefixes).
+const MAX_TO: usize = 20;
+
+/// Body of `POST /api/send`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SendRequest {
+    to: String,
+    text: String,
+    #[serde(default)]
+    modem: Option<String>,
+}
+
+/// Answer of `POST /api/send`.
+#[derive(Debug, Serialize)]
+pub(crate) struct Accepted {
+    id: i64,
+    status: SendStatus,
+}
+
+pub(crate) async fn send(
+    State(state): State<AppState>,
+    body: Result<Json<SendRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<Accepted>), Failure> {
+    let Json(request) = body.map_err(|e| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            Failure::new(e.status(), "payload_too_large", e.body_text())
+        }
+        _ => Failure::bad_request(e.body_text()),
+    })?;
+    let to = request.to.trim();
+    let valid_number = to.strip_prefix('+').unwrap_or(to);
+    if valid_number.is_empty()
+        || to.len() > MAX_TO
+        || !valid_number.chars().all(|c| c.is_ascii_digit())
+    {
+        return Err(Failure::bad_request(
+            "to must be a phone number: digits, optionally starting with +",
+        ));
+    }
+    if request.text.is_empty() || request.text.chars().count() > MAX_TEXT {
+        return Err(Failure::bad_request(format!(
+            "text must have 1 to {MAX_TEXT} characters"
+        )));
+    }
+    let (modem_id, handle) = pick_modem(&state, request.modem.as_deref())?;
+    let options = SubmitOptions {
+        concat_reference: rand::random(),
+        ..SubmitOptions::default()
+    };
+    let pdus = simrelay_pdu::encode_submit(to, &request.text, &options)
+        .map_err(|e| Failure::bad_request(format!("cannot encode the message: {e}")))?;
+    let id = state
+        .store
+        .insert_sent(&modem_id, to, &request.text, pdus.len())
+        .await?;
+    tokio::spawn(deliver(state.store.clone(), handle, id, pdus));
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Accepted {
+            id,
+            status: SendStatus::Queued,
+        }),
+    ))
+}
+
+fn pick_modem(state: &AppState, wanted: Option<&str>) -> Result<(String, ModemHandle), Failure> {
+    match wanted {
+        Some(id) => state
+            .modems
+            .get(id)
+            .map(|h| (id.to_owned(), h.clone()))
+            .ok_or_else(|| {
+                Failure::bad_request(format!("there is no modem {id:?}; see GET /api/modems"))
+            }),
+        // Prefer a connected modem; the map is ordered, so the choice is stable.
+        None => {
+            let connected = state
+                .hub
+                .modems()
+                .into_iter()
+                .find(|m| m.state == simrelay_protocol::ModemState::Connected);
+            let id = connected
+                .map(|m| m.id)
+                .or_else(|| state.modems.keys().next().cloned());
+            id.and_then(|id| state.modems.get(&id).map(|h| (id, h.clone())))
+                .ok_or_else(|| {
+                    Failure::new(
+                        StatusCode::CONFLICT,
+                        "no_modem",
+                        "no modem is configured; start with --modem PATH or --demo",
+                    )
+                })
+        }
+    }
+}
+
+async fn deliver(store: Store, modem: ModemHandle, id: i64, pdus: Vec<Vec<u8>>) {
+    let record = |status, error: Option<String>, refs: Vec<u8>| {
+        let store = store.clone();
+        async move {
+            if let Err(e) = store.update_sent(id, status, error.as_deref(), &refs).await {
+                tracing::error!(id, error = %e, "cannot record the status of a sent message");
+            }
+        }
+    };
+    record(SendStatus::Sending, None, Vec::new()).await;
+    match modem.send(pdus).await {
+        Ok(refs) => record(SendStatus::Sent, None, refs).await,
+        Err(e) => {
+            tracing::warn!(id, error = %e, "sending failed");
+            record(SendStatus::Failed, Some(e.to_string()), Vec::new()).await;
+        }
+    }
+}
+
+/// `GET /api/sent/{id}`
+pub(crate) async fn sent(
+    State(state): State<AppState>,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<Json<SentMessage>, Failure> {
+    let Path(id) = id.map_err(|_| Failure::bad_request("the id must be an integer"))?;
+    state
+        .store
+        .get_sent(id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| Failure::not_found(format!("there is no sent message {id}")))
+}
