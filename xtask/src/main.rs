@@ -1,2 +1,111 @@
-//! Task runner placeholder.
-fn main() {}
+//! `cargo xtask`: SimRelay's task runner.
+//!
+//! - `cargo xtask bench [GROUP...] [--runs N]` builds the engine and the benchmark driver in release mode,
+//!   runs each benchmark scenario N times (default 3), keeps every run's figures under
+//!   `<target>/bench-results/`, and rewrites `BENCHMARKS.md` from all results there. Groups: `latency`,
+//!   `baseline`, `fanout`, `ingest`, `footprint`, `search`, `criterion` (default: all).
+//! - `cargo xtask soak` runs the fault tests with their long settings (`SIMRELAY_SOAK=1`).
+//!
+//! The figures are only ever measured: nothing in BENCHMARKS.md is typed in by hand.
+
+mod machine;
+mod report;
+mod scenarios;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context};
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("bench") => bench(&args[1..]),
+        Some("soak") => soak(),
+        _ => {
+            eprintln!(
+                "usage: cargo xtask bench [latency|baseline|fanout|ingest|footprint|search|criterion]... [--runs N]\n       cargo xtask soak"
+            );
+            bail!("no task given")
+        }
+    }
+}
+
+/// The workspace root: xtask lives in `xtask/`.
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// `$CARGO_TARGET_DIR` or `<root>/target`.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from)
+}
+
+/// Runs a command in the workspace root; fails unless it succeeds.
+fn run(command: &mut Command) -> anyhow::Result<()> {
+    eprintln!("xtask: running {command:?}");
+    let status = command
+        .current_dir(root())
+        .status()
+        .with_context(|| format!("cannot start {command:?}"))?;
+    if !status.success() {
+        bail!("{command:?} failed with {status}");
+    }
+    Ok(())
+}
+
+fn bench(args: &[String]) -> anyhow::Result<()> {
+    let mut groups = Vec::new();
+    let mut runs = 3;
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        match arg.as_str() {
+            "--runs" => {
+                runs = iter
+                    .next()
+                    .context("--runs needs a number")?
+                    .parse()
+                    .context("--runs needs a number")?
+            }
+            group if scenarios::GROUPS.contains(&group) => groups.push(group.to_owned()),
+            other => bail!(
+                "unknown benchmark group {other:?}; known: {}",
+                scenarios::GROUPS.join(", ")
+            ),
+        }
+    }
+    if groups.is_empty() {
+        groups = scenarios::GROUPS.iter().map(|g| (*g).to_owned()).collect();
+    }
+    let target = target_dir();
+    let results = target.join("bench-results");
+    std::fs::create_dir_all(&results)
+        .with_context(|| format!("cannot create {}", results.display()))?;
+    let env = scenarios::Env::prepare(&target, &groups)?;
+    for scenario in scenarios::all() {
+        if groups.iter().any(|g| scenario.groups.contains(&g.as_str())) {
+            scenarios::run_scenario(&env, &scenario, runs, &results)?;
+        }
+    }
+    if groups.iter().any(|g| g == "criterion") {
+        scenarios::run_criterion(&target, &results)?;
+    }
+    let markdown = report::render(&results, &machine::describe())?;
+    let out = root().join("BENCHMARKS.md");
+    std::fs::write(&out, markdown).with_context(|| format!("cannot write {}", out.display()))?;
+    eprintln!("xtask: wrote {}", out.display());
+    Ok(())
+}
+
+fn soak() -> anyhow::Result<()> {
+    run(Command::new("cargo")
+        .args(["build", "-p", "simrelay-engine"])
+        .env("CARGO_TARGET_DIR", target_dir()))?;
+    run(Command::new("cargo")
+        .args(["test", "-p", "simrelay-fault-tests", "--", "--nocapture"])
+        .env("CARGO_TARGET_DIR", target_dir())
+        .env("SIMRELAY_BIN", target_dir().join("debug/simrelay"))
+        .env("SIMRELAY_SOAK", "1"))
+}

@@ -1,0 +1,97 @@
+//! Ingest: a burst of messages arrives on several simulated modems at once; the figure is how many per second
+//! come out of the whole path (URC, AT+CMGR, decode, extract, commit, AT+CMGD, broadcast) at the client.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use serde_json::json;
+use simrelay_bench::client::{Flavor, SmsClient};
+use simrelay_bench::{bench_index, bench_pdu, BenchError};
+use simrelay_modem::{SimOptions, Simulator};
+
+use crate::setup::{path_of, start_server, Opts};
+
+pub async fn run(opts: &Opts) -> anyhow::Result<serde_json::Value> {
+    let modems = usize::try_from(opts.number("modems", 4)?)?;
+    let per_modem = usize::try_from(opts.number("per-modem", 1000)?)?;
+    let mut sims = Vec::new();
+    for _ in 0..modems {
+        sims.push(
+            Simulator::start(SimOptions {
+                capacity: u32::try_from(per_modem + 16)?,
+                ..SimOptions::default()
+            })
+            .await?,
+        );
+    }
+    let ports: Vec<_> = sims.iter().map(path_of).collect();
+    let server = start_server(
+        Flavor::SimRelay,
+        opts,
+        &ports,
+        &format!("ingest-{}", std::process::id()),
+    )
+    .await?;
+    let mut client = SmsClient::connect(Flavor::SimRelay, server.addr, None).await?;
+
+    // Every modem must be connected and configured before the burst.
+    for (m, sim) in sims.iter().enumerate() {
+        let series = format!("Warm{m}");
+        let mut through = false;
+        for attempt in 0..60 {
+            sim.deliver(bench_pdu(&series, attempt));
+            if let Ok((_, text)) = client.next_sms_within(Duration::from_secs(1)).await {
+                if bench_index(&series, &text).is_some() {
+                    through = true;
+                    break;
+                }
+            }
+        }
+        if !through {
+            bail!("modem {m} did not pass a warm-up message in 60 s");
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let total = modems * per_modem;
+    let batches: Vec<Vec<Vec<u8>>> = (0..modems)
+        .map(|m| {
+            (0..per_modem)
+                .map(|i| bench_pdu(&format!("Ing{m}"), i))
+                .collect()
+        })
+        .collect();
+    let start = Instant::now();
+    // Interleaved, as messages from several modems arrive in reality.
+    for i in 0..per_modem {
+        for (sim, batch) in sims.iter().zip(&batches) {
+            sim.deliver(batch[i].clone());
+        }
+    }
+    let mut received = 0;
+    let mut last = start;
+    while received < total {
+        match client.next_sms_within(Duration::from_secs(30)).await {
+            Ok((at, text)) => {
+                if text.starts_with("Ing") {
+                    received += 1;
+                    last = at;
+                }
+            }
+            Err(BenchError::Timeout(..)) => break,
+            Err(e) => return Err(e).context("the client lost its connection during the burst"),
+        }
+    }
+    let seconds = (last - start).as_secs_f64();
+    let left_on_sims: usize = sims.iter().map(|s| s.stored().len()).sum();
+    drop(server);
+    Ok(json!({
+        "scenario": "ingest",
+        "modems": modems,
+        "messages": total,
+        "received": received,
+        "seconds": seconds,
+        "msgs_per_s": received as f64 / seconds.max(1e-9),
+        "left_on_sims": left_on_sims,
+    }))
+}

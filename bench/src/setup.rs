@@ -1,0 +1,135 @@
+//! What every scenario needs: its options, a scratch directory, a server on given modem ptys, and a warm-up
+//! that proves the whole path works before anything is timed.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context};
+use simrelay_bench::client::{Flavor, SmsClient};
+use simrelay_bench::server::{self, ServerProcess, SimRelayArgs};
+use simrelay_bench::{bench_index, bench_pdu};
+use simrelay_modem::Simulator;
+
+/// `--key value` options.
+pub struct Opts {
+    values: HashMap<String, String>,
+    /// Scratch directory for databases and server logs (kept after the run, for post-mortems).
+    pub work: PathBuf,
+}
+
+impl Opts {
+    pub fn parse(mut args: impl Iterator<Item = String>) -> anyhow::Result<Opts> {
+        let mut values = HashMap::new();
+        while let Some(key) = args.next() {
+            let name = key
+                .strip_prefix("--")
+                .ok_or_else(|| anyhow!("expected --option, got {key:?}"))?;
+            let value = args.next().ok_or_else(|| anyhow!("{key} needs a value"))?;
+            values.insert(name.to_owned(), value);
+        }
+        let work = match values.get("work") {
+            Some(dir) => PathBuf::from(dir),
+            None => std::env::temp_dir().join(format!("simrelay-bench-{}", std::process::id())),
+        };
+        std::fs::create_dir_all(&work)
+            .with_context(|| format!("cannot create {}", work.display()))?;
+        Ok(Opts { values, work })
+    }
+
+    pub fn text<'a>(&'a self, key: &str, default: &'a str) -> &'a str {
+        self.values.get(key).map_or(default, String::as_str)
+    }
+
+    pub fn number(&self, key: &str, default: u64) -> anyhow::Result<u64> {
+        match self.values.get(key) {
+            Some(v) => v
+                .parse()
+                .with_context(|| format!("--{key} must be a number, not {v:?}")),
+            None => Ok(default),
+        }
+    }
+
+    pub fn flavor(&self) -> anyhow::Result<Flavor> {
+        let name = self.text("server", "simrelay");
+        Flavor::parse(name)
+            .ok_or_else(|| anyhow!("--server must be simrelay or baseline, not {name:?}"))
+    }
+
+    fn simrelay_bin(&self) -> anyhow::Result<PathBuf> {
+        match self.values.get("simrelay") {
+            Some(p) => Ok(PathBuf::from(p)),
+            None => server::find_simrelay()
+                .context("no simrelay binary: pass --simrelay PATH, set SIMRELAY_BIN or build simrelay-engine"),
+        }
+    }
+}
+
+/// Starts the chosen server on `modems` and waits until it answers HTTP.
+pub async fn start_server(
+    flavor: Flavor,
+    opts: &Opts,
+    modems: &[PathBuf],
+    tag: &str,
+) -> anyhow::Result<ServerProcess> {
+    let port = server::free_port()?;
+    let log = opts.work.join(format!("{tag}.log"));
+    let mut process = match flavor {
+        Flavor::SimRelay => server::spawn_simrelay(&SimRelayArgs {
+            bin: opts.simrelay_bin()?,
+            modems: modems.to_vec(),
+            db: opts.work.join(format!("{tag}.db")),
+            port,
+            token: None,
+            log: log.clone(),
+        })?,
+        Flavor::SocketIo => {
+            let [modem] = modems else {
+                bail!("the baseline serves exactly one modem");
+            };
+            let python = PathBuf::from(opts.text("python", "python3"));
+            let script = PathBuf::from(opts.text("baseline", "bench/baseline/relay.py"));
+            server::spawn_baseline(&python, &script, modem, port, &log)?
+        }
+    };
+    process
+        .wait_ready(Duration::from_secs(60))
+        .await
+        .with_context(|| format!("server did not come up; see {}", log.display()))?;
+    Ok(process)
+}
+
+/// Delivers warm-up messages on `sim` until one comes through `client` (the server has opened and configured
+/// the modem), then `extra` more, one at a time.
+pub async fn warm_up(sim: &Simulator, client: &mut SmsClient, extra: usize) -> anyhow::Result<()> {
+    let mut first = None;
+    for attempt in 0..60 {
+        sim.deliver(bench_pdu("Warm", attempt));
+        if let Ok((_, text)) = client.next_sms_within(Duration::from_secs(1)).await {
+            first = bench_index("Warm", &text);
+            break;
+        }
+    }
+    let first = first.context("no warm-up message came through in 60 s")?;
+    for i in 0..extra {
+        let index = 1000 + first + i;
+        sim.deliver(bench_pdu("Warm", index));
+        loop {
+            let (_, text) = client.next_sms_within(Duration::from_secs(10)).await?;
+            if bench_index("Warm", &text) == Some(index) {
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The slave path of a simulator, owned.
+pub fn path_of(sim: &Simulator) -> PathBuf {
+    Path::to_path_buf(sim.path())
+}
+
+/// Milliseconds in a duration, as a float.
+pub fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}

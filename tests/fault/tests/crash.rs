@@ -1,0 +1,147 @@
+//! Crash test: messages wait on a simulated SIM and keep arriving live while `simrelay serve` is killed with
+//! SIGKILL at random moments and restarted. Afterwards every message is in the SQLite store exactly once and
+//! the SIM is empty: nothing lost, nothing doubled, nothing left behind.
+//!
+//! Default: 100 stored + 200 live messages, 6 kills (well under a minute). `SIMRELAY_SOAK=1` (`cargo xtask
+//! soak`): 500 + 500 messages, 20 kills.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+use simrelay_bench::server::{find_simrelay, free_port, spawn_simrelay, SimRelayArgs};
+use simrelay_bench::{bench_index, bench_pdu};
+use simrelay_modem::{SimOptions, Simulator};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{ConnectOptions, Connection, Row};
+
+fn soak() -> bool {
+    std::env::var_os("SIMRELAY_SOAK").is_some()
+}
+
+/// `text` of every stored message.
+async fn stored_texts(db: &std::path::Path) -> Vec<String> {
+    let Ok(options) = SqliteConnectOptions::from_str("sqlite:") else {
+        return Vec::new();
+    };
+    let Ok(mut conn) = options.filename(db).read_only(true).connect().await else {
+        return Vec::new();
+    };
+    let rows = sqlx::query("SELECT text FROM messages")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap_or_default();
+    let _ = conn.close().await;
+    rows.iter().map(|r| r.get::<String, _>(0)).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
+    let bin =
+        find_simrelay().expect("no simrelay binary: set SIMRELAY_BIN or build simrelay-engine");
+    let (stored, live, kills) = if soak() {
+        (500, 500, 20)
+    } else {
+        (100, 200, 6)
+    };
+    let total = stored + live;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim = Arc::new(
+        Simulator::start(SimOptions {
+            capacity: u32::try_from(total + 10).expect("fits"),
+            ..SimOptions::default()
+        })
+        .await
+        .expect("simulator"),
+    );
+    for i in 0..stored {
+        assert_ne!(sim.store(bench_pdu("Crash", i)), 0, "SIM full");
+    }
+    let args = SimRelayArgs {
+        bin,
+        modems: vec![sim.path().to_path_buf()],
+        db: dir.path().join("crash.db"),
+        port: free_port().expect("port"),
+        token: None,
+        log: dir.path().join("serve.log"),
+    };
+
+    // Live messages keep arriving through every kill and restart.
+    let feeder = tokio::spawn({
+        let sim = sim.clone();
+        async move {
+            for i in stored..total {
+                sim.deliver(bench_pdu("Crash", i));
+                let pause = rand::rng().random_range(0..8);
+                tokio::time::sleep(Duration::from_millis(pause)).await;
+            }
+        }
+    });
+    for _ in 0..kills {
+        let mut server = spawn_simrelay(&args).expect("start simrelay");
+        // From "still opening the database" to "in the middle of draining the SIM".
+        let alive_for = rand::rng().random_range(30..700);
+        tokio::time::sleep(Duration::from_millis(alive_for)).await;
+        assert!(
+            server.is_alive(),
+            "simrelay exited on its own; see {}",
+            args.log.display()
+        );
+        server.kill();
+    }
+    feeder.await.expect("feeder");
+
+    let mut server = spawn_simrelay(&args).expect("start simrelay");
+    server
+        .wait_ready(Duration::from_secs(30))
+        .await
+        .expect("simrelay ready");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let (counts, others) = loop {
+        let texts = stored_texts(&args.db).await;
+        let mut counts: HashMap<usize, usize> = HashMap::new();
+        let mut others = Vec::new();
+        for text in &texts {
+            match bench_index("Crash", text) {
+                Some(i) => *counts.entry(i).or_default() += 1,
+                None => others.push(text.clone()),
+            }
+        }
+        let done = counts.len() == total && sim.stored().is_empty();
+        if done || Instant::now() > deadline {
+            break (counts, others);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let log = std::fs::read_to_string(&args.log).unwrap_or_default();
+    let missing: Vec<usize> = (0..total).filter(|i| !counts.contains_key(i)).collect();
+    let doubled: Vec<(usize, usize)> = counts
+        .iter()
+        .filter(|(_, n)| **n > 1)
+        .map(|(i, n)| (*i, *n))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} messages lost, e.g. {:?}; log:\n{log}",
+        missing.len(),
+        &missing[..missing.len().min(10)]
+    );
+    assert!(
+        doubled.is_empty(),
+        "messages stored more than once: {doubled:?}"
+    );
+    assert!(
+        others.is_empty(),
+        "unexpected messages in the store: {:?}",
+        &others[..others.len().min(5)]
+    );
+    let left = sim.stored();
+    assert!(
+        left.is_empty(),
+        "{} messages left on the SIM after they were committed",
+        left.len()
+    );
+    assert!(server.is_alive(), "simrelay died after recovering");
+}

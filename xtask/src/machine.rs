@@ -1,0 +1,68 @@
+//! What machine the figures were measured on, and how busy it was.
+
+use std::process::Command;
+
+/// The facts BENCHMARKS.md states about the machine.
+pub struct Machine {
+    /// Logical CPUs (`nproc`).
+    pub cpus: String,
+    /// CPU model from /proc/cpuinfo.
+    pub cpu_model: String,
+    /// Total memory from /proc/meminfo.
+    pub memory: String,
+    /// `rustc -V`.
+    pub rustc: String,
+    /// `uname -sr`.
+    pub kernel: String,
+}
+
+/// Reads the machine's description (unknown parts say so).
+pub fn describe() -> Machine {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let field = |text: &str, name: &str| {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_once(':'))
+            .map(|(_, v)| v.trim().to_owned())
+    };
+    let memory = field(&meminfo, "MemTotal")
+        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or("unknown".into(), |kib| {
+            format!("{:.1} GiB", kib / 1024.0 / 1024.0)
+        });
+    Machine {
+        cpus: output("nproc", &[]),
+        cpu_model: field(&cpuinfo, "model name").unwrap_or_else(|| "unknown".into()),
+        memory,
+        rustc: output("rustc", &["-V"]),
+        kernel: output("uname", &["-sr"]),
+    }
+}
+
+/// The 1/5/15-minute load averages, as `uptime` prints them.
+pub fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// The 1-minute load average.
+pub fn load1() -> f64 {
+    load()
+        .split_whitespace()
+        .next()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+fn output(program: &str, args: &[&str]) -> String {
+    Command::new(program)
+        .args(args)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_else(|| "unknown".into())
+}

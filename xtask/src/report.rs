@@ -1,0 +1,372 @@
+//! Renders BENCHMARKS.md from the recorded runs in `<target>/bench-results/`.
+//!
+//! Every number in the file comes from a JSON file a benchmark run wrote; a scenario that was not run or
+//! failed says so instead of showing a figure.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::machine::Machine;
+use crate::scenarios::{self, CRITERION_ARGS};
+
+/// Above this 1-minute load (per CPU) a run shared the machine with other work, and the report says so.
+const BUSY_LOAD_PER_CPU: f64 = 1.0;
+
+/// The whole file.
+pub fn render(results: &Path, machine: &Machine) -> anyhow::Result<String> {
+    let mut md = String::new();
+    let cpus: f64 = machine.cpus.parse().unwrap_or(1.0);
+    let _ = writeln!(md, "# SimRelay benchmarks\n");
+    let _ = writeln!(
+        md,
+        "Written by `cargo xtask bench` from measured runs; nothing here is typed in by hand. Re-run it to \
+         refresh (`cargo xtask bench latency` refreshes one group and keeps the others' last results). Each \
+         table gives min / median / max of a figure across repeated runs of the same command; every run's \
+         command and the machine's load average (`uptime`: 1, 5, 15 min) before and after it are listed.\n"
+    );
+    let _ = writeln!(md, "## Machine\n");
+    let _ = writeln!(md, "| | |\n|---|---|");
+    let _ = writeln!(md, "| CPUs (`nproc`) | {} |", machine.cpus);
+    let _ = writeln!(md, "| CPU model | {} |", machine.cpu_model);
+    let _ = writeln!(md, "| memory | {} |", machine.memory);
+    let _ = writeln!(md, "| kernel | {} |", machine.kernel);
+    let _ = writeln!(md, "| rustc | {} |", machine.rustc);
+    let _ = writeln!(
+        md,
+        "\nRuns whose load average exceeded {BUSY_LOAD_PER_CPU} per CPU are marked **busy**: the machine was \
+         shared with other builds and tests at the time, which inflates latencies and their tails.\n"
+    );
+    md.push_str(METHOD);
+
+    let loaded = |id: &str| -> Option<Value> {
+        let text = std::fs::read_to_string(results.join(format!("{id}.json"))).ok()?;
+        serde_json::from_str(&text).ok()
+    };
+
+    let _ = writeln!(md, "## Summary\n");
+    summary(&mut md, &loaded);
+
+    for scenario in scenarios::all() {
+        let _ = writeln!(md, "## {}\n", scenario.title);
+        let Some(recorded) = loaded(scenario.id) else {
+            let _ = writeln!(
+                md,
+                "Not run yet on this checkout (`cargo xtask bench {}`).\n",
+                scenario.groups[0]
+            );
+            continue;
+        };
+        let runs = recorded["runs"].as_array().cloned().unwrap_or_default();
+        let ok: Vec<&Value> = runs
+            .iter()
+            .filter_map(|r| r.get("figures").filter(|f| !f.is_null()))
+            .collect();
+        if ok.is_empty() {
+            let _ = writeln!(md, "Every run failed; the last error:\n\n```text");
+            let last = runs
+                .last()
+                .and_then(|r| r["error"].as_str())
+                .unwrap_or("(no output)");
+            let _ = writeln!(md, "{last}\n```\n");
+        } else if scenario.id == "search" && ok.iter().all(|f| f["available"] == Value::Bool(false))
+        {
+            let reason = ok[0]["reason"].as_str().unwrap_or("no search in the API");
+            let _ = writeln!(md, "Not measurable at this commit: {reason}\n");
+        } else {
+            let _ = writeln!(md, "| figure | min | median | max |\n|---|---|---|---|");
+            for (label, pointer) in scenario.figures {
+                let values: Vec<f64> = ok
+                    .iter()
+                    .filter_map(|f| number(f.pointer(pointer)?))
+                    .collect();
+                match spread(&values) {
+                    Some((min, median, max)) => {
+                        let _ = writeln!(
+                            md,
+                            "| {label} | {} | {} | {} |",
+                            fmt(min),
+                            fmt(median),
+                            fmt(max)
+                        );
+                    }
+                    None => {
+                        let _ = writeln!(md, "| {label} | – | – | – |");
+                    }
+                }
+            }
+            md.push('\n');
+        }
+        let _ = writeln!(md, "Runs ({} of {} succeeded):\n", ok.len(), runs.len());
+        for (n, run) in runs.iter().enumerate() {
+            let busy = busy(run["load_before"].as_str(), cpus);
+            let status = if run["error"].is_null() {
+                "ok"
+            } else {
+                "FAILED"
+            };
+            let _ = writeln!(
+                md,
+                "{}. `{}` — load {} → {}{} — {status}",
+                n + 1,
+                run["command"].as_str().unwrap_or("?"),
+                run["load_before"].as_str().unwrap_or("?"),
+                run["load_after"].as_str().unwrap_or("?"),
+                if busy { " (**busy**)" } else { "" }
+            );
+            if let Some(first_error) = run["figures"]["first_connect_error"].as_str() {
+                let _ = writeln!(md, "   (first connection error: {first_error})");
+            }
+        }
+        md.push('\n');
+    }
+
+    criterion(&mut md, loaded("criterion"));
+    md.push_str(NOT_MEASURED);
+    Ok(md)
+}
+
+/// The headline figures next to their goals, and the baseline ratios.
+fn summary(md: &mut String, loaded: &dyn Fn(&str) -> Option<Value>) {
+    let median_of = |id: &str, pointer: &str| -> Option<f64> {
+        let recorded = loaded(id)?;
+        let values: Vec<f64> = recorded["runs"]
+            .as_array()?
+            .iter()
+            .filter_map(|r| number(r["figures"].pointer(pointer)?))
+            .collect();
+        spread(&values).map(|(_, median, _)| median)
+    };
+    let _ = writeln!(
+        md,
+        "Medians across runs. Goals are from the project's benchmark issue.\n"
+    );
+    let _ = writeln!(md, "| figure | measured | goal |\n|---|---|---|");
+    let rows: [(&str, Option<f64>, &str, &str); 9] = [
+        (
+            "latency p99, no pacing (ms)",
+            median_of("latency-simrelay", "/latency_ms/p99"),
+            "ms",
+            "≤ 5",
+        ),
+        (
+            "latency p50, no pacing (ms)",
+            median_of("latency-simrelay", "/latency_ms/p50"),
+            "ms",
+            "",
+        ),
+        (
+            "latency p50 at 115200 baud (ms)",
+            median_of("latency-simrelay-115200", "/latency_ms/p50"),
+            "ms",
+            "",
+        ),
+        (
+            "overhead above wire time p50 at 115200 baud (ms)",
+            median_of("latency-simrelay-115200", "/overhead_ms/p50"),
+            "ms",
+            "",
+        ),
+        (
+            "fan-out to 1,000 clients, until the last, p99 (ms)",
+            median_of("fanout-simrelay", "/until_last_ms/p99"),
+            "ms",
+            "≤ 50",
+        ),
+        (
+            "server RSS per WebSocket client (KiB)",
+            median_of("fanout-simrelay", "/rss_per_client_kib"),
+            "KiB",
+            "≤ 64",
+        ),
+        (
+            "ingest, messages per second",
+            median_of("ingest", "/msgs_per_s"),
+            "",
+            "≥ 10,000",
+        ),
+        (
+            "idle RSS, serve with one modem (KiB)",
+            median_of("footprint-simrelay", "/rss_kib"),
+            "",
+            "",
+        ),
+        (
+            "idle wake-ups per second, serve with one modem",
+            median_of("footprint-simrelay", "/wakeups_per_s"),
+            "",
+            "no polling",
+        ),
+    ];
+    for (label, value, _, goal) in rows {
+        let shown = value.map_or_else(|| "not measured".to_owned(), fmt);
+        let _ = writeln!(md, "| {label} | {shown} | {goal} |");
+    }
+    let ratio = |base: Option<f64>, ours: Option<f64>| match (base, ours) {
+        (Some(b), Some(o)) if o > 0.0 => format!("{:.1}×", b / o),
+        _ => "not measured".to_owned(),
+    };
+    let _ = writeln!(
+        md,
+        "| baseline ÷ SimRelay, median latency, no pacing | {} | ≥ 20× |",
+        ratio(
+            median_of("latency-baseline", "/latency_ms/p50"),
+            median_of("latency-simrelay", "/latency_ms/p50")
+        )
+    );
+    let _ = writeln!(
+        md,
+        "| baseline ÷ SimRelay, median latency, 115200 baud | {} | |",
+        ratio(
+            median_of("latency-baseline-115200", "/latency_ms/p50"),
+            median_of("latency-simrelay-115200", "/latency_ms/p50")
+        )
+    );
+    let _ = writeln!(
+        md,
+        "| baseline ÷ SimRelay, fan-out until the last client p50 | {} | |",
+        ratio(
+            median_of("fanout-baseline", "/until_last_ms/p50"),
+            median_of("fanout-simrelay", "/until_last_ms/p50")
+        )
+    );
+    md.push('\n');
+}
+
+fn criterion(md: &mut String, recorded: Option<Value>) {
+    let _ = writeln!(md, "## Codec and extractor micro-benchmarks (criterion)\n");
+    let Some(recorded) = recorded else {
+        let _ = writeln!(
+            md,
+            "Not run yet on this checkout (`cargo xtask bench criterion`).\n"
+        );
+        return;
+    };
+    let _ = writeln!(
+        md,
+        "One criterion run per bench (criterion itself repeats each many times and gives a confidence \
+         interval), with `{}`. Load {} → {}.\n",
+        CRITERION_ARGS.join(" "),
+        recorded["load_before"].as_str().unwrap_or("?"),
+        recorded["load_after"].as_str().unwrap_or("?"),
+    );
+    for command in recorded["commands"].as_array().into_iter().flatten() {
+        let _ = writeln!(md, "- `{}`", command.as_str().unwrap_or("?"));
+    }
+    let _ = writeln!(
+        md,
+        "\n| bench | median | 95% CI of the median | throughput |\n|---|---|---|---|"
+    );
+    for bench in recorded["benches"].as_array().into_iter().flatten() {
+        let median = number(&bench["median_ns"]).unwrap_or(f64::NAN);
+        let low = number(&bench["median_low_ns"]).unwrap_or(f64::NAN);
+        let high = number(&bench["median_high_ns"]).unwrap_or(f64::NAN);
+        let throughput = throughput(&bench["throughput"], median);
+        let _ = writeln!(
+            md,
+            "| `{}` | {} | {} – {} | {throughput} |",
+            bench["id"].as_str().unwrap_or("?"),
+            duration(median),
+            duration(low),
+            duration(high)
+        );
+    }
+    md.push('\n');
+}
+
+/// Elements or bytes per second from criterion's throughput declaration and the median time per iteration.
+fn throughput(declared: &Value, median_ns: f64) -> String {
+    let per_iter = |key: &str| declared.get(key).and_then(number);
+    if let Some(n) = per_iter("Elements") {
+        format!("{} elements/s", fmt(n / (median_ns / 1e9)))
+    } else if let Some(n) = per_iter("Bytes") {
+        format!("{:.1} MiB/s", n / (median_ns / 1e9) / 1024.0 / 1024.0)
+    } else {
+        "–".into()
+    }
+}
+
+fn duration(ns: f64) -> String {
+    if !ns.is_finite() {
+        "?".into()
+    } else if ns < 1_000.0 {
+        format!("{ns:.0} ns")
+    } else if ns < 1_000_000.0 {
+        format!("{:.2} µs", ns / 1_000.0)
+    } else {
+        format!("{:.2} ms", ns / 1_000_000.0)
+    }
+}
+
+fn busy(load: Option<&str>, cpus: f64) -> bool {
+    load.and_then(|l| l.split_whitespace().next()?.parse::<f64>().ok())
+        .is_some_and(|one_minute| one_minute > BUSY_LOAD_PER_CPU * cpus)
+}
+
+fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::Bool(b) => Some(f64::from(u8::from(*b))),
+        _ => None,
+    }
+}
+
+/// Min, median (lower middle) and max.
+fn spread(values: &[f64]) -> Option<(f64, f64, f64)> {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    Some((
+        *sorted.first()?,
+        sorted[(sorted.len() - 1) / 2],
+        *sorted.last()?,
+    ))
+}
+
+/// Three significant-ish digits without noise.
+fn fmt(v: f64) -> String {
+    if (v == v.trunc() && v.abs() < 1e9) || v.abs() >= 100.0 {
+        format!("{v:.0}")
+    } else if v.abs() >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+const METHOD: &str = "## How it is measured
+
+- **Path under test.** A message is put on a simulated modem's SIM and its URC printed on a real pseudo-terminal
+  (`simrelay_modem::Simulator::deliver`, in the benchmark process). The server is a separate process:
+  `simrelay serve --modem /dev/pts/N` (release build), or the Python baseline on the same pty. The client is in
+  the benchmark process, on loopback, and stamps a frame the moment it is read. SimRelay's path per message:
+  `+CMTI` URC → `AT+CMGR` → decode → OTP extraction → SQLite commit → `AT+CMGD` → broadcast → WebSocket frame.
+- **Pacing.** \"115200 baud\" puts a relay between the simulator and the server that releases each chunk only after
+  ten bit times per byte (8N1), in each direction independently (`bench/src/line.rs`). The bytes it carried for
+  each message are counted, so the report gives the time those bytes need on the wire and the overhead above it.
+- **Pauses.** Messages are sent one at a time, each after a random pause (0–5 ms for SimRelay, 0–100 ms for the
+  baseline) so that a server working on a periodic tick is met at every phase of it rather than always just after
+  a tick.
+- **Baseline.** `bench/baseline/relay.py`: Flask-SocketIO (threading mode, simple-websocket), a pyserial thread
+  reading the modem, a `queue.Queue`, and a background task that polls the queue every 0.1 s and emits. It uses
+  PDU mode with `AT+CNMI=2,2` (the modem routes each PDU straight onto the serial line), so it does less work per
+  message than SimRelay: no read-back, no database, no delete. It is measured by the same Rust client code,
+  speaking Engine.IO v4 / Socket.IO v5 over a WebSocket (`bench/src/client.rs`).
+- **Fan-out.** All clients live in the benchmark process (1 runtime, 2 worker threads), so the last client's time
+  includes the client side's own scheduling of 1,000 sockets on the same 2 CPUs as the server. RSS per client is
+  (server RSS with the clients connected − server RSS idle) ÷ clients.
+- **Ingest.** 1,000 messages are delivered at once on each of 4 simulated modems (4,000 URCs in a burst); the
+  figure is messages received by a WebSocket client per second from the first delivery to the last event. Each
+  message takes its own `AT+CMGR` and `AT+CMGD` round trip on its modem's pty and its own SQLite transaction.
+- **Footprint.** After the server has connected its modem and passed a few messages, with no client connected:
+  VmRSS from `/proc/PID/status`, and the voluntary + involuntary context switches of all its threads
+  (`/proc/PID/task/*/status`) over the window, i.e. how often the process woke up.
+
+";
+
+const NOT_MEASURED: &str = "## Not measured here
+
+- Injection → the desktop notification's D-Bus call: the desktop shell is measured by its own end-to-end tests,
+  not by this runner.
+- Desktop app idle RSS: needs the Tauri build and a display; not part of `cargo xtask bench`.
+";

@@ -1,0 +1,392 @@
+//! The benchmark scenarios: what `simrelay-bench` is asked to run, which figures of its JSON matter, and how
+//! repeated runs and the criterion micro-benchmarks are collected into `<target>/bench-results/`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context};
+use serde_json::{json, Value};
+
+use crate::{machine, root, run};
+
+/// Groups a user can pick on the command line.
+pub const GROUPS: &[&str] = &[
+    "latency",
+    "baseline",
+    "fanout",
+    "ingest",
+    "footprint",
+    "search",
+    "criterion",
+];
+
+/// One scenario of `simrelay-bench`.
+pub struct Scenario {
+    /// File name of its results and anchor in the report.
+    pub id: &'static str,
+    /// Heading in the report.
+    pub title: &'static str,
+    /// Groups that include it.
+    pub groups: &'static [&'static str],
+    /// Arguments of `simrelay-bench`.
+    pub args: &'static [&'static str],
+    /// Figures to report: label and JSON pointer into one run's output.
+    pub figures: &'static [(&'static str, &'static str)],
+}
+
+const LATENCY_FIGURES: &[(&str, &str)] = &[
+    ("latency p50 (ms)", "/latency_ms/p50"),
+    ("latency p95 (ms)", "/latency_ms/p95"),
+    ("latency p99 (ms)", "/latency_ms/p99"),
+    ("latency max (ms)", "/latency_ms/max"),
+    ("messages timed", "/latency_ms/count"),
+    ("messages lost", "/lost"),
+];
+
+const PACED_FIGURES: &[(&str, &str)] = &[
+    ("latency p50 (ms)", "/latency_ms/p50"),
+    ("latency p95 (ms)", "/latency_ms/p95"),
+    ("latency p99 (ms)", "/latency_ms/p99"),
+    ("bytes' time on the wire p50 (ms)", "/wire_ms/p50"),
+    ("overhead above wire time p50 (ms)", "/overhead_ms/p50"),
+    ("overhead above wire time p99 (ms)", "/overhead_ms/p99"),
+    ("messages timed", "/latency_ms/count"),
+    ("messages lost", "/lost"),
+];
+
+const FANOUT_FIGURES: &[(&str, &str)] = &[
+    ("clients connected", "/connected"),
+    ("until the last client, p50 (ms)", "/until_last_ms/p50"),
+    ("until the last client, p99 (ms)", "/until_last_ms/p99"),
+    ("until the last client, max (ms)", "/until_last_ms/max"),
+    ("per client p50 (ms)", "/per_client_ms/p50"),
+    ("receipts missing", "/missing_receipts"),
+    ("server RSS idle (KiB)", "/rss_idle_kib"),
+    ("server RSS with the clients (KiB)", "/rss_connected_kib"),
+    ("server RSS per client (KiB)", "/rss_per_client_kib"),
+];
+
+const FOOTPRINT_FIGURES: &[(&str, &str)] = &[
+    ("idle RSS (KiB)", "/rss_kib"),
+    ("threads", "/threads"),
+    ("wake-ups per second at idle", "/wakeups_per_s"),
+];
+
+/// Every scenario, in report order.
+pub fn all() -> Vec<Scenario> {
+    vec![
+        Scenario {
+            id: "latency-simrelay",
+            title: "Latency, SimRelay, no baud pacing",
+            groups: &["latency"],
+            args: &[
+                "latency", "--server", "simrelay", "--count", "1000", "--gap-ms", "5",
+            ],
+            figures: LATENCY_FIGURES,
+        },
+        Scenario {
+            id: "latency-simrelay-115200",
+            title: "Latency, SimRelay, serial line paced at 115200 baud",
+            groups: &["latency"],
+            args: &[
+                "latency", "--server", "simrelay", "--count", "1000", "--gap-ms", "5", "--baud",
+                "115200",
+            ],
+            figures: PACED_FIGURES,
+        },
+        Scenario {
+            id: "latency-baseline",
+            title: "Latency, Python baseline (Flask-SocketIO, 0.1 s queue poll), no baud pacing",
+            groups: &["latency", "baseline"],
+            args: &[
+                "latency", "--server", "baseline", "--count", "300", "--gap-ms", "100",
+            ],
+            figures: LATENCY_FIGURES,
+        },
+        Scenario {
+            id: "latency-baseline-115200",
+            title: "Latency, Python baseline, serial line paced at 115200 baud",
+            groups: &["latency", "baseline"],
+            args: &[
+                "latency", "--server", "baseline", "--count", "300", "--gap-ms", "100", "--baud",
+                "115200",
+            ],
+            figures: PACED_FIGURES,
+        },
+        Scenario {
+            id: "fanout-simrelay",
+            title: "Fan-out to 1,000 WebSocket clients, SimRelay",
+            groups: &["fanout"],
+            args: &[
+                "fanout",
+                "--server",
+                "simrelay",
+                "--clients",
+                "1000",
+                "--messages",
+                "30",
+            ],
+            figures: FANOUT_FIGURES,
+        },
+        Scenario {
+            id: "fanout-baseline",
+            title: "Fan-out to 1,000 Socket.IO clients, Python baseline",
+            groups: &["fanout", "baseline"],
+            args: &[
+                "fanout",
+                "--server",
+                "baseline",
+                "--clients",
+                "1000",
+                "--messages",
+                "10",
+            ],
+            figures: FANOUT_FIGURES,
+        },
+        Scenario {
+            id: "ingest",
+            title: "Ingest burst through the whole path, 4 simulated modems",
+            groups: &["ingest"],
+            args: &["ingest", "--modems", "4", "--per-modem", "1000"],
+            figures: &[
+                ("messages per second", "/msgs_per_s"),
+                ("messages received", "/received"),
+                ("seconds", "/seconds"),
+                ("left on the SIMs", "/left_on_sims"),
+            ],
+        },
+        Scenario {
+            id: "sqlite-ceiling",
+            title: "Ceiling: raw SQLite insert loop (sqlx, WAL, synchronous=NORMAL)",
+            groups: &["ingest"],
+            args: &["sqlite-ceiling", "--rows", "20000", "--batch", "1000"],
+            figures: &[
+                (
+                    "rows/s, one transaction per row",
+                    "/one_per_transaction/rows_per_s",
+                ),
+                ("rows/s, 1,000 rows per transaction", "/batched/rows_per_s"),
+            ],
+        },
+        Scenario {
+            id: "search",
+            title: "Search through the API",
+            groups: &["search"],
+            args: &["search", "--messages", "1000000", "--queries", "200"],
+            figures: &[
+                ("search available", "/available"),
+                ("messages stored", "/messages"),
+                ("query p50 (ms)", "/query_ms/p50"),
+                ("query p95 (ms)", "/query_ms/p95"),
+            ],
+        },
+        Scenario {
+            id: "footprint-simrelay",
+            title: "Idle footprint, `simrelay serve --modem <pty>`",
+            groups: &["footprint"],
+            args: &["footprint", "--server", "simrelay", "--seconds", "10"],
+            figures: FOOTPRINT_FIGURES,
+        },
+        Scenario {
+            id: "footprint-simrelay-bare",
+            title: "Idle footprint, `simrelay serve` with no modem",
+            groups: &["footprint"],
+            args: &["footprint", "--server", "simrelay-bare", "--seconds", "10"],
+            figures: FOOTPRINT_FIGURES,
+        },
+        Scenario {
+            id: "footprint-baseline",
+            title: "Idle footprint, Python baseline on a modem",
+            groups: &["footprint", "baseline"],
+            args: &["footprint", "--server", "baseline", "--seconds", "10"],
+            figures: FOOTPRINT_FIGURES,
+        },
+    ]
+}
+
+/// Built binaries and the baseline's interpreter.
+pub struct Env {
+    bench: PathBuf,
+    simrelay: PathBuf,
+    python: PathBuf,
+    script: PathBuf,
+}
+
+impl Env {
+    /// Builds the release binaries and, when a baseline scenario is wanted, the Python venv.
+    pub fn prepare(target: &Path, groups: &[String]) -> anyhow::Result<Env> {
+        run(Command::new("cargo")
+            .args([
+                "build",
+                "--release",
+                "-p",
+                "simrelay-engine",
+                "-p",
+                "simrelay-bench",
+            ])
+            .env("CARGO_TARGET_DIR", target))?;
+        let venv = target.join("bench-venv");
+        let python = venv.join("bin/python");
+        let script = root().join("bench/baseline/relay.py");
+        let needs_baseline = all().iter().any(|s| {
+            s.args.contains(&"baseline") && groups.iter().any(|g| s.groups.contains(&g.as_str()))
+        });
+        if needs_baseline {
+            if !python.exists() {
+                run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
+            }
+            run(Command::new(&python)
+                .args(["-m", "pip", "install", "--quiet", "-r"])
+                .arg(root().join("bench/baseline/requirements.txt")))?;
+        }
+        Ok(Env {
+            bench: target.join("release/simrelay-bench"),
+            simrelay: target.join("release/simrelay"),
+            python,
+            script,
+        })
+    }
+}
+
+/// Runs `scenario` `runs` times and writes `<results>/<id>.json`.
+pub fn run_scenario(
+    env: &Env,
+    scenario: &Scenario,
+    runs: usize,
+    results: &Path,
+) -> anyhow::Result<()> {
+    let mut recorded = Vec::new();
+    for n in 1..=runs {
+        let mut command = Command::new(&env.bench);
+        command
+            .args(scenario.args)
+            .arg("--simrelay")
+            .arg(&env.simrelay);
+        if scenario.args.contains(&"baseline") {
+            command
+                .arg("--python")
+                .arg(&env.python)
+                .arg("--baseline")
+                .arg(&env.script);
+        }
+        let shown = format!("{} {}", display(&env.bench), scenario.args.join(" "));
+        eprintln!("xtask: {} run {n}/{runs}: {shown}", scenario.id);
+        let load_before = machine::load();
+        let output = command
+            .current_dir(root())
+            .output()
+            .with_context(|| format!("cannot start {}", env.bench.display()))?;
+        let load_after = machine::load();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let figures: Option<Value> = stdout
+            .lines()
+            .rev()
+            .find_map(|l| serde_json::from_str(l).ok());
+        let error = if output.status.success() && figures.is_some() {
+            None
+        } else {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            let tail: Vec<&str> = stderr.lines().rev().take(5).collect();
+            Some(tail.into_iter().rev().collect::<Vec<_>>().join("\n"))
+        };
+        if let Some(e) = &error {
+            eprintln!("xtask: {} run {n} failed: {e}", scenario.id);
+        }
+        recorded.push(json!({
+            "command": shown,
+            "load_before": load_before,
+            "load_after": load_after,
+            "figures": figures,
+            "error": error,
+        }));
+    }
+    let file = results.join(format!("{}.json", scenario.id));
+    let value = json!({"id": scenario.id, "runs": recorded, "machine_load_note": machine::load1()});
+    std::fs::write(&file, serde_json::to_string_pretty(&value)?)
+        .with_context(|| format!("cannot write {}", file.display()))
+}
+
+/// A path relative to the workspace root when it is inside it.
+fn display(path: &Path) -> String {
+    path.strip_prefix(root())
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+/// Criterion arguments: shorter than criterion's defaults so the whole bench stays within minutes.
+pub const CRITERION_ARGS: &[&str] = &["--warm-up-time", "1", "--measurement-time", "3"];
+
+/// Runs the criterion benches of the codec and the extractor and collects their estimates.
+pub fn run_criterion(target: &Path, results: &Path) -> anyhow::Result<()> {
+    let load_before = machine::load();
+    let mut commands = Vec::new();
+    for package in ["simrelay-pdu", "simrelay-otp"] {
+        let mut command = Command::new("cargo");
+        command
+            .args(["bench", "-p", package, "--"])
+            .args(CRITERION_ARGS)
+            .env("CARGO_TARGET_DIR", target);
+        commands.push(format!(
+            "cargo bench -p {package} -- {}",
+            CRITERION_ARGS.join(" ")
+        ));
+        run(&mut command)?;
+    }
+    let load_after = machine::load();
+    let mut benches = Vec::new();
+    collect_estimates(&target.join("criterion"), &mut benches)?;
+    if benches.is_empty() {
+        bail!(
+            "criterion wrote no estimates under {}",
+            target.join("criterion").display()
+        );
+    }
+    benches.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+    let value = json!({
+        "id": "criterion",
+        "commands": commands,
+        "load_before": load_before,
+        "load_after": load_after,
+        "benches": benches,
+    });
+    let file = results.join("criterion.json");
+    std::fs::write(&file, serde_json::to_string_pretty(&value)?)
+        .with_context(|| format!("cannot write {}", file.display()))
+}
+
+/// Finds every `new/estimates.json` (with its `new/benchmark.json`) below `dir`.
+fn collect_estimates(dir: &Path, out: &mut Vec<Value>) -> anyhow::Result<()> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if !path.is_dir() {
+            continue;
+        }
+        if path.file_name().is_some_and(|n| n == "new") {
+            let read = |name: &str| -> Option<Value> {
+                serde_json::from_str(&std::fs::read_to_string(path.join(name)).ok()?).ok()
+            };
+            if let (Some(estimates), Some(benchmark)) =
+                (read("estimates.json"), read("benchmark.json"))
+            {
+                out.push(json!({
+                    "id": benchmark["full_id"],
+                    "throughput": benchmark["throughput"],
+                    "median_ns": estimates["median"]["point_estimate"],
+                    "median_low_ns": estimates["median"]["confidence_interval"]["lower_bound"],
+                    "median_high_ns": estimates["median"]["confidence_interval"]["upper_bound"],
+                    "mean_ns": estimates["mean"]["point_estimate"],
+                }));
+            }
+        } else if path
+            .file_name()
+            .is_some_and(|n| n != "report" && n != "base")
+        {
+            collect_estimates(&path, out)?;
+        }
+    }
+    Ok(())
+}
