@@ -20,6 +20,7 @@ pub async fn run(opts: &Opts) -> anyhow::Result<serde_json::Value> {
     let count = usize::try_from(opts.number("count", 1000)?)?;
     let baud = u32::try_from(opts.number("baud", 0)?)?;
     let gap_us = opts.number("gap-ms", 5)? * 1000;
+    let gap_min_us = (opts.number("gap-min-ms", 0)? * 1000).min(gap_us);
 
     let sim = Simulator::start(SimOptions {
         capacity: 255,
@@ -50,7 +51,7 @@ pub async fn run(opts: &Opts) -> anyhow::Result<serde_json::Value> {
     let mut overhead = Vec::new();
     let mut lost = 0;
     for (i, pdu) in pdus.into_iter().enumerate() {
-        let pause = rand::rng().random_range(0..=gap_us);
+        let pause = rand::rng().random_range(gap_min_us..=gap_us);
         tokio::time::sleep(Duration::from_micros(pause)).await;
         let carried = line.as_ref().map(PacedLine::carried);
         let start = Instant::now();

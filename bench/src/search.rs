@@ -86,7 +86,8 @@ pub async fn run(opts: &Opts) -> anyhow::Result<serde_json::Value> {
 
     let db = opts.work.join(format!("{tag}.db"));
     fill(&db, messages).await.context("cannot fill the store")?;
-    let server = start_server(Flavor::SimRelay, opts, &[], &format!("{tag}-2")).await?;
+    // Same tag: the same database file.
+    let server = start_server(Flavor::SimRelay, opts, &[], &tag).await?;
     let mut times = Vec::with_capacity(queries);
     let mut hits = 0;
     for _ in 0..queries {

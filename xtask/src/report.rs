@@ -344,9 +344,13 @@ const METHOD: &str = "## How it is measured
 - **Pacing.** \"115200 baud\" puts a relay between the simulator and the server that releases each chunk only after
   ten bit times per byte (8N1), in each direction independently (`bench/src/line.rs`). The bytes it carried for
   each message are counted, so the report gives the time those bytes need on the wire and the overhead above it.
-- **Pauses.** Messages are sent one at a time, each after a random pause (0–5 ms for SimRelay, 0–100 ms for the
-  baseline) so that a server working on a periodic tick is met at every phase of it rather than always just after
-  a tick.
+- **Pauses.** Messages are sent one at a time, each after a random pause, so that a server working on a periodic
+  tick is met at every phase of it rather than always just after one: 0–100 ms for the baseline (its tick),
+  30–60 ms for SimRelay. SimRelay's modem driver waits 20 ms after each final result before it sends the next
+  command (`GUARD` in `crates/modem/src/driver.rs`, for slow firmware); the 30 ms minimum keeps one message's
+  last command from delaying the next message's first, as real SMS arrive seconds apart. Messages in a burst are
+  the ingest benchmark's subject. One guard is still inside every SimRelay latency figure: the driver sends
+  `AT+CMGD` after `AT+CMGR`, and the engine broadcasts after the delete.
 - **Baseline.** `bench/baseline/relay.py`: Flask-SocketIO (threading mode, simple-websocket), a pyserial thread
   reading the modem, a `queue.Queue`, and a background task that polls the queue every 0.1 s and emits. It uses
   PDU mode with `AT+CNMI=2,2` (the modem routes each PDU straight onto the serial line), so it does less work per
@@ -355,9 +359,14 @@ const METHOD: &str = "## How it is measured
 - **Fan-out.** All clients live in the benchmark process (1 runtime, 2 worker threads), so the last client's time
   includes the client side's own scheduling of 1,000 sockets on the same 2 CPUs as the server. RSS per client is
   (server RSS with the clients connected − server RSS idle) ÷ clients.
-- **Ingest.** 1,000 messages are delivered at once on each of 4 simulated modems (4,000 URCs in a burst); the
+- **Ingest.** 500 messages are delivered at once on each of 4 simulated modems (2,000 URCs in a burst); the
   figure is messages received by a WebSocket client per second from the first delivery to the last event. Each
-  message takes its own `AT+CMGR` and `AT+CMGD` round trip on its modem's pty and its own SQLite transaction.
+  message takes its own `AT+CMGR` and `AT+CMGD` round trip on its modem's pty (each followed by the driver's
+  20 ms guard) and its own SQLite transaction.
+- **Search.** The store is filled with 1,000,000 messages of 12 random words each by batched inserts into the
+  engine's own `messages` table while the server is stopped (its FTS triggers index them), then the server is
+  started on that file and 200 one-word queries `GET /api/messages?q=WORD&limit=50` are timed from the client.
+  One run (filling takes minutes); the 200 queries are the repeated part.
 - **Footprint.** After the server has connected its modem and passed a few messages, with no client connected:
   VmRSS from `/proc/PID/status`, and the voluntary + involuntary context switches of all its threads
   (`/proc/PID/task/*/status`) over the window, i.e. how often the process woke up.

@@ -32,6 +32,8 @@ pub struct Scenario {
     pub args: &'static [&'static str],
     /// Figures to report: label and JSON pointer into one run's output.
     pub figures: &'static [(&'static str, &'static str)],
+    /// At most this many runs, whatever `--runs` says (for scenarios that take minutes each).
+    pub max_runs: usize,
 }
 
 const LATENCY_FIGURES: &[(&str, &str)] = &[
@@ -80,19 +82,38 @@ pub fn all() -> Vec<Scenario> {
             title: "Latency, SimRelay, no baud pacing",
             groups: &["latency"],
             args: &[
-                "latency", "--server", "simrelay", "--count", "1000", "--gap-ms", "5",
+                "latency",
+                "--server",
+                "simrelay",
+                "--count",
+                "1000",
+                "--gap-min-ms",
+                "30",
+                "--gap-ms",
+                "60",
             ],
             figures: LATENCY_FIGURES,
+            max_runs: 10,
         },
         Scenario {
             id: "latency-simrelay-115200",
             title: "Latency, SimRelay, serial line paced at 115200 baud",
             groups: &["latency"],
             args: &[
-                "latency", "--server", "simrelay", "--count", "1000", "--gap-ms", "5", "--baud",
+                "latency",
+                "--server",
+                "simrelay",
+                "--count",
+                "1000",
+                "--gap-min-ms",
+                "30",
+                "--gap-ms",
+                "60",
+                "--baud",
                 "115200",
             ],
             figures: PACED_FIGURES,
+            max_runs: 10,
         },
         Scenario {
             id: "latency-baseline",
@@ -102,6 +123,7 @@ pub fn all() -> Vec<Scenario> {
                 "latency", "--server", "baseline", "--count", "300", "--gap-ms", "100",
             ],
             figures: LATENCY_FIGURES,
+            max_runs: 10,
         },
         Scenario {
             id: "latency-baseline-115200",
@@ -112,6 +134,7 @@ pub fn all() -> Vec<Scenario> {
                 "115200",
             ],
             figures: PACED_FIGURES,
+            max_runs: 10,
         },
         Scenario {
             id: "fanout-simrelay",
@@ -127,6 +150,7 @@ pub fn all() -> Vec<Scenario> {
                 "30",
             ],
             figures: FANOUT_FIGURES,
+            max_runs: 10,
         },
         Scenario {
             id: "fanout-baseline",
@@ -142,18 +166,20 @@ pub fn all() -> Vec<Scenario> {
                 "10",
             ],
             figures: FANOUT_FIGURES,
+            max_runs: 10,
         },
         Scenario {
             id: "ingest",
             title: "Ingest burst through the whole path, 4 simulated modems",
             groups: &["ingest"],
-            args: &["ingest", "--modems", "4", "--per-modem", "1000"],
+            args: &["ingest", "--modems", "4", "--per-modem", "500"],
             figures: &[
                 ("messages per second", "/msgs_per_s"),
                 ("messages received", "/received"),
                 ("seconds", "/seconds"),
                 ("left on the SIMs", "/left_on_sims"),
             ],
+            max_runs: 10,
         },
         Scenario {
             id: "sqlite-ceiling",
@@ -167,6 +193,7 @@ pub fn all() -> Vec<Scenario> {
                 ),
                 ("rows/s, 1,000 rows per transaction", "/batched/rows_per_s"),
             ],
+            max_runs: 10,
         },
         Scenario {
             id: "search",
@@ -178,7 +205,10 @@ pub fn all() -> Vec<Scenario> {
                 ("messages stored", "/messages"),
                 ("query p50 (ms)", "/query_ms/p50"),
                 ("query p95 (ms)", "/query_ms/p95"),
+                ("results per query (limit 50)", "/hits_per_query"),
             ],
+            // Filling a million messages takes about a minute; the 200 queries are the repeated part.
+            max_runs: 1,
         },
         Scenario {
             id: "footprint-simrelay",
@@ -186,6 +216,7 @@ pub fn all() -> Vec<Scenario> {
             groups: &["footprint"],
             args: &["footprint", "--server", "simrelay", "--seconds", "10"],
             figures: FOOTPRINT_FIGURES,
+            max_runs: 10,
         },
         Scenario {
             id: "footprint-simrelay-bare",
@@ -193,6 +224,7 @@ pub fn all() -> Vec<Scenario> {
             groups: &["footprint"],
             args: &["footprint", "--server", "simrelay-bare", "--seconds", "10"],
             figures: FOOTPRINT_FIGURES,
+            max_runs: 10,
         },
         Scenario {
             id: "footprint-baseline",
@@ -200,6 +232,7 @@ pub fn all() -> Vec<Scenario> {
             groups: &["footprint", "baseline"],
             args: &["footprint", "--server", "baseline", "--seconds", "10"],
             figures: FOOTPRINT_FIGURES,
+            max_runs: 10,
         },
     ]
 }
@@ -256,6 +289,7 @@ pub fn run_scenario(
     results: &Path,
 ) -> anyhow::Result<()> {
     let mut recorded = Vec::new();
+    let runs = runs.min(scenario.max_runs);
     for n in 1..=runs {
         let mut command = Command::new(&env.bench);
         command
