@@ -2,7 +2,7 @@
 
 use std::io::{BufRead, Write};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -13,6 +13,9 @@ use simrelay_engine::{Config, Engine};
 #[derive(Debug, Parser)]
 #[command(name = "simrelay", version, about)]
 pub struct Cli {
+    /// Configuration file [default: config.toml in the OS config directory].
+    #[arg(long, global = true, value_name = "FILE", env = "SIMRELAY_CONFIG")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -26,6 +29,8 @@ enum Command {
         /// The PDU in hex.
         hex: String,
     },
+    /// Print the effective configuration (defaults < config file < SIMRELAY_* environment) and the paths used.
+    Config,
     /// Read one message per line from stdin (text, or JSON {"text": ...}); print {"code": ...} per line.
     Extract {
         /// Add the extractor's reasoning to each line.
@@ -64,8 +69,12 @@ struct ServeArgs {
 impl Cli {
     /// Runs the chosen command; errors are printed as one line each and become a non-zero exit code.
     pub fn run(self) -> ExitCode {
+        let config_path = self
+            .config
+            .unwrap_or_else(simrelay_engine::config::default_config_path);
         let result = match self.command {
-            Command::Serve(args) => serve(args),
+            Command::Serve(args) => serve(&config_path, args),
+            Command::Config => print_config(&config_path),
             Command::DecodePdu { hex } => decode_pdu(&hex),
             Command::Extract { explain } => extract(explain),
         };
@@ -109,7 +118,59 @@ fn extract(explain: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+fn load_config(path: &Path) -> anyhow::Result<Config> {
+    Ok(simrelay_engine::config::load(path, |name| {
+        std::env::var(name).ok()
+    })?)
+}
+
+fn print_config(path: &Path) -> anyhow::Result<ExitCode> {
+    let config = load_config(path)?;
+    let exists = if path.exists() {
+        ""
+    } else {
+        " (not present: built-in defaults)"
+    };
+    println!("# SimRelay configuration in effect: defaults < config file < SIMRELAY_* environment < flags");
+    println!("# config file: {}{exists}", path.display());
+    println!(
+        "# data:        {}",
+        config.db.parent().unwrap_or(Path::new(".")).display()
+    );
+    println!(
+        "# logs:        {}",
+        simrelay_engine::config::default_log_dir().display()
+    );
+    println!("modems = {}", toml_strings(&config.modems));
+    println!("demo = {}", config.demo);
+    println!("db = {}", toml_string(&config.db.to_string_lossy()));
+    println!("listen = \"{}\"", config.listen);
+    match config.token {
+        Some(_) => println!("# token is set (not shown)"),
+        None if config.listen.ip().is_loopback() => println!("# no token (loopback only)"),
+        None => println!("# no token set: one is generated at start-up"),
+    }
+    println!("demo_interval_secs = {}", config.demo_interval_secs);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A TOML basic string (so the output can be pasted into the config file).
+fn toml_string(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_default()
+}
+
+fn toml_strings(items: &[String]) -> String {
+    format!(
+        "[{}]",
+        items
+            .iter()
+            .map(|s| toml_string(s))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+fn serve(config_path: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SIMRELAY_LOG")
@@ -118,19 +179,20 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let defaults = Config::default();
-    let config = Config {
-        modems: args.modems,
-        demo: args.demo,
-        db: args.db.unwrap_or(defaults.db.clone()),
-        listen: match (args.listen, args.lan) {
-            (Some(listen), _) => listen,
-            (None, true) => SocketAddr::from(([0, 0, 0, 0], defaults.listen.port())),
-            (None, false) => defaults.listen,
-        },
-        token: args.token,
-        ..defaults
-    };
+    let mut config = load_config(config_path)?;
+    config.modems.extend(args.modems);
+    config.demo |= args.demo;
+    if let Some(db) = args.db {
+        config.db = db;
+    }
+    match (args.listen, args.lan) {
+        (Some(listen), _) => config.listen = listen,
+        (None, true) => config.listen = SocketAddr::from(([0, 0, 0, 0], config.listen.port())),
+        (None, false) => {}
+    }
+    if args.token.is_some() {
+        config.token = args.token;
+    }
     if config.modems.is_empty() && !config.demo {
         eprintln!("simrelay: no modem given; add --modem PATH for a real modem or --demo for the simulated one");
     }

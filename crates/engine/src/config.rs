@@ -1,10 +1,14 @@
 //! What an engine is started with, and where SimRelay keeps its files by default.
 //!
 //! The headless CLI and the desktop shell both build a [`Config`] and hand it to [`crate::Engine::start`], so
-//! both modes use the same defaults and the same paths.
+//! both modes use the same defaults and the same paths. [`load`] layers the sources: built-in defaults, then
+//! the TOML file in the OS config directory, then `SIMRELAY_*` environment variables; command-line flags go
+//! on top of that in the binary.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
 
 /// The port SimRelay listens on unless told otherwise.
 pub const DEFAULT_PORT: u16 = 8731;
@@ -40,10 +44,147 @@ impl Default for Config {
     }
 }
 
+fn project_dirs() -> Option<directories::ProjectDirs> {
+    directories::ProjectDirs::from("", "", "simrelay")
+}
+
+/// The configuration file: `config.toml` in the OS config directory (`~/.config/simrelay/` on Linux).
+pub fn default_config_path() -> PathBuf {
+    project_dirs()
+        .map(|dirs| dirs.config_dir().join("config.toml"))
+        .unwrap_or_else(|| PathBuf::from("simrelay.toml"))
+}
+
+/// The directory for logs (`~/.local/share/simrelay/logs` on Linux).
+pub fn default_log_dir() -> PathBuf {
+    project_dirs()
+        .map(|dirs| dirs.data_local_dir().join("logs"))
+        .unwrap_or_else(|| PathBuf::from("logs"))
+}
+
+/// Why the configuration is invalid; every message names the key or variable and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file exists but cannot be read.
+    #[error("cannot read the configuration file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has a wrong key or value.
+    #[error("invalid configuration file {path}: {message}valid keys: modems, demo, db, listen, lan, token, demo_interval_secs")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's description, naming the key and line.
+        message: String,
+    },
+    /// An environment variable has a value of the wrong kind.
+    #[error("invalid environment variable {name}={value:?}: {expected}")]
+    Env {
+        /// The variable.
+        name: &'static str,
+        /// Its value.
+        value: String,
+        /// What it should look like.
+        expected: &'static str,
+    },
+}
+
+/// The keys of the configuration file; all optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    modems: Option<Vec<String>>,
+    demo: Option<bool>,
+    db: Option<PathBuf>,
+    listen: Option<SocketAddr>,
+    lan: Option<bool>,
+    token: Option<String>,
+    demo_interval_secs: Option<u64>,
+}
+
+/// Builds the configuration from the defaults, the file at `path` (absent is fine), and the environment as
+/// `env` reports it (pass `|name| std::env::var(name).ok()`).
+pub fn load(path: &Path, env: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+    let mut config = Config::default();
+    let file = match std::fs::read_to_string(path) {
+        Ok(text) => toml::from_str::<FileConfig>(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => FileConfig::default(),
+        Err(source) => {
+            return Err(ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+    };
+    let mut lan = file.lan.unwrap_or(false);
+    let mut listen = file.listen;
+    config.modems = file.modems.unwrap_or_default();
+    config.demo = file.demo.unwrap_or(false);
+    if let Some(db) = file.db {
+        config.db = db;
+    }
+    config.token = file.token;
+    if let Some(secs) = file.demo_interval_secs {
+        config.demo_interval_secs = secs;
+    }
+
+    let var = |name: &'static str| env(name).filter(|v| !v.is_empty()).map(|v| (name, v));
+    let flag = |(name, value): (&'static str, String)| match value.as_str() {
+        "1" | "true" | "yes" => Ok(true),
+        "0" | "false" | "no" => Ok(false),
+        _ => Err(ConfigError::Env {
+            name,
+            value,
+            expected: "true or false",
+        }),
+    };
+    if let Some((_, modems)) = var("SIMRELAY_MODEMS") {
+        config.modems = modems
+            .split(',')
+            .map(str::trim)
+            .filter(|m| !m.is_empty())
+            .map(str::to_owned)
+            .collect();
+    }
+    if let Some(v) = var("SIMRELAY_DEMO") {
+        config.demo = flag(v)?;
+    }
+    if let Some((_, db)) = var("SIMRELAY_DB") {
+        config.db = PathBuf::from(db);
+    }
+    if let Some((name, value)) = var("SIMRELAY_LISTEN") {
+        listen = Some(value.parse().map_err(|_| ConfigError::Env {
+            name,
+            value,
+            expected: "an address and port such as 127.0.0.1:8731",
+        })?);
+    }
+    if let Some(v) = var("SIMRELAY_LAN") {
+        lan = flag(v)?;
+    }
+    if let Some((_, token)) = var("SIMRELAY_TOKEN") {
+        config.token = Some(token);
+    }
+    config.listen = match (listen, lan) {
+        (Some(listen), _) => listen,
+        (None, true) => SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), DEFAULT_PORT),
+        (None, false) => config.listen,
+    };
+    Ok(config)
+}
+
 /// The database file in the OS data directory (`~/.local/share/simrelay/simrelay.db` on Linux), or
 /// `simrelay.db` in the working directory when the OS has no home directory for us.
 pub fn default_db_path() -> PathBuf {
-    directories::ProjectDirs::from("", "", "simrelay")
+    project_dirs()
         .map(|dirs| dirs.data_dir().join("simrelay.db"))
         .unwrap_or_else(|| PathBuf::from("simrelay.db"))
 }
@@ -62,5 +203,65 @@ mod tests {
             Some("simrelay.db")
         );
         assert!(c.token.is_none() && c.modems.is_empty() && !c.demo);
+    }
+
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            vars.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    #[test]
+    fn file_then_environment_override_the_defaults() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("config.toml");
+        std::fs::write(
+            &path,
+            "modems = [\"/dev/ttyUSB2\"]\ndb = \"/tmp/x.db\"\nlan = true\ndemo = true\n",
+        )
+        .expect("write");
+        let c = load(&path, env(&[])).expect("loads");
+        assert_eq!(c.modems, vec!["/dev/ttyUSB2".to_owned()]);
+        assert_eq!(c.db, PathBuf::from("/tmp/x.db"));
+        assert!(c.demo);
+        assert_eq!(c.listen, "0.0.0.0:8731".parse().expect("addr"));
+
+        let c = load(
+            &path,
+            env(&[
+                ("SIMRELAY_MODEMS", "/dev/a, /dev/b"),
+                ("SIMRELAY_DEMO", "0"),
+                ("SIMRELAY_LISTEN", "127.0.0.1:9000"),
+            ]),
+        )
+        .expect("loads");
+        assert_eq!(c.modems, vec!["/dev/a".to_owned(), "/dev/b".to_owned()]);
+        assert!(!c.demo);
+        assert_eq!(c.listen, "127.0.0.1:9000".parse().expect("addr"));
+        // No file at all is the defaults.
+        assert_eq!(
+            load(&dir.path().join("none.toml"), env(&[])).expect("loads"),
+            Config::default()
+        );
+    }
+
+    #[test]
+    fn mistakes_name_the_key_or_variable() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "modem = \"/dev/ttyUSB2\"\n").expect("write");
+        let err = load(&path, env(&[])).expect_err("unknown key").to_string();
+        assert!(err.contains("modem") && err.contains("valid keys"), "{err}");
+        std::fs::write(&path, "listen = \"everywhere\"\n").expect("write");
+        let err = load(&path, env(&[])).expect_err("bad value").to_string();
+        assert!(err.contains("listen"), "{err}");
+        let err = load(
+            &dir.path().join("none.toml"),
+            env(&[("SIMRELAY_DEMO", "maybe")]),
+        )
+        .expect_err("bad env");
+        assert!(err.to_string().contains("SIMRELAY_DEMO"), "{err}");
     }
 }

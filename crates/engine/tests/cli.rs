@@ -128,3 +128,40 @@ mod reqwest {
         })
     }
 }
+
+#[test]
+fn config_prints_the_layers_in_effect_and_names_bad_keys() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("config.toml");
+    std::fs::write(
+        &file,
+        "modems = [\"/dev/ttyUSB2\"]\nlisten = \"127.0.0.1:9999\"\ntoken = \"secret\"\n",
+    )
+    .expect("write");
+    let out = simrelay()
+        .arg("config")
+        .env("SIMRELAY_CONFIG", &file)
+        .env("SIMRELAY_DB", dir.path().join("env.db"))
+        .output()
+        .expect("runs");
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(text.contains("modems = [\"/dev/ttyUSB2\"]"), "{text}");
+    assert!(text.contains("listen = \"127.0.0.1:9999\""), "{text}");
+    assert!(
+        text.contains("env.db"),
+        "environment beats the file: {text}"
+    );
+    assert!(!text.contains("secret"), "the token is not printed: {text}");
+
+    std::fs::write(&file, "listn = \"127.0.0.1:1\"\n").expect("write");
+    let out = simrelay()
+        .args(["--config"])
+        .arg(&file)
+        .arg("config")
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).expect("utf-8");
+    assert!(err.contains("listn") && err.contains("valid keys"), "{err}");
+}
