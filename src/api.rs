@@ -3,9 +3,12 @@
 //! Every failure is turned into an [`ApiFailure`] whose `Display` is a sentence the UI can show as it is; an
 //! `ApiError` body from the server is preferred over a bare status code because it says what to do.
 
+use std::collections::BTreeMap;
+
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
-use simrelay_protocol::{ApiError, Health, Message, MessagePage};
+use serde::Deserialize;
+use simrelay_protocol::{ApiError, Health, Message};
 
 use crate::endpoint::{percent_encode, Endpoint};
 
@@ -44,6 +47,10 @@ pub struct PageQuery {
     pub modem: Option<String>,
     /// Only messages that carry a code.
     pub has_code: bool,
+    /// Only messages received at or after this RFC 3339 time.
+    pub since: Option<String>,
+    /// Only messages received at or before this RFC 3339 time.
+    pub until: Option<String>,
 }
 
 impl PageQuery {
@@ -57,6 +64,8 @@ impl PageQuery {
             ("q", &self.q),
             ("sender", &self.sender),
             ("modem", &self.modem),
+            ("since", &self.since),
+            ("until", &self.until),
         ] {
             if let Some(v) = value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
                 path.push_str(&format!("&{key}={}", percent_encode(v)));
@@ -109,11 +118,71 @@ pub async fn health(endpoint: &Endpoint) -> Result<Health, ApiFailure> {
     get_json(endpoint, "/api/health").await
 }
 
+/// One page of `GET /api/messages`.
+///
+/// Read with defaults for every field but `messages`, so the UI works with servers that do not page or
+/// highlight yet: such a page simply has no cursor and no highlights.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct Page {
+    /// Messages, newest first.
+    pub messages: Vec<Message>,
+    /// `before=` cursor of the next older page; `None` on the last page.
+    #[serde(default)]
+    pub next: Option<i64>,
+    /// Byte ranges where the search terms matched, by message id.
+    #[serde(default)]
+    pub highlights: BTreeMap<i64, Vec<[usize; 2]>>,
+}
+
 /// `GET /api/messages`: one page of stored messages, newest first.
-pub async fn messages(endpoint: &Endpoint, query: &PageQuery) -> Result<Vec<Message>, ApiFailure> {
-    get_json::<MessagePage>(endpoint, &query.path())
+pub async fn messages(endpoint: &Endpoint, query: &PageQuery) -> Result<Page, ApiFailure> {
+    get_json::<Page>(endpoint, &query.path()).await
+}
+
+/// Body of `GET /api/messages/{id}`: the message and its raw PDUs.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Detail {
+    /// The message.
+    #[serde(flatten)]
+    pub message: Message,
+    /// Raw PDUs in hex (with the SMSC field), in part order.
+    #[serde(default)]
+    pub pdus: Vec<String>,
+}
+
+/// `GET /api/messages/{id}`.
+pub async fn message(endpoint: &Endpoint, id: i64) -> Result<Detail, ApiFailure> {
+    get_json(endpoint, &format!("/api/messages/{id}")).await
+}
+
+/// `DELETE /api/messages/{id}`.
+pub async fn delete(endpoint: &Endpoint, id: i64) -> Result<(), ApiFailure> {
+    let path = format!("/api/messages/{id}");
+    let response = authorised(endpoint, Request::delete(&endpoint.http_url(&path)))
+        .send()
         .await
-        .map(|p| p.messages)
+        .map_err(|e| ApiFailure::Network(e.to_string()))?;
+    check(&path, response).await.map(|_| ())
+}
+
+/// `GET /api/export?format=csv|jsonl&<filters>`: the whole matching history as one file's bytes.
+pub async fn export(
+    endpoint: &Endpoint,
+    query: &PageQuery,
+    format: &str,
+) -> Result<Vec<u8>, ApiFailure> {
+    let filters = query.path();
+    let filters = filters.split_once('?').map_or("", |(_, q)| q);
+    let path = format!("/api/export?format={format}&{filters}");
+    let response = authorised(endpoint, Request::get(&endpoint.http_url(&path)))
+        .send()
+        .await
+        .map_err(|e| ApiFailure::Network(e.to_string()))?;
+    check(&path, response)
+        .await?
+        .binary()
+        .await
+        .map_err(|e| ApiFailure::Network(e.to_string()))
 }
 
 #[cfg(test)]
@@ -135,6 +204,21 @@ mod tests {
             q.path(),
             "/api/messages?limit=50&before=120&q=bank%20%26%20co&has_code=true"
         );
+        q.since = Some("2026-11-01T00:00:00+01:00".into());
+        assert!(q
+            .path()
+            .contains("&since=2026-11-01T00%3A00%3A00%2B01%3A00&"));
+    }
+
+    #[test]
+    fn pages_from_older_servers_parse() {
+        let old: Page = serde_json::from_str(r#"{"messages":[]}"#).expect("parses");
+        assert_eq!(old, Page::default());
+        let new: Page =
+            serde_json::from_str(r#"{"messages":[],"next":7,"highlights":{"3":[[0,4]]}}"#)
+                .expect("parses");
+        assert_eq!(new.next, Some(7));
+        assert_eq!(new.highlights.get(&3), Some(&vec![[0, 4]]));
     }
 
     #[test]

@@ -286,7 +286,10 @@ pub fn handle_event(app: AppState, event: ServerEvent, catch_up: bool) {
                         ..Default::default()
                     };
                     if let Ok(page) = api::messages(&endpoint, &query).await {
-                        let added = app.inbox.try_update(|i| i.merge(page)).unwrap_or_default();
+                        let added = app
+                            .inbox
+                            .try_update(|i| i.merge(page.messages))
+                            .unwrap_or_default();
                         note_new(app, &added);
                     }
                 });

@@ -140,6 +140,31 @@ pub fn split_matches(text: &str, needle: &str) -> Vec<(bool, String)> {
     out
 }
 
+/// Splits `text` at the byte ranges the server reported as search matches; `true` marks a match.
+///
+/// Ranges that are out of bounds, not on char boundaries, empty or overlapping an earlier one are skipped, so a
+/// server bug costs a highlight, never a panic.
+pub fn split_ranges(text: &str, ranges: &[[usize; 2]]) -> Vec<(bool, String)> {
+    let mut sorted: Vec<[usize; 2]> = ranges.to_vec();
+    sorted.sort_unstable();
+    let mut out = Vec::new();
+    let mut last = 0;
+    for [start, end] in sorted {
+        if start < last || checked_span(text, Some([start, end])).is_none() {
+            continue;
+        }
+        if start > last {
+            out.push((false, text[last..start].to_owned()));
+        }
+        out.push((true, text[start..end].to_owned()));
+        last = end;
+    }
+    if last < text.len() || out.is_empty() {
+        out.push((false, text[last..].to_owned()));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,6 +247,22 @@ mod tests {
                 (Kind::Link, "http://x.y")
             ]
         );
+    }
+
+    #[test]
+    fn server_ranges_are_checked() {
+        let text = "Ärger über Öl";
+        // "über" is bytes 7..12; 1..2 splits "Ä"; 100..200 is out of range; 8..9 overlaps the first.
+        assert_eq!(
+            split_ranges(text, &[[100, 200], [7, 12], [1, 2], [8, 9]]),
+            vec![
+                (false, "Ärger ".into()),
+                (true, "über".into()),
+                (false, " Öl".into())
+            ]
+        );
+        assert_eq!(split_ranges("", &[[0, 1]]), vec![(false, String::new())]);
+        assert_eq!(split_ranges("abc", &[[0, 3]]), vec![(true, "abc".into())]);
     }
 
     #[test]

@@ -62,6 +62,11 @@ impl Inbox {
             None => false,
         }
     }
+
+    /// Forgets the message with `id` (deleted on the server).
+    pub fn remove(&mut self, id: i64) {
+        self.messages.retain(|m| m.id != id);
+    }
 }
 
 #[cfg(test)]
@@ -115,6 +120,15 @@ pub(crate) mod tests {
         let mut inbox = Inbox::with_cap(2);
         inbox.merge((1..=5).map(|i| msg(i, "x")));
         assert_eq!(ids(&inbox), vec![5, 4]);
+    }
+
+    #[test]
+    fn remove_by_id() {
+        let mut inbox = Inbox::with_cap(0);
+        inbox.merge([msg(1, "a"), msg(2, "b")]);
+        inbox.remove(1);
+        inbox.remove(7);
+        assert_eq!(ids(&inbox), vec![2]);
     }
 
     #[test]

@@ -27,6 +27,21 @@ pub fn exact(t: &DateTime<FixedOffset>) -> String {
     t.format("%Y-%m-%d %H:%M:%S %:z").to_string()
 }
 
+/// The first (or, with `end_of_day`, the last) millisecond of a `YYYY-MM-DD` date in the browser's time zone,
+/// as RFC 3339 for the API's `since`/`until`. `utc_offset_minutes` is east of UTC (UTC+1 is 60).
+/// `None` for an empty or malformed date (the filter is then not applied).
+pub fn day_bound(date: &str, utc_offset_minutes: i32, end_of_day: bool) -> Option<String> {
+    let day = chrono::NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d").ok()?;
+    let offset = FixedOffset::east_opt(utc_offset_minutes.checked_mul(60)?)?;
+    let time = if end_of_day {
+        chrono::NaiveTime::from_hms_milli_opt(23, 59, 59, 999)?
+    } else {
+        chrono::NaiveTime::MIN
+    };
+    let local = day.and_time(time).and_local_timezone(offset).single()?;
+    Some(local.to_rfc3339_opts(chrono::SecondsFormat::Millis, false))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,6 +79,21 @@ mod tests {
             relative(&then, then.timestamp_millis() - 600_000),
             "2026-11-22 10:00:00 +01:00"
         );
+    }
+
+    #[test]
+    fn day_bounds_in_local_time() {
+        assert_eq!(
+            day_bound("2026-11-22", 60, false).as_deref(),
+            Some("2026-11-22T00:00:00.000+01:00")
+        );
+        assert_eq!(
+            day_bound("2026-11-22", -300, true).as_deref(),
+            Some("2026-11-22T23:59:59.999-05:00")
+        );
+        assert_eq!(day_bound("", 0, false), None);
+        assert_eq!(day_bound("2026-13-01", 0, false), None);
+        assert_eq!(day_bound("2026-11-22", i32::MAX, false), None);
     }
 
     #[test]

@@ -142,9 +142,12 @@ pub fn Flags(
 pub fn MessageRow(
     /// The message.
     message: Message,
-    /// Search term to highlight in the text instead of the code, if any.
+    /// Search matches to mark in the text instead of the code, as pieces (`true` = match).
+    #[prop(default = None)]
+    matches: Option<Vec<(bool, String)>>,
+    /// Called with the message id when the user asks for details; no Details button without it.
     #[prop(optional)]
-    highlight: Option<String>,
+    on_details: Option<Callback<i64>>,
 ) -> impl IntoView {
     let Message {
         id,
@@ -157,8 +160,8 @@ pub fn MessageRow(
         received_at,
         ..
     } = message.clone();
-    let body = match highlight.filter(|h| !h.trim().is_empty()) {
-        Some(needle) => highlight::split_matches(&text, &needle)
+    let body = match matches {
+        Some(pieces) => pieces
             .into_iter()
             .map(|(hit, s)| {
                 if hit {
@@ -171,6 +174,13 @@ pub fn MessageRow(
             .into_any(),
         None => view! { <MessageText text=text span=code_span /> }.into_any(),
     };
+    let details = on_details.map(|cb| {
+        view! {
+            <button type="button" class="link-btn details" on:click=move |_| cb.run(id)>
+                "Details"
+            </button>
+        }
+    });
     view! {
         <li class="msg" data-id=id.to_string()>
             <div class="msg-head">
@@ -179,6 +189,7 @@ pub fn MessageRow(
                 <span class="modem" title="Modem">{modem}</span>
                 <Flags message=message />
                 <TimeAgo received=received_at sent=sent_at />
+                {details}
             </div>
             <p class="msg-text">{body}</p>
         </li>

@@ -1,0 +1,194 @@
+//! Messages injected on the serial side (the modem simulator on a real pty, read by `simrelay serve --modem`)
+//! reach the Live screen; hostile text stays text; the title counts unread messages; History search finds an
+//! old message.
+
+use std::time::Duration;
+
+use chrono::{DateTime, FixedOffset};
+use fantoccini::{key::Key, Locator};
+use simrelay_e2e_browser::{Browser, Server};
+use simrelay_modem::{SimOptions, Simulator};
+
+/// The SMS timestamp written into the PDUs (the network's clock; what is shown as "ago" is the receive time).
+fn now() -> DateTime<FixedOffset> {
+    DateTime::parse_from_rfc3339("2026-11-22T10:00:00+01:00").expect("valid time")
+}
+
+fn send(sim: &Simulator, sender: &str, text: &str) {
+    for part in simrelay_pdu::encode_deliver(sender, text, now()) {
+        assert_ne!(sim.deliver(part), 0, "SIM full");
+    }
+}
+
+async fn start() -> (Simulator, Server, Browser) {
+    let sim = Simulator::start(SimOptions::default())
+        .await
+        .expect("simulator starts");
+    let port = sim.path().to_str().expect("utf-8 path").to_owned();
+    let server = Server::start(&["--modem", &port], None).expect("simrelay serve --modem starts");
+    let browser = Browser::start(1280, 900)
+        .await
+        .expect("headless chromium starts");
+    browser
+        .client
+        .goto(&server.url("/"))
+        .await
+        .expect("page loads");
+    browser
+        .wait_text("#conn", Duration::from_secs(20), |t| t.contains("live"))
+        .await
+        .expect("live");
+    (sim, server, browser)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_sms_is_shown_as_text_and_runs_nothing() {
+    let (sim, _server, browser) = start().await;
+    let hostile = "<img src=x onerror=\"document.body.dataset.pwned='img'\"><script>document.body.dataset.pwned='script'</script> \
+                   <b>bold</b> Your code is 864209";
+    send(&sim, "+4915112345678", hostile);
+
+    let shown = browser
+        .wait_text(".hero .hero-text", Duration::from_secs(30), |t| {
+            t.contains("864209")
+        })
+        .await
+        .expect("the message arrives on the Live screen");
+    assert_eq!(
+        shown.trim(),
+        hostile.trim(),
+        "every character is shown literally"
+    );
+    // Give an injected onerror handler (the broken image would fail at once) time to fire, if it existed.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let verdict = browser
+        .eval(
+            "return { pwned: document.body.dataset.pwned || null, \
+                      imgs: document.querySelectorAll('main img').length, \
+                      scripts: document.querySelectorAll('main script, main b').length };",
+        )
+        .await
+        .expect("eval");
+    assert_eq!(
+        verdict["pwned"],
+        serde_json::Value::Null,
+        "no injected handler ran: {verdict}"
+    );
+    assert_eq!(verdict["imgs"], 0, "no <img> element was created");
+    assert_eq!(
+        verdict["scripts"], 0,
+        "no <script> or <b> element was created"
+    );
+    let big = browser
+        .wait_text(".code-big", Duration::from_secs(5), |_| true)
+        .await
+        .expect("code");
+    assert_eq!(big, "864209");
+
+    // Keyboard: focus the code button and press Enter to copy.
+    let button = browser
+        .client
+        .find(Locator::Css(".code-big"))
+        .await
+        .expect("button");
+    button
+        .send_keys(&Key::Enter.to_string())
+        .await
+        .expect("enter");
+    let status = browser
+        .wait_text(".hero .copy-status", Duration::from_secs(5), |t| {
+            !t.is_empty()
+        })
+        .await
+        .expect("copy feedback");
+    assert_eq!(status, "Copied");
+    browser.close().await.expect("close");
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unread_count_in_title_and_search_finds_an_old_message() {
+    let (sim, server, browser) = start().await;
+    send(&sim, "ZooShop", "Your zebra plush ships today, order 4411.");
+    browser
+        .wait_text(".hero .hero-text", Duration::from_secs(30), |t| {
+            t.contains("zebra")
+        })
+        .await
+        .expect("first");
+
+    // Away from the Live screen, new messages count as unread in the title.
+    browser
+        .client
+        .goto(&server.url("/#/history"))
+        .await
+        .expect("history");
+    browser
+        .wait_text(".result-info", Duration::from_secs(10), |t| {
+            t.contains("1 message")
+        })
+        .await
+        .expect("list");
+    send(&sim, "+15555550123", "Your login code is 271828");
+    send(&sim, "Bank", "Your card was charged 12.00 EUR");
+    let mut title = String::new();
+    for _ in 0..100 {
+        title = browser.client.title().await.expect("title");
+        if title == "(2) SimRelay" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(title, "(2) SimRelay");
+
+    // Search finds the old message among newer ones, with the match marked.
+    let search = browser
+        .client
+        .find(Locator::Css("input[type=search]"))
+        .await
+        .expect("search box");
+    search.send_keys("zebra").await.expect("type");
+    browser
+        .wait_text(".result-info", Duration::from_secs(10), |t| {
+            t == "1 message"
+        })
+        .await
+        .expect("one result");
+    let rows = browser
+        .client
+        .find_all(Locator::Css(".history-list .msg"))
+        .await
+        .expect("rows");
+    assert_eq!(rows.len(), 1);
+    let mark = browser
+        .wait_text(
+            ".history-list mark.search-hl",
+            Duration::from_secs(5),
+            |_| true,
+        )
+        .await
+        .expect("mark");
+    assert_eq!(mark.to_lowercase(), "zebra");
+    browser
+        .screenshot("history-search-desktop")
+        .await
+        .expect("screenshot");
+
+    // Back on Live, the unread count is cleared.
+    browser
+        .client
+        .goto(&server.url("/#/live"))
+        .await
+        .expect("live");
+    let mut title = String::new();
+    for _ in 0..50 {
+        title = browser.client.title().await.expect("title");
+        if title == "SimRelay" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(title, "SimRelay");
+    browser.close().await.expect("close");
+    sim.shutdown().await;
+}
