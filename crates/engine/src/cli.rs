@@ -151,6 +151,20 @@ fn print_config(path: &Path) -> anyhow::Result<ExitCode> {
         None => println!("# no token set: one is generated at start-up"),
     }
     println!("demo_interval_secs = {}", config.demo_interval_secs);
+    let retention = config.retention;
+    for (key, value) in [
+        ("retention_days", retention.days),
+        ("retention_messages", retention.messages),
+        (
+            "purge_codes_after_minutes",
+            retention.purge_codes_after_minutes,
+        ),
+    ] {
+        match value {
+            Some(value) => println!("{key} = {value}"),
+            None => println!("# {key}: not set (keep)"),
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::store::Retention;
+
 /// The port SimRelay listens on unless told otherwise.
 pub const DEFAULT_PORT: u16 = 8731;
 
@@ -29,6 +31,8 @@ pub struct Config {
     pub token: Option<String>,
     /// Seconds between two demo messages (only with `demo`).
     pub demo_interval_secs: u64,
+    /// How long messages and codes are kept (default: everything, forever).
+    pub retention: Retention,
 }
 
 impl Default for Config {
@@ -40,6 +44,7 @@ impl Default for Config {
             listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), DEFAULT_PORT),
             token: None,
             demo_interval_secs: 6,
+            retention: Retention::default(),
         }
     }
 }
@@ -75,7 +80,7 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// The file is not valid TOML or has a wrong key or value.
-    #[error("invalid configuration file {path}: {message}valid keys: modems, demo, db, listen, lan, token, demo_interval_secs")]
+    #[error("invalid configuration file {path}: {message}valid keys: modems, demo, db, listen, lan, token, demo_interval_secs, retention_days, retention_messages, purge_codes_after_minutes")]
     Parse {
         /// The file.
         path: PathBuf,
@@ -105,6 +110,9 @@ struct FileConfig {
     lan: Option<bool>,
     token: Option<String>,
     demo_interval_secs: Option<u64>,
+    retention_days: Option<u32>,
+    retention_messages: Option<u32>,
+    purge_codes_after_minutes: Option<u32>,
 }
 
 /// Builds the configuration from the defaults, the file at `path` (absent is fine), and the environment as
@@ -135,6 +143,11 @@ pub fn load(path: &Path, env: impl Fn(&str) -> Option<String>) -> Result<Config,
     if let Some(secs) = file.demo_interval_secs {
         config.demo_interval_secs = secs;
     }
+    config.retention = Retention {
+        days: file.retention_days,
+        messages: file.retention_messages,
+        purge_codes_after_minutes: file.purge_codes_after_minutes,
+    };
 
     let var = |name: &'static str| env(name).filter(|v| !v.is_empty()).map(|v| (name, v));
     let flag = |(name, value): (&'static str, String)| match value.as_str() {
@@ -219,7 +232,7 @@ mod tests {
         let path = dir.path().join("config.toml");
         std::fs::write(
             &path,
-            "modems = [\"/dev/ttyUSB2\"]\ndb = \"/tmp/x.db\"\nlan = true\ndemo = true\n",
+            "modems = [\"/dev/ttyUSB2\"]\ndb = \"/tmp/x.db\"\nlan = true\ndemo = true\nretention_days = 30\n",
         )
         .expect("write");
         let c = load(&path, env(&[])).expect("loads");
@@ -227,6 +240,13 @@ mod tests {
         assert_eq!(c.db, PathBuf::from("/tmp/x.db"));
         assert!(c.demo);
         assert_eq!(c.listen, "0.0.0.0:8731".parse().expect("addr"));
+        assert_eq!(
+            c.retention,
+            Retention {
+                days: Some(30),
+                ..Retention::default()
+            }
+        );
 
         let c = load(
             &path,

@@ -18,8 +18,8 @@ use simrelay_modem::ModemConfig;
 use crate::config::Config;
 use crate::hub::Hub;
 use crate::server::{self, AppState};
-use crate::store::{Store, StoreError};
-use crate::{demo, ingest};
+use crate::store::{Retention, Store, StoreError};
+use crate::{demo, ingest, retention};
 
 /// How long [`Engine::shutdown`] waits for a task before abandoning it.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -146,6 +146,13 @@ impl Engine {
             )));
         }
 
+        if config.retention != Retention::default() {
+            tasks.push(tokio::spawn(retention::run(
+                store.clone(),
+                config.retention,
+                shutdown.clone(),
+            )));
+        }
         let state = AppState::new(
             store.clone(),
             hub.clone(),

@@ -12,6 +12,7 @@ mod demo;
 mod engine;
 pub mod hub;
 mod ingest;
+mod retention;
 mod server;
 pub mod store;
 pub mod tools;

@@ -306,3 +306,35 @@ async fn next_event(ws: &mut Ws) -> ServerEvent {
         }
     }
 }
+
+#[tokio::test]
+async fn configured_retention_is_applied_by_the_running_engine() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("s.db");
+    let engine = start(&db, None).await;
+    for n in 0..3 {
+        commit(&engine, n).await;
+    }
+    engine.shutdown().await;
+    let engine = Engine::start(Config {
+        db: db.clone(),
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        retention: simrelay_engine::store::Retention {
+            messages: Some(1),
+            ..Default::default()
+        },
+        ..Config::default()
+    })
+    .await
+    .expect("engine starts");
+    let mut count = engine.store().count().await.expect("count");
+    for _ in 0..100 {
+        if count == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        count = engine.store().count().await.expect("count");
+    }
+    assert_eq!(count, 1, "the start-up pass kept only the newest message");
+    engine.shutdown().await;
+}

@@ -17,9 +17,11 @@ use sqlx::sqlite::{
 };
 use sqlx::Row;
 
+mod retention;
 mod search;
 mod sent;
 
+pub use retention::{Retention, RetentionReport};
 pub use search::{Found, MessageQuery, Order};
 pub use sent::{SendStatus, SentMessage};
 
