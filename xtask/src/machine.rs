@@ -40,6 +40,28 @@ pub fn describe() -> Machine {
     }
 }
 
+/// The checkout's commit, and whether the engine's sources differ from it.
+pub fn revision() -> String {
+    let commit = output("git", &["rev-parse", "--short", "HEAD"]);
+    let dirty = Command::new("git")
+        .args([
+            "status",
+            "--porcelain",
+            "--",
+            "crates",
+            "migrations",
+            "bench",
+        ])
+        .output()
+        .map(|o| !o.stdout.is_empty())
+        .unwrap_or(false);
+    if dirty {
+        format!("{commit} (crates/, migrations/ or bench/ had uncommitted changes)")
+    } else {
+        commit
+    }
+}
+
 /// The 1/5/15-minute load averages, as `uptime` prints them.
 pub fn load() -> String {
     std::fs::read_to_string("/proc/loadavg")

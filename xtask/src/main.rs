@@ -84,6 +84,13 @@ fn bench(args: &[String]) -> anyhow::Result<()> {
     std::fs::create_dir_all(&results)
         .with_context(|| format!("cannot create {}", results.display()))?;
     let env = scenarios::Env::prepare(&target, &groups)?;
+    let software = serde_json::json!({
+        "simrelay": env.simrelay.display().to_string(),
+        "simrelay_given": std::env::var_os("SIMRELAY_BIN").is_some(),
+        "revision": machine::revision(),
+    });
+    std::fs::write(results.join("software.json"), software.to_string())
+        .with_context(|| format!("cannot write {}", results.display()))?;
     for scenario in scenarios::all() {
         if groups.iter().any(|g| scenario.groups.contains(&g.as_str())) {
             scenarios::run_scenario(&env, &scenario, runs, &results)?;

@@ -33,6 +33,26 @@ pub fn render(results: &Path, machine: &Machine) -> anyhow::Result<String> {
     let _ = writeln!(md, "| memory | {} |", machine.memory);
     let _ = writeln!(md, "| kernel | {} |", machine.kernel);
     let _ = writeln!(md, "| rustc | {} |", machine.rustc);
+    if let Some(software) = std::fs::read_to_string(results.join("software.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+    {
+        let _ = writeln!(
+            md,
+            "| checkout | {} |",
+            software["revision"].as_str().unwrap_or("?")
+        );
+        let how = if software["simrelay_given"] == Value::Bool(true) {
+            "given by `SIMRELAY_BIN`"
+        } else {
+            "release build of the checkout"
+        };
+        let _ = writeln!(
+            md,
+            "| `simrelay` measured | `{}` ({how}) |",
+            software["simrelay"].as_str().unwrap_or("?")
+        );
+    }
     let _ = writeln!(
         md,
         "\nRuns whose load average exceeded {BUSY_LOAD_PER_CPU} per CPU are marked **busy**: the machine was \

@@ -239,25 +239,28 @@ pub fn all() -> Vec<Scenario> {
 
 /// Built binaries and the baseline's interpreter.
 pub struct Env {
+    /// The measured `simrelay` binary.
+    pub simrelay: PathBuf,
     bench: PathBuf,
-    simrelay: PathBuf,
     python: PathBuf,
     script: PathBuf,
 }
 
 impl Env {
     /// Builds the release binaries and, when a baseline scenario is wanted, the Python venv.
+    /// `$SIMRELAY_BIN`, when set, is the `simrelay` binary measured (e.g. one built from a clean checkout);
+    /// otherwise it is built here from the working tree.
     pub fn prepare(target: &Path, groups: &[String]) -> anyhow::Result<Env> {
-        run(Command::new("cargo")
-            .args([
-                "build",
-                "--release",
-                "-p",
-                "simrelay-engine",
-                "-p",
-                "simrelay-bench",
-            ])
-            .env("CARGO_TARGET_DIR", target))?;
+        let given = std::env::var_os("SIMRELAY_BIN").map(PathBuf::from);
+        let mut build = Command::new("cargo");
+        build
+            .args(["build", "--release", "-p", "simrelay-bench"])
+            .env("CARGO_TARGET_DIR", target);
+        if given.is_none() {
+            build.args(["-p", "simrelay-engine"]);
+        }
+        run(&mut build)?;
+        let simrelay = given.unwrap_or_else(|| target.join("release/simrelay"));
         let venv = target.join("bench-venv");
         let python = venv.join("bin/python");
         let script = root().join("bench/baseline/relay.py");
@@ -274,7 +277,7 @@ impl Env {
         }
         Ok(Env {
             bench: target.join("release/simrelay-bench"),
-            simrelay: target.join("release/simrelay"),
+            simrelay,
             python,
             script,
         })
