@@ -358,14 +358,15 @@ pub const CRITERION_ARGS: &[&str] = &["--warm-up-time", "1", "--measurement-time
 pub fn run_criterion(target: &Path, results: &Path) -> anyhow::Result<()> {
     let load_before = machine::load();
     let mut commands = Vec::new();
-    for package in ["simrelay-pdu", "simrelay-otp"] {
+    // Named bench targets only: the libtest harness of the other targets rejects criterion's options.
+    for (package, bench) in [("simrelay-pdu", "decode"), ("simrelay-otp", "extract")] {
         let mut command = Command::new("cargo");
         command
-            .args(["bench", "-p", package, "--"])
+            .args(["bench", "-p", package, "--bench", bench, "--"])
             .args(CRITERION_ARGS)
             .env("CARGO_TARGET_DIR", target);
         commands.push(format!(
-            "cargo bench -p {package} -- {}",
+            "cargo bench -p {package} --bench {bench} -- {}",
             CRITERION_ARGS.join(" ")
         ));
         run(&mut command)?;
