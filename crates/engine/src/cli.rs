@@ -165,6 +165,17 @@ fn print_config(path: &Path) -> anyhow::Result<ExitCode> {
             None => println!("# {key}: not set (keep)"),
         }
     }
+    let hooks = &config.hooks;
+    match hooks.command.is_empty() {
+        true => println!("# hook_command: not set"),
+        false => println!("hook_command = {}", toml_strings(&hooks.command)),
+    }
+    match &hooks.url {
+        Some(url) => println!("hook_url = {}", toml_string(url)),
+        None => println!("# hook_url: not set"),
+    }
+    println!("hook_only_codes = {}", hooks.only_codes);
+    println!("hook_timeout_secs = {}", hooks.timeout_secs);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::hooks::Hooks;
 use crate::store::Retention;
 
 /// The port SimRelay listens on unless told otherwise.
@@ -33,6 +34,8 @@ pub struct Config {
     pub demo_interval_secs: u64,
     /// How long messages and codes are kept (default: everything, forever).
     pub retention: Retention,
+    /// Commands and webhooks run for each new message (default: none).
+    pub hooks: Hooks,
 }
 
 impl Default for Config {
@@ -45,6 +48,7 @@ impl Default for Config {
             token: None,
             demo_interval_secs: 6,
             retention: Retention::default(),
+            hooks: Hooks::default(),
         }
     }
 }
@@ -80,7 +84,7 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// The file is not valid TOML or has a wrong key or value.
-    #[error("invalid configuration file {path}: {message}valid keys: modems, demo, db, listen, lan, token, demo_interval_secs, retention_days, retention_messages, purge_codes_after_minutes")]
+    #[error("invalid configuration file {path}: {message}valid keys: modems, demo, db, listen, lan, token, demo_interval_secs, retention_days, retention_messages, purge_codes_after_minutes, hook_command, hook_url, hook_only_codes, hook_timeout_secs")]
     Parse {
         /// The file.
         path: PathBuf,
@@ -113,6 +117,10 @@ struct FileConfig {
     retention_days: Option<u32>,
     retention_messages: Option<u32>,
     purge_codes_after_minutes: Option<u32>,
+    hook_command: Option<Vec<String>>,
+    hook_url: Option<String>,
+    hook_only_codes: Option<bool>,
+    hook_timeout_secs: Option<u64>,
 }
 
 /// Builds the configuration from the defaults, the file at `path` (absent is fine), and the environment as
@@ -147,6 +155,14 @@ pub fn load(path: &Path, env: impl Fn(&str) -> Option<String>) -> Result<Config,
         days: file.retention_days,
         messages: file.retention_messages,
         purge_codes_after_minutes: file.purge_codes_after_minutes,
+    };
+    config.hooks = Hooks {
+        command: file.hook_command.unwrap_or_default(),
+        url: file.hook_url,
+        only_codes: file.hook_only_codes.unwrap_or(false),
+        timeout_secs: file
+            .hook_timeout_secs
+            .unwrap_or(Hooks::default().timeout_secs),
     };
 
     let var = |name: &'static str| env(name).filter(|v| !v.is_empty()).map(|v| (name, v));

@@ -19,7 +19,7 @@ use crate::config::Config;
 use crate::hub::Hub;
 use crate::server::{self, AppState};
 use crate::store::{Retention, Store, StoreError};
-use crate::{demo, ingest, retention};
+use crate::{demo, hooks, ingest, retention};
 
 /// How long [`Engine::shutdown`] waits for a task before abandoning it.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -146,6 +146,14 @@ impl Engine {
             )));
         }
 
+        if config.hooks.is_active() {
+            let events = hub.subscribe();
+            tasks.push(tokio::spawn(hooks::run(
+                config.hooks.clone(),
+                events,
+                shutdown.clone(),
+            )));
+        }
         if config.retention != Retention::default() {
             tasks.push(tokio::spawn(retention::run(
                 store.clone(),

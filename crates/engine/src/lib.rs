@@ -10,6 +10,7 @@
 pub mod config;
 mod demo;
 mod engine;
+pub mod hooks;
 pub mod hub;
 mod ingest;
 mod retention;
