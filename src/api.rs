@@ -165,6 +165,58 @@ pub async fn delete(endpoint: &Endpoint, id: i64) -> Result<(), ApiFailure> {
     check(&path, response).await.map(|_| ())
 }
 
+/// Body of `POST /api/send`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SendRequest {
+    /// Recipient, E.164.
+    pub to: String,
+    /// Text to send.
+    pub text: String,
+}
+
+/// Progress of a sent message (`POST /api/send` answer and `GET /api/sent/{id}`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct SentStatus {
+    /// Id in the sent-messages sequence.
+    pub id: i64,
+    /// `queued`, `sending`, `sent` or `failed`; later servers may add `delivered`.
+    pub status: String,
+    /// Why it failed, phrased for the user.
+    #[serde(default)]
+    pub error: Option<String>,
+    /// Number of SMS parts.
+    #[serde(default)]
+    pub parts: Option<u32>,
+}
+
+impl SentStatus {
+    /// True once the status can no longer change.
+    pub fn is_final(&self) -> bool {
+        matches!(self.status.as_str(), "sent" | "delivered" | "failed")
+    }
+}
+
+/// `POST /api/send`: queues an SMS; the answer is its first status.
+pub async fn send(endpoint: &Endpoint, request: &SendRequest) -> Result<SentStatus, ApiFailure> {
+    let path = "/api/send";
+    let response = authorised(endpoint, Request::post(&endpoint.http_url(path)))
+        .json(request)
+        .map_err(|e| ApiFailure::Decode(e.to_string()))?
+        .send()
+        .await
+        .map_err(|e| ApiFailure::Network(e.to_string()))?;
+    check(path, response)
+        .await?
+        .json()
+        .await
+        .map_err(|e| ApiFailure::Decode(e.to_string()))
+}
+
+/// `GET /api/sent/{id}`.
+pub async fn sent(endpoint: &Endpoint, id: i64) -> Result<SentStatus, ApiFailure> {
+    get_json(endpoint, &format!("/api/sent/{id}")).await
+}
+
 /// `GET /api/export?format=csv|jsonl&<filters>`: the whole matching history as one file's bytes.
 pub async fn export(
     endpoint: &Endpoint,
@@ -208,6 +260,18 @@ mod tests {
         assert!(q
             .path()
             .contains("&since=2026-11-01T00%3A00%3A00%2B01%3A00&"));
+    }
+
+    #[test]
+    fn sent_status_parses_and_knows_when_it_is_final() {
+        let s: SentStatus = serde_json::from_str(
+            r#"{"id":1,"modem":"demo","to":"+1555","text":"t","status":"sent","message_refs":[3],"parts":1}"#,
+        )
+        .expect("parses");
+        assert!(s.is_final());
+        let q: SentStatus = serde_json::from_str(r#"{"id":1,"status":"queued"}"#).expect("parses");
+        assert!(!q.is_final());
+        assert_eq!(q.error, None);
     }
 
     #[test]

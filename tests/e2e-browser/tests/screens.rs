@@ -1,0 +1,178 @@
+//! Compose sends an SMS the simulated modem receives (its PDU is decoded and checked), the length counter agrees
+//! with the PDU encoder, every screen fits a 360 px phone, and screenshots of each screen are saved to
+//! `docs/screenshots/` at desktop and phone widths.
+
+use std::time::Duration;
+
+use fantoccini::Locator;
+use simrelay_e2e_browser::{Browser, Server};
+use simrelay_modem::{SimOptions, Simulator};
+use simrelay_pdu::{Encoding, Pdu};
+
+const SCREENS: [&str; 5] = ["live", "history", "compose", "modems", "settings"];
+
+async fn set_text(browser: &Browser, css: &str, text: &str) {
+    let field = browser.client.find(Locator::Css(css)).await.expect("field");
+    field.clear().await.expect("clear");
+    field.send_keys(text).await.expect("type");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn compose_sends_through_the_modem_and_counts_like_the_encoder() {
+    let sim = Simulator::start(SimOptions::default())
+        .await
+        .expect("simulator");
+    let port = sim.path().to_str().expect("utf-8").to_owned();
+    let server = Server::start(&["--modem", &port], None).expect("server");
+    let browser = Browser::start(1280, 900).await.expect("chromium");
+    browser
+        .client
+        .goto(&server.url("/#/compose"))
+        .await
+        .expect("compose");
+    browser
+        .wait_text("#conn", Duration::from_secs(20), |t| t.contains("live"))
+        .await
+        .expect("live");
+
+    // The counter agrees with the encoder the engine sends with.
+    for text in [
+        "Hello",
+        &"a".repeat(161),
+        &"€".repeat(81),
+        "Код 1234",
+        &format!("{}👍", "ж".repeat(66)),
+    ] {
+        set_text(&browser, "#compose-text", text).await;
+        let plan = simrelay_pdu::plan(text, None);
+        let want_alphabet = if plan.encoding == Encoding::Ucs2 {
+            "UCS2"
+        } else {
+            "GSM 7-bit"
+        };
+        let want_parts = if plan.parts == 1 {
+            "1 part".to_owned()
+        } else {
+            format!("{} parts", plan.parts)
+        };
+        let counter = browser
+            .wait_text("#compose-counter", Duration::from_secs(5), |t| {
+                t.contains(&want_parts) && t.ends_with(want_alphabet)
+            })
+            .await
+            .unwrap_or_else(|e| {
+                panic!("counter for {text:?} should say {want_parts} · {want_alphabet}: {e}")
+            });
+        assert!(
+            counter.starts_with(&format!("{} characters", text.chars().count())),
+            "{counter}"
+        );
+    }
+
+    // A wrong number is explained, not sent.
+    set_text(&browser, "#compose-to", "01701234567").await;
+    set_text(
+        &browser,
+        "#compose-text",
+        "Hello from the browser test, 5 €",
+    )
+    .await;
+    browser
+        .client
+        .find(Locator::Css("button[type=submit]"))
+        .await
+        .expect("send")
+        .click()
+        .await
+        .expect("click");
+    let error = browser
+        .wait_text("#compose-to-error", Duration::from_secs(5), |t| {
+            !t.is_empty()
+        })
+        .await
+        .expect("error");
+    assert!(error.contains("country code"), "{error}");
+    assert!(sim.sent().is_empty(), "nothing was sent for a wrong number");
+
+    set_text(&browser, "#compose-to", "+1 555 555 0100").await;
+    browser
+        .client
+        .find(Locator::Css("button[type=submit]"))
+        .await
+        .expect("send")
+        .click()
+        .await
+        .expect("click");
+    let status = browser
+        .wait_text(".sent-status", Duration::from_secs(30), |t| {
+            t == "sent" || t.starts_with("failed")
+        })
+        .await
+        .expect("status reaches a final state");
+    assert_eq!(status, "sent");
+    let sent = sim.sent();
+    assert_eq!(sent.len(), 1, "one PDU reached the modem");
+    let Pdu::Submit(submit) = simrelay_pdu::decode(&sent[0]).expect("the modem got a valid PDU")
+    else {
+        panic!("not an SMS-SUBMIT");
+    };
+    assert_eq!(submit.recipient.number, "+15555550100");
+    assert_eq!(submit.text, "Hello from the browser test, 5 €");
+    browser
+        .screenshot("compose-sent-desktop")
+        .await
+        .expect("screenshot");
+    browser.close().await.expect("close");
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_screen_fits_a_phone_and_is_captured() {
+    let server = Server::start(&["--demo"], None).expect("server");
+    let browser = Browser::start(1280, 900).await.expect("chromium");
+    browser.client.goto(&server.url("/")).await.expect("page");
+    // Wait for two demo messages so Live has a card and an earlier row.
+    browser
+        .wait_text(".msg", Duration::from_secs(60), |t| !t.is_empty())
+        .await
+        .expect("two demo messages");
+    for (width, height, suffix) in [(1280, 900, "desktop"), (360, 740, "phone")] {
+        browser
+            .client
+            .set_window_size(width, height)
+            .await
+            .expect("resize");
+        for screen in SCREENS {
+            browser
+                .client
+                .goto(&server.url(&format!("/#/{screen}")))
+                .await
+                .expect("screen");
+            let heading = browser
+                .wait_text("a.tab[aria-current=page]", Duration::from_secs(10), |t| {
+                    t.to_lowercase().starts_with(screen)
+                })
+                .await
+                .expect("navigation marks the current screen");
+            assert!(!heading.is_empty());
+            browser
+                .wait_text("#conn", Duration::from_secs(20), |t| t.contains("live"))
+                .await
+                .expect("live");
+            // Let the screen's first fetch (History, Settings) settle before measuring and capturing.
+            tokio::time::sleep(Duration::from_millis(600)).await;
+            if width == 360 {
+                let overflow = browser
+                    .eval("return document.documentElement.scrollWidth - document.documentElement.clientWidth;")
+                    .await
+                    .expect("eval");
+                assert_eq!(overflow, 0, "{screen} scrolls sideways at 360 px");
+            }
+            browser
+                .screenshot(&format!("{screen}-{suffix}"))
+                .await
+                .expect("screenshot");
+        }
+    }
+    browser.close().await.expect("close");
+}
