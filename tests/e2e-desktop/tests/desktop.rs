@@ -1,0 +1,332 @@
+//! The desktop app end to end, as a user meets it: the real `simrelay-desktop` binary with its demo modem runs
+//! under a private X server and D-Bus session; WebDriver (tauri-driver + WebKitWebDriver) reads the window; a
+//! notification server of our own records notifications and presses "Copy code"; xclip reads the clipboard back.
+//!
+//! Needs: Xvfb, dbus-daemon, xclip, xwininfo, WebKitWebDriver (Debian `webkit2gtk-driver`), tauri-driver, and the
+//! built binary (`cargo build -p simrelay-desktop`; or set `SIMRELAY_DESKTOP_BIN`). Run:
+//! `cargo test -p simrelay-e2e-desktop -- --nocapture`.
+
+use fantoccini::{ClientBuilder, Locator};
+use simrelay_e2e_desktop::bus::SessionBus;
+use simrelay_e2e_desktop::display::Xvfb;
+use simrelay_e2e_desktop::notifications::{NotificationServer, NotifyCall};
+use simrelay_e2e_desktop::process::{
+    desktop_binary, free_port, tauri_driver, wait_for_port, Guard,
+};
+use simrelay_e2e_desktop::windows;
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Seconds after which the app clears a copied code; short so the test sees it happen.
+const CLEAR_SECS: u64 = 4;
+
+/// The environment of one private desktop session.
+struct Session {
+    xvfb: Xvfb,
+    bus: SessionBus,
+    home: tempfile::TempDir,
+}
+
+impl Session {
+    fn start() -> Self {
+        let xvfb = Xvfb::start().expect("Xvfb");
+        let bus = SessionBus::start(xvfb.display()).expect("dbus-daemon");
+        let home = tempfile::tempdir().expect("temp home");
+        for dir in ["config", "data", "cache", "runtime"] {
+            std::fs::create_dir_all(home.path().join(dir)).expect("xdg dir");
+        }
+        Self { xvfb, bus, home }
+    }
+
+    /// Sets this session's display, bus and (throwaway) home on `command`.
+    fn apply(&self, command: &mut Command) {
+        let home = self.home.path();
+        command
+            .env("DISPLAY", self.xvfb.display())
+            .env("DBUS_SESSION_BUS_ADDRESS", self.bus.address())
+            .env("HOME", home)
+            .env("XDG_CONFIG_HOME", home.join("config"))
+            .env("XDG_DATA_HOME", home.join("data"))
+            .env("XDG_CACHE_HOME", home.join("cache"))
+            .env("XDG_RUNTIME_DIR", home.join("runtime"))
+            .env("SIMRELAY_CLIPBOARD_CLEAR_SECS", CLEAR_SECS.to_string())
+            .env("RUST_LOG", "info")
+            .env_remove("WAYLAND_DISPLAY");
+    }
+
+    fn clipboard(&self) -> String {
+        let out = Command::new("xclip")
+            .args(["-o", "-selection", "clipboard"])
+            .env("DISPLAY", self.xvfb.display())
+            .stderr(Stdio::null())
+            .output()
+            .expect("xclip");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Whether a window titled "SimRelay" exists.
+    fn has_window(&self) -> bool {
+        !windows::find_by_title(self.xvfb.display(), "SimRelay")
+            .expect("list X windows")
+            .is_empty()
+    }
+
+    fn screenshot(&self, path: &Path) {
+        let status = Command::new("import")
+            .args(["-window", "root", path.to_str().expect("utf-8 path")])
+            .env("DISPLAY", self.xvfb.display())
+            .status();
+        eprintln!("screenshot {}: {status:?}", path.display());
+    }
+}
+
+async fn wait_until<F: FnMut() -> bool>(what: &str, timeout: Duration, mut done: F) {
+    let start = Instant::now();
+    while !done() {
+        assert!(
+            start.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// `GET /api/health` on the engine, with a plain socket: is the app (and its engine) still running?
+fn engine_alive(port: u16) -> bool {
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let request =
+        format!("GET /api/health HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    response.starts_with("HTTP/1.1 200")
+}
+
+/// Proportional set size (kB) of a process and its descendants, from /proc/*/smaps_rollup.
+fn total_pss_kb(root: u32) -> u64 {
+    let mut pids = vec![root];
+    let mut i = 0;
+    while i < pids.len() {
+        let parent = pids[i];
+        if let Ok(entries) = std::fs::read_dir("/proc") {
+            for entry in entries.flatten() {
+                let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                    continue;
+                };
+                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+                // Field 4 (ppid) follows the ")" that ends the command name.
+                let ppid = stat
+                    .rsplit_once(')')
+                    .and_then(|(_, rest)| rest.split_whitespace().nth(1));
+                if ppid == Some(parent.to_string().as_str()) && !pids.contains(&pid) {
+                    pids.push(pid);
+                }
+            }
+        }
+        i += 1;
+    }
+    pids.iter()
+        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok())
+        .filter_map(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Pss:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .sum()
+}
+
+/// The pid of the running `simrelay-desktop` started from `binary` in this session (tauri-driver's grandchild).
+fn app_pid(binary: &Path, display: &str) -> Option<u32> {
+    let target = std::fs::canonicalize(binary).ok()?;
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let pid: u32 = entry.file_name().to_string_lossy().parse().ok()?;
+            let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok()?;
+            let environ = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+            let ours = environ
+                .split(|b| *b == 0)
+                .any(|kv| kv == format!("DISPLAY={display}").as_bytes());
+            (exe == target && ours).then_some(pid)
+        })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn code_reaches_window_notification_and_clipboard() {
+    let binary = desktop_binary().expect("simrelay-desktop not built: run `cargo build -p simrelay-desktop` or set SIMRELAY_DESKTOP_BIN");
+    let binary = std::fs::canonicalize(&binary).expect("binary path");
+    let driver = tauri_driver()
+        .expect("tauri-driver not found: `cargo install tauri-driver --version 2.1.0 --locked`");
+    eprintln!("app: {}\ndriver: {}", binary.display(), driver.display());
+
+    let session = Session::start();
+    let notifications = NotificationServer::start(session.bus.address())
+        .await
+        .expect("notification server");
+    let db = session.home.path().join("simrelay.db");
+    let engine_port = free_port().expect("port");
+    let (driver_port, native_port) = (free_port().expect("port"), free_port().expect("port"));
+
+    let mut driver_cmd = Command::new(&driver);
+    driver_cmd.args([
+        "--port",
+        &driver_port.to_string(),
+        "--native-port",
+        &native_port.to_string(),
+    ]);
+    session.apply(&mut driver_cmd);
+    let _driver = Guard::spawn("tauri-driver", &mut driver_cmd).expect("tauri-driver");
+    assert!(
+        wait_for_port(driver_port, Duration::from_secs(20)),
+        "tauri-driver did not listen"
+    );
+
+    let app_args = [
+        "--demo",
+        "--db",
+        db.to_str().expect("utf-8"),
+        "--listen",
+        &format!("127.0.0.1:{engine_port}"),
+    ];
+    let capabilities = serde_json::json!({
+        "browserName": "wry",
+        "tauri:options": { "application": binary, "args": app_args },
+    });
+    let serde_json::Value::Object(capabilities) = capabilities else {
+        unreachable!()
+    };
+    let launched = Instant::now();
+    let client = ClientBuilder::rustls()
+        .expect("tls")
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{driver_port}"))
+        .await
+        .expect("WebDriver session with the app");
+
+    // 1. The window shows the engine's UI with a demo message; a notification with a code and "Copy code" came.
+    let url = client.current_url().await.expect("url");
+    assert_eq!(
+        url.as_str(),
+        format!("http://127.0.0.1:{engine_port}/"),
+        "the window loads the engine's URL"
+    );
+    let note: NotifyCall = notifications
+        .wait_for(Duration::from_secs(60), |c| c.has_action("copy"))
+        .await
+        .expect("no notification with a Copy code action within 60 s");
+    let code = note
+        .summary
+        .split(" \u{b7} ")
+        .next()
+        .expect("title")
+        .to_owned();
+    assert!(
+        code.chars().any(|c| c.is_ascii_digit()),
+        "title starts with the code: {note:?}"
+    );
+    assert_eq!(note.app_name, "SimRelay");
+    let body_text = {
+        let start = Instant::now();
+        loop {
+            let text = client
+                .find(Locator::Css("body"))
+                .await
+                .expect("body")
+                .text()
+                .await
+                .expect("text");
+            if text.contains(&code) || start.elapsed() > Duration::from_secs(3) {
+                break text;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    };
+    assert!(
+        body_text.contains(&code),
+        "the window shows the code {code}; it shows:\n{body_text}"
+    );
+    eprintln!("launch to code in window: {:?}", launched.elapsed());
+    session.screenshot(&std::env::temp_dir().join("simrelay-desktop-e2e.png"));
+
+    let pid = app_pid(&binary, session.xvfb.display()).expect("app process");
+    let pss_open = total_pss_kb(pid);
+
+    // 2. "Copy code" puts the code on the clipboard, and it is cleared after the delay.
+    notifications
+        .invoke_action(note.id, "copy")
+        .await
+        .expect("ActionInvoked");
+    wait_until("the code on the clipboard", Duration::from_secs(10), || {
+        session.clipboard() == code
+    })
+    .await;
+    let copied_at = Instant::now();
+    wait_until(
+        "the clipboard to be cleared",
+        Duration::from_secs(CLEAR_SECS + 10),
+        || session.clipboard() != code,
+    )
+    .await;
+    assert!(
+        copied_at.elapsed() >= Duration::from_secs(CLEAR_SECS - 1),
+        "cleared too early: {:?}",
+        copied_at.elapsed()
+    );
+
+    // 3. Closing the window (as a window manager's close button does) keeps the app and its engine running in
+    //    the tray, and frees the webview.
+    assert!(session.has_window());
+    for window in windows::find_by_title(session.xvfb.display(), "SimRelay").expect("X windows") {
+        windows::request_close(session.xvfb.display(), window).expect("WM_DELETE_WINDOW");
+    }
+    wait_until("the window to close", Duration::from_secs(10), || {
+        !session.has_window()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        engine_alive(engine_port),
+        "the app quit when its window closed"
+    );
+    let pss_tray = total_pss_kb(pid);
+    eprintln!(
+        "PSS of the app and its WebKit processes: window open {} MB, in the tray {} MB",
+        pss_open / 1024,
+        pss_tray / 1024
+    );
+    assert!(
+        pss_tray < pss_open,
+        "closing the window frees the webview ({pss_tray} kB >= {pss_open} kB)"
+    );
+
+    // 4. A second launch hands over to the first, which opens its window again, and exits.
+    let mut second = Command::new(&binary);
+    second.args(app_args);
+    session.apply(&mut second);
+    let mut second = Guard::spawn("second simrelay-desktop", second.stdout(Stdio::null()))
+        .expect("second launch");
+    wait_until(
+        "the second instance to exit",
+        Duration::from_secs(20),
+        || second.has_exited(),
+    )
+    .await;
+    wait_until(
+        "the first instance to show its window",
+        Duration::from_secs(20),
+        || session.has_window(),
+    )
+    .await;
+    assert!(engine_alive(engine_port), "the first instance still serves");
+
+    // Ending the WebDriver session makes tauri-driver stop the app.
+    let _ = client.close().await;
+}
