@@ -105,11 +105,18 @@ impl Store {
             sql.push(" AND m.received_at < ")
                 .push_bind(stored_time(until));
         }
+        // With a text query, order and cut on the FTS rowid (= message id): FTS5 then walks its index newest
+        // first and stops at the limit, instead of collecting every match and sorting it.
+        let id = if fts.is_some() {
+            "messages_fts.rowid"
+        } else {
+            "m.id"
+        };
         if let Some(before) = query.before {
-            sql.push(" AND m.id < ").push_bind(before);
+            sql.push(format!(" AND {id} < ")).push_bind(before);
         }
         if let Some(after) = query.after {
-            sql.push(" AND m.id > ").push_bind(after);
+            sql.push(format!(" AND {id} > ")).push_bind(after);
         }
         let order = if fts.is_none() && query.order == Order::Relevance {
             Order::NewestFirst
@@ -117,10 +124,10 @@ impl Store {
             query.order
         };
         sql.push(match order {
-            Order::NewestFirst => " ORDER BY m.id DESC",
-            Order::OldestFirst => " ORDER BY m.id ASC",
+            Order::NewestFirst => format!(" ORDER BY {id} DESC"),
+            Order::OldestFirst => format!(" ORDER BY {id} ASC"),
             // The sender column weighs more: a search for a name is usually a search for that sender.
-            Order::Relevance => " ORDER BY bm25(messages_fts, 1.0, 2.0), m.id DESC",
+            Order::Relevance => " ORDER BY bm25(messages_fts, 1.0, 2.0), m.id DESC".to_owned(),
         });
         // One row more than asked tells whether there is a next page.
         sql.push(" LIMIT ").push_bind(i64::from(query.limit) + 1);
