@@ -29,6 +29,9 @@ enum Command {
         /// The PDU in hex.
         hex: String,
     },
+    /// Manage the tokens of paired devices (stored hashed in tokens.toml next to the config file).
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Print the effective configuration (defaults < config file < SIMRELAY_* environment) and the paths used.
     Config,
     /// Read one message per line from stdin (text, or JSON {"text": ...}); print {"code": ...} per line.
@@ -36,6 +39,22 @@ enum Command {
         /// Add the extractor's reasoning to each line.
         #[arg(long)]
         explain: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create a token for a device and print it (it is shown only this once).
+    Add {
+        /// A name for the device, e.g. phone.
+        name: String,
+    },
+    /// List the paired devices.
+    List,
+    /// Revoke a device's token.
+    Revoke {
+        /// The device's name.
+        name: String,
     },
 }
 
@@ -75,6 +94,7 @@ impl Cli {
         let result = match self.command {
             Command::Serve(args) => serve(&config_path, args),
             Command::Config => print_config(&config_path),
+            Command::Token(command) => token(&config_path.with_file_name("tokens.toml"), command),
             Command::DecodePdu { hex } => decode_pdu(&hex),
             Command::Extract { explain } => extract(explain),
         };
@@ -114,6 +134,27 @@ fn extract(explain: bool) -> anyhow::Result<ExitCode> {
         writeln!(stdout, "{answer}").context("cannot write standard output")?;
         // Flushed per line so a caller can pipe one message at a time and wait for its answer.
         stdout.flush().context("cannot write standard output")?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn token(path: &Path, command: TokenCommand) -> anyhow::Result<ExitCode> {
+    use simrelay_engine::tokens;
+    match command {
+        TokenCommand::Add { name } => {
+            let token = tokens::add(path, &name)?;
+            println!("{token}");
+            eprintln!("Token for {name:?} created; it is not shown again. On the device open http://<this machine>:<port>/?token={token}");
+        }
+        TokenCommand::List => {
+            for t in tokens::load(path)? {
+                println!("{}\tcreated {}", t.name, t.created_at);
+            }
+        }
+        TokenCommand::Revoke { name } => {
+            tokens::revoke(path, &name)?;
+            eprintln!("Token {name:?} revoked (a running server picks this up at its next start).");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -205,6 +246,8 @@ fn serve(config_path: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let mut config = load_config(config_path)?;
+    config.paired_tokens =
+        simrelay_engine::tokens::load(&config_path.with_file_name("tokens.toml"))?;
     config.modems.extend(args.modems);
     config.demo |= args.demo;
     if let Some(db) = args.db {

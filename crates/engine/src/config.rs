@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use crate::hooks::Hooks;
 use crate::store::Retention;
+use crate::tokens::PairedToken;
 
 /// The port SimRelay listens on unless told otherwise.
 pub const DEFAULT_PORT: u16 = 8731;
@@ -36,6 +37,9 @@ pub struct Config {
     pub retention: Retention,
     /// Commands and webhooks run for each new message (default: none).
     pub hooks: Hooks,
+    /// Further accepted tokens, one per paired device (see [`crate::tokens`]); they count only when the
+    /// server requires a token at all (`token` set, or a non-loopback `listen`).
+    pub paired_tokens: Vec<PairedToken>,
 }
 
 impl Default for Config {
@@ -49,6 +53,7 @@ impl Default for Config {
             demo_interval_secs: 6,
             retention: Retention::default(),
             hooks: Hooks::default(),
+            paired_tokens: Vec::new(),
         }
     }
 }

@@ -167,6 +167,11 @@ impl Engine {
             token.as_deref(),
             shutdown.clone(),
             handles,
+            config
+                .paired_tokens
+                .iter()
+                .filter_map(|t| hex::decode(&t.sha256).ok()?.try_into().ok())
+                .collect(),
         );
         tasks.push(tokio::spawn(async move {
             if let Err(e) = server::serve(listener, state).await {

@@ -16,6 +16,7 @@ mod ingest;
 mod retention;
 mod server;
 pub mod store;
+pub mod tokens;
 pub mod tools;
 
 pub use config::Config;

@@ -217,3 +217,44 @@ async fn oversized_requests_and_frames_are_refused_without_harm() {
     );
     engine.shutdown().await;
 }
+
+#[tokio::test]
+async fn paired_device_tokens_are_accepted_alongside_the_main_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tokens_file = dir.path().join("tokens.toml");
+    let phone = simrelay_engine::tokens::add(&tokens_file, "phone").expect("add");
+    let laptop = simrelay_engine::tokens::add(&tokens_file, "laptop").expect("add");
+    simrelay_engine::tokens::revoke(&tokens_file, "laptop").expect("revoke");
+    let engine = Engine::start(Config {
+        db: dir.path().join("sec.db"),
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        token: Some("main-token".into()),
+        paired_tokens: simrelay_engine::tokens::load(&tokens_file).expect("load"),
+        ..Config::default()
+    })
+    .await
+    .expect("engine starts");
+    let url = format!("http://{}/api/messages", engine.local_addr());
+    let http = reqwest::Client::new();
+    for (token, status) in [
+        ("main-token", 200),
+        (phone.as_str(), 200),
+        (laptop.as_str(), 401),
+    ] {
+        let r = http.get(&url).bearer_auth(token).send().await.expect("get");
+        assert_eq!(r.status(), status, "{token}");
+    }
+    // The cookie set by a paired token's page load carries that token.
+    let page = reqwest::get(format!("http://{}/?token={phone}", engine.local_addr()))
+        .await
+        .expect("page");
+    let cookie = page.headers()["set-cookie"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(
+        cookie.starts_with(&format!("simrelay_token={phone};")),
+        "{cookie}"
+    );
+    engine.shutdown().await;
+}

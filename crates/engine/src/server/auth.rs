@@ -16,6 +16,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use rand::RngCore;
+use sha2::{Digest, Sha256};
 
 use super::error::Failure;
 use super::{origin, AppState};
@@ -114,7 +115,16 @@ pub(crate) async fn require_token(
         )
         .into_response();
     }
-    let presented = presented_token(&request, &expected);
+    let valid = |t: &str| {
+        let t = t.trim();
+        let hash: [u8; 32] = Sha256::digest(t.as_bytes()).into();
+        constant_time_eq(t.as_bytes(), expected.as_bytes())
+            | state
+                .paired
+                .iter()
+                .fold(false, |hit, paired| hit | constant_time_eq(&hash, paired))
+    };
+    let presented = presented_token(&request, valid);
     if presented.is_none() && protected {
         if let Some(ip) = ip {
             state.limiter.record(ip, now);
@@ -123,8 +133,8 @@ pub(crate) async fn require_token(
         return Failure::unauthorized().into_response();
     }
     let mut response = next.run(request).await;
-    if presented == Some(Via::Query) {
-        let cookie = format!("{COOKIE}={expected}; HttpOnly; SameSite=Strict; Path=/");
+    if let Some((Via::Query, token)) = presented {
+        let cookie = format!("{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/");
         if let Ok(value) = HeaderValue::from_str(&cookie) {
             response.headers_mut().append(header::SET_COOKIE, value);
         }
@@ -140,31 +150,31 @@ enum Via {
     Cookie,
 }
 
-fn presented_token(request: &Request, expected: &str) -> Option<Via> {
-    let matches = |t: &str| constant_time_eq(t.trim().as_bytes(), expected.as_bytes());
+/// The valid token the request carries, and how it came.
+fn presented_token(request: &Request, valid: impl Fn(&str) -> bool) -> Option<(Via, String)> {
     let headers = request.headers();
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "));
-    if bearer.is_some_and(matches) {
-        return Some(Via::Header);
+    if let Some(token) = bearer.filter(|t| valid(t)) {
+        return Some((Via::Header, token.trim().to_owned()));
     }
     let query = Query::<HashMap<String, String>>::try_from_uri(request.uri()).ok();
-    if query
+    if let Some(token) = query
         .and_then(|Query(params)| params.get("token").cloned())
-        .is_some_and(|t| matches(&t))
+        .filter(|t| valid(t))
     {
-        return Some(Via::Query);
+        return Some((Via::Query, token.trim().to_owned()));
     }
-    let cookie = headers
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .any(|(name, value)| name == COOKIE && matches(value));
-    cookie.then_some(Via::Cookie)
+        .find(|(name, value)| *name == COOKIE && valid(value))
+        .map(|(_, value)| (Via::Cookie, value.trim().to_owned()))
 }
 
 /// Compares without an early exit, so the time taken does not tell an attacker how many leading bytes were right.

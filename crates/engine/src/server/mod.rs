@@ -37,6 +37,8 @@ pub(crate) struct AppState {
     pub(crate) token: Option<Arc<str>>,
     /// Cancelled when the engine shuts down; long-lived handlers (WebSockets) watch it.
     pub(crate) shutdown: CancellationToken,
+    /// SHA-256 of each paired device's token, also accepted.
+    pub(crate) paired: Arc<Vec<[u8; 32]>>,
     /// Failed token attempts per client IP.
     pub(crate) limiter: Arc<auth::FailureLimiter>,
     /// The running modem drivers by id, for sending.
@@ -51,6 +53,7 @@ impl AppState {
         token: Option<&str>,
         shutdown: CancellationToken,
         modems: BTreeMap<String, ModemHandle>,
+        paired: Vec<[u8; 32]>,
     ) -> AppState {
         AppState {
             store,
@@ -59,6 +62,7 @@ impl AppState {
             shutdown,
             limiter: Arc::default(),
             modems: Arc::new(modems),
+            paired: Arc::new(paired),
         }
     }
 }
