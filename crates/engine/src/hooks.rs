@@ -1,7 +1,7 @@
 //! Hooks: for each new message (or only those with a code), run a command and/or POST to a webhook.
 //!
 //! Hooks read the hub like any other consumer, after the commit, so they can never block or slow ingest:
-//! at most [`MAX_RUNNING`] run at once, and if they fall behind, the hub drops their oldest events (logged)
+//! at most four run at once, and if they fall behind, the hub drops their oldest events (logged)
 //! rather than hold anyone up. Each run has a timeout and is retried a bounded number of times.
 
 use std::process::Stdio;

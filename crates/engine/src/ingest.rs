@@ -82,8 +82,8 @@ impl Ingest {
         let now = Instant::now();
         for raw in self.store.pending_parts(&self.modem_id).await? {
             if let Ok(Pdu::Deliver(deliver)) = simrelay_pdu::decode(&raw) {
-                // A set completed by this reload (all parts were stored, the message commit was not) is
-                // committed by the next expire or part; push() returning it here is handled the same way.
+                // A set that this reload completes (every part was stored, but the engine stopped before the
+                // message was committed) is committed now.
                 if let Some(done) = self.assembler.push(deliver, raw, now) {
                     let message = assembled_message(&self.modem_id, done);
                     self.store.insert_message(&message).await?;

@@ -3,7 +3,7 @@
 //! Data flows one way: a modem driver ([`simrelay_modem`]) reports a raw PDU, the ingest loop decodes it
 //! ([`simrelay_pdu`]) and extracts a verification code ([`simrelay_otp`]), the [`store::Store`] commits it to
 //! SQLite, only then is the SIM slot deleted, and the [`hub::Hub`] broadcasts the message to every consumer:
-//! WebSocket clients of the [`server`], and in-process subscribers such as the desktop shell.
+//! WebSocket clients of the HTTP server, and in-process subscribers such as the desktop shell.
 //!
 //! [`Engine::start`] wires all of it from a [`Config`]; the `simrelay` binary and the desktop app both use it.
 
