@@ -7,6 +7,8 @@
 mod api;
 mod app;
 mod clipboard;
+#[cfg(all(test, target_arch = "wasm32"))]
+mod component_tests;
 mod connection;
 mod endpoint;
 mod highlight;
