@@ -6,7 +6,7 @@
 
 use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{
-    AtomEnum, ClientMessageEvent, ConnectionExt, EventMask, Window, CLIENT_MESSAGE_EVENT,
+    AtomEnum, ClientMessageEvent, ConnectionExt, EventMask, MapState, Window, CLIENT_MESSAGE_EVENT,
 };
 
 /// Errors talking to the X server.
@@ -31,7 +31,8 @@ fn title(conn: &impl Connection, window: Window, utf8: u32) -> Result<Option<Str
     Ok(None)
 }
 
-/// Every window on `display` (any depth) whose title is exactly `wanted`.
+/// Every mapped (viewable) window on `display`, at any depth, whose title is exactly `wanted`. Unmapped windows
+/// (GTK's client leader, a destroyed window's leftovers) are not something a user sees, so they do not count.
 pub fn find_by_title(display: &str, wanted: &str) -> Result<Vec<Window>, Error> {
     let (conn, screen) = x11rb::connect(Some(display))?;
     let root = conn.setup().roots[screen].root;
@@ -39,7 +40,8 @@ pub fn find_by_title(display: &str, wanted: &str) -> Result<Vec<Window>, Error> 
     let mut stack = vec![root];
     let mut found = Vec::new();
     while let Some(window) = stack.pop() {
-        if title(&conn, window, utf8)?.as_deref() == Some(wanted) {
+        let viewable = conn.get_window_attributes(window)?.reply()?.map_state == MapState::VIEWABLE;
+        if viewable && title(&conn, window, utf8)?.as_deref() == Some(wanted) {
             found.push(window);
         }
         stack.extend(conn.query_tree(window)?.reply()?.children);

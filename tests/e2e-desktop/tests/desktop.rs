@@ -254,6 +254,8 @@ async fn code_reaches_window_notification_and_clipboard() {
         "the window shows the code {code}; it shows:\n{body_text}"
     );
     eprintln!("launch to code in window: {:?}", launched.elapsed());
+    // The DOM can be a frame ahead of what is painted.
+    tokio::time::sleep(Duration::from_secs(1)).await;
     session.screenshot(&std::env::temp_dir().join("simrelay-desktop-e2e.png"));
 
     let pid = app_pid(&binary, session.xvfb.display()).expect("app process");
@@ -287,6 +289,9 @@ async fn code_reaches_window_notification_and_clipboard() {
     for window in windows::find_by_title(session.xvfb.display(), "SimRelay").expect("X windows") {
         windows::request_close(session.xvfb.display(), window).expect("WM_DELETE_WINDOW");
     }
+    // Polling the X server at once while the app tears the webview down made the close stall under WebDriver;
+    // give it a moment first.
+    tokio::time::sleep(Duration::from_secs(2)).await;
     wait_until("the window to close", Duration::from_secs(10), || {
         !session.has_window()
     })
