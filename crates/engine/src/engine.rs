@@ -172,6 +172,7 @@ impl Engine {
                 .iter()
                 .filter_map(|t| hex::decode(&t.sha256).ok()?.try_into().ok())
                 .collect(),
+            local_addr,
         );
         tasks.push(tokio::spawn(async move {
             if let Err(e) = server::serve(listener, state).await {

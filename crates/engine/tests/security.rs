@@ -258,3 +258,42 @@ async fn paired_device_tokens_are_accepted_alongside_the_main_one() {
     );
     engine.shutdown().await;
 }
+
+#[tokio::test]
+async fn pairing_links_name_the_token_and_need_lan_sharing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let local = start(&dir, None).await;
+    let r = reqwest::get(format!("http://{}/api/pair", local.local_addr()))
+        .await
+        .expect("get");
+    assert_eq!(r.status(), 409);
+    assert_eq!(
+        r.json::<ApiError>().await.expect("json").error,
+        "not_shared"
+    );
+    local.shutdown().await;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let shared = Engine::start(Config {
+        db: dir.path().join("lan.db"),
+        listen: "0.0.0.0:0".parse().expect("addr"),
+        ..Config::default()
+    })
+    .await
+    .expect("engine starts");
+    let token = shared.token().expect("generated").to_owned();
+    let port = shared.local_addr().port();
+    let r = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{port}/api/pair"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), 200);
+    let body: serde_json::Value = r.json().await.expect("json");
+    for url in body["urls"].as_array().expect("urls") {
+        let url = url.as_str().expect("string");
+        assert!(url.ends_with(&format!(":{port}/?token={token}")), "{url}");
+    }
+    shared.shutdown().await;
+}

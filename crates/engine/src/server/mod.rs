@@ -6,6 +6,7 @@ mod codes;
 mod error;
 mod export;
 mod origin;
+mod pair;
 mod params;
 mod send;
 mod ui;
@@ -37,6 +38,8 @@ pub(crate) struct AppState {
     pub(crate) token: Option<Arc<str>>,
     /// Cancelled when the engine shuts down; long-lived handlers (WebSockets) watch it.
     pub(crate) shutdown: CancellationToken,
+    /// The address the server listens on.
+    pub(crate) listen: std::net::SocketAddr,
     /// SHA-256 of each paired device's token, also accepted.
     pub(crate) paired: Arc<Vec<[u8; 32]>>,
     /// Failed token attempts per client IP.
@@ -54,6 +57,7 @@ impl AppState {
         shutdown: CancellationToken,
         modems: BTreeMap<String, ModemHandle>,
         paired: Vec<[u8; 32]>,
+        listen: std::net::SocketAddr,
     ) -> AppState {
         AppState {
             store,
@@ -63,6 +67,7 @@ impl AppState {
             limiter: Arc::default(),
             modems: Arc::new(modems),
             paired: Arc::new(paired),
+            listen,
         }
     }
 }
@@ -80,6 +85,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/codes/wait", get(codes::wait))
         .route("/api/modems", get(api::modems))
         .route("/api/send", post(send::send))
+        .route("/api/pair", get(pair::pair))
         .route("/api/sent/{id}", get(send::sent))
         .route("/api/export", get(export::export))
         .route("/ws", get(ws::upgrade))
