@@ -12,6 +12,15 @@
 //!   first with `trunk build --release --offline`; the harness refuses to run against a missing `dist/`.
 //! - `chromedriver` and `chromium`: `$CHROMEDRIVER` / `$CHROMIUM`, else `/usr/bin/chromedriver` and
 //!   `/usr/bin/chromium` (Debian's `chromium-driver` and `chromium` packages).
+//!
+//! # Running
+//! ```sh
+//! PATH=$PWD/node_modules/.bin:$PATH trunk build --release --offline   # the UI into dist/
+//! cargo build -p simrelay-engine                                     # target/debug/simrelay
+//! cargo test -p simrelay-e2e-browser                                 # screenshots land in docs/screenshots/
+//! ```
+//! Build the engine *after* `dist/` exists: rust-embed resolves the folder when the engine is compiled, and a
+//! debug engine compiled while `dist/` was missing never serves the UI (it answers "web UI was not built").
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
