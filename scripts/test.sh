@@ -28,7 +28,8 @@ cargo clippy -p simrelay-ui --target wasm32-unknown-unknown --all-targets -- -D 
 
 say "build the binaries the end-to-end tests drive"
 cargo build -p simrelay-engine -p simrelay-desktop
-export SIMRELAY_BIN="$PWD/target/debug/simrelay" SIMRELAY_DESKTOP_BIN="$PWD/target/debug/simrelay-desktop"
+target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
+export SIMRELAY_BIN="$target_dir/debug/simrelay" SIMRELAY_DESKTOP_BIN="$target_dir/debug/simrelay-desktop"
 
 say "unit, integration and end-to-end tests"
 cargo test --workspace --exclude simrelay-ui
