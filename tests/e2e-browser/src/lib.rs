@@ -77,7 +77,10 @@ pub fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-/// A child process killed (and reaped) on drop.
+/// A child process killed (and reaped) on drop, together with everything it started.
+///
+/// The child runs in its own process group: chromedriver starts chromium, and a test that panics before it
+/// ends its WebDriver session would otherwise leave that browser running.
 pub struct Guard {
     child: Child,
     name: &'static str,
@@ -85,7 +88,9 @@ pub struct Guard {
 
 impl Guard {
     fn spawn(name: &'static str, command: &mut Command) -> Result<Guard> {
+        use std::os::unix::process::CommandExt;
         let child = command
+            .process_group(0)
             .spawn()
             .with_context(|| format!("cannot start {name}: {command:?}"))?;
         Ok(Guard { child, name })
@@ -102,6 +107,13 @@ impl Guard {
 
 impl Drop for Guard {
     fn drop(&mut self) {
+        // The group id is the child's pid (process_group(0)); a negative pid addresses the whole group.
+        let _ = Command::new("kill")
+            .arg("-KILL")
+            .arg("--")
+            .arg(format!("-{}", self.child.id()))
+            .stderr(Stdio::null())
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
