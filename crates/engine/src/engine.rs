@@ -218,6 +218,11 @@ impl Engine {
         self.hub.subscribe()
     }
 
+    /// A receiver of every outgoing message's status change from now on.
+    pub fn subscribe_sent(&self) -> broadcast::Receiver<simrelay_protocol::SentMessage> {
+        self.hub.subscribe_sent()
+    }
+
     /// The message store (for in-process readers such as the desktop shell and tests).
     pub fn store(&self) -> &Store {
         &self.store

@@ -1,4 +1,5 @@
-//! The hub: one broadcast of [`ServerEvent`]s that every consumer subscribes to after the store committed.
+//! The hub: one broadcast of [`ServerEvent`]s that every consumer subscribes to after the store committed,
+//! and a second one of outgoing-message status changes ([`SentMessage`]).
 //!
 //! WebSocket clients, long-poll waiters and the desktop shell each hold their own receiver. The channel is
 //! bounded per receiver, so a consumer that stops reading falls behind (and is cut off by its own loop when it
@@ -7,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use simrelay_protocol::{Message, ModemStatus, ServerEvent};
+use simrelay_protocol::{Message, ModemStatus, SentMessage, ServerEvent};
 use tokio::sync::broadcast;
 
 /// How many events a receiver may fall behind before it is told it lagged.
@@ -22,6 +23,9 @@ pub struct Hub {
 #[derive(Debug)]
 struct Inner {
     events: broadcast::Sender<ServerEvent>,
+    // Separate from `events` because `ServerEvent` is matched exhaustively by clients; see
+    // `simrelay_protocol::ServerNotice`.
+    sent: broadcast::Sender<SentMessage>,
     modems: Mutex<BTreeMap<String, ModemStatus>>,
 }
 
@@ -35,9 +39,11 @@ impl Hub {
     /// A hub with no subscribers and no modems.
     pub fn new() -> Hub {
         let (events, _) = broadcast::channel(EVENT_BUFFER);
+        let (sent, _) = broadcast::channel(EVENT_BUFFER);
         Hub {
             inner: Arc::new(Inner {
                 events,
+                sent,
                 modems: Mutex::new(BTreeMap::new()),
             }),
         }
@@ -46,6 +52,16 @@ impl Hub {
     /// A receiver of every event published from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<ServerEvent> {
         self.inner.events.subscribe()
+    }
+
+    /// A receiver of every outgoing-message status change from now on.
+    pub fn subscribe_sent(&self) -> broadcast::Receiver<SentMessage> {
+        self.inner.sent.subscribe()
+    }
+
+    /// Publishes an outgoing message's new status (after the store recorded it).
+    pub fn publish_sent(&self, sent: SentMessage) {
+        let _ = self.inner.sent.send(sent);
     }
 
     /// Publishes a committed message.

@@ -7,7 +7,7 @@ use chrono::DateTime;
 use futures_util::StreamExt;
 use simrelay_engine::{Config, Engine, DEMO_MODEM_ID};
 use simrelay_modem::{SimOptions, Simulator};
-use simrelay_protocol::{ModemState, ServerEvent};
+use simrelay_protocol::{ModemState, SendStatus, ServerEvent, ServerFrame, ServerNotice};
 use tokio_tungstenite::tungstenite;
 
 fn pdu(sender: &str, text: &str, at: &str) -> Vec<u8> {
@@ -229,6 +229,20 @@ async fn next_frame(ws: &mut Ws) -> ServerEvent {
     }
 }
 
+/// The next text frame, parsed as any server frame (events and notices).
+async fn next_any_frame(ws: &mut Ws) -> ServerFrame {
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(15), ws.next())
+            .await
+            .expect("a frame in time")
+            .expect("open")
+            .expect("ok");
+        if let tungstenite::Message::Text(text) = frame {
+            return serde_json::from_str(&text).expect("frame");
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn send_goes_out_through_the_modem_and_reports_progress() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -245,6 +259,10 @@ async fn send_goes_out_through_the_modem_and_reports_progress() {
         async move { connected }
     })
     .await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", engine.local_addr()))
+        .await
+        .expect("ws connects");
+    let mut in_process = engine.subscribe_sent();
     let http = reqwest::Client::new();
     let base = format!("http://{}", engine.local_addr());
     let text = "Hello from SimRelay 👋";
@@ -276,6 +294,33 @@ async fn send_goes_out_through_the_modem_and_reports_progress() {
     assert_eq!(status["status"], "sent", "{status}");
     assert_eq!(status["to"], "+4915123456789");
     assert_eq!(status["parts"], 1);
+    // Every status change went out as a `sent` frame, in order, ending with what the endpoint shows.
+    let mut seen = Vec::new();
+    while seen
+        .last()
+        .map(|s: &simrelay_protocol::SentMessage| s.status)
+        != Some(SendStatus::Sent)
+    {
+        if let ServerFrame::Notice(ServerNotice::Sent { sent }) = next_any_frame(&mut ws).await {
+            assert_eq!(sent.id, id);
+            seen.push(sent);
+        }
+    }
+    let statuses: Vec<_> = seen.iter().map(|s| s.status).collect();
+    assert_eq!(
+        statuses,
+        [SendStatus::Queued, SendStatus::Sending, SendStatus::Sent]
+    );
+    let last = seen.pop().expect("sent");
+    assert_eq!(serde_json::to_value(&last).expect("json"), status);
+    assert_eq!(last.message_refs.len(), 1, "{last:?}");
+    for expected in statuses {
+        let update = tokio::time::timeout(Duration::from_secs(5), in_process.recv())
+            .await
+            .expect("in time")
+            .expect("open");
+        assert_eq!(update.status, expected);
+    }
     let out = sim.sent();
     assert_eq!(out.len(), 1, "one PDU reached the modem");
     match simrelay_pdu::decode(&out[0]).expect("a valid SUBMIT") {

@@ -4,10 +4,12 @@
 use std::time::Duration;
 
 use chrono::DateTime;
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use simrelay_engine::store::{Inserted, NewMessage};
 use simrelay_engine::{Config, Engine};
-use simrelay_protocol::{ApiError, Health, Message, MessagePage, ServerEvent};
+use simrelay_protocol::{
+    ApiError, Health, Message, MessagePage, ServerEvent, ServerFrame, ServerNotice,
+};
 use tokio_tungstenite::tungstenite;
 
 const TOKEN: &str = "test-token-0123456789abcdef";
@@ -336,5 +338,46 @@ async fn configured_retention_is_applied_by_the_running_engine() {
         count = engine.store().count().await.expect("count");
     }
     assert_eq!(count, 1, "the start-up pass kept only the newest message");
+    engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_client_text_frame_gets_an_error_frame_and_the_socket_stays_open() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let engine = start(&dir.path().join("e.db"), None).await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", engine.local_addr()))
+        .await
+        .expect("connects");
+    assert!(matches!(
+        next_event(&mut ws).await,
+        ServerEvent::Hello { .. }
+    ));
+    for frame in [
+        tungstenite::Message::Text(r#"{"type":"subscribe"}"#.into()),
+        tungstenite::Message::Binary(vec![0xff, 0x00].into()),
+    ] {
+        ws.send(frame).await.expect("client frame sent");
+        let answer = loop {
+            let frame = tokio::time::timeout(Duration::from_secs(10), ws.next())
+                .await
+                .expect("an answer within 10 s")
+                .expect("stream open")
+                .expect("frame ok");
+            if let tungstenite::Message::Text(text) = frame {
+                break serde_json::from_str::<ServerFrame>(&text).expect("frame json");
+            }
+        };
+        let ServerFrame::Notice(ServerNotice::Error { error, detail }) = answer else {
+            panic!("expected an error frame, got {answer:?}")
+        };
+        assert_eq!(error, "unsupported");
+        assert!(!detail.is_empty());
+    }
+    // Still subscribed: a committed message arrives after the errors.
+    let live = commit(&engine, 9).await;
+    assert_eq!(
+        next_event(&mut ws).await,
+        ServerEvent::Sms { message: live }
+    );
     engine.shutdown().await;
 }

@@ -107,6 +107,82 @@ pub enum ServerEvent {
     },
 }
 
+/// Where an outgoing message stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SendStatus {
+    /// Accepted, not yet handed to the modem.
+    Queued,
+    /// The modem is sending it.
+    Sending,
+    /// The network accepted every part; `message_refs` holds the references it gave them.
+    Sent,
+    /// A status report said the recipient got it.
+    Delivered,
+    /// Sending (or delivery) failed; see `error`.
+    Failed,
+}
+
+/// An outgoing message as `GET /api/sent/{id}` and the `sent` WebSocket frame show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SentMessage {
+    /// Id in the sent sequence (separate from received message ids).
+    pub id: i64,
+    /// Modem that sends it.
+    pub modem: String,
+    /// Recipient number.
+    pub to: String,
+    /// Text as submitted.
+    pub text: String,
+    /// Where it stands.
+    pub status: SendStatus,
+    /// Why it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Message references (TP-MR) the network gave the parts, once sent.
+    #[serde(default)]
+    pub message_refs: Vec<u8>,
+    /// Number of SMS parts.
+    pub parts: i64,
+    /// When it was accepted.
+    pub created_at: DateTime<FixedOffset>,
+    /// When its status last changed.
+    pub updated_at: DateTime<FixedOffset>,
+}
+
+/// WebSocket frames added after [`ServerEvent`], tagged by `type` in the same way.
+///
+/// They are a separate enum so that clients matching exhaustively on [`ServerEvent`] keep compiling; on the
+/// wire they are ordinary frames beside `hello`, `sms` and `modem`. Parse a frame as [`ServerFrame`] to
+/// accept both.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerNotice {
+    /// An outgoing message changed status (queued, sending, sent, delivered, failed).
+    Sent {
+        /// The message with its new status.
+        sent: SentMessage,
+    },
+    /// The server could not act on a frame the client sent.
+    Error {
+        /// Short machine-friendly error kind, as in [`ApiError`].
+        error: String,
+        /// What went wrong, for a person.
+        #[serde(default)]
+        detail: String,
+    },
+}
+
+/// Any frame the server sends on `/ws`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ServerFrame {
+    /// `hello`, `sms`, `modem`.
+    Event(ServerEvent),
+    /// `sent`, `error`.
+    Notice(ServerNotice),
+}
+
 /// Body of `GET /api/messages`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MessagePage {
@@ -162,7 +238,8 @@ mod tests {
 
     #[test]
     fn sms_event_is_tagged_and_keeps_the_offset() {
-        let json = serde_json::to_value(ServerEvent::Sms { message: sample() }).expect("serialises");
+        let json =
+            serde_json::to_value(ServerEvent::Sms { message: sample() }).expect("serialises");
         assert_eq!(json["type"], "sms");
         assert_eq!(json["message"]["sent_at"], "2026-11-22T10:00:00+01:00");
         assert_eq!(json["message"]["code"], "583014");
@@ -179,9 +256,55 @@ mod tests {
     }
 
     #[test]
+    fn sent_frame_is_tagged_and_round_trips_through_server_frame() {
+        let sent = SentMessage {
+            id: 3,
+            modem: "demo".into(),
+            to: "+4915123456789".into(),
+            text: "hi".into(),
+            status: SendStatus::Delivered,
+            error: None,
+            message_refs: vec![17],
+            parts: 1,
+            created_at: DateTime::parse_from_rfc3339("2026-11-22T09:00:00+00:00").expect("valid"),
+            updated_at: DateTime::parse_from_rfc3339("2026-11-22T09:00:05+00:00").expect("valid"),
+        };
+        let notice = ServerNotice::Sent { sent };
+        let json = serde_json::to_value(&notice).expect("serialises");
+        assert_eq!(json["type"], "sent");
+        assert_eq!(json["sent"]["status"], "delivered");
+        assert!(json["sent"].get("error").is_none());
+        let frame: ServerFrame = serde_json::from_value(json).expect("parses");
+        assert_eq!(frame, ServerFrame::Notice(notice));
+    }
+
+    #[test]
+    fn error_frame_and_old_events_parse_as_server_frames() {
+        let frame: ServerFrame =
+            serde_json::from_str(r#"{"type":"error","error":"unsupported","detail":"no"}"#)
+                .expect("parses");
+        assert!(matches!(
+            frame,
+            ServerFrame::Notice(ServerNotice::Error { .. })
+        ));
+        let frame: ServerFrame =
+            serde_json::from_str(r#"{"type":"hello","recent":[]}"#).expect("parses");
+        assert!(matches!(
+            frame,
+            ServerFrame::Event(ServerEvent::Hello { .. })
+        ));
+    }
+
+    #[test]
     fn hello_round_trips() {
-        let ev = ServerEvent::Hello { recent: vec![sample()], modems: vec![] };
+        let ev = ServerEvent::Hello {
+            recent: vec![sample()],
+            modems: vec![],
+        };
         let text = serde_json::to_string(&ev).expect("serialises");
-        assert_eq!(serde_json::from_str::<ServerEvent>(&text).expect("parses"), ev);
+        assert_eq!(
+            serde_json::from_str::<ServerEvent>(&text).expect("parses"),
+            ev
+        );
     }
 }

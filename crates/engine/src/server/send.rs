@@ -1,7 +1,8 @@
 //! `POST /api/send` and `GET /api/sent/{id}`: sending an SMS through a modem.
 //!
 //! The request is answered `202` as soon as the message is recorded; the modem sends it in the background,
-//! and its progress (`queued` → `sending` → `sent` | `failed`) shows on `GET /api/sent/{id}`.
+//! and its progress (`queued` → `sending` → `sent` | `failed`, later `delivered` from a status report) shows on
+//! `GET /api/sent/{id}` and, as each status is recorded, as a `sent` frame on `/ws`.
 
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, State};
@@ -13,6 +14,7 @@ use simrelay_pdu::SubmitOptions;
 
 use super::error::Failure;
 use super::AppState;
+use crate::hub::Hub;
 use crate::store::{SendStatus, SentMessage, Store};
 
 /// Longest text accepted: ten UCS2 parts, about what phones allow.
@@ -73,7 +75,14 @@ pub(crate) async fn send(
         .store
         .insert_sent(&modem_id, to, &request.text, pdus.len())
         .await?;
-    tokio::spawn(deliver(state.store.clone(), handle, id, pdus));
+    publish(&state.store, &state.hub, id).await;
+    tokio::spawn(deliver(
+        state.store.clone(),
+        state.hub.clone(),
+        handle,
+        id,
+        pdus,
+    ));
     Ok((
         StatusCode::ACCEPTED,
         Json(Accepted {
@@ -114,12 +123,28 @@ fn pick_modem(state: &AppState, wanted: Option<&str>) -> Result<(String, ModemHa
     }
 }
 
-async fn deliver(store: Store, modem: ModemHandle, id: i64, pdus: Vec<Vec<u8>>) {
+/// Publishes the stored state of sent message `id` on the hub, so every client sees what the store holds.
+pub(crate) async fn publish(store: &Store, hub: &Hub, id: i64) {
+    match store.get_sent(id).await {
+        Ok(Some(sent)) => hub.publish_sent(sent),
+        Ok(None) => tracing::warn!(
+            id,
+            "a sent message vanished before its status was published"
+        ),
+        Err(e) => tracing::error!(id, error = %e, "cannot read a sent message to publish it"),
+    }
+}
+
+async fn deliver(store: Store, hub: Hub, modem: ModemHandle, id: i64, pdus: Vec<Vec<u8>>) {
     let record = |status, error: Option<String>, refs: Vec<u8>| {
         let store = store.clone();
+        let hub = hub.clone();
         async move {
-            if let Err(e) = store.update_sent(id, status, error.as_deref(), &refs).await {
-                tracing::error!(id, error = %e, "cannot record the status of a sent message");
+            match store.update_sent(id, status, error.as_deref(), &refs).await {
+                Ok(()) => publish(&store, &hub, id).await,
+                Err(e) => {
+                    tracing::error!(id, error = %e, "cannot record the status of a sent message")
+                }
             }
         }
     };

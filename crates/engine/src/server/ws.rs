@@ -1,4 +1,6 @@
-//! `/ws`: a `hello` frame with recent messages and modem states, then every hub event as a JSON text frame.
+//! `/ws`: a `hello` frame with recent messages and modem states, then every hub event (and every outgoing
+//! message's status change, as a `sent` frame) as a JSON text frame. Clients have no commands yet: a text or
+//! binary frame from them is answered with an `error` frame, and the connection stays open.
 //!
 //! Each client reads the hub through its own bounded receiver. A client that stops reading is cut off in one
 //! of two ways, both without slowing anyone else: its socket write does not finish within [`SEND_TIMEOUT`],
@@ -11,7 +13,8 @@ use axum::extract::ws::{
 };
 use axum::extract::State;
 use axum::response::Response;
-use simrelay_protocol::ServerEvent;
+use serde::Serialize;
+use simrelay_protocol::{ServerEvent, ServerNotice};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::{interval, timeout, MissedTickBehavior};
 
@@ -37,6 +40,7 @@ async fn serve_client(mut socket: WebSocket, state: AppState) {
     // Subscribe before reading the store, so a message committed in between is not missed; it may then
     // arrive both in `hello` and as an event, which the id check below filters out.
     let mut events = state.hub.subscribe();
+    let mut sent = state.hub.subscribe_sent();
     let recent = match state.store.recent(HELLO_RECENT).await {
         Ok(recent) => recent,
         Err(e) => {
@@ -68,9 +72,34 @@ async fn serve_client(mut socket: WebSocket, state: AppState) {
                 return;
             }
             incoming = socket.recv() => match incoming {
-                // Pongs are answered by the library; other client frames carry no commands yet.
                 Some(Ok(WsMessage::Close(_))) | Some(Err(_)) | None => return,
-                Some(Ok(_)) => {}
+                // The library answers pings; pongs only prove the client is alive.
+                Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => {}
+                Some(Ok(WsMessage::Text(_) | WsMessage::Binary(_))) => {
+                    let error = ServerNotice::Error {
+                        error: "unsupported".into(),
+                        detail: "this server accepts no commands on /ws; use the HTTP API".into(),
+                    };
+                    if send_event(&mut socket, &error).await.is_err() {
+                        return;
+                    }
+                }
+            },
+            update = sent.recv() => match update {
+                Ok(sent) => {
+                    if send_event(&mut socket, &ServerNotice::Sent { sent }).await.is_err() {
+                        return;
+                    }
+                }
+                Err(RecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, "WebSocket client too slow, disconnecting it");
+                    let _ = close(&mut socket, close_code::POLICY, "too slow: reconnect to catch up").await;
+                    return;
+                }
+                Err(RecvError::Closed) => {
+                    let _ = close(&mut socket, close_code::AWAY, "server shutting down").await;
+                    return;
+                }
             },
             event = events.recv() => match event {
                 Ok(ServerEvent::Sms { message }) if message.id <= newest_sent => {}
@@ -102,7 +131,7 @@ async fn serve_client(mut socket: WebSocket, state: AppState) {
 #[derive(Debug)]
 struct Gone;
 
-async fn send_event(socket: &mut WebSocket, event: &ServerEvent) -> Result<(), Gone> {
+async fn send_event(socket: &mut WebSocket, event: &impl Serialize) -> Result<(), Gone> {
     let text = serde_json::to_string(event).map_err(|e| {
         tracing::error!(error = %e, "cannot serialise an event");
         Gone

@@ -23,7 +23,7 @@ mod sent;
 
 pub use retention::{Retention, RetentionReport};
 pub use search::{Found, MessageQuery, Order};
-pub use sent::{SendStatus, SentMessage};
+pub use simrelay_protocol::{SendStatus, SentMessage};
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]

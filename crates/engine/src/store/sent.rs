@@ -1,60 +1,32 @@
 //! Outgoing messages and their status, for `POST /api/send` and `GET /api/sent/{id}`.
 
 use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
-use serde::Serialize;
+use simrelay_protocol::{SendStatus, SentMessage};
 use sqlx::Row;
 
 use super::{Store, StoreError};
 
-/// Where an outgoing message stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SendStatus {
-    /// Accepted, not yet handed to the modem.
-    Queued,
-    /// The modem is sending it.
-    Sending,
-    /// The network accepted every part.
-    Sent,
-    /// Sending failed; see `error`.
-    Failed,
-}
-
-impl SendStatus {
-    fn as_str(self) -> &'static str {
-        match self {
-            SendStatus::Queued => "queued",
-            SendStatus::Sending => "sending",
-            SendStatus::Sent => "sent",
-            SendStatus::Failed => "failed",
-        }
+/// The `status` column's spelling of a status (the same as on the wire).
+fn status_str(status: SendStatus) -> &'static str {
+    match status {
+        SendStatus::Queued => "queued",
+        SendStatus::Sending => "sending",
+        SendStatus::Sent => "sent",
+        SendStatus::Delivered => "delivered",
+        SendStatus::Failed => "failed",
     }
 }
 
-/// An outgoing message as `GET /api/sent/{id}` shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SentMessage {
-    /// Id in the sent sequence.
-    pub id: i64,
-    /// Modem that sends it.
-    pub modem: String,
-    /// Recipient number.
-    pub to: String,
-    /// Text.
-    pub text: String,
-    /// `queued`, `sending`, `sent`, `failed` (or `delivered`).
-    pub status: String,
-    /// Why it failed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    /// Message references the network gave the parts.
-    pub message_refs: Vec<u8>,
-    /// Number of SMS parts.
-    pub parts: i64,
-    /// When it was accepted.
-    pub created_at: DateTime<FixedOffset>,
-    /// When its status last changed.
-    pub updated_at: DateTime<FixedOffset>,
+fn parse_status(text: &str) -> Option<SendStatus> {
+    [
+        SendStatus::Queued,
+        SendStatus::Sending,
+        SendStatus::Sent,
+        SendStatus::Delivered,
+        SendStatus::Failed,
+    ]
+    .into_iter()
+    .find(|s| status_str(*s) == text)
 }
 
 fn now() -> String {
@@ -96,7 +68,7 @@ impl Store {
         let refs = (!refs.is_empty())
             .then(|| refs.iter().map(u8::to_string).collect::<Vec<_>>().join(","));
         sqlx::query("UPDATE sent SET status = ?, error = ?, message_refs = COALESCE(?, message_refs), updated_at = ? WHERE id = ?")
-            .bind(status.as_str())
+            .bind(status_str(status))
             .bind(error)
             .bind(refs)
             .bind(now())
@@ -129,7 +101,10 @@ impl Store {
             modem: row.try_get("modem")?,
             to: row.try_get("recipient")?,
             text: row.try_get("text")?,
-            status: row.try_get("status")?,
+            status: {
+                let text: String = row.try_get("status")?;
+                parse_status(&text).ok_or_else(|| corrupt(format!("unknown status {text:?}")))?
+            },
             error: row.try_get("error")?,
             message_refs: refs
                 .unwrap_or_default()
