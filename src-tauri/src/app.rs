@@ -116,6 +116,7 @@ pub fn on_run_event<R: Runtime>(app: &AppHandle<R>, event: RunEvent) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
     use crate::notify::{Note, NoteAction};
@@ -136,6 +137,12 @@ mod tests {
         }
     }
 
+    /// Runs one turn of the mock event loop, which is when Tauri runs the setup hook.
+    #[allow(deprecated)] // run_iteration busy-loops when called in a loop; we call it once
+    fn start<R: Runtime>(app: &mut App<R>) {
+        app.run_iteration(|_, _| {});
+    }
+
     fn args(extra: &[&str], db: &std::path::Path) -> DesktopArgs {
         let mut argv = vec![
             "simrelay-desktop",
@@ -154,13 +161,14 @@ mod tests {
     fn setup_runs_the_engine_shows_its_url_notifies_and_shuts_down() {
         let dir = tempfile::tempdir().unwrap();
         let notes = Arc::new(Recorder::default());
-        let app = run_app(
+        let mut app = run_app(
             mock_builder(),
             mock_context(noop_assets()),
             args(&[], &dir.path().join("a.db")),
             notes.clone(),
         )
         .unwrap();
+        start(&mut app);
 
         let shell = app.state::<Shell>();
         let url = shell.url().clone();
@@ -204,21 +212,25 @@ mod tests {
     }
 
     #[test]
-    fn a_closed_window_reopens_and_paused_notifications_stay_quiet() {
+    fn minimized_start_opens_on_demand_and_paused_notifications_stay_quiet() {
         let dir = tempfile::tempdir().unwrap();
         let notes = Arc::new(Recorder::default());
-        let app = run_app(
+        let mut app = run_app(
             mock_builder(),
             mock_context(noop_assets()),
-            args(&[], &dir.path().join("b.db")),
+            // Start at login: in the tray, no window (the mock runtime cannot destroy a window to get here).
+            DesktopArgs {
+                minimized: true,
+                ..args(&[], &dir.path().join("b.db"))
+            },
             notes.clone(),
         )
         .unwrap();
-        app.get_webview_window(MAIN_WINDOW)
-            .unwrap()
-            .destroy()
-            .unwrap();
-        assert!(app.get_webview_window(MAIN_WINDOW).is_none());
+        start(&mut app);
+        assert!(
+            app.get_webview_window(MAIN_WINDOW).is_none(),
+            "--minimized opens no window"
+        );
         let shell = app.state::<Shell>();
         shell.set_pause(crate::pause::Pause::Indefinitely);
 

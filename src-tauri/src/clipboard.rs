@@ -108,6 +108,7 @@ fn set_private_text(board: &mut arboard::Clipboard, text: &str) -> Result<(), ar
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
 

@@ -155,6 +155,7 @@ fn show_blocking(note: Note, on_action: Box<dyn FnOnce(NoteAction) + Send>) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
     use chrono::DateTime;

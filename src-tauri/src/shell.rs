@@ -230,6 +230,7 @@ fn on_sms<R: Runtime>(app: &AppHandle<R>, message: Message) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
 
