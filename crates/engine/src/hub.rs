@@ -91,6 +91,19 @@ impl Hub {
     }
 }
 
+/// Publishes sent message `id` as the store now holds it, so every client sees exactly what
+/// `GET /api/sent/{id}` would answer.
+pub(crate) async fn publish_stored_sent(store: &crate::store::Store, hub: &Hub, id: i64) {
+    match store.get_sent(id).await {
+        Ok(Some(sent)) => hub.publish_sent(sent),
+        Ok(None) => tracing::warn!(
+            id,
+            "a sent message vanished before its status was published"
+        ),
+        Err(e) => tracing::error!(id, error = %e, "cannot read a sent message to publish it"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,17 +6,20 @@
 //! table on its own, so its slot can be freed at once and the set survives a restart; the message is committed
 //! when the set is complete, or flagged incomplete after [`MULTIPART_TIMEOUT`]. A commit that fails leaves the
 //! slot on the SIM; the driver offers it again later and the store's dedup key makes the repeat harmless.
+//!
+//! A delivery report (SMS-STATUS-REPORT, from `+CDS` or `+CDSI`) is not a message: it updates the sent message
+//! it reports on (same order: commit the new status, delete the slot, publish a `sent` event).
 
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, FixedOffset, Utc};
 use simrelay_modem::{LinkState, ModemEvent, ModemHandle, Received};
-use simrelay_pdu::{Assembled, Assembler, Deliver, Encoding, Pdu};
+use simrelay_pdu::{Assembled, Assembler, Deliver, Encoding, Pdu, StatusCategory, StatusReport};
 use simrelay_protocol::{Message, ModemState, ModemStatus};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::hub::Hub;
+use crate::hub::{publish_stored_sent, Hub};
 use crate::store::{Inserted, NewMessage, PartInserted, PartKey, Store, StoreError};
 
 /// How long the parts of a multipart message wait for their siblings before the message is delivered
@@ -95,6 +98,9 @@ impl Ingest {
 
     /// Commits, then deletes the slot, then publishes. On a store error the slot is kept for a later retry.
     async fn received(&mut self, modem: &ModemHandle, hub: &Hub, received: Received) {
+        if let Ok(Pdu::StatusReport(report)) = simrelay_pdu::decode(&received.pdu) {
+            return self.report(modem, hub, received.slot, report).await;
+        }
         let committed = match self.commit(&received.pdu).await {
             Ok(committed) => committed,
             Err(e) => {
@@ -112,6 +118,57 @@ impl Ingest {
         }
         for message in committed {
             hub.publish_sms(message);
+        }
+    }
+
+    /// Applies a delivery report to the sent message it is about, then frees its slot and publishes the
+    /// message's new status. Reports that say nothing final (the service centre is still trying) are only
+    /// deleted.
+    async fn report(
+        &self,
+        modem: &ModemHandle,
+        hub: &Hub,
+        slot: Option<u32>,
+        report: StatusReport,
+    ) {
+        let failure = match report.status_category() {
+            _ if report.delivered() => Some(None),
+            StatusCategory::PermanentError | StatusCategory::TemporaryStopped => {
+                Some(Some(report.status_text()))
+            }
+            _ => None,
+        };
+        let mut changed = None;
+        if let Some(failure) = failure {
+            match self
+                .store
+                .apply_report(
+                    &self.modem_id,
+                    report.message_reference,
+                    &report.recipient.number,
+                    failure,
+                )
+                .await
+            {
+                Ok(Some(id)) => changed = Some(id),
+                Ok(None) => {
+                    tracing::info!(modem = %self.modem_id, reference = report.message_reference,
+                    "a delivery report matches no sent message; dropping it")
+                }
+                Err(e) => {
+                    tracing::error!(modem = %self.modem_id, ?slot, error = %e,
+                        "cannot record a delivery report; it stays on the SIM and is read again later");
+                    return;
+                }
+            }
+        }
+        if let Some(slot) = slot {
+            if let Err(e) = modem.delete(slot).await {
+                tracing::warn!(modem = %self.modem_id, slot, error = %e, "cannot delete a delivery report from the SIM");
+            }
+        }
+        if let Some(id) = changed {
+            publish_stored_sent(&self.store, hub, id).await;
         }
     }
 

@@ -229,6 +229,30 @@ async fn next_frame(ws: &mut Ws) -> ServerEvent {
     }
 }
 
+/// An SMS-STATUS-REPORT as a network sends it (TS 23.040 9.2.2.3) for message reference `reference` to
+/// +4915123456789, with status TP-ST `status`; checked against the decoder before use.
+fn status_report(reference: u8, status: u8) -> Vec<u8> {
+    let mut pdu = vec![
+        0x00, // no SMSC field
+        0x06, // TP-MTI status report, TP-MMS no more messages
+        reference, 0x0D, 0x91, // 13 digits, international
+        0x94, 0x51, 0x21, 0x43, 0x65, 0x87, 0xF9, // 4915123456789, nibble-swapped
+    ];
+    pdu.extend([0x62, 0x11, 0x22, 0x01, 0x00, 0x50, 0x40]); // TP-SCTS 2026-11-22 10:00:05 +01:00
+    pdu.extend([0x62, 0x11, 0x22, 0x01, 0x00, 0x70, 0x40]); // TP-DT 10:00:07
+    pdu.push(status);
+    match simrelay_pdu::decode(&pdu).expect("a valid report") {
+        simrelay_pdu::Pdu::StatusReport(r) => {
+            assert_eq!(
+                (r.message_reference, r.recipient.number.as_str()),
+                (reference, "+4915123456789")
+            );
+        }
+        other => panic!("expected a status report, got {other:?}"),
+    }
+    pdu
+}
+
 /// The next text frame, parsed as any server frame (events and notices).
 async fn next_any_frame(ws: &mut Ws) -> ServerFrame {
     loop {
@@ -321,10 +345,42 @@ async fn send_goes_out_through_the_modem_and_reports_progress() {
             .expect("open");
         assert_eq!(update.status, expected);
     }
+
+    // The network's delivery report reaches the modem, which stores it and says +CDSI. A second report,
+    // about a message SimRelay never sent, must be dropped. Neither becomes a received message.
+    let stray = sim.store(status_report(last.message_refs[0].wrapping_add(1), 0x00));
+    let slot = sim.store(status_report(last.message_refs[0], 0x00));
+    sim.inject(format!("\r\n+CDSI: \"SM\",{stray}\r\n\r\n+CDSI: \"SM\",{slot}\r\n").as_bytes());
+    let delivered = loop {
+        if let ServerFrame::Notice(ServerNotice::Sent { sent }) = next_any_frame(&mut ws).await {
+            break sent;
+        }
+    };
+    assert_eq!(
+        (delivered.id, delivered.status),
+        (id, SendStatus::Delivered)
+    );
+    let shown: serde_json::Value = http
+        .get(&sent_url)
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(shown["status"], "delivered");
+    eventually("both reports to leave the SIM", || {
+        let empty = sim.stored().is_empty();
+        async move { empty }
+    })
+    .await;
+    assert_eq!(engine.store().count().await.expect("count"), 0);
+
     let out = sim.sent();
     assert_eq!(out.len(), 1, "one PDU reached the modem");
     match simrelay_pdu::decode(&out[0]).expect("a valid SUBMIT") {
         simrelay_pdu::Pdu::Submit(submit) => {
+            assert!(submit.status_report_request, "a report is asked for");
             assert_eq!(submit.text, text);
             assert_eq!(submit.recipient.number, "+4915123456789");
         }

@@ -14,7 +14,7 @@ use simrelay_pdu::SubmitOptions;
 
 use super::error::Failure;
 use super::AppState;
-use crate::hub::Hub;
+use crate::hub::{publish_stored_sent as publish, Hub};
 use crate::store::{SendStatus, SentMessage, Store};
 
 /// Longest text accepted: ten UCS2 parts, about what phones allow.
@@ -67,6 +67,8 @@ pub(crate) async fn send(
     let (modem_id, handle) = pick_modem(&state, request.modem.as_deref())?;
     let options = SubmitOptions {
         concat_reference: rand::random(),
+        // Delivery reports turn `sent` into `delivered` (or `failed`); networks normally do not charge for them.
+        request_status_report: true,
         ..SubmitOptions::default()
     };
     let pdus = simrelay_pdu::encode_submit(to, &request.text, &options)
@@ -120,18 +122,6 @@ fn pick_modem(state: &AppState, wanted: Option<&str>) -> Result<(String, ModemHa
                     )
                 })
         }
-    }
-}
-
-/// Publishes the stored state of sent message `id` on the hub, so every client sees what the store holds.
-pub(crate) async fn publish(store: &Store, hub: &Hub, id: i64) {
-    match store.get_sent(id).await {
-        Ok(Some(sent)) => hub.publish_sent(sent),
-        Ok(None) => tracing::warn!(
-            id,
-            "a sent message vanished before its status was published"
-        ),
-        Err(e) => tracing::error!(id, error = %e, "cannot read a sent message to publish it"),
     }
 }
 

@@ -29,6 +29,30 @@ fn parse_status(text: &str) -> Option<SendStatus> {
     .find(|s| status_str(*s) == text)
 }
 
+/// `None` for no references, else `"17,18"`.
+fn join_refs(refs: &[u8]) -> Option<String> {
+    (!refs.is_empty()).then(|| refs.iter().map(u8::to_string).collect::<Vec<_>>().join(","))
+}
+
+fn parse_refs(text: Option<String>) -> Vec<u8> {
+    text.unwrap_or_default()
+        .split(',')
+        .filter_map(|r| r.parse().ok())
+        .collect()
+}
+
+/// Whether two renderings of a phone number name the same line: the network may report `+4915...` for a
+/// message sent to `015...` or `4915...`, so compare the digits, allowing one to be a suffix of the other
+/// as long as the shared tail is long enough to be a subscriber number.
+fn same_number(a: &str, b: &str) -> bool {
+    let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
+    let (a, b) = (digits(a), digits(b));
+    let a = a.trim_start_matches('0');
+    let b = b.trim_start_matches('0');
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    !short.is_empty() && (short == long || (short.len() >= 6 && long.ends_with(short)))
+}
+
 fn now() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Micros, false)
 }
@@ -65,8 +89,7 @@ impl Store {
         error: Option<&str>,
         refs: &[u8],
     ) -> Result<(), StoreError> {
-        let refs = (!refs.is_empty())
-            .then(|| refs.iter().map(u8::to_string).collect::<Vec<_>>().join(","));
+        let refs = join_refs(refs);
         sqlx::query("UPDATE sent SET status = ?, error = ?, message_refs = COALESCE(?, message_refs), updated_at = ? WHERE id = ?")
             .bind(status_str(status))
             .bind(error)
@@ -76,6 +99,65 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    /// Applies a delivery report from `modem` about message reference `reference` to `recipient`: finds the
+    /// newest sent message it reports on and moves it to `delivered` (once every part is reported delivered)
+    /// or `failed` (with `failure` as the error). Returns the id of the message it changed, `None` when no
+    /// sent message matches (a report for something sent before SimRelay, or by another program).
+    pub async fn apply_report(
+        &self,
+        modem: &str,
+        reference: u8,
+        recipient: &str,
+        failure: Option<&str>,
+    ) -> Result<Option<i64>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // Message references wrap at 256, so only recent messages are candidates; newest first.
+        let rows = sqlx::query(
+            "SELECT id, recipient, message_refs, delivered_refs FROM sent \
+             WHERE modem = ? AND message_refs IS NOT NULL AND status IN ('sent', 'delivered', 'failed') \
+             ORDER BY id DESC LIMIT 512",
+        )
+        .bind(modem)
+        .fetch_all(&mut *tx)
+        .await?;
+        for row in rows {
+            let refs = parse_refs(row.try_get("message_refs")?);
+            let to: String = row.try_get("recipient")?;
+            if !refs.contains(&reference) || !same_number(&to, recipient) {
+                continue;
+            }
+            let id: i64 = row.try_get("id")?;
+            let mut delivered = parse_refs(row.try_get("delivered_refs")?);
+            let status = match failure {
+                Some(_) => SendStatus::Failed,
+                None => {
+                    if !delivered.contains(&reference) {
+                        delivered.push(reference);
+                    }
+                    if refs.iter().all(|r| delivered.contains(r)) {
+                        SendStatus::Delivered
+                    } else {
+                        SendStatus::Sent
+                    }
+                }
+            };
+            sqlx::query(
+                "UPDATE sent SET status = ?, error = COALESCE(?, error), delivered_refs = ?, updated_at = ? \
+                 WHERE id = ?",
+            )
+            .bind(status_str(status))
+            .bind(failure)
+            .bind(join_refs(&delivered))
+            .bind(now())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            return Ok(Some(id));
+        }
+        Ok(None)
     }
 
     /// One sent message.
@@ -106,14 +188,110 @@ impl Store {
                 parse_status(&text).ok_or_else(|| corrupt(format!("unknown status {text:?}")))?
             },
             error: row.try_get("error")?,
-            message_refs: refs
-                .unwrap_or_default()
-                .split(',')
-                .filter_map(|r| r.parse().ok())
-                .collect(),
+            message_refs: parse_refs(refs),
             parts: row.try_get("parts")?,
             created_at: time("created_at")?,
             updated_at: time("updated_at")?,
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_match_across_international_and_national_forms() {
+        assert!(same_number("+4915123456789", "4915123456789"));
+        assert!(same_number("+4915123456789", "015123456789"));
+        assert!(!same_number("+4915123456789", "+4915123456788"));
+        assert!(!same_number("", "+49"));
+        assert!(!same_number("123", "+49123"));
+    }
+
+    #[tokio::test]
+    async fn reports_deliver_a_multipart_message_only_when_every_part_is_delivered() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("r.db")).await.expect("open");
+        let old = store
+            .insert_sent("m", "+4915123456789", "old", 1)
+            .await
+            .expect("insert");
+        store
+            .update_sent(old, SendStatus::Sent, None, &[7])
+            .await
+            .expect("update");
+        let id = store
+            .insert_sent("m", "+4915123456789", "long", 2)
+            .await
+            .expect("insert");
+        store
+            .update_sent(id, SendStatus::Sent, None, &[7, 8])
+            .await
+            .expect("update");
+        let status = |id| {
+            let store = store.clone();
+            async move {
+                store
+                    .get_sent(id)
+                    .await
+                    .expect("get")
+                    .expect("exists")
+                    .status
+            }
+        };
+        // Another modem, another recipient, an unknown reference: no match.
+        assert_eq!(
+            store
+                .apply_report("other", 7, "+4915123456789", None)
+                .await
+                .expect("apply"),
+            None
+        );
+        assert_eq!(
+            store
+                .apply_report("m", 7, "+4915000000000", None)
+                .await
+                .expect("apply"),
+            None
+        );
+        assert_eq!(
+            store
+                .apply_report("m", 9, "+4915123456789", None)
+                .await
+                .expect("apply"),
+            None
+        );
+        // The newest message with reference 7 is the one reported on.
+        assert_eq!(
+            store
+                .apply_report("m", 7, "4915123456789", None)
+                .await
+                .expect("apply"),
+            Some(id)
+        );
+        assert_eq!(status(id).await, SendStatus::Sent);
+        assert_eq!(status(old).await, SendStatus::Sent);
+        // A repeated report changes nothing; the last part's report completes it.
+        store
+            .apply_report("m", 7, "+4915123456789", None)
+            .await
+            .expect("apply");
+        assert_eq!(status(id).await, SendStatus::Sent);
+        store
+            .apply_report("m", 8, "+4915123456789", None)
+            .await
+            .expect("apply");
+        assert_eq!(status(id).await, SendStatus::Delivered);
+        // A failure report records why.
+        store
+            .apply_report("m", 8, "+4915123456789", Some("recipient unknown"))
+            .await
+            .expect("apply");
+        let failed = store.get_sent(id).await.expect("get").expect("exists");
+        assert_eq!(
+            (failed.status, failed.error.as_deref()),
+            (SendStatus::Failed, Some("recipient unknown"))
+        );
     }
 }
