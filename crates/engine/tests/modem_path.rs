@@ -435,3 +435,59 @@ async fn send_goes_out_through_the_modem_and_reports_progress() {
     engine.shutdown().await;
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_report_delivered_directly_with_cds_marks_the_message_failed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim = Simulator::start(SimOptions::default())
+        .await
+        .expect("simulator");
+    let engine = engine_on(&sim, &dir.path().join("cds.db")).await;
+    let hub = engine.hub().clone();
+    eventually("the modem to connect", || {
+        let connected = hub
+            .modems()
+            .iter()
+            .any(|m| m.state == ModemState::Connected);
+        async move { connected }
+    })
+    .await;
+    let mut updates = engine.subscribe_sent();
+    let accepted: serde_json::Value = reqwest::Client::new()
+        .post(format!("http://{}/api/send", engine.local_addr()))
+        .json(&serde_json::json!({"to": "+4915123456789", "text": "are you there?"}))
+        .send()
+        .await
+        .expect("post")
+        .json()
+        .await
+        .expect("json");
+    let id = accepted["id"].as_i64().expect("id");
+    let sent = loop {
+        let update = tokio::time::timeout(Duration::from_secs(15), updates.recv())
+            .await
+            .expect("in time")
+            .expect("open");
+        if update.status == SendStatus::Sent {
+            break update;
+        }
+    };
+    assert_eq!(sent.id, id);
+    // TP-ST 0x41: incompatible destination, a permanent error.
+    let report = status_report(sent.message_refs[0], 0x41);
+    let line = format!(
+        "\r\n+CDS: {}\r\n{}\r\n",
+        report.len() - 1,
+        hex::encode_upper(&report)
+    );
+    sim.inject(line.as_bytes());
+    let failed = tokio::time::timeout(Duration::from_secs(15), updates.recv())
+        .await
+        .expect("in time")
+        .expect("open");
+    assert_eq!((failed.id, failed.status), (id, SendStatus::Failed));
+    assert!(failed.error.is_some(), "{failed:?}");
+    assert_eq!(engine.store().count().await.expect("count"), 0);
+    engine.shutdown().await;
+    sim.shutdown().await;
+}
