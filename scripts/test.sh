@@ -31,5 +31,9 @@ cargo build -p simrelay-engine -p simrelay-desktop
 target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
 export SIMRELAY_BIN="$target_dir/debug/simrelay" SIMRELAY_DESKTOP_BIN="$target_dir/debug/simrelay-desktop"
 
+say "UI component tests (wasm, headless Chromium)"
+CHROMEDRIVER=/usr/bin/chromedriver CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+  cargo test -p simrelay-ui --target wasm32-unknown-unknown
+
 say "unit, integration and end-to-end tests"
-cargo test --workspace --exclude simrelay-ui
+cargo test --workspace
