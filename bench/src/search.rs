@@ -56,6 +56,7 @@ const WORDS: &[&str] = &[
 pub async fn run(opts: &Opts) -> anyhow::Result<serde_json::Value> {
     let messages = opts.number("messages", 1_000_000)?;
     let queries = usize::try_from(opts.number("queries", 200)?)?;
+    let common_queries = usize::try_from(opts.number("common-queries", 10)?)?;
     let tag = format!("search-{}", std::process::id());
     let sim = Simulator::start(SimOptions::default()).await?;
     let mut server = start_server(Flavor::SimRelay, opts, &[path_of(&sim)], &tag).await?;
@@ -88,37 +89,52 @@ pub async fn run(opts: &Opts) -> anyhow::Result<serde_json::Value> {
     fill(&db, messages).await.context("cannot fill the store")?;
     // Same tag: the same database file.
     let server = start_server(Flavor::SimRelay, opts, &[], &tag).await?;
-    let mut times = Vec::with_capacity(queries);
-    let mut hits = 0;
+    // A rare term (one message's reference, the usual "find that message" lookup) and a common word (in about
+    // a third of all messages: the worst case for newest-first ordering of the matches).
+    let mut rare = Vec::with_capacity(queries);
+    let mut rare_hits = 0;
     for _ in 0..queries {
+        let reference = rand::rng().random_range(0..messages);
+        let (took, hits) = query(server.addr, &format!("ref{reference:07}")).await?;
+        rare.push(took);
+        rare_hits += hits;
+    }
+    let mut common = Vec::with_capacity(common_queries);
+    let mut common_hits = 0;
+    for _ in 0..common_queries {
         let word = WORDS[rand::rng().random_range(0..WORDS.len())];
-        let start = Instant::now();
-        let response = http::get(
-            server.addr,
-            &format!("/api/messages?q={word}&limit=50"),
-            None,
-        )
-        .await?;
-        times.push(ms(start.elapsed()));
-        anyhow::ensure!(
-            response.status == 200,
-            "search answered {}",
-            response.status
-        );
-        let body: serde_json::Value = serde_json::from_slice(&response.body)?;
-        hits += body["messages"].as_array().map_or(0, Vec::len);
+        let (took, hits) = query(server.addr, word).await?;
+        common.push(took);
+        common_hits += hits;
     }
     Ok(json!({
         "scenario": "search",
         "available": true,
         "messages": messages,
-        "queries": queries,
-        "hits_per_query": hits as f64 / queries as f64,
-        "query_ms": Summary::of(&times),
+        "rare_queries": queries,
+        "rare_hits_per_query": rare_hits as f64 / queries.max(1) as f64,
+        "rare_ms": Summary::of(&rare),
+        "common_queries": common_queries,
+        "common_hits_per_query": common_hits as f64 / common_queries.max(1) as f64,
+        "common_ms": Summary::of(&common),
     }))
 }
 
-/// Inserts `count` messages of random words into the engine's `messages` table, 10,000 per transaction.
+/// One `GET /api/messages?q=TERM&limit=50`: milliseconds and results.
+async fn query(addr: std::net::SocketAddr, term: &str) -> anyhow::Result<(f64, usize)> {
+    let start = Instant::now();
+    let response = http::get(addr, &format!("/api/messages?q={term}&limit=50"), None).await?;
+    let took = ms(start.elapsed());
+    anyhow::ensure!(
+        response.status == 200,
+        "search answered {}",
+        response.status
+    );
+    let body: serde_json::Value = serde_json::from_slice(&response.body)?;
+    Ok((took, body["messages"].as_array().map_or(0, Vec::len)))
+}
+
+/// Inserts `count` messages of 12 random words and a unique `refNNNNNNN` into the engine's `messages` table, 10,000 per transaction.
 async fn fill(db: &std::path::Path, count: u64) -> anyhow::Result<()> {
     let mut conn = SqliteConnectOptions::from_str("sqlite:")?
         .filename(db)
@@ -140,7 +156,7 @@ async fn fill(db: &std::path::Path, count: u64) -> anyhow::Result<()> {
                  VALUES ('bench', ?, ?, '2026-11-22T10:00:00+01:00', '2026-11-22T09:00:00.000000+00:00', 'gsm7', ?)",
             )
             .bind(format!("+49151{:07}", i % 10_000_000))
-            .bind(format!("{} {}", words.join(" "), i))
+            .bind(format!("{} ref{i:07}", words.join(" ")))
             .bind(format!("{i:064x}"))
             .execute(&mut *tx)
             .await?;
