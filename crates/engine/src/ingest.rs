@@ -1,5 +1,8 @@
 //! Ingest: turns one modem's events into committed messages, in the only safe order:
-//! decode → extract the code → **commit** → delete the SIM slot → publish.
+//! decode → extract the code → **commit** → publish → delete the SIM slot.
+//!
+//! The commit is what protects a message, so everything after it may happen in any order; publishing before the
+//! delete keeps the modem's command round trip (and its guard time) out of the latency every client sees.
 //!
 //! Nothing read from a SIM is dropped. A PDU that does not decode is committed as a message whose text is the
 //! raw PDU in hex and whose `decode_error` says why. A part of a multipart message is committed to the `pdus`
@@ -8,7 +11,7 @@
 //! slot on the SIM; the driver offers it again later and the store's dedup key makes the repeat harmless.
 //!
 //! A delivery report (SMS-STATUS-REPORT, from `+CDS` or `+CDSI`) is not a message: it updates the sent message
-//! it reports on (same order: commit the new status, delete the slot, publish a `sent` event).
+//! it reports on (same order: commit the new status, publish a `sent` event, delete the slot).
 
 use std::time::{Duration, Instant};
 
@@ -96,7 +99,7 @@ impl Ingest {
         Ok(())
     }
 
-    /// Commits, then deletes the slot, then publishes. On a store error the slot is kept for a later retry.
+    /// Commits, then publishes, then deletes the slot. On a store error the slot is kept for a later retry.
     async fn received(&mut self, modem: &ModemHandle, hub: &Hub, received: Received) {
         if let Ok(Pdu::StatusReport(report)) = simrelay_pdu::decode(&received.pdu) {
             return self.report(modem, hub, received.slot, report).await;
@@ -109,6 +112,9 @@ impl Ingest {
                 return;
             }
         };
+        for message in committed {
+            hub.publish_sms(message);
+        }
         if let Some(slot) = received.slot {
             if let Err(e) = modem.delete(slot).await {
                 // Harmless: the message is committed; the next sweep reads the slot again and the dedup
@@ -116,13 +122,10 @@ impl Ingest {
                 tracing::warn!(modem = %self.modem_id, slot, error = %e, "cannot delete a committed message from the SIM");
             }
         }
-        for message in committed {
-            hub.publish_sms(message);
-        }
     }
 
-    /// Applies a delivery report to the sent message it is about, then frees its slot and publishes the
-    /// message's new status. Reports that say nothing final (the service centre is still trying) are only
+    /// Applies a delivery report to the sent message it is about, then publishes the message's new status and
+    /// frees the slot. Reports that say nothing final (the service centre is still trying) are only
     /// deleted.
     async fn report(
         &self,
@@ -162,13 +165,13 @@ impl Ingest {
                 }
             }
         }
+        if let Some(id) = changed {
+            publish_stored_sent(&self.store, hub, id).await;
+        }
         if let Some(slot) = slot {
             if let Err(e) = modem.delete(slot).await {
                 tracing::warn!(modem = %self.modem_id, slot, error = %e, "cannot delete a delivery report from the SIM");
             }
-        }
-        if let Some(id) = changed {
-            publish_stored_sent(&self.store, hub, id).await;
         }
     }
 
