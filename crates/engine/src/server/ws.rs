@@ -28,11 +28,15 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 const PING_INTERVAL: Duration = Duration::from_secs(30);
 /// Clients have nothing to send but pings and short commands; anything larger is abuse.
 const MAX_CLIENT_MESSAGE: usize = 16 * 1024;
+/// tungstenite allocates its read buffer up front (128 KiB by default) for every connection; clients send only
+/// tiny frames, so a small buffer keeps a thousand idle LAN clients cheap. Larger frames still assemble.
+const READ_BUFFER: usize = 4 * 1024;
 
 /// `GET /ws`: upgrades to a WebSocket (the token was checked by the middleware).
 pub(crate) async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
     ws.max_message_size(MAX_CLIENT_MESSAGE)
         .max_frame_size(MAX_CLIENT_MESSAGE)
+        .read_buffer_size(READ_BUFFER)
         .on_upgrade(move |socket| serve_client(socket, state))
 }
 
