@@ -95,15 +95,7 @@ async fn serve_client(mut socket: WebSocket, state: AppState) {
                         return;
                     }
                 }
-                Err(RecvError::Lagged(missed)) => {
-                    tracing::warn!(missed, "WebSocket client too slow, disconnecting it");
-                    let _ = close(&mut socket, close_code::POLICY, "too slow: reconnect to catch up").await;
-                    return;
-                }
-                Err(RecvError::Closed) => {
-                    let _ = close(&mut socket, close_code::AWAY, "server shutting down").await;
-                    return;
-                }
+                Err(error) => return close_after(&mut socket, error).await,
             },
             event = events.recv() => match event {
                 Ok(ServerEvent::Sms { message }) if message.id <= newest_sent => {}
@@ -112,15 +104,7 @@ async fn serve_client(mut socket: WebSocket, state: AppState) {
                         return;
                     }
                 }
-                Err(RecvError::Lagged(missed)) => {
-                    tracing::warn!(missed, "WebSocket client too slow, disconnecting it");
-                    let _ = close(&mut socket, close_code::POLICY, "too slow: reconnect to catch up").await;
-                    return;
-                }
-                Err(RecvError::Closed) => {
-                    let _ = close(&mut socket, close_code::AWAY, "server shutting down").await;
-                    return;
-                }
+                Err(error) => return close_after(&mut socket, error).await,
             },
             _ = ping.tick() => {
                 if send(&mut socket, WsMessage::Ping(Default::default())).await.is_err() {
@@ -134,6 +118,19 @@ async fn serve_client(mut socket: WebSocket, state: AppState) {
 /// Why a frame could not be sent; the connection is then given up.
 #[derive(Debug)]
 struct Gone;
+
+/// Ends a client whose event stream broke: a lagging client is told to reconnect (and catch up through `hello`),
+/// a closed hub means the server is shutting down.
+async fn close_after(socket: &mut WebSocket, error: RecvError) {
+    let (code, reason) = match error {
+        RecvError::Lagged(missed) => {
+            tracing::warn!(missed, "WebSocket client too slow, disconnecting it");
+            (close_code::POLICY, "too slow: reconnect to catch up")
+        }
+        RecvError::Closed => (close_code::AWAY, "server shutting down"),
+    };
+    let _ = close(socket, code, reason).await;
+}
 
 async fn send_event(socket: &mut WebSocket, event: &impl Serialize) -> Result<(), Gone> {
     let text = serde_json::to_string(event).map_err(|e| {
