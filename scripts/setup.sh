@@ -62,7 +62,8 @@ install_rust_tools() {
     # Without --locked: with it, resolution of this version's lockfile fails on current registries.
     cargo install wasm-bindgen-cli --version "$wb"
   fi
-  if [ "$(tauri-driver --version 2>/dev/null)" != "tauri-driver 2.1.0" ]; then
+  # tauri-driver has no --version; cargo's own install list says which version is there.
+  if ! cargo install --list | grep -qx "tauri-driver v2.1.0:"; then
     say "cargo install tauri-driver 2.1.0"
     cargo install tauri-driver --version 2.1.0 --locked
   fi
