@@ -221,8 +221,7 @@ async fn code_reaches_window_notification_and_clipboard() {
         unreachable!()
     };
     let launched = Instant::now();
-    let client = ClientBuilder::rustls()
-        .expect("tls")
+    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
         .capabilities(capabilities)
         .connect(&format!("http://127.0.0.1:{driver_port}"))
         .await
