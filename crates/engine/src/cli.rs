@@ -1,4 +1,4 @@
-//! The command line of `simrelay`: `serve`, `decode-pdu`, `extract`.
+//! The command line of `simrelay`: `serve`, `ports`, `decode-pdu`, `extract`, `config`, `token`.
 
 use std::io::{BufRead, Write};
 use std::net::SocketAddr;
@@ -24,6 +24,15 @@ pub struct Cli {
 enum Command {
     /// Run the engine: read the modems, keep the history, serve the web UI and the API.
     Serve(ServeArgs),
+    /// List serial ports with their USB identity and say which answer like a modem (AT, ATI, AT+CGMM only).
+    Ports {
+        /// Probe only these ports instead of every serial port the OS lists.
+        #[arg(value_name = "PATH")]
+        ports: Vec<String>,
+        /// Print one JSON object per port instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Decode one PDU (hex, as AT+CMGR prints it, with the SMSC field) and print it as JSON.
     DecodePdu {
         /// The PDU in hex.
@@ -95,6 +104,7 @@ impl Cli {
             Command::Serve(args) => serve(&config_path, args),
             Command::Config => print_config(&config_path),
             Command::Token(command) => token(&config_path.with_file_name("tokens.toml"), command),
+            Command::Ports { ports, json } => list_ports(ports, json),
             Command::DecodePdu { hex } => decode_pdu(&hex),
             Command::Extract { explain } => extract(explain),
         };
@@ -106,6 +116,58 @@ impl Cli {
             }
         }
     }
+}
+
+fn list_ports(ports: Vec<String>, json: bool) -> anyhow::Result<ExitCode> {
+    use simrelay_modem::probe;
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let results = runtime.block_on(async {
+        if ports.is_empty() {
+            probe::scan(115_200).await
+        } else {
+            let mut results = Vec::new();
+            for port in &ports {
+                results.push(probe::probe(port).await);
+            }
+            results
+        }
+    });
+    let mut out = std::io::stdout().lock();
+    if results.is_empty() {
+        writeln!(out, "No serial ports found. Is the modem plugged in? (USB modems show up as /dev/ttyUSB* or /dev/ttyACM* on Linux.)")?;
+    }
+    for r in &results {
+        let usb = r.usb.as_ref().map(|u| {
+            serde_json::json!({"vid": format!("{:04x}", u.vid), "pid": format!("{:04x}", u.pid),
+                "serial_number": u.serial_number, "manufacturer": u.manufacturer, "product": u.product})
+        });
+        if json {
+            let line = serde_json::json!({"port": r.port, "is_modem": r.is_modem, "model": r.model,
+                "info": r.info, "usb": usb, "error": r.error});
+            writeln!(out, "{line}")?;
+            continue;
+        }
+        let verdict = match (&r.error, r.is_modem) {
+            (Some(error), _) => format!("cannot probe: {error}"),
+            (None, true) => format!(
+                "modem{}",
+                r.model
+                    .as_deref()
+                    .map(|m| format!(" ({m})"))
+                    .unwrap_or_default()
+            ),
+            (None, false) => {
+                "no answer to AT: not a modem, or a modem's non-AT interface".to_string()
+            }
+        };
+        let usb = r
+            .usb
+            .as_ref()
+            .map(|u| format!(" [USB {:04x}:{:04x}]", u.vid, u.pid))
+            .unwrap_or_default();
+        writeln!(out, "{}{usb}: {verdict}", r.port)?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn decode_pdu(hex: &str) -> anyhow::Result<ExitCode> {

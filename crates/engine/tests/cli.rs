@@ -165,3 +165,38 @@ fn config_prints_the_layers_in_effect_and_names_bad_keys() {
     let err = String::from_utf8(out.stderr).expect("utf-8");
     assert!(err.contains("listn") && err.contains("valid keys"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ports_tells_a_modem_from_a_silent_port() {
+    use simrelay_modem::{SimOptions, Simulator};
+    let sim = Simulator::start(SimOptions::default())
+        .await
+        .expect("simulator");
+    // A pty nobody answers on: the probe must say it is not a modem.
+    let silent = nix::pty::openpty(None, None).expect("pty");
+    let silent_path = nix::unistd::ttyname(&silent.slave).expect("ttyname");
+    let modem_path = sim.path().to_string_lossy().into_owned();
+    let silent_path = silent_path.to_string_lossy().into_owned();
+    let out = tokio::task::spawn_blocking(move || {
+        simrelay()
+            .args(["ports", "--json", &modem_path, &silent_path])
+            .output()
+            .expect("runs")
+    })
+    .await
+    .expect("joins");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[0]["is_modem"], true, "{:?}", lines[0]);
+    assert_eq!(lines[1]["is_modem"], false, "{:?}", lines[1]);
+    sim.shutdown().await;
+}
