@@ -9,10 +9,10 @@ use crate::state::AppState;
 /// How many earlier messages the Live screen lists.
 const EARLIER: usize = 50;
 
-/// The newest message, big.
+/// The newest code (or, before any code arrived, the newest message), big.
 #[component]
 fn Hero(
-    /// The newest message.
+    /// The message to show.
     message: Message,
 ) -> impl IntoView {
     let m = message.clone();
@@ -41,11 +41,23 @@ fn Hero(
 pub fn Live() -> impl IntoView {
     let app = expect_context::<AppState>();
     let newest = Memo::new(move |_| app.inbox.with(|i| i.newest().cloned()));
-    let earlier = Memo::new(move |_| {
+    // The big card is for the newest *code*, what the user came for: a chatty SMS arriving after it must not
+    // push the code out of the card. Without any code, the newest message takes the card.
+    let hero = Memo::new(move |_| {
         app.inbox.with(|i| {
             i.messages()
                 .iter()
-                .skip(1)
+                .find(|m| m.code.is_some())
+                .or_else(|| i.newest())
+                .cloned()
+        })
+    });
+    let earlier = Memo::new(move |_| {
+        let hero_id = hero.with(|h| h.as_ref().map(|m| m.id));
+        app.inbox.with(|i| {
+            i.messages()
+                .iter()
+                .filter(|m| Some(m.id) != hero_id)
                 .take(EARLIER)
                 .cloned()
                 .collect::<Vec<_>>()
@@ -65,7 +77,7 @@ pub fn Live() -> impl IntoView {
         <section class="screen live" aria-labelledby="live-title">
             <h2 id="live-title" class="sr-only">"Live"</h2>
             <p class="sr-only" aria-live="polite">{announcement}</p>
-            {move || match newest.get() {
+            {move || match hero.get() {
                 Some(m) => view! { <Hero message=m /> }.into_any(),
                 None => view! {
                     <div class="empty">

@@ -192,3 +192,40 @@ async fn unread_count_in_title_and_search_finds_an_old_message() {
     browser.close().await.expect("close");
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_later_message_without_a_code_does_not_push_the_code_out_of_the_card() {
+    let (sim, _server, browser) = start().await;
+    send(
+        &sim,
+        "ExampleBank",
+        "ExampleBank: 591027 is your login code.",
+    );
+    browser
+        .wait_text(".code-big", Duration::from_secs(30), |t| t == "591027")
+        .await
+        .expect("the code takes the big card");
+    send(
+        &sim,
+        "+15555550123",
+        "Lunch at 12:30? Table for 4 is booked.",
+    );
+    browser
+        .wait_text(".msg-list", Duration::from_secs(30), |t| {
+            t.contains("Lunch")
+        })
+        .await
+        .expect("the chatty message is listed below");
+    let big = browser
+        .wait_text(".code-big", Duration::from_secs(5), |_| true)
+        .await
+        .expect("big code");
+    assert_eq!(big, "591027", "the newest code stays in the card");
+    let hero = browser
+        .wait_text(".hero .hero-text", Duration::from_secs(5), |_| true)
+        .await
+        .expect("hero");
+    assert!(hero.contains("login code"), "{hero}");
+    browser.close().await.expect("close");
+    sim.shutdown().await;
+}
