@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+# A full run builds everything once: incremental caches would only add gigabytes to the target directory.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 scripts/setup.sh
