@@ -163,6 +163,12 @@ pub enum ServerNotice {
         /// The message with its new status.
         sent: SentMessage,
     },
+    /// The settings changed (`PATCH /api/settings`, the desktop tray); carries all of them, as in effect now.
+    /// Sent only to clients on this machine (loopback), like `GET /api/settings`.
+    Settings {
+        /// The full effective settings.
+        settings: Settings,
+    },
     /// The server could not act on a frame the client sent.
     Error {
         /// Short machine-friendly error kind, as in [`ApiError`].
@@ -173,13 +179,76 @@ pub enum ServerNotice {
     },
 }
 
+/// Which messages raise a desktop notification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Notifications {
+    /// Only messages with a verification code.
+    #[default]
+    Codes,
+    /// Every message.
+    All,
+    /// None.
+    None,
+}
+
+/// The settings a user changes at run time (`GET`/`PATCH /api/settings`, the `settings` frame on `/ws`).
+///
+/// The server persists them; the UI's Settings screen and the desktop shell both read and change them through
+/// the API, so this one type keeps them in agreement. `None` in an optional field means "not set": keep
+/// everything (retention) or run nothing (hooks).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Whether the server is reachable from the LAN (besides this machine).
+    pub lan: bool,
+    /// Which messages raise a desktop notification.
+    pub notifications: Notifications,
+    /// Copy each new code to the clipboard without a click (desktop).
+    pub auto_copy: bool,
+    /// Clear a copied code from the clipboard after this many seconds, if it still holds it (0 = never).
+    pub clear_clipboard_secs: u32,
+    /// Hide the code in notification bodies ("New code from Google — click to copy").
+    pub hide_code: bool,
+    /// Delete messages received more than this many days ago.
+    pub retention_days: Option<u32>,
+    /// Keep only this many newest messages.
+    pub retention_messages: Option<u32>,
+    /// Scrub codes (and raw PDUs) of messages older than this many minutes.
+    pub purge_codes_after_minutes: Option<u32>,
+    /// Program and arguments (no shell) run for each new message.
+    pub hook_command: Option<Vec<String>>,
+    /// URL that gets each new message as a JSON POST.
+    pub hook_url: Option<String>,
+    /// Run the hooks only for messages with a code.
+    pub hook_only_codes: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            lan: false,
+            notifications: Notifications::Codes,
+            auto_copy: false,
+            clear_clipboard_secs: 60,
+            hide_code: false,
+            retention_days: None,
+            retention_messages: None,
+            purge_codes_after_minutes: None,
+            hook_command: None,
+            hook_url: None,
+            hook_only_codes: true,
+        }
+    }
+}
+
 /// Any frame the server sends on `/ws`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum ServerFrame {
     /// `hello`, `sms`, `modem`.
     Event(ServerEvent),
-    /// `sent`, `error`.
+    /// `sent`, `settings`, `error`.
     Notice(ServerNotice),
 }
 
@@ -219,6 +288,23 @@ pub struct ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn settings_frames_round_trip_with_every_field() {
+        let frame = ServerNotice::Settings {
+            settings: Settings::default(),
+        };
+        let json = serde_json::to_value(&frame).expect("serialises");
+        assert_eq!(
+            json,
+            serde_json::json!({"type": "settings", "settings": {"lan": false, "notifications": "codes",
+                "auto_copy": false, "clear_clipboard_secs": 60, "hide_code": false, "retention_days": null,
+                "retention_messages": null, "purge_codes_after_minutes": null, "hook_command": null,
+                "hook_url": null, "hook_only_codes": true}})
+        );
+        let parsed: ServerFrame = serde_json::from_value(json).expect("parses");
+        assert_eq!(parsed, ServerFrame::Notice(frame));
+    }
 
     fn sample() -> Message {
         Message {
