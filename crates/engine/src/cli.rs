@@ -242,7 +242,7 @@ fn print_config(path: &Path) -> anyhow::Result<ExitCode> {
     );
     println!(
         "# logs:        {}",
-        simrelay_engine::config::default_log_dir().display()
+        simrelay_engine::logging::log_dir().display()
     );
     println!("modems = {}", toml_strings(&config.modems));
     println!("demo = {}", config.demo);
@@ -299,14 +299,7 @@ fn toml_strings(items: &[String]) -> String {
 }
 
 fn serve(config_path: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SIMRELAY_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    simrelay_engine::logging::init()?;
     let mut config = load_config(config_path)?;
     config.paired_tokens =
         simrelay_engine::tokens::load(&config_path.with_file_name("tokens.toml"))?;

@@ -69,10 +69,20 @@ pub fn default_config_path() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("simrelay.toml"))
 }
 
-/// The directory for logs (`~/.local/share/simrelay/logs` on Linux).
+/// The directory for logs, where each OS keeps them: `$XDG_STATE_HOME/simrelay/logs` (by default
+/// `~/.local/state/simrelay/logs`) on Linux, `~/Library/Logs/simrelay` on macOS, `%LOCALAPPDATA%\simrelay\data\logs`
+/// on Windows. [`crate::logging::log_dir`] adds the `SIMRELAY_LOG_DIR` override.
 pub fn default_log_dir() -> PathBuf {
+    if cfg!(target_os = "macos") {
+        if let Some(base) = directories::BaseDirs::new() {
+            return base.home_dir().join("Library/Logs/simrelay");
+        }
+    }
     project_dirs()
-        .map(|dirs| dirs.data_local_dir().join("logs"))
+        .map(|dirs| match dirs.state_dir() {
+            Some(state) => state.join("logs"),
+            None => dirs.data_local_dir().join("logs"),
+        })
         .unwrap_or_else(|| PathBuf::from("logs"))
 }
 

@@ -13,6 +13,7 @@ mod engine;
 pub mod hooks;
 pub mod hub;
 mod ingest;
+pub mod logging;
 mod retention;
 mod server;
 pub mod store;
