@@ -2,6 +2,17 @@
 //!
 //! Pages are cut by id (`before` / `after`), not by offset, so a page stays correct while new messages
 //! arrive and costs the same deep in the history as at the top.
+//!
+//! A text search must cost about the same for a word in every third message as for a word in one: FTS5 walks
+//! an exact term's list of rows newest first and stops at the page's limit, but it answers a *prefix* term
+//! (what every typed word is, `"code"*`) by first merging the lists of all its completions into one, which
+//! for a common word is a third of the store (seconds over a million messages). So each word is first
+//! expanded into the exact terms of the index it completes to (a few seeks in an `fts5vocab` table), and the
+//! query becomes an OR of those: same matches, same highlights, and FTS5 can stop early again. A word with
+//! too many completions, or one whose tokens the index may fold differently (anything but ASCII letters and
+//! digits), keeps the prefix query.
+//!
+//! Best-match order (`bm25`) has to score every match, so it ranks only the newest [`RANK_WINDOW`] matches.
 
 use std::collections::BTreeMap;
 
@@ -64,6 +75,18 @@ pub struct Found {
     pub highlights: BTreeMap<i64, Vec<[usize; 2]>>,
 }
 
+/// A word is expanded into at most this many exact terms; beyond, the prefix query is cheaper to write and
+/// the words are short enough that users refine them.
+const MAX_EXPANSION: usize = 32;
+
+/// Best-match order ranks at most this many matches (the newest ones), so its cost is bounded too.
+pub const RANK_WINDOW: u32 = 2000;
+
+/// The index's vocabulary, one row per term occurrence; `term >= ? LIMIT 1` is a seek, whatever the term's
+/// frequency. TEMP: it lives per connection and needs no migration.
+const VOCABULARY: &str = "CREATE VIRTUAL TABLE IF NOT EXISTS temp.messages_fts_terms \
+     USING fts5vocab(main, messages_fts, instance)";
+
 const COLUMNS: &str =
     "m.id, m.modem, m.sender, m.text, m.code, m.code_start, m.code_end, m.sent_at, \
      m.received_at, m.encoding, m.decode_error, m.incomplete";
@@ -71,17 +94,34 @@ const COLUMNS: &str =
 impl Store {
     /// Lists messages matching `query`.
     pub async fn search(&self, query: &MessageQuery) -> Result<Found, StoreError> {
-        let fts = match query.text.as_deref().map(fts_query) {
-            // Terms without a letter or digit match nothing rather than everything.
-            Some(None) => return Ok(Found::default()),
-            Some(Some(fts)) => Some(fts),
+        let mut conn = self.pool.acquire().await?;
+        let fts = match query.text.as_deref() {
+            Some(text) => match expanded_query(&mut conn, text).await? {
+                // Terms without a letter or digit, or a word no indexed term starts with: nothing matches.
+                None => return Ok(Found::default()),
+                Some(fts) => Some(fts),
+            },
             None => None,
         };
-        let mut sql = QueryBuilder::<Sqlite>::new("SELECT ");
+        let order = if fts.is_none() && query.order == Order::Relevance {
+            Order::NewestFirst
+        } else {
+            query.order
+        };
+        let mut sql = QueryBuilder::<Sqlite>::new("");
+        if order == Order::Relevance {
+            // The window of newest matches is cut inside, ranked outside.
+            sql.push("SELECT * FROM (");
+        }
+        sql.push("SELECT ");
         sql.push(COLUMNS);
         if fts.is_some() {
-            sql.push(", highlight(messages_fts, 0, char(57344), char(57345)) AS marked")
-                .push(" FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid WHERE messages_fts MATCH ")
+            sql.push(", highlight(messages_fts, 0, char(57344), char(57345)) AS marked");
+            if order == Order::Relevance {
+                // The sender column weighs more: a search for a name is usually a search for that sender.
+                sql.push(", bm25(messages_fts, 1.0, 2.0) AS score");
+            }
+            sql.push(" FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid WHERE messages_fts MATCH ")
                 .push_bind(fts.clone().unwrap_or_default());
         } else {
             sql.push(" FROM messages m WHERE 1 = 1");
@@ -118,21 +158,17 @@ impl Store {
         if let Some(after) = query.after {
             sql.push(format!(" AND {id} > ")).push_bind(after);
         }
-        let order = if fts.is_none() && query.order == Order::Relevance {
-            Order::NewestFirst
-        } else {
-            query.order
-        };
         sql.push(match order {
             Order::NewestFirst => format!(" ORDER BY {id} DESC"),
             Order::OldestFirst => format!(" ORDER BY {id} ASC"),
-            // The sender column weighs more: a search for a name is usually a search for that sender.
-            Order::Relevance => " ORDER BY bm25(messages_fts, 1.0, 2.0), m.id DESC".to_owned(),
+            Order::Relevance => {
+                format!(" ORDER BY {id} DESC LIMIT {RANK_WINDOW}) ORDER BY score, id DESC")
+            }
         });
         // One row more than asked tells whether there is a next page.
         sql.push(" LIMIT ").push_bind(i64::from(query.limit) + 1);
 
-        let rows = sql.build().fetch_all(&self.pool).await?;
+        let rows = sql.build().fetch_all(&mut *conn).await?;
         let mut found = Found::default();
         for row in rows
             .iter()
@@ -163,14 +199,104 @@ fn stored_time(t: DateTime<FixedOffset>) -> String {
 
 /// Turns what a user typed into a safe FTS5 query: each word becomes a quoted prefix term, all required.
 /// FTS5 operators in the input are thereby plain text, so no input is a syntax error. `None` when no word
-/// has a letter or digit.
+/// has a letter or digit. (The form a search falls back to for words that are not expanded.)
+#[cfg(test)]
 fn fts_query(input: &str) -> Option<String> {
-    let terms: Vec<String> = input
+    let terms: Vec<String> = query_words(input).map(prefix_term).collect();
+    (!terms.is_empty()).then(|| terms.join(" AND "))
+}
+
+/// The words of a search that can match anything (with a letter or digit).
+fn query_words(input: &str) -> impl Iterator<Item = &str> {
+    input
         .split_whitespace()
         .filter(|word| word.chars().any(char::is_alphanumeric))
-        .map(|word| format!("\"{}\"*", word.replace('"', "\"\"")))
-        .collect();
-    (!terms.is_empty()).then(|| terms.join(" AND "))
+}
+
+/// `"word"*`, with quotes in the word doubled.
+fn prefix_term(word: &str) -> String {
+    format!("\"{}\"*", word.replace('"', "\"\""))
+}
+
+/// [`fts_query`] with each word replaced, where possible, by the OR of the exact index terms it is a prefix
+/// of (see the module documentation). `None` when nothing can match: no searchable word, or a word that no
+/// indexed term starts with.
+async fn expanded_query(
+    conn: &mut sqlx::SqliteConnection,
+    input: &str,
+) -> Result<Option<String>, StoreError> {
+    let mut terms = Vec::new();
+    let mut vocabulary_ready = false;
+    for word in query_words(input) {
+        // unicode61 indexes an ASCII letter-and-digit word as one token, itself in lower case; for anything
+        // else (diacritics, other scripts, punctuation splitting the word) only FTS5 itself knows the tokens.
+        if !word.chars().all(|c| c.is_ascii_alphanumeric()) {
+            terms.push(prefix_term(word));
+            continue;
+        }
+        if !vocabulary_ready {
+            sqlx::query(VOCABULARY).execute(&mut *conn).await?;
+            vocabulary_ready = true;
+        }
+        let prefix = word.to_ascii_lowercase();
+        match completions(conn, &prefix).await? {
+            Completions::None => return Ok(None),
+            Completions::Terms(exact) => terms.push(format!(
+                "({})",
+                exact
+                    .iter()
+                    .map(|t| format!("\"{t}\""))
+                    .collect::<Vec<_>>()
+                    .join(" OR ")
+            )),
+            Completions::TooMany => terms.push(prefix_term(word)),
+        }
+    }
+    Ok((!terms.is_empty()).then(|| terms.join(" AND ")))
+}
+
+/// What a prefix completes to in the index.
+enum Completions {
+    /// No indexed term starts with it.
+    None,
+    /// These terms (at most [`MAX_EXPANSION`]), all ASCII letters and digits.
+    Terms(Vec<String>),
+    /// More than [`MAX_EXPANSION`] terms.
+    TooMany,
+}
+
+/// The indexed terms starting with `prefix` (lower-case ASCII letters and digits), one seek each: terms are
+/// stored in byte order, and U+0001 is never part of a term, so `term || char(1)` is just past `term`.
+async fn completions(
+    conn: &mut sqlx::SqliteConnection,
+    prefix: &str,
+) -> Result<Completions, StoreError> {
+    let mut found = Vec::new();
+    let mut from = prefix.to_owned();
+    loop {
+        let next: Option<String> =
+            sqlx::query_scalar("SELECT term FROM temp.messages_fts_terms WHERE term >= ? LIMIT 1")
+                .bind(&from)
+                .fetch_optional(&mut *conn)
+                .await?;
+        let Some(term) = next.filter(|t| t.starts_with(prefix)) else {
+            break;
+        };
+        if found.len() == MAX_EXPANSION {
+            return Ok(Completions::TooMany);
+        }
+        // unicode61 never keeps a quote in a term; should one appear, the term cannot be quoted as is.
+        if term.contains('"') {
+            return Ok(Completions::TooMany);
+        }
+        from = format!("{term}\u{1}");
+        found.push(term);
+    }
+    Ok(if found.is_empty() {
+        Completions::None
+    } else {
+        Completions::Terms(found)
+    })
 }
 
 /// Byte ranges of the marked matches, relative to the unmarked text. Empty if removing the marks does not
@@ -406,6 +532,154 @@ mod tests {
             store.raw_pdus(ids[0]).await.expect("pdus").is_empty(),
             "raw PDUs go with it"
         );
+    }
+
+    /// The ids FTS5's own prefix query finds for `input`, newest first: what the expansion must reproduce.
+    async fn prefix_query_ids(store: &Store, input: &str) -> Vec<i64> {
+        let Some(fts) = fts_query(input) else {
+            return Vec::new();
+        };
+        sqlx::query_scalar(
+            "SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? ORDER BY rowid DESC",
+        )
+        .bind(fts)
+        .fetch_all(&store.pool)
+        .await
+        .expect("prefix query")
+    }
+
+    #[tokio::test]
+    async fn expanded_words_find_exactly_what_prefix_queries_find() {
+        let texts = [
+            ("Bank", "Your code is 1234", Some("1234")),
+            ("Shop", "Two codes: 11 and 22", None),
+            ("Codex", "nothing to see", None),
+            ("Bank", "Tu código es 5678 CODE", Some("5678")),
+            ("Air", "Gate B12 boarding, codeshare flight", None),
+            ("+4915123456789", "call me", None),
+            ("Bank", "coda: the end", None),
+        ];
+        let (_dir, store, _ids) = store_with(&texts).await;
+        for input in [
+            "code",
+            "CODE",
+            "cod",
+            "c",
+            "codes",
+            "codex",
+            "bank code",
+            "code bank",
+            "b12",
+            "b",
+            "4915",
+            "codi",
+            "código",
+            "cod bo",
+            "zzz",
+            "code zzz",
+            "gate, b12",
+            "x\"y",
+            "",
+        ] {
+            let found = store
+                .search(&MessageQuery {
+                    text: Some(input.into()),
+                    ..query(100)
+                })
+                .await
+                .expect(input);
+            let ids: Vec<i64> = found.messages.iter().map(|m| m.id).collect();
+            assert_eq!(ids, prefix_query_ids(&store, input).await, "{input:?}");
+        }
+        // Highlights cover every completion of the word.
+        let found = store
+            .search(&MessageQuery {
+                text: Some("code".into()),
+                ..query(100)
+            })
+            .await
+            .expect("q");
+        let marked: Vec<&str> = found
+            .messages
+            .iter()
+            .flat_map(|m| {
+                found
+                    .highlights
+                    .get(&m.id)
+                    .into_iter()
+                    .flatten()
+                    .map(|[s, e]| &m.text[*s..*e])
+            })
+            .collect();
+        for word in ["code", "codes", "codeshare", "CODE"] {
+            assert!(marked.contains(&word), "{word} in {marked:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_word_with_many_completions_falls_back_to_the_prefix_query() {
+        let words: Vec<String> = (0..u32::try_from(MAX_EXPANSION).expect("small") + 5)
+            .map(|i| format!("tok{i:03} filler"))
+            .collect();
+        let texts: Vec<(&str, &str, Option<&str>)> =
+            words.iter().map(|w| ("S", w.as_str(), None)).collect();
+        let (_dir, store, ids) = store_with(&texts).await;
+        let mut conn = store.pool.acquire().await.expect("conn");
+        sqlx::query(VOCABULARY)
+            .execute(&mut *conn)
+            .await
+            .expect("vocabulary");
+        assert!(matches!(
+            completions(&mut conn, "tok").await.expect("q"),
+            Completions::TooMany
+        ));
+        match completions(&mut conn, "tok01").await.expect("q") {
+            Completions::Terms(t) => assert_eq!(t.len(), 10, "{t:?}"),
+            _ => panic!("tok01 has ten completions"),
+        }
+        assert!(matches!(
+            completions(&mut conn, "tol").await.expect("q"),
+            Completions::None
+        ));
+        drop(conn);
+        let found = store
+            .search(&MessageQuery {
+                text: Some("tok".into()),
+                ..query(5)
+            })
+            .await
+            .expect("q");
+        assert_eq!(found.messages.len(), 5);
+        assert_eq!(found.messages[0].id, *ids.last().expect("ids"));
+        assert!(found.next.is_some());
+    }
+
+    #[tokio::test]
+    async fn relevance_ranks_the_newest_matches() {
+        let (_dir, store, ids) = store_with(&[
+            ("Code", "your code code code", None),
+            (
+                "Other",
+                "a long message that mentions the code once among many other words",
+                None,
+            ),
+            ("Other", "nothing", None),
+        ])
+        .await;
+        let found = store
+            .search(&MessageQuery {
+                text: Some("code".into()),
+                order: Order::Relevance,
+                ..query(10)
+            })
+            .await
+            .expect("q");
+        assert_eq!(
+            found.messages.iter().map(|m| m.id).collect::<Vec<_>>(),
+            vec![ids[0], ids[1]]
+        );
+        assert_eq!(found.next, None);
+        assert!(found.highlights.contains_key(&ids[1]));
     }
 
     #[test]
