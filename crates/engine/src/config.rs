@@ -5,6 +5,7 @@
 //! the TOML file in the OS config directory, then `SIMRELAY_*` environment variables; command-line flags go
 //! on top of that in the binary.
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
@@ -22,6 +23,8 @@ pub const DEFAULT_PORT: u16 = 8731;
 pub struct Config {
     /// Serial ports of real modems (`/dev/ttyUSB2`, `COM5`, ...).
     pub modems: Vec<String>,
+    /// The user's name for a modem, by its port in `modems` (shown as `label` in its status).
+    pub modem_labels: BTreeMap<String, String>,
     /// Also run the built-in simulated modem and inject a demo message every few seconds.
     pub demo: bool,
     /// The SQLite database file.
@@ -46,6 +49,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             modems: Vec::new(),
+            modem_labels: BTreeMap::new(),
             demo: false,
             db: default_db_path(),
             listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), DEFAULT_PORT),
@@ -99,7 +103,7 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// The file is not valid TOML or has a wrong key or value.
-    #[error("invalid configuration file {path}: {message}valid keys: modems, demo, db, listen, lan, token, demo_interval_secs, retention_days, retention_messages, purge_codes_after_minutes, hook_command, hook_url, hook_only_codes, hook_timeout_secs")]
+    #[error("invalid configuration file {path}: {message}valid keys: modems, modem_labels, demo, db, listen, lan, token, demo_interval_secs, retention_days, retention_messages, purge_codes_after_minutes, hook_command, hook_url, hook_only_codes, hook_timeout_secs")]
     Parse {
         /// The file.
         path: PathBuf,
@@ -123,6 +127,7 @@ pub enum ConfigError {
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     modems: Option<Vec<String>>,
+    modem_labels: Option<BTreeMap<String, String>>,
     demo: Option<bool>,
     db: Option<PathBuf>,
     listen: Option<SocketAddr>,
@@ -158,6 +163,7 @@ pub fn load(path: &Path, env: impl Fn(&str) -> Option<String>) -> Result<Config,
     let mut lan = file.lan.unwrap_or(false);
     let mut listen = file.listen;
     config.modems = file.modems.unwrap_or_default();
+    config.modem_labels = file.modem_labels.unwrap_or_default();
     config.demo = file.demo.unwrap_or(false);
     if let Some(db) = file.db {
         config.db = db;
@@ -295,6 +301,22 @@ mod tests {
         assert_eq!(
             load(&dir.path().join("none.toml"), env(&[])).expect("loads"),
             Config::default()
+        );
+    }
+
+    #[test]
+    fn modems_get_labels_by_port() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("config.toml");
+        std::fs::write(
+            &path,
+            "modems = [\"/dev/ttyUSB2\"]\n[modem_labels]\n\"/dev/ttyUSB2\" = \"Work SIM\"\n",
+        )
+        .expect("write");
+        let c = load(&path, env(&[])).expect("loads");
+        assert_eq!(
+            c.modem_labels.get("/dev/ttyUSB2").map(String::as_str),
+            Some("Work SIM")
         );
     }
 

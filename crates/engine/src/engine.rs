@@ -21,6 +21,9 @@ use crate::server::{self, AppState};
 use crate::store::{Retention, Store, StoreError};
 use crate::{demo, hooks, ingest, retention};
 
+/// How long start-up waits for the modems to tell their IMEI/ICCID (all at once).
+const IDENTIFY_WAIT: Duration = Duration::from_secs(5);
+
 /// How long [`Engine::shutdown`] waits for a task before abandoning it.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
@@ -99,6 +102,7 @@ impl Engine {
 
         let mut handles = BTreeMap::new();
         let mut ports: Vec<&String> = Vec::new();
+        let mut unidentified = Vec::new();
         for port in &config.modems {
             if ports.contains(&port) {
                 // Two drivers on one port would steal each other's answers.
@@ -108,9 +112,10 @@ impl Engine {
             ports.push(port);
             let (handle, events) = simrelay_modem::spawn(ModemConfig {
                 port: port.clone(),
+                label: config.modem_labels.get(port).cloned(),
                 ..ModemConfig::default()
             });
-            handles.insert(handle.id().to_owned(), handle.clone());
+            unidentified.push(handle.clone());
             tasks.push(tokio::spawn(ingest::run(
                 handle,
                 events,
@@ -119,6 +124,18 @@ impl Engine {
                 false,
                 shutdown.clone(),
             )));
+        }
+        // A modem's id (IMEI based) is learned when the driver first talks to it; the API names modems by it.
+        // Present modems answer within a second; an absent or silent one is listed under its port path.
+        let identified =
+            futures_util::future::join_all(unidentified.iter().map(|handle| async move {
+                tokio::time::timeout(IDENTIFY_WAIT, handle.identified())
+                    .await
+                    .unwrap_or_else(|_| handle.id())
+            }))
+            .await;
+        for (id, handle) in identified.into_iter().zip(unidentified) {
+            handles.insert(id, handle);
         }
         if config.demo {
             let simulator = demo::start_simulator()
@@ -129,7 +146,7 @@ impl Engine {
                 id: Some(demo::DEMO_MODEM_ID.to_owned()),
                 ..ModemConfig::default()
             });
-            handles.insert(handle.id().to_owned(), handle.clone());
+            handles.insert(handle.id(), handle.clone());
             tasks.push(tokio::spawn(ingest::run(
                 handle,
                 events,

@@ -119,6 +119,14 @@ mod tests {
             signal_dbm: None,
             last_error: None,
             demo: false,
+            label: None,
+            manufacturer: None,
+            imei: None,
+            iccid: None,
+            registration: None,
+            signal_bars: None,
+            storage_used: None,
+            storage_total: None,
         }
     }
 

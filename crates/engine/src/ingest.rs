@@ -10,15 +10,23 @@
 //! when the set is complete, or flagged incomplete after [`MULTIPART_TIMEOUT`]. A commit that fails leaves the
 //! slot on the SIM; the driver offers it again later and the store's dedup key makes the repeat harmless.
 //!
-//! A delivery report (SMS-STATUS-REPORT, from `+CDS` or `+CDSI`) is not a message: it updates the sent message
-//! it reports on (same order: commit the new status, publish a `sent` event, delete the slot).
+//! A delivery report (SMS-STATUS-REPORT, from `+CDS` or `+CDSI`, also from a separate `SR` storage) is not a
+//! message: it updates the sent message it reports on (same order: commit the new status, publish a `sent`
+//! event, delete the slot).
+//!
+//! "Delete the slot" is [`ModemHandle::release`]: for a message delivered directly (`+CMT`/`+CDS`) by a modem
+//! in phase 2+, the same after-commit step acknowledges it with `AT+CNMA` instead; unacknowledged, the
+//! network delivers it again and the dedup key absorbs the repeat.
+//!
+//! Every message is stored under the id the driver learned from the modem (`imei:...`), carried by each
+//! [`Received`], so a modem keeps its history and dedup key whatever port it comes back on.
 
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, FixedOffset, Utc};
 use simrelay_modem::{LinkState, ModemEvent, ModemHandle, Received};
 use simrelay_pdu::{Assembled, Assembler, Deliver, Encoding, Pdu, StatusCategory, StatusReport};
-use simrelay_protocol::{Message, ModemState, ModemStatus};
+use simrelay_protocol::{Message, ModemState, ModemStatus, Registration};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -39,8 +47,16 @@ pub(crate) async fn run(
     demo: bool,
     shutdown: CancellationToken,
 ) {
+    // Messages are stored under the id the modem tells at start-up (IMEI based), so wait for it.
+    let modem_id = tokio::select! {
+        id = modem.identified() => id,
+        () = shutdown.cancelled() => {
+            modem.shutdown().await;
+            return;
+        }
+    };
     let mut ingest = Ingest {
-        modem_id: modem.id().to_owned(),
+        modem_id,
         store,
         assembler: Assembler::new(MULTIPART_TIMEOUT),
     };
@@ -99,10 +115,26 @@ impl Ingest {
         Ok(())
     }
 
-    /// Commits, then publishes, then deletes the slot. On a store error the slot is kept for a later retry.
+    /// Takes the id the driver now reports (a swapped modem, or one identified only after a failed start-up):
+    /// its waiting multipart parts are its own.
+    async fn switch_to(&mut self, modem_id: &str) {
+        if modem_id == self.modem_id {
+            return;
+        }
+        tracing::info!(from = %self.modem_id, to = %modem_id, "the modem's id changed");
+        self.modem_id = modem_id.to_owned();
+        self.assembler = Assembler::new(MULTIPART_TIMEOUT);
+        if let Err(e) = self.recover().await {
+            tracing::error!(modem = %self.modem_id, error = %e, "cannot reload waiting multipart parts");
+        }
+    }
+
+    /// Commits, then publishes, then releases the slot (delete, or `AT+CNMA`). On a store error the slot is
+    /// kept for a later retry.
     async fn received(&mut self, modem: &ModemHandle, hub: &Hub, received: Received) {
+        self.switch_to(&received.modem).await;
         if let Ok(Pdu::StatusReport(report)) = simrelay_pdu::decode(&received.pdu) {
-            return self.report(modem, hub, received.slot, report).await;
+            return self.report(modem, hub, &received, report).await;
         }
         let committed = match self.commit(&received.pdu).await {
             Ok(committed) => committed,
@@ -115,12 +147,11 @@ impl Ingest {
         for message in committed {
             hub.publish_sms(message);
         }
-        if let Some(slot) = received.slot {
-            if let Err(e) = modem.delete(slot).await {
-                // Harmless: the message is committed; the next sweep reads the slot again and the dedup
-                // key ignores it, then the delete is retried.
-                tracing::warn!(modem = %self.modem_id, slot, error = %e, "cannot delete a committed message from the SIM");
-            }
+        if let Err(e) = modem.release(&received).await {
+            // Harmless: the message is committed; the next sweep reads the slot again (or the network delivers
+            // an unacknowledged message again) and the dedup key ignores it, then the release is retried.
+            tracing::warn!(modem = %self.modem_id, slot = ?received.slot, error = %e,
+                "cannot release a committed message from the modem");
         }
     }
 
@@ -131,9 +162,10 @@ impl Ingest {
         &self,
         modem: &ModemHandle,
         hub: &Hub,
-        slot: Option<u32>,
+        received: &Received,
         report: StatusReport,
     ) {
+        let slot = received.slot;
         let failure = match report.status_category() {
             _ if report.delivered() => Some(None),
             StatusCategory::PermanentError | StatusCategory::TemporaryStopped => {
@@ -168,10 +200,8 @@ impl Ingest {
         if let Some(id) = changed {
             publish_stored_sent(&self.store, hub, id).await;
         }
-        if let Some(slot) = slot {
-            if let Err(e) = modem.delete(slot).await {
-                tracing::warn!(modem = %self.modem_id, slot, error = %e, "cannot delete a delivery report from the SIM");
-            }
+        if let Err(e) = modem.release(received).await {
+            tracing::warn!(modem = %self.modem_id, ?slot, error = %e, "cannot release a delivery report from the modem");
         }
     }
 
@@ -317,6 +347,8 @@ fn now() -> DateTime<FixedOffset> {
 
 /// The driver's status in the API's terms.
 pub(crate) fn status_for_api(status: simrelay_modem::ModemStatus, demo: bool) -> ModemStatus {
+    use simrelay_modem::Registration as R;
+    let signal_bars = status.signal_bars();
     ModemStatus {
         id: status.id,
         port: status.port,
@@ -331,6 +363,21 @@ pub(crate) fn status_for_api(status: simrelay_modem::ModemStatus, demo: bool) ->
         signal_dbm: status.signal_dbm,
         last_error: status.last_error,
         demo,
+        label: status.label,
+        manufacturer: status.manufacturer,
+        imei: status.imei,
+        iccid: status.iccid,
+        registration: status.registration.map(|r| match r {
+            R::Home => Registration::Home,
+            R::Roaming => Registration::Roaming,
+            R::Searching => Registration::Searching,
+            R::Denied => Registration::Denied,
+            R::NotRegistered => Registration::NotRegistered,
+            R::Unknown => Registration::Unknown,
+        }),
+        signal_bars,
+        storage_used: status.storage.map(|(used, _)| used),
+        storage_total: status.storage.map(|(_, total)| total),
     }
 }
 

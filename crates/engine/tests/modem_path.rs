@@ -495,3 +495,80 @@ async fn a_failure_report_delivered_directly_with_cds_marks_the_message_failed()
     engine.shutdown().await;
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_modem_keeps_its_imei_id_and_its_dedup_key_under_a_new_port_path() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("ids.db");
+    let mut sim = Simulator::start(SimOptions::default())
+        .await
+        .expect("simulator");
+    let message = pdu(
+        "+4915123456789",
+        "Your Example verification code is 246810.",
+        "2026-11-22T09:58:00+01:00",
+    );
+    sim.store(message.clone());
+    let first_path = sim.path().to_string_lossy().into_owned();
+    let start = |port: String| {
+        let db = db.clone();
+        async move {
+            Engine::start(Config {
+                modems: vec![port.clone()],
+                modem_labels: [(port, "Work SIM".to_owned())].into(),
+                db,
+                listen: "127.0.0.1:0".parse().expect("addr"),
+                ..Config::default()
+            })
+            .await
+            .expect("engine starts")
+        }
+    };
+    let engine = start(first_path.clone()).await;
+    let store = engine.store().clone();
+    eventually("the message to be stored", || {
+        let store = store.clone();
+        async move { store.count().await.expect("count") == 1 }
+    })
+    .await;
+    let stored = store.recent(1).await.expect("recent").remove(0);
+    assert_eq!(stored.modem, "imei:356938035643809");
+    let modems = engine.hub().modems();
+    assert_eq!(
+        modems.len(),
+        1,
+        "listed once, under its learned id: {modems:?}"
+    );
+    assert_eq!(modems[0].id, stored.modem);
+    assert_eq!(modems[0].label.as_deref(), Some("Work SIM"));
+    assert_eq!(modems[0].imei.as_deref(), Some("356938035643809"));
+    engine.shutdown().await;
+
+    // The modem comes back as another device, with the message still on it (the delete was lost).
+    sim.unplug().await;
+    let squatter = Simulator::start(SimOptions::default())
+        .await
+        .expect("simulator");
+    let second_path = sim
+        .replug()
+        .await
+        .expect("replug")
+        .to_string_lossy()
+        .into_owned();
+    squatter.shutdown().await;
+    assert_ne!(first_path, second_path);
+    sim.store(message);
+    let engine = start(second_path).await;
+    eventually("the re-read slot to be deleted", || {
+        let empty = sim.stored().is_empty();
+        async move { empty }
+    })
+    .await;
+    assert_eq!(
+        engine.store().count().await.expect("count"),
+        1,
+        "same modem id, same PDU: not stored twice"
+    );
+    engine.shutdown().await;
+    sim.shutdown().await;
+}

@@ -7,8 +7,13 @@ use std::time::Duration;
 pub struct ModemConfig {
     /// Serial port path (`/dev/ttyUSB2`, `COM5`, a pty, or a stable symlink).
     pub port: String,
-    /// Stable id for this modem; the port path when `None`.
+    /// Fixed id for this modem. When `None` the driver learns one at start-up, before any
+    /// message is reported: `imei:<IMEI>`, else `iccid:<ICCID>`, else (a modem that tells
+    /// neither) the port path. Messages and the store's dedup key carry this id, so a modem keeps
+    /// it whatever port it comes back on.
     pub id: Option<String>,
+    /// The user's name for this modem, shown with its status.
+    pub label: Option<String>,
     /// Baud rate (USB modems ignore it; UART boards such as SIM800L need the right one).
     pub baud: u32,
     /// Period of the safety sweep (`AT+CMGL=4`) that catches messages whose URC was lost.
@@ -59,6 +64,7 @@ impl Default for ModemConfig {
         ModemConfig {
             port: String::new(),
             id: None,
+            label: None,
             baud: 115_200,
             sweep_interval: Duration::from_secs(60),
             pin: None,

@@ -15,7 +15,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 use crate::channel::AtChannel;
@@ -23,11 +23,12 @@ use crate::config::{ModemConfig, Timeouts};
 use crate::errors::{cms, ModemError};
 use crate::events::{LinkState, ModemEvent, ModemStatus, Received};
 use crate::framer::Urc;
-use crate::handle::{ModemHandle, PendingSend, Request};
+use crate::handle::{Identity, ModemHandle, PendingSend, Request};
 use crate::listing::{
-    parse_cops, parse_cpms_usage, parse_creg, parse_csq, parse_listing, parse_plain,
+    parse_cops, parse_cpms_usage, parse_creg, parse_csms_phase2, parse_csq, parse_iccid,
+    parse_imei, parse_listing, parse_plain,
 };
-use crate::negotiate::{choose_storage, cnmi_candidates, cnmi_command};
+use crate::negotiate::{choose_storage, cnmi_candidates, cnmi_command, parse_groups};
 use crate::probe::{find_usb_port, list_ports};
 use crate::transport::{BoxTransport, Opener, SerialOpener};
 
@@ -56,15 +57,23 @@ pub fn spawn_with(
     config: ModemConfig,
     opener: Arc<dyn Opener>,
 ) -> (ModemHandle, mpsc::Receiver<ModemEvent>) {
+    // Until the modem tells its IMEI/ICCID (or for good, when the configuration names it).
     let id: Arc<str> = config
         .id
         .clone()
         .unwrap_or_else(|| config.port.clone())
         .into();
+    let settled = config.id.is_some();
+    let (identity, identity_rx) = watch::channel(Identity {
+        id: id.clone(),
+        settled,
+    });
     let (requests_tx, requests) = mpsc::channel(32);
     let (events, events_rx) = mpsc::channel(64);
     let status = ModemStatus {
         id: id.to_string(),
+        label: config.label.clone(),
+        iccid: None,
         port: config.port.clone(),
         state: LinkState::Connecting,
         model: None,
@@ -86,14 +95,20 @@ pub fn spawn_with(
         in_flight: HashMap::new(),
         connected: false,
         storage: "SM".into(),
+        report_storage: None,
         pending_sends: VecDeque::new(),
         warning: None,
         shutdown_ack: None,
+        identity,
+        settled,
+        phase2: false,
+        acks_due: 0,
+        storage_lost: false,
     };
     tokio::spawn(driver.run());
     (
         ModemHandle {
-            id,
+            id: identity_rx,
             requests: requests_tx,
         },
         events_rx,
@@ -130,7 +145,7 @@ struct Driver {
     /// again by every `+CMTI` or sweep, but offered again after [`REOFFER_AFTER`] in case the
     /// engine could not commit them, at once if the slot now holds another PDU, and after every
     /// reconnect (the map is cleared then).
-    in_flight: HashMap<u32, (Vec<u8>, Instant)>,
+    in_flight: HashMap<(Option<String>, u32), (Vec<u8>, Instant)>,
     /// The current session reached `Connected` (resets the backoff).
     connected: bool,
     /// The caller of a shutdown that arrived during start-up, to be told when the port is closed.
@@ -141,6 +156,20 @@ struct Driver {
     pending_sends: VecDeque<PendingSend>,
     /// The message storage selected with `AT+CPMS` (`SM` unless the modem lacks it).
     storage: String,
+    /// A separate storage for status reports (`SR`) the modem offers, read and swept besides
+    /// `storage`.
+    report_storage: Option<String>,
+    /// Publishes the modem's id to its handles.
+    identity: watch::Sender<Identity>,
+    /// The id is final for this run; statuses are held back until then, so the engine never
+    /// lists the modem under a provisional id it is about to drop.
+    settled: bool,
+    /// The modem runs in phase 2+ (`AT+CSMS?` service 1): `+CMT`/`+CDS` need `AT+CNMA`.
+    phase2: bool,
+    /// `+CMT`/`+CDS` handed on in this session and not acknowledged yet.
+    acks_due: u32,
+    /// Reading another storage left the modem on it (restoring failed): reinitialise.
+    storage_lost: bool,
 }
 
 impl Driver {
@@ -155,6 +184,7 @@ impl Driver {
             };
             match end {
                 End::Shutdown(ack) => {
+                    self.settle(None);
                     self.set_state(LinkState::Disconnected, None);
                     self.flush_best_effort();
                     if let Some(ack) = ack {
@@ -163,6 +193,7 @@ impl Driver {
                     return;
                 }
                 End::Lost(reason) => {
+                    self.settle(None);
                     tracing::warn!(modem = %self.status.id, %reason, "modem link lost; reopening");
                     self.set_state(LinkState::Disconnected, Some(reason));
                     // Hand everything on again after the reconnect: a delete the engine asked for
@@ -178,6 +209,7 @@ impl Driver {
                     backoff = (backoff * 2).min(BACKOFF_MAX);
                 }
                 End::Fatal(reason) => {
+                    self.settle(None);
                     tracing::error!(modem = %self.status.id, %reason, "modem stopped");
                     self.set_state(LinkState::Failed, Some(reason));
                     // Queued sends will never go out: tell their callers.
@@ -232,7 +264,7 @@ impl Driver {
                     let _ = ack.send(());
                     return false;
                 }
-                Wake::Request(Some(Request::Delete { reply, .. })) => {
+                Wake::Request(Some(Request::Delete { reply, .. } | Request::Ack { reply })) => {
                     let _ = reply.send(Err(ModemError::Disconnected));
                 }
                 Wake::Request(Some(Request::Send { pdus, reply })) => {
@@ -259,7 +291,9 @@ impl Driver {
                     self.shutdown_ack = Some(ack);
                     return Err(ModemError::Stopped);
                 }
-                Request::Delete { reply, .. } => {
+                // An acknowledgement is for a previous session's +CMT: too late now (the
+                // network delivers it again).
+                Request::Delete { reply, .. } | Request::Ack { reply } => {
                     let _ = reply.send(Err(ModemError::Disconnected));
                 }
                 Request::Send { pdus, reply } if self.pending_sends.len() < MAX_QUEUED_SENDS => {
@@ -275,6 +309,8 @@ impl Driver {
 
     async fn session(&mut self, io: BoxTransport) -> End {
         let mut at = AtChannel::new(io, GUARD);
+        self.acks_due = 0;
+        self.storage_lost = false;
         if let Err(e) = self.init(&mut at).await {
             return match e {
                 ModemError::Stopped => End::Shutdown(self.shutdown_ack.take()),
@@ -304,6 +340,9 @@ impl Driver {
             tokio::time::interval_at(Instant::now() + STATUS_INTERVAL, STATUS_INTERVAL);
         refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
+            if self.storage_lost {
+                return End::Lost("the modem could not switch back to its message storage".into());
+            }
             while let Some(urc) = at.next_urc() {
                 if let Err(e) = self.on_urc(&mut at, urc).await {
                     if e.is_link_lost() || matches!(e, ModemError::Timeout { .. }) {
@@ -332,8 +371,20 @@ impl Driver {
             match wake {
                 Wake::Request(None) => return End::Shutdown(None),
                 Wake::Request(Some(Request::Shutdown(ack))) => return End::Shutdown(Some(ack)),
-                Wake::Request(Some(Request::Delete { slot, reply })) => {
-                    let result = self.delete(&mut at, slot).await;
+                Wake::Request(Some(Request::Delete {
+                    slot,
+                    storage,
+                    reply,
+                })) => {
+                    let result = self.delete(&mut at, storage, slot).await;
+                    let lost = lost_reason(&result);
+                    let _ = reply.send(result);
+                    if let Some(reason) = lost {
+                        return End::Lost(reason);
+                    }
+                }
+                Wake::Request(Some(Request::Ack { reply })) => {
+                    let result = self.acknowledge(&mut at).await;
                     let lost = lost_reason(&result);
                     let _ = reply.send(result);
                     if let Some(reason) = lost {
@@ -404,32 +455,119 @@ impl Driver {
         optional(at.command("AT+CMEE=2", self.config.timeouts.quick).await)?;
         // Huawei sticks print ^RSSI/^MODE/^BOOT unless told not to; other modems answer ERROR.
         optional(at.command("AT^CURC=0", self.config.timeouts.quick).await)?;
+        // Before anything can be reported: every message carries the modem's id.
+        self.identify(at).await?;
         self.unlock_sim(at).await?;
+        if self.status.iccid.is_none() {
+            // Some modems read the SIM only once it is unlocked.
+            self.status.iccid = self.read_iccid(at).await?;
+            if self.status.imei.is_none() && self.status.iccid.is_some() {
+                self.identify_by_what_is_known();
+            }
+        }
         self.wait_ready(at).await?;
         self.select_storage(at).await?;
         self.select_indications(at).await?;
+        if let Some(lines) = optional(at.command("AT+CSMS?", self.config.timeouts.quick).await)? {
+            self.phase2 = parse_csms_phase2(&lines).unwrap_or(false);
+        }
+        self.refresh_status(at).await?;
+        Ok(())
+    }
+
+    /// Reads the model, manufacturer, IMEI and ICCID, and settles the modem's id on them.
+    async fn identify(&mut self, at: &mut AtChannel) -> Result<(), ModemError> {
         if let Some(lines) = optional(at.command("AT+CGMM", self.config.timeouts.quick).await)? {
             self.status.model = parse_plain(&lines, "+CGMM:");
         }
         if let Some(lines) = optional(at.command("AT+CGMI", self.config.timeouts.quick).await)? {
             self.status.manufacturer = parse_plain(&lines, "+CGMI:");
         }
-        if let Some(lines) = optional(at.command("AT+CGSN", self.config.timeouts.quick).await)? {
-            let imei = parse_plain(&lines, "+CGSN:");
-            if let (Some(old), Some(new)) = (&self.status.imei, &imei) {
-                if old != new {
-                    // Not fatal (a swapped modem still receives), but the user should know.
-                    tracing::warn!(modem = %self.status.id, %old, %new, "a different modem is on this port");
-                    self.warning = Some(format!(
-                        "a different modem (IMEI {new}, was {old}) is now on {}",
-                        self.status.port
-                    ));
-                }
+        let imei = optional(at.command("AT+CGSN", self.config.timeouts.quick).await)?
+            .and_then(|lines| parse_imei(&lines));
+        if let (Some(old), Some(new)) = (&self.status.imei, &imei) {
+            if old != new {
+                // Not fatal (a swapped modem still receives, under its own id), but the user
+                // should know.
+                tracing::warn!(modem = %self.status.id, %old, %new, "a different modem is on this port");
+                self.warning = Some(format!(
+                    "a different modem (IMEI {new}, was {old}) is now on {}",
+                    self.status.port
+                ));
             }
+        }
+        if imei.is_some() {
             self.status.imei = imei;
         }
-        self.refresh_status(at).await?;
+        self.status.iccid = self.read_iccid(at).await?;
+        self.identify_by_what_is_known();
         Ok(())
+    }
+
+    /// Settles the id on the IMEI, else the ICCID; with neither, keeps the id it has (the port
+    /// path on a first start-up).
+    fn identify_by_what_is_known(&mut self) {
+        if self.config.id.is_some() {
+            return;
+        }
+        let learned = match (&self.status.imei, &self.status.iccid) {
+            (Some(imei), _) => Some(format!("imei:{imei}")),
+            (None, Some(iccid)) => Some(format!("iccid:{iccid}")),
+            (None, None) => None,
+        };
+        self.settle(learned);
+    }
+
+    /// The SIM's ICCID, with the command this modem family knows first, then the others.
+    async fn read_iccid(&mut self, at: &mut AtChannel) -> Result<Option<String>, ModemError> {
+        let vendor = format!(
+            "{} {}",
+            self.status.manufacturer.as_deref().unwrap_or(""),
+            self.status.model.as_deref().unwrap_or("")
+        )
+        .to_ascii_lowercase();
+        let first = if vendor.contains("quectel") {
+            "AT+QCCID"
+        } else if vendor.contains("huawei") {
+            "AT^ICCID?"
+        } else if vendor.contains("sim7") || vendor.contains("a76") {
+            "AT+CICCID"
+        } else {
+            "AT+CCID"
+        };
+        let mut commands = vec![first];
+        commands.extend(
+            ["AT+CCID", "AT+QCCID", "AT+CICCID", "AT^ICCID?"]
+                .into_iter()
+                .filter(|c| *c != first),
+        );
+        for command in commands {
+            if let Some(lines) = optional(at.command(command, self.config.timeouts.quick).await)? {
+                if let Some(iccid) = parse_iccid(&lines) {
+                    return Ok(Some(iccid));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Makes `learned` (or, with `None`, the id it has) the modem's id for this run, tells the
+    /// handles, and lets the held-back status out.
+    fn settle(&mut self, learned: Option<String>) {
+        if let Some(id) = learned.filter(|id| *id != self.status.id) {
+            tracing::info!(modem = %self.status.id, %id, "modem identified");
+            self.status.id = id;
+            // Slots handed on under the old id must be handed on again under the new one.
+            self.in_flight.clear();
+        } else if self.settled {
+            return;
+        }
+        self.settled = true;
+        self.identity.send_replace(Identity {
+            id: self.status.id.as_str().into(),
+            settled: true,
+        });
+        self.publish_status();
     }
 
     /// Enters the PIN if the SIM asks and one is configured; never retries a rejected PIN.
@@ -481,6 +619,13 @@ impl Driver {
         let offered =
             optional(at.command("AT+CPMS=?", self.config.timeouts.slot).await)?.unwrap_or_default();
         let mem = choose_storage(&offered);
+        // Status reports some modems keep apart (`+CDSI: "SR",<n>`): offered for reading.
+        self.report_storage = offered
+            .iter()
+            .find_map(|l| l.strip_prefix("+CPMS:"))
+            .and_then(|answer| parse_groups(answer).into_iter().next())
+            .and_then(|readable| readable.into_iter().find(|m| m.eq_ignore_ascii_case("SR")))
+            .filter(|sr| !sr.eq_ignore_ascii_case(mem));
         let command = format!("AT+CPMS=\"{mem}\",\"{mem}\",\"{mem}\"");
         match at.command(&command, self.config.timeouts.slot).await {
             Ok(_) => self.storage = mem.to_string(),
@@ -560,7 +705,7 @@ impl Driver {
         match urc {
             Urc::NewMessage { mem, index } if mem.eq_ignore_ascii_case(&self.storage) => {
                 tracing::debug!(modem = %self.status.id, %mem, index, "new message indication");
-                self.read_slot(at, index).await
+                self.read_slot(at, None, index).await
             }
             Urc::NewMessage { mem, index } => {
                 // Stored somewhere we do not read: the slot number means nothing in our storage.
@@ -568,15 +713,24 @@ impl Driver {
                     "new message in another storage; listing ours");
                 self.drain(at).await
             }
-            // A direct delivery or status report: nothing stored, so nothing to delete. (We never
-            // enable AT+CSMS=1, so no +CNMA acknowledgement is due.) The engine tells an
+            // A direct delivery or status report: nothing stored, so nothing to delete. In phase
+            // 2+ the modem waits for AT+CNMA, which the engine asks for after its commit (the
+            // network delivers the message again if it never comes). The engine tells an
             // SMS-DELIVER from an SMS-STATUS-REPORT when it decodes the PDU.
             Urc::Deliver { pdu, .. } | Urc::StatusReport { pdu, .. } => {
-                self.emit_received(None, pdu);
+                let needs_ack = self.phase2;
+                if needs_ack {
+                    self.acks_due += 1;
+                }
+                self.emit(None, None, pdu, needs_ack);
                 Ok(())
             }
             Urc::StatusReportStored { mem, index } if mem.eq_ignore_ascii_case(&self.storage) => {
-                self.read_slot(at, index).await
+                self.read_slot(at, None, index).await
+            }
+            Urc::StatusReportStored { mem, index } => {
+                // Kept in a storage of its own (`SR`): read it there, then switch back.
+                self.read_slot(at, Some(mem), index).await
             }
             Urc::Other(text) if is_registration_urc(&text) => {
                 // `+CREG: <stat>` (unsolicited form: one number, or stat first with location).
@@ -604,17 +758,25 @@ impl Driver {
         }
     }
 
-    async fn read_slot(&mut self, at: &mut AtChannel, index: u32) -> Result<(), ModemError> {
-        if self.in_flight.contains_key(&index) {
+    /// Reads one slot (of `storage`, `None` for the receiving storage) and hands it on.
+    async fn read_slot(
+        &mut self,
+        at: &mut AtChannel,
+        storage: Option<String>,
+        index: u32,
+    ) -> Result<(), ModemError> {
+        if self.in_flight.contains_key(&(storage.clone(), index)) {
             return Ok(());
         }
-        match at
+        self.enter(at, storage.as_deref()).await?;
+        let result = at
             .command(&format!("AT+CMGR={index}"), self.config.timeouts.slot)
-            .await
-        {
+            .await;
+        self.leave(at, storage.as_deref()).await?;
+        match result {
             Ok(lines) => {
                 if let Some(listed) = parse_listing(&lines).into_iter().next() {
-                    self.emit_received(Some(index), listed.pdu);
+                    self.emit(storage, Some(index), listed.pdu, false);
                 }
                 Ok(())
             }
@@ -624,28 +786,89 @@ impl Driver {
         }
     }
 
-    /// Lists every stored message and hands on those not already with the engine.
+    /// Makes `storage` the one `AT+CMGR`/`AT+CMGL`/`AT+CMGD` work on (`None`: nothing to do,
+    /// the receiving storage is selected).
+    async fn enter(&mut self, at: &mut AtChannel, storage: Option<&str>) -> Result<(), ModemError> {
+        match storage {
+            Some(mem) => at
+                .command(&format!("AT+CPMS=\"{mem}\""), self.config.timeouts.slot)
+                .await
+                .map(drop),
+            None => Ok(()),
+        }
+    }
+
+    /// Switches back to the receiving storage after [`Driver::enter`]: `+CMTI` slots and deletes
+    /// mean that storage. If that fails the session ends, so the next one starts from a clean
+    /// `AT+CPMS`.
+    async fn leave(&mut self, at: &mut AtChannel, storage: Option<&str>) -> Result<(), ModemError> {
+        if storage.is_none() {
+            return Ok(());
+        }
+        let mem = self.storage.clone();
+        let result = at
+            .command(&format!("AT+CPMS=\"{mem}\""), self.config.timeouts.slot)
+            .await;
+        if let Err(e) = &result {
+            tracing::warn!(modem = %self.status.id, %e, "cannot switch back to the message storage");
+            self.storage_lost = true;
+        }
+        result.map(drop)
+    }
+
+    /// Lists every stored message (and status report kept apart) and hands on those not already
+    /// with the engine.
     async fn drain(&mut self, at: &mut AtChannel) -> Result<(), ModemError> {
-        let lines = at.command("AT+CMGL=4", self.config.timeouts.list).await?;
-        let listed = parse_listing(&lines);
-        let now = Instant::now();
-        self.in_flight
-            .retain(|slot, _| listed.iter().any(|l| l.index == Some(*slot)));
-        for entry in listed {
-            let Some(slot) = entry.index else { continue };
-            match self.in_flight.get(&slot) {
-                Some((pdu, when))
-                    if *pdu == entry.pdu && now.duration_since(*when) < REOFFER_AFTER =>
-                {
-                    continue
+        self.drain_storage(at, None).await?;
+        if let Some(sr) = self.report_storage.clone() {
+            match self.drain_storage(at, Some(sr)).await {
+                Err(e) if !e.is_link_lost() && !matches!(e, ModemError::Timeout { .. }) => {
+                    // Offered but not readable: reports then only come as they are announced.
+                    tracing::info!(modem = %self.status.id, %e, "cannot list the status report storage");
+                    self.report_storage = None;
                 }
-                _ => self.emit_received(Some(slot), entry.pdu),
+                other => other?,
             }
         }
         Ok(())
     }
 
-    async fn delete(&mut self, at: &mut AtChannel, slot: u32) -> Result<(), ModemError> {
+    async fn drain_storage(
+        &mut self,
+        at: &mut AtChannel,
+        storage: Option<String>,
+    ) -> Result<(), ModemError> {
+        self.enter(at, storage.as_deref()).await?;
+        let result = at.command("AT+CMGL=4", self.config.timeouts.list).await;
+        self.leave(at, storage.as_deref()).await?;
+        let listed = parse_listing(&result?);
+        let now = Instant::now();
+        self.in_flight.retain(|(mem, slot), _| {
+            *mem != storage || listed.iter().any(|l| l.index == Some(*slot))
+        });
+        for entry in listed {
+            let Some(slot) = entry.index else { continue };
+            match self.in_flight.get(&(storage.clone(), slot)) {
+                Some((pdu, when))
+                    if *pdu == entry.pdu && now.duration_since(*when) < REOFFER_AFTER =>
+                {
+                    continue
+                }
+                _ => self.emit(storage.clone(), Some(slot), entry.pdu, false),
+            }
+        }
+        Ok(())
+    }
+
+    async fn delete(
+        &mut self,
+        at: &mut AtChannel,
+        storage: Option<String>,
+        slot: u32,
+    ) -> Result<(), ModemError> {
+        // The receiving storage is named `None` everywhere, whatever the engine passed.
+        let storage = storage.filter(|mem| !mem.eq_ignore_ascii_case(&self.storage));
+        self.enter(at, storage.as_deref()).await?;
         let result = match at
             .command(&format!("AT+CMGD={slot}"), self.config.timeouts.slot)
             .await
@@ -653,20 +876,42 @@ impl Driver {
             Err(e) if is_empty_slot(&e) => Ok(()),
             other => other.map(drop),
         };
+        self.leave(at, storage.as_deref()).await?;
         if result.is_ok() {
-            self.in_flight.remove(&slot);
+            self.in_flight.remove(&(storage, slot));
         }
         result
     }
 
-    fn emit_received(&mut self, slot: Option<u32>, pdu: Vec<u8>) {
+    /// `AT+CNMA` for the oldest `+CMT`/`+CDS` still waiting. A modem that gave up waiting
+    /// (`+CMS ERROR: 340`, no acknowledgement expected) has, per TS 27.005, also switched
+    /// its routing off: `AT+CNMI` is chosen again; the network delivers the message once more.
+    async fn acknowledge(&mut self, at: &mut AtChannel) -> Result<(), ModemError> {
+        if self.acks_due == 0 {
+            return Ok(());
+        }
+        self.acks_due -= 1;
+        match at.command("AT+CNMA", self.config.timeouts.quick).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_link_lost() || matches!(e, ModemError::Timeout { .. }) => Err(e),
+            Err(e) => {
+                tracing::info!(modem = %self.status.id, %e, "acknowledgement not taken; choosing AT+CNMI again");
+                self.select_indications(at).await
+            }
+        }
+    }
+
+    fn emit(&mut self, storage: Option<String>, slot: Option<u32>, pdu: Vec<u8>, needs_ack: bool) {
         if let Some(slot) = slot {
-            self.in_flight.insert(slot, (pdu.clone(), Instant::now()));
+            self.in_flight
+                .insert((storage.clone(), slot), (pdu.clone(), Instant::now()));
         }
         self.outbox.push_back(ModemEvent::Received(Received {
             modem: self.status.id.clone(),
             slot,
             pdu,
+            storage,
+            needs_ack,
         }));
         // At once when there is room: a drain should not wait for the end of the listing.
         self.flush_best_effort();
@@ -687,6 +932,10 @@ impl Driver {
     }
 
     fn publish_status(&mut self) {
+        if !self.settled {
+            // The id may still change: the status goes out once it is known.
+            return;
+        }
         // Only the newest status matters: drop an older one still waiting in the outbox.
         self.outbox.retain(|e| !matches!(e, ModemEvent::Status(_)));
         self.outbox

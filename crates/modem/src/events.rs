@@ -18,8 +18,12 @@ pub enum LinkState {
 /// What is known about a modem right now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModemStatus {
-    /// The modem's id.
+    /// The modem's id: `imei:<digits>` (or `iccid:<digits>`, or the port path when the modem
+    /// never told its identity), learned at start-up before any message is reported; or the id
+    /// set in the configuration.
     pub id: String,
+    /// The user's name for this modem, from the configuration.
+    pub label: Option<String>,
     /// The port it is on.
     pub port: String,
     /// Connection state.
@@ -36,6 +40,8 @@ pub struct ModemStatus {
     pub manufacturer: Option<String>,
     /// IMEI (`AT+CGSN`), once known: identifies the modem whatever port it comes back on.
     pub imei: Option<String>,
+    /// ICCID of the SIM (`AT+CCID`, `AT+QCCID`, `AT+CICCID` or `AT^ICCID?`), once known.
+    pub iccid: Option<String>,
     /// Network registration (`AT+CREG?`), when known.
     pub registration: Option<Registration>,
     /// Messages stored in the selected storage and its capacity (`AT+CPMS?`), when known.
@@ -65,6 +71,14 @@ pub struct Received {
     pub slot: Option<u32>,
     /// The raw PDU, with its SMSC field, as `AT+CMGR` printed it.
     pub pdu: Vec<u8>,
+    /// The storage `slot` is in, when it is not the one the driver receives into (status reports
+    /// a modem keeps in `SR`). [`ModemHandle::release`](crate::ModemHandle::release) knows.
+    pub storage: Option<String>,
+    /// A `+CMT`/`+CDS` from a modem in phase 2+ (`AT+CSMS` service 1): the modem waits for an
+    /// `AT+CNMA` acknowledgement, to be given only after the commit (through
+    /// [`ModemHandle::release`](crate::ModemHandle::release)). Unacknowledged, the network
+    /// delivers the message again.
+    pub needs_ack: bool,
 }
 
 /// What a modem driver reports. More variants may come (delivery reports, send progress).

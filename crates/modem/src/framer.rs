@@ -259,7 +259,7 @@ impl Framer {
         if self
             .command_name
             .as_deref()
-            .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            .is_some_and(|n| n.eq_ignore_ascii_case(name) || answer_alias(n, name))
         {
             return Some(Frame::Line(text.to_string()));
         }
@@ -312,6 +312,11 @@ impl Framer {
         };
         Some(frame)
     }
+}
+
+/// Commands whose answer lines carry another name (SIMCom's `AT+CICCID` answers `+ICCID:`).
+fn answer_alias(command: &str, line: &str) -> bool {
+    command.eq_ignore_ascii_case("+CICCID") && line.eq_ignore_ascii_case("+ICCID")
 }
 
 /// `+CMGR` from `AT+CMGR=1`, `+CPMS` from `AT+CPMS?`, `+CNMI` from `AT+CNMI=?`.

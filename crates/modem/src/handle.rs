@@ -1,15 +1,30 @@
-//! [`ModemHandle`]: how the engine talks to a running driver task (delete, send, shut down).
+//! [`ModemHandle`]: how the engine talks to a running driver task (release, send, shut down).
 
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::errors::ModemError;
+use crate::events::Received;
+
+/// The modem's id as the driver knows it, and whether it is final for this run (learned from
+/// the modem, set in the configuration, or given up on after a failed first start-up).
+#[derive(Debug, Clone)]
+pub(crate) struct Identity {
+    pub id: Arc<str>,
+    pub settled: bool,
+}
 
 /// A request from a [`ModemHandle`] to its driver task.
 pub(crate) enum Request {
     Delete {
         slot: u32,
+        /// `None`: the storage the driver receives into.
+        storage: Option<String>,
+        reply: oneshot::Sender<Result<(), ModemError>>,
+    },
+    /// Acknowledge the oldest unacknowledged `+CMT`/`+CDS` with `AT+CNMA`.
+    Ack {
         reply: oneshot::Sender<Result<(), ModemError>>,
     },
     Send {
@@ -25,14 +40,15 @@ pub(crate) type PendingSend = (Vec<Vec<u8>>, oneshot::Sender<Result<Vec<u8>, Mod
 /// A cheap, clonable handle to a running driver.
 #[derive(Clone, Debug)]
 pub struct ModemHandle {
-    pub(crate) id: Arc<str>,
+    pub(crate) id: watch::Receiver<Identity>,
     pub(crate) requests: mpsc::Sender<Request>,
 }
 
 impl std::fmt::Debug for Request {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Request::Delete { slot, .. } => write!(f, "Delete({slot})"),
+            Request::Delete { slot, storage, .. } => write!(f, "Delete({storage:?}, {slot})"),
+            Request::Ack { .. } => write!(f, "Ack"),
             Request::Send { pdus, .. } => write!(f, "Send({} parts)", pdus.len()),
             Request::Shutdown(_) => write!(f, "Shutdown"),
         }
@@ -40,16 +56,52 @@ impl std::fmt::Debug for Request {
 }
 
 impl ModemHandle {
-    /// The modem's id (as in [`Received::modem`](crate::Received::modem)).
-    pub fn id(&self) -> &str {
-        &self.id
+    /// The modem's id now (as in [`Received::modem`]). Until the driver has talked to the modem
+    /// this may be provisional (the configured id, else the port path); see
+    /// [`ModemHandle::identified`].
+    pub fn id(&self) -> String {
+        self.id.borrow().id.to_string()
     }
 
-    /// Deletes a slot. Call it only after the message is committed. An already empty slot
-    /// (`+CMS ERROR: 321`) counts as deleted.
+    /// Waits until the driver knows the modem's id for this run and returns it: learned from
+    /// the modem (IMEI, else ICCID), set in the configuration, or, if the first start-up failed
+    /// before the modem told it, the port path (learned later, it then changes).
+    pub async fn identified(&self) -> String {
+        let mut rx = self.id.clone();
+        // An error means the driver stopped: its last id is all there is.
+        let _ = rx.wait_for(|i| i.settled).await;
+        let id = rx.borrow().id.to_string();
+        id
+    }
+
+    /// Deletes a slot of the storage the driver receives into. Call it only after the message
+    /// is committed. An already empty slot (`+CMS ERROR: 321`) counts as deleted.
     pub async fn delete(&self, slot: u32) -> Result<(), ModemError> {
+        self.delete_in(None, slot).await
+    }
+
+    /// What the engine does once `received` is committed: deletes its slot (in its storage), or
+    /// acknowledges a direct delivery that awaits `AT+CNMA`; nothing for other messages.
+    pub async fn release(&self, received: &Received) -> Result<(), ModemError> {
+        match received.slot {
+            Some(slot) => self.delete_in(received.storage.clone(), slot).await,
+            None if received.needs_ack => {
+                let (reply, rx) = oneshot::channel();
+                self.request(Request::Ack { reply }).await?;
+                rx.await.map_err(|_| ModemError::Stopped)?
+            }
+            None => Ok(()),
+        }
+    }
+
+    async fn delete_in(&self, storage: Option<String>, slot: u32) -> Result<(), ModemError> {
         let (reply, rx) = oneshot::channel();
-        self.request(Request::Delete { slot, reply }).await?;
+        self.request(Request::Delete {
+            slot,
+            storage,
+            reply,
+        })
+        .await?;
         rx.await.map_err(|_| ModemError::Stopped)?
     }
 

@@ -116,6 +116,63 @@ pub(crate) fn parse_plain(lines: &[String], prefix: &str) -> Option<String> {
     (!value.is_empty()).then(|| value.to_string())
 }
 
+/// The IMEI in an `AT+CGSN` answer (`356938035643809`, `+CGSN: "..."`, `IMEI: ...`): 14 to 17
+/// digits (15 for an IMEI, 16 for an IMEISV, 14 without the check digit), else `None`.
+pub(crate) fn parse_imei(lines: &[String]) -> Option<String> {
+    lines.iter().find_map(|line| {
+        let value = line
+            .rsplit(':')
+            .next()
+            .unwrap_or(line)
+            .trim()
+            .trim_matches('"')
+            .trim();
+        let ok = (14..=17).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_digit());
+        ok.then(|| value.to_string())
+    })
+}
+
+/// The ICCID in the answer of `AT+CCID`, `AT+QCCID`, `AT+CICCID` or `AT^ICCID?`, as the digits
+/// printed on the SIM card (`89...`).
+///
+/// Huawei's `^ICCID` prints the raw EF-ICCID bytes, whose digits come in swapped pairs
+/// (`98...`); every ICCID starts with the telecom prefix 89, so a leading `98` is swapped back.
+/// The `F` filler of a 19-digit ICCID is dropped.
+pub(crate) fn parse_iccid(lines: &[String]) -> Option<String> {
+    lines.iter().find_map(|line| {
+        let value = line
+            .rsplit(':')
+            .next()
+            .unwrap_or(line)
+            .trim()
+            .trim_matches('"')
+            .trim();
+        if !(18..=22).contains(&value.len()) || !value.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        let mut digits = value.to_ascii_uppercase();
+        if digits.starts_with("98") {
+            let bytes = digits.as_bytes();
+            digits = bytes
+                .chunks(2)
+                .flat_map(|pair| pair.iter().rev())
+                .map(|b| char::from(*b))
+                .collect();
+        }
+        let digits = digits.trim_end_matches('F');
+        let ok = digits.len() >= 18 && digits.bytes().all(|b| b.is_ascii_digit());
+        ok.then(|| digits.to_string())
+    })
+}
+
+/// `+CSMS: <service>,<mt>,<mo>,<bm>` (query answer) → whether the modem runs in phase 2+
+/// (`<service>` 1), where every `+CMT` and `+CDS` must be acknowledged with `AT+CNMA`.
+pub(crate) fn parse_csms_phase2(lines: &[String]) -> Option<bool> {
+    let args = lines.iter().find_map(|l| l.strip_prefix("+CSMS:"))?;
+    let service: u8 = args.split(',').next()?.trim().parse().ok()?;
+    Some(service == 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,5 +236,43 @@ mod tests {
             parse_plain(&lines(&["EC25"]), "+CGMM:"),
             Some("EC25".into())
         );
+    }
+
+    #[test]
+    fn identity_lines() {
+        assert_eq!(
+            parse_imei(&lines(&["356938035643809"])),
+            Some("356938035643809".into())
+        );
+        assert_eq!(
+            parse_imei(&lines(&["+CGSN: \"356938035643809\""])),
+            Some("356938035643809".into())
+        );
+        assert_eq!(
+            parse_imei(&lines(&["IMEI: 35693803564380"])),
+            Some("35693803564380".into())
+        );
+        assert_eq!(parse_imei(&lines(&["ERROR-ish", "12345"])), None);
+        assert_eq!(
+            parse_iccid(&lines(&["+CCID: 8949000000000000001"])),
+            Some("8949000000000000001".into())
+        );
+        assert_eq!(
+            parse_iccid(&lines(&["89490000000000000012"])),
+            Some("89490000000000000012".into())
+        );
+        // Huawei: swapped pairs, F filler.
+        assert_eq!(
+            parse_iccid(&lines(&["^ICCID: 989400000000000000F1"])),
+            Some("8949000000000000001".into())
+        );
+        assert_eq!(
+            parse_iccid(&lines(&["+QCCID: 8949000000000000001F"])),
+            Some("8949000000000000001".into())
+        );
+        assert_eq!(parse_iccid(&lines(&["+CCID: 1234"])), None);
+        assert_eq!(parse_csms_phase2(&lines(&["+CSMS: 1,1,1,1"])), Some(true));
+        assert_eq!(parse_csms_phase2(&lines(&["+CSMS: 0,1,1,1"])), Some(false));
+        assert_eq!(parse_csms_phase2(&lines(&["OK"])), None);
     }
 }

@@ -22,7 +22,7 @@ async fn two_modems_keep_their_messages_apart() {
         id: Some("right".into()),
         ..config(&b.path().to_string_lossy())
     });
-    assert_eq!((ma.id(), mb.id()), ("left", "right"));
+    assert_eq!((ma.id().as_str(), mb.id().as_str()), ("left", "right"));
     wait_state(&mut ea, LinkState::Connected).await;
     wait_state(&mut eb, LinkState::Connected).await;
     let pa = pdu("+15555550120", "to the left modem");

@@ -81,6 +81,48 @@ pub struct ModemStatus {
     /// True for the built-in simulated modem (`--demo`).
     #[serde(default)]
     pub demo: bool,
+    /// The user's name for the modem, from the configuration (`modem_labels`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Manufacturer (`AT+CGMI`), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manufacturer: Option<String>,
+    /// IMEI of the modem, when it told it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imei: Option<String>,
+    /// ICCID of the SIM card, when the modem could read it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iccid: Option<String>,
+    /// Network registration, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration: Option<Registration>,
+    /// Signal as 0–4 bars (from `signal_dbm`), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal_bars: Option<u8>,
+    /// Messages in the modem's message storage (usually the SIM), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_used: Option<u32>,
+    /// Capacity of that storage, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_total: Option<u32>,
+}
+
+/// Network registration of a modem (TS 27.007 `+CREG`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Registration {
+    /// Registered on the home network.
+    Home,
+    /// Registered on another network (roaming).
+    Roaming,
+    /// Searching for a network.
+    Searching,
+    /// The network refused the SIM.
+    Denied,
+    /// Not registered and not searching.
+    NotRegistered,
+    /// The modem does not know (out of coverage, say).
+    Unknown,
 }
 
 /// A frame the server pushes over the WebSocket (`/ws`), tagged by `type`.

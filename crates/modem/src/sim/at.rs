@@ -30,6 +30,14 @@ pub(crate) struct SimState {
     pub errors_sent: u32,
     /// The last accepted `AT+CNMI` argument.
     pub cnmi: Option<String>,
+    /// Status reports kept in the separate `SR` storage, by slot (as `slots`).
+    pub reports: BTreeMap<u32, (Vec<u8>, bool)>,
+    /// A `+CMT`/`+CDS` was printed in phase 2+ and `AT+CNMA` has not come yet.
+    pub awaiting_ack: bool,
+    /// `AT+CNMA` acknowledgements taken.
+    pub acks: u32,
+    /// Direct deliveries printed again because their acknowledgement did not come in time.
+    pub ack_timeouts: u32,
 }
 
 impl SimState {
@@ -38,6 +46,22 @@ impl SimState {
         let slot = (1..=self.capacity).find(|s| !self.slots.contains_key(s))?;
         self.slots.insert(slot, (pdu, false));
         Some(slot)
+    }
+
+    /// Stores a status report in the `SR` storage (as many slots as the SIM); `None` when full.
+    pub fn store_report(&mut self, pdu: Vec<u8>) -> Option<u32> {
+        let slot = (1..=self.capacity).find(|s| !self.reports.contains_key(s))?;
+        self.reports.insert(slot, (pdu, false));
+        Some(slot)
+    }
+
+    /// The slots of a storage (`SR`: the status reports; anything else: the messages).
+    fn storage(&mut self, mem: &str) -> &mut BTreeMap<u32, (Vec<u8>, bool)> {
+        if mem == "SR" {
+            &mut self.reports
+        } else {
+            &mut self.slots
+        }
     }
 }
 
@@ -55,6 +79,10 @@ struct Settings {
     /// `<mt>` of AT+CNMI: 0 store silently, 1 store and send +CMTI, 2 route directly with +CMT.
     cnmi_mt: u8,
     pin_ok: bool,
+    /// `<mem1>` of AT+CPMS: the storage `AT+CMGR`/`AT+CMGL`/`AT+CMGD` work on.
+    mem1: String,
+    /// `<service>` of AT+CSMS: 1 (phase 2+) makes `+CMT`/`+CDS` wait for `AT+CNMA`.
+    csms: u8,
 }
 
 enum Mode {
@@ -75,8 +103,12 @@ pub(crate) struct AtModem {
     pub ready: bool,
     /// `AT^CURC=0` was given: a Huawei stick stops its status noise.
     pub curc_off: bool,
-    /// Reported by `AT+CGSN`.
+    /// Reported by `AT+CGSN` (empty: the modem answers ERROR).
     pub imei: String,
+    /// Reported by the personality's ICCID command (empty: ERROR, as with no SIM).
+    pub iccid: String,
+    /// Offers a separate `SR` storage for status reports in `AT+CPMS`.
+    pub report_storage: bool,
 }
 
 const CTRL_Z: u8 = 0x1A;
@@ -90,6 +122,8 @@ impl AtModem {
             pdu_mode: false,
             cnmi_mt: 0,
             pin_ok: pin.is_none(),
+            mem1: "SM".into(),
+            csms: 0,
         };
         AtModem {
             state,
@@ -101,20 +135,35 @@ impl AtModem {
             ready: true,
             curc_off: false,
             imei: "356938035643809".into(),
+            iccid: "8949000000000000001".into(),
+            report_storage: false,
         }
+    }
+
+    /// Starts in phase 2+ (`AT+CSMS` service 1), as a modem whose settings were saved that way.
+    pub fn set_phase2(&mut self, on: bool) {
+        self.settings.csms = u8::from(on);
+    }
+
+    /// Whether `+CMT`/`+CDS` must be acknowledged with `AT+CNMA`.
+    pub fn phase2(&self) -> bool {
+        self.settings.csms == 1
     }
 
     /// The URC a modem prints for a message just stored in `slot`, per AT+CNMI: nothing
     /// (mt=0), `+CMTI` (mt=1), or `+CMT` with the PDU (mt=2; the message then leaves the SIM,
-    /// as a directly routed message is never stored).
-    pub fn notify(&mut self, slot: u32) -> Vec<u8> {
+    /// as a directly routed message is never stored). Returns (`+CMTI`, `+CMT`).
+    pub fn notify(&mut self, slot: u32) -> (Vec<u8>, Option<Vec<u8>>) {
         match self.settings.cnmi_mt {
-            1 => format!("\r\n+CMTI: \"SM\",{slot}\r\n").into_bytes(),
-            2 => match lock(&self.state).slots.remove(&slot) {
-                Some((pdu, _)) => cmt_urc(&pdu),
-                None => Vec::new(),
-            },
-            _ => Vec::new(),
+            1 => (format!("\r\n+CMTI: \"SM\",{slot}\r\n").into_bytes(), None),
+            2 => (
+                Vec::new(),
+                lock(&self.state)
+                    .slots
+                    .remove(&slot)
+                    .map(|(pdu, _)| cmt_urc(&pdu)),
+            ),
+            _ => (Vec::new(), None),
         }
     }
 
@@ -214,13 +263,54 @@ impl AtModem {
                 self.info(out, self.personality.manufacturer());
                 self.ok(out)
             }
-            ("+CGSN", _) => {
+            ("+CGSN", _) if !self.imei.is_empty() => {
                 let imei = self.imei.clone();
                 self.info(out, &imei);
                 self.ok(out)
             }
-            ("+CCID", _) => {
-                self.info(out, "+CCID: 8949000000000000001");
+            // Each family reads the ICCID with its own command.
+            ("+CCID", _)
+                if !self.iccid.is_empty()
+                    && matches!(
+                        self.personality,
+                        Personality::Generic | Personality::Sim800l
+                    ) =>
+            {
+                let line = match self.personality {
+                    // SIM800L prints the bare number.
+                    Personality::Sim800l => self.iccid.clone(),
+                    _ => format!("+CCID: {}", self.iccid),
+                };
+                self.info(out, &line);
+                self.ok(out)
+            }
+            ("+QCCID", _) if !self.iccid.is_empty() && self.personality == Personality::Ec25 => {
+                let line = format!("+QCCID: {}", self.iccid);
+                self.info(out, &line);
+                self.ok(out)
+            }
+            ("+CICCID", _)
+                if !self.iccid.is_empty() && self.personality == Personality::Sim7600 =>
+            {
+                let line = format!("+ICCID: {}", self.iccid);
+                self.info(out, &line);
+                self.ok(out)
+            }
+            ("^ICCID", Arg::Query)
+                if !self.iccid.is_empty() && self.personality == Personality::HuaweiE3372 =>
+            {
+                // The raw EF-ICCID: digits in swapped pairs, padded with F.
+                let mut digits = self.iccid.clone();
+                if digits.len() % 2 == 1 {
+                    digits.push('F');
+                }
+                let swapped: String = digits
+                    .as_bytes()
+                    .chunks(2)
+                    .flat_map(|pair| pair.iter().rev())
+                    .map(|b| char::from(*b))
+                    .collect();
+                self.info(out, &format!("^ICCID: {swapped}"));
                 self.ok(out)
             }
             ("+CMEE", Arg::Set(v)) => match v.parse::<u8>() {
@@ -268,31 +358,53 @@ impl AtModem {
                 }
                 _ => self.error(out, None),
             },
-            ("+CSMS", Arg::Set(_)) => {
-                self.info(out, "+CSMS: 1,1,1");
+            ("+CSMS", Arg::Set(v)) => match v.trim() {
+                "0" | "1" => {
+                    self.settings.csms = u8::from(v.trim() == "1");
+                    self.info(out, "+CSMS: 1,1,1");
+                    self.ok(out)
+                }
+                _ => self.cms(out, 303),
+            },
+            ("+CSMS", Arg::Query) => {
+                let service = self.settings.csms;
+                self.info(out, &format!("+CSMS: {service},1,1,1"));
                 self.ok(out)
             }
             ("+CPMS", Arg::Test) => {
+                let first = if self.report_storage {
+                    "(\"SM\",\"ME\",\"SR\")"
+                } else {
+                    "(\"SM\",\"ME\")"
+                };
                 self.info(
                     out,
-                    "+CPMS: (\"SM\",\"ME\"),(\"SM\",\"ME\"),(\"SM\",\"ME\")",
+                    &format!("+CPMS: {first},(\"SM\",\"ME\"),(\"SM\",\"ME\")"),
                 );
                 self.ok(out)
             }
             ("+CPMS", Arg::Query) => {
                 let (used, total) = self.usage();
+                let mem = self.settings.mem1.clone();
                 self.info(
                     out,
                     &format!(
-                        "+CPMS: \"SM\",{used},{total},\"SM\",{used},{total},\"SM\",{used},{total}"
+                        "+CPMS: \"{mem}\",{used},{total},\"SM\",{used},{total},\"SM\",{used},{total}"
                     ),
                 );
                 self.ok(out)
             }
             ("+CPMS", Arg::Set(v)) => {
-                if v.split(',')
-                    .all(|m| matches!(m.trim().trim_matches('"'), "SM" | "ME" | "MT" | ""))
-                {
+                let mems: Vec<&str> = v.split(',').map(|m| m.trim().trim_matches('"')).collect();
+                let report_storage = self.report_storage;
+                let valid = mems.iter().enumerate().all(|(i, m)| {
+                    matches!(*m, "SM" | "ME" | "MT" | "")
+                        || (i == 0 && *m == "SR" && report_storage)
+                });
+                if valid {
+                    if let Some(first) = mems.first().filter(|m| !m.is_empty()) {
+                        self.settings.mem1 = (*first).to_string();
+                    }
                     let (used, total) = self.usage();
                     self.info(
                         out,
@@ -345,8 +457,9 @@ impl AtModem {
                 let Ok(slot) = v.trim().parse::<u32>() else {
                     return self.cms(out, 321);
                 };
+                let mem = self.settings.mem1.clone();
                 let mut state = lock(&self.state);
-                match state.slots.get_mut(&slot) {
+                match state.storage(&mem).get_mut(&slot) {
                     Some((pdu, read)) => {
                         let stat = u8::from(*read);
                         *read = true;
@@ -377,9 +490,10 @@ impl AtModem {
                     Arg::None => 0,
                     _ => return self.cms(out, 304),
                 };
+                let mem = self.settings.mem1.clone();
                 let mut state = lock(&self.state);
                 let mut lines = Vec::new();
-                for (slot, (pdu, read)) in state.slots.iter_mut() {
+                for (slot, (pdu, read)) in state.storage(&mem).iter_mut() {
                     let stat = u8::from(*read);
                     if wanted == 4 || wanted == stat {
                         lines.push(format!(
@@ -403,13 +517,15 @@ impl AtModem {
                 let mut parts = v.split(',').map(str::trim);
                 let slot = parts.next().and_then(|s| s.parse::<u32>().ok());
                 let flag = parts.next().and_then(|s| s.parse::<u8>().ok()).unwrap_or(0);
+                let mem = self.settings.mem1.clone();
                 let mut state = lock(&self.state);
+                let slots = state.storage(&mem);
                 match (slot, flag) {
-                    (_, 4) => state.slots.clear(),
-                    (_, 1) => state.slots.retain(|_, (_, read)| !*read),
+                    (_, 4) => slots.clear(),
+                    (_, 1) => slots.retain(|_, (_, read)| !*read),
                     (Some(slot), 0) => {
                         // Deleting an empty slot answers OK on most modems (SIM800, EC25).
-                        state.slots.remove(&slot);
+                        slots.remove(&slot);
                     }
                     _ => {
                         drop(state);
@@ -427,7 +543,19 @@ impl AtModem {
                 self.line.clear();
                 out.extend_from_slice(b"\r\n> ");
             }
-            ("+CNMA", _) => self.ok(out),
+            ("+CNMA", _) => {
+                let mut state = lock(&self.state);
+                if state.awaiting_ack {
+                    state.awaiting_ack = false;
+                    state.acks += 1;
+                    drop(state);
+                    self.ok(out)
+                } else {
+                    drop(state);
+                    // No +CNMA acknowledgement expected.
+                    self.cms(out, 340)
+                }
+            }
             ("+CSQ", _) => {
                 self.info(out, "+CSQ: 21,99");
                 self.ok(out)
@@ -463,8 +591,10 @@ impl AtModem {
     }
 
     fn usage(&self) -> (usize, u32) {
-        let state = lock(&self.state);
-        (state.slots.len(), state.capacity)
+        let mem = self.settings.mem1.clone();
+        let mut state = lock(&self.state);
+        let capacity = state.capacity;
+        (state.storage(&mem).len(), capacity)
     }
 
     fn info(&self, out: &mut Vec<u8>, line: &str) {
@@ -616,11 +746,14 @@ mod tests {
     fn cnmi_decides_the_urc() {
         let (mut m, state) = modem();
         let slot = lock(&state).store(vec![0, 1]).unwrap();
-        assert!(m.notify(slot).is_empty());
+        assert_eq!(m.notify(slot), (Vec::new(), None));
         run(&mut m, "AT+CNMI=2,1,0,0,0\r");
-        assert_eq!(m.notify(slot), b"\r\n+CMTI: \"SM\",1\r\n");
+        assert_eq!(m.notify(slot), (b"\r\n+CMTI: \"SM\",1\r\n".to_vec(), None));
         run(&mut m, "AT+CNMI=2,2,0,0,0\r");
-        assert_eq!(m.notify(slot), b"\r\n+CMT: ,1\r\n0001\r\n");
+        assert_eq!(
+            m.notify(slot),
+            (Vec::new(), Some(b"\r\n+CMT: ,1\r\n0001\r\n".to_vec()))
+        );
         assert!(lock(&state).slots.is_empty());
         for _ in 0..3 {
             assert!(lock(&state).store(vec![0]).is_some());

@@ -90,6 +90,9 @@ pub struct Chaos {
     pub lose_urcs: bool,
     /// Print `+CMT` with the PDU as well as storing it and printing `+CMTI` (some modems do both).
     pub cmt_and_cmti: bool,
+    /// Never store new messages: print them with `+CMT` whatever AT+CNMI asked, as modems
+    /// without usable message storage do.
+    pub route_directly: bool,
     /// Pace output like a UART at this baud rate (10 bits per byte), as a SIM800L board on
     /// 115200 baud; `None` writes as fast as the pty takes it.
     pub baud: Option<u32>,
@@ -111,8 +114,20 @@ pub struct SimOptions {
     pub link: Option<PathBuf>,
     /// Fault injection.
     pub chaos: Chaos,
-    /// The IMEI `AT+CGSN` reports.
+    /// The IMEI `AT+CGSN` reports (empty: `AT+CGSN` answers ERROR).
     pub imei: String,
+    /// The ICCID the personality's command reports (`AT+CCID`, `AT+QCCID`, `AT+CICCID`,
+    /// `AT^ICCID?`); empty: ERROR, as without a SIM.
+    pub iccid: String,
+    /// Start in phase 2+ (`AT+CSMS?` answers service 1, as after `AT+CSMS=1` and `AT&W`): each
+    /// `+CMT`/`+CDS` then waits for `AT+CNMA`, later ones are held back meanwhile, and one not
+    /// acknowledged within `ack_timeout` is delivered again (the network retries).
+    pub phase2: bool,
+    /// How long a phase 2+ direct delivery waits for `AT+CNMA`.
+    pub ack_timeout: Duration,
+    /// Keep status reports in a separate `SR` storage (`+CDSI: "SR",<n>`), offered by
+    /// `AT+CPMS=?` for reading only; see [`Simulator::deliver_report`].
+    pub report_storage: bool,
 }
 
 impl Default for SimOptions {
@@ -125,6 +140,10 @@ impl Default for SimOptions {
             link: None,
             chaos: Chaos::default(),
             imei: "356938035643809".into(),
+            iccid: "8949000000000000001".into(),
+            phase2: false,
+            ack_timeout: Duration::from_secs(15),
+            report_storage: false,
         }
     }
 }
@@ -148,6 +167,9 @@ enum Command {
     Arrived(u32),
     /// Print these bytes as they are.
     Raw(Vec<u8>),
+    /// Print a directly delivered message or report (`+CMT`/`+CDS` with its PDU), through the
+    /// phase 2+ acknowledgement gate.
+    Direct(Vec<u8>),
     /// Stop (or resume) answering anything, like hung firmware.
     Mute(bool),
     /// Close the pty as if the USB cable was pulled.
@@ -160,6 +182,7 @@ enum Command {
 /// A running simulated modem. Dropping it without [`Simulator::shutdown`] also stops it.
 pub struct Simulator {
     path: PathBuf,
+    report_storage: bool,
     link: Option<PathBuf>,
     state: Arc<Mutex<SimState>>,
     commands: mpsc::UnboundedSender<Command>,
@@ -182,6 +205,7 @@ impl Simulator {
         let task = tokio::spawn(run(pty, rx, state.clone(), options.clone()));
         Ok(Simulator {
             path,
+            report_storage: options.report_storage,
             link: options.link,
             state,
             commands,
@@ -214,6 +238,57 @@ impl Simulator {
             let _ = self.commands.send(Command::Arrived(slot));
         }
         slot
+    }
+
+    /// Puts a status report in the `SR` storage without any URC (it arrived while nobody
+    /// listened). Returns its slot, 0 when full.
+    pub fn store_report(&self, pdu: Vec<u8>) -> u32 {
+        lock(&self.state).store_report(pdu).unwrap_or(0)
+    }
+
+    /// A status report arrives: kept in `SR` (with [`SimOptions::report_storage`]) or with the
+    /// messages, announced with `+CDSI: "<mem>",<slot>`. Returns the slot, 0 when full.
+    pub fn deliver_report(&self, pdu: Vec<u8>) -> u32 {
+        let (mem, slot) = if self.report_storage {
+            ("SR", lock(&self.state).store_report(pdu))
+        } else {
+            ("SM", lock(&self.state).store(pdu))
+        };
+        let Some(slot) = slot else { return 0 };
+        let urc = format!("\r\n+CDSI: \"{mem}\",{slot}\r\n").into_bytes();
+        let _ = self.commands.send(Command::Raw(urc));
+        slot
+    }
+
+    /// A status report delivered directly: `+CDS: <length>` and its PDU (acknowledged with
+    /// `AT+CNMA` in phase 2+).
+    pub fn deliver_report_directly(&self, pdu: &[u8]) {
+        let smsc = usize::from(pdu.first().copied().unwrap_or(0));
+        let urc = format!(
+            "\r\n+CDS: {}\r\n{}\r\n",
+            pdu.len().saturating_sub(1 + smsc),
+            hex::encode_upper(pdu)
+        );
+        let _ = self.commands.send(Command::Direct(urc.into_bytes()));
+    }
+
+    /// Status reports still in the `SR` storage, by slot.
+    pub fn stored_reports(&self) -> Vec<(u32, Vec<u8>)> {
+        lock(&self.state)
+            .reports
+            .iter()
+            .map(|(slot, (pdu, _))| (*slot, pdu.clone()))
+            .collect()
+    }
+
+    /// `AT+CNMA` acknowledgements the modem took.
+    pub fn acks(&self) -> u32 {
+        lock(&self.state).acks
+    }
+
+    /// Direct deliveries printed again because `AT+CNMA` did not come in time.
+    pub fn ack_timeouts(&self) -> u32 {
+        lock(&self.state).ack_timeouts
     }
 
     /// Messages still on the SIM, by slot.
@@ -421,6 +496,8 @@ enum Wake {
     Ready,
     /// Held URCs waited long enough for a response to hide in.
     Release,
+    /// A phase 2+ direct delivery was not acknowledged in time, or one waits to be printed.
+    AckDue,
     Read(io::Result<usize>),
 }
 
@@ -434,6 +511,9 @@ async fn run(
     let new_modem = || {
         let mut modem = AtModem::new(state.clone(), options.personality, options.pin.clone());
         modem.imei = options.imei.clone();
+        modem.iccid = options.iccid.clone();
+        modem.report_storage = options.report_storage;
+        modem.set_phase2(options.phase2);
         modem.ready = options.ready_delay.is_zero();
         modem
     };
@@ -444,11 +524,15 @@ async fn run(
     let mut held: Vec<u8> = Vec::new();
     let mut held_until = tokio::time::Instant::now();
     let mut muted = false;
+    // Phase 2+: the direct delivery waiting for AT+CNMA, and those held back behind it.
+    let mut gate = AckGate::new();
     loop {
         let not_ready = !modem.ready;
         let holding = !held.is_empty();
+        let gated = gate.busy() && pty.is_some();
         let wake = tokio::select! {
             command = commands.recv() => Wake::Command(command),
+            _ = tokio::time::sleep_until(gate.deadline), if gated => Wake::AckDue,
             _ = tokio::time::sleep_until(held_until), if holding => Wake::Release,
             _ = tokio::time::sleep_until(ready_at), if not_ready => Wake::Ready,
             read = async {
@@ -466,12 +550,23 @@ async fn run(
                     continue;
                 }
                 let mut urc = Vec::new();
-                if chaos.cmt_and_cmti {
-                    if let Some((pdu, _)) = lock(&state).slots.get(&slot) {
-                        urc.extend(at::cmt_urc(pdu));
-                    }
+                let cmt = if chaos.route_directly {
+                    lock(&state)
+                        .slots
+                        .remove(&slot)
+                        .map(|(pdu, _)| at::cmt_urc(&pdu))
+                } else {
+                    let copy = chaos
+                        .cmt_and_cmti
+                        .then(|| lock(&state).slots.get(&slot).map(|(p, _)| at::cmt_urc(p)))
+                        .flatten();
+                    let (cmti, routed) = modem.notify(slot);
+                    urc.extend(cmti);
+                    routed.or(copy)
+                };
+                if let Some(cmt) = cmt {
+                    urc.splice(0..0, gate.offer(&modem, &state, cmt, options.ack_timeout));
                 }
-                urc.extend(modem.notify(slot));
                 if chaos.urc_inside_responses {
                     held.extend(urc);
                     // Released on its own if no response comes to hide in.
@@ -481,6 +576,10 @@ async fn run(
                 urc
             }
             Wake::Command(Some(Command::Raw(bytes))) => bytes,
+            Wake::Command(Some(Command::Direct(urc))) => {
+                gate.offer(&modem, &state, urc, options.ack_timeout)
+            }
+            Wake::AckDue => gate.due(&modem, &state, options.ack_timeout),
             Wake::Command(Some(Command::Mute(on))) => {
                 muted = on;
                 continue;
@@ -498,6 +597,8 @@ async fn run(
                         // A replugged modem has power-cycled: settings are back to defaults.
                         modem = new_modem();
                         ready_at = tokio::time::Instant::now() + options.ready_delay;
+                        // What was never acknowledged, the network delivers again later.
+                        gate.restart(&state, ready_at + Duration::from_secs(1));
                         Ok(path)
                     }
                     Err(e) => Err(e),
@@ -514,7 +615,9 @@ async fn run(
             // Hung firmware: what the driver writes is lost.
             Wake::Read(Ok(_)) if muted => continue,
             Wake::Read(Ok(n)) => {
-                let out = modem.input(&buf[..n]);
+                let mut out = modem.input(&buf[..n]);
+                // Acknowledged: the next held-back delivery may go.
+                out.extend(gate.acked(&modem, &state, options.ack_timeout));
                 if held.is_empty() || out.is_empty() {
                     out
                 } else {
@@ -539,5 +642,90 @@ async fn run(
                 tracing::debug!("simulator write failed: {e}");
             }
         }
+    }
+}
+
+/// The phase 2+ rule of TS 27.005 for `+CMT`/`+CDS`: one at a time, each waiting for `AT+CNMA`;
+/// unacknowledged, the network delivers it again.
+struct AckGate {
+    /// The delivery printed and not acknowledged yet.
+    waiting: Option<Vec<u8>>,
+    /// Deliveries held back until then.
+    queue: std::collections::VecDeque<Vec<u8>>,
+    /// When `waiting` is given up on (and printed again), or when the queue is printed.
+    deadline: tokio::time::Instant,
+}
+
+impl AckGate {
+    fn new() -> AckGate {
+        AckGate {
+            waiting: None,
+            queue: std::collections::VecDeque::new(),
+            deadline: tokio::time::Instant::now(),
+        }
+    }
+
+    fn busy(&self) -> bool {
+        self.waiting.is_some() || !self.queue.is_empty()
+    }
+
+    /// What to print for a new direct delivery now: it, or (in phase 2+, while another waits)
+    /// nothing yet.
+    fn offer(
+        &mut self,
+        modem: &AtModem,
+        state: &Mutex<SimState>,
+        urc: Vec<u8>,
+        timeout: Duration,
+    ) -> Vec<u8> {
+        if !modem.phase2() {
+            return urc;
+        }
+        if self.waiting.is_some() {
+            self.queue.push_back(urc);
+            return Vec::new();
+        }
+        self.start(state, urc, timeout)
+    }
+
+    fn start(&mut self, state: &Mutex<SimState>, urc: Vec<u8>, timeout: Duration) -> Vec<u8> {
+        lock(state).awaiting_ack = true;
+        self.waiting = Some(urc.clone());
+        self.deadline = tokio::time::Instant::now() + timeout;
+        urc
+    }
+
+    /// After the driver's input: if `AT+CNMA` took the waiting delivery, the next one.
+    fn acked(&mut self, modem: &AtModem, state: &Mutex<SimState>, timeout: Duration) -> Vec<u8> {
+        if self.waiting.is_none() || lock(state).awaiting_ack {
+            return Vec::new();
+        }
+        self.waiting = None;
+        match self.queue.pop_front() {
+            Some(next) => self.offer(modem, state, next, timeout),
+            None => Vec::new(),
+        }
+    }
+
+    /// The deadline passed: the waiting delivery comes again (the network retried), or the
+    /// first held one goes out.
+    fn due(&mut self, modem: &AtModem, state: &Mutex<SimState>, timeout: Duration) -> Vec<u8> {
+        if let Some(urc) = self.waiting.take() {
+            lock(state).ack_timeouts += 1;
+            return self.start(state, urc, timeout);
+        }
+        match self.queue.pop_front() {
+            Some(next) => self.offer(modem, state, next, timeout),
+            None => Vec::new(),
+        }
+    }
+
+    /// A power cycle: the waiting delivery is delivered again after `at`, behind nothing.
+    fn restart(&mut self, state: &Mutex<SimState>, at: tokio::time::Instant) {
+        if let Some(urc) = self.waiting.take() {
+            self.queue.push_front(urc);
+        }
+        lock(state).awaiting_ack = false;
+        self.deadline = at;
     }
 }

@@ -1,0 +1,185 @@
+//! Stable modem ids on real pseudo-terminals: learned from the modem (IMEI, else ICCID with each
+//! family's command, else the port path) before any message is reported, and the same whatever
+//! path the modem comes back on.
+
+mod common;
+
+use common::{next_received, pdu, wait_state, WAIT};
+use simrelay_modem::sim::{Personality, SimOptions, Simulator};
+use simrelay_modem::{spawn, LinkState, ModemConfig, ModemEvent};
+
+const IMEI: &str = "356938035643809";
+const ICCID: &str = "8949000000000000001";
+
+fn unnamed(port: &str) -> ModemConfig {
+    ModemConfig {
+        port: port.to_string(),
+        label: Some("Work SIM".into()),
+        ..ModemConfig::default()
+    }
+}
+
+/// Starts a driver with no configured id on `sim`, waits for `Connected` and a drained message,
+/// and returns the connected status, every status id seen, and the message's modem id.
+async fn learned_id(sim: &Simulator) -> (simrelay_modem::ModemStatus, Vec<String>, String) {
+    sim.store(pdu("+4915123456789", "code 111222"));
+    let (modem, mut events) = spawn(unnamed(&sim.path().to_string_lossy()));
+    let mut ids = Vec::new();
+    let (connected, received) = tokio::time::timeout(WAIT, async {
+        let mut connected = None;
+        loop {
+            match events.recv().await.expect("driver stopped") {
+                ModemEvent::Status(s) => {
+                    ids.push(s.id.clone());
+                    if s.state == LinkState::Connected {
+                        connected = Some(s);
+                    }
+                }
+                ModemEvent::Received(r) => {
+                    if let Some(c) = connected.take() {
+                        return (c, r);
+                    }
+                    panic!("a message before Connected: {r:?}");
+                }
+                _ => {}
+            }
+        }
+    })
+    .await
+    .expect("connected and a message in time");
+    assert_eq!(modem.id(), connected.id, "the handle knows the learned id");
+    assert_eq!(modem.identified().await, connected.id);
+    modem.release(&received).await.expect("delete");
+    modem.shutdown().await;
+    (connected, ids, received.modem)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_personality_is_known_by_its_imei_before_anything_is_reported() {
+    for personality in [
+        Personality::Generic,
+        Personality::Sim800l,
+        Personality::Ec25,
+        Personality::Sim7600,
+        Personality::HuaweiE3372,
+    ] {
+        let sim = Simulator::start(SimOptions {
+            personality,
+            ..SimOptions::default()
+        })
+        .await
+        .unwrap();
+        let (status, ids, message_modem) = learned_id(&sim).await;
+        let want = format!("imei:{IMEI}");
+        assert_eq!(status.id, want, "{personality:?}");
+        // No status ever went out under the provisional (port path) id.
+        assert!(ids.iter().all(|id| *id == want), "{personality:?}: {ids:?}");
+        assert_eq!(message_modem, want, "{personality:?}");
+        assert_eq!(status.imei.as_deref(), Some(IMEI));
+        assert_eq!(status.iccid.as_deref(), Some(ICCID), "{personality:?}");
+        assert_eq!(status.label.as_deref(), Some("Work SIM"));
+        assert_eq!(status.port, sim.path().to_string_lossy());
+        sim.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_an_imei_each_family_is_known_by_its_iccid_and_without_either_by_its_port() {
+    for personality in [
+        Personality::Generic,
+        Personality::Sim800l,
+        Personality::Ec25,
+        Personality::Sim7600,
+        // Huawei prints the ICCID's digits in swapped pairs.
+        Personality::HuaweiE3372,
+    ] {
+        let sim = Simulator::start(SimOptions {
+            personality,
+            imei: String::new(),
+            ..SimOptions::default()
+        })
+        .await
+        .unwrap();
+        let (status, _, message_modem) = learned_id(&sim).await;
+        assert_eq!(status.id, format!("iccid:{ICCID}"), "{personality:?}");
+        assert_eq!(message_modem, status.id);
+        assert_eq!(status.imei, None);
+        sim.shutdown().await;
+    }
+    let sim = Simulator::start(SimOptions {
+        imei: String::new(),
+        iccid: String::new(),
+        ..SimOptions::default()
+    })
+    .await
+    .unwrap();
+    let (status, _, message_modem) = learned_id(&sim).await;
+    let path = sim.path().to_string_lossy().into_owned();
+    assert_eq!(
+        (status.id.as_str(), message_modem.as_str()),
+        (path.as_str(), path.as_str())
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_modem_back_under_a_new_path_keeps_its_id_and_so_its_dedup_key() {
+    let mut sim = Simulator::start(SimOptions::default()).await.unwrap();
+    let message = pdu("+4915123456789", "code 333444");
+    sim.store(message.clone());
+    let first_path = sim.path().to_string_lossy().into_owned();
+    let (modem, mut events) = spawn(unnamed(&first_path));
+    let before = next_received(&mut events).await;
+    modem.shutdown().await;
+
+    // Unplugged and back as another device; the message was never deleted.
+    sim.unplug().await;
+    // Another device takes the old name meanwhile, as ttyUSB numbers get reused.
+    let squatter = Simulator::start(SimOptions::default()).await.unwrap();
+    let second_path = sim.replug().await.unwrap().to_string_lossy().into_owned();
+    squatter.shutdown().await;
+    assert_ne!(first_path, second_path);
+    let (modem, mut events) = spawn(unnamed(&second_path));
+    let (status, mut seen) = wait_state(&mut events, LinkState::Connected).await;
+    assert_eq!(status.port, second_path);
+    let after = match seen.pop() {
+        Some(r) => r,
+        None => next_received(&mut events).await,
+    };
+    assert_eq!(after.modem, before.modem);
+    assert_eq!(after.modem, format!("imei:{IMEI}"));
+    assert_eq!(
+        after.pdu, before.pdu,
+        "same modem + same PDU: the engine stores it once"
+    );
+    modem.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configured_id_wins_and_an_absent_modem_settles_on_its_port() {
+    let sim = Simulator::start(SimOptions::default()).await.unwrap();
+    let (modem, mut events) = spawn(ModemConfig {
+        id: Some("demo".into()),
+        ..unnamed(&sim.path().to_string_lossy())
+    });
+    assert_eq!(modem.identified().await, "demo", "known at once");
+    let (status, _) = wait_state(&mut events, LinkState::Connected).await;
+    assert_eq!(status.id, "demo");
+    assert_eq!(
+        status.imei.as_deref(),
+        Some(IMEI),
+        "still read for the status"
+    );
+    modem.shutdown().await;
+    sim.shutdown().await;
+
+    let (modem, mut events) = spawn(unnamed("/dev/simrelay-no-such-port"));
+    let id = tokio::time::timeout(WAIT, modem.identified())
+        .await
+        .expect("settles after the first failed start-up");
+    assert_eq!(id, "/dev/simrelay-no-such-port");
+    let (status, _) = wait_state(&mut events, LinkState::Disconnected).await;
+    assert_eq!(status.id, id);
+    modem.shutdown().await;
+}
