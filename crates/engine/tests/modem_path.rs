@@ -572,3 +572,171 @@ async fn a_modem_keeps_its_imei_id_and_its_dedup_key_under_a_new_port_path() {
     engine.shutdown().await;
     sim.shutdown().await;
 }
+
+/// Starts an engine on `sim` and sends one message through the API; returns the engine, the sent-status
+/// receiver and the message once the network took it.
+async fn engine_with_a_sent_message(
+    sim: &Simulator,
+    db: &std::path::Path,
+) -> (
+    Engine,
+    tokio::sync::broadcast::Receiver<simrelay_protocol::SentMessage>,
+    simrelay_protocol::SentMessage,
+) {
+    let engine = engine_on(sim, db).await;
+    let hub = engine.hub().clone();
+    eventually("the modem to connect", || {
+        let connected = hub
+            .modems()
+            .iter()
+            .any(|m| m.state == ModemState::Connected);
+        async move { connected }
+    })
+    .await;
+    let mut updates = engine.subscribe_sent();
+    let accepted: serde_json::Value = reqwest::Client::new()
+        .post(format!("http://{}/api/send", engine.local_addr()))
+        .json(&serde_json::json!({"to": "+4915123456789", "text": "are you there?"}))
+        .send()
+        .await
+        .expect("post")
+        .json()
+        .await
+        .expect("json");
+    assert!(accepted["id"].as_i64().is_some(), "{accepted}");
+    let sent = loop {
+        let update = tokio::time::timeout(Duration::from_secs(15), updates.recv())
+            .await
+            .expect("in time")
+            .expect("open");
+        if update.status == SendStatus::Sent {
+            break update;
+        }
+    };
+    (engine, updates, sent)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_report_kept_in_the_sr_storage_is_applied_then_deleted_there() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim = Simulator::start(SimOptions {
+        report_storage: true,
+        ..SimOptions::default()
+    })
+    .await
+    .expect("simulator");
+    let (engine, mut updates, sent) =
+        engine_with_a_sent_message(&sim, &dir.path().join("sr.db")).await;
+    // +CDSI: "SR",1 - and a message arrives in SM slot 1 right after, which must still be read from SM.
+    sim.deliver_report(status_report(sent.message_refs[0], 0x00));
+    sim.deliver(pdu(
+        "+4915123456789",
+        "Your Example verification code is 135790.",
+        "2026-11-22T10:00:09+01:00",
+    ));
+    let delivered = tokio::time::timeout(Duration::from_secs(15), updates.recv())
+        .await
+        .expect("in time")
+        .expect("open");
+    assert_eq!(
+        (delivered.id, delivered.status),
+        (sent.id, SendStatus::Delivered)
+    );
+    eventually("the report to leave SR and the message to leave SM", || {
+        let empty = sim.stored_reports().is_empty() && sim.stored().is_empty();
+        async move { empty }
+    })
+    .await;
+    let store = engine.store().clone();
+    eventually("the message to be stored", || {
+        let store = store.clone();
+        async move { store.count().await.expect("count") == 1 }
+    })
+    .await;
+    engine.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phase2_cmt_is_acknowledged_only_after_the_commit_and_comes_again_until_then() {
+    use sqlx::Connection;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("cnma.db");
+    let sim = Simulator::start(SimOptions {
+        phase2: true,
+        ack_timeout: Duration::from_secs(2),
+        chaos: simrelay_modem::sim::Chaos {
+            route_directly: true,
+            ..Default::default()
+        },
+        ..SimOptions::default()
+    })
+    .await
+    .expect("simulator");
+    let engine = engine_on(&sim, &db).await;
+    let hub = engine.hub().clone();
+    eventually("the modem to connect", || {
+        let connected = hub
+            .modems()
+            .iter()
+            .any(|m| m.state == ModemState::Connected);
+        async move { connected }
+    })
+    .await;
+
+    // Another program holds the database's write lock: no commit can happen.
+    let mut blocker = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .expect("second connection");
+    sqlx::query("BEGIN EXCLUSIVE")
+        .execute(&mut blocker)
+        .await
+        .expect("lock");
+    sim.deliver(pdu(
+        "+4915123456789",
+        "Your Example verification code is 864209.",
+        "2026-11-22T10:00:11+01:00",
+    ));
+    // Longer than the store's busy timeout (5 s): the commit fails, so no acknowledgement goes out and the
+    // modem (the network) delivers the message again.
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    assert_eq!(sim.acks(), 0, "acknowledged before any commit");
+    assert!(
+        sim.ack_timeouts() >= 1,
+        "delivered again while unacknowledged"
+    );
+    assert!(
+        sim.stored().is_empty(),
+        "a routed message is only on the air"
+    );
+    sqlx::query("ROLLBACK")
+        .execute(&mut blocker)
+        .await
+        .expect("unlock");
+    blocker.close().await.expect("close");
+
+    let store = engine.store().clone();
+    eventually("the message to be committed", || {
+        let store = store.clone();
+        async move { store.count().await.expect("count") == 1 }
+    })
+    .await;
+    eventually("the acknowledgement after the commit", || {
+        let acked = sim.acks() >= 1;
+        async move { acked }
+    })
+    .await;
+    // Acknowledged: the redeliveries stop, and every copy that did come is stored once.
+    let timeouts = sim.ack_timeouts();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(
+        sim.ack_timeouts(),
+        timeouts,
+        "still delivered again after the ack"
+    );
+    assert_eq!(store.count().await.expect("count"), 1);
+    let message = store.recent(1).await.expect("recent").remove(0);
+    assert_eq!(message.code.as_deref(), Some("864209"));
+    engine.shutdown().await;
+    sim.shutdown().await;
+}
