@@ -210,12 +210,22 @@ fn token(path: &Path, command: TokenCommand) -> anyhow::Result<ExitCode> {
         }
         TokenCommand::List => {
             for t in tokens::load(path)? {
-                println!("{}\tcreated {}", t.name, t.created_at);
+                let seen = match (&t.last_seen, &t.last_ip) {
+                    (Some(at), Some(ip)) => format!("last seen {at} from {ip}"),
+                    (Some(at), None) => format!("last seen {at}"),
+                    _ => "never seen".to_owned(),
+                };
+                println!(
+                    "{}\tcreated {}\t{seen}\tid {}",
+                    t.name,
+                    t.created_at,
+                    t.id()
+                );
             }
         }
         TokenCommand::Revoke { name } => {
             tokens::revoke(path, &name)?;
-            eprintln!("Token {name:?} revoked (a running server picks this up at its next start).");
+            eprintln!("Token {name:?} revoked (a running server refuses it within a second).");
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -301,8 +311,8 @@ fn toml_strings(items: &[String]) -> String {
 fn serve(config_path: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
     simrelay_engine::logging::init()?;
     let mut config = load_config(config_path)?;
-    config.paired_tokens =
-        simrelay_engine::tokens::load(&config_path.with_file_name("tokens.toml"))?;
+    // The engine reads the paired devices from this file and writes the ones paired in the UI to it.
+    config.tokens_file = Some(config_path.with_file_name("tokens.toml"));
     config.modems.extend(args.modems);
     config.demo |= args.demo;
     if let Some(db) = args.db {
@@ -325,10 +335,12 @@ fn serve(config_path: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
         println!("SimRelay is listening on {}", engine.url());
         if let Some(token) = engine.token() {
             println!("Access token: {token}");
-            if engine.local_addr().ip().is_unspecified() {
-                let port = engine.local_addr().port();
-                println!("From another device on your network: http://<this machine's IP>:{port}/?token={token}");
-            }
+        }
+        for addr in engine.lan_addrs() {
+            println!(
+                "From another device on your network: http://{addr}/?token={}",
+                engine.lan_token()
+            );
         }
         wait_for_stop_signal().await?;
         eprintln!("simrelay: shutting down");

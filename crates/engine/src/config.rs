@@ -43,6 +43,9 @@ pub struct Config {
     /// Further accepted tokens, one per paired device (see [`crate::tokens`]); they count only when the
     /// server requires a token at all (`token` set, or a non-loopback `listen`).
     pub paired_tokens: Vec<PairedToken>,
+    /// The paired-devices file (`tokens.toml`) the engine reads and writes (`/api/devices`). `None` keeps the
+    /// devices in memory only, starting from `paired_tokens`.
+    pub tokens_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -58,6 +61,7 @@ impl Default for Config {
             retention: Retention::default(),
             hooks: Hooks::default(),
             paired_tokens: Vec::new(),
+            tokens_file: None,
         }
     }
 }

@@ -3,11 +3,12 @@
 //! The headless `simrelay serve` and the desktop shell both use this, so they behave the same.
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-use simrelay_protocol::ServerEvent;
+use simrelay_protocol::{ServerEvent, Settings};
 use tokio::net::TcpListener;
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
@@ -17,8 +18,11 @@ use simrelay_modem::ModemConfig;
 
 use crate::config::Config;
 use crate::hub::Hub;
-use crate::server::{self, AppState};
-use crate::store::{Retention, Store, StoreError};
+use crate::server::lan::{LanError, Listeners};
+use crate::server::settings::Control;
+use crate::server::{self, AppState, SettingsError};
+use crate::store::{settings as stored_settings, Store, StoreError};
+use crate::tokens::{Devices, TokensError};
 use crate::{demo, hooks, ingest, retention};
 
 /// How long start-up waits for the modems to tell their IMEI/ICCID (all at once).
@@ -54,6 +58,12 @@ pub enum EngineError {
     /// The built-in demo modem could not be started.
     #[error("cannot start the demo modem: {0}")]
     Demo(String),
+    /// The paired-devices file could not be read.
+    #[error(transparent)]
+    Tokens(#[from] TokensError),
+    /// LAN sharing was asked for at start (`--lan`, `listen = "0.0.0.0:…"`) and a LAN address refused the port.
+    #[error(transparent)]
+    Lan(#[from] LanError),
 }
 
 /// A running SimRelay engine. Dropping it without [`Engine::shutdown`] leaves its tasks running until the
@@ -61,9 +71,14 @@ pub enum EngineError {
 #[derive(Debug)]
 pub struct Engine {
     local_addr: SocketAddr,
-    token: Option<String>,
+    /// The main token; clients on this machine need it unless `open_loopback`.
+    token: String,
+    open_loopback: bool,
     store: Store,
     hub: Hub,
+    devices: Arc<Devices>,
+    listeners: Arc<Listeners>,
+    settings: Arc<Control>,
     shutdown: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -79,24 +94,45 @@ impl Engine {
         }
         let store = Store::open(&config.db).await?;
         let hub = Hub::new();
-        let token = match &config.token {
-            Some(token) => Some(token.clone()),
-            None if !config.listen.ip().is_loopback() => Some(server::generate_token()),
-            None => None,
+        let devices = Arc::new(Devices::open(
+            config.tokens_file.clone(),
+            config.paired_tokens.clone(),
+        )?);
+        // "Everywhere" (`--lan`, 0.0.0.0) is served as loopback plus each LAN address, so sharing can be
+        // switched off at run time without dropping this machine's own clients.
+        let everywhere = config.listen.ip().is_unspecified();
+        let base = match config.listen.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => {
+                SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), config.listen.port())
+            }
+            IpAddr::V6(ip) if ip.is_unspecified() => {
+                SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), config.listen.port())
+            }
+            _ => config.listen,
         };
-        let listener =
-            TcpListener::bind(config.listen)
-                .await
-                .map_err(|source| EngineError::Listen {
-                    addr: config.listen,
-                    source,
-                })?;
+        // LAN clients always need a token, so there always is one; this machine's clients need it unless the
+        // server was started on loopback without one.
+        let open_loopback = config.token.is_none() && config.listen.ip().is_loopback();
+        let token = config.token.clone().unwrap_or_else(server::generate_token);
+        let listener = TcpListener::bind(base)
+            .await
+            .map_err(|source| EngineError::Listen { addr: base, source })?;
         let local_addr = listener
             .local_addr()
-            .map_err(|source| EngineError::Listen {
-                addr: config.listen,
-                source,
-            })?;
+            .map_err(|source| EngineError::Listen { addr: base, source })?;
+        let listeners = Arc::new(Listeners::new(local_addr));
+        // Defaults < config file < environment < saved run-time changes; the start address wins for `lan`.
+        let mut settings = store
+            .effective_settings(stored_settings::from_config(
+                &config.retention,
+                &config.hooks,
+                false,
+            ))
+            .await?;
+        let want_lan = everywhere || listeners.fixed() || settings.lan;
+        settings.lan = listeners.fixed();
+        hub.publish_settings(settings);
+        let control = Arc::new(Control::new(store.clone(), hub.clone(), listeners.clone()));
         let shutdown = CancellationToken::new();
         let mut tasks = Vec::new();
 
@@ -163,34 +199,46 @@ impl Engine {
             )));
         }
 
-        if config.hooks.is_active() {
-            let events = hub.subscribe();
-            tasks.push(tokio::spawn(hooks::run(
-                config.hooks.clone(),
-                events,
-                shutdown.clone(),
-            )));
-        }
-        if config.retention != Retention::default() {
-            tasks.push(tokio::spawn(retention::run(
-                store.clone(),
-                config.retention,
-                shutdown.clone(),
-            )));
-        }
-        let state = AppState::new(
-            store.clone(),
-            hub.clone(),
-            token.as_deref(),
+        // Both always run: they read the live settings, which may name hooks or rules later.
+        tasks.push(tokio::spawn(hooks::run(
+            hub.watch_settings(),
+            config.hooks.timeout_secs,
+            hub.subscribe(),
             shutdown.clone(),
-            handles,
-            config
-                .paired_tokens
-                .iter()
-                .filter_map(|t| hex::decode(&t.sha256).ok()?.try_into().ok())
-                .collect(),
-            local_addr,
-        );
+        )));
+        tasks.push(tokio::spawn(retention::run(
+            store.clone(),
+            hub.watch_settings(),
+            shutdown.clone(),
+        )));
+        let state = AppState {
+            store: store.clone(),
+            hub: hub.clone(),
+            token: Arc::from(token.as_str()),
+            open_loopback,
+            shutdown: shutdown.clone(),
+            listeners: listeners.clone(),
+            devices: devices.clone(),
+            settings: control.clone(),
+            limiter: Arc::default(),
+            modems: Arc::new(handles),
+        };
+        listeners.set_template(Some(state.clone()));
+        if want_lan && !listeners.fixed() {
+            match listeners.set_lan(true).await {
+                Ok(()) => {}
+                // Sharing was asked for explicitly at start: a taken port is an error, as it always was.
+                Err(e @ LanError::Bind { .. }) if everywhere => {
+                    shutdown.cancel();
+                    listeners.set_template(None);
+                    return Err(e.into());
+                }
+                Err(e) => tracing::warn!(error = %e, "LAN sharing is on but cannot start now"),
+            }
+            let mut settings = hub.settings();
+            settings.lan = listeners.shared();
+            hub.publish_settings(settings);
+        }
         tasks.push(tokio::spawn(async move {
             if let Err(e) = server::serve(listener, state).await {
                 tracing::error!(error = %e, "the HTTP server stopped");
@@ -200,8 +248,12 @@ impl Engine {
         Ok(Engine {
             local_addr,
             token,
+            open_loopback,
             store,
             hub,
+            devices,
+            listeners,
+            settings: control,
             shutdown,
             tasks,
         })
@@ -219,15 +271,44 @@ impl Engine {
             ip => ip,
         };
         let base = format!("http://{}/", SocketAddr::new(ip, self.local_addr.port()));
-        match &self.token {
+        match self.token() {
             Some(token) => format!("{base}?token={token}"),
             None => base,
         }
     }
 
-    /// The access token, if the server requires one.
+    /// The access token, if clients on this machine need one (LAN clients always need [`Engine::lan_token`]).
     pub fn token(&self) -> Option<&str> {
-        self.token.as_deref()
+        (!self.open_loopback).then_some(self.token.as_str())
+    }
+
+    /// The main token, which LAN clients need (when the server is shared).
+    pub fn lan_token(&self) -> &str {
+        &self.token
+    }
+
+    /// The addresses other devices reach the server on (empty when it is not shared on the LAN).
+    pub fn lan_addrs(&self) -> Vec<SocketAddr> {
+        self.listeners.lan_addrs()
+    }
+
+    /// The settings in effect.
+    pub fn settings(&self) -> Settings {
+        self.hub.settings()
+    }
+
+    /// Changes some settings (a JSON object with any subset of the fields of [`Settings`]), as
+    /// `PATCH /api/settings` does: checked, applied (LAN sharing switched), stored and published.
+    pub async fn update_settings(
+        &self,
+        patch: &serde_json::Value,
+    ) -> Result<Settings, SettingsError> {
+        self.settings.update(patch).await
+    }
+
+    /// The paired devices.
+    pub fn devices(&self) -> &Devices {
+        &self.devices
     }
 
     /// A receiver of every event (new messages, modem status) from now on.
@@ -253,6 +334,11 @@ impl Engine {
     /// Stops serving, stops the modems, waits (bounded) for every task, and closes the store.
     pub async fn shutdown(self) {
         self.shutdown.cancel();
+        // LAN listeners stop with the token (their own is a child of it); this also frees the state they hold.
+        if let Err(e) = self.listeners.set_lan(false).await {
+            tracing::debug!(error = %e, "LAN listeners were fixed");
+        }
+        self.listeners.set_template(None);
         for task in self.tasks {
             let abort = task.abort_handle();
             if tokio::time::timeout(SHUTDOWN_GRACE, task).await.is_err() {

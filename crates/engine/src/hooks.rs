@@ -1,5 +1,8 @@
 //! Hooks: for each new message (or only those with a code), run a command and/or POST to a webhook.
 //!
+//! What runs is read from the live settings for each message, so changing a hook (`PATCH /api/settings`)
+//! takes effect with the next message, without a restart.
+//!
 //! Hooks read the hub like any other consumer, after the commit, so they can never block or slow ingest:
 //! at most four run at once, and if they fall behind, the hub drops their oldest events (logged)
 //! rather than hold anyone up. Each run has a timeout and is retried a bounded number of times.
@@ -8,10 +11,10 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
-use simrelay_protocol::{Message, ServerEvent};
+use simrelay_protocol::{Message, ServerEvent, Settings};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::{broadcast, Semaphore};
+use tokio::sync::{broadcast, watch, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 /// Hooks run concurrently at most this many at a time.
@@ -51,13 +54,14 @@ impl Hooks {
     }
 }
 
-/// Runs the hooks for every message published on `events` until `shutdown`.
+/// Runs the hooks the live `settings` name (with the time limit `timeout_secs`) for every message published on
+/// `events` until `shutdown`.
 pub(crate) async fn run(
-    hooks: Hooks,
+    settings: watch::Receiver<Settings>,
+    timeout_secs: u64,
     mut events: broadcast::Receiver<ServerEvent>,
     shutdown: CancellationToken,
 ) {
-    let hooks = Arc::new(hooks);
     let running = Arc::new(Semaphore::new(MAX_RUNNING));
     let client = reqwest::Client::new();
     loop {
@@ -73,9 +77,11 @@ pub(crate) async fn run(
                 Err(RecvError::Closed) => return,
             },
         };
-        if hooks.only_codes && message.code.is_none() {
+        let hooks = crate::store::settings::hooks_of(&settings.borrow(), timeout_secs);
+        if !hooks.is_active() || (hooks.only_codes && message.code.is_none()) {
             continue;
         }
+        let hooks = Arc::new(hooks);
         // Waiting for a permit here only delays hooks: the hub buffers for us and drops for us, never for ingest.
         let Ok(permit) = running.clone().acquire_owned().await else {
             return;

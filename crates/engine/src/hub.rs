@@ -1,5 +1,6 @@
 //! The hub: one broadcast of [`ServerEvent`]s that every consumer subscribes to after the store committed,
-//! and a second one of outgoing-message status changes ([`SentMessage`]).
+//! a second one of outgoing-message status changes ([`SentMessage`]), and the current [`Settings`] (a watch:
+//! consumers such as retention, hooks and `/ws` want the latest settings, never a backlog of old ones).
 //!
 //! WebSocket clients, long-poll waiters and the desktop shell each hold their own receiver. The channel is
 //! bounded per receiver, so a consumer that stops reading falls behind (and is cut off by its own loop when it
@@ -8,8 +9,8 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use simrelay_protocol::{Message, ModemStatus, SentMessage, ServerEvent};
-use tokio::sync::broadcast;
+use simrelay_protocol::{Message, ModemStatus, SentMessage, ServerEvent, Settings};
+use tokio::sync::{broadcast, watch};
 
 /// How many events a receiver may fall behind before it is told it lagged.
 pub const EVENT_BUFFER: usize = 256;
@@ -26,6 +27,7 @@ struct Inner {
     // Separate from `events` because `ServerEvent` is matched exhaustively by clients; see
     // `simrelay_protocol::ServerNotice`.
     sent: broadcast::Sender<SentMessage>,
+    settings: watch::Sender<Settings>,
     modems: Mutex<BTreeMap<String, ModemStatus>>,
 }
 
@@ -44,6 +46,7 @@ impl Hub {
             inner: Arc::new(Inner {
                 events,
                 sent,
+                settings: watch::Sender::new(Settings::default()),
                 modems: Mutex::new(BTreeMap::new()),
             }),
         }
@@ -62,6 +65,22 @@ impl Hub {
     /// Publishes an outgoing message's new status (after the store recorded it).
     pub fn publish_sent(&self, sent: SentMessage) {
         let _ = self.inner.sent.send(sent);
+    }
+
+    /// Publishes the settings now in effect (after they were stored).
+    pub fn publish_settings(&self, settings: Settings) {
+        // `send_replace` keeps the value even when nobody watches yet.
+        self.inner.settings.send_replace(settings);
+    }
+
+    /// The settings in effect.
+    pub fn settings(&self) -> Settings {
+        self.inner.settings.borrow().clone()
+    }
+
+    /// A receiver that sees each settings change (the latest one, when several come at once).
+    pub fn watch_settings(&self) -> watch::Receiver<Settings> {
+        self.inner.settings.subscribe()
     }
 
     /// Publishes a committed message.

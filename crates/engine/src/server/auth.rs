@@ -20,6 +20,7 @@ use sha2::{Digest, Sha256};
 
 use super::error::Failure;
 use super::{origin, AppState};
+use crate::tokens::constant_time_eq;
 
 /// Random bytes in a generated token: 256 bits, well above the 128 a guessable-by-nobody token needs.
 const TOKEN_BYTES: usize = 32;
@@ -94,16 +95,18 @@ pub(crate) async fn require_token(
         .into_response();
     }
     let path = request.uri().path().to_owned();
-    if let Err(refused) = origin::check(request.headers(), &path, state.token.is_some()) {
-        return refused.into_response();
-    }
-    let Some(expected) = state.token.clone() else {
-        return next.run(request).await;
-    };
     let ip = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| addr.ip());
+    // Clients on this machine need no token only when the server was started that way; LAN clients always do.
+    let needs_token = !(state.open_loopback && ip.is_some_and(|ip| ip.is_loopback()));
+    if let Err(refused) = origin::check(request.headers(), &path, needs_token) {
+        return refused.into_response();
+    }
+    if !needs_token {
+        return next.run(request).await;
+    }
     let now = Instant::now();
     let protected = is_protected(&path);
     // A blocked address is refused even with the right token: otherwise guessing would go on unslowed.
@@ -115,14 +118,14 @@ pub(crate) async fn require_token(
         )
         .into_response();
     }
+    let expected = state.token.clone();
     let valid = |t: &str| {
         let t = t.trim();
+        if constant_time_eq(t.as_bytes(), expected.as_bytes()) {
+            return Some(Who::Main);
+        }
         let hash: [u8; 32] = Sha256::digest(t.as_bytes()).into();
-        constant_time_eq(t.as_bytes(), expected.as_bytes())
-            | state
-                .paired
-                .iter()
-                .fold(false, |hit, paired| hit | constant_time_eq(&hash, paired))
+        state.devices.authenticate(&hash).map(Who::Device)
     };
     let presented = presented_token(&request, valid);
     if presented.is_none() && protected {
@@ -132,8 +135,17 @@ pub(crate) async fn require_token(
         tracing::warn!(%path, client = ?ip, "rejected a request without a valid token");
         return Failure::unauthorized().into_response();
     }
+    let mut request = request;
+    if let Some((_, _, Who::Device(id))) = &presented {
+        if state.devices.touch(id, ip) {
+            let (devices, id) = (state.devices.clone(), id.clone());
+            // Written off the request path: a slow disk never delays an answer.
+            tokio::task::spawn_blocking(move || devices.persist_seen(&id));
+        }
+        request.extensions_mut().insert(DeviceId(id.clone()));
+    }
     let mut response = next.run(request).await;
-    if let Some((Via::Query, token)) = presented {
+    if let Some((Via::Query, token, _)) = presented {
         let cookie = format!("{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/");
         if let Ok(value) = HeaderValue::from_str(&cookie) {
             response.headers_mut().append(header::SET_COOKIE, value);
@@ -141,6 +153,18 @@ pub(crate) async fn require_token(
     }
     response
 }
+
+/// Whose token authenticated a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Who {
+    Main,
+    Device(String),
+}
+
+/// Request extension: the paired device whose token authenticated the request (WebSockets watch for its
+/// revocation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DeviceId(pub(crate) String);
 
 /// How a valid token came with the request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,22 +174,26 @@ enum Via {
     Cookie,
 }
 
-/// The valid token the request carries, and how it came.
-fn presented_token(request: &Request, valid: impl Fn(&str) -> bool) -> Option<(Via, String)> {
+/// The valid token the request carries, how it came, and whose it is.
+fn presented_token(
+    request: &Request,
+    valid: impl Fn(&str) -> Option<Who>,
+) -> Option<(Via, String, Who)> {
     let headers = request.headers();
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "));
-    if let Some(token) = bearer.filter(|t| valid(t)) {
-        return Some((Via::Header, token.trim().to_owned()));
+    if let Some(token) = bearer {
+        if let Some(who) = valid(token) {
+            return Some((Via::Header, token.trim().to_owned(), who));
+        }
     }
     let query = Query::<HashMap<String, String>>::try_from_uri(request.uri()).ok();
-    if let Some(token) = query
-        .and_then(|Query(params)| params.get("token").cloned())
-        .filter(|t| valid(t))
-    {
-        return Some((Via::Query, token.trim().to_owned()));
+    if let Some(token) = query.and_then(|Query(params)| params.get("token").cloned()) {
+        if let Some(who) = valid(&token) {
+            return Some((Via::Query, token.trim().to_owned(), who));
+        }
     }
     headers
         .get_all(header::COOKIE)
@@ -173,16 +201,8 @@ fn presented_token(request: &Request, valid: impl Fn(&str) -> bool) -> Option<(V
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, value)| *name == COOKIE && valid(value))
-        .map(|(_, value)| (Via::Cookie, value.trim().to_owned()))
-}
-
-/// Compares without an early exit, so the time taken does not tell an attacker how many leading bytes were right.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+        .filter(|(name, _)| *name == COOKIE)
+        .find_map(|(_, value)| Some((Via::Cookie, value.trim().to_owned(), valid(value)?)))
 }
 
 #[cfg(test)]

@@ -3,19 +3,22 @@
 mod api;
 mod auth;
 mod codes;
+mod devices;
 mod error;
 mod export;
+pub(crate) mod lan;
 mod origin;
 mod pair;
 mod params;
 mod send;
+pub(crate) mod settings;
 mod ui;
 mod ws;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{middleware, Router};
 use simrelay_modem::ModemHandle;
 use tokio::net::TcpListener;
@@ -23,8 +26,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::hub::Hub;
 use crate::store::Store;
+use crate::tokens::Devices;
 
 pub use auth::generate_token;
+pub use lan::LanError;
+pub use settings::SettingsError;
 
 /// Largest request body accepted, in bytes.
 pub(crate) const MAX_BODY: usize = 64 * 1024;
@@ -34,41 +40,33 @@ pub(crate) const MAX_BODY: usize = 64 * 1024;
 pub(crate) struct AppState {
     pub(crate) store: Store,
     pub(crate) hub: Hub,
-    /// The token every protected request must carry; `None` = open (loopback only).
-    pub(crate) token: Option<Arc<str>>,
-    /// Cancelled when the engine shuts down; long-lived handlers (WebSockets) watch it.
+    /// The main token. LAN clients always need it (or a paired device's); clients on this machine need it
+    /// unless `open_loopback`.
+    pub(crate) token: Arc<str>,
+    /// Whether clients on this machine (loopback peers) need no token: the server was started on loopback
+    /// without `--token`.
+    pub(crate) open_loopback: bool,
+    /// Cancelled when this listener stops (the engine shuts down, or LAN sharing is switched off); long-lived
+    /// handlers (WebSockets, long polls) watch it.
     pub(crate) shutdown: CancellationToken,
-    /// The address the server listens on.
-    pub(crate) listen: std::net::SocketAddr,
-    /// SHA-256 of each paired device's token, also accepted.
-    pub(crate) paired: Arc<Vec<[u8; 32]>>,
+    /// The listeners: the address the server was started on, and the LAN ones.
+    pub(crate) listeners: Arc<lan::Listeners>,
+    /// Paired devices, whose tokens are also accepted.
+    pub(crate) devices: Arc<Devices>,
+    /// Changes settings (stored, applied, published) one at a time.
+    pub(crate) settings: Arc<settings::Control>,
     /// Failed token attempts per client IP.
     pub(crate) limiter: Arc<auth::FailureLimiter>,
     /// The running modem drivers by id, for sending.
     pub(crate) modems: Arc<BTreeMap<String, ModemHandle>>,
 }
 
-impl AppState {
-    /// State for a server over `store` and `hub`.
-    pub(crate) fn new(
-        store: Store,
-        hub: Hub,
-        token: Option<&str>,
-        shutdown: CancellationToken,
-        modems: BTreeMap<String, ModemHandle>,
-        paired: Vec<[u8; 32]>,
-        listen: std::net::SocketAddr,
-    ) -> AppState {
-        AppState {
-            store,
-            hub,
-            token: token.map(Arc::from),
-            shutdown,
-            limiter: Arc::default(),
-            modems: Arc::new(modems),
-            paired: Arc::new(paired),
-            listen,
-        }
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never prints the token.
+        f.debug_struct("AppState")
+            .field("open_loopback", &self.open_loopback)
+            .finish_non_exhaustive()
     }
 }
 
@@ -86,6 +84,9 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/modems", get(api::modems))
         .route("/api/send", post(send::send))
         .route("/api/pair", get(pair::pair))
+        .route("/api/devices", get(devices::list).post(devices::create))
+        .route("/api/devices/{id}", delete(devices::revoke))
+        .route("/api/settings", get(settings::get).patch(settings::patch))
         .route("/api/sent/{id}", get(send::sent))
         .route("/api/export", get(export::export))
         .route("/ws", get(ws::upgrade))
@@ -97,6 +98,19 @@ pub(crate) fn router(state: AppState) -> Router {
             auth::require_token,
         ))
         .with_state(state)
+}
+
+/// Refuses a client that is not on this machine: pairing links, device tokens and settings are for the owner.
+pub(crate) fn require_loopback(peer: std::net::SocketAddr) -> Result<(), error::Failure> {
+    if peer.ip().is_loopback() {
+        Ok(())
+    } else {
+        Err(error::Failure::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "loopback_only",
+            "only a client on the machine SimRelay runs on may do this",
+        ))
+    }
 }
 
 /// Serves on `listener` until `state.shutdown` is cancelled.

@@ -2,6 +2,9 @@
 //! message's status change, as a `sent` frame) as a JSON text frame. Clients have no commands yet: a text or
 //! binary frame from them is answered with an `error` frame, and the connection stays open.
 //!
+//! Clients on this machine also get a `settings` frame with every settings change. A client authenticated by a
+//! paired device's token is closed with code 4401 ("revoked") as soon as that device is revoked.
+//!
 //! Each client reads the hub through its own bounded receiver. A client that stops reading is cut off in one
 //! of two ways, both without slowing anyone else: its socket write does not finish within [`SEND_TIMEOUT`],
 //! or it falls [`crate::hub::EVENT_BUFFER`] events behind and gets close code 1008.
@@ -11,14 +14,19 @@ use std::time::Duration;
 use axum::extract::ws::{
     close_code, CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade,
 };
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::response::Response;
+use axum::Extension;
 use serde::Serialize;
 use simrelay_protocol::{ServerEvent, ServerNotice};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::{interval, timeout, MissedTickBehavior};
 
+use super::auth::DeviceId;
 use super::AppState;
+
+/// Close code for a client whose device was revoked (4000-4999 are for applications; 4401 echoes HTTP 401).
+pub const CLOSE_REVOKED: u16 = 4401;
 
 /// Messages in the `hello` frame.
 const HELLO_RECENT: u32 = 20;
@@ -33,14 +41,44 @@ const MAX_CLIENT_MESSAGE: usize = 16 * 1024;
 const READ_BUFFER: usize = 4 * 1024;
 
 /// `GET /ws`: upgrades to a WebSocket (the token was checked by the middleware).
-pub(crate) async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
+pub(crate) async fn upgrade(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    device: Option<Extension<DeviceId>>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let client = Client {
+        local: peer.ip().is_loopback(),
+        device: device.map(|Extension(DeviceId(id))| id),
+    };
     ws.max_message_size(MAX_CLIENT_MESSAGE)
         .max_frame_size(MAX_CLIENT_MESSAGE)
         .read_buffer_size(READ_BUFFER)
-        .on_upgrade(move |socket| serve_client(socket, state))
+        .on_upgrade(move |socket| serve_client(socket, state, client))
 }
 
-async fn serve_client(mut socket: WebSocket, state: AppState) {
+/// Who is at the other end.
+#[derive(Debug)]
+struct Client {
+    /// On this machine: gets `settings` frames.
+    local: bool,
+    /// The paired device whose token it used, if any.
+    device: Option<String>,
+}
+
+async fn serve_client(mut socket: WebSocket, state: AppState, client: Client) {
+    // Subscribed before the check, so a revocation in between is not missed.
+    let mut revoked = state.devices.subscribe_revoked();
+    if client
+        .device
+        .as_deref()
+        .is_some_and(|id| !state.devices.contains(id))
+    {
+        let _ = close(&mut socket, CLOSE_REVOKED, "revoked").await;
+        return;
+    }
+    let mut settings = state.hub.watch_settings();
+    settings.mark_unchanged();
     // Subscribe before reading the store, so a message committed in between is not missed; it may then
     // arrive both in `hello` and as an event, which the id check below filters out.
     let mut events = state.hub.subscribe();
@@ -106,6 +144,29 @@ async fn serve_client(mut socket: WebSocket, state: AppState) {
                 }
                 Err(error) => return close_after(&mut socket, error).await,
             },
+            gone = revoked.recv(), if client.device.is_some() => {
+                let mine = client.device.as_deref().unwrap_or_default();
+                let now_revoked = match gone {
+                    Ok(id) => id == mine,
+                    // Missed some: ask directly.
+                    Err(RecvError::Lagged(_)) => !state.devices.contains(mine),
+                    Err(RecvError::Closed) => true,
+                };
+                if now_revoked {
+                    tracing::info!(device = %mine, "closing the WebSocket of a revoked device");
+                    let _ = close(&mut socket, CLOSE_REVOKED, "revoked").await;
+                    return;
+                }
+            }
+            changed = settings.changed(), if client.local => {
+                if changed.is_err() {
+                    return;
+                }
+                let notice = ServerNotice::Settings { settings: settings.borrow_and_update().clone() };
+                if send_event(&mut socket, &notice).await.is_err() {
+                    return;
+                }
+            }
             _ = ping.tick() => {
                 if send(&mut socket, WsMessage::Ping(Default::default())).await.is_err() {
                     return;

@@ -20,6 +20,7 @@ use sqlx::Row;
 mod retention;
 mod search;
 mod sent;
+pub mod settings;
 
 pub use retention::{Retention, RetentionReport};
 pub use search::{Found, MessageQuery, Order};
