@@ -294,6 +294,7 @@ impl Devices {
 
     /// Every paired device, in the order they were paired.
     pub fn list(&self) -> Vec<Device> {
+        self.reload_if_changed();
         self.lock().tokens.iter().map(PairedToken::device).collect()
     }
 
