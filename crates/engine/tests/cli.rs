@@ -200,3 +200,51 @@ async fn ports_tells_a_modem_from_a_silent_port() {
     assert_eq!(lines[1]["is_modem"], false, "{:?}", lines[1]);
     sim.shutdown().await;
 }
+
+#[test]
+fn token_add_list_revoke_work_on_the_tokens_file_next_to_the_config() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("config.toml");
+    let run = |args: &[&str]| {
+        simrelay()
+            .arg("--config")
+            .arg(&config)
+            .args(args)
+            .output()
+            .expect("runs")
+    };
+    let out = run(&["token", "add", "Pixel 8"]);
+    assert!(out.status.success(), "{out:?}");
+    let token = String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_owned();
+    assert_eq!(token.len(), 64, "256 bits in hex: {token}");
+    let stored = simrelay_engine::tokens::load(&dir.path().join("tokens.toml")).expect("load");
+    assert_eq!(stored.len(), 1);
+    assert_eq!(
+        stored[0].sha256,
+        simrelay_engine::tokens::token_hash(&token)
+    );
+
+    let out = run(&["token", "list"]);
+    let list = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(list.starts_with("Pixel 8\tcreated "), "{list}");
+    assert!(
+        list.contains("never seen") && list.contains(&format!("id {}", stored[0].id())),
+        "{list}"
+    );
+
+    // The same checks as POST /api/devices: a bad name fails with one line saying why.
+    let out = run(&["token", "add", "   "]);
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).expect("utf-8");
+    assert!(err.contains("name is empty"), "{err}");
+    let out = run(&["token", "add", "Pixel 8"]);
+    assert!(!out.status.success(), "duplicate name");
+
+    assert!(run(&["token", "revoke", "Pixel 8"]).status.success());
+    assert!(!run(&["token", "revoke", "Pixel 8"]).status.success());
+    let out = run(&["token", "list"]);
+    assert!(out.stdout.is_empty());
+}

@@ -374,6 +374,20 @@ async fn lan_sharing_switches_on_and_off_at_run_time() {
         .expect("ok");
     assert!(frame.to_text().expect("text").contains("\"lan\":true"));
 
+    // A long poll from the LAN, to be answered when sharing stops.
+    let waiting = tokio::spawn({
+        let token = token.clone();
+        async move {
+            reqwest::Client::new()
+                .get(format!("http://{lan}/api/codes/wait?timeout=60s"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
     let r = patch(&engine, r#"{"lan":false}"#).await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.json::<Value>().await.expect("json")["lan"], false);
@@ -389,6 +403,11 @@ async fn lan_sharing_switches_on_and_off_at_run_time() {
     .await
     .expect("the LAN WebSocket was dropped");
     assert_eq!(ended, Some(1001));
+    let answered = tokio::time::timeout(Duration::from_secs(2), waiting)
+        .await
+        .expect("the LAN long poll was answered")
+        .expect("task");
+    assert_eq!(answered.expect("an answer"), 503);
     assert!(
         lan_status(lan, "/api/health", None).await.is_err(),
         "the LAN listener is closed"
