@@ -1,7 +1,9 @@
-//! The Modems screen: one card per modem with its connection state, network and signal.
+//! The Modems screen: one card per modem with its connection state, network, signal, identity and SIM storage.
+//!
+//! Everything a modem reports (operator names, model strings, errors) is inserted as text, never as HTML.
 
 use leptos::prelude::*;
-use simrelay_protocol::{ModemState, ModemStatus};
+use simrelay_protocol::{ModemState, ModemStatus, Registration};
 
 use crate::state::AppState;
 
@@ -25,6 +27,38 @@ fn state_label(state: ModemState) -> (&'static str, &'static str) {
     }
 }
 
+fn registration_label(registration: Registration) -> &'static str {
+    match registration {
+        Registration::Home => "home network",
+        Registration::Roaming => "roaming",
+        Registration::Searching => "searching",
+        Registration::Denied => "denied by the network",
+        Registration::NotRegistered => "not registered",
+        Registration::Unknown => "unknown",
+    }
+}
+
+/// "12 of 30 used", or what is known of it.
+fn storage_label(used: Option<u32>, total: Option<u32>) -> Option<String> {
+    match (used, total) {
+        (Some(used), Some(total)) => Some(format!("{used} of {total} used")),
+        (Some(used), None) => Some(format!("{used} used")),
+        _ => None,
+    }
+}
+
+/// "Quectel EC25": the manufacturer only when the model does not already start with it.
+fn device_label(manufacturer: Option<&str>, model: Option<&str>) -> Option<String> {
+    match (manufacturer, model) {
+        (Some(m), Some(model)) if !model.to_lowercase().starts_with(&m.to_lowercase()) => {
+            Some(format!("{m} {model}"))
+        }
+        (_, Some(model)) => Some(model.to_owned()),
+        (Some(m), None) => Some(m.to_owned()),
+        (None, None) => None,
+    }
+}
+
 #[component]
 fn ModemCard(
     /// The modem.
@@ -32,7 +66,7 @@ fn ModemCard(
 ) -> impl IntoView {
     let (label, class) = state_label(modem.state);
     let signal = modem.signal_dbm.map(|dbm| {
-        let bars = signal_bars(dbm);
+        let bars = modem.signal_bars.unwrap_or_else(|| signal_bars(dbm)).min(4);
         let desc = format!("Signal {bars} of 4 bars, {dbm} dBm");
         view! {
             <span class="bars" role="img" aria-label=desc.clone() title=desc>
@@ -46,22 +80,35 @@ fn ModemCard(
             <span class="dbm">{format!("{dbm} dBm")}</span>
         }
     });
+    let name = modem.label.clone().unwrap_or_else(|| modem.id.clone());
+    let id_line = modem.label.is_some().then(|| modem.id.clone());
+    let device = device_label(modem.manufacturer.as_deref(), modem.model.as_deref());
+    let storage = storage_label(modem.storage_used, modem.storage_total);
+    let registration = modem.registration.map(registration_label);
+    let aria = format!("Modem {name}");
     view! {
-        <article class="card modem-card" aria-label=format!("Modem {}", modem.id)>
+        <article class="card modem-card" aria-label=aria>
             <header class="modem-head">
-                <h3 class="modem-name">{modem.id.clone()}</h3>
+                <h3 class="modem-name">{name}</h3>
                 {modem.demo.then(|| view! { <span class="badge badge-demo">"demo"</span> })}
                 <span class=class>{label}</span>
             </header>
+            {id_line.map(|id| view! { <p class="modem-id">{id}</p> })}
             <dl class="facts">
                 <dt>"Port"</dt>
                 <dd>{modem.port}</dd>
                 <dt>"Operator"</dt>
                 <dd>{modem.operator.unwrap_or_else(|| "unknown".into())}</dd>
+                <dt>"Network"</dt>
+                <dd>{registration.unwrap_or("unknown")}</dd>
                 <dt>"Signal"</dt>
                 <dd>{signal.map(IntoAny::into_any).unwrap_or_else(|| "unknown".into_any())}</dd>
+                <dt>"SIM storage"</dt>
+                <dd>{storage.unwrap_or_else(|| "unknown".into())}</dd>
                 <dt>"Model"</dt>
-                <dd>{modem.model.unwrap_or_else(|| "unknown".into())}</dd>
+                <dd>{device.unwrap_or_else(|| "unknown".into())}</dd>
+                {modem.imei.map(|imei| view! { <dt>"IMEI"</dt><dd class="mono">{imei}</dd> })}
+                {modem.iccid.map(|iccid| view! { <dt>"ICCID"</dt><dd class="mono">{iccid}</dd> })}
             </dl>
             {modem.last_error.map(|e| view! { <p class="error" role="alert">{e}</p> })}
         </article>
@@ -92,6 +139,28 @@ pub fn Modems() -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn labels_for_storage_and_device() {
+        assert_eq!(
+            storage_label(Some(3), Some(30)).as_deref(),
+            Some("3 of 30 used")
+        );
+        assert_eq!(storage_label(None, Some(30)), None);
+        assert_eq!(
+            device_label(Some("Quectel"), Some("EC25")).as_deref(),
+            Some("Quectel EC25")
+        );
+        assert_eq!(
+            device_label(Some("SIMCOM_Ltd"), Some("SIMCOM_SIM800L")).as_deref(),
+            Some("SIMCOM_Ltd SIMCOM_SIM800L")
+        );
+        assert_eq!(
+            device_label(Some("huawei"), Some("Huawei E3372")).as_deref(),
+            Some("Huawei E3372")
+        );
+        assert_eq!(registration_label(Registration::Roaming), "roaming");
+    }
 
     #[test]
     fn bars_follow_thresholds() {
