@@ -50,6 +50,11 @@ impl AtChannel {
         }
     }
 
+    /// Changes the guard time from the next command on (once the modem family is known).
+    pub fn set_guard(&mut self, guard: Duration) {
+        self.guard = guard;
+    }
+
     /// The next queued URC.
     pub fn next_urc(&mut self) -> Option<Urc> {
         self.urcs.pop_front()

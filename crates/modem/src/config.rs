@@ -21,6 +21,9 @@ pub struct ModemConfig {
     /// SIM PIN, entered once if the SIM asks. A rejected PIN stops the modem (no retry: the SIM
     /// would lock into PUK).
     pub pin: Option<String>,
+    /// Pause after each final result before the next command. `None` picks one for the modem
+    /// family once it is known (see [`guard_for`]).
+    pub guard: Option<Duration>,
     /// Per-command timeouts.
     pub timeouts: Timeouts,
     /// USB serial number of the modem. USB modems come back under a new name after a reset or a
@@ -68,8 +71,50 @@ impl Default for ModemConfig {
             baud: 115_200,
             sweep_interval: Duration::from_secs(60),
             pin: None,
+            guard: None,
             timeouts: Timeouts::default(),
             usb_serial: None,
         }
+    }
+}
+
+/// The guard time before the family is known, and for families not listed in [`guard_for`].
+pub const DEFAULT_GUARD: Duration = Duration::from_millis(20);
+
+/// The pause a modem family needs between a final result and the next command.
+///
+/// 2G UART modules (SIMCom SIM800/SIM900 family) drop a command that follows a result too
+/// closely: they keep [`DEFAULT_GUARD`]. USB LTE modems (Quectel, SIMCom SIM7xxx/A76xx, Huawei)
+/// take commands back to back, so a short guard keeps the guard out of each message's latency.
+/// Unknown modems keep the default.
+pub fn guard_for(manufacturer: Option<&str>, model: Option<&str>) -> Duration {
+    let family =
+        format!("{} {}", manufacturer.unwrap_or(""), model.unwrap_or("")).to_ascii_lowercase();
+    let usb_lte = ["quectel", "huawei", "sim7", "a76", "ec2", "eg2", "e3372"];
+    if family.contains("sim800") || family.contains("sim900") || family.contains("sim868") {
+        DEFAULT_GUARD
+    } else if usb_lte.iter().any(|f| family.contains(f)) {
+        Duration::from_millis(5)
+    } else {
+        DEFAULT_GUARD
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guard_per_family() {
+        let ms = |m: Option<&str>, model: Option<&str>| guard_for(m, model).as_millis();
+        assert_eq!(ms(Some("SIMCOM_Ltd"), Some("SIMCOM_SIM800L")), 20);
+        assert_eq!(ms(Some("Quectel"), Some("EC25")), 5);
+        assert_eq!(
+            ms(Some("SIMCOM INCORPORATED"), Some("SIMCOM_SIM7600E-H")),
+            5
+        );
+        assert_eq!(ms(Some("huawei"), Some("E3372")), 5);
+        assert_eq!(ms(Some("SimRelay"), Some("SimRelay Simulated Modem")), 20);
+        assert_eq!(ms(None, None), 20);
     }
 }

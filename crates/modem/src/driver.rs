@@ -19,7 +19,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 use crate::channel::AtChannel;
-use crate::config::{ModemConfig, Timeouts};
+use crate::config::{guard_for, ModemConfig, Timeouts, DEFAULT_GUARD};
 use crate::errors::{cms, ModemError};
 use crate::events::{LinkState, ModemEvent, ModemStatus, Received};
 use crate::framer::Urc;
@@ -32,8 +32,6 @@ use crate::negotiate::{choose_storage, cnmi_candidates, cnmi_command, parse_grou
 use crate::probe::{find_usb_port, list_ports};
 use crate::transport::{BoxTransport, Opener, SerialOpener};
 
-/// Pause after each final result before the next command (slow firmware drops commands otherwise).
-const GUARD: Duration = Duration::from_millis(20);
 /// Status (signal, operator) refresh period.
 const STATUS_INTERVAL: Duration = Duration::from_secs(30);
 const BACKOFF_MIN: Duration = Duration::from_millis(250);
@@ -308,7 +306,8 @@ impl Driver {
     }
 
     async fn session(&mut self, io: BoxTransport) -> End {
-        let mut at = AtChannel::new(io, GUARD);
+        // The family's own guard once known (the previous session told it); the default first.
+        let mut at = AtChannel::new(io, self.guard());
         self.acks_due = 0;
         self.storage_lost = false;
         if let Err(e) = self.init(&mut at).await {
@@ -483,6 +482,7 @@ impl Driver {
         if let Some(lines) = optional(at.command("AT+CGMI", self.config.timeouts.quick).await)? {
             self.status.manufacturer = parse_plain(&lines, "+CGMI:");
         }
+        at.set_guard(self.guard());
         let imei = optional(at.command("AT+CGSN", self.config.timeouts.quick).await)?
             .and_then(|lines| parse_imei(&lines));
         if let (Some(old), Some(new)) = (&self.status.imei, &imei) {
@@ -502,6 +502,16 @@ impl Driver {
         self.status.iccid = self.read_iccid(at).await?;
         self.identify_by_what_is_known();
         Ok(())
+    }
+
+    /// The pause after each final result: configured, else the modem family's (slow firmware
+    /// drops commands that follow too closely).
+    fn guard(&self) -> Duration {
+        match (self.config.guard, &self.status.model) {
+            (Some(guard), _) => guard,
+            (None, None) => DEFAULT_GUARD,
+            (None, Some(model)) => guard_for(self.status.manufacturer.as_deref(), Some(model)),
+        }
     }
 
     /// Settles the id on the IMEI, else the ICCID; with neither, keeps the id it has (the port

@@ -62,7 +62,7 @@ pub mod probe;
 pub mod sim;
 pub mod transport;
 
-pub use config::{ModemConfig, Timeouts};
+pub use config::{guard_for, ModemConfig, Timeouts, DEFAULT_GUARD};
 pub use driver::{spawn, spawn_with};
 pub use errors::{AtError, ErrorFamily, ModemError};
 pub use events::{LinkState, ModemEvent, ModemStatus, Received};

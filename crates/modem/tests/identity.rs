@@ -183,3 +183,23 @@ async fn a_configured_id_wins_and_an_absent_modem_settles_on_its_port() {
     assert_eq!(status.id, id);
     modem.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sim800l_that_misses_hasty_commands_is_served_with_its_family_guard() {
+    let sim = Simulator::start(SimOptions {
+        personality: Personality::Sim800l,
+        // Commands within 15 ms of the last answer are lost; the SIM800 family's guard is 20 ms.
+        command_gap: Some(std::time::Duration::from_millis(15)),
+        ..SimOptions::default()
+    })
+    .await
+    .unwrap();
+    sim.store(pdu("+4915123456789", "code 555666"));
+    let (modem, mut events) = spawn(unnamed(&sim.path().to_string_lossy()));
+    let received = next_received(&mut events).await;
+    modem.release(&received).await.unwrap();
+    assert!(sim.stored().is_empty());
+    assert_eq!(sim.dropped(), 0, "a command came too soon after an answer");
+    modem.shutdown().await;
+    sim.shutdown().await;
+}

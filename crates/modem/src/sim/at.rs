@@ -38,6 +38,8 @@ pub(crate) struct SimState {
     pub acks: u32,
     /// Direct deliveries printed again because their acknowledgement did not come in time.
     pub ack_timeouts: u32,
+    /// Commands ignored for arriving too soon (`SimOptions::command_gap`).
+    pub dropped: u32,
 }
 
 impl SimState {

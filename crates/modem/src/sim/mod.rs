@@ -125,6 +125,9 @@ pub struct SimOptions {
     pub phase2: bool,
     /// How long a phase 2+ direct delivery waits for `AT+CNMA`.
     pub ack_timeout: Duration,
+    /// Ignore a command that arrives sooner than this after the modem's last output, as 2G UART
+    /// modules do (the driver's guard time exists for them); see [`Simulator::dropped`].
+    pub command_gap: Option<Duration>,
     /// Keep status reports in a separate `SR` storage (`+CDSI: "SR",<n>`), offered by
     /// `AT+CPMS=?` for reading only; see [`Simulator::deliver_report`].
     pub report_storage: bool,
@@ -144,6 +147,7 @@ impl Default for SimOptions {
             phase2: false,
             ack_timeout: Duration::from_secs(15),
             report_storage: false,
+            command_gap: None,
         }
     }
 }
@@ -279,6 +283,12 @@ impl Simulator {
             .iter()
             .map(|(slot, (pdu, _))| (*slot, pdu.clone()))
             .collect()
+    }
+
+    /// Commands ignored because they came too soon after the last output
+    /// ([`SimOptions::command_gap`]).
+    pub fn dropped(&self) -> u32 {
+        lock(&self.state).dropped
     }
 
     /// `AT+CNMA` acknowledgements the modem took.
@@ -526,6 +536,7 @@ async fn run(
     let mut muted = false;
     // Phase 2+: the direct delivery waiting for AT+CNMA, and those held back behind it.
     let mut gate = AckGate::new();
+    let mut last_output: Option<tokio::time::Instant> = None;
     loop {
         let not_ready = !modem.ready;
         let holding = !held.is_empty();
@@ -614,6 +625,17 @@ async fn run(
             Wake::Read(Ok(0)) => continue,
             // Hung firmware: what the driver writes is lost.
             Wake::Read(Ok(_)) if muted => continue,
+            // Too soon after the last answer: a slow UART module misses the command.
+            Wake::Read(Ok(n))
+                if buf[..n].contains(&b'\r')
+                    && options
+                        .command_gap
+                        .zip(last_output)
+                        .is_some_and(|(gap, last)| last.elapsed() < gap) =>
+            {
+                lock(&state).dropped += 1;
+                continue;
+            }
             Wake::Read(Ok(n)) => {
                 let mut out = modem.input(&buf[..n]);
                 // Acknowledged: the next held-back delivery may go.
@@ -640,6 +662,9 @@ async fn run(
         if let Some(p) = &mut pty {
             if let Err(e) = emit(p, &options.chaos, noisy, &output).await {
                 tracing::debug!("simulator write failed: {e}");
+            }
+            if !output.is_empty() {
+                last_output = Some(tokio::time::Instant::now());
             }
         }
     }
