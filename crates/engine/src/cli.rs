@@ -92,6 +92,9 @@ struct ServeArgs {
         hide_env_values = true
     )]
     token: Option<String>,
+    /// Serve HTTPS and WSS with a self-signed certificate (made on first use, kept in the config directory).
+    #[arg(long)]
+    tls: bool,
 }
 
 impl Cli {
@@ -289,7 +292,28 @@ fn print_config(path: &Path) -> anyhow::Result<ExitCode> {
     }
     println!("hook_only_codes = {}", hooks.only_codes);
     println!("hook_timeout_secs = {}", hooks.timeout_secs);
+    println!("tls = {}", config.tls);
+    let dir = tls_dir(path);
+    let cert = dir.join(simrelay_engine::tls::CERT_FILE);
+    match simrelay_engine::tls::stored_fingerprint(&dir)? {
+        Some(fingerprint) => println!(
+            "# tls certificate: {} (SHA-256 {fingerprint})",
+            cert.display()
+        ),
+        None => println!(
+            "# tls certificate: {} (made at the first start with tls)",
+            cert.display()
+        ),
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The TLS certificate and key live next to the config file.
+fn tls_dir(config_path: &Path) -> PathBuf {
+    config_path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
 /// A TOML basic string (so the output can be pasted into the config file).
@@ -315,6 +339,8 @@ fn serve(config_path: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
     config.tokens_file = Some(config_path.with_file_name("tokens.toml"));
     config.modems.extend(args.modems);
     config.demo |= args.demo;
+    config.tls |= args.tls;
+    config.tls_dir = Some(tls_dir(config_path));
     if let Some(db) = args.db {
         config.db = db;
     }
@@ -333,12 +359,20 @@ fn serve(config_path: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
     runtime.block_on(async {
         let engine = Engine::start(config).await?;
         println!("SimRelay is listening on {}", engine.url());
+        if let Some(fingerprint) = engine.tls_fingerprint() {
+            println!("TLS certificate SHA-256 fingerprint: {fingerprint}");
+        }
         if let Some(token) = engine.token() {
             println!("Access token: {token}");
         }
         for addr in engine.lan_addrs() {
+            let scheme = if engine.tls_fingerprint().is_some() {
+                "https"
+            } else {
+                "http"
+            };
             println!(
-                "From another device on your network: http://{addr}/?token={}",
+                "From another device on your network: {scheme}://{addr}/?token={}",
                 engine.lan_token()
             );
         }

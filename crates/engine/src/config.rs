@@ -40,6 +40,10 @@ pub struct Config {
     pub retention: Retention,
     /// Commands and webhooks run for each new message (default: none).
     pub hooks: Hooks,
+    /// Serve HTTPS and WSS with a self-signed certificate made on first use (see [`crate::tls`]).
+    pub tls: bool,
+    /// Where the certificate and its key are kept: the config directory (`None`: the default one).
+    pub tls_dir: Option<PathBuf>,
     /// Further accepted tokens, one per paired device (see [`crate::tokens`]); they count only when the
     /// server requires a token at all (`token` set, or a non-loopback `listen`).
     pub paired_tokens: Vec<PairedToken>,
@@ -60,6 +64,8 @@ impl Default for Config {
             demo_interval_secs: 6,
             retention: Retention::default(),
             hooks: Hooks::default(),
+            tls: false,
+            tls_dir: None,
             paired_tokens: Vec::new(),
             tokens_file: None,
         }
@@ -94,6 +100,14 @@ pub fn default_log_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("logs"))
 }
 
+/// The directory of the config file, where the TLS certificate and key live by default.
+pub fn default_tls_dir() -> PathBuf {
+    default_config_path()
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
 /// Why the configuration is invalid; every message names the key or variable and what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -107,7 +121,7 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// The file is not valid TOML or has a wrong key or value.
-    #[error("invalid configuration file {path}: {message}valid keys: modems, modem_labels, demo, db, listen, lan, token, demo_interval_secs, retention_days, retention_messages, purge_codes_after_minutes, hook_command, hook_url, hook_only_codes, hook_timeout_secs")]
+    #[error("invalid configuration file {path}: {message}valid keys: modems, modem_labels, demo, db, listen, lan, token, demo_interval_secs, retention_days, retention_messages, purge_codes_after_minutes, hook_command, hook_url, hook_only_codes, hook_timeout_secs, tls")]
     Parse {
         /// The file.
         path: PathBuf,
@@ -145,6 +159,7 @@ struct FileConfig {
     hook_url: Option<String>,
     hook_only_codes: Option<bool>,
     hook_timeout_secs: Option<u64>,
+    tls: Option<bool>,
 }
 
 /// Builds the configuration from the defaults, the file at `path` (absent is fine), and the environment as
@@ -190,6 +205,8 @@ pub fn load(path: &Path, env: impl Fn(&str) -> Option<String>) -> Result<Config,
             .unwrap_or(Hooks::default().timeout_secs),
     };
 
+    config.tls = file.tls.unwrap_or(false);
+
     let var = |name: &'static str| env(name).filter(|v| !v.is_empty()).map(|v| (name, v));
     let flag = |(name, value): (&'static str, String)| match value.as_str() {
         "1" | "true" | "yes" => Ok(true),
@@ -223,6 +240,9 @@ pub fn load(path: &Path, env: impl Fn(&str) -> Option<String>) -> Result<Config,
     }
     if let Some(v) = var("SIMRELAY_LAN") {
         lan = flag(v)?;
+    }
+    if let Some(v) = var("SIMRELAY_TLS") {
+        config.tls = flag(v)?;
     }
     if let Some((_, token)) = var("SIMRELAY_TOKEN") {
         config.token = Some(token);

@@ -58,6 +58,9 @@ pub enum EngineError {
     /// The built-in demo modem could not be started.
     #[error("cannot start the demo modem: {0}")]
     Demo(String),
+    /// The TLS certificate could not be made or loaded (`tls = true`).
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
     /// The paired-devices file could not be read.
     #[error(transparent)]
     Tokens(#[from] TokensError),
@@ -71,6 +74,8 @@ pub enum EngineError {
 #[derive(Debug)]
 pub struct Engine {
     local_addr: SocketAddr,
+    /// SHA-256 fingerprint of the TLS certificate, when serving HTTPS.
+    tls_fingerprint: Option<String>,
     /// The main token; clients on this machine need it unless `open_loopback`.
     token: String,
     open_loopback: bool,
@@ -93,6 +98,16 @@ impl Engine {
             })?;
         }
         let store = Store::open(&config.db).await?;
+        let tls = if config.tls {
+            let dir = config
+                .tls_dir
+                .clone()
+                .unwrap_or_else(crate::config::default_tls_dir);
+            let names = crate::tls::certificate_names(config.listen);
+            Some(crate::tls::Tls::load_or_create(&dir, &names)?)
+        } else {
+            None
+        };
         let hub = Hub::new();
         let devices = Arc::new(Devices::open(
             config.tokens_file.clone(),
@@ -222,6 +237,7 @@ impl Engine {
             settings: control.clone(),
             limiter: Arc::default(),
             modems: Arc::new(handles),
+            tls: tls.clone(),
         };
         listeners.set_template(Some(state.clone()));
         if want_lan && !listeners.fixed() {
@@ -247,6 +263,7 @@ impl Engine {
         tracing::info!(%local_addr, db = %config.db.display(), "SimRelay engine started");
         Ok(Engine {
             local_addr,
+            tls_fingerprint: tls.map(|t| t.fingerprint().to_owned()),
             token,
             open_loopback,
             store,
@@ -264,13 +281,27 @@ impl Engine {
         self.local_addr
     }
 
+    /// The SHA-256 fingerprint of the TLS certificate (`AB:CD:...`), when the server speaks HTTPS; users compare
+    /// it with what a paired device shows.
+    pub fn tls_fingerprint(&self) -> Option<&str> {
+        self.tls_fingerprint.as_deref()
+    }
+
     /// The URL a browser on this machine opens: `http://127.0.0.1:PORT/`, with `?token=` when there is one.
     pub fn url(&self) -> String {
         let ip = match self.local_addr.ip() {
             ip if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
             ip => ip,
         };
-        let base = format!("http://{}/", SocketAddr::new(ip, self.local_addr.port()));
+        let scheme = if self.tls_fingerprint.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let base = format!(
+            "{scheme}://{}/",
+            SocketAddr::new(ip, self.local_addr.port())
+        );
         match self.token() {
             Some(token) => format!("{base}?token={token}"),
             None => base,

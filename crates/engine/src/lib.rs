@@ -24,4 +24,5 @@ pub use config::Config;
 pub use demo::DEMO_MODEM_ID;
 pub use engine::{Engine, EngineError};
 pub use ingest::MULTIPART_TIMEOUT;
+pub use server::tls;
 pub use server::{generate_token, LanError, SettingsError};

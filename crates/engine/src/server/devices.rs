@@ -74,7 +74,7 @@ pub(crate) async fn create(
         .map_err(|_| internal())?
         .map_err(Failure::from)?;
     tracing::info!(device = %device.id, name = %device.name, "paired a new device");
-    let links = links(&state.listeners.lan_addrs(), &token)?;
+    let links = links(&state.listeners.lan_addrs(), &token, state.scheme())?;
     Ok((
         StatusCode::CREATED,
         Json(Created {

@@ -12,6 +12,7 @@ mod pair;
 mod params;
 mod send;
 pub(crate) mod settings;
+pub mod tls;
 mod ui;
 mod ws;
 
@@ -59,6 +60,19 @@ pub(crate) struct AppState {
     pub(crate) limiter: Arc<auth::FailureLimiter>,
     /// The running modem drivers by id, for sending.
     pub(crate) modems: Arc<BTreeMap<String, ModemHandle>>,
+    /// The certificate to serve HTTPS and WSS with; `None` serves plain HTTP.
+    pub(crate) tls: Option<tls::Tls>,
+}
+
+impl AppState {
+    /// `https` when serving TLS, else `http`: for the links the server hands out.
+    pub(crate) fn scheme(&self) -> &'static str {
+        if self.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        }
+    }
 }
 
 impl std::fmt::Debug for AppState {
@@ -113,11 +127,20 @@ pub(crate) fn require_loopback(peer: std::net::SocketAddr) -> Result<(), error::
     }
 }
 
-/// Serves on `listener` until `state.shutdown` is cancelled.
+/// Serves on `listener` until `state.shutdown` is cancelled; over TLS when `state.tls` is set.
 pub(crate) async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()> {
     let shutdown = state.shutdown.clone();
+    let tls = state.tls.clone();
     // Connect info gives the auth middleware the client IP for its failure limit.
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    if let Some(tls) = tls {
+        use axum::serve::ListenerExt;
+        // axum gives `ConnectInfo<SocketAddr>` for any listener wrapped by `tap_io`.
+        let listener = tls::TlsListener::new(listener, &tls)?.tap_io(|_| {});
+        return axum::serve(listener, app)
+            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .await;
+    }
     axum::serve(listener, app)
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await

@@ -23,7 +23,7 @@ pub(crate) struct Pairing {
     urls: Vec<String>,
     /// The same URLs, each with its QR code.
     links: Vec<Link>,
-    /// SHA-256 fingerprint of the server's TLS certificate, when TLS is on (not yet: always absent).
+    /// SHA-256 fingerprint of the server's TLS certificate (`AB:CD:...`), when TLS is on.
     #[serde(skip_serializing_if = "Option::is_none")]
     fingerprint: Option<String>,
 }
@@ -56,20 +56,20 @@ pub(crate) async fn pair(
              or start it with --lan) to pair other devices",
         ));
     }
-    let links = links(&addrs, &state.token)?;
+    let links = links(&addrs, &state.token, state.scheme())?;
     Ok(Json(Pairing {
         urls: links.iter().map(|l| l.url.clone()).collect(),
         links,
-        fingerprint: None,
+        fingerprint: state.tls.as_ref().map(|t| t.fingerprint().to_owned()),
     }))
 }
 
-/// The link with `token` for each of `addrs`, with its QR code.
-pub(crate) fn links(addrs: &[SocketAddr], token: &str) -> Result<Vec<Link>, Failure> {
+/// The link with `token` for each of `addrs` (`scheme` `http` or `https`), with its QR code.
+pub(crate) fn links(addrs: &[SocketAddr], token: &str, scheme: &str) -> Result<Vec<Link>, Failure> {
     addrs
         .iter()
         .map(|addr| {
-            let url = format!("http://{addr}/?token={token}");
+            let url = format!("{scheme}://{addr}/?token={token}");
             let qr_svg = qr_svg(&url).ok_or_else(|| {
                 Failure::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
