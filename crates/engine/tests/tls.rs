@@ -152,8 +152,14 @@ async fn the_pairing_answer_carries_the_fingerprint_and_https_links() {
         engine.tls_fingerprint(),
         "{body}"
     );
+    let client = trusting_client(&dir);
     for url in body["urls"].as_array().expect("urls") {
-        assert!(url.as_str().expect("url").starts_with("https://"), "{body}");
+        let url = url.as_str().expect("url");
+        assert!(url.starts_with("https://"), "{body}");
+        // The LAN listener speaks TLS too, with a certificate valid for that address.
+        let health = url.split("/?").next().expect("base").to_owned() + "/api/health";
+        let response = client.get(&health).send().await;
+        assert_eq!(response.expect(&health).status(), 200);
     }
     engine.shutdown().await;
 }
