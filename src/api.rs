@@ -11,6 +11,7 @@ use serde::Deserialize;
 use simrelay_protocol::{ApiError, Health, Message};
 
 use crate::endpoint::{percent_encode, Endpoint};
+use crate::server_settings::{Device, PairLink, ServerSettings};
 
 /// Why an API call did not give an answer.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -21,6 +22,20 @@ pub enum ApiFailure {
     /// 404 on an endpoint: the server is older than this UI.
     #[error("The server does not offer this yet (HTTP 404 for {0}).")]
     NotSupported(String),
+    /// 403 `loopback_only`: only the computer SimRelay runs on may do this.
+    #[error("Only the computer SimRelay runs on can change this.")]
+    LoopbackOnly,
+    /// 400 `invalid_setting`: a setting was refused; `field` names it when the server did.
+    #[error("{detail}")]
+    InvalidSetting {
+        /// The setting the server named (`retention_days`, ...), if any.
+        field: Option<String>,
+        /// The server's explanation.
+        detail: String,
+    },
+    /// 409 `not_shared`: the server is not shared on the LAN, so there is no pairing link.
+    #[error("LAN sharing is off: turn it on to pair another device.")]
+    NotShared,
     /// Any other error status, with the server's explanation.
     #[error("The server said: {0}")]
     Server(String),
@@ -91,14 +106,57 @@ async fn check(path: &str, response: Response) -> Result<Response, ApiFailure> {
         401 => Err(ApiFailure::Unauthorized),
         404 => Err(ApiFailure::NotSupported(path.to_owned())),
         status => {
-            let detail = match response.json::<ApiError>().await {
-                Ok(e) if !e.detail.is_empty() => e.detail,
-                Ok(e) => e.error,
-                Err(_) => format!("HTTP {status}"),
-            };
-            Err(ApiFailure::Server(detail))
+            let body = response.json::<ApiError>().await.ok();
+            Err(failure_from(status, body))
         }
     }
+}
+
+/// Turns an error status and its body into the failure the UI explains.
+pub fn failure_from(status: u16, body: Option<ApiError>) -> ApiFailure {
+    let Some(e) = body else {
+        return ApiFailure::Server(format!("HTTP {status}"));
+    };
+    match (status, e.error.as_str()) {
+        (403, "loopback_only") => ApiFailure::LoopbackOnly,
+        (409, "not_shared") => ApiFailure::NotShared,
+        (400, "invalid_setting") => {
+            // The detail reads "<field>: <why>"; the field lets the form put the message next to the input.
+            let field = e
+                .detail
+                .split_once(':')
+                .map(|(f, _)| f.trim())
+                .filter(|f| {
+                    !f.is_empty() && f.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                })
+                .map(str::to_owned);
+            ApiFailure::InvalidSetting {
+                field,
+                detail: e.detail,
+            }
+        }
+        _ if !e.detail.is_empty() => ApiFailure::Server(e.detail),
+        _ => ApiFailure::Server(e.error),
+    }
+}
+
+async fn send_json<T: DeserializeOwned>(
+    endpoint: &Endpoint,
+    path: &str,
+    builder: RequestBuilder,
+    body: &impl serde::Serialize,
+) -> Result<T, ApiFailure> {
+    let response = authorised(endpoint, builder)
+        .json(body)
+        .map_err(|e| ApiFailure::Decode(e.to_string()))?
+        .send()
+        .await
+        .map_err(|e| ApiFailure::Network(e.to_string()))?;
+    check(path, response)
+        .await?
+        .json::<T>()
+        .await
+        .map_err(|e| ApiFailure::Decode(e.to_string()))
 }
 
 async fn get_json<T: DeserializeOwned>(endpoint: &Endpoint, path: &str) -> Result<T, ApiFailure> {
@@ -217,6 +275,89 @@ pub async fn sent(endpoint: &Endpoint, id: i64) -> Result<SentStatus, ApiFailure
     get_json(endpoint, &format!("/api/sent/{id}")).await
 }
 
+/// `GET /api/settings`.
+pub async fn settings(endpoint: &Endpoint) -> Result<ServerSettings, ApiFailure> {
+    get_json(endpoint, "/api/settings").await
+}
+
+/// `PATCH /api/settings` with the fields to change; the answer is the whole new settings.
+pub async fn patch_settings(
+    endpoint: &Endpoint,
+    changes: &serde_json::Value,
+) -> Result<ServerSettings, ApiFailure> {
+    let path = "/api/settings";
+    send_json(
+        endpoint,
+        path,
+        Request::patch(&endpoint.http_url(path)),
+        changes,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct DeviceList {
+    devices: Vec<Device>,
+}
+
+/// `GET /api/devices`: the paired devices.
+pub async fn devices(endpoint: &Endpoint) -> Result<Vec<Device>, ApiFailure> {
+    get_json::<DeviceList>(endpoint, "/api/devices")
+        .await
+        .map(|l| l.devices)
+}
+
+/// Answer of `POST /api/devices`: the new device, its token (shown once) and the links that pair it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct NewDevice {
+    /// The device.
+    pub device: Device,
+    /// Its access token; the server keeps only a hash.
+    #[serde(default)]
+    pub token: String,
+    /// Links (with QR codes) that carry the token.
+    #[serde(default)]
+    pub links: Vec<PairLink>,
+}
+
+/// `POST /api/devices {"name"}`: pairs a new device.
+pub async fn add_device(endpoint: &Endpoint, name: &str) -> Result<NewDevice, ApiFailure> {
+    let path = "/api/devices";
+    send_json(
+        endpoint,
+        path,
+        Request::post(&endpoint.http_url(path)),
+        &serde_json::json!({ "name": name }),
+    )
+    .await
+}
+
+/// `DELETE /api/devices/{id}`: revokes a device's token.
+pub async fn revoke_device(endpoint: &Endpoint, id: &str) -> Result<(), ApiFailure> {
+    let path = format!("/api/devices/{}", percent_encode(id));
+    let response = authorised(endpoint, Request::delete(&endpoint.http_url(&path)))
+        .send()
+        .await
+        .map_err(|e| ApiFailure::Network(e.to_string()))?;
+    check(&path, response).await.map(|_| ())
+}
+
+/// Answer of `GET /api/pair`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Pairing {
+    /// Addresses another device opens.
+    #[serde(default)]
+    pub urls: Vec<String>,
+    /// The same with QR codes.
+    #[serde(default)]
+    pub links: Vec<PairLink>,
+}
+
+/// `GET /api/pair`: the server's own pairing link(s).
+pub async fn pair(endpoint: &Endpoint) -> Result<Pairing, ApiFailure> {
+    get_json(endpoint, "/api/pair").await
+}
+
 /// `GET /api/export?format=csv|jsonl&<filters>`: the whole matching history as one file's bytes.
 pub async fn export(
     endpoint: &Endpoint,
@@ -283,6 +424,42 @@ mod tests {
                 .expect("parses");
         assert_eq!(new.next, Some(7));
         assert_eq!(new.highlights.get(&3), Some(&vec![[0, 4]]));
+    }
+
+    #[test]
+    fn error_bodies_become_specific_failures() {
+        let body = |error: &str, detail: &str| {
+            Some(ApiError {
+                error: error.into(),
+                detail: detail.into(),
+            })
+        };
+        assert_eq!(
+            failure_from(403, body("loopback_only", "x")),
+            ApiFailure::LoopbackOnly
+        );
+        assert_eq!(
+            failure_from(409, body("not_shared", "")),
+            ApiFailure::NotShared
+        );
+        assert_eq!(
+            failure_from(
+                400,
+                body("invalid_setting", "retention_days: must be at least 1")
+            ),
+            ApiFailure::InvalidSetting {
+                field: Some("retention_days".into()),
+                detail: "retention_days: must be at least 1".into()
+            }
+        );
+        assert!(matches!(
+            failure_from(400, body("invalid_setting", "a sentence: no field")),
+            ApiFailure::InvalidSetting { field: None, .. }
+        ));
+        assert_eq!(
+            failure_from(500, None),
+            ApiFailure::Server("HTTP 500".into())
+        );
     }
 
     #[test]

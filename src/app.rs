@@ -7,7 +7,8 @@ use leptos::prelude::*;
 use crate::connection::Connection;
 use crate::state::{now_ms, AppState, Screen};
 use crate::views::{
-    compose::Compose, history::History, live::Live, modems::Modems, settings::Settings,
+    compose::Compose, history::History, history::MessageScreen, live::Live, modems::Modems,
+    settings::Settings,
 };
 
 /// How often relative times ("3 min ago") are refreshed.
@@ -85,7 +86,7 @@ pub fn App() -> impl IntoView {
                         <a
                             href=s.hash()
                             class="tab"
-                            aria-current=move || (app.screen.get() == s).then_some("page")
+                            aria-current=move || (app.screen.get().tab() == s).then_some("page")
                         >
                             {s.label()}
                             {(s == Screen::Live).then(|| view! {
@@ -108,6 +109,7 @@ pub fn App() -> impl IntoView {
                 Screen::Compose => view! { <Compose /> }.into_any(),
                 Screen::Modems => view! { <Modems /> }.into_any(),
                 Screen::Settings => view! { <Settings /> }.into_any(),
+                Screen::Message(id) => view! { <MessageScreen id=id /> }.into_any(),
             }}
         </main>
     }

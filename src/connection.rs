@@ -15,7 +15,8 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
-use crate::api::{self, ApiFailure, PageQuery};
+use crate::api::{self, ApiFailure, PageQuery, SentStatus};
+use crate::server_settings::ServerSettings;
 use crate::state::AppState;
 
 /// What the connection indicator shows.
@@ -182,21 +183,38 @@ impl Connection {
         let Some(text) = ev.data().as_string() else {
             return;
         };
-        let event = match serde_json::from_str::<ServerEvent>(&text) {
-            Ok(event) => event,
-            Err(e) => {
-                // A newer server may send event types we do not know yet: skip them, keep the socket.
-                leptos::logging::warn!("ignoring unknown frame: {e}");
+        let frame = match Frame::parse(&text) {
+            Some(frame) => frame,
+            None => {
+                // A newer server may send frame types we do not know yet: skip them, keep the socket.
+                leptos::logging::warn!("ignoring a frame this UI does not understand");
                 return;
             }
         };
         let (app, catch_up) = {
             let mut inner = self.0.borrow_mut();
             let catch_up = inner.ever_opened;
-            inner.ever_opened = true;
+            if matches!(frame, Frame::Event(ServerEvent::Hello { .. })) {
+                inner.ever_opened = true;
+            }
             (inner.app, catch_up)
         };
-        handle_event(app, event, catch_up);
+        match frame {
+            Frame::Event(event) => {
+                let hello = matches!(event, ServerEvent::Hello { .. });
+                handle_event(app, event, catch_up);
+                if hello && catch_up {
+                    catch_up_outbox(app);
+                }
+            }
+            Frame::Sent(status) => {
+                app.outbox.update(|o| {
+                    o.apply(status);
+                });
+            }
+            Frame::Settings(settings) => app.server_settings.set(Some(settings)),
+            Frame::Error(detail) => leptos::logging::warn!("server: {detail}"),
+        }
     }
 
     fn on_close(&self) {
@@ -263,6 +281,60 @@ fn detach(ws: &WebSocket) {
     ws.set_onmessage(None);
     ws.set_onclose(None);
     let _ = ws.close();
+}
+
+/// One frame from `/ws`, sorted by its `type`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Frame {
+    /// `hello`, `sms`, `modem`.
+    Event(ServerEvent),
+    /// `sent`: an outgoing message's new status.
+    Sent(SentStatus),
+    /// `settings`: the server's settings changed.
+    Settings(ServerSettings),
+    /// `error`: the server's answer to a frame it could not act on.
+    Error(String),
+}
+
+impl Frame {
+    /// Parses a text frame; `None` for a type this UI does not know or a body it cannot read.
+    pub fn parse(text: &str) -> Option<Frame> {
+        let value: serde_json::Value = serde_json::from_str(text).ok()?;
+        match value.get("type")?.as_str()? {
+            "hello" | "sms" | "modem" => serde_json::from_value(value).ok().map(Frame::Event),
+            "sent" => serde_json::from_value(value.get("sent")?.clone())
+                .ok()
+                .map(Frame::Sent),
+            "settings" => serde_json::from_value(value.get("settings")?.clone())
+                .ok()
+                .map(Frame::Settings),
+            "error" => Some(Frame::Error(
+                value
+                    .get("detail")
+                    .and_then(|d| d.as_str())
+                    .unwrap_or("error")
+                    .to_owned(),
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// After a reconnect, asks once for the status of every message sent from this page that was still under way:
+/// its `sent` frames may have gone out while we were disconnected.
+fn catch_up_outbox(app: AppState) {
+    let pending = app.outbox.with_untracked(|o| o.pending());
+    if pending.is_empty() {
+        return;
+    }
+    leptos::task::spawn_local(async move {
+        let endpoint = app.endpoint.get_value();
+        for id in pending {
+            if let Ok(status) = api::sent(&endpoint, id).await {
+                app.outbox.try_update(|o| o.apply(status));
+            }
+        }
+    });
 }
 
 /// Applies one server event to the app state. `catch_up` is true for a `hello` after a reconnect.
@@ -340,6 +412,32 @@ mod tests {
         assert_eq!(backoff_ms(7), 30_000);
         assert_eq!(backoff_ms(u32::MAX), 30_000);
         assert_eq!(backoff_ms(0), 500);
+    }
+
+    #[test]
+    fn frames_are_sorted_by_type_and_unknown_ones_skipped() {
+        let sent = Frame::parse(
+            r#"{"type":"sent","sent":{"id":4,"modem":"demo","to":"+1555","text":"t","status":"sending","message_refs":[],"parts":1,"created_at":"2026-11-22T09:00:00Z","updated_at":"2026-11-22T09:00:00Z"}}"#,
+        );
+        assert!(
+            matches!(&sent, Some(Frame::Sent(s)) if s.id == 4 && s.status == "sending"),
+            "{sent:?}"
+        );
+        assert!(matches!(
+            Frame::parse(r#"{"type":"hello","recent":[]}"#),
+            Some(Frame::Event(ServerEvent::Hello { .. }))
+        ));
+        assert!(matches!(
+            Frame::parse(r#"{"type":"settings","settings":{"lan":true}}"#),
+            Some(Frame::Settings(s)) if s.lan
+        ));
+        assert_eq!(
+            Frame::parse(r#"{"type":"error","error":"unsupported","detail":"no"}"#),
+            Some(Frame::Error("no".into()))
+        );
+        assert_eq!(Frame::parse(r#"{"type":"weather","sun":true}"#), None);
+        assert_eq!(Frame::parse("not json"), None);
+        assert_eq!(Frame::parse(r#"{"type":"sent"}"#), None);
     }
 
     #[test]

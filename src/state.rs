@@ -9,7 +9,9 @@ use simrelay_protocol::ModemStatus;
 use crate::connection::ConnState;
 use crate::endpoint::Endpoint;
 use crate::inbox::Inbox;
+use crate::outbox::Outbox;
 use crate::prefs::Prefs;
+use crate::server_settings::ServerSettings;
 
 /// How many messages the live screens keep in memory; older ones are reached through History.
 pub const LIVE_CAP: usize = 500;
@@ -27,6 +29,8 @@ pub enum Screen {
     Modems,
     /// Preferences and access.
     Settings,
+    /// One message in detail (`#/message/<id>`), opened from a desktop notification or a link.
+    Message(i64),
 }
 
 impl Screen {
@@ -40,13 +44,14 @@ impl Screen {
     ];
 
     /// The `#/...` fragment that selects the screen.
-    pub fn hash(self) -> &'static str {
+    pub fn hash(self) -> String {
         match self {
-            Screen::Live => "#/live",
-            Screen::History => "#/history",
-            Screen::Compose => "#/compose",
-            Screen::Modems => "#/modems",
-            Screen::Settings => "#/settings",
+            Screen::Live => "#/live".into(),
+            Screen::History => "#/history".into(),
+            Screen::Compose => "#/compose".into(),
+            Screen::Modems => "#/modems".into(),
+            Screen::Settings => "#/settings".into(),
+            Screen::Message(id) => format!("#/message/{id}"),
         }
     }
 
@@ -58,11 +63,27 @@ impl Screen {
             Screen::Compose => "Compose",
             Screen::Modems => "Modems",
             Screen::Settings => "Settings",
+            Screen::Message(_) => "Message",
+        }
+    }
+
+    /// The navigation tab that stays marked on this screen (a message detail belongs to History).
+    pub fn tab(self) -> Screen {
+        match self {
+            Screen::Message(_) => Screen::History,
+            other => other,
         }
     }
 
     /// The screen a location hash selects; anything unknown shows Live.
     pub fn from_hash(hash: &str) -> Screen {
+        if let Some(id) = hash
+            .strip_prefix("#/message/")
+            .and_then(|id| id.parse::<i64>().ok())
+            .filter(|id| *id > 0)
+        {
+            return Screen::Message(id);
+        }
         Screen::ALL
             .into_iter()
             .find(|s| s.hash() == hash)
@@ -91,6 +112,10 @@ pub struct AppState {
     pub prefs: RwSignal<Prefs>,
     /// Where the engine is.
     pub endpoint: StoredValue<Endpoint>,
+    /// Messages sent from this page and their progress, from `sent` frames.
+    pub outbox: RwSignal<Outbox>,
+    /// The server's settings, once read or pushed in a `settings` frame.
+    pub server_settings: RwSignal<Option<ServerSettings>>,
 }
 
 impl AppState {
@@ -106,6 +131,8 @@ impl AppState {
             screen: RwSignal::new(Screen::Live),
             prefs: RwSignal::new(Prefs::load()),
             endpoint: StoredValue::new(endpoint),
+            outbox: RwSignal::new(Outbox::default()),
+            server_settings: RwSignal::new(None),
         }
     }
 
@@ -137,9 +164,20 @@ mod tests {
     #[test]
     fn hash_round_trips_and_unknown_is_live() {
         for s in Screen::ALL {
-            assert_eq!(Screen::from_hash(s.hash()), s);
+            assert_eq!(Screen::from_hash(&s.hash()), s);
         }
         assert_eq!(Screen::from_hash(""), Screen::Live);
         assert_eq!(Screen::from_hash("#/nope"), Screen::Live);
+        assert_eq!(Screen::from_hash("#/message/42"), Screen::Message(42));
+        assert_eq!(Screen::Message(42).hash(), "#/message/42");
+        assert_eq!(Screen::Message(42).tab(), Screen::History);
+        for bad in [
+            "#/message/",
+            "#/message/x",
+            "#/message/-1",
+            "#/message/99999999999999999999",
+        ] {
+            assert_eq!(Screen::from_hash(bad), Screen::Live, "{bad}");
+        }
     }
 }

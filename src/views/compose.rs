@@ -1,33 +1,21 @@
 //! The Compose screen: recipient with E.164 validation, a live length counter, and sending with progress.
 //!
-//! After `POST /api/send` accepts a message, its status is polled until it is final, and each message sent from
-//! this page keeps its own status line (queued → sending → sent, or failed with the reason).
-
-use std::time::Duration;
+//! After `POST /api/send` accepts a message, its progress arrives as `sent` frames on the WebSocket (no polling);
+//! each message sent from this page keeps its status line and steps (queued → sending → sent → delivered, or
+//! failed with the reason). The list lives in the app state, so it survives switching screens, and a reconnect
+//! asks once for the status of messages still under way (see `connection.rs`).
 
 use leptos::prelude::*;
 
 use crate::api::{self, SendRequest, SentStatus};
+use crate::outbox::{self, Outgoing};
 use crate::sms_len::{self, normalise_e164};
 use crate::state::AppState;
 
-/// Time between two status checks of a message being sent.
-const POLL: Duration = Duration::from_secs(1);
-/// Status checks before giving up on showing progress (the message itself keeps going on the server).
-const MAX_POLLS: u32 = 120;
-
-/// One message sent from this page.
-#[derive(Debug, Clone, PartialEq)]
-struct Outgoing {
-    to: String,
-    text: String,
-    status: Result<SentStatus, String>,
-}
-
-fn status_line(status: &Result<SentStatus, String>) -> (String, &'static str) {
+fn status_line(status: Option<&SentStatus>) -> (String, &'static str) {
     match status {
-        Err(e) => (e.clone(), "state state-bad"),
-        Ok(s) => match (s.status.as_str(), &s.error) {
+        None => ("queued…".to_owned(), "state state-connecting"),
+        Some(s) => match (s.status.as_str(), &s.error) {
             ("failed", Some(e)) => (format!("failed: {e}"), "state state-bad"),
             ("failed", None) => ("failed".to_owned(), "state state-bad"),
             ("sent" | "delivered", _) => (s.status.clone(), "state state-ok"),
@@ -36,23 +24,43 @@ fn status_line(status: &Result<SentStatus, String>) -> (String, &'static str) {
     }
 }
 
-/// Polls `/api/sent/{id}` until the status is final, updating entry `index` of `outgoing`.
-async fn follow(app: AppState, outgoing: RwSignal<Vec<Outgoing>>, index: usize, id: i64) {
-    let endpoint = app.endpoint.get_value();
-    for _ in 0..MAX_POLLS {
-        gloo_timers::future::sleep(POLL).await;
-        let Ok(status) = api::sent(&endpoint, id).await else {
-            continue;
-        };
-        let done = status.is_final();
-        let still_here = outgoing.try_update(|list| {
-            if let Some(item) = list.get_mut(index) {
-                item.status = Ok(status);
-            }
+/// One message sent from this page, with its live status.
+#[component]
+fn SentRow(
+    /// The message.
+    item: Outgoing,
+) -> impl IntoView {
+    let app = expect_context::<AppState>();
+    let id = item.id;
+    let status = Memo::new(move |_| app.outbox.with(|o| o.status(id).cloned()));
+    let line = move || status.with(|s| status_line(s.as_ref()));
+    let steps = move || {
+        let current = status.with(|s| {
+            s.as_ref()
+                .map(|s| s.status.clone())
+                .unwrap_or_else(|| "queued".into())
         });
-        if done || still_here.is_none() {
-            return;
-        }
+        outbox::steps(&current)
+            .into_iter()
+            .map(|(label, reached)| {
+                let class = match (reached, label) {
+                    (true, "failed") => "step step-bad",
+                    (true, _) => "step step-on",
+                    (false, _) => "step",
+                };
+                view! { <li class=class>{label}</li> }
+            })
+            .collect_view()
+    };
+    view! {
+        <li class="msg" data-sent-id=id.to_string()>
+            <div class="msg-head">
+                <span class="sender">{item.to}</span>
+                <span class=move || format!("{} sent-status", line().1) role="status">{move || line().0}</span>
+            </div>
+            <p class="msg-text">{item.text}</p>
+            <ol class="steps" aria-label="Progress">{steps}</ol>
+        </li>
     }
 }
 
@@ -86,7 +94,6 @@ pub fn Compose() -> impl IntoView {
     };
     let problem = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
-    let outgoing = RwSignal::new(Vec::<Outgoing>::new());
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         to_touched.set(true);
@@ -110,21 +117,13 @@ pub fn Compose() -> impl IntoView {
             busy.try_set(false);
             match answer {
                 Ok(status) => {
-                    let id = status.id;
-                    let final_already = status.is_final();
-                    let mut index = 0;
-                    outgoing.try_update(|list| {
-                        list.push(Outgoing {
-                            to: number,
-                            text: body,
-                            status: Ok(status),
-                        });
-                        index = list.len() - 1;
-                    });
+                    let item = Outgoing {
+                        id: status.id,
+                        to: number,
+                        text: body,
+                    };
+                    app.outbox.try_update(|o| o.add(item, status));
                     text.try_set(String::new());
-                    if !final_already {
-                        follow(app, outgoing, index, id).await;
-                    }
                 }
                 Err(e) => _ = problem.try_set(Some(e.to_string())),
             }
@@ -170,28 +169,16 @@ pub fn Compose() -> impl IntoView {
                     <span class="error" role="alert">{move || problem.get()}</span>
                 </div>
             </form>
-            <Show when=move || outgoing.with(|o| !o.is_empty())>
+            <Show when=move || app.outbox.with(|o| !o.items().is_empty())>
                 <h3 class="section-title">"Sent from here"</h3>
                 <ol class="msg-list sent-list" aria-label="Sent messages">
-                    {move || {
-                        outgoing
-                            .get()
-                            .into_iter()
-                            .rev()
-                            .map(|o| {
-                                let (line, class) = status_line(&o.status);
-                                view! {
-                                    <li class="msg">
-                                        <div class="msg-head">
-                                            <span class="sender">{o.to}</span>
-                                            <span class=format!("{class} sent-status") role="status">{line}</span>
-                                        </div>
-                                        <p class="msg-text">{o.text}</p>
-                                    </li>
-                                }
-                            })
-                            .collect_view()
-                    }}
+                    <For
+                        each=move || app.outbox.with(|o| o.items().iter().rev().cloned().collect::<Vec<_>>())
+                        key=|o| o.id
+                        let:item
+                    >
+                        <SentRow item=item />
+                    </For>
                 </ol>
             </Show>
         </section>
@@ -202,29 +189,26 @@ pub fn Compose() -> impl IntoView {
 mod tests {
     use super::*;
 
-    fn status(s: &str, error: Option<&str>) -> Result<SentStatus, String> {
-        Ok(SentStatus {
+    fn status(s: &str, error: Option<&str>) -> SentStatus {
+        SentStatus {
             id: 1,
             status: s.into(),
             error: error.map(Into::into),
             parts: None,
-        })
+        }
     }
 
     #[test]
     fn status_lines() {
-        assert_eq!(status_line(&status("queued", None)).0, "queued…");
+        assert_eq!(status_line(Some(&status("queued", None))).0, "queued…");
         assert_eq!(
-            status_line(&status("sent", None)),
+            status_line(Some(&status("sent", None))),
             ("sent".to_owned(), "state state-ok")
         );
         assert_eq!(
-            status_line(&status("failed", Some("no network"))).0,
+            status_line(Some(&status("failed", Some("no network")))).0,
             "failed: no network"
         );
-        assert_eq!(
-            status_line(&Err("Cannot reach SimRelay".into())).1,
-            "state state-bad"
-        );
+        assert_eq!(status_line(None).1, "state state-connecting");
     }
 }

@@ -187,6 +187,29 @@ fn DetailPanel(
     }
 }
 
+/// One message on its own (`#/message/<id>`): what a click on a desktop notification opens.
+#[component]
+pub fn MessageScreen(
+    /// The message id.
+    id: i64,
+) -> impl IntoView {
+    let app = expect_context::<AppState>();
+    let back = move || {
+        let _ = location().set_hash("#/history");
+    };
+    let on_close = Callback::new(move |()| back());
+    let on_deleted = Callback::new(move |id: i64| {
+        app.inbox.update(|i| i.remove(id));
+        back();
+    });
+    view! {
+        <section class="screen message" aria-labelledby="message-title">
+            <h2 id="message-title">"Message"</h2>
+            <DetailPanel id=id on_close=on_close on_deleted=on_deleted />
+        </section>
+    }
+}
+
 /// The History screen.
 #[component]
 pub fn History() -> impl IntoView {

@@ -14,7 +14,7 @@ use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use simrelay_modem::ModemConfig;
+use simrelay_modem::{ModemConfig, ModemHandle};
 
 use crate::config::Config;
 use crate::hub::Hub;
@@ -161,18 +161,31 @@ impl Engine {
                 continue;
             }
             ports.push(port);
+            // What the modem on this port called itself last time, in case it is absent now.
+            let known_id = store.known_modem_id(port).await.unwrap_or_else(|e| {
+                tracing::warn!(%port, error = %e, "cannot read the remembered modem id");
+                None
+            });
             let (handle, events) = simrelay_modem::spawn(ModemConfig {
                 port: port.clone(),
+                known_id,
                 label: config.modem_labels.get(port).cloned(),
                 ..ModemConfig::default()
             });
             unidentified.push(handle.clone());
+            let handle_for_ids = handle.clone();
             tasks.push(tokio::spawn(ingest::run(
                 handle,
                 events,
                 store.clone(),
                 hub.clone(),
                 false,
+                shutdown.clone(),
+            )));
+            tasks.push(tokio::spawn(remember_ids(
+                handle_for_ids,
+                port.clone(),
+                store.clone(),
                 shutdown.clone(),
             )));
         }
@@ -378,5 +391,29 @@ impl Engine {
             }
         }
         self.store.close().await;
+    }
+}
+
+/// Remembers the id the modem on a configured `port` tells (not a fallback port path), now and whenever it
+/// changes, so the next start knows the modem by it even if it is absent then.
+async fn remember_ids(mut handle: ModemHandle, port: String, store: Store, shutdown: CancellationToken) {
+    let mut id = tokio::select! {
+        id = handle.identified() => id,
+        () = shutdown.cancelled() => return,
+    };
+    loop {
+        if id.starts_with("imei:") || id.starts_with("iccid:") {
+            if let Err(e) = store.remember_modem_id(&port, &id).await {
+                tracing::warn!(%port, %id, error = %e, "cannot remember the modem's id");
+            }
+        }
+        id = tokio::select! {
+            next = handle.id_changed() => match next {
+                Some(next) if next != id => next,
+                Some(_) => continue,
+                None => return,
+            },
+            () = shutdown.cancelled() => return,
+        };
     }
 }

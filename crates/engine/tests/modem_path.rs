@@ -740,3 +740,62 @@ async fn a_phase2_cmt_is_acknowledged_only_after_the_commit_and_comes_again_unti
     engine.shutdown().await;
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_modem_absent_at_start_up_is_listed_under_the_id_it_told_last_time() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("known.db");
+    let link = dir.path().join("modem0");
+    let mut sim = Simulator::start(SimOptions {
+        link: Some(link.clone()),
+        ..SimOptions::default()
+    })
+    .await
+    .expect("simulator");
+    let imei_id = "imei:356938035643809";
+    let engine = engine_on(&sim, &db).await;
+    let hub = engine.hub().clone();
+    eventually("the modem to connect under its IMEI id", || {
+        let modems = hub.modems();
+        async move {
+            modems
+                .iter()
+                .any(|m| m.id == imei_id && m.state == ModemState::Connected)
+        }
+    })
+    .await;
+    engine.shutdown().await;
+
+    // Unplugged while SimRelay is stopped: the stable path is gone at the next start.
+    sim.unplug().await;
+    let engine = engine_on(&sim, &db).await;
+    let hub = engine.hub().clone();
+    eventually("the absent modem to be listed as disconnected", || {
+        let modems = hub.modems();
+        async move { modems.iter().any(|m| m.state == ModemState::Disconnected) }
+    })
+    .await;
+    let modems = engine.hub().modems();
+    assert_eq!(modems.len(), 1, "{modems:?}");
+    assert_eq!(modems[0].id, imei_id, "not under its port path");
+
+    // Back again: the same single entry connects, and its messages carry the same id.
+    sim.replug().await.expect("replug");
+    sim.deliver(pdu(
+        "+4915123456789",
+        "Your Example verification code is 112358.",
+        "2026-11-22T10:00:13+01:00",
+    ));
+    let store = engine.store().clone();
+    eventually("the message to be stored", || {
+        let store = store.clone();
+        async move { store.count().await.expect("count") == 1 }
+    })
+    .await;
+    assert_eq!(store.recent(1).await.expect("recent")[0].modem, imei_id);
+    let modems = engine.hub().modems();
+    assert_eq!(modems.len(), 1, "{modems:?}");
+    assert_eq!(modems[0].state, ModemState::Connected);
+    engine.shutdown().await;
+    sim.shutdown().await;
+}

@@ -12,6 +12,10 @@ pub struct ModemConfig {
     /// neither) the port path. Messages and the store's dedup key carry this id, so a modem keeps
     /// it whatever port it comes back on.
     pub id: Option<String>,
+    /// The id this port's modem had last time (remembered by the caller): the id until the
+    /// modem tells its own, instead of the port path, so a modem absent at start-up is still
+    /// known by its stable id. Ignored when `id` is set.
+    pub known_id: Option<String>,
     /// The user's name for this modem, shown with its status.
     pub label: Option<String>,
     /// Baud rate (USB modems ignore it; UART boards such as SIM800L need the right one).
@@ -67,6 +71,7 @@ impl Default for ModemConfig {
         ModemConfig {
             port: String::new(),
             id: None,
+            known_id: None,
             label: None,
             baud: 115_200,
             sweep_interval: Duration::from_secs(60),

@@ -59,6 +59,7 @@ pub fn spawn_with(
     let id: Arc<str> = config
         .id
         .clone()
+        .or_else(|| config.known_id.clone())
         .unwrap_or_else(|| config.port.clone())
         .into();
     let settled = config.id.is_some();
@@ -457,12 +458,11 @@ impl Driver {
         // Before anything can be reported: every message carries the modem's id.
         self.identify(at).await?;
         self.unlock_sim(at).await?;
-        if self.status.iccid.is_none() {
+        if self.status.imei.is_none() && self.status.iccid.is_none() {
             // Some modems read the SIM only once it is unlocked.
             self.status.iccid = self.read_iccid(at).await?;
-            if self.status.imei.is_none() && self.status.iccid.is_some() {
-                self.identify_by_what_is_known();
-            }
+            // With neither, the id stays what it is (the port path on a first start-up).
+            self.identify_by_what_is_known(true);
         }
         self.wait_ready(at).await?;
         self.select_storage(at).await?;
@@ -500,7 +500,8 @@ impl Driver {
             self.status.imei = imei;
         }
         self.status.iccid = self.read_iccid(at).await?;
-        self.identify_by_what_is_known();
+        // Knowing neither, wait for the unlocked SIM's ICCID before settling.
+        self.identify_by_what_is_known(false);
         Ok(())
     }
 
@@ -514,16 +515,17 @@ impl Driver {
         }
     }
 
-    /// Settles the id on the IMEI, else the ICCID; with neither, keeps the id it has (the port
-    /// path on a first start-up).
-    fn identify_by_what_is_known(&mut self) {
+    /// Settles the id on the IMEI, else the ICCID; with neither, and if `last_chance`, keeps the
+    /// id it has (the port path on a first start-up).
+    fn identify_by_what_is_known(&mut self, last_chance: bool) {
         if self.config.id.is_some() {
             return;
         }
         let learned = match (&self.status.imei, &self.status.iccid) {
             (Some(imei), _) => Some(format!("imei:{imei}")),
             (None, Some(iccid)) => Some(format!("iccid:{iccid}")),
-            (None, None) => None,
+            (None, None) if last_chance => None,
+            (None, None) => return,
         };
         self.settle(learned);
     }

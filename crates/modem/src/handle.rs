@@ -74,6 +74,18 @@ impl ModemHandle {
         id
     }
 
+    /// Waits until the modem's id changes (a different modem on the port, or one identified only
+    /// after a failed start-up) and returns it; `None` once the driver has stopped.
+    pub async fn id_changed(&mut self) -> Option<String> {
+        loop {
+            self.id.changed().await.ok()?;
+            let identity = self.id.borrow_and_update().clone();
+            if identity.settled {
+                return Some(identity.id.to_string());
+            }
+        }
+    }
+
     /// Deletes a slot of the storage the driver receives into. Call it only after the message
     /// is committed. An already empty slot (`+CMS ERROR: 321`) counts as deleted.
     pub async fn delete(&self, slot: u32) -> Result<(), ModemError> {

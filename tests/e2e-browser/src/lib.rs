@@ -335,6 +335,38 @@ impl Browser {
         Ok(self.client.execute(script, vec![]).await?)
     }
 
+    /// Presses `key` (a WebDriver key code such as `Key::Tab.into()`) through the Actions API, as a user's
+    /// keyboard would, on whatever has the focus; with `shift` held down when asked.
+    pub async fn press(&self, key: char, shift: bool) -> Result<()> {
+        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+        let shift_key: char = fantoccini::key::Key::Shift.into();
+        let mut actions = KeyActions::new("keyboard".to_owned());
+        if shift {
+            actions = actions.then(KeyAction::Down { value: shift_key });
+        }
+        actions = actions
+            .then(KeyAction::Down { value: key })
+            .then(KeyAction::Up { value: key });
+        if shift {
+            actions = actions.then(KeyAction::Up { value: shift_key });
+        }
+        self.client.perform_actions(actions).await?;
+        Ok(())
+    }
+
+    /// The focused element: `{tag, id, cls, text, visible_focus}`, where `visible_focus` says whether it
+    /// matches `:focus-visible` and the computed style draws an outline.
+    pub async fn focused(&self) -> Result<serde_json::Value> {
+        self.eval(
+            "const e = document.activeElement;
+             if (!e || e === document.body) return {tag: 'body', id: '', cls: '', text: '', visible_focus: false};
+             const s = getComputedStyle(e);
+             return {tag: e.tagName.toLowerCase(), id: e.id, cls: e.className || '', text: (e.innerText || e.value || '').trim().slice(0, 60),
+                     visible_focus: e.matches(':focus-visible') && s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0};",
+        )
+        .await
+    }
+
     /// Saves a PNG screenshot to `docs/screenshots/<name>.png` and returns its path.
     pub async fn screenshot(&self, name: &str) -> Result<PathBuf> {
         let png = self.client.screenshot().await?;

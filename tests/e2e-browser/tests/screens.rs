@@ -1,4 +1,5 @@
-//! Compose sends an SMS the simulated modem receives (its PDU is decoded and checked), the length counter agrees
+//! Compose sends an SMS the simulated modem receives (its PDU is decoded and checked) and follows its status from
+//! `sent` WebSocket frames without polling, the length counter agrees
 //! with the PDU encoder, every screen fits a 360 px phone, and screenshots of each screen are saved to
 //! `docs/screenshots/` at desktop and phone widths.
 
@@ -110,6 +111,29 @@ async fn compose_sends_through_the_modem_and_counts_like_the_encoder() {
         .await
         .expect("status reaches a final state");
     assert_eq!(status, "sent");
+    // The status came from `sent` frames on the WebSocket: the page never asked /api/sent.
+    let polls = browser
+        .eval("return performance.getEntriesByType('resource').filter(e => e.name.includes('/api/sent/')).length;")
+        .await
+        .expect("eval");
+    assert_eq!(polls, 0, "the page polled /api/sent");
+    let steps = browser
+        .wait_text(".sent-list .steps", Duration::from_secs(5), |t| {
+            t.contains("sent")
+        })
+        .await
+        .expect("steps");
+    assert!(
+        steps.contains("queued") && steps.contains("sending"),
+        "{steps}"
+    );
+    let reached = browser
+        .eval(
+            "return [...document.querySelectorAll('.sent-list .step-on')].map(e => e.textContent);",
+        )
+        .await
+        .expect("eval");
+    assert_eq!(reached, serde_json::json!(["queued", "sending", "sent"]));
     let sent = sim.sent();
     assert_eq!(sent.len(), 1, "one PDU reached the modem");
     let Pdu::Submit(submit) = simrelay_pdu::decode(&sent[0]).expect("the modem got a valid PDU")

@@ -17,6 +17,7 @@ use sqlx::sqlite::{
 };
 use sqlx::Row;
 
+mod modem_ids;
 mod retention;
 mod search;
 mod sent;

@@ -1,0 +1,207 @@
+//! Messages sent from this browser and where each one stands, fed by `sent` WebSocket frames.
+//!
+//! Statuses reach the client in any order: the `queued` and `sending` frames often arrive before the answer to
+//! `POST /api/send` that tells us the id, and the catch-up `GET /api/sent/{id}` after a reconnect may race a live
+//! frame. So every status seen is kept by id, and a status only ever moves forward (queued → sending → sent →
+//! delivered/failed): an older report arriving late can never make a sent message look queued again.
+
+use std::collections::BTreeMap;
+
+use crate::api::SentStatus;
+
+/// How many statuses of messages sent elsewhere (other tabs, scripts) are remembered in case this page learns
+/// their id later; older ones are forgotten first.
+const FOREIGN_CAP: usize = 100;
+
+/// One message sent from this page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outgoing {
+    /// Id in the sent sequence.
+    pub id: i64,
+    /// Recipient as sent.
+    pub to: String,
+    /// Text as sent.
+    pub text: String,
+}
+
+/// Progress of a status, for ordering: later steps win.
+pub fn rank(status: &str) -> u8 {
+    match status {
+        "queued" => 0,
+        "sending" => 1,
+        "sent" => 2,
+        "delivered" | "failed" => 3,
+        // A status this UI does not know yet is newer than anything it knows.
+        _ => 4,
+    }
+}
+
+/// The steps shown under a sent message, each `(label, reached)`.
+pub fn steps(status: &str) -> Vec<(&'static str, bool)> {
+    let r = rank(status);
+    let last = if status == "failed" {
+        "failed"
+    } else {
+        "delivered"
+    };
+    vec![
+        ("queued", true),
+        ("sending", r >= 1 || status == "failed"),
+        ("sent", r >= 2 && status != "failed"),
+        (last, r >= 3),
+    ]
+}
+
+/// Messages sent from this page (oldest first) and the newest status known for every id.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Outbox {
+    items: Vec<Outgoing>,
+    statuses: BTreeMap<i64, SentStatus>,
+}
+
+impl Outbox {
+    /// Messages sent from this page, oldest first.
+    pub fn items(&self) -> &[Outgoing] {
+        &self.items
+    }
+
+    /// The newest status known for `id`.
+    pub fn status(&self, id: i64) -> Option<&SentStatus> {
+        self.statuses.get(&id)
+    }
+
+    /// Records a message the server accepted, with the status its answer carried. A status that arrived earlier
+    /// over the WebSocket is kept if it is further along.
+    pub fn add(&mut self, item: Outgoing, accepted: SentStatus) {
+        if !self.items.iter().any(|i| i.id == item.id) {
+            self.items.push(item);
+        }
+        self.apply(accepted);
+    }
+
+    /// Applies a status report; returns whether it changed what is shown. Reports that would move a message
+    /// backwards are ignored; a report of equal rank replaces the old one (it may carry the error text).
+    pub fn apply(&mut self, status: SentStatus) -> bool {
+        let id = status.id;
+        if let Some(old) = self.statuses.get(&id) {
+            if rank(&status.status) < rank(&old.status) || *old == status {
+                return false;
+            }
+        }
+        self.statuses.insert(id, status);
+        self.forget_foreign();
+        true
+    }
+
+    /// Ids of messages sent from this page whose status can still change: the ones to ask about after a
+    /// reconnect, when frames may have been missed.
+    pub fn pending(&self) -> Vec<i64> {
+        self.items
+            .iter()
+            .filter(|i| self.statuses.get(&i.id).is_none_or(|s| !s.is_final()))
+            .map(|i| i.id)
+            .collect()
+    }
+
+    fn forget_foreign(&mut self) {
+        let foreign: Vec<i64> = self
+            .statuses
+            .keys()
+            .copied()
+            .filter(|id| !self.items.iter().any(|i| i.id == *id))
+            .collect();
+        if foreign.len() > FOREIGN_CAP {
+            // Ids grow with time, so the smallest are the oldest.
+            for id in &foreign[..foreign.len() - FOREIGN_CAP] {
+                self.statuses.remove(id);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn st(id: i64, status: &str) -> SentStatus {
+        SentStatus {
+            id,
+            status: status.into(),
+            error: None,
+            parts: None,
+        }
+    }
+
+    fn item(id: i64) -> Outgoing {
+        Outgoing {
+            id,
+            to: "+15555550100".into(),
+            text: "hi".into(),
+        }
+    }
+
+    #[test]
+    fn frames_before_the_post_answer_are_kept() {
+        let mut o = Outbox::default();
+        assert!(o.apply(st(7, "queued")));
+        assert!(o.apply(st(7, "sending")));
+        o.add(item(7), st(7, "queued"));
+        assert_eq!(o.status(7).map(|s| s.status.as_str()), Some("sending"));
+        assert_eq!(o.items().len(), 1);
+        assert_eq!(o.pending(), vec![7]);
+    }
+
+    #[test]
+    fn status_only_moves_forward() {
+        let mut o = Outbox::default();
+        o.add(item(1), st(1, "queued"));
+        assert!(o.apply(st(1, "sent")));
+        assert!(!o.apply(st(1, "sending")), "a late frame is ignored");
+        assert!(!o.apply(st(1, "sent")), "a repeat changes nothing");
+        assert_eq!(o.status(1).map(|s| s.status.as_str()), Some("sent"));
+        assert!(o.pending().is_empty());
+        let mut failed = st(1, "failed");
+        failed.error = Some("no network".into());
+        assert!(o.apply(failed), "a failure report after sent counts");
+        assert_eq!(
+            o.status(1).and_then(|s| s.error.as_deref()),
+            Some("no network")
+        );
+    }
+
+    #[test]
+    fn adding_twice_keeps_one_item() {
+        let mut o = Outbox::default();
+        o.add(item(3), st(3, "queued"));
+        o.add(item(3), st(3, "queued"));
+        assert_eq!(o.items().len(), 1);
+    }
+
+    #[test]
+    fn statuses_of_other_senders_are_bounded() {
+        let mut o = Outbox::default();
+        o.add(item(1), st(1, "queued"));
+        for id in 2..400 {
+            o.apply(st(id, "sent"));
+        }
+        assert!(o.status(1).is_some(), "our own message is never forgotten");
+        assert!(o.status(2).is_none(), "the oldest foreign status went");
+        assert!(o.status(399).is_some());
+    }
+
+    #[test]
+    fn steps_follow_the_status() {
+        assert_eq!(
+            steps("sending"),
+            vec![
+                ("queued", true),
+                ("sending", true),
+                ("sent", false),
+                ("delivered", false)
+            ]
+        );
+        assert_eq!(steps("failed").last(), Some(&("failed", true)));
+        assert_eq!(steps("failed")[2], ("sent", false));
+        assert!(steps("delivered").iter().all(|(_, on)| *on));
+    }
+}
