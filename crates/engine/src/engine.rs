@@ -396,7 +396,12 @@ impl Engine {
 
 /// Remembers the id the modem on a configured `port` tells (not a fallback port path), now and whenever it
 /// changes, so the next start knows the modem by it even if it is absent then.
-async fn remember_ids(mut handle: ModemHandle, port: String, store: Store, shutdown: CancellationToken) {
+async fn remember_ids(
+    mut handle: ModemHandle,
+    port: String,
+    store: Store,
+    shutdown: CancellationToken,
+) {
     let mut id = tokio::select! {
         id = handle.identified() => id,
         () = shutdown.cancelled() => return,
