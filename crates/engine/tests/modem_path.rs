@@ -546,16 +546,28 @@ async fn a_modem_keeps_its_imei_id_and_its_dedup_key_under_a_new_port_path() {
 
     // The modem comes back as another device, with the message still on it (the delete was lost).
     sim.unplug().await;
-    let squatter = Simulator::start(SimOptions::default())
-        .await
-        .expect("simulator");
+    // Another device takes the old name meanwhile (other tests open and close ptys concurrently: take new
+    // ones until the old name is taken).
+    let mut squatters = Vec::new();
+    for _ in 0..20 {
+        let squatter = Simulator::start(SimOptions::default())
+            .await
+            .expect("simulator");
+        let took_it = squatter.path().to_string_lossy() == first_path;
+        squatters.push(squatter);
+        if took_it {
+            break;
+        }
+    }
     let second_path = sim
         .replug()
         .await
         .expect("replug")
         .to_string_lossy()
         .into_owned();
-    squatter.shutdown().await;
+    for squatter in squatters {
+        squatter.shutdown().await;
+    }
     assert_ne!(first_path, second_path);
     sim.store(message);
     let engine = start(second_path).await;

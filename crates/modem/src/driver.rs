@@ -897,7 +897,8 @@ impl Driver {
 
     /// `AT+CNMA` for the oldest `+CMT`/`+CDS` still waiting. A modem that gave up waiting
     /// (`+CMS ERROR: 340`, no acknowledgement expected) has, per TS 27.005, also switched
-    /// its routing off: `AT+CNMI` is chosen again; the network delivers the message once more.
+    /// its routing off: `AT+CNMI` is chosen again and the storage listed, where the network's
+    /// retry (or the modem) may have put the message.
     async fn acknowledge(&mut self, at: &mut AtChannel) -> Result<(), ModemError> {
         if self.acks_due == 0 {
             return Ok(());
@@ -907,8 +908,10 @@ impl Driver {
             Ok(_) => Ok(()),
             Err(e) if e.is_link_lost() || matches!(e, ModemError::Timeout { .. }) => Err(e),
             Err(e) => {
+                // It may also have stored the message meanwhile (the network's retry): list.
                 tracing::info!(modem = %self.status.id, %e, "acknowledgement not taken; choosing AT+CNMI again");
-                self.select_indications(at).await
+                self.select_indications(at).await?;
+                self.drain(at).await
             }
         }
     }

@@ -139,3 +139,67 @@ async fn reports_in_the_sr_storage_are_read_there_and_deleted_there() {
     modem.shutdown().await;
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_modem_that_stops_routing_after_a_missed_ack_is_set_up_again_and_listed() {
+    let sim = Simulator::start(SimOptions {
+        ack_timeout: Duration::from_secs(1),
+        ack_timeout_stores: true,
+        ..direct(true)
+    })
+    .await
+    .unwrap();
+    let (modem, mut events) = spawn(config(&sim.path().to_string_lossy()));
+    wait_state(&mut events, LinkState::Connected).await;
+    let first = pdu("+4915123456789", "code 777777");
+    sim.deliver(first.clone());
+    let late = next_received(&mut events).await;
+    assert!(late.needs_ack);
+    // The engine is too slow: the modem gives up, switches routing off and keeps the message.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let second = pdu("+4915123456789", "code 888888");
+    sim.deliver(second.clone());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(sim.stored().len(), 2, "both kept in storage, silently");
+    // The late acknowledgement is refused; the driver sets AT+CNMI again and lists the storage.
+    modem.release(&late).await.unwrap();
+    assert_eq!(sim.acks(), 0);
+    let mut listed = vec![
+        next_received(&mut events).await,
+        next_received(&mut events).await,
+    ];
+    listed.sort_by_key(|r| r.slot);
+    assert_eq!(
+        listed.iter().map(|r| r.pdu.clone()).collect::<Vec<_>>(),
+        vec![first, second]
+    );
+    for r in &listed {
+        assert!(r.slot.is_some() && !r.needs_ack);
+        modem.release(r).await.unwrap();
+    }
+    assert!(sim.stored().is_empty());
+    // Routing is back: the next message comes directly again.
+    sim.deliver(pdu("+4915123456789", "code 999999"));
+    let again = next_received(&mut events).await;
+    assert!(again.needs_ack && again.slot.is_none());
+    modem.release(&again).await.unwrap();
+    assert_eq!(sim.acks(), 1);
+    modem.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phase2_cds_is_acknowledged_on_release_too() {
+    let sim = Simulator::start(direct(true)).await.unwrap();
+    let (modem, mut events) = spawn(config(&sim.path().to_string_lossy()));
+    wait_state(&mut events, LinkState::Connected).await;
+    let report = vec![0x00, 0x06, 0x07];
+    sim.deliver_report_directly(&report);
+    let received = next_received(&mut events).await;
+    assert_eq!((received.pdu.clone(), received.needs_ack), (report, true));
+    assert_eq!(sim.acks(), 0);
+    modem.release(&received).await.unwrap();
+    assert_eq!(sim.acks(), 1);
+    modem.shutdown().await;
+    sim.shutdown().await;
+}

@@ -134,10 +134,21 @@ async fn a_modem_back_under_a_new_path_keeps_its_id_and_so_its_dedup_key() {
 
     // Unplugged and back as another device; the message was never deleted.
     sim.unplug().await;
-    // Another device takes the old name meanwhile, as ttyUSB numbers get reused.
-    let squatter = Simulator::start(SimOptions::default()).await.unwrap();
+    // Another device takes the old name meanwhile, as ttyUSB numbers get reused. (Other tests
+    // open and close ptys concurrently: take new ones until the old name is taken.)
+    let mut squatters = Vec::new();
+    for _ in 0..20 {
+        let squatter = Simulator::start(SimOptions::default()).await.unwrap();
+        let took_it = squatter.path().to_string_lossy() == first_path;
+        squatters.push(squatter);
+        if took_it {
+            break;
+        }
+    }
     let second_path = sim.replug().await.unwrap().to_string_lossy().into_owned();
-    squatter.shutdown().await;
+    for squatter in squatters {
+        squatter.shutdown().await;
+    }
     assert_ne!(first_path, second_path);
     let (modem, mut events) = spawn(unnamed(&second_path));
     let (status, mut seen) = wait_state(&mut events, LinkState::Connected).await;

@@ -111,6 +111,9 @@ pub(crate) struct AtModem {
     pub iccid: String,
     /// Offers a separate `SR` storage for status reports in `AT+CPMS`.
     pub report_storage: bool,
+    /// An acknowledgement timed out and, as TS 27.005 says, routing to the driver is off
+    /// (messages are stored silently) until `AT+CNMI` is set again.
+    pub routing_off: bool,
 }
 
 const CTRL_Z: u8 = 0x1A;
@@ -139,6 +142,7 @@ impl AtModem {
             imei: "356938035643809".into(),
             iccid: "8949000000000000001".into(),
             report_storage: false,
+            routing_off: false,
         }
     }
 
@@ -442,6 +446,7 @@ impl AtModem {
                 match parts.get(1).map(|p| p.parse::<u8>()) {
                     Some(Ok(mt)) if mt <= 3 => {
                         self.settings.cnmi_mt = mt.min(2);
+                        self.routing_off = false;
                         lock(&self.state).cnmi = Some(parts.join(","));
                         self.ok(out)
                     }

@@ -125,6 +125,10 @@ pub struct SimOptions {
     pub phase2: bool,
     /// How long a phase 2+ direct delivery waits for `AT+CNMA`.
     pub ack_timeout: Duration,
+    /// On an acknowledgement timeout do what TS 27.005 prescribes instead of delivering again:
+    /// switch routing to the driver off (until the next `AT+CNMI`) and keep the message, and
+    /// every later one, in storage without any URC (where the network's retry lands).
+    pub ack_timeout_stores: bool,
     /// Ignore a command that arrives sooner than this after the modem's last output, as 2G UART
     /// modules do (the driver's guard time exists for them); see [`Simulator::dropped`].
     pub command_gap: Option<Duration>,
@@ -146,6 +150,7 @@ impl Default for SimOptions {
             iccid: "8949000000000000001".into(),
             phase2: false,
             ack_timeout: Duration::from_secs(15),
+            ack_timeout_stores: false,
             report_storage: false,
             command_gap: None,
         }
@@ -557,7 +562,7 @@ async fn run(
             Wake::Command(None | Some(Command::Shutdown)) => return,
             Wake::Command(Some(Command::Arrived(slot))) => {
                 let chaos = &options.chaos;
-                if chaos.lose_urcs {
+                if chaos.lose_urcs || modem.routing_off {
                     continue;
                 }
                 let mut urc = Vec::new();
@@ -589,6 +594,10 @@ async fn run(
             Wake::Command(Some(Command::Raw(bytes))) => bytes,
             Wake::Command(Some(Command::Direct(urc))) => {
                 gate.offer(&modem, &state, urc, options.ack_timeout)
+            }
+            Wake::AckDue if options.ack_timeout_stores && gate.waiting.is_some() => {
+                gate.give_up(&mut modem, &state);
+                continue;
             }
             Wake::AckDue => gate.due(&modem, &state, options.ack_timeout),
             Wake::Command(Some(Command::Mute(on))) => {
@@ -743,6 +752,28 @@ impl AckGate {
             Some(next) => self.offer(modem, state, next, timeout),
             None => Vec::new(),
         }
+    }
+
+    /// TS 27.005 on a missing acknowledgement: routing off, and the waiting delivery and those
+    /// held back kept in storage without a URC.
+    fn give_up(&mut self, modem: &mut AtModem, state: &Mutex<SimState>) {
+        let mut state = lock(state);
+        state.ack_timeouts += 1;
+        state.awaiting_ack = false;
+        for urc in self.waiting.take().into_iter().chain(self.queue.drain(..)) {
+            // The PDU is the last line of `+CMT: ...` / `+CDS: ...`.
+            let text = String::from_utf8_lossy(&urc).into_owned();
+            let pdu = text
+                .lines()
+                .rev()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .and_then(|l| hex::decode(l).ok());
+            if let Some(pdu) = pdu {
+                let _ = state.store(pdu);
+            }
+        }
+        modem.routing_off = true;
     }
 
     /// A power cycle: the waiting delivery is delivered again after `at`, behind nothing.
