@@ -77,7 +77,21 @@ fn bench(args: &[String]) -> anyhow::Result<()> {
         }
     }
     if groups.is_empty() {
-        groups = scenarios::GROUPS.iter().map(|g| (*g).to_owned()).collect();
+        groups = scenarios::GROUPS
+            .iter()
+            .filter(|g| !scenarios::COMPARISON_GROUPS.contains(g))
+            .map(|g| (*g).to_owned())
+            .collect();
+    }
+    if groups
+        .iter()
+        .any(|g| scenarios::COMPARISON_GROUPS.contains(&g.as_str()))
+        && std::env::var_os("SIMRELAY_BIN").is_none()
+    {
+        bail!(
+            "{} measure an older build: set SIMRELAY_BIN to its simrelay binary",
+            scenarios::COMPARISON_GROUPS.join(", ")
+        );
     }
     let target = target_dir();
     let results = target.join("bench-results");

@@ -18,7 +18,11 @@ pub const GROUPS: &[&str] = &[
     "footprint",
     "search",
     "criterion",
+    "search-before",
 ];
+
+/// Groups that measure an older build (`SIMRELAY_BIN`) for comparison; only run when named.
+pub const COMPARISON_GROUPS: &[&str] = &["search-before"];
 
 /// One scenario of `simrelay-bench`.
 pub struct Scenario {
@@ -199,6 +203,40 @@ pub fn all() -> Vec<Scenario> {
             id: "search",
             title: "Search through the API",
             groups: &["search"],
+            args: &[
+                "search",
+                "--messages",
+                "1000000",
+                "--queries",
+                "200",
+                "--common-queries",
+                "200",
+            ],
+            figures: &[
+                ("search available", "/available"),
+                ("messages stored", "/messages"),
+                ("rare term (one match): queries", "/rare_ms/count"),
+                ("rare term: p50 (ms)", "/rare_ms/p50"),
+                ("rare term: p95 (ms)", "/rare_ms/p95"),
+                ("rare term: results per query", "/rare_hits_per_query"),
+                (
+                    "common word (~1/3 of messages): queries",
+                    "/common_ms/count",
+                ),
+                ("common word: p50 (ms)", "/common_ms/p50"),
+                ("common word: p95 (ms)", "/common_ms/p95"),
+                (
+                    "common word: results per query (limit 50)",
+                    "/common_hits_per_query",
+                ),
+            ],
+            // Filling a million messages takes about a minute; the 200 queries are the repeated part.
+            max_runs: 1,
+        },
+        Scenario {
+            id: "search-before",
+            title: "Search through the API, before the prefix expansion (FTS5 prefix queries; `simrelay` built from c969519, given by `SIMRELAY_BIN`)",
+            groups: &["search-before"],
             args: &[
                 "search",
                 "--messages",
