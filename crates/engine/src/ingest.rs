@@ -70,10 +70,25 @@ pub(crate) async fn run(
             event = events.recv() => match event {
                 None => break,
                 Some(ModemEvent::Received(received)) => {
-                    ingest.received(&modem, &hub, received).await;
+                    // Whatever else is already queued goes into the same commit (see `received_batch`).
+                    let mut batch = vec![received];
+                    let mut after = None;
+                    while batch.len() < MAX_BATCH {
+                        match events.try_recv() {
+                            Ok(ModemEvent::Received(received)) => batch.push(received),
+                            Ok(other) => {
+                                after = Some(other);
+                                break;
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    ingest.received_batch(&modem, &hub, batch).await;
+                    if let Some(event) = after {
+                        other_event(&hub, event, demo);
+                    }
                 }
-                Some(ModemEvent::Status(status)) => hub.publish_modem(status_for_api(status, demo)),
-                Some(other) => tracing::debug!(?other, "modem event not handled yet"),
+                Some(other) => other_event(&hub, other, demo),
             },
             () = sleep_until(deadline), if deadline.is_some() => {
                 for message in ingest.expire().await {
@@ -83,6 +98,17 @@ pub(crate) async fn run(
         }
     }
     modem.shutdown().await;
+}
+
+/// Most messages committed in one transaction when they queue up.
+const MAX_BATCH: usize = 256;
+
+/// A modem event that is not a received message.
+fn other_event(hub: &Hub, event: ModemEvent, demo: bool) {
+    match event {
+        ModemEvent::Status(status) => hub.publish_modem(status_for_api(status, demo)),
+        other => tracing::debug!(?other, "modem event not handled yet"),
+    }
 }
 
 async fn sleep_until(deadline: Option<Instant>) {
@@ -126,6 +152,62 @@ impl Ingest {
         self.assembler = Assembler::new(MULTIPART_TIMEOUT);
         if let Err(e) = self.recover().await {
             tracing::error!(modem = %self.modem_id, error = %e, "cannot reload waiting multipart parts");
+        }
+    }
+
+    /// Handles messages that queued up while the previous ones were committed. Single-part messages (and
+    /// undecodable PDUs) are committed together in one transaction, then published, then released: a burst
+    /// costs one commit instead of one per message, and a lone message is still committed at once. Parts of
+    /// multipart messages and delivery reports take their own path, in order.
+    async fn received_batch(&mut self, modem: &ModemHandle, hub: &Hub, batch: Vec<Received>) {
+        let mut pending: Vec<(Received, NewMessage)> = Vec::new();
+        for received in batch {
+            if received.modem != self.modem_id {
+                self.commit_batch(modem, hub, &mut pending).await;
+                self.switch_to(&received.modem).await;
+            }
+            match classify(&self.modem_id, &received.pdu) {
+                Classified::Simple(message) => pending.push((received, *message)),
+                Classified::Part(..) | Classified::Report => {
+                    self.commit_batch(modem, hub, &mut pending).await;
+                    self.received(modem, hub, received).await;
+                }
+            }
+        }
+        self.commit_batch(modem, hub, &mut pending).await;
+    }
+
+    /// Commits `pending` in one transaction, publishes what is new, then releases each from the modem.
+    async fn commit_batch(
+        &self,
+        modem: &ModemHandle,
+        hub: &Hub,
+        pending: &mut Vec<(Received, NewMessage)>,
+    ) {
+        if pending.is_empty() {
+            return;
+        }
+        let (received, messages): (Vec<Received>, Vec<NewMessage>) =
+            std::mem::take(pending).into_iter().unzip();
+        match self.store.insert_messages(&messages).await {
+            Ok(inserted) => {
+                for outcome in inserted {
+                    if let Inserted::New(message) = outcome {
+                        hub.publish_sms(*message);
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::error!(modem = %self.modem_id, messages = received.len(), error = %e,
+                    "cannot commit messages; they stay on the SIM and are read again later");
+                return;
+            }
+        }
+        for received in &received {
+            if let Err(e) = modem.release(received).await {
+                tracing::warn!(modem = %self.modem_id, slot = ?received.slot, error = %e,
+                    "cannot release a committed message from the modem");
+            }
         }
     }
 
@@ -207,40 +289,27 @@ impl Ingest {
 
     /// Commits what this PDU completes; returns the messages that are new.
     async fn commit(&mut self, raw: &[u8]) -> Result<Vec<Message>, StoreError> {
-        let message = match simrelay_pdu::decode(raw) {
-            Ok(Pdu::Deliver(deliver)) => match deliver.concat.filter(|c| c.total > 1) {
-                Some(concat) => {
-                    let key = PartKey {
-                        reference: concat.reference,
-                        total: concat.total,
-                        seq: concat.seq,
-                    };
-                    let stored = self
-                        .store
-                        .insert_part(&self.modem_id, raw, &deliver.sender.number, key)
-                        .await?;
-                    // Pending or Committed: the assembler (or a committed message) already has this part.
-                    if stored != PartInserted::New {
-                        return Ok(Vec::new());
-                    }
-                    match self.assembler.push(deliver, raw.to_vec(), Instant::now()) {
-                        Some(done) => assembled_message(&self.modem_id, done),
-                        None => return Ok(Vec::new()),
-                    }
+        let message = match classify(&self.modem_id, raw) {
+            Classified::Simple(message) => *message,
+            Classified::Part(deliver, key) => {
+                let stored = self
+                    .store
+                    .insert_part(&self.modem_id, raw, &deliver.sender.number, key)
+                    .await?;
+                // Pending or Committed: the assembler (or a committed message) already has this part.
+                if stored != PartInserted::New {
+                    return Ok(Vec::new());
                 }
-                None => single_message(&self.modem_id, deliver, raw),
-            },
-            Ok(Pdu::Submit(_)) => undecodable(
-                &self.modem_id,
-                raw,
-                "an outgoing message (SMS-SUBMIT) stored on the SIM",
-            ),
-            Ok(Pdu::StatusReport(_)) => undecodable(
+                match self.assembler.push(*deliver, raw.to_vec(), Instant::now()) {
+                    Some(done) => assembled_message(&self.modem_id, done),
+                    None => return Ok(Vec::new()),
+                }
+            }
+            Classified::Report => undecodable(
                 &self.modem_id,
                 raw,
                 "a delivery report (SMS-STATUS-REPORT), not a message",
             ),
-            Err(e) => undecodable(&self.modem_id, raw, &format!("cannot decode the PDU: {e}")),
         };
         Ok(match self.store.insert_message(&message).await? {
             Inserted::New(message) => vec![*message],
@@ -263,6 +332,43 @@ impl Ingest {
             }
         }
         out
+    }
+}
+
+/// What a raw PDU is to ingest.
+enum Classified {
+    /// A message on its own: a single-part SMS-DELIVER, or a PDU kept raw (undecodable, an SMS-SUBMIT).
+    Simple(Box<NewMessage>),
+    /// A part of a multipart message, waiting for its siblings.
+    Part(Box<Deliver>, PartKey),
+    /// A delivery report.
+    Report,
+}
+
+fn classify(modem: &str, raw: &[u8]) -> Classified {
+    match simrelay_pdu::decode(raw) {
+        Ok(Pdu::Deliver(deliver)) => match deliver.concat.filter(|c| c.total > 1) {
+            Some(concat) => {
+                let key = PartKey {
+                    reference: concat.reference,
+                    total: concat.total,
+                    seq: concat.seq,
+                };
+                Classified::Part(Box::new(deliver), key)
+            }
+            None => Classified::Simple(Box::new(single_message(modem, deliver, raw))),
+        },
+        Ok(Pdu::Submit(_)) => Classified::Simple(Box::new(undecodable(
+            modem,
+            raw,
+            "an outgoing message (SMS-SUBMIT) stored on the SIM",
+        ))),
+        Ok(Pdu::StatusReport(_)) => Classified::Report,
+        Err(e) => Classified::Simple(Box::new(undecodable(
+            modem,
+            raw,
+            &format!("cannot decode the PDU: {e}"),
+        ))),
     }
 }
 

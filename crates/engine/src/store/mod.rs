@@ -154,64 +154,23 @@ impl Store {
 
     /// Commits a message and its raw PDUs in one transaction; a repeat of an already stored PDU is a no-op.
     pub async fn insert_message(&self, new: &NewMessage) -> Result<Inserted, StoreError> {
+        let mut inserted = self.insert_messages(std::slice::from_ref(new)).await?;
+        Ok(inserted.pop().unwrap_or(Inserted::Duplicate))
+    }
+
+    /// Commits several messages in one transaction, one outcome per message in order. Ingest uses it when
+    /// messages queue up faster than one commit each: a commit costs far more than a row (see the SQLite
+    /// ceiling in BENCHMARKS.md), so a burst is stored at the batched rate while a lone message still gets
+    /// its own commit at once.
+    pub async fn insert_messages(&self, news: &[NewMessage]) -> Result<Vec<Inserted>, StoreError> {
         let received_at = now_utc();
-        let key = dedup_key(&new.pdus);
-        let (code_start, code_end) = match new.code_span {
-            Some([start, end]) => (Some(to_i64(start)), Some(to_i64(end))),
-            None => (None, None),
-        };
         let mut tx = self.pool.begin().await?;
-        let id: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO messages (modem, sender, text, code, code_start, code_end, sent_at, received_at, \
-                 encoding, decode_error, incomplete, pdu_sha256) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-             ON CONFLICT (modem, pdu_sha256) DO NOTHING RETURNING id",
-        )
-        .bind(&new.modem)
-        .bind(&new.sender)
-        .bind(&new.text)
-        .bind(&new.code)
-        .bind(code_start)
-        .bind(code_end)
-        .bind(new.sent_at.to_rfc3339_opts(SecondsFormat::AutoSi, false))
-        .bind(received_at.to_rfc3339_opts(SecondsFormat::Micros, false))
-        .bind(&new.encoding)
-        .bind(&new.decode_error)
-        .bind(new.incomplete)
-        .bind(&key)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(id) = id else {
-            return Ok(Inserted::Duplicate);
-        };
-        for pdu in new.pdus.iter().chain(&new.extra_pdus) {
-            // A part that waited in `pdus` for its siblings is adopted by the message instead of duplicated.
-            sqlx::query(
-                "INSERT INTO pdus (message_id, modem, sha256, raw, received_at) VALUES (?, ?, ?, ?, ?) \
-                 ON CONFLICT (modem, sha256) DO UPDATE SET message_id = excluded.message_id",
-            )
-            .bind(id)
-            .bind(&new.modem)
-            .bind(sha256_hex(pdu))
-            .bind(pdu.as_slice())
-            .bind(received_at.to_rfc3339_opts(SecondsFormat::Micros, false))
-            .execute(&mut *tx)
-            .await?;
+        let mut out = Vec::with_capacity(news.len());
+        for new in news {
+            out.push(insert_in(&mut tx, new, received_at).await?);
         }
         tx.commit().await?;
-        Ok(Inserted::New(Box::new(Message {
-            id,
-            modem: new.modem.clone(),
-            sender: new.sender.clone(),
-            text: new.text.clone(),
-            code: new.code.clone(),
-            code_span: new.code_span,
-            sent_at: new.sent_at,
-            received_at: received_at.fixed_offset(),
-            encoding: new.encoding.clone(),
-            decode_error: new.decode_error.clone(),
-            incomplete: new.incomplete,
-        })))
+        Ok(out)
     }
 
     /// Stores one part of a multipart message until its siblings arrive (so a set survives a restart and
@@ -328,6 +287,69 @@ impl Store {
     }
 }
 
+/// Inserts one message and its raw PDUs inside `tx`; the caller commits.
+async fn insert_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    new: &NewMessage,
+    received_at: DateTime<Utc>,
+) -> Result<Inserted, StoreError> {
+    let key = dedup_key(&new.pdus);
+    let (code_start, code_end) = match new.code_span {
+        Some([start, end]) => (Some(to_i64(start)), Some(to_i64(end))),
+        None => (None, None),
+    };
+    let id: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO messages (modem, sender, text, code, code_start, code_end, sent_at, received_at, \
+             encoding, decode_error, incomplete, pdu_sha256) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (modem, pdu_sha256) DO NOTHING RETURNING id",
+    )
+    .bind(&new.modem)
+    .bind(&new.sender)
+    .bind(&new.text)
+    .bind(&new.code)
+    .bind(code_start)
+    .bind(code_end)
+    .bind(new.sent_at.to_rfc3339_opts(SecondsFormat::AutoSi, false))
+    .bind(received_at.to_rfc3339_opts(SecondsFormat::Micros, false))
+    .bind(&new.encoding)
+    .bind(&new.decode_error)
+    .bind(new.incomplete)
+    .bind(&key)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(id) = id else {
+        return Ok(Inserted::Duplicate);
+    };
+    for pdu in new.pdus.iter().chain(&new.extra_pdus) {
+        // A part that waited in `pdus` for its siblings is adopted by the message instead of duplicated.
+        sqlx::query(
+            "INSERT INTO pdus (message_id, modem, sha256, raw, received_at) VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT (modem, sha256) DO UPDATE SET message_id = excluded.message_id",
+        )
+        .bind(id)
+        .bind(&new.modem)
+        .bind(sha256_hex(pdu))
+        .bind(pdu.as_slice())
+        .bind(received_at.to_rfc3339_opts(SecondsFormat::Micros, false))
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(Inserted::New(Box::new(Message {
+        id,
+        modem: new.modem.clone(),
+        sender: new.sender.clone(),
+        text: new.text.clone(),
+        code: new.code.clone(),
+        code_span: new.code_span,
+        sent_at: new.sent_at,
+        received_at: received_at.fixed_offset(),
+        encoding: new.encoding.clone(),
+        decode_error: new.decode_error.clone(),
+        incomplete: new.incomplete,
+    })))
+}
+
 /// Now, in UTC, truncated to what the database keeps (microseconds), so the returned message equals a re-read.
 fn now_utc() -> DateTime<Utc> {
     let now = Utc::now();
@@ -409,6 +431,29 @@ mod tests {
             pdus: vec![pdu.to_vec()],
             extra_pdus: Vec::new(),
         }
+    }
+
+    #[tokio::test]
+    async fn a_batch_commits_in_order_and_dedups_within_itself_and_against_the_store() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("t.db")).await.expect("open");
+        let first = store.insert_message(&sample(b"a")).await.expect("insert");
+        assert!(matches!(first, Inserted::New(_)));
+        let batch = [sample(b"b"), sample(b"a"), sample(b"c"), sample(b"b")];
+        let outcome = store.insert_messages(&batch).await.expect("batch");
+        let ids: Vec<Option<i64>> = outcome
+            .iter()
+            .map(|o| match o {
+                Inserted::New(m) => Some(m.id),
+                Inserted::Duplicate => None,
+            })
+            .collect();
+        assert!(
+            matches!(ids.as_slice(), [Some(b), None, Some(c), None] if b < c),
+            "{ids:?}"
+        );
+        assert_eq!(store.count().await.expect("count"), 3);
+        assert!(store.insert_messages(&[]).await.expect("empty").is_empty());
     }
 
     #[tokio::test]
