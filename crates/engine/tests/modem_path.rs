@@ -542,6 +542,19 @@ async fn a_modem_keeps_its_imei_id_and_its_dedup_key_under_a_new_port_path() {
     assert_eq!(modems[0].id, stored.modem);
     assert_eq!(modems[0].label.as_deref(), Some("Work SIM"));
     assert_eq!(modems[0].imei.as_deref(), Some("356938035643809"));
+    assert_eq!(modems[0].iccid.as_deref(), Some("8949000000000000001"));
+    assert_eq!(modems[0].manufacturer.as_deref(), Some("SimRelay"));
+    // The simulator answers +CREG: 0,1 (home), +CSQ: 21 (-71 dBm) and a 30-slot SIM.
+    assert_eq!(
+        modems[0].registration,
+        Some(simrelay_protocol::Registration::Home)
+    );
+    assert_eq!(
+        (modems[0].signal_dbm, modems[0].signal_bars),
+        (Some(-71), Some(4))
+    );
+    assert_eq!(modems[0].storage_total, Some(30));
+    assert!(modems[0].storage_used.is_some());
     engine.shutdown().await;
 
     // The modem comes back as another device, with the message still on it (the delete was lost).
