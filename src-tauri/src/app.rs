@@ -75,12 +75,16 @@ fn setup<R: Runtime>(
 ) -> Result<(), SetupError> {
     let engine = shell::start_engine(&options)?;
     let raw_url = engine.url().to_string();
-    let url = tauri::Url::parse(&raw_url).map_err(|source| SetupError::Url {
+    let mut url = tauri::Url::parse(&raw_url).map_err(|source| SetupError::Url {
         url: raw_url.clone(),
         source,
     })?;
+    // Tells the page it runs in the desktop window (it then offers "Open logs folder").
+    url.query_pairs_mut()
+        .append_pair(window::SHELL_PARAM.0, window::SHELL_PARAM.1);
     tracing::info!(%url, "engine started");
     let events = engine.subscribe();
+    let settings = engine.hub().watch_settings();
     let (minimized, no_tray) = (options.minimized, options.no_tray);
     app.manage(Shell::new(engine, url, options, notifier));
 
@@ -95,6 +99,7 @@ fn setup<R: Runtime>(
         window::show_main(handle);
     }
     shell::spawn_event_loop(handle.clone(), events);
+    shell::spawn_settings_loop(handle.clone(), settings);
     Ok(())
 }
 
@@ -126,14 +131,25 @@ mod tests {
     use std::time::{Duration, Instant};
     use tauri::test::{mock_builder, mock_context, noop_assets};
 
-    /// Records notifications instead of showing them.
+    /// Records notifications instead of showing them, and answers each with the same action.
     #[derive(Default)]
-    struct Recorder(Mutex<Vec<Note>>);
+    struct Recorder(Mutex<Vec<Note>>, Option<NoteAction>);
 
     impl Notifier for Recorder {
         fn show(&self, note: Note, on_action: Box<dyn FnOnce(NoteAction) + Send>) {
             self.0.lock().unwrap().push(note);
-            on_action(NoteAction::Dismissed);
+            on_action(self.1.clone().unwrap_or(NoteAction::Dismissed));
+        }
+    }
+
+    fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
+        let start = Instant::now();
+        while !ready() {
+            assert!(
+                start.elapsed() < Duration::from_secs(40),
+                "timed out: {what}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
         }
     }
 
@@ -209,6 +225,87 @@ mod tests {
             std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
             "Quit stops the engine"
         );
+    }
+
+    #[test]
+    fn engine_settings_steer_notifications_a_click_opens_the_message_and_lan_switches() {
+        let dir = tempfile::tempdir().unwrap();
+        let notes = Arc::new(Recorder(Mutex::default(), Some(NoteAction::Open)));
+        let mut app = run_app(
+            mock_builder(),
+            mock_context(noop_assets()),
+            DesktopArgs {
+                minimized: true,
+                ..args(&[], &dir.path().join("c.db"))
+            },
+            notes.clone(),
+        )
+        .unwrap();
+        start(&mut app);
+        let shell = app.state::<Shell>();
+        let count = || notes.0.lock().unwrap().len();
+
+        // Clicking the notification (the default action) opens the window on that message.
+        wait_for("a first notification", || count() >= 1);
+        let first = notes.0.lock().unwrap()[0].clone();
+        let window = app
+            .get_webview_window(MAIN_WINDOW)
+            .expect("the click opened the window");
+        assert_eq!(
+            window.url().unwrap(),
+            crate::window::message_url(shell.url(), first.message_id)
+        );
+        assert_eq!(
+            window.url().unwrap().fragment(),
+            Some(format!("/message/{}", first.message_id).as_str())
+        );
+
+        // hide_code from the Settings screen (here: the same engine call PATCH makes) takes effect.
+        shell
+            .update_settings(&serde_json::json!({"hide_code": true}))
+            .unwrap();
+        wait_for("hide_code to apply", || shell.note_settings().hide_code);
+        let before = count();
+        wait_for("a notification with the code hidden", || count() > before);
+        let hidden = notes.0.lock().unwrap().last().cloned().unwrap();
+        let code = hidden.code.clone().expect("demo codes");
+        assert!(
+            !hidden.title.contains(&code) && !hidden.body.contains(&code),
+            "{hidden:?}"
+        );
+        assert!(
+            hidden.body.ends_with("\u{2014} click to copy"),
+            "{hidden:?}"
+        );
+
+        // Mode "none": messages keep arriving, nothing pops up.
+        shell
+            .update_settings(
+                &serde_json::json!({"notifications": "none", "clear_clipboard_secs": 0}),
+            )
+            .unwrap();
+        wait_for("mode none to apply", || {
+            shell.note_settings().mode == crate::cli::NotifyMode::None
+        });
+        assert_eq!(
+            shell.note_settings().clear_after,
+            None,
+            "0 keeps the clipboard"
+        );
+        let quiet_from = count();
+        let latest = shell.latest_code().map(|m| m.id);
+        wait_for("another demo message", || {
+            shell.latest_code().map(|m| m.id) != latest
+        });
+        assert_eq!(count(), quiet_from, "mode none still notified");
+
+        // The tray's LAN sharing item switches the engine's setting and follows it back.
+        assert!(!shell.lan());
+        crate::tray::toggle_lan(app.handle());
+        wait_for("LAN sharing on", || shell.lan());
+        crate::tray::toggle_lan(app.handle());
+        wait_for("LAN sharing off", || !shell.lan());
+        on_run_event(app.handle(), RunEvent::Exit);
     }
 
     #[test]

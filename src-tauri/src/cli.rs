@@ -37,21 +37,18 @@ pub struct DesktopArgs {
     /// taken). Keep it on loopback unless LAN browsers should connect; then the engine requires a token.
     #[arg(long, value_name = "ADDR:PORT")]
     pub listen: Option<SocketAddr>,
-    /// Seconds after which a copied code is removed from the clipboard again (if it still holds that code).
-    #[arg(
-        long,
-        value_name = "SECS",
-        default_value_t = 60,
-        env = "SIMRELAY_CLIPBOARD_CLEAR_SECS"
-    )]
-    pub clipboard_clear_secs: u64,
-    /// Which messages raise a notification.
-    #[arg(long, value_enum, default_value_t = NotifyMode::Codes, env = "SIMRELAY_NOTIFY")]
-    pub notify: NotifyMode,
-    /// Keep the code out of the notification text ("New code from Google — click to copy").
+    /// Seconds after which a copied code is removed from the clipboard again (if it still holds that code; 0 =
+    /// never). Overrides the Settings screen's value for this run.
+    #[arg(long, value_name = "SECS", env = "SIMRELAY_CLIPBOARD_CLEAR_SECS")]
+    pub clipboard_clear_secs: Option<u64>,
+    /// Which messages raise a notification. Overrides the Settings screen's choice for this run.
+    #[arg(long, value_enum, env = "SIMRELAY_NOTIFY")]
+    pub notify: Option<NotifyMode>,
+    /// Keep the code out of the notification text ("New code from Google — click to copy"), whatever the
+    /// Settings screen says.
     #[arg(long)]
     pub hide_code: bool,
-    /// Copy every new code to the clipboard as soon as it arrives.
+    /// Copy every new code to the clipboard as soon as it arrives, whatever the Settings screen says.
     #[arg(long)]
     pub auto_copy: bool,
     /// Start in the tray without opening the window (used by start at login).
@@ -84,7 +81,8 @@ mod tests {
         assert!(args.demo);
         assert_eq!(args.db.as_deref(), Some(std::path::Path::new("/tmp/x.db")));
         assert_eq!(args.listen, None);
-        assert_eq!(args.notify, NotifyMode::Codes);
+        assert_eq!(args.notify, None, "no flag: the engine's settings decide");
+        assert_eq!(args.clipboard_clear_secs, None);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Puts a code on the clipboard and takes it off again.
 //!
-//! A verification code should not linger: after `clear_after` the clipboard is cleared, but only if it still holds
+//! A verification code should not linger: after the delay given with each copy (the Settings screen's "clear
+//! the clipboard after N seconds") the clipboard is cleared, but only if it still holds
 //! the code we put there (the user may have copied something else since). Where the platform allows, the code is
 //! marked to stay out of clipboard-manager histories. On X11 the process that set the clipboard must keep serving
 //! it, so one long-lived thread owns the clipboard for the app's lifetime.
@@ -11,26 +12,26 @@ use std::time::{Duration, Instant};
 /// Handle to the clipboard thread. Cheap to clone; the thread ends when the last handle is dropped.
 #[derive(Debug, Clone)]
 pub struct ClipboardKeeper {
-    tx: mpsc::Sender<String>,
+    tx: mpsc::Sender<(String, Option<Duration>)>,
 }
 
 impl ClipboardKeeper {
     /// Starts the clipboard thread. The system clipboard is opened on the first copy, so an app without a display
     /// (tests) never touches it.
-    pub fn spawn(clear_after: Duration) -> Self {
+    pub fn spawn() -> Self {
         let (tx, rx) = mpsc::channel();
         let spawned = std::thread::Builder::new()
             .name("clipboard".into())
-            .spawn(move || keeper_loop(&rx, clear_after));
+            .spawn(move || keeper_loop(&rx));
         if let Err(error) = spawned {
             tracing::warn!(%error, "could not start the clipboard thread; copying codes will not work");
         }
         Self { tx }
     }
 
-    /// Copies `text` and schedules its removal.
-    pub fn copy(&self, text: String) {
-        if self.tx.send(text).is_err() {
+    /// Copies `text` and schedules its removal after `clear_after` (`None`: it stays).
+    pub fn copy(&self, text: String, clear_after: Option<Duration>) {
+        if self.tx.send((text, clear_after)).is_err() {
             tracing::warn!("the clipboard thread is gone; the code was not copied");
         }
     }
@@ -41,7 +42,7 @@ pub fn should_clear(current: Option<&str>, copied: &str) -> bool {
     current == Some(copied)
 }
 
-fn keeper_loop(rx: &mpsc::Receiver<String>, clear_after: Duration) {
+fn keeper_loop(rx: &mpsc::Receiver<(String, Option<Duration>)>) {
     let mut clipboard: Option<arboard::Clipboard> = None;
     let mut pending: Option<(String, Instant)> = None;
     loop {
@@ -52,7 +53,7 @@ fn keeper_loop(rx: &mpsc::Receiver<String>, clear_after: Duration) {
             None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
         };
         match next {
-            Ok(text) => {
+            Ok((text, clear_after)) => {
                 if clipboard.is_none() {
                     clipboard = arboard::Clipboard::new()
                         .map_err(|error| tracing::warn!(%error, "cannot open the clipboard"))
@@ -60,13 +61,16 @@ fn keeper_loop(rx: &mpsc::Receiver<String>, clear_after: Duration) {
                 }
                 if let Some(board) = clipboard.as_mut() {
                     match set_private_text(board, &text) {
-                        Ok(()) => {
-                            tracing::info!(
-                                "code copied; clearing it in {}s",
-                                clear_after.as_secs()
-                            );
-                            pending = Some((text, Instant::now() + clear_after));
-                        }
+                        Ok(()) => match clear_after {
+                            Some(delay) => {
+                                tracing::info!("code copied; clearing it in {}s", delay.as_secs());
+                                pending = Some((text, Instant::now() + delay));
+                            }
+                            None => {
+                                tracing::info!("code copied; kept (clearing is off)");
+                                pending = None;
+                            }
+                        },
                         Err(error) => tracing::warn!(%error, "could not copy the code"),
                     }
                 }
@@ -121,10 +125,10 @@ mod tests {
 
     #[test]
     fn copying_without_a_display_does_not_panic() {
-        let keeper = ClipboardKeeper::spawn(Duration::from_millis(10));
+        let keeper = ClipboardKeeper::spawn();
         // Under `cargo test` there may be no display: the keeper must log and go on.
-        keeper.copy("123456".into());
+        keeper.copy("123456".into(), Some(Duration::from_millis(10)));
         std::thread::sleep(Duration::from_millis(50));
-        keeper.copy("654321".into());
+        keeper.copy("654321".into(), None);
     }
 }

@@ -6,13 +6,10 @@ use simrelay_desktop::{DesktopArgs, DesktopNotifier};
 use std::sync::Arc;
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,simrelay=info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    // Standard error and a daily-rotated file in the OS log directory, like `simrelay serve`; Settings →
+    // "Open logs folder" shows that directory.
+    let logging = simrelay_engine::logging::init()?;
+    tracing::info!(dir = %logging.dir.display(), "logging");
     let args = DesktopArgs::parse();
     let builder = simrelay_desktop::with_desktop_plugins(tauri::Builder::default());
     let app = simrelay_desktop::run_app(

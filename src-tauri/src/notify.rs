@@ -61,8 +61,8 @@ impl Note {
             .filter(|c| !c.is_empty());
         let (title, body) = match (&code, hide_code) {
             (Some(_), true) => (
-                format!("New code from {sender}"),
-                "Click \u{201c}Copy code\u{201d} to copy it".to_owned(),
+                sender.clone(),
+                format!("New code from {sender} \u{2014} click to copy"),
             ),
             (Some(code), false) => (format!("{code} \u{b7} {sender}"), shorten(&message.text)),
             (None, _) => (sender, shorten(&message.text)),
@@ -203,7 +203,8 @@ mod tests {
             !note.title.contains("583014") && !note.body.contains("583014"),
             "{note:?}"
         );
-        assert_eq!(note.title, "New code from Google");
+        assert_eq!(note.title, "Google");
+        assert_eq!(note.body, "New code from Google \u{2014} click to copy");
         assert_eq!(
             note.code.as_deref(),
             Some("583014"),

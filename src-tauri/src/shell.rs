@@ -1,19 +1,21 @@
 //! The shell's state and what it does with the engine's events: remember the latest code, keep the tray current,
-//! notify, copy.
+//! notify, copy, and follow the engine's settings (notification mode, hidden codes, auto-copy, clipboard delay,
+//! LAN sharing) as the Settings screen or the tray change them.
 
 use crate::cli::{DesktopArgs, NotifyMode};
 use crate::clipboard::ClipboardKeeper;
 use crate::notify::{Note, NoteAction, Notifier};
 use crate::pause::Pause;
+use crate::settings::NoteSettings;
 use crate::{tray, window};
 use simrelay_engine::{Config, Engine, EngineError};
-use simrelay_protocol::{Message, ModemState, ServerEvent};
+use simrelay_protocol::{Message, ModemState, ServerEvent, Settings};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tauri::{AppHandle, Manager, Runtime};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 /// State shared by the window, the tray and the event loop; managed by Tauri (`app.state::<Shell>()`).
 pub struct Shell {
@@ -26,6 +28,8 @@ pub struct Shell {
     latest: Mutex<Option<Message>>,
     unread: AtomicBool,
     modems: Mutex<HashMap<String, ModemState>>,
+    settings: Mutex<NoteSettings>,
+    lan: AtomicBool,
 }
 
 /// What the tray shows about the app's state.
@@ -51,7 +55,9 @@ impl Shell {
         options: DesktopArgs,
         notifier: Arc<dyn Notifier>,
     ) -> Self {
-        let clipboard = ClipboardKeeper::spawn(Duration::from_secs(options.clipboard_clear_secs));
+        let clipboard = ClipboardKeeper::spawn();
+        let current = engine.settings();
+        let settings = NoteSettings::effective(&current, Some(&options));
         Self {
             url,
             engine: Mutex::new(Some(engine)),
@@ -62,7 +68,45 @@ impl Shell {
             latest: Mutex::new(None),
             unread: AtomicBool::new(false),
             modems: Mutex::new(HashMap::new()),
+            settings: Mutex::new(settings),
+            lan: AtomicBool::new(current.lan),
         }
+    }
+
+    /// The notification and clipboard behaviour in effect (engine settings, then this run's flags).
+    pub fn note_settings(&self) -> NoteSettings {
+        *lock(&self.settings)
+    }
+
+    /// Whether the engine shares on the LAN, as last published.
+    pub fn lan(&self) -> bool {
+        self.lan.load(Ordering::Relaxed)
+    }
+
+    /// Applies settings the engine published.
+    pub(crate) fn apply_settings(&self, settings: &Settings) {
+        *lock(&self.settings) = NoteSettings::effective(settings, Some(&self.options));
+        self.lan.store(settings.lan, Ordering::Relaxed);
+    }
+
+    /// Copies `code` and clears it after the configured delay.
+    pub fn copy_code(&self, code: String) {
+        self.clipboard.copy(code, self.note_settings().clear_after);
+    }
+
+    /// Changes engine settings as `PATCH /api/settings` does (`patch` is a JSON object with some of the fields).
+    /// Blocks until the engine answered; call it off the UI thread. The change comes back as a settings event.
+    pub fn update_settings(&self, patch: &serde_json::Value) -> Result<Settings, String> {
+        let engine = lock(&self.engine);
+        let Some(engine) = engine.as_ref() else {
+            return Err("the engine is shutting down".into());
+        };
+        tauri::async_runtime::block_on(engine.update_settings(patch)).map_err(|e| e.to_string())
+    }
+
+    /// Switches LAN sharing (the tray's "LAN sharing" item).
+    pub fn set_lan(&self, on: bool) -> Result<Settings, String> {
+        self.update_settings(&serde_json::json!({ "lan": on }))
     }
 
     /// The engine's URL, which the window loads (`http://127.0.0.1:PORT/`, with `?token=` when one is set).
@@ -78,7 +122,7 @@ impl Shell {
     /// Copies the newest code, if any.
     pub fn copy_latest(&self) {
         if let Some(code) = self.latest_code().and_then(|m| m.code) {
-            self.clipboard.copy(code);
+            self.copy_code(code);
         }
     }
 
@@ -164,6 +208,23 @@ pub fn should_notify(mode: NotifyMode, paused: bool, has_code: bool) -> bool {
         }
 }
 
+/// Follows the engine's settings: every change (Settings screen, tray, another client) takes effect for the next
+/// notification and shows in the tray at once.
+pub(crate) fn spawn_settings_loop<R: Runtime>(
+    app: AppHandle<R>,
+    mut settings: watch::Receiver<Settings>,
+) {
+    tauri::async_runtime::spawn(async move {
+        while settings.changed().await.is_ok() {
+            let current = settings.borrow_and_update().clone();
+            if let Some(shell) = app.try_state::<Shell>() {
+                shell.apply_settings(&current);
+            }
+            tray::refresh(&app);
+        }
+    });
+}
+
 /// Follows the engine's hub until it closes. A lagging receiver skips what it missed: the store has it and the
 /// window shows it; only popups for a burst are lost.
 pub(crate) fn spawn_event_loop<R: Runtime>(
@@ -201,29 +262,31 @@ fn on_sms<R: Runtime>(app: &AppHandle<R>, message: Message) {
         if !window_focused {
             shell.unread.store(true, Ordering::Relaxed);
         }
-        if shell.options.auto_copy {
+        if shell.note_settings().auto_copy {
             if let Some(code) = &code {
-                shell.clipboard.copy(code.clone());
+                shell.copy_code(code.clone());
             }
         }
     }
     tray::refresh(app);
 
     let paused = shell.pause().is_paused(Instant::now());
-    if !should_notify(shell.options.notify, paused, code.is_some()) {
+    let settings = shell.note_settings();
+    if !should_notify(settings.mode, paused, code.is_some()) {
         return;
     }
-    let note = Note::for_message(&message, shell.options.hide_code);
+    let note = Note::for_message(&message, settings.hide_code);
+    let id = message.id;
     let app = app.clone();
     shell.notifier.show(
         note,
         Box::new(move |action| match action {
             NoteAction::CopyCode => {
                 if let Some(code) = code {
-                    app.state::<Shell>().clipboard.copy(code);
+                    app.state::<Shell>().copy_code(code);
                 }
             }
-            NoteAction::Open => window::show_main(&app),
+            NoteAction::Open => window::open_message(&app, id),
             NoteAction::Dismissed => {}
         }),
     );

@@ -1,5 +1,6 @@
 //! The tray icon, where the app lives: its icon shows the state, its menu copies the latest code, opens the
-//! window, pauses notifications, toggles start at login and quits.
+//! window, pauses notifications, switches LAN sharing (through the engine's settings, like the Settings screen),
+//! toggles start at login and quits.
 //!
 //! Linux trays (StatusNotifier/AppIndicator) do not report clicks on the icon, only menu choices, so "Open SimRelay"
 //! is in the menu; on Windows and macOS a left click opens the window too.
@@ -23,8 +24,12 @@ pub(crate) struct Tray<R: Runtime> {
     latest: MenuItem<R>,
     status: MenuItem<R>,
     resume: MenuItem<R>,
+    lan: CheckMenuItem<R>,
     autostart: CheckMenuItem<R>,
 }
+
+/// Id of the "LAN sharing" menu item.
+pub(crate) const LAN_ITEM: &str = "lan";
 
 /// Creates the tray. Without a tray host (a bare X server) the icon is simply not visible.
 pub(crate) fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
@@ -46,6 +51,14 @@ pub(crate) fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
         None::<&str>,
     )?;
     let resume = MenuItem::with_id(app, "resume", "Resume notifications", false, None::<&str>)?;
+    let lan = CheckMenuItem::with_id(
+        app,
+        LAN_ITEM,
+        "LAN sharing",
+        true,
+        app.state::<Shell>().lan(),
+        None::<&str>,
+    )?;
     let autostart = CheckMenuItem::with_id(
         app,
         "autostart",
@@ -66,6 +79,7 @@ pub(crate) fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
             &pause_on,
             &resume,
             &PredefinedMenuItem::separator(app)?,
+            &lan,
             &autostart,
             &quit,
         ],
@@ -92,6 +106,7 @@ pub(crate) fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
         latest,
         status,
         resume,
+        lan,
         autostart,
     });
     Ok(())
@@ -105,6 +120,7 @@ fn on_menu_event<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {
         "pause-hour" => shell.set_pause(Pause::Until(Instant::now() + ONE_HOUR)),
         "pause" => shell.set_pause(Pause::Indefinitely),
         "resume" => shell.set_pause(Pause::Off),
+        LAN_ITEM => toggle_lan(app),
         "autostart" => toggle_autostart(app),
         // Exit runs the engine's clean shutdown in `on_run_event`.
         "quit" => app.exit(0),
@@ -152,10 +168,31 @@ pub(crate) fn refresh<R: Runtime>(app: &AppHandle<R>) {
         tray.resume.set_enabled(pause.is_paused(now)),
         tray.icon.set_tooltip(Some(tooltip)),
         Image::from_bytes(icon).and_then(|image| tray.icon.set_icon(Some(image))),
+        tray.lan.set_checked(shell.lan()),
         tray.autostart.set_checked(autostart_enabled(app)),
     ];
     for error in results.into_iter().filter_map(Result::err) {
         tracing::warn!(%error, "could not update the tray");
+    }
+}
+
+/// Switches LAN sharing to the opposite of what the engine last published. The engine binds or closes its LAN
+/// listeners, which takes a moment, so it runs on its own thread; the settings event that follows updates the
+/// check mark (and every open Settings screen).
+pub(crate) fn toggle_lan<R: Runtime>(app: &AppHandle<R>) {
+    let app = app.clone();
+    let spawned = std::thread::Builder::new()
+        .name("lan-sharing".into())
+        .spawn(move || {
+            let shell = app.state::<Shell>();
+            let wanted = !shell.lan();
+            if let Err(error) = shell.set_lan(wanted) {
+                tracing::warn!(%error, wanted, "could not switch LAN sharing");
+            }
+            refresh(&app);
+        });
+    if let Err(error) = spawned {
+        tracing::warn!(%error, "could not start switching LAN sharing");
     }
 }
 
