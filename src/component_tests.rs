@@ -97,3 +97,116 @@ fn links_are_clickable_only_when_opted_in() {
     );
     assert_eq!(on.text_content().unwrap_or_default(), text);
 }
+
+/// Mounts `view` like [`mount`] and also hands back the `AppState` it runs with.
+fn mount_with_state(view: impl Fn() -> AnyView + 'static) -> (web_sys::HtmlElement, AppState) {
+    let slot = std::rc::Rc::new(std::cell::Cell::new(None::<AppState>));
+    let keep = slot.clone();
+    let host = mount(Prefs::default(), move || {
+        keep.set(Some(expect_context::<AppState>()));
+        view()
+    });
+    (host, slot.get().expect("the view ran"))
+}
+
+/// Lets Leptos run the effects a signal change scheduled.
+async fn tick() {
+    gloo_timers::future::TimeoutFuture::new(0).await;
+}
+
+fn texts(host: &web_sys::HtmlElement, css: &str) -> Vec<String> {
+    let list = host.query_selector_all(css).expect("query");
+    (0..list.length())
+        .filter_map(|i| list.get(i).and_then(|n| n.text_content()))
+        .collect()
+}
+
+#[wasm_bindgen_test]
+async fn sent_row_follows_the_outbox_forward_only() {
+    use crate::api::SentStatus;
+    use crate::outbox::Outgoing;
+    use crate::views::compose::SentRow;
+    let status = |s: &str| SentStatus {
+        id: 5,
+        status: s.into(),
+        error: None,
+        parts: None,
+    };
+    let item = Outgoing {
+        id: 5,
+        to: "+15555550100".into(),
+        text: "<b>hi</b>".into(),
+    };
+    let shown = item.clone();
+    let (host, app) = mount_with_state(move || view! { <SentRow item=shown.clone() /> }.into_any());
+    app.outbox.update(|o| o.add(item, status("queued")));
+    app.outbox.update(|o| {
+        o.apply(status("sending"));
+    });
+    tick().await;
+    assert_eq!(texts(&host, ".step-on"), ["queued", "sending"]);
+    assert_eq!(texts(&host, ".sent-status"), ["sending…"]);
+    assert_eq!(
+        host.query_selector_all("b").expect("query").length(),
+        0,
+        "text stays text"
+    );
+    app.outbox.update(|o| {
+        o.apply(status("sent"));
+        o.apply(status("queued"));
+    });
+    tick().await;
+    assert_eq!(texts(&host, ".step-on"), ["queued", "sending", "sent"]);
+    assert_eq!(texts(&host, ".sent-status"), ["sent"]);
+}
+
+#[wasm_bindgen_test]
+async fn qr_code_is_an_image_never_markup_in_the_page() {
+    use crate::server_settings::PairLink;
+    use crate::views::settings::LinkCard;
+    let svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" height=\"10\"><rect width=\"10\" height=\"10\"/>\
+               <script>document.body.dataset.pwned='qr'</script></svg>";
+    let link = PairLink {
+        url: "http://192.0.2.2:8731/?token=abc".into(),
+        qr_svg: Some(svg.into()),
+    };
+    let host = mount(Prefs::default(), move || {
+        view! { <LinkCard link=link.clone() /> }.into_any()
+    });
+    tick().await;
+    let images = host.query_selector_all("img.qr").expect("query");
+    assert_eq!(images.length(), 1);
+    let img: web_sys::Element = images.get(0).expect("img").unchecked_into();
+    assert!(img
+        .get_attribute("src")
+        .unwrap_or_default()
+        .starts_with("data:image/svg+xml;charset=utf-8,%3Csvg"));
+    assert_eq!(
+        host.query_selector_all("svg, script")
+            .expect("query")
+            .length(),
+        0
+    );
+    assert_eq!(
+        texts(&host, ".link-text"),
+        ["http://192.0.2.2:8731/?token=abc"]
+    );
+    gloo_timers::future::TimeoutFuture::new(200).await;
+    assert!(document()
+        .body()
+        .expect("body")
+        .dataset()
+        .get("pwned")
+        .is_none());
+
+    // Something that is not an SVG document gives no image at all.
+    let bad = PairLink {
+        url: "http://x/".into(),
+        qr_svg: Some("<img src=x onerror=\"document.body.dataset.pwned='img'\">".into()),
+    };
+    let host = mount(Prefs::default(), move || {
+        view! { <LinkCard link=bad.clone() /> }.into_any()
+    });
+    tick().await;
+    assert_eq!(host.query_selector_all("img").expect("query").length(), 0);
+}

@@ -140,6 +140,15 @@ pub fn from_page() -> Endpoint {
     Endpoint { origin, token }
 }
 
+/// Whether the page runs in the desktop app's window: the shell adds `shell=desktop` to the address it loads.
+pub fn in_desktop_shell(search: &str) -> bool {
+    search
+        .strip_prefix('?')
+        .unwrap_or(search)
+        .split('&')
+        .any(|pair| pair == "shell=desktop")
+}
+
 /// Forgets the stored token (Settings → "Forget this device's access").
 pub fn forget_token() {
     if let Ok(Some(storage)) = leptos::prelude::window().local_storage() {
@@ -164,6 +173,16 @@ mod tests {
         assert_eq!(take_token(""), (None, String::new()));
         assert_eq!(take_token("?token=&x"), (None, "?x".into()));
         assert_eq!(take_token("?tokens=1"), (None, "?tokens=1".into()));
+    }
+
+    #[test]
+    fn desktop_shell_marker() {
+        assert!(in_desktop_shell("?token=a&shell=desktop"));
+        assert!(in_desktop_shell("?shell=desktop"));
+        assert!(!in_desktop_shell("?shell=desktops"));
+        assert!(!in_desktop_shell(""));
+        // The marker survives taking the token out of the address.
+        assert!(in_desktop_shell(&take_token("?token=a&shell=desktop").1));
     }
 
     #[test]

@@ -26,7 +26,7 @@ fn status_line(status: Option<&SentStatus>) -> (String, &'static str) {
 
 /// One message sent from this page, with its live status.
 #[component]
-fn SentRow(
+pub(crate) fn SentRow(
     /// The message.
     item: Outgoing,
 ) -> impl IntoView {

@@ -78,7 +78,7 @@ fn saving_text(s: &Saving) -> String {
 
 /// A pairing link: its QR code (as an image) and the address with a Copy button.
 #[component]
-fn LinkCard(
+pub(crate) fn LinkCard(
     /// The link.
     link: PairLink,
 ) -> impl IntoView {
@@ -488,11 +488,14 @@ pub fn Settings() -> impl IntoView {
                 Access::Manage => ().into_any(),
                 Access::ReadOnly => view! {
                     <p class="banner banner-info" id="settings-readonly" role="note">
-                        "You are viewing these settings from another device. They can be changed only on the computer SimRelay runs on."
+                        "Sharing, paired devices, notifications, retention and hooks are managed on the computer SimRelay runs on: open SimRelay there to see or change them."
                     </p>
                 }.into_any(),
                 Access::Unavailable(why) => view! { <p class="banner banner-bad" role="alert">{why}</p> }.into_any(),
             }}
+            // A LAN browser cannot read the server's settings at all: rather than defaults that look real, it gets
+            // only the explanation above.
+            <Show when=move || app.server_settings.with(Option::is_some)>
             <fieldset class="card" id="settings-sharing">
                 <legend>"Sharing"</legend>
                 <label class="check" for="set-lan">
@@ -694,6 +697,22 @@ pub fn Settings() -> impl IntoView {
                 {form.save_row(hooks, save)}
             </fieldset>
 
+            </Show>
+            {crate::endpoint::in_desktop_shell(&location().search().unwrap_or_default()).then(|| view! {
+                <fieldset class="card" id="settings-desktop">
+                    <legend>"This computer"</legend>
+                    <p class="hint">"SimRelay writes a log file each day (the last seven are kept). It helps when a modem misbehaves."</p>
+                    <button
+                        type="button"
+                        class="btn"
+                        id="open-logs"
+                        // The desktop window intercepts this address and opens the folder instead.
+                        on:click=move |_| _ = location().set_href("/__desktop/open-logs")
+                    >
+                        "Open logs folder"
+                    </button>
+                </fieldset>
+            })}
             <fieldset class="card">
                 <legend>"This browser"</legend>
                 <label class="check">

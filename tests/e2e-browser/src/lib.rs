@@ -185,7 +185,8 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts `simrelay serve --db <tmp> --listen 127.0.0.1:<free>` with `extra` arguments (e.g. `--demo`).
+    /// Starts `simrelay serve --db <tmp> --listen 127.0.0.1:<free>` with `extra` arguments (e.g. `--demo`), with
+    /// its configuration (and so its paired devices) in the same temporary directory.
     pub fn start(extra: &[&str], token: Option<&str>) -> Result<Server> {
         require_dist()?;
         let bin = simrelay_bin()?;
@@ -199,6 +200,9 @@ impl Server {
             .arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
             .args(extra)
+            // A config path in the temporary directory: paired-device tokens (kept next to the config file) and
+            // settings must not leak into the user's real configuration or from one test into another.
+            .env("SIMRELAY_CONFIG", dir.path().join("config.toml"))
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null());
         if let Some(token) = token {

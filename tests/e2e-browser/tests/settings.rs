@@ -1,0 +1,234 @@
+//! The Settings screen against the real server: LAN sharing on, pair a device (its QR code is shown as an
+//! image), the device is listed and its token works, revoke it (it disappears and its token gets 401); a wrong
+//! number is explained next to its field and a right one is saved on the server; screenshots with the QR code.
+
+use std::time::Duration;
+
+use fantoccini::Locator;
+use simrelay_e2e_browser::{http_get, wait_until, Browser, Server};
+
+const TOKEN: &str = "e2e-settings-main-token-0123456789abcdef";
+
+async fn click(browser: &Browser, css: &str) {
+    browser
+        .client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("click {css}: {e}"));
+}
+
+async fn set_text(browser: &Browser, css: &str, text: &str) {
+    let field = browser.client.find(Locator::Css(css)).await.expect("field");
+    field.clear().await.expect("clear");
+    field.send_keys(text).await.expect("type");
+}
+
+fn settings(server: &Server) -> serde_json::Value {
+    let (status, body) =
+        http_get(server.port, "/api/settings", Some(TOKEN)).expect("GET /api/settings");
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).expect("json")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pair_list_revoke_and_save_settings() {
+    // With a token, this machine needs one too, so a revoked device token is refused even from loopback.
+    let server = Server::start(&["--demo"], Some(TOKEN)).expect("server");
+    let browser = Browser::start(1280, 1000).await.expect("chromium");
+    browser
+        .client
+        .goto(&server.url(&format!("/?token={TOKEN}#/settings")))
+        .await
+        .expect("page");
+    browser
+        .wait_text("#conn", Duration::from_secs(20), |t| t.contains("live"))
+        .await
+        .expect("live");
+    browser
+        .wait_text("#no-devices", Duration::from_secs(10), |t| {
+            t.contains("No device")
+        })
+        .await
+        .expect("the device list loads, empty");
+
+    // LAN sharing on, through the checkbox.
+    click(&browser, "#set-lan").await;
+    browser
+        .wait_text(
+            "#settings-sharing .save-status",
+            Duration::from_secs(10),
+            |t| t == "Saved",
+        )
+        .await
+        .expect("LAN sharing switched on");
+    assert_eq!(settings(&server)["lan"], true);
+
+    // A name is required.
+    click(&browser, ".pair-form button[type=submit]").await;
+    browser
+        .wait_text("#pair-error", Duration::from_secs(5), |t| {
+            t.contains("name")
+        })
+        .await
+        .expect("asks for a name");
+
+    set_text(&browser, "#pair-name", "Test phone").await;
+    click(&browser, ".pair-form button[type=submit]").await;
+    let link = browser
+        .wait_text(".new-device .link-text", Duration::from_secs(10), |t| {
+            t.contains("token=")
+        })
+        .await
+        .expect("the pairing link is shown");
+    // The QR code is an <img> that decoded (a broken image has no natural width), not markup in the page.
+    let qr = browser
+        .eval(
+            "const i = document.querySelector('.new-device img.qr');
+             return i ? {ok: i.complete && i.naturalWidth > 0, src: i.src.startsWith('data:image/svg+xml'), inline_svg: document.querySelectorAll('main svg').length} : null;",
+        )
+        .await
+        .expect("eval");
+    assert_eq!(qr["ok"], true, "QR image did not decode: {qr}");
+    assert_eq!(qr["src"], true, "the QR code is a data: URL image: {qr}");
+    assert_eq!(qr["inline_svg"], 0, "the SVG was inserted as markup");
+    browser
+        .screenshot("settings-pairing-desktop")
+        .await
+        .expect("screenshot");
+    browser
+        .client
+        .set_window_size(360, 740)
+        .await
+        .expect("resize");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let overflow = browser
+        .eval("return document.documentElement.scrollWidth - document.documentElement.clientWidth;")
+        .await
+        .expect("eval");
+    assert_eq!(
+        overflow, 0,
+        "Settings with a pairing code scrolls sideways at 360 px"
+    );
+    browser
+        .eval("document.querySelector('.new-device').scrollIntoView(); return null;")
+        .await
+        .expect("scroll");
+    browser
+        .screenshot("settings-pairing-phone")
+        .await
+        .expect("screenshot");
+    browser
+        .client
+        .set_window_size(1280, 1000)
+        .await
+        .expect("resize");
+    let device_token = link
+        .split("token=")
+        .nth(1)
+        .expect("token in the link")
+        .trim()
+        .to_owned();
+    let (status, _) =
+        http_get(server.port, "/api/messages?limit=1", Some(&device_token)).expect("GET");
+    assert_eq!(status, 200, "the new device's token works");
+
+    let row = browser
+        .wait_text(".devices .device", Duration::from_secs(10), |t| {
+            t.contains("Test phone")
+        })
+        .await
+        .expect("the device is listed");
+    assert!(row.contains("last seen"), "{row}");
+    click(&browser, ".new-device button.btn").await; // Done
+
+    // Revoke, confirming the dialog.
+    click(&browser, ".devices .device button.btn-danger").await;
+    browser.client.accept_alert().await.expect("confirm dialog");
+    let gone = {
+        let mut gone = false;
+        for _ in 0..100 {
+            let left = browser
+                .client
+                .find_all(Locator::Css(".devices .device"))
+                .await
+                .expect("find");
+            if left.is_empty() {
+                gone = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        gone
+    };
+    assert!(gone, "the revoked device is still listed");
+    wait_until(
+        "the revoked token to be refused",
+        Duration::from_secs(5),
+        || {
+            matches!(
+                http_get(server.port, "/api/messages?limit=1", Some(&device_token)),
+                Ok((401, _))
+            )
+        },
+    )
+    .expect("401 for a revoked token");
+
+    // A wrong number is explained at its field and not saved; a right one is saved.
+    set_text(&browser, "#set-clear_clipboard_secs", "soon").await;
+    click(&browser, "#settings-notifications .btn-primary").await;
+    let error = browser
+        .wait_text("#err-clear_clipboard_secs", Duration::from_secs(5), |t| {
+            !t.is_empty()
+        })
+        .await
+        .expect("field error");
+    assert!(error.contains("whole number"), "{error}");
+    assert_eq!(settings(&server)["clear_clipboard_secs"], 60);
+    set_text(&browser, "#set-clear_clipboard_secs", "30").await;
+    click(&browser, "input[name=notify-mode][value=all]").await;
+    click(&browser, "#settings-notifications .btn-primary").await;
+    browser
+        .wait_text(
+            "#settings-notifications .save-status",
+            Duration::from_secs(10),
+            |t| t == "Saved",
+        )
+        .await
+        .expect("saved");
+    let saved = settings(&server);
+    assert_eq!(saved["clear_clipboard_secs"], 30);
+    assert_eq!(saved["notifications"], "all");
+
+    // Retention: N days, checked before it is sent.
+    click(&browser, "input[name=retention-mode][value=days]").await;
+    set_text(&browser, "#set-retention_days", "0").await;
+    click(&browser, "#settings-retention .btn-primary").await;
+    browser
+        .wait_text("#err-retention_days", Duration::from_secs(5), |t| {
+            t.contains("between")
+        })
+        .await
+        .expect("range error");
+    set_text(&browser, "#set-retention_days", "90").await;
+    click(&browser, "#settings-retention .btn-primary").await;
+    browser
+        .wait_text(
+            "#settings-retention .save-status",
+            Duration::from_secs(10),
+            |t| t == "Saved",
+        )
+        .await
+        .expect("saved");
+    assert_eq!(settings(&server)["retention_days"], 90);
+
+    // LAN off again, through the same checkbox.
+    click(&browser, "#set-lan").await;
+    wait_until("LAN sharing off", Duration::from_secs(10), || {
+        settings(&server)["lan"] == false
+    })
+    .expect("LAN off");
+    browser.close().await.expect("close");
+}
