@@ -231,8 +231,8 @@ async fn code_reaches_window_notification_and_clipboard() {
     let url = client.current_url().await.expect("url");
     assert_eq!(
         url.as_str(),
-        format!("http://127.0.0.1:{engine_port}/"),
-        "the window loads the engine's URL"
+        format!("http://127.0.0.1:{engine_port}/?shell=desktop"),
+        "the window loads the engine's URL, marked as the desktop window"
     );
     let note: NotifyCall = notifications
         .wait_for(Duration::from_secs(60), |c| c.has_action("copy"))
@@ -297,6 +297,48 @@ async fn code_reaches_window_notification_and_clipboard() {
         copied_at.elapsed() >= Duration::from_secs(CLEAR_SECS - 1),
         "cleared too early: {:?}",
         copied_at.elapsed()
+    );
+
+    // 2b. Clicking a later notification itself (the default action) opens that message in the window.
+    let later: NotifyCall = notifications
+        .wait_for(Duration::from_secs(60), |c| {
+            c.id != note.id && c.has_action("copy")
+        })
+        .await
+        .expect("no second notification within 60 s");
+    notifications
+        .invoke_action(later.id, "default")
+        .await
+        .expect("ActionInvoked default");
+    let mut opened = String::new();
+    for _ in 0..100 {
+        opened = client.current_url().await.expect("url").to_string();
+        if opened.contains("#/message/") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        opened.contains("#/message/"),
+        "the click did not open the message: {opened}"
+    );
+    let mut detail = String::new();
+    for _ in 0..100 {
+        detail = client
+            .execute("return document.body.innerText;", vec![])
+            .await
+            .expect("body")
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if detail.contains("Message details") && detail.contains("Raw PDUs") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        detail.contains("Message details") && detail.contains("Raw PDUs"),
+        "the message detail is not shown:\n{detail}"
     );
 
     // 3. Closing the window (as a window manager's close button does) keeps the app and its engine running in
