@@ -309,6 +309,34 @@ mod tests {
     }
 
     #[test]
+    fn tray_lan_item_switches_the_engine_setting() {
+        // The tray itself needs GTK (a display), so this drives the item's handler, the same function a click
+        // on "LAN sharing" runs; the check mark is set from `Shell::lan` by `tray::refresh`.
+        let dir = tempfile::tempdir().unwrap();
+        let mut app = run_app(
+            mock_builder(),
+            mock_context(noop_assets()),
+            args(&[], &dir.path().join("d.db")),
+            Arc::new(Recorder::default()),
+        )
+        .unwrap();
+        start(&mut app);
+        let shell = app.state::<Shell>();
+        assert!(!shell.lan());
+        crate::tray::on_menu_id(app.handle(), crate::tray::LAN_ITEM);
+        wait_for("LAN sharing on", || shell.lan());
+        let settings = shell.update_settings(&serde_json::json!({})).unwrap();
+        assert!(
+            settings.lan,
+            "the engine's setting changed, not just the shell's copy"
+        );
+        // A change made elsewhere (the Settings screen) reaches the shell too.
+        shell.set_lan(false).unwrap();
+        wait_for("LAN sharing off", || !shell.lan());
+        on_run_event(app.handle(), RunEvent::Exit);
+    }
+
+    #[test]
     fn minimized_start_opens_on_demand_and_paused_notifications_stay_quiet() {
         let dir = tempfile::tempdir().unwrap();
         let notes = Arc::new(Recorder::default());

@@ -113,8 +113,13 @@ pub(crate) fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
 }
 
 fn on_menu_event<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {
+    on_menu_id(app, event.id().as_ref());
+}
+
+/// Acts on the menu item with `id` (what a click on it does).
+pub(crate) fn on_menu_id<R: Runtime>(app: &AppHandle<R>, id: &str) {
     let shell = app.state::<Shell>();
-    match event.id().as_ref() {
+    match id {
         "copy-latest" => shell.copy_latest(),
         "open" => window::show_main(app),
         "pause-hour" => shell.set_pause(Pause::Until(Instant::now() + ONE_HOUR)),
