@@ -205,6 +205,12 @@ async fn code_reaches_window_notification_and_clipboard() {
         wait_for_port(driver_port, Duration::from_secs(20)),
         "tauri-driver did not listen"
     );
+    // tauri-driver starts WebKitWebDriver itself and forwards the first request without waiting for it; on a
+    // loaded machine that request met a closed port.
+    assert!(
+        wait_for_port(native_port, Duration::from_secs(30)),
+        "WebKitWebDriver (started by tauri-driver) did not listen"
+    );
 
     let app_args = [
         "--demo",
