@@ -2,6 +2,9 @@
 //!
 //! - `crash.rs`: messages on a simulated SIM and arriving live while `simrelay serve` is SIGKILLed and
 //!   restarted; afterwards every message is stored exactly once and the SIM is empty.
+//! - `modem_chaos.rs`: a modem that answers in small chunks, splices URCs into responses, prints noise, gets
+//!   corrupt PDUs and is unplugged 20 times under `simrelay serve`; every good message is stored once, every
+//!   corrupt one raw, the SIM ends empty.
 //! - `network.rs`: wrong tokens, malformed requests, 1 MiB bodies, invalid WebSocket frames and clients that
 //!   never read; the server answers only 4xx or closes, stays alive, and its memory stays bounded.
 //!

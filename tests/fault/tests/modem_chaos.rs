@@ -1,0 +1,189 @@
+//! Modem chaos against the real `simrelay serve`: messages stream in from a simulated modem that answers in
+//! random small chunks, prints vendor noise, splices URCs into the middle of responses, receives corrupt PDUs
+//! and is unplugged and plugged back in 20 times (under a new `/dev/pts/N` behind a stable symlink, as udev does
+//! with `/dev/serial/by-id/...`). Afterwards every good message is in the store exactly once, every corrupt one
+//! is stored raw with its decode error, the SIM is empty and the process is still alive.
+//!
+//! Default: 300 messages. `SIMRELAY_SOAK=1` (`cargo xtask soak`): 1,000.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+use simrelay_bench::server::{find_simrelay, free_port, spawn_simrelay, SimRelayArgs};
+use simrelay_bench::{bench_index, bench_pdu};
+use simrelay_modem::sim::Chaos;
+use simrelay_modem::{SimOptions, Simulator};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{ConnectOptions, Connection, Row};
+use tokio::sync::RwLock;
+
+const UNPLUGS: usize = 20;
+const CAPACITY: u32 = 30;
+
+/// Every tenth message (from the 5th) arrives corrupt.
+fn corrupt(i: usize) -> bool {
+    i % 10 == 5
+}
+
+/// A PDU whose user data length claims more than the bytes that follow: a decoder must refuse it.
+fn corrupt_pdu(i: usize) -> Vec<u8> {
+    let mut pdu = bench_pdu("Chaos", i);
+    pdu.truncate(pdu.len() - 6);
+    pdu
+}
+
+/// `(text, decode_error)` of every stored message.
+async fn stored(db: &std::path::Path) -> Vec<(String, Option<String>)> {
+    let Ok(options) = SqliteConnectOptions::from_str("sqlite:") else {
+        return Vec::new();
+    };
+    let Ok(mut conn) = options.filename(db).read_only(true).connect().await else {
+        return Vec::new();
+    };
+    let rows = sqlx::query("SELECT text, decode_error FROM messages")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap_or_default();
+    let _ = conn.close().await;
+    rows.iter()
+        .map(|r| (r.get::<String, _>(0), r.get::<Option<String>, _>(1)))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chaotic_modem_unplugged_twenty_times_delivers_every_message_once() {
+    let bin =
+        find_simrelay().expect("no simrelay binary: set SIMRELAY_BIN or build simrelay-engine");
+    let total: usize = if std::env::var_os("SIMRELAY_SOAK").is_some() {
+        1000
+    } else {
+        300
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let link = dir.path().join("chaos-modem");
+    let sim = Arc::new(RwLock::new(
+        Simulator::start(SimOptions {
+            capacity: CAPACITY,
+            link: Some(link.clone()),
+            chaos: Chaos {
+                small_chunks: true,
+                noise: true,
+                urc_inside_responses: true,
+                ..Chaos::default()
+            },
+            ..SimOptions::default()
+        })
+        .await
+        .expect("simulator"),
+    ));
+    let args = SimRelayArgs {
+        bin,
+        modems: vec![link.clone()],
+        db: dir.path().join("chaos.db"),
+        port: free_port().expect("port"),
+        token: None,
+        log: dir.path().join("serve.log"),
+    };
+    let mut server = spawn_simrelay(&args).expect("start simrelay");
+    server
+        .wait_ready(Duration::from_secs(30))
+        .await
+        .expect("simrelay ready");
+
+    let feeder = tokio::spawn({
+        let sim = sim.clone();
+        async move {
+            for i in 0..total {
+                // The network holds messages while the SIM is full, as a real SMSC retries later.
+                while sim.read().await.stored().len() >= CAPACITY as usize - 1 {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                let pdu = if corrupt(i) {
+                    corrupt_pdu(i)
+                } else {
+                    bench_pdu("Chaos", i)
+                };
+                assert_ne!(sim.read().await.deliver(pdu), 0, "SIM full");
+                let pause = rand::rng().random_range(0..6);
+                tokio::time::sleep(Duration::from_millis(pause)).await;
+            }
+        }
+    });
+    for _ in 0..UNPLUGS {
+        let plugged_for = rand::rng().random_range(100..600);
+        tokio::time::sleep(Duration::from_millis(plugged_for)).await;
+        sim.read().await.unplug().await;
+        let unplugged_for = rand::rng().random_range(20..300);
+        tokio::time::sleep(Duration::from_millis(unplugged_for)).await;
+        sim.write().await.replug().await.expect("replug");
+        assert!(
+            server.is_alive(),
+            "simrelay exited during the unplug cycles; see {}",
+            args.log.display()
+        );
+    }
+    feeder.await.expect("feeder");
+
+    let corrupt_total = (0..total).filter(|i| corrupt(*i)).count();
+    let good_total = total - corrupt_total;
+    // Reconnects drain the SIM at once; a message whose +CMTI was lost in an unplug waits for the 60 s sweep.
+    let deadline = Instant::now() + Duration::from_secs(150);
+    let (counts, raw, others) = loop {
+        let rows = stored(&args.db).await;
+        let mut counts: HashMap<usize, usize> = HashMap::new();
+        let mut raw = 0usize;
+        let mut others = Vec::new();
+        for (text, error) in &rows {
+            match (bench_index("Chaos", text), error) {
+                (Some(i), None) => *counts.entry(i).or_default() += 1,
+                (None, Some(_)) => raw += 1,
+                _ => others.push(text.clone()),
+            }
+        }
+        let done = counts.len() == good_total
+            && raw == corrupt_total
+            && sim.read().await.stored().is_empty();
+        if done || Instant::now() > deadline {
+            break (counts, raw, others);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let log = std::fs::read_to_string(&args.log).unwrap_or_default();
+    let missing: Vec<usize> = (0..total)
+        .filter(|i| !corrupt(*i) && !counts.contains_key(i))
+        .collect();
+    let doubled: Vec<(usize, usize)> = counts
+        .iter()
+        .filter(|(_, n)| **n > 1)
+        .map(|(i, n)| (*i, *n))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} good messages lost, e.g. {:?}; log:\n{log}",
+        missing.len(),
+        &missing[..missing.len().min(10)]
+    );
+    assert!(
+        doubled.is_empty(),
+        "messages stored more than once: {doubled:?}"
+    );
+    assert_eq!(
+        raw, corrupt_total,
+        "each corrupt PDU must be stored raw exactly once"
+    );
+    assert!(
+        others.is_empty(),
+        "unexpected messages in the store: {:?}",
+        &others[..others.len().min(5)]
+    );
+    let left = sim.read().await.stored();
+    assert!(
+        left.is_empty(),
+        "{} messages left on the SIM after they were committed",
+        left.len()
+    );
+    assert!(server.is_alive(), "simrelay died during the chaos");
+}
