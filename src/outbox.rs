@@ -94,11 +94,11 @@ impl Outbox {
     }
 
     /// Ids of messages sent from this page whose status can still change: the ones to ask about after a
-    /// reconnect, when frames may have been missed.
+    /// reconnect, when frames may have been missed. `sent` still counts: a delivery report may move it on.
     pub fn pending(&self) -> Vec<i64> {
         self.items
             .iter()
-            .filter(|i| self.statuses.get(&i.id).is_none_or(|s| !s.is_final()))
+            .filter(|i| self.statuses.get(&i.id).is_none_or(|s| rank(&s.status) < 3))
             .map(|i| i.id)
             .collect()
     }
@@ -159,7 +159,7 @@ mod tests {
         assert!(!o.apply(st(1, "sending")), "a late frame is ignored");
         assert!(!o.apply(st(1, "sent")), "a repeat changes nothing");
         assert_eq!(o.status(1).map(|s| s.status.as_str()), Some("sent"));
-        assert!(o.pending().is_empty());
+        assert_eq!(o.pending(), vec![1], "a delivery report may still come");
         let mut failed = st(1, "failed");
         failed.error = Some("no network".into());
         assert!(o.apply(failed), "a failure report after sent counts");
@@ -167,6 +167,7 @@ mod tests {
             o.status(1).and_then(|s| s.error.as_deref()),
             Some("no network")
         );
+        assert!(o.pending().is_empty(), "failed is final");
     }
 
     #[test]

@@ -180,8 +180,9 @@ pub struct Server {
     pub port: u16,
     /// The token it requires, if started with one.
     pub token: Option<String>,
-    _process: Guard,
-    _dir: tempfile::TempDir,
+    extra: Vec<String>,
+    process: Option<Guard>,
+    dir: tempfile::TempDir,
 }
 
 impl Server {
@@ -189,23 +190,41 @@ impl Server {
     /// its configuration (and so its paired devices) in the same temporary directory.
     pub fn start(extra: &[&str], token: Option<&str>) -> Result<Server> {
         require_dist()?;
+        let mut server = Server {
+            port: free_port()?,
+            token: token.map(str::to_owned),
+            extra: extra.iter().map(|s| (*s).to_owned()).collect(),
+            process: None,
+            dir: tempfile::tempdir()?,
+        };
+        server.spawn()?;
+        Ok(server)
+    }
+
+    /// Kills the server and starts it again on the same port with the same database (a server restart, as
+    /// clients see it: every connection drops).
+    pub fn restart(&mut self) -> Result<()> {
+        self.process = None;
+        self.spawn()
+    }
+
+    fn spawn(&mut self) -> Result<()> {
         let bin = simrelay_bin()?;
-        let dir = tempfile::tempdir()?;
-        let port = free_port()?;
+        let port = self.port;
         let mut command = Command::new(&bin);
         command
             .arg("serve")
             .arg("--db")
-            .arg(dir.path().join("simrelay.sqlite"))
+            .arg(self.dir.path().join("simrelay.sqlite"))
             .arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
-            .args(extra)
+            .args(&self.extra)
             // A config path in the temporary directory: paired-device tokens (kept next to the config file) and
             // settings must not leak into the user's real configuration or from one test into another.
-            .env("SIMRELAY_CONFIG", dir.path().join("config.toml"))
+            .env("SIMRELAY_CONFIG", self.dir.path().join("config.toml"))
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null());
-        if let Some(token) = token {
+        if let Some(token) = &self.token {
             command.arg("--token").arg(token);
         }
         let mut process = Guard::spawn("simrelay", &mut command)?;
@@ -224,12 +243,8 @@ impl Server {
         if let Some(e) = crashed {
             return Err(e);
         }
-        Ok(Server {
-            port,
-            token: token.map(str::to_owned),
-            _process: process,
-            _dir: dir,
-        })
+        self.process = Some(process);
+        Ok(())
     }
 
     /// `http://127.0.0.1:<port><path>`.

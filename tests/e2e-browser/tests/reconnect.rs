@@ -1,0 +1,115 @@
+//! A sent message's status survives a reconnect: the server restarts while the message waits for its delivery
+//! report, the report arrives while the page may still be disconnected, and after reconnecting the page asks
+//! `GET /api/sent/{id}` once (not in a loop) and shows "delivered".
+
+use std::time::Duration;
+
+use fantoccini::Locator;
+use simrelay_e2e_browser::{http_get, Browser, Server};
+use simrelay_modem::{SimOptions, Simulator};
+
+/// An SMS-STATUS-REPORT (TS 23.040 9.2.2.3) for message reference `reference` to +4915123456789, "received by
+/// the recipient" (TP-ST 0).
+fn delivered_report(reference: u8) -> Vec<u8> {
+    let mut pdu = vec![
+        0x00, // no SMSC field
+        0x06, // TP-MTI status report
+        reference, 0x0D, 0x91, // 13 digits, international
+        0x94, 0x51, 0x21, 0x43, 0x65, 0x87, 0xF9, // 4915123456789, nibble-swapped
+    ];
+    pdu.extend([0x62, 0x11, 0x22, 0x01, 0x00, 0x50, 0x40]); // TP-SCTS
+    pdu.extend([0x62, 0x11, 0x22, 0x01, 0x00, 0x70, 0x40]); // TP-DT
+    pdu.push(0x00);
+    assert!(matches!(
+        simrelay_pdu::decode(&pdu),
+        Ok(simrelay_pdu::Pdu::StatusReport(_))
+    ));
+    pdu
+}
+
+async fn sent_requests(browser: &Browser) -> u64 {
+    browser
+        .eval("return performance.getEntriesByType('resource').filter(e => e.name.includes('/api/sent/')).length;")
+        .await
+        .expect("eval")
+        .as_u64()
+        .unwrap_or(u64::MAX)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sent_status_catches_up_once_after_a_reconnect() {
+    let sim = Simulator::start(SimOptions::default())
+        .await
+        .expect("simulator");
+    let port = sim.path().to_str().expect("utf-8").to_owned();
+    let mut server = Server::start(&["--modem", &port], None).expect("server");
+    let browser = Browser::start(1280, 900).await.expect("chromium");
+    browser
+        .client
+        .goto(&server.url("/#/compose"))
+        .await
+        .expect("compose");
+    browser
+        .wait_text("#conn", Duration::from_secs(20), |t| t.contains("live"))
+        .await
+        .expect("live");
+    for (css, text) in [
+        ("#compose-to", "+4915123456789"),
+        ("#compose-text", "Report back, please"),
+    ] {
+        let field = browser.client.find(Locator::Css(css)).await.expect("field");
+        field.send_keys(text).await.expect("type");
+    }
+    browser
+        .client
+        .find(Locator::Css("button[type=submit]"))
+        .await
+        .expect("send")
+        .click()
+        .await
+        .expect("click");
+    browser
+        .wait_text(".sent-status", Duration::from_secs(30), |t| t == "sent")
+        .await
+        .expect("sent");
+    assert_eq!(sent_requests(&browser).await, 0, "no polling while live");
+    let (_, body) = http_get(server.port, "/api/sent/1", None).expect("GET /api/sent/1");
+    let sent: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let reference = sent["message_refs"][0]
+        .as_u64()
+        .expect("a message reference") as u8;
+
+    // The server goes away and comes back; the report arrives as soon as it is up.
+    server.restart().expect("restart");
+    sim.deliver_report(delivered_report(reference));
+    let status = browser
+        .wait_text(".sent-status", Duration::from_secs(30), |t| {
+            t == "delivered"
+        })
+        .await
+        .expect("delivered after the reconnect");
+    assert_eq!(status, "delivered");
+    browser
+        .wait_text("#conn", Duration::from_secs(20), |t| t.contains("live"))
+        .await
+        .expect("live again");
+    let reached = browser
+        .eval(
+            "return [...document.querySelectorAll('.sent-list .step-on')].map(e => e.textContent);",
+        )
+        .await
+        .expect("eval");
+    assert_eq!(
+        reached,
+        serde_json::json!(["queued", "sending", "sent", "delivered"])
+    );
+    // One catch-up request after the reconnect, and it stays one.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        sent_requests(&browser).await,
+        1,
+        "catch-up must ask once per reconnect"
+    );
+    browser.close().await.expect("close");
+    sim.shutdown().await;
+}
