@@ -562,7 +562,7 @@ pub fn Settings() -> impl IntoView {
                                 <p>"Scan the code with the other device's camera, or open the link on it. This is shown only once: the link carries the device's own access key."</p>
                                 {created.links.into_iter().map(|link| view! { <LinkCard link=link /> }).collect_view()}
                                 {no_links.then(|| view! { <p>"Access key: "<code class="link-text">{token}</code></p> })}
-                                <button type="button" class="btn" on:click=move |_| new_device.set(None)>"Done"</button>
+                                <button type="button" class="btn" id="pair-done" on:click=move |_| new_device.set(None)>"Done"</button>
                             </section>
                         }
                     })}

@@ -135,6 +135,59 @@ async fn pair_list_revoke_and_save_settings() {
         http_get(server.port, "/api/messages?limit=1", Some(&device_token)).expect("GET");
     assert_eq!(status, 200, "the new device's token works");
 
+    click(&browser, "#pair-done").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        browser
+            .client
+            .find_all(Locator::Css(".new-device"))
+            .await
+            .expect("find")
+            .is_empty(),
+        "Done hides the link: it is shown once"
+    );
+
+    // The device itself: the link opens SimRelay over the LAN address, where Settings is read-only and says why.
+    browser
+        .client
+        .goto(link.trim())
+        .await
+        .expect("open the pairing link");
+    browser
+        .wait_text("#conn", Duration::from_secs(20), |t| t.contains("live"))
+        .await
+        .expect("the paired device is live");
+    browser
+        .client
+        .goto(&format!(
+            "{}#/settings",
+            link.trim().split('?').next().expect("base")
+        ))
+        .await
+        .expect("settings on the device");
+    let note = browser
+        .wait_text("#settings-readonly", Duration::from_secs(10), |t| {
+            !t.is_empty()
+        })
+        .await
+        .expect("a LAN browser is told why it cannot change settings");
+    assert!(note.contains("computer SimRelay runs on"), "{note}");
+    assert!(
+        browser
+            .client
+            .find_all(Locator::Css(
+                "#settings-sharing, #settings-devices, #set-lan"
+            ))
+            .await
+            .expect("find")
+            .is_empty(),
+        "a LAN browser shows no server settings it cannot read"
+    );
+    browser
+        .client
+        .goto(&server.url(&format!("/?token={TOKEN}#/settings")))
+        .await
+        .expect("back on this machine");
     let row = browser
         .wait_text(".devices .device", Duration::from_secs(10), |t| {
             t.contains("Test phone")
@@ -142,7 +195,6 @@ async fn pair_list_revoke_and_save_settings() {
         .await
         .expect("the device is listed");
     assert!(row.contains("last seen"), "{row}");
-    click(&browser, ".new-device button.btn").await; // Done
 
     // Revoke, confirming the dialog.
     click(&browser, ".devices .device button.btn-danger").await;
