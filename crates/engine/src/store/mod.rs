@@ -152,6 +152,15 @@ impl Store {
         Ok(Store { pool })
     }
 
+    /// Starts a write transaction. `BEGIN IMMEDIATE` takes the write lock up front, waiting through the busy
+    /// timeout: a deferred transaction that has read a snapshot fails at once with "database is locked" when it
+    /// then writes after another connection committed, which several modems committing together did.
+    pub(crate) async fn write_tx(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await
+    }
+
     /// Commits a message and its raw PDUs in one transaction; a repeat of an already stored PDU is a no-op.
     pub async fn insert_message(&self, new: &NewMessage) -> Result<Inserted, StoreError> {
         let mut inserted = self.insert_messages(std::slice::from_ref(new)).await?;
@@ -164,7 +173,7 @@ impl Store {
     /// its own commit at once.
     pub async fn insert_messages(&self, news: &[NewMessage]) -> Result<Vec<Inserted>, StoreError> {
         let received_at = now_utc();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let mut out = Vec::with_capacity(news.len());
         for new in news {
             out.push(insert_in(&mut tx, new, received_at).await?);

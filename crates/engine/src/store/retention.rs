@@ -67,7 +67,7 @@ impl Store {
     /// Replaces each old code in its text by `*`s of the same byte length (so other spans stay valid), clears
     /// the code, and drops the raw PDUs, which hold the code too.
     async fn scrub_codes_before(&self, cutoff: &str) -> Result<u64, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let rows = sqlx::query(
             "SELECT id, text, code_start, code_end FROM messages WHERE code IS NOT NULL AND received_at < ?",
         )

@@ -112,7 +112,7 @@ impl Store {
         recipient: &str,
         failure: Option<&str>,
     ) -> Result<Option<i64>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         // Message references wrap at 256, so only recent messages are candidates; newest first.
         let rows = sqlx::query(
             "SELECT id, recipient, message_refs, delivered_refs FROM sent \

@@ -246,7 +246,7 @@ impl Store {
     /// Stores the given settings (each replaces its previous value), in one transaction.
     pub async fn save_settings(&self, changed: &Map<String, Value>) -> Result<(), StoreError> {
         let now = Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         for (key, value) in changed {
             sqlx::query(
                 "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?) \
