@@ -1,5 +1,11 @@
 //! Ingest: a burst of messages arrives on several simulated modems at once; the figure is how many per second
-//! come out of the whole path (URC, AT+CMGR, decode, extract, commit, AT+CMGD, broadcast) at the client.
+//! come out of the whole path at the client.
+//!
+//! `--route stored` (default): each message is stored on the SIM and announced with `+CMTI`, then read with
+//! `AT+CMGR` and deleted with `AT+CMGD` (decode, extract, commit and broadcast in between): the modems' command
+//! round trips are the limit. `--route direct`: the modems print each message with `+CMT` (as modems without
+//! usable storage do), so no command is needed per message and the figure is the engine's own capacity
+//! (framing, decode, extract, commit, broadcast).
 
 use std::time::{Duration, Instant};
 
@@ -7,6 +13,7 @@ use anyhow::{bail, Context};
 use serde_json::json;
 use simrelay_bench::client::{Flavor, SmsClient};
 use simrelay_bench::{bench_index, bench_pdu, BenchError};
+use simrelay_modem::sim::Chaos;
 use simrelay_modem::{SimOptions, Simulator};
 
 use crate::setup::{path_of, start_server, Opts};
@@ -14,11 +21,20 @@ use crate::setup::{path_of, start_server, Opts};
 pub async fn run(opts: &Opts) -> anyhow::Result<serde_json::Value> {
     let modems = usize::try_from(opts.number("modems", 4)?)?;
     let per_modem = usize::try_from(opts.number("per-modem", 1000)?)?;
+    let direct = match opts.text("route", "stored") {
+        "stored" => false,
+        "direct" => true,
+        other => bail!("--route must be stored or direct, not {other:?}"),
+    };
     let mut sims = Vec::new();
     for _ in 0..modems {
         sims.push(
             Simulator::start(SimOptions {
                 capacity: u32::try_from(per_modem + 16)?,
+                chaos: Chaos {
+                    route_directly: direct,
+                    ..Chaos::default()
+                },
                 ..SimOptions::default()
             })
             .await?,
@@ -87,6 +103,7 @@ pub async fn run(opts: &Opts) -> anyhow::Result<serde_json::Value> {
     drop(server);
     Ok(json!({
         "scenario": "ingest",
+        "route": if direct { "direct" } else { "stored" },
         "modems": modems,
         "messages": total,
         "received": received,

@@ -13,7 +13,7 @@ use simrelay_protocol::{Message, ModemStatus, SentMessage, ServerEvent, Settings
 use tokio::sync::{broadcast, watch};
 
 /// How many events a receiver may fall behind before it is told it lagged.
-pub const EVENT_BUFFER: usize = 256;
+pub const EVENT_BUFFER: usize = 1024;
 
 /// Cheap-to-clone handle to the event broadcast and the latest status of every modem.
 #[derive(Debug, Clone)]

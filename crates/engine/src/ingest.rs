@@ -101,7 +101,7 @@ pub(crate) async fn run(
 }
 
 /// Most messages committed in one transaction when they queue up.
-const MAX_BATCH: usize = 256;
+const MAX_BATCH: usize = 64;
 
 /// A modem event that is not a received message.
 fn other_event(hub: &Hub, event: ModemEvent, demo: bool) {
