@@ -18,6 +18,9 @@ use crate::tokens::PairedToken;
 /// The port SimRelay listens on unless told otherwise.
 pub const DEFAULT_PORT: u16 = 8731;
 
+/// Default period of the modems' safety sweep, in seconds.
+pub const DEFAULT_SWEEP_SECS: u64 = 60;
+
 /// Everything needed to start an [`crate::Engine`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -25,6 +28,11 @@ pub struct Config {
     pub modems: Vec<String>,
     /// The user's name for a modem, by its port in `modems` (shown as `label` in its status).
     pub modem_labels: BTreeMap<String, String>,
+    /// SIM PINs, by port in `modems`: entered once when the SIM asks. A rejected PIN stops that modem with an
+    /// error and is never tried again on its own (three wrong tries lock the SIM into PUK).
+    pub modem_pins: BTreeMap<String, String>,
+    /// Seconds between two safety sweeps (`AT+CMGL=4`) that pick up messages whose `+CMTI` was lost.
+    pub sweep_secs: u64,
     /// Also run the built-in simulated modem and inject a demo message every few seconds.
     pub demo: bool,
     /// The SQLite database file.
@@ -57,6 +65,8 @@ impl Default for Config {
         Config {
             modems: Vec::new(),
             modem_labels: BTreeMap::new(),
+            modem_pins: BTreeMap::new(),
+            sweep_secs: DEFAULT_SWEEP_SECS,
             demo: false,
             db: default_db_path(),
             listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), DEFAULT_PORT),
@@ -121,12 +131,22 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// The file is not valid TOML or has a wrong key or value.
-    #[error("invalid configuration file {path}: {message}valid keys: modems, modem_labels, demo, db, listen, lan, token, demo_interval_secs, retention_days, retention_messages, purge_codes_after_minutes, hook_command, hook_url, hook_only_codes, hook_timeout_secs, tls")]
+    #[error("invalid configuration file {path}: {message}valid keys: modems, modem_labels, modem_pins, sweep_secs, demo, db, listen, lan, token, demo_interval_secs, retention_days, retention_messages, purge_codes_after_minutes, hook_command, hook_url, hook_only_codes, hook_timeout_secs, tls")]
     Parse {
         /// The file.
         path: PathBuf,
         /// The parser's description, naming the key and line.
         message: String,
+    },
+    /// A key of the file has a value of the right type but not a usable one.
+    #[error("invalid configuration file {path}: {key} {expected}")]
+    Value {
+        /// The file.
+        path: PathBuf,
+        /// The key (`modem_pins."/dev/ttyUSB2"`).
+        key: String,
+        /// What it should be.
+        expected: &'static str,
     },
     /// An environment variable has a value of the wrong kind.
     #[error("invalid environment variable {name}={value:?}: {expected}")]
@@ -146,6 +166,8 @@ pub enum ConfigError {
 struct FileConfig {
     modems: Option<Vec<String>>,
     modem_labels: Option<BTreeMap<String, String>>,
+    modem_pins: Option<BTreeMap<String, String>>,
+    sweep_secs: Option<u64>,
     demo: Option<bool>,
     db: Option<PathBuf>,
     listen: Option<SocketAddr>,
@@ -183,6 +205,28 @@ pub fn load(path: &Path, env: impl Fn(&str) -> Option<String>) -> Result<Config,
     let mut listen = file.listen;
     config.modems = file.modems.unwrap_or_default();
     config.modem_labels = file.modem_labels.unwrap_or_default();
+    config.modem_pins = file.modem_pins.unwrap_or_default();
+    if let Some((port, _)) = config
+        .modem_pins
+        .iter()
+        .find(|(_, pin)| !(4..=8).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(ConfigError::Value {
+            path: path.to_path_buf(),
+            key: format!("modem_pins.{port:?}"),
+            expected: "must be the SIM PIN: 4 to 8 digits, as a string (\"1234\")",
+        });
+    }
+    if let Some(secs) = file.sweep_secs {
+        if secs == 0 {
+            return Err(ConfigError::Value {
+                path: path.to_path_buf(),
+                key: "sweep_secs".into(),
+                expected: "must be at least 1 (seconds between two safety sweeps; default 60)",
+            });
+        }
+        config.sweep_secs = secs;
+    }
     config.demo = file.demo.unwrap_or(false);
     if let Some(db) = file.db {
         config.db = db;
@@ -342,6 +386,42 @@ mod tests {
             c.modem_labels.get("/dev/ttyUSB2").map(String::as_str),
             Some("Work SIM")
         );
+    }
+
+    #[test]
+    fn pins_and_sweep_are_read_and_bad_values_name_the_key() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            "modems = [\"/dev/ttyUSB2\"]\nsweep_secs = 15\n[modem_pins]\n\"/dev/ttyUSB2\" = \"0042\"\n",
+        )
+        .expect("write");
+        let c = load(&path, env(&[])).expect("loads");
+        assert_eq!(
+            c.modem_pins.get("/dev/ttyUSB2").map(String::as_str),
+            Some("0042")
+        );
+        assert_eq!(c.sweep_secs, 15);
+        assert_eq!(Config::default().sweep_secs, DEFAULT_SWEEP_SECS);
+
+        for (text, key) in [
+            (
+                "[modem_pins]\n\"/dev/x\" = \"12a4\"\n",
+                "modem_pins.\"/dev/x\"",
+            ),
+            (
+                "[modem_pins]\n\"/dev/x\" = \"123\"\n",
+                "modem_pins.\"/dev/x\"",
+            ),
+            ("sweep_secs = 0\n", "sweep_secs"),
+        ] {
+            std::fs::write(&path, text).expect("write");
+            let err = load(&path, env(&[])).expect_err("refused").to_string();
+            assert!(err.contains(key), "{err}");
+            // The PIN itself is a secret: it is not repeated in the error.
+            assert!(!err.contains("12a4"), "{err}");
+        }
     }
 
     #[test]

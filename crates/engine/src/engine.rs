@@ -170,6 +170,8 @@ impl Engine {
                 port: port.clone(),
                 known_id,
                 label: config.modem_labels.get(port).cloned(),
+                pin: config.modem_pins.get(port).cloned(),
+                sweep_interval: Duration::from_secs(config.sweep_secs),
                 ..ModemConfig::default()
             });
             unidentified.push(handle.clone());

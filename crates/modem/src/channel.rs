@@ -67,7 +67,7 @@ impl AtChannel {
         timeout: Duration,
     ) -> Result<Vec<String>, ModemError> {
         self.prepare().await?;
-        tracing::trace!(command, "AT >");
+        tracing::trace!(command = %shown(command), "AT >");
         self.framer.expect(command, false);
         self.write(format!("{command}\r").as_bytes()).await?;
         self.finish(command, Instant::now() + timeout).await
@@ -220,7 +220,7 @@ impl AtChannel {
         self.framer.clear();
         self.out_of_step = true;
         ModemError::Timeout {
-            command: command.to_string(),
+            command: shown(command),
             seconds: after.as_secs_f64(),
         }
     }
@@ -271,17 +271,27 @@ fn into_result(
     match result {
         FinalResult::Ok => Ok(lines),
         FinalResult::AtError(error) => Err(ModemError::Rejected {
-            command: command.to_string(),
+            command: shown(command),
             error,
         }),
         FinalResult::Error => Err(ModemError::Failed {
-            command: command.to_string(),
+            command: shown(command),
             result: "ERROR".into(),
         }),
         FinalResult::Other(text) => Err(ModemError::Failed {
-            command: command.to_string(),
+            command: shown(command),
             result: text,
         }),
+    }
+}
+
+/// A command as errors and logs may show it: the SIM PIN (`AT+CPIN="1234"`) is a secret that must not reach a
+/// status line, the API or a log file.
+fn shown(command: &str) -> String {
+    if command.to_ascii_uppercase().starts_with("AT+CPIN=") {
+        "AT+CPIN=<PIN>".into()
+    } else {
+        command.to_string()
     }
 }
 
@@ -289,6 +299,14 @@ fn into_result(
 mod tests {
     use super::*;
     use tokio::io::{duplex, AsyncReadExt, AsyncWriteExt, DuplexStream};
+
+    #[test]
+    fn the_pin_never_appears_in_what_errors_and_logs_show() {
+        assert_eq!(shown("AT+CPIN=\"4711\""), "AT+CPIN=<PIN>");
+        assert_eq!(shown("at+cpin=4711"), "AT+CPIN=<PIN>");
+        assert_eq!(shown("AT+CPIN?"), "AT+CPIN?");
+        assert_eq!(shown("AT+CMGR=3"), "AT+CMGR=3");
+    }
 
     fn channel() -> (AtChannel, DuplexStream) {
         let (a, b) = duplex(4096);

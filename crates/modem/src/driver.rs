@@ -604,9 +604,11 @@ impl Driver {
             "READY" => Ok(()),
             "SIM PIN" => {
                 let Some(pin) = self.config.pin.clone() else {
-                    return Err(ModemError::Pin(
-                        "the SIM needs a PIN: set `pin` for this modem in the configuration".into(),
-                    ));
+                    return Err(ModemError::Pin(format!(
+                        "the SIM needs a PIN: add it to the configuration file as \
+                         [modem_pins] {:?} = \"<PIN>\", then restart",
+                        self.config.port
+                    )));
                 };
                 match at
                     .command(&format!("AT+CPIN=\"{pin}\""), self.config.timeouts.slot)
@@ -616,7 +618,8 @@ impl Driver {
                     Err(e) if e.is_link_lost() => Err(e),
                     Err(e) => Err(ModemError::Pin(format!(
                         "the SIM rejected the configured PIN ({e}); not retrying, so the SIM \
-                         does not lock: fix `pin` in the configuration and restart"
+                         does not lock: fix [modem_pins] {:?} in the configuration file and restart",
+                        self.config.port
                     ))),
                 }
             }

@@ -292,7 +292,7 @@ async fn right_pin_unlocks_and_missing_pin_is_a_clear_failure() {
         ..config(&sim.path().to_string_lossy())
     });
     let (status, _) = wait_state(&mut events, LinkState::Failed).await;
-    assert!(status.last_error.unwrap().contains("set `pin`"));
+    assert!(status.last_error.unwrap().contains("[modem_pins]"));
     assert_eq!(sim.pin_attempts(), 0);
     modem.shutdown().await;
 

@@ -1,0 +1,91 @@
+//! Per-modem configuration on the real path: a SIM PIN from `modem_pins` unlocks the SIM, and a wrong one stops
+//! that modem with an error that says what to fix, after exactly one try (more would lock the SIM into PUK).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::DateTime;
+use simrelay_engine::{Config, Engine};
+use simrelay_modem::{SimOptions, Simulator};
+use simrelay_protocol::{ModemState, ServerEvent};
+
+async fn engine_with_pin(sim: &Simulator, pin: &str, dir: &std::path::Path) -> Engine {
+    let port = sim.path().to_string_lossy().into_owned();
+    Engine::start(Config {
+        modems: vec![port.clone()],
+        modem_pins: BTreeMap::from([(port, pin.to_owned())]),
+        db: dir.join("pin.db"),
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        ..Config::default()
+    })
+    .await
+    .expect("engine starts")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_configured_pin_unlocks_the_sim_and_messages_arrive() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim = Simulator::start(SimOptions {
+        pin: Some("4711".into()),
+        ..SimOptions::default()
+    })
+    .await
+    .expect("simulator");
+    let engine = engine_with_pin(&sim, "4711", dir.path()).await;
+    let mut events = engine.subscribe();
+    let ts = DateTime::parse_from_rfc3339("2026-11-22T09:58:00+01:00").expect("valid");
+    let pdu = simrelay_pdu::encode_deliver("+4915123456789", "Your code is 880341", ts).remove(0);
+    sim.deliver(pdu);
+    let message = loop {
+        match tokio::time::timeout(Duration::from_secs(20), events.recv())
+            .await
+            .expect("the message in time")
+        {
+            Ok(ServerEvent::Sms { message }) => break message,
+            Ok(_) => continue,
+            Err(e) => panic!("hub: {e}"),
+        }
+    };
+    assert_eq!(message.code.as_deref(), Some("880341"));
+    assert_eq!(sim.pin_attempts(), 1);
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_pin_stops_the_modem_after_one_try_and_says_what_to_fix() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim = Simulator::start(SimOptions {
+        pin: Some("4711".into()),
+        ..SimOptions::default()
+    })
+    .await
+    .expect("simulator");
+    let engine = engine_with_pin(&sim, "0000", dir.path()).await;
+    let mut failed = None;
+    for _ in 0..200 {
+        if let Some(status) = engine
+            .hub()
+            .modems()
+            .into_iter()
+            .find(|m| m.state == ModemState::Failed)
+        {
+            failed = Some(status);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let status = failed.expect("the modem is marked failed");
+    let error = status.last_error.unwrap_or_default();
+    assert!(
+        error.contains("modem_pins") && error.contains("rejected"),
+        "{error}"
+    );
+    assert!(
+        !error.contains("0000"),
+        "the PIN must not be echoed: {error}"
+    );
+    // Well past any reconnect backoff: still one try.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(sim.pin_attempts(), 1);
+    engine.shutdown().await;
+}
