@@ -26,6 +26,9 @@ pub struct Note {
     pub code: Option<String>,
     /// Store id of the message, so a click can open it.
     pub message_id: i64,
+    /// A click on the notification copies the code instead of opening the message: with the code hidden, the
+    /// body promises exactly that ("click to copy").
+    pub click_copies: bool,
 }
 
 /// What the user did with a notification.
@@ -70,6 +73,7 @@ impl Note {
         Self {
             title,
             body: escape_markup(&body),
+            click_copies: hide_code && code.is_some(),
             code,
             message_id: message.id,
         }
@@ -205,6 +209,7 @@ mod tests {
         );
         assert_eq!(note.title, "Google");
         assert_eq!(note.body, "New code from Google \u{2014} click to copy");
+        assert!(note.click_copies, "the body promises that a click copies");
         assert_eq!(
             note.code.as_deref(),
             Some("583014"),

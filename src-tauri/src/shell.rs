@@ -276,12 +276,18 @@ fn on_sms<R: Runtime>(app: &AppHandle<R>, message: Message) {
         return;
     }
     let note = Note::for_message(&message, settings.hide_code);
+    let click_copies = note.click_copies;
     let id = message.id;
     let app = app.clone();
     shell.notifier.show(
         note,
         Box::new(move |action| match action {
             NoteAction::CopyCode => {
+                if let Some(code) = code {
+                    app.state::<Shell>().copy_code(code);
+                }
+            }
+            NoteAction::Open if click_copies => {
                 if let Some(code) = code {
                     app.state::<Shell>().copy_code(code);
                 }
