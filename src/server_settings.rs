@@ -392,7 +392,7 @@ pub fn qr_data_url(svg: &str) -> Option<String> {
 mod tests {
     use super::*;
 
-    const CONTRACT: &str = r#"{"lan":false,"notifications":"codes","auto_copy":false,"clear_clipboard_secs":60,"hide_code":false,"retention_days":null,"retention_messages":null,"purge_codes_after_minutes":null,"hook_command":null,"hook_url":null,"hook_only_codes":true}"#;
+    const CONTRACT: &str = r#"{"lan":false,"notifications":"codes","auto_copy":false,"clear_clipboard_secs":60,"hide_code":false,"retention_days":null,"retention_messages":null,"purge_codes_after_minutes":null,"hook_command":null,"hook_url":null,"hook_only_codes":false}"#;
 
     #[test]
     fn contract_json_parses_and_partial_json_gets_defaults() {
@@ -432,7 +432,7 @@ mod tests {
         );
         assert_eq!(
             d.patch(Section::Hooks).expect("valid"),
-            json!({"hook_command":["/bin/x","a b"],"hook_url":"http://127.0.0.1:9/h","hook_only_codes":true})
+            json!({"hook_command":["/bin/x","a b"],"hook_url":"http://127.0.0.1:9/h","hook_only_codes":false})
         );
     }
 

@@ -279,7 +279,8 @@ impl Default for Settings {
             purge_codes_after_minutes: None,
             hook_command: None,
             hook_url: None,
-            hook_only_codes: true,
+            // The engine's documented default (`hook_only_codes` in the configuration): hooks see every message.
+            hook_only_codes: false,
         }
     }
 }
@@ -342,7 +343,7 @@ mod tests {
             serde_json::json!({"type": "settings", "settings": {"lan": false, "notifications": "codes",
                 "auto_copy": false, "clear_clipboard_secs": 60, "hide_code": false, "retention_days": null,
                 "retention_messages": null, "purge_codes_after_minutes": null, "hook_command": null,
-                "hook_url": null, "hook_only_codes": true}})
+                "hook_url": null, "hook_only_codes": false}})
         );
         let parsed: ServerFrame = serde_json::from_value(json).expect("parses");
         assert_eq!(parsed, ServerFrame::Notice(frame));
