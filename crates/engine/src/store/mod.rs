@@ -170,16 +170,104 @@ impl Store {
     /// Commits several messages in one transaction, one outcome per message in order. Ingest uses it when
     /// messages queue up faster than one commit each: a commit costs far more than a row (see the SQLite
     /// ceiling in BENCHMARKS.md), so a burst is stored at the batched rate while a lone message still gets
-    /// its own commit at once.
+    /// its own commit at once. The rows go in with one multi-row statement per table, because each statement
+    /// is a round trip to sqlx's SQLite thread.
     pub async fn insert_messages(&self, news: &[NewMessage]) -> Result<Vec<Inserted>, StoreError> {
+        if news.is_empty() {
+            return Ok(Vec::new());
+        }
         let received_at = now_utc();
+        let received = received_at.to_rfc3339_opts(SecondsFormat::Micros, false);
+        let keys: Vec<String> = news.iter().map(|new| dedup_key(&new.pdus)).collect();
         let mut tx = self.write_tx().await?;
-        let mut out = Vec::with_capacity(news.len());
-        for new in news {
-            out.push(insert_in(&mut tx, new, received_at).await?);
+
+        let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO messages (modem, sender, text, code, code_start, code_end, sent_at, received_at, \
+             encoding, decode_error, incomplete, pdu_sha256) ",
+        );
+        insert.push_values(news.iter().zip(&keys), |mut row, (new, key)| {
+            let (code_start, code_end) = match new.code_span {
+                Some([start, end]) => (Some(to_i64(start)), Some(to_i64(end))),
+                None => (None, None),
+            };
+            row.push_bind(&new.modem)
+                .push_bind(&new.sender)
+                .push_bind(&new.text)
+                .push_bind(&new.code)
+                .push_bind(code_start)
+                .push_bind(code_end)
+                .push_bind(new.sent_at.to_rfc3339_opts(SecondsFormat::AutoSi, false))
+                .push_bind(&received)
+                .push_bind(&new.encoding)
+                .push_bind(&new.decode_error)
+                .push_bind(new.incomplete)
+                .push_bind(key);
+        });
+        insert.push(" ON CONFLICT (modem, pdu_sha256) DO NOTHING RETURNING id, modem, pdu_sha256");
+        // RETURNING gives the new rows in no promised order; a key repeated within the batch is new only once.
+        let mut ids: std::collections::HashMap<(String, String), i64> = insert
+            .build()
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|row| ((row.get(1), row.get(2)), row.get(0)))
+            .collect();
+        let outcomes: Vec<Option<i64>> = news
+            .iter()
+            .zip(&keys)
+            .map(|(new, key)| ids.remove(&(new.modem.clone(), key.clone())))
+            .collect();
+
+        let pdus: Vec<(i64, &NewMessage, &Vec<u8>)> = news
+            .iter()
+            .zip(&outcomes)
+            .filter_map(|(new, id)| Some((id.as_ref().copied()?, new)))
+            .flat_map(|(id, new)| {
+                new.pdus
+                    .iter()
+                    .chain(&new.extra_pdus)
+                    .map(move |pdu| (id, new, pdu))
+            })
+            .collect();
+        if !pdus.is_empty() {
+            let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "INSERT INTO pdus (message_id, modem, sha256, raw, received_at) ",
+            );
+            insert.push_values(&pdus, |mut row, (id, new, pdu)| {
+                row.push_bind(*id)
+                    .push_bind(&new.modem)
+                    .push_bind(sha256_hex(pdu))
+                    .push_bind(pdu.as_slice())
+                    .push_bind(&received);
+            });
+            // A part that waited in `pdus` for its siblings is adopted by the message instead of duplicated.
+            insert.push(
+                " ON CONFLICT (modem, sha256) DO UPDATE SET message_id = excluded.message_id",
+            );
+            insert.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
-        Ok(out)
+
+        Ok(news
+            .iter()
+            .zip(outcomes)
+            .map(|(new, id)| match id {
+                Some(id) => Inserted::New(Box::new(Message {
+                    id,
+                    modem: new.modem.clone(),
+                    sender: new.sender.clone(),
+                    text: new.text.clone(),
+                    code: new.code.clone(),
+                    code_span: new.code_span,
+                    sent_at: new.sent_at,
+                    received_at: received_at.fixed_offset(),
+                    encoding: new.encoding.clone(),
+                    decode_error: new.decode_error.clone(),
+                    incomplete: new.incomplete,
+                })),
+                None => Inserted::Duplicate,
+            })
+            .collect())
     }
 
     /// Stores one part of a multipart message until its siblings arrive (so a set survives a restart and
@@ -294,69 +382,6 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
-}
-
-/// Inserts one message and its raw PDUs inside `tx`; the caller commits.
-async fn insert_in(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    new: &NewMessage,
-    received_at: DateTime<Utc>,
-) -> Result<Inserted, StoreError> {
-    let key = dedup_key(&new.pdus);
-    let (code_start, code_end) = match new.code_span {
-        Some([start, end]) => (Some(to_i64(start)), Some(to_i64(end))),
-        None => (None, None),
-    };
-    let id: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO messages (modem, sender, text, code, code_start, code_end, sent_at, received_at, \
-             encoding, decode_error, incomplete, pdu_sha256) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-         ON CONFLICT (modem, pdu_sha256) DO NOTHING RETURNING id",
-    )
-    .bind(&new.modem)
-    .bind(&new.sender)
-    .bind(&new.text)
-    .bind(&new.code)
-    .bind(code_start)
-    .bind(code_end)
-    .bind(new.sent_at.to_rfc3339_opts(SecondsFormat::AutoSi, false))
-    .bind(received_at.to_rfc3339_opts(SecondsFormat::Micros, false))
-    .bind(&new.encoding)
-    .bind(&new.decode_error)
-    .bind(new.incomplete)
-    .bind(&key)
-    .fetch_optional(&mut **tx)
-    .await?;
-    let Some(id) = id else {
-        return Ok(Inserted::Duplicate);
-    };
-    for pdu in new.pdus.iter().chain(&new.extra_pdus) {
-        // A part that waited in `pdus` for its siblings is adopted by the message instead of duplicated.
-        sqlx::query(
-            "INSERT INTO pdus (message_id, modem, sha256, raw, received_at) VALUES (?, ?, ?, ?, ?) \
-             ON CONFLICT (modem, sha256) DO UPDATE SET message_id = excluded.message_id",
-        )
-        .bind(id)
-        .bind(&new.modem)
-        .bind(sha256_hex(pdu))
-        .bind(pdu.as_slice())
-        .bind(received_at.to_rfc3339_opts(SecondsFormat::Micros, false))
-        .execute(&mut **tx)
-        .await?;
-    }
-    Ok(Inserted::New(Box::new(Message {
-        id,
-        modem: new.modem.clone(),
-        sender: new.sender.clone(),
-        text: new.text.clone(),
-        code: new.code.clone(),
-        code_span: new.code_span,
-        sent_at: new.sent_at,
-        received_at: received_at.fixed_offset(),
-        encoding: new.encoding.clone(),
-        decode_error: new.decode_error.clone(),
-        incomplete: new.incomplete,
-    })))
 }
 
 /// Now, in UTC, truncated to what the database keeps (microseconds), so the returned message equals a re-read.
