@@ -174,7 +174,7 @@ pub fn all() -> Vec<Scenario> {
         },
         Scenario {
             id: "ingest",
-            title: "Ingest burst through the whole path, 4 simulated modems",
+            title: "Ingest burst through the SIM (+CMTI, AT+CMGR, AT+CMGD), 4 simulated modems",
             groups: &["ingest"],
             args: &["ingest", "--modems", "4", "--per-modem", "500"],
             figures: &[
@@ -182,6 +182,26 @@ pub fn all() -> Vec<Scenario> {
                 ("messages received", "/received"),
                 ("seconds", "/seconds"),
                 ("left on the SIMs", "/left_on_sims"),
+            ],
+            max_runs: 10,
+        },
+        Scenario {
+            id: "ingest-direct",
+            title: "Ingest burst, 4 simulated modems delivering with +CMT (the engine's own capacity)",
+            groups: &["ingest"],
+            args: &[
+                "ingest",
+                "--modems",
+                "4",
+                "--per-modem",
+                "2500",
+                "--route",
+                "direct",
+            ],
+            figures: &[
+                ("messages per second", "/msgs_per_s"),
+                ("messages received", "/received"),
+                ("seconds", "/seconds"),
             ],
             max_runs: 10,
         },
