@@ -164,7 +164,7 @@ fn summary(md: &mut String, loaded: &dyn Fn(&str) -> Option<Value>) {
         "Medians across runs. Goals are from the project's benchmark issue.\n"
     );
     let _ = writeln!(md, "| figure | measured | goal |\n|---|---|---|");
-    let rows: [(&str, Option<f64>, &str, &str); 12] = [
+    let rows: [(&str, Option<f64>, &str, &str); 13] = [
         (
             "latency p99, no pacing (ms)",
             median_of("latency-simrelay", "/latency_ms/p99"),
