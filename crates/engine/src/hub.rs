@@ -95,6 +95,12 @@ impl Hub {
         let _ = self.inner.events.send(ServerEvent::Modem { modem: status });
     }
 
+    /// Forgets a modem's status kept under an id it no longer has (it was listed under its port path until it
+    /// told its IMEI, or another modem was swapped onto its port).
+    pub fn forget_modem(&self, id: &str) {
+        self.lock_modems().remove(id);
+    }
+
     /// The latest status of every modem, ordered by id.
     pub fn modems(&self) -> Vec<ModemStatus> {
         self.lock_modems().values().cloned().collect()

@@ -55,6 +55,7 @@ pub(crate) async fn run(
             return;
         }
     };
+    let mut listed_as = None;
     let mut ingest = Ingest {
         modem_id,
         store,
@@ -85,10 +86,10 @@ pub(crate) async fn run(
                     }
                     ingest.received_batch(&modem, &hub, batch).await;
                     if let Some(event) = after {
-                        other_event(&hub, event, demo);
+                        other_event(&hub, event, demo, &mut listed_as);
                     }
                 }
-                Some(other) => other_event(&hub, other, demo),
+                Some(other) => other_event(&hub, other, demo, &mut listed_as),
             },
             () = sleep_until(deadline), if deadline.is_some() => {
                 for message in ingest.expire().await {
@@ -103,10 +104,17 @@ pub(crate) async fn run(
 /// Most messages committed in one transaction when they queue up.
 const MAX_BATCH: usize = 64;
 
-/// A modem event that is not a received message.
-fn other_event(hub: &Hub, event: ModemEvent, demo: bool) {
+/// A modem event that is not a received message. `listed_as` is the id this modem's status was last published
+/// under, so a status under a new id replaces the old entry instead of listing the modem twice.
+fn other_event(hub: &Hub, event: ModemEvent, demo: bool, listed_as: &mut Option<String>) {
     match event {
-        ModemEvent::Status(status) => hub.publish_modem(status_for_api(status, demo)),
+        ModemEvent::Status(status) => {
+            if let Some(old) = listed_as.take().filter(|old| *old != status.id) {
+                hub.forget_modem(&old);
+            }
+            *listed_as = Some(status.id.clone());
+            hub.publish_modem(status_for_api(status, demo));
+        }
         other => tracing::debug!(?other, "modem event not handled yet"),
     }
 }

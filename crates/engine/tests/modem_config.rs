@@ -89,3 +89,78 @@ async fn a_wrong_pin_stops_the_modem_after_one_try_and_says_what_to_fix() {
     assert_eq!(sim.pin_attempts(), 1);
     engine.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_modem_that_appears_after_start_up_is_listed_once_under_its_imei_and_reachable_by_its_port(
+) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The configured path (as /dev/serial/by-id/... would be) does not exist yet: the modem is unplugged.
+    let link = dir.path().join("late-modem");
+    let port = link.to_string_lossy().into_owned();
+    let engine = Engine::start(Config {
+        modems: vec![port.clone()],
+        db: dir.path().join("late.db"),
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        ..Config::default()
+    })
+    .await
+    .expect("engine starts");
+    // The first start-up fails (no port), so the driver settles on the port path as the id for now.
+    let mut waited = 0;
+    while !engine.hub().modems().iter().any(|m| m.id == port) {
+        waited += 1;
+        assert!(
+            waited < 300,
+            "the absent modem was never listed under its port"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let sim = Simulator::start(SimOptions {
+        link: Some(link.clone()),
+        ..SimOptions::default()
+    })
+    .await
+    .expect("simulator");
+    let mut listed = Vec::new();
+    for _ in 0..300 {
+        listed = engine.hub().modems();
+        if listed.iter().any(|m| m.state == ModemState::Connected) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let ids: Vec<&str> = listed.iter().map(|m| m.id.as_str()).collect();
+    assert!(
+        matches!(ids.as_slice(), [id] if id.starts_with("imei:")),
+        "one entry, under the IMEI: {ids:?}"
+    );
+
+    // A client that still names it by its port reaches it; the message is recorded under the IMEI.
+    let url = format!("http://{}/api/send", engine.local_addr());
+    let response = reqwest::Client::new()
+        .post(url)
+        .json(&serde_json::json!({"to": "+4915123456789", "text": "hi", "modem": port}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 202);
+    let body: serde_json::Value = response.json().await.expect("json");
+    let id = body["id"].as_i64().expect("id");
+    for _ in 0..300 {
+        if !sim.sent().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(sim.sent().len(), 1, "the modem got the message");
+    let sent = engine
+        .store()
+        .get_sent(id)
+        .await
+        .expect("store")
+        .expect("recorded");
+    assert_eq!(sent.modem, ids[0]);
+    engine.shutdown().await;
+    drop(sim);
+}

@@ -94,16 +94,23 @@ pub(crate) async fn send(
     ))
 }
 
+/// The driver of the modem `id` names: its current id (learned from the modem, `imei:...`) or the one it was
+/// started under (its port path).
+fn handle_named(state: &AppState, id: &str) -> Option<ModemHandle> {
+    state
+        .modems
+        .values()
+        .find(|h| h.id() == id)
+        .or_else(|| state.modems.get(id))
+        .cloned()
+}
+
 fn pick_modem(state: &AppState, wanted: Option<&str>) -> Result<(String, ModemHandle), Failure> {
     match wanted {
-        Some(id) => state
-            .modems
-            .get(id)
-            .map(|h| (id.to_owned(), h.clone()))
-            .ok_or_else(|| {
-                Failure::bad_request(format!("there is no modem {id:?}; see GET /api/modems"))
-            }),
-        // Prefer a connected modem; the map is ordered, so the choice is stable.
+        // Sent messages are recorded under the modem's current id, the one its delivery reports come under.
+        Some(id) => handle_named(state, id).map(|h| (h.id(), h)).ok_or_else(|| {
+            Failure::bad_request(format!("there is no modem {id:?}; see GET /api/modems"))
+        }),
         None => {
             let connected = state
                 .hub
@@ -113,7 +120,7 @@ fn pick_modem(state: &AppState, wanted: Option<&str>) -> Result<(String, ModemHa
             let id = connected
                 .map(|m| m.id)
                 .or_else(|| state.modems.keys().next().cloned());
-            id.and_then(|id| state.modems.get(&id).map(|h| (id, h.clone())))
+            id.and_then(|id| handle_named(state, &id).map(|h| (h.id(), h)))
                 .ok_or_else(|| {
                     Failure::new(
                         StatusCode::CONFLICT,
