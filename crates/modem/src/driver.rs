@@ -29,7 +29,7 @@ use crate::listing::{
     parse_imei, parse_listing, parse_plain,
 };
 use crate::negotiate::{choose_storage, cnmi_candidates, cnmi_command, parse_groups};
-use crate::probe::{find_usb_port, list_ports};
+use crate::probe::{find_usb_port, list_ports, usb_serial_of};
 use crate::transport::{BoxTransport, Opener, SerialOpener};
 
 /// Status (signal, operator) refresh period.
@@ -226,6 +226,10 @@ impl Driver {
     /// port that modem re-enumerated as.
     async fn open_port(&mut self) -> std::io::Result<BoxTransport> {
         let first = self.opener.open(&self.config.port, self.config.baud).await;
+        if first.is_ok() && self.config.usb_serial.is_none() {
+            // Remember which USB device this is, to find it if it re-enumerates as another ttyUSB.
+            self.config.usb_serial = usb_serial_of(&list_ports(), &self.config.port);
+        }
         let serial = match (&first, &self.config.usb_serial) {
             (Err(e), Some(serial)) if e.kind() == std::io::ErrorKind::NotFound => serial.clone(),
             _ => return first,

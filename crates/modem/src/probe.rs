@@ -84,6 +84,18 @@ pub fn find_usb_port(ports: &[(String, Option<UsbInfo>)], serial: &str) -> Optio
         .map(|(port, _)| port.clone())
 }
 
+/// The USB serial number of the device behind `port` (a `/dev/serial/by-id/...` link or `/dev/ttyUSB0`), learned
+/// when the port opens so that the modem is found again if it comes back under another path.
+pub fn usb_serial_of(ports: &[(String, Option<UsbInfo>)], port: &str) -> Option<String> {
+    let resolve =
+        |p: &str| std::fs::canonicalize(p).unwrap_or_else(|_| std::path::PathBuf::from(p));
+    let wanted = resolve(port);
+    ports
+        .iter()
+        .find(|(name, _)| resolve(name) == wanted)
+        .and_then(|(_, usb)| usb.as_ref()?.serial_number.clone())
+}
+
 /// Lists every serial port and probes each one.
 pub async fn scan(baud: u32) -> Vec<ProbeResult> {
     let mut results = Vec::new();
@@ -169,5 +181,29 @@ mod tests {
             Some("/dev/ttyUSB5")
         );
         assert_eq!(find_usb_port(&ports, "XYZ"), None);
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn the_serial_number_is_learned_through_a_by_id_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let device = dir.path().join("ttyUSB3");
+        std::fs::write(&device, b"").unwrap();
+        let link = dir.path().join("usb-Quectel_EC25_ABC123-if02-port0");
+        std::os::unix::fs::symlink(&device, &link).unwrap();
+        let ports = vec![
+            ("/dev/ttyS0".to_string(), None),
+            (device.to_string_lossy().into_owned(), usb(Some("ABC123"))),
+        ];
+        assert_eq!(
+            usb_serial_of(&ports, &link.to_string_lossy()).as_deref(),
+            Some("ABC123")
+        );
+        assert_eq!(
+            usb_serial_of(&ports, &device.to_string_lossy()).as_deref(),
+            Some("ABC123")
+        );
+        assert_eq!(usb_serial_of(&ports, "/dev/ttyS0"), None, "not a USB port");
+        assert_eq!(usb_serial_of(&ports, "/dev/ttyUSB9"), None, "not listed");
     }
 }
