@@ -99,7 +99,15 @@ pub async fn run(opts: &Opts) -> anyhow::Result<serde_json::Value> {
         }
     }
     let seconds = (last - start).as_secs_f64();
-    let left_on_sims: usize = sims.iter().map(|s| s.stored().len()).sum();
+    // Slots are deleted after each commit, after the broadcast; the last batch's deletes are still on their way
+    // (one AT+CMGD round trip each). Wait for them, so the figure shows what would really stay on the SIMs.
+    let drain_deadline = Instant::now() + Duration::from_secs(30);
+    let mut left_on_sims: usize = sims.iter().map(|s| s.stored().len()).sum();
+    while left_on_sims > 0 && Instant::now() < drain_deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        left_on_sims = sims.iter().map(|s| s.stored().len()).sum();
+    }
+    let sims_empty_after = (Instant::now() - start).as_secs_f64();
     drop(server);
     Ok(json!({
         "scenario": "ingest",
@@ -110,5 +118,6 @@ pub async fn run(opts: &Opts) -> anyhow::Result<serde_json::Value> {
         "seconds": seconds,
         "msgs_per_s": received as f64 / seconds.max(1e-9),
         "left_on_sims": left_on_sims,
+        "sims_empty_after_s": sims_empty_after,
     }))
 }
