@@ -182,6 +182,7 @@ pub fn all() -> Vec<Scenario> {
                 ("messages received", "/received"),
                 ("seconds", "/seconds"),
                 ("left on the SIMs", "/left_on_sims"),
+                ("seconds until the SIMs are empty", "/sims_empty_after_s"),
             ],
             max_runs: 10,
         },
