@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use rand::Rng;
 use simrelay_bench::server::{find_simrelay, free_port, spawn_simrelay, SimRelayArgs};
 use simrelay_bench::{bench_index, bench_pdu};
+use simrelay_fault_tests::assert_each_stored_once;
 use simrelay_modem::{SimOptions, Simulator};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection, Row};
@@ -116,22 +117,7 @@ async fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     let log = std::fs::read_to_string(&args.log).unwrap_or_default();
-    let missing: Vec<usize> = (0..total).filter(|i| !counts.contains_key(i)).collect();
-    let doubled: Vec<(usize, usize)> = counts
-        .iter()
-        .filter(|(_, n)| **n > 1)
-        .map(|(i, n)| (*i, *n))
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "{} messages lost, e.g. {:?}; log:\n{log}",
-        missing.len(),
-        &missing[..missing.len().min(10)]
-    );
-    assert!(
-        doubled.is_empty(),
-        "messages stored more than once: {doubled:?}"
-    );
+    assert_each_stored_once(&counts, 0..total, &log);
     assert!(
         others.is_empty(),
         "unexpected messages in the store: {:?}",
