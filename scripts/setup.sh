@@ -15,11 +15,14 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # Tauri's build needs (WebKitGTK 4.1 etc.); the rest runs and tests the app: Xvfb + D-Bus for the real window and
-# notifications, WebKitWebDriver for tauri-driver, Chromium for the browser tests, xclip to read the clipboard back.
+# notifications, WebKitWebDriver for tauri-driver, xclip to read the clipboard back. The browser tests run in
+# Chromium, Firefox ESR and WebKit: WebKitGTK's MiniBrowser ships in libwebkit2gtk-4.1-0 (a dependency of the -dev
+# package) and is driven by the same WebKitWebDriver under Xvfb; geckodriver comes from crates.io (below).
 APT_PACKAGES=(
   build-essential pkg-config curl wget file libssl-dev libxdo-dev libwebkit2gtk-4.1-dev
   libayatana-appindicator3-dev librsvg2-dev
   xvfb xauth x11-utils dbus dbus-x11 dunst webkit2gtk-driver imagemagick chromium chromium-driver
+  firefox-esr libwebkit2gtk-4.1-0
   fonts-dejavu-core at-spi2-core xclip nodejs npm python3 python3-pip python3-venv
 )
 
@@ -66,6 +69,12 @@ install_rust_tools() {
   if ! cargo install --list | grep -qx "tauri-driver v2.1.0:"; then
     say "cargo install tauri-driver 2.1.0"
     cargo install tauri-driver --version 2.1.0 --locked
+  fi
+  # geckodriver (Firefox's WebDriver server) is published only as source on crates.io; 0.37.1 drives the
+  # firefox-esr of Debian 12's security updates (153 ESR).
+  if ! cargo install --list | grep -qx "geckodriver v0.37.1:"; then
+    say "cargo install geckodriver 0.37.1 (about 4 minutes, once)"
+    cargo install geckodriver --version 0.37.1 --locked
   fi
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs whatever is missing, then runs every SimRelay check: formatting, lints, unit and integration tests, the
-# PDU differential test against python-gammu, the browser end-to-end test (headless Chromium) and the desktop
-# end-to-end test (the real Tauri window under Xvfb with a private D-Bus session). Stops at the first failure.
+# PDU differential test against python-gammu, the browser end-to-end tests (Chromium, Firefox and WebKit) and the
+# desktop end-to-end test (the real Tauri window under Xvfb with a private D-Bus session). Stops at the first failure.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
@@ -37,5 +37,15 @@ say "UI component tests (wasm, headless Chromium)"
 CHROMEDRIVER=/usr/bin/chromedriver CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
   cargo test -p simrelay-ui --target wasm32-unknown-unknown
 
-say "unit, integration and end-to-end tests"
+say "unit, integration and end-to-end tests (browser tests in Chromium, Firefox and WebKit)"
+# SIMRELAY_BROWSERS (default all three) may leave browsers out, e.g. SIMRELAY_BROWSERS=chromium for a quick run.
+export SIMRELAY_BROWSERS="${SIMRELAY_BROWSERS:-chromium,firefox,webkit}"
 cargo test --workspace
+
+# The keyboard test opens the harness's default browser (Browser::start, Chromium) rather than the matrix: run it
+# once more in each of the other two.
+for browser in firefox webkit; do
+  [[ ",$SIMRELAY_BROWSERS," == *",$browser,"* ]] || continue
+  say "keyboard end-to-end test in $browser"
+  SIMRELAY_DEFAULT_BROWSER=$browser cargo test -p simrelay-e2e-browser --test keyboard
+done

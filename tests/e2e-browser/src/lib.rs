@@ -1,9 +1,21 @@
 //! Test harness for SimRelay's browser end-to-end tests.
 //!
-//! Starts the real `simrelay` binary on a free loopback port with a fresh SQLite file, starts Debian's
-//! `chromedriver` driving a headless `chromium` with a fresh profile, and gives the tests a fantoccini client.
-//! Every child process is killed when its guard is dropped, so a failing assertion cannot leave a server or a
-//! browser behind.
+//! Starts the real `simrelay` binary on a free loopback port with a fresh SQLite file, starts a real browser under
+//! its own WebDriver server with a fresh profile, and gives the tests a fantoccini client. Every child process is
+//! killed when its guard is dropped, so a failing assertion cannot leave a server or a browser behind.
+//!
+//! # Three browsers
+//! [`BrowserKind`] names the engines the UI must work in, each driven by its own vendor's WebDriver:
+//! - Chromium: Debian's `chromium` under `chromedriver` (`chromium-driver`), headless;
+//! - Firefox: Debian's `firefox-esr` under `geckodriver` (built by `cargo install geckodriver`), headless;
+//! - WebKit: WebKitGTK's MiniBrowser (shipped in `libwebkit2gtk-4.1-0`) under `WebKitWebDriver`
+//!   (`webkit2gtk-driver`). This MiniBrowser has no headless mode, so each WebKit browser gets its own Xvfb.
+//!
+//! A test written as `async fn name(kind: BrowserKind)` and declared with [`in_browsers!`] runs once per browser,
+//! as the tests `name::chromium`, `name::firefox`, `name::webkit`. `SIMRELAY_BROWSERS` (a comma list, default
+//! `chromium,firefox,webkit`) says which of them run: a browser it leaves out is reported as skipped on stderr;
+//! a browser it includes but that is not installed fails the test with the command that installs it.
+//! [`Browser::start`] (tests not written for the matrix) opens `SIMRELAY_DEFAULT_BROWSER`, default Chromium.
 //!
 //! # Finding the binaries
 //! - `simrelay`: `$SIMRELAY_BIN` if set; else the first that exists of `$CARGO_TARGET_DIR/debug/simrelay`,
@@ -12,12 +24,17 @@
 //!   first with `trunk build --release --offline`; the harness refuses to run against a missing `dist/`.
 //! - `chromedriver` and `chromium`: `$CHROMEDRIVER` / `$CHROMIUM`, else `/usr/bin/chromedriver` and
 //!   `/usr/bin/chromium` (Debian's `chromium-driver` and `chromium` packages).
+//! - `geckodriver` and Firefox: `$GECKODRIVER` (else `geckodriver` on `PATH`, else `~/.cargo/bin/geckodriver`)
+//!   and `$FIREFOX` (else `/usr/bin/firefox-esr`).
+//! - `WebKitWebDriver` and MiniBrowser: `$WEBKIT_WEBDRIVER` / `$MINIBROWSER`, else `/usr/bin/WebKitWebDriver` and
+//!   `/usr/lib/<multiarch>/webkit2gtk-4.1/MiniBrowser`; and `Xvfb` on `PATH`.
 //!
 //! # Running
 //! ```sh
 //! PATH=$PWD/node_modules/.bin:$PATH trunk build --release --offline   # the UI into dist/
 //! cargo build -p simrelay-engine                                     # target/debug/simrelay
 //! cargo test -p simrelay-e2e-browser                                 # screenshots land in docs/screenshots/
+//! SIMRELAY_BROWSERS=firefox cargo test -p simrelay-e2e-browser       # one browser only
 //! ```
 //! Build the engine *after* `dist/` exists: rust-embed resolves the folder when the engine is compiled, and a
 //! debug engine compiled while `dist/` was missing never serves the UI (it answers "web UI was not built").
@@ -84,6 +101,8 @@ pub fn free_port() -> Result<u16> {
 pub struct Guard {
     child: Child,
     name: &'static str,
+    /// Ask it to stop (SIGTERM) before killing it: Xvfb then removes its lock file and socket.
+    gentle: bool,
 }
 
 impl Guard {
@@ -93,7 +112,11 @@ impl Guard {
             .process_group(0)
             .spawn()
             .with_context(|| format!("cannot start {name}: {command:?}"))?;
-        Ok(Guard { child, name })
+        Ok(Guard {
+            child,
+            name,
+            gentle: false,
+        })
     }
 
     /// Fails if the process has already exited (it crashed on start-up, say).
@@ -107,6 +130,20 @@ impl Guard {
 
 impl Drop for Guard {
     fn drop(&mut self) {
+        if self.gentle {
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(self.child.id().to_string())
+                .stderr(Stdio::null())
+                .status();
+            let start = Instant::now();
+            while start.elapsed() < Duration::from_secs(2) {
+                if matches!(self.child.try_wait(), Ok(Some(_))) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
         // The group id is the child's pid (process_group(0)); a negative pid addresses the whole group.
         let _ = Command::new("kill")
             .arg("-KILL")
@@ -267,61 +304,346 @@ impl Server {
     }
 }
 
-/// Headless Chromium under chromedriver, with a fresh profile.
+/// A browser engine the UI must work in (see the crate docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BrowserKind {
+    /// Chromium under chromedriver, headless.
+    Chromium,
+    /// Firefox ESR under geckodriver, headless.
+    Firefox,
+    /// WebKitGTK's MiniBrowser under WebKitWebDriver, on a private Xvfb.
+    WebKit,
+}
+
+impl BrowserKind {
+    /// Every browser, in the order tests run them.
+    pub const ALL: [BrowserKind; 3] = [
+        BrowserKind::Chromium,
+        BrowserKind::Firefox,
+        BrowserKind::WebKit,
+    ];
+
+    /// The name used in `SIMRELAY_BROWSERS` and in test names.
+    pub fn name(self) -> &'static str {
+        match self {
+            BrowserKind::Chromium => "chromium",
+            BrowserKind::Firefox => "firefox",
+            BrowserKind::WebKit => "webkit",
+        }
+    }
+
+    /// The browser called `name` (as in `SIMRELAY_BROWSERS`).
+    pub fn from_name(name: &str) -> Result<BrowserKind> {
+        BrowserKind::ALL
+            .into_iter()
+            .find(|k| k.name() == name.trim().to_ascii_lowercase())
+            .with_context(|| {
+                format!("unknown browser {name:?}: expected chromium, firefox or webkit")
+            })
+    }
+
+    /// Whether `SIMRELAY_BROWSERS` (default: all three) includes this browser. A name it does not know is an
+    /// error, so a typo cannot quietly turn a browser off.
+    pub fn selected(self) -> Result<bool> {
+        let Ok(list) = std::env::var("SIMRELAY_BROWSERS") else {
+            return Ok(true);
+        };
+        let mut chosen = Vec::new();
+        for name in list.split(',').filter(|n| !n.trim().is_empty()) {
+            chosen.push(BrowserKind::from_name(name).context("in SIMRELAY_BROWSERS")?);
+        }
+        Ok(chosen.contains(&self))
+    }
+
+    /// The browser [`Browser::start`] opens: `SIMRELAY_DEFAULT_BROWSER`, else Chromium.
+    pub fn default_browser() -> Result<BrowserKind> {
+        match std::env::var("SIMRELAY_DEFAULT_BROWSER") {
+            Ok(name) => BrowserKind::from_name(&name).context("in SIMRELAY_DEFAULT_BROWSER"),
+            Err(_) => Ok(BrowserKind::Chromium),
+        }
+    }
+
+    /// Whether a matrix test should run in this browser; says on stderr when `SIMRELAY_BROWSERS` leaves it out.
+    /// Used by [`in_browsers!`].
+    pub fn should_run(self, test: &str) -> bool {
+        match self.selected() {
+            Ok(true) => true,
+            Ok(false) => {
+                eprintln!(
+                    "{test}: not run in {}: SIMRELAY_BROWSERS={} leaves it out",
+                    self.name(),
+                    std::env::var("SIMRELAY_BROWSERS").unwrap_or_default()
+                );
+                false
+            }
+            Err(e) => panic!("{e:#}"),
+        }
+    }
+}
+
+/// Declares a test that runs once in each listed browser: `in_browsers!(name: chromium, firefox, webkit);` turns
+/// `async fn name(kind: BrowserKind)` into the tests `name::chromium`, `name::firefox` and `name::webkit`, each
+/// skipped (and saying so) when `SIMRELAY_BROWSERS` leaves its browser out.
+#[macro_export]
+macro_rules! in_browsers {
+    ($test:ident : $($kind:ident),+ $(,)?) => {
+        mod $test {
+            $(
+                #[tokio::test(flavor = "multi_thread")]
+                async fn $kind() {
+                    let kind = $crate::BrowserKind::from_name(stringify!($kind)).expect("a browser name");
+                    if kind.should_run(stringify!($test)) {
+                        super::$test(kind).await;
+                    }
+                }
+            )+
+        }
+    };
+}
+
+/// A file that must exist, or an error saying which package provides it.
+fn installed(path: PathBuf, what: &str, install: &str) -> Result<PathBuf> {
+    if path.is_file() {
+        return Ok(path);
+    }
+    bail!(
+        "{what} not found at {}: install it with `{install}` (or run scripts/setup.sh), point the matching \
+         environment variable at it, or leave the browser out with SIMRELAY_BROWSERS",
+        path.display()
+    )
+}
+
+/// `$var` if set, else `default`.
+fn env_path(var: &str, default: &str) -> PathBuf {
+    std::env::var_os(var)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(default))
+}
+
+/// `name` on `PATH`, else in `~/.cargo/bin` (where `cargo install` puts it even when that is not on `PATH`).
+fn on_path(name: &str) -> PathBuf {
+    let dirs = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default();
+    let cargo_bin = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo/bin"));
+    dirs.into_iter()
+        .chain(cargo_bin)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from(name))
+}
+
+/// WebKitGTK's MiniBrowser: `$MINIBROWSER`, else wherever this machine's multiarch library folder has it.
+fn minibrowser() -> Result<PathBuf> {
+    if let Some(path) = std::env::var_os("MINIBROWSER") {
+        return installed(
+            PathBuf::from(path),
+            "MiniBrowser",
+            "apt-get install libwebkit2gtk-4.1-0",
+        );
+    }
+    let found = std::fs::read_dir("/usr/lib")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path().join("webkit2gtk-4.1/MiniBrowser"))
+        .find(|p| p.is_file());
+    installed(
+        found.unwrap_or_else(|| {
+            PathBuf::from("/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser")
+        }),
+        "MiniBrowser",
+        "apt-get install libwebkit2gtk-4.1-0",
+    )
+}
+
+/// A private X server for one WebKit browser: `Xvfb -displayfd` picks a free display itself and prints its
+/// number, so parallel tests (and the desktop tests' Xvfb) never race for one.
+fn start_xvfb() -> Result<(Guard, String)> {
+    use std::io::BufRead;
+    let xvfb = on_path("Xvfb");
+    if !xvfb.is_file() {
+        bail!("Xvfb not found: install it with `apt-get install xvfb` (or run scripts/setup.sh), or leave WebKit out with SIMRELAY_BROWSERS");
+    }
+    let mut guard = Guard::spawn(
+        "Xvfb",
+        Command::new(xvfb)
+            .args([
+                "-displayfd",
+                "1",
+                "-screen",
+                "0",
+                "1600x1200x24",
+                "-nolisten",
+                "tcp",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null()),
+    )?;
+    guard.gentle = true;
+    let stdout = guard.child.stdout.take().context("Xvfb has no stdout")?;
+    let mut line = String::new();
+    std::io::BufReader::new(stdout).read_line(&mut line)?;
+    let number: u32 = line
+        .trim()
+        .parse()
+        .with_context(|| format!("Xvfb printed no display number ({line:?})"))?;
+    Ok((guard, format!(":{number}")))
+}
+
+/// A browser under its WebDriver server, with a fresh profile.
 pub struct Browser {
     /// The WebDriver client.
     pub client: Client,
+    /// Which browser this is.
+    pub kind: BrowserKind,
+    // Dropped in this order: the driver (and the browser it started) before the X server they draw on.
     _driver: Guard,
+    _display: Option<Guard>,
     _profile: tempfile::TempDir,
 }
 
 impl Browser {
-    /// Starts chromedriver and opens a headless Chromium window of `width`×`height`.
+    /// Opens the default browser (`SIMRELAY_DEFAULT_BROWSER`, else Chromium) with a window of `width`×`height`.
     pub async fn start(width: u32, height: u32) -> Result<Browser> {
-        let driver_bin =
-            std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
-        let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+        Browser::start_in(BrowserKind::default_browser()?, width, height).await
+    }
+
+    /// Starts `kind`'s WebDriver server and opens that browser with a window of `width`×`height`.
+    ///
+    /// WebKit's MiniBrowser cannot be narrower than its toolbar (447 px), so a WebKit window asked for less is
+    /// 447 px wide, and its page area is the toolbar's height (38 px) shorter than asked.
+    pub async fn start_in(kind: BrowserKind, width: u32, height: u32) -> Result<Browser> {
         let port = free_port()?;
+        let profile = tempfile::tempdir()?;
+        let mut display = None;
+        let mut caps = serde_json::Map::new();
+        let mut command;
+        match kind {
+            BrowserKind::Chromium => {
+                let driver_bin = installed(
+                    env_path("CHROMEDRIVER", "/usr/bin/chromedriver"),
+                    "chromedriver",
+                    "apt-get install chromium-driver",
+                )?;
+                let chromium = installed(
+                    env_path("CHROMIUM", "/usr/bin/chromium"),
+                    "Chromium",
+                    "apt-get install chromium",
+                )?;
+                command = Command::new(driver_bin);
+                command.arg(format!("--port={port}"));
+                let args = vec![
+                    "--headless".to_owned(),
+                    "--no-sandbox".to_owned(),
+                    "--disable-gpu".to_owned(),
+                    "--disable-quic".to_owned(),
+                    "--no-first-run".to_owned(),
+                    "--disable-background-networking".to_owned(),
+                    "--disable-component-update".to_owned(),
+                    "--disable-sync".to_owned(),
+                    "--disable-dev-shm-usage".to_owned(),
+                    format!("--window-size={width},{height}"),
+                    format!("--user-data-dir={}", profile.path().display()),
+                ];
+                caps.insert("browserName".into(), "chrome".into());
+                caps.insert(
+                    "goog:chromeOptions".into(),
+                    serde_json::json!({ "binary": chromium, "args": args }),
+                );
+            }
+            BrowserKind::Firefox => {
+                let driver_bin = installed(
+                    std::env::var_os("GECKODRIVER")
+                        .map(PathBuf::from)
+                        .unwrap_or_else(|| on_path("geckodriver")),
+                    "geckodriver",
+                    "cargo install geckodriver --version 0.37.1 --locked",
+                )?;
+                let firefox = installed(
+                    env_path("FIREFOX", "/usr/bin/firefox-esr"),
+                    "Firefox",
+                    "apt-get install firefox-esr",
+                )?;
+                command = Command::new(driver_bin);
+                command
+                    .arg(format!("--port={port}"))
+                    // Its own Marionette port, so parallel tests never meet on the default 2828.
+                    .arg("--marionette-port=0")
+                    .arg("--log=error");
+                caps.insert("browserName".into(), "firefox".into());
+                caps.insert(
+                    "moz:firefoxOptions".into(),
+                    serde_json::json!({
+                        "binary": firefox,
+                        "args": ["-headless", format!("--width={width}"), format!("--height={height}")],
+                        // Nothing may reach for the internet: the tests run offline and must not wait on it.
+                        "prefs": {
+                            "app.update.enabled": false,
+                            "browser.safebrowsing.malware.enabled": false,
+                            "browser.safebrowsing.phishing.enabled": false,
+                            "network.captive-portal-service.enabled": false,
+                            "network.connectivity-service.enabled": false,
+                            "datareporting.policy.dataSubmissionEnabled": false,
+                            "toolkit.telemetry.enabled": false,
+                        },
+                    }),
+                );
+            }
+            BrowserKind::WebKit => {
+                let driver_bin = installed(
+                    env_path("WEBKIT_WEBDRIVER", "/usr/bin/WebKitWebDriver"),
+                    "WebKitWebDriver",
+                    "apt-get install webkit2gtk-driver",
+                )?;
+                let binary = minibrowser()?;
+                let (xvfb, name) = start_xvfb()?;
+                display = Some(xvfb);
+                command = Command::new(driver_bin);
+                command
+                    .arg(format!("--port={port}"))
+                    .env("DISPLAY", name)
+                    // No session bus: nothing may autolaunch a dbus-daemon that outlives the test.
+                    .env("DBUS_SESSION_BUS_ADDRESS", "disabled:")
+                    .env("HOME", profile.path())
+                    .env("XDG_CACHE_HOME", profile.path().join("cache"))
+                    .env("XDG_DATA_HOME", profile.path().join("data"));
+                caps.insert("browserName".into(), "MiniBrowser".into());
+                caps.insert(
+                    "webkitgtk:browserOptions".into(),
+                    serde_json::json!({ "binary": binary, "args": ["--automation"] }),
+                );
+            }
+        }
         let driver = Guard::spawn(
-            "chromedriver",
-            Command::new(&driver_bin)
-                .arg(format!("--port={port}"))
+            kind.name(),
+            command
                 .stdout(Stdio::null())
+                .stderr(Stdio::null())
                 .stdin(Stdio::null()),
         )?;
-        wait_until("chromedriver to listen", Duration::from_secs(20), || {
-            TcpStream::connect(("127.0.0.1", port)).is_ok()
-        })?;
-        let profile = tempfile::tempdir()?;
-        let args = vec![
-            "--headless".to_owned(),
-            "--no-sandbox".to_owned(),
-            "--disable-gpu".to_owned(),
-            "--disable-quic".to_owned(),
-            "--no-first-run".to_owned(),
-            "--disable-background-networking".to_owned(),
-            "--disable-component-update".to_owned(),
-            "--disable-sync".to_owned(),
-            "--disable-dev-shm-usage".to_owned(),
-            format!("--window-size={width},{height}"),
-            format!("--user-data-dir={}", profile.path().display()),
-        ];
-        let mut caps = serde_json::Map::new();
-        caps.insert("browserName".into(), "chrome".into());
-        caps.insert(
-            "goog:chromeOptions".into(),
-            serde_json::json!({ "binary": chromium, "args": args }),
-        );
+        wait_until(
+            "the WebDriver server to listen",
+            Duration::from_secs(20),
+            || TcpStream::connect(("127.0.0.1", port)).is_ok(),
+        )?;
         let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
             .capabilities(caps)
             .connect(&format!("http://127.0.0.1:{port}"))
             .await
-            .context("chromedriver refused the session")?;
-        Ok(Browser {
+            .with_context(|| format!("the {} WebDriver server refused the session", kind.name()))?;
+        let browser = Browser {
             client,
+            kind,
             _driver: driver,
+            _display: display,
             _profile: profile,
-        })
+        };
+        if kind == BrowserKind::WebKit {
+            browser.client.set_window_size(width, height).await?;
+        }
+        Ok(browser)
     }
 
     /// Waits up to `timeout` for an element matching `css` whose text satisfies `pred`; returns that text.
@@ -386,17 +708,24 @@ impl Browser {
         .await
     }
 
-    /// Saves a PNG screenshot to `docs/screenshots/<name>.png` and returns its path.
+    /// Saves a PNG screenshot and returns its path: Chromium's to `docs/screenshots/<name>.png` (the README's
+    /// pictures), the other browsers' to `<temp dir>/simrelay-screenshots/<browser>/<name>.png`, to look at when
+    /// a browser draws something differently, without overwriting the README's.
     pub async fn screenshot(&self, name: &str) -> Result<PathBuf> {
         let png = self.client.screenshot().await?;
-        let dir = repo_root().join("docs/screenshots");
+        let dir = match self.kind {
+            BrowserKind::Chromium => repo_root().join("docs/screenshots"),
+            other => std::env::temp_dir()
+                .join("simrelay-screenshots")
+                .join(other.name()),
+        };
         std::fs::create_dir_all(&dir)?;
         let path = dir.join(format!("{name}.png"));
         std::fs::write(&path, png)?;
         Ok(path)
     }
 
-    /// Ends the WebDriver session (chromedriver is killed on drop).
+    /// Ends the WebDriver session (the WebDriver server, and so the browser, is killed on drop).
     pub async fn close(self) -> Result<()> {
         self.client.close().await?;
         Ok(())

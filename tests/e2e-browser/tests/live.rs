@@ -1,16 +1,17 @@
-//! Headless Chromium loads the UI from `simrelay serve --demo` and sees a demo message appear on the Live screen.
+//! Each browser loads the UI from `simrelay serve --demo` and sees a demo message appear on the Live screen.
 
 use std::time::Duration;
 
 use fantoccini::Locator;
-use simrelay_e2e_browser::{Browser, Server};
+use simrelay_e2e_browser::{in_browsers, Browser, BrowserKind, Server};
 
-#[tokio::test(flavor = "multi_thread")]
-async fn demo_message_appears_on_the_live_screen() {
+in_browsers!(demo_message_appears_on_the_live_screen: chromium, firefox, webkit);
+
+async fn demo_message_appears_on_the_live_screen(kind: BrowserKind) {
     let server = Server::start(&["--demo"], None).expect("simrelay serve --demo starts");
-    let browser = Browser::start(1280, 900)
+    let browser = Browser::start_in(kind, 1280, 900)
         .await
-        .expect("headless chromium starts");
+        .unwrap_or_else(|e| panic!("{kind:?} starts: {e:#}"));
     browser
         .client
         .goto(&server.url("/"))

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use fantoccini::Locator;
-use simrelay_e2e_browser::{http_get, Browser, Server};
+use simrelay_e2e_browser::{http_get, in_browsers, Browser, BrowserKind, Server};
 use simrelay_modem::{SimOptions, Simulator};
 
 /// An SMS-STATUS-REPORT (TS 23.040 9.2.2.3) for message reference `reference` to +4915123456789, "received by
@@ -36,14 +36,17 @@ async fn sent_requests(browser: &Browser) -> u64 {
         .unwrap_or(u64::MAX)
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn sent_status_catches_up_once_after_a_reconnect() {
+in_browsers!(sent_status_catches_up_once_after_a_reconnect: chromium, firefox, webkit);
+
+async fn sent_status_catches_up_once_after_a_reconnect(kind: BrowserKind) {
     let sim = Simulator::start(SimOptions::default())
         .await
         .expect("simulator");
     let port = sim.path().to_str().expect("utf-8").to_owned();
     let mut server = Server::start(&["--modem", &port], None).expect("server");
-    let browser = Browser::start(1280, 900).await.expect("chromium");
+    let browser = Browser::start_in(kind, 1280, 900)
+        .await
+        .unwrap_or_else(|e| panic!("{kind:?} starts: {e:#}"));
     browser
         .client
         .goto(&server.url("/#/compose"))

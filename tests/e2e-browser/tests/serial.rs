@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset};
 use fantoccini::{key::Key, Locator};
-use simrelay_e2e_browser::{Browser, Server};
+use simrelay_e2e_browser::{in_browsers, Browser, BrowserKind, Server};
 use simrelay_modem::{SimOptions, Simulator};
 
 /// The SMS timestamp written into the PDUs (the network's clock; what is shown as "ago" is the receive time).
@@ -20,15 +20,15 @@ fn send(sim: &Simulator, sender: &str, text: &str) {
     }
 }
 
-async fn start() -> (Simulator, Server, Browser) {
+async fn start(kind: BrowserKind) -> (Simulator, Server, Browser) {
     let sim = Simulator::start(SimOptions::default())
         .await
         .expect("simulator starts");
     let port = sim.path().to_str().expect("utf-8 path").to_owned();
     let server = Server::start(&["--modem", &port], None).expect("simrelay serve --modem starts");
-    let browser = Browser::start(1280, 900)
+    let browser = Browser::start_in(kind, 1280, 900)
         .await
-        .expect("headless chromium starts");
+        .unwrap_or_else(|e| panic!("{kind:?} starts: {e:#}"));
     browser
         .client
         .goto(&server.url("/"))
@@ -41,9 +41,10 @@ async fn start() -> (Simulator, Server, Browser) {
     (sim, server, browser)
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn hostile_sms_is_shown_as_text_and_runs_nothing() {
-    let (sim, _server, browser) = start().await;
+in_browsers!(hostile_sms_is_shown_as_text_and_runs_nothing: chromium, firefox, webkit);
+
+async fn hostile_sms_is_shown_as_text_and_runs_nothing(kind: BrowserKind) {
+    let (sim, _server, browser) = start(kind).await;
     let hostile = "<img src=x onerror=\"document.body.dataset.pwned='img'\"><script>document.body.dataset.pwned='script'</script> \
                    <b>bold</b> Your code is 864209";
     send(&sim, "+4915112345678", hostile);
@@ -106,9 +107,10 @@ async fn hostile_sms_is_shown_as_text_and_runs_nothing() {
     sim.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn unread_count_in_title_and_search_finds_an_old_message() {
-    let (sim, server, browser) = start().await;
+in_browsers!(unread_count_in_title_and_search_finds_an_old_message: chromium, firefox, webkit);
+
+async fn unread_count_in_title_and_search_finds_an_old_message(kind: BrowserKind) {
+    let (sim, server, browser) = start(kind).await;
     send(&sim, "ZooShop", "Your zebra plush ships today, order 4411.");
     browser
         .wait_text(".hero .hero-text", Duration::from_secs(30), |t| {
@@ -193,9 +195,10 @@ async fn unread_count_in_title_and_search_finds_an_old_message() {
     sim.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_later_message_without_a_code_does_not_push_the_code_out_of_the_card() {
-    let (sim, _server, browser) = start().await;
+in_browsers!(a_later_message_without_a_code_does_not_push_the_code_out_of_the_card: chromium, firefox, webkit);
+
+async fn a_later_message_without_a_code_does_not_push_the_code_out_of_the_card(kind: BrowserKind) {
+    let (sim, _server, browser) = start(kind).await;
     send(
         &sim,
         "ExampleBank",

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use fantoccini::Locator;
-use simrelay_e2e_browser::{http_get, wait_until, Browser, Server};
+use simrelay_e2e_browser::{http_get, in_browsers, wait_until, Browser, BrowserKind, Server};
 
 const TOKEN: &str = "e2e-settings-main-token-0123456789abcdef";
 
@@ -33,11 +33,14 @@ fn settings(server: &Server) -> serde_json::Value {
     serde_json::from_str(&body).expect("json")
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn pair_list_revoke_and_save_settings() {
+in_browsers!(pair_list_revoke_and_save_settings: chromium, firefox, webkit);
+
+async fn pair_list_revoke_and_save_settings(kind: BrowserKind) {
     // With a token, this machine needs one too, so a revoked device token is refused even from loopback.
     let server = Server::start(&["--demo"], Some(TOKEN)).expect("server");
-    let browser = Browser::start(1280, 1000).await.expect("chromium");
+    let browser = Browser::start_in(kind, 1280, 1000)
+        .await
+        .unwrap_or_else(|e| panic!("{kind:?} starts: {e:#}"));
     browser
         .client
         .goto(&server.url(&format!("/?token={TOKEN}#/settings")))

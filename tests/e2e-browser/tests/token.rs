@@ -2,14 +2,17 @@
 
 use std::time::Duration;
 
-use simrelay_e2e_browser::{Browser, Server};
+use simrelay_e2e_browser::{in_browsers, Browser, BrowserKind, Server};
 
 const TOKEN: &str = "e2e-secret-token-0123456789";
 
-#[tokio::test(flavor = "multi_thread")]
-async fn token_from_the_link_is_stored_and_hidden() {
+in_browsers!(token_from_the_link_is_stored_and_hidden: chromium, firefox, webkit);
+
+async fn token_from_the_link_is_stored_and_hidden(kind: BrowserKind) {
     let server = Server::start(&["--demo"], Some(TOKEN)).expect("server with token");
-    let browser = Browser::start(1280, 900).await.expect("chromium");
+    let browser = Browser::start_in(kind, 1280, 900)
+        .await
+        .unwrap_or_else(|e| panic!("{kind:?} starts: {e:#}"));
     browser
         .client
         .goto(&server.url(&format!("/?token={TOKEN}#/live")))
@@ -49,10 +52,13 @@ async fn token_from_the_link_is_stored_and_hidden() {
     browser.close().await.expect("close");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_wrong_token_is_refused_and_explained() {
+in_browsers!(a_wrong_token_is_refused_and_explained: chromium, firefox, webkit);
+
+async fn a_wrong_token_is_refused_and_explained(kind: BrowserKind) {
     let server = Server::start(&["--demo"], Some(TOKEN)).expect("server with token");
-    let browser = Browser::start(1280, 900).await.expect("chromium");
+    let browser = Browser::start_in(kind, 1280, 900)
+        .await
+        .unwrap_or_else(|e| panic!("{kind:?} starts: {e:#}"));
     browser
         .client
         .goto(&server.url("/?token=wrong"))
