@@ -73,7 +73,7 @@ install_rust_tools() {
   # geckodriver (Firefox's WebDriver server) is published only as source on crates.io; 0.37.1 drives the
   # firefox-esr of Debian 12's security updates (153 ESR).
   if ! cargo install --list | grep -qx "geckodriver v0.37.1:"; then
-    say "cargo install geckodriver 0.37.1 (about 4 minutes, once)"
+    say "cargo install geckodriver 0.37.1 (about 3 minutes on two cores, once)"
     cargo install geckodriver --version 0.37.1 --locked
   fi
 }

@@ -500,7 +500,7 @@ pub struct Browser {
     pub kind: BrowserKind,
     // Dropped in this order: the driver (and the browser it started) before the X server they draw on.
     _driver: Guard,
-    _display: Option<Guard>,
+    display: Option<(Guard, String)>,
     _profile: tempfile::TempDir,
 }
 
@@ -599,11 +599,10 @@ impl Browser {
                 )?;
                 let binary = minibrowser()?;
                 let (xvfb, name) = start_xvfb()?;
-                display = Some(xvfb);
                 command = Command::new(driver_bin);
                 command
                     .arg(format!("--port={port}"))
-                    .env("DISPLAY", name)
+                    .env("DISPLAY", &name)
                     // No session bus: nothing may autolaunch a dbus-daemon that outlives the test.
                     .env("DBUS_SESSION_BUS_ADDRESS", "disabled:")
                     .env("HOME", profile.path())
@@ -614,6 +613,7 @@ impl Browser {
                     "webkitgtk:browserOptions".into(),
                     serde_json::json!({ "binary": binary, "args": ["--automation"] }),
                 );
+                display = Some((xvfb, name));
             }
         }
         let driver = Guard::spawn(
@@ -637,13 +637,19 @@ impl Browser {
             client,
             kind,
             _driver: driver,
-            _display: display,
+            display,
             _profile: profile,
         };
         if kind == BrowserKind::WebKit {
             browser.client.set_window_size(width, height).await?;
         }
         Ok(browser)
+    }
+
+    /// The X display the browser draws on (WebKit's private Xvfb), where its clipboard can be read back with
+    /// `xclip`; `None` for the headless browsers, whose clipboard is their own.
+    pub fn x_display(&self) -> Option<&str> {
+        self.display.as_ref().map(|(_, name)| name.as_str())
     }
 
     /// Waits up to `timeout` for an element matching `css` whose text satisfies `pred`; returns that text.

@@ -103,6 +103,19 @@ async fn hostile_sms_is_shown_as_text_and_runs_nothing(kind: BrowserKind) {
         .await
         .expect("copy feedback");
     assert_eq!(status, "Copied");
+    // Where the browser's clipboard is the X one (WebKit on its Xvfb), "Copied" must mean the code is there.
+    if let Some(display) = browser.x_display() {
+        let out = std::process::Command::new("xclip")
+            .args(["-o", "-selection", "clipboard"])
+            .env("DISPLAY", display)
+            .output()
+            .expect("xclip runs (apt-get install xclip)");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "864209",
+            "the code is on the clipboard"
+        );
+    }
     browser.close().await.expect("close");
     sim.shutdown().await;
 }
