@@ -210,3 +210,83 @@ async fn qr_code_is_an_image_never_markup_in_the_page() {
     tick().await;
     assert_eq!(host.query_selector_all("img").expect("query").length(), 0);
 }
+
+mod history_window {
+    //! The History list's windowing arithmetic: which rows exist for a scroll position.
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    use crate::views::history::window::{
+        list_height, reveal, row_top, Window, OVERSCAN, PREFETCH_ROWS, ROW_HEIGHT,
+    };
+
+    #[wasm_bindgen_test]
+    fn the_rows_under_the_viewport_plus_overscan() {
+        // 900 px from row 50 on: rows 50..59 are (partly) visible at 112 px a row.
+        let w = Window::for_scroll(50.0 * ROW_HEIGHT, 900.0, ROW_HEIGHT, OVERSCAN);
+        assert_eq!(w.start, 50 - OVERSCAN);
+        assert_eq!(w.end, 59 + OVERSCAN);
+        // Half a row further: row 50 is still partly visible, row 59 too.
+        let w = Window::for_scroll(50.5 * ROW_HEIGHT, 900.0, ROW_HEIGHT, 0);
+        assert_eq!((w.start, w.end), (50, 59));
+        assert_eq!(row_top(50, ROW_HEIGHT), 5600.0);
+        assert_eq!(list_height(100_000, ROW_HEIGHT), 11_200_000.0);
+    }
+
+    #[wasm_bindgen_test]
+    fn bounds_at_the_ends() {
+        // The top: no rows before 0, whatever the overscan.
+        let w = Window::for_scroll(0.0, 900.0, ROW_HEIGHT, OVERSCAN);
+        assert_eq!(w.start, 0);
+        // Elastic overscroll above the top and nonsense values count as the top.
+        assert_eq!(Window::for_scroll(-300.0, 900.0, ROW_HEIGHT, OVERSCAN), w);
+        assert_eq!(Window::for_scroll(f64::NAN, 900.0, ROW_HEIGHT, OVERSCAN), w);
+        // The bottom: clamped to the rows held, never start > end.
+        let bottom = Window::for_scroll(99_995.0 * ROW_HEIGHT, 900.0, ROW_HEIGHT, OVERSCAN);
+        let clamped = bottom.clamp(100_000);
+        assert_eq!(clamped.end, 100_000);
+        assert_eq!(clamped.start, 99_995 - OVERSCAN);
+        assert_eq!(
+            Window::for_scroll(1e12, 900.0, ROW_HEIGHT, 8).clamp(10),
+            Window { start: 10, end: 10 }
+        );
+        assert_eq!(
+            Window::for_scroll(0.0, 900.0, ROW_HEIGHT, 8).clamp(0),
+            Window { start: 0, end: 0 }
+        );
+        // A hidden viewport (0 px) still renders the row at scrollTop, and a bad row height renders nothing.
+        assert_eq!(
+            Window::for_scroll(0.0, 0.0, ROW_HEIGHT, 0),
+            Window { start: 0, end: 1 }
+        );
+        assert_eq!(Window::for_scroll(0.0, 900.0, 0.0, 8), Window::default());
+    }
+
+    #[wasm_bindgen_test]
+    fn the_dom_stays_small_at_any_depth() {
+        for top in [0.0, 1e3, 1e5, 5e6, 11_199_000.0] {
+            let w = Window::for_scroll(top, 1080.0, ROW_HEIGHT, OVERSCAN).clamp(100_000);
+            assert!(w.end - w.start <= 1080 / 112 + 2 + 2 * OVERSCAN, "{w:?}");
+        }
+    }
+
+    #[wasm_bindgen_test]
+    fn the_next_page_is_wanted_near_the_last_row() {
+        let w = Window { start: 0, end: 20 };
+        assert!(!w.wants_more(200, PREFETCH_ROWS));
+        assert!(w.wants_more(20 + PREFETCH_ROWS, PREFETCH_ROWS));
+        assert!(
+            w.wants_more(0, PREFETCH_ROWS),
+            "an empty list wants its first page"
+        );
+    }
+
+    #[wasm_bindgen_test]
+    fn reveal_scrolls_as_little_as_possible() {
+        // Row 10 spans 1120..1232; a 500 px viewport at 1000 shows 1000..1500: nothing to do.
+        assert_eq!(reveal(10, 1000.0, 500.0, ROW_HEIGHT), None);
+        // Above the viewport: its top goes to the top.
+        assert_eq!(reveal(5, 1000.0, 500.0, ROW_HEIGHT), Some(560.0));
+        // Below: its bottom goes to the bottom.
+        assert_eq!(reveal(20, 1000.0, 500.0, ROW_HEIGHT), Some(2352.0 - 500.0));
+    }
+}

@@ -1,26 +1,45 @@
 //! The History screen: stored messages, newest first, with search, filters, details, delete and export.
 //!
 //! Pages are fetched with keyset paging (the server's `next` cursor is passed back as `before`), so loading page
-//! 100 costs the server the same as page 1; a sentinel under the list loads the next page when it scrolls into
-//! view. Every change of the filters starts a new "generation"; answers to an older generation are dropped, so a
-//! slow reply to an old search can never overwrite the results of the current one.
+//! 500 costs the server the same as page 1. Every change of the filters starts a new "generation"; answers to an
+//! older generation are dropped, so a slow reply to an old search can never overwrite the current results.
+//!
+//! The list is virtualised ([`window`]): rows have one fixed height, so the rows under the viewport follow from
+//! `scrollTop` (read once per animation frame) and only they, plus a few on each side and the focused row, exist
+//! in the DOM, absolutely placed in a canvas as tall as every row fetched; a few dozen elements whether 50 or
+//! 100,000 messages were scrolled through. Older pages are fetched as the window nears the last row held.
+//!
+//! Memory: every fetched message is kept, in the compact form of [`rows`] (a text preview, interned senders and
+//! modems; about 0.3 KB a message, measured in BENCHMARKS.md), rather than dropping far pages and fetching them
+//! again by cursor. Keeping them makes scrolling back instant and exact (a page fetched again could have lost
+//! deleted messages and shift every row under the reader), and 100,000 messages cost tens of megabytes at most;
+//! what grows without bound is only what the user actually scrolled through.
+//!
+//! Live messages are not pushed into the list (that would move the rows under a reader at row 5,000): a
+//! "N new messages ↑" button counts them and reloads the list from the top when pressed. The server gives no
+//! total, so the count shows "N+ messages" and `aria-setsize` is -1 (unknown) until the last page arrived.
+
+mod rows;
+pub(crate) mod window;
 
 use std::time::Duration;
 
 use leptos::html::Div;
 use leptos::prelude::*;
-use simrelay_protocol::Message;
-use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 
-use super::MessageRow;
+use self::rows::{Interner, Row};
+use self::window::{Window, OVERSCAN, PREFETCH_ROWS, ROW_HEIGHT};
+use super::{CopyCode, Flags, MessageText, TimeAgo};
 use crate::api::{self, Detail, Page, PageQuery};
 use crate::highlight;
 use crate::reltime;
 use crate::state::AppState;
 
-/// Messages per page.
-const PAGE: usize = 50;
+/// Messages in the first page: enough to fill a tall screen quickly.
+const FIRST_PAGE: usize = 100;
+/// Messages per later page (the server allows 500): fewer round trips on the way to row 100,000.
+const PAGE: usize = 500;
 /// Quiet time after the last keystroke before a search is sent.
 const DEBOUNCE: Duration = Duration::from_millis(300);
 
@@ -37,10 +56,10 @@ struct Filters {
 }
 
 impl Filters {
-    fn query(&self, before: Option<i64>, utc_offset_minutes: i32) -> PageQuery {
+    fn query(&self, before: Option<i64>, limit: usize, utc_offset_minutes: i32) -> PageQuery {
         let some = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
         PageQuery {
-            limit: PAGE,
+            limit,
             before,
             q: some(&self.q),
             sender: some(&self.sender),
@@ -53,11 +72,11 @@ impl Filters {
 }
 
 /// Results and paging state of the current search.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 struct Results {
-    messages: Vec<Message>,
-    /// Search-match ranges by message id, from the server.
-    highlights: std::collections::BTreeMap<i64, Vec<[usize; 2]>>,
+    /// Every message fetched so far, newest first, in compact form.
+    rows: Vec<Row>,
+    names: Interner,
     /// Cursor of the next page; `None` when there is none.
     next: Option<i64>,
     loading: bool,
@@ -71,18 +90,52 @@ impl Results {
     /// Adds a page. A page that does not go further back (a server that ignores `before`) ends paging instead
     /// of looping over the same page forever.
     fn append(&mut self, page: Page) {
-        let oldest = self.messages.last().map(|m| m.id);
+        let Page {
+            messages,
+            next,
+            mut highlights,
+        } = page;
+        let oldest = self.rows.last().map(|m| m.id);
         let mut progressed = false;
-        for m in page.messages {
+        for m in messages {
             if oldest.is_none_or(|o| m.id < o) {
-                self.messages.push(m);
+                let matches = highlights.remove(&m.id);
+                self.rows.push(Row::new(m, matches, &mut self.names));
                 progressed = true;
             }
         }
-        self.highlights.extend(page.highlights);
-        self.next = page.next.or_else(|| self.messages.last().map(|m| m.id));
-        self.done = page.next.is_none() || !progressed;
+        self.next = next.or_else(|| self.rows.last().map(|m| m.id));
+        self.done = next.is_none() || !progressed;
     }
+
+    /// Index of the row with `id` (rows are sorted by id, descending).
+    fn index_of(&self, id: i64) -> Option<usize> {
+        self.rows.binary_search_by(|r| id.cmp(&r.id)).ok()
+    }
+}
+
+/// `12345` as `12,345`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Bytes of WebAssembly memory the app has grown to (it never shrinks, so this is the peak): what the History
+/// scale test reads as `wasmBindings.simrelay_wasm_memory_bytes()`, since the JS heap size leaves it out.
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn simrelay_wasm_memory_bytes() -> f64 {
+    wasm_bindgen::memory()
+        .unchecked_into::<js_sys::WebAssembly::Memory>()
+        .buffer()
+        .unchecked_into::<js_sys::ArrayBuffer>()
+        .byte_length() as f64
 }
 
 /// Minutes east of UTC in the browser's time zone.
@@ -210,6 +263,101 @@ pub fn MessageScreen(
     }
 }
 
+/// One row of the History list, absolutely placed at its index (see [`window`]).
+#[component]
+fn HistoryRow(
+    /// The message.
+    row: Row,
+    /// Its position in the list (0 = newest).
+    index: usize,
+    /// `aria-setsize`: the number of rows, or -1 while older pages remain.
+    setsize: Signal<i64>,
+    /// The search words typed, for highlighting when the server sent no match ranges.
+    needle: String,
+    /// Called with the message id to open its details.
+    on_details: Callback<i64>,
+    /// Arrow keys, Home and End on the row: move the focus to the row at this index.
+    on_move: Callback<(usize, &'static str)>,
+    /// The row got or lost the focus (`Some(id)` / `None`).
+    on_focus: Callback<Option<i64>>,
+) -> impl IntoView {
+    let id = row.id;
+    let message = row.message();
+    let body = if needle.is_empty() {
+        view! { <MessageText text=message.text.clone() span=message.code_span /> }.into_any()
+    } else {
+        let pieces = match &row.matches {
+            Some(ranges) => {
+                let ranges: Vec<[usize; 2]> = ranges
+                    .iter()
+                    .map(|&[a, b]| [a as usize, b as usize])
+                    .collect();
+                highlight::split_ranges(&row.preview, &ranges)
+            }
+            None => highlight::split_matches(&row.preview, &needle),
+        };
+        pieces
+            .into_iter()
+            .map(|(hit, s)| {
+                if hit {
+                    view! { <mark class="search-hl">{s}</mark> }.into_any()
+                } else {
+                    s.into_any()
+                }
+            })
+            .collect_view()
+            .into_any()
+    };
+    let on_keydown = move |ev: web_sys::KeyboardEvent| {
+        // Keys pressed on the buttons inside the row keep their own meaning.
+        if ev.target() != ev.current_target() {
+            return;
+        }
+        match ev.key().as_str() {
+            "Enter" => on_details.run(id),
+            "ArrowDown" => on_move.run((index, "ArrowDown")),
+            "ArrowUp" => on_move.run((index, "ArrowUp")),
+            "Home" => on_move.run((index, "Home")),
+            "End" => on_move.run((index, "End")),
+            _ => return,
+        }
+        ev.prevent_default();
+    };
+    let on_focusout = move |ev: web_sys::FocusEvent| {
+        let row: Option<web_sys::Node> = ev.current_target().and_then(|t| t.dyn_into().ok());
+        let to: Option<web_sys::Node> = ev.related_target().and_then(|t| t.dyn_into().ok());
+        let inside = matches!((row, to), (Some(row), Some(to)) if row.contains(Some(&to)));
+        if !inside {
+            on_focus.run(None);
+        }
+    };
+    view! {
+        <article
+            class="msg hrow"
+            tabindex="0"
+            data-id=id.to_string()
+            aria-posinset=(index + 1).to_string()
+            aria-setsize=move || setsize.get().to_string()
+            style:top=format!("{}px", window::row_top(index, window::ROW_HEIGHT))
+            on:keydown=on_keydown
+            on:focusin=move |_| on_focus.run(Some(id))
+            on:focusout=on_focusout
+        >
+            <div class="msg-head">
+                {row.code.as_deref().map(|c| view! { <CopyCode code=c.to_owned() /> })}
+                <span class="sender">{row.sender.to_string()}</span>
+                <span class="modem" title="Modem">{row.modem.to_string()}</span>
+                <Flags message=message.clone() />
+                <TimeAgo received=row.received_at sent=row.sent_at />
+                <button type="button" class="link-btn details" tabindex="-1" on:click=move |_| on_details.run(id)>
+                    "Details"
+                </button>
+            </div>
+            <p class="msg-text hrow-text">{body}</p>
+        </article>
+    }
+}
+
 /// The History screen.
 #[component]
 pub fn History() -> impl IntoView {
@@ -220,7 +368,17 @@ pub fn History() -> impl IntoView {
     let keystrokes = StoredValue::new(0u64);
     let selected = RwSignal::new(None::<i64>);
     let export_error = RwSignal::new(None::<String>);
+    let viewport = NodeRef::<Div>::new();
+    // The rows under the viewport, from the last animation frame's scrollTop.
+    let span = RwSignal::new(Window::for_scroll(0.0, 900.0, ROW_HEIGHT, OVERSCAN));
+    let frame_pending = StoredValue::new(false);
+    // The row holding the focus stays rendered wherever the list is scrolled, so the focus is never lost.
+    let focused = RwSignal::new(None::<i64>);
+    // Newest message id the inbox knew when the current list was fetched: live messages above it are counted
+    // in "N new messages" instead of being pushed into the list under the reader's eyes.
+    let baseline = RwSignal::new(0i64);
 
+    let newest_live = move || app.inbox.with_untracked(|i| i.newest().map_or(0, |m| m.id));
     let load = move |fresh: bool| {
         let mut request = None;
         results.update(|r| {
@@ -229,17 +387,24 @@ pub fn History() -> impl IntoView {
                     generation: r.generation + 1,
                     ..Default::default()
                 };
-            } else if r.loading || r.done {
+            } else if r.loading || r.done || r.error.is_some() {
                 return;
             }
             r.loading = true;
             r.error = None;
-            request = Some((r.generation, r.next));
+            request = Some((r.generation, r.next, r.rows.is_empty()));
         });
-        let Some((generation, before)) = request else {
+        let Some((generation, before, first)) = request else {
             return;
         };
-        let query = applied.with_untracked(|f| f.query(before, utc_offset_minutes()));
+        if fresh {
+            focused.set(None);
+            if let Some(el) = viewport.get_untracked() {
+                el.set_scroll_top(0);
+            }
+        }
+        let limit = if first { FIRST_PAGE } else { PAGE };
+        let query = applied.with_untracked(|f| f.query(before, limit, utc_offset_minutes()));
         let endpoint = app.endpoint.get_value();
         leptos::task::spawn_local(async move {
             let answer = api::messages(&endpoint, &query).await;
@@ -253,7 +418,14 @@ pub fn History() -> impl IntoView {
                     Err(e) => r.error = Some(e.to_string()),
                 }
             });
+            if first {
+                baseline.try_set(newest_live());
+            }
         });
+    };
+    let retry = move || {
+        results.update(|r| r.error = None);
+        load(false);
     };
 
     // Text fields wait for a pause in typing; checkboxes, selects and dates apply at once.
@@ -276,31 +448,50 @@ pub fn History() -> impl IntoView {
         load(true);
     });
 
-    // Load the next page when the sentinel under the list scrolls into view.
-    let sentinel = NodeRef::<Div>::new();
-    Effect::new(move |_| {
-        let Some(el) = sentinel.get() else { return };
-        let callback = Closure::<dyn FnMut(js_sys::Array)>::new(move |entries: js_sys::Array| {
-            let visible = entries
-                .iter()
-                .filter_map(|e| e.dyn_into::<web_sys::IntersectionObserverEntry>().ok())
-                .any(|e| e.is_intersecting());
-            if visible {
-                load(false);
-            }
-        });
-        if let Ok(observer) = web_sys::IntersectionObserver::new(callback.as_ref().unchecked_ref())
-        {
-            observer.observe(&el);
-            let observer = send_wrapper::SendWrapper::new(observer);
-            on_cleanup(move || observer.disconnect());
+    // scrollTop and the viewport height are read once per animation frame, never in between DOM writes.
+    // The frame may come after the screen was left: every access below tolerates a disposed value.
+    let measure = move || {
+        frame_pending.try_update_value(|p| *p = false);
+        let Some(Some(el)) = viewport.try_get_untracked() else {
+            return;
+        };
+        let now = Window::for_scroll(
+            f64::from(el.scroll_top()),
+            f64::from(el.client_height()),
+            ROW_HEIGHT,
+            OVERSCAN,
+        );
+        if span.try_get_untracked().is_some_and(|w| w != now) {
+            span.try_set(now);
         }
-        // The observer holds the callback for as long as the element lives.
-        callback.forget();
+    };
+    let on_scroll = move |_| {
+        if frame_pending.try_get_value() == Some(false) {
+            frame_pending.set_value(true);
+            request_animation_frame(measure);
+        }
+    };
+    Effect::new(move |_| {
+        if viewport.get().is_some() {
+            request_animation_frame(measure);
+        }
+    });
+    let resize = window_event_listener(leptos::ev::resize, move |_| on_scroll(()));
+    on_cleanup(move || resize.remove());
+
+    // Fetch older pages as the window nears the last row held.
+    Effect::new(move |_| {
+        let w = span.get();
+        let wanted = results.with(|r| {
+            !r.loading && !r.done && r.error.is_none() && w.wants_more(r.rows.len(), PREFETCH_ROWS)
+        });
+        if wanted {
+            load(false);
+        }
     });
 
     let export = move |format: &'static str| {
-        let query = applied.with_untracked(|f| f.query(None, utc_offset_minutes()));
+        let query = applied.with_untracked(|f| f.query(None, PAGE, utc_offset_minutes()));
         let endpoint = app.endpoint.get_value();
         leptos::task::spawn_local(async move {
             let outcome = match api::export(&endpoint, &query, format).await {
@@ -323,31 +514,103 @@ pub fn History() -> impl IntoView {
     let on_close = Callback::new(move |()| selected.set(None));
     let on_deleted = Callback::new(move |id: i64| {
         selected.set(None);
-        results.update(|r| r.messages.retain(|m| m.id != id));
+        results.update(|r| r.rows.retain(|m| m.id != id));
         app.inbox.update(|i| i.remove(id));
     });
+    let on_focus = Callback::new(move |id: Option<i64>| focused.set(id));
+    // Moves the focus to another row: scroll it into view, keep it rendered, then focus it once it exists.
+    let on_move = Callback::new(move |(from, key): (usize, &'static str)| {
+        let (len, target_id, target) = results.with_untracked(|r| {
+            let last = r.rows.len().saturating_sub(1);
+            let to = match key {
+                "ArrowDown" => (from + 1).min(last),
+                "ArrowUp" => from.saturating_sub(1),
+                "Home" => 0,
+                _ => last,
+            };
+            (r.rows.len(), r.rows.get(to).map(|m| m.id), to)
+        });
+        let (Some(el), Some(id)) = (viewport.get_untracked(), target_id) else {
+            return;
+        };
+        if len == 0 {
+            return;
+        }
+        if let Some(top) = window::reveal(
+            target,
+            f64::from(el.scroll_top()),
+            f64::from(el.client_height()),
+            ROW_HEIGHT,
+        ) {
+            el.set_scroll_top(top.round() as i32);
+        }
+        focused.set(Some(id));
+        on_scroll(());
+        // Runs after the frame that renders the row.
+        request_animation_frame(move || {
+            request_animation_frame(move || {
+                let Some(Some(el)) = viewport.try_get_untracked() else {
+                    return;
+                };
+                if let Ok(Some(row)) = el.query_selector(&format!("article[data-id=\"{id}\"]")) {
+                    if let Ok(row) = row.dyn_into::<web_sys::HtmlElement>() {
+                        let _ = row.focus();
+                    }
+                }
+            });
+        });
+    });
+
+    let setsize =
+        Signal::derive(move || results.with(|r| if r.done { r.rows.len() as i64 } else { -1 }));
+    let needle = Memo::new(move |_| applied.with(|f| f.q.trim().to_owned()));
+    // The rows to render: the window, plus the focused row wherever it is.
+    let shown = Memo::new(move |_| {
+        let w = span.get();
+        let focus = focused.get();
+        results.with(|r| {
+            let w = w.clamp(r.rows.len());
+            let mut rows: Vec<(u64, usize, Row)> = (w.start..w.end)
+                .map(|i| (r.generation, i, r.rows[i].clone()))
+                .collect();
+            if let Some(i) = focus.and_then(|id| r.index_of(id)) {
+                if !(w.start..w.end).contains(&i) {
+                    rows.push((r.generation, i, r.rows[i].clone()));
+                }
+            }
+            rows
+        })
+    });
+    // Live messages newer than the list, with the filters that can be checked here (a search or a date range
+    // is the server's to answer: those count every new message).
+    let new_count = Memo::new(move |_| {
+        let top = results.with(|r| {
+            (!r.loading || !r.rows.is_empty()).then(|| r.rows.first().map_or(0, |m| m.id))
+        });
+        let Some(top) = top else {
+            return 0;
+        };
+        let above = top.max(baseline.get());
+        applied.with(|f| {
+            let (sender, modem) = (f.sender.trim(), f.modem.trim());
+            app.inbox.with(|i| {
+                i.messages()
+                    .iter()
+                    .take_while(|m| m.id > above)
+                    .filter(|m| sender.is_empty() || m.sender == sender)
+                    .filter(|m| modem.is_empty() || m.modem == modem)
+                    .filter(|m| !f.has_code || m.code.is_some())
+                    .count()
+            })
+        })
+    });
+    let show_newest = move |_| {
+        load(true);
+    };
 
     let modem_options = move || {
         app.modems
             .with(|ms| ms.iter().map(|m| m.id.clone()).collect::<Vec<_>>())
-    };
-    let rows = move || {
-        let needle = applied.with(|f| f.q.trim().to_owned());
-        results.with(|r| {
-            r.messages
-                .iter()
-                .map(|m| {
-                    let matches = if needle.is_empty() {
-                        None
-                    } else if let Some(ranges) = r.highlights.get(&m.id) {
-                        Some(highlight::split_ranges(&m.text, ranges))
-                    } else {
-                        Some(highlight::split_matches(&m.text, &needle))
-                    };
-                    (m.clone(), matches)
-                })
-                .collect::<Vec<_>>()
-        })
     };
 
     let text_input = move |label: &'static str,
@@ -405,12 +668,12 @@ pub fn History() -> impl IntoView {
             </form>
             <div class="list-bar">
                 <p class="result-info" role="status" aria-live="polite">
-                    {move || results.with(|r| match (&r.error, r.loading, r.messages.len()) {
+                    {move || results.with(|r| match (&r.error, r.loading, r.rows.len()) {
                         (Some(e), _, _) => e.clone(),
                         (None, true, 0) => "Loading…".to_owned(),
                         (None, false, 0) => "No messages match.".to_owned(),
-                        (None, _, 1) => "1 message".to_owned(),
-                        (None, _, n) => format!("{n}{} messages", if r.done { "" } else { "+" }),
+                        (None, _, 1) if r.done => "1 message".to_owned(),
+                        (None, _, n) => format!("{}{} messages", thousands(n), if r.done { "" } else { "+" }),
                     })}
                 </p>
                 <div class="actions">
@@ -420,17 +683,60 @@ pub fn History() -> impl IntoView {
             </div>
             {move || export_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             {move || selected.get().map(|id| view! { <DetailPanel id=id on_close=on_close on_deleted=on_deleted /> })}
-            <ol class="msg-list history-list" aria-label="Messages">
-                <For each=rows key=|(m, matches)| (m.id, matches.is_some()) let:row>
-                    <MessageRow message=row.0 matches=row.1 on_details=on_details />
-                </For>
-            </ol>
-            <div node_ref=sentinel class="sentinel">
-                <Show when=move || results.with(|r| !r.done && !r.messages.is_empty())>
-                    <button type="button" class="btn" on:click=move |_| load(false)>
-                        {move || if results.with(|r| r.loading) { "Loading…" } else { "Load older" }}
-                    </button>
-                </Show>
+            <Show when=move || { new_count.get() > 0 }>
+                <button type="button" class="btn new-messages" on:click=show_newest>
+                    {move || match new_count.get() {
+                        1 => "1 new message ↑".to_owned(),
+                        n => format!("{} new messages ↑", thousands(n)),
+                    }}
+                </button>
+            </Show>
+            <div node_ref=viewport class="history-viewport" on:scroll=move |_| on_scroll(())>
+                <div
+                    class="history-canvas history-list"
+                    role="feed"
+                    aria-label="Messages"
+                    aria-busy=move || results.with(|r| r.loading).to_string()
+                    data-row-height=ROW_HEIGHT.to_string()
+                    style:height=move || {
+                        format!("{}px", window::list_height(results.with(|r| r.rows.len()), ROW_HEIGHT))
+                    }
+                >
+                    <For each=move || shown.get() key=|(g, i, row)| (*g, *i, row.id) let:item>
+                        <HistoryRow
+                            row=item.2
+                            index=item.1
+                            setsize=setsize
+                            needle=needle.get_untracked()
+                            on_details=on_details
+                            on_move=on_move
+                            on_focus=on_focus
+                        />
+                    </For>
+                </div>
+                <div class="sentinel">
+                    {move || {
+                        let (loading, done, empty, failed) = results
+                            .with(|r| (r.loading, r.done, r.rows.is_empty(), r.error.is_some()));
+                        if failed {
+                            view! {
+                                <button type="button" class="btn" on:click=move |_| retry()>"Retry"</button>
+                            }
+                                .into_any()
+                        } else if loading && !empty {
+                            view! { <span class="hint">"Loading older messages…"</span> }.into_any()
+                        } else if done && !empty {
+                            view! { <span class="hint list-end">"No older messages"</span> }.into_any()
+                        } else if !empty {
+                            view! {
+                                <button type="button" class="btn" on:click=move |_| load(false)>"Load older"</button>
+                            }
+                                .into_any()
+                        } else {
+                            ().into_any()
+                        }
+                    }}
+                </div>
             </div>
         </section>
     }
@@ -457,7 +763,7 @@ mod tests {
         r.append(page(&[7, 6], None));
         assert!(r.done, "no cursor: last page");
         assert_eq!(
-            r.messages.iter().map(|m| m.id).collect::<Vec<_>>(),
+            r.rows.iter().map(|m| m.id).collect::<Vec<_>>(),
             vec![9, 8, 7, 6]
         );
     }
@@ -468,7 +774,7 @@ mod tests {
         r.append(page(&[9, 8], Some(8)));
         r.append(page(&[9, 8], Some(8)));
         assert!(r.done, "same page again: no progress, no endless loop");
-        assert_eq!(r.messages.len(), 2);
+        assert_eq!(r.rows.len(), 2);
     }
 
     #[test]
@@ -480,7 +786,7 @@ mod tests {
             from: "2026-11-01".into(),
             ..Default::default()
         };
-        let q = f.query(Some(40), 0);
+        let q = f.query(Some(40), 50, 0);
         assert_eq!(
             q.path(),
             "/api/messages?limit=50&before=40&q=otp&modem=m1&since=2026-11-01T00%3A00%3A00.000%2B00%3A00&has_code=true"

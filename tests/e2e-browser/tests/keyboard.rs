@@ -199,3 +199,116 @@ async fn keyboard_alone_reaches_every_screen_copies_the_code_and_sends() {
     browser.close().await.expect("close");
     sim.shutdown().await;
 }
+
+/// Every enabled control of the Settings screen, in document order, is reached by Tab once (a radio group is
+/// one stop: its checked radio), and each shows a visible focus ring.
+#[tokio::test(flavor = "multi_thread")]
+async fn tab_reaches_every_settings_field_with_visible_focus() {
+    let server = Server::start(&[], None).expect("server");
+    let browser = Browser::start(1280, 900).await.expect("chromium");
+    browser
+        .client
+        .goto(&server.url("/#/settings"))
+        .await
+        .expect("settings");
+    browser
+        .wait_text("#conn", Duration::from_secs(20), |t| t.contains("live"))
+        .await
+        .expect("live");
+    // The server's settings arrived: the last field of the Hooks card exists.
+    let mut loaded = false;
+    for _ in 0..200 {
+        let html = browser
+            .eval("return document.querySelector('.settings')?.innerText ?? '';")
+            .await
+            .expect("eval");
+        if html
+            .as_str()
+            .is_some_and(|t| t.contains("Only for messages with a code"))
+        {
+            loaded = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let text = browser
+        .eval("return document.querySelector('main')?.innerText ?? '';")
+        .await
+        .expect("eval");
+    assert!(loaded, "the server's settings never showed: {text}");
+    // Number every control a keyboard user must reach, in document order.
+    let expected = browser
+        .eval(
+            "const all = [...document.querySelectorAll('.settings input, .settings button, .settings select, .settings textarea, .settings a[href]')]
+                 .filter(e => !e.disabled && e.offsetParent !== null && e.tabIndex >= 0)
+                 .filter(e => e.type !== 'radio' || e.checked);
+             all.forEach((e, i) => e.dataset.kbd = String(i));
+             return all.map(e => e.id || e.name || (e.innerText || '').trim() || e.type);",
+        )
+        .await
+        .expect("controls");
+    let expected: Vec<String> = expected
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|v| v.as_str().unwrap_or_default().to_owned())
+        .collect();
+    for id in [
+        "set-lan",
+        "pair-name",
+        "notify-mode",
+        "set-auto_copy",
+        "set-clear_clipboard_secs",
+        "set-hide_code",
+        "retention-mode",
+        "set-purge_codes",
+        "set-hook_command",
+        "set-hook_url",
+        "set-hook_only_codes",
+    ] {
+        assert!(
+            expected.iter().any(|e| e == id),
+            "{id} is not an enabled control of the Settings screen: {expected:?}"
+        );
+    }
+
+    // Start from the Settings tab of the navigation, then Tab through the screen.
+    let mut walk = Walker {
+        browser: &browser,
+        last: browser.focused().await.expect("focused"),
+        moves: 0,
+    };
+    walk.tab_to(false, "Settings", nav_tab("Settings")).await;
+    let mut reached: Vec<String> = Vec::new();
+    for _ in 0..expected.len() + MAX_TABS {
+        browser
+            .press(Key::Tab.into(), false)
+            .await
+            .expect("press Tab");
+        // Two controls can look alike (the two "This browser" checkboxes), so the number tells them apart.
+        let at = browser
+            .eval(
+                "const e = document.activeElement; const s = getComputedStyle(e);
+                 return [e.dataset.kbd ?? null, e.closest('.settings') !== null,
+                         e.matches(':focus-visible') && s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0];",
+            )
+            .await
+            .expect("eval");
+        if at[1] != true {
+            break;
+        }
+        let Some(i) = at[0].as_str().and_then(|i| i.parse::<usize>().ok()) else {
+            panic!("Tab reached a Settings element that is not an enabled control: {at}");
+        };
+        assert_eq!(at[2], true, "{} has no visible focus", expected[i]);
+        reached.push(expected[i].clone());
+        if reached.len() == expected.len() {
+            break;
+        }
+    }
+    assert_eq!(
+        reached, expected,
+        "Tab must visit every Settings control once, in order"
+    );
+    browser.close().await.expect("close");
+}

@@ -1,0 +1,108 @@
+//! The compact form the History list keeps every fetched message in.
+//!
+//! A list row shows two lines of text, so a row keeps only a preview of it ([`PREVIEW_BYTES`]; the detail panel
+//! fetches the whole message), senders and modems are interned (a few thousand senders and a handful of modems
+//! repeat across 100,000 messages), and the fields no row shows (encoding) are dropped.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use chrono::{DateTime, FixedOffset};
+use simrelay_protocol::Message;
+
+/// Bytes of text a row keeps: more than two lines of the widest list, at any script.
+pub const PREVIEW_BYTES: usize = 320;
+
+/// One message as the list holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// Store id (newer is larger).
+    pub id: i64,
+    /// Sender, interned.
+    pub sender: Arc<str>,
+    /// Modem id, interned.
+    pub modem: Arc<str>,
+    /// The text's first [`PREVIEW_BYTES`] bytes (cut at a character boundary).
+    pub preview: Box<str>,
+    /// The code, if the message carries one.
+    pub code: Option<Box<str>>,
+    /// Byte range of the code, when it lies inside the preview.
+    pub code_span: Option<[u32; 2]>,
+    /// Network time.
+    pub sent_at: DateTime<FixedOffset>,
+    /// When SimRelay stored it.
+    pub received_at: DateTime<FixedOffset>,
+    /// Why the PDU did not decode, if it did not.
+    pub decode_error: Option<Box<str>>,
+    /// Parts are missing.
+    pub incomplete: bool,
+    /// Search-match byte ranges from the server (ranges past the preview are skipped when drawn).
+    pub matches: Option<Box<[[u32; 2]]>>,
+}
+
+/// Shares one allocation among equal strings.
+#[derive(Debug, Default)]
+pub struct Interner(HashSet<Arc<str>>);
+
+impl Interner {
+    /// The shared copy of `s`.
+    pub fn get(&mut self, s: &str) -> Arc<str> {
+        if let Some(found) = self.0.get(s) {
+            return found.clone();
+        }
+        let shared: Arc<str> = Arc::from(s);
+        self.0.insert(shared.clone());
+        shared
+    }
+}
+
+/// The longest prefix of `text` of at most `max` bytes that ends on a character boundary.
+pub fn preview(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+impl Row {
+    /// The compact form of `m`, with the search matches the server reported for it.
+    pub fn new(m: Message, matches: Option<Vec<[usize; 2]>>, names: &mut Interner) -> Row {
+        let preview = preview(&m.text, PREVIEW_BYTES);
+        let fits = |&[a, b]: &[usize; 2]| a <= b && b <= preview.len();
+        let narrow = |[a, b]: [usize; 2]| Some([u32::try_from(a).ok()?, u32::try_from(b).ok()?]);
+        Row {
+            id: m.id,
+            sender: names.get(&m.sender),
+            modem: names.get(&m.modem),
+            code_span: m.code_span.filter(fits).and_then(narrow),
+            preview: preview.into(),
+            code: m.code.map(String::into_boxed_str),
+            sent_at: m.sent_at,
+            received_at: m.received_at,
+            decode_error: m.decode_error.map(String::into_boxed_str),
+            incomplete: m.incomplete,
+            matches: matches.map(|ranges| ranges.into_iter().filter_map(narrow).collect()),
+        }
+    }
+
+    /// A `Message` for the shared components (flags, code highlight) that take one; its text is the preview.
+    pub fn message(&self) -> Message {
+        Message {
+            id: self.id,
+            modem: self.modem.to_string(),
+            sender: self.sender.to_string(),
+            text: self.preview.to_string(),
+            code: self.code.as_deref().map(str::to_owned),
+            code_span: self.code_span.map(|[a, b]| [a as usize, b as usize]),
+            sent_at: self.sent_at,
+            received_at: self.received_at,
+            encoding: None,
+            decode_error: self.decode_error.as_deref().map(str::to_owned),
+            incomplete: self.incomplete,
+        }
+    }
+}
