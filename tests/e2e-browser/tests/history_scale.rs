@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use fantoccini::key::Key;
 use simrelay_e2e_browser::{free_port, http_get, require_dist, simrelay_bin, wait_until, Browser};
+use simrelay_modem::{SimOptions, Simulator};
 
 /// Messages in the database.
 const MESSAGES: u32 = 100_000;
@@ -28,10 +29,11 @@ struct Serve {
 }
 
 impl Serve {
-    fn start(db: &Path, dir: &Path) -> Result<Serve> {
+    fn start(db: &Path, dir: &Path, extra: &[&str]) -> Result<Serve> {
         let port = free_port()?;
         let child = Command::new(simrelay_bin()?)
             .arg("serve")
+            .args(extra)
             .arg("--db")
             .arg(db)
             .arg("--listen")
@@ -173,11 +175,17 @@ async fn history_scrolls_through_100000_messages_with_a_bounded_dom() {
     let db = dir.path().join("simrelay.sqlite");
 
     // Migrations run on the first start; the rows go in while no server holds the file.
-    Serve::start(&db, dir.path()).expect("first start").stop();
+    Serve::start(&db, dir.path(), &[])
+        .expect("first start")
+        .stop();
     let started = Instant::now();
     fill(&db).expect("fill the database");
     let fill_time = started.elapsed();
-    let server = Serve::start(&db, dir.path()).expect("serve");
+    let sim = Simulator::start(SimOptions::default())
+        .await
+        .expect("simulator");
+    let modem = sim.path().to_str().expect("utf-8").to_owned();
+    let server = Serve::start(&db, dir.path(), &["--modem", &modem]).expect("serve");
     let (status, body) = http_get(server.port, "/api/messages?limit=1", None).expect("GET");
     assert_eq!(status, 200, "{body}");
     assert!(body.contains(&format!("\"id\":{MESSAGES}")), "{body}");
@@ -361,6 +369,49 @@ async fn history_scrolls_through_100000_messages_with_a_bounded_dom() {
         .expect("Enter opens the details");
     assert!(detail.contains("Sender"), "{detail}");
 
+    // A message arriving while the user reads row 5,000 does not move the list: a button counts it instead.
+    let reading = browser
+        .eval(&format!(
+            "const vp = document.querySelector('.history-viewport'); vp.scrollTop = 5000 * {declared}; return true;"
+        ))
+        .await
+        .expect("to row 5,000");
+    assert_eq!(reading, true);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = browser.eval(STATE).await.expect("state");
+    assert_eq!(before["visible_max"], MESSAGES - 5000, "{before}");
+    let at = chrono::DateTime::parse_from_rfc3339("2026-11-22T10:00:00+01:00").expect("time");
+    for part in simrelay_pdu::encode_deliver("LiveBank", "Your new code is 908172", at) {
+        assert_ne!(sim.deliver(part), 0, "SIM full");
+    }
+    browser
+        .wait_text(".new-messages", Duration::from_secs(30), |t| {
+            t == "1 new message ↑"
+        })
+        .await
+        .expect("the new message is counted");
+    let after = browser.eval(STATE).await.expect("state");
+    assert_eq!(after["scroll_top"], before["scroll_top"], "the list moved");
+    assert_eq!(after["visible_max"], before["visible_max"], "{after}");
+    browser
+        .client
+        .find(fantoccini::Locator::Css(".new-messages"))
+        .await
+        .expect("button")
+        .click()
+        .await
+        .expect("click");
+    browser
+        .wait_text(
+            &format!(".hrow[data-id=\"{}\"]", MESSAGES + 1),
+            Duration::from_secs(20),
+            |t| t.contains("908172"),
+        )
+        .await
+        .expect("the button shows the newest message on top");
+    let top = browser.eval(STATE).await.expect("state");
+    assert_eq!(top["scroll_top"], 0, "{top}");
+
     // Memory bounds: the compact rows of 100,000 messages and the page's JS objects.
     assert!(heap_mb < 64.0, "JS heap {heap_mb:.1} MB after the end");
     assert!(wasm_mb < 160.0, "wasm memory {wasm_mb:.1} MB after the end");
@@ -384,4 +435,5 @@ async fn history_scrolls_through_100000_messages_with_a_bounded_dom() {
     println!("  after the end: JS heap {heap_mb:.1} MB (performance.memory.usedJSHeapSize), wasm memory {wasm_mb:.1} MB, {} elements", memory["nodes"]);
     println!("  load average at the end: {}", load.trim());
     browser.close().await.expect("close");
+    sim.shutdown().await;
 }
