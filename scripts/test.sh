@@ -33,19 +33,27 @@ cargo build -p simrelay-engine -p simrelay-desktop
 target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
 export SIMRELAY_BIN="$target_dir/debug/simrelay" SIMRELAY_DESKTOP_BIN="$target_dir/debug/simrelay-desktop"
 
+# SIMRELAY_BROWSERS (default all three) may leave browsers out, e.g. SIMRELAY_BROWSERS=chromium for a quick run.
+export SIMRELAY_BROWSERS="${SIMRELAY_BROWSERS:-chromium,firefox,webkit}"
+browser_selected() { [[ ",$SIMRELAY_BROWSERS," == *",$1,"* ]]; }
+
 say "UI component tests (wasm, headless Chromium)"
 CHROMEDRIVER=/usr/bin/chromedriver CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
   cargo test -p simrelay-ui --target wasm32-unknown-unknown
+# The same wasm test binary once more in headless Firefox (wasm-bindgen-test-runner drives no WebKitGTK).
+if browser_selected firefox; then
+  say "UI component tests (wasm, headless Firefox)"
+  GECKODRIVER="$(command -v geckodriver)" CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+    cargo test -p simrelay-ui --target wasm32-unknown-unknown
+fi
 
 say "unit, integration and end-to-end tests (browser tests in Chromium, Firefox and WebKit)"
-# SIMRELAY_BROWSERS (default all three) may leave browsers out, e.g. SIMRELAY_BROWSERS=chromium for a quick run.
-export SIMRELAY_BROWSERS="${SIMRELAY_BROWSERS:-chromium,firefox,webkit}"
 cargo test --workspace
 
 # The keyboard test opens the harness's default browser (Browser::start, Chromium) rather than the matrix: run it
 # once more in each of the other two.
 for browser in firefox webkit; do
-  [[ ",$SIMRELAY_BROWSERS," == *",$browser,"* ]] || continue
+  browser_selected "$browser" || continue
   say "keyboard end-to-end test in $browser"
   SIMRELAY_DEFAULT_BROWSER=$browser cargo test -p simrelay-e2e-browser --test keyboard
 done
