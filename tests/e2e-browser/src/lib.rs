@@ -383,7 +383,8 @@ impl BrowserKind {
 
 /// Declares a test that runs once in each listed browser: `in_browsers!(name: chromium, firefox, webkit);` turns
 /// `async fn name(kind: BrowserKind)` into the tests `name::chromium`, `name::firefox` and `name::webkit`, each
-/// skipped (and saying so) when `SIMRELAY_BROWSERS` leaves its browser out.
+/// skipped (and saying so) when `SIMRELAY_BROWSERS` leaves its browser out. The test crate needs `tokio` (for
+/// `#[tokio::test]`), as every test crate of this package has.
 #[macro_export]
 macro_rules! in_browsers {
     ($test:ident : $($kind:ident),+ $(,)?) => {
@@ -506,6 +507,9 @@ pub struct Browser {
 
 impl Browser {
     /// Opens the default browser (`SIMRELAY_DEFAULT_BROWSER`, else Chromium) with a window of `width`×`height`.
+    ///
+    /// A test that needs something only Chromium has (`performance.memory`, a 360 px wide window) should call
+    /// `start_in(BrowserKind::Chromium, ..)`, so that `SIMRELAY_DEFAULT_BROWSER` cannot send it elsewhere.
     pub async fn start(width: u32, height: u32) -> Result<Browser> {
         Browser::start_in(BrowserKind::default_browser()?, width, height).await
     }
