@@ -221,8 +221,23 @@ fn DetailPanel(
             </ol>
         }
     };
+    // Opened from the keyboard (Enter on a row) or a notification, the panel takes the focus and comes into view,
+    // so the next Tab is inside it; on a phone it may open above the visible part of the list.
+    let panel = NodeRef::<leptos::html::Section>::new();
+    Effect::new(move |_| {
+        if let Some(el) = panel.get() {
+            el.scroll_into_view_with_bool(true);
+            let _ = el.focus();
+        }
+    });
     view! {
-        <section class="card detail" role="region" aria-label=format!("Details of message {id}")>
+        <section
+            node_ref=panel
+            class="card detail"
+            role="region"
+            tabindex="-1"
+            aria-label=format!("Details of message {id}")
+        >
             <div class="detail-head">
                 <h3>"Message details"</h3>
                 <button type="button" class="btn" on:click=move |_| on_close.run(())>"Close"</button>
