@@ -793,6 +793,14 @@ mod tests {
     }
 
     #[test]
+    fn counts_have_thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(50_000), "50,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+
+    #[test]
     fn filters_become_query_params() {
         let f = Filters {
             q: " otp ".into(),

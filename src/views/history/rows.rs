@@ -106,3 +106,45 @@ impl Row {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inbox::tests::msg;
+
+    #[test]
+    fn preview_cuts_at_a_character_boundary() {
+        assert_eq!(preview("short", 320), "short");
+        // "ж" is two bytes: 5 bytes cannot end inside the third one.
+        assert_eq!(preview("жжж", 5), "жж");
+        assert_eq!(preview("a€", 2), "a");
+    }
+
+    #[test]
+    fn rows_share_senders_and_keep_spans_inside_the_preview() {
+        let mut names = Interner::default();
+        let mut long = msg(1, &format!("{} 123456", "x".repeat(PREVIEW_BYTES)));
+        long.code = Some("123456".into());
+        long.code_span = Some([PREVIEW_BYTES + 1, PREVIEW_BYTES + 7]);
+        let a = Row::new(long, Some(vec![[0, 3]]), &mut names);
+        assert_eq!(a.preview.len(), PREVIEW_BYTES);
+        assert_eq!(
+            a.code.as_deref(),
+            Some("123456"),
+            "the code chip still shows it"
+        );
+        assert_eq!(a.code_span, None, "a span past the preview is not drawn");
+        assert_eq!(a.matches.as_deref(), Some(&[[0, 3]][..]));
+
+        let mut short = msg(2, "code 4711");
+        short.code_span = Some([5, 9]);
+        let b = Row::new(short, None, &mut names);
+        assert_eq!(b.code_span, Some([5, 9]));
+        assert!(
+            Arc::ptr_eq(&a.sender, &b.sender),
+            "one allocation per sender"
+        );
+        assert_eq!(b.message().text, "code 4711");
+        assert_eq!(b.message().code_span, Some([5, 9]));
+    }
+}
