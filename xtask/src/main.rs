@@ -3,11 +3,13 @@
 //! - `cargo xtask bench [GROUP...] [--runs N]` builds the engine and the benchmark driver in release mode,
 //!   runs each benchmark scenario N times (default 3), keeps every run's figures under
 //!   `<target>/bench-results/`, and rewrites `BENCHMARKS.md` from all results there. Groups: `latency`,
-//!   `baseline`, `fanout`, `ingest`, `footprint`, `search`, `criterion` (default: all).
+//!   `baseline`, `fanout`, `ingest`, `footprint`, `search`, `criterion`, `desktop` (default: all). `desktop` alone
+//!   rewrites only its own section of `BENCHMARKS.md`.
 //! - `cargo xtask soak` runs the fault tests with their long settings (`SIMRELAY_SOAK=1`).
 //!
 //! The figures are only ever measured: nothing in BENCHMARKS.md is typed in by hand.
 
+mod desktop;
 mod machine;
 mod report;
 mod scenarios;
@@ -24,7 +26,7 @@ fn main() -> anyhow::Result<()> {
         Some("soak") => soak(),
         _ => {
             eprintln!(
-                "usage: cargo xtask bench [latency|baseline|fanout|ingest|footprint|search|criterion]... [--runs N]\n       cargo xtask soak"
+                "usage: cargo xtask bench [latency|baseline|fanout|ingest|footprint|search|criterion|desktop]... [--runs N]\n       cargo xtask soak"
             );
             bail!("no task given")
         }
@@ -97,24 +99,38 @@ fn bench(args: &[String]) -> anyhow::Result<()> {
     let results = target.join("bench-results");
     std::fs::create_dir_all(&results)
         .with_context(|| format!("cannot create {}", results.display()))?;
-    let env = scenarios::Env::prepare(&target, &groups)?;
-    let software = serde_json::json!({
-        "simrelay": env.simrelay.display().to_string(),
-        "simrelay_given": std::env::var_os("SIMRELAY_BIN").is_some(),
-        "revision": machine::revision(),
-    });
-    std::fs::write(results.join("software.json"), software.to_string())
-        .with_context(|| format!("cannot write {}", results.display()))?;
-    for scenario in scenarios::all() {
-        if groups.iter().any(|g| scenario.groups.contains(&g.as_str())) {
-            scenarios::run_scenario(&env, &scenario, runs, &results)?;
+    let desktop_only = groups.iter().all(|g| g == desktop::GROUP);
+    if !desktop_only {
+        let env = scenarios::Env::prepare(&target, &groups)?;
+        let software = serde_json::json!({
+            "simrelay": env.simrelay.display().to_string(),
+            "simrelay_given": std::env::var_os("SIMRELAY_BIN").is_some(),
+            "revision": machine::revision(),
+        });
+        std::fs::write(results.join("software.json"), software.to_string())
+            .with_context(|| format!("cannot write {}", results.display()))?;
+        for scenario in scenarios::all() {
+            if groups.iter().any(|g| scenario.groups.contains(&g.as_str())) {
+                scenarios::run_scenario(&env, &scenario, runs, &results)?;
+            }
+        }
+        if groups.iter().any(|g| g == "criterion") {
+            scenarios::run_criterion(&target, &results)?;
         }
     }
-    if groups.iter().any(|g| g == "criterion") {
-        scenarios::run_criterion(&target, &results)?;
+    if groups.iter().any(|g| g == desktop::GROUP) {
+        desktop::run_group(&target, runs, &results)?;
     }
-    let markdown = report::render(&results, &machine::describe())?;
     let out = root().join("BENCHMARKS.md");
+    let markdown = if desktop_only {
+        // The other sections keep the figures of whichever target directory wrote them.
+        let current = std::fs::read_to_string(&out)
+            .with_context(|| format!("cannot read {}", out.display()))?;
+        let cpus = machine::describe().cpus.parse().unwrap_or(1.0);
+        desktop::splice(&current, &desktop::render(&results, cpus))
+    } else {
+        report::render(&results, &machine::describe())?
+    };
     std::fs::write(&out, markdown).with_context(|| format!("cannot write {}", out.display()))?;
     eprintln!("xtask: wrote {}", out.display());
     Ok(())

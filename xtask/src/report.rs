@@ -143,8 +143,8 @@ pub fn render(results: &Path, machine: &Machine) -> anyhow::Result<String> {
         md.push('\n');
     }
 
+    md.push_str(&crate::desktop::render(results, cpus));
     criterion(&mut md, loaded("criterion"));
-    md.push_str(NOT_MEASURED);
     Ok(md)
 }
 
@@ -344,12 +344,12 @@ fn duration(ns: f64) -> String {
     }
 }
 
-fn busy(load: Option<&str>, cpus: f64) -> bool {
+pub(crate) fn busy(load: Option<&str>, cpus: f64) -> bool {
     load.and_then(|l| l.split_whitespace().next()?.parse::<f64>().ok())
         .is_some_and(|one_minute| one_minute > BUSY_LOAD_PER_CPU * cpus)
 }
 
-fn number(v: &Value) -> Option<f64> {
+pub(crate) fn number(v: &Value) -> Option<f64> {
     match v {
         Value::Number(n) => n.as_f64(),
         Value::Bool(b) => Some(f64::from(u8::from(*b))),
@@ -358,7 +358,7 @@ fn number(v: &Value) -> Option<f64> {
 }
 
 /// Min, median (lower middle) and max.
-fn spread(values: &[f64]) -> Option<(f64, f64, f64)> {
+pub(crate) fn spread(values: &[f64]) -> Option<(f64, f64, f64)> {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     Some((
@@ -369,7 +369,7 @@ fn spread(values: &[f64]) -> Option<(f64, f64, f64)> {
 }
 
 /// Three significant-ish digits without noise.
-fn fmt(v: f64) -> String {
+pub(crate) fn fmt(v: f64) -> String {
     if (v == v.trunc() && v.abs() < 1e9) || v.abs() >= 100.0 {
         format!("{v:.0}")
     } else if v.abs() >= 10.0 {
@@ -427,11 +427,4 @@ const METHOD: &str = "## How it is measured
   VmRSS from `/proc/PID/status`, and the voluntary + involuntary context switches of all its threads
   (`/proc/PID/task/*/status`) over the window, i.e. how often the process woke up.
 
-";
-
-const NOT_MEASURED: &str = "## Not measured here
-
-- Injection → the desktop notification's D-Bus call: the desktop shell is measured by its own end-to-end tests,
-  not by this runner.
-- Desktop app idle RSS: needs the Tauri build and a display; not part of `cargo xtask bench`.
 ";

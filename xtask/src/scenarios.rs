@@ -19,6 +19,7 @@ pub const GROUPS: &[&str] = &[
     "search",
     "criterion",
     "search-before",
+    crate::desktop::GROUP,
 ];
 
 /// Groups that measure an older build (`SIMRELAY_BIN`) for comparison; only run when named.

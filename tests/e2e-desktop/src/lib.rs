@@ -6,11 +6,13 @@
 //! - [`notifications::NotificationServer`]: an `org.freedesktop.Notifications` server on that bus that records
 //!   every `Notify` call and can invoke an action (`ActionInvoked`), as a user's click would;
 //! - [`windows`]: finds top-level windows by title and closes one as a window manager's close button does;
+//! - [`footprint`]: the app's process tree (WebKit's processes are its children), its PSS and wake-ups;
 //! - [`process`]: child processes that are killed (by their own pid) when the test ends, free ports, and how the
 //!   test finds the `simrelay-desktop` binary.
 
 pub mod bus;
 pub mod display;
+pub mod footprint;
 pub mod notifications;
 pub mod process;
 pub mod windows;

@@ -22,6 +22,8 @@ pub struct NotifyCall {
     pub body: String,
     /// `actions` argument: pairs of action id and label, flattened.
     pub actions: Vec<String>,
+    /// When the server's handler got the call (for the benchmark's injection → Notify latency).
+    pub received: Instant,
 }
 
 impl NotifyCall {
@@ -64,6 +66,7 @@ mod recorder {
             _hints: HashMap<String, OwnedValue>,
             _expire_timeout: i32,
         ) -> u32 {
+            let received = std::time::Instant::now();
             let mut calls = self
                 .calls
                 .lock()
@@ -75,6 +78,7 @@ mod recorder {
                 summary,
                 body,
                 actions,
+                received,
             });
             id
         }
@@ -163,5 +167,16 @@ impl NotificationServer {
             .await?;
         Recorder::action_invoked(iface.signal_emitter(), id, action).await?;
         Recorder::notification_closed(iface.signal_emitter(), id, 2).await
+    }
+
+    /// Lets notification `id` expire (`NotificationClosed` with reason 1), as a real server does after a few
+    /// seconds; the app then stops waiting for an action on it.
+    pub async fn expire(&self, id: u32) -> zbus::Result<()> {
+        let iface = self
+            .connection
+            .object_server()
+            .interface::<_, Recorder>(PATH)
+            .await?;
+        Recorder::notification_closed(iface.signal_emitter(), id, 1).await
     }
 }

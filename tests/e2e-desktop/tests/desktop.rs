@@ -9,6 +9,7 @@
 use fantoccini::{ClientBuilder, Locator};
 use simrelay_e2e_desktop::bus::SessionBus;
 use simrelay_e2e_desktop::display::Xvfb;
+use simrelay_e2e_desktop::footprint::{self, comm, descendants};
 use simrelay_e2e_desktop::notifications::{NotificationServer, NotifyCall};
 use simrelay_e2e_desktop::process::{
     desktop_binary, free_port, tauri_driver, wait_for_port, Guard,
@@ -109,54 +110,13 @@ fn engine_alive(port: u16) -> bool {
     response.starts_with("HTTP/1.1 200")
 }
 
-/// Proportional set size (kB) of a process and its descendants, from /proc/*/smaps_rollup, printed per process.
+/// Proportional set size (kB) of a process and its descendants, printed per process.
 fn total_pss_kb(root: u32) -> u64 {
-    let mut total = 0;
-    for pid in descendants(root) {
-        let rollup =
-            std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
-        let pss: u64 = rollup
-            .lines()
-            .find(|l| l.starts_with("Pss:"))
-            .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-            .unwrap_or(0);
-        eprintln!("  pid {pid} {}: {} MB", comm(pid), pss / 1024);
-        total += pss;
+    let tree = footprint::tree_pss(root);
+    for p in &tree {
+        eprintln!("  pid {} {}: {} MB", p.pid, p.comm, p.pss_kib / 1024);
     }
-    total
-}
-
-fn comm(pid: u32) -> String {
-    std::fs::read_to_string(format!("/proc/{pid}/comm"))
-        .unwrap_or_default()
-        .trim()
-        .to_owned()
-}
-
-/// `root` and every process below it.
-fn descendants(root: u32) -> Vec<u32> {
-    let mut pids = vec![root];
-    let mut i = 0;
-    while i < pids.len() {
-        let parent = pids[i];
-        if let Ok(entries) = std::fs::read_dir("/proc") {
-            for entry in entries.flatten() {
-                let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-                    continue;
-                };
-                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-                // Field 4 (ppid) follows the ")" that ends the command name.
-                let ppid = stat
-                    .rsplit_once(')')
-                    .and_then(|(_, rest)| rest.split_whitespace().nth(1));
-                if ppid == Some(parent.to_string().as_str()) && !pids.contains(&pid) {
-                    pids.push(pid);
-                }
-            }
-        }
-        i += 1;
-    }
-    pids
+    tree.iter().map(|p| p.pss_kib).sum()
 }
 
 /// The pid of the running `simrelay-desktop` started from `binary` in this session (tauri-driver's grandchild).
