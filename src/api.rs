@@ -465,3 +465,95 @@ mod tests {
             .contains("/api/x"));
     }
 }
+
+#[derive(Deserialize)]
+struct PortList {
+    ports: Vec<simrelay_protocol::PortReport>,
+}
+
+/// `GET /api/ports`: every serial port the server's OS lists; with `probe` false only listed (fast), else each
+/// free one probed (a few seconds).
+pub async fn ports(
+    endpoint: &Endpoint,
+    probe: bool,
+) -> Result<Vec<simrelay_protocol::PortReport>, ApiFailure> {
+    let path = if probe {
+        "/api/ports"
+    } else {
+        "/api/ports?probe=false"
+    };
+    get_json::<PortList>(endpoint, path).await.map(|l| l.ports)
+}
+
+/// `POST /api/ports/probe {"port"}`: probes one port.
+pub async fn probe_port(
+    endpoint: &Endpoint,
+    port: &str,
+) -> Result<simrelay_protocol::PortReport, ApiFailure> {
+    let path = "/api/ports/probe";
+    send_json(
+        endpoint,
+        path,
+        Request::post(&endpoint.http_url(path)),
+        &serde_json::json!({ "port": port }),
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct ModemList {
+    modems: Vec<simrelay_protocol::ModemStatus>,
+}
+
+/// `GET /api/modems`: every modem's status.
+pub async fn modems(
+    endpoint: &Endpoint,
+) -> Result<Vec<simrelay_protocol::ModemStatus>, ApiFailure> {
+    get_json::<ModemList>(endpoint, "/api/modems")
+        .await
+        .map(|l| l.modems)
+}
+
+/// `POST /api/modems {"port", "label"?}`: adds and starts the modem on `port`.
+pub async fn add_modem(
+    endpoint: &Endpoint,
+    port: &str,
+    label: Option<&str>,
+) -> Result<simrelay_protocol::ModemStatus, ApiFailure> {
+    let path = "/api/modems";
+    let body = match label {
+        Some(label) => serde_json::json!({ "port": port, "label": label }),
+        None => serde_json::json!({ "port": port }),
+    };
+    send_json(
+        endpoint,
+        path,
+        Request::post(&endpoint.http_url(path)),
+        &body,
+    )
+    .await
+}
+
+/// `POST /api/modems {"demo": true}`: starts the demo modem.
+pub async fn start_demo_modem(
+    endpoint: &Endpoint,
+) -> Result<simrelay_protocol::ModemStatus, ApiFailure> {
+    let path = "/api/modems";
+    send_json(
+        endpoint,
+        path,
+        Request::post(&endpoint.http_url(path)),
+        &serde_json::json!({ "demo": true }),
+    )
+    .await
+}
+
+/// `DELETE /api/modems/{id}`: stops and forgets a modem.
+pub async fn remove_modem(endpoint: &Endpoint, id: &str) -> Result<(), ApiFailure> {
+    let path = format!("/api/modems/{}", percent_encode(id));
+    let response = authorised(endpoint, Request::delete(&endpoint.http_url(&path)))
+        .send()
+        .await
+        .map_err(|e| ApiFailure::Network(e.to_string()))?;
+    check(&path, response).await.map(|_| ())
+}

@@ -8,7 +8,7 @@ use crate::connection::Connection;
 use crate::state::{now_ms, AppState, Screen};
 use crate::views::{
     compose::Compose, history::History, history::MessageScreen, live::Live, modems::Modems,
-    settings::Settings,
+    settings::Settings, wizard::Wizard,
 };
 
 /// How often relative times ("3 min ago") are refreshed.
@@ -103,6 +103,7 @@ pub fn App() -> impl IntoView {
         </nav>
         {move || app.auth_error.get().map(|e| view! { <p class="banner banner-bad" role="alert">{e}</p> })}
         <main id="main" tabindex="-1">
+            <Wizard />
             {move || match app.screen.get() {
                 Screen::Live => view! { <Live /> }.into_any(),
                 Screen::History => view! { <History /> }.into_any(),

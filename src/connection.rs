@@ -301,7 +301,9 @@ impl Frame {
     pub fn parse(text: &str) -> Option<Frame> {
         let value: serde_json::Value = serde_json::from_str(text).ok()?;
         match value.get("type")?.as_str()? {
-            "hello" | "sms" | "modem" => serde_json::from_value(value).ok().map(Frame::Event),
+            "hello" | "sms" | "modem" | "modem_removed" => {
+                serde_json::from_value(value).ok().map(Frame::Event)
+            }
             "sent" => serde_json::from_value(value.get("sent")?.clone())
                 .ok()
                 .map(Frame::Sent),
@@ -375,6 +377,7 @@ pub fn handle_event(app: AppState, event: ServerEvent, catch_up: bool) {
             note_new(app, &added);
         }
         ServerEvent::Modem { modem } => app.upsert_modem(modem),
+        ServerEvent::ModemRemoved { id } => app.modems.update(|m| m.retain(|x| x.id != id)),
     }
 }
 

@@ -8,6 +8,7 @@ pub mod history;
 pub mod live;
 pub mod modems;
 pub mod settings;
+pub mod wizard;
 
 use std::time::Duration;
 

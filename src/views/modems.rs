@@ -1,11 +1,17 @@
 //! The Modems screen: one card per modem with its connection state, network, signal, identity and SIM storage.
 //!
 //! Everything a modem reports (operator names, model strings, errors) is inserted as text, never as HTML.
+//!
+//! The "Add a modem" panel lists the server's serial ports with what probing found (shared with the first-run
+//! wizard: [`PortScan`], [`PortResult`]), tests a port the user picks or types, adds it, or starts the demo
+//! modem; each card has a Remove button.
 
 use leptos::prelude::*;
-use simrelay_protocol::{ModemState, ModemStatus, Registration};
+use simrelay_protocol::{ModemState, ModemStatus, PortReport, Registration};
 
+use crate::api;
 use crate::state::AppState;
+use crate::views::wizard::{probing_label, sort_ports, usb_label, verdict};
 
 /// Signal bars (0–4) for a received signal strength in dBm, using the usual GSM/LTE phone thresholds.
 pub fn signal_bars(dbm: i32) -> u8 {
@@ -86,6 +92,29 @@ fn ModemCard(
     let storage = storage_label(modem.storage_used, modem.storage_total);
     let registration = modem.registration.map(registration_label);
     let aria = format!("Modem {name}");
+    let app = expect_context::<AppState>();
+    let confirming = RwSignal::new(false);
+    let removing = RwSignal::new(false);
+    let remove_error = RwSignal::new(None::<String>);
+    let id = modem.id.clone();
+    let remove = move |_| {
+        let id = id.clone();
+        removing.set(true);
+        remove_error.set(None);
+        leptos::task::spawn_local(async move {
+            let endpoint = app.endpoint.get_value();
+            match api::remove_modem(&endpoint, &id).await {
+                // The `modem_removed` frame drops the card on every client; this one need not wait for it.
+                Ok(()) => app.modems.update(|m| m.retain(|x| x.id != id)),
+                Err(e) => {
+                    remove_error.try_set(Some(e.to_string()));
+                    removing.try_set(false);
+                }
+            }
+        });
+    };
+    let remove_label = format!("Remove the modem {name}");
+    let confirm_text = format!("Stop reading SMS from {name} and forget it?");
     view! {
         <article class="card modem-card" aria-label=aria>
             <header class="modem-head">
@@ -111,7 +140,265 @@ fn ModemCard(
                 {modem.iccid.map(|iccid| view! { <dt>"ICCID"</dt><dd class="mono">{iccid}</dd> })}
             </dl>
             {modem.last_error.map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            <div class="actions modem-actions">
+                <Show
+                    when=move || confirming.get()
+                    fallback=move || view! {
+                        <button type="button" class="btn btn-quiet" aria-label=remove_label.clone() on:click=move |_| confirming.set(true)>
+                            "Remove"
+                        </button>
+                    }
+                >
+                    <p class="confirm">{confirm_text.clone()}</p>
+                    <button type="button" class="btn btn-danger" disabled=move || removing.get() on:click=remove.clone()>
+                        "Yes, remove"
+                    </button>
+                    <button type="button" class="btn" on:click=move |_| confirming.set(false)>"Cancel"</button>
+                </Show>
+            </div>
+            {move || remove_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
         </article>
+    }
+}
+
+/// One probe result: the port, its USB identity, the verdict and what to do. All of it text.
+#[component]
+pub fn PortResult(
+    /// The result.
+    report: PortReport,
+) -> impl IntoView {
+    let v = verdict(&report);
+    let usb = usb_label(&report);
+    // The OS's own words, when they add something to the hint.
+    let error = report.error.clone();
+    view! {
+        <div class="port-result">
+            <p class="port-name"><code>{report.port.clone()}</code>{usb.map(|u| view! { <span class="muted">" · " {u}</span> })}</p>
+            <p class=v.tone.class()>{v.title}</p>
+            {v.hint.map(|h| view! { <p class="port-hint">{h}</p> })}
+            {error.map(|e| view! { <p class="port-error muted">{e}</p> })}
+            {(!report.info.is_empty()).then(|| view! {
+                <details class="port-info">
+                    <summary>"Modem says (ATI)"</summary>
+                    <ul>{report.info.iter().map(|l| view! { <li>{l.clone()}</li> }).collect_view()}</ul>
+                </details>
+            })}
+        </div>
+    }
+}
+
+/// The server's serial ports, probed, each with a button that hands its path to `on_pick`.
+#[component]
+pub fn PortScan(
+    /// The button text on each port ("Choose", "Test").
+    pick_label: &'static str,
+    /// Called with the port path the user picked.
+    on_pick: Callback<String>,
+) -> impl IntoView {
+    let app = expect_context::<AppState>();
+    let ports = RwSignal::new(None::<Vec<PortReport>>);
+    // `Some(Some(n))`: probing n ports; `Some(None)`: listing them; `None`: idle.
+    let scanning = RwSignal::new(None::<Option<usize>>);
+    let error = RwSignal::new(None::<String>);
+    let scan = move || {
+        if scanning.get_untracked().is_some() {
+            return;
+        }
+        scanning.set(Some(None));
+        error.set(None);
+        leptos::task::spawn_local(async move {
+            let endpoint = app.endpoint.get_value();
+            // Listing is instant; it says how many ports the (slower) probe is about to try.
+            if let Ok(listed) = api::ports(&endpoint, false).await {
+                let free = listed.iter().filter(|p| p.in_use_by.is_none()).count();
+                scanning.try_set(Some(Some(free)));
+            }
+            match api::ports(&endpoint, true).await {
+                Ok(mut found) => {
+                    sort_ports(&mut found);
+                    ports.try_set(Some(found));
+                }
+                Err(e) => {
+                    error.try_set(Some(e.to_string()));
+                }
+            }
+            scanning.try_set(None);
+        });
+    };
+    scan();
+    view! {
+        <div class="port-scan">
+            <div class="port-scan-head">
+                <h3>"Serial ports"</h3>
+                <button type="button" class="btn" disabled=move || scanning.get().is_some() on:click=move |_| scan()>
+                    "Scan again"
+                </button>
+            </div>
+            <p class="muted" role="status" aria-live="polite">
+                {move || scanning.get().map(probing_label)}
+            </p>
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            {move || ports.get().map(|list| {
+                if list.is_empty() {
+                    return view! {
+                        <p class="empty">"The system lists no serial ports. Plug the modem in and scan again, or type its path."</p>
+                    }.into_any();
+                }
+                view! {
+                    <ul class="port-list" aria-label="Serial ports">
+                        {list.into_iter().map(|report| {
+                            let path = report.port.clone();
+                            let free = report.in_use_by.is_none();
+                            let label = format!("{pick_label} {path}");
+                            view! {
+                                <li class="port-row">
+                                    <PortResult report=report />
+                                    {free.then(|| view! {
+                                        <button type="button" class="btn" aria-label=label on:click=move |_| on_pick.run(path.clone())>
+                                            {pick_label}
+                                        </button>
+                                    })}
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            })}
+        </div>
+    }
+}
+
+/// The "Add a modem" panel: ports with probe results, a path field, Test, Use this modem, Start demo modem.
+#[component]
+fn AddModem() -> impl IntoView {
+    let app = expect_context::<AppState>();
+    let port = RwSignal::new(String::new());
+    let label = RwSignal::new(String::new());
+    let result = RwSignal::new(None::<PortReport>);
+    let busy = RwSignal::new(None::<&'static str>);
+    let message = RwSignal::new(None::<(bool, String)>);
+    let test = move || {
+        let path = port.get_untracked().trim().to_owned();
+        if path.is_empty() {
+            message.set(Some((
+                false,
+                "Choose a port or type its path first.".into(),
+            )));
+            return;
+        }
+        busy.set(Some("Probing 1 port…"));
+        result.set(None);
+        message.set(None);
+        leptos::task::spawn_local(async move {
+            let endpoint = app.endpoint.get_value();
+            match api::probe_port(&endpoint, &path).await {
+                Ok(report) => {
+                    result.try_set(Some(report));
+                }
+                Err(e) => {
+                    message.try_set(Some((false, e.to_string())));
+                }
+            }
+            busy.try_set(None);
+        });
+    };
+    let done = move |outcome: Result<ModemStatus, api::ApiFailure>| match outcome {
+        Ok(modem) => {
+            let text = format!(
+                "Added {}.",
+                modem.label.clone().unwrap_or_else(|| modem.id.clone())
+            );
+            app.upsert_modem(modem);
+            message.try_set(Some((true, text)));
+            result.try_set(None);
+            port.try_set(String::new());
+            label.try_set(String::new());
+        }
+        Err(e) => {
+            message.try_set(Some((false, e.to_string())));
+        }
+    };
+    let use_it = move |_| {
+        let path = port.get_untracked().trim().to_owned();
+        if path.is_empty() {
+            message.set(Some((
+                false,
+                "Choose a port or type its path first.".into(),
+            )));
+            return;
+        }
+        let name = label.get_untracked().trim().to_owned();
+        busy.set(Some("Starting the modem…"));
+        message.set(None);
+        leptos::task::spawn_local(async move {
+            let endpoint = app.endpoint.get_value();
+            let name = (!name.is_empty()).then_some(name);
+            done(api::add_modem(&endpoint, &path, name.as_deref()).await);
+            busy.try_set(None);
+        });
+    };
+    let demo = move |_| {
+        busy.set(Some("Starting the demo modem…"));
+        message.set(None);
+        leptos::task::spawn_local(async move {
+            let endpoint = app.endpoint.get_value();
+            done(api::start_demo_modem(&endpoint).await);
+            busy.try_set(None);
+        });
+    };
+    view! {
+        <section class="card add-modem" aria-labelledby="add-modem-title">
+            <h3 id="add-modem-title">"Add a modem"</h3>
+            <PortScan
+                pick_label="Test"
+                on_pick=Callback::new(move |p: String| {
+                    port.set(p);
+                    test();
+                })
+            />
+            <div class="field">
+                <label for="add-port">"Port path"</label>
+                <input
+                    id="add-port"
+                    type="text"
+                    placeholder="/dev/ttyUSB2"
+                    autocomplete="off"
+                    spellcheck="false"
+                    prop:value=move || port.get()
+                    on:input=move |ev| port.set(event_target_value(&ev))
+                />
+            </div>
+            <div class="field">
+                <label for="add-label">"Name (optional)"</label>
+                <input
+                    id="add-label"
+                    type="text"
+                    maxlength="64"
+                    placeholder="Work SIM"
+                    prop:value=move || label.get()
+                    on:input=move |ev| label.set(event_target_value(&ev))
+                />
+            </div>
+            <div class="actions">
+                <button id="add-test" type="button" class="btn" disabled=move || busy.get().is_some() on:click=move |_| test()>
+                    "Test"
+                </button>
+                <button id="add-use" type="button" class="btn btn-primary" disabled=move || busy.get().is_some() on:click=use_it>
+                    "Use this modem"
+                </button>
+                <button id="add-demo" type="button" class="btn" disabled=move || busy.get().is_some() on:click=demo>
+                    "Start demo modem"
+                </button>
+            </div>
+            <div class="probe-result" role="status" aria-live="polite">
+                {move || busy.get().map(|b| view! { <p class="muted">{b}</p> })}
+                {move || result.get().map(|r| view! { <PortResult report=r /> })}
+                {move || message.get().map(|(ok, text)| {
+                    let class = if ok { "notice" } else { "error" };
+                    view! { <p class=class>{text}</p> }
+                })}
+            </div>
+        </section>
     }
 }
 
@@ -124,7 +411,7 @@ pub fn Modems() -> impl IntoView {
             <h2 id="modems-title">"Modems"</h2>
             <Show
                 when=move || app.modems.with(|m| !m.is_empty())
-                fallback=|| view! { <p class="empty">"No modem reported yet. Start SimRelay with --modem PATH or --demo."</p> }
+                fallback=|| view! { <p class="empty">"No modem yet. Add one below, or start the demo modem."</p> }
             >
                 <div class="cards">
                     <For each=move || app.modems.get() key=|m| format!("{m:?}") let:m>
@@ -132,6 +419,7 @@ pub fn Modems() -> impl IntoView {
                     </For>
                 </div>
             </Show>
+            <AddModem />
         </section>
     }
 }

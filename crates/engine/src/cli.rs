@@ -128,11 +128,7 @@ fn list_ports(ports: Vec<String>, json: bool) -> anyhow::Result<ExitCode> {
         if ports.is_empty() {
             probe::scan(115_200).await
         } else {
-            let mut results = Vec::new();
-            for port in &ports {
-                results.push(probe::probe(port).await);
-            }
-            results
+            probe::probe_many(ports, 115_200).await
         }
     });
     let mut out = std::io::stdout().lock();
@@ -146,7 +142,8 @@ fn list_ports(ports: Vec<String>, json: bool) -> anyhow::Result<ExitCode> {
         });
         if json {
             let line = serde_json::json!({"port": r.port, "is_modem": r.is_modem, "model": r.model,
-                "info": r.info, "usb": usb, "error": r.error});
+                "info": r.info, "usb": usb, "error": r.error,
+                "error_kind": r.error_kind.map(|k| k.as_str()), "hint": r.hint});
             writeln!(out, "{line}")?;
             continue;
         }
@@ -169,6 +166,9 @@ fn list_ports(ports: Vec<String>, json: bool) -> anyhow::Result<ExitCode> {
             .map(|u| format!(" [USB {:04x}:{:04x}]", u.vid, u.pid))
             .unwrap_or_default();
         writeln!(out, "{}{usb}: {verdict}", r.port)?;
+        if let Some(hint) = &r.hint {
+            writeln!(out, "    {hint}")?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -2,7 +2,6 @@
 //!
 //! The headless `simrelay serve` and the desktop shell both use this, so they behave the same.
 
-use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -14,16 +13,15 @@ use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use simrelay_modem::{ModemConfig, ModemHandle};
-
 use crate::config::Config;
 use crate::hub::Hub;
+use crate::modems::{ModemDefaults, Modems, Origin};
 use crate::server::lan::{LanError, Listeners};
 use crate::server::settings::Control;
 use crate::server::{self, AppState, SettingsError};
 use crate::store::{settings as stored_settings, Store, StoreError};
 use crate::tokens::{Devices, TokensError};
-use crate::{demo, hooks, ingest, retention};
+use crate::{hooks, retention};
 
 /// How long start-up waits for the modems to tell their IMEI/ICCID (all at once).
 const IDENTIFY_WAIT: Duration = Duration::from_secs(5);
@@ -84,6 +82,7 @@ pub struct Engine {
     devices: Arc<Devices>,
     listeners: Arc<Listeners>,
     settings: Arc<Control>,
+    modems: Modems,
     shutdown: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -151,83 +150,39 @@ impl Engine {
         let shutdown = CancellationToken::new();
         let mut tasks = Vec::new();
 
-        let mut handles = BTreeMap::new();
-        let mut ports: Vec<&String> = Vec::new();
-        let mut unidentified = Vec::new();
+        let modems = Modems::new(
+            store.clone(),
+            hub.clone(),
+            shutdown.clone(),
+            ModemDefaults {
+                labels: config.modem_labels.clone(),
+                pins: config.modem_pins.clone(),
+                sweep_secs: config.sweep_secs,
+                demo_interval_secs: config.demo_interval_secs,
+            },
+        );
         for port in &config.modems {
-            if ports.contains(&port) {
-                // Two drivers on one port would steal each other's answers.
-                tracing::warn!(%port, "modem given twice; using it once");
-                continue;
+            if let Err(e) = modems.add_serial(port, None, Origin::Config).await {
+                // Given twice (or through two paths): two drivers on one port would steal each other's answers.
+                tracing::warn!(%port, error = %e, "modem given twice; using it once");
             }
-            ports.push(port);
-            // What the modem on this port called itself last time, in case it is absent now.
-            let known_id = store.known_modem_id(port).await.unwrap_or_else(|e| {
-                tracing::warn!(%port, error = %e, "cannot read the remembered modem id");
-                None
-            });
-            let (handle, events) = simrelay_modem::spawn(ModemConfig {
-                port: port.clone(),
-                known_id,
-                label: config.modem_labels.get(port).cloned(),
-                pin: config.modem_pins.get(port).cloned(),
-                sweep_interval: Duration::from_secs(config.sweep_secs),
-                ..ModemConfig::default()
-            });
-            unidentified.push(handle.clone());
-            let handle_for_ids = handle.clone();
-            tasks.push(tokio::spawn(ingest::run(
-                handle,
-                events,
-                store.clone(),
-                hub.clone(),
-                false,
-                shutdown.clone(),
-            )));
-            tasks.push(tokio::spawn(remember_ids(
-                handle_for_ids,
-                port.clone(),
-                store.clone(),
-                shutdown.clone(),
-            )));
+        }
+        if config.demo {
+            if let Err(e) = modems.add_demo(Origin::Config).await {
+                shutdown.cancel();
+                modems.shutdown().await;
+                return Err(EngineError::Demo(e.to_string()));
+            }
+        }
+        // Modems added from the UI in an earlier run, next to the configured ones.
+        if let Err(e) = modems.start_added().await {
+            shutdown.cancel();
+            modems.shutdown().await;
+            return Err(e.into());
         }
         // A modem's id (IMEI based) is learned when the driver first talks to it; the API names modems by it.
         // Present modems answer within a second; an absent or silent one is listed under its port path.
-        let identified =
-            futures_util::future::join_all(unidentified.iter().map(|handle| async move {
-                tokio::time::timeout(IDENTIFY_WAIT, handle.identified())
-                    .await
-                    .unwrap_or_else(|_| handle.id())
-            }))
-            .await;
-        for (id, handle) in identified.into_iter().zip(unidentified) {
-            handles.insert(id, handle);
-        }
-        if config.demo {
-            let simulator = demo::start_simulator()
-                .await
-                .map_err(|e| EngineError::Demo(e.to_string()))?;
-            let (handle, events) = simrelay_modem::spawn(ModemConfig {
-                port: simulator.path().to_string_lossy().into_owned(),
-                id: Some(demo::DEMO_MODEM_ID.to_owned()),
-                ..ModemConfig::default()
-            });
-            handles.insert(handle.id(), handle.clone());
-            tasks.push(tokio::spawn(ingest::run(
-                handle,
-                events,
-                store.clone(),
-                hub.clone(),
-                true,
-                shutdown.clone(),
-            )));
-            let every = Duration::from_secs(config.demo_interval_secs);
-            tasks.push(tokio::spawn(demo::inject(
-                simulator,
-                every,
-                shutdown.clone(),
-            )));
-        }
+        modems.identify_all(IDENTIFY_WAIT).await;
 
         // Both always run: they read the live settings, which may name hooks or rules later.
         tasks.push(tokio::spawn(hooks::run(
@@ -251,7 +206,7 @@ impl Engine {
             devices: devices.clone(),
             settings: control.clone(),
             limiter: Arc::default(),
-            modems: Arc::new(handles),
+            modems: modems.clone(),
             tls: tls.clone(),
         };
         listeners.set_template(Some(state.clone()));
@@ -286,6 +241,7 @@ impl Engine {
             devices,
             listeners,
             settings: control,
+            modems,
             shutdown,
             tasks,
         })
@@ -385,6 +341,8 @@ impl Engine {
             tracing::debug!(error = %e, "LAN listeners were fixed");
         }
         self.listeners.set_template(None);
+        // Each modem's ingest task closes its driver (and port) on the way out.
+        self.modems.shutdown().await;
         for task in self.tasks {
             let abort = task.abort_handle();
             if tokio::time::timeout(SHUTDOWN_GRACE, task).await.is_err() {
@@ -393,34 +351,5 @@ impl Engine {
             }
         }
         self.store.close().await;
-    }
-}
-
-/// Remembers the id the modem on a configured `port` tells (not a fallback port path), now and whenever it
-/// changes, so the next start knows the modem by it even if it is absent then.
-async fn remember_ids(
-    mut handle: ModemHandle,
-    port: String,
-    store: Store,
-    shutdown: CancellationToken,
-) {
-    let mut id = tokio::select! {
-        id = handle.identified() => id,
-        () = shutdown.cancelled() => return,
-    };
-    loop {
-        if id.starts_with("imei:") || id.starts_with("iccid:") {
-            if let Err(e) = store.remember_modem_id(&port, &id).await {
-                tracing::warn!(%port, %id, error = %e, "cannot remember the modem's id");
-            }
-        }
-        id = tokio::select! {
-            next = handle.id_changed() => match next {
-                Some(next) if next != id => next,
-                Some(_) => continue,
-                None => return,
-            },
-            () = shutdown.cancelled() => return,
-        };
     }
 }

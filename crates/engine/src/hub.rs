@@ -101,6 +101,15 @@ impl Hub {
         self.lock_modems().remove(id);
     }
 
+    /// Forgets a removed modem's status and tells every client to drop its card.
+    pub fn publish_modem_removed(&self, id: &str) {
+        self.lock_modems().remove(id);
+        let _ = self
+            .inner
+            .events
+            .send(ServerEvent::ModemRemoved { id: id.to_owned() });
+    }
+
     /// The latest status of every modem, ordered by id.
     pub fn modems(&self) -> Vec<ModemStatus> {
         self.lock_modems().values().cloned().collect()

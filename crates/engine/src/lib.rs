@@ -14,6 +14,7 @@ pub mod hooks;
 pub mod hub;
 mod ingest;
 pub mod logging;
+mod modems;
 mod retention;
 mod server;
 pub mod store;

@@ -58,6 +58,7 @@ mod handle;
 mod listing;
 pub use listing::Registration;
 mod negotiate;
+pub mod port_access;
 pub mod probe;
 pub mod sim;
 pub mod transport;

@@ -1,6 +1,6 @@
 //! Finding modems: list serial ports with their USB identity and ask each, carefully, if it is one.
 //!
-//! Used by `simrelay ports`. A port that does not answer `AT` gets nothing else written to it (it
+//! Used by `simrelay ports` and the engine's `GET /api/ports`. A port that does not answer `AT` gets nothing else written to it (it
 //! could be a GPS, a microcontroller or a braille display); one that does is asked only harmless
 //! identification questions (`ATI`, `AT+CGMM`), with short timeouts.
 
@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::channel::AtChannel;
 use crate::listing::parse_plain;
+use crate::port_access::{self, OpenErrorKind, PortFacts};
 use crate::transport::{Opener, SerialOpener};
 
 const PROBE_TIMEOUT: Duration = Duration::from_millis(700);
@@ -44,6 +45,11 @@ pub struct ProbeResult {
     pub model: Option<String>,
     /// Why the port could not be probed (busy, permission denied, ...).
     pub error: Option<String>,
+    /// `error` sorted for programs.
+    pub error_kind: Option<OpenErrorKind>,
+    /// What the user can do about it ([`port_access::hint`]): set with `error`, and for a port that did not
+    /// answer while another program has it open.
+    pub hint: Option<String>,
 }
 
 /// Serial ports the operating system knows, with USB identity where available.
@@ -96,15 +102,61 @@ pub fn usb_serial_of(ports: &[(String, Option<UsbInfo>)], port: &str) -> Option<
         .and_then(|(_, usb)| usb.as_ref()?.serial_number.clone())
 }
 
-/// Lists every serial port and probes each one.
+/// Lists every serial port and probes each one (all at once: a port that does not answer costs seconds).
 pub async fn scan(baud: u32) -> Vec<ProbeResult> {
-    let mut results = Vec::new();
-    for (port, usb) in list_ports() {
-        let mut result = probe_with(Arc::new(SerialOpener), &port, baud).await;
+    let ports = tokio::task::spawn_blocking(list_ports)
+        .await
+        .unwrap_or_default();
+    let mut results = probe_many(ports.iter().map(|(p, _)| p.clone()).collect(), baud).await;
+    for (result, (_, usb)) in results.iter_mut().zip(ports) {
         result.usb = usb;
-        results.push(result);
     }
     results
+}
+
+/// Probes `ports` concurrently at `baud`; the results are in the order of `ports`.
+pub async fn probe_many(ports: Vec<String>, baud: u32) -> Vec<ProbeResult> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, port) in ports.iter().enumerate() {
+        let port = port.clone();
+        tasks.spawn(async move { (i, probe_with(Arc::new(SerialOpener), &port, baud).await) });
+    }
+    let mut results: Vec<Option<ProbeResult>> = vec![None; ports.len()];
+    while let Some(joined) = tasks.join_next().await {
+        if let Ok((i, result)) = joined {
+            if let Some(slot) = results.get_mut(i) {
+                *slot = Some(result);
+            }
+        }
+    }
+    // A probe task that panicked leaves its port with an error rather than dropping it from the list.
+    results
+        .into_iter()
+        .zip(ports)
+        .map(|(result, port)| {
+            result.unwrap_or_else(|| {
+                failed(
+                    &port,
+                    OpenErrorKind::Other,
+                    "the probe stopped unexpectedly".into(),
+                )
+            })
+        })
+        .collect()
+}
+
+fn failed(port: &str, kind: OpenErrorKind, error: String) -> ProbeResult {
+    let facts = PortFacts::gather(port);
+    ProbeResult {
+        port: port.to_string(),
+        usb: None,
+        is_modem: false,
+        info: Vec::new(),
+        model: None,
+        error: Some(error),
+        error_kind: Some(kind),
+        hint: Some(port_access::hint(kind, port, &facts)),
+    }
 }
 
 /// Probes one port at 115200 baud.
@@ -121,11 +173,23 @@ pub async fn probe_with(opener: Arc<dyn Opener>, port: &str, baud: u32) -> Probe
         info: Vec::new(),
         model: None,
         error: None,
+        error_kind: None,
+        hint: None,
     };
     let io = match opener.open(port, baud).await {
         Ok(io) => io,
         Err(e) => {
+            let kind = OpenErrorKind::classify(&e);
+            // Reading /proc takes a moment; only a failure needs it.
+            let facts = tokio::task::spawn_blocking({
+                let port = port.to_owned();
+                move || PortFacts::gather(&port)
+            })
+            .await
+            .unwrap_or_default();
             result.error = Some(e.to_string());
+            result.error_kind = Some(kind);
+            result.hint = Some(port_access::hint(kind, port, &facts));
             return result;
         }
     };
@@ -138,12 +202,29 @@ pub async fn probe_with(opener: Arc<dyn Opener>, port: &str, baud: u32) -> Probe
             }
             Err(e) if e.is_link_lost() => {
                 result.error = Some(e.to_string());
+                result.error_kind = Some(OpenErrorKind::Other);
+                result.hint = Some(port_access::hint(
+                    OpenErrorKind::Other,
+                    port,
+                    &PortFacts::default(),
+                ));
                 return result;
             }
             Err(_) => {}
         }
     }
     if !result.is_modem {
+        // ModemManager opens ports without locking them and reads their answers: silence may be its doing.
+        drop(at);
+        let facts = tokio::task::spawn_blocking({
+            let port = port.to_owned();
+            move || PortFacts::gather(&port)
+        })
+        .await
+        .unwrap_or_default();
+        if facts.holder.is_some() {
+            result.hint = Some(port_access::busy_hint(port, &facts));
+        }
         return result;
     }
     if let Ok(lines) = at.command("ATI", PROBE_TIMEOUT).await {

@@ -71,4 +71,13 @@ async fn a_missing_port_reports_the_error() {
     let result = probe("/dev/does-not-exist-simrelay").await;
     assert!(!result.is_modem);
     assert!(result.error.is_some());
+    assert_eq!(
+        result.error_kind,
+        Some(simrelay_modem::port_access::OpenErrorKind::NotFound)
+    );
+    let hint = result.hint.expect("a hint says what to do");
+    assert!(
+        hint.contains("/dev/does-not-exist-simrelay") && hint.contains("plugged in"),
+        "{hint}"
+    );
 }

@@ -147,6 +147,12 @@ pub enum ServerEvent {
         /// The new status.
         modem: ModemStatus,
     },
+    /// A modem was removed (`DELETE /api/modems/{id}`): its driver stopped; clients drop its card. Older
+    /// clients skip this frame type, as they skip every type they do not know.
+    ModemRemoved {
+        /// The id the modem was listed under (as in [`ModemStatus::id`]).
+        id: String,
+    },
 }
 
 /// Where an outgoing message stands.
@@ -307,6 +313,75 @@ pub struct MessagePage {
     /// `[start, end)` by message id. Clients highlight by slicing the text, never by inserting markup.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub highlights: std::collections::BTreeMap<i64, Vec<[usize; 2]>>,
+}
+
+/// Why a serial port could not be opened, for a program to act on (`error_kind` in `GET /api/ports`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PortErrorKind {
+    /// The user may not open the device (on Linux: not in the group that owns it, usually `dialout`).
+    PermissionDenied,
+    /// Another program has the port open (ModemManager, a terminal program, another SimRelay).
+    Busy,
+    /// There is no such device (unplugged, or a typo in the path).
+    NotFound,
+    /// Anything else; `error` says what.
+    Other,
+}
+
+/// USB identity of a serial port (`usb` in `GET /api/ports`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsbIdentity {
+    /// Vendor id, 4 lowercase hex digits.
+    pub vid: String,
+    /// Product id, 4 lowercase hex digits.
+    pub pid: String,
+    /// Serial number, when the device has one.
+    #[serde(default)]
+    pub serial_number: Option<String>,
+    /// Manufacturer string.
+    #[serde(default)]
+    pub manufacturer: Option<String>,
+    /// Product string.
+    #[serde(default)]
+    pub product: Option<String>,
+}
+
+/// One serial port and what probing it found (`GET /api/ports`, `POST /api/ports/probe`).
+///
+/// Everything here except `port`'s shape comes from the device or the OS: clients show it as text only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortReport {
+    /// The port path (`/dev/ttyUSB2`, `COM3`).
+    pub port: String,
+    /// USB identity, when the port is a USB device the OS knows.
+    #[serde(default)]
+    pub usb: Option<UsbIdentity>,
+    /// Id of the running modem that uses this port; such a port is not probed (it would steal the driver's
+    /// answers), so `probed` is false.
+    #[serde(default)]
+    pub in_use_by: Option<String>,
+    /// Whether the port was probed.
+    #[serde(default)]
+    pub probed: bool,
+    /// It answered `AT` with `OK`.
+    #[serde(default)]
+    pub is_modem: bool,
+    /// `AT+CGMM` answer (the model).
+    #[serde(default)]
+    pub model: Option<String>,
+    /// `ATI` answer lines.
+    #[serde(default)]
+    pub info: Vec<String>,
+    /// Why it could not be probed, as the OS said it.
+    #[serde(default)]
+    pub error: Option<String>,
+    /// `error` sorted for programs.
+    #[serde(default)]
+    pub error_kind: Option<PortErrorKind>,
+    /// What the user can do about it (a sentence with the commands to run), when there is something to do.
+    #[serde(default)]
+    pub hint: Option<String>,
 }
 
 /// Body of `GET /api/health`.

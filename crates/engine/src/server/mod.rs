@@ -7,21 +7,21 @@ mod devices;
 mod error;
 mod export;
 pub(crate) mod lan;
+mod modems;
 mod origin;
 mod pair;
 mod params;
+mod ports;
 mod send;
 pub(crate) mod settings;
 pub mod tls;
 mod ui;
 mod ws;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::routing::{delete, get, post};
 use axum::{middleware, Router};
-use simrelay_modem::ModemHandle;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -58,8 +58,8 @@ pub(crate) struct AppState {
     pub(crate) settings: Arc<settings::Control>,
     /// Failed token attempts per client IP.
     pub(crate) limiter: Arc<auth::FailureLimiter>,
-    /// The running modem drivers by id, for sending.
-    pub(crate) modems: Arc<BTreeMap<String, ModemHandle>>,
+    /// The running modems: for sending, adding and removing.
+    pub(crate) modems: crate::modems::Modems,
     /// The certificate to serve HTTPS and WSS with; `None` serves plain HTTP.
     pub(crate) tls: Option<tls::Tls>,
 }
@@ -95,7 +95,10 @@ pub(crate) fn router(state: AppState) -> Router {
         )
         .route("/api/codes/latest", get(codes::latest))
         .route("/api/codes/wait", get(codes::wait))
-        .route("/api/modems", get(api::modems))
+        .route("/api/modems", get(api::modems).post(modems::add))
+        .route("/api/modems/{id}", delete(modems::remove))
+        .route("/api/ports", get(ports::list))
+        .route("/api/ports/probe", post(ports::probe))
         .route("/api/send", post(send::send))
         .route("/api/pair", get(pair::pair))
         .route("/api/devices", get(devices::list).post(devices::create))

@@ -97,12 +97,7 @@ pub(crate) async fn send(
 /// The driver of the modem `id` names: its current id (learned from the modem, `imei:...`) or the one it was
 /// started under (its port path).
 fn handle_named(state: &AppState, id: &str) -> Option<ModemHandle> {
-    state
-        .modems
-        .values()
-        .find(|h| h.id() == id)
-        .or_else(|| state.modems.get(id))
-        .cloned()
+    state.modems.named(id)
 }
 
 fn pick_modem(state: &AppState, wanted: Option<&str>) -> Result<(String, ModemHandle), Failure> {
@@ -119,7 +114,7 @@ fn pick_modem(state: &AppState, wanted: Option<&str>) -> Result<(String, ModemHa
                 .find(|m| m.state == simrelay_protocol::ModemState::Connected);
             let id = connected
                 .map(|m| m.id)
-                .or_else(|| state.modems.keys().next().cloned());
+                .or_else(|| state.modems.handles().first().map(ModemHandle::id));
             id.and_then(|id| handle_named(state, &id).map(|h| (h.id(), h)))
                 .ok_or_else(|| {
                     Failure::new(

@@ -17,12 +17,14 @@ use sqlx::sqlite::{
 };
 use sqlx::Row;
 
+mod added_modems;
 mod modem_ids;
 mod retention;
 mod search;
 mod sent;
 pub mod settings;
 
+pub use added_modems::AddedModem;
 pub use retention::{Retention, RetentionReport};
 pub use search::{Found, MessageQuery, Order};
 pub use simrelay_protocol::{SendStatus, SentMessage};

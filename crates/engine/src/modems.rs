@@ -1,0 +1,462 @@
+//! The running modems: one place that starts a modem (driver, ingest task, id memory), stops one, and lists
+//! them. Start-up (the config file's `modems`, `--demo`, and the modems added at run time, read back from the
+//! store) and the API (`POST`/`DELETE /api/modems`) use the same code, so a modem added from the UI behaves
+//! exactly like a configured one.
+//!
+//! Each modem gets its own cancellation token, a child of the engine's: removing one stops its ingest task,
+//! which shuts its driver down and closes the port; engine shutdown stops them all.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use simrelay_modem::{ModemConfig, ModemHandle};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::demo;
+use crate::hub::Hub;
+use crate::ingest;
+use crate::store::{AddedModem, Store, StoreError};
+
+/// How long [`Modems::remove`] and [`Modems::shutdown`] wait for a modem's tasks before abandoning them.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// Key of the demo modem in the registry (and its id).
+const DEMO_KEY: &str = demo::DEMO_MODEM_ID;
+
+/// What every modem started from the config or at run time shares.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ModemDefaults {
+    /// Names of configured ports.
+    pub(crate) labels: BTreeMap<String, String>,
+    /// SIM PINs by port.
+    pub(crate) pins: BTreeMap<String, String>,
+    /// Seconds between SIM sweeps.
+    pub(crate) sweep_secs: u64,
+    /// Seconds between demo messages.
+    pub(crate) demo_interval_secs: u64,
+}
+
+/// Where a running modem came from, which decides what removing it does to the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// The config file, the environment or a flag: it comes back at the next start whatever the API does.
+    Config,
+    /// Added at run time and stored: removing it forgets it.
+    Added,
+}
+
+/// Why a modem could not be added.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum AddError {
+    /// A running modem already uses the port.
+    #[error("{port} is already used by the modem {id}")]
+    InUse {
+        /// The port asked for.
+        port: String,
+        /// The modem using it.
+        id: String,
+    },
+    /// The demo modem's simulator could not start.
+    #[error("cannot start the demo modem: {0}")]
+    Demo(String),
+    /// The store could not remember it.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A modem that was removed.
+#[derive(Debug, Clone)]
+pub(crate) struct Removed {
+    /// The id it was listed under.
+    pub(crate) id: String,
+    /// Whether it came from the config file (and so comes back at the next start).
+    pub(crate) from_config: bool,
+}
+
+struct Entry {
+    /// The port path it was started on, or [`DEMO_KEY`].
+    key: String,
+    /// The device the port path resolves to, to find the same port under another name (a by-id link).
+    device: PathBuf,
+    handle: ModemHandle,
+    origin: Origin,
+    demo: bool,
+    label: Option<String>,
+    stop: CancellationToken,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Entry {
+    fn matches_id(&self, id: &str) -> bool {
+        self.handle.id() == id || self.key == id
+    }
+}
+
+/// The registry of running modems; cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Modems {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    hub: Hub,
+    shutdown: CancellationToken,
+    defaults: ModemDefaults,
+    entries: Mutex<Vec<Entry>>,
+}
+
+impl std::fmt::Debug for Modems {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Modems")
+            .field("count", &self.lock().len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The device a port path names (a `/dev/serial/by-id/...` link and `/dev/ttyUSB2` are the same port).
+pub(crate) fn device_of(port: &str) -> PathBuf {
+    std::fs::canonicalize(port).unwrap_or_else(|_| PathBuf::from(port))
+}
+
+impl Modems {
+    /// An empty registry whose modems stop when `shutdown` is cancelled.
+    pub(crate) fn new(
+        store: Store,
+        hub: Hub,
+        shutdown: CancellationToken,
+        defaults: ModemDefaults,
+    ) -> Modems {
+        Modems {
+            inner: Arc::new(Inner {
+                store,
+                hub,
+                shutdown,
+                defaults,
+                entries: Mutex::new(Vec::new()),
+            }),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Entry>> {
+        // Entries are inserted and removed whole; a panic elsewhere cannot leave one half-made.
+        self.inner
+            .entries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The id of the running modem on `port` (or on the same device under another path), if any.
+    pub(crate) fn in_use_by(&self, port: &str) -> Option<String> {
+        let device = device_of(port);
+        self.lock()
+            .iter()
+            .find(|e| e.key == port || e.device == device)
+            .map(|e| e.handle.id())
+    }
+
+    /// Every running modem's handle, in the order they were started.
+    pub(crate) fn handles(&self) -> Vec<ModemHandle> {
+        self.lock().iter().map(|e| e.handle.clone()).collect()
+    }
+
+    /// The modem `id` names: its current id (`imei:...`) or the one it was started under (its port path).
+    pub(crate) fn named(&self, id: &str) -> Option<ModemHandle> {
+        let entries = self.lock();
+        entries
+            .iter()
+            .find(|e| e.handle.id() == id)
+            .or_else(|| entries.iter().find(|e| e.key == id))
+            .map(|e| e.handle.clone())
+    }
+
+    /// Starts the modem on `port` (its driver, ingest and id memory). A modem of [`Origin::Added`] is stored so
+    /// the next start starts it again.
+    pub(crate) async fn add_serial(
+        &self,
+        port: &str,
+        label: Option<String>,
+        origin: Origin,
+    ) -> Result<ModemHandle, AddError> {
+        self.start_serial(port, label, origin, origin == Origin::Added)
+            .await
+    }
+
+    async fn start_serial(
+        &self,
+        port: &str,
+        label: Option<String>,
+        origin: Origin,
+        store_it: bool,
+    ) -> Result<ModemHandle, AddError> {
+        if let Some(id) = self.in_use_by(port) {
+            // Two drivers on one port would steal each other's answers.
+            return Err(AddError::InUse {
+                port: port.to_owned(),
+                id,
+            });
+        }
+        let store = &self.inner.store;
+        // What the modem on this port called itself last time, in case it is absent now.
+        let known_id = store.known_modem_id(port).await.unwrap_or_else(|e| {
+            tracing::warn!(%port, error = %e, "cannot read the remembered modem id");
+            None
+        });
+        let label = label.or_else(|| self.inner.defaults.labels.get(port).cloned());
+        if store_it {
+            store
+                .remember_added_modem(&AddedModem::Serial {
+                    port: port.to_owned(),
+                    label: label.clone(),
+                })
+                .await?;
+        }
+        let mut entries = self.lock();
+        // Checked again under the lock: two requests for one port may have raced through the first check.
+        let device = device_of(port);
+        if let Some(e) = entries.iter().find(|e| e.key == port || e.device == device) {
+            return Err(AddError::InUse {
+                port: port.to_owned(),
+                id: e.handle.id(),
+            });
+        }
+        let (handle, events) = simrelay_modem::spawn(ModemConfig {
+            port: port.to_owned(),
+            known_id,
+            label: label.clone(),
+            pin: self.inner.defaults.pins.get(port).cloned(),
+            sweep_interval: Duration::from_secs(self.inner.defaults.sweep_secs),
+            ..ModemConfig::default()
+        });
+        let stop = self.inner.shutdown.child_token();
+        let tasks = vec![
+            tokio::spawn(ingest::run(
+                handle.clone(),
+                events,
+                store.clone(),
+                self.inner.hub.clone(),
+                false,
+                stop.clone(),
+            )),
+            tokio::spawn(remember_ids(
+                handle.clone(),
+                port.to_owned(),
+                store.clone(),
+                stop.clone(),
+            )),
+        ];
+        tracing::info!(%port, ?origin, "modem started");
+        entries.push(Entry {
+            key: port.to_owned(),
+            device,
+            handle: handle.clone(),
+            origin,
+            demo: false,
+            label,
+            stop,
+            tasks,
+        });
+        Ok(handle)
+    }
+
+    /// Starts the built-in demo modem (a simulator on a pty, with a sample message every few seconds).
+    pub(crate) async fn add_demo(&self, origin: Origin) -> Result<ModemHandle, AddError> {
+        self.start_demo(origin, origin == Origin::Added).await
+    }
+
+    async fn start_demo(&self, origin: Origin, store_it: bool) -> Result<ModemHandle, AddError> {
+        let in_use = |entries: &[Entry]| {
+            entries.iter().find(|e| e.demo).map(|e| AddError::InUse {
+                port: DEMO_KEY.to_owned(),
+                id: e.handle.id(),
+            })
+        };
+        if let Some(e) = in_use(&self.lock()) {
+            return Err(e);
+        }
+        let simulator = demo::start_simulator()
+            .await
+            .map_err(|e| AddError::Demo(e.to_string()))?;
+        if store_it {
+            if let Err(e) = self
+                .inner
+                .store
+                .remember_added_modem(&AddedModem::Demo)
+                .await
+            {
+                simulator.shutdown().await;
+                return Err(e.into());
+            }
+        }
+        let port = simulator.path().to_string_lossy().into_owned();
+        let conflict = {
+            let mut entries = self.lock();
+            match in_use(&entries) {
+                Some(e) => e,
+                None => {
+                    tracing::info!(?origin, "demo modem started");
+                    return Ok(self.spawn_demo(simulator, &port, origin, &mut entries));
+                }
+            }
+        };
+        simulator.shutdown().await;
+        Err(conflict)
+    }
+
+    fn spawn_demo(
+        &self,
+        simulator: simrelay_modem::Simulator,
+        port: &str,
+        origin: Origin,
+        entries: &mut Vec<Entry>,
+    ) -> ModemHandle {
+        let (handle, events) = simrelay_modem::spawn(ModemConfig {
+            port: port.to_owned(),
+            id: Some(DEMO_KEY.to_owned()),
+            ..ModemConfig::default()
+        });
+        let stop = self.inner.shutdown.child_token();
+        let every = Duration::from_secs(self.inner.defaults.demo_interval_secs);
+        let tasks = vec![
+            tokio::spawn(ingest::run(
+                handle.clone(),
+                events,
+                self.inner.store.clone(),
+                self.inner.hub.clone(),
+                true,
+                stop.clone(),
+            )),
+            tokio::spawn(demo::inject(simulator, every, stop.clone())),
+        ];
+        entries.push(Entry {
+            key: DEMO_KEY.to_owned(),
+            device: device_of(port),
+            handle: handle.clone(),
+            origin,
+            demo: true,
+            label: None,
+            stop,
+            tasks,
+        });
+        handle
+    }
+
+    /// Starts the modems added at run time in an earlier run. One that cannot start (its port is also in the
+    /// config file, say) is skipped with a warning: start-up never fails for it.
+    pub(crate) async fn start_added(&self) -> Result<(), StoreError> {
+        for modem in self.inner.store.added_modems().await? {
+            // Already stored: started as added (removing it forgets it) without storing it again.
+            let started = match &modem {
+                AddedModem::Serial { port, label } => {
+                    self.start_serial(port, label.clone(), Origin::Added, false)
+                        .await
+                }
+                AddedModem::Demo => self.start_demo(Origin::Added, false).await,
+            };
+            if let Err(e) = started {
+                tracing::warn!(?modem, error = %e, "a modem added earlier was not started");
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits (at most `wait`) until every modem told its id, as the API names modems by it.
+    pub(crate) async fn identify_all(&self, wait: Duration) {
+        let handles = self.handles();
+        futures_util::future::join_all(handles.iter().map(|handle| async move {
+            let _ = tokio::time::timeout(wait, handle.identified()).await;
+        }))
+        .await;
+    }
+
+    /// Stops the modem `id` names (current id or port path), forgets it if it was added at run time, drops its
+    /// status and publishes `modem_removed`. `None` when no modem has that id.
+    pub(crate) async fn remove(&self, id: &str) -> Result<Option<Removed>, StoreError> {
+        let entry = {
+            let mut entries = self.lock();
+            let Some(i) = entries
+                .iter()
+                .position(|e| e.handle.id() == id)
+                .or_else(|| entries.iter().position(|e| e.matches_id(id)))
+            else {
+                return Ok(None);
+            };
+            entries.remove(i)
+        };
+        let listed_as = entry.handle.id();
+        entry.stop.cancel();
+        join_bounded(entry.tasks).await;
+        if entry.origin == Origin::Added {
+            let added = if entry.demo {
+                AddedModem::Demo
+            } else {
+                AddedModem::Serial {
+                    port: entry.key.clone(),
+                    label: entry.label.clone(),
+                }
+            };
+            self.inner.store.forget_added_modem(&added).await?;
+        }
+        // The ingest task is done, so no status of this modem can be published after these.
+        self.inner.hub.publish_modem_removed(&listed_as);
+        if entry.key != listed_as && self.inner.hub.modems().iter().any(|m| m.id == entry.key) {
+            self.inner.hub.publish_modem_removed(&entry.key);
+        }
+        tracing::info!(id = %listed_as, port = %entry.key, "modem removed");
+        Ok(Some(Removed {
+            id: listed_as,
+            from_config: entry.origin == Origin::Config,
+        }))
+    }
+
+    /// Waits (bounded) for every modem's tasks; call after cancelling the engine's token.
+    pub(crate) async fn shutdown(&self) {
+        let entries = std::mem::take(&mut *self.lock());
+        for entry in entries {
+            entry.stop.cancel();
+            join_bounded(entry.tasks).await;
+        }
+    }
+}
+
+async fn join_bounded(tasks: Vec<JoinHandle<()>>) {
+    for task in tasks {
+        let abort = task.abort_handle();
+        if tokio::time::timeout(STOP_GRACE, task).await.is_err() {
+            tracing::warn!("a modem task did not stop in time; aborting it");
+            abort.abort();
+        }
+    }
+}
+
+/// Remembers the id the modem on a `port` tells (not a fallback port path), now and whenever it changes, so the
+/// next start knows the modem by it even if it is absent then.
+async fn remember_ids(
+    mut handle: ModemHandle,
+    port: String,
+    store: Store,
+    shutdown: CancellationToken,
+) {
+    let mut id = tokio::select! {
+        id = handle.identified() => id,
+        () = shutdown.cancelled() => return,
+    };
+    loop {
+        if id.starts_with("imei:") || id.starts_with("iccid:") {
+            if let Err(e) = store.remember_modem_id(&port, &id).await {
+                tracing::warn!(%port, %id, error = %e, "cannot remember the modem's id");
+            }
+        }
+        id = tokio::select! {
+            next = handle.id_changed() => match next {
+                Some(next) if next != id => next,
+                Some(_) => continue,
+                None => return,
+            },
+            () = shutdown.cancelled() => return,
+        };
+    }
+}

@@ -1,0 +1,175 @@
+//! `POST /api/modems` and `DELETE /api/modems/{id}`: adding a modem (a serial port, or the demo modem) and
+//! removing one while the server runs. `GET /api/modems` lives with the other read endpoints in `api.rs`.
+//!
+//! A modem added here is stored and started again at the next start; see [`crate::modems`].
+
+use std::time::Duration;
+
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use simrelay_modem::ModemHandle;
+use simrelay_protocol::{ModemState, ModemStatus};
+
+use super::error::Failure;
+use super::ports::{body_failure, checked_port};
+use super::AppState;
+use crate::modems::{AddError, Origin};
+
+/// Longest modem label.
+const MAX_LABEL: usize = 64;
+/// How long the answer waits for a new modem to tell its id (a present modem answers within a second).
+const IDENTIFY_WAIT: Duration = Duration::from_secs(5);
+/// How long it then waits for the modem's first status.
+const STATUS_WAIT: Duration = Duration::from_secs(2);
+
+/// Body of `POST /api/modems`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AddRequest {
+    #[serde(default)]
+    port: Option<String>,
+    #[serde(default)]
+    label: Option<String>,
+    #[serde(default)]
+    demo: bool,
+}
+
+/// Answer of `DELETE /api/modems/{id}`.
+#[derive(Debug, Serialize)]
+pub(crate) struct RemovedBody {
+    /// The id the modem was listed under.
+    removed: String,
+    /// True when the modem is in the config file: it is back at the next start unless removed there too.
+    from_config: bool,
+}
+
+fn checked_label(label: Option<String>) -> Result<Option<String>, Failure> {
+    let Some(label) = label else {
+        return Ok(None);
+    };
+    let label = label.trim();
+    if label.chars().count() > MAX_LABEL || label.chars().any(char::is_control) {
+        return Err(Failure::bad_request(format!(
+            "label must have at most {MAX_LABEL} characters and no control characters"
+        )));
+    }
+    Ok((!label.is_empty()).then(|| label.to_owned()))
+}
+
+/// `POST /api/modems {"port": "/dev/ttyUSB2", "label"?: "..."}` or `{"demo": true}`: starts the modem and
+/// answers 201 with its status (409 `port_in_use` if a running modem has that port).
+pub(crate) async fn add(
+    State(state): State<AppState>,
+    body: Result<Json<AddRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<ModemStatus>), Failure> {
+    let Json(request) = body.map_err(|e| body_failure(&e))?;
+    let label = checked_label(request.label)?;
+    let started = match (request.port, request.demo) {
+        (Some(_), true) => {
+            return Err(Failure::bad_request(
+                "give either port or demo: true, not both",
+            ))
+        }
+        (None, false) => {
+            return Err(Failure::bad_request(
+                "give the modem's port ({\"port\": \"/dev/ttyUSB2\"}) or {\"demo\": true}",
+            ))
+        }
+        (None, true) => {
+            if label.is_some() {
+                return Err(Failure::bad_request("the demo modem takes no label"));
+            }
+            state.modems.add_demo(Origin::Added).await
+        }
+        (Some(port), false) => {
+            let port = checked_port(&port)?;
+            state.modems.add_serial(&port, label, Origin::Added).await
+        }
+    };
+    let handle = started.map_err(|e| match e {
+        AddError::InUse { .. } => Failure::new(StatusCode::CONFLICT, "port_in_use", e.to_string()),
+        AddError::Demo(_) => Failure::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "demo_failed",
+            e.to_string(),
+        ),
+        AddError::Store(e) => e.into(),
+    })?;
+    Ok((
+        StatusCode::CREATED,
+        Json(first_status(&state, &handle).await),
+    ))
+}
+
+/// The new modem's status once it told its id and reported (bounded waits), else what is known of it.
+async fn first_status(state: &AppState, handle: &ModemHandle) -> ModemStatus {
+    let id = tokio::time::timeout(IDENTIFY_WAIT, handle.identified())
+        .await
+        .unwrap_or_else(|_| handle.id());
+    let deadline = tokio::time::Instant::now() + STATUS_WAIT;
+    loop {
+        if let Some(status) = state.hub.modems().into_iter().find(|m| m.id == id) {
+            return status;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    ModemStatus {
+        id,
+        port: String::new(),
+        state: ModemState::Connecting,
+        model: None,
+        operator: None,
+        signal_dbm: None,
+        last_error: None,
+        demo: false,
+        label: None,
+        manufacturer: None,
+        imei: None,
+        iccid: None,
+        registration: None,
+        signal_bars: None,
+        storage_used: None,
+        storage_total: None,
+    }
+}
+
+/// `DELETE /api/modems/{id}`: stops the modem (by its id or the port path it was added with), forgets it, and
+/// publishes `modem_removed`. 404 when no running modem has that id.
+pub(crate) async fn remove(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<RemovedBody>, Failure> {
+    let Path(id) = id.map_err(|_| Failure::bad_request("the modem id must be text"))?;
+    match state.modems.remove(&id).await? {
+        Some(removed) => Ok(Json(RemovedBody {
+            removed: removed.id,
+            from_config: removed.from_config,
+        })),
+        None => Err(Failure::not_found(format!(
+            "there is no modem {id:?}; see GET /api/modems"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_trimmed_and_bounded() {
+        assert_eq!(checked_label(None).ok(), Some(None));
+        assert_eq!(checked_label(Some("  ".into())).ok(), Some(None));
+        assert_eq!(
+            checked_label(Some(" Work SIM ".into())).ok(),
+            Some(Some("Work SIM".into()))
+        );
+        assert!(checked_label(Some("a\u{7}b".into())).is_err());
+        assert!(checked_label(Some("é".repeat(MAX_LABEL + 1))).is_err());
+    }
+}
