@@ -116,10 +116,18 @@ pub enum Inserted {
     Duplicate,
 }
 
-/// Handle to the SQLite message store; cheap to clone (a connection pool).
+/// Handle to the SQLite message store; cheap to clone (two connection pools).
 #[derive(Debug, Clone)]
 pub struct Store {
+    /// Readers: the API's queries run side by side (WAL).
     pool: SqlitePool,
+    /// The one connection every write goes through. SQLite allows one writer at a time; writers that meet
+    /// on separate connections get SQLITE_BUSY, and SQLite's busy handler sleeps 1 to 100 ms per retry
+    /// however soon the lock frees (a 4-modem burst slept 950 times); and a connection that did not write
+    /// last re-reads every page it touches, because another connection's commit empties its page cache.
+    /// A pool of one queues writers in-process, wakes the next the moment the previous commits, and keeps
+    /// the writer's cache warm.
+    writer: SqlitePool,
 }
 
 /// Columns of `messages` in the order [`message_from_row`] reads them.
@@ -145,22 +153,27 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await
+            .map_err(open_err)?;
+        sqlx::migrate!("../../migrations").run(&writer).await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)
             .await
             .map_err(open_err)?;
-        sqlx::migrate!("../../migrations").run(&pool).await?;
-        Ok(Store { pool })
+        Ok(Store { pool, writer })
     }
 
-    /// Starts a write transaction. `BEGIN IMMEDIATE` takes the write lock up front, waiting through the busy
-    /// timeout: a deferred transaction that has read a snapshot fails at once with "database is locked" when it
-    /// then writes after another connection committed, which several modems committing together did.
+    /// Starts a write transaction on the writer connection, waiting for its turn. `BEGIN IMMEDIATE` takes the
+    /// write lock up front, so another process writing the same file (the CLI) makes it wait through the busy
+    /// timeout instead of failing halfway through the transaction.
     pub(crate) async fn write_tx(
         &self,
     ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await
+        self.writer.begin_with("BEGIN IMMEDIATE").await
     }
 
     /// Commits a message and its raw PDUs in one transaction; a repeat of an already stored PDU is a no-op.
@@ -294,7 +307,7 @@ impl Store {
         .bind(i64::from(key.reference))
         .bind(i64::from(key.total))
         .bind(i64::from(key.seq))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?
         .rows_affected();
         if inserted == 1 {
@@ -359,7 +372,7 @@ impl Store {
     pub async fn delete(&self, id: i64) -> Result<bool, StoreError> {
         let result = sqlx::query("DELETE FROM messages WHERE id = ?")
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(result.rows_affected() > 0)
     }
@@ -383,6 +396,7 @@ impl Store {
     /// Closes the pool, waiting for in-flight queries; the WAL is checkpointed when the last connection closes.
     pub async fn close(&self) {
         self.pool.close().await;
+        self.writer.close().await;
     }
 }
 

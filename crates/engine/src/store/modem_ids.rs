@@ -16,7 +16,7 @@ impl Store {
         .bind(port)
         .bind(id)
         .bind(Utc::now().to_rfc3339_opts(SecondsFormat::Micros, false))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }

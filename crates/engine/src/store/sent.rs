@@ -77,7 +77,7 @@ impl Store {
         .bind(i64::try_from(parts).unwrap_or(i64::MAX))
         .bind(&now)
         .bind(&now)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await?)
     }
 
@@ -96,7 +96,7 @@ impl Store {
             .bind(refs)
             .bind(now())
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
