@@ -39,7 +39,7 @@ impl Store {
         .bind(kind)
         .bind(label)
         .bind(Utc::now().to_rfc3339_opts(SecondsFormat::Micros, false))
-        .execute(&self.pool)
+        .execute(self.for_write())
         .await?;
         Ok(())
     }
@@ -52,7 +52,7 @@ impl Store {
         };
         let done = sqlx::query("DELETE FROM added_modems WHERE port = ?")
             .bind(port)
-            .execute(&self.pool)
+            .execute(self.for_write())
             .await?;
         Ok(done.rows_affected() > 0)
     }

@@ -18,6 +18,7 @@ use sqlx::sqlite::{
 use sqlx::Row;
 
 mod added_modems;
+mod checkpoint;
 mod modem_ids;
 mod retention;
 mod search;
@@ -128,6 +129,8 @@ pub struct Store {
     /// A pool of one queues writers in-process, wakes the next the moment the previous commits, and keeps
     /// the writer's cache warm.
     writer: SqlitePool,
+    /// The writer leaves WAL checkpoints to a background task (see `checkpoint`).
+    checkpoints: checkpoint::Checkpoints,
 }
 
 /// Columns of `messages` in the order [`message_from_row`] reads them.
@@ -155,7 +158,7 @@ impl Store {
             .busy_timeout(Duration::from_secs(5));
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_with(options.clone())
+            .connect_with(options.clone().pragma("wal_autocheckpoint", "0"))
             .await
             .map_err(open_err)?;
         sqlx::migrate!("../../migrations").run(&writer).await?;
@@ -164,7 +167,12 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(open_err)?;
-        Ok(Store { pool, writer })
+        let checkpoints = checkpoint::Checkpoints::spawn(pool.clone());
+        Ok(Store {
+            pool,
+            writer,
+            checkpoints,
+        })
     }
 
     /// Starts a write transaction on the writer connection, waiting for its turn. `BEGIN IMMEDIATE` takes the
@@ -173,7 +181,14 @@ impl Store {
     pub(crate) async fn write_tx(
         &self,
     ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.checkpoints.request();
         self.writer.begin_with("BEGIN IMMEDIATE").await
+    }
+
+    /// The writer connection, for a write that is one autocommitted statement.
+    pub(crate) fn for_write(&self) -> &SqlitePool {
+        self.checkpoints.request();
+        &self.writer
     }
 
     /// Commits a message and its raw PDUs in one transaction; a repeat of an already stored PDU is a no-op.
@@ -307,7 +322,7 @@ impl Store {
         .bind(i64::from(key.reference))
         .bind(i64::from(key.total))
         .bind(i64::from(key.seq))
-        .execute(&self.writer)
+        .execute(self.for_write())
         .await?
         .rows_affected();
         if inserted == 1 {
@@ -372,7 +387,7 @@ impl Store {
     pub async fn delete(&self, id: i64) -> Result<bool, StoreError> {
         let result = sqlx::query("DELETE FROM messages WHERE id = ?")
             .bind(id)
-            .execute(&self.writer)
+            .execute(self.for_write())
             .await?;
         Ok(result.rows_affected() > 0)
     }

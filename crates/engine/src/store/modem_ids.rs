@@ -16,7 +16,7 @@ impl Store {
         .bind(port)
         .bind(id)
         .bind(Utc::now().to_rfc3339_opts(SecondsFormat::Micros, false))
-        .execute(&self.writer)
+        .execute(self.for_write())
         .await?;
         Ok(())
     }

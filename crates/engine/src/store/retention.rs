@@ -37,7 +37,7 @@ impl Store {
                 .to_rfc3339_opts(SecondsFormat::Micros, false);
             report.deleted += sqlx::query("DELETE FROM messages WHERE received_at < ?")
                 .bind(cutoff)
-                .execute(&self.writer)
+                .execute(self.for_write())
                 .await?
                 .rows_affected();
         }
@@ -46,12 +46,12 @@ impl Store {
                 "DELETE FROM messages WHERE id < (SELECT MIN(id) FROM (SELECT id FROM messages ORDER BY id DESC LIMIT ?))",
             )
             .bind(i64::from(keep))
-            .execute(&self.writer)
+            .execute(self.for_write())
             .await?
             .rows_affected();
             if keep == 0 {
                 report.deleted += sqlx::query("DELETE FROM messages")
-                    .execute(&self.writer)
+                    .execute(self.for_write())
                     .await?
                     .rows_affected();
             }

@@ -77,7 +77,7 @@ impl Store {
         .bind(i64::try_from(parts).unwrap_or(i64::MAX))
         .bind(&now)
         .bind(&now)
-        .fetch_one(&self.writer)
+        .fetch_one(self.for_write())
         .await?)
     }
 
@@ -96,7 +96,7 @@ impl Store {
             .bind(refs)
             .bind(now())
             .bind(id)
-            .execute(&self.writer)
+            .execute(self.for_write())
             .await?;
         Ok(())
     }
