@@ -353,7 +353,7 @@ fn serve(config_path: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
         config.token = args.token;
     }
     if config.modems.is_empty() && !config.demo {
-        eprintln!("simrelay: no modem given; add --modem PATH for a real modem or --demo for the simulated one");
+        eprintln!("simrelay: no modem given; add --modem PATH for a real modem or --demo for the simulated one, or add one in the app (Modems screen)");
     }
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {

@@ -1,0 +1,103 @@
+//! First run in headless Chromium: `simrelay serve` with no modem shows the wizard; the user types the path of a
+//! simulated modem on a real pty (ptys are not in the OS's port list), Test shows its model, "Use this modem"
+//! adds it, and a message injected on that pty then appears on the Live screen.
+
+use std::time::Duration;
+
+use chrono::DateTime;
+use fantoccini::Locator;
+use simrelay_e2e_browser::{Browser, BrowserKind, Server};
+use simrelay_modem::sim::{Personality, SimOptions, Simulator};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_wizard_adds_a_modem_that_then_delivers_to_live() {
+    let sim = Simulator::start(SimOptions {
+        personality: Personality::Sim800l,
+        ..SimOptions::default()
+    })
+    .await
+    .expect("simulator starts");
+    let port = sim.path().to_str().expect("utf-8 path").to_owned();
+    let server = Server::start(&[], None).expect("simrelay serve without a modem starts");
+    let browser = Browser::start_in(BrowserKind::Chromium, 1280, 900)
+        .await
+        .expect("headless chromium starts");
+    browser
+        .client
+        .goto(&server.url("/"))
+        .await
+        .expect("page loads");
+
+    let title = browser
+        .wait_text("#wizard-title", Duration::from_secs(20), |t| {
+            t.contains("choose a port")
+        })
+        .await
+        .expect("the wizard opens when the server has no modem");
+    assert!(title.contains("1 of 3"), "{title}");
+
+    let input = browser
+        .client
+        .find(Locator::Css("#wizard-port"))
+        .await
+        .expect("path field");
+    input.send_keys(&port).await.expect("type the path");
+    browser
+        .client
+        .find(Locator::Css("#wizard-test"))
+        .await
+        .expect("Test")
+        .click()
+        .await
+        .expect("click Test");
+    let verdict = browser
+        .wait_text("#wizard .port-verdict", Duration::from_secs(30), |t| {
+            !t.is_empty()
+        })
+        .await
+        .expect("the probe result shows");
+    assert_eq!(verdict, "Modem · SIMCOM_SIM800L");
+
+    browser
+        .client
+        .find(Locator::Css("#wizard-use"))
+        .await
+        .expect("Use this modem")
+        .click()
+        .await
+        .expect("click Use");
+    let done = browser
+        .wait_text("#wizard-done", Duration::from_secs(30), |t| !t.is_empty())
+        .await
+        .expect("the wizard says it is done");
+    assert!(done.contains("SIMCOM_SIM800L"), "{done}");
+    browser
+        .client
+        .find(Locator::Css("#wizard-finish"))
+        .await
+        .expect("Go to Live")
+        .click()
+        .await
+        .expect("click finish");
+
+    // The modem is the server's now: an SMS on the pty arrives on Live.
+    let ts = DateTime::parse_from_rfc3339("2026-11-22T10:00:00+01:00").expect("valid time");
+    for part in simrelay_pdu::encode_deliver("ExampleBank", "Your ExampleBank code is 605113.", ts)
+    {
+        assert_ne!(sim.deliver(part), 0, "SIM full");
+    }
+    let shown = browser
+        .wait_text(".hero .hero-text", Duration::from_secs(30), |t| {
+            t.contains("605113")
+        })
+        .await
+        .expect("the message arrives on the Live screen");
+    assert!(shown.contains("ExampleBank code"), "{shown}");
+    let wizard_gone = browser
+        .eval("return document.querySelector('#wizard') === null;")
+        .await
+        .expect("eval");
+    assert_eq!(wizard_gone, serde_json::Value::Bool(true));
+    browser.close().await.expect("close");
+    sim.shutdown().await;
+}
