@@ -385,17 +385,17 @@ const METHOD: &str = "## How it is measured
   (`simrelay_modem::Simulator::deliver`, in the benchmark process). The server is a separate process:
   `simrelay serve --modem /dev/pts/N` (release build), or the Python baseline on the same pty. The client is in
   the benchmark process, on loopback, and stamps a frame the moment it is read. SimRelay's path per message:
-  `+CMTI` URC → `AT+CMGR` → decode → OTP extraction → SQLite commit → `AT+CMGD` → broadcast → WebSocket frame.
+  `+CMTI` URC → `AT+CMGR` → decode → OTP extraction → SQLite commit → broadcast → WebSocket frame (the
+  `AT+CMGD` that frees the slot follows the broadcast, outside the figure).
 - **Pacing.** \"115200 baud\" puts a relay between the simulator and the server that releases each chunk only after
   ten bit times per byte (8N1), in each direction independently (`bench/src/line.rs`). The bytes it carried for
   each message are counted, so the report gives the time those bytes need on the wire and the overhead above it.
 - **Pauses.** Messages are sent one at a time, each after a random pause, so that a server working on a periodic
   tick is met at every phase of it rather than always just after one: 0–100 ms for the baseline (its tick),
   30–60 ms for SimRelay. SimRelay's modem driver waits 20 ms after each final result before it sends the next
-  command (`GUARD` in `crates/modem/src/driver.rs`, for slow firmware); the 30 ms minimum keeps one message's
-  last command from delaying the next message's first, as real SMS arrive seconds apart. Messages in a burst are
-  the ingest benchmark's subject. One guard is still inside every SimRelay latency figure: the driver sends
-  `AT+CMGD` after `AT+CMGR`, and the engine broadcasts after the delete.
+  command (the guard time in `crates/modem/src/config.rs`, per modem family, for slow firmware); the 30 ms
+  minimum keeps one message's `AT+CMGD` and its guard from delaying the next message's `AT+CMGR`, as real SMS
+  arrive seconds apart. Messages in a burst are the ingest benchmark's subject.
 - **Baseline.** `bench/baseline/relay.py`: Flask-SocketIO (threading mode, simple-websocket), a pyserial thread
   reading the modem, a `queue.Queue`, and a background task that polls the queue every 0.1 s and emits. It uses
   PDU mode with `AT+CNMI=2,2` (the modem routes each PDU straight onto the serial line), so it does less work per
