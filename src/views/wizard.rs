@@ -1,5 +1,5 @@
-//! The first-run wizard: shown when the server has no modem at all (and the user has not dismissed it), in the
-//! desktop window and in LAN browsers alike. Step 1 lists the serial ports with what probing found, step 2
+//! The first-run wizard: shown on the Live screen when the server has no modem at all (and the user has not
+//! dismissed it), in the desktop window and in LAN browsers alike. Step 1 lists the serial ports with what probing found, step 2
 //! tests the chosen one, step 3 says it is done; the demo modem is one click away throughout.
 //!
 //! Also the pure logic the Modems screen's "Add a modem" panel shares: how a probe result reads. Port names,
@@ -10,7 +10,7 @@ use leptos::prelude::*;
 use simrelay_protocol::{PortErrorKind, PortReport};
 
 use crate::api;
-use crate::state::AppState;
+use crate::state::{AppState, Screen};
 use crate::views::modems::{PortResult, PortScan};
 
 /// Local-storage key remembering that the user closed the wizard.
@@ -196,14 +196,16 @@ pub fn Wizard() -> impl IntoView {
             open.set(false);
         }
     });
-    // Each step's heading takes the focus, so keyboard and screen-reader users land on the new step.
-    Effect::new(move |_| {
-        step.track();
-        if open.get() {
-            if let Some(h) = heading.get() {
+    // Each new step's heading takes the focus, so keyboard and screen-reader users land on it. Not when the
+    // wizard first appears: it opens beside whatever the user is doing and must not pull the focus from there.
+    Effect::new(move |shown: Option<Step>| {
+        let now = step.get();
+        if shown.as_ref().is_some_and(|s| *s != now) && open.get_untracked() {
+            if let Some(h) = heading.get_untracked() {
                 let _ = h.focus();
             }
         }
+        now
     });
 
     let close = move || {
@@ -363,7 +365,9 @@ pub fn Wizard() -> impl IntoView {
     };
 
     view! {
-        <Show when=move || open.get()>
+        // On the Live screen, where a first run lands: the other screens stay as they are (Modems has its own
+        // "Add a modem" panel).
+        <Show when=move || open.get() && app.screen.get() == Screen::Live>
             <section id="wizard" class="card wizard" aria-labelledby="wizard-title">
                 <header class="wizard-head">
                     <h2 id="wizard-title" tabindex="-1" node_ref=heading>
