@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use fantoccini::key::Key;
-use simrelay_e2e_browser::{free_port, http_get, require_dist, simrelay_bin, wait_until, Browser};
+use simrelay_e2e_browser::{
+    free_port, http_get, require_dist, simrelay_bin, wait_until, Browser, BrowserKind,
+};
 use simrelay_modem::{SimOptions, Simulator};
 
 /// Messages in the database.
@@ -190,7 +192,10 @@ async fn history_scrolls_through_100000_messages_with_a_bounded_dom() {
     assert_eq!(status, 200, "{body}");
     assert!(body.contains(&format!("\"id\":{MESSAGES}")), "{body}");
 
-    let browser = Browser::start(1280, 900).await.expect("chromium");
+    // Chromium by name: performance.memory is Chromium's, so SIMRELAY_DEFAULT_BROWSER must not move this test.
+    let browser = Browser::start_in(BrowserKind::Chromium, 1280, 900)
+        .await
+        .expect("chromium");
     let url = format!("http://127.0.0.1:{}/#/history", server.port);
     browser.client.goto(&url).await.expect("history");
     browser
@@ -283,8 +288,7 @@ async fn history_scrolls_through_100000_messages_with_a_bounded_dom() {
         )
         .await
         .expect("performance.memory (Chromium only)");
-    // performance.memory is Chromium's; in a browser without it (SIMRELAY_DEFAULT_BROWSER) only wasm is measured.
-    let heap_mb = memory["heap"].as_f64().map(|b| b / 1e6);
+    let heap_mb = memory["heap"].as_f64().expect("performance.memory") / 1e6;
     let wasm_mb = memory["wasm"].as_f64().expect("wasm") / 1e6;
 
     // A continuous scroll up from the end: 240 px every frame for 400 frames, with every frame's time recorded.
@@ -414,9 +418,7 @@ async fn history_scrolls_through_100000_messages_with_a_bounded_dom() {
     assert_eq!(top["scroll_top"], 0, "{top}");
 
     // Memory bounds: the compact rows of 100,000 messages and the page's JS objects.
-    if let Some(heap_mb) = heap_mb {
-        assert!(heap_mb < 64.0, "JS heap {heap_mb:.1} MB after the end");
-    }
+    assert!(heap_mb < 64.0, "JS heap {heap_mb:.1} MB after the end");
     assert!(wasm_mb < 160.0, "wasm memory {wasm_mb:.1} MB after the end");
     // Frame times: on a quiet machine nearly every frame is 16.7 ms; a list re-rendering thousands of rows
     // takes hundreds of milliseconds a frame.
@@ -439,8 +441,7 @@ async fn history_scrolls_through_100000_messages_with_a_bounded_dom() {
     );
     println!("  most .hrow elements in the DOM at once: {max_rows} (bound {MAX_ROWS_IN_DOM}); most elements in the page: {max_nodes}");
     println!("  continuous scroll, 240 px/frame, {} frames: median {median:.1} ms, p95 {p95:.1} ms, worst {worst:.1} ms, {long} frames over 50 ms", deltas.len());
-    let heap = heap_mb.map_or("not available".to_owned(), |mb| format!("{mb:.1} MB"));
-    println!("  after the end: JS heap {heap} (performance.memory.usedJSHeapSize), wasm memory {wasm_mb:.1} MB, {} elements", memory["nodes"]);
+    println!("  after the end: JS heap {heap_mb:.1} MB (performance.memory.usedJSHeapSize), wasm memory {wasm_mb:.1} MB, {} elements", memory["nodes"]);
     println!("  load average at the end: {}", load.trim());
     browser.close().await.expect("close");
     sim.shutdown().await;
