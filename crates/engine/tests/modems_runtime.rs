@@ -187,6 +187,19 @@ async fn ports_are_probed_with_their_model_or_a_hint() {
         "port_in_use",
     )
     .await;
+    // A path with nothing behind it is refused, not stored and retried forever.
+    let detail = expect_error(
+        post(
+            &engine,
+            "/api/modems",
+            &json!({ "port": "/dev/ttyUSB-typo" }),
+        )
+        .await,
+        404,
+        "port_not_found",
+    )
+    .await;
+    assert!(detail.contains("/dev/ttyUSB-typo"), "{detail}");
     for body in [
         json!({}),
         json!({ "port": port, "demo": true }),

@@ -86,6 +86,17 @@ pub(crate) async fn add(
         }
         (Some(port), false) => {
             let port = checked_port(&port)?;
+            // A typo would be stored and retried forever; a modem that exists but is silent is accepted.
+            if cfg!(unix) && !std::path::Path::new(&port).exists() {
+                return Err(Failure::new(
+                    StatusCode::NOT_FOUND,
+                    "port_not_found",
+                    format!(
+                        "there is no {port}: check the path, or plug the modem in and pick it from the port \
+                         list (GET /api/ports)"
+                    ),
+                ));
+            }
             state.modems.add_serial(&port, label, Origin::Added).await
         }
     };
