@@ -127,16 +127,17 @@ fn prepare(target: &Path) -> anyhow::Result<()> {
     if !root().join("dist/index.html").exists() {
         run(&mut Command::new(root().join("scripts/build-ui.sh")))?;
     }
+    // Two builds, not one: built together, the packages' features unify differently from the app's own
+    // build, and cargo would rebuild the whole Tauri stack a second time.
+    run(Command::new("cargo")
+        .args(["build", "--release", "-p", "simrelay-desktop"])
+        .env("CARGO_TARGET_DIR", target))?;
     run(Command::new("cargo")
         .args([
             "build",
             "--release",
             "-p",
-            "simrelay-desktop",
-            "-p",
             "simrelay-e2e-desktop",
-            "--bin",
-            "simrelay-desktop",
             "--bin",
             "simrelay-desktop-bench",
         ])
