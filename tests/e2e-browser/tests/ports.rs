@@ -1,6 +1,6 @@
 //! First run in headless Chromium: `simrelay serve` with no modem shows the wizard; the user types the path of a
 //! simulated modem on a real pty (ptys are not in the OS's port list), Test shows its model, "Use this modem"
-//! adds it, and a message injected on that pty then appears on the Live screen.
+//! adds it, and a message injected on that pty then appears on the Live screen. Saves the wizard's screenshot.
 
 use std::time::Duration;
 
@@ -57,6 +57,11 @@ async fn the_wizard_adds_a_modem_that_then_delivers_to_live() {
         .await
         .expect("the probe result shows");
     assert_eq!(verdict, "Modem · SIMCOM_SIM800L");
+    // The README shows the first run as the user meets it: a port tested and recognised.
+    browser
+        .screenshot("wizard-desktop")
+        .await
+        .expect("screenshot");
 
     browser
         .client
