@@ -341,6 +341,37 @@ mod tests {
     }
 
     #[test]
+    fn a_removed_modem_no_longer_troubles_the_tray() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut app = run_app(
+            mock_builder(),
+            mock_context(noop_assets()),
+            args(&[], &dir.path().join("r.db")),
+            Arc::new(Recorder::default()),
+        )
+        .unwrap();
+        start(&mut app);
+        let shell = app.state::<Shell>();
+        let failed: simrelay_protocol::ModemStatus = serde_json::from_value(
+            serde_json::json!({"id": "imei:1", "port": "/dev/ttyUSB7", "state": "failed"}),
+        )
+        .unwrap();
+        crate::shell::on_event(
+            app.handle(),
+            simrelay_protocol::ServerEvent::Modem { modem: failed },
+        );
+        assert_eq!(shell.mood(), crate::shell::TrayMood::Trouble);
+        crate::shell::on_event(
+            app.handle(),
+            simrelay_protocol::ServerEvent::ModemRemoved {
+                id: "imei:1".to_owned(),
+            },
+        );
+        assert_ne!(shell.mood(), crate::shell::TrayMood::Trouble);
+        on_run_event(app.handle(), RunEvent::Exit);
+    }
+
+    #[test]
     fn minimized_start_opens_on_demand_and_paused_notifications_stay_quiet() {
         let dir = tempfile::tempdir().unwrap();
         let notes = Arc::new(Recorder::default());

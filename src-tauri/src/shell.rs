@@ -234,13 +234,7 @@ pub(crate) fn spawn_event_loop<R: Runtime>(
     tauri::async_runtime::spawn(async move {
         loop {
             match events.recv().await {
-                Ok(ServerEvent::Sms { message }) => on_sms(&app, message),
-                Ok(ServerEvent::Modem { modem }) => {
-                    let shell = app.state::<Shell>();
-                    lock(&shell.modems).insert(modem.id.clone(), modem.state);
-                    tray::refresh(&app);
-                }
-                Ok(_) => {}
+                Ok(event) => on_event(&app, event),
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
                     tracing::warn!(missed, "desktop shell fell behind the engine's events");
                 }
@@ -248,6 +242,23 @@ pub(crate) fn spawn_event_loop<R: Runtime>(
             }
         }
     });
+}
+
+/// What one engine event changes in the shell: a notification, the tray's latest code or its mood.
+pub(crate) fn on_event<R: Runtime>(app: &AppHandle<R>, event: ServerEvent) {
+    match event {
+        ServerEvent::Sms { message } => on_sms(app, message),
+        ServerEvent::Modem { modem } => {
+            lock(&app.state::<Shell>().modems).insert(modem.id.clone(), modem.state);
+            tray::refresh(app);
+        }
+        ServerEvent::ModemRemoved { id } => {
+            // A removed modem's last state must not keep the tray showing trouble.
+            lock(&app.state::<Shell>().modems).remove(&id);
+            tray::refresh(app);
+        }
+        _ => {}
+    }
 }
 
 fn on_sms<R: Runtime>(app: &AppHandle<R>, message: Message) {
