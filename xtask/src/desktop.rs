@@ -90,9 +90,21 @@ pub fn run_group(target: &Path, runs: usize, results: &Path) -> anyhow::Result<(
                 let error = if output.status.success() && figures.is_some() {
                     None
                 } else {
+                    // anyhow prints "Error: ..." and its causes before a backtrace; keep that part.
                     let stderr = String::from_utf8_lossy(&output.stderr);
-                    let tail: Vec<&str> = stderr.lines().rev().take(5).collect();
-                    Some(tail.into_iter().rev().collect::<Vec<_>>().join("\n"))
+                    let lines: Vec<&str> = stderr.lines().collect();
+                    let from = lines
+                        .iter()
+                        .position(|l| l.starts_with("Error:"))
+                        .unwrap_or(lines.len().saturating_sub(5));
+                    Some(
+                        lines[from..]
+                            .iter()
+                            .take(6)
+                            .copied()
+                            .collect::<Vec<_>>()
+                            .join("\n"),
+                    )
                 };
                 (figures, error)
             }

@@ -286,9 +286,13 @@ async fn run(opts: &Opts) -> anyhow::Result<Value> {
             break ms(launched.elapsed());
         }
         if app.has_exited() || launched.elapsed() > Duration::from_secs(60) {
+            let log =
+                std::fs::read_to_string(session.home.path().join("app.log")).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(8).collect();
             bail!(
-                "the app showed no window (log in {})",
-                session.home.path().display()
+                "the app showed no window (exited: {}); its log ends:\n{}",
+                app.has_exited(),
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
             );
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
