@@ -38,7 +38,9 @@ impl Xvfb {
             let socket = format!("/tmp/.X11-unix/X{n}");
             let start = Instant::now();
             while start.elapsed() < Duration::from_secs(10) && !process.has_exited() {
-                if Path::new(&socket).exists() {
+                // The socket appears before Xvfb accepts clients; GTK's init panics in the app (tao's
+                // EventLoop::new) if it connects too early, so wait until a client connection works.
+                if Path::new(&socket).exists() && x11rb::connect(Some(&format!(":{n}"))).is_ok() {
                     return Ok(Self {
                         display: format!(":{n}"),
                         _process: process,
