@@ -4,10 +4,12 @@
 //!   runs each benchmark scenario N times (default 3), keeps every run's figures under
 //!   `<target>/bench-results/`, and rewrites `BENCHMARKS.md` from all results there. Groups: `latency`,
 //!   `baseline`, `fanout`, `ingest`, `footprint`, `search`, `criterion`, `desktop` (default: all). `desktop` alone
-//!   rewrites only its own section of `BENCHMARKS.md`.
+//!   rewrites only its own section of `BENCHMARKS.md`. `--report-only` measures nothing and rewrites
+//!   `BENCHMARKS.md` from the results already recorded.
 //! - `cargo xtask soak` runs the fault tests with their long settings (`SIMRELAY_SOAK=1`).
 //!
-//! The figures are only ever measured: nothing in BENCHMARKS.md is typed in by hand.
+//! The figures are only ever measured: nothing in BENCHMARKS.md is typed in by hand. Sections after the kept
+//! marker (figures the test suite prints, such as the History scale test's) are carried over unchanged.
 
 mod desktop;
 mod machine;
@@ -61,6 +63,7 @@ fn run(command: &mut Command) -> anyhow::Result<()> {
 fn bench(args: &[String]) -> anyhow::Result<()> {
     let mut groups = Vec::new();
     let mut runs = 3;
+    let mut report_only = false;
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
         match arg.as_str() {
@@ -71,6 +74,7 @@ fn bench(args: &[String]) -> anyhow::Result<()> {
                     .parse()
                     .context("--runs needs a number")?
             }
+            "--report-only" => report_only = true,
             group if scenarios::GROUPS.contains(&group) => groups.push(group.to_owned()),
             other => bail!(
                 "unknown benchmark group {other:?}; known: {}",
@@ -84,6 +88,9 @@ fn bench(args: &[String]) -> anyhow::Result<()> {
             .filter(|g| !scenarios::COMPARISON_GROUPS.contains(g))
             .map(|g| (*g).to_owned())
             .collect();
+    }
+    if report_only {
+        groups.clear();
     }
     if groups
         .iter()
@@ -99,8 +106,8 @@ fn bench(args: &[String]) -> anyhow::Result<()> {
     let results = target.join("bench-results");
     std::fs::create_dir_all(&results)
         .with_context(|| format!("cannot create {}", results.display()))?;
-    let desktop_only = groups.iter().all(|g| g == desktop::GROUP);
-    if !desktop_only {
+    let desktop_only = !report_only && groups.iter().all(|g| g == desktop::GROUP);
+    if !desktop_only && !report_only {
         let env = scenarios::Env::prepare(&target, &groups)?;
         let software = serde_json::json!({
             "simrelay": env.simrelay.display().to_string(),
@@ -129,11 +136,30 @@ fn bench(args: &[String]) -> anyhow::Result<()> {
         let cpus = machine::describe().cpus.parse().unwrap_or(1.0);
         desktop::splice(&current, &desktop::render(&results, cpus))
     } else {
-        report::render(&results, &machine::describe())?
+        let mut markdown = report::render(&results, &machine::describe())?;
+        // Figures another tool measured (the test suite) stay below the marker, untouched.
+        if let Some(kept) = std::fs::read_to_string(&out)
+            .ok()
+            .and_then(|current| kept_tail(&current).map(str::to_owned))
+        {
+            markdown.push('\n');
+            markdown.push_str(&kept);
+        }
+        markdown
     };
     std::fs::write(&out, markdown).with_context(|| format!("cannot write {}", out.display()))?;
     eprintln!("xtask: wrote {}", out.display());
     Ok(())
+}
+
+/// Marks where BENCHMARKS.md's sections written by hand from the test suite's output begin; the report keeps
+/// everything from it on.
+const KEPT_MARKER: &str =
+    "<!-- Sections below come from the test suite's output; cargo xtask bench keeps them. -->";
+
+/// The part of `markdown` from [`KEPT_MARKER`] on.
+fn kept_tail(markdown: &str) -> Option<&str> {
+    markdown.find(KEPT_MARKER).map(|at| &markdown[at..])
 }
 
 fn soak() -> anyhow::Result<()> {
@@ -145,4 +171,17 @@ fn soak() -> anyhow::Result<()> {
         .env("CARGO_TARGET_DIR", target_dir())
         .env("SIMRELAY_BIN", target_dir().join("debug/simrelay"))
         .env("SIMRELAY_SOAK", "1"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tail_from_the_marker_is_kept_and_nothing_without_it() {
+        let md = format!("# B\n\n## Latency\n\nx\n\n{KEPT_MARKER}\n\n## History\n\ny\n");
+        let tail = kept_tail(&md).expect("marker found");
+        assert!(tail.starts_with(KEPT_MARKER) && tail.ends_with("## History\n\ny\n"));
+        assert_eq!(kept_tail("# B\n\n## Latency\n"), None);
+    }
 }
