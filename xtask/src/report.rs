@@ -392,10 +392,13 @@ const METHOD: &str = "## How it is measured
   each message are counted, so the report gives the time those bytes need on the wire and the overhead above it.
 - **Pauses.** Messages are sent one at a time, each after a random pause, so that a server working on a periodic
   tick is met at every phase of it rather than always just after one: 0–100 ms for the baseline (its tick),
-  30–60 ms for SimRelay. SimRelay's modem driver waits 20 ms after each final result before it sends the next
-  command (the guard time in `crates/modem/src/config.rs`, per modem family, for slow firmware); the 30 ms
-  minimum keeps one message's `AT+CMGD` and its guard from delaying the next message's `AT+CMGR`, as real SMS
-  arrive seconds apart. Messages in a burst are the ingest benchmark's subject.
+  50–80 ms for SimRelay. SimRelay's modem driver waits 20 ms after each final result before it sends the next
+  command (the guard time in `crates/modem/src/config.rs`, per modem family, for slow firmware), so one message
+  keeps its modem busy for about 42 ms after the event is published (the guard after `AT+CMGR`, the `AT+CMGD`
+  and its guard). The figure is the latency of a message that meets an idle modem, as real SMS do, arriving
+  seconds apart: with the earlier 30–60 ms pauses about a third of the messages arrived inside the previous
+  message's cycle and waited up to one guard (p50 1.54 ms, p95 10.1 ms, p99 12.1 ms on a quiet machine).
+  Messages in a burst are the ingest benchmark's subject.
 - **Baseline.** `bench/baseline/relay.py`: Flask-SocketIO (threading mode, simple-websocket), a pyserial thread
   reading the modem, a `queue.Queue`, and a background task that polls the queue every 0.1 s and emits. It uses
   PDU mode with `AT+CNMI=2,2` (the modem routes each PDU straight onto the serial line), so it does less work per
