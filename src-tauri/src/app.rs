@@ -1,122 +1,231 @@
-//! Assembling the Tauri app: plugins, setup (engine, tray, window, event loop) and the run-event policy
-//! (closing the last window keeps the app in the tray; Quit shuts the engine down cleanly).
+//! The resident process from start to Quit: single instance, engine, tray, window, event loops, clean shutdown.
 
+use crate::autostart::Autostart;
 use crate::cli::DesktopArgs;
+use crate::instance::{self, Claim};
+use crate::launcher::{default_window_program, LauncherEvent, WindowLauncher};
 use crate::notify::Notifier;
 use crate::shell::{self, Shell};
-use crate::{tray, window};
-use std::sync::Arc;
-use tauri::{App, AppHandle, Builder, Context, Manager, RunEvent, Runtime};
+use crate::tray::Tray;
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use tokio::sync::mpsc;
 
 /// Why the desktop app could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum DesktopError {
-    /// Tauri failed to build the app; this includes a failure in setup, such as the engine not starting.
-    #[error("could not start SimRelay: {0}")]
-    Tauri(#[from] tauri::Error),
-}
-
-/// Errors of the setup hook, which Tauri reports as [`tauri::Error::Setup`].
-#[derive(Debug, thiserror::Error)]
-enum SetupError {
+    /// The engine did not start (its message says why and what to do, e.g. a taken `--listen` port).
     #[error("the SimRelay engine did not start: {0}")]
     Engine(#[from] simrelay_engine::EngineError),
+    /// The engine reported a URL the window cannot load.
     #[error("the engine reported an unusable URL {url:?}: {source}")]
     Url {
+        /// What the engine reported.
         url: String,
+        /// Why it does not parse.
         source: url::ParseError,
     },
-    #[error(transparent)]
-    Tauri(#[from] tauri::Error),
 }
 
-/// Adds the plugins of the real desktop app. Tests built on `mock_builder()` leave them out: they need a session
-/// bus (single instance) or write to the user's autostart folder.
-pub fn with_desktop_plugins<R: Runtime>(builder: Builder<R>) -> Builder<R> {
-    use tauri_plugin_window_state::StateFlags;
-    // Single instance goes first, so a second launch hands over before anything else (the engine) starts.
-    builder
-        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
-            window::show_main(app)
-        }))
-        .plugin(tauri_plugin_autostart::init(
-            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
-            Some(vec!["--minimized"]),
-        ))
-        .plugin(
-            tauri_plugin_window_state::Builder::default()
-                // Visibility is ours to decide (tray, --minimized), not a remembered state.
-                .with_state_flags(StateFlags::all() - StateFlags::VISIBLE)
-                .build(),
-        )
+/// How a run of the app ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// The user quit (tray, signal, or the window closed in a session without a tray).
+    Quit,
+    /// Another instance was already running; it was asked to show its window.
+    HandedOver,
 }
 
-/// Builds the app: starts the engine in-process, then the tray, the window (unless `--minimized`) and the loop that
-/// turns the engine's events into notifications. Run the result with [`App::run`] and [`on_run_event`].
-pub fn run_app<R: Runtime>(
-    builder: Builder<R>,
-    context: Context<R>,
+/// The window program to start, and its arguments (default: `simrelay-window` next to this executable).
+#[derive(Debug, Clone)]
+pub struct WindowProgram {
+    /// The program.
+    pub program: PathBuf,
+    /// Its arguments.
+    pub args: Vec<OsString>,
+}
+
+impl Default for WindowProgram {
+    fn default() -> Self {
+        Self {
+            program: default_window_program(),
+            args: Vec::new(),
+        }
+    }
+}
+
+/// A started resident process; [`Resident::run`] keeps it going until Quit.
+pub struct Resident {
+    shell: Arc<Shell>,
+    tray: Option<Tray>,
+    window_events: mpsc::UnboundedReceiver<LauncherEvent>,
+    /// Owns the single-instance name for as long as the app runs.
+    _instance: Option<zbus::Connection>,
+}
+
+/// Result of [`start`].
+pub enum Started {
+    /// This is the running instance now.
+    Running(Resident),
+    /// Another instance was already running; it was asked to show its window.
+    HandedOver,
+}
+
+/// Runs the resident process until Quit. Call inside a tokio runtime.
+pub async fn run(
     options: DesktopArgs,
     notifier: Arc<dyn Notifier>,
-) -> Result<App<R>, DesktopError> {
-    let app = builder
-        .setup(move |app| {
-            setup(app, options, notifier)?;
-            Ok(())
-        })
-        .build(context)?;
-    Ok(app)
+    window: WindowProgram,
+) -> Result<Ended, DesktopError> {
+    match start(options, notifier, window).await? {
+        Started::HandedOver => Ok(Ended::HandedOver),
+        Started::Running(resident) => {
+            resident.run().await;
+            Ok(Ended::Quit)
+        }
+    }
 }
 
-fn setup<R: Runtime>(
-    app: &mut App<R>,
+/// Starts the resident process: single instance, engine, tray, event loops, and the window unless `--minimized`.
+pub async fn start(
     options: DesktopArgs,
     notifier: Arc<dyn Notifier>,
-) -> Result<(), SetupError> {
-    let engine = shell::start_engine(&options)?;
+    window: WindowProgram,
+) -> Result<Started, DesktopError> {
+    // Single instance first, so a second launch hands over before anything else (the engine) starts. The shell
+    // does not exist yet when the name is claimed; a request that comes in meanwhile finds it a moment later.
+    let shell_slot: Arc<OnceLock<Arc<Shell>>> = Arc::default();
+    let slot = shell_slot.clone();
+    let on_open = Arc::new(move || {
+        if let Some(shell) = slot.get() {
+            shell.show_window();
+        }
+    });
+    let instance = if options.multi_instance {
+        None
+    } else {
+        match instance::claim(None, on_open).await {
+            Ok(Claim::First(connection)) => Some(connection),
+            Ok(Claim::Handed) => {
+                tracing::info!("SimRelay is already running; asked it to show its window");
+                return Ok(Started::HandedOver);
+            }
+            Err(error) => {
+                tracing::warn!(%error, "no session bus: a second launch will start a second app");
+                None
+            }
+        }
+    };
+
+    let engine = shell::start_engine(&options).await?;
     let raw_url = engine.url().to_string();
-    let mut url = tauri::Url::parse(&raw_url).map_err(|source| SetupError::Url {
+    let url = shell::window_url(&raw_url).map_err(|source| DesktopError::Url {
         url: raw_url.clone(),
         source,
     })?;
-    // Tells the page it runs in the desktop window (it then offers "Open logs folder").
-    url.query_pairs_mut()
-        .append_pair(window::SHELL_PARAM.0, window::SHELL_PARAM.1);
     tracing::info!(%url, "engine started");
     let events = engine.subscribe();
     let settings = engine.hub().watch_settings();
-    let (minimized, no_tray) = (options.minimized, options.no_tray);
-    app.manage(Shell::new(engine, url, options, notifier));
 
-    let handle = app.handle();
-    if !no_tray {
-        if let Err(error) = tray::create(handle) {
-            // Without a tray the window and notifications still work, and closing the window quits.
-            tracing::warn!(%error, "no tray icon");
-        }
-    }
-    if !minimized {
-        window::show_main(handle);
-    }
-    shell::spawn_event_loop(handle.clone(), events);
-    shell::spawn_settings_loop(handle.clone(), settings);
-    Ok(())
-}
+    let (window_tx, window_events) = mpsc::unbounded_channel();
+    let launcher = WindowLauncher::new(window.program, window.args, window_tx);
+    let autostart = Autostart::for_this_app()
+        .inspect_err(|error| tracing::warn!(%error, "start at login is not available"))
+        .ok();
+    let shell = Arc::new(Shell::new(
+        engine,
+        url,
+        options.clone(),
+        notifier,
+        launcher,
+        autostart,
+    ));
+    let _ = shell_slot.set(shell.clone());
 
-/// The run-event policy: closing the last window keeps the app running in the tray (if it has one); exiting
-/// (Quit) shuts the engine down cleanly before the process ends.
-pub fn on_run_event<R: Runtime>(app: &AppHandle<R>, event: RunEvent) {
-    match event {
-        // `code: None` means "the last window closed"; an explicit exit (Quit) carries a code.
-        RunEvent::ExitRequested {
-            code: None, api, ..
-        } if tray::exists(app) => api.prevent_exit(),
-        RunEvent::Exit => {
-            if let Some(shell) = app.try_state::<Shell>() {
-                shell.shutdown_engine();
+    let tray = if options.no_tray {
+        None
+    } else {
+        match Tray::spawn(shell.clone()).await {
+            Ok(tray) => Some(tray),
+            Err(error) => {
+                tracing::warn!(%error, "no tray icon; closing the window will quit");
+                None
             }
         }
-        _ => {}
+    };
+    shell::spawn_event_loop(shell.clone(), events);
+    shell::spawn_settings_loop(shell.clone(), settings);
+    if !options.minimized {
+        shell.show_window();
+    }
+    Ok(Started::Running(Resident {
+        shell,
+        tray,
+        window_events,
+        _instance: instance,
+    }))
+}
+
+impl Resident {
+    /// The shell: the app's state, and what the tray and notifications act on.
+    pub fn shell(&self) -> &Arc<Shell> {
+        &self.shell
+    }
+
+    /// Whether the app shows a tray icon (without one, closing the window quits).
+    pub fn has_tray(&self) -> bool {
+        self.tray.is_some()
+    }
+
+    /// Runs until Quit (tray, SIGTERM/SIGINT, or the window closed when there is no tray), then closes the window,
+    /// takes the icon down and shuts the engine down cleanly.
+    pub async fn run(mut self) {
+        let has_tray = self.has_tray();
+        let shell = self.shell.clone();
+        let window_events = &mut self.window_events;
+        tokio::select! {
+            () = shell.quit_requested() => tracing::info!("quit from the tray"),
+            () = terminated() => tracing::info!("quit by signal"),
+            () = async {
+                while let Some(event) = window_events.recv().await {
+                    match event {
+                        LauncherEvent::Focus(true) => shell.mark_read(),
+                        LauncherEvent::Focus(false) => {}
+                        // Without a tray nothing would be left to reopen the window: closing it quits.
+                        LauncherEvent::Closed if !has_tray => break,
+                        LauncherEvent::Closed => shell.touch(),
+                    }
+                }
+            } => tracing::info!("window closed without a tray"),
+        }
+        let closing = shell.clone();
+        let _ = tokio::task::spawn_blocking(move || closing.close_window()).await;
+        if let Some(tray) = self.tray.take() {
+            tray.shutdown().await;
+        }
+        shell.shutdown_engine().await;
+    }
+}
+
+/// Completes on SIGTERM or SIGINT (Ctrl-C), so a session logout or a terminal stops the engine cleanly too.
+async fn terminated() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+            return;
+        }
+    }
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
     }
 }
 
@@ -125,11 +234,11 @@ pub fn on_run_event<R: Runtime>(app: &AppHandle<R>, event: RunEvent) {
 mod tests {
     use super::*;
     use crate::notify::{Note, NoteAction};
-    use crate::window::MAIN_WINDOW;
+    use crate::shell::TrayMood;
     use clap::Parser;
+    use std::path::Path;
     use std::sync::Mutex;
     use std::time::{Duration, Instant};
-    use tauri::test::{mock_builder, mock_context, noop_assets};
 
     /// Records notifications instead of showing them, and answers each with the same action.
     #[derive(Default)]
@@ -142,27 +251,21 @@ mod tests {
         }
     }
 
-    fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
+    async fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
         let start = Instant::now();
         while !ready() {
             assert!(
                 start.elapsed() < Duration::from_secs(40),
                 "timed out: {what}"
             );
-            std::thread::sleep(Duration::from_millis(50));
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
-    /// Runs one turn of the mock event loop, which is when Tauri runs the setup hook.
-    #[allow(deprecated)] // run_iteration busy-loops when called in a loop; we call it once
-    fn start<R: Runtime>(app: &mut App<R>) {
-        app.run_iteration(|_, _| {});
-    }
-
-    fn args(extra: &[&str], db: &std::path::Path) -> DesktopArgs {
+    fn args(extra: &[&str], db: &Path) -> DesktopArgs {
         let mut argv = vec![
             "simrelay-desktop",
-            "--no-tray",
+            "--multi-instance",
             "--demo",
             "--listen",
             "127.0.0.1:0",
@@ -173,31 +276,66 @@ mod tests {
         DesktopArgs::try_parse_from(argv).unwrap()
     }
 
-    #[test]
-    fn setup_runs_the_engine_shows_its_url_notifies_and_shuts_down() {
-        let dir = tempfile::tempdir().unwrap();
-        let notes = Arc::new(Recorder::default());
-        let mut app = run_app(
-            mock_builder(),
-            mock_context(noop_assets()),
-            args(&[], &dir.path().join("a.db")),
-            notes.clone(),
-        )
-        .unwrap();
-        start(&mut app);
+    /// Started as at login, in the tray (the flags forbid `--minimized` with `--no-tray`; tests must not put an icon
+    /// on a developer's desktop).
+    fn minimized(db: &Path) -> DesktopArgs {
+        DesktopArgs {
+            minimized: true,
+            ..args(&["--no-tray"], db)
+        }
+    }
 
-        let shell = app.state::<Shell>();
+    /// A stand-in for `simrelay-window` (the real one runs in the Xvfb end-to-end test): a shell that logs every
+    /// command it gets and exits on `quit`, or after its first command when `close_at_once` (the user closing it).
+    fn logging_window(log: &Path, close_at_once: bool) -> WindowProgram {
+        let then = if close_at_once { "exit 0" } else { ":" };
+        let script = format!(
+            "while read -r line; do echo \"$line\" >> '{}'; {then}; [ \"$line\" = quit ] && exit 0; done",
+            log.display()
+        );
+        WindowProgram {
+            program: "/bin/sh".into(),
+            args: vec!["-c".into(), script.into()],
+        }
+    }
+
+    fn read(log: &Path) -> String {
+        std::fs::read_to_string(log).unwrap_or_default()
+    }
+
+    async fn started(
+        options: DesktopArgs,
+        notes: Arc<Recorder>,
+        window: WindowProgram,
+    ) -> Resident {
+        match start(options, notes, window).await.unwrap() {
+            Started::Running(resident) => resident,
+            Started::HandedOver => panic!("--multi-instance never hands over"),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn runs_the_engine_opens_its_page_notifies_and_shuts_down() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("window");
+        let notes = Arc::new(Recorder::default());
+        let resident = started(
+            args(&["--no-tray"], &dir.path().join("a.db")),
+            notes.clone(),
+            logging_window(&log, false),
+        )
+        .await;
+        let shell = resident.shell().clone();
         let url = shell.url().clone();
         assert_eq!(url.host_str(), Some("127.0.0.1"));
         let port = url.port().unwrap();
         assert_ne!(port, 0, "the engine reports its real port");
-        let window = app
-            .get_webview_window(MAIN_WINDOW)
-            .expect("the window opens at start");
+        assert_eq!(url.query(), Some("shell=desktop"));
+        wait_for("the window process", || read(&log).lines().count() == 1).await;
         assert_eq!(
-            window.url().unwrap(),
-            url,
-            "the window loads the engine's URL"
+            read(&log),
+            format!("open {url}\n"),
+            "the window opens on the engine's page"
         );
         assert!(
             std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
@@ -205,68 +343,64 @@ mod tests {
         );
 
         // The demo modem injects a message with a code every few seconds; it becomes a notification, code first.
-        let start = Instant::now();
-        let note = loop {
-            if let Some(note) = notes.0.lock().unwrap().first().cloned() {
-                break note;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(40),
-                "no notification from the demo modem"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        };
+        wait_for("a notification from the demo modem", || {
+            !notes.0.lock().unwrap().is_empty()
+        })
+        .await;
+        let note = notes.0.lock().unwrap()[0].clone();
         let code = note.code.clone().expect("demo messages carry codes");
         assert!(note.title.starts_with(&code), "{note:?}");
-        assert_eq!(shell.latest_code().and_then(|m| m.code), Some(code));
+        assert_eq!(shell.latest_code().and_then(|m| m.code), Some(code.clone()));
+        assert!(crate::tray::tooltip(&shell).contains(&code));
 
-        on_run_event(app.handle(), RunEvent::Exit);
+        shell.request_quit();
+        resident.run().await;
         assert!(
             std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
             "Quit stops the engine"
         );
+        assert!(
+            read(&log).ends_with("quit\n"),
+            "Quit closes the window: {}",
+            read(&log)
+        );
     }
 
-    #[test]
-    fn engine_settings_steer_notifications_a_click_opens_the_message_and_lan_switches() {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn engine_settings_steer_notifications_a_click_opens_the_message_and_lan_switches() {
         let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("window");
         let notes = Arc::new(Recorder(Mutex::default(), Some(NoteAction::Open)));
-        let mut app = run_app(
-            mock_builder(),
-            mock_context(noop_assets()),
-            DesktopArgs {
-                minimized: true,
-                ..args(&[], &dir.path().join("c.db"))
-            },
+        let resident = started(
+            minimized(&dir.path().join("c.db")),
             notes.clone(),
+            logging_window(&log, false),
         )
-        .unwrap();
-        start(&mut app);
-        let shell = app.state::<Shell>();
+        .await;
+        let shell = resident.shell().clone();
         let count = || notes.0.lock().unwrap().len();
 
         // Clicking the notification (the default action) opens the window on that message.
-        wait_for("a first notification", || count() >= 1);
+        wait_for("a first notification", || count() >= 1).await;
         let first = notes.0.lock().unwrap()[0].clone();
-        let window = app
-            .get_webview_window(MAIN_WINDOW)
-            .expect("the click opened the window");
-        assert_eq!(
-            window.url().unwrap(),
-            crate::window::message_url(shell.url(), first.message_id)
+        let expected = format!(
+            "open {}\n",
+            crate::shell::message_url(shell.url(), first.message_id)
         );
-        assert_eq!(
-            window.url().unwrap().fragment(),
-            Some(format!("/message/{}", first.message_id).as_str())
-        );
+        wait_for("the window on the message", || {
+            read(&log).starts_with(&expected)
+        })
+        .await;
+        assert!(expected.contains(&format!("#/message/{}", first.message_id)));
 
         // hide_code from the Settings screen (here: the same engine call PATCH makes) takes effect.
         shell
             .update_settings(&serde_json::json!({"hide_code": true}))
+            .await
             .unwrap();
-        wait_for("hide_code to apply", || shell.note_settings().hide_code);
+        wait_for("hide_code to apply", || shell.note_settings().hide_code).await;
         let before = count();
-        wait_for("a notification with the code hidden", || count() > before);
+        wait_for("a notification with the code hidden", || count() > before).await;
         let hidden = notes.0.lock().unwrap().last().cloned().unwrap();
         let code = hidden.code.clone().expect("demo codes");
         assert!(
@@ -278,146 +412,102 @@ mod tests {
             "{hidden:?}"
         );
 
-        // Mode "none": messages keep arriving, nothing pops up.
-        shell
-            .update_settings(
-                &serde_json::json!({"notifications": "none", "clear_clipboard_secs": 0}),
-            )
-            .unwrap();
-        wait_for("mode none to apply", || {
-            shell.note_settings().mode == crate::cli::NotifyMode::None
-        });
-        assert_eq!(
-            shell.note_settings().clear_after,
-            None,
-            "0 keeps the clipboard"
-        );
-        let quiet_from = count();
-        let latest = shell.latest_code().map(|m| m.id);
-        wait_for("another demo message", || {
-            shell.latest_code().map(|m| m.id) != latest
-        });
-        assert_eq!(count(), quiet_from, "mode none still notified");
-
-        // The tray's LAN sharing item switches the engine's setting and follows it back.
+        // The tray's LAN item switches the engine's setting, and a change made elsewhere comes back.
         assert!(!shell.lan());
-        crate::tray::toggle_lan(app.handle());
-        wait_for("LAN sharing on", || shell.lan());
-        crate::tray::toggle_lan(app.handle());
-        wait_for("LAN sharing off", || !shell.lan());
-        on_run_event(app.handle(), RunEvent::Exit);
-    }
-
-    #[test]
-    fn tray_lan_item_switches_the_engine_setting() {
-        // The tray itself cannot be built on the mock runtime (checked against tauri 2.12.5): `MockRuntime` has no
-        // tray of its own, and `TrayIconBuilder::build` runs `tray_icon::TrayIconBuilder::build` as a main-thread
-        // task, which on Linux is libappindicator + GTK; the mock never initialises GTK and has no display. So the
-        // menu items' texts (latest code, pause, LAN, quit) are not readable here; these tests drive the items'
-        // handler (`tray::on_menu_id`), the same function a click runs, and the end-to-end test under Xvfb runs
-        // the real tray. The check mark is set from `Shell::lan` by `tray::refresh`.
-        let dir = tempfile::tempdir().unwrap();
-        let mut app = run_app(
-            mock_builder(),
-            mock_context(noop_assets()),
-            args(&[], &dir.path().join("d.db")),
-            Arc::new(Recorder::default()),
-        )
-        .unwrap();
-        start(&mut app);
-        let shell = app.state::<Shell>();
-        assert!(!shell.lan());
-        crate::tray::on_menu_id(app.handle(), crate::tray::LAN_ITEM);
-        wait_for("LAN sharing on", || shell.lan());
-        let settings = shell.update_settings(&serde_json::json!({})).unwrap();
+        shell.toggle_lan();
+        wait_for("LAN sharing on", || shell.lan()).await;
+        let settings = shell.update_settings(&serde_json::json!({})).await.unwrap();
         assert!(
             settings.lan,
             "the engine's setting changed, not just the shell's copy"
         );
-        // A change made elsewhere (the Settings screen) reaches the shell too.
-        shell.set_lan(false).unwrap();
-        wait_for("LAN sharing off", || !shell.lan());
-        on_run_event(app.handle(), RunEvent::Exit);
+        shell
+            .update_settings(&serde_json::json!({"lan": false}))
+            .await
+            .unwrap();
+        wait_for("LAN sharing off", || !shell.lan()).await;
+        shell.request_quit();
+        resident.run().await;
     }
 
-    #[test]
-    fn a_removed_modem_no_longer_troubles_the_tray() {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_removed_modem_no_longer_troubles_the_tray() {
         let dir = tempfile::tempdir().unwrap();
-        let mut app = run_app(
-            mock_builder(),
-            mock_context(noop_assets()),
-            args(&[], &dir.path().join("r.db")),
+        let resident = started(
+            minimized(&dir.path().join("r.db")),
             Arc::new(Recorder::default()),
+            logging_window(&dir.path().join("window"), false),
         )
-        .unwrap();
-        start(&mut app);
-        let shell = app.state::<Shell>();
+        .await;
+        let shell = resident.shell().clone();
+        let mut changes = shell.watch_changes();
+        changes.mark_unchanged();
         let failed: simrelay_protocol::ModemStatus = serde_json::from_value(
             serde_json::json!({"id": "imei:1", "port": "/dev/ttyUSB7", "state": "failed"}),
         )
         .unwrap();
-        crate::shell::on_event(
-            app.handle(),
-            simrelay_protocol::ServerEvent::Modem { modem: failed },
-        );
-        assert_eq!(shell.mood(), crate::shell::TrayMood::Trouble);
-        crate::shell::on_event(
-            app.handle(),
-            simrelay_protocol::ServerEvent::ModemRemoved {
-                id: "imei:1".to_owned(),
-            },
-        );
-        assert_ne!(shell.mood(), crate::shell::TrayMood::Trouble);
-        on_run_event(app.handle(), RunEvent::Exit);
+        shell.on_event(simrelay_protocol::ServerEvent::Modem { modem: failed });
+        assert_eq!(shell.mood(), TrayMood::Trouble);
+        assert!(changes.has_changed().unwrap(), "the tray is told");
+        shell.on_event(simrelay_protocol::ServerEvent::ModemRemoved {
+            id: "imei:1".to_owned(),
+        });
+        assert_ne!(shell.mood(), TrayMood::Trouble);
+        shell.request_quit();
+        resident.run().await;
     }
 
-    #[test]
-    fn minimized_start_opens_on_demand_and_paused_notifications_stay_quiet() {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn minimized_start_opens_on_demand_and_paused_notifications_stay_quiet() {
         let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("window");
         let notes = Arc::new(Recorder::default());
-        let mut app = run_app(
-            mock_builder(),
-            mock_context(noop_assets()),
-            // Start at login: in the tray, no window (the mock runtime cannot destroy a window to get here).
-            DesktopArgs {
-                minimized: true,
-                ..args(&[], &dir.path().join("b.db"))
-            },
+        // Start at login: in the tray, no window.
+        let resident = started(
+            minimized(&dir.path().join("b.db")),
             notes.clone(),
+            logging_window(&log, false),
         )
-        .unwrap();
-        start(&mut app);
-        assert!(
-            app.get_webview_window(MAIN_WINDOW).is_none(),
-            "--minimized opens no window"
-        );
-        let shell = app.state::<Shell>();
+        .await;
+        let shell = resident.shell().clone();
+        assert!(!shell.window_open(), "--minimized starts no window process");
         shell.set_pause(crate::pause::Pause::Indefinitely);
-
-        let start = Instant::now();
-        while shell.latest_code().is_none() {
-            assert!(
-                start.elapsed() < Duration::from_secs(40),
-                "no demo message arrived"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        wait_for("a demo message", || shell.latest_code().is_some()).await;
         assert!(
             notes.0.lock().unwrap().is_empty(),
             "a paused app still notified"
         );
-        assert_eq!(shell.mood(), crate::shell::TrayMood::Unread);
+        assert_eq!(shell.mood(), TrayMood::Unread);
 
-        crate::window::show_main(app.handle());
-        assert!(
-            app.get_webview_window(MAIN_WINDOW).is_some(),
-            "Open creates the window"
-        );
+        shell.show_window();
+        assert!(shell.window_open(), "Open starts the window");
         assert_eq!(
             shell.mood(),
-            crate::shell::TrayMood::Normal,
+            TrayMood::Normal,
             "opening the window marks the code read"
         );
-        on_run_event(app.handle(), RunEvent::Exit);
+        wait_for("the window's first command", || {
+            read(&log).starts_with("open ")
+        })
+        .await;
+        shell.request_quit();
+        resident.run().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn without_a_tray_closing_the_window_quits() {
+        let dir = tempfile::tempdir().unwrap();
+        let resident = started(
+            args(&["--no-tray"], &dir.path().join("q.db")),
+            Arc::new(Recorder::default()),
+            logging_window(&dir.path().join("window"), true),
+        )
+        .await;
+        assert!(!resident.has_tray());
+        let port = resident.shell().url().port().unwrap();
+        tokio::time::timeout(Duration::from_secs(30), resident.run())
+            .await
+            .expect("the app quits when its only window closes");
+        assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
     }
 }

@@ -57,6 +57,9 @@ pub struct DesktopArgs {
     /// No tray icon (for desktops without a tray); closing the window then quits.
     #[arg(long, conflicts_with = "minimized")]
     pub no_tray: bool,
+    /// Run even when another instance is running, instead of asking it to show its window (tests).
+    #[arg(long, hide = true)]
+    pub multi_instance: bool,
 }
 
 #[cfg(test)]

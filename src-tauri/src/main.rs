@@ -1,8 +1,9 @@
-//! `simrelay-desktop`: parses the command line and hands over to the library, which does everything else.
+//! `simrelay-desktop`: parses the command line and runs the resident process (engine, tray, notifications); the
+//! window is `simrelay-window`, which this process starts on demand.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 use clap::Parser;
-use simrelay_desktop::{DesktopArgs, DesktopNotifier};
+use simrelay_desktop::{DesktopArgs, DesktopNotifier, WindowProgram};
 use std::sync::Arc;
 
 fn main() -> anyhow::Result<()> {
@@ -11,13 +12,15 @@ fn main() -> anyhow::Result<()> {
     let logging = simrelay_engine::logging::init()?;
     tracing::info!(dir = %logging.dir.display(), "logging");
     let args = DesktopArgs::parse();
-    let builder = simrelay_desktop::with_desktop_plugins(tauri::Builder::default());
-    let app = simrelay_desktop::run_app(
-        builder,
-        tauri::generate_context!(),
+    // Two workers: the engine's work is bursts of I/O, and the tray process should stay small.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(simrelay_desktop::run(
         args,
         Arc::new(DesktopNotifier),
-    )?;
-    app.run(simrelay_desktop::on_run_event);
+        WindowProgram::default(),
+    ))?;
     Ok(())
 }

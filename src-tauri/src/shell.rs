@@ -1,35 +1,46 @@
-//! The shell's state and what it does with the engine's events: remember the latest code, keep the tray current,
-//! notify, copy, and follow the engine's settings (notification mode, hidden codes, auto-copy, clipboard delay,
-//! LAN sharing) as the Settings screen or the tray change them.
+//! The resident process's state and what it does with the engine's events: remember the latest code, keep the tray
+//! current, notify, copy, open the window, and follow the engine's settings (notification mode, hidden codes,
+//! auto-copy, clipboard delay, LAN sharing) as the Settings screen or the tray change them.
 
+use crate::autostart::Autostart;
 use crate::cli::{DesktopArgs, NotifyMode};
 use crate::clipboard::ClipboardKeeper;
+use crate::launcher::WindowLauncher;
 use crate::notify::{Note, NoteAction, Notifier};
 use crate::pause::Pause;
 use crate::settings::NoteSettings;
-use crate::{tray, window};
 use simrelay_engine::{Config, Engine, EngineError};
 use simrelay_protocol::{Message, ModemState, ServerEvent, Settings};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
-use tauri::{AppHandle, Manager, Runtime};
+use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, watch};
+use url::Url;
 
-/// State shared by the window, the tray and the event loop; managed by Tauri (`app.state::<Shell>()`).
+/// Query parameter added to the window's URL so the page knows it runs in the desktop window (it then offers
+/// "Open logs folder").
+pub const SHELL_PARAM: (&str, &str) = ("shell", "desktop");
+
+/// State shared by the tray, the notifications, the window launcher and the event loops.
 pub struct Shell {
-    url: tauri::Url,
-    engine: Mutex<Option<Engine>>,
+    url: Url,
+    engine: tokio::sync::Mutex<Option<Engine>>,
     options: DesktopArgs,
     notifier: Arc<dyn Notifier>,
     clipboard: ClipboardKeeper,
+    windows: WindowLauncher,
+    autostart: Option<Autostart>,
     pause: Mutex<Pause>,
     latest: Mutex<Option<Message>>,
     unread: AtomicBool,
     modems: Mutex<HashMap<String, ModemState>>,
     settings: Mutex<NoteSettings>,
     lan: AtomicBool,
+    /// Bumped whenever something the tray shows changed; the tray follows it.
+    changed: watch::Sender<u64>,
+    quit: watch::Sender<bool>,
+    runtime: tokio::runtime::Handle,
 }
 
 /// What the tray shows about the app's state.
@@ -37,7 +48,7 @@ pub struct Shell {
 pub enum TrayMood {
     /// Modems connected (or none reported yet), nothing unread.
     Normal,
-    /// A code arrived since the window was last opened.
+    /// A code arrived since the window was last looked at.
     Unread,
     /// No modem, or a modem is disconnected or failed.
     Trouble,
@@ -48,29 +59,61 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// The URL the window loads for `engine_url`: the engine's own page, marked as the desktop window.
+pub fn window_url(engine_url: &str) -> Result<Url, url::ParseError> {
+    let mut url = Url::parse(engine_url)?;
+    url.query_pairs_mut()
+        .append_pair(SHELL_PARAM.0, SHELL_PARAM.1);
+    Ok(url)
+}
+
+/// The window's URL opened on one message (`#/message/<id>`, the UI's route for it).
+pub fn message_url(base: &Url, id: i64) -> Url {
+    let mut url = base.clone();
+    url.set_fragment(Some(&format!("/message/{id}")));
+    url
+}
+
 impl Shell {
+    /// The shell around a started engine. Call from inside the tokio runtime (it keeps a handle to it).
     pub(crate) fn new(
         engine: Engine,
-        url: tauri::Url,
+        url: Url,
         options: DesktopArgs,
         notifier: Arc<dyn Notifier>,
+        windows: WindowLauncher,
+        autostart: Option<Autostart>,
     ) -> Self {
-        let clipboard = ClipboardKeeper::spawn();
         let current = engine.settings();
         let settings = NoteSettings::effective(&current, Some(&options));
         Self {
             url,
-            engine: Mutex::new(Some(engine)),
+            engine: tokio::sync::Mutex::new(Some(engine)),
             options,
             notifier,
-            clipboard,
+            clipboard: ClipboardKeeper::spawn(),
+            windows,
+            autostart,
             pause: Mutex::new(Pause::Off),
             latest: Mutex::new(None),
             unread: AtomicBool::new(false),
             modems: Mutex::new(HashMap::new()),
             settings: Mutex::new(settings),
             lan: AtomicBool::new(current.lan),
+            changed: watch::Sender::new(0),
+            quit: watch::Sender::new(false),
+            runtime: tokio::runtime::Handle::current(),
         }
+    }
+
+    /// Tells the tray that what it shows changed.
+    pub(crate) fn touch(&self) {
+        self.changed.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Follows changes the tray shows.
+    pub fn watch_changes(&self) -> watch::Receiver<u64> {
+        self.changed.subscribe()
     }
 
     /// The notification and clipboard behaviour in effect (engine settings, then this run's flags).
@@ -83,10 +126,16 @@ impl Shell {
         self.lan.load(Ordering::Relaxed)
     }
 
+    /// This run's command-line options.
+    pub fn options(&self) -> &DesktopArgs {
+        &self.options
+    }
+
     /// Applies settings the engine published.
     pub(crate) fn apply_settings(&self, settings: &Settings) {
         *lock(&self.settings) = NoteSettings::effective(settings, Some(&self.options));
         self.lan.store(settings.lan, Ordering::Relaxed);
+        self.touch();
     }
 
     /// Copies `code` and clears it after the configured delay.
@@ -95,22 +144,37 @@ impl Shell {
     }
 
     /// Changes engine settings as `PATCH /api/settings` does (`patch` is a JSON object with some of the fields).
-    /// Blocks until the engine answered; call it off the UI thread. The change comes back as a settings event.
-    pub fn update_settings(&self, patch: &serde_json::Value) -> Result<Settings, String> {
-        let engine = lock(&self.engine);
+    /// The change comes back as a settings event.
+    pub async fn update_settings(&self, patch: &serde_json::Value) -> Result<Settings, String> {
+        let engine = self.engine.lock().await;
         let Some(engine) = engine.as_ref() else {
             return Err("the engine is shutting down".into());
         };
-        tauri::async_runtime::block_on(engine.update_settings(patch)).map_err(|e| e.to_string())
+        engine
+            .update_settings(patch)
+            .await
+            .map_err(|e| e.to_string())
     }
 
-    /// Switches LAN sharing (the tray's "LAN sharing" item).
-    pub fn set_lan(&self, on: bool) -> Result<Settings, String> {
-        self.update_settings(&serde_json::json!({ "lan": on }))
+    /// Switches LAN sharing to the opposite of what the engine last published (the tray's "LAN sharing" item).
+    /// The engine binds or closes its LAN listeners, which takes a moment, so it runs as a task; the settings event
+    /// that follows updates the check mark (and every open Settings screen).
+    pub fn toggle_lan(self: &Arc<Self>) {
+        let shell = self.clone();
+        self.runtime.spawn(async move {
+            let wanted = !shell.lan();
+            if let Err(error) = shell
+                .update_settings(&serde_json::json!({ "lan": wanted }))
+                .await
+            {
+                tracing::warn!(%error, wanted, "could not switch LAN sharing");
+            }
+        });
     }
 
-    /// The engine's URL, which the window loads (`http://127.0.0.1:PORT/`, with `?token=` when one is set).
-    pub fn url(&self) -> &tauri::Url {
+    /// The engine's page as the window loads it (`http://127.0.0.1:PORT/?shell=desktop`, with `token=` when the
+    /// engine has one).
+    pub fn url(&self) -> &Url {
         &self.url
     }
 
@@ -134,6 +198,25 @@ impl Shell {
     /// Pauses or resumes notifications.
     pub fn set_pause(&self, pause: Pause) {
         *lock(&self.pause) = pause;
+        self.touch();
+    }
+
+    /// Whether start at login is available here, and whether it is on.
+    pub fn autostart(&self) -> (bool, bool) {
+        match &self.autostart {
+            Some(entry) => (true, entry.is_enabled()),
+            None => (false, false),
+        }
+    }
+
+    /// Turns start at login on or off.
+    pub fn toggle_autostart(&self) {
+        if let Some(entry) = &self.autostart {
+            if let Err(error) = entry.set(!entry.is_enabled()) {
+                tracing::warn!(%error, "could not change start at login");
+            }
+        }
+        self.touch();
     }
 
     /// What the tray icon should show.
@@ -153,16 +236,106 @@ impl Shell {
 
     /// The user looked at the window: the unread mark goes away.
     pub(crate) fn mark_read(&self) {
-        self.unread.store(false, Ordering::Relaxed);
+        if self.unread.swap(false, Ordering::Relaxed) {
+            self.touch();
+        }
+    }
+
+    /// Whether the window process runs.
+    pub fn window_open(&self) -> bool {
+        self.windows.is_open()
+    }
+
+    /// Shows the window: brings it to the front, or starts it. Errors are logged: a failure here must not take the
+    /// tray or the engine down.
+    pub fn show_window(&self) {
+        self.mark_read();
+        if let Err(error) = self.windows.show_or_open(&self.url) {
+            tracing::error!(%error, "could not open the SimRelay window");
+        }
+    }
+
+    /// Shows the window on message `id` (a click on its notification).
+    pub fn open_message(&self, id: i64) {
+        self.mark_read();
+        if let Err(error) = self.windows.open(&message_url(&self.url, id)) {
+            tracing::error!(%error, "could not open the SimRelay window");
+        }
+    }
+
+    /// Closes the window (if open).
+    pub fn close_window(&self) {
+        self.windows.close(Duration::from_secs(3));
+    }
+
+    /// Asks the app to quit (the tray's Quit); [`Shell::quit_requested`] then completes.
+    pub fn request_quit(&self) {
+        self.quit.send_replace(true);
+    }
+
+    /// Completes once Quit was asked for.
+    pub async fn quit_requested(&self) {
+        let mut quit = self.quit.subscribe();
+        let _ = quit.wait_for(|q| *q).await;
     }
 
     /// Stops the engine and closes its store; later calls do nothing.
-    pub fn shutdown_engine(&self) {
-        let engine = lock(&self.engine).take();
+    pub async fn shutdown_engine(&self) {
+        let engine = self.engine.lock().await.take();
         if let Some(engine) = engine {
             tracing::info!("shutting the engine down");
-            tauri::async_runtime::block_on(engine.shutdown());
+            engine.shutdown().await;
         }
+    }
+
+    /// What one engine event changes: a notification, the latest code, the tray's mood.
+    pub(crate) fn on_event(self: &Arc<Self>, event: ServerEvent) {
+        match event {
+            ServerEvent::Sms { message } => self.on_sms(message),
+            ServerEvent::Modem { modem } => {
+                lock(&self.modems).insert(modem.id.clone(), modem.state);
+                self.touch();
+            }
+            ServerEvent::ModemRemoved { id } => {
+                // A removed modem's last state must not keep the tray showing trouble.
+                lock(&self.modems).remove(&id);
+                self.touch();
+            }
+            _ => {}
+        }
+    }
+
+    fn on_sms(self: &Arc<Self>, message: Message) {
+        let code = message.code.clone();
+        if let Some(code) = &code {
+            *lock(&self.latest) = Some(message.clone());
+            if !self.windows.is_focused() {
+                self.unread.store(true, Ordering::Relaxed);
+            }
+            if self.note_settings().auto_copy {
+                self.copy_code(code.clone());
+            }
+        }
+        self.touch();
+
+        let paused = self.pause().is_paused(Instant::now());
+        let settings = self.note_settings();
+        if !should_notify(settings.mode, paused, code.is_some()) {
+            return;
+        }
+        let note = Note::for_message(&message, settings.hide_code);
+        let click_copies = note.click_copies;
+        let id = message.id;
+        let shell = self.clone();
+        self.notifier.show(
+            note,
+            Box::new(move |action| match (action, code) {
+                (NoteAction::CopyCode, Some(code)) => shell.copy_code(code),
+                (NoteAction::Open, Some(code)) if click_copies => shell.copy_code(code),
+                (NoteAction::Open, _) => shell.open_message(id),
+                _ => {}
+            }),
+        );
     }
 }
 
@@ -184,18 +357,16 @@ pub(crate) fn engine_config(options: &DesktopArgs) -> Config {
 
 /// Starts the engine in-process. Without `--listen`, a taken default port (a `simrelay serve` already running, say)
 /// is no reason to fail: the window only needs some loopback port, so a free one is used instead.
-pub(crate) fn start_engine(options: &DesktopArgs) -> Result<Engine, EngineError> {
+pub(crate) async fn start_engine(options: &DesktopArgs) -> Result<Engine, EngineError> {
     let config = engine_config(options);
-    tauri::async_runtime::block_on(async move {
-        match Engine::start(config.clone()).await {
-            Err(EngineError::Listen { addr, source }) if options.listen.is_none() => {
-                tracing::warn!(%addr, %source, "default port taken; using a free port");
-                let listen = std::net::SocketAddr::new(addr.ip(), 0);
-                Engine::start(Config { listen, ..config }).await
-            }
-            other => other,
+    match Engine::start(config.clone()).await {
+        Err(EngineError::Listen { addr, source }) if options.listen.is_none() => {
+            tracing::warn!(%addr, %source, "default port taken; using a free port");
+            let listen = std::net::SocketAddr::new(addr.ip(), 0);
+            Engine::start(Config { listen, ..config }).await
         }
-    })
+        other => other,
+    }
 }
 
 /// Whether a message raises a notification.
@@ -210,31 +381,22 @@ pub fn should_notify(mode: NotifyMode, paused: bool, has_code: bool) -> bool {
 
 /// Follows the engine's settings: every change (Settings screen, tray, another client) takes effect for the next
 /// notification and shows in the tray at once.
-pub(crate) fn spawn_settings_loop<R: Runtime>(
-    app: AppHandle<R>,
-    mut settings: watch::Receiver<Settings>,
-) {
-    tauri::async_runtime::spawn(async move {
+pub(crate) fn spawn_settings_loop(shell: Arc<Shell>, mut settings: watch::Receiver<Settings>) {
+    tokio::spawn(async move {
         while settings.changed().await.is_ok() {
             let current = settings.borrow_and_update().clone();
-            if let Some(shell) = app.try_state::<Shell>() {
-                shell.apply_settings(&current);
-            }
-            tray::refresh(&app);
+            shell.apply_settings(&current);
         }
     });
 }
 
 /// Follows the engine's hub until it closes. A lagging receiver skips what it missed: the store has it and the
 /// window shows it; only popups for a burst are lost.
-pub(crate) fn spawn_event_loop<R: Runtime>(
-    app: AppHandle<R>,
-    mut events: broadcast::Receiver<ServerEvent>,
-) {
-    tauri::async_runtime::spawn(async move {
+pub(crate) fn spawn_event_loop(shell: Arc<Shell>, mut events: broadcast::Receiver<ServerEvent>) {
+    tokio::spawn(async move {
         loop {
             match events.recv().await {
-                Ok(event) => on_event(&app, event),
+                Ok(event) => shell.on_event(event),
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
                     tracing::warn!(missed, "desktop shell fell behind the engine's events");
                 }
@@ -242,71 +404,6 @@ pub(crate) fn spawn_event_loop<R: Runtime>(
             }
         }
     });
-}
-
-/// What one engine event changes in the shell: a notification, the tray's latest code or its mood.
-pub(crate) fn on_event<R: Runtime>(app: &AppHandle<R>, event: ServerEvent) {
-    match event {
-        ServerEvent::Sms { message } => on_sms(app, message),
-        ServerEvent::Modem { modem } => {
-            lock(&app.state::<Shell>().modems).insert(modem.id.clone(), modem.state);
-            tray::refresh(app);
-        }
-        ServerEvent::ModemRemoved { id } => {
-            // A removed modem's last state must not keep the tray showing trouble.
-            lock(&app.state::<Shell>().modems).remove(&id);
-            tray::refresh(app);
-        }
-        _ => {}
-    }
-}
-
-fn on_sms<R: Runtime>(app: &AppHandle<R>, message: Message) {
-    let shell = app.state::<Shell>();
-    let code = message.code.clone();
-    if code.is_some() {
-        *lock(&shell.latest) = Some(message.clone());
-        let window_focused = app
-            .get_webview_window(window::MAIN_WINDOW)
-            .and_then(|w| w.is_focused().ok())
-            .unwrap_or(false);
-        if !window_focused {
-            shell.unread.store(true, Ordering::Relaxed);
-        }
-        if shell.note_settings().auto_copy {
-            if let Some(code) = &code {
-                shell.copy_code(code.clone());
-            }
-        }
-    }
-    tray::refresh(app);
-
-    let paused = shell.pause().is_paused(Instant::now());
-    let settings = shell.note_settings();
-    if !should_notify(settings.mode, paused, code.is_some()) {
-        return;
-    }
-    let note = Note::for_message(&message, settings.hide_code);
-    let click_copies = note.click_copies;
-    let id = message.id;
-    let app = app.clone();
-    shell.notifier.show(
-        note,
-        Box::new(move |action| match action {
-            NoteAction::CopyCode => {
-                if let Some(code) = code {
-                    app.state::<Shell>().copy_code(code);
-                }
-            }
-            NoteAction::Open if click_copies => {
-                if let Some(code) = code {
-                    app.state::<Shell>().copy_code(code);
-                }
-            }
-            NoteAction::Open => window::open_message(&app, id),
-            NoteAction::Dismissed => {}
-        }),
-    );
 }
 
 #[cfg(test)]
@@ -323,6 +420,19 @@ mod tests {
         assert!(
             !should_notify(NotifyMode::All, true, true),
             "a pause holds everything back"
+        );
+    }
+
+    #[test]
+    fn window_urls_keep_the_engine_address() {
+        let base = window_url("http://127.0.0.1:8731/?token=t").unwrap();
+        assert_eq!(
+            base.as_str(),
+            "http://127.0.0.1:8731/?token=t&shell=desktop"
+        );
+        assert_eq!(
+            message_url(&base, 42).as_str(),
+            "http://127.0.0.1:8731/?token=t&shell=desktop#/message/42"
         );
     }
 }

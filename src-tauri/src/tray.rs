@@ -1,227 +1,282 @@
-//! The tray icon, where the app lives: its icon shows the state, its menu copies the latest code, opens the
-//! window, pauses notifications, switches LAN sharing (through the engine's settings, like the Settings screen),
-//! toggles start at login and quits.
+//! The tray icon, where the app lives: its icon shows the state, its tooltip the latest code, its menu copies that
+//! code, opens the window, pauses notifications, switches LAN sharing (through the engine's settings, like the
+//! Settings screen), toggles start at login and quits. A left click on the icon opens the window.
 //!
-//! Linux trays (StatusNotifier/AppIndicator) do not report clicks on the icon, only menu choices, so "Open SimRelay"
-//! is in the menu; on Windows and macOS a left click opens the window too.
+//! It is a StatusNotifierItem served over D-Bus (the `ksni` crate), the protocol KDE, GNOME's AppIndicator
+//! extension, XFCE, Cinnamon, MATE and wlroots bars read. No GTK: the tray costs the resident process next to
+//! nothing, which is the point of keeping the window in a process of its own.
 
 use crate::pause::{Pause, ONE_HOUR};
 use crate::shell::{Shell, TrayMood};
-use crate::window;
+use ksni::menu::{CheckmarkItem, StandardItem};
+use ksni::{MenuItem, TrayMethods};
+use std::sync::Arc;
 use std::time::Instant;
-use tauri::image::Image;
-use tauri::menu::{CheckMenuItem, Menu, MenuEvent, MenuItem, PredefinedMenuItem};
-use tauri::tray::{MouseButton, MouseButtonState, TrayIcon, TrayIconBuilder, TrayIconEvent};
-use tauri::{AppHandle, Manager, Runtime};
 
 const ICON_NORMAL: &[u8] = include_bytes!("../../icons/tray.png");
 const ICON_UNREAD: &[u8] = include_bytes!("../../icons/tray-unread.png");
 const ICON_TROUBLE: &[u8] = include_bytes!("../../icons/tray-error.png");
 
-/// The tray and the menu items whose text changes.
-pub(crate) struct Tray<R: Runtime> {
-    icon: TrayIcon<R>,
-    latest: MenuItem<R>,
-    status: MenuItem<R>,
-    resume: MenuItem<R>,
-    lan: CheckMenuItem<R>,
-    autostart: CheckMenuItem<R>,
+/// The tray's three icons, decoded once into the ARGB32 pixmaps the protocol carries.
+struct Icons {
+    normal: Vec<ksni::Icon>,
+    unread: Vec<ksni::Icon>,
+    trouble: Vec<ksni::Icon>,
 }
 
-/// Id of the "LAN sharing" menu item.
-pub(crate) const LAN_ITEM: &str = "lan";
-
-/// Creates the tray. Without a tray host (a bare X server) the icon is simply not visible.
-pub(crate) fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
-    let latest = MenuItem::with_id(app, "copy-latest", "No code yet", false, None::<&str>)?;
-    let open = MenuItem::with_id(app, "open", "Open SimRelay", true, None::<&str>)?;
-    let status = MenuItem::with_id(app, "status", "Notifications on", false, None::<&str>)?;
-    let pause_hour = MenuItem::with_id(
-        app,
-        "pause-hour",
-        "Pause notifications for 1 hour",
-        true,
-        None::<&str>,
-    )?;
-    let pause_on = MenuItem::with_id(
-        app,
-        "pause",
-        "Pause notifications until resumed",
-        true,
-        None::<&str>,
-    )?;
-    let resume = MenuItem::with_id(app, "resume", "Resume notifications", false, None::<&str>)?;
-    let lan = CheckMenuItem::with_id(
-        app,
-        LAN_ITEM,
-        "LAN sharing",
-        true,
-        app.state::<Shell>().lan(),
-        None::<&str>,
-    )?;
-    let autostart = CheckMenuItem::with_id(
-        app,
-        "autostart",
-        "Start at login",
-        autostart_available(app),
-        autostart_enabled(app),
-        None::<&str>,
-    )?;
-    let quit = MenuItem::with_id(app, "quit", "Quit SimRelay", true, None::<&str>)?;
-    let menu = Menu::with_items(
-        app,
-        &[
-            &latest,
-            &open,
-            &PredefinedMenuItem::separator(app)?,
-            &status,
-            &pause_hour,
-            &pause_on,
-            &resume,
-            &PredefinedMenuItem::separator(app)?,
-            &lan,
-            &autostart,
-            &quit,
-        ],
-    )?;
-    let icon = TrayIconBuilder::with_id("simrelay")
-        .icon(Image::from_bytes(ICON_NORMAL)?)
-        .tooltip("SimRelay")
-        .menu(&menu)
-        .show_menu_on_left_click(false)
-        .on_menu_event(on_menu_event)
-        .on_tray_icon_event(|tray, event| {
-            if let TrayIconEvent::Click {
-                button: MouseButton::Left,
-                button_state: MouseButtonState::Up,
-                ..
-            } = event
-            {
-                window::show_main(tray.app_handle());
+impl Icons {
+    fn load() -> Self {
+        let pixmap = |png: &[u8]| match decode_argb(png) {
+            Ok(icon) => vec![icon],
+            Err(error) => {
+                // The PNGs are built into the binary; a broken one leaves that state without an icon.
+                tracing::warn!(%error, "tray icon");
+                Vec::new()
             }
-        })
-        .build(app)?;
-    app.manage(Tray {
-        icon,
-        latest,
-        status,
-        resume,
-        lan,
-        autostart,
-    });
-    Ok(())
-}
-
-fn on_menu_event<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {
-    on_menu_id(app, event.id().as_ref());
-}
-
-/// Acts on the menu item with `id` (what a click on it does).
-pub(crate) fn on_menu_id<R: Runtime>(app: &AppHandle<R>, id: &str) {
-    let shell = app.state::<Shell>();
-    match id {
-        "copy-latest" => shell.copy_latest(),
-        "open" => window::show_main(app),
-        "pause-hour" => shell.set_pause(Pause::Until(Instant::now() + ONE_HOUR)),
-        "pause" => shell.set_pause(Pause::Indefinitely),
-        "resume" => shell.set_pause(Pause::Off),
-        LAN_ITEM => toggle_lan(app),
-        "autostart" => toggle_autostart(app),
-        // Exit runs the engine's clean shutdown in `on_run_event`.
-        "quit" => app.exit(0),
-        _ => {}
+        };
+        Self {
+            normal: pixmap(ICON_NORMAL),
+            unread: pixmap(ICON_UNREAD),
+            trouble: pixmap(ICON_TROUBLE),
+        }
     }
-    refresh(app);
 }
 
-/// Whether the app has a tray icon (and so may live on without a window).
-pub(crate) fn exists<R: Runtime>(app: &AppHandle<R>) -> bool {
-    app.try_state::<Tray<R>>().is_some()
+/// Decodes a PNG into an ARGB32 (network byte order) pixmap.
+fn decode_argb(png_bytes: &[u8]) -> Result<ksni::Icon, png::DecodingError> {
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
+    // Palette and 16-bit images become 8-bit RGB(A), so only the channel count varies below.
+    decoder.set_transformations(png::Transformations::normalize_to_color8());
+    let mut reader = decoder.read_info()?;
+    let mut buf = vec![0; reader.output_buffer_size().unwrap_or(0)];
+    let frame = reader.next_frame(&mut buf)?;
+    let pixels = &buf[..frame.buffer_size()];
+    let mut data = Vec::with_capacity(frame.width as usize * frame.height as usize * 4);
+    match frame.color_type {
+        png::ColorType::Rgba => {
+            for p in pixels.chunks_exact(4) {
+                data.extend_from_slice(&[p[3], p[0], p[1], p[2]]);
+            }
+        }
+        png::ColorType::Rgb => {
+            for p in pixels.chunks_exact(3) {
+                data.extend_from_slice(&[0xff, p[0], p[1], p[2]]);
+            }
+        }
+        png::ColorType::GrayscaleAlpha => {
+            for p in pixels.chunks_exact(2) {
+                data.extend_from_slice(&[p[1], p[0], p[0], p[0]]);
+            }
+        }
+        png::ColorType::Grayscale | png::ColorType::Indexed => {
+            for &g in pixels {
+                data.extend_from_slice(&[0xff, g, g, g]);
+            }
+        }
+    }
+    Ok(ksni::Icon {
+        width: i32::try_from(frame.width).unwrap_or(0),
+        height: i32::try_from(frame.height).unwrap_or(0),
+        data,
+    })
 }
 
-/// Brings icon, tooltip and menu texts up to date with the shell's state. Does nothing before the tray exists.
-pub(crate) fn refresh<R: Runtime>(app: &AppHandle<R>) {
-    let (Some(tray), Some(shell)) = (app.try_state::<Tray<R>>(), app.try_state::<Shell>()) else {
-        return;
-    };
-    let now = Instant::now();
-    let pause = shell.pause();
-    let latest = shell.latest_code();
-    let label = latest.as_ref().and_then(|m| {
-        m.code
-            .as_ref()
-            .map(|code| format!("Copy {code} \u{b7} {}", m.sender))
-    });
-    let tooltip = match &latest {
+/// Menu labels treat `_` as a mnemonic marker; a sender name is shown as written.
+fn label_text(s: &str) -> String {
+    s.replace('_', "__")
+}
+
+/// Tooltip descriptions may carry a subset of HTML; SMS senders and codes are untrusted.
+fn escape_markup(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// The tray item: everything it shows is read from the shell when the host asks.
+struct TrayIcon {
+    shell: Arc<Shell>,
+    icons: Icons,
+}
+
+impl ksni::Tray for TrayIcon {
+    fn id(&self) -> String {
+        "simrelay".into()
+    }
+
+    fn title(&self) -> String {
+        "SimRelay".into()
+    }
+
+    fn icon_pixmap(&self) -> Vec<ksni::Icon> {
+        match self.shell.mood() {
+            TrayMood::Normal => self.icons.normal.clone(),
+            TrayMood::Unread => self.icons.unread.clone(),
+            TrayMood::Trouble => self.icons.trouble.clone(),
+        }
+    }
+
+    fn tool_tip(&self) -> ksni::ToolTip {
+        ksni::ToolTip {
+            title: "SimRelay".into(),
+            description: escape_markup(&tooltip(&self.shell)),
+            ..Default::default()
+        }
+    }
+
+    fn activate(&mut self, _x: i32, _y: i32) {
+        self.shell.show_window();
+    }
+
+    fn menu(&self) -> Vec<MenuItem<Self>> {
+        menu(&self.shell)
+    }
+
+    // The pause line counts minutes down: build the menu fresh each time it opens.
+    fn menu_about_to_show(&mut self) {}
+
+    fn watcher_offline(&self, reason: ksni::OfflineReason) -> bool {
+        tracing::warn!(
+            ?reason,
+            "no tray host; the window and notifications still work"
+        );
+        true
+    }
+
+    fn watcher_online(&self) {
+        tracing::info!("tray host available");
+    }
+}
+
+/// The tooltip's text: the latest code and its sender.
+pub fn tooltip(shell: &Shell) -> String {
+    match shell.latest_code() {
         Some(m) => format!(
-            "SimRelay \u{2014} latest code {} from {}",
+            "Latest code {} from {}",
             m.code.as_deref().unwrap_or(""),
             m.sender
         ),
-        None => "SimRelay \u{2014} no code yet".to_owned(),
-    };
-    let icon = match shell.mood() {
-        TrayMood::Normal => ICON_NORMAL,
-        TrayMood::Unread => ICON_UNREAD,
-        TrayMood::Trouble => ICON_TROUBLE,
-    };
-    let results = [
-        tray.latest
-            .set_text(label.as_deref().unwrap_or("No code yet")),
-        tray.latest.set_enabled(label.is_some()),
-        tray.status.set_text(pause.label(now)),
-        tray.resume.set_enabled(pause.is_paused(now)),
-        tray.icon.set_tooltip(Some(tooltip)),
-        Image::from_bytes(icon).and_then(|image| tray.icon.set_icon(Some(image))),
-        tray.lan.set_checked(shell.lan()),
-        tray.autostart.set_checked(autostart_enabled(app)),
-    ];
-    for error in results.into_iter().filter_map(Result::err) {
-        tracing::warn!(%error, "could not update the tray");
+        None => "No code yet".to_owned(),
     }
 }
 
-/// Switches LAN sharing to the opposite of what the engine last published. The engine binds or closes its LAN
-/// listeners, which takes a moment, so it runs on its own thread; the settings event that follows updates the
-/// check mark (and every open Settings screen).
-pub(crate) fn toggle_lan<R: Runtime>(app: &AppHandle<R>) {
-    let app = app.clone();
-    let spawned = std::thread::Builder::new()
-        .name("lan-sharing".into())
-        .spawn(move || {
-            let shell = app.state::<Shell>();
-            let wanted = !shell.lan();
-            if let Err(error) = shell.set_lan(wanted) {
-                tracing::warn!(%error, wanted, "could not switch LAN sharing");
+fn item(label: impl Into<String>, enabled: bool, action: fn(&Shell)) -> MenuItem<TrayIcon> {
+    StandardItem {
+        label: label.into(),
+        enabled,
+        activate: Box::new(move |tray: &mut TrayIcon| action(&tray.shell)),
+        ..Default::default()
+    }
+    .into()
+}
+
+fn menu(shell: &Arc<Shell>) -> Vec<MenuItem<TrayIcon>> {
+    let now = Instant::now();
+    let pause = shell.pause();
+    let latest = shell
+        .latest_code()
+        .and_then(|m| Some(format!("Copy {} \u{b7} {}", m.code?, m.sender)));
+    let (autostart_available, autostart_on) = shell.autostart();
+    vec![
+        match latest {
+            Some(label) => item(label_text(&label), true, Shell::copy_latest),
+            None => item("No code yet", false, |_| {}),
+        },
+        item("Open SimRelay", true, Shell::show_window),
+        MenuItem::Separator,
+        item(pause.label(now), false, |_| {}),
+        item("Pause notifications for 1 hour", true, |shell| {
+            shell.set_pause(Pause::Until(Instant::now() + ONE_HOUR));
+        }),
+        item("Pause notifications until resumed", true, |shell| {
+            shell.set_pause(Pause::Indefinitely);
+        }),
+        item("Resume notifications", pause.is_paused(now), |shell| {
+            shell.set_pause(Pause::Off);
+        }),
+        MenuItem::Separator,
+        CheckmarkItem {
+            label: "LAN sharing".into(),
+            checked: shell.lan(),
+            activate: Box::new(|tray: &mut TrayIcon| tray.shell.toggle_lan()),
+            ..Default::default()
+        }
+        .into(),
+        CheckmarkItem {
+            label: "Start at login".into(),
+            enabled: autostart_available,
+            checked: autostart_on,
+            activate: Box::new(|tray: &mut TrayIcon| tray.shell.toggle_autostart()),
+            ..Default::default()
+        }
+        .into(),
+        item("Quit SimRelay", true, Shell::request_quit),
+    ]
+}
+
+/// A running tray icon.
+pub struct Tray(ksni::Handle<TrayIcon>);
+
+impl Tray {
+    /// Puts the icon up and keeps it current with the shell. Fails only without a session bus; a desktop whose tray
+    /// host is missing (or not up yet, early at login) gets the icon when its host appears.
+    pub async fn spawn(shell: Arc<Shell>) -> Result<Self, ksni::Error> {
+        let mut changes = shell.watch_changes();
+        let handle = TrayIcon {
+            shell,
+            icons: Icons::load(),
+        }
+        .assume_sni_available(true)
+        .spawn()
+        .await?;
+        let follower = handle.clone();
+        tokio::spawn(async move {
+            while changes.changed().await.is_ok() {
+                // ksni compares what the item shows now with what it showed, and signals the host only on change.
+                if follower.update(|_| ()).await.is_none() {
+                    break;
+                }
             }
-            refresh(&app);
         });
-    if let Err(error) = spawned {
-        tracing::warn!(%error, "could not start switching LAN sharing");
+        Ok(Self(handle))
+    }
+
+    /// Takes the icon down.
+    pub async fn shutdown(self) {
+        self.0.shutdown().await;
     }
 }
 
-fn autostart_available<R: Runtime>(app: &AppHandle<R>) -> bool {
-    app.try_state::<tauri_plugin_autostart::AutoLaunchManager>()
-        .is_some()
-}
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+mod tests {
+    use super::*;
 
-fn autostart_enabled<R: Runtime>(app: &AppHandle<R>) -> bool {
-    app.try_state::<tauri_plugin_autostart::AutoLaunchManager>()
-        .and_then(|m| m.is_enabled().ok())
-        .unwrap_or(false)
-}
+    #[test]
+    fn every_tray_icon_decodes_to_argb() {
+        for png in [ICON_NORMAL, ICON_UNREAD, ICON_TROUBLE] {
+            let icon = decode_argb(png).unwrap();
+            assert!(
+                icon.width >= 16 && icon.height == icon.width,
+                "{}x{}",
+                icon.width,
+                icon.height
+            );
+            assert_eq!(icon.data.len(), (icon.width * icon.height * 4) as usize);
+            assert!(
+                icon.data.chunks_exact(4).any(|p| p[0] > 0),
+                "some pixel is visible"
+            );
+        }
+        assert!(decode_argb(b"not a png").is_err());
+    }
 
-fn toggle_autostart<R: Runtime>(app: &AppHandle<R>) {
-    let Some(manager) = app.try_state::<tauri_plugin_autostart::AutoLaunchManager>() else {
-        return;
-    };
-    let result = if manager.is_enabled().unwrap_or(false) {
-        manager.disable()
-    } else {
-        manager.enable()
-    };
-    if let Err(error) = result {
-        tracing::warn!(%error, "could not change start at login");
+    #[test]
+    fn untrusted_text_cannot_become_markup_or_mnemonics() {
+        assert_eq!(escape_markup("<b>A&B</b>"), "&lt;b&gt;A&amp;B&lt;/b&gt;");
+        assert_eq!(
+            label_text("Copy 1234 \u{b7} MY_BANK"),
+            "Copy 1234 \u{b7} MY__BANK"
+        );
     }
 }
