@@ -1,6 +1,6 @@
 //! The phrase tables that drive extraction: code words ("verification code", "验证码", "인증번호"), softer context
-//! words ("log in", "verify") and negative contexts (card endings, amounts, order numbers, promo codes, expiry
-//! notices) in many languages. The data lives in `keywords.tsv` next to this file so translators can extend it
+//! words ("log in", "verify") and negative contexts (card endings, amounts, order numbers, promo codes, sales talk,
+//! expiry notices) in many languages. The data lives in `keywords.tsv` next to this file so translators can extend it
 //! without touching code; this module parses it once and compiles a single matcher.
 
 use std::collections::HashMap;
@@ -33,6 +33,9 @@ pub enum PhraseClass {
     Reference,
     /// A discount, promo or coupon code is meant, which is not a verification code.
     Promo,
+    /// Sales talk that also surrounds real payment codes ("at checkout", "free shipping", "sparen Sie"): weak
+    /// evidence of a promotion, which a clearly presented code outweighs.
+    Sales,
     /// The code being talked about has expired or was cancelled.
     Expired,
     /// A warning such as "never share your code": names a code without giving one.
@@ -54,6 +57,7 @@ impl PhraseClass {
             "phone" => Self::Phone,
             "reference" => Self::Reference,
             "promo" => Self::Promo,
+            "sales" => Self::Sales,
             "expired" => Self::Expired,
             "warning" => Self::Warning,
             "time" => Self::Time,
@@ -73,6 +77,7 @@ impl PhraseClass {
             Self::Phone => "phone",
             Self::Reference => "reference",
             Self::Promo => "promo",
+            Self::Sales => "sales",
             Self::Expired => "expired",
             Self::Warning => "warning",
             Self::Time => "time",
@@ -339,6 +344,19 @@ mod tests {
         for needed in ["en", "zh", "ja", "ko", "th", "ar", "fa", "he", "hi", "ru"] {
             assert!(langs.contains(&needed), "{needed} missing");
         }
+    }
+
+    #[test]
+    fn sales_phrases_win_over_the_words_they_start_with() {
+        // "at checkout" is sales talk, not the time word "at" followed by a word.
+        let hits = find("Use code X at checkout");
+        assert_eq!(hits.last().unwrap().class, PhraseClass::Sales);
+        assert_eq!(find("im Warenkorb")[0].class, PhraseClass::Sales);
+        assert_eq!(find("送料無料")[0].class, PhraseClass::Sales);
+        // Plain "save" stays neutral: "save your card for next time" is common around payment codes.
+        assert!(find("save your card")
+            .iter()
+            .all(|h| h.class != PhraseClass::Sales));
     }
 
     #[test]

@@ -4,9 +4,10 @@
 //! grouped forms such as `123 456` or `K7P-2QX`), then weighs each one with general rules: how close a code word
 //! of one of many languages is ("code", "OTP", "验证码", "인증번호", "رمز"), whether its own shape rules it out (a
 //! decimal, a date, a time, a masked card number), whether a negative context points at it (an amount, a card or
-//! account ending, a phone number, an order or tracking number, a promo code, an expired code), and whether it
-//! stands alone on its line. The highest score above a threshold wins; without a keyword nothing is extracted,
-//! because copying a wrong number is worse than copying none.
+//! account ending, a phone number, an order or tracking number, a promo code, an expired code), whether sales talk
+//! shares its sentence ("at checkout", "25%": each sign costs a little, so a clearly presented code still wins),
+//! and whether it stands alone on its line. The highest score above a threshold wins; without a keyword nothing is
+//! extracted, because copying a wrong number is worse than copying none.
 //!
 //! All phrases come from a table (`src/keywords.tsv`, one `language<TAB>class<TAB>phrase | phrase` line per
 //! language and class, 60+ languages) embedded at compile time; [`languages`] lists the languages it covers and
@@ -127,6 +128,7 @@ mod tests {
         assert_eq!(value("Meet at 1830 at the station"), None);
         assert_eq!(value("Your card ending 4821 was charged $12.00"), None);
         assert_eq!(value("Use promo code SAVE20 for 20% off"), None);
+        assert_eq!(value("Use code SPRING25 at checkout and save 25%!"), None);
         assert_eq!(value("Never share your code with anyone."), None);
         assert_eq!(value("Your code 482913 has expired."), None);
         assert_eq!(value("Questions? Call 0800 048 1173"), None);

@@ -1,7 +1,8 @@
 //! The rules that weigh each candidate: a shape prior (six digits is the typical code, a lone alphanumeric word is
 //! not), keyword proximity (a code word in the same sentence, the closer the better), negative contexts (a card,
-//! phone, amount, reference or promo phrase right before the number; an expiry notice in the same sentence) and
-//! layout (a code alone on its line). Every rule is general; none knows any particular sender.
+//! phone, amount, reference or promo phrase right before the number; an expiry notice in the same sentence; sales
+//! talk such as "at checkout" or a percentage in the same sentence, each a small penalty) and layout (a code alone
+//! on its line). Every rule is general; none knows any particular sender.
 
 use std::ops::Range;
 
@@ -22,6 +23,10 @@ const MAX_INPUT: usize = 64 * 1024;
 const KEYWORD_WINDOW: usize = 400;
 /// How far (characters) a negative phrase before a number still binds to it.
 const NEGATIVE_REACH: usize = 24;
+/// Effect of each sign of sales talk in the candidate's sentence (a sales phrase, a percentage). Checkout and
+/// payment words also surround real card-payment codes, so one sign alone leaves a code presented by a code word
+/// above the threshold; two signs ("at checkout and save 25%") bring a bare "code X" below it.
+const SALES_PENALTY: f32 = -1.5;
 
 /// Collects reasons only when explaining, so plain extraction does not allocate strings.
 struct Notes {
@@ -91,6 +96,20 @@ impl Ctx<'_> {
             .rev()
             .take_while(|h| h.range.start >= from)
             .any(|h| h.class == PhraseClass::Code)
+    }
+    /// The sentence around `r`: from just after the previous sentence end to the next one.
+    fn sentence_of(&self, r: &Range<usize>) -> Range<usize> {
+        let i = self.stops.partition_point(|&s| s < r.start);
+        let start = i.checked_sub(1).map_or(0, |j| self.stops[j] + 1);
+        let mut end = self.stops[i..]
+            .iter()
+            .find(|&&s| s >= r.end)
+            .map_or(self.text.len(), |&s| s);
+        // A stop is recorded at the last byte of '。'; the sentence ends where that character starts.
+        while !self.text.is_char_boundary(end) {
+            end -= 1;
+        }
+        start..end
     }
     fn hits_near(&self, r: &Range<usize>) -> &[Hit] {
         let lo = r.start.saturating_sub(KEYWORD_WINDOW);
@@ -266,6 +285,25 @@ fn keyword(ctx: &Ctx, c: &Candidate, n: &mut Notes) {
     }
 }
 
+/// The first percentage in `sentence`: a number right before '%' ("25%", "25 %") or right after it (Turkish "%20").
+/// Discounts are given in percent; a verification code never is, so the candidate followed by '%' counts too.
+fn percentage(text: &str, sentence: Range<usize>) -> Option<Range<usize>> {
+    let s = &text[sentence.clone()];
+    for (i, _) in s.match_indices('%') {
+        let at = sentence.start + i;
+        let before = s[..i].trim_end_matches(' ');
+        let digit_before = before.ends_with(|c: char| c.is_ascii_digit()) && i - before.len() <= 1;
+        let digit_after = s[i + 1..].starts_with(|c: char| c.is_ascii_digit());
+        if digit_before || digit_after {
+            let start =
+                sentence.start + before.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+            let end = at + 1 + s[i + 1..].bytes().take_while(u8::is_ascii_digit).count();
+            return Some(if digit_before { start..at + 1 } else { at..end });
+        }
+    }
+    None
+}
+
 fn is_clock_time(v: &str) -> bool {
     v.len() == 4
         && v[..2].parse::<u32>().is_ok_and(|h| h < 24)
@@ -290,6 +328,26 @@ fn negatives(ctx: &Ctx, c: &Candidate, n: &mut Notes) {
                         format!("{why} ({:?} in the same sentence)", phrase())
                     });
                 }
+            }
+            PhraseClass::Sales => {
+                let span = h.range.start.min(c.range.start)..h.range.end.max(c.range.end);
+                if !same_sentence(span) {
+                    continue;
+                }
+                // "Your confirmation code for payment at checkout is 264190": between a code word and the value
+                // it presents, the phrase only says what the code is for, as with a booking or a card above.
+                if h.range.end <= c.range.start
+                    && presented(ctx, c)
+                    && ctx.code_word_before(h.range.start)
+                {
+                    n.add("sales", 0.0, || {
+                        format!("{:?} names what the code is for; the number is presented to the code word", phrase())
+                    });
+                    continue;
+                }
+                n.add("sales", SALES_PENALTY, || {
+                    format!("sales talk in the same sentence ({:?})", phrase())
+                });
             }
             PhraseClass::Currency => {
                 let gap = if h.range.end <= c.range.start {
@@ -356,6 +414,14 @@ fn negatives(ctx: &Ctx, c: &Candidate, n: &mut Notes) {
             PhraseClass::Code | PhraseClass::Context | PhraseClass::Warning | PhraseClass::Lead => {
             }
         }
+    }
+    if let Some(p) = percentage(ctx.text, ctx.sentence_of(&c.range)) {
+        n.add("sales", SALES_PENALTY, || {
+            format!(
+                "a percentage in the same sentence ({:?}), as in a discount",
+                &ctx.text[p]
+            )
+        });
     }
     let before = ctx.text[..c.range.start].chars().next_back();
     if before == Some('#') {
@@ -619,6 +685,59 @@ mod tests {
             Some("551203".into())
         );
         assert_eq!(value("Your code 551203 has expired."), None);
+    }
+
+    #[test]
+    fn sales_talk_and_a_discount_percentage_outweigh_a_bare_code_word() {
+        assert_eq!(value("Use code SPRING25 at checkout and save 25%!"), None);
+        assert_eq!(
+            value("Use code 7788 in your basket for free delivery."),
+            None
+        );
+        assert_eq!(
+            value("Nur heute: Code HERBST30 im Warenkorb, 30 % sparen!"),
+            None
+        );
+        assert_eq!(value("Economize com o código 3030 no carrinho hoje!"), None);
+        let why = reasons("Use code SPRING25 at checkout and save 25%!");
+        assert_eq!(why.iter().filter(|(rule, ..)| *rule == "sales").count(), 2);
+    }
+
+    #[test]
+    fn a_presented_verification_code_outweighs_sales_talk() {
+        // One sign of sales talk leaves a code word's number above the threshold: card payments happen at checkout.
+        assert_eq!(
+            value("Use code 482913 at checkout to confirm your payment."),
+            Some("482913".into())
+        );
+        assert_eq!(
+            value("Your verification code is 482913. Use it at checkout to confirm your payment"),
+            Some("482913".into())
+        );
+        // Between the code word and the value it presents, the phrase says what the code is for.
+        assert_eq!(
+            value("Ihr Bestätigungscode für die Zahlung an der Kasse lautet 264190."),
+            Some("264190".into())
+        );
+        // Sales talk in another sentence does not touch the code.
+        assert_eq!(
+            value("Your login code is 551203. Free shipping on everything, today only! Save 30%!"),
+            Some("551203".into())
+        );
+    }
+
+    #[test]
+    fn percentages_are_found_in_the_candidates_sentence() {
+        fn find(text: &str) -> Option<&str> {
+            percentage(text, 0..text.len()).map(|r| &text[r])
+        }
+        assert_eq!(find("code X save 25%!"), Some("25%"));
+        assert_eq!(find("X pour 20 % de remise"), Some("20 %"));
+        assert_eq!(find("YAZ20 ile %20 indirim"), Some("%20"));
+        assert_eq!(find("code 1234, 100 percent % sure"), None);
+        assert_eq!(find("code 1234"), None);
+        let ctx_text = "Save 25% today. Your code is 551203.";
+        assert_eq!(percentage(ctx_text, 16..ctx_text.len()), None);
     }
 
     #[test]
