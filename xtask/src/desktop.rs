@@ -366,9 +366,10 @@ pub fn splice(markdown: &str, section: &str) -> String {
     out
 }
 
-const METHOD: &str = "The release `simrelay-desktop` (Tauri 2, WebKitGTK) runs under a private Xvfb (1280×800×24, no \
-window manager) and D-Bus session with the end-to-end tests' `org.freedesktop.Notifications` server \
-(`tests/e2e-desktop`), on a pty modem simulator the benchmark feeds, with a fresh store. \
+const METHOD: &str = "The release `simrelay-desktop` (the resident process: engine, tray, notifications; it links no \
+WebKit or GTK) and the `simrelay-window` it starts (Tauri 2, WebKitGTK) run under a private Xvfb (1280×800×24, no \
+window manager) and D-Bus session with the end-to-end tests' `org.freedesktop.Notifications` server and \
+StatusNotifierWatcher/host (`tests/e2e-desktop`), on a pty modem simulator the benchmark feeds, with a fresh store. \
 `simrelay-desktop-bench` (`tests/e2e-desktop/src/bin/desktop-bench.rs`) does, per run:
 
 - **launch → window mapped**: from spawning the binary to its window titled SimRelay being viewable on the X
@@ -377,8 +378,9 @@ window manager) and D-Bus session with the end-to-end tests' `org.freedesktop.No
   request to the first `li.msg` in the window's document (polled every 20 ms); it includes WebKitWebDriver's
   own start-up of the app, so it overstates a plain launch slightly.
 - **PSS**: the sum of `Pss` in `/proc/PID/smaps_rollup` over the app and every process below it
-  (`WebKitWebProcess`, `WebKitNetworkProcess`, ...), 5 s after 5 warm-up messages (window open), and 5 s after
-  the window was closed the way a window manager's \"×\" does (`WM_DELETE_WINDOW`) and WebKit's processes exited.
+  (`simrelay-window`, `WebKitWebProcess`, `WebKitNetworkProcess`, ...), 5 s after 5 warm-up messages (window open), and 5 s after
+  the window was closed the way a window manager's \"×\" does (`WM_DELETE_WINDOW`) and the window process with
+  WebKit's processes exited.
 - **Wake-ups**: voluntary + involuntary context switches of all threads of all those processes over 10 s with
   nothing arriving (`/proc/PID/task/*/status`), window open and in the tray. They include the modem driver's
   periodic SIM sweep, as `simrelay serve`'s footprint figure does.
