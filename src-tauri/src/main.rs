@@ -17,10 +17,11 @@ fn main() -> anyhow::Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    runtime.block_on(simrelay_desktop::run(
-        args,
-        Arc::new(DesktopNotifier),
-        WindowProgram::default(),
-    ))?;
+    runtime.block_on(async {
+        let notifier = DesktopNotifier::on_current_runtime()
+            .ok_or_else(|| anyhow::anyhow!("no tokio runtime for notifications"))?;
+        simrelay_desktop::run(args, Arc::new(notifier), WindowProgram::default()).await?;
+        anyhow::Ok(())
+    })?;
     Ok(())
 }

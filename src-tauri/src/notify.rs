@@ -118,24 +118,33 @@ pub trait Notifier: Send + Sync + 'static {
     fn show(&self, note: Note, on_action: Box<dyn FnOnce(NoteAction) + Send>);
 }
 
-/// The OS notification system, through notify-rust.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct DesktopNotifier;
+/// How long a notification's action is waited for. A server that keeps notifications until the user clears them
+/// (GNOME's message list) may never answer; a code is stale long before this, and the wait must not outlive it.
+pub const ACTION_WAIT: std::time::Duration = std::time::Duration::from_secs(60 * 60);
 
-impl Notifier for DesktopNotifier {
-    fn show(&self, note: Note, on_action: Box<dyn FnOnce(NoteAction) + Send>) {
-        // notify-rust blocks while it talks to the server and while it waits for an action, so each notification
-        // gets a short-lived thread; it ends when the notification is acted on, dismissed or expires.
-        let spawned = std::thread::Builder::new()
-            .name("notification".into())
-            .spawn(move || show_blocking(note, on_action));
-        if let Err(error) = spawned {
-            tracing::warn!(%error, "could not start a notification thread");
-        }
+/// The OS notification system, through notify-rust. Each notification is a task on the tokio runtime it was created
+/// in, which ends when the notification is acted on, closed, or after [`ACTION_WAIT`].
+#[derive(Debug, Clone)]
+pub struct DesktopNotifier {
+    runtime: tokio::runtime::Handle,
+}
+
+impl DesktopNotifier {
+    /// A notifier on the current tokio runtime; `None` outside one.
+    pub fn on_current_runtime() -> Option<Self> {
+        tokio::runtime::Handle::try_current()
+            .ok()
+            .map(|runtime| Self { runtime })
     }
 }
 
-fn show_blocking(note: Note, on_action: Box<dyn FnOnce(NoteAction) + Send>) {
+impl Notifier for DesktopNotifier {
+    fn show(&self, note: Note, on_action: Box<dyn FnOnce(NoteAction) + Send>) {
+        self.runtime.spawn(show(note, on_action));
+    }
+}
+
+async fn show(note: Note, on_action: Box<dyn FnOnce(NoteAction) + Send>) {
     let mut notification = notify_rust::Notification::new();
     notification
         .appname("SimRelay")
@@ -146,15 +155,37 @@ fn show_blocking(note: Note, on_action: Box<dyn FnOnce(NoteAction) + Send>) {
         notification.action(ACTION_COPY, "Copy code");
     }
     notification.action(ACTION_DEFAULT, "Open");
-    match notification.show() {
-        #[cfg(all(unix, not(target_os = "macos")))]
-        Ok(handle) => handle.wait_for_action(|id| on_action(NoteAction::from_id(id))),
-        #[cfg(not(all(unix, not(target_os = "macos"))))]
-        Ok(_) => on_action(NoteAction::Dismissed),
+    #[cfg(all(unix, not(target_os = "macos")))]
+    match notification.show_async().await {
+        Ok(handle) => {
+            let mut action = NoteAction::Dismissed;
+            let waited = handle.wait_for_action_async(|response| {
+                if let notify_rust::NotificationResponse::Action(id) = response {
+                    action = NoteAction::from_id(id);
+                } else if let notify_rust::NotificationResponse::Default = response {
+                    action = NoteAction::Open;
+                }
+            });
+            if tokio::time::timeout(ACTION_WAIT, waited).await.is_err() {
+                tracing::debug!(
+                    id = handle.id(),
+                    "no answer to a notification; no longer waiting"
+                );
+            }
+            on_action(action);
+        }
         Err(error) => {
             tracing::warn!(%error, "could not show a notification");
             on_action(NoteAction::Dismissed);
         }
+    }
+    #[cfg(not(all(unix, not(target_os = "macos"))))]
+    {
+        // Windows and macOS report no actions through notify-rust's portable API.
+        if let Err(error) = notification.show() {
+            tracing::warn!(%error, "could not show a notification");
+        }
+        on_action(NoteAction::Dismissed);
     }
 }
 
