@@ -31,6 +31,9 @@ impl Xvfb {
                         "1280x800x24",
                         "-nolisten",
                         "tcp",
+                        // Without it the server resets when its last client leaves (our readiness probe below),
+                        // and a client connecting during the reset fails: GTK's init then panics in the app.
+                        "-noreset",
                     ])
                     .stdout(Stdio::null())
                     .stderr(Stdio::null()),

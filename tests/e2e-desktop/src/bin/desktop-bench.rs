@@ -288,7 +288,7 @@ async fn run(opts: &Opts) -> anyhow::Result<Value> {
         if app.has_exited() || launched.elapsed() > Duration::from_secs(60) {
             let log =
                 std::fs::read_to_string(session.home.path().join("app.log")).unwrap_or_default();
-            let tail: Vec<&str> = log.lines().rev().take(8).collect();
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
             bail!(
                 "the app showed no window (exited: {}); its log ends:\n{}",
                 app.has_exited(),
