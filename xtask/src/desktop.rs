@@ -368,8 +368,8 @@ pub fn splice(markdown: &str, section: &str) -> String {
 
 const METHOD: &str = "The release `simrelay-desktop` (the resident process: engine, tray, notifications; it links no \
 WebKit or GTK) and the `simrelay-window` it starts (Tauri 2, WebKitGTK) run under a private Xvfb (1280×800×24, no \
-window manager) and D-Bus session with the end-to-end tests' `org.freedesktop.Notifications` server and \
-StatusNotifierWatcher/host (`tests/e2e-desktop`), on a pty modem simulator the benchmark feeds, with a fresh store. \
+window manager) and D-Bus session with the end-to-end tests' `org.freedesktop.Notifications` server \
+(`tests/e2e-desktop`; no tray host runs, so the tray icon is served but shown nowhere), on a pty modem simulator the benchmark feeds, with a fresh store. \
 `simrelay-desktop-bench` (`tests/e2e-desktop/src/bin/desktop-bench.rs`) does, per run:
 
 - **launch → window mapped**: from spawning the binary to its window titled SimRelay being viewable on the X
