@@ -15,4 +15,5 @@ pub mod display;
 pub mod footprint;
 pub mod notifications;
 pub mod process;
+pub mod tray;
 pub mod windows;

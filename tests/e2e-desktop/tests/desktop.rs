@@ -1,6 +1,7 @@
 //! The desktop app end to end, as a user meets it: the real `simrelay-desktop` binary with its demo modem runs
 //! under a private X server and D-Bus session; WebDriver (tauri-driver + WebKitWebDriver) reads the window; a
-//! notification server of our own records notifications and presses "Copy code"; xclip reads the clipboard back.
+//! notification server of our own records notifications and presses "Copy code"; a StatusNotifierWatcher of our own
+//! reads the tray icon and clicks its menu; xclip reads the clipboard back.
 //!
 //! Needs: Xvfb, dbus-daemon, xclip, xwininfo, WebKitWebDriver (Debian `webkit2gtk-driver`), tauri-driver, and the
 //! built binary (`cargo build -p simrelay-desktop`; or set `SIMRELAY_DESKTOP_BIN`). Run:
@@ -14,6 +15,7 @@ use simrelay_e2e_desktop::notifications::{NotificationServer, NotifyCall};
 use simrelay_e2e_desktop::process::{
     desktop_binary, free_port, tauri_driver, wait_for_port, Guard,
 };
+use simrelay_e2e_desktop::tray::TrayHost;
 use simrelay_e2e_desktop::windows;
 use std::io::{Read, Write};
 use std::path::Path;
@@ -94,6 +96,27 @@ async fn wait_until<F: FnMut() -> bool>(what: &str, timeout: Duration, mut done:
     }
 }
 
+/// Closes every SimRelay window as a window manager's "×" does, and waits until none is left. Like a user, it
+/// clicks "×" again if a window is still there a few seconds later: under load (and with WebDriver attached) the
+/// first request is sometimes not acted on.
+async fn close_windows(session: &Session) {
+    let closing = Instant::now();
+    loop {
+        let open = windows::find_by_title(session.xvfb.display(), "SimRelay").expect("X windows");
+        if open.is_empty() {
+            break;
+        }
+        assert!(
+            closing.elapsed() < Duration::from_secs(30),
+            "the window did not close"
+        );
+        for window in open {
+            windows::request_close(session.xvfb.display(), window).expect("WM_DELETE_WINDOW");
+        }
+        tokio::time::sleep(Duration::from_secs(3)).await;
+    }
+}
+
 /// `GET /api/health` on the engine, with a plain socket: is the app (and its engine) still running?
 fn engine_alive(port: u16) -> bool {
     let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
@@ -148,6 +171,9 @@ async fn code_reaches_window_notification_and_clipboard() {
     let notifications = NotificationServer::start(session.bus.address())
         .await
         .expect("notification server");
+    let tray = TrayHost::start(session.bus.address())
+        .await
+        .expect("tray host");
     let db = session.home.path().join("simrelay.db");
     let engine_port = free_port().expect("port");
     let (driver_port, native_port) = (free_port().expect("port"), free_port().expect("port"));
@@ -310,23 +336,7 @@ async fn code_reaches_window_notification_and_clipboard() {
     // 3. Closing the window (as a window manager's close button does) keeps the app and its engine running in
     //    the tray, and frees the webview.
     assert!(session.has_window());
-    // Like a user, click "×" again if the window is still there a few seconds later: under load (and with
-    // WebDriver attached) the first request is sometimes not acted on.
-    let closing = Instant::now();
-    loop {
-        let open = windows::find_by_title(session.xvfb.display(), "SimRelay").expect("X windows");
-        if open.is_empty() {
-            break;
-        }
-        assert!(
-            closing.elapsed() < Duration::from_secs(30),
-            "the window did not close"
-        );
-        for window in open {
-            windows::request_close(session.xvfb.display(), window).expect("WM_DELETE_WINDOW");
-        }
-        tokio::time::sleep(Duration::from_secs(3)).await;
-    }
+    close_windows(&session).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(
         engine_alive(engine_port),
@@ -365,7 +375,56 @@ async fn code_reaches_window_notification_and_clipboard() {
         pss_tray / 1024
     );
 
-    // 4. A second launch hands over to the first, which opens its window again, and exits.
+    // 4. The tray icon, as a panel sees it: the latest code in the tooltip and the menu; "Copy" copies it.
+    let item = tray
+        .wait_for_item(Duration::from_secs(10))
+        .await
+        .expect("the app's tray icon registered with the watcher");
+    assert!(
+        !item.icon_pixmaps().await.expect("IconPixmap").is_empty(),
+        "the icon has a picture"
+    );
+    let (_, tooltip) = item.tooltip().await.expect("ToolTip");
+    assert!(tooltip.starts_with("Latest code "), "{tooltip}");
+    let menu = item.menu().await.expect("menu");
+    let labels: Vec<&str> = menu.iter().map(|e| e.label.as_str()).collect();
+    for expected in [
+        "Open SimRelay",
+        "Pause notifications for 1 hour",
+        "LAN sharing",
+        "Start at login",
+        "Quit SimRelay",
+    ] {
+        assert!(labels.contains(&expected), "{expected:?} not in {labels:?}");
+    }
+    let copy = menu
+        .iter()
+        .find(|e| e.label.starts_with("Copy "))
+        .expect("a Copy entry for the latest code");
+    assert!(copy.enabled);
+    let latest = copy.label["Copy ".len()..]
+        .split(" \u{b7} ")
+        .next()
+        .expect("code")
+        .to_owned();
+    assert!(
+        tooltip.contains(&latest),
+        "tooltip {tooltip:?} vs menu {latest:?}"
+    );
+    item.click(copy.id).await.expect("click Copy");
+    wait_until(
+        "the tray's code on the clipboard",
+        Duration::from_secs(10),
+        || session.clipboard() == latest,
+    )
+    .await;
+    let lan = menu
+        .iter()
+        .find(|e| e.label == "LAN sharing")
+        .expect("LAN item");
+    assert_eq!(lan.checked, Some(false), "LAN sharing is off by default");
+
+    // 5. A second launch hands over to the first, which opens its window again, and exits.
     let mut second = Command::new(&binary);
     second.args(app_args);
     session.apply(&mut second);
@@ -385,6 +444,30 @@ async fn code_reaches_window_notification_and_clipboard() {
     .await;
     assert!(engine_alive(engine_port), "the first instance still serves");
 
-    // Ending the WebDriver session makes tauri-driver stop the app.
+    // 6. Closed again, a left click on the tray icon opens the window.
+    close_windows(&session).await;
+    item.activate().await.expect("Activate");
+    wait_until(
+        "the window after a click on the icon",
+        Duration::from_secs(20),
+        || session.has_window(),
+    )
+    .await;
+
+    // 7. Quit in the tray menu closes the window, stops the engine and ends the app.
+    item.click_label("Quit SimRelay").await.expect("click Quit");
+    wait_until("the app to quit", Duration::from_secs(20), || {
+        !Path::new(&format!("/proc/{pid}")).exists()
+            || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .map(|stat| stat.contains(") Z "))
+                .unwrap_or(true)
+    })
+    .await;
+    assert!(!engine_alive(engine_port), "Quit stopped the engine");
+    wait_until("the window to go", Duration::from_secs(10), || {
+        !session.has_window()
+    })
+    .await;
+    // The browser WebDriver drove is gone with the app; end the session anyway.
     let _ = client.close().await;
 }
