@@ -423,6 +423,38 @@ async fn code_reaches_window_notification_and_clipboard() {
         .find(|e| e.label == "LAN sharing")
         .expect("LAN item");
     assert_eq!(lan.checked, Some(false), "LAN sharing is off by default");
+    // Start at login: off by default; the menu writes (and removes) an XDG autostart entry into the tray.
+    let autostart = session
+        .home
+        .path()
+        .join(".config/autostart/SimRelay.desktop");
+    let entry = menu
+        .iter()
+        .find(|e| e.label == "Start at login")
+        .expect("autostart item");
+    assert_eq!(
+        entry.checked,
+        Some(false),
+        "start at login is off by default"
+    );
+    assert!(!autostart.exists());
+    item.click(entry.id).await.expect("click Start at login");
+    wait_until("the autostart entry", Duration::from_secs(10), || {
+        autostart.exists()
+    })
+    .await;
+    let desktop_entry = std::fs::read_to_string(&autostart).expect("autostart entry");
+    assert!(
+        desktop_entry.contains("--minimized") && desktop_entry.contains("simrelay-desktop"),
+        "{desktop_entry}"
+    );
+    item.click(entry.id)
+        .await
+        .expect("click Start at login again");
+    wait_until("the autostart entry to go", Duration::from_secs(10), || {
+        !autostart.exists()
+    })
+    .await;
 
     // 5. A second launch hands over to the first, which opens its window again, and exits.
     let mut second = Command::new(&binary);
