@@ -7,7 +7,7 @@
 use crate::window_link::{Command, WindowEvent};
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -91,11 +91,6 @@ impl WindowLauncher {
             focused: Arc::default(),
             events,
         }
-    }
-
-    /// The window program.
-    pub fn program(&self) -> &Path {
-        &self.program
     }
 
     /// Whether a window process runs.
@@ -248,6 +243,7 @@ fn send(window: &mut Running, command: &Command) -> bool {
 #[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
+    use std::path::Path;
     use tokio::sync::mpsc;
 
     /// A stand-in window process: a shell that logs every command it gets and answers `show` with a focus event.

@@ -126,11 +126,6 @@ impl Shell {
         self.lan.load(Ordering::Relaxed)
     }
 
-    /// This run's command-line options.
-    pub fn options(&self) -> &DesktopArgs {
-        &self.options
-    }
-
     /// Applies settings the engine published.
     pub(crate) fn apply_settings(&self, settings: &Settings) {
         *lock(&self.settings) = NoteSettings::effective(settings, Some(&self.options));
