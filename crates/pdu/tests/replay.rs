@@ -305,7 +305,7 @@ fn development_corpus_agrees_with_its_sources() {
     }
     let total: usize = per_file.values().sum();
     eprintln!("development corpus: {total} PDUs {per_file:?}");
-    assert!(total >= 70, "only {total} PDUs in the development corpus");
+    assert!(total >= 85, "only {total} PDUs in the development corpus");
     assert!(
         failures.is_empty(),
         "{} of {total} PDUs disagree with their source:\n{}",
