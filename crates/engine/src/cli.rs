@@ -95,6 +95,9 @@ struct ServeArgs {
     /// Serve HTTPS and WSS with a self-signed certificate (made on first use, kept in the config directory).
     #[arg(long)]
     tls: bool,
+    /// Publish to this MQTT broker: mqtt://[USER:PASSWORD@]HOST[:PORT] or mqtts://... (overrides mqtt_url).
+    #[arg(long = "mqtt", value_name = "URL")]
+    mqtt: Option<String>,
 }
 
 impl Cli {
@@ -292,6 +295,40 @@ fn print_config(path: &Path) -> anyhow::Result<ExitCode> {
     }
     println!("hook_only_codes = {}", hooks.only_codes);
     println!("hook_timeout_secs = {}", hooks.timeout_secs);
+    // The webhook signing key is never printed, not even whether it is set: like the token, it stays out of
+    // output that gets pasted into bug reports.
+    match &config.mqtt {
+        Some(mqtt) => {
+            // The URL may carry a password: print it without.
+            let shown = mqtt.check().map_or_else(
+                |_| "(invalid)".to_owned(),
+                |b| {
+                    format!(
+                        "{}://{}:{}",
+                        if b.tls { "mqtts" } else { "mqtt" },
+                        b.host,
+                        b.port
+                    )
+                },
+            );
+            println!("mqtt_url = {}  # login not shown", toml_string(&shown));
+            println!("mqtt_prefix = {}", toml_string(&mqtt.prefix));
+            println!("mqtt_send = {}", mqtt.send);
+            println!("ha_discovery = {}", mqtt.discovery);
+            println!(
+                "ha_discovery_prefix = {}",
+                toml_string(&mqtt.discovery_prefix)
+            );
+        }
+        None => println!("# mqtt_url: not set (no MQTT)"),
+    }
+    for f in &config.forwarders {
+        println!(
+            "# forwarder {:?}: {} (see the config file)",
+            f.name,
+            f.kind.as_str()
+        );
+    }
     println!("tls = {}", config.tls);
     let dir = tls_dir(path);
     let cert = dir.join(simrelay_engine::tls::CERT_FILE);
@@ -351,6 +388,15 @@ fn serve(config_path: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     if args.token.is_some() {
         config.token = args.token;
+    }
+    if let Some(url) = args.mqtt {
+        let mut mqtt = config
+            .mqtt
+            .take()
+            .unwrap_or_else(|| simrelay_engine::mqtt::MqttConfig::new(&url));
+        mqtt.url = url;
+        mqtt.check().context("--mqtt")?;
+        config.mqtt = Some(mqtt);
     }
     if config.modems.is_empty() && !config.demo {
         eprintln!("simrelay: no modem given; add --modem PATH for a real modem or --demo for the simulated one, or add one in the app (Modems screen)");

@@ -14,11 +14,15 @@ use simrelay_engine::{Config, Engine};
 use simrelay_protocol::{ApiError, ServerFrame, ServerNotice, Settings};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
+/// The webhook signing key from the "file" (else one is generated, which no expected value could name).
+const HOOK_SECRET: &str = "settings-test-signing-key";
+
 async fn start_with(dir: &Path, listen: &str, retention: Retention) -> Engine {
     Engine::start(Config {
         db: dir.join("s.db"),
         listen: listen.parse().expect("addr"),
         retention,
+        hook_secret: Some(HOOK_SECRET.into()),
         ..Config::default()
     })
     .await
@@ -99,7 +103,7 @@ async fn settings_are_read_patched_checked_and_survive_a_restart() {
         json!({"lan": false, "notifications": "codes", "auto_copy": false, "clear_clipboard_secs": 60,
             "hide_code": false, "retention_days": 30, "retention_messages": null,
             "purge_codes_after_minutes": null, "hook_command": null, "hook_url": null,
-            "hook_only_codes": false})
+            "hook_only_codes": false, "hook_secret": HOOK_SECRET, "forwarders": []})
     );
 
     let r = patch(
@@ -120,6 +124,7 @@ async fn settings_are_read_patched_checked_and_survive_a_restart() {
             hook_url: Some("https://example.org/sms".into()),
             hook_command: Some(vec!["/bin/true".into(), "--x".into()]),
             hook_only_codes: false,
+            hook_secret: Some(HOOK_SECRET.into()),
             ..Settings::default()
         }
     );

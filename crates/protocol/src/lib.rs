@@ -8,6 +8,12 @@
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 
+mod relay;
+pub use relay::{
+    CodeEvent, Delivery, DeliveryPage, DeliveryStatus, Forwarder, ForwarderKind, SendRefused,
+    SmtpSecurity,
+};
+
 /// One received (or sent) SMS as the API shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Message {
@@ -270,6 +276,11 @@ pub struct Settings {
     pub hook_url: Option<String>,
     /// Run the hooks only for messages with a code.
     pub hook_only_codes: bool,
+    /// The key that signs `hook_url`'s requests (and webhook forwarders' without a `secret` of their own):
+    /// generated at first start unless configured.
+    pub hook_secret: Option<String>,
+    /// Where new messages are forwarded through the outbox (webhooks, ntfy, Gotify, Telegram, e-mail).
+    pub forwarders: Vec<Forwarder>,
 }
 
 impl Default for Settings {
@@ -287,6 +298,8 @@ impl Default for Settings {
             hook_url: None,
             // The engine's documented default (`hook_only_codes` in the configuration): hooks see every message.
             hook_only_codes: false,
+            hook_secret: None,
+            forwarders: Vec::new(),
         }
     }
 }
@@ -418,7 +431,7 @@ mod tests {
             serde_json::json!({"type": "settings", "settings": {"lan": false, "notifications": "codes",
                 "auto_copy": false, "clear_clipboard_secs": 60, "hide_code": false, "retention_days": null,
                 "retention_messages": null, "purge_codes_after_minutes": null, "hook_command": null,
-                "hook_url": null, "hook_only_codes": false}})
+                "hook_url": null, "hook_only_codes": false, "hook_secret": null, "forwarders": []}})
         );
         let parsed: ServerFrame = serde_json::from_value(json).expect("parses");
         assert_eq!(parsed, ServerFrame::Notice(frame));

@@ -3,10 +3,12 @@
 mod api;
 mod auth;
 mod codes;
+mod deliveries;
 mod devices;
 mod error;
 mod export;
 pub(crate) mod lan;
+mod metrics;
 mod modems;
 mod origin;
 mod pair;
@@ -106,6 +108,10 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/settings", get(settings::get).patch(settings::patch))
         .route("/api/sent/{id}", get(send::sent))
         .route("/api/export", get(export::export))
+        .route("/api/deliveries", get(deliveries::list))
+        .route("/api/deliveries/{id}", get(deliveries::get))
+        .route("/api/deliveries/{id}/replay", post(deliveries::replay))
+        .route("/metrics", get(metrics::metrics))
         .route("/ws", get(ws::upgrade))
         .fallback(ui::serve)
         // Request bodies are small JSON objects; anything bigger is refused before it is read.

@@ -185,6 +185,11 @@ impl Store {
         self.writer.begin_with("BEGIN IMMEDIATE").await
     }
 
+    /// The reader pool, for read-only queries of modules outside the store (the outbox).
+    pub(crate) fn reader(&self) -> &SqlitePool {
+        &self.pool
+    }
+
     /// The writer connection, for a write that is one autocommitted statement.
     pub(crate) fn for_write(&self) -> &SqlitePool {
         self.checkpoints.request();

@@ -25,6 +25,8 @@ pub const SETTING_KEYS: &[&str] = &[
     "hook_command",
     "hook_url",
     "hook_only_codes",
+    "hook_secret",
+    "forwarders",
 ];
 
 /// Longest clipboard-clearing delay: a day.
@@ -87,6 +89,8 @@ pub fn set_field(settings: &mut Settings, key: &str, value: &Value) -> Result<()
         }
         "hook_command" => settings.hook_command = command(value)?,
         "hook_url" => settings.hook_url = url(value)?,
+        "hook_secret" => settings.hook_secret = Some(secret(value)?),
+        "forwarders" => settings.forwarders = forwarders(value)?,
         _ => {
             return Err(invalid(
                 key,
@@ -178,6 +182,37 @@ fn url(value: &Value) -> Result<Option<String>, SettingError> {
         ));
     }
     Ok(Some(text.to_owned()))
+}
+
+fn secret(value: &Value) -> Result<String, SettingError> {
+    const KEY: &str = "hook_secret";
+    let min = crate::deliver::MIN_SECRET;
+    value
+        .as_str()
+        .filter(|s| (min..=512).contains(&s.len()) && !s.contains(['\r', '\n', '\0']))
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            invalid(
+                KEY,
+                format!("must be a string of {min} to 512 characters on one line (the key that signs webhook requests)"),
+            )
+        })
+}
+
+fn forwarders(value: &Value) -> Result<Vec<simrelay_protocol::Forwarder>, SettingError> {
+    const KEY: &str = "forwarders";
+    let list: Vec<simrelay_protocol::Forwarder> =
+        serde_json::from_value(value.clone()).map_err(|e| {
+            invalid(
+                KEY,
+                format!("must be an array of forwarders ({e}); see docs/INTEGRATIONS.md"),
+            )
+        })?;
+    crate::deliver::check_forwarders(&list).map_err(|detail| match detail.split_once(": ") {
+        Some((field, message)) => invalid(field, message),
+        None => invalid(KEY, detail),
+    })?;
+    Ok(list)
 }
 
 /// Applies every field of `patch` to `current`, all or nothing; returns the new settings.
