@@ -29,10 +29,14 @@ fn corrupt(i: usize) -> bool {
     i % 10 == 5
 }
 
-/// A PDU whose user data length claims more than the bytes that follow: a decoder must refuse it.
+/// A PDU cut inside its timestamp: a decoder must refuse it (short user data alone is decoded leniently and
+/// flagged `truncated`, so the cut is in the header).
 fn corrupt_pdu(i: usize) -> Vec<u8> {
     let mut pdu = bench_pdu("Chaos", i);
-    pdu.truncate(pdu.len() - 6);
+    // SMSC field, first octet, sender length (digits), type, sender, PID, DCS, then 3 of the 7 SCTS octets.
+    let smsc = 1 + usize::from(pdu[0]);
+    let sender_octets = usize::from(pdu[smsc + 1]).div_ceil(2);
+    pdu.truncate(smsc + 5 + sender_octets + 3);
     pdu
 }
 
