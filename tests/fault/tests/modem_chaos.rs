@@ -29,14 +29,14 @@ fn corrupt(i: usize) -> bool {
     i % 10 == 5
 }
 
-/// A PDU cut inside its timestamp: a decoder must refuse it (short user data alone is decoded leniently and
-/// flagged `truncated`, so the cut is in the header).
+/// A PDU whose timestamp is not a date: a decoder must refuse it (short user data alone is decoded leniently
+/// and flagged `truncated`). The user data stays, so each corrupt PDU is distinct.
 fn corrupt_pdu(i: usize) -> Vec<u8> {
     let mut pdu = bench_pdu("Chaos", i);
-    // SMSC field, first octet, sender length (digits), type, sender, PID, DCS, then 3 of the 7 SCTS octets.
+    // SMSC field, first octet, sender length (digits), type, sender, PID, DCS, then the SCTS: its month octet.
     let smsc = 1 + usize::from(pdu[0]);
     let sender_octets = usize::from(pdu[smsc + 1]).div_ceil(2);
-    pdu.truncate(smsc + 5 + sender_octets + 3);
+    pdu[smsc + 5 + sender_octets + 1] = 0xFF;
     pdu
 }
 
