@@ -66,9 +66,13 @@ async fn a_burst_is_committed_in_batches_once_each() {
         format!("Burst {BURST}: code {BURST:06}")
     );
 
+    // A timestamp that is not a date is refused (short user data alone would decode, flagged `truncated`),
+    // so this one is stored raw.
     let corrupt = {
         let mut p = pdu(BURST + 1);
-        p.truncate(p.len() - 4);
+        let smsc = 1 + usize::from(p[0]);
+        let sender_octets = usize::from(p[smsc + 1]).div_ceil(2);
+        p[smsc + 5 + sender_octets + 1] = 0xFF;
         p
     };
     for i in 0..BURST {

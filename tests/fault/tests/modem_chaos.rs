@@ -29,10 +29,14 @@ fn corrupt(i: usize) -> bool {
     i % 10 == 5
 }
 
-/// A PDU whose user data length claims more than the bytes that follow: a decoder must refuse it.
+/// A PDU whose timestamp is not a date: a decoder must refuse it (short user data alone is decoded leniently
+/// and flagged `truncated`). The user data stays, so each corrupt PDU is distinct.
 fn corrupt_pdu(i: usize) -> Vec<u8> {
     let mut pdu = bench_pdu("Chaos", i);
-    pdu.truncate(pdu.len() - 6);
+    // SMSC field, first octet, sender length (digits), type, sender, PID, DCS, then the SCTS: its month octet.
+    let smsc = 1 + usize::from(pdu[0]);
+    let sender_octets = usize::from(pdu[smsc + 1]).div_ceil(2);
+    pdu[smsc + 5 + sender_octets + 1] = 0xFF;
     pdu
 }
 
