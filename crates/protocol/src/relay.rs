@@ -212,6 +212,10 @@ pub struct Forwarder {
     /// E-mail: the SMTP password.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smtp_password: Option<String>,
+    /// E-mail: a PEM file of CA certificates to trust instead of the public ones (a server with a private CA
+    /// or a self-signed certificate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp_ca_file: Option<String>,
     /// Forward only messages that carry a code.
     #[serde(default)]
     pub only_codes: bool,
@@ -242,6 +246,7 @@ impl Forwarder {
             smtp_security: SmtpSecurity::default(),
             smtp_username: None,
             smtp_password: None,
+            smtp_ca_file: None,
             only_codes: false,
             sender: None,
             modem: None,

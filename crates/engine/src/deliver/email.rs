@@ -9,6 +9,7 @@ use std::time::Duration;
 use lettre::message::header::ContentType;
 use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use simrelay_protocol::{Forwarder, Message, SmtpSecurity};
 
@@ -70,17 +71,17 @@ pub(crate) async fn send(
         .as_deref()
         .ok_or("smtp_host is not set")?;
     let security = forwarder.smtp_security;
-    let builder = match security {
-        SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host),
-        SmtpSecurity::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host),
-        SmtpSecurity::None => Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(
-            host,
-        )),
-    }
-    .map_err(|e| format!("cannot set up TLS for {host}: {e}"))?;
-    let mut builder = builder
+    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
         .port(forwarder.smtp_port.unwrap_or(default_port(security)))
         .timeout(Some(timeout));
+    match security {
+        SmtpSecurity::Tls => builder = builder.tls(Tls::Wrapper(tls_parameters(forwarder, host)?)),
+        // Required: a server that does not offer STARTTLS gets neither the login nor the mail.
+        SmtpSecurity::Starttls => {
+            builder = builder.tls(Tls::Required(tls_parameters(forwarder, host)?));
+        }
+        SmtpSecurity::None => {}
+    }
     if let Some(user) = &forwarder.smtp_username {
         builder = builder.credentials(Credentials::new(
             user.clone(),
@@ -93,6 +94,23 @@ pub(crate) async fn send(
         .await
         .map(|_| ())
         .map_err(|e| format!("the SMTP server {host} refused or failed: {e}"))
+}
+
+/// TLS checking `host`'s certificate against the public CAs, or only against `smtp_ca_file`'s.
+fn tls_parameters(forwarder: &Forwarder, host: &str) -> Result<TlsParameters, String> {
+    let mut builder = TlsParameters::builder(host.to_owned());
+    if let Some(path) = &forwarder.smtp_ca_file {
+        let pem =
+            std::fs::read(path).map_err(|e| format!("smtp_ca_file {path}: cannot read it: {e}"))?;
+        let ca = Certificate::from_pem(&pem)
+            .map_err(|e| format!("smtp_ca_file {path}: not a PEM certificate: {e}"))?;
+        builder = builder
+            .certificate_store(CertificateStore::None)
+            .add_root_certificate(ca);
+    }
+    builder
+        .build_rustls()
+        .map_err(|e| format!("cannot set up TLS for {host}: {e}"))
 }
 
 #[cfg(test)]

@@ -104,6 +104,7 @@ fn check_forwarder(f: &Forwarder) -> Result<(), Problem> {
         ("smtp_host", &f.smtp_host),
         ("smtp_username", &f.smtp_username),
         ("smtp_password", &f.smtp_password),
+        ("smtp_ca_file", &f.smtp_ca_file),
         ("sender", &f.sender),
         ("modem", &f.modem),
     ] {

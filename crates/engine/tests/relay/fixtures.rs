@@ -384,15 +384,44 @@ pub struct SmtpServer {
     _dir: tempfile::TempDir,
 }
 
+/// How an SMTP server secures its connections.
+pub enum SmtpTls {
+    /// Plain SMTP.
+    None,
+    /// STARTTLS offered and required, with this certificate and key (PEM).
+    Starttls(String, String),
+    /// TLS from the first byte (SMTPS), with this certificate and key (PEM).
+    Wrapper(String, String),
+}
+
 impl SmtpServer {
-    pub async fn start() -> SmtpServer {
+    pub async fn start(tls: SmtpTls) -> SmtpServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let maildir = dir.path().join("mail");
         let port = free_port();
         let python = find_program("python3", &[]);
-        let mut child = Command::new(python)
+        let mut command = Command::new(python);
+        command
             .args(["-m", "aiosmtpd", "-n", "-l"])
-            .arg(format!("127.0.0.1:{port}"))
+            .arg(format!("127.0.0.1:{port}"));
+        let mut pem_files = |cert: &str, key: &str| {
+            let (c, k) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+            std::fs::write(&c, cert).expect("write cert");
+            std::fs::write(&k, key).expect("write key");
+            (c, k)
+        };
+        match &tls {
+            SmtpTls::None => {}
+            SmtpTls::Starttls(cert, key) => {
+                let (c, k) = pem_files(cert, key);
+                command.arg("--tlscert").arg(c).arg("--tlskey").arg(k);
+            }
+            SmtpTls::Wrapper(cert, key) => {
+                let (c, k) = pem_files(cert, key);
+                command.arg("--smtpscert").arg(c).arg("--smtpskey").arg(k);
+            }
+        }
+        let mut child = command
             .args(["-c", "aiosmtpd.handlers.Mailbox"])
             .arg(&maildir)
             .stdin(Stdio::null())

@@ -10,13 +10,13 @@ use std::time::Duration;
 use serde_json::json;
 use simrelay_protocol::{Forwarder, ForwarderKind, SmtpSecurity};
 
-use crate::fixtures::{eventually, Receiver, SmtpServer};
+use crate::fixtures::{eventually, test_certificates, Receiver, SmtpServer, SmtpTls};
 use crate::{commit, config, message, start, url};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_email_forwarder_delivers_through_a_real_smtp_server() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let smtp = SmtpServer::start().await;
+    let smtp = SmtpServer::start(SmtpTls::None).await;
     let mut mail = Forwarder::new("mail", ForwarderKind::Email);
     mail.smtp_host = Some("127.0.0.1".into());
     mail.smtp_port = Some(smtp.port);
@@ -79,6 +79,76 @@ async fn an_email_forwarder_delivers_through_a_real_smtp_server() {
     assert_eq!(
         log.deliveries[0].status,
         simrelay_protocol::DeliveryStatus::Delivered
+    );
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn email_over_starttls_and_smtps_trusts_the_given_ca_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (ca_file, cert, key) = test_certificates(dir.path());
+    let starttls = SmtpServer::start(SmtpTls::Starttls(cert.clone(), key.clone())).await;
+    let smtps = SmtpServer::start(SmtpTls::Wrapper(cert, key)).await;
+    let forwarder =
+        |name: &str, security: SmtpSecurity, port: u16, ca: Option<&std::path::Path>| {
+            let mut f = Forwarder::new(name, ForwarderKind::Email);
+            f.smtp_host = Some("localhost".into());
+            f.smtp_port = Some(port);
+            f.smtp_security = security;
+            f.smtp_ca_file = ca.map(|p| p.to_string_lossy().into_owned());
+            f.from = Some("sms@example.org".into());
+            f.to = vec!["me@example.org".into()];
+            f
+        };
+    let engine = start(simrelay_engine::Config {
+        forwarders: vec![
+            forwarder(
+                "starttls",
+                SmtpSecurity::Starttls,
+                starttls.port,
+                Some(&ca_file),
+            ),
+            forwarder("smtps", SmtpSecurity::Tls, smtps.port, Some(&ca_file)),
+            // The public CAs do not vouch for the test certificate: this one must fail.
+            forwarder("untrusted", SmtpSecurity::Starttls, starttls.port, None),
+        ],
+        deliveries: simrelay_engine::deliver::DeliveryOptions {
+            backoff: simrelay_engine::deliver::Backoff {
+                first: Duration::from_millis(100),
+                window: Duration::from_millis(500),
+            },
+            timeout: Duration::from_secs(10),
+        },
+        ..config(&dir.path().join("tls.db"))
+    })
+    .await;
+    commit(
+        &engine,
+        &message(1, "m", "DemoBank", "Your code is 482913", Some("482913")),
+    )
+    .await;
+    eventually("a mail on each server", || async {
+        starttls.mails().len() == 1 && smtps.mails().len() == 1
+    })
+    .await;
+    assert!(smtps.mails()[0].contains("Your code is 482913"));
+    eventually("the untrusted one given up", || async {
+        let log: simrelay_protocol::DeliveryPage =
+            reqwest::get(url(&engine, "/api/deliveries?target=untrusted"))
+                .await
+                .expect("get")
+                .json()
+                .await
+                .expect("json");
+        log.deliveries
+            .first()
+            .is_some_and(|d| d.status == simrelay_protocol::DeliveryStatus::Failed)
+    })
+    .await;
+    assert_eq!(
+        starttls.mails().len(),
+        1,
+        "nothing was sent without a trusted certificate"
     );
     engine.shutdown().await;
 }
