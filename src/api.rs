@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use simrelay_protocol::{ApiError, Health, Message};
+use simrelay_protocol::{ApiError, Delivery, DeliveryPage, DeliveryStatus, Health, Message};
 
 use crate::endpoint::{percent_encode, Endpoint};
 use crate::server_settings::{Device, PairLink, ServerSettings};
@@ -333,6 +333,37 @@ pub async fn revoke_device(endpoint: &Endpoint, id: &str) -> Result<(), ApiFailu
         .await
         .map_err(|e| ApiFailure::Network(e.to_string()))?;
     check(&path, response).await.map(|_| ())
+}
+
+/// `GET /api/deliveries`: one page of the outbox's delivery log, newest first (`status` filters).
+pub async fn deliveries(
+    endpoint: &Endpoint,
+    status: Option<DeliveryStatus>,
+    before: Option<i64>,
+    limit: u32,
+) -> Result<DeliveryPage, ApiFailure> {
+    let mut path = format!("/api/deliveries?limit={limit}");
+    if let Some(status) = status {
+        path.push_str(&format!("&status={}", status.as_str()));
+    }
+    if let Some(before) = before {
+        path.push_str(&format!("&before={before}"));
+    }
+    get_json(endpoint, &path).await
+}
+
+/// `POST /api/deliveries/{id}/replay`: sends a delivery again (same event id); answers the delivery.
+pub async fn replay_delivery(endpoint: &Endpoint, id: i64) -> Result<Delivery, ApiFailure> {
+    let path = format!("/api/deliveries/{id}/replay");
+    let response = authorised(endpoint, Request::post(&endpoint.http_url(&path)))
+        .send()
+        .await
+        .map_err(|e| ApiFailure::Network(e.to_string()))?;
+    check(&path, response)
+        .await?
+        .json()
+        .await
+        .map_err(|e| ApiFailure::Decode(e.to_string()))
 }
 
 /// Answer of `GET /api/pair`.

@@ -7,6 +7,9 @@
 //! explanation. The only server markup this screen shows is the pairing QR code, an SVG our own server made,
 //! and even that is loaded as an `<img>` from a `data:` URL, never inserted into the page.
 
+mod deliveries;
+mod forwarders;
+
 use chrono::DateTime;
 use leptos::prelude::*;
 
@@ -679,7 +682,7 @@ pub fn Settings() -> impl IntoView {
                 </label>
                 <p id="err-hook_command" class="field-error" aria-live="polite">{move || form.error_for(hooks, "hook_command")}</p>
                 <label class="field" for="set-hook_url">
-                    <span>"URL (gets each message as JSON POST)"</span>
+                    <span>"URL (gets each message as a signed JSON POST, retried until it succeeds; see Deliveries)"</span>
                     <input
                         id="set-hook_url"
                         type="url"
@@ -696,6 +699,9 @@ pub fn Settings() -> impl IntoView {
                 {form.check(hooks, "set-hook_only_codes", "Only for messages with a code", "", |d| d.hook_only_codes, |d, on| d.hook_only_codes = on)}
                 {form.save_row(hooks, save)}
             </fieldset>
+
+            <forwarders::ForwardersCard locked=locked />
+            <deliveries::DeliveriesCard locked=locked />
 
             </Show>
             {crate::endpoint::in_desktop_shell(&location().search().unwrap_or_default()).then(|| view! {
