@@ -12,10 +12,9 @@ fn simrelay() -> Command {
 
 #[test]
 fn decode_pdu_prints_json_and_fails_cleanly_on_garbage() {
-    let ts = chrono::DateTime::parse_from_rfc3339("2026-11-22T10:00:00+01:00").expect("valid");
-    let pdu = simrelay_pdu::encode_deliver("+4915123456789", "Your code is 482913", ts);
+    let pdu = simrelay_testkit::pdu::deliver("+4915123456789", "Your code is 482913");
     let out = simrelay()
-        .args(["decode-pdu", &simrelay_pdu::to_hex(&pdu[0])])
+        .args(["decode-pdu", &simrelay_pdu::to_hex(&pdu)])
         .output()
         .expect("runs");
     assert!(out.status.success());

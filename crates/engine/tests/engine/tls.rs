@@ -10,17 +10,17 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use simrelay_engine::tls::{self, CERT_FILE};
 use simrelay_engine::{Config, Engine};
 
+use crate::common;
+
 async fn start(dir: &tempfile::TempDir, listen: &str, token: Option<&str>) -> Engine {
-    Engine::start(Config {
-        db: dir.path().join("tls.db"),
+    common::start(Config {
         listen: listen.parse().expect("addr"),
         token: token.map(str::to_owned),
         tls: true,
         tls_dir: Some(dir.path().join("config")),
-        ..Config::default()
+        ..common::config(&dir.path().join("tls.db"))
     })
     .await
-    .expect("engine starts")
 }
 
 fn trusting_client(dir: &tempfile::TempDir) -> reqwest::Client {
