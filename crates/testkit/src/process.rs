@@ -186,6 +186,9 @@ impl Serve {
     }
 }
 
+/// How often a starting server is asked whether it is ready.
+const READY_POLL: Duration = Duration::from_millis(25);
+
 /// A running server (`simrelay serve`, or any other HTTP server a benchmark compares with).
 #[derive(Debug)]
 pub struct ServerProcess {
@@ -228,41 +231,43 @@ impl ServerProcess {
     /// Waits until `GET path` answers 200; fails at once if the process exits.
     pub async fn wait_ready_at(&mut self, path: &str, limit: Duration) -> Result<(), KitError> {
         let start = Instant::now();
-        loop {
-            self.guard.check_running()?;
-            if let Ok(response) = http::get(self.addr, path, None).await {
-                if response.status == 200 {
-                    return Ok(());
-                }
-            }
-            if start.elapsed() > limit {
-                return Err(KitError::Timeout(
-                    limit,
-                    format!("the server on {}", self.addr),
-                ));
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
+        while !self.answered(http::get(self.addr, path, None).await, start, limit)? {
+            tokio::time::sleep(READY_POLL).await;
         }
+        Ok(())
     }
 
     /// [`ServerProcess::wait_ready`] without an async runtime.
     pub fn wait_ready_blocking(&mut self, limit: Duration) -> Result<(), KitError> {
         let start = Instant::now();
-        loop {
-            self.guard.check_running()?;
-            if let Ok(response) = http::get_blocking(self.addr, "/api/health", None) {
-                if response.status == 200 {
-                    return Ok(());
-                }
-            }
-            if start.elapsed() > limit {
-                return Err(KitError::Timeout(
-                    limit,
-                    format!("the server on {}", self.addr),
-                ));
-            }
-            std::thread::sleep(Duration::from_millis(50));
+        while !self.answered(
+            http::get_blocking(self.addr, "/api/health", None),
+            start,
+            limit,
+        )? {
+            std::thread::sleep(READY_POLL);
         }
+        Ok(())
+    }
+
+    /// Whether `answer` says the server is ready; an error once it exited or `limit` passed since `start`.
+    fn answered(
+        &mut self,
+        answer: Result<http::Response, KitError>,
+        start: Instant,
+        limit: Duration,
+    ) -> Result<bool, KitError> {
+        self.guard.check_running()?;
+        if answer.is_ok_and(|r| r.status == 200) {
+            return Ok(true);
+        }
+        if start.elapsed() > limit {
+            return Err(KitError::Timeout(
+                limit,
+                format!("the server on {}", self.addr),
+            ));
+        }
+        Ok(false)
     }
 }
 

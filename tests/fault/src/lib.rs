@@ -42,7 +42,7 @@ pub fn log(dir: &Path) -> String {
 
 /// `(text, decode_error)` of every message in the store at `db`, read while the server may be writing (or
 /// may not have created it yet: then none).
-pub async fn stored(db: &Path) -> Vec<(String, Option<String>)> {
+pub async fn stored_messages(db: &Path) -> Vec<(String, Option<String>)> {
     let Ok(options) = SqliteConnectOptions::from_str("sqlite:") else {
         return Vec::new();
     };

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rand::Rng;
-use simrelay_fault_tests::{assert_each_stored_once, log, serve, stored};
+use simrelay_fault_tests::{assert_each_stored_once, log, serve, stored_messages};
 use simrelay_modem::{SimOptions, Simulator};
 use simrelay_testkit::pdu::{numbered, numbered_index};
 
@@ -72,7 +72,7 @@ async fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
         .expect("simrelay ready");
     let deadline = Instant::now() + Duration::from_secs(90);
     let (counts, others) = loop {
-        let texts: Vec<String> = stored(&serve.db)
+        let texts: Vec<String> = stored_messages(&serve.db)
             .await
             .into_iter()
             .map(|(text, _)| text)

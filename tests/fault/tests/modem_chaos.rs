@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rand::Rng;
-use simrelay_fault_tests::{assert_each_stored_once, log, serve, stored};
+use simrelay_fault_tests::{assert_each_stored_once, log, serve, stored_messages};
 use simrelay_modem::sim::Chaos;
 use simrelay_modem::{SimOptions, Simulator};
 use simrelay_testkit::pdu::{numbered, numbered_index};
@@ -102,7 +102,7 @@ async fn chaotic_modem_unplugged_twenty_times_delivers_every_message_once() {
     // Reconnects drain the SIM at once; a message whose +CMTI was lost in an unplug waits for the 60 s sweep.
     let deadline = Instant::now() + Duration::from_secs(150);
     let (counts, raw, others) = loop {
-        let rows = stored(&serve.db).await;
+        let rows = stored_messages(&serve.db).await;
         let mut counts: HashMap<usize, usize> = HashMap::new();
         let mut raw = 0usize;
         let mut others = Vec::new();

@@ -1,6 +1,6 @@
 //! Drives the real `simrelay` binary: `serve --demo` end to end over HTTP, `decode-pdu`, `extract`.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -65,14 +65,11 @@ fn extract_answers_each_line_in_order() {
 #[test]
 fn serve_demo_prints_its_url_and_serves_demo_messages() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut child = simrelay()
-        .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--db"])
-        .arg(dir.path().join("cli.db"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawns");
-    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let (mut child, mut stdout) = crate::common::serve(
+        simrelay().stderr(Stdio::null()),
+        &dir.path().join("cli.db"),
+        &["--demo"],
+    );
     let mut line = String::new();
     stdout.read_line(&mut line).expect("first line");
     let url = line

@@ -2,7 +2,9 @@
 //! published as ingest does it, and the HTTP and hub waits every module needs. Fixtures that do not need the
 //! engine (ports, PDUs, the `/ws` client, `eventually`) are in `simrelay-testkit`.
 
+use std::io::BufReader;
 use std::path::Path;
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::Duration;
 
 use simrelay_engine::store::{Inserted, NewMessage};
@@ -10,6 +12,20 @@ use simrelay_engine::{Config, Engine};
 use simrelay_protocol::{ApiError, Message, ServerEvent};
 use simrelay_testkit::pdu::{time, SENT_AT};
 use simrelay_testkit::ws::WsClient;
+
+/// Starts `command` (the `simrelay` binary, with the test's environment) as `serve --listen 127.0.0.1:0 --db <db>`
+/// plus `args`, its standard output piped for the lines it announces.
+pub fn serve(command: &mut Command, db: &Path, args: &[&str]) -> (Child, BufReader<ChildStdout>) {
+    let mut child = command
+        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(db)
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    let stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    (child, stdout)
+}
 
 /// How long a test waits for a message to come through the hub: generous, for a busy machine.
 pub const HUB_LIMIT: Duration = Duration::from_secs(30);

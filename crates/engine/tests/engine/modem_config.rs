@@ -11,6 +11,16 @@ use simrelay_testkit::pdu::{deliver_at, SENDER};
 
 use crate::common::{self, next_sms};
 
+/// A modem whose SIM wants `pin`.
+async fn sim_with_pin(pin: &str) -> Simulator {
+    Simulator::start(SimOptions {
+        pin: Some(pin.into()),
+        ..SimOptions::default()
+    })
+    .await
+    .expect("simulator")
+}
+
 async fn engine_with_pin(sim: &Simulator, pin: &str, dir: &std::path::Path) -> Engine {
     let port = sim.path().to_string_lossy().into_owned();
     common::start(Config {
@@ -24,12 +34,7 @@ async fn engine_with_pin(sim: &Simulator, pin: &str, dir: &std::path::Path) -> E
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_configured_pin_unlocks_the_sim_and_messages_arrive() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let sim = Simulator::start(SimOptions {
-        pin: Some("4711".into()),
-        ..SimOptions::default()
-    })
-    .await
-    .expect("simulator");
+    let sim = sim_with_pin("4711").await;
     let engine = engine_with_pin(&sim, "4711", dir.path()).await;
     let mut events = engine.subscribe();
     sim.deliver(deliver_at(
@@ -46,12 +51,7 @@ async fn the_configured_pin_unlocks_the_sim_and_messages_arrive() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_pin_stops_the_modem_after_one_try_and_says_what_to_fix() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let sim = Simulator::start(SimOptions {
-        pin: Some("4711".into()),
-        ..SimOptions::default()
-    })
-    .await
-    .expect("simulator");
+    let sim = sim_with_pin("4711").await;
     let engine = engine_with_pin(&sim, "0000", dir.path()).await;
     let mut failed = None;
     for _ in 0..200 {

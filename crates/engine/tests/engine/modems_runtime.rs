@@ -13,7 +13,7 @@ use simrelay_modem::sim::{Personality, SimOptions, Simulator};
 use simrelay_protocol::{ModemStatus, PortErrorKind, PortReport, ServerEvent, ServerFrame};
 use simrelay_testkit::pdu::deliver as pdu;
 
-use crate::common::{self, expect_error, url, ws as connect};
+use crate::common::{self, eventually, expect_error, url, ws as connect};
 
 async fn start(db: &Path) -> Engine {
     common::start(common::config(db)).await
@@ -222,8 +222,15 @@ async fn a_modem_added_at_run_time_receives_comes_back_after_a_restart_and_is_re
     drop(ws);
     engine.shutdown().await;
 
-    // Restarted on the same database with an empty config: the added modem is started again.
+    // Restarted on the same database with an empty config: the added modem is started again (its driver
+    // reports its first status a moment after the engine started).
     let engine = start(&db).await;
+    let hub = engine.hub().clone();
+    eventually("the added modem to be listed again", || {
+        let listed = !hub.modems().is_empty();
+        async move { listed }
+    })
+    .await;
     let listed = modems(&engine).await;
     assert_eq!(listed.len(), 1, "{listed:?}");
     assert_eq!(listed[0].id, added.id);

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use futures_util::SinkExt;
-use simrelay_engine::store::NewMessage;
+use simrelay_engine::store::{Inserted, NewMessage};
 use simrelay_engine::{Config, Engine};
 use simrelay_protocol::{
     ApiError, Health, Message, MessagePage, ServerEvent, ServerFrame, ServerNotice,
