@@ -10,7 +10,7 @@ use futures_util::StreamExt;
 use serde_json::{json, Value};
 use simrelay_engine::store::{MessageQuery, NewMessage, Retention};
 use simrelay_engine::{Config, Engine};
-use simrelay_protocol::{ApiError, ServerFrame, ServerNotice, Settings};
+use simrelay_protocol::{ApiError, ServerFrame, ServerNotice, Settings, SettingsPatch};
 use simrelay_testkit::lan_ip;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
@@ -474,7 +474,10 @@ async fn started_with_lan_it_can_still_be_switched_off_but_a_fixed_address_canno
         .expect("patch");
     assert_eq!(r.status(), 403);
     let e = engine
-        .update_settings(&json!({"lan": false}))
+        .update_settings(&SettingsPatch {
+            lan: Some(false),
+            ..SettingsPatch::default()
+        })
         .await
         .expect_err("a fixed address cannot be unshared");
     assert!(e.to_string().starts_with("lan: "), "{e}");
