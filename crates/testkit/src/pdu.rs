@@ -33,6 +33,17 @@ pub fn deliver(sender: &str, text: &str) -> Vec<u8> {
     deliver_at(sender, text, SENT_AT)
 }
 
+/// `deliver` (an SMS-DELIVER with an SMSC field) with a timestamp that is not a date: a decoder must refuse it
+/// (short user data alone is decoded leniently, flagged `truncated`). The user data stays, so two such PDUs of
+/// different texts stay distinct.
+pub fn with_bad_timestamp(mut deliver: Vec<u8>) -> Vec<u8> {
+    // SMSC field, first octet, sender length (digits), type, sender, PID, DCS, then the SCTS: its month octet.
+    let smsc = 1 + usize::from(deliver[0]);
+    let sender_octets = usize::from(deliver[smsc + 1]).div_ceil(2);
+    deliver[smsc + 5 + sender_octets + 1] = 0xFF;
+    deliver
+}
+
 /// An SMS-STATUS-REPORT as a network sends it (TS 23.040 9.2.2.3) for message reference `reference` to
 /// [`SENDER`], with status TP-ST `status`; checked against the decoder before use.
 pub fn status_report(reference: u8, status: u8) -> Vec<u8> {
@@ -92,5 +103,8 @@ mod tests {
             other => panic!("expected a deliver, got {other:?}"),
         }
         assert!(!status_report(7, 0).is_empty());
+        let bad = with_bad_timestamp(numbered("Bad", 1));
+        assert!(simrelay_pdu::decode(&bad).is_err(), "refused");
+        assert_ne!(bad, with_bad_timestamp(numbered("Bad", 2)));
     }
 }

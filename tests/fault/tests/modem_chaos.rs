@@ -14,7 +14,7 @@ use rand::Rng;
 use simrelay_fault_tests::{assert_each_stored_once, log, serve, stored_messages};
 use simrelay_modem::sim::Chaos;
 use simrelay_modem::{SimOptions, Simulator};
-use simrelay_testkit::pdu::{numbered, numbered_index};
+use simrelay_testkit::pdu::{numbered, numbered_index, with_bad_timestamp};
 use tokio::sync::RwLock;
 
 const UNPLUGS: usize = 20;
@@ -23,13 +23,6 @@ const CAPACITY: u32 = 30;
 /// Every tenth message (from the 5th) arrives corrupt.
 fn corrupt(i: usize) -> bool {
     i % 10 == 5
-}
-
-/// A PDU whose user data length claims more than the bytes that follow: a decoder must refuse it.
-fn corrupt_pdu(i: usize) -> Vec<u8> {
-    let mut pdu = numbered("Chaos", i);
-    pdu.truncate(pdu.len() - 6);
-    pdu
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -72,7 +65,7 @@ async fn chaotic_modem_unplugged_twenty_times_delivers_every_message_once() {
                     tokio::time::sleep(Duration::from_millis(5)).await;
                 }
                 let pdu = if corrupt(i) {
-                    corrupt_pdu(i)
+                    with_bad_timestamp(numbered("Chaos", i))
                 } else {
                     numbered("Chaos", i)
                 };

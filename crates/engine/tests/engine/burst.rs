@@ -8,7 +8,7 @@ use std::time::Duration;
 use simrelay_engine::Config;
 use simrelay_modem::sim::Chaos;
 use simrelay_modem::{SimOptions, Simulator};
-use simrelay_testkit::pdu::{deliver_at, SENDER};
+use simrelay_testkit::pdu::{deliver_at, with_bad_timestamp, SENDER};
 
 use crate::common::{self, next_sms};
 
@@ -50,11 +50,9 @@ async fn a_burst_is_committed_in_batches_once_each() {
         format!("Burst {BURST}: code {BURST:06}")
     );
 
-    let corrupt = {
-        let mut p = pdu(BURST + 1);
-        p.truncate(p.len() - 4);
-        p
-    };
+    // A timestamp that is not a date is refused (short user data alone would decode, flagged `truncated`),
+    // so this one is stored raw.
+    let corrupt = with_bad_timestamp(pdu(BURST + 1));
     for i in 0..BURST {
         sim.deliver(pdu(i));
         if i == BURST / 2 {
