@@ -330,10 +330,7 @@ mod tests {
         let read = || std::fs::read_to_string(&out).unwrap_or_default();
         wait_for("the window's arguments", || read().lines().count() == 2);
         let log_dir = simrelay_engine::logging::log_dir();
-        assert_eq!(
-            read(),
-            format!("{LOG_DIR_ARG}\n{}\n", log_dir.display())
-        );
+        assert_eq!(read(), format!("{LOG_DIR_ARG}\n{}\n", log_dir.display()));
         assert_eq!(
             crate::window_link::log_dir_arg(read().lines().map(OsString::from)),
             Some(log_dir)
