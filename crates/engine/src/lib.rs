@@ -18,12 +18,12 @@ pub mod logging;
 pub mod metrics;
 mod modems;
 pub mod mqtt;
+pub mod offline;
 mod outgoing;
 mod retention;
 mod server;
 pub mod store;
 pub mod tokens;
-pub mod tools;
 
 pub use config::Config;
 pub use demo::DEMO_MODEM_ID;

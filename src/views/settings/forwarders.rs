@@ -318,8 +318,11 @@ pub(crate) fn ForwardersCard(locked: Signal<bool>) -> impl IntoView {
             }
         });
         leptos::task::spawn_local(async move {
-            let body = serde_json::json!({ "forwarders": forwarders });
-            match api::patch_settings(&endpoint, &body).await {
+            let change = simrelay_protocol::SettingsPatch {
+                forwarders: Some(forwarders),
+                ..simrelay_protocol::SettingsPatch::default()
+            };
+            match api::patch_settings(&endpoint, &change).await {
                 Ok(new) => {
                     app.server_settings.try_set(Some(new));
                     editing.try_set(None);
