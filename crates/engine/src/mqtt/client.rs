@@ -19,7 +19,7 @@ use rumqttc::{
     AsyncClient, ConnectionError, Event, EventLoop, LastWill, MqttOptions, Outgoing, Packet, QoS,
     TlsConfiguration, Transport,
 };
-use simrelay_protocol::{CodeEvent, Message, ModemStatus, SendRefused, ServerEvent};
+use simrelay_protocol::{CodeEvent, Message, ModemStatus, SendRefused, SendRequest, ServerEvent};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -483,32 +483,22 @@ impl Bridge {
                     }
                 }
             }
-            Command::Send => {
-                #[derive(serde::Deserialize)]
-                #[serde(deny_unknown_fields)]
-                struct SendRequest {
-                    to: String,
-                    text: String,
-                    #[serde(default)]
-                    modem: Option<String>,
-                }
-                match serde_json::from_slice::<SendRequest>(payload) {
-                    Ok(request) => {
-                        self.send(
-                            &request.to,
-                            &request.text,
-                            request.modem.as_deref(),
-                            payload,
-                        )
-                        .await
-                    }
-                    Err(e) => self.refuse(
-                        "bad_request",
-                        format!("the payload must be JSON {{\"to\",\"text\",\"modem\"?}}: {e}"),
+            Command::Send => match serde_json::from_slice::<SendRequest>(payload) {
+                Ok(request) => {
+                    self.send(
+                        &request.to,
+                        &request.text,
+                        request.modem.as_deref(),
                         payload,
-                    ),
+                    )
+                    .await
                 }
-            }
+                Err(e) => self.refuse(
+                    "bad_request",
+                    format!("the payload must be JSON {{\"to\",\"text\",\"modem\"?}}: {e}"),
+                    payload,
+                ),
+            },
             Command::Notify(safe) => {
                 let Some(modem) = self.modem_named(&safe) else {
                     self.refuse(
