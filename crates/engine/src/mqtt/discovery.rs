@@ -93,7 +93,7 @@ pub(crate) fn configs(status: &ModemStatus, topics: &Topics, send: bool) -> Vec<
             "origin": {
                 "name": "SimRelay",
                 "sw_version": env!("CARGO_PKG_VERSION"),
-                "support_url": "https://example.invalid/simrelay",
+                "support_url": env!("CARGO_PKG_REPOSITORY"),
             },
             "qos": 1,
         })

@@ -199,6 +199,11 @@ mod tests {
             ]
         );
         assert!(t.subscriptions(false, false).is_empty());
+        // mqtt_send = false: nothing that sends SMS is listened to.
+        assert_eq!(
+            t.subscriptions(false, true),
+            ["simrelay/+/recipient/set", "homeassistant/status"]
+        );
     }
 
     #[test]
