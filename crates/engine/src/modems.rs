@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use simrelay_modem::{ModemConfig, ModemHandle};
+use simrelay_modem::{ModemConfig, ModemHandle, StatusWatch, StatusWatchers};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -107,6 +107,8 @@ struct Inner {
     shutdown: CancellationToken,
     defaults: ModemDefaults,
     entries: Mutex<Vec<Entry>>,
+    /// Who watches the modems' status: shared by every driver, so one watch keeps them all fresh.
+    watchers: StatusWatchers,
 }
 
 impl std::fmt::Debug for Modems {
@@ -137,8 +139,16 @@ impl Modems {
                 shutdown,
                 defaults,
                 entries: Mutex::new(Vec::new()),
+                watchers: StatusWatchers::new(),
             }),
         }
+    }
+
+    /// Someone shows the modems' status (the UI's Modems screen): until the returned guard is dropped, every
+    /// modem, also one added later, refreshes its signal, operator and storage use at once and then every 30 s.
+    /// Without a watch the drivers poll nothing; the status follows what the modems report on their own.
+    pub(crate) fn watch_status(&self) -> StatusWatch {
+        self.inner.watchers.watch()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Entry>> {
@@ -229,6 +239,7 @@ impl Modems {
             label: label.clone(),
             pin: self.inner.defaults.pins.get(port).cloned(),
             sweep_interval: Duration::from_secs(self.inner.defaults.sweep_secs),
+            status_watchers: self.inner.watchers.clone(),
             ..ModemConfig::default()
         });
         let stop = self.inner.shutdown.child_token();
@@ -316,6 +327,7 @@ impl Modems {
         let (handle, events) = simrelay_modem::spawn(ModemConfig {
             port: port.to_owned(),
             id: Some(DEMO_KEY.to_owned()),
+            status_watchers: self.inner.watchers.clone(),
             ..ModemConfig::default()
         });
         let stop = self.inner.shutdown.child_token();
