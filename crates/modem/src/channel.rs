@@ -41,6 +41,8 @@ pub(crate) struct AtChannel {
     last_final: Option<Instant>,
     out_of_step: bool,
     buf: Vec<u8>,
+    /// Frames that suggest the line loses or mangles bytes (garbage, stray lines and results).
+    oddities: u32,
 }
 
 impl AtChannel {
@@ -53,6 +55,7 @@ impl AtChannel {
             last_final: None,
             out_of_step: false,
             buf: vec![0; 1024],
+            oddities: 0,
         }
     }
 
@@ -64,6 +67,12 @@ impl AtChannel {
     /// The next queued URC.
     pub fn next_urc(&mut self) -> Option<Urc> {
         self.urcs.pop_front()
+    }
+
+    /// How many frames since the last call looked like a line that loses or mangles bytes
+    /// (garbage, a line or result outside any command): a URC may have been lost with them.
+    pub fn take_oddities(&mut self) -> u32 {
+        std::mem::take(&mut self.oddities)
     }
 
     /// Sends `command` and returns its information lines once it ends with `OK`.
@@ -202,14 +211,15 @@ impl AtChannel {
     /// Handles a frame that is not part of the answer being collected.
     fn side(&mut self, frame: Frame) {
         match frame {
-            Frame::Urc(urc) => self.urcs.push_back(urc),
-            Frame::Noise(text) => tracing::trace!(%text, "vendor status noise ignored"),
+            Frame::Urc(urc) => return self.urcs.push_back(urc),
+            Frame::Noise(text) => return tracing::trace!(%text, "vendor status noise ignored"),
+            Frame::Echo(_) => return,
             Frame::Garbage(text) => tracing::debug!(%text, "garbage from the modem skipped"),
-            Frame::Echo(_) => {}
             Frame::Prompt => tracing::debug!("stray prompt ignored"),
             Frame::Line(text) => tracing::debug!(%text, "line outside a command ignored"),
             Frame::Final(result) => tracing::debug!(?result, "late final result ignored"),
         }
+        self.oddities = self.oddities.saturating_add(1);
     }
 
     /// Collects the answer of the command in flight until its final result.

@@ -599,3 +599,46 @@ async fn a_different_modem_on_the_same_path_is_reported() {
     first.shutdown().await;
     second.shutdown().await;
 }
+
+#[tokio::test]
+async fn sweeps_back_off_but_odd_lines_on_the_port_bring_them_back_at_once() {
+    let sim = Simulator::start(SimOptions {
+        chaos: Chaos {
+            lose_urcs: true,
+            ..Chaos::default()
+        },
+        ..SimOptions::default()
+    })
+    .await
+    .unwrap();
+    let (modem, mut events) = spawn(ModemConfig {
+        sweep_interval: Duration::from_millis(400),
+        ..config(&sim.path().to_string_lossy())
+    });
+    wait_state(&mut events, LinkState::Connected).await;
+    let listings = || {
+        sim.commands()
+            .iter()
+            .filter(|c| c.command == "AT+CMGL=4")
+            .count()
+    };
+    // The start-up listing, then sweeps 0.4, 0.8, 1.6 and 3.2 s apart: the next is 6.4 s away.
+    tokio::time::timeout(WAIT, async {
+        while listings() < 5 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("sweeps");
+    let lost = pdu("+15555550118", "my URC was lost on a noisy line");
+    sim.deliver(lost.clone());
+    sim.inject(b"\r\n+CM\x01\x02I: \"SM\",1\r\n");
+    let started = std::time::Instant::now();
+    let got = next_received(&mut events).await;
+    assert_eq!(got.pdu, lost);
+    let waited = started.elapsed();
+    assert!(waited < Duration::from_secs(4), "{waited:?}");
+    modem.release(&got).await.unwrap();
+    modem.shutdown().await;
+    sim.shutdown().await;
+}

@@ -13,12 +13,14 @@
 //! phase 2+ (`AT+CSMS=1`), else stored and announced (`+CMTI`), and the driver falls back to the
 //! latter for good if the modem refuses an acknowledgement. Status (`status.rs`) follows the
 //! modem's unsolicited registration and signal reports; it is polled only while someone watches
-//! ([`crate::StatusWatchers`]), so an idle driver sleeps between safety sweeps.
+//! ([`crate::StatusWatchers`]), so an idle driver sleeps between safety sweeps, which come ever
+//! less often while they find nothing.
 //!
 //! Events leave through an outbox that is flushed only when the receiver has room, so the task
 //! keeps serving requests while the engine is busy: a bounded channel could otherwise deadlock
 //! (the engine waiting for a delete, the driver waiting for channel space).
 
+mod alarm;
 mod init;
 mod status;
 mod work;
@@ -40,6 +42,7 @@ use crate::handle::{Identity, ModemHandle, PendingSend, Reply, Request};
 use crate::negotiate::Route;
 use crate::probe::{find_usb_port, list_ports, usb_serial_of};
 use crate::transport::{BoxTransport, Opener, SerialOpener};
+use alarm::Alarm;
 use work::{Deletion, Job, Slot, StatusRead, Work};
 
 const BACKOFF_MIN: Duration = Duration::from_millis(250);
@@ -51,6 +54,9 @@ const REOFFER_AFTER: Duration = Duration::from_secs(600);
 const MAX_QUEUED_SENDS: usize = 64;
 /// Sends are retried this often on transient errors.
 const SEND_ATTEMPTS: u32 = 3;
+/// Safety sweeps that find nothing come ever less often, up to this many times the configured
+/// interval apart (16 min with the default minute).
+const SWEEP_BACKOFF_MAX: u32 = 16;
 
 /// Starts a driver for a serial port (call it inside a tokio runtime). Events arrive on the
 /// returned receiver; dropping it stops the driver.
@@ -119,6 +125,8 @@ pub fn spawn_with(
         family: None,
         signal_indicator: None,
         registrations: [None; 3],
+        sweep_every: Duration::ZERO,
+        sweep_alarm: Alarm::new(),
     };
     tokio::spawn(driver.run());
     (
@@ -202,6 +210,10 @@ struct Driver {
     registrations: [Option<Registration>; 3],
     /// How many watch the status ([`crate::StatusWatchers`]).
     watching: watch::Receiver<usize>,
+    /// The time between safety sweeps now (see [`Driver::swept`]).
+    sweep_every: Duration,
+    /// When the next safety sweep is due (not set: one is queued or running).
+    sweep_alarm: Alarm,
 }
 
 impl Driver {
@@ -360,6 +372,9 @@ impl Driver {
         let mut work = Work::default();
         // What is stored already, then the messages the user sent while the modem was away.
         work.drain();
+        self.sweep_every = self.sweep_base();
+        self.sweep_alarm.set(None);
+        at.take_oddities();
         work.sends = std::mem::take(&mut self.pending_sends);
         let end = self.serve(&mut at, &mut work).await;
         self.pending_sends = work.abandon();
@@ -369,9 +384,6 @@ impl Driver {
     /// Runs the connected modem until the session ends: takes in URCs and requests, does the
     /// most urgent job, and sleeps when there is none.
     async fn serve(&mut self, at: &mut AtChannel, work: &mut Work) -> End {
-        let interval = self.config.sweep_interval.max(Duration::from_millis(100));
-        let mut sweep = tokio::time::interval_at(Instant::now() + interval, interval);
-        sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         // The start-up read the status; while someone watches, it is read again periodically.
         let mut refresh = None;
         self.follow_watchers(&mut refresh, work, false);
@@ -414,7 +426,7 @@ impl Driver {
                     Err(_) => Wake::Permit(false),
                 },
                 read = at.read_idle() => Wake::Read(read),
-                _ = sweep.tick() => Wake::Sweep,
+                () = self.sweep_alarm.wait() => Wake::Sweep,
                 () = tick(&mut refresh) => Wake::Refresh,
                 _ = self.watching.changed() => Wake::Watchers,
             };
@@ -427,7 +439,10 @@ impl Driver {
                 }
                 Wake::Permit(true) | Wake::Read(Ok(())) => {}
                 Wake::Read(Err(e)) => return End::Lost(e.to_string()),
-                Wake::Sweep => work.sweep(),
+                Wake::Sweep => {
+                    self.sweep_alarm.set(None);
+                    work.sweep();
+                }
                 Wake::Refresh => work.status(StatusRead::Refresh),
                 Wake::Watchers => self.follow_watchers(&mut refresh, work, true),
             }
@@ -457,6 +472,12 @@ impl Driver {
     fn take_in(&mut self, at: &mut AtChannel, work: &mut Work) -> Option<End> {
         while let Some(urc) = at.next_urc() {
             self.on_urc(urc, work);
+        }
+        let oddities = at.take_oddities();
+        if oddities > 0 {
+            // The line mangles bytes: a URC may have gone with them.
+            tracing::debug!(modem = %self.status.id, oddities, "odd lines from the modem; sweeping soon");
+            self.sweep_soon();
         }
         loop {
             match self.requests.try_recv() {
@@ -503,12 +524,17 @@ impl Driver {
                 self.outcome(result, None)
             }
             Job::Drain => {
-                let result = self.drain(at).await.map(drop);
-                self.outcome(result, None)
+                let result = self.drain(at).await;
+                if result.is_ok() {
+                    // A full listing: the next sweep is a whole interval away.
+                    self.swept(None);
+                }
+                self.outcome(result.map(drop), None)
             }
             Job::Sweep => {
                 let result = self.sweep(at).await;
-                self.outcome(result, None)
+                self.swept(result.as_ref().ok().copied());
+                self.outcome(result.map(drop), None)
             }
             Job::Ack(pdu, reply) => {
                 let result = self.acknowledge(at, pdu).await;
@@ -651,16 +677,50 @@ impl Driver {
         result.map(drop)
     }
 
-    /// The safety sweep: lists the storages. Anything it finds was announced by no URC; on the
-    /// direct route that may mean the modem switched routing off (it does when an
-    /// acknowledgement is missed, TS 27.005 §3.4.4), so `AT+CNMI` is set again.
-    async fn sweep(&mut self, at: &mut AtChannel) -> Result<(), ModemError> {
+    /// The safety sweep: lists the storages; returns how many messages it found. Anything it
+    /// finds was announced by no URC; on the direct route that may mean the modem switched
+    /// routing off (it does when an acknowledgement is missed, TS 27.005 §3.4.4), so `AT+CNMI`
+    /// is set again.
+    async fn sweep(&mut self, at: &mut AtChannel) -> Result<usize, ModemError> {
         let found = self.drain(at).await?;
         if found > 0 && self.route == Route::Direct {
             tracing::info!(modem = %self.status.id, found, "the sweep found unannounced messages; setting AT+CNMI again");
             self.select_indications(at).await?;
         }
-        Ok(())
+        Ok(found)
+    }
+
+    /// The configured time between safety sweeps.
+    fn sweep_base(&self) -> Duration {
+        self.config.sweep_interval.max(Duration::from_millis(100))
+    }
+
+    /// Schedules the next sweep after a listing: `found` is what a safety sweep found (`None`
+    /// for another listing, or a failed sweep). A sweep that finds nothing doubles the interval
+    /// up to [`SWEEP_BACKOFF_MAX`] times the configured one, so an idle modem whose URCs all
+    /// arrive is swept rarely; one that finds an unannounced message means URCs get lost, and
+    /// the interval goes back to the configured one, as it does after a reconnect or odd lines
+    /// on the port ([`Driver::sweep_soon`]).
+    fn swept(&mut self, found: Option<usize>) {
+        let base = self.sweep_base();
+        self.sweep_every = match found {
+            Some(0) => (self.sweep_every * 2).min(base * SWEEP_BACKOFF_MAX),
+            Some(_) => base,
+            None => self.sweep_every,
+        };
+        self.sweep_alarm
+            .set(Some(Instant::now() + self.sweep_every));
+    }
+
+    /// Back to the configured sweep interval, counted from now if that is sooner.
+    fn sweep_soon(&mut self) {
+        let base = self.sweep_base();
+        self.sweep_every = base;
+        let soon = Instant::now() + base;
+        if let Some(next) = self.sweep_alarm.deadline().filter(|next| *next > soon) {
+            tracing::trace!(modem = %self.status.id, ?next, "sweep brought forward");
+            self.sweep_alarm.set(Some(soon));
+        }
     }
 
     /// Lists every stored message (and status report kept apart) and hands on those not already
@@ -1057,6 +1117,49 @@ mod tests {
             waited >= Duration::from_secs(55) && waited <= Duration::from_secs(65),
             "{waited:?}"
         );
+        modem.shutdown().await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn sweeps_that_find_nothing_come_ever_less_often_until_one_finds_something() {
+        let (state, opener) = memory_modem(true);
+        let (modem, mut events) = spawn_with(
+            ModemConfig {
+                port: "mem".into(),
+                ..ModemConfig::default()
+            },
+            opener,
+        );
+        status_where(&mut events, |s| s.state == LinkState::Connected).await;
+        let listings = || {
+            lock(&state)
+                .log
+                .iter()
+                .filter(|l| l.command == "AT+CMGL=4")
+                .count()
+        };
+        // The seconds between listings, from the start-up one on.
+        let mut seen = 0;
+        let mut last = Instant::now();
+        let mut gaps = Vec::new();
+        let mut stored = false;
+        while gaps.len() < 9 {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let n = listings();
+            if n > seen {
+                if seen > 0 {
+                    gaps.push(last.elapsed().as_secs_f64().round() as u64);
+                }
+                seen = n;
+                last = Instant::now();
+                if gaps.len() == 6 && !stored {
+                    // A message stored without any URC: the next sweep finds it.
+                    lock(&state).store(vec![0x00, 0x04, 0x00]).unwrap();
+                    stored = true;
+                }
+            }
+        }
+        assert_eq!(gaps, [60, 120, 240, 480, 960, 960, 960, 60, 120]);
         modem.shutdown().await;
     }
 }

@@ -680,7 +680,7 @@ async fn run(
                 modem.registration_urcs()
             }
             Wake::AckDue if options.ack_timeout_stores && gate.waiting.is_some() => {
-                gate.give_up(&mut modem, &state);
+                gate.give_up(&mut modem, &state, options.ack_timeout);
                 continue;
             }
             Wake::AckDue => gate.due(
@@ -854,7 +854,8 @@ impl AckGate {
 
     /// Delivers `delivery` as the modem is set now: a message the modem no longer routes
     /// (`AT+CNMI` changed meanwhile) is stored and announced; the rest goes through
-    /// [`AckGate::offer`]. `always_route` is `Chaos::route_directly`.
+    /// [`AckGate::offer`]. `always_route` is `Chaos::route_directly`. A message the full SIM
+    /// cannot take comes back (`Err`): the network keeps it and tries again later.
     fn route(
         &mut self,
         modem: &mut AtModem,
@@ -862,17 +863,25 @@ impl AckGate {
         delivery: Delivery,
         timeout: Duration,
         always_route: bool,
-    ) -> Vec<u8> {
+    ) -> Result<Vec<u8>, Delivery> {
         match delivery {
             Delivery::Message(pdu) if !always_route && !modem.routes_directly() => {
-                let slot = lock(state).store(pdu);
+                let slot = lock(state).store(pdu.clone());
                 match slot {
-                    Some(slot) if !modem.routing_off => modem.notify(slot).0,
-                    _ => Vec::new(),
+                    Some(slot) if !modem.routing_off => Ok(modem.notify(slot).0),
+                    Some(_) => Ok(Vec::new()),
+                    None => Err(Delivery::Message(pdu)),
                 }
             }
-            delivery => self.offer(modem, state, delivery, timeout),
+            delivery => Ok(self.offer(modem, state, delivery, timeout)),
         }
+    }
+
+    /// Keeps a delivery the SIM had no room for at the head of the queue, for another try after
+    /// `timeout`.
+    fn keep(&mut self, delivery: Delivery, timeout: Duration) {
+        self.queue.push_front(delivery);
+        self.deadline = tokio::time::Instant::now() + timeout;
     }
 
     /// Goes on with the held-back deliveries while nothing waits for an acknowledgement.
@@ -888,7 +897,13 @@ impl AckGate {
             let Some(next) = self.queue.pop_front() else {
                 break;
             };
-            out.extend(self.route(modem, state, next, timeout, always_route));
+            match self.route(modem, state, next, timeout, always_route) {
+                Ok(urc) => out.extend(urc),
+                Err(kept) => {
+                    self.keep(kept, timeout);
+                    break;
+                }
+            }
         }
         out
     }
@@ -924,7 +939,13 @@ impl AckGate {
                 state.ack_timeouts += 1;
                 state.awaiting_ack = false;
             }
-            out = self.route(modem, state, delivery, timeout, always_route);
+            match self.route(modem, state, delivery, timeout, always_route) {
+                Ok(urc) => out = urc,
+                Err(kept) => {
+                    self.keep(kept, timeout);
+                    return out;
+                }
+            }
         }
         out.extend(self.pump(modem, state, timeout, always_route));
         out
@@ -932,13 +953,19 @@ impl AckGate {
 
     /// TS 27.005 on a missing acknowledgement: routing off, and the waiting delivery and those
     /// held back kept in storage without a URC.
-    fn give_up(&mut self, modem: &mut AtModem, state: &Mutex<SimState>) {
+    fn give_up(&mut self, modem: &mut AtModem, state: &Mutex<SimState>, timeout: Duration) {
         let mut state = lock(state);
         state.ack_timeouts += 1;
         state.awaiting_ack = false;
+        let mut kept = std::collections::VecDeque::new();
         for delivery in self.waiting.take().into_iter().chain(self.queue.drain(..)) {
-            let _ = state.store(delivery.pdu().to_vec());
+            if state.store(delivery.pdu().to_vec()).is_none() {
+                // No room: the network keeps it and tries again later.
+                kept.push_back(delivery);
+            }
         }
+        self.queue = kept;
+        self.deadline = tokio::time::Instant::now() + timeout;
         modem.routing_off = true;
     }
 
