@@ -22,6 +22,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "desktop/config_file.rs"]
+mod config_file;
+
 /// Seconds after which the app clears a copied code; short so the test sees it happen.
 const CLEAR_SECS: u64 = 4;
 
