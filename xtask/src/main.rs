@@ -7,12 +7,15 @@
 //!   rewrites only its own section of `BENCHMARKS.md`. `--report-only` measures nothing and rewrites
 //!   `BENCHMARKS.md` from the results already recorded.
 //! - `cargo xtask soak` runs the fault tests with their long settings (`SIMRELAY_SOAK=1`).
+//! - `cargo xtask otp-ablation` switches each rule of the OTP extractor off in turn and writes which corpus and peer
+//!   cases it changes to `crates/otp/ABLATION.md`.
 //!
 //! The figures are only ever measured: nothing in BENCHMARKS.md is typed in by hand. Sections after the kept
 //! marker (figures the test suite prints, such as the History scale test's) are carried over unchanged.
 
 mod desktop;
 mod machine;
+mod otp_ablation;
 mod report;
 mod scenarios;
 
@@ -26,9 +29,10 @@ fn main() -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
         Some("bench") => bench(&args[1..]),
         Some("soak") => soak(),
+        Some("otp-ablation") => otp_ablation::run(&root()),
         _ => {
             eprintln!(
-                "usage: cargo xtask bench [latency|baseline|fanout|ingest|footprint|search|criterion|desktop]... [--runs N]\n       cargo xtask soak"
+                "usage: cargo xtask bench [latency|baseline|fanout|ingest|footprint|search|criterion|desktop]... [--runs N]\n       cargo xtask soak\n       cargo xtask otp-ablation"
             );
             bail!("no task given")
         }
