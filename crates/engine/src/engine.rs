@@ -98,10 +98,7 @@ impl Engine {
         }
         let store = Store::open(&config.db).await?;
         let tls = if config.tls {
-            let dir = config
-                .tls_dir
-                .clone()
-                .unwrap_or_else(crate::config::default_tls_dir);
+            let dir = config.tls_path();
             let names = crate::tls::certificate_names(config.listen);
             Some(crate::tls::Tls::load_or_create(&dir, &names)?)
         } else {
@@ -109,7 +106,7 @@ impl Engine {
         };
         let hub = Hub::new();
         let devices = Arc::new(Devices::open(
-            config.tokens_file.clone(),
+            config.tokens_path(),
             config.paired_tokens.clone(),
         )?);
         // "Everywhere" (`--lan`, 0.0.0.0) is served as loopback plus each LAN address, so sharing can be
