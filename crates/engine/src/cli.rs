@@ -75,8 +75,9 @@ struct ServeArgs {
     /// Also run a simulated modem that receives a demo message every few seconds.
     #[arg(long)]
     demo: bool,
-    /// SQLite database file [default: simrelay.db in the OS data directory].
-    #[arg(long, value_name = "FILE")]
+    /// SQLite database file, or a postgres:// URL to share one PostgreSQL database between several relays
+    /// [default: simrelay.db in the OS data directory].
+    #[arg(long, value_name = "FILE|URL")]
     db: Option<PathBuf>,
     /// Address to listen on. Anything but loopback requires a token (generated when not given).
     #[arg(long, value_name = "ADDR:PORT", conflicts_with = "lan")]
@@ -259,7 +260,9 @@ fn print_config(path: &Path) -> anyhow::Result<ExitCode> {
     );
     println!("modems = {}", toml_strings(&config.modems));
     println!("demo = {}", config.demo);
-    println!("db = {}", toml_string(&config.db.to_string_lossy()));
+    // A PostgreSQL URL is shown without its password.
+    let db = simrelay_engine::store::Location::of(&config.db).to_string();
+    println!("db = {}", toml_string(&db));
     println!("listen = \"{}\"", config.listen);
     match config.token {
         Some(_) => println!("# token is set (not shown)"),
