@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::hooks::Hooks;
+use crate::sources::SourceConfig;
 use crate::store::Retention;
 use crate::tokens::PairedToken;
 
@@ -58,6 +59,8 @@ pub struct Config {
     /// The paired-devices file (`tokens.toml`) the engine reads and writes (`/api/devices`). `None` keeps the
     /// devices in memory only, starting from `paired_tokens`.
     pub tokens_file: Option<PathBuf>,
+    /// Provider numbers (Twilio, Vonage) received from and sent through beside the modems (`[[sources]]`).
+    pub sources: Vec<SourceConfig>,
 }
 
 impl Default for Config {
@@ -78,6 +81,7 @@ impl Default for Config {
             tls_dir: None,
             paired_tokens: Vec::new(),
             tokens_file: None,
+            sources: Vec::new(),
         }
     }
 }
@@ -131,7 +135,7 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// The file is not valid TOML or has a wrong key or value.
-    #[error("invalid configuration file {path}: {message}valid keys: modems, modem_labels, modem_pins, sweep_secs, demo, db, listen, lan, token, demo_interval_secs, retention_days, retention_messages, purge_codes_after_minutes, hook_command, hook_url, hook_only_codes, hook_timeout_secs, tls")]
+    #[error("invalid configuration file {path}: {message}valid keys: modems, modem_labels, modem_pins, sweep_secs, demo, db, listen, lan, token, demo_interval_secs, retention_days, retention_messages, purge_codes_after_minutes, hook_command, hook_url, hook_only_codes, hook_timeout_secs, tls, sources")]
     Parse {
         /// The file.
         path: PathBuf,
@@ -147,6 +151,18 @@ pub enum ConfigError {
         key: String,
         /// What it should be.
         expected: &'static str,
+    },
+    /// A `[[sources]]` entry is wrong (see [`crate::SourceConfig`]).
+    #[error("invalid configuration file {path}: sources[{index}] ({name:?}): {error}")]
+    Source {
+        /// The file.
+        path: PathBuf,
+        /// Which entry, from 0.
+        index: usize,
+        /// Its name.
+        name: String,
+        /// The key and what it should be.
+        error: crate::SourceConfigError,
     },
     /// An environment variable has a value of the wrong kind.
     #[error("invalid environment variable {name}={value:?}: {expected}")]
@@ -182,6 +198,7 @@ struct FileConfig {
     hook_only_codes: Option<bool>,
     hook_timeout_secs: Option<u64>,
     tls: Option<bool>,
+    sources: Option<Vec<SourceConfig>>,
 }
 
 /// Builds the configuration from the defaults, the file at `path` (absent is fine), and the environment as
@@ -250,6 +267,15 @@ pub fn load(path: &Path, env: impl Fn(&str) -> Option<String>) -> Result<Config,
     };
 
     config.tls = file.tls.unwrap_or(false);
+    config.sources = file.sources.unwrap_or_default();
+    if let Err((index, error)) = crate::sources::check_all(&config.sources) {
+        return Err(ConfigError::Source {
+            path: path.to_path_buf(),
+            index,
+            name: config.sources[index].name.clone(),
+            error,
+        });
+    }
 
     let var = |name: &'static str| env(name).filter(|v| !v.is_empty()).map(|v| (name, v));
     let flag = |(name, value): (&'static str, String)| match value.as_str() {

@@ -161,6 +161,7 @@ mod tests {
             signal_bars: None,
             storage_used: None,
             storage_total: None,
+            source: None,
         }
     }
 

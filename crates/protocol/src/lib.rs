@@ -8,6 +8,12 @@
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 
+mod conversation;
+
+pub use conversation::{
+    Conversation, ConversationPage, MarkRead, ReadState, SourceKind, ThreadEntry, ThreadPage,
+};
+
 /// One received (or sent) SMS as the API shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Message {
@@ -105,6 +111,10 @@ pub struct ModemStatus {
     /// Capacity of that storage, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage_total: Option<u32>,
+    /// Set for a provider number (`[[sources]]` in the configuration) rather than a modem: which provider.
+    /// Its messages come in through the provider's webhook and replies go out through its REST API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceKind>,
 }
 
 /// Network registration of a modem (TS 27.007 `+CREG`).

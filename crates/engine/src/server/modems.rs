@@ -147,6 +147,7 @@ async fn first_status(state: &AppState, handle: &ModemHandle) -> ModemStatus {
         signal_bars: None,
         storage_used: None,
         storage_total: None,
+        source: None,
     }
 }
 

@@ -19,13 +19,17 @@ use sqlx::Row;
 
 mod added_modems;
 mod checkpoint;
+mod conversations;
 mod modem_ids;
+mod provider_sent;
 mod retention;
 mod search;
 mod sent;
 pub mod settings;
 
 pub use added_modems::AddedModem;
+pub use conversations::{ConversationCursor, ConversationList, ThreadCursor, ThreadEntries};
+pub use provider_sent::PartStatus;
 pub use retention::{Retention, RetentionReport};
 pub use search::{Found, MessageQuery, Order};
 pub use simrelay_protocol::{SendStatus, SentMessage};
