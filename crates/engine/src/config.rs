@@ -451,6 +451,35 @@ mod tests {
     }
 
     #[test]
+    fn sources_are_read_and_a_wrong_one_names_its_entry_and_key() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("config.toml");
+        std::fs::write(
+            &path,
+            "[[sources]]\nname = \"twilio-us\"\nkind = \"twilio\"\nauth_token = \"t\"\nnumber = \"+15555550199\"\n\
+             [[sources]]\nname = \"vonage-uk\"\nkind = \"vonage\"\nsignature_secret = \"s\"\nsignature_method = \"sha256\"\n",
+        )
+        .expect("write");
+        let c = load(&path, env(&[])).expect("loads");
+        let names: Vec<&str> = c.sources.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["twilio-us", "vonage-uk"]);
+        assert_eq!(c.sources[1].kind, crate::SourceKind::Vonage);
+        std::fs::write(
+            &path,
+            "[[sources]]\nname = \"v\"\nkind = \"vonage\"\nsignature_secret = \"s\"\nauth_token = \"t\"\n",
+        )
+        .expect("write");
+        let err = load(&path, env(&[])).expect_err("refused").to_string();
+        assert!(
+            err.contains("sources[0]") && err.contains("auth_token"),
+            "{err}"
+        );
+        std::fs::write(&path, "[[sources]]\nname = \"x\"\nkind = \"sinch\"\n").expect("write");
+        let err = load(&path, env(&[])).expect_err("refused").to_string();
+        assert!(err.contains("sinch") || err.contains("kind"), "{err}");
+    }
+
+    #[test]
     fn mistakes_name_the_key_or_variable() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("config.toml");

@@ -104,23 +104,25 @@ fn object(part: &str, what: &'static str) -> Result<Map<String, Value>, JwtError
 mod tests {
     use super::*;
 
-    /// RFC 7515, Appendix A.1: the HS256 example, with its key (a JWK `k`, base64url).
+    /// RFC 7515, Appendix A.1: the HS256 example, with its key (a JWK `k`, base64url); also in
+    /// tests/data/providers/signatures.json, with its claims.
     const RFC_TOKEN: &str = "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.\
         eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.\
         dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-    const RFC_KEY: &str =
-        "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow";
 
     fn rfc_key() -> Vec<u8> {
-        URL_SAFE_NO_PAD.decode(RFC_KEY).expect("the RFC's key")
+        let vector = &crate::sources::tests::vectors()["jwt_hs256"][0];
+        URL_SAFE_NO_PAD
+            .decode(vector["key_base64url"].as_str().expect("key"))
+            .expect("the RFC's key")
     }
 
     #[test]
     fn the_rfc_7515_example_verifies_and_yields_its_claims() {
+        let vector = &crate::sources::tests::vectors()["jwt_hs256"][0];
+        assert_eq!(vector["token"], RFC_TOKEN);
         let claims = verify_hs256(RFC_TOKEN, &rfc_key()).expect("valid");
-        assert_eq!(claims["iss"], "joe");
-        assert_eq!(claims["exp"], 1_300_819_380);
-        assert_eq!(claims["http://example.com/is_root"], true);
+        assert_eq!(Value::Object(claims), vector["claims"]);
     }
 
     #[test]

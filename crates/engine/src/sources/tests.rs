@@ -5,6 +5,29 @@
 use super::*;
 use simrelay_protocol::{Message, ServerEvent};
 
+/// The providers' published signature vectors, with their sources and licences.
+pub(crate) fn vectors() -> serde_json::Value {
+    serde_json::from_str(include_str!(
+        "../../../../tests/data/providers/signatures.json"
+    ))
+    .expect("tests/data/providers/signatures.json is JSON")
+}
+
+/// A vector's `params`: `[[name, value], ...]`.
+pub(crate) fn vector_params(vector: &serde_json::Value) -> Vec<(String, String)> {
+    vector["params"]
+        .as_array()
+        .expect("params")
+        .iter()
+        .map(|pair| {
+            (
+                pair[0].as_str().expect("name").to_owned(),
+                pair[1].as_str().expect("value").to_owned(),
+            )
+        })
+        .collect()
+}
+
 const TWILIO_TOKEN: &str = "twilio-test-auth-token";
 const VONAGE_SECRET: &str = "vonage-test-signature-secret";
 

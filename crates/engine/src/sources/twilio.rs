@@ -260,18 +260,15 @@ mod tests {
             .collect()
     }
 
-    /// Twilio's published example (the "Validating signatures from Twilio" snippets, TwilioDevEd/api-snippets,
-    /// MIT): auth token `12345`, its URL and parameters, and the signature Twilio computed for them.
+    /// Twilio's published example (tests/data/providers/signatures.json): auth token `12345`, its URL and
+    /// parameters, and the signature Twilio computed for them.
     fn published() -> (String, Vec<(String, String)>) {
+        let vector = &crate::sources::tests::vectors()["twilio"][0];
+        assert_eq!(vector["auth_token"], "12345");
+        assert_eq!(vector["signature"], "GvWf1cFY/Q7PnoempGyD5oXAezc=");
         (
-            "https://mycompany.com/myapp.php?foo=1&bar=2".into(),
-            pairs(&[
-                ("CallSid", "CA1234567890ABCDE"),
-                ("Caller", "+14158675310"),
-                ("Digits", "1234"),
-                ("From", "+14158675310"),
-                ("To", "+18005551212"),
-            ]),
+            vector["url"].as_str().expect("url").to_owned(),
+            crate::sources::tests::vector_params(vector),
         )
     }
 

@@ -431,18 +431,44 @@ mod tests {
             .collect()
     }
 
-    /// The signed inbound webhook of Vonage's Ruby SDK tests (test/vonage/signature_test.rb), with the
-    /// signature each method gives for the secret `my_secret_key_for_testing`.
+    /// Every Vonage vector of tests/data/providers/signatures.json: (secret, params, [(method, sig)]).
+    /// (secret, params, [(method, sig)]) of one vector.
+    type Vector = (
+        String,
+        Vec<(String, String)>,
+        Vec<(SignatureMethod, String)>,
+    );
+
+    fn vectors() -> Vec<Vector> {
+        let all = crate::sources::tests::vectors();
+        all["vonage_sms"]
+            .as_array()
+            .expect("vonage_sms")
+            .iter()
+            .map(|v| {
+                let signatures = v["signatures"]
+                    .as_object()
+                    .expect("signatures")
+                    .iter()
+                    .map(|(method, sig)| {
+                        (
+                            method.parse().expect("a known method"),
+                            sig.as_str().expect("sig").to_owned(),
+                        )
+                    })
+                    .collect();
+                (
+                    v["secret"].as_str().expect("secret").to_owned(),
+                    crate::sources::tests::vector_params(v),
+                    signatures,
+                )
+            })
+            .collect()
+    }
+
+    /// The Ruby SDK's webhook, signed with each of the five methods.
     fn published() -> Vec<(String, String)> {
-        pairs(&[
-            ("message-timestamp", "2013-11-21 15:27:30"),
-            ("messageId", "020000001B0FE827"),
-            ("msisdn", "14843472194"),
-            ("text", "Test again"),
-            ("timestamp", "1385047698"),
-            ("to", "13239877404"),
-            ("type", "text"),
-        ])
+        vectors().remove(0).1
     }
     const SECRET: &str = "my_secret_key_for_testing";
     const VECTORS: [(SignatureMethod, &str); 5] = [
@@ -461,25 +487,20 @@ mod tests {
 
     #[test]
     fn the_published_vectors_verify_for_every_method() {
-        for (method, expected) in VECTORS {
-            assert_eq!(
-                signature(method, SECRET, &published()),
-                expected,
-                "{method:?}"
-            );
-            let mut signed = published();
-            signed.push(("sig".into(), expected.into()));
-            assert!(verify(method, SECRET, &signed), "{method:?}");
-            // Vonage's libraries compare without regard to case.
-            signed.last_mut().expect("sig").1 = expected.to_ascii_lowercase();
-            assert!(verify(method, SECRET, &signed), "{method:?} lower case");
+        let all = vectors();
+        assert_eq!(all.len(), 3);
+        assert_eq!(all[0].2.len(), 5, "all five methods");
+        for (secret, params, signatures) in all {
+            for (method, expected) in signatures {
+                assert_eq!(signature(method, &secret, &params), expected, "{method:?}");
+                let mut signed = params.clone();
+                signed.push(("sig".into(), expected.clone()));
+                assert!(verify(method, &secret, &signed), "{method:?}");
+                // Vonage's libraries compare without regard to case.
+                signed.last_mut().expect("sig").1 = expected.to_ascii_lowercase();
+                assert!(verify(method, &secret, &signed), "{method:?} lower case");
+            }
         }
-        // Python SDK vector: md5hash over a=1, b=2, timestamp with the secret "secret".
-        let params = pairs(&[("a", "1"), ("b", "2"), ("timestamp", "1461605396")]);
-        assert_eq!(
-            signature(SignatureMethod::Md5Hash, "secret", &params),
-            "6af838ef94998832dbfc29020b564830"
-        );
     }
 
     #[test]
@@ -512,7 +533,7 @@ mod tests {
 
     #[test]
     fn ampersands_and_equals_in_values_are_signed_as_underscores() {
-        // From the same Ruby tests: `k` of `_`, `&` or `=` all sign alike under md5hash with "my_secret...".
+        // The Ruby tests' vector signs `k=&`; `_` and `=` must sign alike.
         for value in ["_", "&", "="] {
             let params = pairs(&[("k", value)]);
             assert_eq!(
