@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use simrelay_protocol::{ServerEvent, Settings};
+use simrelay_protocol::{ServerEvent, Settings, SettingsPatch};
 use tokio::net::TcpListener;
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
@@ -99,10 +99,7 @@ impl Engine {
         }
         let store = Store::open(&config.db).await?;
         let tls = if config.tls {
-            let dir = config
-                .tls_dir
-                .clone()
-                .unwrap_or_else(crate::config::default_tls_dir);
+            let dir = config.tls_path();
             let names = crate::tls::certificate_names(config.listen);
             Some(crate::tls::Tls::load_or_create(&dir, &names)?)
         } else {
@@ -110,7 +107,7 @@ impl Engine {
         };
         let hub = Hub::new();
         let devices = Arc::new(Devices::open(
-            config.tokens_file.clone(),
+            config.tokens_path(),
             config.paired_tokens.clone(),
         )?);
         // "Everywhere" (`--lan`, 0.0.0.0) is served as loopback plus each LAN address, so sharing can be
@@ -310,12 +307,9 @@ impl Engine {
         self.hub.settings()
     }
 
-    /// Changes some settings (a JSON object with any subset of the fields of [`Settings`]), as
-    /// `PATCH /api/settings` does: checked, applied (LAN sharing switched), stored and published.
-    pub async fn update_settings(
-        &self,
-        patch: &serde_json::Value,
-    ) -> Result<Settings, SettingsError> {
+    /// Changes some settings as `PATCH /api/settings` does: checked, applied (LAN sharing switched), stored
+    /// and published.
+    pub async fn update_settings(&self, patch: &SettingsPatch) -> Result<Settings, SettingsError> {
         self.settings.update(patch).await
     }
 

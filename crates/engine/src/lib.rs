@@ -15,12 +15,12 @@ pub mod hub;
 mod ingest;
 pub mod logging;
 mod modems;
+pub mod offline;
 mod retention;
 mod server;
 mod sources;
 pub mod store;
 pub mod tokens;
-pub mod tools;
 
 pub use config::Config;
 pub use demo::DEMO_MODEM_ID;

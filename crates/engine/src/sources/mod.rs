@@ -483,32 +483,21 @@ impl Source {
 
     fn status(&self) -> ModemStatus {
         let kind = self.config.kind;
+        let port = format!(
+            "{}:{}",
+            kind.as_str(),
+            self.config.number.as_deref().unwrap_or("-")
+        );
         ModemStatus {
-            id: self.config.name.clone(),
-            port: format!(
-                "{}:{}",
-                kind.as_str(),
-                self.config.number.as_deref().unwrap_or("-")
-            ),
-            state: ModemState::Connected,
-            model: None,
             operator: Some(kind.display_name().to_owned()),
-            signal_dbm: None,
             last_error: self
                 .last_error
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .clone(),
-            demo: false,
             label: self.config.label.clone(),
-            manufacturer: None,
-            imei: None,
-            iccid: None,
-            registration: None,
-            signal_bars: None,
-            storage_used: None,
-            storage_total: None,
             source: Some(kind),
+            ..ModemStatus::new(self.config.name.clone(), port, ModemState::Connected)
         }
     }
 

@@ -2,10 +2,10 @@
 //! id in `provider_sent`, and the sent message's status derived from its rows. The provider's callbacks play
 //! the part a modem's delivery reports play, and move a message only forward.
 
-use chrono::{Duration, SecondsFormat, Utc};
+use chrono::{Duration, Utc};
 use sqlx::Row;
 
-use super::{Store, StoreError};
+use super::{on_db, Store, StoreError};
 
 /// What a provider said about one message id (one part, for Vonage).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,9 +36,19 @@ impl PartStatus {
 /// A callback that matched no sent message is kept this long, for the send request it overtook.
 const ORPHAN_TTL_HOURS: i64 = 24;
 
-fn now() -> String {
-    Utc::now().to_rfc3339_opts(SecondsFormat::Micros, false)
-}
+/// The sent message's status and error as its parts make them: `failed` (with the first part's reason) when one
+/// failed, `delivered` when all were, else `sent`.
+const DERIVED: &str = "SELECT \
+     CASE WHEN EXISTS (SELECT 1 FROM provider_sent WHERE sent_id = $1 AND status = 'failed') THEN 'failed' \
+          WHEN NOT EXISTS (SELECT 1 FROM provider_sent WHERE sent_id = $1 AND status <> 'delivered') \
+          THEN 'delivered' ELSE 'sent' END AS status, \
+     (SELECT error FROM provider_sent WHERE sent_id = $1 AND status = 'failed' \
+      ORDER BY provider_id LIMIT 1) AS error";
+
+/// Sets the sent message's status from its parts, if that changes it (`$1` the id, `$2` status, `$3` error,
+/// `$4` the time).
+const APPLY_DERIVED: &str = "UPDATE sent SET status = $2, error = $3, updated_at = $4 \
+     WHERE id = $1 AND (status IS DISTINCT FROM $2 OR error IS DISTINCT FROM $3)";
 
 impl Store {
     /// Records the ids a provider gave the parts of sent message `sent_id`, applies any callback that came
@@ -49,28 +59,39 @@ impl Store {
         sent_id: i64,
         ids: &[String],
     ) -> Result<(), StoreError> {
-        let mut tx = self.write_tx().await?;
-        let now = now();
-        for id in ids {
-            sqlx::query(
-                "INSERT INTO provider_sent (source, provider_id, sent_id, status, updated_at) \
-                 VALUES (?, ?, ?, 'sent', ?) \
-                 ON CONFLICT (source, provider_id) DO UPDATE SET sent_id = excluded.sent_id",
-            )
-            .bind(source)
-            .bind(id)
-            .bind(sent_id)
-            .bind(&now)
-            .execute(&mut *tx)
-            .await?;
-        }
-        derive_status(&mut tx, sent_id, &now).await?;
-        tx.commit().await?;
+        on_db!(self, db => {
+            let now = Utc::now();
+            let mut tx = db.begin().await?;
+            for id in ids {
+                sqlx::query(
+                    "INSERT INTO provider_sent (source, provider_id, sent_id, status, updated_at) \
+                     VALUES ($1, $2, $3, 'sent', $4) \
+                     ON CONFLICT (source, provider_id) DO UPDATE SET sent_id = excluded.sent_id",
+                )
+                .bind(source)
+                .bind(id)
+                .bind(sent_id)
+                .bind(db.time(now))
+                .execute(&mut *tx)
+                .await?;
+            }
+            let derived = sqlx::query(DERIVED).bind(sent_id).fetch_one(&mut *tx).await?;
+            let (status, error): (String, Option<String>) =
+                (derived.try_get("status")?, derived.try_get("error")?);
+            sqlx::query(APPLY_DERIVED)
+                .bind(sent_id)
+                .bind(status)
+                .bind(error)
+                .bind(db.time(now))
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        });
         Ok(())
     }
 
-    /// Applies a provider's callback about `provider_id`. Returns the sent message it changed, if any; a
-    /// callback for an id not recorded yet is kept for [`Store::link_provider_sent`].
+    /// Applies a provider's callback about `provider_id`. Returns the sent message whose status it changed,
+    /// if any; a callback for an id not recorded yet is kept for [`Store::link_provider_sent`].
     pub async fn apply_provider_status(
         &self,
         source: &str,
@@ -81,115 +102,76 @@ impl Store {
             PartStatus::Failed(why) => Some(why.as_str()),
             _ => None,
         };
-        let now = now();
-        let mut tx = self.write_tx().await?;
-        let row = sqlx::query(
-            "SELECT sent_id, status FROM provider_sent WHERE source = ? AND provider_id = ?",
-        )
-        .bind(source)
-        .bind(provider_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = row else {
-            let cutoff = (Utc::now() - Duration::hours(ORPHAN_TTL_HOURS))
-                .to_rfc3339_opts(SecondsFormat::Micros, false);
-            sqlx::query("DELETE FROM provider_sent WHERE sent_id IS NULL AND updated_at < ?")
-                .bind(cutoff)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(
-                "INSERT INTO provider_sent (source, provider_id, sent_id, status, error, updated_at) \
-                 VALUES (?, ?, NULL, ?, ?, ?)",
+        on_db!(self, db => {
+            let now = Utc::now();
+            let mut tx = db.begin().await?;
+            let row = sqlx::query(
+                "SELECT sent_id, status FROM provider_sent WHERE source = $1 AND provider_id = $2",
             )
             .bind(source)
             .bind(provider_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(row) = row else {
+                sqlx::query("DELETE FROM provider_sent WHERE sent_id IS NULL AND updated_at < $1")
+                    .bind(db.time(now - Duration::hours(ORPHAN_TTL_HOURS)))
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO provider_sent (source, provider_id, sent_id, status, error, updated_at) \
+                     VALUES ($1, $2, NULL, $3, $4, $5)",
+                )
+                .bind(source)
+                .bind(provider_id)
+                .bind(status.column())
+                .bind(error)
+                .bind(db.time(now))
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                return Ok(None);
+            };
+            let sent_id: Option<i64> = row.try_get("sent_id")?;
+            let current: String = row.try_get("status")?;
+            if !status.replaces(&current) {
+                return Ok(None);
+            }
+            sqlx::query(
+                "UPDATE provider_sent SET status = $1, error = $2, updated_at = $3 \
+                 WHERE source = $4 AND provider_id = $5",
+            )
             .bind(status.column())
             .bind(error)
-            .bind(&now)
+            .bind(db.time(now))
+            .bind(source)
+            .bind(provider_id)
             .execute(&mut *tx)
             .await?;
+            let mut changed = None;
+            if let Some(id) = sent_id {
+                let derived = sqlx::query(DERIVED).bind(id).fetch_one(&mut *tx).await?;
+                let (status, error): (String, Option<String>) =
+                    (derived.try_get("status")?, derived.try_get("error")?);
+                let updated = sqlx::query(APPLY_DERIVED)
+                    .bind(id)
+                    .bind(status)
+                    .bind(error)
+                    .bind(db.time(now))
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                changed = (updated > 0).then_some(id);
+            }
             tx.commit().await?;
-            return Ok(None);
-        };
-        let sent_id: Option<i64> = row.try_get("sent_id")?;
-        let current: String = row.try_get("status")?;
-        if !status.replaces(&current) {
-            return Ok(None);
-        }
-        sqlx::query(
-            "UPDATE provider_sent SET status = ?, error = ?, updated_at = ? \
-             WHERE source = ? AND provider_id = ?",
-        )
-        .bind(status.column())
-        .bind(error)
-        .bind(&now)
-        .bind(source)
-        .bind(provider_id)
-        .execute(&mut *tx)
-        .await?;
-        let changed = match sent_id {
-            Some(id) => derive_status(&mut tx, id, &now).await?.then_some(id),
-            None => None,
-        };
-        tx.commit().await?;
-        Ok(changed)
+            Ok(changed)
+        })
     }
-}
-
-/// Sets sent message `sent_id`'s status from its parts: `failed` (with the first reason) when one failed,
-/// `delivered` when all were, else `sent`. Returns whether it changed.
-async fn derive_status(
-    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
-    sent_id: i64,
-    now: &str,
-) -> Result<bool, StoreError> {
-    let parts = sqlx::query(
-        "SELECT status, error FROM provider_sent WHERE sent_id = ? ORDER BY provider_id",
-    )
-    .bind(sent_id)
-    .fetch_all(&mut **tx)
-    .await?;
-    let mut failed = None;
-    let mut all_delivered = !parts.is_empty();
-    for part in &parts {
-        let status: String = part.try_get("status")?;
-        if status == "failed" && failed.is_none() {
-            let error: Option<String> = part.try_get("error")?;
-            failed = Some(error.unwrap_or_else(|| "the provider reports it failed".into()));
-        }
-        all_delivered &= status == "delivered";
-    }
-    let (status, error) = match failed {
-        Some(error) => ("failed", Some(error)),
-        None if all_delivered => ("delivered", None),
-        None => ("sent", None),
-    };
-    let changed = sqlx::query(
-        "UPDATE sent SET status = ?, error = ?, updated_at = ? \
-         WHERE id = ? AND (status IS NOT ? OR error IS NOT ?)",
-    )
-    .bind(status)
-    .bind(&error)
-    .bind(now)
-    .bind(sent_id)
-    .bind(status)
-    .bind(&error)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
-    Ok(changed > 0)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::store::SendStatus;
-
-    async fn store() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(&dir.path().join("p.db")).await.expect("open");
-        (dir, store)
-    }
 
     async fn status(store: &Store, id: i64) -> (SendStatus, Option<String>) {
         let sent = store.get_sent(id).await.expect("get").expect("exists");
@@ -198,7 +180,12 @@ mod tests {
 
     #[tokio::test]
     async fn a_two_part_message_is_delivered_when_both_parts_are() {
-        let (_dir, store) = store().await;
+        for store in crate::store::testing::stores().await {
+            two_parts(&store).await;
+        }
+    }
+
+    async fn two_parts(store: &Store) {
         let id = store
             .insert_sent("vonage-uk", "+447700900001", "long", 2)
             .await
@@ -247,7 +234,12 @@ mod tests {
 
     #[tokio::test]
     async fn a_callback_that_overtakes_the_send_answer_is_applied_when_the_ids_are_recorded() {
-        let (_dir, store) = store().await;
+        for store in crate::store::testing::stores().await {
+            overtaken(&store).await;
+        }
+    }
+
+    async fn overtaken(store: &Store) {
         let id = store
             .insert_sent("twilio-us", "+15555550100", "hi", 1)
             .await
