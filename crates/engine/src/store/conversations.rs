@@ -102,6 +102,9 @@ fn contains_pattern(word: &str) -> String {
     pattern
 }
 
+/// A row of [`PEERS`]: the correspondent, the newest received and sent ids, the time of the later.
+type PeerRow = (String, Option<i64>, Option<i64>, DateTime<Utc>);
+
 /// Every correspondent with the id of the newest message from it (`rid`) and to it (`sid`), and the time of the
 /// later of the two (`at`).
 const PEERS: &str = "WITH r AS (SELECT sender AS peer, MAX(id) AS rid FROM messages WHERE sender <> '' GROUP BY sender), \
@@ -121,8 +124,7 @@ impl Store {
         before: Option<&ConversationCursor>,
         limit: u32,
     ) -> Result<ConversationList, StoreError> {
-        // (peer, newest received id, newest sent id, time of the later)
-        let rows: Vec<(String, Option<i64>, Option<i64>, DateTime<Utc>)> = on_db!(self, db => {
+        let rows: Vec<PeerRow> = on_db!(self, db => {
             let mut sql = db.builder(PEERS);
             if let Some(cursor) = before {
                 sql.push(" WHERE (at, peer) < (")
@@ -361,14 +363,14 @@ mod tests {
         let mut expected = Vec::new();
         for i in 0..7 {
             if i % 3 == 2 {
-                let id = send(&store, "+15555550100", &format!("reply {i}"), "twilio-us").await;
+                let id = send(store, "+15555550100", &format!("reply {i}"), "twilio-us").await;
                 expected.push(format!("s{id}"));
             } else {
-                let id = receive(&store, "+15555550100", &format!("hello {i}"), "twilio-us").await;
+                let id = receive(store, "+15555550100", &format!("hello {i}"), "twilio-us").await;
                 expected.push(format!("r{id}"));
             }
             // Someone else's messages never show in this thread.
-            receive(&store, "DemoBank", &format!("other {i}"), "demo").await;
+            receive(store, "DemoBank", &format!("other {i}"), "demo").await;
         }
         expected.reverse();
         let mut seen = Vec::new();
@@ -410,12 +412,12 @@ mod tests {
     }
 
     async fn the_list_has_one_row_per_correspondent(store: &Store) {
-        let first = receive(&store, "+15555550100", "hi", "twilio-us").await;
-        receive(&store, "+15555550100", "are you there?", "twilio-us").await;
-        receive(&store, "DemoBank", "Your code is 1234", "demo").await;
-        send(&store, "+4915123456789", "only sent", "imei:1").await;
-        receive(&store, "", "undecodable", "demo").await;
-        send(&store, "+15555550100", "yes", "twilio-us").await;
+        let first = receive(store, "+15555550100", "hi", "twilio-us").await;
+        receive(store, "+15555550100", "are you there?", "twilio-us").await;
+        receive(store, "DemoBank", "Your code is 1234", "demo").await;
+        send(store, "+4915123456789", "only sent", "imei:1").await;
+        receive(store, "", "undecodable", "demo").await;
+        send(store, "+15555550100", "yes", "twilio-us").await;
 
         let list = store.conversations(None, 50).await.expect("list");
         let peers: Vec<&str> = list.conversations.iter().map(|c| c.peer.as_str()).collect();
@@ -462,7 +464,7 @@ mod tests {
             store.mark_read("+15555550100", None).await.expect("read"),
             0
         );
-        receive(&store, "+15555550100", "one more", "twilio-us").await;
+        receive(store, "+15555550100", "one more", "twilio-us").await;
         assert_eq!(store.unread("+15555550100").await.expect("unread"), 1);
     }
 

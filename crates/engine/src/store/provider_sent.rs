@@ -194,7 +194,7 @@ mod tests {
             .link_provider_sent("vonage-uk", id, &["p1".into(), "p2".into()])
             .await
             .expect("link");
-        assert_eq!(status(&store, id).await.0, SendStatus::Sent);
+        assert_eq!(status(store, id).await.0, SendStatus::Sent);
         assert_eq!(
             store
                 .apply_provider_status("vonage-uk", "p1", &PartStatus::Delivered)
@@ -203,7 +203,7 @@ mod tests {
             None,
             "one part of two: still sent, nothing changed"
         );
-        assert_eq!(status(&store, id).await.0, SendStatus::Sent);
+        assert_eq!(status(store, id).await.0, SendStatus::Sent);
         assert_eq!(
             store
                 .apply_provider_status("vonage-uk", "p2", &PartStatus::Delivered)
@@ -211,7 +211,7 @@ mod tests {
                 .expect("apply"),
             Some(id)
         );
-        assert_eq!(status(&store, id).await.0, SendStatus::Delivered);
+        assert_eq!(status(store, id).await.0, SendStatus::Delivered);
         // A late "sent" (callbacks overtake each other) does not move it back.
         assert_eq!(
             store
@@ -220,7 +220,7 @@ mod tests {
                 .expect("apply"),
             None
         );
-        assert_eq!(status(&store, id).await.0, SendStatus::Delivered);
+        assert_eq!(status(store, id).await.0, SendStatus::Delivered);
         // Another source's id of the same spelling is another message.
         assert_eq!(
             store
@@ -229,7 +229,7 @@ mod tests {
                 .expect("apply"),
             None
         );
-        assert_eq!(status(&store, id).await.0, SendStatus::Delivered);
+        assert_eq!(status(store, id).await.0, SendStatus::Delivered);
     }
 
     #[tokio::test]
@@ -254,13 +254,13 @@ mod tests {
                 .expect("apply"),
             None
         );
-        assert_eq!(status(&store, id).await.0, SendStatus::Queued);
+        assert_eq!(status(store, id).await.0, SendStatus::Queued);
         store
             .link_provider_sent("twilio-us", id, &["SM1".into()])
             .await
             .expect("link");
         assert_eq!(
-            status(&store, id).await,
+            status(store, id).await,
             (
                 SendStatus::Failed,
                 Some("Twilio reports the message undelivered (Twilio error 30003)".into())
