@@ -19,6 +19,7 @@ use crate::modems::{ModemDefaults, Modems, Origin};
 use crate::server::lan::{LanError, Listeners};
 use crate::server::settings::Control;
 use crate::server::{self, AppState, SettingsError};
+use crate::sources::Sources;
 use crate::store::{settings as stored_settings, Location, Store, StoreError};
 use crate::tokens::{Devices, TokensError};
 use crate::{hooks, retention};
@@ -149,6 +150,15 @@ impl Engine {
         let control = Arc::new(Control::new(store.clone(), hub.clone(), listeners.clone()));
         let shutdown = CancellationToken::new();
         let mut tasks = Vec::new();
+        // Provider numbers are listed with the modems from the start; they need nothing but the store.
+        let (sources, source_tasks) = Sources::start(
+            &config.sources,
+            store.clone(),
+            hub.clone(),
+            shutdown.clone(),
+        )
+        .await;
+        tasks.extend(source_tasks);
 
         let modems = Modems::new(
             store.clone(),
@@ -208,6 +218,7 @@ impl Engine {
             limiter: Arc::default(),
             modems: modems.clone(),
             tls: tls.clone(),
+            sources,
         };
         listeners.set_template(Some(state.clone()));
         if want_lan && !listeners.fixed() {

@@ -14,8 +14,10 @@ use sqlx::Row;
 
 mod added_modems;
 pub(crate) mod backend;
+mod conversations;
 mod modem_ids;
 mod postgres;
+mod provider_sent;
 mod retention;
 mod search;
 mod sent;
@@ -28,6 +30,8 @@ pub(crate) use backend::on_db;
 use backend::StoreRow;
 
 pub use added_modems::AddedModem;
+pub use conversations::{ConversationCursor, ConversationList, ThreadCursor, ThreadEntries};
+pub use provider_sent::PartStatus;
 pub use retention::{Retention, RetentionReport};
 pub use search::{Found, MessageQuery, Order};
 pub use simrelay_protocol::{SendStatus, SentMessage};

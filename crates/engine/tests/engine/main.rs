@@ -20,4 +20,5 @@ mod search_scale;
 mod security;
 mod server;
 mod settings;
+mod sources;
 mod tls;
