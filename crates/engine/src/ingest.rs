@@ -449,7 +449,7 @@ fn display_text(encoding: Encoding, text: String, user_data: &[u8]) -> String {
     }
 }
 
-fn with_code(mut message: NewMessage) -> NewMessage {
+pub(crate) fn with_code(mut message: NewMessage) -> NewMessage {
     if let Some(code) = simrelay_otp::extract(&message.text) {
         message.code_span = Some([code.span.start, code.span.end]);
         message.code = Some(code.value);
@@ -494,6 +494,7 @@ pub(crate) fn status_for_api(status: simrelay_modem::ModemStatus, demo: bool) ->
         signal_bars,
         storage_used: status.storage.map(|(used, _)| used),
         storage_total: status.storage.map(|(_, total)| total),
+        source: None,
     }
 }
 
