@@ -258,6 +258,13 @@ impl Engine {
         })
     }
 
+    /// Starts watching the modems' status, as a client showing the Modems screen does: while the guard lives,
+    /// every modem refreshes signal, operator and storage use at once and then every 30 s. Without any watch the
+    /// drivers poll nothing and an idle engine sleeps between SIM sweeps.
+    pub fn watch_modems(&self) -> simrelay_modem::StatusWatch {
+        self.modems.watch_status()
+    }
+
     /// The address the server is bound to (with the real port when the config asked for port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
