@@ -19,6 +19,7 @@ use sqlx::Row;
 
 mod added_modems;
 mod checkpoint;
+mod corrections;
 mod modem_ids;
 mod retention;
 mod search;
@@ -26,6 +27,7 @@ mod sent;
 pub mod settings;
 
 pub use added_modems::AddedModem;
+pub use corrections::CodeCorrection;
 pub use retention::{Retention, RetentionReport};
 pub use search::{Found, MessageQuery, Order};
 pub use simrelay_protocol::{SendStatus, SentMessage};
@@ -53,6 +55,14 @@ pub enum StoreError {
     Corrupt {
         /// Id of the damaged row.
         id: i64,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A stored code correction could not be read back; remove it (`DELETE /api/corrections/...`) and set it again.
+    #[error("the code correction for sender {sender:?} is damaged ({reason}); remove it and set it again")]
+    CorruptCorrection {
+        /// The sender it is for.
+        sender: String,
         /// What is wrong with it.
         reason: String,
     },
@@ -131,6 +141,8 @@ pub struct Store {
     writer: SqlitePool,
     /// The writer leaves WAL checkpoints to a background task (see `checkpoint`).
     checkpoints: checkpoint::Checkpoints,
+    /// The user's code corrections, mirrored in memory for ingest (see `corrections`).
+    corrections: corrections::Corrections,
 }
 
 /// Columns of `messages` in the order [`message_from_row`] reads them.
@@ -168,11 +180,14 @@ impl Store {
             .await
             .map_err(open_err)?;
         let checkpoints = checkpoint::Checkpoints::spawn(pool.clone());
-        Ok(Store {
+        let store = Store {
             pool,
             writer,
             checkpoints,
-        })
+            corrections: corrections::Corrections::default(),
+        };
+        store.load_corrections().await?;
+        Ok(store)
     }
 
     /// Starts a write transaction on the writer connection, waiting for its turn. `BEGIN IMMEDIATE` takes the
