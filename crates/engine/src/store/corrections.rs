@@ -6,10 +6,97 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
-use simrelay_otp::{CodeKind, CodeShape, Correction};
+use simrelay_otp::{Alternative, Code, CodeKind, CodeShape, Correction, Extraction, Origin};
+use simrelay_protocol::{CodeAlternative, CodeOrigin, Message};
 use sqlx::Row;
 
-use super::{Store, StoreError};
+use super::{NewMessage, Store, StoreError};
+
+/// The code fields of a message as the extractor's [`Extraction`].
+pub(crate) fn extraction_of(
+    code: Option<&str>,
+    span: Option<[usize; 2]>,
+    confidence: Option<f32>,
+    origin: Option<&CodeOrigin>,
+    alternatives: &[CodeAlternative],
+) -> Extraction {
+    Extraction {
+        code: code.map(|value| Code {
+            value: value.to_owned(),
+            span: span.map_or(0..0, |[s, e]| s..e),
+            confidence: confidence.unwrap_or(0.5),
+            kind: CodeShape::of(value).kind,
+            origin: origin.map(|o| Origin {
+                host: o.host.clone(),
+                embedded: o.embedded.clone(),
+            }),
+        }),
+        alternatives: alternatives
+            .iter()
+            .map(|a| Alternative {
+                value: a.code.clone(),
+                span: a.span[0]..a.span[1],
+                confidence: a.confidence,
+                kind: CodeShape::of(&a.code).kind,
+            })
+            .collect(),
+    }
+}
+
+/// The wire form of an extraction's code fields: code, span, confidence, origin, alternatives.
+pub(crate) type CodeFields = (
+    Option<String>,
+    Option<[usize; 2]>,
+    Option<f32>,
+    Option<CodeOrigin>,
+    Vec<CodeAlternative>,
+);
+
+/// An [`Extraction`] as the fields a message stores.
+pub(crate) fn fields_of(e: Extraction) -> CodeFields {
+    let alternatives = e
+        .alternatives
+        .into_iter()
+        .map(|a| CodeAlternative {
+            code: a.value,
+            span: [a.span.start, a.span.end],
+            confidence: a.confidence,
+        })
+        .collect();
+    match e.code {
+        Some(c) => (
+            Some(c.value),
+            Some([c.span.start, c.span.end]),
+            Some(c.confidence),
+            c.origin.map(|o| CodeOrigin {
+                host: o.host,
+                embedded: o.embedded,
+            }),
+            alternatives,
+        ),
+        None => (None, None, None, None, alternatives),
+    }
+}
+
+/// `new` after the user's `correction` of its sender.
+pub(crate) fn apply(mut new: NewMessage, correction: &Correction) -> NewMessage {
+    let extraction = extraction_of(
+        new.code.as_deref(),
+        new.code_span,
+        new.confidence,
+        new.origin.as_ref(),
+        &new.alternatives,
+    )
+    .corrected(correction);
+    (
+        new.code,
+        new.code_span,
+        new.confidence,
+        new.origin,
+        new.alternatives,
+    ) = fields_of(extraction);
+    new
+}
 
 /// A stored correction.
 #[derive(Debug, Clone, PartialEq)]
@@ -91,7 +178,102 @@ fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<CodeCorrection, StoreError>
     })
 }
 
+/// What [`Store::choose_code`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Chosen {
+    /// The message now has the chosen code (or none); here it is as stored.
+    Updated(Box<Message>),
+    /// No message has this id.
+    NoMessage,
+    /// The code is neither the message's code nor one of its alternatives.
+    NotACandidate,
+}
+
 impl Store {
+    /// The user's word on message `id`: its code is `code` (the current one or one of its alternatives), or it has
+    /// none (`None`). With `remember`, the same goes for the sender's later messages: "this sender's code is shaped
+    /// like this one", or "this sender never sends codes".
+    pub async fn choose_code(
+        &self,
+        id: i64,
+        code: Option<&str>,
+        remember: bool,
+    ) -> Result<Chosen, StoreError> {
+        let Some(message) = self.get(id).await? else {
+            return Ok(Chosen::NoMessage);
+        };
+        let mut e = extraction_of(
+            message.code.as_deref(),
+            message.code_span,
+            message.confidence,
+            message.origin.as_ref(),
+            &message.alternatives,
+        );
+        let correction = match code {
+            None => {
+                e = e.corrected(&Correction::NoCode);
+                Correction::NoCode
+            }
+            Some(chosen) if e.code.as_ref().is_some_and(|c| c.value == chosen) => {
+                if let Some(c) = e.code.as_mut() {
+                    c.confidence = 1.0;
+                }
+                Correction::Shape(CodeShape::of(chosen))
+            }
+            Some(chosen) => {
+                let Some(i) = e.alternatives.iter().position(|a| a.value == chosen) else {
+                    return Ok(Chosen::NotACandidate);
+                };
+                let picked = e.alternatives.remove(i);
+                if let Some(old) = e.code.take() {
+                    e.alternatives.insert(
+                        0,
+                        Alternative {
+                            value: old.value,
+                            span: old.span,
+                            confidence: old.confidence,
+                            kind: old.kind,
+                        },
+                    );
+                }
+                e.code = Some(Code {
+                    value: picked.value,
+                    span: picked.span,
+                    confidence: 1.0,
+                    kind: picked.kind,
+                    origin: None,
+                });
+                Correction::Shape(CodeShape::of(chosen))
+            }
+        };
+        let (code, span, confidence, origin, alternatives) = fields_of(e);
+        let (start, end) = match span {
+            Some([s, e]) => (Some(super::to_i64(s)), Some(super::to_i64(e))),
+            None => (None, None),
+        };
+        sqlx::query(
+            "UPDATE messages SET code = ?, code_start = ?, code_end = ?, code_confidence = ?, code_origin = ?, \
+             code_origin_embedded = ?, code_alternatives = ? WHERE id = ?",
+        )
+        .bind(&code)
+        .bind(start)
+        .bind(end)
+        .bind(confidence)
+        .bind(origin.as_ref().map(|o| o.host.clone()))
+        .bind(origin.as_ref().and_then(|o| o.embedded.clone()))
+        .bind(super::alternatives_json(&alternatives))
+        .bind(id)
+        .execute(self.for_write())
+        .await?;
+        if remember {
+            self.set_correction(&message.sender, correction).await?;
+        }
+        Ok(match self.get(id).await? {
+            Some(m) => Chosen::Updated(Box::new(m)),
+            None => Chosen::NoMessage,
+        })
+    }
+
     /// Loads every correction into memory; called once when the store opens. A damaged row is left out (and
     /// logged) rather than keeping the app from starting.
     pub(crate) async fn load_corrections(&self) -> Result<(), StoreError> {
@@ -209,6 +391,124 @@ mod tests {
         assert!(!store.remove_correction("Nimbus").await.expect("again"));
         assert_eq!(store.correction_for("Nimbus"), None);
         assert_eq!(store.corrections().await.expect("list").len(), 1);
+    }
+
+    fn analysed(sender: &str, text: &str, pdu: u8) -> NewMessage {
+        let (code, code_span, confidence, origin, alternatives) =
+            fields_of(simrelay_otp::analyse(text));
+        NewMessage {
+            modem: "m".into(),
+            sender: sender.into(),
+            text: text.into(),
+            code,
+            code_span,
+            confidence,
+            origin,
+            alternatives,
+            sent_at: Utc::now().fixed_offset(),
+            encoding: None,
+            decode_error: None,
+            incomplete: false,
+            pdus: vec![vec![pdu]],
+            extra_pdus: Vec::new(),
+        }
+    }
+
+    async fn insert(store: &Store, new: &NewMessage) -> Message {
+        match store.insert_message(new).await.expect("insert") {
+            super::super::Inserted::New(m) => *m,
+            super::super::Inserted::Duplicate => panic!("duplicate"),
+        }
+    }
+
+    const TWO_CODES: &str = "Security code: 55102288\nVerification code: 482913";
+
+    #[tokio::test]
+    async fn a_senders_correction_decides_its_later_messages_only() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("c.db")).await.expect("open");
+        let before = insert(&store, &analysed("Nimbus", TWO_CODES, 1)).await;
+        assert_eq!(before.code.as_deref(), Some("482913"));
+        store
+            .set_correction("Nimbus", Correction::Shape(CodeShape::of("12345678")))
+            .await
+            .expect("set");
+        let after = insert(&store, &analysed("Nimbus", TWO_CODES, 2)).await;
+        assert_eq!(after.code.as_deref(), Some("55102288"));
+        assert_eq!(
+            &after.text[after.code_span.expect("span")[0]..][..8],
+            "55102288"
+        );
+        assert_eq!(after.alternatives[0].code, "482913");
+        // Stored that way, and other senders are left alone.
+        let stored = store.get(after.id).await.expect("get").expect("there");
+        assert_eq!(stored, after);
+        let other = insert(&store, &analysed("Other", TWO_CODES, 3)).await;
+        assert_eq!(other.code.as_deref(), Some("482913"));
+        // The first message keeps what it had.
+        assert_eq!(
+            store
+                .get(before.id)
+                .await
+                .expect("get")
+                .expect("there")
+                .code
+                .as_deref(),
+            Some("482913")
+        );
+        store
+            .set_correction("Nimbus", Correction::NoCode)
+            .await
+            .expect("set");
+        let none = insert(&store, &analysed("Nimbus", "Your code is 730215", 4)).await;
+        assert_eq!(none.code, None);
+        assert_eq!(none.alternatives[0].code, "730215");
+    }
+
+    #[tokio::test]
+    async fn choosing_an_alternative_or_no_code_updates_the_message_and_may_be_remembered() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("c.db")).await.expect("open");
+        let m = insert(&store, &analysed("Nimbus", TWO_CODES, 1)).await;
+        assert_eq!(
+            store
+                .choose_code(m.id, Some("999999"), true)
+                .await
+                .expect("choose"),
+            Chosen::NotACandidate
+        );
+        assert_eq!(store.correction_for("Nimbus"), None, "nothing remembered");
+        let Chosen::Updated(chosen) = store
+            .choose_code(m.id, Some("55102288"), true)
+            .await
+            .expect("choose")
+        else {
+            panic!("not updated")
+        };
+        assert_eq!(chosen.code.as_deref(), Some("55102288"));
+        assert_eq!(chosen.confidence, Some(1.0));
+        assert_eq!(chosen.alternatives[0].code, "482913");
+        assert_eq!(
+            store.correction_for("Nimbus"),
+            Some(Correction::Shape(CodeShape::of("12345678")))
+        );
+        let Chosen::Updated(none) = store.choose_code(m.id, None, false).await.expect("none")
+        else {
+            panic!("not updated")
+        };
+        assert_eq!((none.code, none.code_span), (None, None));
+        assert_eq!(none.alternatives[0].code, "55102288");
+        assert!(
+            matches!(store.correction_for("Nimbus"), Some(Correction::Shape(_))),
+            "not remembered this time"
+        );
+        assert_eq!(
+            store
+                .choose_code(m.id + 100, None, true)
+                .await
+                .expect("missing"),
+            Chosen::NoMessage
+        );
     }
 
     #[tokio::test]

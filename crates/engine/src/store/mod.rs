@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
 use sha2::{Digest, Sha256};
-use simrelay_protocol::Message;
+use simrelay_protocol::{CodeAlternative, CodeOrigin, Message};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
@@ -27,7 +27,8 @@ mod sent;
 pub mod settings;
 
 pub use added_modems::AddedModem;
-pub use corrections::CodeCorrection;
+pub(crate) use corrections::fields_of as code_fields;
+pub use corrections::{Chosen, CodeCorrection};
 pub use retention::{Retention, RetentionReport};
 pub use search::{Found, MessageQuery, Order};
 pub use simrelay_protocol::{SendStatus, SentMessage};
@@ -81,6 +82,12 @@ pub struct NewMessage {
     pub code: Option<String>,
     /// Byte range of the code in `text`.
     pub code_span: Option<[usize; 2]>,
+    /// How clearly the text presents the code (0..1).
+    pub confidence: Option<f32>,
+    /// The site an origin-bound code is for.
+    pub origin: Option<CodeOrigin>,
+    /// Other plausible codes, best first.
+    pub alternatives: Vec<CodeAlternative>,
     /// SMS service-centre timestamp.
     pub sent_at: DateTime<FixedOffset>,
     /// Text encoding name (`gsm7`, `ucs2`, ...).
@@ -148,7 +155,7 @@ pub struct Store {
 /// Columns of `messages` in the order [`message_from_row`] reads them.
 pub(crate) const MESSAGE_COLUMNS: &str =
     "id, modem, sender, text, code, code_start, code_end, sent_at, received_at, \
-     encoding, decode_error, incomplete";
+     encoding, decode_error, incomplete, code_confidence, code_origin, code_origin_embedded, code_alternatives";
 
 impl Store {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
@@ -224,11 +231,23 @@ impl Store {
         let received_at = now_utc();
         let received = received_at.to_rfc3339_opts(SecondsFormat::Micros, false);
         let keys: Vec<String> = news.iter().map(|new| dedup_key(&new.pdus)).collect();
+        // The user's word about a sender's codes decides over the extractor's.
+        let corrected: Vec<std::borrow::Cow<'_, NewMessage>> = news
+            .iter()
+            .map(|new| match self.correction_for(&new.sender) {
+                Some(correction) => {
+                    std::borrow::Cow::Owned(corrections::apply(new.clone(), &correction))
+                }
+                None => std::borrow::Cow::Borrowed(new),
+            })
+            .collect();
+        let news: Vec<&NewMessage> = corrected.iter().map(AsRef::as_ref).collect();
         let mut tx = self.write_tx().await?;
 
         let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
             "INSERT INTO messages (modem, sender, text, code, code_start, code_end, sent_at, received_at, \
-             encoding, decode_error, incomplete, pdu_sha256) ",
+             encoding, decode_error, incomplete, pdu_sha256, code_confidence, code_origin, code_origin_embedded, \
+             code_alternatives) ",
         );
         insert.push_values(news.iter().zip(&keys), |mut row, (new, key)| {
             let (code_start, code_end) = match new.code_span {
@@ -246,7 +265,11 @@ impl Store {
                 .push_bind(&new.encoding)
                 .push_bind(&new.decode_error)
                 .push_bind(new.incomplete)
-                .push_bind(key);
+                .push_bind(key)
+                .push_bind(new.confidence)
+                .push_bind(new.origin.as_ref().map(|o| o.host.clone()))
+                .push_bind(new.origin.as_ref().and_then(|o| o.embedded.clone()))
+                .push_bind(alternatives_json(&new.alternatives));
         });
         insert.push(" ON CONFLICT (modem, pdu_sha256) DO NOTHING RETURNING id, modem, pdu_sha256");
         // RETURNING gives the new rows in no promised order; a key repeated within the batch is new only once.
@@ -265,6 +288,7 @@ impl Store {
 
         let pdus: Vec<(i64, &NewMessage, &Vec<u8>)> = news
             .iter()
+            .copied()
             .zip(&outcomes)
             .filter_map(|(new, id)| Some((id.as_ref().copied()?, new)))
             .flat_map(|(id, new)| {
@@ -309,6 +333,9 @@ impl Store {
                     encoding: new.encoding.clone(),
                     decode_error: new.decode_error.clone(),
                     incomplete: new.incomplete,
+                    confidence: new.confidence,
+                    origin: new.origin.clone(),
+                    alternatives: new.alternatives.clone(),
                 })),
                 None => Inserted::Duplicate,
             })
@@ -442,6 +469,39 @@ fn to_i64(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
+/// The `code_alternatives` column: JSON `[{"code", "start", "end", "confidence"}]`, NULL when there are none.
+pub(crate) fn alternatives_json(alternatives: &[CodeAlternative]) -> Option<String> {
+    if alternatives.is_empty() {
+        return None;
+    }
+    let list: Vec<serde_json::Value> = alternatives
+        .iter()
+        .map(|a| {
+            serde_json::json!({"code": a.code, "start": a.span[0], "end": a.span[1], "confidence": a.confidence})
+        })
+        .collect();
+    Some(serde_json::Value::Array(list).to_string())
+}
+
+/// The alternatives stored by [`alternatives_json`]; entries that do not parse are left out.
+pub(crate) fn alternatives_from_json(json: Option<&str>) -> Vec<CodeAlternative> {
+    let Some(Ok(serde_json::Value::Array(list))) = json.map(serde_json::from_str) else {
+        return Vec::new();
+    };
+    list.iter()
+        .filter_map(|a| {
+            Some(CodeAlternative {
+                code: a["code"].as_str()?.to_owned(),
+                span: [
+                    usize::try_from(a["start"].as_u64()?).ok()?,
+                    usize::try_from(a["end"].as_u64()?).ok()?,
+                ],
+                confidence: a["confidence"].as_f64()? as f32,
+            })
+        })
+        .collect()
+}
+
 /// Lower-case hex SHA-256 of `bytes`.
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
@@ -490,6 +550,22 @@ pub(crate) fn message_from_row(row: &SqliteRow) -> Result<Message, StoreError> {
         encoding: row.try_get("encoding")?,
         decode_error: row.try_get("decode_error")?,
         incomplete: row.try_get("incomplete")?,
+        confidence: row
+            .try_get::<Option<f64>, _>("code_confidence")?
+            .map(|c| c as f32),
+        origin: row
+            .try_get::<Option<String>, _>("code_origin")?
+            .map(|host| -> Result<CodeOrigin, StoreError> {
+                Ok(CodeOrigin {
+                    host,
+                    embedded: row.try_get("code_origin_embedded")?,
+                })
+            })
+            .transpose()?,
+        alternatives: alternatives_from_json(
+            row.try_get::<Option<String>, _>("code_alternatives")?
+                .as_deref(),
+        ),
     })
 }
 
@@ -504,6 +580,9 @@ mod tests {
             text: "Your code is 123456".into(),
             code: Some("123456".into()),
             code_span: Some([13, 19]),
+            confidence: None,
+            origin: None,
+            alternatives: Vec::new(),
             sent_at: DateTime::parse_from_rfc3339("2026-11-22T10:00:00+01:00").expect("valid"),
             encoding: Some("gsm7".into()),
             decode_error: None,
