@@ -27,11 +27,17 @@ pub(crate) async fn choose(
     let id = id
         .map(|Path(id)| id)
         .map_err(|_| Failure::bad_request("the message id must be an integer"))?;
-    let choice: CodeChoice = serde_json::from_slice(&body).map_err(|e| {
+    let shape = |e: String| {
         Failure::bad_request(format!(
             "the body must be {{\"code\": \"<one of the message's codes>\" or null, \"remember\": true|false}}: {e}"
         ))
-    })?;
+    };
+    let value: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|e| shape(e.to_string()))?;
+    if !value.is_object() {
+        return Err(shape("not a JSON object".into()));
+    }
+    let choice: CodeChoice = serde_json::from_value(value).map_err(|e| shape(e.to_string()))?;
     match state
         .store
         .choose_code(id, choice.code.as_deref(), choice.remember)

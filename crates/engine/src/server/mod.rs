@@ -99,7 +99,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/codes/wait", get(codes::wait))
         .route("/api/corrections", get(corrections::list))
         .route("/api/corrections/{sender}", delete(corrections::remove))
-        .route("/api/modems", get(api::modems).post(modems::add))
+        .route("/api/modems", get(modems::list).post(modems::add))
         .route("/api/modems/{id}", delete(modems::remove))
         .route("/api/ports", get(ports::list))
         .route("/api/ports/probe", post(ports::probe))

@@ -16,7 +16,7 @@ use super::{NewMessage, Store, StoreError};
 pub(crate) fn extraction_of(
     code: Option<&str>,
     span: Option<[usize; 2]>,
-    confidence: Option<f32>,
+    confidence: Option<f64>,
     origin: Option<&CodeOrigin>,
     alternatives: &[CodeAlternative],
 ) -> Extraction {
@@ -24,7 +24,7 @@ pub(crate) fn extraction_of(
         code: code.map(|value| Code {
             value: value.to_owned(),
             span: span.map_or(0..0, |[s, e]| s..e),
-            confidence: confidence.unwrap_or(0.5),
+            confidence: confidence.map_or(0.5, |c| c as f32),
             kind: CodeShape::of(value).kind,
             origin: origin.map(|o| Origin {
                 host: o.host.clone(),
@@ -36,7 +36,7 @@ pub(crate) fn extraction_of(
             .map(|a| Alternative {
                 value: a.code.clone(),
                 span: a.span[0]..a.span[1],
-                confidence: a.confidence,
+                confidence: a.confidence as f32,
                 kind: CodeShape::of(&a.code).kind,
             })
             .collect(),
@@ -47,10 +47,15 @@ pub(crate) fn extraction_of(
 pub(crate) type CodeFields = (
     Option<String>,
     Option<[usize; 2]>,
-    Option<f32>,
+    Option<f64>,
     Option<CodeOrigin>,
     Vec<CodeAlternative>,
 );
+
+/// A confidence as the API shows it: three decimals are all it means (0.943, not 0.9426758289337158).
+fn wire_confidence(c: f32) -> f64 {
+    (f64::from(c) * 1000.0).round() / 1000.0
+}
 
 /// An [`Extraction`] as the fields a message stores.
 pub(crate) fn fields_of(e: Extraction) -> CodeFields {
@@ -60,14 +65,14 @@ pub(crate) fn fields_of(e: Extraction) -> CodeFields {
         .map(|a| CodeAlternative {
             code: a.value,
             span: [a.span.start, a.span.end],
-            confidence: a.confidence,
+            confidence: wire_confidence(a.confidence),
         })
         .collect();
     match e.code {
         Some(c) => (
             Some(c.value),
             Some([c.span.start, c.span.end]),
-            Some(c.confidence),
+            Some(wire_confidence(c.confidence)),
             c.origin.map(|o| CodeOrigin {
                 host: o.host,
                 embedded: o.embedded,

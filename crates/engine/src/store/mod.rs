@@ -83,7 +83,7 @@ pub struct NewMessage {
     /// Byte range of the code in `text`.
     pub code_span: Option<[usize; 2]>,
     /// How clearly the text presents the code (0..1).
-    pub confidence: Option<f32>,
+    pub confidence: Option<f64>,
     /// The site an origin-bound code is for.
     pub origin: Option<CodeOrigin>,
     /// Other plausible codes, best first.
@@ -496,7 +496,7 @@ pub(crate) fn alternatives_from_json(json: Option<&str>) -> Vec<CodeAlternative>
                     usize::try_from(a["start"].as_u64()?).ok()?,
                     usize::try_from(a["end"].as_u64()?).ok()?,
                 ],
-                confidence: a["confidence"].as_f64()? as f32,
+                confidence: a["confidence"].as_f64()?,
             })
         })
         .collect()
@@ -550,9 +550,7 @@ pub(crate) fn message_from_row(row: &SqliteRow) -> Result<Message, StoreError> {
         encoding: row.try_get("encoding")?,
         decode_error: row.try_get("decode_error")?,
         incomplete: row.try_get("incomplete")?,
-        confidence: row
-            .try_get::<Option<f64>, _>("code_confidence")?
-            .map(|c| c as f32),
+        confidence: row.try_get::<Option<f64>, _>("code_confidence")?,
         origin: row
             .try_get::<Option<String>, _>("code_origin")?
             .map(|host| -> Result<CodeOrigin, StoreError> {
