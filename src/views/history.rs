@@ -31,6 +31,7 @@ use wasm_bindgen::JsCast;
 
 use self::rows::{Interner, Row};
 use self::window::{Window, OVERSCAN, PREFETCH_ROWS, ROW_HEIGHT};
+use super::code_actions::{CodeActions, CodeOriginLabel};
 use super::{CopyCode, Flags, MessageText, TimeAgo};
 use crate::api::{self, PageQuery};
 use crate::highlight;
@@ -191,11 +192,19 @@ fn DetailPanel(
     };
     let fields = move |d: MessageDetail| {
         let m = d.message;
+        let actions = view! {
+            <CodeActions message=m.clone() on_changed=Callback::new(move |_| detail.refetch()) />
+        };
+        let code = match (m.code_for_display(), m.confidence) {
+            (Some(code), Some(c)) => format!("{code} (confidence {:.0} %)", c * 100.0),
+            (Some(code), None) => code,
+            (None, _) => "none".into(),
+        };
         let rows = [
             ("Id", m.id.to_string()),
             ("Sender", m.sender),
             ("Modem", m.modem),
-            ("Code", m.code.unwrap_or_else(|| "none".into())),
+            ("Code", code),
             ("Sent (network time)", reltime::exact(&m.sent_at)),
             ("Received", reltime::exact(&m.received_at)),
             ("Encoding", m.encoding.unwrap_or_else(|| "unknown".into())),
@@ -210,6 +219,7 @@ fn DetailPanel(
             ),
         ];
         view! {
+            {actions}
             <dl class="facts">
                 {rows.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}
                 {m.decode_error.map(|e| view! { <dt>"Decode error"</dt><dd>{e}</dd> })}
@@ -361,6 +371,7 @@ fn HistoryRow(
         >
             <div class="msg-head">
                 {row.code.as_deref().map(|c| view! { <CopyCode code=c.to_owned() /> })}
+                <CodeOriginLabel message=message.clone() />
                 <span class="sender">{row.sender.to_string()}</span>
                 <span class="modem" title="Modem">{row.modem.to_string()}</span>
                 <Flags message=message.clone() />

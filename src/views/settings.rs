@@ -7,6 +7,8 @@
 //! explanation. The only server markup this screen shows is the pairing QR code, an SVG our own server made,
 //! and even that is loaded as an `<img>` from a `data:` URL, never inserted into the page.
 
+mod corrections;
+
 use chrono::DateTime;
 use leptos::prelude::*;
 
@@ -699,6 +701,7 @@ pub fn Settings() -> impl IntoView {
             </fieldset>
 
             </Show>
+            <corrections::CorrectionsSection />
             {crate::endpoint::in_desktop_shell(&location().search().unwrap_or_default()).then(|| view! {
                 <fieldset class="card" id="settings-desktop">
                     <legend>"This computer"</legend>
