@@ -19,7 +19,7 @@ use crate::modems::{ModemDefaults, Modems, Origin};
 use crate::server::lan::{LanError, Listeners};
 use crate::server::settings::Control;
 use crate::server::{self, AppState, SettingsError};
-use crate::store::{settings as stored_settings, Store, StoreError};
+use crate::store::{settings as stored_settings, Location, Store, StoreError};
 use crate::tokens::{Devices, TokensError};
 use crate::{hooks, retention};
 
@@ -90,18 +90,18 @@ pub struct Engine {
 impl Engine {
     /// Opens the store, starts the modems (and the demo modem), and starts serving HTTP/WebSocket.
     pub async fn start(config: Config) -> Result<Engine, EngineError> {
-        if let Some(dir) = config.db.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| EngineError::DataDir {
-                path: dir.to_path_buf(),
-                source,
-            })?;
+        let location = Location::of(&config.db);
+        if let Location::Sqlite(path) = &location {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|source| EngineError::DataDir {
+                    path: dir.to_path_buf(),
+                    source,
+                })?;
+            }
         }
-        let store = Store::open(&config.db).await?;
+        let store = Store::open_location(&location).await?;
         let tls = if config.tls {
-            let dir = config
-                .tls_dir
-                .clone()
-                .unwrap_or_else(crate::config::default_tls_dir);
+            let dir = config.tls_path();
             let names = crate::tls::certificate_names(config.listen);
             Some(crate::tls::Tls::load_or_create(&dir, &names)?)
         } else {
@@ -109,7 +109,7 @@ impl Engine {
         };
         let hub = Hub::new();
         let devices = Arc::new(Devices::open(
-            config.tokens_file.clone(),
+            config.tokens_path(),
             config.paired_tokens.clone(),
         )?);
         // "Everywhere" (`--lan`, 0.0.0.0) is served as loopback plus each LAN address, so sharing can be
@@ -230,7 +230,7 @@ impl Engine {
                 tracing::error!(error = %e, "the HTTP server stopped");
             }
         }));
-        tracing::info!(%local_addr, db = %config.db.display(), "SimRelay engine started");
+        tracing::info!(%local_addr, db = %location, "SimRelay engine started");
         Ok(Engine {
             local_addr,
             tls_fingerprint: tls.map(|t| t.fingerprint().to_owned()),

@@ -1,16 +1,14 @@
 //! The user's corrections of senders' codes (`code_corrections`): "this sender never sends codes", "this sender's
-//! code is the 8-digit one". Stored in SQLite and mirrored in memory, because every committed message looks its
-//! sender up (see [`Store::insert_messages`]) and a query per message would sit on the ingest path.
+//! code is the 8-digit one", and the user's word on one message's code ([`Store::choose_code`]). A sender's
+//! correction is read in the transaction that commits its later messages ([`Store::insert_messages`]), so it
+//! applies at once, on every node sharing the database.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
-
-use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
+use chrono::{DateTime, FixedOffset, Utc};
 use simrelay_otp::{Alternative, Code, CodeKind, CodeShape, Correction, Extraction, Origin};
 use simrelay_protocol::{CodeAlternative, CodeOrigin, Message};
-use sqlx::Row;
 
-use super::{NewMessage, Store, StoreError};
+use super::backend::{Column, StoreRow};
+use super::{on_db, NewMessage, Store, StoreError};
 
 /// The code fields of a message as the extractor's [`Extraction`].
 pub(crate) fn extraction_of(
@@ -114,31 +112,6 @@ pub struct CodeCorrection {
     pub created_at: DateTime<FixedOffset>,
 }
 
-/// The in-memory mirror of `code_corrections`: sender → correction. Written only by [`Store`] methods after the
-/// database write succeeded, so it never says more than the file.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Corrections(Arc<RwLock<HashMap<String, Correction>>>);
-
-impl Corrections {
-    pub(crate) fn get(&self, sender: &str) -> Option<Correction> {
-        // A poisoned lock only means a writer panicked between two map operations; the map is still whole.
-        let map = self.0.read().unwrap_or_else(|e| e.into_inner());
-        map.get(sender).copied()
-    }
-
-    fn set(&self, sender: &str, correction: Option<Correction>) {
-        let mut map = self.0.write().unwrap_or_else(|e| e.into_inner());
-        match correction {
-            Some(c) => map.insert(sender.to_owned(), c),
-            None => map.remove(sender),
-        };
-    }
-
-    fn replace(&self, all: HashMap<String, Correction>) {
-        *self.0.write().unwrap_or_else(|e| e.into_inner()) = all;
-    }
-}
-
 fn columns(correction: &Correction) -> (&'static str, Option<&'static str>, Option<i64>) {
     match correction {
         Correction::NoCode => ("no_code", None, None),
@@ -150,7 +123,14 @@ fn columns(correction: &Correction) -> (&'static str, Option<&'static str>, Opti
     }
 }
 
-fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<CodeCorrection, StoreError> {
+/// A correction from a row of `code_corrections` (`sender, kind, code_kind, code_len, created_at`), on any backend.
+pub(crate) fn from_row<R>(row: &R) -> Result<CodeCorrection, StoreError>
+where
+    R: StoreRow,
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    i64: Column<R::Database>,
+    String: Column<R::Database>,
+{
     let sender: String = row.try_get("sender")?;
     let corrupt = |reason: String| StoreError::CorruptCorrection {
         sender: sender.clone(),
@@ -173,9 +153,9 @@ fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<CodeCorrection, StoreError>
         }
         other => return Err(corrupt(format!("kind {other:?}"))),
     };
-    let created: String = row.try_get("created_at")?;
-    let created_at = DateTime::parse_from_rfc3339(&created)
-        .map_err(|e| corrupt(format!("created_at {created:?}: {e}")))?;
+    let created_at = row
+        .time("created_at")
+        .map_err(|e| corrupt(format!("created_at: {e}")))?;
     Ok(CodeCorrection {
         sender: sender.clone(),
         correction,
@@ -256,20 +236,22 @@ impl Store {
             Some([s, e]) => (Some(super::to_i64(s)), Some(super::to_i64(e))),
             None => (None, None),
         };
-        sqlx::query(
-            "UPDATE messages SET code = ?, code_start = ?, code_end = ?, code_confidence = ?, code_origin = ?, \
-             code_origin_embedded = ?, code_alternatives = ? WHERE id = ?",
-        )
-        .bind(&code)
-        .bind(start)
-        .bind(end)
-        .bind(confidence)
-        .bind(origin.as_ref().map(|o| o.host.clone()))
-        .bind(origin.as_ref().and_then(|o| o.embedded.clone()))
-        .bind(super::alternatives_json(&alternatives))
-        .bind(id)
-        .execute(self.for_write())
-        .await?;
+        on_db!(self, db => {
+            sqlx::query(
+                "UPDATE messages SET code = $1, code_start = $2, code_end = $3, code_confidence = $4, \
+                 code_origin = $5, code_origin_embedded = $6, code_alternatives = $7 WHERE id = $8",
+            )
+            .bind(&code)
+            .bind(start)
+            .bind(end)
+            .bind(confidence)
+            .bind(origin.as_ref().map(|o| o.host.clone()))
+            .bind(origin.as_ref().and_then(|o| o.embedded.clone()))
+            .bind(super::alternatives_json(&alternatives))
+            .bind(id)
+            .execute(db.writer())
+            .await?;
+        });
         if remember {
             self.set_correction(&message.sender, correction).await?;
         }
@@ -279,124 +261,80 @@ impl Store {
         })
     }
 
-    /// Loads every correction into memory; called once when the store opens. A damaged row is left out (and
-    /// logged) rather than keeping the app from starting.
-    pub(crate) async fn load_corrections(&self) -> Result<(), StoreError> {
-        let rows = sqlx::query(
-            "SELECT sender, kind, code_kind, code_len, created_at FROM code_corrections",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        let mut all = HashMap::new();
-        for row in &rows {
-            match from_row(row) {
-                Ok(c) => {
-                    all.insert(c.sender, c.correction);
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "a code correction is damaged and not applied")
-                }
-            }
-        }
-        self.corrections.replace(all);
-        Ok(())
-    }
-
-    /// Stores what the user said about `sender`'s codes (replacing an earlier correction) and applies it to the
-    /// sender's messages from now on.
+    /// Stores what the user said about `sender`'s codes (replacing an earlier correction); it applies to the
+    /// sender's messages committed from now on.
     pub async fn set_correction(
         &self,
         sender: &str,
         correction: Correction,
     ) -> Result<CodeCorrection, StoreError> {
-        let created_at = Utc::now().fixed_offset();
+        let now = Utc::now();
         let (kind, code_kind, code_len) = columns(&correction);
-        sqlx::query(
-            "INSERT INTO code_corrections (sender, kind, code_kind, code_len, created_at) VALUES (?, ?, ?, ?, ?) \
-             ON CONFLICT (sender) DO UPDATE SET kind = excluded.kind, code_kind = excluded.code_kind, \
-             code_len = excluded.code_len, created_at = excluded.created_at",
-        )
-        .bind(sender)
-        .bind(kind)
-        .bind(code_kind)
-        .bind(code_len)
-        .bind(created_at.to_rfc3339_opts(SecondsFormat::Micros, false))
-        .execute(self.for_write())
-        .await?;
-        self.corrections.set(sender, Some(correction));
+        on_db!(self, db => {
+            sqlx::query(
+                "INSERT INTO code_corrections (sender, kind, code_kind, code_len, created_at) \
+                 VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (sender) DO UPDATE SET kind = excluded.kind, code_kind = excluded.code_kind, \
+                 code_len = excluded.code_len, created_at = excluded.created_at",
+            )
+            .bind(sender)
+            .bind(kind)
+            .bind(code_kind)
+            .bind(code_len)
+            .bind(db.time(now))
+            .execute(db.writer())
+            .await?;
+        });
         Ok(CodeCorrection {
             sender: sender.to_owned(),
             correction,
-            created_at,
+            created_at: now.fixed_offset(),
         })
     }
 
     /// Forgets the correction for `sender`; true if there was one. Messages already stored keep their code.
     pub async fn remove_correction(&self, sender: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM code_corrections WHERE sender = ?")
-            .bind(sender)
-            .execute(self.for_write())
-            .await?;
-        self.corrections.set(sender, None);
-        Ok(done.rows_affected() > 0)
+        on_db!(self, db => {
+            let done = sqlx::query("DELETE FROM code_corrections WHERE sender = $1")
+                .bind(sender)
+                .execute(db.writer())
+                .await?;
+            Ok(done.rows_affected() > 0)
+        })
     }
 
     /// Every stored correction, newest first.
     pub async fn corrections(&self) -> Result<Vec<CodeCorrection>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT sender, kind, code_kind, code_len, created_at FROM code_corrections \
-             ORDER BY created_at DESC, sender",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(from_row).collect()
+        on_db!(self, db => {
+            let rows = sqlx::query(
+                "SELECT sender, kind, code_kind, code_len, created_at FROM code_corrections \
+                 ORDER BY created_at DESC, sender",
+            )
+            .fetch_all(db.reader())
+            .await?;
+            rows.iter().map(from_row).collect()
+        })
     }
 
-    /// The correction for `sender`, from memory.
-    pub fn correction_for(&self, sender: &str) -> Option<Correction> {
-        self.corrections.get(sender)
+    /// The correction for `sender`, if the user made one.
+    pub async fn correction_for(&self, sender: &str) -> Result<Option<Correction>, StoreError> {
+        on_db!(self, db => {
+            let row = sqlx::query(
+                "SELECT sender, kind, code_kind, code_len, created_at FROM code_corrections WHERE sender = $1",
+            )
+            .bind(sender)
+            .fetch_optional(db.reader())
+            .await?;
+            row.as_ref().map(from_row).transpose().map(|c| c.map(|c| c.correction))
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[tokio::test]
-    async fn corrections_survive_a_reopen_replace_each_other_and_can_be_removed() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("corrections.db");
-        let store = Store::open(&path).await.expect("open");
-        let eight = Correction::Shape(CodeShape::of("12345678"));
-        store
-            .set_correction("Nimbus", Correction::NoCode)
-            .await
-            .expect("set");
-        store
-            .set_correction("Nimbus", eight)
-            .await
-            .expect("replace");
-        store
-            .set_correction("+4915123456789", Correction::NoCode)
-            .await
-            .expect("set");
-        assert_eq!(store.correction_for("Nimbus"), Some(eight));
-        store.close().await;
-
-        let store = Store::open(&path).await.expect("reopen");
-        assert_eq!(store.correction_for("Nimbus"), Some(eight));
-        assert_eq!(
-            store.correction_for("+4915123456789"),
-            Some(Correction::NoCode)
-        );
-        let listed = store.corrections().await.expect("list");
-        assert_eq!(listed.len(), 2);
-        assert_eq!(listed[0].sender, "+4915123456789", "newest first");
-        assert!(store.remove_correction("Nimbus").await.expect("remove"));
-        assert!(!store.remove_correction("Nimbus").await.expect("again"));
-        assert_eq!(store.correction_for("Nimbus"), None);
-        assert_eq!(store.corrections().await.expect("list").len(), 1);
-    }
+    use crate::store::testing::stores;
+    use crate::store::Inserted;
 
     fn analysed(sender: &str, text: &str, pdu: u8) -> NewMessage {
         let (code, code_span, confidence, origin, alternatives) =
@@ -421,113 +359,167 @@ mod tests {
 
     async fn insert(store: &Store, new: &NewMessage) -> Message {
         match store.insert_message(new).await.expect("insert") {
-            super::super::Inserted::New(m) => *m,
-            super::super::Inserted::Duplicate => panic!("duplicate"),
+            Inserted::New(m) => *m,
+            Inserted::Duplicate => panic!("duplicate"),
         }
     }
 
     const TWO_CODES: &str = "Security code: 55102288\nVerification code: 482913";
 
     #[tokio::test]
-    async fn a_senders_correction_decides_its_later_messages_only() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(&dir.path().join("c.db")).await.expect("open");
-        let before = insert(&store, &analysed("Nimbus", TWO_CODES, 1)).await;
-        assert_eq!(before.code.as_deref(), Some("482913"));
-        store
-            .set_correction("Nimbus", Correction::Shape(CodeShape::of("12345678")))
-            .await
-            .expect("set");
-        let after = insert(&store, &analysed("Nimbus", TWO_CODES, 2)).await;
-        assert_eq!(after.code.as_deref(), Some("55102288"));
-        assert_eq!(
-            &after.text[after.code_span.expect("span")[0]..][..8],
-            "55102288"
-        );
-        assert_eq!(after.alternatives[0].code, "482913");
-        // Stored that way, and other senders are left alone.
-        let stored = store.get(after.id).await.expect("get").expect("there");
-        assert_eq!(stored, after);
-        let other = insert(&store, &analysed("Other", TWO_CODES, 3)).await;
-        assert_eq!(other.code.as_deref(), Some("482913"));
-        // The first message keeps what it had.
-        assert_eq!(
+    async fn corrections_survive_a_reopen_replace_each_other_and_can_be_removed() {
+        for mut store in stores().await {
+            let eight = Correction::Shape(CodeShape::of("12345678"));
             store
-                .get(before.id)
+                .set_correction("Nimbus", Correction::NoCode)
                 .await
-                .expect("get")
-                .expect("there")
-                .code
-                .as_deref(),
-            Some("482913")
-        );
-        store
-            .set_correction("Nimbus", Correction::NoCode)
-            .await
-            .expect("set");
-        let none = insert(&store, &analysed("Nimbus", "Your code is 730215", 4)).await;
-        assert_eq!(none.code, None);
-        assert_eq!(none.alternatives[0].code, "730215");
+                .expect("set");
+            store
+                .set_correction("Nimbus", eight)
+                .await
+                .expect("replace");
+            store
+                .set_correction("+4915123456789", Correction::NoCode)
+                .await
+                .expect("set");
+            store.reopen().await;
+            let backend = store.backend;
+            assert_eq!(
+                store.correction_for("Nimbus").await.expect("read"),
+                Some(eight),
+                "{backend}"
+            );
+            assert_eq!(
+                store.correction_for("+4915123456789").await.expect("read"),
+                Some(Correction::NoCode)
+            );
+            let listed = store.corrections().await.expect("list");
+            assert_eq!(listed.len(), 2);
+            assert_eq!(
+                listed[0].sender, "+4915123456789",
+                "newest first ({backend})"
+            );
+            assert!(store.remove_correction("Nimbus").await.expect("remove"));
+            assert!(!store.remove_correction("Nimbus").await.expect("again"));
+            assert_eq!(store.correction_for("Nimbus").await.expect("read"), None);
+            assert_eq!(store.corrections().await.expect("list").len(), 1);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_senders_correction_decides_its_later_messages_only() {
+        for store in stores().await {
+            let backend = store.backend;
+            let before = insert(&store, &analysed("Nimbus", TWO_CODES, 1)).await;
+            assert_eq!(before.code.as_deref(), Some("482913"));
+            store
+                .set_correction("Nimbus", Correction::Shape(CodeShape::of("12345678")))
+                .await
+                .expect("set");
+            let after = insert(&store, &analysed("Nimbus", TWO_CODES, 2)).await;
+            assert_eq!(after.code.as_deref(), Some("55102288"), "{backend}");
+            assert_eq!(
+                &after.text[after.code_span.expect("span")[0]..][..8],
+                "55102288"
+            );
+            assert_eq!(after.alternatives[0].code, "482913");
+            // Stored that way, and other senders are left alone.
+            let stored = store.get(after.id).await.expect("get").expect("there");
+            assert_eq!(stored, after, "{backend}");
+            let other = insert(&store, &analysed("Other", TWO_CODES, 3)).await;
+            assert_eq!(other.code.as_deref(), Some("482913"));
+            // The first message keeps what it had.
+            assert_eq!(
+                store
+                    .get(before.id)
+                    .await
+                    .expect("get")
+                    .expect("there")
+                    .code
+                    .as_deref(),
+                Some("482913")
+            );
+            store
+                .set_correction("Nimbus", Correction::NoCode)
+                .await
+                .expect("set");
+            let none = insert(&store, &analysed("Nimbus", "Your code is 730215", 4)).await;
+            assert_eq!(none.code, None);
+            assert_eq!(none.alternatives[0].code, "730215");
+        }
     }
 
     #[tokio::test]
     async fn choosing_an_alternative_or_no_code_updates_the_message_and_may_be_remembered() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(&dir.path().join("c.db")).await.expect("open");
-        let m = insert(&store, &analysed("Nimbus", TWO_CODES, 1)).await;
-        assert_eq!(
-            store
-                .choose_code(m.id, Some("999999"), true)
+        for store in stores().await {
+            let backend = store.backend;
+            let m = insert(&store, &analysed("Nimbus", TWO_CODES, 1)).await;
+            assert_eq!(
+                store
+                    .choose_code(m.id, Some("999999"), true)
+                    .await
+                    .expect("choose"),
+                Chosen::NotACandidate
+            );
+            assert_eq!(
+                store.correction_for("Nimbus").await.expect("read"),
+                None,
+                "nothing remembered"
+            );
+            let Chosen::Updated(chosen) = store
+                .choose_code(m.id, Some("55102288"), true)
                 .await
-                .expect("choose"),
-            Chosen::NotACandidate
-        );
-        assert_eq!(store.correction_for("Nimbus"), None, "nothing remembered");
-        let Chosen::Updated(chosen) = store
-            .choose_code(m.id, Some("55102288"), true)
-            .await
-            .expect("choose")
-        else {
-            panic!("not updated")
-        };
-        assert_eq!(chosen.code.as_deref(), Some("55102288"));
-        assert_eq!(chosen.confidence, Some(1.0));
-        assert_eq!(chosen.alternatives[0].code, "482913");
-        assert_eq!(
-            store.correction_for("Nimbus"),
-            Some(Correction::Shape(CodeShape::of("12345678")))
-        );
-        let Chosen::Updated(none) = store.choose_code(m.id, None, false).await.expect("none")
-        else {
-            panic!("not updated")
-        };
-        assert_eq!((none.code, none.code_span), (None, None));
-        assert_eq!(none.alternatives[0].code, "55102288");
-        assert!(
-            matches!(store.correction_for("Nimbus"), Some(Correction::Shape(_))),
-            "not remembered this time"
-        );
-        assert_eq!(
-            store
-                .choose_code(m.id + 100, None, true)
-                .await
-                .expect("missing"),
-            Chosen::NoMessage
-        );
+                .expect("choose")
+            else {
+                panic!("not updated ({backend})")
+            };
+            assert_eq!(chosen.code.as_deref(), Some("55102288"));
+            assert_eq!(chosen.confidence, Some(1.0));
+            assert_eq!(chosen.alternatives[0].code, "482913");
+            assert_eq!(
+                store.correction_for("Nimbus").await.expect("read"),
+                Some(Correction::Shape(CodeShape::of("12345678")))
+            );
+            let Chosen::Updated(none) = store.choose_code(m.id, None, false).await.expect("none")
+            else {
+                panic!("not updated ({backend})")
+            };
+            assert_eq!((none.code, none.code_span), (None, None));
+            assert_eq!(none.alternatives[0].code, "55102288");
+            assert!(
+                matches!(
+                    store.correction_for("Nimbus").await.expect("read"),
+                    Some(Correction::Shape(_))
+                ),
+                "not remembered this time"
+            );
+            assert_eq!(
+                store
+                    .choose_code(m.id + 100, None, true)
+                    .await
+                    .expect("missing"),
+                Chosen::NoMessage
+            );
+        }
     }
 
     #[tokio::test]
-    async fn a_damaged_row_is_an_error_naming_the_sender() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(&dir.path().join("c.db")).await.expect("open");
-        sqlx::query(
-            "INSERT INTO code_corrections (sender, kind, code_kind, code_len, created_at) \
-             VALUES ('Bank', 'no_code', NULL, NULL, 'yesterday')",
-        )
-        .execute(store.for_write())
-        .await
-        .expect("insert");
+    async fn a_damaged_row_is_an_error_naming_the_sender_and_is_not_applied() {
+        // Only an SQLite file can hold a time that does not parse (a hand edit).
+        let store = crate::store::testing::sqlite().await;
+        on_db!(store.store, db => {
+            sqlx::query(
+                "INSERT INTO code_corrections (sender, kind, code_kind, code_len, created_at) \
+                 VALUES ('Bank', 'no_code', NULL, NULL, 'yesterday')",
+            )
+            .execute(db.writer())
+            .await
+            .expect("insert");
+        });
         let err = store.corrections().await.expect_err("damaged");
         assert!(err.to_string().contains("Bank"), "{err}");
+        // Its messages are committed as the extractor sees them.
+        let m = insert(&store, &analysed("Bank", "Your code is 730215", 1)).await;
+        assert_eq!(m.code.as_deref(), Some("730215"));
     }
 }

@@ -10,7 +10,7 @@ ALTER TABLE messages ADD COLUMN code_origin TEXT;
 ALTER TABLE messages ADD COLUMN code_origin_embedded TEXT;
 ALTER TABLE messages ADD COLUMN code_alternatives TEXT;
 
--- A user's word about a sender's codes, applied to the sender's later messages: `no_code` (this sender never sends
+-- A user's word about a sender's codes, applied to the sender's later messages as they commit: `no_code` (this sender never sends
 -- codes) or `shape` (this sender's code is the one with `code_kind` and `code_len`, e.g. numeric 8). One per sender:
 -- a new correction replaces the old one.
 CREATE TABLE code_corrections (
