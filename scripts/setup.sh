@@ -20,6 +20,8 @@ fi
 # package) and is driven by the same WebKitWebDriver under Xvfb; geckodriver comes from crates.io (below). The
 # sqlite3 shell fills the History scale test's database (100,000 messages) through the schema's own triggers.
 # mosquitto is the real MQTT broker the relay tests start on a free port (mosquitto_passwd comes with it).
+# postgresql: the store's tests and the cluster tests start their own server from its binaries (initdb in a temp
+# directory, a free port), never the system service.
 APT_PACKAGES=(
   build-essential pkg-config curl wget file libssl-dev libxdo-dev libwebkit2gtk-4.1-dev
   libayatana-appindicator3-dev librsvg2-dev
@@ -27,6 +29,7 @@ APT_PACKAGES=(
   firefox-esr libwebkit2gtk-4.1-0
   fonts-dejavu-core at-spi2-core xclip nodejs npm python3 python3-pip python3-venv sqlite3
   mosquitto
+  postgresql
 )
 
 install_apt() {

@@ -1,21 +1,20 @@
 //! The command line of `simrelay`: `serve`, `ports`, `decode-pdu`, `extract`, `config`, `token`.
 
 use std::io::{BufRead, Write};
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use simrelay_engine::{Config, Engine};
+use simrelay_engine::config::{self, ConfigFileArg, EngineArgs, Resolved};
+use simrelay_engine::Engine;
 
 /// SimRelay: a GSM modem on a serial port as a live SMS inbox, with verification codes up front.
 #[derive(Debug, Parser)]
 #[command(name = "simrelay", version, about)]
 pub struct Cli {
-    /// Configuration file [default: config.toml in the OS config directory].
-    #[arg(long, global = true, value_name = "FILE", env = "SIMRELAY_CONFIG")]
-    config: Option<PathBuf>,
+    #[command(flatten)]
+    file: ConfigFileArg,
     #[command(subcommand)]
     command: Command,
 }
@@ -23,7 +22,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the engine: read the modems, keep the history, serve the web UI and the API.
-    Serve(ServeArgs),
+    Serve(EngineArgs),
     /// List serial ports with their USB identity and say which answer like a modem (AT, ATI, AT+CGMM only).
     Ports {
         /// Probe only these ports instead of every serial port the OS lists.
@@ -38,11 +37,13 @@ enum Command {
         /// The PDU in hex.
         hex: String,
     },
-    /// Manage the tokens of paired devices (stored hashed in tokens.toml next to the config file).
+    /// Manage the tokens of paired devices (stored hashed in tokens.toml in the state directory, by default the
+    /// config file's).
     #[command(subcommand)]
     Token(TokenCommand),
-    /// Print the effective configuration (defaults < config file < SIMRELAY_* environment) and the paths used.
-    Config,
+    /// Print the effective configuration (defaults < config file < SIMRELAY_* environment < these flags, as
+    /// `serve` would use it) and the paths used.
+    Config(EngineArgs),
     /// Read one message per line from stdin (text, or JSON {"text": ...}); print {"code": ...} per line.
     Extract {
         /// Add the extractor's reasoning to each line.
@@ -67,49 +68,13 @@ enum TokenCommand {
     },
 }
 
-#[derive(Debug, clap::Args)]
-struct ServeArgs {
-    /// Serial port of a modem (repeat for several), e.g. /dev/ttyUSB2 or COM5.
-    #[arg(long = "modem", value_name = "PATH")]
-    modems: Vec<String>,
-    /// Also run a simulated modem that receives a demo message every few seconds.
-    #[arg(long)]
-    demo: bool,
-    /// SQLite database file [default: simrelay.db in the OS data directory].
-    #[arg(long, value_name = "FILE")]
-    db: Option<PathBuf>,
-    /// Address to listen on. Anything but loopback requires a token (generated when not given).
-    #[arg(long, value_name = "ADDR:PORT", conflicts_with = "lan")]
-    listen: Option<SocketAddr>,
-    /// Share on the local network: listen on all interfaces (with a token, generated when not given).
-    #[arg(long)]
-    lan: bool,
-    /// Access token for the API and the WebSocket.
-    #[arg(
-        long,
-        value_name = "TOKEN",
-        env = "SIMRELAY_TOKEN",
-        hide_env_values = true
-    )]
-    token: Option<String>,
-    /// Serve HTTPS and WSS with a self-signed certificate (made on first use, kept in the config directory).
-    #[arg(long)]
-    tls: bool,
-    /// Publish to this MQTT broker: mqtt://[USER:PASSWORD@]HOST[:PORT] or mqtts://... (overrides mqtt_url).
-    #[arg(long = "mqtt", value_name = "URL")]
-    mqtt: Option<String>,
-}
-
 impl Cli {
     /// Runs the chosen command; errors are printed as one line each and become a non-zero exit code.
     pub fn run(self) -> ExitCode {
-        let config_path = self
-            .config
-            .unwrap_or_else(simrelay_engine::config::default_config_path);
         let result = match self.command {
-            Command::Serve(args) => serve(&config_path, args),
-            Command::Config => print_config(&config_path),
-            Command::Token(command) => token(&config_path.with_file_name("tokens.toml"), command),
+            Command::Serve(flags) => serve(&self.file, &flags),
+            Command::Config(flags) => print_config(&self.file, &flags),
+            Command::Token(command) => token(&self.file, command),
             Command::Ports { ports, json } => list_ports(ports, json),
             Command::DecodePdu { hex } => decode_pdu(&hex),
             Command::Extract { explain } => extract(explain),
@@ -206,8 +171,12 @@ fn extract(explain: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn token(path: &Path, command: TokenCommand) -> anyhow::Result<ExitCode> {
+fn token(file: &ConfigFileArg, command: TokenCommand) -> anyhow::Result<ExitCode> {
     use simrelay_engine::tokens;
+    // The same file the server uses: the state directory may be moved by the config file or the environment.
+    let path = &config::resolve_from_env(file, &EngineArgs::default())?
+        .paths
+        .tokens_file();
     match command {
         TokenCommand::Add { name } => {
             let token = tokens::add(path, &name)?;
@@ -237,14 +206,9 @@ fn token(path: &Path, command: TokenCommand) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn load_config(path: &Path) -> anyhow::Result<Config> {
-    Ok(simrelay_engine::config::load(path, |name| {
-        std::env::var(name).ok()
-    })?)
-}
-
-fn print_config(path: &Path) -> anyhow::Result<ExitCode> {
-    let config = load_config(path)?;
+fn print_config(file: &ConfigFileArg, flags: &EngineArgs) -> anyhow::Result<ExitCode> {
+    let Resolved { config, paths, .. } = config::resolve_from_env(file, flags)?;
+    let path = &paths.config_file;
     let exists = if path.exists() {
         ""
     } else {
@@ -257,12 +221,18 @@ fn print_config(path: &Path) -> anyhow::Result<ExitCode> {
         config.db.parent().unwrap_or(Path::new(".")).display()
     );
     println!(
-        "# logs:        {}",
-        simrelay_engine::logging::log_dir().display()
+        "# state:       {} (paired devices, TLS certificate)",
+        paths.state_dir.display()
     );
+    match &paths.log_dir {
+        Some(dir) => println!("# logs:        {}", dir.display()),
+        None => println!("# logs:        standard error only (log_files = false)"),
+    }
     println!("modems = {}", toml_strings(&config.modems));
     println!("demo = {}", config.demo);
-    println!("db = {}", toml_string(&config.db.to_string_lossy()));
+    // A PostgreSQL URL is shown without its password.
+    let db = simrelay_engine::store::Location::of(&config.db).to_string();
+    println!("db = {}", toml_string(&db));
     println!("listen = \"{}\"", config.listen);
     match config.token {
         Some(_) => println!("# token is set (not shown)"),
@@ -330,7 +300,16 @@ fn print_config(path: &Path) -> anyhow::Result<ExitCode> {
         );
     }
     println!("tls = {}", config.tls);
-    let dir = tls_dir(path);
+    // Sources carry secrets, so they are named, not printed as pasteable TOML.
+    for source in &config.sources {
+        println!(
+            "# [[sources]] {:?} ({}): webhooks at /sources/{}/inbound and /status (secrets not shown)",
+            source.name,
+            source.kind.as_str(),
+            source.name
+        );
+    }
+    let dir = config.tls_path();
     let cert = dir.join(simrelay_engine::tls::CERT_FILE);
     match simrelay_engine::tls::stored_fingerprint(&dir)? {
         Some(fingerprint) => println!(
@@ -343,14 +322,6 @@ fn print_config(path: &Path) -> anyhow::Result<ExitCode> {
         ),
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The TLS certificate and key live next to the config file.
-fn tls_dir(config_path: &Path) -> PathBuf {
-    config_path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
 /// A TOML basic string (so the output can be pasted into the config file).
@@ -369,35 +340,9 @@ fn toml_strings(items: &[String]) -> String {
     )
 }
 
-fn serve(config_path: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
-    simrelay_engine::logging::init()?;
-    let mut config = load_config(config_path)?;
-    // The engine reads the paired devices from this file and writes the ones paired in the UI to it.
-    config.tokens_file = Some(config_path.with_file_name("tokens.toml"));
-    config.modems.extend(args.modems);
-    config.demo |= args.demo;
-    config.tls |= args.tls;
-    config.tls_dir = Some(tls_dir(config_path));
-    if let Some(db) = args.db {
-        config.db = db;
-    }
-    match (args.listen, args.lan) {
-        (Some(listen), _) => config.listen = listen,
-        (None, true) => config.listen = SocketAddr::from(([0, 0, 0, 0], config.listen.port())),
-        (None, false) => {}
-    }
-    if args.token.is_some() {
-        config.token = args.token;
-    }
-    if let Some(url) = args.mqtt {
-        let mut mqtt = config
-            .mqtt
-            .take()
-            .unwrap_or_else(|| simrelay_engine::mqtt::MqttConfig::new(&url));
-        mqtt.url = url;
-        mqtt.check().context("--mqtt")?;
-        config.mqtt = Some(mqtt);
-    }
+fn serve(file: &ConfigFileArg, flags: &EngineArgs) -> anyhow::Result<ExitCode> {
+    let Resolved { config, paths, .. } = config::resolve_from_env(file, flags)?;
+    simrelay_engine::logging::init(paths.log_dir.as_deref())?;
     if config.modems.is_empty() && !config.demo {
         eprintln!("simrelay: no modem given; add --modem PATH for a real modem or --demo for the simulated one, or add one in the app (Modems screen)");
     }

@@ -22,6 +22,7 @@ pub mod offline;
 mod outgoing;
 mod retention;
 mod server;
+mod sources;
 pub mod store;
 pub mod tokens;
 
@@ -31,3 +32,4 @@ pub use engine::{Engine, EngineError};
 pub use ingest::MULTIPART_TIMEOUT;
 pub use server::tls;
 pub use server::{generate_token, LanError, SettingsError};
+pub use sources::{check_all as check_sources, SourceConfig, SourceConfigError, SourceKind};

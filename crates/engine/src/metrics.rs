@@ -369,6 +369,7 @@ mod tests {
             signal_bars: Some(4),
             storage_used: Some(2),
             storage_total: Some(30),
+            source: None,
         }
     }
 

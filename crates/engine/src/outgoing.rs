@@ -34,16 +34,8 @@ pub(crate) fn valid_recipient(to: &str) -> bool {
     !digits.is_empty() && to.len() <= MAX_TO && digits.chars().all(|c| c.is_ascii_digit())
 }
 
-/// Checks and records a message to `to` (trimmed) through `modem` (an id or port; default: the first
-/// connected modem), and starts sending it. Returns its id in the sent sequence.
-pub(crate) async fn submit(
-    store: &Store,
-    hub: &Hub,
-    modems: &Modems,
-    to: &str,
-    text: &str,
-    modem: Option<&str>,
-) -> Result<i64, SendError> {
+/// Checks a message before it is sent anywhere (a modem or a provider source): returns the recipient, trimmed.
+pub(crate) fn check<'a>(to: &'a str, text: &str) -> Result<&'a str, SendError> {
     let to = to.trim();
     if !valid_recipient(to) {
         return Err(SendError::BadRequest(
@@ -55,6 +47,20 @@ pub(crate) async fn submit(
             "text must have 1 to {MAX_TEXT} characters"
         )));
     }
+    Ok(to)
+}
+
+/// Checks and records a message to `to` (trimmed) through `modem` (an id or port; default: the first
+/// connected modem), and starts sending it. Returns its id in the sent sequence.
+pub(crate) async fn submit(
+    store: &Store,
+    hub: &Hub,
+    modems: &Modems,
+    to: &str,
+    text: &str,
+    modem: Option<&str>,
+) -> Result<i64, SendError> {
+    let to = check(to, text)?;
     let (modem_id, handle) = pick_modem(hub, modems, modem)?;
     let options = SubmitOptions {
         concat_reference: rand::random(),

@@ -41,7 +41,9 @@ use crate::store::{Store, StoreError};
 use outbox::{now_ms, Claimed};
 
 /// Attempts running at once, over all targets.
-pub const MAX_IN_FLIGHT: usize = 16;
+pub const MAX_IN_FLIGHT: usize = 64;
+/// Attempts running at once for one target, so a slow receiver cannot hold every slot and delay the others.
+pub const MAX_IN_FLIGHT_PER_TARGET: usize = 16;
 /// Finished deliveries are kept in the log this long.
 const KEEP_LOG: chrono::Duration = chrono::Duration::days(30);
 /// How often the log is pruned.
@@ -100,10 +102,22 @@ pub(crate) async fn run(
     let mut targets = targets_by_name(&settings.borrow_and_update());
     let mut events = hub.subscribe();
     let wake = hub.outbox_wake();
-    let mut running: JoinSet<()> = JoinSet::new();
+    // Each attempt's task returns its target's name, to count what runs per target.
+    let mut running: JoinSet<String> = JoinSet::new();
+    let mut per_target: HashMap<String, usize> = HashMap::new();
     let mut prune = tokio::time::interval(PRUNE_EVERY);
     loop {
-        let next_due = match pass(&store, &hub, &client, &targets, options, &mut running).await {
+        let next_due = match pass(
+            &store,
+            &hub,
+            &client,
+            &targets,
+            options,
+            &mut running,
+            &mut per_target,
+        )
+        .await
+        {
             Ok(due) => due,
             Err(e) => {
                 tracing::error!(error = %e, "the outbox cannot read its table; retrying in 5 s");
@@ -127,7 +141,16 @@ pub(crate) async fn run(
                 targets = targets_by_name(&settings.borrow_and_update());
             }
             () = wake.notified() => {}
-            Some(_) = running.join_next(), if !running.is_empty() => {}
+            Some(done) = running.join_next(), if !running.is_empty() => {
+                if let Ok(target) = done {
+                    if let Some(n) = per_target.get_mut(&target) {
+                        *n = n.saturating_sub(1);
+                        if *n == 0 {
+                            per_target.remove(&target);
+                        }
+                    }
+                }
+            }
             () = tokio::time::sleep(sleep.unwrap_or(Duration::ZERO)), if sleep.is_some() && !full => {}
             _ = prune.tick() => {
                 match store.prune_deliveries(Utc::now() - KEEP_LOG).await {
@@ -158,7 +181,8 @@ async fn pass(
     client: &reqwest::Client,
     targets: &Arc<HashMap<String, Forwarder>>,
     options: DeliveryOptions,
-    running: &mut JoinSet<()>,
+    running: &mut JoinSet<String>,
+    per_target: &mut HashMap<String, usize>,
 ) -> Result<Option<i64>, StoreError> {
     let room = MAX_IN_FLIGHT.saturating_sub(running.len());
     let now = now_ms();
@@ -169,14 +193,29 @@ async fn pass(
             .await?
             .is_some_and(|due| due <= now)
     {
+        let full: Vec<&str> = per_target
+            .iter()
+            .filter(|(_, n)| **n >= MAX_IN_FLIGHT_PER_TARGET)
+            .map(|(t, _)| t.as_str())
+            .collect();
+        // A target with some attempts running may get a full share more: at most twice its share runs at once.
         let claimed = store
-            .claim_due_deliveries(now, u32::try_from(room).unwrap_or(1), options.lease())
+            .claim_due_deliveries(
+                now,
+                u32::try_from(room).unwrap_or(1),
+                u32::try_from(MAX_IN_FLIGHT_PER_TARGET).unwrap_or(1),
+                &full,
+                options.lease(),
+            )
             .await?;
         for delivery in claimed {
+            *per_target.entry(delivery.target.clone()).or_default() += 1;
             let target = targets.get(&delivery.target).cloned();
             let (store, hub, client) = (store.clone(), hub.clone(), client.clone());
             running.spawn(async move {
+                let name = delivery.target.clone();
                 attempt(&store, &hub, &client, target, delivery, options).await;
+                name
             });
         }
     }

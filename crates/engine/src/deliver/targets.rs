@@ -49,10 +49,29 @@ pub(crate) fn rows_of(targets: &[Forwarder]) -> Vec<TargetRow> {
             name: t.name.clone(),
             kind: t.kind,
             only_codes: t.only_codes,
-            sender_glob: t.sender.as_deref().map(str::to_ascii_lowercase),
+            sender_like: t.sender.as_deref().map(sender_like),
             modem: t.modem.clone(),
         })
         .collect()
+}
+
+/// A sender pattern (`*` any characters, `?` one, ASCII case ignored) as the lower-cased LIKE pattern the
+/// outbox trigger matches on both databases: `%`, `_` and `\` in the pattern are escaped, so they match only
+/// themselves.
+pub(crate) fn sender_like(pattern: &str) -> String {
+    let mut like = String::with_capacity(pattern.len() + 2);
+    for c in pattern.chars() {
+        match c {
+            '*' => like.push('%'),
+            '?' => like.push('_'),
+            '%' | '_' | '\\' => {
+                like.push('\\');
+                like.push(c);
+            }
+            c => like.push(c.to_ascii_lowercase()),
+        }
+    }
+    like
 }
 
 /// Why a list of forwarders is refused: `"<field>: ..."` where the field names the entry
@@ -291,6 +310,14 @@ mod tests {
     }
 
     #[test]
+    fn sender_patterns_become_escaped_like_patterns() {
+        assert_eq!(sender_like("*Bank*"), "%bank%");
+        assert_eq!(sender_like("+49?5"), "+49_5");
+        // LIKE's own wildcards and its escape character match only themselves.
+        assert_eq!(sender_like("50%_off\\"), "50\\%\\_off\\\\");
+    }
+
+    #[test]
     fn hook_url_is_a_webhook_target_and_webhooks_default_to_hook_secret() {
         let mut own = Forwarder::new("own", ForwarderKind::Webhook);
         own.url = Some("http://x/".into());
@@ -315,7 +342,7 @@ mod tests {
         assert_eq!(targets[2].secret.as_deref(), Some("generated-secret-0123"));
         assert_eq!(targets[3].secret, None, "only webhooks sign");
         let rows = rows_of(&targets);
-        assert_eq!(rows[2].sender_glob.as_deref(), Some("*bank*"));
+        assert_eq!(rows[2].sender_like.as_deref(), Some("%bank%"));
         assert_eq!(base_url(&targets[3]), "https://ntfy.sh");
     }
 }

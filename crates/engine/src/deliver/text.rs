@@ -57,6 +57,9 @@ pub(crate) mod tests {
             text: text.into(),
             code: code.map(str::to_owned),
             code_span: None,
+            confidence: None,
+            origin: None,
+            alternatives: Vec::new(),
             sent_at: DateTime::parse_from_rfc3339("2026-11-22T10:00:00+01:00").expect("valid"),
             received_at: DateTime::parse_from_rfc3339("2026-11-22T09:00:02.123456Z")
                 .expect("valid"),

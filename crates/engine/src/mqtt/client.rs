@@ -384,6 +384,13 @@ impl Bridge {
                     self.publish(&self.topics.state(&id), Vec::new(), true);
                 }
             }
+            // The user picked another code (or none): the code topic carries the corrected one, so Home
+            // Assistant's "Last code" follows; a code taken away publishes nothing.
+            ServerEvent::CodeChanged { message } => {
+                if self.connected {
+                    self.code(&message);
+                }
+            }
             ServerEvent::Hello { .. } => {}
         }
     }
@@ -393,6 +400,12 @@ impl Bridge {
             return;
         }
         self.publish_json(&self.topics.sms(&message.modem), message, false);
+        self.code(message);
+        self.hub.metrics().handed_to("mqtt", message.id);
+    }
+
+    /// Publishes `message`'s code, if it has one, on its modem's code topic.
+    fn code(&self, message: &Message) {
         if let Some(code) = &message.code {
             let event = CodeEvent {
                 code: code.clone(),
@@ -402,7 +415,6 @@ impl Bridge {
             };
             self.publish_json(&self.topics.code(&message.modem), &event, false);
         }
-        self.hub.metrics().handed_to("mqtt", message.id);
     }
 
     /// Publishes the discovery configs of `modem` (and its recipient), and remembers it.

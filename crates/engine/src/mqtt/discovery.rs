@@ -216,6 +216,7 @@ mod tests {
             signal_bars: None,
             storage_used: None,
             storage_total: None,
+            source: None,
         }
     }
 

@@ -3,7 +3,7 @@
 //!
 //! - [`MqttConfig`]: `mqtt_url` (`mqtt://` or `mqtts://`, with optional `user:password@`), the client id, the
 //!   prefix, Home Assistant discovery.
-//! - `topics.rs`: every topic name; `discovery.rs`: Home Assistant's config payloads; `saved.rs`: what the
+//! - `topics.rs`: every topic name; `discovery.rs`: Home Assistant's config payloads; `store/deliveries.rs` holds what the
 //!   bridge keeps in SQLite; `client.rs`: the connection (rumqttc, QoS 1, reconnect with backoff, last will
 //!   `offline` on `<prefix>/availability`) and the bridge between it and the hub.
 //!
@@ -13,7 +13,6 @@
 
 mod client;
 mod discovery;
-mod saved;
 pub mod topics;
 
 use std::path::PathBuf;

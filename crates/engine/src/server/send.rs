@@ -25,20 +25,34 @@ pub(crate) async fn send(
         }
         _ => Failure::bad_request(e.body_text()),
     })?;
+    let refused = |e: SendError| match e {
+        SendError::BadRequest(detail) => Failure::bad_request(detail),
+        SendError::NoModem => Failure::new(StatusCode::CONFLICT, "no_modem", e.to_string()),
+        SendError::Store(e) => e.into(),
+    };
+    let to = outgoing::check(&request.to, &request.text).map_err(refused)?;
+    // A provider source named (or, without any modem, the first one that can send) sends through its API.
+    if let Some(id) =
+        super::sources::send(&state, request.modem.as_deref(), to, &request.text).await?
+    {
+        return Ok((
+            StatusCode::ACCEPTED,
+            Json(SendAccepted {
+                id,
+                status: SendStatus::Queued,
+            }),
+        ));
+    }
     let id = outgoing::submit(
         &state.store,
         &state.hub,
         &state.modems,
-        &request.to,
+        to,
         &request.text,
         request.modem.as_deref(),
     )
     .await
-    .map_err(|e| match e {
-        SendError::BadRequest(detail) => Failure::bad_request(detail),
-        SendError::NoModem => Failure::new(StatusCode::CONFLICT, "no_modem", e.to_string()),
-        SendError::Store(e) => e.into(),
-    })?;
+    .map_err(refused)?;
     Ok((
         StatusCode::ACCEPTED,
         Json(SendAccepted {

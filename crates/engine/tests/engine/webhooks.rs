@@ -322,13 +322,19 @@ async fn a_dead_target_is_given_up_after_the_window_and_a_slow_one_does_not_hold
         dead.len() == 20 && dead.iter().all(|d| d.status == DeliveryStatus::Failed)
     })
     .await;
-    let d = &log(&engine, "?target=dead&limit=1").await[0];
-    assert!(d.attempts >= 2, "retried before giving up: {d:?}");
+    // Each was retried until its window closed; under load a late one may have had time for one attempt
+    // only, but the slow target's attempts do not hold the dead one's back (each target has its own share).
+    let dead = log(&engine, "?target=dead&limit=100").await;
     assert!(
-        d.last_error
+        dead.iter().any(|d| d.attempts >= 2),
+        "retried before giving up: {dead:?}"
+    );
+    assert!(
+        dead.iter().all(|d| d
+            .last_error
             .as_deref()
-            .is_some_and(|e| e.contains("connect")),
-        "{d:?}"
+            .is_some_and(|e| e.contains("connect"))),
+        "{dead:?}"
     );
     eventually("every slow delivery made", || async {
         log(&engine, "?target=slow&status=delivered&limit=100")

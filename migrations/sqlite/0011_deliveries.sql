@@ -1,7 +1,7 @@
 -- The outbox: every delivery of a new message to a webhook or forwarder is a row, written by a trigger in the
 -- same transaction that commits the message, so no message can be committed without its deliveries (and none
 -- delivered that was not committed). The engine sends the rows, retries them with backoff across restarts, and
--- keeps them as the delivery log (`GET /api/deliveries`).
+-- keeps them as the delivery log (`GET /api/deliveries`). migrations/postgres/0011_deliveries.sql is its twin.
 
 -- The targets in effect: the engine writes this table from the settings (the `hook_url` setting and the
 -- `forwarders`) at start and after each change. The trigger reads only the filters; how to reach a target is in
@@ -10,8 +10,9 @@ CREATE TABLE delivery_targets (
     name         TEXT PRIMARY KEY NOT NULL,
     kind         TEXT NOT NULL CHECK (kind IN ('webhook', 'ntfy', 'gotify', 'telegram', 'email')),
     only_codes   INTEGER NOT NULL DEFAULT 0 CHECK (only_codes IN (0, 1)),
-    -- A GLOB pattern, lower-cased, matched against the lower-cased sender; NULL matches every sender.
-    sender_glob  TEXT,
+    -- A LIKE pattern (`%`, `_`, escaped with `\`), lower-cased, matched against the lower-cased sender; NULL
+    -- matches every sender. LIKE rather than GLOB because PostgreSQL has it too (its twin of this migration).
+    sender_like  TEXT,
     -- A modem id; NULL matches every modem.
     modem        TEXT
 );
@@ -52,7 +53,7 @@ BEGIN
     FROM delivery_targets AS t
     WHERE (t.only_codes = 0 OR NEW.code IS NOT NULL)
       AND (t.modem IS NULL OR t.modem = NEW.modem)
-      AND (t.sender_glob IS NULL OR lower(NEW.sender) GLOB t.sender_glob);
+      AND (t.sender_like IS NULL OR lower(NEW.sender) LIKE t.sender_like ESCAPE '\');
 END;
 
 -- The webhook signing key SimRelay made when none was configured (`hook_secret`): the default below the

@@ -56,7 +56,7 @@ mod tests {
     async fn wal_frames(store: &Store) -> (i64, i64) {
         // (frames in the WAL, frames already copied to the database), without checkpointing anything new.
         let row: (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
-            .fetch_one(&store.pool)
+            .fetch_one(&store.sqlite().pool)
             .await
             .expect("checkpoint");
         (row.1, row.2)
@@ -67,7 +67,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(&dir.path().join("c.db")).await.expect("open");
         let autocheckpoint: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
-            .fetch_one(&store.writer)
+            .fetch_one(&store.sqlite().writer)
             .await
             .expect("pragma");
         assert_eq!(
