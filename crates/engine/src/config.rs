@@ -299,6 +299,12 @@ pub enum ConfigError {
         /// What is wrong, starting with the key.
         message: String,
     },
+    /// The `--mqtt` flag is not a broker URL.
+    #[error("invalid --mqtt: {message}")]
+    MqttFlag {
+        /// What is wrong.
+        message: String,
+    },
     /// An environment variable has a value of the wrong kind.
     #[error("invalid environment variable {name}={value:?}: {expected}")]
     Env {
@@ -395,9 +401,8 @@ pub fn resolve(
             .take()
             .unwrap_or_else(|| crate::mqtt::MqttConfig::new(url));
         mqtt.url = url.clone();
-        mqtt.check().map_err(|e| ConfigError::Relay {
-            path: path.clone(),
-            message: format!("--mqtt: {e}"),
+        mqtt.check().map_err(|e| ConfigError::MqttFlag {
+            message: e.to_string(),
         })?;
         config.mqtt = Some(mqtt);
     }
@@ -846,6 +851,22 @@ mod tests {
 
         // --lan opens the address in effect (its port) to every interface, and so does the environment's
         // SIMRELAY_LAN over the file's address; the file's own `lan` does not override the file's `listen`.
+        // --mqtt sets the broker over the file's and the environment's, keeping the other mqtt_* keys.
+        let r = resolve(
+            &file,
+            &flags(&["--mqtt", "mqtts://broker.lan"]),
+            env(&[("SIMRELAY_MQTT_URL", "mqtt://from-env")]),
+        )
+        .expect("resolves");
+        assert_eq!(
+            r.config.mqtt.map(|m| m.url).as_deref(),
+            Some("mqtts://broker.lan")
+        );
+        let err = resolve(&file, &flags(&["--mqtt", "http://x"]), env(&[]))
+            .expect_err("refused")
+            .to_string();
+        assert!(err.starts_with("invalid --mqtt: "), "{err}");
+
         let r = resolve(&file, &flags(&["--lan"]), env(&[])).expect("resolves");
         assert_eq!(r.config.listen, "0.0.0.0:9000".parse().expect("addr"));
         let r = resolve(

@@ -419,7 +419,8 @@ impl Bridge {
 
     /// Publishes the discovery configs of `modem` (and its recipient), and remembers it.
     async fn announce(&mut self, modem: &ModemStatus) {
-        if !self.connected {
+        // A provider number (`[[sources]]`) has no signal, SIM or modem to send through: no device for it.
+        if !self.connected || modem.source.is_some() {
             return;
         }
         for (topic, config) in discovery::configs(modem, &self.topics, self.config.send) {
