@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs whatever is missing, then runs every SimRelay check: formatting, lints, unit and integration tests, the
-# PDU differential test against python-gammu, the browser end-to-end tests (Chromium, Firefox and WebKit) and the
-# desktop end-to-end test (the real Tauri window under Xvfb with a private D-Bus session). Stops at the first failure.
+# PDU differential test against python-gammu, the browser end-to-end tests (Chromium, Firefox and WebKit), the
+# desktop end-to-end test (the real Tauri window under Xvfb with a private D-Bus session) and the Debian packages
+# (built from the debug binaries, the arm64 one run under qemu). Stops at the first failure.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
@@ -30,6 +31,10 @@ cargo clippy -p simrelay-ui --target wasm32-unknown-unknown --all-targets -- -D 
 
 say "build the binaries the end-to-end tests drive"
 cargo build -p simrelay-engine -p simrelay-desktop
+# The Raspberry Pi build, debug profile (the release packages come from `cargo xtask package`): xtask's package
+# test packs it with the binaries above into .debs, runs it under qemu and installs them in an overlay.
+say "cross-build simrelay for arm64 (Raspberry Pi)"
+cargo build -p simrelay-engine --target aarch64-unknown-linux-gnu
 target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
 export SIMRELAY_BIN="$target_dir/debug/simrelay" SIMRELAY_DESKTOP_BIN="$target_dir/debug/simrelay-desktop"
 
