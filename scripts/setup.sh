@@ -22,13 +22,15 @@ fi
 # Packages (`cargo xtask package`): the arm64 (Raspberry Pi) cross compiler and C library, qemu to run the arm64
 # binary in the tests, dpkg-dev for dpkg-deb/dpkg-shlibdeps, and systemd for `systemd-analyze verify` of the
 # service unit (a file check: no service is started).
+# postgresql: the store's tests and the cluster tests start their own server from its binaries (initdb in a temp
+# directory, a free port), never the system service.
 APT_PACKAGES=(
   build-essential pkg-config curl wget file libssl-dev libxdo-dev libwebkit2gtk-4.1-dev
   libayatana-appindicator3-dev librsvg2-dev
   xvfb xauth x11-utils dbus dbus-x11 dunst webkit2gtk-driver imagemagick chromium chromium-driver
   firefox-esr libwebkit2gtk-4.1-0
   fonts-dejavu-core at-spi2-core xclip nodejs npm python3 python3-pip python3-venv sqlite3
-  gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static dpkg-dev systemd
+  gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static dpkg-dev systemd postgresql
 )
 
 install_apt() {

@@ -10,13 +10,15 @@ mod clipboard;
 #[cfg(all(test, target_arch = "wasm32"))]
 mod component_tests;
 mod connection;
+#[cfg(all(test, target_arch = "wasm32"))]
+mod contract_tests;
 mod endpoint;
 mod highlight;
 mod inbox;
 mod outbox;
 mod prefs;
 mod reltime;
-mod server_settings;
+
 mod sms_len;
 mod state;
 mod views;

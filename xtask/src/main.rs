@@ -13,12 +13,15 @@
 //! - `cargo xtask screenshots` runs the browser end-to-end tests in Chromium and copies their screenshots from
 //!   `<target>/screenshots/chromium/` into `docs/screenshots/` (the README's pictures; a plain test run leaves the
 //!   working tree alone).
+//! - `cargo xtask otp-ablation` switches each rule of the OTP extractor off in turn and writes which corpus and peer
+//!   cases it changes to `crates/otp/ABLATION.md`.
 //!
 //! The figures are only ever measured: nothing in BENCHMARKS.md is typed in by hand. Sections after the kept
 //! marker (figures the test suite prints, such as the History scale test's) are carried over unchanged.
 
 mod desktop;
 mod machine;
+mod otp_ablation;
 mod package;
 mod report;
 mod scenarios;
@@ -35,9 +38,10 @@ fn main() -> anyhow::Result<()> {
         Some("soak") => soak(),
         Some("package") => package::run_task(&args[1..]),
         Some("screenshots") => screenshots(),
+        Some("otp-ablation") => otp_ablation::run(&root()),
         _ => {
             eprintln!(
-                "usage: cargo xtask bench [latency|baseline|fanout|ingest|footprint|search|criterion|desktop]... [--runs N]\n       cargo xtask soak\n       cargo xtask package [--arch amd64|arm64]... [--debug] [--out DIR]\n       cargo xtask screenshots"
+                "usage: cargo xtask bench [latency|baseline|fanout|ingest|footprint|search|criterion|desktop]... [--runs N]\n       cargo xtask soak\n       cargo xtask package [--arch amd64|arm64]... [--debug] [--out DIR]\n       cargo xtask screenshots\n       cargo xtask otp-ablation"
             );
             bail!("no task given")
         }

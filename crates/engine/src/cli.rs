@@ -142,7 +142,7 @@ fn list_ports(ports: Vec<String>, json: bool) -> anyhow::Result<ExitCode> {
 }
 
 fn decode_pdu(hex: &str) -> anyhow::Result<ExitCode> {
-    let json = simrelay_engine::tools::decode_pdu_json(hex).context("not a valid SMS PDU")?;
+    let json = simrelay_engine::offline::decode_pdu_json(hex).context("not a valid SMS PDU")?;
     println!("{}", serde_json::to_string_pretty(&json)?);
     Ok(ExitCode::SUCCESS)
 }
@@ -163,7 +163,7 @@ fn extract(explain: bool) -> anyhow::Result<ExitCode> {
         }
         // Bytes that are not UTF-8 become U+FFFD rather than ending the run: one bad line, one answer.
         let text = String::from_utf8_lossy(&line);
-        let answer = simrelay_engine::tools::extract_line(&text, explain);
+        let answer = simrelay_engine::offline::extract_line(&text, explain);
         writeln!(stdout, "{answer}").context("cannot write standard output")?;
         // Flushed per line so a caller can pipe one message at a time and wait for its answer.
         stdout.flush().context("cannot write standard output")?;
@@ -230,7 +230,9 @@ fn print_config(file: &ConfigFileArg, flags: &EngineArgs) -> anyhow::Result<Exit
     }
     println!("modems = {}", toml_strings(&config.modems));
     println!("demo = {}", config.demo);
-    println!("db = {}", toml_string(&config.db.to_string_lossy()));
+    // A PostgreSQL URL is shown without its password.
+    let db = simrelay_engine::store::Location::of(&config.db).to_string();
+    println!("db = {}", toml_string(&db));
     println!("listen = \"{}\"", config.listen);
     match config.token {
         Some(_) => println!("# token is set (not shown)"),
@@ -264,6 +266,15 @@ fn print_config(file: &ConfigFileArg, flags: &EngineArgs) -> anyhow::Result<Exit
     println!("hook_only_codes = {}", hooks.only_codes);
     println!("hook_timeout_secs = {}", hooks.timeout_secs);
     println!("tls = {}", config.tls);
+    // Sources carry secrets, so they are named, not printed as pasteable TOML.
+    for source in &config.sources {
+        println!(
+            "# [[sources]] {:?} ({}): webhooks at /sources/{}/inbound and /status (secrets not shown)",
+            source.name,
+            source.kind.as_str(),
+            source.name
+        );
+    }
     let dir = config.tls_path();
     let cert = dir.join(simrelay_engine::tls::CERT_FILE);
     match simrelay_engine::tls::stored_fingerprint(&dir)? {

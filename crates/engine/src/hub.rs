@@ -89,6 +89,11 @@ impl Hub {
         let _ = self.inner.events.send(ServerEvent::Sms { message });
     }
 
+    /// Publishes a stored message whose code a user changed.
+    pub fn publish_code_changed(&self, message: Message) {
+        let _ = self.inner.events.send(ServerEvent::CodeChanged { message });
+    }
+
     /// Records a modem's new status and publishes it.
     pub fn publish_modem(&self, status: ModemStatus) {
         self.lock_modems().insert(status.id.clone(), status.clone());
@@ -144,24 +149,7 @@ mod tests {
     use simrelay_protocol::ModemState;
 
     fn status(id: &str, state: ModemState) -> ModemStatus {
-        ModemStatus {
-            id: id.into(),
-            port: "/dev/null".into(),
-            state,
-            model: None,
-            operator: None,
-            signal_dbm: None,
-            last_error: None,
-            demo: false,
-            label: None,
-            manufacturer: None,
-            imei: None,
-            iccid: None,
-            registration: None,
-            signal_bars: None,
-            storage_used: None,
-            storage_total: None,
-        }
+        ModemStatus::new(id, "/dev/null", state)
     }
 
     #[tokio::test]

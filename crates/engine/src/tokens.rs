@@ -62,20 +62,8 @@ impl PairedToken {
     }
 }
 
-/// A paired device as `GET /api/devices` lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Device {
-    /// Stable id (16 hex digits), used in `DELETE /api/devices/{id}`.
-    pub id: String,
-    /// The name given when it was paired.
-    pub name: String,
-    /// When it was paired (RFC 3339).
-    pub created_at: String,
-    /// When its token last authenticated a request (RFC 3339); `None` if never.
-    pub last_seen: Option<String>,
-    /// The address of that request.
-    pub last_ip: Option<String>,
-}
+/// A paired device as `GET /api/devices` lists it: the wire type.
+pub use simrelay_protocol::Device;
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct TokensFile {

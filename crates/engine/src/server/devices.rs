@@ -10,35 +10,12 @@ use axum::extract::{ConnectInfo, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::{Deserialize, Serialize};
+use simrelay_protocol::{DeviceList, NewDevice, PairingRequest};
 
 use super::error::Failure;
-use super::pair::{links, Link};
+use super::pair::links;
 use super::{require_loopback, AppState};
-use crate::tokens::{Device, TokensError};
-
-/// Body of `GET /api/devices`.
-#[derive(Debug, Serialize)]
-pub(crate) struct DeviceList {
-    devices: Vec<Device>,
-}
-
-/// Body of `POST /api/devices`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewDevice {
-    name: String,
-}
-
-/// Answer of `POST /api/devices`.
-#[derive(Debug, Serialize)]
-pub(crate) struct Created {
-    device: Device,
-    /// The device's token; not stored and never shown again.
-    token: String,
-    /// A link (with the token) and its QR code per LAN address; empty when the server is not shared.
-    links: Vec<Link>,
-}
+use crate::tokens::TokensError;
 
 pub(crate) async fn list(
     State(state): State<AppState>,
@@ -66,7 +43,8 @@ pub(crate) async fn create(
     if !value.is_object() {
         return Err(shape("not a JSON object".into()));
     }
-    let NewDevice { name } = serde_json::from_value(value).map_err(|e| shape(e.to_string()))?;
+    let PairingRequest { name } =
+        serde_json::from_value(value).map_err(|e| shape(e.to_string()))?;
     let devices = state.devices.clone();
     // The tokens file is written (and synced) before answering: a shown token must survive a crash.
     let (device, token) = tokio::task::spawn_blocking(move || devices.create(&name))
@@ -77,7 +55,7 @@ pub(crate) async fn create(
     let links = links(&state.listeners.lan_addrs(), &token, state.scheme())?;
     Ok((
         StatusCode::CREATED,
-        Json(Created {
+        Json(NewDevice {
             device,
             token,
             links,

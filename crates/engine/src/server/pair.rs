@@ -11,30 +11,10 @@ use axum::http::StatusCode;
 use axum::Json;
 use qrcode::render::svg;
 use qrcode::QrCode;
-use serde::Serialize;
+use simrelay_protocol::{PairLink, Pairing};
 
 use super::error::Failure;
 use super::{require_loopback, AppState};
-
-/// Body of `GET /api/pair`.
-#[derive(Debug, Serialize)]
-pub(crate) struct Pairing {
-    /// URLs to open on the other device, one per LAN address of this machine, best first.
-    urls: Vec<String>,
-    /// The same URLs, each with its QR code.
-    links: Vec<Link>,
-    /// SHA-256 fingerprint of the server's TLS certificate (`AB:CD:...`), when TLS is on.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    fingerprint: Option<String>,
-}
-
-/// A URL to open on another device, and a QR code of it.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct Link {
-    url: String,
-    /// A standalone `<svg ...>` document (black modules on white, with the quiet zone).
-    qr_svg: String,
-}
 
 pub(crate) async fn pair(
     State(state): State<AppState>,
@@ -65,7 +45,11 @@ pub(crate) async fn pair(
 }
 
 /// The link with `token` for each of `addrs` (`scheme` `http` or `https`), with its QR code.
-pub(crate) fn links(addrs: &[SocketAddr], token: &str, scheme: &str) -> Result<Vec<Link>, Failure> {
+pub(crate) fn links(
+    addrs: &[SocketAddr],
+    token: &str,
+    scheme: &str,
+) -> Result<Vec<PairLink>, Failure> {
     addrs
         .iter()
         .map(|addr| {
@@ -77,7 +61,10 @@ pub(crate) fn links(addrs: &[SocketAddr], token: &str, scheme: &str) -> Result<V
                     "cannot make a QR code of the pairing link",
                 )
             })?;
-            Ok(Link { url, qr_svg })
+            Ok(PairLink {
+                url,
+                qr_svg: Some(qr_svg),
+            })
         })
         .collect()
 }
