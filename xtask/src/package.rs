@@ -605,80 +605,29 @@ mod tests {
             .any(|(m, p)| p == path && m == &format!("{mode} root/root"))
     }
 
-    #[test]
-    fn packages_hold_the_service_and_the_app_and_the_arm64_binary_runs() {
-        let target = target_dir();
-        let amd64 = built(
-            binary(&target, Arch::Amd64, Profile::Debug, "simrelay"),
-            "cargo build -p simrelay-engine",
-        );
-        let arm64 = built(
-            binary(&target, Arch::Arm64, Profile::Debug, "simrelay"),
-            "cargo build -p simrelay-engine --target aarch64-unknown-linux-gnu",
-        );
-        let desktop = built(
-            binary(&target, Arch::Amd64, Profile::Debug, "simrelay-desktop"),
-            "cargo build -p simrelay-desktop",
-        );
-        let window = built(
-            binary(&target, Arch::Amd64, Profile::Debug, "simrelay-window"),
-            "cargo build -p simrelay-desktop",
-        );
-        let out = tempfile::tempdir().expect("tempdir");
-        let started = Instant::now();
-        let debs = [
-            engine_deb(Arch::Amd64, &amd64, Profile::Debug, out.path()).expect("amd64 package"),
-            engine_deb(Arch::Arm64, &arm64, Profile::Debug, out.path()).expect("arm64 package"),
-            desktop_deb(&desktop, &window, Profile::Debug, out.path()).expect("desktop package"),
-        ];
-        eprintln!("packed the three packages in {:?}", started.elapsed());
-        let names: Vec<_> = debs
-            .iter()
-            .map(|d| d.file_name().expect("name").to_string_lossy().into_owned())
-            .collect();
-        assert_eq!(
-            names,
-            [
-                format!("simrelay_{VERSION}_amd64.deb"),
-                format!("simrelay_{VERSION}_arm64.deb"),
-                format!("simrelay-desktop_{VERSION}_amd64.deb"),
-            ]
-        );
-
-        // Control fields.
-        for (deb, arch) in [(&debs[0], "amd64"), (&debs[1], "arm64")] {
-            let info = text(Command::new("dpkg-deb").arg("-I").arg(deb));
-            assert_eq!(field(&info, "Package"), "simrelay");
-            assert_eq!(field(&info, "Version"), VERSION);
-            assert_eq!(field(&info, "Architecture"), arch);
-            let depends = field(&info, "Depends");
-            assert!(
-                depends.starts_with("libc6 (>= 2.") && depends.contains("adduser"),
-                "{depends}"
-            );
-            assert!(
-                !depends.contains("webkit") && !depends.contains("gtk"),
-                "the service needs no GUI library: {depends}"
-            );
-            for script in ["postinst", "prerm", "postrm", "conffiles"] {
-                assert!(info.contains(script), "no {script} in\n{info}");
-            }
-        }
-        let info = text(Command::new("dpkg-deb").arg("-I").arg(&debs[2]));
-        assert_eq!(field(&info, "Package"), "simrelay-desktop");
+    /// The control fields every `simrelay` package has, whatever its architecture.
+    fn engine_control(deb: &Path, arch: &str) {
+        let info = text(Command::new("dpkg-deb").arg("-I").arg(deb));
+        assert_eq!(field(&info, "Package"), "simrelay");
+        assert_eq!(field(&info, "Version"), VERSION);
+        assert_eq!(field(&info, "Architecture"), arch);
         let depends = field(&info, "Depends");
         assert!(
-            depends.starts_with(&format!("simrelay (= {VERSION}), ")),
+            depends.starts_with("libc6 (>= 2.") && depends.contains("adduser"),
             "{depends}"
         );
         assert!(
-            depends.contains("libwebkit2gtk-4.1-0") && depends.contains("libgtk-3-0"),
-            "{depends}"
+            !depends.contains("webkit") && !depends.contains("gtk"),
+            "the service needs no GUI library: {depends}"
         );
+        for script in ["postinst", "prerm", "postrm", "conffiles"] {
+            assert!(info.contains(script), "no {script} in\n{info}");
+        }
+    }
 
-        // File lists: the service package has the command, the unit, the config, the rule; the desktop package
-        // has the programs, the entry and the icons, and nothing the service package has (no file conflicts).
-        let engine = contents(&debs[1]);
+    /// The service package has the command, the unit, the config and the rule.
+    fn engine_files(deb: &Path) -> Vec<(String, String)> {
+        let engine = contents(deb);
         for (path, mode) in [
             ("/usr/bin/simrelay", "-rwxr-xr-x"),
             ("/usr/lib/systemd/system/simrelay.service", "-rw-r--r--"),
@@ -691,7 +640,57 @@ mod tests {
         ] {
             assert!(has(&engine, path, mode), "{path} {mode} not in {engine:?}");
         }
-        let app = contents(&debs[2]);
+        engine
+    }
+
+    #[test]
+    fn the_service_and_desktop_packages_hold_their_files_and_install() {
+        let target = target_dir();
+        let simrelay = built(
+            binary(&target, Arch::Amd64, Profile::Debug, "simrelay"),
+            "cargo build -p simrelay-engine",
+        );
+        let desktop = built(
+            binary(&target, Arch::Amd64, Profile::Debug, "simrelay-desktop"),
+            "cargo build -p simrelay-desktop",
+        );
+        let window = built(
+            binary(&target, Arch::Amd64, Profile::Debug, "simrelay-window"),
+            "cargo build -p simrelay-desktop",
+        );
+        let out = tempfile::tempdir().expect("tempdir");
+        let started = Instant::now();
+        let engine_deb =
+            engine_deb(Arch::Amd64, &simrelay, Profile::Debug, out.path()).expect("amd64 package");
+        let app_deb =
+            desktop_deb(&desktop, &window, Profile::Debug, out.path()).expect("desktop package");
+        eprintln!("packed the two amd64 packages in {:?}", started.elapsed());
+        assert_eq!(
+            engine_deb.file_name().expect("name").to_string_lossy(),
+            format!("simrelay_{VERSION}_amd64.deb")
+        );
+        assert_eq!(
+            app_deb.file_name().expect("name").to_string_lossy(),
+            format!("simrelay-desktop_{VERSION}_amd64.deb")
+        );
+
+        engine_control(&engine_deb, "amd64");
+        let info = text(Command::new("dpkg-deb").arg("-I").arg(&app_deb));
+        assert_eq!(field(&info, "Package"), "simrelay-desktop");
+        let depends = field(&info, "Depends");
+        assert!(
+            depends.starts_with(&format!("simrelay (= {VERSION}), ")),
+            "{depends}"
+        );
+        assert!(
+            depends.contains("libwebkit2gtk-4.1-0") && depends.contains("libgtk-3-0"),
+            "{depends}"
+        );
+
+        // The desktop package has the programs, the entry and the icons, and nothing the service package has
+        // (no file conflicts between the two).
+        let engine = engine_files(&engine_deb);
+        let app = contents(&app_deb);
         for (path, mode) in [
             ("/usr/bin/simrelay-desktop", "-rwxr-xr-x"),
             ("/usr/bin/simrelay-window", "-rwxr-xr-x"),
@@ -716,26 +715,53 @@ mod tests {
         }
 
         let extracted = tempfile::tempdir().expect("tempdir");
-        let root_arm64 = extracted.path().join("arm64");
         text(
             Command::new("dpkg-deb")
                 .arg("-x")
-                .arg(&debs[1])
-                .arg(&root_arm64),
+                .arg(&engine_deb)
+                .arg(extracted.path()),
         );
-        unit_verifies(&root_arm64);
-        arm64_binary_runs(&root_arm64.join("usr/bin/simrelay"));
-        maintainer_scripts_make_the_user_and_purge_the_state(&debs[0]);
+        unit_verifies(extracted.path());
+        maintainer_scripts_make_the_user_and_purge_the_state(&engine_deb);
+    }
+
+    /// The Raspberry Pi package: cross-built, it holds what the amd64 one holds, links nothing but glibc, and its
+    /// `simrelay` runs (under qemu).
+    #[test]
+    fn the_arm64_package_holds_the_service_and_its_binary_runs() {
+        let arm64 = built(
+            binary(&target_dir(), Arch::Arm64, Profile::Debug, "simrelay"),
+            "cargo build -p simrelay-engine --target aarch64-unknown-linux-gnu",
+        );
+        let out = tempfile::tempdir().expect("tempdir");
+        let deb =
+            engine_deb(Arch::Arm64, &arm64, Profile::Debug, out.path()).expect("arm64 package");
+        assert_eq!(
+            deb.file_name().expect("name").to_string_lossy(),
+            format!("simrelay_{VERSION}_arm64.deb")
+        );
+        engine_control(&deb, "arm64");
+        engine_files(&deb);
+        let extracted = tempfile::tempdir().expect("tempdir");
+        text(
+            Command::new("dpkg-deb")
+                .arg("-x")
+                .arg(&deb)
+                .arg(extracted.path()),
+        );
+        arm64_binary_runs(&extracted.path().join("usr/bin/simrelay"));
     }
 
     /// The unit file as systemd reads it, in a root that holds the package's files (the unit's binary where it
     /// will be installed) and this system's own units (the targets it is ordered against).
     fn unit_verifies(root: &Path) {
         let units = root.join("usr/lib/systemd/system");
-        text(Command::new("cp")
-            .arg("-rn")
-            .arg("/lib/systemd/system/.")
-            .arg(&units));
+        text(
+            Command::new("cp")
+                .arg("-rn")
+                .arg("/lib/systemd/system/.")
+                .arg(&units),
+        );
         let unit = units.join("simrelay.service");
         let text = std::fs::read_to_string(&unit).expect("unit");
         for line in [
@@ -878,6 +904,8 @@ chroot $w/root sh -c '
   echo "state=$(stat -c "%U:%G %a" /var/lib/simrelay)"
   echo "etc=$(stat -c "%U:%G %a" /etc/simrelay) $(stat -c "%U:%G %a" /etc/simrelay/config.toml)"
   echo "bin=$(/usr/bin/simrelay --version)"
+  runuser -u simrelay -- env SIMRELAY_LOG_FILES=false /usr/bin/simrelay --config /etc/simrelay/config.toml config \
+    | sed "s/^/config|/"
   dpkg --purge simrelay >/dev/null
   echo "purged=$(test -e /var/lib/simrelay && echo kept || echo gone) $(test -e /usr/bin/simrelay && echo kept || echo gone)"
 '
@@ -910,6 +938,19 @@ chroot $w/root sh -c '
         assert_eq!(line("state"), "simrelay:simrelay 750");
         assert_eq!(line("etc"), "root:simrelay 750 root:simrelay 640");
         assert!(line("bin").starts_with("simrelay "), "{report}");
+        // The service's user reads the shipped configuration (root:simrelay 0640), and it keeps every file of the
+        // service in its one writable directory.
+        let config: Vec<&str> = report
+            .lines()
+            .filter_map(|l| l.strip_prefix("config|"))
+            .collect();
+        for expected in [
+            "# state:       /var/lib/simrelay (paired devices, TLS certificate)",
+            "# logs:        standard error only (log_files = false)",
+            "db = \"/var/lib/simrelay/simrelay.db\"",
+        ] {
+            assert!(config.contains(&expected), "no {expected:?} in {config:#?}");
+        }
         assert_eq!(line("purged"), "gone gone");
     }
 }
