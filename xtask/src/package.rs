@@ -722,7 +722,7 @@ mod tests {
                 .arg(extracted.path()),
         );
         unit_verifies(extracted.path());
-        maintainer_scripts_make_the_user_and_purge_the_state(&engine_deb);
+        maintainer_scripts_make_the_user_and_purge_the_state(&engine_deb, &app_deb);
     }
 
     /// The Raspberry Pi package: cross-built, it holds what the amd64 one holds, links nothing but glibc, and its
@@ -880,8 +880,9 @@ mod tests {
 
     /// `dpkg -i` and `dpkg --purge` for real, inside a private mount namespace over an overlay of this system, so
     /// nothing of it reaches the machine: the postinst makes the system user (in dialout) and the state
-    /// directory, and locks the config down; purge deletes the state.
-    fn maintainer_scripts_make_the_user_and_purge_the_state(deb: &Path) {
+    /// directory, and locks the config down; the desktop package installs beside it (its `Depends` hold); purge
+    /// deletes the state.
+    fn maintainer_scripts_make_the_user_and_purge_the_state(deb: &Path, desktop: &Path) {
         for script in ["postinst", "prerm", "postrm"] {
             let path = root()
                 .join(PACKAGING)
@@ -896,7 +897,7 @@ mkdir -p $w/upper $w/work $w/root
 mount -t overlay overlay -o lowerdir=/,upperdir=$w/upper,workdir=$w/work $w/root
 mount --bind /dev $w/root/dev
 mount -t proc proc $w/root/proc
-mkdir -p $w/root/tmp/deb && cp {deb} $w/root/tmp/deb/
+mkdir -p $w/root/tmp/deb && cp {deb} {desktop} $w/root/tmp/deb/
 chroot $w/root sh -c '
   set -e
   dpkg -i /tmp/deb/*.deb >/dev/null
@@ -906,12 +907,14 @@ chroot $w/root sh -c '
   echo "bin=$(/usr/bin/simrelay --version)"
   runuser -u simrelay -- env SIMRELAY_LOG_FILES=false /usr/bin/simrelay --config /etc/simrelay/config.toml config \
     | sed "s/^/config|/"
-  dpkg --purge simrelay >/dev/null
+  echo "desktop=$(dpkg-query -W -f=\${{Status}} simrelay-desktop) $(test -x /usr/bin/simrelay-window && echo window)"
+  dpkg --purge simrelay-desktop simrelay >/dev/null
   echo "purged=$(test -e /var/lib/simrelay && echo kept || echo gone) $(test -e /usr/bin/simrelay && echo kept || echo gone)"
 '
 "#,
             work = work.path().display(),
-            deb = deb.display()
+            deb = deb.display(),
+            desktop = desktop.display()
         );
         let out = Command::new("unshare")
             .args(["--mount", "--propagation", "private", "sh", "-c", &script])
@@ -951,6 +954,7 @@ chroot $w/root sh -c '
         ] {
             assert!(config.contains(&expected), "no {expected:?} in {config:#?}");
         }
+        assert_eq!(line("desktop"), "install ok installed window");
         assert_eq!(line("purged"), "gone gone");
     }
 }
