@@ -8,7 +8,7 @@
 //! rather than hold anyone up. Each run has a timeout and is retried a bounded number of times.
 //!
 //! The `hook_url` webhook is not run here: it is a target of the outbox (`crate::deliver`), which keeps every
-//! delivery in SQLite and retries it across restarts.
+//! delivery in the database and retries it across restarts.
 
 use std::process::Stdio;
 use std::sync::Arc;

@@ -1,14 +1,15 @@
 //! Deliveries: new messages carried to webhooks and forwarders (ntfy, Gotify, Telegram, e-mail) through an
-//! outbox in SQLite, so none is lost between the commit and the target, across failures and restarts.
+//! outbox in the database (SQLite or PostgreSQL), so none is lost between the commit and the target, across
+//! failures and restarts.
 //!
-//! - `outbox.rs`: the `deliveries` table. Its rows are written by a trigger inside the message's own commit
-//!   (migration 0008), read here, retried with [`Backoff`], kept as the delivery log.
+//! - `outbox.rs`: the retry schedule ([`Backoff`]). The rows (`store/deliveries.rs`) are written by a trigger
+//!   inside the message's own commit (migration 0011), read here, retried, kept as the delivery log.
 //! - `targets.rs`: the targets the settings name (`hook_url`, `forwarders`) and their checks.
 //! - one file per kind of target, each building its request without I/O: `webhook.rs` (signed with
 //!   `sign.rs`), `ntfy.rs`, `gotify.rs`, `telegram.rs`, `email.rs`; `http.rs` sends the HTTP ones.
 //!
-//! [`run`] claims due rows, makes the attempts (at most [`MAX_IN_FLIGHT`] at once, off the ingest path), and
-//! records each outcome. It wakes on every new message on the hub, on a replay, on a settings change, and when
+//! [`run`] claims due rows, makes the attempts (at most [`MAX_IN_FLIGHT`] at once and
+//! [`MAX_IN_FLIGHT_PER_TARGET`] per target, off the ingest path), and records each outcome. It wakes on every new message on the hub, on a replay, on a settings change, and when
 //! the next retry is due; a wake it misses costs nothing, since each pass reads the table.
 
 mod email;

@@ -3,9 +3,9 @@
 //!
 //! - [`MqttConfig`]: `mqtt_url` (`mqtt://` or `mqtts://`, with optional `user:password@`), the client id, the
 //!   prefix, Home Assistant discovery.
-//! - `topics.rs`: every topic name; `discovery.rs`: Home Assistant's config payloads; `store/deliveries.rs` holds what the
-//!   bridge keeps in SQLite; `client.rs`: the connection (rumqttc, QoS 1, reconnect with backoff, last will
-//!   `offline` on `<prefix>/availability`) and the bridge between it and the hub.
+//! - `topics.rs`: every topic name; `discovery.rs`: Home Assistant's config payloads (what the bridge keeps in
+//!   the database is in `store/deliveries.rs`); `client.rs`: the connection (rumqttc, QoS 1, reconnect with
+//!   backoff, last will `offline` on `<prefix>/availability`) and the bridge between it and the hub.
 //!
 //! MQTT is a live feed: it reads the hub after the commit like every other consumer, and what happens while the
 //! broker is unreachable is not replayed (retained topics are brought up to date at each connection). For
