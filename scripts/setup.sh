@@ -19,6 +19,7 @@ fi
 # Chromium, Firefox ESR and WebKit: WebKitGTK's MiniBrowser ships in libwebkit2gtk-4.1-0 (a dependency of the -dev
 # package) and is driven by the same WebKitWebDriver under Xvfb; geckodriver comes from crates.io (below). The
 # sqlite3 shell fills the History scale test's database (100,000 messages) through the schema's own triggers.
+# mosquitto is the real MQTT broker the relay tests start on a free port (mosquitto_passwd comes with it).
 # Packages (`cargo xtask package`): the arm64 (Raspberry Pi) cross compiler and C library, qemu to run the arm64
 # binary in the tests, dpkg-dev for dpkg-deb/dpkg-shlibdeps, and systemd for `systemd-analyze verify` of the
 # service unit (a file check: no service is started).
@@ -30,6 +31,7 @@ APT_PACKAGES=(
   xvfb xauth x11-utils dbus dbus-x11 dunst webkit2gtk-driver imagemagick chromium chromium-driver
   firefox-esr libwebkit2gtk-4.1-0
   fonts-dejavu-core at-spi2-core xclip nodejs npm python3 python3-pip python3-venv sqlite3
+  mosquitto
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static dpkg-dev systemd postgresql
 )
 

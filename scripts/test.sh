@@ -19,6 +19,13 @@ if ! python3 -c 'import gammu' 2>/dev/null; then
     || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages python-gammu==3.5.1
 fi
 
+# The e-mail forwarder is tested against a real SMTP server: Python's aiosmtpd.
+if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
+  say "pip install aiosmtpd==1.4.6 (e-mail forwarder test)"
+  python3 -m pip install --quiet --disable-pip-version-check aiosmtpd==1.4.6 \
+    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages aiosmtpd==1.4.6
+fi
+
 say "cargo fmt --check"
 cargo fmt --all --check
 

@@ -3,7 +3,8 @@
 //! - `cargo xtask bench [GROUP...] [--runs N]` builds the engine and the benchmark driver in release mode,
 //!   runs each benchmark scenario N times (default 3), keeps every run's figures under
 //!   `<target>/bench-results/`, and rewrites `BENCHMARKS.md` from all results there. Groups: `latency`,
-//!   `baseline`, `fanout`, `ingest`, `footprint`, `search`, `criterion`, `desktop` (default: all). `desktop` alone
+//!   `baseline`, `fanout`, `ingest`, `footprint`, `search`, `criterion`, `relay` (MQTT latency and the webhook
+//!   outbox; needs `mosquitto`), `desktop` (default: all). `desktop` alone
 //!   rewrites only its own section of `BENCHMARKS.md`. `--report-only` measures nothing and rewrites
 //!   `BENCHMARKS.md` from the results already recorded.
 //! - `cargo xtask soak` runs the fault tests with their long settings (`SIMRELAY_SOAK=1`).
@@ -41,7 +42,7 @@ fn main() -> anyhow::Result<()> {
         Some("otp-ablation") => otp_ablation::run(&root()),
         _ => {
             eprintln!(
-                "usage: cargo xtask bench [latency|baseline|fanout|ingest|footprint|search|criterion|desktop]... [--runs N]\n       cargo xtask soak\n       cargo xtask package [--arch amd64|arm64]... [--debug] [--out DIR]\n       cargo xtask screenshots\n       cargo xtask otp-ablation"
+                "usage: cargo xtask bench [latency|baseline|fanout|ingest|footprint|search|criterion|relay|desktop]... [--runs N]\n       cargo xtask soak\n       cargo xtask package [--arch amd64|arm64]... [--debug] [--out DIR]\n       cargo xtask screenshots\n       cargo xtask otp-ablation"
             );
             bail!("no task given")
         }
