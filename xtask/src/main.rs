@@ -2,8 +2,9 @@
 //!
 //! - `cargo xtask bench [GROUP...] [--runs N]` builds the engine and the benchmark driver in release mode,
 //!   runs each benchmark scenario N times (default 3), keeps every run's figures under
-//!   `<target>/bench-results/`, and rewrites `BENCHMARKS.md` from all results there. Groups: `latency`,
-//!   `baseline`, `fanout`, `ingest`, `footprint`, `search`, `criterion`, `desktop` (default: all). `desktop` alone
+//!   `<target>/bench-results/`, and rewrites `BENCHMARKS.md` from all results there. Groups: `latency` (or one
+//!   arrival pattern: `latency-spaced`, `latency-uniform`, `latency-poisson`, `latency-multipart`), `baseline`,
+//!   `fanout`, `ingest`, `footprint` (`idle`: SimRelay's alone), `search`, `criterion`, `desktop` (default: all). `desktop` alone
 //!   rewrites only its own section of `BENCHMARKS.md`. `--report-only` measures nothing and rewrites
 //!   `BENCHMARKS.md` from the results already recorded.
 //! - `cargo xtask soak` runs the fault tests with their long settings (`SIMRELAY_SOAK=1`).
@@ -36,7 +37,7 @@ fn main() -> anyhow::Result<()> {
         Some("otp-ablation") => otp_ablation::run(&root()),
         _ => {
             eprintln!(
-                "usage: cargo xtask bench [latency|baseline|fanout|ingest|footprint|search|criterion|desktop]... [--runs N]\n       cargo xtask soak\n       cargo xtask screenshots\n       cargo xtask otp-ablation"
+                "usage: cargo xtask bench [latency|latency-spaced|latency-uniform|latency-poisson|latency-multipart|baseline|fanout|ingest|footprint|idle|search|criterion|desktop]... [--runs N] [--report-only]\n       cargo xtask soak\n       cargo xtask screenshots\n       cargo xtask otp-ablation"
             );
             bail!("no task given")
         }
