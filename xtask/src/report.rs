@@ -119,6 +119,16 @@ pub fn render(results: &Path, machine: &Machine) -> anyhow::Result<String> {
             }
             md.push('\n');
         }
+        let xtask = runs.iter().find_map(|r| r["xtask"].as_str()).map_or_else(
+            || {
+                format!(
+                    "cargo xtask bench {}",
+                    scenario.groups[scenario.groups.len() - 1]
+                )
+            },
+            str::to_owned,
+        );
+        let _ = writeln!(md, "Measured by `{xtask}`.\n");
         let _ = writeln!(md, "Runs ({} of {} succeeded):\n", ok.len(), runs.len());
         for (n, run) in runs.iter().enumerate() {
             let busy = busy(run["load_before"].as_str(), cpus);
@@ -127,9 +137,13 @@ pub fn render(results: &Path, machine: &Machine) -> anyhow::Result<String> {
             } else {
                 "FAILED"
             };
+            let alongside = match run["benches_alongside"].as_u64() {
+                Some(0) | None => String::new(),
+                Some(n) => format!(" — started while {n} other benchmark processes ran"),
+            };
             let _ = writeln!(
                 md,
-                "{}. `{}` — load {} → {}{} — {status}",
+                "{}. `{}` — load {} → {}{}{alongside} — {status}",
                 n + 1,
                 run["command"].as_str().unwrap_or("?"),
                 run["load_before"].as_str().unwrap_or("?"),

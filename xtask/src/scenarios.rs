@@ -489,6 +489,7 @@ pub fn run_scenario(
         let shown = format!("{} {}", display(&env.bench), scenario.args.join(" "));
         eprintln!("xtask: {} run {n}/{runs}: {shown}", scenario.id);
         let load_before = machine::load();
+        let alongside = machine::benches_running();
         let output = command
             .current_dir(root())
             .output()
@@ -513,6 +514,8 @@ pub fn run_scenario(
             "command": shown,
             "load_before": load_before,
             "load_after": load_after,
+            "benches_alongside": alongside,
+            "xtask": invoked(),
             "figures": figures,
             "error": error,
         }));
@@ -521,6 +524,12 @@ pub fn run_scenario(
     let value = json!({"id": scenario.id, "runs": recorded, "machine_load_note": machine::load1()});
     std::fs::write(&file, serde_json::to_string_pretty(&value)?)
         .with_context(|| format!("cannot write {}", file.display()))
+}
+
+/// The `cargo xtask ...` command this process runs.
+pub fn invoked() -> String {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    format!("cargo xtask {}", args.join(" "))
 }
 
 /// A path relative to the workspace root when it is inside it.
