@@ -139,6 +139,7 @@ pub fn render(results: &Path, machine: &Machine) -> anyhow::Result<String> {
             };
             let alongside = match run["benches_alongside"].as_u64() {
                 Some(0) | None => String::new(),
+                Some(1) => " — started while another benchmark process ran".to_owned(),
                 Some(n) => format!(" — started while {n} other benchmark processes ran"),
             };
             let _ = writeln!(
