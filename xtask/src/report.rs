@@ -66,7 +66,7 @@ pub fn render(results: &Path, machine: &Machine) -> anyhow::Result<String> {
     };
 
     let _ = writeln!(md, "## Summary\n");
-    summary(&mut md, &loaded);
+    summary(&mut md, &loaded, cpus);
 
     for scenario in scenarios::all() {
         let _ = writeln!(md, "## {}\n", scenario.title);
@@ -164,7 +164,7 @@ pub fn render(results: &Path, machine: &Machine) -> anyhow::Result<String> {
 }
 
 /// The headline figures next to their goals, and the baseline ratios.
-fn summary(md: &mut String, loaded: &dyn Fn(&str) -> Option<Value>) {
+fn summary(md: &mut String, loaded: &dyn Fn(&str) -> Option<Value>, cpus: f64) {
     let median_of = |id: &str, pointer: &str| -> Option<f64> {
         let recorded = loaded(id)?;
         let values: Vec<f64> = recorded["runs"]
@@ -173,6 +173,31 @@ fn summary(md: &mut String, loaded: &dyn Fn(&str) -> Option<Value>) {
             .filter_map(|r| number(r["figures"].pointer(pointer)?))
             .collect();
         spread(&values).map(|(_, median, _)| median)
+    };
+    // Why a goal may be missed: the machine was shared at the time.
+    let busy_note = |id: &str| -> String {
+        let load = loaded(id).and_then(|r| {
+            r["runs"]
+                .as_array()?
+                .iter()
+                .filter_map(|run| run["load_before"].as_str().map(str::to_owned))
+                .find(|load| busy(Some(load), cpus))
+        });
+        load.map_or_else(String::new, |load| {
+            format!(
+                " (machine busy: load {} on {cpus} CPUs)",
+                load.split_whitespace().next().unwrap_or("?")
+            )
+        })
+    };
+    let verdict = |id: &str, misses: Vec<String>, measured: bool| -> String {
+        if !measured {
+            "–".to_owned()
+        } else if misses.is_empty() {
+            "met".to_owned()
+        } else {
+            format!("**missed**: {}{}", misses.join(", "), busy_note(id))
+        }
     };
     let _ = writeln!(
         md,
@@ -183,8 +208,8 @@ fn summary(md: &mut String, loaded: &dyn Fn(&str) -> Option<Value>) {
     );
     let _ = writeln!(
         md,
-        "| arrival pattern | pacing | p50 | p95 | p99 | max | lost | overhead p99 | goal |\n\
-         |---|---|---|---|---|---|---|---|---|"
+        "| arrival pattern | pacing | p50 | p95 | p99 | max | lost | overhead p99 | goal | verdict |\n\
+         |---|---|---|---|---|---|---|---|---|---|"
     );
     let shown = |v: Option<f64>| v.map_or_else(|| "not measured".to_owned(), fmt);
     for (pattern, what) in scenarios::PATTERNS {
@@ -193,6 +218,13 @@ fn summary(md: &mut String, loaded: &dyn Fn(&str) -> Option<Value>) {
             "poisson" => "p99 ≤ 5 ms, max ≤ 30 ms",
             "multipart" => "p99 ≤ 8 ms",
             _ => "",
+        };
+        // (p99, max) limits without pacing, in ms.
+        let limits: (Option<f64>, Option<f64>) = match *pattern {
+            "uniform" => (Some(5.0), None),
+            "poisson" => (Some(5.0), Some(30.0)),
+            "multipart" => (Some(8.0), None),
+            _ => (None, None),
         };
         for (suffix, pacing) in [("", "none"), ("-115200", "115200 baud")] {
             let id = format!("latency-{pattern}{suffix}");
@@ -206,42 +238,78 @@ fn summary(md: &mut String, loaded: &dyn Fn(&str) -> Option<Value>) {
                 (true, false) => format!("{goal}; nothing lost"),
                 (false, _) => "overhead p99 ≤ 3 ms; nothing lost".to_owned(),
             };
+            let p99 = median_of(&id, "/latency_ms/p99");
+            let max = median_of(&id, "/latency_ms/max");
+            let lost = median_of(&id, "/lost");
+            let mut misses = Vec::new();
+            if lost.is_some_and(|l| l > 0.0) {
+                misses.push("messages lost".to_owned());
+            }
+            let over =
+                |value: Option<f64>, limit: Option<f64>, what: &str, misses: &mut Vec<String>| {
+                    if let (Some(v), Some(l)) = (value, limit) {
+                        if v > l {
+                            misses.push(format!("{what} {} > {}", fmt(v), fmt(l)));
+                        }
+                    }
+                };
+            if suffix.is_empty() {
+                over(p99, limits.0, "p99", &mut misses);
+                over(max, limits.1, "max", &mut misses);
+            } else {
+                over(
+                    median_of(&id, "/overhead_ms/p99"),
+                    Some(3.0),
+                    "overhead p99",
+                    &mut misses,
+                );
+            }
+            let verdict = verdict(&id, misses, p99.is_some());
             let _ = writeln!(
                 md,
-                "| {what} | {pacing} | {} | {} | {} | {} | {} | {overhead} | {goal} |",
+                "| {what} | {pacing} | {} | {} | {} | {} | {} | {overhead} | {goal} | {verdict} |",
                 shown(median_of(&id, "/latency_ms/p50")),
                 shown(median_of(&id, "/latency_ms/p95")),
-                shown(median_of(&id, "/latency_ms/p99")),
-                shown(median_of(&id, "/latency_ms/max")),
-                shown(median_of(&id, "/lost")),
+                shown(p99),
+                shown(max),
+                shown(lost),
             );
         }
     }
     md.push('\n');
-    let _ = writeln!(md, "| figure | measured | goal |\n|---|---|---|");
-    let rows: Vec<(String, Option<f64>, &str)> = vec![
+    let _ = writeln!(
+        md,
+        "| figure | measured | goal | verdict |\n|---|---|---|---|"
+    );
+    // Label, scenario, value, goal.
+    let rows: Vec<(String, &str, Option<f64>, &str)> = vec![
         (
             "idle wake-ups per second, serve with one modem, no client (120 s window)".into(),
+            "footprint-simrelay",
             median_of("footprint-simrelay", "/wakeups_per_s"),
             "≤ 0.05",
         ),
         (
             "idle wake-ups per second, serve with no modem, no client (120 s window)".into(),
+            "footprint-simrelay-bare",
             median_of("footprint-simrelay-bare", "/wakeups_per_s"),
             "≤ 0.05",
         ),
         (
             "idle RSS, serve with one modem (KiB)".into(),
+            "footprint-simrelay",
             median_of("footprint-simrelay", "/rss_kib"),
             "",
         ),
         (
             "ingest burst, phase 2+ +CMT/+CNMA (acknowledged after commit), messages per second".into(),
+            "ingest-acked",
             median_of("ingest-acked", "/msgs_per_s"),
             "",
         ),
         (
             "ingest burst through the SIM (+CMTI, AT+CMGR, AT+CMGD), messages per second".into(),
+            "ingest",
             median_of("ingest", "/msgs_per_s"),
             "",
         ),
@@ -249,6 +317,7 @@ fn summary(md: &mut String, loaded: &dyn Fn(&str) -> Option<Value>) {
             "decode + commit + broadcast capacity (+CMT, no acknowledgement; not a modem's rate), messages per \
              second"
                 .into(),
+            "ingest-capacity",
             median_of("ingest-capacity", "/msgs_per_s"),
             "≥ 10,000",
         ),
@@ -257,21 +326,25 @@ fn summary(md: &mut String, loaded: &dyn Fn(&str) -> Option<Value>) {
                 "fan-out to 1,000 clients, until the last, p99 over {} messages (ms)",
                 median_of("fanout-simrelay", "/until_last_ms/count").map_or_else(|| "?".into(), fmt)
             ),
+            "fanout-simrelay",
             median_of("fanout-simrelay", "/until_last_ms/p99"),
             "≤ 50",
         ),
         (
             "server RSS per WebSocket client (KiB)".into(),
+            "fanout-simrelay",
             median_of("fanout-simrelay", "/rss_per_client_kib"),
             "≤ 64",
         ),
         (
             "search p95, rare term (one match), 1,000,000 messages (ms)".into(),
+            "search",
             median_of("search", "/rare_ms/p95"),
             "≤ 20",
         ),
         (
             "search p95, common word (~1/3 of messages) (ms)".into(),
+            "search",
             median_of("search", "/common_ms/p95"),
             "≤ 20",
         ),
@@ -280,6 +353,7 @@ fn summary(md: &mut String, loaded: &dyn Fn(&str) -> Option<Value>) {
                 "search p95, typed prefix completing to {} index terms (ms)",
                 median_of("search", "/prefix_terms_per_query").map_or_else(|| "?".into(), fmt)
             ),
+            "search",
             median_of("search", "/prefix_ms/p95"),
             "≤ 20",
         ),
@@ -289,27 +363,37 @@ fn summary(md: &mut String, loaded: &dyn Fn(&str) -> Option<Value>) {
                 median_of("search", "/short_prefix_terms_per_query")
                     .map_or_else(|| "?".into(), fmt)
             ),
+            "search",
             median_of("search", "/short_prefix_ms/p95"),
             "",
         ),
         (
             "search p95, common word, before the prefix expansion (ms)".into(),
+            "search-before",
             median_of("search-before", "/common_ms/p95"),
             "",
         ),
         (
             "desktop: PSS of every process the app started (orphans too), window open (MiB)".into(),
+            "desktop",
             median_of("desktop", "/pss_open/total_mib"),
             "",
         ),
         (
             "desktop: the same, in the tray (MiB)".into(),
+            "desktop",
             median_of("desktop", "/pss_tray/total_mib"),
             "",
         ),
     ];
-    for (label, value, goal) in rows {
-        let _ = writeln!(md, "| {label} | {} | {goal} |", shown(value));
+    for (label, id, value, goal) in rows {
+        let misses = match (value, goal_limit(goal)) {
+            (Some(v), Some((true, l))) if v > l => vec![format!("{} > {}", fmt(v), fmt(l))],
+            (Some(v), Some((false, l))) if v < l => vec![format!("{} < {}", fmt(v), fmt(l))],
+            _ => Vec::new(),
+        };
+        let verdict = verdict(id, misses, value.is_some() && !goal.is_empty());
+        let _ = writeln!(md, "| {label} | {} | {goal} | {verdict} |", shown(value));
     }
     let ratio = |base: Option<f64>, ours: Option<f64>| match (base, ours) {
         (Some(b), Some(o)) if o > 0.0 => format!("{:.1}×", b / o),
@@ -317,7 +401,7 @@ fn summary(md: &mut String, loaded: &dyn Fn(&str) -> Option<Value>) {
     };
     let _ = writeln!(
         md,
-        "| baseline ÷ SimRelay, median latency, 1 s spacing, no pacing | {} | ≥ 20× |",
+        "| baseline ÷ SimRelay, median latency, 1 s spacing, no pacing | {} | ≥ 20× | |",
         ratio(
             median_of("latency-baseline", "/latency_ms/p50"),
             median_of("latency-spaced", "/latency_ms/p50")
@@ -325,7 +409,7 @@ fn summary(md: &mut String, loaded: &dyn Fn(&str) -> Option<Value>) {
     );
     let _ = writeln!(
         md,
-        "| baseline ÷ SimRelay, median latency, 1 s spacing, 115200 baud | {} | |",
+        "| baseline ÷ SimRelay, median latency, 1 s spacing, 115200 baud | {} | | |",
         ratio(
             median_of("latency-baseline-115200", "/latency_ms/p50"),
             median_of("latency-spaced-115200", "/latency_ms/p50")
@@ -333,13 +417,23 @@ fn summary(md: &mut String, loaded: &dyn Fn(&str) -> Option<Value>) {
     );
     let _ = writeln!(
         md,
-        "| baseline ÷ SimRelay, fan-out until the last client p50 | {} | |",
+        "| baseline ÷ SimRelay, fan-out until the last client p50 | {} | | |",
         ratio(
             median_of("fanout-baseline", "/until_last_ms/p50"),
             median_of("fanout-simrelay", "/until_last_ms/p50")
         )
     );
     md.push('\n');
+}
+
+/// A goal such as "≤ 50" or "≥ 10,000": (is an upper bound, the bound).
+fn goal_limit(goal: &str) -> Option<(bool, f64)> {
+    let (upper, rest) = if let Some(rest) = goal.strip_prefix("≤ ") {
+        (true, rest)
+    } else {
+        (false, goal.strip_prefix("≥ ")?)
+    };
+    Some((upper, rest.replace(',', "").parse().ok()?))
 }
 
 fn criterion(md: &mut String, recorded: Option<Value>) {
