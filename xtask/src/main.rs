@@ -4,10 +4,14 @@
 //!   runs each benchmark scenario N times (default 3), keeps every run's figures under
 //!   `<target>/bench-results/`, and rewrites `BENCHMARKS.md` from all results there. Groups: `latency` (or one
 //!   arrival pattern: `latency-spaced`, `latency-uniform`, `latency-poisson`, `latency-multipart`), `baseline`,
-//!   `fanout`, `ingest`, `footprint` (`idle`: SimRelay's alone), `search`, `criterion`, `desktop` (default: all). `desktop` alone
+//!   `fanout`, `ingest`, `footprint` (`idle`: SimRelay's alone), `search`, `criterion`, `relay` (MQTT latency
+//!   and the webhook outbox; needs `mosquitto`), `desktop` (default: all). `desktop` alone
 //!   rewrites only its own section of `BENCHMARKS.md`. `--report-only` measures nothing and rewrites
 //!   `BENCHMARKS.md` from the results already recorded.
 //! - `cargo xtask soak` runs the fault tests with their long settings (`SIMRELAY_SOAK=1`).
+//! - `cargo xtask package [--arch amd64|arm64]... [--debug] [--out DIR]` builds the Debian packages (the service
+//!   for amd64 and the Raspberry Pi's arm64, the desktop app for amd64) into `<target>/packages/`
+//!   (`package.rs`).
 //! - `cargo xtask screenshots` runs the browser end-to-end tests in Chromium and copies their screenshots from
 //!   `<target>/screenshots/chromium/` into `docs/screenshots/` (the README's pictures; a plain test run leaves the
 //!   working tree alone).
@@ -21,6 +25,7 @@
 mod desktop;
 mod machine;
 mod otp_ablation;
+mod package;
 mod report;
 mod scenarios;
 
@@ -34,11 +39,12 @@ fn main() -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
         Some("bench") => bench(&args[1..]),
         Some("soak") => soak(),
+        Some("package") => package::run_task(&args[1..]),
         Some("screenshots") => screenshots(),
         Some("otp-ablation") => otp_ablation::run(&root()),
         _ => {
             eprintln!(
-                "usage: cargo xtask bench [latency|latency-spaced|latency-uniform|latency-poisson|latency-multipart|baseline|fanout|ingest|footprint|idle|search|criterion|desktop]... [--runs N] [--report-only]\n       cargo xtask soak\n       cargo xtask screenshots\n       cargo xtask otp-ablation"
+                "usage: cargo xtask bench [latency|latency-spaced|latency-uniform|latency-poisson|latency-multipart|baseline|fanout|ingest|footprint|idle|search|criterion|relay|desktop]... [--runs N] [--report-only]\n       cargo xtask soak\n       cargo xtask package [--arch amd64|arm64]... [--debug] [--out DIR]\n       cargo xtask screenshots\n       cargo xtask otp-ablation"
             );
             bail!("no task given")
         }

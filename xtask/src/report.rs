@@ -385,6 +385,30 @@ fn summary(md: &mut String, loaded: &dyn Fn(&str) -> Option<Value>, cpus: f64) {
             median_of("desktop", "/pss_tray/total_mib"),
             "",
         ),
+        (
+            "modem → MQTT subscriber latency p99 (ms)".into(),
+            "relay-mqtt-latency",
+            median_of("relay-mqtt-latency", "/mqtt_ms/p99"),
+            "≤ 10",
+        ),
+        (
+            "modem → MQTT subscriber latency p50 (ms)".into(),
+            "relay-mqtt-latency",
+            median_of("relay-mqtt-latency", "/mqtt_ms/p50"),
+            "",
+        ),
+        (
+            "ingest latency p99 while 400 webhook deliveries drain to a 1 s receiver (ms)".into(),
+            "relay-webhooks-slow",
+            median_of("relay-webhooks-slow", "/latency_ms/p99"),
+            "as without forwarders",
+        ),
+        (
+            "same without any forwarder (ms)".into(),
+            "relay-webhooks-control",
+            median_of("relay-webhooks-control", "/latency_ms/p99"),
+            "",
+        ),
     ];
     for (label, id, value, goal) in rows {
         let misses = match (value, goal_limit(goal)) {
