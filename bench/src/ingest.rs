@@ -1,11 +1,15 @@
 //! Ingest: a burst of messages arrives on several simulated modems at once; the figure is how many per second
-//! come out of the whole path at the client.
+//! come out of the whole path at the client. `--route`:
 //!
-//! `--route stored` (default): each message is stored on the SIM and announced with `+CMTI`, then read with
-//! `AT+CMGR` and deleted with `AT+CMGD` (decode, extract, commit and broadcast in between): the modems' command
-//! round trips are the limit. `--route direct`: the modems print each message with `+CMT` (as modems without
-//! usable storage do), so no command is needed per message and the figure is the engine's own capacity
-//! (framing, decode, extract, commit, broadcast).
+//! - `stored`: modems without phase 2+ (they refuse `AT+CSMS=1`): each message is stored on the SIM and
+//!   announced with `+CMTI`, read with `AT+CMGR` and deleted with `AT+CMGD` (decode, extract, commit and
+//!   broadcast in between); the modems' command round trips are the limit.
+//! - `acked` (SimRelay's default route): modems in phase 2+ print each message with `+CMT`, and hold the next
+//!   one back until the previous one is acknowledged with `AT+CNMA`, which comes after its commit; one commit
+//!   and one acknowledgement per message and modem are the limit.
+//! - `capacity`: modems that print every message with `+CMT` at once and want no acknowledgement (phase 2,
+//!   no usable storage), so nothing waits for the modem: the figure is the engine's own decode + commit +
+//!   broadcast capacity, not a rate any modem delivers at.
 
 use std::time::{Duration, Instant};
 
@@ -22,10 +26,13 @@ use crate::setup::{path_of, start_server, Opts};
 pub async fn run(opts: &Opts) -> anyhow::Result<serde_json::Value> {
     let modems = usize::try_from(opts.number("modems", 4)?)?;
     let per_modem = usize::try_from(opts.number("per-modem", 1000)?)?;
-    let direct = match opts.text("route", "stored") {
-        "stored" => false,
-        "direct" => true,
-        other => bail!("--route must be stored or direct, not {other:?}"),
+    let route = opts.text("route", "stored");
+    // (route every message at once, refuse phase 2+)
+    let (route_directly, refuse_phase2) = match route {
+        "stored" => (false, true),
+        "acked" => (false, false),
+        "capacity" => (true, true),
+        other => bail!("--route must be stored, acked or capacity, not {other:?}"),
     };
     let mut sims = Vec::new();
     for _ in 0..modems {
@@ -33,9 +40,10 @@ pub async fn run(opts: &Opts) -> anyhow::Result<serde_json::Value> {
             Simulator::start(SimOptions {
                 capacity: u32::try_from(per_modem + 16)?,
                 chaos: Chaos {
-                    route_directly: direct,
+                    route_directly,
                     ..Chaos::default()
                 },
+                refuse_phase2,
                 ..SimOptions::default()
             })
             .await?,
@@ -112,7 +120,7 @@ pub async fn run(opts: &Opts) -> anyhow::Result<serde_json::Value> {
     drop(server);
     Ok(json!({
         "scenario": "ingest",
-        "route": if direct { "direct" } else { "stored" },
+        "route": route,
         "modems": modems,
         "messages": total,
         "received": received,

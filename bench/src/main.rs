@@ -4,12 +4,14 @@
 //! BENCHMARKS.md from the JSON; running it by hand is for exploring one scenario:
 //!
 //! ```text
-//! simrelay-bench latency   --server simrelay|baseline [--count 1000] [--baud 115200] [--gap-ms 5]
+//! simrelay-bench latency   --server simrelay|baseline [--pattern spaced|uniform|poisson|multipart]
+//!                          [--count 300] [--seconds 600] [--gap-ms 1000] [--parts 3] [--baud 115200]
 //! simrelay-bench fanout    --server simrelay|baseline [--clients 1000] [--messages 30]
-//! simrelay-bench ingest    [--modems 4] [--per-modem 1000]
+//! simrelay-bench ingest    [--modems 4] [--per-modem 1000] [--route stored|acked|capacity]
 //! simrelay-bench footprint --server simrelay|simrelay-bare|baseline [--seconds 10]
 //! simrelay-bench sqlite-ceiling [--rows 20000] [--batch 1000]
-//! simrelay-bench search    [--messages 1000000] [--queries 200]
+//! simrelay-bench search    [--messages 1000000] [--queries 200] [--common-queries 10]
+//!                          [--prefix-queries 0] [--short-prefix-queries 0]
 //! simrelay-bench mqtt-latency [--count 1000] [--gap-ms 80] [--gap-min-ms 50]
 //! simrelay-bench webhooks  [--forward true|false] [--delay-ms 1000] [--burst 400] [--count 200]
 //! ```

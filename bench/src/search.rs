@@ -1,4 +1,7 @@
-//! Search: `GET /api/messages?q=...` over a large store, p50/p95 per query.
+//! Search: `GET /api/messages?q=...` over a large store, p50/p95 per query: a rare term (one match) beside a
+//! common word (a third of the store), and typed prefixes that complete to more index terms than the engine
+//! expands (`--prefix-queries`: 4 of a reference's 7 digits, ~1,000 terms; `--short-prefix-queries`: 2 digits,
+//! ~100,000 terms).
 //!
 //! First it checks that the server searches at all: a query that matches nothing must come back empty. If the
 //! API ignores `q` (no search at this commit), the scenario says so instead of timing a plain listing. Filling
@@ -57,6 +60,8 @@ pub async fn run(opts: &Opts) -> anyhow::Result<serde_json::Value> {
     let messages = opts.number("messages", 1_000_000)?;
     let queries = usize::try_from(opts.number("queries", 200)?)?;
     let common_queries = usize::try_from(opts.number("common-queries", 10)?)?;
+    let prefix_queries = usize::try_from(opts.number("prefix-queries", 0)?)?;
+    let short_prefix_queries = usize::try_from(opts.number("short-prefix-queries", 0)?)?;
     let tag = format!("search-{}", std::process::id());
     let sim = Simulator::start(SimOptions::default()).await?;
     let mut server = start_server(Flavor::SimRelay, opts, &[path_of(&sim)], &tag).await?;
@@ -107,6 +112,12 @@ pub async fn run(opts: &Opts) -> anyhow::Result<serde_json::Value> {
         common.push(took);
         common_hits += hits;
     }
+    // Typed prefixes of a reference, as while the user is still typing it: `ref` and 4 of its 7 digits
+    // completes to up to 1,000 index terms, 2 digits to up to 100,000, far beyond what the engine expands into
+    // exact terms (32), so these take FTS5's prefix path.
+    let (prefix, prefix_terms) = prefixes(server.addr, messages, 4, prefix_queries).await?;
+    let (short_prefix, short_prefix_terms) =
+        prefixes(server.addr, messages, 2, short_prefix_queries).await?;
     drop(server);
     // Half a gigabyte; nothing in it is worth a post-mortem.
     for suffix in ["", "-wal", "-shm"] {
@@ -122,7 +133,38 @@ pub async fn run(opts: &Opts) -> anyhow::Result<serde_json::Value> {
         "common_queries": common_queries,
         "common_hits_per_query": common_hits as f64 / common_queries.max(1) as f64,
         "common_ms": Summary::of(&common),
+        "prefix_queries": prefix_queries,
+        "prefix_terms_per_query": prefix_terms,
+        "prefix_ms": Summary::of(&prefix),
+        "short_prefix_queries": short_prefix_queries,
+        "short_prefix_terms_per_query": short_prefix_terms,
+        "short_prefix_ms": Summary::of(&short_prefix),
     }))
+}
+
+/// `count` queries for `ref` followed by the first `digits` of a random reference's 7 digits: their times, and
+/// how many index terms (references) each prefix completes to, on average.
+async fn prefixes(
+    addr: std::net::SocketAddr,
+    messages: u64,
+    digits: u32,
+    count: usize,
+) -> anyhow::Result<(Vec<f64>, f64)> {
+    let width = 10u64.pow(7 - digits);
+    let mut times = Vec::with_capacity(count);
+    let mut terms = 0;
+    for _ in 0..count {
+        let head = rand::rng().random_range(0..messages) / width;
+        let (took, _) = query(
+            addr,
+            &format!("ref{head:0digits$}", digits = digits as usize),
+        )
+        .await?;
+        times.push(took);
+        // References are 0..messages: those in [head * width, (head + 1) * width).
+        terms += width.min(messages - head * width);
+    }
+    Ok((times, terms as f64 / count.max(1) as f64))
 }
 
 /// One `GET /api/messages?q=TERM&limit=50`: milliseconds and results.

@@ -79,6 +79,22 @@ pub fn load1() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// How many `simrelay-bench` and `simrelay-desktop-bench` processes are running (other benchmarks sharing the
+/// machine with the one about to start, when called before it starts).
+pub fn benches_running() -> usize {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|entry| {
+            std::fs::read_to_string(entry.path().join("comm")).is_ok_and(|comm| {
+                // `comm` holds at most 15 bytes: "simrelay-deskto".
+                matches!(comm.trim(), "simrelay-bench" | "simrelay-deskto")
+            })
+        })
+        .count()
+}
+
 fn output(program: &str, args: &[&str]) -> String {
     Command::new(program)
         .args(args)

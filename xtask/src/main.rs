@@ -2,9 +2,10 @@
 //!
 //! - `cargo xtask bench [GROUP...] [--runs N]` builds the engine and the benchmark driver in release mode,
 //!   runs each benchmark scenario N times (default 3), keeps every run's figures under
-//!   `<target>/bench-results/`, and rewrites `BENCHMARKS.md` from all results there. Groups: `latency`,
-//!   `baseline`, `fanout`, `ingest`, `footprint`, `search`, `criterion`, `relay` (MQTT latency and the webhook
-//!   outbox; needs `mosquitto`), `desktop` (default: all). `desktop` alone
+//!   `<target>/bench-results/`, and rewrites `BENCHMARKS.md` from all results there. Groups: `latency` (or one
+//!   arrival pattern: `latency-spaced`, `latency-uniform`, `latency-poisson`, `latency-multipart`), `baseline`,
+//!   `fanout`, `ingest`, `footprint` (`idle`: SimRelay's alone), `search`, `criterion`, `relay` (MQTT latency
+//!   and the webhook outbox; needs `mosquitto`), `desktop` (default: all). `desktop` alone
 //!   rewrites only its own section of `BENCHMARKS.md`. `--report-only` measures nothing and rewrites
 //!   `BENCHMARKS.md` from the results already recorded.
 //! - `cargo xtask soak` runs the fault tests with their long settings (`SIMRELAY_SOAK=1`).
@@ -17,7 +18,8 @@
 //! - `cargo xtask otp-ablation` switches each rule of the OTP extractor off in turn and writes which corpus and peer
 //!   cases it changes to `crates/otp/ABLATION.md`.
 //!
-//! The figures are only ever measured: nothing in BENCHMARKS.md is typed in by hand. Sections after the kept
+//! The figures are only ever measured: nothing in BENCHMARKS.md is typed in by hand. A scenario with no results in
+//! this target directory keeps its section from the previous BENCHMARKS.md, marked as carried over. Sections after the kept
 //! marker (figures the test suite prints, such as the History scale test's) are carried over unchanged.
 
 mod desktop;
@@ -42,7 +44,7 @@ fn main() -> anyhow::Result<()> {
         Some("otp-ablation") => otp_ablation::run(&root()),
         _ => {
             eprintln!(
-                "usage: cargo xtask bench [latency|baseline|fanout|ingest|footprint|search|criterion|relay|desktop]... [--runs N]\n       cargo xtask soak\n       cargo xtask package [--arch amd64|arm64]... [--debug] [--out DIR]\n       cargo xtask screenshots\n       cargo xtask otp-ablation"
+                "usage: cargo xtask bench [latency|latency-spaced|latency-uniform|latency-poisson|latency-multipart|baseline|fanout|ingest|footprint|idle|search|criterion|relay|desktop]... [--runs N] [--report-only]\n       cargo xtask soak\n       cargo xtask package [--arch amd64|arm64]... [--debug] [--out DIR]\n       cargo xtask screenshots\n       cargo xtask otp-ablation"
             );
             bail!("no task given")
         }
@@ -150,11 +152,16 @@ fn bench(args: &[String]) -> anyhow::Result<()> {
         let cpus = machine::describe().cpus.parse().unwrap_or(1.0);
         desktop::splice(&current, &desktop::render(&results, cpus))
     } else {
+        let current = std::fs::read_to_string(&out).ok();
         let mut markdown = report::render(&results, &machine::describe())?;
+        // Scenarios not measured in this target directory keep their last figures, said to be carried over.
+        if let Some(current) = &current {
+            markdown = carry_over(&markdown, current);
+        }
         // Figures another tool measured (the test suite) stay below the marker, untouched.
-        if let Some(kept) = std::fs::read_to_string(&out)
-            .ok()
-            .and_then(|current| kept_tail(&current).map(str::to_owned))
+        if let Some(kept) = current
+            .as_deref()
+            .and_then(|current| kept_tail(current).map(str::to_owned))
         {
             markdown.push('\n');
             markdown.push_str(&kept);
@@ -174,6 +181,65 @@ const KEPT_MARKER: &str =
 /// The part of `markdown` from [`KEPT_MARKER`] on.
 fn kept_tail(markdown: &str) -> Option<&str> {
     markdown.find(KEPT_MARKER).map(|at| &markdown[at..])
+}
+
+/// What the report says of a scenario with no results in this target directory.
+const NOT_RUN: &str = "Not run yet on this checkout";
+
+/// Says where carried-over figures come from.
+const CARRIED: &str =
+    "_Not re-measured on this checkout: the figures below are carried over from the previous \
+     BENCHMARKS.md (their commands and load averages are those of the runs that measured them)._";
+
+/// `fresh` with each section that was not run (its body says [`NOT_RUN`]) replaced by the same section of
+/// `previous`, if that one has figures, marked as carried over. Sections are found by their `## ` heading.
+fn carry_over(fresh: &str, previous: &str) -> String {
+    let previous = previous
+        .find(KEPT_MARKER)
+        .map_or(previous, |at| &previous[..at]);
+    let old = sections(previous);
+    let mut out = String::new();
+    for (heading, body) in sections(fresh) {
+        out.push_str(heading);
+        let carried = body
+            .contains(NOT_RUN)
+            .then(|| old.iter().find(|(h, _)| h.trim_end() == heading.trim_end()))
+            .flatten()
+            .filter(|(_, b)| !b.contains(NOT_RUN));
+        match carried {
+            Some((_, old_body)) => {
+                let old_body = old_body.trim_start_matches('\n');
+                let old_body = old_body.strip_prefix(CARRIED).unwrap_or(old_body);
+                out.push('\n');
+                out.push_str(CARRIED);
+                out.push_str("\n\n");
+                out.push_str(old_body.trim_start_matches('\n'));
+            }
+            None => out.push_str(body),
+        }
+    }
+    out
+}
+
+/// The sections of `markdown`: each `## ` heading line (the text before the first one has an empty heading)
+/// and the body up to the next.
+fn sections(markdown: &str) -> Vec<(&str, &str)> {
+    let mut bounds = vec![0];
+    bounds.extend(markdown.match_indices("\n## ").map(|(at, _)| at + 1));
+    bounds.push(markdown.len());
+    bounds.dedup();
+    bounds
+        .windows(2)
+        .map(|w| {
+            let part = &markdown[w[0]..w[1]];
+            if part.starts_with("## ") {
+                let end = part.find('\n').map_or(part.len(), |n| n + 1);
+                (&part[..end], &part[end..])
+            } else {
+                ("", part)
+            }
+        })
+        .collect()
 }
 
 fn soak() -> anyhow::Result<()> {
@@ -237,5 +303,20 @@ mod tests {
         let tail = kept_tail(&md).expect("marker found");
         assert!(tail.starts_with(KEPT_MARKER) && tail.ends_with("## History\n\ny\n"));
         assert_eq!(kept_tail("# B\n\n## Latency\n"), None);
+    }
+
+    #[test]
+    fn a_section_not_run_keeps_its_last_figures_and_says_so() {
+        let previous = "# B\n\n## A\n\n| a | 1 |\n\n## C\n\n| c | 3 |\n\n## Gone\n\nold\n";
+        let fresh = format!(
+            "# B\n\n## A\n\n| a | 2 |\n\n## C\n\n{NOT_RUN} (`x`).\n\n## New\n\n{NOT_RUN}.\n"
+        );
+        let out = carry_over(&fresh, previous);
+        assert_eq!(
+            out,
+            format!("# B\n\n## A\n\n| a | 2 |\n\n## C\n\n{CARRIED}\n\n| c | 3 |\n\n## New\n\n{NOT_RUN}.\n")
+        );
+        // Carried twice, marked once.
+        assert_eq!(carry_over(&fresh, &out), out);
     }
 }

@@ -12,10 +12,15 @@ use crate::{machine, root, run};
 /// Groups a user can pick on the command line.
 pub const GROUPS: &[&str] = &[
     "latency",
+    "latency-spaced",
+    "latency-uniform",
+    "latency-poisson",
+    "latency-multipart",
     "baseline",
     "fanout",
     "ingest",
     "footprint",
+    "idle",
     "search",
     "criterion",
     "search-before",
@@ -47,27 +52,40 @@ const LATENCY_FIGURES: &[(&str, &str)] = &[
     ("latency p95 (ms)", "/latency_ms/p95"),
     ("latency p99 (ms)", "/latency_ms/p99"),
     ("latency max (ms)", "/latency_ms/max"),
+    ("messages sent", "/messages"),
     ("messages timed", "/latency_ms/count"),
-    ("messages lost", "/lost"),
+    ("messages lost (no event within 10 s)", "/lost"),
+    ("seconds of arrivals", "/seconds"),
 ];
 
 const PACED_FIGURES: &[(&str, &str)] = &[
     ("latency p50 (ms)", "/latency_ms/p50"),
     ("latency p95 (ms)", "/latency_ms/p95"),
     ("latency p99 (ms)", "/latency_ms/p99"),
+    ("latency max (ms)", "/latency_ms/max"),
     ("bytes' time on the wire p50 (ms)", "/wire_ms/p50"),
     ("overhead above wire time p50 (ms)", "/overhead_ms/p50"),
+    ("overhead above wire time p95 (ms)", "/overhead_ms/p95"),
     ("overhead above wire time p99 (ms)", "/overhead_ms/p99"),
+    ("overhead above wire time max (ms)", "/overhead_ms/max"),
+    ("messages sent", "/messages"),
     ("messages timed", "/latency_ms/count"),
-    ("messages lost", "/lost"),
+    ("messages lost (no event within 10 s)", "/lost"),
+    ("seconds of arrivals", "/seconds"),
 ];
 
 const FANOUT_FIGURES: &[(&str, &str)] = &[
     ("clients connected", "/connected"),
+    (
+        "messages (samples of \"until the last client\")",
+        "/until_last_ms/count",
+    ),
     ("until the last client, p50 (ms)", "/until_last_ms/p50"),
+    ("until the last client, p95 (ms)", "/until_last_ms/p95"),
     ("until the last client, p99 (ms)", "/until_last_ms/p99"),
     ("until the last client, max (ms)", "/until_last_ms/max"),
     ("per client p50 (ms)", "/per_client_ms/p50"),
+    ("per client p99 (ms)", "/per_client_ms/p99"),
     ("receipts missing", "/missing_receipts"),
     ("server RSS idle (KiB)", "/rss_idle_kib"),
     ("server RSS with the clients (KiB)", "/rss_connected_kib"),
@@ -77,74 +95,158 @@ const FANOUT_FIGURES: &[(&str, &str)] = &[
 const FOOTPRINT_FIGURES: &[(&str, &str)] = &[
     ("idle RSS (KiB)", "/rss_kib"),
     ("threads", "/threads"),
+    ("window (s)", "/window_s"),
+    ("context switches in the window", "/context_switches"),
     ("wake-ups per second at idle", "/wakeups_per_s"),
 ];
+
+const SEARCH_FIGURES: &[(&str, &str)] = &[
+    ("search available", "/available"),
+    ("messages stored", "/messages"),
+    ("rare term (one match): queries", "/rare_ms/count"),
+    ("rare term: p50 (ms)", "/rare_ms/p50"),
+    ("rare term: p95 (ms)", "/rare_ms/p95"),
+    ("rare term: results per query", "/rare_hits_per_query"),
+    (
+        "common word (~1/3 of messages): queries",
+        "/common_ms/count",
+    ),
+    ("common word: p50 (ms)", "/common_ms/p50"),
+    ("common word: p95 (ms)", "/common_ms/p95"),
+    (
+        "common word: results per query (limit 50)",
+        "/common_hits_per_query",
+    ),
+    ("typed prefix `refNNNN`: queries", "/prefix_ms/count"),
+    (
+        "typed prefix `refNNNN`: index terms it completes to",
+        "/prefix_terms_per_query",
+    ),
+    ("typed prefix `refNNNN`: p50 (ms)", "/prefix_ms/p50"),
+    ("typed prefix `refNNNN`: p95 (ms)", "/prefix_ms/p95"),
+    ("short prefix `refNN`: queries", "/short_prefix_ms/count"),
+    (
+        "short prefix `refNN`: index terms it completes to",
+        "/short_prefix_terms_per_query",
+    ),
+    ("short prefix `refNN`: p50 (ms)", "/short_prefix_ms/p50"),
+    ("short prefix `refNN`: p95 (ms)", "/short_prefix_ms/p95"),
+];
+
+/// The arrival patterns of the latency benchmark: the suffix of their scenarios' ids (`latency-<it>` without
+/// pacing, `latency-<it>-115200` at 115200 baud) and what arrives, for the summary.
+pub const PATTERNS: &[(&str, &str)] = &[
+    ("spaced", "one message every second"),
+    ("uniform", "gaps uniform in 0–1 s (mean 2 messages/s)"),
+    ("poisson", "Poisson arrivals at 1/s for 10 minutes"),
+    (
+        "multipart",
+        "3-part messages whose parts arrive together, 1 s apart",
+    ),
+];
+
+/// One latency scenario per pattern and pacing.
+macro_rules! latency {
+    ($id:literal, $title:literal, $group:literal, [$($arg:literal),*], $figures:expr) => {
+        Scenario {
+            id: $id,
+            title: $title,
+            groups: &["latency", $group],
+            args: &["latency", "--server", "simrelay", $($arg),*],
+            figures: $figures,
+            // Each run takes 5-10 minutes of arrivals.
+            max_runs: 1,
+        }
+    };
+}
 
 /// Every scenario, in report order.
 pub fn all() -> Vec<Scenario> {
     vec![
-        Scenario {
-            id: "latency-simrelay",
-            title: "Latency, SimRelay, no baud pacing",
-            groups: &["latency"],
-            args: &[
-                "latency",
-                "--server",
-                "simrelay",
-                "--count",
-                "1000",
-                "--gap-min-ms",
-                "50",
-                "--gap-ms",
-                "80",
+        latency!(
+            "latency-spaced",
+            "Latency, 1 s spacing, no baud pacing",
+            "latency-spaced",
+            ["--pattern", "spaced", "--count", "300", "--gap-ms", "1000"],
+            LATENCY_FIGURES
+        ),
+        latency!(
+            "latency-spaced-115200",
+            "Latency, 1 s spacing, serial line paced at 115200 baud",
+            "latency-spaced",
+            ["--pattern", "spaced", "--count", "300", "--gap-ms", "1000", "--baud", "115200"],
+            PACED_FIGURES
+        ),
+        latency!(
+            "latency-uniform",
+            "Latency, gaps uniform in 0–1 s, no baud pacing",
+            "latency-uniform",
+            ["--pattern", "uniform", "--count", "300", "--gap-ms", "1000"],
+            LATENCY_FIGURES
+        ),
+        latency!(
+            "latency-uniform-115200",
+            "Latency, gaps uniform in 0–1 s, serial line paced at 115200 baud",
+            "latency-uniform",
+            ["--pattern", "uniform", "--count", "300", "--gap-ms", "1000", "--baud", "115200"],
+            PACED_FIGURES
+        ),
+        latency!(
+            "latency-poisson",
+            "Latency, Poisson arrivals at 1/s for 10 minutes, no baud pacing",
+            "latency-poisson",
+            ["--pattern", "poisson", "--seconds", "600", "--gap-ms", "1000"],
+            LATENCY_FIGURES
+        ),
+        latency!(
+            "latency-poisson-115200",
+            "Latency, Poisson arrivals at 1/s for 10 minutes, serial line paced at 115200 baud",
+            "latency-poisson",
+            ["--pattern", "poisson", "--seconds", "600", "--gap-ms", "1000", "--baud", "115200"],
+            PACED_FIGURES
+        ),
+        latency!(
+            "latency-multipart",
+            "Latency, 3-part messages whose parts arrive together, no baud pacing",
+            "latency-multipart",
+            ["--pattern", "multipart", "--parts", "3", "--count", "300", "--gap-ms", "1000"],
+            LATENCY_FIGURES
+        ),
+        latency!(
+            "latency-multipart-115200",
+            "Latency, 3-part messages whose parts arrive together, serial line paced at 115200 baud",
+            "latency-multipart",
+            [
+                "--pattern", "multipart", "--parts", "3", "--count", "300", "--gap-ms", "1000", "--baud",
+                "115200"
             ],
-            figures: LATENCY_FIGURES,
-            max_runs: 10,
-        },
-        Scenario {
-            id: "latency-simrelay-115200",
-            title: "Latency, SimRelay, serial line paced at 115200 baud",
-            groups: &["latency"],
-            args: &[
-                "latency",
-                "--server",
-                "simrelay",
-                "--count",
-                "1000",
-                "--gap-min-ms",
-                "50",
-                "--gap-ms",
-                "80",
-                "--baud",
-                "115200",
-            ],
-            figures: PACED_FIGURES,
-            max_runs: 10,
-        },
+            PACED_FIGURES
+        ),
         Scenario {
             id: "latency-baseline",
-            title: "Latency, Python baseline (Flask-SocketIO, 0.1 s queue poll), no baud pacing",
-            groups: &["latency", "baseline"],
+            title: "Latency, Python baseline (Flask-SocketIO, 0.1 s queue poll), 1 s spacing, no baud pacing",
+            groups: &["baseline"],
             args: &[
-                "latency", "--server", "baseline", "--count", "300", "--gap-ms", "100",
+                "latency", "--server", "baseline", "--pattern", "spaced", "--count", "300", "--gap-ms",
+                "1000",
             ],
             figures: LATENCY_FIGURES,
-            max_runs: 10,
+            max_runs: 1,
         },
         Scenario {
             id: "latency-baseline-115200",
-            title: "Latency, Python baseline, serial line paced at 115200 baud",
-            groups: &["latency", "baseline"],
+            title: "Latency, Python baseline, 1 s spacing, serial line paced at 115200 baud",
+            groups: &["baseline"],
             args: &[
-                "latency", "--server", "baseline", "--count", "300", "--gap-ms", "100", "--baud",
-                "115200",
+                "latency", "--server", "baseline", "--pattern", "spaced", "--count", "300", "--gap-ms",
+                "1000", "--baud", "115200",
             ],
             figures: PACED_FIGURES,
-            max_runs: 10,
+            max_runs: 1,
         },
         Scenario {
             id: "fanout-simrelay",
-            title: "Fan-out to 1,000 WebSocket clients, SimRelay",
+            title: "Fan-out to 1,000 WebSocket clients, 1,000 messages, SimRelay",
             groups: &["fanout"],
             args: &[
                 "fanout",
@@ -153,10 +255,11 @@ pub fn all() -> Vec<Scenario> {
                 "--clients",
                 "1000",
                 "--messages",
-                "30",
+                "1000",
             ],
             figures: FANOUT_FIGURES,
-            max_runs: 10,
+            // 1,000 rounds of 0.1-0.2 s each: minutes per run.
+            max_runs: 1,
         },
         Scenario {
             id: "fanout-baseline",
@@ -176,9 +279,17 @@ pub fn all() -> Vec<Scenario> {
         },
         Scenario {
             id: "ingest",
-            title: "Ingest burst through the SIM (+CMTI, AT+CMGR, AT+CMGD), 4 simulated modems",
+            title: "Ingest burst through the SIM (+CMTI, AT+CMGR, AT+CMGD; modems that refuse phase 2+), 4 simulated modems",
             groups: &["ingest"],
-            args: &["ingest", "--modems", "4", "--per-modem", "500"],
+            args: &[
+                "ingest",
+                "--modems",
+                "4",
+                "--per-modem",
+                "500",
+                "--route",
+                "stored",
+            ],
             figures: &[
                 ("messages per second", "/msgs_per_s"),
                 ("messages received", "/received"),
@@ -189,8 +300,28 @@ pub fn all() -> Vec<Scenario> {
             max_runs: 10,
         },
         Scenario {
-            id: "ingest-direct",
-            title: "Ingest burst, 4 simulated modems delivering with +CMT (the engine's own capacity)",
+            id: "ingest-acked",
+            title: "Ingest burst, phase 2+ (+CMT, each acknowledged with AT+CNMA after its commit), 4 simulated modems",
+            groups: &["ingest"],
+            args: &[
+                "ingest",
+                "--modems",
+                "4",
+                "--per-modem",
+                "500",
+                "--route",
+                "acked",
+            ],
+            figures: &[
+                ("messages per second", "/msgs_per_s"),
+                ("messages received", "/received"),
+                ("seconds", "/seconds"),
+            ],
+            max_runs: 10,
+        },
+        Scenario {
+            id: "ingest-capacity",
+            title: "Decode + commit + broadcast capacity (+CMT printed at once, no acknowledgement: not a rate a modem delivers at), 4 simulated modems",
             groups: &["ingest"],
             args: &[
                 "ingest",
@@ -199,7 +330,7 @@ pub fn all() -> Vec<Scenario> {
                 "--per-modem",
                 "2500",
                 "--route",
-                "direct",
+                "capacity",
             ],
             figures: &[
                 ("messages per second", "/msgs_per_s"),
@@ -234,26 +365,13 @@ pub fn all() -> Vec<Scenario> {
                 "200",
                 "--common-queries",
                 "200",
+                "--prefix-queries",
+                "200",
+                "--short-prefix-queries",
+                "20",
             ],
-            figures: &[
-                ("search available", "/available"),
-                ("messages stored", "/messages"),
-                ("rare term (one match): queries", "/rare_ms/count"),
-                ("rare term: p50 (ms)", "/rare_ms/p50"),
-                ("rare term: p95 (ms)", "/rare_ms/p95"),
-                ("rare term: results per query", "/rare_hits_per_query"),
-                (
-                    "common word (~1/3 of messages): queries",
-                    "/common_ms/count",
-                ),
-                ("common word: p50 (ms)", "/common_ms/p50"),
-                ("common word: p95 (ms)", "/common_ms/p95"),
-                (
-                    "common word: results per query (limit 50)",
-                    "/common_hits_per_query",
-                ),
-            ],
-            // Filling a million messages takes about a minute; the 200 queries are the repeated part.
+            figures: SEARCH_FIGURES,
+            // Filling a million messages takes about a minute; the queries are the repeated part.
             max_runs: 1,
         },
         Scenario {
@@ -269,25 +387,8 @@ pub fn all() -> Vec<Scenario> {
                 "--common-queries",
                 "10",
             ],
-            figures: &[
-                ("search available", "/available"),
-                ("messages stored", "/messages"),
-                ("rare term (one match): queries", "/rare_ms/count"),
-                ("rare term: p50 (ms)", "/rare_ms/p50"),
-                ("rare term: p95 (ms)", "/rare_ms/p95"),
-                ("rare term: results per query", "/rare_hits_per_query"),
-                (
-                    "common word (~1/3 of messages): queries",
-                    "/common_ms/count",
-                ),
-                ("common word: p50 (ms)", "/common_ms/p50"),
-                ("common word: p95 (ms)", "/common_ms/p95"),
-                (
-                    "common word: results per query (limit 50)",
-                    "/common_hits_per_query",
-                ),
-            ],
-            // Filling a million messages takes about a minute; the 200 queries are the repeated part.
+            figures: SEARCH_FIGURES,
+            // Filling a million messages takes about a minute; the queries are the repeated part.
             max_runs: 1,
         },
         Scenario {
@@ -366,19 +467,19 @@ pub fn all() -> Vec<Scenario> {
         },
         Scenario {
             id: "footprint-simrelay",
-            title: "Idle footprint, `simrelay serve --modem <pty>`",
-            groups: &["footprint"],
-            args: &["footprint", "--server", "simrelay", "--seconds", "10"],
+            title: "Idle footprint, `simrelay serve --modem <pty>`, no client, 120 s window",
+            groups: &["footprint", "idle"],
+            args: &["footprint", "--server", "simrelay", "--seconds", "120"],
             figures: FOOTPRINT_FIGURES,
-            max_runs: 10,
+            max_runs: 1,
         },
         Scenario {
             id: "footprint-simrelay-bare",
-            title: "Idle footprint, `simrelay serve` with no modem",
-            groups: &["footprint"],
-            args: &["footprint", "--server", "simrelay-bare", "--seconds", "10"],
+            title: "Idle footprint, `simrelay serve` with no modem, no client, 120 s window",
+            groups: &["footprint", "idle"],
+            args: &["footprint", "--server", "simrelay-bare", "--seconds", "120"],
             figures: FOOTPRINT_FIGURES,
-            max_runs: 10,
+            max_runs: 1,
         },
         Scenario {
             id: "footprint-baseline",
@@ -463,6 +564,7 @@ pub fn run_scenario(
         let shown = format!("{} {}", display(&env.bench), scenario.args.join(" "));
         eprintln!("xtask: {} run {n}/{runs}: {shown}", scenario.id);
         let load_before = machine::load();
+        let alongside = machine::benches_running();
         let output = command
             .current_dir(root())
             .output()
@@ -487,6 +589,8 @@ pub fn run_scenario(
             "command": shown,
             "load_before": load_before,
             "load_after": load_after,
+            "benches_alongside": alongside,
+            "xtask": invoked(),
             "figures": figures,
             "error": error,
         }));
@@ -495,6 +599,12 @@ pub fn run_scenario(
     let value = json!({"id": scenario.id, "runs": recorded, "machine_load_note": machine::load1()});
     std::fs::write(&file, serde_json::to_string_pretty(&value)?)
         .with_context(|| format!("cannot write {}", file.display()))
+}
+
+/// The `cargo xtask ...` command this process runs.
+pub fn invoked() -> String {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    format!("cargo xtask {}", args.join(" "))
 }
 
 /// A path relative to the workspace root when it is inside it.

@@ -3,8 +3,8 @@
 //!
 //! The release `simrelay-desktop` runs under a private Xvfb and D-Bus session with the test harness's own
 //! `org.freedesktop.Notifications` server, on a pty modem simulator the benchmark feeds. One run measures:
-//! launch → the window is mapped; total PSS and wake-ups of the app and every process below it (WebKit's) with
-//! the window open, then after the window is closed to the tray; injection → the `Notify` call at the server for
+//! launch → the window is mapped; total PSS and wake-ups of every process the app started (WebKit's; orphans
+//! too: the benchmark is their subreaper) with the window open, then after the window is closed to the tray; injection → the `Notify` call at the server for
 //! each of `--messages` messages; and, with tauri-driver, launch → the first message row in the window.
 //!
 //! Usage: `simrelay-desktop-bench --app <simrelay-desktop> [--messages 200] [--idle-seconds 10]
@@ -18,7 +18,7 @@ use simrelay_bench::stats::Summary;
 use simrelay_e2e_desktop::bus::SessionBus;
 use simrelay_e2e_desktop::display::Xvfb;
 use simrelay_e2e_desktop::footprint::{
-    comm, descendants, tree_context_switches, tree_pss, wakeups_between, ProcessPss,
+    become_subreaper, comm, context_switches_of, pss_of, wakeups_between, AppTree, ProcessPss,
 };
 use simrelay_e2e_desktop::notifications::NotificationServer;
 use simrelay_e2e_desktop::process::{free_port, tauri_driver, wait_for_port, Guard};
@@ -127,19 +127,22 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-fn pss_json(tree: &[ProcessPss]) -> Value {
+/// PSS of every process the app started, with how many of them were orphans.
+fn pss_json(app: &AppTree) -> Value {
+    let tree: Vec<ProcessPss> = pss_of(app.pids());
     json!({
         "total_kib": tree.iter().map(|p| p.pss_kib).sum::<u64>(),
         "total_mib": tree.iter().map(|p| p.pss_kib).sum::<u64>() as f64 / 1024.0,
         "processes": tree.iter().map(|p| json!({"comm": p.comm, "pss_kib": p.pss_kib})).collect::<Vec<_>>(),
+        "orphans": app.orphans().into_iter().map(comm).collect::<Vec<_>>(),
     })
 }
 
-/// Wake-ups per second of the whole tree over `window`, and per process name.
-async fn wakeups(pid: u32, window: Duration) -> Value {
-    let before = tree_context_switches(pid);
+/// Wake-ups per second of every process the app started over `window`, and per process name.
+async fn wakeups(app: &AppTree, window: Duration) -> Value {
+    let before = context_switches_of(app.pids());
     tokio::time::sleep(window).await;
-    let after = tree_context_switches(pid);
+    let after = context_switches_of(app.pids());
     let per_name = wakeups_between(&before, &after);
     let total: u64 = per_name.iter().map(|(_, n)| n).sum();
     let seconds = window.as_secs_f64();
@@ -150,8 +153,9 @@ async fn wakeups(pid: u32, window: Duration) -> Value {
     })
 }
 
-fn webkit_children(pid: u32) -> Vec<String> {
-    descendants(pid)
+/// Every process the app started but the app itself (WebKit's, orphans included), by name.
+fn webkit_children(app: &AppTree) -> Vec<String> {
+    app.pids()
         .into_iter()
         .skip(1)
         .map(comm)
@@ -159,9 +163,9 @@ fn webkit_children(pid: u32) -> Vec<String> {
         .collect()
 }
 
-/// Kills the app's descendants (WebKit's processes; they are ours, started by the app we started), by pid.
-fn kill_tree(pid: u32) {
-    for child in descendants(pid).into_iter().skip(1) {
+/// Kills every process the app started (WebKit's; they are ours, started by the app we started), by pid.
+fn kill_tree(app: &AppTree) {
+    for child in app.pids().into_iter().skip(1) {
         let _ = Command::new("kill")
             .arg("-9")
             .arg(child.to_string())
@@ -256,6 +260,8 @@ async fn launch_to_data(
 }
 
 async fn run(opts: &Opts) -> anyhow::Result<Value> {
+    // Processes the app starts and whose parent then exits are re-parented here, so they are counted too.
+    become_subreaper().context("PR_SET_CHILD_SUBREAPER")?;
     let session = Session::start().await?;
     let sim = Simulator::start(SimOptions {
         capacity: 255,
@@ -278,9 +284,11 @@ async fn run(opts: &Opts) -> anyhow::Result<Value> {
     session.apply(&mut command);
 
     // 1. Launch → the window is mapped on the X server.
+    let tree = AppTree::before_start();
     let launched = Instant::now();
     let mut app = Guard::spawn("simrelay-desktop", &mut command)?;
     let pid = app.id();
+    let tree = tree.with_app(pid);
     let window_ms = loop {
         if !session.windows()?.is_empty() {
             break ms(launched.elapsed());
@@ -322,8 +330,8 @@ async fn run(opts: &Opts) -> anyhow::Result<Value> {
     tokio::time::sleep(opts.settle).await;
 
     // 2. Window open: PSS of the tree, wake-ups at idle.
-    let open = tree_pss(pid);
-    let wakeups_open = wakeups(pid, opts.idle).await;
+    let open = pss_json(&tree);
+    let wakeups_open = wakeups(&tree, opts.idle).await;
 
     // 3. Close the window as a window manager's "×" does; wait for WebKit's processes to go.
     let closing = Instant::now();
@@ -343,7 +351,7 @@ async fn run(opts: &Opts) -> anyhow::Result<Value> {
     }
     let closed = Instant::now();
     let children_gone_ms = loop {
-        if webkit_children(pid).is_empty() {
+        if webkit_children(&tree).is_empty() {
             break Some(ms(closed.elapsed()));
         }
         if closed.elapsed() > Duration::from_secs(20) {
@@ -351,16 +359,15 @@ async fn run(opts: &Opts) -> anyhow::Result<Value> {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    let left_after_close = webkit_children(pid);
+    let left_after_close = webkit_children(&tree);
     if !app.is_alive() {
         bail!("the app quit when its window closed");
     }
     tokio::time::sleep(opts.settle).await;
-    let tray = tree_pss(pid);
-    let wakeups_tray = wakeups(pid, opts.idle).await;
+    let tray = pss_json(&tree);
+    let wakeups_tray = wakeups(&tree, opts.idle).await;
 
-    // 4. Injection → Notify, one message at a time with 30-60 ms between them (the modem driver's 20 ms guard
-    //    time after each command stays out of the next message's path), the app in the tray.
+    // 4. Injection → Notify, one message at a time with 30-60 ms between them, the app in the tray.
     let pdus: Vec<Vec<u8>> = (0..opts.messages).map(|i| numbered(SERIES, i)).collect();
     let mut latencies = Vec::with_capacity(opts.messages);
     let mut lost = 0;
@@ -374,12 +381,12 @@ async fn run(opts: &Opts) -> anyhow::Result<Value> {
     }
     let notify_calls = session.notes.calls().len();
     tokio::time::sleep(opts.settle).await;
-    let tray_after = tree_pss(pid);
+    let tray_after = pss_json(&tree);
     let threads_after = std::fs::read_dir(format!("/proc/{pid}/task"))
         .map(|d| d.count())
         .unwrap_or(0);
 
-    kill_tree(pid);
+    kill_tree(&tree);
     drop(app);
 
     // 5. Launch → the window shows data, on the same store (now holding the messages above), via WebDriver.
@@ -401,9 +408,9 @@ async fn run(opts: &Opts) -> anyhow::Result<Value> {
         "launch_to_window_ms": window_ms,
         "launch_to_data_ms": data_ms,
         "launch_to_webdriver_session_ms": session_ms,
-        "pss_open": pss_json(&open),
-        "pss_tray": pss_json(&tray),
-        "pss_tray_after_notifications": pss_json(&tray_after),
+        "pss_open": open,
+        "pss_tray": tray,
+        "pss_tray_after_notifications": tray_after,
         "webkit_gone_after_close_ms": children_gone_ms,
         "left_after_close": left_after_close,
         "wakeups_open": wakeups_open,
