@@ -1006,7 +1006,7 @@ mod tests {
     impl Opener for MemoryModem {
         fn open<'a>(&'a self, _port: &'a str, _baud: u32) -> OpenFuture<'a> {
             let (driver_side, mut modem_side) = tokio::io::duplex(64 * 1024);
-            let mut modem = AtModem::new(self.state.clone(), Personality::Generic, None);
+            let mut modem = AtModem::new(self.state.clone(), Personality::Generic);
             modem.ready = self.ready;
             tokio::spawn(async move {
                 let mut buf = [0u8; 1024];
