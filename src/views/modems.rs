@@ -29,6 +29,8 @@ fn state_label(state: ModemState) -> (&'static str, &'static str) {
         ModemState::Connected => ("connected", "state state-ok"),
         ModemState::Disconnected => ("disconnected, retrying", "state state-warn"),
         ModemState::Failed => ("stopped", "state state-bad"),
+        ModemState::PinRequired => ("SIM needs its PIN", "state state-warn"),
+        ModemState::PukRequired => ("SIM needs its PUK", "state state-bad"),
     }
 }
 

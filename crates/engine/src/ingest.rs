@@ -502,6 +502,8 @@ pub(crate) fn status_for_api(status: simrelay_modem::ModemStatus, demo: bool) ->
             LinkState::Connected => ModemState::Connected,
             LinkState::Disconnected => ModemState::Disconnected,
             LinkState::Failed => ModemState::Failed,
+            LinkState::PinRequired => ModemState::PinRequired,
+            LinkState::PukRequired => ModemState::PukRequired,
         },
         model: status.model,
         operator: status.operator,
@@ -524,6 +526,7 @@ pub(crate) fn status_for_api(status: simrelay_modem::ModemStatus, demo: bool) ->
         storage_used: status.storage.map(|(used, _)| used),
         storage_total: status.storage.map(|(_, total)| total),
         source: None,
+        pin_attempts_left: status.pin_attempts_left,
     }
 }
 

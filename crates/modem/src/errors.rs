@@ -279,6 +279,12 @@ pub enum ModemError {
     /// The SIM needs a PIN that was not configured, or the configured PIN was wrong.
     #[error("{0}")]
     Pin(String),
+    /// The SIM rejected the PIN given to [`crate::ModemHandle::enter_pin`]; it is not retried.
+    #[error("the SIM rejected the PIN{}", attempts_text(*.attempts_left))]
+    PinRejected {
+        /// Wrong PINs the SIM still takes before it wants its PUK, where the modem tells.
+        attempts_left: Option<u8>,
+    },
     /// The answer did not have the expected shape.
     #[error("unexpected answer to {command}: {detail}")]
     Protocol {
@@ -293,6 +299,16 @@ pub enum ModemError {
     /// The driver was shut down.
     #[error("the modem driver has stopped")]
     Stopped,
+}
+
+/// `; 2 attempts left` for [`ModemError::PinRejected`].
+fn attempts_text(left: Option<u8>) -> String {
+    match left {
+        Some(0) => "; the SIM now needs its PUK".into(),
+        Some(1) => "; 1 attempt left before the SIM needs its PUK".into(),
+        Some(n) => format!("; {n} attempts left before the SIM needs its PUK"),
+        None => String::new(),
+    }
 }
 
 impl ModemError {

@@ -9,8 +9,13 @@ pub enum LinkState {
     Connected,
     /// The port is gone or stopped answering; reopening with backoff.
     Disconnected,
-    /// Stopped for good until the user acts (wrong PIN, no SIM); see `last_error`.
+    /// Stopped for good until the user acts (no SIM, a blocked SIM); see `last_error`.
     Failed,
+    /// The SIM asks for its PIN and none is configured, or the configured one was rejected (it
+    /// is never retried on its own): waiting for [`crate::ModemHandle::enter_pin`].
+    PinRequired,
+    /// The SIM asks for its PUK (three wrong PINs): only the user can unblock it, in a phone.
+    PukRequired,
 }
 
 /// Network registration (TS 27.007 §7.2 `<stat>`, the same in `+CREG`, `+CGREG` and `+CEREG`).
@@ -82,6 +87,9 @@ pub struct ModemStatus {
     pub registration: Option<Registration>,
     /// Messages stored in the selected storage and its capacity (`AT+CPMS?`), when known.
     pub storage: Option<(u32, u32)>,
+    /// While the SIM waits for its PIN (or PUK): the wrong ones it still takes, where the modem
+    /// tells (`AT+CPINR`).
+    pub pin_attempts_left: Option<u8>,
 }
 
 impl ModemStatus {

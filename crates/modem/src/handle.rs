@@ -41,6 +41,11 @@ pub(crate) enum Request {
         pdus: Vec<Vec<u8>>,
         reply: Reply<Vec<u8>>,
     },
+    /// Try this PIN once on a SIM that waits for one.
+    EnterPin {
+        pin: String,
+        reply: Reply<()>,
+    },
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -61,6 +66,8 @@ impl std::fmt::Debug for Request {
             Request::Delete { slot, storage, .. } => write!(f, "Delete({storage:?}, {slot})"),
             Request::Ack { .. } => write!(f, "Ack"),
             Request::Send { pdus, .. } => write!(f, "Send({} parts)", pdus.len()),
+            // Never the PIN itself: requests end up in logs.
+            Request::EnterPin { .. } => write!(f, "EnterPin"),
             Request::Shutdown(_) => write!(f, "Shutdown"),
         }
     }
@@ -172,6 +179,16 @@ impl ModemHandle {
     pub async fn send(&self, pdus: Vec<Vec<u8>>) -> Result<Vec<u8>, ModemError> {
         let (reply, rx) = oneshot::channel();
         self.request(Request::Send { pdus, reply }).await?;
+        rx.await.map_err(|_| ModemError::Stopped)?
+    }
+
+    /// Tries `pin` once on a SIM that waits for its PIN ([`crate::LinkState::PinRequired`]);
+    /// on success the driver keeps it for reconnects in this run and the modem starts. A wrong
+    /// PIN is [`ModemError::PinRejected`] (never retried); a SIM that does not wait for a PIN,
+    /// or wants its PUK, is [`ModemError::Pin`] with the reason.
+    pub async fn enter_pin(&self, pin: String) -> Result<(), ModemError> {
+        let (reply, rx) = oneshot::channel();
+        self.request(Request::EnterPin { pin, reply }).await?;
         rx.await.map_err(|_| ModemError::Stopped)?
     }
 

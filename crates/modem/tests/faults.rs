@@ -271,7 +271,7 @@ async fn unplug_and_replug_under_a_new_path_loses_nothing() {
 }
 
 #[tokio::test]
-async fn wrong_pin_fails_once_and_is_never_retried() {
+async fn wrong_configured_pin_is_tried_once_then_the_driver_waits_for_the_user() {
     let sim = Simulator::start(SimOptions {
         pin: Some("1234".into()),
         ..SimOptions::default()
@@ -282,19 +282,21 @@ async fn wrong_pin_fails_once_and_is_never_retried() {
         pin: Some("0000".into()),
         ..config(&sim.path().to_string_lossy())
     });
-    let (status, _) = wait_state(&mut events, LinkState::Failed).await;
+    let (status, _) = wait_state(&mut events, LinkState::PinRequired).await;
     assert!(
         status.last_error.as_deref().unwrap().contains("PIN"),
         "{status:?}"
     );
+    assert_eq!(status.pin_attempts_left, Some(2), "{status:?}");
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(sim.pin_attempts(), 1);
+    assert_eq!(sim.pin_left(), 2);
     modem.shutdown().await;
     sim.shutdown().await;
 }
 
 #[tokio::test]
-async fn right_pin_unlocks_and_missing_pin_is_a_clear_failure() {
+async fn right_pin_unlocks_and_missing_pin_waits_for_the_user() {
     let sim = Simulator::start(SimOptions {
         pin: Some("1234".into()),
         ..SimOptions::default()
@@ -305,7 +307,8 @@ async fn right_pin_unlocks_and_missing_pin_is_a_clear_failure() {
         pin: None,
         ..config(&sim.path().to_string_lossy())
     });
-    let (status, _) = wait_state(&mut events, LinkState::Failed).await;
+    let (status, _) = wait_state(&mut events, LinkState::PinRequired).await;
+    assert_eq!(status.pin_attempts_left, Some(3), "{status:?}");
     assert!(status.last_error.unwrap().contains("[modem_pins]"));
     assert_eq!(sim.pin_attempts(), 0);
     modem.shutdown().await;
@@ -639,6 +642,83 @@ async fn sweeps_back_off_but_odd_lines_on_the_port_bring_them_back_at_once() {
     let waited = started.elapsed();
     assert!(waited < Duration::from_secs(4), "{waited:?}");
     modem.release(&got).await.unwrap();
+    modem.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_pin_from_the_user_is_tried_once_and_unlocks() {
+    let sim = Simulator::start(SimOptions {
+        pin: Some("1234".into()),
+        ..SimOptions::default()
+    })
+    .await
+    .unwrap();
+    let stored = pdu("+15555550103", "behind the PIN");
+    sim.store(stored.clone());
+    let (modem, mut events) = spawn(config(&sim.path().to_string_lossy()));
+    wait_state(&mut events, LinkState::PinRequired).await;
+
+    let wrong = modem.enter_pin("0000".into()).await.unwrap_err();
+    assert!(
+        matches!(
+            wrong,
+            ModemError::PinRejected {
+                attempts_left: Some(2)
+            }
+        ),
+        "{wrong:?}"
+    );
+    assert!(wrong.to_string().contains("2 attempts left"), "{wrong}");
+    let (status, _) = wait_state(&mut events, LinkState::PinRequired).await;
+    assert_eq!(status.pin_attempts_left, Some(2), "{status:?}");
+    // Never retried on its own: the count stays at the user's one try.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(sim.pin_attempts(), 1);
+
+    modem.enter_pin("1234".into()).await.unwrap();
+    let (status, _) = wait_state(&mut events, LinkState::Connected).await;
+    assert_eq!(status.pin_attempts_left, None, "{status:?}");
+    assert_eq!(sim.pin_attempts(), 2);
+    assert_eq!(sim.pin_left(), 3, "a right PIN resets the SIM's counter");
+    assert_eq!(next_received(&mut events).await.pdu, stored);
+    let again = modem.enter_pin("1234".into()).await.unwrap_err();
+    assert!(matches!(again, ModemError::Pin(_)), "{again:?}");
+    assert_eq!(sim.pin_attempts(), 2, "an unlocked SIM is not sent a PIN");
+    modem.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn three_wrong_pins_leave_the_sim_to_its_puk_which_is_explained_not_tried() {
+    let sim = Simulator::start(SimOptions {
+        pin: Some("1234".into()),
+        ..SimOptions::default()
+    })
+    .await
+    .unwrap();
+    let (modem, mut events) = spawn(config(&sim.path().to_string_lossy()));
+    wait_state(&mut events, LinkState::PinRequired).await;
+    for left in [2, 1, 0] {
+        let err = modem.enter_pin("9999".into()).await.unwrap_err();
+        assert!(
+            matches!(err, ModemError::PinRejected { attempts_left: Some(l) } if l == left),
+            "{err:?}"
+        );
+    }
+    let (status, _) = wait_state(&mut events, LinkState::PukRequired).await;
+    assert!(
+        status.last_error.as_deref().unwrap().contains("PUK"),
+        "{status:?}"
+    );
+    assert_eq!(status.pin_attempts_left, Some(10), "{status:?}");
+    let puk = modem.enter_pin("1234".into()).await.unwrap_err();
+    assert!(puk.to_string().contains("phone"), "{puk}");
+    assert_eq!(
+        sim.pin_attempts(),
+        3,
+        "nothing is sent to a SIM that wants its PUK"
+    );
     modem.shutdown().await;
     sim.shutdown().await;
 }

@@ -15,8 +15,14 @@ pub enum ModemState {
     Connected,
     /// The port is gone or stopped answering; SimRelay retries.
     Disconnected,
-    /// Stopped on an error that needs the user (a wrong PIN, say); see `last_error`.
+    /// Stopped on an error that needs the user (no SIM, say); see `last_error`.
     Failed,
+    /// The SIM waits for its PIN (none configured, or the configured one was rejected and is
+    /// not retried): `POST /api/modems/{id}/pin` tries one; see `pin_attempts_left`.
+    PinRequired,
+    /// The SIM waits for its PUK after three wrong PINs: unblock it in a phone (`last_error`
+    /// explains); SimRelay never enters a PUK.
+    PukRequired,
 }
 
 /// What SimRelay knows about one modem.
@@ -71,6 +77,10 @@ pub struct ModemStatus {
     /// Its messages come in through the provider's webhook and replies go out through its REST API.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<crate::SourceKind>,
+    /// While the SIM waits for its PIN (or PUK): the wrong ones it still takes, where the modem
+    /// tells.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin_attempts_left: Option<u8>,
 }
 
 impl ModemStatus {
@@ -94,6 +104,7 @@ impl ModemStatus {
             storage_used: None,
             storage_total: None,
             source: None,
+            pin_attempts_left: None,
         }
     }
 }

@@ -49,7 +49,7 @@ async fn the_configured_pin_unlocks_the_sim_and_messages_arrive() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_wrong_pin_stops_the_modem_after_one_try_and_says_what_to_fix() {
+async fn a_wrong_pin_is_tried_once_and_the_modem_waits_for_the_right_one() {
     let dir = tempfile::tempdir().expect("tempdir");
     let sim = sim_with_pin("4711").await;
     let engine = engine_with_pin(&sim, "0000", dir.path()).await;
@@ -59,14 +59,15 @@ async fn a_wrong_pin_stops_the_modem_after_one_try_and_says_what_to_fix() {
             .hub()
             .modems()
             .into_iter()
-            .find(|m| m.state == ModemState::Failed)
+            .find(|m| m.state == ModemState::PinRequired)
         {
             failed = Some(status);
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let status = failed.expect("the modem is marked failed");
+    let status = failed.expect("the modem waits for its PIN");
+    assert_eq!(status.pin_attempts_left, Some(2), "{status:?}");
     let error = status.last_error.unwrap_or_default();
     assert!(
         error.contains("modem_pins") && error.contains("rejected"),

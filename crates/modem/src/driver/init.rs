@@ -10,7 +10,7 @@ use super::{optional, Driver};
 use crate::answers::{parse_csms_phase2, parse_csms_set, parse_iccid, parse_imei, parse_plain};
 use crate::channel::AtChannel;
 use crate::config::{family_of, Family};
-use crate::errors::ModemError;
+use crate::errors::{ErrorFamily, ModemError};
 use crate::handle::Identity;
 use crate::negotiate::{choose_storage, cnmi_candidates, cnmi_command, parse_groups, Route};
 
@@ -162,18 +162,29 @@ impl Driver {
         self.publish_status();
     }
 
-    /// Enters the PIN if the SIM asks and one is configured; never retries a rejected PIN.
+    /// Enters the PIN if the SIM asks: the one the user just gave, else the configured one. A
+    /// rejected PIN is never retried (the SIM locks after three): the start-up stops and the
+    /// driver waits for the user ([`End::Locked`](super::End)), as it does when there is no PIN.
     async fn unlock_sim(&mut self, at: &mut AtChannel) -> Result<(), ModemError> {
+        let entered = self.entered_pin.take();
         let lines = match at.command("AT+CPIN?", self.config.timeouts.slot).await {
             Ok(lines) => lines,
             Err(e) if e.at_error().is_some_and(|a| a.needs_user()) => {
+                if let Some((_, reply)) = entered {
+                    let _ =
+                        reply.send(Err(ModemError::Pin(format!("the SIM is not usable ({e})"))));
+                }
                 return Err(ModemError::Pin(format!(
                     "the SIM is not usable ({e}); check the SIM card"
-                )))
+                )));
             }
             // Some modems do not implement AT+CPIN?; the SMS commands will tell.
             Err(e) if !e.is_link_lost() => return Ok(()),
-            Err(e) => return Err(e),
+            Err(e) => {
+                // The user's PIN was not tried: it is tried after the reconnect.
+                self.entered_pin = entered;
+                return Err(e);
+            }
         };
         let status = lines
             .iter()
@@ -181,32 +192,128 @@ impl Driver {
             .map(|s| s.trim().to_ascii_uppercase())
             .unwrap_or_else(|| "READY".into());
         match status.as_str() {
-            "READY" => Ok(()),
-            "SIM PIN" => {
-                let Some(pin) = self.config.pin.clone() else {
-                    return Err(ModemError::Pin(format!(
-                        "the SIM needs a PIN: add it to the configuration file as \
-                         [modem_pins] {:?} = \"<PIN>\", then restart",
-                        self.config.port
+            "READY" => {
+                if let Some((_, reply)) = entered {
+                    let _ = reply.send(Err(ModemError::Pin(
+                        "the SIM does not ask for a PIN now".into(),
                     )));
+                }
+                self.status.pin_attempts_left = None;
+                Ok(())
+            }
+            "SIM PIN" => {
+                let (pin, reply) = match (entered, self.config.pin.clone()) {
+                    (Some((pin, reply)), _) => (pin, Some(reply)),
+                    (None, Some(pin)) => (pin, None),
+                    (None, None) => {
+                        let reason = format!(
+                            "the SIM needs its PIN: enter it in the Modems screen, or put it in \
+                             the configuration file as [modem_pins] {:?} = \"<PIN>\"",
+                            self.config.port
+                        );
+                        return self.wait_for_user(at, false, reason).await;
+                    }
                 };
                 match at
                     .command(&format!("AT+CPIN=\"{pin}\""), self.config.timeouts.slot)
                     .await
                 {
-                    Ok(_) => Ok(()),
-                    Err(e) if e.is_link_lost() => Err(e),
-                    Err(e) => Err(ModemError::Pin(format!(
-                        "the SIM rejected the configured PIN ({e}); not retrying, so the SIM \
-                         does not lock: fix [modem_pins] {:?} in the configuration file and restart",
-                        self.config.port
-                    ))),
+                    Ok(_) => {
+                        // Reconnects in this run need it again (a replug powers the SIM down).
+                        self.config.pin = Some(pin);
+                        self.status.pin_attempts_left = None;
+                        if let Some(reply) = reply {
+                            let _ = reply.send(Ok(()));
+                        }
+                        Ok(())
+                    }
+                    Err(e) if e.is_link_lost() => {
+                        if let Some(reply) = reply {
+                            let _ = reply.send(Err(ModemError::Disconnected));
+                        }
+                        Err(e)
+                    }
+                    Err(e) => {
+                        // Never again on its own: each try costs one of the SIM's three.
+                        self.config.pin = None;
+                        let puk = e
+                            .at_error()
+                            .is_some_and(|a| a.family == ErrorFamily::Cme && a.code == Some(12));
+                        let left = self.pin_retries(at, puk).await;
+                        let puk = puk || left == Some(0);
+                        let reason = match reply {
+                            Some(reply) => {
+                                let _ = reply.send(Err(ModemError::PinRejected {
+                                    attempts_left: left,
+                                }));
+                                ModemError::PinRejected {
+                                    attempts_left: left,
+                                }
+                                .to_string()
+                            }
+                            None => format!(
+                                "the SIM rejected the configured PIN ({e}); it is not tried \
+                                 again, so the SIM does not lock: enter the right PIN in the \
+                                 Modems screen, or fix [modem_pins] {:?} in the configuration file",
+                                self.config.port
+                            ),
+                        };
+                        let reason = if puk {
+                            super::PUK_EXPLAINED.to_string()
+                        } else {
+                            reason
+                        };
+                        self.wait_for_user(at, puk, reason).await
+                    }
                 }
             }
-            other => Err(ModemError::Pin(format!(
-                "the SIM reports {other}; unlock it in a phone, then restart"
-            ))),
+            "SIM PUK" => {
+                if let Some((_, reply)) = entered {
+                    let _ = reply.send(Err(ModemError::Pin(super::PUK_EXPLAINED.into())));
+                }
+                self.wait_for_user(at, true, super::PUK_EXPLAINED.into())
+                    .await
+            }
+            other => {
+                if let Some((_, reply)) = entered {
+                    let _ = reply.send(Err(ModemError::Pin(format!("the SIM reports {other}"))));
+                }
+                Err(ModemError::Pin(format!(
+                    "the SIM reports {other}; unlock it in a phone, then restart"
+                )))
+            }
         }
+    }
+
+    /// Stops the start-up at a locked SIM: the status tells the tries left, the driver waits for
+    /// the user's PIN (or, for a PUK, for the SIM to be unblocked elsewhere).
+    async fn wait_for_user(
+        &mut self,
+        at: &mut AtChannel,
+        puk: bool,
+        reason: String,
+    ) -> Result<(), ModemError> {
+        self.status.pin_attempts_left = self.pin_retries(at, puk).await;
+        self.sim_wait = Some(puk);
+        Err(ModemError::Pin(reason))
+    }
+
+    /// The wrong PINs (or PUKs) the SIM still takes, where the modem tells (`AT+CPINR`, TS
+    /// 27.007 8.65: `+CPINR: SIM PIN,<retries>,<default retries>`).
+    async fn pin_retries(&mut self, at: &mut AtChannel, puk: bool) -> Option<u8> {
+        let code = if puk { "SIM PUK" } else { "SIM PIN" };
+        let lines = at
+            .command("AT+CPINR", self.config.timeouts.slot)
+            .await
+            .ok()?;
+        lines.iter().find_map(|line| {
+            let rest = line.strip_prefix("+CPINR:")?.trim();
+            let (name, rest) = rest.split_once(',')?;
+            if !name.trim().trim_matches('"').eq_ignore_ascii_case(code) {
+                return None;
+            }
+            rest.split(',').next()?.trim().parse().ok()
+        })
     }
 
     /// Reads, deletes and receives in one storage, so `+CMTI` slots are the slots `AT+CMGR` reads.

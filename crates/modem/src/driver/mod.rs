@@ -57,6 +57,13 @@ const SEND_ATTEMPTS: u32 = 3;
 /// Safety sweeps that find nothing come ever less often, up to this many times the configured
 /// interval apart (16 min with the default minute).
 const SWEEP_BACKOFF_MAX: u32 = 16;
+/// The answer to a PIN for a SIM that does not wait for one.
+const NO_PIN_WANTED: &str = "the SIM does not ask for a PIN now";
+/// What a user with a PUK-locked SIM must do; SimRelay never enters a PUK (ten wrong ones
+/// destroy the SIM).
+pub(crate) const PUK_EXPLAINED: &str = "the SIM is blocked after three wrong PINs and needs its \
+     PUK (on the card holder, or from the operator): put the SIM in a phone, enter the PUK and \
+     choose a new PIN there, then put it back and enter the new PIN here";
 
 /// Starts a driver for a serial port (call it inside a tokio runtime). Events arrive on the
 /// returned receiver; dropping it stops the driver.
@@ -98,6 +105,7 @@ pub fn spawn_with(
         imei: None,
         registration: None,
         storage: None,
+        pin_attempts_left: None,
     };
     let watchers = config.status_watchers.clone();
     let driver = Driver {
@@ -127,6 +135,8 @@ pub fn spawn_with(
         registrations: [None; 3],
         sweep_every: Duration::ZERO,
         sweep_alarm: Alarm::new(),
+        sim_wait: None,
+        entered_pin: None,
     };
     tokio::spawn(driver.run());
     (
@@ -156,8 +166,10 @@ enum End {
     Shutdown(Option<oneshot::Sender<()>>),
     /// The link broke or the modem stopped answering: reopen.
     Lost(String),
-    /// Needs the user (PIN): do not retry.
+    /// Needs the user (no SIM, a blocked SIM): do not retry.
     Fatal(String),
+    /// The SIM waits for its PIN (false) or PUK (true): wait for the user.
+    Locked(bool, String),
 }
 
 struct Driver {
@@ -214,6 +226,11 @@ struct Driver {
     sweep_every: Duration,
     /// When the next safety sweep is due (not set: one is queued or running).
     sweep_alarm: Alarm,
+    /// The start-up stopped at a locked SIM: true when it wants its PUK.
+    sim_wait: Option<bool>,
+    /// A PIN the user gave ([`ModemHandle::enter_pin`]), tried once by the next start-up, with
+    /// its caller.
+    entered_pin: Option<(String, Reply<()>)>,
 }
 
 impl Driver {
@@ -251,6 +268,22 @@ impl Driver {
                         return;
                     }
                     backoff = (backoff * 2).min(BACKOFF_MAX);
+                }
+                End::Locked(puk, reason) => {
+                    self.settle(None);
+                    tracing::warn!(modem = %self.status.id, %reason, "the SIM is locked");
+                    let state = if puk {
+                        LinkState::PukRequired
+                    } else {
+                        LinkState::PinRequired
+                    };
+                    self.set_state(state, Some(reason));
+                    for (_, reply) in self.pending_sends.drain(..) {
+                        let _ = reply.send(Err(ModemError::Disconnected));
+                    }
+                    if !self.wait_for_pin(puk).await {
+                        return;
+                    }
                 }
                 End::Fatal(reason) => {
                     self.settle(None);
@@ -318,6 +351,42 @@ impl Driver {
         }
     }
 
+    /// Waits, port closed, until the user gives a PIN to try (true) or the driver must stop.
+    /// A SIM that wants its PUK refuses every PIN here: only a phone can unblock it.
+    async fn wait_for_pin(&mut self, puk: bool) -> bool {
+        loop {
+            let wake = tokio::select! {
+                request = self.requests.recv() => Wake::Request(request),
+                permit = self.events.reserve(), if !self.outbox.is_empty() => match permit {
+                    Ok(permit) => {
+                        if let Some(event) = self.outbox.pop_front() {
+                            permit.send(event);
+                        }
+                        Wake::Permit(true)
+                    }
+                    Err(_) => Wake::Permit(false),
+                },
+            };
+            match wake {
+                Wake::Request(None) | Wake::Permit(false) => return false,
+                Wake::Request(Some(Request::Shutdown(ack))) => {
+                    self.flush_best_effort();
+                    let _ = ack.send(());
+                    return false;
+                }
+                Wake::Request(Some(Request::EnterPin { reply, .. })) if puk => {
+                    let _ = reply.send(Err(ModemError::Pin(PUK_EXPLAINED.into())));
+                }
+                Wake::Request(Some(Request::EnterPin { pin, reply })) => {
+                    self.entered_pin = Some((pin, reply));
+                    return true;
+                }
+                Wake::Request(Some(request)) => self.refuse_while_away(request, false),
+                _ => {}
+            }
+        }
+    }
+
     /// Answers a request while no session runs: deletes and acknowledgements fail (the slots are
     /// read again after the reconnect; an acknowledgement is for a `+CMT` of a previous session,
     /// too late now, the network delivers it again), sends wait in the queue if `queue_sends`.
@@ -335,6 +404,9 @@ impl Driver {
             }
             Request::Send { reply, .. } => {
                 let _ = reply.send(Err(ModemError::Disconnected));
+            }
+            Request::EnterPin { reply, .. } => {
+                let _ = reply.send(Err(ModemError::Pin(NO_PIN_WANTED.into())));
             }
             Request::Shutdown(ack) => {
                 self.shutdown_ack = Some(ack);
@@ -362,7 +434,10 @@ impl Driver {
         if let Err(e) = self.init(&mut at).await {
             return match e {
                 ModemError::Stopped => End::Shutdown(self.shutdown_ack.take()),
-                ModemError::Pin(_) => End::Fatal(e.to_string()),
+                ModemError::Pin(_) => match self.sim_wait.take() {
+                    Some(puk) => End::Locked(puk, e.to_string()),
+                    None => End::Fatal(e.to_string()),
+                },
                 e => End::Lost(e.to_string()),
             };
         }
@@ -512,6 +587,9 @@ impl Driver {
             }
             Request::Ack { pdu, reply } => work.ack(pdu, reply),
             Request::Send { pdus, reply } => work.sends.push_back((pdus, reply)),
+            Request::EnterPin { reply, .. } => {
+                let _ = reply.send(Err(ModemError::Pin(NO_PIN_WANTED.into())));
+            }
         }
         None
     }
@@ -1006,7 +1084,7 @@ mod tests {
     impl Opener for MemoryModem {
         fn open<'a>(&'a self, _port: &'a str, _baud: u32) -> OpenFuture<'a> {
             let (driver_side, mut modem_side) = tokio::io::duplex(64 * 1024);
-            let mut modem = AtModem::new(self.state.clone(), Personality::Generic, None);
+            let mut modem = AtModem::new(self.state.clone(), Personality::Generic);
             modem.ready = self.ready;
             tokio::spawn(async move {
                 let mut buf = [0u8; 1024];

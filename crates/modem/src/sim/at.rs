@@ -28,6 +28,14 @@ pub(crate) struct SimState {
     pub next_mr: u8,
     /// How often `AT+CPIN=<pin>` was tried (a real SIM locks after three wrong ones).
     pub pin_attempts: u32,
+    /// The SIM's PIN (`None`: no PIN lock). A PUK unblock sets a new one; it survives a replug.
+    pub pin: Option<String>,
+    /// The SIM's PUK, which unblocks it after three wrong PINs.
+    pub puk: String,
+    /// Wrong PINs the SIM still takes before it wants its PUK (3 when it is fresh).
+    pub pin_left: u8,
+    /// Wrong PUKs the SIM still takes before it is blocked for good (10 when fresh).
+    pub puk_left: u8,
     /// Responses that carried held-back URCs inside them (chaos statistics for tests).
     pub spliced: u32,
     /// Extended errors printed.
@@ -56,6 +64,11 @@ pub(crate) struct SimState {
     pub registration: u8,
 }
 
+/// Wrong PINs a fresh SIM takes before it asks for its PUK (TS 31.102 and every real SIM).
+pub(crate) const PIN_TRIES: u8 = 3;
+/// Wrong PUKs a SIM takes before it is blocked for good.
+pub(crate) const PUK_TRIES: u8 = 10;
+
 /// A command the modem took.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Logged {
@@ -73,6 +86,9 @@ impl SimState {
     pub fn new(capacity: u32) -> SimState {
         SimState {
             capacity,
+            puk: "12345678".into(),
+            pin_left: PIN_TRIES,
+            puk_left: PUK_TRIES,
             rssi: 21,
             registration: 1,
             ..SimState::default()
@@ -156,7 +172,6 @@ pub(crate) struct AtModem {
     state: Arc<Mutex<SimState>>,
     settings: Settings,
     personality: Personality,
-    pin: Option<String>,
     line: Vec<u8>,
     mode: Mode,
     /// SMS commands answer `+CMS ERROR: 302` until the modem is ready (SIM800L behaviour).
@@ -184,13 +199,14 @@ const CTRL_Z: u8 = 0x1A;
 const ESC: u8 = 0x1B;
 
 impl AtModem {
-    pub fn new(state: Arc<Mutex<SimState>>, personality: Personality, pin: Option<String>) -> Self {
+    pub fn new(state: Arc<Mutex<SimState>>, personality: Personality) -> Self {
+        let pin_ok = lock(&state).pin.is_none();
         let settings = Settings {
             echo: true,
             cmee: 0,
             pdu_mode: false,
             cnmi_mt: 0,
-            pin_ok: pin.is_none(),
+            pin_ok,
             mem1: "SM".into(),
             csms: 0,
             reg_reports: [0; 3],
@@ -201,7 +217,6 @@ impl AtModem {
             state,
             settings,
             personality,
-            pin,
             line: Vec::new(),
             mode: Mode::Command,
             ready: true,
@@ -445,25 +460,26 @@ impl AtModem {
                 _ => self.error(out, None),
             },
             ("+CPIN", Arg::Query) => {
-                let status = if self.settings.pin_ok {
-                    "READY"
-                } else {
-                    "SIM PIN"
+                let status = match self.sim_lock() {
+                    SimLock::Ready => "READY",
+                    SimLock::Pin => "SIM PIN",
+                    SimLock::Puk => "SIM PUK",
+                    // A blocked SIM answers like a broken one: only the operator can help.
+                    SimLock::Blocked => return self.cme(out, 13),
                 };
                 self.info(out, &format!("+CPIN: {status}"));
                 self.ok(out)
             }
-            ("+CPIN", Arg::Set(_)) => {
-                lock(&self.state).pin_attempts += 1;
-                let given = arg_raw.trim().trim_matches('"');
-                match &self.pin {
-                    Some(pin) if pin == given => {
-                        self.settings.pin_ok = true;
-                        self.ok(out)
-                    }
-                    None => self.cme(out, 3),
-                    Some(_) => self.cme(out, 16),
-                }
+            ("+CPIN", Arg::Set(_)) => self.enter_pin(out, arg_raw),
+            // TS 27.007 8.65: the tries left for each code, whatever the lock state.
+            ("+CPINR", Arg::None | Arg::Set(_)) => {
+                let (pin_left, puk_left) = {
+                    let state = lock(&self.state);
+                    (state.pin_left, state.puk_left)
+                };
+                self.info(out, &format!("+CPINR: SIM PIN,{pin_left},{PIN_TRIES}"));
+                self.info(out, &format!("+CPINR: SIM PUK,{puk_left},{PUK_TRIES}"));
+                self.ok(out)
             }
             ("^CURC", Arg::Set(v)) if self.personality == Personality::HuaweiE3372 => {
                 self.curc_off = v.trim() == "0";
@@ -797,6 +813,71 @@ impl AtModem {
         (state.storage(&mem).len(), capacity)
     }
 
+    /// Where the SIM stands: a wrong PIN too many moves it to PUK, a wrong PUK too many blocks it.
+    fn sim_lock(&self) -> SimLock {
+        let state = lock(&self.state);
+        if state.puk_left == 0 {
+            SimLock::Blocked
+        } else if state.pin_left == 0 {
+            SimLock::Puk
+        } else if self.settings.pin_ok {
+            SimLock::Ready
+        } else {
+            SimLock::Pin
+        }
+    }
+
+    /// `AT+CPIN=<pin>` or, once the SIM wants its PUK, `AT+CPIN=<puk>,<new pin>`.
+    fn enter_pin(&mut self, out: &mut Vec<u8>, arg_raw: &str) {
+        let mut parts = arg_raw.split(',').map(|p| p.trim().trim_matches('"'));
+        let given = parts.next().unwrap_or("").to_string();
+        let new_pin = parts.next().map(str::to_string);
+        let lock_now = self.sim_lock();
+        let mut state = lock(&self.state);
+        state.pin_attempts += 1;
+        match lock_now {
+            SimLock::Ready => {
+                drop(state);
+                self.cme(out, 3)
+            }
+            SimLock::Blocked => {
+                drop(state);
+                self.cme(out, 13)
+            }
+            SimLock::Pin if state.pin.as_deref() == Some(given.as_str()) => {
+                state.pin_left = PIN_TRIES;
+                drop(state);
+                self.settings.pin_ok = true;
+                self.ok(out)
+            }
+            SimLock::Pin => {
+                state.pin_left -= 1;
+                drop(state);
+                self.cme(out, 16)
+            }
+            SimLock::Puk => match new_pin {
+                // The PIN alone does not help any more: the SIM wants its PUK.
+                None => {
+                    drop(state);
+                    self.cme(out, 12)
+                }
+                Some(new_pin) if given == state.puk => {
+                    state.pin = Some(new_pin);
+                    state.pin_left = PIN_TRIES;
+                    state.puk_left = PUK_TRIES;
+                    drop(state);
+                    self.settings.pin_ok = true;
+                    self.ok(out)
+                }
+                Some(_) => {
+                    state.puk_left -= 1;
+                    drop(state);
+                    self.cme(out, 16)
+                }
+            },
+        }
+    }
+
     fn info(&self, out: &mut Vec<u8>, line: &str) {
         out.extend_from_slice(b"\r\n");
         out.extend_from_slice(line.as_bytes());
@@ -872,6 +953,16 @@ fn tpdu_len(pdu: &[u8]) -> usize {
     pdu.len().saturating_sub(1 + smsc)
 }
 
+/// The SIM's lock, as `AT+CPIN?` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SimLock {
+    Ready,
+    Pin,
+    Puk,
+    /// Ten wrong PUKs: nothing but the operator helps.
+    Blocked,
+}
+
 #[derive(Debug, PartialEq, Eq)]
 enum Arg {
     None,
@@ -907,10 +998,7 @@ mod tests {
 
     fn modem() -> (AtModem, Arc<Mutex<SimState>>) {
         let state = Arc::new(Mutex::new(SimState::new(3)));
-        (
-            AtModem::new(state.clone(), Personality::Generic, None),
-            state,
-        )
+        (AtModem::new(state.clone(), Personality::Generic), state)
     }
 
     fn run(m: &mut AtModem, input: &str) -> String {
@@ -978,7 +1066,8 @@ mod tests {
     #[test]
     fn sms_commands_wait_for_pin_and_readiness() {
         let state = Arc::new(Mutex::new(SimState::new(3)));
-        let mut m = AtModem::new(state, Personality::Generic, Some("1234".into()));
+        lock(&state).pin = Some("1234".into());
+        let mut m = AtModem::new(state, Personality::Generic);
         run(&mut m, "ATE0\rAT+CMEE=1\r");
         assert_eq!(
             run(&mut m, "AT+CPIN?\r"),
@@ -991,6 +1080,69 @@ mod tests {
         assert_eq!(run(&mut m, "AT+CMGF=0\r"), "\r\n+CMS ERROR: 302\r\n");
         m.ready = true;
         assert_eq!(run(&mut m, "AT+CMGF=0\r"), "\r\nOK\r\n");
+    }
+
+    #[test]
+    fn three_wrong_pins_want_the_puk_and_ten_wrong_puks_block() {
+        let state = Arc::new(Mutex::new(SimState::new(3)));
+        lock(&state).pin = Some("1234".into());
+        let mut m = AtModem::new(state.clone(), Personality::Generic);
+        run(&mut m, "ATE0\rAT+CMEE=1\r");
+        assert_eq!(
+            run(&mut m, "AT+CPINR\r"),
+            "\r\n+CPINR: SIM PIN,3,3\r\n\r\n+CPINR: SIM PUK,10,10\r\n\r\nOK\r\n"
+        );
+        for left in [2, 1] {
+            assert_eq!(run(&mut m, "AT+CPIN=\"0000\"\r"), "\r\n+CME ERROR: 16\r\n");
+            assert_eq!(
+                run(&mut m, "AT+CPINR=\"SIM PIN\"\r"),
+                format!("\r\n+CPINR: SIM PIN,{left},3\r\n\r\n+CPINR: SIM PUK,10,10\r\n\r\nOK\r\n")
+            );
+        }
+        assert_eq!(run(&mut m, "AT+CPIN=\"0000\"\r"), "\r\n+CME ERROR: 16\r\n");
+        assert_eq!(
+            run(&mut m, "AT+CPIN?\r"),
+            "\r\n+CPIN: SIM PUK\r\n\r\nOK\r\n"
+        );
+        // The right PIN is no use now, and does not count against the PUK.
+        assert_eq!(run(&mut m, "AT+CPIN=\"1234\"\r"), "\r\n+CME ERROR: 12\r\n");
+        assert_eq!(run(&mut m, "AT+CMGF=0\r"), "\r\n+CMS ERROR: 311\r\n");
+        assert_eq!(
+            run(&mut m, "AT+CPIN=\"11111111\",\"4321\"\r"),
+            "\r\n+CME ERROR: 16\r\n"
+        );
+        assert_eq!(lock(&state).puk_left, 9);
+        assert_eq!(run(&mut m, "AT+CPIN=\"12345678\",\"4321\"\r"), "\r\nOK\r\n");
+        assert_eq!(run(&mut m, "AT+CPIN?\r"), "\r\n+CPIN: READY\r\n\r\nOK\r\n");
+        assert_eq!(lock(&state).pin.as_deref(), Some("4321"));
+        let counters = {
+            let sim = lock(&state);
+            (sim.pin_left, sim.puk_left)
+        };
+        assert_eq!(counters, (3, 10));
+        assert_eq!(run(&mut m, "AT+CPIN=\"4321\"\r"), "\r\n+CME ERROR: 3\r\n");
+
+        // A replugged modem asks for the new PIN again; ten wrong PUKs block the SIM for good.
+        let mut m = AtModem::new(state.clone(), Personality::Generic);
+        run(&mut m, "ATE0\rAT+CMEE=1\r");
+        assert_eq!(
+            run(&mut m, "AT+CPIN?\r"),
+            "\r\n+CPIN: SIM PIN\r\n\r\nOK\r\n"
+        );
+        for _ in 0..3 {
+            run(&mut m, "AT+CPIN=\"1234\"\r");
+        }
+        for _ in 0..10 {
+            assert_eq!(
+                run(&mut m, "AT+CPIN=\"00000000\",\"1\"\r"),
+                "\r\n+CME ERROR: 16\r\n"
+            );
+        }
+        assert_eq!(run(&mut m, "AT+CPIN?\r"), "\r\n+CME ERROR: 13\r\n");
+        assert_eq!(
+            run(&mut m, "AT+CPIN=\"12345678\",\"1\"\r"),
+            "\r\n+CME ERROR: 13\r\n"
+        );
     }
 
     #[test]
@@ -1012,7 +1164,7 @@ mod tests {
         assert_eq!(m.signal_urcs(), b"\r\n+CIEV: 2,5\r\n".to_vec());
         assert_eq!(run(&mut m, "AT+CSQ\r"), "\r\n+CSQ: 31,99\r\n\r\nOK\r\n");
 
-        let mut sim800 = AtModem::new(state.clone(), Personality::Sim800l, None);
+        let mut sim800 = AtModem::new(state.clone(), Personality::Sim800l);
         run(&mut sim800, "ATE0\r");
         assert!(run(&mut sim800, "AT+CIND=?\r").contains("ERROR"));
         run(&mut sim800, "AT+EXUNSOL=\"SQ\",1\r");

@@ -113,6 +113,8 @@ pub struct SimOptions {
     pub capacity: u32,
     /// A SIM PIN the driver must enter (`None`: SIM unlocked).
     pub pin: Option<String>,
+    /// The SIM's PUK (`AT+CPIN=<puk>,<new pin>` after three wrong PINs).
+    pub puk: String,
     /// Time after (re)plugging before SMS commands work and the readiness line is printed.
     pub ready_delay: Duration,
     /// A symlink kept pointing at the current pty, like udev's `/dev/serial/by-id/...`: the driver
@@ -160,6 +162,7 @@ impl Default for SimOptions {
             personality: Personality::Generic,
             capacity: 30,
             pin: None,
+            puk: "12345678".into(),
             ready_delay: Duration::ZERO,
             link: None,
             chaos: Chaos::default(),
@@ -226,6 +229,11 @@ impl Simulator {
     /// Creates the pty and starts the task that answers on it.
     pub async fn start(options: SimOptions) -> Result<Simulator, SimError> {
         let state = Arc::new(Mutex::new(SimState::new(options.capacity.max(1))));
+        {
+            let mut sim = lock(&state);
+            sim.pin = options.pin.clone();
+            sim.puk = options.puk.clone();
+        }
         let pty = Pty::open()?;
         let path = pty.path.clone();
         if let Some(link) = &options.link {
@@ -388,6 +396,16 @@ impl Simulator {
     /// How often the driver tried a PIN with `AT+CPIN=...`.
     pub fn pin_attempts(&self) -> u32 {
         lock(&self.state).pin_attempts
+    }
+
+    /// Wrong PINs the SIM still takes before it wants its PUK (0: it wants the PUK).
+    pub fn pin_left(&self) -> u8 {
+        lock(&self.state).pin_left
+    }
+
+    /// The SIM's current PIN (a PUK unblock changes it).
+    pub fn current_pin(&self) -> Option<String> {
+        lock(&self.state).pin.clone()
     }
 
     /// How many times held-back URCs were printed inside a response (`Chaos::urc_inside_responses`).
@@ -588,7 +606,7 @@ async fn run(
 ) {
     let mut pty = Some(pty);
     let new_modem = || {
-        let mut modem = AtModem::new(state.clone(), options.personality, options.pin.clone());
+        let mut modem = AtModem::new(state.clone(), options.personality);
         modem.imei = options.imei.clone();
         modem.iccid = options.iccid.clone();
         modem.report_storage = options.report_storage;
