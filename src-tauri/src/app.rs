@@ -124,7 +124,8 @@ pub async fn start(
         url: raw_url.clone(),
         source,
     })?;
-    tracing::info!(%url, "engine started");
+    // The URL carries the main token: only its public part is logged.
+    tracing::info!(url = %engine.public_url(), "engine started");
     let events = engine.subscribe();
     let settings = engine.hub().watch_settings();
 

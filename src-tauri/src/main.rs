@@ -7,6 +7,8 @@ use simrelay_desktop::{DesktopArgs, DesktopNotifier, WindowProgram};
 use std::sync::Arc;
 
 fn main() -> anyhow::Result<()> {
+    // Every file this process creates (database, logs, tokens, certificate) is the owner's alone from its creation.
+    simrelay_engine::private_files();
     // Standard error and a daily-rotated file in the OS log directory, like `simrelay serve`; Settings →
     // "Open logs folder" shows that directory.
     let logging = simrelay_engine::logging::init()?;

@@ -1,6 +1,6 @@
 //! The command line of `simrelay`: `serve`, `ports`, `decode-pdu`, `extract`, `config`, `token`.
 
-use std::io::{BufRead, Write};
+use std::io::{BufRead, IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -38,7 +38,8 @@ enum Command {
         /// The PDU in hex.
         hex: String,
     },
-    /// Manage the tokens of paired devices (stored hashed in tokens.toml next to the config file).
+    /// Show the main access token, or manage the tokens of paired devices (stored hashed in tokens.toml next to
+    /// the config file).
     #[command(subcommand)]
     Token(TokenCommand),
     /// Print the effective configuration (defaults < config file < SIMRELAY_* environment) and the paths used.
@@ -53,12 +54,21 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum TokenCommand {
+    /// Print the main access token (the configured one, else the one kept in the config directory, made now if
+    /// there is none yet).
+    Show,
+    /// Print a new random token, good for the `token` setting; nothing is stored.
+    Generate,
     /// Create a token for a device and print it (it is shown only this once).
     Add {
         /// A name for the device, e.g. phone.
         name: String,
+        /// What it may do, comma-separated: read (messages, codes), send (SMS), admin (settings, hooks,
+        /// modems, devices).
+        #[arg(long, value_name = "SCOPES", default_value = "read,send")]
+        scopes: String,
     },
-    /// List the paired devices.
+    /// List the paired devices with their scopes.
     List,
     /// Revoke a device's token.
     Revoke {
@@ -78,13 +88,14 @@ struct ServeArgs {
     /// SQLite database file [default: simrelay.db in the OS data directory].
     #[arg(long, value_name = "FILE")]
     db: Option<PathBuf>,
-    /// Address to listen on. Anything but loopback requires a token (generated when not given).
+    /// Address to listen on (a LAN address is served over HTTPS unless lan_tls = false).
     #[arg(long, value_name = "ADDR:PORT", conflicts_with = "lan")]
     listen: Option<SocketAddr>,
-    /// Share on the local network: listen on all interfaces (with a token, generated when not given).
+    /// Share on the local network: listen on this machine's private LAN addresses too, over HTTPS.
     #[arg(long)]
     lan: bool,
-    /// Access token for the API and the WebSocket.
+    /// The main access token (at least 32 characters; by default one is generated and kept in the config
+    /// directory: `simrelay token show`).
     #[arg(
         long,
         value_name = "TOKEN",
@@ -106,7 +117,7 @@ impl Cli {
         let result = match self.command {
             Command::Serve(args) => serve(&config_path, args),
             Command::Config => print_config(&config_path),
-            Command::Token(command) => token(&config_path.with_file_name("tokens.toml"), command),
+            Command::Token(command) => token(&config_path, command),
             Command::Ports { ports, json } => list_ports(ports, json),
             Command::DecodePdu { hex } => decode_pdu(&hex),
             Command::Extract { explain } => extract(explain),
@@ -203,13 +214,29 @@ fn extract(explain: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn token(path: &Path, command: TokenCommand) -> anyhow::Result<ExitCode> {
+fn token(config_path: &Path, command: TokenCommand) -> anyhow::Result<ExitCode> {
     use simrelay_engine::tokens;
+    let path = &config_path.with_file_name("tokens.toml");
     match command {
-        TokenCommand::Add { name } => {
-            let token = tokens::add(path, &name)?;
+        TokenCommand::Show => {
+            simrelay_engine::private_files();
+            let config = load_config(config_path)?;
+            let token = match config.token {
+                Some(token) => token,
+                None => tokens::load_or_create_main_token(&main_token_path(config_path))?,
+            };
             println!("{token}");
-            eprintln!("Token for {name:?} created; it is not shown again. On the device open http://<this machine>:<port>/?token={token}");
+        }
+        TokenCommand::Generate => println!("{}", simrelay_engine::generate_token()),
+        TokenCommand::Add { name, scopes } => {
+            simrelay_engine::private_files();
+            let scopes = tokens::Scopes::parse_list(&scopes)?;
+            let token = tokens::add_with_scopes(path, &name, scopes)?;
+            println!("{token}");
+            eprintln!(
+                "Token for {name:?} ({scopes}) created; it is not shown again. Give it to the device's program \
+                 (Authorization: Bearer <token>); to pair a phone, use the QR code in Settings instead."
+            );
         }
         TokenCommand::List => {
             for t in tokens::load(path)? {
@@ -219,8 +246,9 @@ fn token(path: &Path, command: TokenCommand) -> anyhow::Result<ExitCode> {
                     _ => "never seen".to_owned(),
                 };
                 println!(
-                    "{}\tcreated {}\t{seen}\tid {}",
+                    "{}\t{}\tcreated {}\t{seen}\tid {}",
                     t.name,
+                    t.scopes,
                     t.created_at,
                     t.id()
                 );
@@ -228,10 +256,15 @@ fn token(path: &Path, command: TokenCommand) -> anyhow::Result<ExitCode> {
         }
         TokenCommand::Revoke { name } => {
             tokens::revoke(path, &name)?;
-            eprintln!("Token {name:?} revoked (a running server refuses it within a second).");
+            eprintln!("Token {name:?} revoked (a running server refuses it and closes its connections within a second).");
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The main token's file, next to the config file.
+fn main_token_path(config_path: &Path) -> PathBuf {
+    config_path.with_file_name(simrelay_engine::tokens::MAIN_TOKEN_FILE)
 }
 
 fn load_config(path: &Path) -> anyhow::Result<Config> {
@@ -262,9 +295,11 @@ fn print_config(path: &Path) -> anyhow::Result<ExitCode> {
     println!("db = {}", toml_string(&config.db.to_string_lossy()));
     println!("listen = \"{}\"", config.listen);
     match config.token {
-        Some(_) => println!("# token is set (not shown)"),
-        None if config.listen.ip().is_loopback() => println!("# no token (loopback only)"),
-        None => println!("# no token set: one is generated at start-up"),
+        Some(_) => println!("# token is set (not shown; `simrelay token show` prints it)"),
+        None => println!(
+            "# token: generated once and kept in {} (`simrelay token show` prints it)",
+            main_token_path(path).display()
+        ),
     }
     println!("demo_interval_secs = {}", config.demo_interval_secs);
     let retention = config.retention;
@@ -333,6 +368,8 @@ fn toml_strings(items: &[String]) -> String {
 }
 
 fn serve(config_path: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    // Before the first file (a log) is created.
+    simrelay_engine::private_files();
     simrelay_engine::logging::init()?;
     let mut config = load_config(config_path)?;
     // The engine reads the paired devices from this file and writes the ones paired in the UI to it.
@@ -358,23 +395,27 @@ fn serve(config_path: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
         let engine = Engine::start(config).await?;
-        println!("SimRelay is listening on {}", engine.url());
+        // The URL with the token goes to a person at a terminal, never to a log (a service's standard output
+        // usually ends up in the journal).
+        if std::io::stdout().is_terminal() {
+            println!("SimRelay is listening on {}", engine.url());
+        } else {
+            println!(
+                "SimRelay is listening on {} (`simrelay token show` prints the access token)",
+                engine.public_url()
+            );
+        }
         if let Some(fingerprint) = engine.tls_fingerprint() {
             println!("TLS certificate SHA-256 fingerprint: {fingerprint}");
         }
-        if let Some(token) = engine.token() {
-            println!("Access token: {token}");
-        }
+        let (scheme, lan_fingerprint) = engine.lan_security();
         for addr in engine.lan_addrs() {
-            let scheme = if engine.tls_fingerprint().is_some() {
-                "https"
-            } else {
-                "http"
-            };
             println!(
-                "From another device on your network: {scheme}://{addr}/?token={}",
-                engine.lan_token()
+                "From another device on your network: {scheme}://{addr}/ (pair it with the QR code in Settings)"
             );
+        }
+        if let Some(fingerprint) = lan_fingerprint.filter(|f| Some(f.as_str()) != engine.tls_fingerprint()) {
+            println!("LAN TLS certificate SHA-256 fingerprint: {fingerprint}");
         }
         wait_for_stop_signal().await?;
         eprintln!("simrelay: shutting down");

@@ -39,9 +39,20 @@ pub struct Config {
     pub db: PathBuf,
     /// Address of the HTTP/WebSocket server; port 0 picks a free port (see [`crate::Engine::local_addr`]).
     pub listen: SocketAddr,
-    /// Access token for the API. `None` on a loopback address means no token; `None` on any other
-    /// address makes the engine generate one, because a LAN-visible inbox of verification codes must not be open.
+    /// The main access token. `None` makes the engine use the one kept in `token_file` (generated there on first
+    /// use), or a fresh one for this run when there is no file. A configured token shorter than
+    /// [`crate::tokens::MIN_TOKEN_CHARS`] is refused at start.
     pub token: Option<String>,
+    /// Where the generated main token is kept (`token` in the config directory; see
+    /// [`crate::tokens::default_main_token_path`]). `None` keeps it in memory for this run only.
+    pub token_file: Option<PathBuf>,
+    /// Port paths beyond serial devices that `POST /api/modems` and port probing accept: exact paths, or patterns
+    /// ending in `*` for any one name in a directory (`/dev/pts/*`).
+    pub allowed_ports: Vec<String>,
+    /// Addresses beyond the private ones LAN sharing may listen on (`lan_addresses`: IPs or networks).
+    pub lan_addresses: Vec<crate::server::AddrRange>,
+    /// Serve HTTPS to the LAN (default `true`); `false` shares over plain HTTP.
+    pub lan_tls: bool,
     /// Seconds between two demo messages (only with `demo`).
     pub demo_interval_secs: u64,
     /// How long messages and codes are kept (default: everything, forever).
@@ -71,6 +82,10 @@ impl Default for Config {
             db: default_db_path(),
             listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), DEFAULT_PORT),
             token: None,
+            token_file: None,
+            allowed_ports: Vec::new(),
+            lan_addresses: Vec::new(),
+            lan_tls: true,
             demo_interval_secs: 6,
             retention: Retention::default(),
             hooks: Hooks::default(),
@@ -131,7 +146,7 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// The file is not valid TOML or has a wrong key or value.
-    #[error("invalid configuration file {path}: {message}valid keys: modems, modem_labels, modem_pins, sweep_secs, demo, db, listen, lan, token, demo_interval_secs, retention_days, retention_messages, purge_codes_after_minutes, hook_command, hook_url, hook_only_codes, hook_timeout_secs, tls")]
+    #[error("invalid configuration file {path}: {message}valid keys: modems, modem_labels, modem_pins, sweep_secs, demo, db, listen, lan, token, demo_interval_secs, retention_days, retention_messages, purge_codes_after_minutes, hook_command, hook_url, hook_only_codes, hook_timeout_secs, tls, lan_tls, lan_addresses, allowed_ports")]
     Parse {
         /// The file.
         path: PathBuf,
@@ -182,6 +197,9 @@ struct FileConfig {
     hook_only_codes: Option<bool>,
     hook_timeout_secs: Option<u64>,
     tls: Option<bool>,
+    lan_tls: Option<bool>,
+    lan_addresses: Option<Vec<String>>,
+    allowed_ports: Option<Vec<String>>,
 }
 
 /// Builds the configuration from the defaults, the file at `path` (absent is fine), and the environment as
@@ -201,6 +219,8 @@ pub fn load(path: &Path, env: impl Fn(&str) -> Option<String>) -> Result<Config,
             })
         }
     };
+    // The generated main token lives next to the config file, whichever program reads it.
+    config.token_file = Some(path.with_file_name(crate::tokens::MAIN_TOKEN_FILE));
     let mut lan = file.lan.unwrap_or(false);
     let mut listen = file.listen;
     config.modems = file.modems.unwrap_or_default();
@@ -250,6 +270,16 @@ pub fn load(path: &Path, env: impl Fn(&str) -> Option<String>) -> Result<Config,
     };
 
     config.tls = file.tls.unwrap_or(false);
+    config.lan_tls = file.lan_tls.unwrap_or(true);
+    config.allowed_ports = file.allowed_ports.unwrap_or_default();
+    for (i, entry) in file.lan_addresses.unwrap_or_default().iter().enumerate() {
+        let range = entry.parse().map_err(|_| ConfigError::Value {
+            path: path.to_path_buf(),
+            key: format!("lan_addresses[{i}]"),
+            expected: "must be an IP address or network such as \"203.0.113.7\" or \"2001:db8::/64\"",
+        })?;
+        config.lan_addresses.push(range);
+    }
 
     let var = |name: &'static str| env(name).filter(|v| !v.is_empty()).map(|v| (name, v));
     let flag = |(name, value): (&'static str, String)| match value.as_str() {
@@ -287,6 +317,9 @@ pub fn load(path: &Path, env: impl Fn(&str) -> Option<String>) -> Result<Config,
     }
     if let Some(v) = var("SIMRELAY_TLS") {
         config.tls = flag(v)?;
+    }
+    if let Some(v) = var("SIMRELAY_LAN_TLS") {
+        config.lan_tls = flag(v)?;
     }
     if let Some((_, token)) = var("SIMRELAY_TOKEN") {
         config.token = Some(token);
@@ -365,10 +398,13 @@ mod tests {
         assert_eq!(c.modems, vec!["/dev/a".to_owned(), "/dev/b".to_owned()]);
         assert!(!c.demo);
         assert_eq!(c.listen, "127.0.0.1:9000".parse().expect("addr"));
-        // No file at all is the defaults.
+        // No file at all is the defaults, with the main token kept next to where the file would be.
         assert_eq!(
             load(&dir.path().join("none.toml"), env(&[])).expect("loads"),
-            Config::default()
+            Config {
+                token_file: Some(dir.path().join("token")),
+                ..Config::default()
+            }
         );
     }
 
@@ -422,6 +458,27 @@ mod tests {
             // The PIN itself is a secret: it is not repeated in the error.
             assert!(!err.contains("12a4"), "{err}");
         }
+    }
+
+    #[test]
+    fn security_keys_are_read_and_checked() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("config.toml");
+        std::fs::write(
+            &path,
+            "allowed_ports = [\"/dev/pts/*\"]\nlan_addresses = [\"203.0.113.7\", \"2001:db8::/64\"]\nlan_tls = false\n",
+        )
+        .expect("write");
+        let c = load(&path, env(&[])).expect("loads");
+        assert_eq!(c.allowed_ports, vec!["/dev/pts/*".to_owned()]);
+        assert_eq!(c.lan_addresses.len(), 2);
+        assert!(!c.lan_tls);
+        assert!(Config::default().lan_tls, "HTTPS on the LAN unless told otherwise");
+        let c = load(&path, env(&[("SIMRELAY_LAN_TLS", "1")])).expect("loads");
+        assert!(c.lan_tls);
+        std::fs::write(&path, "lan_addresses = [\"somewhere\"]\n").expect("write");
+        let err = load(&path, env(&[])).expect_err("bad address").to_string();
+        assert!(err.contains("lan_addresses[0]"), "{err}");
     }
 
     #[test]
