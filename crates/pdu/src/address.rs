@@ -122,13 +122,17 @@ fn digits(kind: AddressKind, bytes: &[u8], count: usize) -> String {
     number
 }
 
+/// Alphanumeric addresses take any septet: every one of the 128 maps to a character of the default alphabet
+/// (the escape to its extension table, or to the character itself where the table has none), so a sender
+/// name never fails to decode.
 fn alphanumeric(bytes: &[u8], semi_octets: usize) -> String {
     // The length counts useful semi-octets; whole septets only, so a final half-septet is not read as `@`.
     let septets = gsm7::unpack(bytes, semi_octets * 4 / 7);
     gsm7::decode(&septets, gsm7::Tables::default())
 }
 
-/// Reads the SMSC field (length in octets, TOA included). `None` when the length is 0.
+/// Reads the SMSC field (length in octets, TOA included). `None` when the length is 0, or when the field holds
+/// a type-of-address octet and no digits (some modems write `01 81` for "no SMSC").
 pub(crate) fn read_smsc(r: &mut Reader<'_>) -> Result<Option<Address>, DecodeError> {
     let len = r.u8("SMSC length")?;
     if len == 0 {
@@ -141,6 +145,9 @@ pub(crate) fn read_smsc(r: &mut Reader<'_>) -> Result<Option<Address>, DecodeErr
     let toa = body[0];
     let kind = AddressKind::from_toa(toa);
     let rest = &body[1..];
+    if rest.is_empty() {
+        return Ok(None);
+    }
     let number = if kind == AddressKind::Alphanumeric {
         alphanumeric(rest, rest.len() * 2)
     } else {
@@ -151,6 +158,14 @@ pub(crate) fn read_smsc(r: &mut Reader<'_>) -> Result<Option<Address>, DecodeErr
 
 /// Reads a TP address (length in semi-octets of the value).
 pub(crate) fn read_tp(r: &mut Reader<'_>, field: &'static str) -> Result<Address, DecodeError> {
+    read_tp_raw(r, field).map(|(a, _)| a)
+}
+
+/// [`read_tp`], also returning the address value's octets (for the CPHS indicator, which lives in them).
+pub(crate) fn read_tp_raw<'a>(
+    r: &mut Reader<'a>,
+    field: &'static str,
+) -> Result<(Address, &'a [u8]), DecodeError> {
     let semi_octets = r.u8(field)?;
     if semi_octets > 20 {
         return Err(DecodeError::AddressTooLong {
@@ -167,7 +182,29 @@ pub(crate) fn read_tp(r: &mut Reader<'_>, field: &'static str) -> Result<Address
     } else {
         digits(kind, bytes, count)
     };
-    Ok(Address { number, kind, toa })
+    Ok((Address { number, kind, toa }, bytes))
+}
+
+/// The CPHS voicemail indicator (CPHS 4.2 §B.4.2), which some networks send instead of a standard one: an
+/// alphanumeric sender of 4 semi-octets whose first octet is 0x10 or 0x11 (bit 0 sets or clears the line 1
+/// indicator; the next octet's bit 0 names line 2, which is read the same way here) and a one-space text.
+pub(crate) fn cphs_voicemail(addr: &Address, raw: &[u8]) -> Option<crate::MessageWaiting> {
+    match raw {
+        [first, second]
+            if addr.kind == AddressKind::Alphanumeric
+                && first & 0x7E == 0x10
+                && second & 0x7E == 0x00 =>
+        {
+            Some(crate::MessageWaiting {
+                kind: crate::WaitingKind::Voicemail,
+                active: first & 0x01 != 0,
+                store: false,
+                count: None,
+                source: crate::IndicationSource::Cphs,
+            })
+        }
+        _ => None,
+    }
 }
 
 fn push_bcd(out: &mut Vec<u8>, digits: &[u8]) {
@@ -257,6 +294,67 @@ mod tests {
             read_tp(&mut Reader::new(&out), "sender").unwrap().number,
             "+31641600986"
         );
+    }
+
+    #[test]
+    fn every_septet_decodes_in_an_alphanumeric_address() {
+        // 11 septets (the most an address holds) of every value 0..=127, escapes and all: each address decodes
+        // to as many characters as it has septets, less the escapes that introduce an extension character.
+        for start in 0..128u8 {
+            let septets: Vec<u8> = (0..11).map(|i| (start + i * 12) % 128).collect();
+            let packed = gsm7::pack(&[], &septets);
+            let mut pdu = vec![20, 0xD0];
+            pdu.extend_from_slice(&packed);
+            let addr = read_tp(&mut Reader::new(&pdu), "sender").unwrap();
+            assert_eq!(addr.kind, AddressKind::Alphanumeric);
+            assert!(
+                !addr.number.contains('\u{FFFD}'),
+                "{septets:?} -> {:?}",
+                addr.number
+            );
+            let escapes = septets
+                .windows(2)
+                .filter(|w| w[0] == gsm7::ESCAPE && w[1] != gsm7::ESCAPE)
+                .count()
+                + usize::from(septets.last() == Some(&gsm7::ESCAPE));
+            assert!(
+                addr.number.chars().count() + escapes >= septets.len(),
+                "{septets:?} -> {:?}",
+                addr.number
+            );
+        }
+        // A 6-semi-octet name holds 3 whole septets: "O2" and 0x11 ('_'), as gammu's tests/at-sms/04.dump has.
+        let (addr, raw) =
+            read_tp_raw(&mut Reader::new(&[0x06, 0xD0, 0x4F, 0x59, 0x04]), "sender").unwrap();
+        assert_eq!(
+            (addr.number.as_str(), raw),
+            ("O2_", &[0x4F, 0x59, 0x04][..])
+        );
+    }
+
+    #[test]
+    fn cphs_indicator() {
+        let (addr, raw) =
+            read_tp_raw(&mut Reader::new(&[0x04, 0xD0, 0x11, 0x00]), "sender").unwrap();
+        assert_eq!(addr.number, "_@");
+        let mw = cphs_voicemail(&addr, raw).unwrap();
+        assert_eq!((mw.kind, mw.active), (crate::WaitingKind::Voicemail, true));
+        let (addr, raw) =
+            read_tp_raw(&mut Reader::new(&[0x04, 0xD0, 0x10, 0x00]), "sender").unwrap();
+        assert!(!cphs_voicemail(&addr, raw).unwrap().active);
+        // The same octets under a numeric type of address are digits, not an indicator.
+        let (addr, raw) =
+            read_tp_raw(&mut Reader::new(&[0x04, 0x81, 0x11, 0x00]), "sender").unwrap();
+        assert!(cphs_voicemail(&addr, raw).is_none());
+        let (addr, raw) =
+            read_tp_raw(&mut Reader::new(&[0x04, 0xD0, 0x41, 0x00]), "sender").unwrap();
+        assert!(cphs_voicemail(&addr, raw).is_none());
+    }
+
+    #[test]
+    fn smsc_field_without_digits_is_no_smsc() {
+        assert_eq!(read_smsc(&mut Reader::new(&[0x01, 0x81])).unwrap(), None);
+        assert_eq!(read_smsc(&mut Reader::new(&[0x00])).unwrap(), None);
     }
 
     #[test]

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, FixedOffset};
 
 use crate::address::Address;
+use crate::content::Content;
 use crate::dcs::Encoding;
 use crate::gsm7::{self, Tables};
 use crate::pdu::Deliver;
@@ -38,6 +39,11 @@ pub struct Assembled<T> {
     pub text: String,
     /// Encoding of the lowest-numbered part present.
     pub encoding: Encoding,
+    /// What the joined user data is (for binary data and WAP push, `length` counts the bytes of every part
+    /// present; the WAP content type comes from the first part's push header).
+    pub content: Content,
+    /// Some part present ended before its TP-UDL said.
+    pub truncated: bool,
     /// Number of parts the message announced (1 for a single-part message).
     pub total: u8,
     /// `false` when handed out by a timeout or [`Assembler::flush`] before every part arrived.
@@ -190,10 +196,26 @@ fn assemble<T>(parts: BTreeMap<u8, Part<T>>, duplicates: Vec<Part<T>>, total: u8
     let parts: Vec<Part<T>> = parts.into_iter().map(|(_, p)| p).collect();
     // `push` and `expire` only build sets holding at least one part.
     let first = &parts[0].deliver;
+    let content = match first.content {
+        Content::Text { .. } => first.content.clone(),
+        _ => {
+            let joined: Vec<u8> = parts
+                .iter()
+                .flat_map(|p| p.deliver.user_data.iter().copied())
+                .collect();
+            Content::classify(
+                first.encoding,
+                first.udh.as_ref().and_then(|u| u.ports),
+                &joined,
+            )
+        }
+    };
     Assembled {
         sender: first.sender.clone(),
         timestamp: first.timestamp,
         encoding: first.encoding,
+        content,
+        truncated: parts.iter().any(|p| p.deliver.truncated),
         text,
         total,
         complete: missing.is_empty(),
@@ -273,6 +295,9 @@ mod tests {
             encoding,
             class: None,
             message_waiting: None,
+            indications: Vec::new(),
+            content: Content::classify(encoding, None, payload),
+            truncated: false,
             text: String::new(),
             concat: concat.map(|(reference, total, seq)| Concat {
                 reference,

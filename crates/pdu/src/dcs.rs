@@ -38,6 +38,8 @@ pub enum WaitingKind {
     Email,
     /// Other message waiting.
     Other,
+    /// Video message waiting (the UDH element's extended type 001, TS 23.040 §9.2.3.24.2).
+    Video,
 }
 
 impl WaitingKind {
@@ -48,19 +50,48 @@ impl WaitingKind {
             WaitingKind::Fax => "fax",
             WaitingKind::Email => "email",
             WaitingKind::Other => "other",
+            WaitingKind::Video => "video",
         }
     }
 }
 
-/// A message-waiting indication carried in the DCS.
+/// Where a message-waiting indication was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IndicationSource {
+    /// The DCS message-waiting groups 1100-1110 (TS 23.038 §4).
+    Dcs,
+    /// The special SMS message indication element 0x01 of the user data header (TS 23.040 §9.2.3.24.2).
+    Udh,
+    /// The CPHS voicemail indicator: an alphanumeric sender of two septets (CPHS 4.2 §B.4.2).
+    Cphs,
+}
+
+impl IndicationSource {
+    /// Lower-case name used in JSON.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            IndicationSource::Dcs => "dcs",
+            IndicationSource::Udh => "udh",
+            IndicationSource::Cphs => "cphs",
+        }
+    }
+}
+
+/// A message-waiting indication (voicemail, fax, e-mail or other messages waiting), from the DCS, the user
+/// data header or the CPHS sender convention.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct MessageWaiting {
     /// What is waiting.
     pub kind: WaitingKind,
     /// `true` sets the indication, `false` clears it.
     pub active: bool,
-    /// `false` for the "discard message" group: the text need not be kept.
+    /// `false` when the message only updates the indication and its text need not be kept (the DCS
+    /// "discard message" group, or bit 7 of the UDH element clear).
     pub store: bool,
+    /// How many messages are waiting, when the indication says (the UDH element does; 0 clears it).
+    pub count: Option<u8>,
+    /// Where the indication was found.
+    pub source: IndicationSource,
 }
 
 /// TP-DCS taken apart.
@@ -74,6 +105,9 @@ pub struct DataCoding {
     pub message_waiting: Option<MessageWaiting>,
     /// Group 01xx: the message is marked for automatic deletion once read.
     pub auto_delete: bool,
+    /// For a DCS that sets a reserved bit: the alphabet its bits mean if the user data turns out to be
+    /// counted in octets rather than septets (the PDU's length tells; see [`crate::Deliver::encoding`]).
+    pub if_octets: Option<Encoding>,
 }
 
 impl DataCoding {
@@ -85,6 +119,7 @@ impl DataCoding {
             class: None,
             message_waiting: None,
             auto_delete: false,
+            if_octets: None,
         };
         match dcs >> 4 {
             0x0..=0x7 => {
@@ -117,6 +152,8 @@ impl DataCoding {
                     },
                     active: dcs & 0x08 != 0,
                     store: group != 0xC,
+                    count: None,
+                    source: IndicationSource::Dcs,
                 });
             }
             _ => {
@@ -126,6 +163,12 @@ impl DataCoding {
                     Encoding::Gsm7
                 };
                 dc.class = Some(dcs & 0x03);
+                // Bit 3 is reserved in group 1111. Phones that set it (0xF8-0xFB) meant bits 3-2 as in the
+                // general group, 10 = UCS2, in some PDUs and wrote 7-bit text in others: only the length of
+                // the user data can tell them apart.
+                if dcs & 0x0C == 0x08 {
+                    dc.if_octets = Some(Encoding::Ucs2);
+                }
             }
         }
         dc
@@ -149,6 +192,9 @@ mod tests {
         assert_eq!(DataCoding::from_octet(0xF0).class, Some(0));
         assert_eq!(DataCoding::from_octet(0xF6).encoding, Encoding::Binary);
         assert_eq!(DataCoding::from_octet(0xF6).class, Some(2));
+        assert_eq!(DataCoding::from_octet(0xF9).if_octets, Some(Encoding::Ucs2));
+        assert_eq!(DataCoding::from_octet(0xF9).encoding, Encoding::Gsm7);
+        assert_eq!(DataCoding::from_octet(0xF1).if_octets, None);
         let mw = DataCoding::from_octet(0xC8).message_waiting.unwrap();
         assert_eq!(
             (mw.kind, mw.active, mw.store),

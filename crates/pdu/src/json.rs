@@ -7,6 +7,7 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
 use crate::address::Address;
+use crate::content::Content;
 use crate::dcs::{Encoding, MessageWaiting};
 use crate::pdu::{Deliver, Pdu, StatusReport, Submit, Validity};
 use crate::udh::{Concat, InformationElement, Ports, Udh};
@@ -83,6 +84,7 @@ impl Serialize for Udh {
         m.serialize_entry("ports", &self.ports)?;
         m.serialize_entry("locking_shift", &self.locking_shift)?;
         m.serialize_entry("single_shift", &self.single_shift)?;
+        m.serialize_entry("indications", &self.indications)?;
         m.end()
     }
 }
@@ -93,6 +95,41 @@ impl Serialize for MessageWaiting {
         m.serialize_entry("kind", self.kind.as_str())?;
         m.serialize_entry("active", &self.active)?;
         m.serialize_entry("store", &self.store)?;
+        m.serialize_entry("count", &self.count)?;
+        m.serialize_entry("source", self.source.as_str())?;
+        m.end()
+    }
+}
+
+/// `{"kind": "text"|"binary"|"wap_push", "port", ...}`; binary and WAP push add `length` and `description`
+/// (the line a client shows instead of text), binary its `source_port`, WAP push its `content_type`.
+impl Serialize for Content {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("kind", self.kind())?;
+        m.serialize_entry("port", &self.port())?;
+        match self {
+            Content::Text { .. } => {}
+            Content::Binary {
+                source_port,
+                length,
+                ..
+            } => {
+                m.serialize_entry("source_port", source_port)?;
+                m.serialize_entry("length", length)?;
+            }
+            Content::WapPush {
+                length,
+                content_type,
+                ..
+            } => {
+                m.serialize_entry("length", length)?;
+                m.serialize_entry("content_type", content_type)?;
+            }
+        }
+        if let Some(d) = self.describe() {
+            m.serialize_entry("description", &d)?;
+        }
         m.end()
     }
 }
@@ -139,6 +176,10 @@ impl Serialize for Deliver {
         m.serialize_entry("dcs", &self.dcs)?;
         m.serialize_entry("class", &self.class)?;
         m.serialize_entry("message_waiting", &self.message_waiting)?;
+        m.serialize_entry("indications", &self.indications)?;
+        m.serialize_entry("flash", &self.is_flash())?;
+        m.serialize_entry("content", &self.content)?;
+        m.serialize_entry("truncated", &self.truncated)?;
         m.serialize_entry("user_data", &Hex(&self.user_data))?;
         m.serialize_entry("more_messages", &self.more_messages)?;
         m.serialize_entry("loop_prevention", &self.loop_prevention)?;
@@ -163,6 +204,9 @@ impl Serialize for Submit {
         m.serialize_entry("dcs", &self.dcs)?;
         m.serialize_entry("class", &self.class)?;
         m.serialize_entry("validity", &self.validity)?;
+        m.serialize_entry("flash", &self.is_flash())?;
+        m.serialize_entry("content", &self.content)?;
+        m.serialize_entry("truncated", &self.truncated)?;
         m.serialize_entry("user_data", &Hex(&self.user_data))?;
         m.serialize_entry("reject_duplicates", &self.reject_duplicates)?;
         m.serialize_entry("status_report_request", &self.status_report_request)?;
@@ -191,6 +235,7 @@ impl Serialize for StatusReport {
         m.serialize_entry("udh", &self.udh)?;
         m.serialize_entry("pid", &self.pid)?;
         m.serialize_entry("dcs", &self.dcs)?;
+        m.serialize_entry("truncated", &self.truncated)?;
         m.serialize_entry("user_data", &Hex(&self.user_data))?;
         m.end()
     }

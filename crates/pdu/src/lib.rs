@@ -49,6 +49,7 @@
 
 mod address;
 mod assemble;
+mod content;
 mod dcs;
 mod encode;
 mod error;
@@ -64,7 +65,8 @@ mod userdata;
 
 pub use address::{Address, AddressKind};
 pub use assemble::{Assembled, Assembler, Part};
-pub use dcs::{DataCoding, Encoding, MessageWaiting, WaitingKind};
+pub use content::{Content, WAP_PUSH_PORT, WAP_PUSH_SECURE_PORT};
+pub use dcs::{DataCoding, Encoding, IndicationSource, MessageWaiting, WaitingKind};
 pub use encode::{
     encode_deliver, encode_deliver_with, encode_submit, plan, DeliverOptions, Plan, SubmitOptions,
 };

@@ -6,6 +6,7 @@ use std::time::Duration;
 use chrono::{DateTime, FixedOffset};
 
 use crate::address::{self, Address};
+use crate::content::Content;
 use crate::dcs::{DataCoding, Encoding, MessageWaiting};
 use crate::reader::Reader;
 use crate::scts;
@@ -37,12 +38,21 @@ pub struct Deliver {
     pub pid: u8,
     /// TP-DCS, data coding scheme, raw (see [`DataCoding::from_octet`]).
     pub dcs: u8,
-    /// Alphabet of the user data.
+    /// Alphabet of the user data: the DCS's, except that a DCS setting a reserved bit is read as the
+    /// alphabet the user data's length shows (see [`DataCoding::if_octets`]).
     pub encoding: Encoding,
-    /// Message class from the DCS (0 = flash), when given.
+    /// Message class from the DCS, when given: 0 is a flash message, to be shown at once and not stored
+    /// by a phone (see [`Deliver::is_flash`]).
     pub class: Option<u8>,
-    /// Message-waiting indication from the DCS, when given.
+    /// Message-waiting indication from the DCS, when given ([`Deliver::indications`] has every source).
     pub message_waiting: Option<MessageWaiting>,
+    /// Every message-waiting indication the PDU carries: the DCS's, the user data header's (one per kind,
+    /// with counts) and the CPHS sender convention's.
+    pub indications: Vec<MessageWaiting>,
+    /// What the user data is: text, binary data for an application port, or a WAP push.
+    pub content: Content,
+    /// The PDU ended before the user data its TP-UDL announced: `text` and `user_data` hold what was there.
+    pub truncated: bool,
     /// Decoded text of this PDU (empty for binary and compressed data).
     pub text: String,
     /// Concatenation element, for a part of a multipart message.
@@ -108,8 +118,12 @@ pub struct Submit {
     pub dcs: u8,
     /// Alphabet of the user data.
     pub encoding: Encoding,
-    /// Message class from the DCS, when given.
+    /// Message class from the DCS, when given (0 = flash).
     pub class: Option<u8>,
+    /// What the user data is (see [`Deliver::content`]).
+    pub content: Content,
+    /// The PDU ended before the user data its TP-UDL announced.
+    pub truncated: bool,
     /// TP-VP, when present.
     pub validity: Option<Validity>,
     /// Decoded text of this PDU.
@@ -159,6 +173,22 @@ pub struct StatusReport {
     pub udh: Option<Udh>,
     /// Optional payload without the header.
     pub user_data: Vec<u8>,
+    /// The optional user data ended before its TP-UDL said.
+    pub truncated: bool,
+}
+
+impl Deliver {
+    /// A class 0 (flash) message: a phone shows it at once, without the user opening it.
+    pub fn is_flash(&self) -> bool {
+        self.class == Some(0)
+    }
+}
+
+impl Submit {
+    /// A class 0 (flash) message.
+    pub fn is_flash(&self) -> bool {
+        self.class == Some(0)
+    }
 }
 
 /// What a TP-ST value says happened.
@@ -253,21 +283,34 @@ pub(crate) fn decode_tpdu(tpdu: &[u8], smsc: Option<Address>) -> Result<Pdu, Dec
     let udhi = first & 0x40 != 0;
     match first & 0x03 {
         0 => {
-            let sender = address::read_tp(&mut r, "sender address")?;
+            let (sender, raw_sender) = address::read_tp_raw(&mut r, "sender address")?;
             let pid = r.u8("protocol identifier")?;
             let dcs = r.u8("data coding scheme")?;
             let coding = DataCoding::from_octet(dcs);
             let timestamp = read_timestamp(&mut r, "service centre timestamp")?;
-            let ud = userdata::read(&mut r, udhi, coding.encoding)?;
+            let ud = userdata::read(&mut r, udhi, coding)?;
+            let indications: Vec<MessageWaiting> = coding
+                .message_waiting
+                .into_iter()
+                .chain(ud.udh.iter().flat_map(|u| u.indications.iter().copied()))
+                .chain(address::cphs_voicemail(&sender, raw_sender).filter(|_| ud.text == " "))
+                .collect();
             Ok(Pdu::Deliver(Deliver {
                 smsc,
                 sender,
                 timestamp,
                 pid,
                 dcs,
-                encoding: coding.encoding,
+                encoding: ud.encoding,
                 class: coding.class,
                 message_waiting: coding.message_waiting,
+                indications,
+                content: Content::classify(
+                    ud.encoding,
+                    ud.udh.as_ref().and_then(|u| u.ports),
+                    &ud.payload,
+                ),
+                truncated: ud.truncated,
                 text: ud.text,
                 concat: ud.concat,
                 udh: ud.udh,
@@ -299,15 +342,21 @@ pub(crate) fn decode_tpdu(tpdu: &[u8], smsc: Option<Address>) -> Result<Pdu, Dec
                     "validity period",
                 )?)),
             };
-            let ud = userdata::read(&mut r, udhi, coding.encoding)?;
+            let ud = userdata::read(&mut r, udhi, coding)?;
             Ok(Pdu::Submit(Submit {
                 smsc,
                 message_reference,
                 recipient,
                 pid,
                 dcs,
-                encoding: coding.encoding,
+                encoding: ud.encoding,
                 class: coding.class,
+                content: Content::classify(
+                    ud.encoding,
+                    ud.udh.as_ref().and_then(|u| u.ports),
+                    &ud.payload,
+                ),
+                truncated: ud.truncated,
                 validity,
                 text: ud.text,
                 concat: ud.concat,
@@ -339,6 +388,7 @@ pub(crate) fn decode_tpdu(tpdu: &[u8], smsc: Option<Address>) -> Result<Pdu, Dec
                 text: String::new(),
                 udh: None,
                 user_data: Vec::new(),
+                truncated: false,
             };
             // The parameter indicator and what it announces are optional (TS 23.040 §9.2.2.3). Some modems pad
             // the report with bytes that are not a valid indicator; the mandatory fields are what matters, so
@@ -346,8 +396,9 @@ pub(crate) fn decode_tpdu(tpdu: &[u8], smsc: Option<Address>) -> Result<Pdu, Dec
             if r.remaining() > 0 {
                 if let Ok(optional) = read_report_parameters(&mut r, udhi) {
                     (report.pid, report.dcs) = (optional.pid, optional.dcs);
-                    if let Some((encoding, ud)) = optional.user_data {
-                        report.encoding = Some(encoding);
+                    if let Some(ud) = optional.user_data {
+                        report.encoding = Some(ud.encoding);
+                        report.truncated = ud.truncated;
                         report.text = ud.text;
                         report.udh = ud.udh;
                         report.user_data = ud.payload;
@@ -363,7 +414,7 @@ pub(crate) fn decode_tpdu(tpdu: &[u8], smsc: Option<Address>) -> Result<Pdu, Dec
 struct ReportParameters {
     pid: Option<u8>,
     dcs: Option<u8>,
-    user_data: Option<(Encoding, userdata::UserData)>,
+    user_data: Option<userdata::UserData>,
 }
 
 fn read_report_parameters(r: &mut Reader<'_>, udhi: bool) -> Result<ReportParameters, DecodeError> {
@@ -379,8 +430,11 @@ fn read_report_parameters(r: &mut Reader<'_>, udhi: bool) -> Result<ReportParame
         None
     };
     let user_data = if pi & 0x04 != 0 {
-        let encoding = DataCoding::from_octet(dcs.unwrap_or(0)).encoding;
-        Some((encoding, userdata::read(r, udhi, encoding)?))
+        Some(userdata::read(
+            r,
+            udhi,
+            DataCoding::from_octet(dcs.unwrap_or(0)),
+        )?)
     } else {
         None
     };
@@ -456,10 +510,11 @@ mod tests {
 
     #[test]
     fn overlong_header_is_an_error() {
+        // TP-UDL says 10 bytes, 6 remain: the header inside them still has to fit.
         let err = decode_hex("00440B911346610089F60008208062917314080A0C0804123402").unwrap_err();
         assert_eq!(
             err.to_string(),
-            "the user data length says 10 bytes but only 6 remain"
+            "the user data header claims 12 bytes but only 5 remain"
         );
         let err = decode_hex(
             "00440B911346610089F600082080629173140806 0C0804123402"
@@ -524,6 +579,50 @@ mod tests {
             Some(Validity::Relative(Duration::from_secs(4 * 86400)))
         );
         assert!(s.status_report_request);
+    }
+
+    #[test]
+    fn real_submit_three_octets_short_is_decoded_and_flagged() {
+        // A visual voicemail notice to port 5496 stored by a phone (gammu's tests/at-sms/41.dump): TP-UDL says
+        // 93 septets (82 octets), 79 octets are there.
+        let pdu = decode_hex(
+            "0041000B817777777777F700005D060504157800004DE1135B851283D4E2AFDD8BD576F3B2DC5E96F7DC617A788E2E\
+             BBD761173C2CA7E777F0B79CDECBE5663BF8BDC74E57CDCFBCF5B97387DBE59E1BE00ED3C37374D9BD0EBBE06139",
+        )
+        .unwrap();
+        let Pdu::Submit(s) = pdu else { panic!() };
+        assert!(s.truncated);
+        assert_eq!(
+            s.text,
+            "MBOXUPDATE?m=15;server=natashenka.party;port=993;pw=liUfOyVO;name=n@natashenka.par"
+        );
+        assert_eq!(s.content, Content::Text { port: Some(5496) });
+        assert!(s.smsc.is_none() && !s.is_flash());
+    }
+
+    #[test]
+    fn cphs_and_flash() {
+        // Android's GsmSmsTest: the CPHS "set voicemail indicator" sender `_@` with a one-space text.
+        let d = deliver("07912160130310F20404D0110041006060627171118A0120");
+        assert_eq!(d.indications.len(), 1);
+        let mw = d.indications[0];
+        assert_eq!(
+            (mw.kind, mw.active, mw.source),
+            (
+                crate::WaitingKind::Voicemail,
+                true,
+                crate::IndicationSource::Cphs
+            )
+        );
+        assert!(d.message_waiting.is_none());
+        // The same sender with real text is a sender called `_@`, not an indicator.
+        let d = deliver("07912160130310F20404D0110041006060627171118A024120");
+        assert!(d.indications.is_empty());
+        // Class 0 (DCS 0x10) is flash; class 1 is not.
+        let d = deliver("07911326040000F0040B911346610089F60010208062917314080AE8329BFD4697D9EC37");
+        assert!(d.is_flash() && d.text == "hellohello");
+        let d = deliver("07911326040000F0040B911346610089F60011208062917314080AE8329BFD4697D9EC37");
+        assert!(!d.is_flash() && d.class == Some(1));
     }
 
     #[test]

@@ -10,7 +10,17 @@ fn bcd(b: u8) -> Option<u32> {
     (lo <= 9 && hi <= 9).then_some(lo * 10 + hi)
 }
 
-/// Decodes 7 octets. Two-digit years are read as 2000-2099: SMS timestamps before 2000 are not met in practice.
+/// The year a two-digit TP-SCTS year stands for: 90-99 are 1990-1999, as phones read them (a phone whose clock
+/// was never set, or a SIM that kept a 1990s message, writes them); 00-89 are 2000-2089.
+pub(crate) fn year(yy: u32) -> i32 {
+    if yy >= 90 {
+        1900 + yy as i32
+    } else {
+        2000 + yy as i32
+    }
+}
+
+/// Decodes 7 octets into a date, time and offset (see [`year`] for the century).
 pub(crate) fn decode(
     b: &[u8; 7],
     field: &'static str,
@@ -37,12 +47,9 @@ pub(crate) fn decode(
                 "time zone of {quarters} quarter hours is out of range"
             ))
         })?;
-    let date = NaiveDate::from_ymd_opt(2000 + v[0] as i32, v[1], v[2]).ok_or_else(|| {
-        bad(format!(
-            "20{:02}-{:02}-{:02} is not a date",
-            v[0], v[1], v[2]
-        ))
-    })?;
+    let yyyy = year(v[0]);
+    let date = NaiveDate::from_ymd_opt(yyyy, v[1], v[2])
+        .ok_or_else(|| bad(format!("{yyyy}-{:02}-{:02} is not a date", v[1], v[2])))?;
     let time = date
         .and_hms_opt(v[3], v[4], v[5])
         .ok_or_else(|| bad(format!("{:02}:{:02}:{:02} is not a time", v[3], v[4], v[5])))?;
@@ -105,5 +112,24 @@ mod tests {
         );
         assert!(decode(&[0x52, 0x21, 0x03, 0x42, 0x00, 0x00, 0x00], "timestamp").is_err());
         // hour 24
+    }
+
+    #[test]
+    fn years_90_to_99_are_the_1990s() {
+        // 99-03-29 15:16:59 +02:00, as a phone that stored it in 1999 wrote it (gammu's tests/at-sms/09.dump).
+        let t = decode(&[0x99, 0x30, 0x92, 0x51, 0x61, 0x95, 0x80], "timestamp").unwrap();
+        assert_eq!(t.to_rfc3339(), "1999-03-29T15:16:59+02:00");
+        assert_eq!(encode(&t), [0x99, 0x30, 0x92, 0x51, 0x61, 0x95, 0x80]);
+        let t = decode(&[0x98, 0x10, 0x10, 0x00, 0x00, 0x00, 0x00], "timestamp").unwrap();
+        assert_eq!(t.to_rfc3339(), "2089-01-01T00:00:00+00:00");
+        for yy in 0..100u32 {
+            let expected = if yy >= 90 { 1900 + yy } else { 2000 + yy };
+            assert_eq!(year(yy), expected as i32);
+        }
+        let err = decode(&[0x99, 0x20, 0x03, 0x01, 0x00, 0x00, 0x00], "timestamp").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the timestamp is not a valid date and time (1999-02-30 is not a date)"
+        );
     }
 }

@@ -1,6 +1,8 @@
 //! The user data header (TS 23.040 §9.2.3.24): concatenation (8- and 16-bit references), application port
-//! addressing, national language shifts; other elements are kept raw and otherwise skipped.
+//! addressing, special SMS message indications (voicemail and other messages waiting), national language
+//! shifts; other elements are kept raw and otherwise skipped.
 
+use crate::dcs::{IndicationSource, MessageWaiting, WaitingKind};
 use crate::national::Language;
 use crate::DecodeError;
 
@@ -50,6 +52,8 @@ pub struct Udh {
     pub locking_shift: Option<Language>,
     /// National single shift table in force (IEI 0x24).
     pub single_shift: Option<Language>,
+    /// Special SMS message indications (IEI 0x01), in header order: one per kind of message waiting.
+    pub indications: Vec<MessageWaiting>,
 }
 
 /// Parses the header octets after the length octet; also returns the concatenation element, if valid.
@@ -60,6 +64,7 @@ pub(crate) fn parse(raw: &[u8]) -> Result<(Udh, Option<Concat>), DecodeError> {
         ports: None,
         locking_shift: None,
         single_shift: None,
+        indications: Vec::new(),
     };
     let mut concat = None;
     let mut rest = raw;
@@ -106,6 +111,7 @@ pub(crate) fn parse(raw: &[u8]) -> Result<(Udh, Option<Concat>), DecodeError> {
                     bits: 16,
                 });
             }
+            (0x01, &[kind, count]) => udh.indications.push(special_indication(kind, count)),
             (0x24, &[id]) => udh.single_shift = Language::from_id(id),
             (0x25, &[id]) => udh.locking_shift = Language::from_id(id),
             _ => {}
@@ -117,6 +123,25 @@ pub(crate) fn parse(raw: &[u8]) -> Result<(Udh, Option<Concat>), DecodeError> {
     }
     // A single stray octet at the end cannot hold an element; it is left in `raw` and otherwise ignored.
     Ok((udh, concat))
+}
+
+/// Reads a special SMS message indication (TS 23.040 §9.2.3.24.2): bit 7 of the first octet says whether to
+/// store the message, bits 1-0 the kind (with bits 4-2 extending "other"); the second octet counts the
+/// messages waiting, and 0 clears the indication.
+fn special_indication(kind: u8, count: u8) -> MessageWaiting {
+    MessageWaiting {
+        kind: match (kind & 0x03, (kind >> 2) & 0x07) {
+            (0, _) => WaitingKind::Voicemail,
+            (1, _) => WaitingKind::Fax,
+            (2, _) => WaitingKind::Email,
+            (_, 1) => WaitingKind::Video,
+            _ => WaitingKind::Other,
+        },
+        active: count > 0,
+        store: kind & 0x80 != 0,
+        count: Some(count),
+        source: IndicationSource::Udh,
+    }
 }
 
 /// Builds a header (length octet included) from elements.
@@ -168,6 +193,50 @@ mod tests {
                 data: vec![0xAA]
             }
         );
+    }
+
+    #[test]
+    fn special_sms_indications() {
+        // Voicemail, discard, 2 waiting; then e-mail, store, 0 waiting (cleared); then video (other, ext 001).
+        let (udh, _) = parse(&[
+            0x01, 0x02, 0x00, 0x02, 0x01, 0x02, 0x82, 0x00, 0x01, 0x02, 0x87, 0x05,
+        ])
+        .unwrap();
+        let got: Vec<_> = udh
+            .indications
+            .iter()
+            .map(|m| (m.kind, m.active, m.store, m.count, m.source))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    WaitingKind::Voicemail,
+                    true,
+                    false,
+                    Some(2),
+                    IndicationSource::Udh
+                ),
+                (
+                    WaitingKind::Email,
+                    false,
+                    true,
+                    Some(0),
+                    IndicationSource::Udh
+                ),
+                (
+                    WaitingKind::Video,
+                    true,
+                    true,
+                    Some(5),
+                    IndicationSource::Udh
+                ),
+            ]
+        );
+        // A malformed element (one octet) is kept raw and indicates nothing.
+        let (udh, _) = parse(&[0x01, 0x01, 0x00]).unwrap();
+        assert!(udh.indications.is_empty());
+        assert_eq!(udh.elements.len(), 1);
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! `tests/gammu_vectors.py` has gammu encode over a thousand SMS-DELIVER messages (GSM 7-bit with and without
 //! the extension table, UCS2 with mixed scripts and emoji, multipart with 8- and 16-bit references,
 //! international, national and alphanumeric senders) and decode them again. For every part we must agree with
-//! gammu's decoder on sender, timestamp (with its zone) and text; and the assembled parts, fed in reverse
+//! gammu's decoder on sender, timestamp (with its zone), text and message class (none or 0-3, drawn at random;
+//! class 0 is a flash message); and the assembled parts, fed in reverse
 //! order, must give back exactly the text gammu was asked to encode. gammu does not implement the national
 //! language shift tables, so hand-built messages in those are checked against TS 23.038 instead, and the
 //! test prints what gammu made of them.
@@ -69,6 +70,8 @@ fn gammu_text(part: &Value) -> &str {
 fn decoding_agrees_with_gammu() {
     let Some(cases) = vectors() else { return };
     let mut parts_checked = 0;
+    // Parts per class as gammu reports it: none, 0 (flash), 1, 2, 3.
+    let mut classes = [0usize; 5];
     let mut multipart = 0;
     let (national, cases): (Vec<&Value>, Vec<&Value>) =
         cases.iter().partition(|c| c["kind"] == "national");
@@ -123,6 +126,21 @@ fn decoding_agrees_with_gammu() {
                 "case {id} part {i}: time zone\n{hex}"
             );
             assert_eq!(d.text, gammu_text(g), "case {id} part {i}: text\n{hex}");
+            // gammu says -1 for "no class"; class 0 is a flash message.
+            let class = g["class"].as_i64().unwrap();
+            assert_eq!(
+                d.class.map(i64::from).unwrap_or(-1),
+                class,
+                "case {id} part {i}: class\n{hex}"
+            );
+            assert_eq!(d.is_flash(), class == 0, "case {id} part {i}: flash\n{hex}");
+            assert_eq!(
+                d.content.kind(),
+                "text",
+                "case {id} part {i}: content\n{hex}"
+            );
+            assert!(!d.truncated, "case {id} part {i}: truncated\n{hex}");
+            classes[usize::try_from(class + 1).unwrap()] += 1;
             assert_eq!(d.udh.as_ref().map(|u| simrelay_pdu::to_hex(&u.raw)), {
                 let udh = g["udh"].as_str().unwrap();
                 // gammu reports the header with its length octet.
@@ -158,4 +176,8 @@ fn decoding_agrees_with_gammu() {
         cases.len()
     );
     assert!(multipart >= 400);
+    assert!(
+        classes.iter().all(|&n| n >= 100),
+        "parts per class (none, 0-3): {classes:?}"
+    );
 }

@@ -126,6 +126,8 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
     rng = random.Random(args.seed)
+    # The message class comes from a stream of its own, so adding it left every other choice as it was.
+    class_rng = random.Random(args.seed + 1)
     kinds = ["gsm7", "gsm7_ext", "gsm7_long", "gsm7_long16", "ucs2", "ucs2_long", "ucs2_long16", "emoji_long"]
     for case in range(args.count):
         kind = kinds[case % len(kinds)]
@@ -141,7 +143,8 @@ def main():
             text = unicode_text(rng, rng.randint(1, 70) if not long else n)
             unicode = True
         entry = "ConcatenatedTextLong16bit" if kind.endswith("16") else "ConcatenatedTextLong"
-        parts = gammu.EncodeSMS({"Class": -1, "Unicode": unicode, "Entries": [{"ID": entry, "Buffer": text}]})
+        klass = class_rng.choice([-1, -1, 0, 1, 2, 3])
+        parts = gammu.EncodeSMS({"Class": klass, "Unicode": unicode, "Entries": [{"ID": entry, "Buffer": text}]})
         number = sender(rng)
         when = datetime.datetime(rng.randint(2000, 2089), rng.randint(1, 12), rng.randint(1, 28),
                                  rng.randint(0, 23), rng.randint(0, 59), rng.randint(0, 59))
@@ -169,6 +172,7 @@ def main():
                 "coding": d["Coding"],
                 "datetime": d["DateTime"].isoformat(),
                 "udh": bytes(d["UDH"]["Text"]).hex().upper(),
+                "class": d["Class"],
             })
         print(json.dumps({"case": case, "kind": kind, "text": text, "sender": number, "pdus": pdus,
                           "gammu": decoded}, ensure_ascii=True))

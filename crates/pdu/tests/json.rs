@@ -63,3 +63,78 @@ fn submit_json_names_the_recipient() {
     assert_eq!(v["recipient_type"], "international");
     assert_eq!(v["text"], "hi");
 }
+
+#[test]
+fn binary_flash_and_waiting_messages_say_what_they_are() {
+    // A WAP push (MMS notification) as Android's GsmSmsTest has it: 8-bit, class 1, ports 2948/9200.
+    let v = serde_json::to_value(
+        simrelay_pdu::decode_hex(
+            "07914140279510F6440A8111110301003BF56080207130138A8C0B05040B8423F000032A02010106276170706C6963\
+             6174696F6E2F766E642E7761702E6D6D732D6D65737361676500AF848D0185B4848C8298524E453955304A6D71355141\
+             4142666C414141414D7741414236514141414141008D908918802B31353132323937373638332F545950453D504C4D4E\
+             008A808E022B918805810306977F83687474703A2F2F36",
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(v["text"], "");
+    assert_eq!(v["encoding"], "binary");
+    assert_eq!(
+        v["content"],
+        json!({"kind": "wap_push", "port": 2948, "length": 128,
+               "content_type": "application/vnd.wap.mms-message",
+               "description": "WAP push (application/vnd.wap.mms-message), 128 bytes"})
+    );
+    assert_eq!(
+        (v["flash"].clone(), v["truncated"].clone()),
+        (json!(false), json!(false))
+    );
+
+    // Class 0 (DCS 0x10): a flash message.
+    let pdu = simrelay_pdu::encode_deliver_with(
+        "+31641600986",
+        "Flash!",
+        chrono::DateTime::parse_from_rfc3339("2025-01-02T03:04:05+01:00").unwrap(),
+        &simrelay_pdu::DeliverOptions::default(),
+    )
+    .unwrap();
+    let mut pdu = pdu[0].clone();
+    let dcs_at = 1 + usize::from(pdu[0]) + 1 + 2 + 6 + 1; // SMSC, first octet, sender (11 digits), PID
+    pdu[dcs_at] = 0x10;
+    let v = serde_json::to_value(simrelay_pdu::decode(&pdu).unwrap()).unwrap();
+    assert_eq!(
+        (v["class"].clone(), v["flash"].clone()),
+        (json!(0), json!(true))
+    );
+    assert_eq!(v["content"], json!({"kind": "text", "port": null}));
+
+    // Voicemail waiting, twice over: the UDH special SMS indication (2 messages, discard) and DCS 0xC8.
+    let v = serde_json::to_value(
+        simrelay_pdu::decode_hex("07912180958750F84401800500C87020026195702B06040102000200")
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        v["message_waiting"],
+        json!({"kind": "voicemail", "active": true, "store": false, "count": null, "source": "dcs"})
+    );
+    assert_eq!(
+        v["indications"],
+        json!([
+            {"kind": "voicemail", "active": true, "store": false, "count": null, "source": "dcs"},
+            {"kind": "voicemail", "active": true, "store": false, "count": 2, "source": "udh"}
+        ])
+    );
+}
+
+#[test]
+fn truncated_user_data_is_flagged() {
+    // A SUBMIT whose TP-UDL says 2 septets more than the PDU holds.
+    let v = serde_json::to_value(
+        simrelay_pdu::decode_hex("0031000B911346610089F60000AA0CE8329BFD4697D9EC37").unwrap(),
+    )
+    .unwrap();
+    assert_eq!(v["text"], "hellohello");
+    assert_eq!(v["truncated"], true);
+    assert_eq!(v["flash"], false);
+}

@@ -193,4 +193,27 @@ proptest! {
             let _ = a.flush();
         }
     }
+
+    /// A PDU cut short inside its user data (as phones store some) decodes to a prefix of its text, flagged
+    /// truncated, for 7-bit text with escapes and for UCS2 with surrogate pairs.
+    #[test]
+    fn user_data_cut_short_decodes_a_prefix(gsm in chars_from("Hello €[]{} ÄÖ123", 150), wide in "\\PC{0,60}",
+                                            ucs2 in any::<bool>(), cut in any::<prop::sample::Index>()) {
+        let text = if ucs2 { format!("Ω{wide}") } else { gsm };
+        let ts = FixedOffset::east_opt(3600).unwrap().with_ymd_and_hms(1999, 12, 31, 23, 59, 59).unwrap();
+        let parts = encode_deliver_with("+4915123456789", &text, ts, &DeliverOptions::default()).unwrap();
+        prop_assume!(parts.len() == 1);
+        let pdu = &parts[0];
+        let Pdu::Deliver(full) = decode(pdu).unwrap() else { panic!() };
+        prop_assert_eq!(&full.text, &text);
+        prop_assert!(!full.truncated);
+        prop_assert_eq!(full.timestamp, ts);
+        // The user data is the tail of the PDU: cut up to all of it, keeping TP-UDL.
+        let ud_octets = if full.encoding == Encoding::Gsm7 { (full.user_data.len() * 7).div_ceil(8) } else { full.user_data.len() };
+        let k = cut.index(ud_octets + 1);
+        let Pdu::Deliver(short) = decode(&pdu[..pdu.len() - k]).unwrap() else { panic!() };
+        prop_assert_eq!(short.truncated, k > 0);
+        let got = short.text.strip_suffix('\u{FFFD}').unwrap_or(&short.text);
+        prop_assert!(text.starts_with(got), "{:?} is not a prefix of {:?}", got, text);
+    }
 }
