@@ -276,7 +276,8 @@ pub fn load(path: &Path, env: impl Fn(&str) -> Option<String>) -> Result<Config,
         let range = entry.parse().map_err(|_| ConfigError::Value {
             path: path.to_path_buf(),
             key: format!("lan_addresses[{i}]"),
-            expected: "must be an IP address or network such as \"203.0.113.7\" or \"2001:db8::/64\"",
+            expected:
+                "must be an IP address or network such as \"203.0.113.7\" or \"2001:db8::/64\"",
         })?;
         config.lan_addresses.push(range);
     }
@@ -473,7 +474,10 @@ mod tests {
         assert_eq!(c.allowed_ports, vec!["/dev/pts/*".to_owned()]);
         assert_eq!(c.lan_addresses.len(), 2);
         assert!(!c.lan_tls);
-        assert!(Config::default().lan_tls, "HTTPS on the LAN unless told otherwise");
+        assert!(
+            Config::default().lan_tls,
+            "HTTPS on the LAN unless told otherwise"
+        );
         let c = load(&path, env(&[("SIMRELAY_LAN_TLS", "1")])).expect("loads");
         assert!(c.lan_tls);
         std::fs::write(&path, "lan_addresses = [\"somewhere\"]\n").expect("write");

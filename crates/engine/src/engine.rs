@@ -320,7 +320,10 @@ impl Engine {
     /// The scheme other devices use (`https` unless LAN sharing serves plain HTTP), and the fingerprint of the
     /// certificate they see, while shared over HTTPS.
     pub fn lan_security(&self) -> (&'static str, Option<String>) {
-        (self.listeners.lan_scheme(), self.listeners.lan_fingerprint())
+        (
+            self.listeners.lan_scheme(),
+            self.listeners.lan_fingerprint(),
+        )
     }
 
     /// The addresses other devices reach the server on (empty when it is not shared on the LAN).

@@ -176,7 +176,8 @@ fn inherited(env: impl Iterator<Item = EnvVar>) -> Vec<EnvVar> {
 }
 
 async fn run_command(argv: &[String], message: &Message, timeout: Duration) -> Result<(), String> {
-    run_command_in(argv, message, timeout, std::env::vars_os()).await
+    let env: Vec<EnvVar> = std::env::vars_os().collect();
+    run_command_in(argv, message, timeout, env).await
 }
 
 /// [`run_command`] as if SimRelay's environment were `env`.
@@ -184,7 +185,7 @@ async fn run_command_in(
     argv: &[String],
     message: &Message,
     timeout: Duration,
-    env: impl Iterator<Item = EnvVar>,
+    env: Vec<EnvVar>,
 ) -> Result<(), String> {
     let (program, args) = argv.split_first().ok_or("empty command")?;
     let json = serde_json::to_vec(message).map_err(|e| e.to_string())?;
@@ -192,7 +193,7 @@ async fn run_command_in(
     command
         .args(args)
         .env_clear()
-        .envs(inherited(env))
+        .envs(inherited(env.into_iter()))
         .env("SIMRELAY_ID", message.id.to_string())
         .env("SIMRELAY_MODEM", env_safe(&message.modem))
         .env("SIMRELAY_SENDER", env_safe(&message.sender))
@@ -288,7 +289,8 @@ mod tests {
             text,
             code: Some("482913".into()),
             code_span: None,
-            sent_at: chrono::DateTime::parse_from_rfc3339("2026-11-22T10:00:00+01:00").expect("time"),
+            sent_at: chrono::DateTime::parse_from_rfc3339("2026-11-22T10:00:00+01:00")
+                .expect("time"),
             received_at: chrono::Utc::now().fixed_offset(),
             encoding: None,
             decode_error: None,
@@ -303,7 +305,10 @@ mod tests {
     async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
         let start = Instant::now();
         while !done() {
-            assert!(start.elapsed() < Duration::from_secs(20), "timed out: {what}");
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "timed out: {what}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -313,30 +318,57 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let out = dir.path().join("env");
         // SimRelay's environment carries the variables a hook must never see.
-        let env = std::env::vars_os().chain([
-            ("SIMRELAY_TOKEN".into(), "secret-main-token-in-the-environment".into()),
-            ("SOME_OTHER_SECRET".into(), "s3cret".into()),
-            ("LC_TIME".into(), "C".into()),
-        ]);
+        let env = std::env::vars_os()
+            .chain([
+                (
+                    "SIMRELAY_TOKEN".into(),
+                    "secret-main-token-in-the-environment".into(),
+                ),
+                ("SOME_OTHER_SECRET".into(), "s3cret".into()),
+                ("LC_TIME".into(), "C".into()),
+            ])
+            .collect();
         let script = format!("env > '{}'", out.display());
-        run_command_in(&sh(&script), &message("hello".into()), Duration::from_secs(10), env)
-            .await
-            .expect("runs");
+        run_command_in(
+            &sh(&script),
+            &message("hello".into()),
+            Duration::from_secs(10),
+            env,
+        )
+        .await
+        .expect("runs");
         let env = std::fs::read_to_string(&out).expect("env written");
         assert!(!env.contains("secret-main-token"), "{env}");
-        assert!(!env.contains("SIMRELAY_TOKEN") && !env.contains("SOME_OTHER_SECRET"), "{env}");
-        assert!(env.contains("SIMRELAY_CODE=482913") && env.contains("SIMRELAY_TEXT=hello"), "{env}");
-        assert!(env.lines().any(|l| l.starts_with("PATH=")), "PATH is kept: {env}");
-        assert!(env.lines().any(|l| l == "LC_TIME=C"), "locale settings are kept: {env}");
+        assert!(
+            !env.contains("SIMRELAY_TOKEN") && !env.contains("SOME_OTHER_SECRET"),
+            "{env}"
+        );
+        assert!(
+            env.contains("SIMRELAY_CODE=482913") && env.contains("SIMRELAY_TEXT=hello"),
+            "{env}"
+        );
+        assert!(
+            env.lines().any(|l| l.starts_with("PATH=")),
+            "PATH is kept: {env}"
+        );
+        assert!(
+            env.lines().any(|l| l == "LC_TIME=C"),
+            "locale settings are kept: {env}"
+        );
     }
 
     #[tokio::test]
     async fn writing_stdin_counts_toward_the_time_limit() {
-        // A message far larger than a pipe holds, to a hook that never reads: the write blocks.
+        // A message larger than a pipe holds (64 KiB), to a hook that never reads: the write blocks. (The text is
+        // also in SIMRELAY_TEXT, which the OS limits to 128 KiB.)
         let started = Instant::now();
-        let err = run_command(&sh("sleep 30"), &message("x".repeat(1 << 20)), Duration::from_secs(1))
-            .await
-            .expect_err("times out");
+        let err = run_command(
+            &sh("sleep 30"),
+            &message("x".repeat(100_000)),
+            Duration::from_secs(1),
+        )
+        .await
+        .expect_err("times out");
         assert!(err.contains("longer than 1s"), "{err}");
         assert!(
             started.elapsed() < Duration::from_secs(15),
@@ -369,7 +401,10 @@ mod tests {
         // The grandchild is gone (or a zombie awaiting its dead parent's reaper), and never writes its marker.
         eventually("the grandchild to be killed", || !alive(pid)).await;
         tokio::time::sleep(Duration::from_secs(4)).await;
-        assert!(!marker.exists(), "the background child of the hook kept running");
+        assert!(
+            !marker.exists(),
+            "the background child of the hook kept running"
+        );
     }
 
     #[cfg(unix)]
@@ -378,7 +413,7 @@ mod tests {
         match std::fs::read_to_string(stat) {
             // The state is the field after the parenthesised name; Z is a zombie (dead).
             Ok(stat) => stat
-                .rsplit_once(') ')
+                .rsplit_once(") ")
                 .is_some_and(|(_, rest)| !rest.starts_with('Z')),
             Err(_) => false,
         }

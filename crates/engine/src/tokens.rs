@@ -116,7 +116,8 @@ impl Scopes {
     pub fn parse_list(list: &str) -> Result<Scopes, TokensError> {
         let mut scopes = Scopes::default();
         for name in list.split(',') {
-            let scope = Scope::parse(name).ok_or_else(|| TokensError::InvalidScope(name.trim().to_owned()))?;
+            let scope = Scope::parse(name)
+                .ok_or_else(|| TokensError::InvalidScope(name.trim().to_owned()))?;
             scopes = scopes.with(scope);
         }
         Ok(scopes)
@@ -150,7 +151,9 @@ impl Serialize for Scopes {
 
 impl<'de> Deserialize<'de> for Scopes {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Scopes, D::Error> {
-        Ok(Vec::<Scope>::deserialize(deserializer)?.into_iter().collect())
+        Ok(Vec::<Scope>::deserialize(deserializer)?
+            .into_iter()
+            .collect())
     }
 }
 
@@ -282,7 +285,9 @@ pub enum TokensError {
     #[error("too many pairing codes are waiting to be used; wait for them to expire (10 minutes) or use them")]
     TooManyPairings,
     /// The stored main token is not usable.
-    #[error("the access token file {path} {message}; delete it to make SimRelay generate a new one")]
+    #[error(
+        "the access token file {path} {message}; delete it to make SimRelay generate a new one"
+    )]
     MainToken {
         /// The file.
         path: PathBuf,
@@ -991,8 +996,13 @@ mod tests {
         assert!(s.has(Scope::Read) && s.has(Scope::Admin) && !s.has(Scope::Send));
         assert_eq!(s.to_string(), "read,admin");
         assert_eq!(Scopes::ALL.to_string(), "read,send,admin");
-        let err = Scopes::parse_list("read,wrte").expect_err("typo").to_string();
-        assert!(err.contains("wrte") && err.contains("read, send and admin"), "{err}");
+        let err = Scopes::parse_list("read,wrte")
+            .expect_err("typo")
+            .to_string();
+        assert!(
+            err.contains("wrte") && err.contains("read, send and admin"),
+            "{err}"
+        );
         assert!(Scopes::parse_list("").is_err());
         assert_eq!(
             serde_json::to_string(&Scopes::DEFAULT_DEVICE).expect("json"),
@@ -1031,13 +1041,20 @@ mod tests {
             assert_eq!(mode(path.parent().expect("dir")), 0o700);
         }
         assert_eq!(
-            std::fs::read_dir(path.parent().expect("dir")).expect("ls").count(),
+            std::fs::read_dir(path.parent().expect("dir"))
+                .expect("ls")
+                .count(),
             1,
             "no temporary file is left"
         );
         std::fs::write(&path, "tiny\n").expect("write");
-        let err = load_or_create_main_token(&path).expect_err("weak").to_string();
-        assert!(err.contains("delete it") && err.contains(MAIN_TOKEN_FILE), "{err}");
+        let err = load_or_create_main_token(&path)
+            .expect_err("weak")
+            .to_string();
+        assert!(
+            err.contains("delete it") && err.contains(MAIN_TOKEN_FILE),
+            "{err}"
+        );
     }
 
     #[test]
@@ -1063,7 +1080,10 @@ mod tests {
             .start_pairing("Pixel 8", Scopes::DEFAULT_DEVICE)
             .expect("code");
         assert_eq!(pairing.code.len(), 32);
-        assert!(matches!(devices.claim("not-the-code"), Err(TokensError::BadCode)));
+        assert!(matches!(
+            devices.claim("not-the-code"),
+            Err(TokensError::BadCode)
+        ));
         let (device, token) = devices.claim(&pairing.code).expect("claimed");
         assert_eq!(device.name, "Pixel 8");
         assert_eq!(device.scopes, Scopes::DEFAULT_DEVICE);
@@ -1088,8 +1108,14 @@ mod tests {
         // A new code for the same name replaces the old one.
         let old = devices.start_pairing("tablet", Scopes::ALL).expect("code");
         let new = devices.start_pairing("tablet", Scopes::ALL).expect("code");
-        assert!(matches!(devices.claim(&old.code), Err(TokensError::BadCode)));
-        assert_eq!(devices.claim(&new.code).expect("claimed").0.scopes, Scopes::ALL);
+        assert!(matches!(
+            devices.claim(&old.code),
+            Err(TokensError::BadCode)
+        ));
+        assert_eq!(
+            devices.claim(&new.code).expect("claimed").0.scopes,
+            Scopes::ALL
+        );
     }
 
     #[test]
@@ -1100,7 +1126,10 @@ mod tests {
         for p in devices.pending.lock().expect("lock").iter_mut() {
             p.expires = Instant::now();
         }
-        assert!(matches!(devices.claim(&pairing.code), Err(TokensError::BadCode)));
+        assert!(matches!(
+            devices.claim(&pairing.code),
+            Err(TokensError::BadCode)
+        ));
         for i in 0..MAX_PENDING {
             devices
                 .start_pairing(&format!("d{i}"), Scopes::ALL)

@@ -243,8 +243,14 @@ mod tests {
     #[test]
     fn the_window_stays_on_the_engines_origin() {
         let engine = url("http://127.0.0.1:8731/?token=t&shell=desktop");
-        assert!(may_navigate(&engine, &url("http://127.0.0.1:8731/#/message/5")));
-        assert!(may_navigate(&engine, &url("http://127.0.0.1:8731/other?x=1")));
+        assert!(may_navigate(
+            &engine,
+            &url("http://127.0.0.1:8731/#/message/5")
+        ));
+        assert!(may_navigate(
+            &engine,
+            &url("http://127.0.0.1:8731/other?x=1")
+        ));
         for elsewhere in [
             "http://127.0.0.1:9999/",
             "https://127.0.0.1:8731/",

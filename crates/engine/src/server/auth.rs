@@ -8,9 +8,10 @@
 //! each route needs. Loopback-only routes (settings, devices, pairing) ask for the token *and* the address.
 //!
 //! One candidate per request is looked at (header, else query, else cookie), on every path, and each wrong one
-//! counts toward the failure limit of its address (an IPv6 client by its /64): after [`MAX_FAILURES`] in a
-//! minute the address gets `429` for anything carrying a token, so the UI page and `/api/health` are no oracle
-//! either. The limiter's table has a hard size.
+//! counts toward the failure limit of its client: after [`MAX_FAILURES`] in a minute the client gets `429` for
+//! anything carrying a token, so the UI page and `/api/health` are no oracle either. A client is an IPv4 address,
+//! an IPv6 /64, or, on this machine, an account (`local_peer.rs`): every local account connects from 127.0.0.1,
+//! and one must not be able to lock the owner out. The limiter's table has a hard size.
 //!
 //! A request made with a device token ends (401) the moment that device is revoked, whoever revokes it: a long
 //! poll does not outlive its token.
@@ -29,7 +30,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::broadcast::error::RecvError;
 
 use super::error::Failure;
-use super::{conn, origin, AppState};
+use super::{conn, local_peer, origin, AppState};
 use crate::tokens::{constant_time_eq, Scope, Scopes};
 
 /// Random bytes in a generated token: 256 bits, well above the 128 a guessable-by-nobody token needs.
@@ -70,7 +71,8 @@ pub(crate) fn access(method: &Method, path: &str) -> Access {
     match path {
         "/api/health" | "/api/logout" | "/api/pair/claim" => Access::Public,
         "/ws" => Access::Needs(Scope::Read),
-        "/api/messages" | "/api/codes/latest" | "/api/codes/wait" | "/api/export" | "/api/modems"
+        "/api/messages" | "/api/codes/latest" | "/api/codes/wait" | "/api/export"
+        | "/api/modems"
             if reading =>
         {
             Access::Needs(Scope::Read)
@@ -84,12 +86,58 @@ pub(crate) fn access(method: &Method, path: &str) -> Access {
 }
 
 /// Whom the limiter and the connection caps count a client as: an IPv4 address, or an IPv6 /64 (one host can
-/// hold a whole /64 of addresses), or the shared entry beyond the limiter's table size.
+/// hold a whole /64 of addresses), an account of this machine (for the limiter), or the shared entry beyond the
+/// limiter's table size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum ClientKey {
     V4(Ipv4Addr),
     V6(u64),
+    Local(u32),
     Overflow,
+}
+
+/// The client of one request, as the failure limit counts it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Client {
+    peer: Option<SocketAddr>,
+    /// Our end of the connection: with the peer, it names the client's socket on this machine.
+    local: Option<SocketAddr>,
+}
+
+impl Client {
+    pub(crate) fn new(peer: Option<SocketAddr>, local: Option<SocketAddr>) -> Client {
+        Client { peer, local }
+    }
+
+    fn on_this_machine(&self) -> bool {
+        self.peer.is_some_and(|p| p.ip().is_loopback())
+    }
+
+    /// The limiter's key: on this machine the account behind the socket when the kernel tells it (one read of
+    /// the socket table), else the address.
+    fn key(&self) -> Option<ClientKey> {
+        let peer = self.peer?;
+        if let Some(uid) = self.local.and_then(|local| local_peer::uid(peer, local)) {
+            return Some(ClientKey::Local(uid));
+        }
+        Some(client_key(peer.ip()))
+    }
+
+    /// Whether this client used up its failures. Clients on this machine are looked up only while some local
+    /// client is failing, so the socket table is not read on every request.
+    pub(crate) fn blocked(&self, limiter: &FailureLimiter, now: Instant) -> bool {
+        if self.on_this_machine() && !limiter.local_failing(now) {
+            return false;
+        }
+        self.key().is_some_and(|key| limiter.blocked(key, now))
+    }
+
+    /// Counts one failure of this client.
+    pub(crate) fn failed(&self, limiter: &FailureLimiter, now: Instant) {
+        if let Some(key) = self.key() {
+            limiter.record(key, now, self.on_this_machine());
+        }
+    }
 }
 
 /// The [`ClientKey`] of `ip`.
@@ -107,6 +155,8 @@ pub(crate) fn client_key(ip: IpAddr) -> ClientKey {
 #[derive(Debug, Default)]
 pub(crate) struct FailureLimiter {
     failures: Mutex<HashMap<ClientKey, (u32, Instant)>>,
+    /// When a client on this machine last failed.
+    local_failed: Mutex<Option<Instant>>,
 }
 
 fn over(entry: &(u32, Instant), now: Instant) -> bool {
@@ -126,8 +176,22 @@ impl FailureLimiter {
         }
     }
 
-    /// Counts one failure of `key`.
-    pub(crate) fn record(&self, key: ClientKey, now: Instant) {
+    /// Whether a client on this machine failed within the window.
+    fn local_failing(&self, now: Instant) -> bool {
+        self.local_failed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some_and(|at| now.duration_since(at) < FAILURE_WINDOW)
+    }
+
+    /// Counts one failure of `key` (`local`: a client on this machine).
+    pub(crate) fn record(&self, key: ClientKey, now: Instant, local: bool) {
+        if local {
+            *self
+                .local_failed
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some(now);
+        }
         let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
         if failures.len() >= MAX_TRACKED && !failures.contains_key(&key) {
             failures.retain(|_, (_, since)| now.duration_since(*since) < FAILURE_WINDOW);
@@ -192,11 +256,7 @@ pub(crate) fn cookie(tls: bool, token: Option<&str>) -> String {
 
 /// Middleware in front of every route: request-target bound, cross-site checks, the token and its scope (with
 /// the failure limit), the cookie, and revocation while the request runs.
-pub(crate) async fn guard(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
+pub(crate) async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     // Bounds what a single request can make the server parse; well above any real query.
     if request
         .uri()
@@ -217,17 +277,20 @@ pub(crate) async fn guard(
     if let Err(refused) = origin::check(&method, &path, request.headers(), state.scheme()) {
         return refused.into_response();
     }
-    let ip = request
+    let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip());
-    let key = ip.map(client_key);
+        .map(|ConnectInfo(addr)| *addr);
+    let ip = peer.map(|p| p.ip());
+    let client = Client::new(
+        peer,
+        request.extensions().get::<conn::LocalAddr>().map(|l| l.0),
+    );
     let now = Instant::now();
-    let blocked = || key.is_some_and(|key| state.limiter.blocked(key, now));
     let needs = access(&method, &path);
     let candidate = candidate(&request, cookie_name(tls));
-    // A blocked address gets no answer about any token, right or wrong: otherwise guessing would go on.
-    if (candidate.is_some() || needs != Access::Public) && blocked() {
+    // A blocked client gets no answer about any token, right or wrong: otherwise guessing would go on.
+    if candidate.is_some() && client.blocked(&state.limiter, now) {
         return too_many().into_response();
     }
     let mut clear_cookie = false;
@@ -235,9 +298,7 @@ pub(crate) async fn guard(
         Some((via, value)) => {
             let caller = identify(&state, value);
             if caller.is_none() {
-                if let Some(key) = key {
-                    state.limiter.record(key, now);
-                }
+                client.failed(&state.limiter, now);
                 tracing::warn!(%path, client = ?ip, via = ?via, "refused a wrong token");
                 clear_cookie = *via == Via::Cookie;
             }
@@ -411,10 +472,7 @@ fn candidate(request: &Request, cookie_name: &str) -> Option<(Via, String)> {
 /// end its token). Needs no token, so a browser holding a stale cookie can drop it.
 pub(crate) async fn logout(State(state): State<AppState>) -> Response {
     let mut response = StatusCode::NO_CONTENT.into_response();
-    set_cookie(
-        response.headers_mut(),
-        &cookie(state.tls.is_some(), None),
-    );
+    set_cookie(response.headers_mut(), &cookie(state.tls.is_some(), None));
     response
 }
 
@@ -478,7 +536,10 @@ mod tests {
         assert_eq!(client_key(a), client_key(b));
         assert_ne!(client_key(a), client_key(c));
         let mapped: IpAddr = "::ffff:192.0.2.7".parse().expect("ip");
-        assert_eq!(client_key(mapped), client_key("192.0.2.7".parse().expect("ip")));
+        assert_eq!(
+            client_key(mapped),
+            client_key("192.0.2.7".parse().expect("ip"))
+        );
     }
 
     #[test]
@@ -489,11 +550,37 @@ mod tests {
         let t0 = Instant::now();
         for _ in 0..MAX_FAILURES {
             assert!(!limiter.blocked(ip, t0));
-            limiter.record(ip, t0);
+            limiter.record(ip, t0, false);
         }
         assert!(limiter.blocked(ip, t0));
         assert!(!limiter.blocked(other, t0), "per address");
         assert!(!limiter.blocked(ip, t0 + FAILURE_WINDOW), "a new window");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn local_clients_are_counted_by_account_and_looked_up_only_while_failing() {
+        let limiter = FailureLimiter::default();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let server = listener.local_addr().expect("addr");
+        let _stream = std::net::TcpStream::connect(server).expect("connect");
+        let (_accepted, peer) = listener.accept().expect("accept");
+        let me = Client::new(Some(peer), Some(server));
+        assert!(
+            matches!(me.key(), Some(ClientKey::Local(_))),
+            "{:?}",
+            me.key()
+        );
+        let t0 = Instant::now();
+        assert!(!limiter.local_failing(t0));
+        for _ in 0..MAX_FAILURES {
+            me.failed(&limiter, t0);
+        }
+        assert!(limiter.local_failing(t0) && me.blocked(&limiter, t0));
+        // Another account's failures (a uid no socket here has) leave this one alone, and the address too.
+        let other = ClientKey::Local(u32::MAX - 7);
+        assert!(!limiter.blocked(other, t0));
+        assert!(!limiter.blocked(client_key(peer.ip()), t0));
     }
 
     #[test]
@@ -502,7 +589,11 @@ mod tests {
         let t0 = Instant::now();
         // A flood of one failure each from more addresses than the table holds.
         for i in 0..(MAX_TRACKED as u32 * 3) {
-            limiter.record(client_key(IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + i))), t0);
+            limiter.record(
+                client_key(IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + i))),
+                t0,
+                false,
+            );
         }
         assert!(limiter.len() <= MAX_TRACKED, "{}", limiter.len());
         // Untracked addresses share the overflow entry, which is itself limited.
@@ -510,7 +601,7 @@ mod tests {
         assert!(limiter.blocked(newcomer, t0));
         // A window later the stale entries are dropped and addresses are counted one by one again.
         let later = t0 + FAILURE_WINDOW;
-        limiter.record(newcomer, later);
+        limiter.record(newcomer, later, false);
         assert!(!limiter.blocked(newcomer, later));
         assert!(limiter.len() <= 2, "{}", limiter.len());
     }
@@ -527,14 +618,20 @@ mod tests {
     fn one_candidate_per_request_header_then_query_then_cookie() {
         let r = request(
             "/api/messages?token=q",
-            &[("authorization", "Bearer h"), ("cookie", "simrelay_token=c")],
+            &[
+                ("authorization", "Bearer h"),
+                ("cookie", "simrelay_token=c"),
+            ],
         );
         assert_eq!(candidate(&r, COOKIE), Some((Via::Header, "h".into())));
         let r = request("/?a=1&token=q&token=q2", &[("cookie", "simrelay_token=c")]);
         assert_eq!(candidate(&r, COOKIE), Some((Via::Query, "q".into())));
         let r = request(
             "/",
-            &[("cookie", "theme=dark; simrelay_token=c1"), ("cookie", "simrelay_token=c2")],
+            &[
+                ("cookie", "theme=dark; simrelay_token=c1"),
+                ("cookie", "simrelay_token=c2"),
+            ],
         );
         assert_eq!(candidate(&r, COOKIE), Some((Via::Cookie, "c1".into())));
         // Under TLS only the __Host- cookie counts.

@@ -8,7 +8,7 @@
 //! - a client (an IPv4 address, or an IPv6 /64) may hold at most [`PER_CLIENT`] connections that have not yet
 //!   carried a valid token; once one does, it no longer counts against its address (WebSockets and long polls of
 //!   a paired phone are wanted, and revocable);
-//! - all clients together hold at most [`Connections::total_cap`] connections, below the file-descriptor limit.
+//! - all clients together hold at most a total cap of connections, below the file-descriptor limit.
 //!
 //! A connection over a cap is closed at once, before anything is read from it.
 
@@ -74,11 +74,6 @@ impl Connections {
         }
     }
 
-    /// The most connections served at once.
-    pub(crate) fn total_cap(&self) -> usize {
-        self.total_cap
-    }
-
     fn lock(&self) -> MutexGuard<'_, Counts> {
         self.counts.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -118,7 +113,9 @@ impl Connections {
 /// The total cap: [`MAX_TOTAL`], or less when the file-descriptor limit is lower.
 fn default_total_cap() -> usize {
     #[cfg(unix)]
-    if let Ok((soft, _)) = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE) {
+    if let Ok((soft, _)) =
+        nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+    {
         let soft = usize::try_from(soft).unwrap_or(usize::MAX);
         return soft.saturating_sub(RESERVED_FDS).clamp(64, MAX_TOTAL);
     }
@@ -141,6 +138,10 @@ pub(crate) fn raise_fd_limit() {
         }
     }
 }
+
+/// Request extension: our end of the connection (with the peer it names the client's socket on this machine).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LocalAddr(pub(crate) SocketAddr);
 
 /// One admitted connection. Its slot is given back when the last copy is dropped: the connection's socket holds
 /// one, so a WebSocket keeps its slot after the upgrade. Requests carry it as an extension, so the token check
@@ -185,7 +186,6 @@ pub(crate) async fn serve(
     connections: Arc<Connections>,
     shutdown: CancellationToken,
 ) -> io::Result<()> {
-    let local = listener.local_addr().ok();
     // Each connection task holds a copy; the loop waits for them (bounded) when it stops.
     let alive = Arc::new(());
     loop {
@@ -206,15 +206,11 @@ pub(crate) async fn serve(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let (router, tls, shutdown, alive) = (
-            router.clone(),
-            tls.clone(),
-            shutdown.clone(),
-            alive.clone(),
-        );
+        let (router, tls, shutdown, alive) =
+            (router.clone(), tls.clone(), shutdown.clone(), alive.clone());
         tokio::spawn(async move {
             let _alive = alive;
-            connection(stream, peer, local, router, tls, tracked, shutdown).await;
+            connection(stream, peer, router, tls, tracked, shutdown).await;
         });
     }
     drop(listener);
@@ -229,12 +225,12 @@ pub(crate) async fn serve(
 async fn connection(
     stream: TcpStream,
     peer: SocketAddr,
-    local: Option<SocketAddr>,
     router: Router,
     tls: Option<Tls>,
     tracked: Tracked,
     shutdown: CancellationToken,
 ) {
+    let local = stream.local_addr().ok();
     let stream = match tls {
         Some(tls) => {
             let handshake = tls::handshake(stream, peer, tls.acceptor(), local);
@@ -251,6 +247,9 @@ async fn connection(
     });
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
         request.extensions_mut().insert(ConnectInfo(peer));
+        if let Some(local) = local {
+            request.extensions_mut().insert(LocalAddr(local));
+        }
         request.extensions_mut().insert(tracked.clone());
         router.clone().oneshot(request)
     });
@@ -372,7 +371,9 @@ mod tests {
         // A proven connection no longer counts against its address.
         a[0].authenticated();
         a[0].authenticated();
-        let again = connections.admit(ip("192.168.1.9")).expect("a slot was freed");
+        let again = connections
+            .admit(ip("192.168.1.9"))
+            .expect("a slot was freed");
         drop(again);
         drop(v6);
         drop(a);

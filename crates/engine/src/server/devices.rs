@@ -100,10 +100,14 @@ impl From<TokensError> for Failure {
             TokensError::InvalidName(_) | TokensError::InvalidScope(_) | TokensError::NoScopes => {
                 Failure::bad_request(e.to_string())
             }
-            TokensError::BadCode => Failure::new(StatusCode::UNAUTHORIZED, "bad_pairing_code", e.to_string()),
-            TokensError::TooManyPairings => {
-                Failure::new(StatusCode::TOO_MANY_REQUESTS, "too_many_pairings", e.to_string())
+            TokensError::BadCode => {
+                Failure::new(StatusCode::UNAUTHORIZED, "bad_pairing_code", e.to_string())
             }
+            TokensError::TooManyPairings => Failure::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_pairings",
+                e.to_string(),
+            ),
             TokensError::Exists(_) => {
                 Failure::new(StatusCode::CONFLICT, "device_exists", e.to_string())
             }

@@ -71,7 +71,8 @@ impl std::str::FromStr for AddrRange {
 
     fn from_str(s: &str) -> Result<AddrRange, String> {
         let s = s.trim();
-        let bad = || format!("{s:?} is not an IP address or network such as 192.0.2.7 or 2001:db8::/64");
+        let bad =
+            || format!("{s:?} is not an IP address or network such as 192.0.2.7 or 2001:db8::/64");
         let (ip, prefix) = match s.split_once('/') {
             Some((ip, prefix)) => (ip, Some(prefix.parse::<u8>().map_err(|_| bad())?)),
             None => (s, None),
@@ -100,11 +101,15 @@ impl AddrRange {
     pub fn contains(&self, ip: IpAddr) -> bool {
         match (self.net, ip) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u32::from(net) & mask == u32::from(ip) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u128::from(net) & mask == u128::from(ip) & mask
             }
             _ => false,
@@ -230,7 +235,12 @@ impl Listeners {
     pub(crate) fn lan_fingerprint(&self) -> Option<String> {
         let inner = self.lock();
         if self.fixed() {
-            return inner.template.as_ref()?.tls.as_ref().map(|t| t.fingerprint().to_owned());
+            return inner
+                .template
+                .as_ref()?
+                .tls
+                .as_ref()
+                .map(|t| t.fingerprint().to_owned());
         }
         let shared = inner.lan.as_ref()?;
         if !shared.https {
@@ -373,7 +383,6 @@ impl Listeners {
     }
 }
 
-
 /// The addresses of this machine LAN sharing listens on ([`shareable`] ones), the one the OS routes out of first.
 pub(crate) fn lan_ips(also: &[AddrRange]) -> Vec<IpAddr> {
     let mut ips = interface_ips();
@@ -453,10 +462,24 @@ mod tests {
         ] {
             assert!(!shareable(ip(public), &[]), "{public}");
         }
-        for never in ["127.0.0.1", "::1", "0.0.0.0", "::", "fe80::1", "224.0.0.1", "ff02::1"] {
+        for never in [
+            "127.0.0.1",
+            "::1",
+            "0.0.0.0",
+            "::",
+            "fe80::1",
+            "224.0.0.1",
+            "ff02::1",
+        ] {
             assert!(!shareable(ip(never), &[]), "{never}");
             assert!(
-                !shareable(ip(never), &["0.0.0.0/0".parse().expect("range"), "::/0".parse().expect("range")]),
+                !shareable(
+                    ip(never),
+                    &[
+                        "0.0.0.0/0".parse().expect("range"),
+                        "::/0".parse().expect("range")
+                    ]
+                ),
                 "{never} even when everything is named"
             );
         }

@@ -9,6 +9,7 @@ mod devices;
 mod error;
 mod export;
 pub(crate) mod lan;
+mod local_peer;
 mod modems;
 mod origin;
 mod pair;

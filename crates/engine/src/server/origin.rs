@@ -155,17 +155,36 @@ mod tests {
     #[test]
     fn own_origin_and_non_browsers_pass() {
         for (method, path, extra) in [
-            (Method::GET, "/ws", vec![("origin", "http://127.0.0.1:8731")]),
+            (
+                Method::GET,
+                "/ws",
+                vec![("origin", "http://127.0.0.1:8731")],
+            ),
             (Method::GET, "/ws", vec![]),
-            (Method::POST, "/api/send", vec![("sec-fetch-site", "same-origin")]),
-            (Method::GET, "/api/messages", vec![("sec-fetch-site", "none")]),
-            (Method::DELETE, "/api/devices/x", vec![("origin", "http://127.0.0.1:8731")]),
+            (
+                Method::POST,
+                "/api/send",
+                vec![("sec-fetch-site", "same-origin")],
+            ),
+            (
+                Method::GET,
+                "/api/messages",
+                vec![("sec-fetch-site", "none")],
+            ),
+            (
+                Method::DELETE,
+                "/api/devices/x",
+                vec![("origin", "http://127.0.0.1:8731")],
+            ),
             // Navigations to the UI from elsewhere are fine: the page holds no data.
             (Method::GET, "/", vec![("sec-fetch-site", "cross-site")]),
         ] {
             let mut pairs = vec![HOST];
             pairs.extend(extra);
-            assert!(check(&method, path, &headers(&pairs), "http").is_ok(), "{method} {path} {pairs:?}");
+            assert!(
+                check(&method, path, &headers(&pairs), "http").is_ok(),
+                "{method} {path} {pairs:?}"
+            );
         }
     }
 
@@ -179,15 +198,31 @@ mod tests {
             (Method::GET, "/ws", ("origin", "tauri://localhost")),
             // The right host under the wrong scheme is another origin.
             (Method::GET, "/ws", ("origin", "https://127.0.0.1:8731")),
-            (Method::GET, "/api/messages", ("origin", "https://evil.example")),
-            (Method::GET, "/api/messages", ("sec-fetch-site", "same-site")),
+            (
+                Method::GET,
+                "/api/messages",
+                ("origin", "https://evil.example"),
+            ),
+            (
+                Method::GET,
+                "/api/messages",
+                ("sec-fetch-site", "same-site"),
+            ),
             (Method::POST, "/api/send", ("sec-fetch-site", "cross-site")),
             (Method::POST, "/", ("origin", "http://localhost:3000")),
-            (Method::PATCH, "/api/settings", ("origin", "http://127.0.0.1:1")),
+            (
+                Method::PATCH,
+                "/api/settings",
+                ("origin", "http://127.0.0.1:1"),
+            ),
         ] {
-            let refused = check(&method, path, &headers(&[HOST, extra]), "http")
-                .expect_err("refused");
-            assert_eq!(refused.kind(), "forbidden_origin", "{method} {path} {extra:?}");
+            let refused =
+                check(&method, path, &headers(&[HOST, extra]), "http").expect_err("refused");
+            assert_eq!(
+                refused.kind(),
+                "forbidden_origin",
+                "{method} {path} {extra:?}"
+            );
         }
         // Under TLS the own origin is https.
         assert!(check(
@@ -201,7 +236,11 @@ mod tests {
 
     #[test]
     fn bodies_must_be_json() {
-        let json = headers(&[HOST, ("content-type", "application/json; charset=utf-8"), ("content-length", "2")]);
+        let json = headers(&[
+            HOST,
+            ("content-type", "application/json; charset=utf-8"),
+            ("content-length", "2"),
+        ]);
         assert!(check(&Method::POST, "/api/send", &json, "http").is_ok());
         for (ctype, length) in [
             ("text/plain", "2"),

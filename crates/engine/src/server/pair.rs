@@ -18,12 +18,13 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::{Extension, Json};
 use qrcode::render::svg;
 use qrcode::QrCode;
 use serde::{Deserialize, Serialize};
 
-use super::auth::{client_key, cookie, too_many};
+use super::auth::{cookie, too_many, Client};
+use super::conn::LocalAddr;
 use super::error::Failure;
 use super::{require_loopback, AppState};
 use crate::tokens::{Device, Scopes, TokensError};
@@ -154,11 +155,12 @@ pub(crate) async fn start(
 pub(crate) async fn claim(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    local: Option<Extension<LocalAddr>>,
     body: Bytes,
 ) -> Result<Response, Failure> {
-    let key = client_key(peer.ip());
+    let client = Client::new(Some(peer), local.map(|Extension(LocalAddr(l))| l));
     let now = Instant::now();
-    if state.limiter.blocked(key, now) {
+    if client.blocked(&state.limiter, now) {
         return Err(too_many());
     }
     let Claim { code } = json_body(&body, "{\"code\": \"<the pairing code>\"}")?;
@@ -170,7 +172,7 @@ pub(crate) async fn claim(
     let (device, token) = match claimed {
         Ok(claimed) => claimed,
         Err(e @ TokensError::BadCode) => {
-            state.limiter.record(key, now);
+            client.failed(&state.limiter, now);
             tracing::warn!(client = %peer.ip(), "refused a wrong pairing code");
             return Err(Failure::new(
                 StatusCode::UNAUTHORIZED,
@@ -181,7 +183,14 @@ pub(crate) async fn claim(
         Err(e) => return Err(e.into()),
     };
     tracing::info!(device = %device.id, name = %device.name, "a device paired with its code");
-    let mut response = (StatusCode::CREATED, Json(Claimed { token: token.clone(), device })).into_response();
+    let mut response = (
+        StatusCode::CREATED,
+        Json(Claimed {
+            token: token.clone(),
+            device,
+        }),
+    )
+        .into_response();
     if let Ok(value) = HeaderValue::from_str(&cookie(state.tls.is_some(), Some(&token))) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
@@ -193,7 +202,8 @@ pub(crate) fn json_body<T: serde::de::DeserializeOwned>(
     body: &[u8],
     shape: &str,
 ) -> Result<T, Failure> {
-    let bad = |e: String| Failure::bad_request(format!("the body must be {shape} and nothing else: {e}"));
+    let bad =
+        |e: String| Failure::bad_request(format!("the body must be {shape} and nothing else: {e}"));
     let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| bad(e.to_string()))?;
     if !value.is_object() {
         return Err(bad("not a JSON object".into()));
@@ -274,13 +284,22 @@ mod tests {
     fn bodies_are_objects_of_the_shape_named() {
         let ok: Claim = json_body(br#"{"code":"x"}"#, "{code}").expect("parses");
         assert_eq!(ok.code, "x");
-        for bad in [&b"[]"[..], b"\"x\"", b"{\"code\":1}", b"{\"code\":\"x\",\"more\":1}", b"not json"] {
+        for bad in [
+            &b"[]"[..],
+            b"\"x\"",
+            b"{\"code\":1}",
+            b"{\"code\":\"x\",\"more\":1}",
+            b"not json",
+        ] {
             let err = json_body::<Claim>(bad, "{code}").expect_err("refused");
             assert_eq!(err.kind(), "bad_request");
         }
         let p: NewPairing =
             json_body(br#"{"name":"Pixel","scopes":["read","admin"]}"#, "x").expect("parses");
-        assert_eq!(p.scopes.map(|s| s.to_string()).as_deref(), Some("read,admin"));
+        assert_eq!(
+            p.scopes.map(|s| s.to_string()).as_deref(),
+            Some("read,admin")
+        );
         assert!(json_body::<NewPairing>(br#"{"name":"P","scopes":["root"]}"#, "x").is_err());
     }
 }

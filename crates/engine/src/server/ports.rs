@@ -71,7 +71,8 @@ const SERIAL_PATHS: &[(&str, bool)] = &[
 /// Whether a client may name `port`: a serial device path (see the module docs), or one the configuration file
 /// allows: an exact path, or a pattern ending in `*` that matches any one path component (`/dev/pts/*`).
 pub(crate) fn port_allowed(port: &str, allowed: &[String]) -> bool {
-    let component = |rest: &str| !rest.is_empty() && rest != "." && rest != ".." && !rest.contains(['/', '\\']);
+    let component =
+        |rest: &str| !rest.is_empty() && rest != "." && rest != ".." && !rest.contains(['/', '\\']);
     let builtin = SERIAL_PATHS.iter().any(|(prefix, numbered)| {
         port.strip_prefix(prefix).is_some_and(|rest| {
             if *numbered {
@@ -82,10 +83,12 @@ pub(crate) fn port_allowed(port: &str, allowed: &[String]) -> bool {
         })
     });
     builtin
-        || allowed.iter().any(|pattern| match pattern.strip_suffix('*') {
-            Some(prefix) => port.strip_prefix(prefix).is_some_and(component),
-            None => pattern == port,
-        })
+        || allowed
+            .iter()
+            .any(|pattern| match pattern.strip_suffix('*') {
+                Some(prefix) => port.strip_prefix(prefix).is_some_and(component),
+                None => pattern == port,
+            })
 }
 
 /// A port path as a client sent it, trimmed and checked: not empty, not huge, no control characters, and a

@@ -87,12 +87,16 @@ fn inline_script_hashes(html: &[u8]) -> Vec<String> {
     let mut rest = html;
     while let Some(start) = rest.find("<script") {
         rest = &rest[start..];
-        let Some(open_end) = rest.find('>') else { break };
+        let Some(open_end) = rest.find('>') else {
+            break;
+        };
         let attributes = &rest[..open_end];
         let body = &rest[open_end + 1..];
-        let Some(close) = body.find("</script>") else { break };
+        let Some(close) = body.find("</script>") else {
+            break;
+        };
         if !attributes.contains("src=") {
-            let digest = Sha256::digest(body[..close].as_bytes());
+            let digest = Sha256::digest(&body.as_bytes()[..close]);
             hashes.push(base64::engine::general_purpose::STANDARD.encode(digest));
         }
         rest = &body[close..];
