@@ -112,7 +112,7 @@ fn open<R: Runtime>(app: &AppHandle<R>, url: Url) -> tauri::Result<()> {
         let mut engine = state.0.lock().unwrap_or_else(PoisonError::into_inner);
         match engine.as_ref() {
             Some(known) if known.origin() != url.origin() => {
-                tracing::warn!(%url, "refused: not the engine's page");
+                tracing::warn!(origin = %url.origin().ascii_serialization(), "refused: not the engine's page");
                 return Ok(());
             }
             Some(known) => known.clone(),
