@@ -1,17 +1,17 @@
 //! Calls to the engine's HTTP API, with the access token attached.
 //!
-//! Every failure is turned into an [`ApiFailure`] whose `Display` is a sentence the UI can show as it is; an
-//! `ApiError` body from the server is preferred over a bare status code because it says what to do.
-
-use std::collections::BTreeMap;
+//! Every body, sent or received, is a `simrelay_protocol` type, the engine's own. Every failure is turned into an
+//! [`ApiFailure`] whose `Display` is a sentence the UI can show as it is; an `ApiError` body from the server is
+//! preferred over a bare status code because it says what to do.
 
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
-use simrelay_protocol::{ApiError, Health, Message};
+use simrelay_protocol::{
+    ApiError, Device, DeviceList, Health, MessageDetail, MessagePage, ModemList, ModemStatus,
+    NewDevice, Pairing, PortList, PortReport, SendAccepted, SentMessage, Settings, SettingsPatch,
+};
 
 use crate::endpoint::{percent_encode, Endpoint};
-use crate::server_settings::{Device, PairLink, ServerSettings};
 
 /// Why an API call did not give an answer.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -176,108 +176,112 @@ pub async fn health(endpoint: &Endpoint) -> Result<Health, ApiFailure> {
     get_json(endpoint, "/api/health").await
 }
 
-/// One page of `GET /api/messages`.
-///
-/// Read with defaults for every field but `messages`, so the UI works with servers that do not page or
-/// highlight yet: such a page simply has no cursor and no highlights.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-pub struct Page {
-    /// Messages, newest first.
-    pub messages: Vec<Message>,
-    /// `before=` cursor of the next older page; `None` on the last page.
-    #[serde(default)]
-    pub next: Option<i64>,
-    /// Byte ranges where the search terms matched, by message id.
-    #[serde(default)]
-    pub highlights: BTreeMap<i64, Vec<[usize; 2]>>,
-}
-
-/// `GET /api/messages`: one page of stored messages, newest first.
-pub async fn messages(endpoint: &Endpoint, query: &PageQuery) -> Result<Page, ApiFailure> {
-    get_json::<Page>(endpoint, &query.path()).await
-}
-
-/// Body of `GET /api/messages/{id}`: the message and its raw PDUs.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Detail {
-    /// The message.
-    #[serde(flatten)]
-    pub message: Message,
-    /// Raw PDUs in hex (with the SMSC field), in part order.
-    #[serde(default)]
-    pub pdus: Vec<String>,
+/// `GET /api/messages`: one page of stored messages, newest first. A server that does not page or highlight
+/// yet answers a page without a cursor and highlights.
+pub async fn messages(endpoint: &Endpoint, query: &PageQuery) -> Result<MessagePage, ApiFailure> {
+    get_json(endpoint, &query.path()).await
 }
 
 /// `GET /api/messages/{id}`.
-pub async fn message(endpoint: &Endpoint, id: i64) -> Result<Detail, ApiFailure> {
+pub async fn message(endpoint: &Endpoint, id: i64) -> Result<MessageDetail, ApiFailure> {
     get_json(endpoint, &format!("/api/messages/{id}")).await
+}
+
+/// `DELETE path`, answered with no body.
+async fn delete_path(endpoint: &Endpoint, path: &str) -> Result<(), ApiFailure> {
+    let response = authorised(endpoint, Request::delete(&endpoint.http_url(path)))
+        .send()
+        .await
+        .map_err(|e| ApiFailure::Network(e.to_string()))?;
+    check(path, response).await.map(|_| ())
 }
 
 /// `DELETE /api/messages/{id}`.
 pub async fn delete(endpoint: &Endpoint, id: i64) -> Result<(), ApiFailure> {
-    let path = format!("/api/messages/{id}");
-    let response = authorised(endpoint, Request::delete(&endpoint.http_url(&path)))
-        .send()
-        .await
-        .map_err(|e| ApiFailure::Network(e.to_string()))?;
-    check(&path, response).await.map(|_| ())
+    delete_path(endpoint, &format!("/api/messages/{id}")).await
 }
 
-/// Body of `POST /api/send`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct SendRequest {
-    /// Recipient, E.164.
-    pub to: String,
-    /// Text to send.
-    pub text: String,
+/// The request bodies this UI sends, built here only, so that the contract test (`contract_tests.rs`) checks
+/// exactly what goes out.
+pub mod body {
+    use simrelay_protocol::{AddModem, PairingRequest, ProbeRequest, SendRequest, SettingsPatch};
+
+    /// `POST /api/send`: to the first connected modem.
+    pub fn send(to: &str, text: &str) -> SendRequest {
+        SendRequest {
+            to: to.to_owned(),
+            text: text.to_owned(),
+            modem: None,
+        }
+    }
+
+    /// `POST /api/modems` for a serial port.
+    pub fn serial_modem(port: &str, label: Option<&str>) -> AddModem {
+        AddModem {
+            port: Some(port.to_owned()),
+            label: label.map(str::to_owned),
+            demo: false,
+        }
+    }
+
+    /// `POST /api/modems` for the demo modem.
+    pub fn demo_modem() -> AddModem {
+        AddModem {
+            demo: true,
+            ..AddModem::default()
+        }
+    }
+
+    /// `POST /api/ports/probe`.
+    pub fn probe(port: &str) -> ProbeRequest {
+        ProbeRequest {
+            port: port.to_owned(),
+        }
+    }
+
+    /// `POST /api/devices`.
+    pub fn pairing(name: &str) -> PairingRequest {
+        PairingRequest {
+            name: name.to_owned(),
+        }
+    }
+
+    /// `PATCH /api/settings` switching LAN sharing.
+    pub fn lan(on: bool) -> SettingsPatch {
+        SettingsPatch {
+            lan: Some(on),
+            ..SettingsPatch::default()
+        }
+    }
 }
 
-/// Progress of a sent message (`POST /api/send` answer and `GET /api/sent/{id}`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct SentStatus {
-    /// Id in the sent-messages sequence.
-    pub id: i64,
-    /// `queued`, `sending`, `sent` or `failed`; later servers may add `delivered`.
-    pub status: String,
-    /// Why it failed, phrased for the user.
-    #[serde(default)]
-    pub error: Option<String>,
-    /// Number of SMS parts.
-    #[serde(default)]
-    pub parts: Option<u32>,
-}
-
-/// `POST /api/send`: queues an SMS; the answer is its first status.
-pub async fn send(endpoint: &Endpoint, request: &SendRequest) -> Result<SentStatus, ApiFailure> {
+/// `POST /api/send`: queues an SMS to `to`; the answer is its id and first status.
+pub async fn send(endpoint: &Endpoint, to: &str, text: &str) -> Result<SendAccepted, ApiFailure> {
     let path = "/api/send";
-    let response = authorised(endpoint, Request::post(&endpoint.http_url(path)))
-        .json(request)
-        .map_err(|e| ApiFailure::Decode(e.to_string()))?
-        .send()
-        .await
-        .map_err(|e| ApiFailure::Network(e.to_string()))?;
-    check(path, response)
-        .await?
-        .json()
-        .await
-        .map_err(|e| ApiFailure::Decode(e.to_string()))
+    send_json(
+        endpoint,
+        path,
+        Request::post(&endpoint.http_url(path)),
+        &body::send(to, text),
+    )
+    .await
 }
 
 /// `GET /api/sent/{id}`.
-pub async fn sent(endpoint: &Endpoint, id: i64) -> Result<SentStatus, ApiFailure> {
+pub async fn sent(endpoint: &Endpoint, id: i64) -> Result<SentMessage, ApiFailure> {
     get_json(endpoint, &format!("/api/sent/{id}")).await
 }
 
 /// `GET /api/settings`.
-pub async fn settings(endpoint: &Endpoint) -> Result<ServerSettings, ApiFailure> {
+pub async fn settings(endpoint: &Endpoint) -> Result<Settings, ApiFailure> {
     get_json(endpoint, "/api/settings").await
 }
 
 /// `PATCH /api/settings` with the fields to change; the answer is the whole new settings.
 pub async fn patch_settings(
     endpoint: &Endpoint,
-    changes: &serde_json::Value,
-) -> Result<ServerSettings, ApiFailure> {
+    changes: &SettingsPatch,
+) -> Result<Settings, ApiFailure> {
     let path = "/api/settings";
     send_json(
         endpoint,
@@ -288,29 +292,11 @@ pub async fn patch_settings(
     .await
 }
 
-#[derive(Deserialize)]
-struct DeviceList {
-    devices: Vec<Device>,
-}
-
 /// `GET /api/devices`: the paired devices.
 pub async fn devices(endpoint: &Endpoint) -> Result<Vec<Device>, ApiFailure> {
     get_json::<DeviceList>(endpoint, "/api/devices")
         .await
         .map(|l| l.devices)
-}
-
-/// Answer of `POST /api/devices`: the new device, its token (shown once) and the links that pair it.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct NewDevice {
-    /// The device.
-    pub device: Device,
-    /// Its access token; the server keeps only a hash.
-    #[serde(default)]
-    pub token: String,
-    /// Links (with QR codes) that carry the token.
-    #[serde(default)]
-    pub links: Vec<PairLink>,
 }
 
 /// `POST /api/devices {"name"}`: pairs a new device.
@@ -320,30 +306,14 @@ pub async fn add_device(endpoint: &Endpoint, name: &str) -> Result<NewDevice, Ap
         endpoint,
         path,
         Request::post(&endpoint.http_url(path)),
-        &serde_json::json!({ "name": name }),
+        &body::pairing(name),
     )
     .await
 }
 
 /// `DELETE /api/devices/{id}`: revokes a device's token.
 pub async fn revoke_device(endpoint: &Endpoint, id: &str) -> Result<(), ApiFailure> {
-    let path = format!("/api/devices/{}", percent_encode(id));
-    let response = authorised(endpoint, Request::delete(&endpoint.http_url(&path)))
-        .send()
-        .await
-        .map_err(|e| ApiFailure::Network(e.to_string()))?;
-    check(&path, response).await.map(|_| ())
-}
-
-/// Answer of `GET /api/pair`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Pairing {
-    /// Addresses another device opens.
-    #[serde(default)]
-    pub urls: Vec<String>,
-    /// The same with QR codes.
-    #[serde(default)]
-    pub links: Vec<PairLink>,
+    delete_path(endpoint, &format!("/api/devices/{}", percent_encode(id))).await
 }
 
 /// `GET /api/pair`: the server's own pairing link(s).
@@ -371,6 +341,69 @@ pub async fn export(
         .map_err(|e| ApiFailure::Network(e.to_string()))
 }
 
+/// `GET /api/ports`: every serial port the server's OS lists; with `probe` false only listed (fast), else each
+/// free one probed (a few seconds).
+pub async fn ports(endpoint: &Endpoint, probe: bool) -> Result<Vec<PortReport>, ApiFailure> {
+    let path = if probe {
+        "/api/ports"
+    } else {
+        "/api/ports?probe=false"
+    };
+    get_json::<PortList>(endpoint, path).await.map(|l| l.ports)
+}
+
+/// `POST /api/ports/probe {"port"}`: probes one port.
+pub async fn probe_port(endpoint: &Endpoint, port: &str) -> Result<PortReport, ApiFailure> {
+    let path = "/api/ports/probe";
+    send_json(
+        endpoint,
+        path,
+        Request::post(&endpoint.http_url(path)),
+        &body::probe(port),
+    )
+    .await
+}
+
+/// `GET /api/modems`: every modem's status.
+pub async fn modems(endpoint: &Endpoint) -> Result<Vec<ModemStatus>, ApiFailure> {
+    get_json::<ModemList>(endpoint, "/api/modems")
+        .await
+        .map(|l| l.modems)
+}
+
+/// `POST /api/modems {"port", "label"?}`: adds and starts the modem on `port`.
+pub async fn add_modem(
+    endpoint: &Endpoint,
+    port: &str,
+    label: Option<&str>,
+) -> Result<ModemStatus, ApiFailure> {
+    let path = "/api/modems";
+    send_json(
+        endpoint,
+        path,
+        Request::post(&endpoint.http_url(path)),
+        &body::serial_modem(port, label),
+    )
+    .await
+}
+
+/// `POST /api/modems {"demo": true}`: starts the demo modem.
+pub async fn start_demo_modem(endpoint: &Endpoint) -> Result<ModemStatus, ApiFailure> {
+    let path = "/api/modems";
+    send_json(
+        endpoint,
+        path,
+        Request::post(&endpoint.http_url(path)),
+        &body::demo_modem(),
+    )
+    .await
+}
+
+/// `DELETE /api/modems/{id}`: stops and forgets a modem.
+pub async fn remove_modem(endpoint: &Endpoint, id: &str) -> Result<(), ApiFailure> {
+    delete_path(endpoint, &format!("/api/modems/{}", percent_encode(id))).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -394,29 +427,6 @@ mod tests {
         assert!(q
             .path()
             .contains("&since=2026-11-01T00%3A00%3A00%2B01%3A00&"));
-    }
-
-    #[test]
-    fn sent_status_parses_with_or_without_details() {
-        let s: SentStatus = serde_json::from_str(
-            r#"{"id":1,"modem":"demo","to":"+1555","text":"t","status":"sent","message_refs":[3],"parts":1}"#,
-        )
-        .expect("parses");
-        assert_eq!((s.id, s.status.as_str()), (1, "sent"));
-        let q: SentStatus = serde_json::from_str(r#"{"id":1,"status":"queued"}"#).expect("parses");
-        assert_eq!(q.status, "queued");
-        assert_eq!(q.error, None);
-    }
-
-    #[test]
-    fn pages_from_older_servers_parse() {
-        let old: Page = serde_json::from_str(r#"{"messages":[]}"#).expect("parses");
-        assert_eq!(old, Page::default());
-        let new: Page =
-            serde_json::from_str(r#"{"messages":[],"next":7,"highlights":{"3":[[0,4]]}}"#)
-                .expect("parses");
-        assert_eq!(new.next, Some(7));
-        assert_eq!(new.highlights.get(&3), Some(&vec![[0, 4]]));
     }
 
     #[test]
@@ -464,96 +474,4 @@ mod tests {
             .to_string()
             .contains("/api/x"));
     }
-}
-
-#[derive(Deserialize)]
-struct PortList {
-    ports: Vec<simrelay_protocol::PortReport>,
-}
-
-/// `GET /api/ports`: every serial port the server's OS lists; with `probe` false only listed (fast), else each
-/// free one probed (a few seconds).
-pub async fn ports(
-    endpoint: &Endpoint,
-    probe: bool,
-) -> Result<Vec<simrelay_protocol::PortReport>, ApiFailure> {
-    let path = if probe {
-        "/api/ports"
-    } else {
-        "/api/ports?probe=false"
-    };
-    get_json::<PortList>(endpoint, path).await.map(|l| l.ports)
-}
-
-/// `POST /api/ports/probe {"port"}`: probes one port.
-pub async fn probe_port(
-    endpoint: &Endpoint,
-    port: &str,
-) -> Result<simrelay_protocol::PortReport, ApiFailure> {
-    let path = "/api/ports/probe";
-    send_json(
-        endpoint,
-        path,
-        Request::post(&endpoint.http_url(path)),
-        &serde_json::json!({ "port": port }),
-    )
-    .await
-}
-
-#[derive(Deserialize)]
-struct ModemList {
-    modems: Vec<simrelay_protocol::ModemStatus>,
-}
-
-/// `GET /api/modems`: every modem's status.
-pub async fn modems(
-    endpoint: &Endpoint,
-) -> Result<Vec<simrelay_protocol::ModemStatus>, ApiFailure> {
-    get_json::<ModemList>(endpoint, "/api/modems")
-        .await
-        .map(|l| l.modems)
-}
-
-/// `POST /api/modems {"port", "label"?}`: adds and starts the modem on `port`.
-pub async fn add_modem(
-    endpoint: &Endpoint,
-    port: &str,
-    label: Option<&str>,
-) -> Result<simrelay_protocol::ModemStatus, ApiFailure> {
-    let path = "/api/modems";
-    let body = match label {
-        Some(label) => serde_json::json!({ "port": port, "label": label }),
-        None => serde_json::json!({ "port": port }),
-    };
-    send_json(
-        endpoint,
-        path,
-        Request::post(&endpoint.http_url(path)),
-        &body,
-    )
-    .await
-}
-
-/// `POST /api/modems {"demo": true}`: starts the demo modem.
-pub async fn start_demo_modem(
-    endpoint: &Endpoint,
-) -> Result<simrelay_protocol::ModemStatus, ApiFailure> {
-    let path = "/api/modems";
-    send_json(
-        endpoint,
-        path,
-        Request::post(&endpoint.http_url(path)),
-        &serde_json::json!({ "demo": true }),
-    )
-    .await
-}
-
-/// `DELETE /api/modems/{id}`: stops and forgets a modem.
-pub async fn remove_modem(endpoint: &Endpoint, id: &str) -> Result<(), ApiFailure> {
-    let path = format!("/api/modems/{}", percent_encode(id));
-    let response = authorised(endpoint, Request::delete(&endpoint.http_url(&path)))
-        .send()
-        .await
-        .map_err(|e| ApiFailure::Network(e.to_string()))?;
-    check(&path, response).await.map(|_| ())
 }

@@ -123,14 +123,13 @@ fn texts(host: &web_sys::HtmlElement, css: &str) -> Vec<String> {
 
 #[wasm_bindgen_test]
 async fn sent_row_follows_the_outbox_forward_only() {
-    use crate::api::SentStatus;
     use crate::outbox::Outgoing;
+    use crate::outbox::Progress;
     use crate::views::compose::SentRow;
-    let status = |s: &str| SentStatus {
+    let status = |s: &str| Progress {
         id: 5,
-        status: s.into(),
+        status: s.parse().expect("a status"),
         error: None,
-        parts: None,
     };
     let item = Outgoing {
         id: 5,
@@ -162,8 +161,8 @@ async fn sent_row_follows_the_outbox_forward_only() {
 
 #[wasm_bindgen_test]
 async fn qr_code_is_an_image_never_markup_in_the_page() {
-    use crate::server_settings::PairLink;
     use crate::views::settings::LinkCard;
+    use simrelay_protocol::PairLink;
     let svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" height=\"10\"><rect width=\"10\" height=\"10\"/>\
                <script>document.body.dataset.pwned='qr'</script></svg>";
     let link = PairLink {

@@ -10,13 +10,12 @@ use std::rc::{Rc, Weak};
 use std::time::Duration;
 
 use leptos::prelude::*;
-use simrelay_protocol::ServerEvent;
+use simrelay_protocol::{SentMessage, ServerEvent, ServerFrame, ServerNotice, Settings};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
-use crate::api::{self, ApiFailure, PageQuery, SentStatus};
-use crate::server_settings::ServerSettings;
+use crate::api::{self, ApiFailure, PageQuery};
 use crate::state::AppState;
 
 /// What the connection indicator shows.
@@ -289,9 +288,9 @@ pub enum Frame {
     /// `hello`, `sms`, `modem`.
     Event(ServerEvent),
     /// `sent`: an outgoing message's new status.
-    Sent(SentStatus),
+    Sent(SentMessage),
     /// `settings`: the server's settings changed.
-    Settings(ServerSettings),
+    Settings(Settings),
     /// `error`: the server's answer to a frame it could not act on.
     Error(String),
 }
@@ -299,26 +298,15 @@ pub enum Frame {
 impl Frame {
     /// Parses a text frame; `None` for a type this UI does not know or a body it cannot read.
     pub fn parse(text: &str) -> Option<Frame> {
-        let value: serde_json::Value = serde_json::from_str(text).ok()?;
-        match value.get("type")?.as_str()? {
-            "hello" | "sms" | "modem" | "modem_removed" => {
-                serde_json::from_value(value).ok().map(Frame::Event)
+        Some(match serde_json::from_str::<ServerFrame>(text).ok()? {
+            ServerFrame::Event(event) => Frame::Event(event),
+            ServerFrame::Notice(ServerNotice::Sent { sent }) => Frame::Sent(sent),
+            ServerFrame::Notice(ServerNotice::Settings { settings }) => Frame::Settings(settings),
+            ServerFrame::Notice(ServerNotice::Error { detail, .. }) if detail.is_empty() => {
+                Frame::Error("error".into())
             }
-            "sent" => serde_json::from_value(value.get("sent")?.clone())
-                .ok()
-                .map(Frame::Sent),
-            "settings" => serde_json::from_value(value.get("settings")?.clone())
-                .ok()
-                .map(Frame::Settings),
-            "error" => Some(Frame::Error(
-                value
-                    .get("detail")
-                    .and_then(|d| d.as_str())
-                    .unwrap_or("error")
-                    .to_owned(),
-            )),
-            _ => None,
-        }
+            ServerFrame::Notice(ServerNotice::Error { detail, .. }) => Frame::Error(detail),
+        })
     }
 }
 
@@ -423,7 +411,7 @@ mod tests {
             r#"{"type":"sent","sent":{"id":4,"modem":"demo","to":"+1555","text":"t","status":"sending","message_refs":[],"parts":1,"created_at":"2026-11-22T09:00:00Z","updated_at":"2026-11-22T09:00:00Z"}}"#,
         );
         assert!(
-            matches!(&sent, Some(Frame::Sent(s)) if s.id == 4 && s.status == "sending"),
+            matches!(&sent, Some(Frame::Sent(s)) if s.id == 4 && s.status.as_str() == "sending"),
             "{sent:?}"
         );
         assert!(matches!(

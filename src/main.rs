@@ -10,6 +10,8 @@ mod clipboard;
 #[cfg(all(test, target_arch = "wasm32"))]
 mod component_tests;
 mod connection;
+#[cfg(all(test, target_arch = "wasm32"))]
+mod contract_tests;
 mod endpoint;
 mod highlight;
 mod inbox;

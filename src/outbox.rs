@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::api::SentStatus;
+use simrelay_protocol::{SendAccepted, SendStatus, SentMessage};
 
 /// How many statuses of messages sent elsewhere (other tabs, scripts) are remembered in case this page learns
 /// their id later; older ones are forgotten first.
@@ -24,31 +24,62 @@ pub struct Outgoing {
     pub text: String,
 }
 
+/// Where one message stands, from whichever told us last: the answer to `POST /api/send` ([`SendAccepted`]),
+/// a `sent` frame or `GET /api/sent/{id}` ([`SentMessage`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Progress {
+    /// Id in the sent sequence.
+    pub id: i64,
+    /// Where it stands.
+    pub status: SendStatus,
+    /// Why it failed, phrased for the user.
+    pub error: Option<String>,
+}
+
+impl From<SendAccepted> for Progress {
+    fn from(accepted: SendAccepted) -> Progress {
+        Progress {
+            id: accepted.id,
+            status: accepted.status,
+            error: None,
+        }
+    }
+}
+
+impl From<SentMessage> for Progress {
+    fn from(sent: SentMessage) -> Progress {
+        Progress {
+            id: sent.id,
+            status: sent.status,
+            error: sent.error,
+        }
+    }
+}
+
 /// Progress of a status, for ordering: later steps win.
-pub fn rank(status: &str) -> u8 {
+pub fn rank(status: SendStatus) -> u8 {
     match status {
-        "queued" => 0,
-        "sending" => 1,
-        "sent" => 2,
-        "delivered" | "failed" => 3,
-        // A status this UI does not know yet is newer than anything it knows.
-        _ => 4,
+        SendStatus::Queued => 0,
+        SendStatus::Sending => 1,
+        SendStatus::Sent => 2,
+        SendStatus::Delivered | SendStatus::Failed => 3,
     }
 }
 
 /// The steps shown under a sent message, each `(label, reached)`.
-pub fn steps(status: &str) -> Vec<(&'static str, bool)> {
+pub fn steps(status: SendStatus) -> Vec<(&'static str, bool)> {
     let r = rank(status);
-    let last = if status == "failed" {
-        "failed"
+    let failed = status == SendStatus::Failed;
+    let last = if failed {
+        SendStatus::Failed
     } else {
-        "delivered"
+        SendStatus::Delivered
     };
     vec![
-        ("queued", true),
-        ("sending", r >= 1 || status == "failed"),
-        ("sent", r >= 2 && status != "failed"),
-        (last, r >= 3),
+        (SendStatus::Queued.as_str(), true),
+        (SendStatus::Sending.as_str(), r >= 1 || failed),
+        (SendStatus::Sent.as_str(), r >= 2 && !failed),
+        (last.as_str(), r >= 3),
     ]
 }
 
@@ -56,7 +87,7 @@ pub fn steps(status: &str) -> Vec<(&'static str, bool)> {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Outbox {
     items: Vec<Outgoing>,
-    statuses: BTreeMap<i64, SentStatus>,
+    statuses: BTreeMap<i64, Progress>,
 }
 
 impl Outbox {
@@ -66,13 +97,13 @@ impl Outbox {
     }
 
     /// The newest status known for `id`.
-    pub fn status(&self, id: i64) -> Option<&SentStatus> {
+    pub fn status(&self, id: i64) -> Option<&Progress> {
         self.statuses.get(&id)
     }
 
     /// Records a message the server accepted, with the status its answer carried. A status that arrived earlier
     /// over the WebSocket is kept if it is further along.
-    pub fn add(&mut self, item: Outgoing, accepted: SentStatus) {
+    pub fn add(&mut self, item: Outgoing, accepted: impl Into<Progress>) {
         if !self.items.iter().any(|i| i.id == item.id) {
             self.items.push(item);
         }
@@ -81,10 +112,11 @@ impl Outbox {
 
     /// Applies a status report; returns whether it changed what is shown. Reports that would move a message
     /// backwards are ignored; a report of equal rank replaces the old one (it may carry the error text).
-    pub fn apply(&mut self, status: SentStatus) -> bool {
+    pub fn apply(&mut self, status: impl Into<Progress>) -> bool {
+        let status = status.into();
         let id = status.id;
         if let Some(old) = self.statuses.get(&id) {
-            if rank(&status.status) < rank(&old.status) || *old == status {
+            if rank(status.status) < rank(old.status) || *old == status {
                 return false;
             }
         }
@@ -98,7 +130,11 @@ impl Outbox {
     pub fn pending(&self) -> Vec<i64> {
         self.items
             .iter()
-            .filter(|i| self.statuses.get(&i.id).is_none_or(|s| rank(&s.status) < 3))
+            .filter(|i| {
+                self.statuses
+                    .get(&i.id)
+                    .is_none_or(|s| !s.status.is_final())
+            })
             .map(|i| i.id)
             .collect()
     }
@@ -123,12 +159,11 @@ impl Outbox {
 mod tests {
     use super::*;
 
-    fn st(id: i64, status: &str) -> SentStatus {
-        SentStatus {
+    fn st(id: i64, status: &str) -> Progress {
+        Progress {
             id,
-            status: status.into(),
+            status: status.parse().expect("a status"),
             error: None,
-            parts: None,
         }
     }
 
@@ -192,6 +227,7 @@ mod tests {
 
     #[test]
     fn steps_follow_the_status() {
+        let steps = |s: &str| steps(s.parse().expect("a status"));
         assert_eq!(
             steps("sending"),
             vec![

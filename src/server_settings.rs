@@ -1,36 +1,18 @@
 //! The server's settings and paired devices as the UI reads and edits them, and the form logic around them.
 //!
-//! Every type reads with defaults for missing fields, so a server that adds fields or lacks some still loads.
-//! The Settings screen edits a [`Draft`] (numbers as the user typed them); [`Draft::patch`] checks one section and
-//! turns it into the JSON body of `PATCH /api/settings`, naming the field when something is wrong, before the
-//! server gets to refuse it.
+//! The settings and devices are `simrelay_protocol`'s types, shared with the engine and the desktop shell. The
+//! Settings screen edits a [`Draft`] (numbers as the user typed them); [`Draft::patch`] checks one section and
+//! turns it into the [`SettingsPatch`] of `PATCH /api/settings`, naming the field when something is wrong, before
+//! the server gets to refuse it.
 
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
-
-/// The server's settings: the protocol's type, shared with the engine and the desktop shell.
-pub use simrelay_protocol::Notifications as NotifyMode;
-/// The server's settings: the protocol's type, shared with the engine and the desktop shell.
-pub use simrelay_protocol::Settings as ServerSettings;
-
-/// Notification modes in the order the form lists them.
-pub const NOTIFY_MODES: [NotifyMode; 3] = [NotifyMode::Codes, NotifyMode::All, NotifyMode::None];
-
-/// The JSON value of a notification mode.
-pub fn mode_str(mode: NotifyMode) -> &'static str {
-    match mode {
-        NotifyMode::Codes => "codes",
-        NotifyMode::All => "all",
-        NotifyMode::None => "none",
-    }
-}
+use simrelay_protocol::{Notifications, Settings, SettingsPatch};
 
 /// The label of a notification mode in the form.
-pub fn mode_label(mode: NotifyMode) -> &'static str {
+pub fn mode_label(mode: Notifications) -> &'static str {
     match mode {
-        NotifyMode::Codes => "Only messages with a code",
-        NotifyMode::All => "Every message",
-        NotifyMode::None => "None",
+        Notifications::Codes => "Only messages with a code",
+        Notifications::All => "Every message",
+        Notifications::None => "None",
     }
 }
 
@@ -141,7 +123,7 @@ pub struct FieldError {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Draft {
     /// Notification mode.
-    pub notifications: NotifyMode,
+    pub notifications: Notifications,
     /// Auto-copy new codes.
     pub auto_copy: bool,
     /// Seconds before the clipboard is cleared, as typed.
@@ -191,7 +173,7 @@ fn number(
 
 impl Draft {
     /// The form showing `s`.
-    pub fn from_settings(s: &ServerSettings) -> Self {
+    pub fn from_settings(s: &Settings) -> Self {
         let text = |n: Option<u32>| n.map(|n| n.to_string()).unwrap_or_default();
         Self {
             notifications: s.notifications,
@@ -218,7 +200,7 @@ impl Draft {
     }
 
     /// Replaces the fields of `section` with what `s` says (a settings frame from elsewhere), keeping the rest.
-    pub fn refresh(&mut self, section: Section, s: &ServerSettings) {
+    pub fn refresh(&mut self, section: Section, s: &Settings) {
         let fresh = Draft::from_settings(s);
         match section {
             Section::Notifications => {
@@ -243,22 +225,21 @@ impl Draft {
     }
 
     /// The `PATCH /api/settings` body for `section`, or the first field that needs fixing.
-    pub fn patch(&self, section: Section) -> Result<Value, FieldError> {
-        let mut body = Map::new();
-        match section {
-            Section::Notifications => {
-                body.insert("notifications".into(), json!(mode_str(self.notifications)));
-                body.insert("auto_copy".into(), json!(self.auto_copy));
-                let secs = number(
+    pub fn patch(&self, section: Section) -> Result<SettingsPatch, FieldError> {
+        Ok(match section {
+            Section::Notifications => SettingsPatch {
+                notifications: Some(self.notifications),
+                auto_copy: Some(self.auto_copy),
+                clear_clipboard_secs: Some(number(
                     "clear_clipboard_secs",
                     &self.clear_clipboard_secs,
                     0,
                     86_400,
                     "seconds (0 keeps it)",
-                )?;
-                body.insert("clear_clipboard_secs".into(), json!(secs));
-                body.insert("hide_code".into(), json!(self.hide_code));
-            }
+                )?),
+                hide_code: Some(self.hide_code),
+                ..SettingsPatch::default()
+            },
             Section::Retention => {
                 let (days, messages) = match self.retention {
                     Retention::All => (None, None),
@@ -283,8 +264,6 @@ impl Draft {
                         )?),
                     ),
                 };
-                body.insert("retention_days".into(), json!(days));
-                body.insert("retention_messages".into(), json!(messages));
                 let purge = if self.purge_codes {
                     Some(number(
                         "purge_codes_after_minutes",
@@ -296,20 +275,23 @@ impl Draft {
                 } else {
                     None
                 };
-                body.insert("purge_codes_after_minutes".into(), json!(purge));
+                SettingsPatch {
+                    retention_days: Some(days),
+                    retention_messages: Some(messages),
+                    purge_codes_after_minutes: Some(purge),
+                    ..SettingsPatch::default()
+                }
             }
             Section::Hooks => {
                 let line = self.hook_command.trim();
                 let command = if line.is_empty() {
-                    Value::Null
+                    None
                 } else {
-                    let args = split_command(line).map_err(|why| FieldError {
+                    Some(split_command(line).map_err(|why| FieldError {
                         field: "hook_command",
                         message: format!("The command {why}."),
-                    })?;
-                    json!(args)
+                    })?)
                 };
-                body.insert("hook_command".into(), command);
                 let url = self.hook_url.trim();
                 if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
                     return Err(FieldError {
@@ -317,60 +299,15 @@ impl Draft {
                         message: "The URL must start with http:// or https://.".into(),
                     });
                 }
-                body.insert(
-                    "hook_url".into(),
-                    if url.is_empty() {
-                        Value::Null
-                    } else {
-                        json!(url)
-                    },
-                );
-                body.insert("hook_only_codes".into(), json!(self.hook_only_codes));
+                SettingsPatch {
+                    hook_command: Some(command),
+                    hook_url: Some((!url.is_empty()).then(|| url.to_owned())),
+                    hook_only_codes: Some(self.hook_only_codes),
+                    ..SettingsPatch::default()
+                }
             }
-        }
-        Ok(Value::Object(body))
+        })
     }
-}
-
-/// A device paired with the server (`GET /api/devices`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Device {
-    /// Device id, used to revoke it.
-    #[serde(deserialize_with = "id_as_text")]
-    pub id: String,
-    /// Name given when pairing.
-    #[serde(default)]
-    pub name: String,
-    /// When it was paired (RFC 3339).
-    #[serde(default)]
-    pub created_at: Option<String>,
-    /// When it last used its token.
-    #[serde(default)]
-    pub last_seen: Option<String>,
-    /// The address it last came from.
-    #[serde(default)]
-    pub last_ip: Option<String>,
-}
-
-/// Device ids may be numbers or strings on the wire; both are kept as text.
-fn id_as_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    match Value::deserialize(d)? {
-        Value::String(s) => Ok(s),
-        Value::Number(n) => Ok(n.to_string()),
-        other => Err(serde::de::Error::custom(format!(
-            "device id must be a string or number, not {other}"
-        ))),
-    }
-}
-
-/// A link another device opens to pair, with its QR code as SVG markup made by the server.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct PairLink {
-    /// The address with the token.
-    pub url: String,
-    /// The QR code of `url`, an SVG document.
-    #[serde(default)]
-    pub qr_svg: Option<String>,
 }
 
 /// An `<img src>` for a QR code SVG from our server: a `data:` URL, so the markup is parsed as an isolated image
@@ -389,16 +326,16 @@ pub fn qr_data_url(svg: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     const CONTRACT: &str = r#"{"lan":false,"notifications":"codes","auto_copy":false,"clear_clipboard_secs":60,"hide_code":false,"retention_days":null,"retention_messages":null,"purge_codes_after_minutes":null,"hook_command":null,"hook_url":null,"hook_only_codes":false}"#;
 
     #[test]
     fn contract_json_parses_and_partial_json_gets_defaults() {
-        let s: ServerSettings = serde_json::from_str(CONTRACT).expect("parses");
-        assert_eq!(s, ServerSettings::default());
-        let s: ServerSettings =
+        let s: Settings = serde_json::from_str(CONTRACT).expect("parses");
+        assert_eq!(s, Settings::default());
+        let s: Settings =
             serde_json::from_str(r#"{"lan":true,"hook_command":["/bin/x","a b"],"future":1}"#)
                 .expect("parses");
         assert!(s.lan);
@@ -409,36 +346,45 @@ mod tests {
         );
     }
 
-    #[test]
-    fn draft_round_trips_through_patch() {
-        let s = ServerSettings {
-            notifications: NotifyMode::All,
+    /// A patch as the server reads it.
+    fn json(patch: SettingsPatch) -> serde_json::Value {
+        serde_json::to_value(patch).expect("serialises")
+    }
+
+    /// Settings with every section changed from the defaults (also the contract test's).
+    pub(crate) fn example() -> Settings {
+        Settings {
+            notifications: Notifications::All,
             clear_clipboard_secs: 30,
             retention_days: Some(7),
             purge_codes_after_minutes: Some(15),
-            hook_command: Some(vec!["/bin/x".into(), "a b".into()]),
+            hook_command: Some(vec!["/bin/true".into(), "a b".into()]),
             hook_url: Some("http://127.0.0.1:9/h".into()),
-            ..ServerSettings::default()
-        };
-        let d = Draft::from_settings(&s);
+            ..Settings::default()
+        }
+    }
+
+    #[test]
+    fn draft_round_trips_through_patch() {
+        let d = Draft::from_settings(&example());
         assert_eq!(d.retention, Retention::Days);
         assert_eq!(
-            d.patch(Section::Notifications).expect("valid"),
-            json!({"notifications":"all","auto_copy":false,"clear_clipboard_secs":30,"hide_code":false})
+            json(d.patch(Section::Notifications).expect("valid")),
+            serde_json::json!({"notifications":"all","auto_copy":false,"clear_clipboard_secs":30,"hide_code":false})
         );
         assert_eq!(
-            d.patch(Section::Retention).expect("valid"),
-            json!({"retention_days":7,"retention_messages":null,"purge_codes_after_minutes":15})
+            json(d.patch(Section::Retention).expect("valid")),
+            serde_json::json!({"retention_days":7,"retention_messages":null,"purge_codes_after_minutes":15})
         );
         assert_eq!(
-            d.patch(Section::Hooks).expect("valid"),
-            json!({"hook_command":["/bin/x","a b"],"hook_url":"http://127.0.0.1:9/h","hook_only_codes":false})
+            json(d.patch(Section::Hooks).expect("valid")),
+            serde_json::json!({"hook_command":["/bin/true","a b"],"hook_url":"http://127.0.0.1:9/h","hook_only_codes":false})
         );
     }
 
     #[test]
     fn bad_numbers_name_the_field() {
-        let mut d = Draft::from_settings(&ServerSettings::default());
+        let mut d = Draft::from_settings(&Settings::default());
         d.clear_clipboard_secs = "ten".into();
         let e = d.patch(Section::Notifications).expect_err("invalid");
         assert_eq!(e.field, "clear_clipboard_secs");
@@ -473,23 +419,6 @@ mod tests {
         assert!(split_command("x \\").is_err());
         let args = vec!["/bin/x".to_owned(), "a \"b\" c".to_owned(), String::new()];
         assert_eq!(split_command(&command_line(&args)).expect("ok"), args);
-    }
-
-    fn parse_device(v: Value) -> Result<Device, serde_json::Error> {
-        serde_json::from_value(v)
-    }
-
-    #[test]
-    fn devices_parse_with_either_id_type() {
-        let d = parse_device(
-            json!({"id":4,"name":"phone","created_at":"2026-11-22T09:00:00Z","last_seen":null}),
-        )
-        .expect("parses");
-        assert_eq!((d.id.as_str(), d.last_seen), ("4", None));
-        let d = parse_device(json!({"id":"ab12","name":"tablet","last_ip":"192.168.1.5"}))
-            .expect("parses");
-        assert_eq!(d.last_ip.as_deref(), Some("192.168.1.5"));
-        assert!(parse_device(json!({"id":[1]})).is_err());
     }
 
     #[test]

@@ -4,14 +4,13 @@
 //! reactive owner tree, can all hold the same `AppState` by value.
 
 use leptos::prelude::*;
-use simrelay_protocol::ModemStatus;
+use simrelay_protocol::{ModemStatus, Settings};
 
 use crate::connection::ConnState;
 use crate::endpoint::Endpoint;
 use crate::inbox::Inbox;
 use crate::outbox::Outbox;
 use crate::prefs::Prefs;
-use crate::server_settings::ServerSettings;
 
 /// How many messages the live screens keep in memory; older ones are reached through History.
 pub const LIVE_CAP: usize = 500;
@@ -115,7 +114,7 @@ pub struct AppState {
     /// Messages sent from this page and their progress, from `sent` frames.
     pub outbox: RwSignal<Outbox>,
     /// The server's settings, once read or pushed in a `settings` frame.
-    pub server_settings: RwSignal<Option<ServerSettings>>,
+    pub server_settings: RwSignal<Option<Settings>>,
 }
 
 impl AppState {

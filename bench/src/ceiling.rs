@@ -35,7 +35,7 @@ pub async fn run(opts: &Opts) -> anyhow::Result<serde_json::Value> {
             .connect()
             .await?;
         sqlx::query(SCHEMA).execute(&mut conn).await?;
-        let raw = simrelay_bench::bench_pdu("Ceil", 0);
+        let raw = simrelay_testkit::pdu::numbered("Ceil", 0);
         let start = Instant::now();
         let mut i = 0;
         while i < rows {
@@ -43,7 +43,7 @@ pub async fn run(opts: &Opts) -> anyhow::Result<serde_json::Value> {
             for _ in 0..per_tx.min(rows - i) {
                 sqlx::query(INSERT)
                     .bind("+4915123456789")
-                    .bind(simrelay_bench::bench_text("Ceil", i as usize))
+                    .bind(simrelay_testkit::pdu::numbered_text("Ceil", i as usize))
                     .bind("2026-11-22T10:00:00.000000+00:00")
                     .bind(format!("{i:064x}"))
                     .bind(&raw)

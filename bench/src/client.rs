@@ -9,12 +9,11 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::Message as WsMessage;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use simrelay_testkit::ws::WsClient;
+use simrelay_testkit::KitError;
 
-use crate::BenchError;
+/// How long [`SmsClient::next_sms`] waits: as long as a benchmark runs.
+const NO_LIMIT: Duration = Duration::from_secs(24 * 3600);
 
 /// Which server a client talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,7 +37,7 @@ impl Flavor {
 
 /// One connected client.
 pub struct SmsClient {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    ws: WsClient,
     flavor: Flavor,
 }
 
@@ -48,7 +47,7 @@ impl SmsClient {
         flavor: Flavor,
         addr: SocketAddr,
         token: Option<&str>,
-    ) -> Result<SmsClient, BenchError> {
+    ) -> Result<SmsClient, KitError> {
         let url = match flavor {
             Flavor::SimRelay => match token {
                 Some(t) => format!("ws://{addr}/ws?token={t}"),
@@ -56,13 +55,13 @@ impl SmsClient {
             },
             Flavor::SocketIo => format!("ws://{addr}/socket.io/?EIO=4&transport=websocket"),
         };
-        let (ws, _) = tokio_tungstenite::connect_async(url).await?;
+        let ws = WsClient::open(url).await?;
         let mut client = SmsClient { ws, flavor };
         match flavor {
             Flavor::SimRelay => {
                 let hello = client.next_text().await?;
                 if !hello.contains("\"hello\"") {
-                    return Err(BenchError::Protocol(format!(
+                    return Err(KitError::Protocol(format!(
                         "expected hello, got {hello:.80}"
                     )));
                 }
@@ -70,18 +69,18 @@ impl SmsClient {
             Flavor::SocketIo => {
                 let open = client.next_text().await?;
                 if !open.starts_with('0') {
-                    return Err(BenchError::Protocol(format!(
+                    return Err(KitError::Protocol(format!(
                         "expected an Engine.IO open packet, got {open:.80}"
                     )));
                 }
-                client.ws.send(WsMessage::Text("40".into())).await?;
+                client.ws.send_text("40").await?;
                 loop {
                     let text = client.next_text().await?;
                     if text.starts_with("40") {
                         break;
                     }
                     if text.starts_with("44") {
-                        return Err(BenchError::Protocol(format!(
+                        return Err(KitError::Protocol(format!(
                             "Socket.IO connect refused: {text:.80}"
                         )));
                     }
@@ -92,34 +91,23 @@ impl SmsClient {
     }
 
     /// The next text frame (answering Engine.IO pings on the way).
-    async fn next_text(&mut self) -> Result<String, BenchError> {
+    async fn next_text(&mut self) -> Result<String, KitError> {
         loop {
-            match self.ws.next().await {
-                None => {
-                    return Err(BenchError::Protocol(
-                        "the server closed the connection".into(),
-                    ))
-                }
-                Some(Err(e)) => return Err(e.into()),
-                Some(Ok(WsMessage::Text(text))) => {
-                    if self.flavor == Flavor::SocketIo && text.as_str() == "2" {
-                        self.ws.send(WsMessage::Text("3".into())).await?;
-                        continue;
-                    }
-                    return Ok(text.as_str().to_owned());
-                }
-                Some(Ok(WsMessage::Close(frame))) => {
-                    return Err(BenchError::Protocol(format!(
-                        "closed by the server: {frame:?}"
-                    )))
-                }
-                Some(Ok(_)) => {}
+            let Some(text) = self.ws.next_text(NO_LIMIT).await? else {
+                return Err(KitError::Protocol(
+                    "the server closed the connection".into(),
+                ));
+            };
+            if self.flavor == Flavor::SocketIo && text == "2" {
+                self.ws.send_text("3").await?;
+                continue;
             }
+            return Ok(text);
         }
     }
 
     /// Waits for the next SMS event; returns when its frame arrived and the message text.
-    pub async fn next_sms(&mut self) -> Result<(Instant, String), BenchError> {
+    pub async fn next_sms(&mut self) -> Result<(Instant, String), KitError> {
         loop {
             let text = self.next_text().await?;
             let arrived = Instant::now();
@@ -133,10 +121,10 @@ impl SmsClient {
     pub async fn next_sms_within(
         &mut self,
         limit: Duration,
-    ) -> Result<(Instant, String), BenchError> {
+    ) -> Result<(Instant, String), KitError> {
         tokio::time::timeout(limit, self.next_sms())
             .await
-            .map_err(|_| BenchError::Timeout(limit, "an SMS event".into()))?
+            .map_err(|_| KitError::Timeout(limit, "an SMS event".into()))?
     }
 
     /// The text of the SMS in this frame, if it carries one.
@@ -162,7 +150,7 @@ impl SmsClient {
     }
 
     /// Closes politely.
-    pub async fn close(mut self) {
-        let _ = self.ws.close(None).await;
+    pub async fn close(self) {
+        self.ws.close().await;
     }
 }

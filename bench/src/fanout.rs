@@ -8,8 +8,9 @@ use rand::Rng;
 use serde_json::json;
 use simrelay_bench::client::SmsClient;
 use simrelay_bench::stats::Summary;
-use simrelay_bench::{bench_index, bench_pdu, proc};
 use simrelay_modem::{SimOptions, Simulator};
+use simrelay_testkit::pdu::{numbered, numbered_index};
+use simrelay_testkit::procfs;
 use tokio::sync::mpsc;
 
 use crate::setup::{ms, path_of, start_server, warm_up, Opts};
@@ -36,7 +37,7 @@ pub async fn run(opts: &Opts) -> anyhow::Result<serde_json::Value> {
     warm_up(&sim, &mut probe, 5).await?;
     probe.close().await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let rss_before = proc::rss_kib(pid)?;
+    let rss_before = procfs::rss_kib(pid)?;
 
     let (tx, mut rx) = mpsc::unbounded_channel::<(usize, Instant)>();
     let mut connected = 0;
@@ -53,7 +54,7 @@ pub async fn run(opts: &Opts) -> anyhow::Result<serde_json::Value> {
                     let tx = tx.clone();
                     tokio::spawn(async move {
                         while let Ok((at, text)) = client.next_sms().await {
-                            if let Some(index) = bench_index("Fan", &text) {
+                            if let Some(index) = numbered_index("Fan", &text) {
                                 if tx.send((index, at)).is_err() {
                                     break;
                                 }
@@ -69,7 +70,7 @@ pub async fn run(opts: &Opts) -> anyhow::Result<serde_json::Value> {
         }
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let rss_connected = proc::rss_kib(pid)?;
+    let rss_connected = procfs::rss_kib(pid)?;
 
     let mut until_last = Vec::new();
     let mut per_client = Vec::new();
@@ -79,7 +80,7 @@ pub async fn run(opts: &Opts) -> anyhow::Result<serde_json::Value> {
         let pause = 100 + rand::rng().random_range(0..100);
         tokio::time::sleep(Duration::from_millis(pause)).await;
         let start = Instant::now();
-        sim.deliver(bench_pdu("Fan", m));
+        sim.deliver(numbered("Fan", m));
         let mut got = 0;
         let mut last = start;
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -99,8 +100,8 @@ pub async fn run(opts: &Opts) -> anyhow::Result<serde_json::Value> {
             until_last.push(ms(last - start));
         }
     }
-    let rss_after = proc::rss_kib(pid).context("the server died during fan-out")?;
-    let threads = proc::threads(pid).ok();
+    let rss_after = procfs::rss_kib(pid).context("the server died during fan-out")?;
+    let threads = procfs::threads(pid).ok();
     drop(server);
     let per_client_kib =
         (rss_connected.max(rss_after) as f64 - rss_before as f64) / connected.max(1) as f64;

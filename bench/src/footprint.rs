@@ -6,8 +6,8 @@ use std::time::Duration;
 use anyhow::bail;
 use serde_json::json;
 use simrelay_bench::client::{Flavor, SmsClient};
-use simrelay_bench::proc;
 use simrelay_modem::{SimOptions, Simulator};
+use simrelay_testkit::procfs;
 
 use crate::setup::{path_of, start_server, warm_up, Opts};
 
@@ -36,11 +36,11 @@ pub async fn run(opts: &Opts) -> anyhow::Result<serde_json::Value> {
         client.close().await;
     }
     tokio::time::sleep(Duration::from_secs(settle)).await;
-    let rss = proc::rss_kib(pid)?;
-    let threads = proc::threads(pid)?;
-    let before = proc::context_switches(pid)?;
+    let rss = procfs::rss_kib(pid)?;
+    let threads = procfs::threads(pid)?;
+    let before = procfs::context_switches(pid)?;
     tokio::time::sleep(Duration::from_secs(seconds)).await;
-    let after = proc::context_switches(pid)?;
+    let after = procfs::context_switches(pid)?;
     drop(server);
     Ok(json!({
         "scenario": "footprint",

@@ -12,9 +12,10 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use serde_json::json;
 use simrelay_bench::client::{Flavor, SmsClient};
-use simrelay_bench::{bench_index, bench_pdu, BenchError};
 use simrelay_modem::sim::Chaos;
 use simrelay_modem::{SimOptions, Simulator};
+use simrelay_testkit::pdu::{numbered, numbered_index};
+use simrelay_testkit::KitError;
 
 use crate::setup::{path_of, start_server, Opts};
 
@@ -55,9 +56,9 @@ pub async fn run(opts: &Opts) -> anyhow::Result<serde_json::Value> {
         let series = format!("Warm{m}");
         let mut through = false;
         for attempt in 0..60 {
-            sim.deliver(bench_pdu(&series, attempt));
+            sim.deliver(numbered(&series, attempt));
             if let Ok((_, text)) = client.next_sms_within(Duration::from_secs(1)).await {
-                if bench_index(&series, &text).is_some() {
+                if numbered_index(&series, &text).is_some() {
                     through = true;
                     break;
                 }
@@ -73,7 +74,7 @@ pub async fn run(opts: &Opts) -> anyhow::Result<serde_json::Value> {
     let batches: Vec<Vec<Vec<u8>>> = (0..modems)
         .map(|m| {
             (0..per_modem)
-                .map(|i| bench_pdu(&format!("Ing{m}"), i))
+                .map(|i| numbered(&format!("Ing{m}"), i))
                 .collect()
         })
         .collect();
@@ -94,7 +95,7 @@ pub async fn run(opts: &Opts) -> anyhow::Result<serde_json::Value> {
                     last = at;
                 }
             }
-            Err(BenchError::Timeout(..)) => break,
+            Err(KitError::Timeout(..)) => break,
             Err(e) => return Err(e).context("the client lost its connection during the burst"),
         }
     }

@@ -10,8 +10,9 @@ use serde_json::json;
 use simrelay_bench::client::SmsClient;
 use simrelay_bench::line::{byte_time, PacedLine};
 use simrelay_bench::stats::Summary;
-use simrelay_bench::{bench_index, bench_pdu, BenchError};
 use simrelay_modem::{SimOptions, Simulator};
+use simrelay_testkit::pdu::{numbered, numbered_index};
+use simrelay_testkit::KitError;
 
 use crate::setup::{ms, path_of, start_server, warm_up, Opts};
 
@@ -45,7 +46,7 @@ pub async fn run(opts: &Opts) -> anyhow::Result<serde_json::Value> {
     warm_up(&sim, &mut client, 20).await?;
 
     // Encoding is not part of the path under test: do it before the clock runs.
-    let pdus: Vec<Vec<u8>> = (0..count).map(|i| bench_pdu("Lat", i)).collect();
+    let pdus: Vec<Vec<u8>> = (0..count).map(|i| numbered("Lat", i)).collect();
     let mut latencies = Vec::with_capacity(count);
     let mut wire = Vec::new();
     let mut overhead = Vec::new();
@@ -58,9 +59,9 @@ pub async fn run(opts: &Opts) -> anyhow::Result<serde_json::Value> {
         sim.deliver(pdu);
         let arrived = loop {
             match client.next_sms_within(Duration::from_secs(10)).await {
-                Ok((at, text)) if bench_index("Lat", &text) == Some(i) => break Some(at),
+                Ok((at, text)) if numbered_index("Lat", &text) == Some(i) => break Some(at),
                 Ok(_) => {}
-                Err(BenchError::Timeout(..)) => break None,
+                Err(KitError::Timeout(..)) => break None,
                 Err(e) => return Err(e).context("the client lost its connection"),
             }
         };

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg};
 
-use crate::BenchError;
+use simrelay_testkit::KitError;
 
 /// A running paced line. Its threads live as long as the process (a benchmark process runs one scenario).
 pub struct PacedLine {
@@ -34,9 +34,8 @@ pub fn byte_time(baud: u32) -> Duration {
 
 impl PacedLine {
     /// Opens `modem` (the simulator's pty) and starts forwarding at `baud`.
-    pub fn start(modem: &Path, baud: u32) -> Result<PacedLine, BenchError> {
-        let pty_err =
-            |e: nix::Error| BenchError::io("cannot create the paced line's pty")(e.into());
+    pub fn start(modem: &Path, baud: u32) -> Result<PacedLine, KitError> {
+        let pty_err = |e: nix::Error| KitError::io("cannot create the paced line's pty")(e.into());
         let pair = nix::pty::openpty(None, None).map_err(pty_err)?;
         let mut termios = tcgetattr(&pair.slave).map_err(pty_err)?;
         cfmakeraw(&mut termios);
@@ -47,13 +46,13 @@ impl PacedLine {
             .read(true)
             .write(true)
             .open(modem)
-            .map_err(BenchError::io(format!("cannot open {}", modem.display())))?;
+            .map_err(KitError::io(format!("cannot open {}", modem.display())))?;
         let server_side = File::from(pair.master);
         let per_byte = byte_time(baud);
         let carried = Arc::new(AtomicU64::new(0));
         let clone = |f: &File| {
             f.try_clone()
-                .map_err(BenchError::io("cannot duplicate a pty handle"))
+                .map_err(KitError::io("cannot duplicate a pty handle"))
         };
         forward(
             clone(&modem_side)?,

@@ -13,9 +13,9 @@ use anyhow::Context;
 use rand::Rng;
 use serde_json::json;
 use simrelay_bench::client::{Flavor, SmsClient};
-use simrelay_bench::http;
 use simrelay_bench::stats::Summary;
 use simrelay_modem::{SimOptions, Simulator};
+use simrelay_testkit::http;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection};
 

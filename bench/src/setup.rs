@@ -2,14 +2,17 @@
 //! that proves the whole path works before anything is timed.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context};
 use simrelay_bench::client::{Flavor, SmsClient};
-use simrelay_bench::server::{self, ServerProcess, SimRelayArgs};
-use simrelay_bench::{bench_index, bench_pdu};
 use simrelay_modem::Simulator;
+use simrelay_testkit::pdu::{numbered, numbered_index};
+use simrelay_testkit::process::{Guard, Serve, ServerProcess};
+use simrelay_testkit::{bins, free_port};
 
 /// `--key value` options.
 pub struct Opts {
@@ -59,8 +62,7 @@ impl Opts {
     fn simrelay_bin(&self) -> anyhow::Result<PathBuf> {
         match self.values.get("simrelay") {
             Some(p) => Ok(PathBuf::from(p)),
-            None => server::find_simrelay()
-                .context("no simrelay binary: pass --simrelay PATH, set SIMRELAY_BIN or build simrelay-engine"),
+            None => bins::simrelay().context("or pass --simrelay PATH"),
         }
     }
 }
@@ -72,31 +74,69 @@ pub async fn start_server(
     modems: &[PathBuf],
     tag: &str,
 ) -> anyhow::Result<ServerProcess> {
-    let port = server::free_port()?;
+    let port = free_port()?;
     let log = opts.work.join(format!("{tag}.log"));
-    let mut process = match flavor {
-        Flavor::SimRelay => server::spawn_simrelay(&SimRelayArgs {
-            bin: opts.simrelay_bin()?,
-            modems: modems.to_vec(),
-            db: opts.work.join(format!("{tag}.db")),
-            port,
-            token: None,
-            log: log.clone(),
-        })?,
+    let (mut process, ready_at) = match flavor {
+        Flavor::SimRelay => {
+            let home = opts.work.join(tag);
+            std::fs::create_dir_all(&home)
+                .with_context(|| format!("cannot create {}", home.display()))?;
+            let serve = Serve {
+                db: opts.work.join(format!("{tag}.db")),
+                modems: modems.to_vec(),
+                output: Some(log.clone()),
+                ..Serve::new(opts.simrelay_bin()?, &home, port)
+            };
+            (serve.spawn()?, "/api/health")
+        }
         Flavor::SocketIo => {
             let [modem] = modems else {
                 bail!("the baseline serves exactly one modem");
             };
-            let python = PathBuf::from(opts.text("python", "python3"));
-            let script = PathBuf::from(opts.text("baseline", "bench/baseline/relay.py"));
-            server::spawn_baseline(&python, &script, modem, port, &log)?
+            (
+                spawn_baseline(opts, modem, port, &log)?,
+                "/socket.io/?EIO=4&transport=polling",
+            )
         }
     };
     process
-        .wait_ready(Duration::from_secs(60))
+        .wait_ready_at(ready_at, Duration::from_secs(60))
         .await
         .with_context(|| format!("server did not come up; see {}", log.display()))?;
     Ok(process)
+}
+
+/// Starts the Python baseline relay on `modem` (an Engine.IO polling handshake tells it is ready).
+fn spawn_baseline(
+    opts: &Opts,
+    modem: &Path,
+    port: u16,
+    log: &Path,
+) -> anyhow::Result<ServerProcess> {
+    let open = || {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .with_context(|| format!("cannot open {}", log.display()))
+    };
+    let guard = Guard::spawn(
+        "the baseline relay",
+        Command::new(opts.text("python", "python3"))
+            .arg(opts.text("baseline", "bench/baseline/relay.py"))
+            .arg("--modem")
+            .arg(modem)
+            .arg("--port")
+            .arg(port.to_string())
+            .env("PYTHONUNBUFFERED", "1")
+            .stdin(std::process::Stdio::null())
+            .stdout(open()?)
+            .stderr(open()?),
+    )?;
+    Ok(ServerProcess::new(
+        guard,
+        SocketAddr::from(([127, 0, 0, 1], port)),
+    ))
 }
 
 /// Delivers warm-up messages on `sim` until one comes through `client` (the server has opened and configured
@@ -104,19 +144,19 @@ pub async fn start_server(
 pub async fn warm_up(sim: &Simulator, client: &mut SmsClient, extra: usize) -> anyhow::Result<()> {
     let mut first = None;
     for attempt in 0..60 {
-        sim.deliver(bench_pdu("Warm", attempt));
+        sim.deliver(numbered("Warm", attempt));
         if let Ok((_, text)) = client.next_sms_within(Duration::from_secs(1)).await {
-            first = bench_index("Warm", &text);
+            first = numbered_index("Warm", &text);
             break;
         }
     }
     let first = first.context("no warm-up message came through in 60 s")?;
     for i in 0..extra {
         let index = 1000 + first + i;
-        sim.deliver(bench_pdu("Warm", index));
+        sim.deliver(numbered("Warm", index));
         loop {
             let (_, text) = client.next_sms_within(Duration::from_secs(10)).await?;
-            if bench_index("Warm", &text) == Some(index) {
+            if numbered_index("Warm", &text) == Some(index) {
                 break;
             }
         }

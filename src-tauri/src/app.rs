@@ -237,6 +237,7 @@ mod tests {
     use crate::notify::{Note, NoteAction};
     use crate::shell::TrayMood;
     use clap::Parser;
+    use simrelay_protocol::SettingsPatch;
     use std::path::Path;
     use std::sync::Mutex;
     use std::time::{Duration, Instant};
@@ -400,7 +401,10 @@ mod tests {
 
         // hide_code from the Settings screen (here: the same engine call PATCH makes) takes effect.
         shell
-            .update_settings(&serde_json::json!({"hide_code": true}))
+            .update_settings(&SettingsPatch {
+                hide_code: Some(true),
+                ..SettingsPatch::default()
+            })
             .await
             .unwrap();
         wait_for("hide_code to apply", || shell.note_settings().hide_code).await;
@@ -421,13 +425,19 @@ mod tests {
         assert!(!shell.lan());
         shell.toggle_lan();
         wait_for("LAN sharing on", || shell.lan()).await;
-        let settings = shell.update_settings(&serde_json::json!({})).await.unwrap();
+        let settings = shell
+            .update_settings(&SettingsPatch::default())
+            .await
+            .unwrap();
         assert!(
             settings.lan,
             "the engine's setting changed, not just the shell's copy"
         );
         shell
-            .update_settings(&serde_json::json!({"lan": false}))
+            .update_settings(&SettingsPatch {
+                lan: Some(false),
+                ..SettingsPatch::default()
+            })
             .await
             .unwrap();
         wait_for("LAN sharing off", || !shell.lan()).await;

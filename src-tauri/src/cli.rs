@@ -1,20 +1,9 @@
 //! Command-line options of `simrelay-desktop`; the engine flags match `simrelay serve`.
 
-use clap::{Parser, ValueEnum};
+use clap::Parser;
+use simrelay_protocol::Notifications;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-
-/// Which new messages raise a desktop notification.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum NotifyMode {
-    /// Only messages that carry a verification code.
-    #[default]
-    Codes,
-    /// Every message.
-    All,
-    /// None.
-    None,
-}
 
 /// Options of the desktop app.
 #[derive(Debug, Clone, Parser)]
@@ -41,9 +30,10 @@ pub struct DesktopArgs {
     /// never). Overrides the Settings screen's value for this run.
     #[arg(long, value_name = "SECS", env = "SIMRELAY_CLIPBOARD_CLEAR_SECS")]
     pub clipboard_clear_secs: Option<u64>,
-    /// Which messages raise a notification. Overrides the Settings screen's choice for this run.
-    #[arg(long, value_enum, env = "SIMRELAY_NOTIFY")]
-    pub notify: Option<NotifyMode>,
+    /// Which messages raise a notification: codes, all or none. Overrides the Settings screen's choice for this
+    /// run.
+    #[arg(long, env = "SIMRELAY_NOTIFY", value_name = "codes|all|none")]
+    pub notify: Option<Notifications>,
     /// Keep the code out of the notification text ("New code from Google — click to copy"), whatever the
     /// Settings screen says.
     #[arg(long)]

@@ -4,7 +4,7 @@
 //! [`WindowLauncher::open`] starts one when none runs, later calls reuse it, and the process ends when the user
 //! closes the window. What the window reports (focus, its end) arrives as [`LauncherEvent`]s.
 
-use crate::window_link::{Command, WindowEvent};
+use crate::window_link::{Command, WindowEvent, LOG_DIR_ARG};
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
@@ -141,6 +141,8 @@ impl WindowLauncher {
     fn start(&self) -> Result<Running, LaunchError> {
         let mut child = std::process::Command::new(&self.program)
             .args(&self.args)
+            .arg(LOG_DIR_ARG)
+            .arg(simrelay_engine::logging::log_dir())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -312,6 +314,27 @@ mod tests {
         launcher.show_or_open(&base).unwrap();
         assert!(launcher.is_open(), "a fresh window process");
         launcher.close(Duration::from_secs(5));
+    }
+
+    #[test]
+    fn the_window_is_told_where_the_log_files_are() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("args");
+        // `sh -c script` takes the launcher's arguments as $0, $1.
+        let script = format!("printf '%s\\n%s\\n' \"$0\" \"$1\" > '{}'", out.display());
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let launcher = WindowLauncher::new("/bin/sh", vec!["-c".into(), script.into()], tx);
+        launcher
+            .open(&Url::parse("http://127.0.0.1:1/").unwrap())
+            .unwrap();
+        let read = || std::fs::read_to_string(&out).unwrap_or_default();
+        wait_for("the window's arguments", || read().lines().count() == 2);
+        let log_dir = simrelay_engine::logging::log_dir();
+        assert_eq!(read(), format!("{LOG_DIR_ARG}\n{}\n", log_dir.display()));
+        assert_eq!(
+            crate::window_link::log_dir_arg(read().lines().map(OsString::from)),
+            Some(log_dir)
+        );
     }
 
     #[test]

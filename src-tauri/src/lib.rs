@@ -25,7 +25,7 @@ mod tray;
 pub mod window_link;
 
 pub use app::{run, start, DesktopError, Ended, Resident, Started, WindowProgram};
-pub use cli::{DesktopArgs, NotifyMode};
+pub use cli::DesktopArgs;
 pub use instance::{BUS_NAME, INTERFACE, OBJECT_PATH};
 pub use notify::{DesktopNotifier, Note, NoteAction, Notifier};
 pub use settings::NoteSettings;

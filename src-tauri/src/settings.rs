@@ -2,7 +2,7 @@
 //! which messages notify, whether the code shows, auto-copy and the clipboard delay, with the command-line flags
 //! of this run taking precedence over them.
 
-use crate::cli::{DesktopArgs, NotifyMode};
+use crate::cli::DesktopArgs;
 use simrelay_protocol::{Notifications, Settings};
 use std::time::Duration;
 
@@ -10,7 +10,7 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NoteSettings {
     /// Which messages notify.
-    pub mode: NotifyMode,
+    pub mode: Notifications,
     /// Keep the code out of the notification text.
     pub hide_code: bool,
     /// Copy each new code without a click.
@@ -28,16 +28,13 @@ impl Default for NoteSettings {
 impl NoteSettings {
     /// The engine's `settings`, overridden by whatever flags `args` gave explicitly.
     pub fn effective(settings: &Settings, args: Option<&DesktopArgs>) -> NoteSettings {
-        let mode = match settings.notifications {
-            Notifications::Codes => NotifyMode::Codes,
-            Notifications::All => NotifyMode::All,
-            Notifications::None => NotifyMode::None,
-        };
         let secs = args
             .and_then(|a| a.clipboard_clear_secs)
             .unwrap_or(u64::from(settings.clear_clipboard_secs));
         NoteSettings {
-            mode: args.and_then(|a| a.notify).unwrap_or(mode),
+            mode: args
+                .and_then(|a| a.notify)
+                .unwrap_or(settings.notifications),
             hide_code: settings.hide_code || args.is_some_and(|a| a.hide_code),
             auto_copy: settings.auto_copy || args.is_some_and(|a| a.auto_copy),
             clear_after: (secs > 0).then(|| Duration::from_secs(secs)),
@@ -69,7 +66,7 @@ mod tests {
         assert_eq!(
             NoteSettings::effective(&settings, Some(&args(&[]))),
             NoteSettings {
-                mode: NotifyMode::All,
+                mode: Notifications::All,
                 hide_code: true,
                 auto_copy: true,
                 clear_after: Some(Duration::from_secs(30)),
@@ -80,7 +77,7 @@ mod tests {
             ..Settings::default()
         };
         assert_eq!(NoteSettings::effective(&never, None).clear_after, None);
-        assert_eq!(NoteSettings::default().mode, NotifyMode::Codes);
+        assert_eq!(NoteSettings::default().mode, Notifications::Codes);
     }
 
     #[test]
@@ -94,7 +91,7 @@ mod tests {
             "4",
         ]);
         let s = NoteSettings::effective(&Settings::default(), Some(&flags));
-        assert_eq!(s.mode, NotifyMode::None);
+        assert_eq!(s.mode, Notifications::None);
         assert!(s.hide_code && s.auto_copy);
         assert_eq!(s.clear_after, Some(Duration::from_secs(4)));
     }

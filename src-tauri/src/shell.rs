@@ -3,14 +3,14 @@
 //! auto-copy, clipboard delay, LAN sharing) as the Settings screen or the tray change them.
 
 use crate::autostart::Autostart;
-use crate::cli::{DesktopArgs, NotifyMode};
+use crate::cli::DesktopArgs;
 use crate::clipboard::ClipboardKeeper;
 use crate::launcher::WindowLauncher;
 use crate::notify::{Note, NoteAction, Notifier};
 use crate::pause::Pause;
 use crate::settings::NoteSettings;
 use simrelay_engine::{Config, Engine, EngineError};
-use simrelay_protocol::{Message, ModemState, ServerEvent, Settings};
+use simrelay_protocol::{Message, ModemState, Notifications, ServerEvent, Settings, SettingsPatch};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -138,9 +138,8 @@ impl Shell {
         self.clipboard.copy(code, self.note_settings().clear_after);
     }
 
-    /// Changes engine settings as `PATCH /api/settings` does (`patch` is a JSON object with some of the fields).
-    /// The change comes back as a settings event.
-    pub async fn update_settings(&self, patch: &serde_json::Value) -> Result<Settings, String> {
+    /// Changes engine settings as `PATCH /api/settings` does. The change comes back as a settings event.
+    pub async fn update_settings(&self, patch: &SettingsPatch) -> Result<Settings, String> {
         let engine = self.engine.lock().await;
         let Some(engine) = engine.as_ref() else {
             return Err("the engine is shutting down".into());
@@ -159,7 +158,10 @@ impl Shell {
         self.runtime.spawn(async move {
             let wanted = !shell.lan();
             if let Err(error) = shell
-                .update_settings(&serde_json::json!({ "lan": wanted }))
+                .update_settings(&SettingsPatch {
+                    lan: Some(wanted),
+                    ..SettingsPatch::default()
+                })
                 .await
             {
                 tracing::warn!(%error, wanted, "could not switch LAN sharing");
@@ -365,13 +367,8 @@ pub(crate) async fn start_engine(options: &DesktopArgs) -> Result<Engine, Engine
 }
 
 /// Whether a message raises a notification.
-pub fn should_notify(mode: NotifyMode, paused: bool, has_code: bool) -> bool {
-    !paused
-        && match mode {
-            NotifyMode::Codes => has_code,
-            NotifyMode::All => true,
-            NotifyMode::None => false,
-        }
+pub fn should_notify(mode: Notifications, paused: bool, has_code: bool) -> bool {
+    !paused && mode.notifies(has_code)
 }
 
 /// Follows the engine's settings: every change (Settings screen, tray, another client) takes effect for the next
@@ -408,12 +405,12 @@ mod tests {
 
     #[test]
     fn notify_modes() {
-        assert!(should_notify(NotifyMode::Codes, false, true));
-        assert!(!should_notify(NotifyMode::Codes, false, false));
-        assert!(should_notify(NotifyMode::All, false, false));
-        assert!(!should_notify(NotifyMode::None, false, true));
+        assert!(should_notify(Notifications::Codes, false, true));
+        assert!(!should_notify(Notifications::Codes, false, false));
+        assert!(should_notify(Notifications::All, false, false));
+        assert!(!should_notify(Notifications::None, false, true));
         assert!(
-            !should_notify(NotifyMode::All, true, true),
+            !should_notify(Notifications::All, true, true),
             "a pause holds everything back"
         );
     }

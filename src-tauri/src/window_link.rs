@@ -1,11 +1,25 @@
-//! The line protocol between the resident process and the window process it starts.
+//! What passes between the resident process and the window process it starts.
 //!
-//! The resident writes [`Command`]s to the window's standard input, one per line; the window writes
-//! [`WindowEvent`]s to its standard output. Pipes rather than a socket: only the parent can talk to the window,
-//! the engine's URL (which may carry the access token) never appears on a command line, and the window notices its
-//! parent is gone when its standard input closes.
+//! The resident starts the window with [`LOG_DIR_ARG`], then writes [`Command`]s to its standard input, one per
+//! line; the window writes [`WindowEvent`]s to its standard output. Pipes rather than a socket: only the parent can
+//! talk to the window, the engine's URL (which may carry the access token) never appears on a command line, and the
+//! window notices its parent is gone when its standard input closes.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
 
 use url::Url;
+
+/// The window's argument naming the folder of the app's log files, which "Open logs folder" shows. The resident
+/// knows it (the engine's logging decides it), so the window does not link the engine to find it.
+pub const LOG_DIR_ARG: &str = "--log-dir";
+
+/// The log folder among the window's arguments (`--log-dir DIR`), if they name one.
+pub fn log_dir_arg(args: impl IntoIterator<Item = OsString>) -> Option<PathBuf> {
+    let mut args = args.into_iter();
+    args.find(|arg| arg == LOG_DIR_ARG)?;
+    args.next().map(PathBuf::from)
+}
 
 /// What the resident asks of the window.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,6 +106,17 @@ mod tests {
         for event in [WindowEvent::Focus(true), WindowEvent::Focus(false)] {
             assert_eq!(WindowEvent::parse(&event.to_line()).unwrap(), event);
         }
+    }
+
+    #[test]
+    fn the_log_dir_is_read_from_the_arguments() {
+        let args = |list: &[&str]| list.iter().map(OsString::from).collect::<Vec<_>>();
+        assert_eq!(
+            log_dir_arg(args(&["--log-dir", "/home/a b/logs"])),
+            Some(PathBuf::from("/home/a b/logs"))
+        );
+        assert_eq!(log_dir_arg(args(&[])), None);
+        assert_eq!(log_dir_arg(args(&["--log-dir"])), None);
     }
 
     #[test]

@@ -7,19 +7,23 @@
 
 use leptos::prelude::*;
 
-use crate::api::{self, SendRequest, SentStatus};
-use crate::outbox::{self, Outgoing};
+use simrelay_protocol::SendStatus;
+
+use crate::api;
+use crate::outbox::{self, Outgoing, Progress};
 use crate::sms_len::{self, normalise_e164};
 use crate::state::AppState;
 
-fn status_line(status: Option<&SentStatus>) -> (String, &'static str) {
+fn status_line(status: Option<&Progress>) -> (String, &'static str) {
     match status {
         None => ("queued…".to_owned(), "state state-connecting"),
-        Some(s) => match (s.status.as_str(), &s.error) {
-            ("failed", Some(e)) => (format!("failed: {e}"), "state state-bad"),
-            ("failed", None) => ("failed".to_owned(), "state state-bad"),
-            ("sent" | "delivered", _) => (s.status.clone(), "state state-ok"),
-            (other, _) => (format!("{other}…"), "state state-connecting"),
+        Some(s) => match (s.status, &s.error) {
+            (SendStatus::Failed, Some(e)) => (format!("failed: {e}"), "state state-bad"),
+            (SendStatus::Failed, None) => ("failed".to_owned(), "state state-bad"),
+            (SendStatus::Sent | SendStatus::Delivered, _) => {
+                (s.status.as_str().to_owned(), "state state-ok")
+            }
+            (other, _) => (format!("{}…", other.as_str()), "state state-connecting"),
         },
     }
 }
@@ -35,12 +39,8 @@ pub(crate) fn SentRow(
     let status = Memo::new(move |_| app.outbox.with(|o| o.status(id).cloned()));
     let line = move || status.with(|s| status_line(s.as_ref()));
     let steps = move || {
-        let current = status.with(|s| {
-            s.as_ref()
-                .map(|s| s.status.clone())
-                .unwrap_or_else(|| "queued".into())
-        });
-        outbox::steps(&current)
+        let current = status.with(|s| s.as_ref().map_or(SendStatus::Queued, |s| s.status));
+        outbox::steps(current)
             .into_iter()
             .map(|(label, reached)| {
                 let class = match (reached, label) {
@@ -109,11 +109,7 @@ pub fn Compose() -> impl IntoView {
         busy.set(true);
         let endpoint = app.endpoint.get_value();
         leptos::task::spawn_local(async move {
-            let request = SendRequest {
-                to: number.clone(),
-                text: body.clone(),
-            };
-            let answer = api::send(&endpoint, &request).await;
+            let answer = api::send(&endpoint, &number, &body).await;
             busy.try_set(false);
             match answer {
                 Ok(status) => {
@@ -189,12 +185,11 @@ pub fn Compose() -> impl IntoView {
 mod tests {
     use super::*;
 
-    fn status(s: &str, error: Option<&str>) -> SentStatus {
-        SentStatus {
+    fn status(s: &str, error: Option<&str>) -> Progress {
+        Progress {
             id: 1,
-            status: s.into(),
+            status: s.parse().expect("a status"),
             error: error.map(Into::into),
-            parts: None,
         }
     }
 

@@ -26,12 +26,13 @@ use std::time::Duration;
 
 use leptos::html::Div;
 use leptos::prelude::*;
+use simrelay_protocol::{MessageDetail, MessagePage};
 use wasm_bindgen::JsCast;
 
 use self::rows::{Interner, Row};
 use self::window::{Window, OVERSCAN, PREFETCH_ROWS, ROW_HEIGHT};
 use super::{CopyCode, Flags, MessageText, TimeAgo};
-use crate::api::{self, Detail, Page, PageQuery};
+use crate::api::{self, PageQuery};
 use crate::highlight;
 use crate::reltime;
 use crate::state::AppState;
@@ -89,8 +90,8 @@ struct Results {
 impl Results {
     /// Adds a page. A page that does not go further back (a server that ignores `before`) ends paging instead
     /// of looping over the same page forever.
-    fn append(&mut self, page: Page) {
-        let Page {
+    fn append(&mut self, page: MessagePage) {
+        let MessagePage {
             messages,
             next,
             mut highlights,
@@ -188,7 +189,7 @@ fn DetailPanel(
             }
         });
     };
-    let fields = move |d: Detail| {
+    let fields = move |d: MessageDetail| {
         let m = d.message;
         let rows = [
             ("Id", m.id.to_string()),
@@ -762,8 +763,8 @@ mod tests {
     use super::*;
     use crate::inbox::tests::msg;
 
-    fn page(ids: &[i64], next: Option<i64>) -> Page {
-        Page {
+    fn page(ids: &[i64], next: Option<i64>) -> MessagePage {
+        MessagePage {
             messages: ids.iter().map(|&i| msg(i, "x")).collect(),
             next,
             ..Default::default()

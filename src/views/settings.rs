@@ -10,11 +10,12 @@
 use chrono::DateTime;
 use leptos::prelude::*;
 
-use crate::api::{self, ApiFailure, NewDevice};
+use simrelay_protocol::{Device, NewDevice, Notifications, PairLink};
+
+use crate::api::{self, ApiFailure};
 use crate::reltime;
 use crate::server_settings::{
-    mode_label, mode_str, qr_data_url, section_of, Device, Draft, FieldError, PairLink, Retention,
-    Section, NOTIFY_MODES,
+    mode_label, qr_data_url, section_of, Draft, FieldError, Retention, Section,
 };
 use crate::state::AppState;
 
@@ -395,7 +396,7 @@ pub fn Settings() -> impl IntoView {
         lan_state.set(Saving::Busy);
         let endpoint = endpoint();
         leptos::task::spawn_local(async move {
-            match api::patch_settings(&endpoint, &serde_json::json!({ "lan": on })).await {
+            match api::patch_settings(&endpoint, &api::body::lan(on)).await {
                 Ok(new) => {
                     app.server_settings.try_set(Some(new));
                     lan_state.try_set(Saving::Saved);
@@ -570,7 +571,7 @@ pub fn Settings() -> impl IntoView {
                         <For each=move || devices.get() key=|d| d.id.clone() let:d>
                             {
                                 let (id, name) = (d.id.clone(), d.name.clone());
-                                let created = d.created_at.clone();
+                                let created = (!d.created_at.is_empty()).then(|| d.created_at.clone());
                                 let seen = d.last_seen.clone();
                                 let ip = d.last_ip.clone();
                                 view! {
@@ -610,12 +611,12 @@ pub fn Settings() -> impl IntoView {
                 <legend>"Desktop notifications"</legend>
                 <div role="radiogroup" aria-labelledby="notify-label" class="radios">
                     <span id="notify-label" class="field-label">"Notify about"</span>
-                    {NOTIFY_MODES.into_iter().map(|mode| view! {
+                    {Notifications::ALL.into_iter().map(|mode| view! {
                         <label class="check inline">
                             <input
                                 type="radio"
                                 name="notify-mode"
-                                value=mode_str(mode)
+                                value=mode.as_str()
                                 prop:checked=move || form.draft.with(|d| d.notifications == mode)
                                 disabled=move || locked.get()
                                 on:change=move |_| form.edit(notifications, |d| d.notifications = mode)

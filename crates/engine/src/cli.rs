@@ -185,7 +185,7 @@ fn list_ports(ports: Vec<String>, json: bool) -> anyhow::Result<ExitCode> {
 }
 
 fn decode_pdu(hex: &str) -> anyhow::Result<ExitCode> {
-    let json = simrelay_engine::tools::decode_pdu_json(hex).context("not a valid SMS PDU")?;
+    let json = simrelay_engine::offline::decode_pdu_json(hex).context("not a valid SMS PDU")?;
     println!("{}", serde_json::to_string_pretty(&json)?);
     Ok(ExitCode::SUCCESS)
 }
@@ -206,7 +206,7 @@ fn extract(explain: bool) -> anyhow::Result<ExitCode> {
         }
         // Bytes that are not UTF-8 become U+FFFD rather than ending the run: one bad line, one answer.
         let text = String::from_utf8_lossy(&line);
-        let answer = simrelay_engine::tools::extract_line(&text, explain);
+        let answer = simrelay_engine::offline::extract_line(&text, explain);
         writeln!(stdout, "{answer}").context("cannot write standard output")?;
         // Flushed per line so a caller can pipe one message at a time and wait for its answer.
         stdout.flush().context("cannot write standard output")?;
@@ -230,7 +230,7 @@ fn token(config_path: &Path, command: TokenCommand) -> anyhow::Result<ExitCode> 
         TokenCommand::Generate => println!("{}", simrelay_engine::generate_token()),
         TokenCommand::Add { name, scopes } => {
             simrelay_engine::private_files();
-            let scopes = tokens::Scopes::parse_list(&scopes)?;
+            let scopes = tokens::parse_scopes(&scopes)?;
             let token = tokens::add_with_scopes(path, &name, scopes)?;
             println!("{token}");
             eprintln!(

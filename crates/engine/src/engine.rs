@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use simrelay_protocol::{ServerEvent, Settings};
+use simrelay_protocol::{ServerEvent, Settings, SettingsPatch};
 use tokio::net::TcpListener;
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
@@ -336,12 +336,9 @@ impl Engine {
         self.hub.settings()
     }
 
-    /// Changes some settings (a JSON object with any subset of the fields of [`Settings`]), as
-    /// `PATCH /api/settings` does: checked, applied (LAN sharing switched), stored and published.
-    pub async fn update_settings(
-        &self,
-        patch: &serde_json::Value,
-    ) -> Result<Settings, SettingsError> {
+    /// Changes some settings as `PATCH /api/settings` does: checked, applied (LAN sharing switched), stored
+    /// and published.
+    pub async fn update_settings(&self, patch: &SettingsPatch) -> Result<Settings, SettingsError> {
         self.settings.update(patch).await
     }
 

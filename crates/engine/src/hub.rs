@@ -144,24 +144,7 @@ mod tests {
     use simrelay_protocol::ModemState;
 
     fn status(id: &str, state: ModemState) -> ModemStatus {
-        ModemStatus {
-            id: id.into(),
-            port: "/dev/null".into(),
-            state,
-            model: None,
-            operator: None,
-            signal_dbm: None,
-            last_error: None,
-            demo: false,
-            label: None,
-            manufacturer: None,
-            imei: None,
-            iccid: None,
-            registration: None,
-            signal_bars: None,
-            storage_used: None,
-            storage_total: None,
-        }
+        ModemStatus::new(id, "/dev/null", state)
     }
 
     #[tokio::test]

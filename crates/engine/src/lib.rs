@@ -15,11 +15,11 @@ pub mod hub;
 mod ingest;
 pub mod logging;
 mod modems;
+pub mod offline;
 mod retention;
 mod server;
 pub mod store;
 pub mod tokens;
-pub mod tools;
 
 pub use config::Config;
 pub use demo::DEMO_MODEM_ID;

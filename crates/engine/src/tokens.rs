@@ -41,120 +41,17 @@ const TOUCH_WRITE_EVERY: Duration = Duration::from_secs(60);
 /// Pairing codes waiting to be used at once; more means something is wrong (or someone is pressing a button).
 const MAX_PENDING: usize = 16;
 
-/// What a token may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Scope {
-    /// Messages, codes, the long poll, the live feed, export, modem status.
-    Read,
-    /// Sending SMS and following what was sent.
-    Send,
-    /// Settings, hooks, modems, ports, devices, pairing, deleting messages.
-    Admin,
-}
+/// What a token may do: the wire types.
+pub use simrelay_protocol::{Scope, Scopes};
 
-impl Scope {
-    /// Every scope, in order.
-    pub const ALL: [Scope; 3] = [Scope::Read, Scope::Send, Scope::Admin];
-
-    /// The name used in the API, the CLI and `tokens.toml`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::Read => "read",
-            Scope::Send => "send",
-            Scope::Admin => "admin",
-        }
+/// Parses a comma-separated list of scopes (`read,send`); an empty or unknown name is an error naming it.
+pub fn parse_scopes(list: &str) -> Result<Scopes, TokensError> {
+    let mut scopes = Scopes::default();
+    for name in list.split(',') {
+        let scope = Scope::parse(name).ok_or_else(|| TokensError::InvalidScope(name.trim().to_owned()))?;
+        scopes = scopes.with(scope);
     }
-
-    /// The scope called `name`.
-    pub fn parse(name: &str) -> Option<Scope> {
-        Scope::ALL.into_iter().find(|s| s.as_str() == name.trim())
-    }
-
-    fn bit(self) -> u8 {
-        1 << (self as u8)
-    }
-}
-
-impl std::fmt::Display for Scope {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A set of [`Scope`]s; written as a list (`["read", "send"]`).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct Scopes(u8);
-
-impl Scopes {
-    /// What the main token may do: everything.
-    pub const ALL: Scopes = Scopes(0b111);
-    /// What a device paired from the UI gets unless the owner ticks admin: read and send.
-    pub const DEFAULT_DEVICE: Scopes = Scopes(0b011);
-
-    /// Whether `scope` is in the set.
-    pub fn has(self, scope: Scope) -> bool {
-        self.0 & scope.bit() != 0
-    }
-
-    /// The set with `scope` added.
-    pub fn with(self, scope: Scope) -> Scopes {
-        Scopes(self.0 | scope.bit())
-    }
-
-    /// Whether the set is empty.
-    pub fn is_empty(self) -> bool {
-        self.0 == 0
-    }
-
-    /// The scopes in the set, in order.
-    pub fn iter(self) -> impl Iterator<Item = Scope> {
-        Scope::ALL.into_iter().filter(move |s| self.has(*s))
-    }
-
-    /// Parses a comma-separated list (`read,send`); an empty or unknown name is an error naming it.
-    pub fn parse_list(list: &str) -> Result<Scopes, TokensError> {
-        let mut scopes = Scopes::default();
-        for name in list.split(',') {
-            let scope = Scope::parse(name)
-                .ok_or_else(|| TokensError::InvalidScope(name.trim().to_owned()))?;
-            scopes = scopes.with(scope);
-        }
-        Ok(scopes)
-    }
-}
-
-impl FromIterator<Scope> for Scopes {
-    fn from_iter<I: IntoIterator<Item = Scope>>(iter: I) -> Scopes {
-        iter.into_iter().fold(Scopes::default(), Scopes::with)
-    }
-}
-
-impl std::fmt::Debug for Scopes {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.iter()).finish()
-    }
-}
-
-impl std::fmt::Display for Scopes {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let names: Vec<&str> = self.iter().map(Scope::as_str).collect();
-        f.write_str(&names.join(","))
-    }
-}
-
-impl Serialize for Scopes {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.iter())
-    }
-}
-
-impl<'de> Deserialize<'de> for Scopes {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Scopes, D::Error> {
-        Ok(Vec::<Scope>::deserialize(deserializer)?
-            .into_iter()
-            .collect())
-    }
+    Ok(scopes)
 }
 
 fn default_device_scopes() -> Scopes {
@@ -204,22 +101,8 @@ impl PairedToken {
     }
 }
 
-/// A paired device as `GET /api/devices` lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Device {
-    /// Stable id (16 hex digits), used in `DELETE /api/devices/{id}`.
-    pub id: String,
-    /// The name given when it was paired.
-    pub name: String,
-    /// What its token may do.
-    pub scopes: Scopes,
-    /// When it was paired (RFC 3339).
-    pub created_at: String,
-    /// When its token last authenticated a request (RFC 3339); `None` if never.
-    pub last_seen: Option<String>,
-    /// The address of that request.
-    pub last_ip: Option<String>,
-}
+/// A paired device as `GET /api/devices` lists it: the wire type.
+pub use simrelay_protocol::Device;
 
 /// A one-time pairing code, as handed to the owner to show as a QR code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -992,18 +875,18 @@ mod tests {
 
     #[test]
     fn scope_lists_parse_and_print() {
-        let s = Scopes::parse_list("read, admin").expect("parses");
+        let s = parse_scopes("read, admin").expect("parses");
         assert!(s.has(Scope::Read) && s.has(Scope::Admin) && !s.has(Scope::Send));
         assert_eq!(s.to_string(), "read,admin");
         assert_eq!(Scopes::ALL.to_string(), "read,send,admin");
-        let err = Scopes::parse_list("read,wrte")
+        let err = parse_scopes("read,wrte")
             .expect_err("typo")
             .to_string();
         assert!(
             err.contains("wrte") && err.contains("read, send and admin"),
             "{err}"
         );
-        assert!(Scopes::parse_list("").is_err());
+        assert!(parse_scopes("").is_err());
         assert_eq!(
             serde_json::to_string(&Scopes::DEFAULT_DEVICE).expect("json"),
             "[\"read\",\"send\"]"

@@ -7,6 +7,7 @@
 
 use simrelay_desktop::window_link::{Command, WindowEvent};
 use std::io::{BufRead, Write};
+use std::path::PathBuf;
 use std::sync::{Mutex, PoisonError};
 use tauri::{
     App, AppHandle, Builder, Context, Manager, Runtime, Url, WebviewUrl, WebviewWindowBuilder,
@@ -34,6 +35,9 @@ impl Events {
 #[derive(Default)]
 struct Engine(Mutex<Option<Url>>);
 
+/// The folder "Open logs folder" shows, as the resident named it (`None` when started without one).
+struct LogDir(Option<PathBuf>);
+
 /// Adds the plugins of the real window (tests on `mock_builder()` leave them out).
 pub fn with_plugins<R: Runtime>(builder: Builder<R>) -> Builder<R> {
     use tauri_plugin_window_state::StateFlags;
@@ -45,16 +49,18 @@ pub fn with_plugins<R: Runtime>(builder: Builder<R>) -> Builder<R> {
     )
 }
 
-/// Builds the app; `events` receives the window's [`WindowEvent`]s, one per line. Run it with [`App::run`] after
-/// [`follow_commands`].
+/// Builds the app; `events` receives the window's [`WindowEvent`]s, one per line; `log_dir` is what "Open logs
+/// folder" shows. Run it with [`App::run`] after [`follow_commands`].
 pub fn build<R: Runtime>(
     builder: Builder<R>,
     context: Context<R>,
     events: impl Write + Send + 'static,
+    log_dir: Option<PathBuf>,
 ) -> tauri::Result<App<R>> {
     builder
         .manage(Events(Mutex::new(Box::new(events))))
         .manage(Engine::default())
+        .manage(LogDir(log_dir))
         .on_window_event(|window, event| {
             if let tauri::WindowEvent::Focused(focused) = event {
                 window.state::<Events>().send(WindowEvent::Focus(*focused));
@@ -125,10 +131,14 @@ fn open<R: Runtime>(app: &AppHandle<R>, url: Url) -> tauri::Result<()> {
         window.navigate(url)?;
         return show(app);
     }
+    let log_dir = app.state::<LogDir>().0.clone();
     let window = WebviewWindowBuilder::new(app, MAIN_WINDOW, WebviewUrl::External(url))
         .on_navigation(move |target| {
             if is_open_logs(&engine, target) {
-                open_logs_folder();
+                match &log_dir {
+                    Some(dir) => open_logs_folder(dir),
+                    None => tracing::warn!("no log folder was named when the window was started"),
+                }
                 return false;
             }
             // Only the engine's own pages: a link in an SMS or an injected redirect must not turn the window
@@ -166,9 +176,8 @@ pub fn is_open_logs(engine: &Url, target: &Url) -> bool {
 }
 
 /// Opens the log directory in the system's file manager.
-fn open_logs_folder() {
-    let dir = simrelay_engine::logging::log_dir();
-    if let Err(error) = std::fs::create_dir_all(&dir) {
+fn open_logs_folder(dir: &std::path::Path) {
+    if let Err(error) = std::fs::create_dir_all(dir) {
         tracing::warn!(%error, dir = %dir.display(), "cannot create the log folder");
     }
     let opener = if cfg!(target_os = "windows") {
@@ -178,7 +187,7 @@ fn open_logs_folder() {
     } else {
         "xdg-open"
     };
-    match std::process::Command::new(opener).arg(&dir).spawn() {
+    match std::process::Command::new(opener).arg(dir).spawn() {
         // Reap the opener when it exits, off the UI thread.
         Ok(mut child) => {
             std::thread::spawn(move || child.wait());
@@ -200,7 +209,13 @@ mod tests {
     }
 
     fn app() -> App<tauri::test::MockRuntime> {
-        build(mock_builder(), mock_context(noop_assets()), std::io::sink()).unwrap()
+        build(
+            mock_builder(),
+            mock_context(noop_assets()),
+            std::io::sink(),
+            None,
+        )
+        .unwrap()
     }
 
     #[test]

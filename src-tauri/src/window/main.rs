@@ -20,7 +20,13 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let builder = app::with_plugins(tauri::Builder::default());
-    let window = app::build(builder, tauri::generate_context!(), std::io::stdout())?;
+    let log_dir = simrelay_desktop::window_link::log_dir_arg(std::env::args_os().skip(1));
+    let window = app::build(
+        builder,
+        tauri::generate_context!(),
+        std::io::stdout(),
+        log_dir,
+    )?;
     app::follow_commands(
         window.handle().clone(),
         std::io::BufReader::new(std::io::stdin()),

@@ -18,10 +18,10 @@
 //! [`Browser::start`] (tests not written for the matrix) opens `SIMRELAY_DEFAULT_BROWSER`, default Chromium.
 //!
 //! # Finding the binaries
-//! - `simrelay`: `$SIMRELAY_BIN` if set; else the first that exists of `$CARGO_TARGET_DIR/debug/simrelay`,
-//!   `<repo>/target/debug/simrelay`, `<repo>/target/release/simrelay`. Build it with
-//!   `cargo build -p simrelay-engine`. A debug engine serves the UI from `<repo>/dist` on disk, so build the UI
-//!   first with `trunk build --release --offline`; the harness refuses to run against a missing `dist/`.
+//! - `simrelay`: `$SIMRELAY_BIN` if set; else the newest `simrelay` in the workspace's target folders
+//!   (`simrelay_testkit::bins`). Build it with `cargo build -p simrelay-engine`. A debug engine serves the UI from
+//!   `<repo>/dist` on disk, so build the UI first with `trunk build --release --offline`; the harness refuses to
+//!   run against a missing `dist/`.
 //! - `chromedriver` and `chromium`: `$CHROMEDRIVER` / `$CHROMIUM`, else `/usr/bin/chromedriver` and
 //!   `/usr/bin/chromium` (Debian's `chromium-driver` and `chromium` packages).
 //! - `geckodriver` and Firefox: `$GECKODRIVER` (else `geckodriver` on `PATH`, else `~/.cargo/bin/geckodriver`)
@@ -39,42 +39,20 @@
 //! Build the engine *after* `dist/` exists: rust-embed resolves the folder when the engine is compiled, and a
 //! debug engine compiled while `dist/` was missing never serves the UI (it answers "web UI was not built").
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use fantoccini::{Client, ClientBuilder, Locator};
+use simrelay_testkit::bins;
+use simrelay_testkit::process::{Guard, Serve, ServerProcess};
+pub use simrelay_testkit::{free_port, wait_until};
 
-/// The repository root (two levels above this crate).
+/// The repository root.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
-}
-
-/// Locates the `simrelay` binary (see the crate docs for the search order).
-pub fn simrelay_bin() -> Result<PathBuf> {
-    if let Some(path) = std::env::var_os("SIMRELAY_BIN") {
-        let path = PathBuf::from(path);
-        if path.is_file() {
-            return Ok(path);
-        }
-        bail!("SIMRELAY_BIN={} does not exist", path.display());
-    }
-    let root = repo_root();
-    let mut candidates = Vec::new();
-    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
-        candidates.push(PathBuf::from(dir).join("debug/simrelay"));
-    }
-    candidates.push(root.join("target/debug/simrelay"));
-    candidates.push(root.join("target/release/simrelay"));
-    candidates.into_iter().find(|p| p.is_file()).with_context(|| {
-        "no simrelay binary found: build it with `cargo build -p simrelay-engine` or set SIMRELAY_BIN".to_owned()
-    })
+    bins::workspace_root()
 }
 
 /// Fails unless the UI was built into `<repo>/dist`.
@@ -89,126 +67,11 @@ pub fn require_dist() -> Result<()> {
     Ok(())
 }
 
-/// A port that was free a moment ago on 127.0.0.1.
-pub fn free_port() -> Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-/// A child process killed (and reaped) on drop, together with everything it started.
-///
-/// The child runs in its own process group: chromedriver starts chromium, and a test that panics before it
-/// ends its WebDriver session would otherwise leave that browser running.
-pub struct Guard {
-    child: Child,
-    name: &'static str,
-    /// Ask it to stop (SIGTERM) before killing it: Xvfb then removes its lock file and socket.
-    gentle: bool,
-}
-
-impl Guard {
-    fn spawn(name: &'static str, command: &mut Command) -> Result<Guard> {
-        use std::os::unix::process::CommandExt;
-        let child = command
-            .process_group(0)
-            .spawn()
-            .with_context(|| format!("cannot start {name}: {command:?}"))?;
-        Ok(Guard {
-            child,
-            name,
-            gentle: false,
-        })
-    }
-
-    /// Fails if the process has already exited (it crashed on start-up, say).
-    pub fn check_running(&mut self) -> Result<()> {
-        if let Some(status) = self.child.try_wait()? {
-            bail!("{} exited early with {status}", self.name);
-        }
-        Ok(())
-    }
-}
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        if self.gentle {
-            let _ = Command::new("kill")
-                .arg("-TERM")
-                .arg(self.child.id().to_string())
-                .stderr(Stdio::null())
-                .status();
-            let start = Instant::now();
-            while start.elapsed() < Duration::from_secs(2) {
-                if matches!(self.child.try_wait(), Ok(Some(_))) {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
-        // The group id is the child's pid (process_group(0)); a negative pid addresses the whole group.
-        let _ = Command::new("kill")
-            .arg("-KILL")
-            .arg("--")
-            .arg(format!("-{}", self.child.id()))
-            .stderr(Stdio::null())
-            .status();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Sends one plain HTTP/1.1 GET to 127.0.0.1:`port` and returns (status, body).
 pub fn http_get(port: u16, path_and_query: &str, token: Option<&str>) -> Result<(u16, String)> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let auth = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    write!(stream, "GET {path_and_query} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{auth}Connection: close\r\n\r\n")?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw)?;
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let status = text
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .context("no HTTP status line")?;
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(body)
-    } else {
-        body.to_owned()
-    };
-    Ok((status, body))
-}
-
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
-            break;
-        };
-        if size == 0 || rest.len() < size {
-            break;
-        }
-        out.push_str(&rest[..size]);
-        body = rest[size..].trim_start_matches("\r\n");
-    }
-    out
-}
-
-/// Polls `ready` every 100 ms until it returns true or `timeout` passes.
-pub fn wait_until(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) -> Result<()> {
-    let start = Instant::now();
-    while start.elapsed() < timeout {
-        if ready() {
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    bail!("timed out after {timeout:?} waiting for {what}")
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let response = simrelay_testkit::http::get_blocking(addr, path_and_query, token)?;
+    Ok((response.status, response.text()))
 }
 
 /// A running `simrelay serve` with its own database.
@@ -217,9 +80,9 @@ pub struct Server {
     pub port: u16,
     /// The token it requires, if started with one.
     pub token: Option<String>,
-    extra: Vec<String>,
-    process: Option<Guard>,
-    dir: tempfile::TempDir,
+    serve: Serve,
+    process: Option<ServerProcess>,
+    _dir: tempfile::TempDir,
 }
 
 impl Server {
@@ -227,12 +90,18 @@ impl Server {
     /// its configuration (and so its paired devices) in the same temporary directory.
     pub fn start(extra: &[&str], token: Option<&str>) -> Result<Server> {
         require_dist()?;
-        let mut server = Server {
-            port: free_port()?,
+        let dir = tempfile::tempdir()?;
+        let serve = Serve {
             token: token.map(str::to_owned),
-            extra: extra.iter().map(|s| (*s).to_owned()).collect(),
+            args: extra.iter().map(|s| (*s).to_owned()).collect(),
+            ..Serve::new(bins::simrelay()?, dir.path(), free_port()?)
+        };
+        let mut server = Server {
+            port: serve.port,
+            token: serve.token.clone(),
+            serve,
             process: None,
-            dir: tempfile::tempdir()?,
+            _dir: dir,
         };
         server.spawn()?;
         Ok(server)
@@ -246,40 +115,10 @@ impl Server {
     }
 
     fn spawn(&mut self) -> Result<()> {
-        let bin = simrelay_bin()?;
-        let port = self.port;
-        let mut command = Command::new(&bin);
-        command
-            .arg("serve")
-            .arg("--db")
-            .arg(self.dir.path().join("simrelay.sqlite"))
-            .arg("--listen")
-            .arg(format!("127.0.0.1:{port}"))
-            .args(&self.extra)
-            // A config path in the temporary directory: paired-device tokens (kept next to the config file) and
-            // settings must not leak into the user's real configuration or from one test into another.
-            .env("SIMRELAY_CONFIG", self.dir.path().join("config.toml"))
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null());
-        if let Some(token) = &self.token {
-            command.arg("--token").arg(token);
-        }
-        let mut process = Guard::spawn("simrelay", &mut command)?;
-        let mut crashed = None;
-        wait_until(
-            "simrelay to answer /api/health",
-            Duration::from_secs(30),
-            || {
-                if let Err(e) = process.check_running() {
-                    crashed = Some(e);
-                    return true;
-                }
-                matches!(http_get(port, "/api/health", None), Ok((200, _)))
-            },
-        )?;
-        if let Some(e) = crashed {
-            return Err(e);
-        }
+        let mut process = self.serve.spawn()?;
+        process
+            .wait_ready_blocking(Duration::from_secs(30))
+            .context("simrelay to answer /api/health")?;
         self.process = Some(process);
         Ok(())
     }
@@ -421,17 +260,9 @@ fn env_path(var: &str, default: &str) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(default))
 }
 
-/// `name` on `PATH`, else in `~/.cargo/bin` (where `cargo install` puts it even when that is not on `PATH`).
+/// `name` on `PATH` or in `~/.cargo/bin`, else the bare name (for the error message).
 fn on_path(name: &str) -> PathBuf {
-    let dirs = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .unwrap_or_default();
-    let cargo_bin = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo/bin"));
-    dirs.into_iter()
-        .chain(cargo_bin)
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| PathBuf::from(name))
+    bins::on_path(name).unwrap_or_else(|| PathBuf::from(name))
 }
 
 /// WebKitGTK's MiniBrowser: `$MINIBROWSER`, else wherever this machine's multiarch library folder has it.
@@ -481,9 +312,13 @@ fn start_xvfb() -> Result<(Guard, String)> {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null()),
-    )?;
-    guard.gentle = true;
-    let stdout = guard.child.stdout.take().context("Xvfb has no stdout")?;
+    )?
+    .gentle();
+    let stdout = guard
+        .child_mut()
+        .stdout
+        .take()
+        .context("Xvfb has no stdout")?;
     let mut line = String::new();
     std::io::BufReader::new(stdout).read_line(&mut line)?;
     let number: u32 = line

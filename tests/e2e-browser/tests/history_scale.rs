@@ -9,76 +9,33 @@
 //! `cargo test -p simrelay-e2e-browser --test history_scale -- --nocapture`.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use fantoccini::key::Key;
-use simrelay_e2e_browser::{
-    free_port, http_get, require_dist, simrelay_bin, wait_until, Browser, BrowserKind,
-};
+use simrelay_e2e_browser::{free_port, http_get, require_dist, Browser, BrowserKind};
 use simrelay_modem::{SimOptions, Simulator};
+use simrelay_testkit::bins;
+use simrelay_testkit::pdu::{deliver_parts, SENT_AT};
+use simrelay_testkit::process::{Serve, ServerProcess};
 
 /// Messages in the database.
 const MESSAGES: u32 = 100_000;
 /// The most `.hrow` elements the list may ever hold at once.
 const MAX_ROWS_IN_DOM: u64 = 200;
 
-/// A `simrelay serve` process, stopped (SIGTERM, then SIGKILL) on drop.
-struct Serve {
-    child: Child,
-    port: u16,
-}
-
-impl Serve {
-    fn start(db: &Path, dir: &Path, extra: &[&str]) -> Result<Serve> {
-        let port = free_port()?;
-        let child = Command::new(simrelay_bin()?)
-            .arg("serve")
-            .args(extra)
-            .arg("--db")
-            .arg(db)
-            .arg("--listen")
-            .arg(format!("127.0.0.1:{port}"))
-            .env("SIMRELAY_CONFIG", dir.join("config.toml"))
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .spawn()
-            .context("start simrelay")?;
-        let mut serve = Serve { child, port };
-        wait_until("/api/health", Duration::from_secs(60), || {
-            matches!(http_get(port, "/api/health", None), Ok((200, _)))
-        })?;
-        if let Some(status) = serve.child.try_wait()? {
-            bail!("simrelay exited early: {status}");
-        }
-        Ok(serve)
-    }
-
-    fn stop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(Some(_))) {
-            return;
-        }
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status();
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(10) {
-            if matches!(self.child.try_wait(), Ok(Some(_))) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        self.stop();
-    }
+/// Starts `simrelay serve` over `db` (its configuration in `dir`) with `extra` arguments and waits until it
+/// answers.
+fn serve(db: &Path, dir: &Path, extra: &[&str]) -> Result<ServerProcess> {
+    let serve = Serve {
+        db: db.to_path_buf(),
+        args: extra.iter().map(|s| (*s).to_owned()).collect(),
+        ..Serve::new(bins::simrelay()?, dir, free_port()?)
+    };
+    let mut process = serve.spawn()?;
+    process.wait_ready_blocking(Duration::from_secs(60))?;
+    Ok(process)
 }
 
 /// Inserts `MESSAGES` messages into the migrated database at `db`. Every other message carries a code at the
@@ -177,9 +134,7 @@ async fn history_scrolls_through_100000_messages_with_a_bounded_dom() {
     let db = dir.path().join("simrelay.sqlite");
 
     // Migrations run on the first start; the rows go in while no server holds the file.
-    Serve::start(&db, dir.path(), &[])
-        .expect("first start")
-        .stop();
+    serve(&db, dir.path(), &[]).expect("first start").stop();
     let started = Instant::now();
     fill(&db).expect("fill the database");
     let fill_time = started.elapsed();
@@ -187,8 +142,9 @@ async fn history_scrolls_through_100000_messages_with_a_bounded_dom() {
         .await
         .expect("simulator");
     let modem = sim.path().to_str().expect("utf-8").to_owned();
-    let server = Serve::start(&db, dir.path(), &["--modem", &modem]).expect("serve");
-    let (status, body) = http_get(server.port, "/api/messages?limit=1", None).expect("GET");
+    let server = serve(&db, dir.path(), &["--modem", &modem]).expect("serve");
+    let port = server.addr.port();
+    let (status, body) = http_get(port, "/api/messages?limit=1", None).expect("GET");
     assert_eq!(status, 200, "{body}");
     assert!(body.contains(&format!("\"id\":{MESSAGES}")), "{body}");
 
@@ -196,7 +152,7 @@ async fn history_scrolls_through_100000_messages_with_a_bounded_dom() {
     let browser = Browser::start_in(BrowserKind::Chromium, 1280, 900)
         .await
         .expect("chromium");
-    let url = format!("http://127.0.0.1:{}/#/history", server.port);
+    let url = format!("http://127.0.0.1:{port}/#/history");
     browser.client.goto(&url).await.expect("history");
     browser
         .wait_text(
@@ -385,8 +341,7 @@ async fn history_scrolls_through_100000_messages_with_a_bounded_dom() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let before = browser.eval(STATE).await.expect("state");
     assert_eq!(before["visible_max"], MESSAGES - 5000, "{before}");
-    let at = chrono::DateTime::parse_from_rfc3339("2026-11-22T10:00:00+01:00").expect("time");
-    for part in simrelay_pdu::encode_deliver("LiveBank", "Your new code is 908172", at) {
+    for part in deliver_parts("LiveBank", "Your new code is 908172", SENT_AT) {
         assert_ne!(sim.deliver(part), 0, "SIM full");
     }
     browser

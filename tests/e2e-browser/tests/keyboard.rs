@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use chrono::DateTime;
 use fantoccini::key::Key;
 use simrelay_e2e_browser::{Browser, Server};
 use simrelay_modem::{SimOptions, Simulator};
+use simrelay_testkit::pdu::{deliver_parts, SENT_AT};
 
 /// How many Tab presses any target may be away; more means the focus order is broken.
 const MAX_TABS: usize = 40;
@@ -86,10 +86,11 @@ async fn keyboard_alone_reaches_every_screen_copies_the_code_and_sends() {
         .wait_text("#conn", Duration::from_secs(20), |t| t.contains("live"))
         .await
         .expect("live");
-    let at = DateTime::parse_from_rfc3339("2026-11-22T10:00:00+01:00").expect("time");
-    for part in
-        simrelay_pdu::encode_deliver("Google", "G-583014 is your Google verification code.", at)
-    {
+    for part in deliver_parts(
+        "Google",
+        "G-583014 is your Google verification code.",
+        SENT_AT,
+    ) {
         assert_ne!(sim.deliver(part), 0, "SIM full");
     }
     browser

@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
-use chrono::DateTime;
 use fantoccini::Locator;
 use simrelay_e2e_browser::{Browser, BrowserKind, Server};
 use simrelay_modem::sim::{Personality, SimOptions, Simulator};
+use simrelay_testkit::pdu::{deliver_parts, SENT_AT};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_wizard_adds_a_modem_that_then_delivers_to_live() {
@@ -86,9 +86,7 @@ async fn the_wizard_adds_a_modem_that_then_delivers_to_live() {
         .expect("click finish");
 
     // The modem is the server's now: an SMS on the pty arrives on Live.
-    let ts = DateTime::parse_from_rfc3339("2026-11-22T10:00:00+01:00").expect("valid time");
-    for part in simrelay_pdu::encode_deliver("ExampleBank", "Your ExampleBank code is 605113.", ts)
-    {
+    for part in deliver_parts("ExampleBank", "Your ExampleBank code is 605113.", SENT_AT) {
         assert_ne!(sim.deliver(part), 0, "SIM full");
     }
     let shown = browser

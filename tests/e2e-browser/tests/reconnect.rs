@@ -7,25 +7,7 @@ use std::time::Duration;
 use fantoccini::Locator;
 use simrelay_e2e_browser::{http_get, in_browsers, Browser, BrowserKind, Server};
 use simrelay_modem::{SimOptions, Simulator};
-
-/// An SMS-STATUS-REPORT (TS 23.040 9.2.2.3) for message reference `reference` to +4915123456789, "received by
-/// the recipient" (TP-ST 0).
-fn delivered_report(reference: u8) -> Vec<u8> {
-    let mut pdu = vec![
-        0x00, // no SMSC field
-        0x06, // TP-MTI status report
-        reference, 0x0D, 0x91, // 13 digits, international
-        0x94, 0x51, 0x21, 0x43, 0x65, 0x87, 0xF9, // 4915123456789, nibble-swapped
-    ];
-    pdu.extend([0x62, 0x11, 0x22, 0x01, 0x00, 0x50, 0x40]); // TP-SCTS
-    pdu.extend([0x62, 0x11, 0x22, 0x01, 0x00, 0x70, 0x40]); // TP-DT
-    pdu.push(0x00);
-    assert!(matches!(
-        simrelay_pdu::decode(&pdu),
-        Ok(simrelay_pdu::Pdu::StatusReport(_))
-    ));
-    pdu
-}
+use simrelay_testkit::pdu::status_report;
 
 async fn sent_requests(browser: &Browser) -> u64 {
     browser
@@ -84,7 +66,8 @@ async fn sent_status_catches_up_once_after_a_reconnect(kind: BrowserKind) {
 
     // The server goes away and comes back; the report arrives as soon as it is up.
     server.restart().expect("restart");
-    sim.deliver_report(delivered_report(reference));
+    // TP-ST 0: received by the recipient.
+    sim.deliver_report(status_report(reference, 0x00));
     let status = browser
         .wait_text(".sent-status", Duration::from_secs(30), |t| {
             t == "delivered"

@@ -4,18 +4,14 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, FixedOffset};
 use fantoccini::{key::Key, Locator};
 use simrelay_e2e_browser::{in_browsers, Browser, BrowserKind, Server};
 use simrelay_modem::{SimOptions, Simulator};
-
-/// The SMS timestamp written into the PDUs (the network's clock; what is shown as "ago" is the receive time).
-fn now() -> DateTime<FixedOffset> {
-    DateTime::parse_from_rfc3339("2026-11-22T10:00:00+01:00").expect("valid time")
-}
+use simrelay_testkit::pdu::{deliver_parts, SENT_AT};
 
 fn send(sim: &Simulator, sender: &str, text: &str) {
-    for part in simrelay_pdu::encode_deliver(sender, text, now()) {
+    // SENT_AT is the network's clock; what is shown as "ago" is the receive time.
+    for part in deliver_parts(sender, text, SENT_AT) {
         assert_ne!(sim.deliver(part), 0, "SIM full");
     }
 }

@@ -23,7 +23,8 @@ impl SessionBus {
                 .env("DISPLAY", display)
                 .stdout(Stdio::piped())
                 .stderr(Stdio::inherit()),
-        )?;
+        )
+        .map_err(std::io::Error::other)?;
         let stdout = process
             .child_mut()
             .stdout

@@ -37,10 +37,11 @@ impl Xvfb {
                     ])
                     .stdout(Stdio::null())
                     .stderr(Stdio::null()),
-            )?;
+            )
+            .map_err(std::io::Error::other)?;
             let socket = format!("/tmp/.X11-unix/X{n}");
             let start = Instant::now();
-            while start.elapsed() < Duration::from_secs(10) && !process.has_exited() {
+            while start.elapsed() < Duration::from_secs(10) && process.is_alive() {
                 // The socket appears before Xvfb accepts clients; GTK's init panics in the app (tao's
                 // EventLoop::new) if it connects too early, so wait until a client connection works.
                 if Path::new(&socket).exists() && x11rb::connect(Some(&format!(":{n}"))).is_ok() {

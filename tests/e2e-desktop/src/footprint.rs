@@ -87,33 +87,19 @@ pub fn total_pss_kib(root: u32) -> u64 {
     tree_pss(root).iter().map(|p| p.pss_kib).sum()
 }
 
-/// Voluntary plus involuntary context switches of every live thread of `pid`: a thread that sleeps in the
-/// kernel and is woken counts one voluntary switch, so this counts wake-ups. `None` once it is gone.
-pub fn context_switches(pid: u32) -> Option<u64> {
-    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
-    let mut total = 0;
-    for task in tasks.flatten() {
-        // A thread may end between the listing and the read; its switches then simply do not count.
-        let Ok(status) = std::fs::read_to_string(task.path().join("status")) else {
-            continue;
-        };
-        for line in status.lines() {
-            if let Some(rest) = line
-                .strip_prefix("voluntary_ctxt_switches:")
-                .or_else(|| line.strip_prefix("nonvoluntary_ctxt_switches:"))
-            {
-                total += rest.trim().parse::<u64>().unwrap_or(0);
-            }
-        }
-    }
-    Some(total)
-}
-
 /// Context switches of each process of the tree below `root` (and `root`), by pid.
 pub fn tree_context_switches(root: u32) -> HashMap<u32, (String, u64)> {
     descendants(root)
         .into_iter()
-        .filter_map(|pid| Some((pid, (comm(pid), context_switches(pid)?))))
+        .filter_map(|pid| {
+            Some((
+                pid,
+                (
+                    comm(pid),
+                    simrelay_testkit::procfs::context_switches(pid).ok()?,
+                ),
+            ))
+        })
         .collect()
 }
 

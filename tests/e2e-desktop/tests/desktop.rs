@@ -465,7 +465,7 @@ async fn code_reaches_window_notification_and_clipboard() {
     wait_until(
         "the second instance to exit",
         Duration::from_secs(20),
-        || second.has_exited(),
+        || !second.is_alive(),
     )
     .await;
     wait_until(

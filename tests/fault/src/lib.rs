@@ -8,10 +8,56 @@
 //! - `network.rs`: wrong tokens, malformed requests, 1 MiB bodies, invalid WebSocket frames and clients that
 //!   never read; the server answers only 4xx or closes, stays alive, and its memory stays bounded.
 //!
-//! The binary is `$SIMRELAY_BIN`, or the newest `simrelay` in the usual target directories. A longer run:
-//! `cargo xtask soak`.
+//! The binary is `$SIMRELAY_BIN`, or the newest `simrelay` in the usual target directories
+//! (`simrelay_testkit::bins`). A longer run: `cargo xtask soak`.
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use simrelay_testkit::process::Serve;
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{ConnectOptions, Connection, Row};
+
+/// The file in the test's folder that gets the server's output.
+const LOG: &str = "serve.log";
+
+/// How a fault test starts `simrelay serve`: over a database in `dir` on a free port, on `modems`, with its
+/// output in `dir`'s log (see [`log`]).
+pub fn serve(dir: &Path, modems: Vec<PathBuf>, token: Option<&str>) -> Serve {
+    let bin = simrelay_testkit::bins::simrelay().unwrap_or_else(|e| panic!("{e}"));
+    let port = simrelay_testkit::free_port().expect("a free port");
+    Serve {
+        modems,
+        token: token.map(str::to_owned),
+        output: Some(dir.join(LOG)),
+        ..Serve::new(bin, dir, port)
+    }
+}
+
+/// What the server started by [`serve`] in `dir` has printed so far.
+pub fn log(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join(LOG)).unwrap_or_default()
+}
+
+/// `(text, decode_error)` of every message in the store at `db`, read while the server may be writing (or
+/// may not have created it yet: then none).
+pub async fn stored_messages(db: &Path) -> Vec<(String, Option<String>)> {
+    let Ok(options) = SqliteConnectOptions::from_str("sqlite:") else {
+        return Vec::new();
+    };
+    let Ok(mut conn) = options.filename(db).read_only(true).connect().await else {
+        return Vec::new();
+    };
+    let rows = sqlx::query("SELECT text, decode_error FROM messages")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap_or_default();
+    let _ = conn.close().await;
+    rows.iter()
+        .map(|r| (r.get::<String, _>(0), r.get::<Option<String>, _>(1)))
+        .collect()
+}
 
 /// Asserts that every message index in `expected` was stored exactly once, given how often each index was found
 /// in the store (`counts`); on failure the message shows the first missing ones and the server's `log`.

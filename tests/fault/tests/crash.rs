@@ -6,42 +6,20 @@
 //! soak`): 500 + 500 messages, 20 kills.
 
 use std::collections::HashMap;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rand::Rng;
-use simrelay_bench::server::{find_simrelay, free_port, spawn_simrelay, SimRelayArgs};
-use simrelay_bench::{bench_index, bench_pdu};
-use simrelay_fault_tests::assert_each_stored_once;
+use simrelay_fault_tests::{assert_each_stored_once, log, serve, stored_messages};
 use simrelay_modem::{SimOptions, Simulator};
-use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{ConnectOptions, Connection, Row};
+use simrelay_testkit::pdu::{numbered, numbered_index};
 
 fn soak() -> bool {
     std::env::var_os("SIMRELAY_SOAK").is_some()
 }
 
-/// `text` of every stored message.
-async fn stored_texts(db: &std::path::Path) -> Vec<String> {
-    let Ok(options) = SqliteConnectOptions::from_str("sqlite:") else {
-        return Vec::new();
-    };
-    let Ok(mut conn) = options.filename(db).read_only(true).connect().await else {
-        return Vec::new();
-    };
-    let rows = sqlx::query("SELECT text FROM messages")
-        .fetch_all(&mut conn)
-        .await
-        .unwrap_or_default();
-    let _ = conn.close().await;
-    rows.iter().map(|r| r.get::<String, _>(0)).collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
-    let bin =
-        find_simrelay().expect("no simrelay binary: set SIMRELAY_BIN or build simrelay-engine");
     let (stored, live, kills) = if soak() {
         (500, 500, 20)
     } else {
@@ -58,54 +36,51 @@ async fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
         .expect("simulator"),
     );
     for i in 0..stored {
-        assert_ne!(sim.store(bench_pdu("Crash", i)), 0, "SIM full");
+        assert_ne!(sim.store(numbered("Crash", i)), 0, "SIM full");
     }
-    let args = SimRelayArgs {
-        bin,
-        modems: vec![sim.path().to_path_buf()],
-        db: dir.path().join("crash.db"),
-        port: free_port().expect("port"),
-        token: None,
-        log: dir.path().join("serve.log"),
-    };
+    let serve = serve(dir.path(), vec![sim.path().to_path_buf()], None);
 
     // Live messages keep arriving through every kill and restart.
     let feeder = tokio::spawn({
         let sim = sim.clone();
         async move {
             for i in stored..total {
-                sim.deliver(bench_pdu("Crash", i));
+                sim.deliver(numbered("Crash", i));
                 let pause = rand::rng().random_range(0..8);
                 tokio::time::sleep(Duration::from_millis(pause)).await;
             }
         }
     });
     for _ in 0..kills {
-        let mut server = spawn_simrelay(&args).expect("start simrelay");
+        let mut server = serve.spawn().expect("start simrelay");
         // From "still opening the database" to "in the middle of draining the SIM".
         let alive_for = rand::rng().random_range(30..700);
         tokio::time::sleep(Duration::from_millis(alive_for)).await;
         assert!(
             server.is_alive(),
-            "simrelay exited on its own; see {}",
-            args.log.display()
+            "simrelay exited on its own; log:\n{}",
+            log(dir.path())
         );
         server.kill();
     }
     feeder.await.expect("feeder");
 
-    let mut server = spawn_simrelay(&args).expect("start simrelay");
+    let mut server = serve.spawn().expect("start simrelay");
     server
         .wait_ready(Duration::from_secs(30))
         .await
         .expect("simrelay ready");
     let deadline = Instant::now() + Duration::from_secs(90);
     let (counts, others) = loop {
-        let texts = stored_texts(&args.db).await;
+        let texts: Vec<String> = stored_messages(&serve.db)
+            .await
+            .into_iter()
+            .map(|(text, _)| text)
+            .collect();
         let mut counts: HashMap<usize, usize> = HashMap::new();
         let mut others = Vec::new();
         for text in &texts {
-            match bench_index("Crash", text) {
+            match numbered_index("Crash", text) {
                 Some(i) => *counts.entry(i).or_default() += 1,
                 None => others.push(text.clone()),
             }
@@ -116,8 +91,7 @@ async fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    let log = std::fs::read_to_string(&args.log).unwrap_or_default();
-    assert_each_stored_once(&counts, 0..total, &log);
+    assert_each_stored_once(&counts, 0..total, &log(dir.path()));
     assert!(
         others.is_empty(),
         "unexpected messages in the store: {:?}",

@@ -7,18 +7,14 @@
 //! Default: 300 messages. `SIMRELAY_SOAK=1` (`cargo xtask soak`): 1,000.
 
 use std::collections::HashMap;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rand::Rng;
-use simrelay_bench::server::{find_simrelay, free_port, spawn_simrelay, SimRelayArgs};
-use simrelay_bench::{bench_index, bench_pdu};
-use simrelay_fault_tests::assert_each_stored_once;
+use simrelay_fault_tests::{assert_each_stored_once, log, serve, stored_messages};
 use simrelay_modem::sim::Chaos;
 use simrelay_modem::{SimOptions, Simulator};
-use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{ConnectOptions, Connection, Row};
+use simrelay_testkit::pdu::{numbered, numbered_index, with_bad_timestamp};
 use tokio::sync::RwLock;
 
 const UNPLUGS: usize = 20;
@@ -29,35 +25,8 @@ fn corrupt(i: usize) -> bool {
     i % 10 == 5
 }
 
-/// A PDU whose user data length claims more than the bytes that follow: a decoder must refuse it.
-fn corrupt_pdu(i: usize) -> Vec<u8> {
-    let mut pdu = bench_pdu("Chaos", i);
-    pdu.truncate(pdu.len() - 6);
-    pdu
-}
-
-/// `(text, decode_error)` of every stored message.
-async fn stored(db: &std::path::Path) -> Vec<(String, Option<String>)> {
-    let Ok(options) = SqliteConnectOptions::from_str("sqlite:") else {
-        return Vec::new();
-    };
-    let Ok(mut conn) = options.filename(db).read_only(true).connect().await else {
-        return Vec::new();
-    };
-    let rows = sqlx::query("SELECT text, decode_error FROM messages")
-        .fetch_all(&mut conn)
-        .await
-        .unwrap_or_default();
-    let _ = conn.close().await;
-    rows.iter()
-        .map(|r| (r.get::<String, _>(0), r.get::<Option<String>, _>(1)))
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chaotic_modem_unplugged_twenty_times_delivers_every_message_once() {
-    let bin =
-        find_simrelay().expect("no simrelay binary: set SIMRELAY_BIN or build simrelay-engine");
     let total: usize = if std::env::var_os("SIMRELAY_SOAK").is_some() {
         1000
     } else {
@@ -80,15 +49,8 @@ async fn chaotic_modem_unplugged_twenty_times_delivers_every_message_once() {
         .await
         .expect("simulator"),
     ));
-    let args = SimRelayArgs {
-        bin,
-        modems: vec![link.clone()],
-        db: dir.path().join("chaos.db"),
-        port: free_port().expect("port"),
-        token: None,
-        log: dir.path().join("serve.log"),
-    };
-    let mut server = spawn_simrelay(&args).expect("start simrelay");
+    let serve = serve(dir.path(), vec![link.clone()], None);
+    let mut server = serve.spawn().expect("start simrelay");
     server
         .wait_ready(Duration::from_secs(30))
         .await
@@ -103,9 +65,9 @@ async fn chaotic_modem_unplugged_twenty_times_delivers_every_message_once() {
                     tokio::time::sleep(Duration::from_millis(5)).await;
                 }
                 let pdu = if corrupt(i) {
-                    corrupt_pdu(i)
+                    with_bad_timestamp(numbered("Chaos", i))
                 } else {
-                    bench_pdu("Chaos", i)
+                    numbered("Chaos", i)
                 };
                 assert_ne!(sim.read().await.deliver(pdu), 0, "SIM full");
                 let pause = rand::rng().random_range(0..6);
@@ -122,8 +84,8 @@ async fn chaotic_modem_unplugged_twenty_times_delivers_every_message_once() {
         sim.write().await.replug().await.expect("replug");
         assert!(
             server.is_alive(),
-            "simrelay exited during the unplug cycles; see {}",
-            args.log.display()
+            "simrelay exited during the unplug cycles; log:\n{}",
+            log(dir.path())
         );
     }
     feeder.await.expect("feeder");
@@ -133,12 +95,12 @@ async fn chaotic_modem_unplugged_twenty_times_delivers_every_message_once() {
     // Reconnects drain the SIM at once; a message whose +CMTI was lost in an unplug waits for the 60 s sweep.
     let deadline = Instant::now() + Duration::from_secs(150);
     let (counts, raw, others) = loop {
-        let rows = stored(&args.db).await;
+        let rows = stored_messages(&serve.db).await;
         let mut counts: HashMap<usize, usize> = HashMap::new();
         let mut raw = 0usize;
         let mut others = Vec::new();
         for (text, error) in &rows {
-            match (bench_index("Chaos", text), error) {
+            match (numbered_index("Chaos", text), error) {
                 (Some(i), None) => *counts.entry(i).or_default() += 1,
                 (None, Some(_)) => raw += 1,
                 _ => others.push(text.clone()),
@@ -152,7 +114,7 @@ async fn chaotic_modem_unplugged_twenty_times_delivers_every_message_once() {
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
-    let log = std::fs::read_to_string(&args.log).unwrap_or_default();
+    let log = log(dir.path());
     assert_each_stored_once(&counts, (0..total).filter(|i| !corrupt(*i)), &log);
     assert_eq!(
         raw, corrupt_total,

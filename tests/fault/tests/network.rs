@@ -10,10 +10,11 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use futures_util::future::join_all;
-use simrelay_bench::client::{Flavor, SmsClient};
-use simrelay_bench::server::{find_simrelay, free_port, spawn_simrelay, SimRelayArgs};
-use simrelay_bench::{bench_index, bench_pdu, http, proc};
+use simrelay_fault_tests::{log, serve};
 use simrelay_modem::{SimOptions, Simulator};
+use simrelay_testkit::pdu::{numbered, numbered_index};
+use simrelay_testkit::ws::WsClient;
+use simrelay_testkit::{http, procfs};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -110,8 +111,6 @@ fn invalid_frame(kind: usize) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_input_gets_only_4xx_or_a_close_and_memory_stays_bounded() {
-    let bin =
-        find_simrelay().expect("no simrelay binary: set SIMRELAY_BIN or build simrelay-engine");
     let requests = if soak() { 10_000 } else { 1_000 };
     let dir = tempfile::tempdir().expect("tempdir");
     let sim = Simulator::start(SimOptions {
@@ -120,15 +119,9 @@ async fn hostile_input_gets_only_4xx_or_a_close_and_memory_stays_bounded() {
     })
     .await
     .expect("simulator");
-    let args = SimRelayArgs {
-        bin,
-        modems: vec![sim.path().to_path_buf()],
-        db: dir.path().join("net.db"),
-        port: free_port().expect("port"),
-        token: Some(TOKEN.into()),
-        log: dir.path().join("serve.log"),
-    };
-    let mut server = spawn_simrelay(&args).expect("start simrelay");
+    let mut server = serve(dir.path(), vec![sim.path().to_path_buf()], Some(TOKEN))
+        .spawn()
+        .expect("start simrelay");
     server
         .wait_ready(Duration::from_secs(30))
         .await
@@ -137,13 +130,13 @@ async fn hostile_input_gets_only_4xx_or_a_close_and_memory_stays_bounded() {
     let pid = server.pid();
 
     // A well-behaved client, there from start to end.
-    let mut good = SmsClient::connect(Flavor::SimRelay, addr, Some(TOKEN))
+    let (mut good, _) = WsClient::connect(addr, Some(TOKEN))
         .await
         .expect("good client");
     let mut through = false;
     for attempt in 0..60 {
-        sim.deliver(bench_pdu("Net", attempt));
-        if good.next_sms_within(Duration::from_secs(1)).await.is_ok() {
+        sim.deliver(numbered("Net", attempt));
+        if good.next_sms(Duration::from_secs(1)).await.is_ok() {
             through = true;
             break;
         }
@@ -186,7 +179,7 @@ async fn hostile_input_gets_only_4xx_or_a_close_and_memory_stays_bounded() {
             assert!(ok, "request kind {kind} got {status}: {text}");
         }
         // Meanwhile messages keep flowing, to the good client and into the sleepers' unread buffers.
-        sim.deliver(bench_pdu("Flow", chunk[0]));
+        sim.deliver(numbered("Flow", chunk[0]));
     }
     eprintln!("status counts: {statuses:?}");
 
@@ -214,25 +207,26 @@ async fn hostile_input_gets_only_4xx_or_a_close_and_memory_stays_bounded() {
     }
 
     // The good client still gets new messages, the server is alive and healthy, memory stayed bounded.
-    sim.deliver(bench_pdu("Last", 0));
+    sim.deliver(numbered("Last", 0));
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
-        let (_, text) = tokio::time::timeout_at(deadline, good.next_sms())
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let message = good
+            .next_sms(left)
             .await
-            .expect("the good client got the last message in time")
-            .expect("the good client is still connected");
-        if bench_index("Last", &text) == Some(0) {
+            .expect("the good client, still connected, got the last message in time");
+        if numbered_index("Last", &message.text) == Some(0) {
             break;
         }
     }
     assert!(
         server.is_alive(),
         "simrelay died; log:\n{}",
-        std::fs::read_to_string(&args.log).unwrap_or_default()
+        log(dir.path())
     );
     let health = http::get(addr, "/api/health", None).await.expect("health");
     assert_eq!(health.status, 200);
-    let peak = proc::peak_rss_kib(pid).expect("peak RSS");
+    let peak = procfs::peak_rss_kib(pid).expect("peak RSS");
     eprintln!("simrelay peak RSS: {peak} KiB");
     assert!(peak < PEAK_RSS_LIMIT_KIB, "peak RSS {peak} KiB");
     drop(sleepers);

@@ -1,4 +1,4 @@
-//! The JSON endpoints under `/api` for messages and modems.
+//! The JSON endpoints under `/api` for messages (and `/api/health`).
 
 use std::collections::HashMap;
 
@@ -6,8 +6,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::Serialize;
-use simrelay_protocol::{Health, Message, MessagePage, ModemStatus};
+use simrelay_protocol::{Health, MessageDetail, MessagePage};
 
 use super::error::Failure;
 use super::params::Params;
@@ -68,15 +67,6 @@ pub(crate) async fn messages(
     }))
 }
 
-/// Body of `GET /api/messages/{id}`: the message plus its raw PDUs.
-#[derive(Debug, Serialize)]
-pub(crate) struct MessageDetail {
-    #[serde(flatten)]
-    message: Message,
-    /// Raw PDUs (hex, with the SMSC field) in part order.
-    pdus: Vec<String>,
-}
-
 /// `GET /api/messages/{id}`
 pub(crate) async fn message(
     State(state): State<AppState>,
@@ -116,17 +106,4 @@ fn message_id(
 
 fn no_message(id: i64) -> Failure {
     Failure::not_found(format!("there is no message {id}"))
-}
-
-/// Body of `GET /api/modems`.
-#[derive(Debug, Serialize)]
-pub(crate) struct Modems {
-    modems: Vec<ModemStatus>,
-}
-
-/// `GET /api/modems`: the status of every modem.
-pub(crate) async fn modems(State(state): State<AppState>) -> Json<Modems> {
-    Json(Modems {
-        modems: state.hub.modems(),
-    })
 }

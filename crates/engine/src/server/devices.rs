@@ -11,35 +11,12 @@ use axum::extract::{ConnectInfo, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::{Deserialize, Serialize};
+use simrelay_protocol::{DeviceList, NewDevice, PairingRequest};
 
 use super::error::Failure;
 use super::pair::json_body;
 use super::{require_loopback, AppState};
-use crate::tokens::{Device, Scopes, TokensError};
-
-/// Body of `GET /api/devices`.
-#[derive(Debug, Serialize)]
-pub(crate) struct DeviceList {
-    devices: Vec<Device>,
-}
-
-/// Body of `POST /api/devices`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewDevice {
-    name: String,
-    #[serde(default)]
-    scopes: Option<Scopes>,
-}
-
-/// Answer of `POST /api/devices`.
-#[derive(Debug, Serialize)]
-pub(crate) struct Created {
-    device: Device,
-    /// The device's token; not stored and never shown again.
-    token: String,
-}
+use crate::tokens::{Scopes, TokensError};
 
 pub(crate) async fn list(
     State(state): State<AppState>,
@@ -57,7 +34,7 @@ pub(crate) async fn create(
     body: Bytes,
 ) -> Result<Response, Failure> {
     require_loopback(peer)?;
-    let NewDevice { name, scopes } = json_body(
+    let PairingRequest { name, scopes } = json_body(
         &body,
         "{\"name\": \"<device name>\", \"scopes\": [\"read\", \"send\"]} (scopes optional: read, send, admin)",
     )?;
@@ -69,7 +46,7 @@ pub(crate) async fn create(
         .map_err(|_| internal())?
         .map_err(Failure::from)?;
     tracing::info!(device = %device.id, name = %device.name, scopes = %device.scopes, "paired a new device");
-    Ok((StatusCode::CREATED, Json(Created { device, token })).into_response())
+    Ok((StatusCode::CREATED, Json(NewDevice { device, token })).into_response())
 }
 
 pub(crate) async fn revoke(

@@ -99,7 +99,7 @@ pub(crate) fn router(state: AppState) -> Router {
         )
         .route("/api/codes/latest", get(codes::latest))
         .route("/api/codes/wait", get(codes::wait))
-        .route("/api/modems", get(api::modems).post(modems::add))
+        .route("/api/modems", get(modems::list).post(modems::add))
         .route("/api/modems/{id}", delete(modems::remove))
         .route("/api/ports", get(ports::list).post(ports::probe_all))
         .route("/api/ports/probe", post(ports::probe))

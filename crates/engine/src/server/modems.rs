@@ -1,5 +1,5 @@
-//! `POST /api/modems` and `DELETE /api/modems/{id}`: adding a modem (a serial port, or the demo modem) and
-//! removing one while the server runs. `GET /api/modems` lives with the other read endpoints in `api.rs`.
+//! `/api/modems`: listing the modems, adding one (a serial port, or the demo modem) and removing one while the
+//! server runs.
 //!
 //! A modem added here is stored and started again at the next start; see [`crate::modems`].
 
@@ -9,9 +9,8 @@ use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::{Deserialize, Serialize};
 use simrelay_modem::ModemHandle;
-use simrelay_protocol::{ModemState, ModemStatus};
+use simrelay_protocol::{AddModem, ModemList, ModemState, ModemStatus, RemovedModem};
 
 use super::error::Failure;
 use super::ports::{body_failure, checked_port};
@@ -25,25 +24,11 @@ const IDENTIFY_WAIT: Duration = Duration::from_secs(5);
 /// How long it then waits for the modem's first status.
 const STATUS_WAIT: Duration = Duration::from_secs(2);
 
-/// Body of `POST /api/modems`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct AddRequest {
-    #[serde(default)]
-    port: Option<String>,
-    #[serde(default)]
-    label: Option<String>,
-    #[serde(default)]
-    demo: bool,
-}
-
-/// Answer of `DELETE /api/modems/{id}`.
-#[derive(Debug, Serialize)]
-pub(crate) struct RemovedBody {
-    /// The id the modem was listed under.
-    removed: String,
-    /// True when the modem is in the config file: it is back at the next start unless removed there too.
-    from_config: bool,
+/// `GET /api/modems`: the status of every modem.
+pub(crate) async fn list(State(state): State<AppState>) -> Json<ModemList> {
+    Json(ModemList {
+        modems: state.hub.modems(),
+    })
 }
 
 fn checked_label(label: Option<String>) -> Result<Option<String>, Failure> {
@@ -63,7 +48,7 @@ fn checked_label(label: Option<String>) -> Result<Option<String>, Failure> {
 /// answers 201 with its status (409 `port_in_use` if a running modem has that port).
 pub(crate) async fn add(
     State(state): State<AppState>,
-    body: Result<Json<AddRequest>, JsonRejection>,
+    body: Result<Json<AddModem>, JsonRejection>,
 ) -> Result<(StatusCode, Json<ModemStatus>), Failure> {
     let Json(request) = body.map_err(|e| body_failure(&e))?;
     let label = checked_label(request.label)?;
@@ -130,24 +115,7 @@ async fn first_status(state: &AppState, handle: &ModemHandle) -> ModemStatus {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    ModemStatus {
-        id,
-        port: String::new(),
-        state: ModemState::Connecting,
-        model: None,
-        operator: None,
-        signal_dbm: None,
-        last_error: None,
-        demo: false,
-        label: None,
-        manufacturer: None,
-        imei: None,
-        iccid: None,
-        registration: None,
-        signal_bars: None,
-        storage_used: None,
-        storage_total: None,
-    }
+    ModemStatus::new(id, "", ModemState::Connecting)
 }
 
 /// `DELETE /api/modems/{id}`: stops the modem (by its id or the port path it was added with), forgets it, and
@@ -155,10 +123,10 @@ async fn first_status(state: &AppState, handle: &ModemHandle) -> ModemStatus {
 pub(crate) async fn remove(
     State(state): State<AppState>,
     id: Result<Path<String>, PathRejection>,
-) -> Result<Json<RemovedBody>, Failure> {
+) -> Result<Json<RemovedModem>, Failure> {
     let Path(id) = id.map_err(|_| Failure::bad_request("the modem id must be text"))?;
     match state.modems.remove(&id).await? {
-        Some(removed) => Ok(Json(RemovedBody {
+        Some(removed) => Ok(Json(RemovedModem {
             removed: removed.id,
             from_config: removed.from_config,
         })),

@@ -21,73 +21,13 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use qrcode::render::svg;
 use qrcode::QrCode;
-use serde::{Deserialize, Serialize};
+use simrelay_protocol::{Claimed, PairClaim, PairLink, Pairing, PairingCode, PairingRequest};
 
 use super::auth::{cookie, too_many, Client};
 use super::conn::LocalAddr;
 use super::error::Failure;
 use super::{require_loopback, AppState};
-use crate::tokens::{Device, Scopes, TokensError};
-
-/// Body of `GET /api/pair`.
-#[derive(Debug, Serialize)]
-pub(crate) struct Addresses {
-    /// The address other devices open, one per LAN address of this machine, best first (no token).
-    urls: Vec<String>,
-    /// SHA-256 fingerprint of the certificate LAN clients see (`AB:CD:...`), when sharing over HTTPS.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    fingerprint: Option<String>,
-}
-
-/// Body of `POST /api/pair`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewPairing {
-    name: String,
-    #[serde(default)]
-    scopes: Option<Scopes>,
-}
-
-/// Answer of `POST /api/pair`.
-#[derive(Debug, Serialize)]
-pub(crate) struct Pairing {
-    /// The one-time code (also in each link).
-    code: String,
-    /// The device name it pairs.
-    name: String,
-    /// The scopes the device gets.
-    scopes: Scopes,
-    /// When the code stops working (RFC 3339).
-    expires_at: String,
-    /// A link with the code and its QR code, per LAN address.
-    links: Vec<Link>,
-    /// The certificate's fingerprint, to compare on the phone, when sharing over HTTPS.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    fingerprint: Option<String>,
-}
-
-/// A URL to open on another device, and a QR code of it.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct Link {
-    url: String,
-    /// A standalone `<svg ...>` document (black modules on white, with the quiet zone).
-    qr_svg: String,
-}
-
-/// Body of `POST /api/pair/claim`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Claim {
-    code: String,
-}
-
-/// Answer of `POST /api/pair/claim`.
-#[derive(Debug, Serialize)]
-pub(crate) struct Claimed {
-    /// The device's own token; only its hash is kept, so this is the only time it is seen.
-    token: String,
-    device: Device,
-}
+use crate::tokens::{Scopes, TokensError};
 
 fn not_shared() -> Failure {
     Failure::new(
@@ -102,14 +42,14 @@ fn not_shared() -> Failure {
 pub(crate) async fn addresses(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-) -> Result<Json<Addresses>, Failure> {
+) -> Result<Json<Pairing>, Failure> {
     require_loopback(peer)?;
     let addrs = state.listeners.lan_addrs();
     if addrs.is_empty() {
         return Err(not_shared());
     }
     let scheme = state.listeners.lan_scheme();
-    Ok(Json(Addresses {
+    Ok(Json(Pairing {
         urls: addrs.iter().map(|a| format!("{scheme}://{a}/")).collect(),
         fingerprint: state.listeners.lan_fingerprint(),
     }))
@@ -122,7 +62,7 @@ pub(crate) async fn start(
     body: Bytes,
 ) -> Result<Response, Failure> {
     require_loopback(peer)?;
-    let NewPairing { name, scopes } = json_body(
+    let PairingRequest { name, scopes } = json_body(
         &body,
         "{\"name\": \"<device name>\", \"scopes\": [\"read\", \"send\"]} (scopes optional: read, send, admin)",
     )?;
@@ -138,7 +78,7 @@ pub(crate) async fn start(
     let links = links(&addrs, state.listeners.lan_scheme(), &pairing.code)?;
     Ok((
         StatusCode::CREATED,
-        Json(Pairing {
+        Json(PairingCode {
             code: pairing.code,
             name: pairing.name,
             scopes: pairing.scopes,
@@ -163,7 +103,7 @@ pub(crate) async fn claim(
     if client.blocked(&state.limiter, now) {
         return Err(too_many());
     }
-    let Claim { code } = json_body(&body, "{\"code\": \"<the pairing code>\"}")?;
+    let PairClaim { code } = json_body(&body, "{\"code\": \"<the pairing code>\"}")?;
     let devices = state.devices.clone();
     // The tokens file is written (and synced) before answering: a shown token must survive a crash.
     let claimed = tokio::task::spawn_blocking(move || devices.claim(&code))
@@ -212,7 +152,7 @@ pub(crate) fn json_body<T: serde::de::DeserializeOwned>(
 }
 
 /// The pairing link with `code` for each of `addrs`, with its QR code.
-fn links(addrs: &[SocketAddr], scheme: &str, code: &str) -> Result<Vec<Link>, Failure> {
+fn links(addrs: &[SocketAddr], scheme: &str, code: &str) -> Result<Vec<PairLink>, Failure> {
     addrs
         .iter()
         .map(|addr| {
@@ -224,7 +164,10 @@ fn links(addrs: &[SocketAddr], scheme: &str, code: &str) -> Result<Vec<Link>, Fa
                     "cannot make a QR code of the pairing link",
                 )
             })?;
-            Ok(Link { url, qr_svg })
+            Ok(PairLink {
+                url,
+                qr_svg: Some(qr_svg),
+            })
         })
         .collect()
 }
@@ -282,7 +225,7 @@ mod tests {
 
     #[test]
     fn bodies_are_objects_of_the_shape_named() {
-        let ok: Claim = json_body(br#"{"code":"x"}"#, "{code}").expect("parses");
+        let ok: PairClaim = json_body(br#"{"code":"x"}"#, "{code}").expect("parses");
         assert_eq!(ok.code, "x");
         for bad in [
             &b"[]"[..],
@@ -291,15 +234,15 @@ mod tests {
             b"{\"code\":\"x\",\"more\":1}",
             b"not json",
         ] {
-            let err = json_body::<Claim>(bad, "{code}").expect_err("refused");
+            let err = json_body::<PairClaim>(bad, "{code}").expect_err("refused");
             assert_eq!(err.kind(), "bad_request");
         }
-        let p: NewPairing =
+        let p: PairingRequest =
             json_body(br#"{"name":"Pixel","scopes":["read","admin"]}"#, "x").expect("parses");
         assert_eq!(
             p.scopes.map(|s| s.to_string()).as_deref(),
             Some("read,admin")
         );
-        assert!(json_body::<NewPairing>(br#"{"name":"P","scopes":["root"]}"#, "x").is_err());
+        assert!(json_body::<PairingRequest>(br#"{"name":"P","scopes":["root"]}"#, "x").is_err());
     }
 }

@@ -16,10 +16,9 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::{Deserialize, Serialize};
 use simrelay_modem::port_access::OpenErrorKind;
 use simrelay_modem::probe::{self, ProbeResult, UsbInfo};
-use simrelay_protocol::{PortErrorKind, PortReport, UsbIdentity};
+use simrelay_protocol::{PortErrorKind, PortList, PortReport, ProbeRequest, UsbIdentity};
 
 use super::error::Failure;
 use super::params::Params;
@@ -32,19 +31,6 @@ const PROBE_BAUD: u32 = 115_200;
 
 /// One probe run at a time across all clients.
 static PROBING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// Body of `GET /api/ports`.
-#[derive(Debug, Serialize)]
-pub(crate) struct Ports {
-    ports: Vec<PortReport>,
-}
-
-/// Body of `POST /api/ports/probe`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ProbeRequest {
-    port: String,
-}
 
 /// Turns a JSON body rejection into the API's error shape.
 pub(super) fn body_failure(e: &JsonRejection) -> Failure {
@@ -169,7 +155,7 @@ fn in_use(port: String, usb: Option<&UsbInfo>, id: String) -> PortReport {
 pub(crate) async fn list(
     State(state): State<AppState>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
-) -> Result<Json<Ports>, Failure> {
+) -> Result<Json<PortList>, Failure> {
     if Params::from_query(query)?.flag("probe")?.unwrap_or(false) {
         return Err(Failure::new(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -181,11 +167,11 @@ pub(crate) async fn list(
 }
 
 /// `POST /api/ports`: every serial port the OS lists, each probed (concurrently) unless a running modem uses it.
-pub(crate) async fn probe_all(State(state): State<AppState>) -> Result<Json<Ports>, Failure> {
+pub(crate) async fn probe_all(State(state): State<AppState>) -> Result<Json<PortList>, Failure> {
     ports(&state, true).await
 }
 
-async fn ports(state: &AppState, probe_them: bool) -> Result<Json<Ports>, Failure> {
+async fn ports(state: &AppState, probe_them: bool) -> Result<Json<PortList>, Failure> {
     let _one_at_a_time = if probe_them {
         Some(PROBING.lock().await)
     } else {
@@ -225,7 +211,7 @@ async fn ports(state: &AppState, probe_them: bool) -> Result<Json<Ports>, Failur
             }
         }
     }
-    Ok(Json(Ports { ports }))
+    Ok(Json(PortList { ports }))
 }
 
 /// `POST /api/ports/probe {"port": "/dev/..."}`: probes one port (one the user typed, or picked to test).

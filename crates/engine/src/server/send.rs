@@ -8,9 +8,9 @@ use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::{Deserialize, Serialize};
 use simrelay_modem::ModemHandle;
 use simrelay_pdu::SubmitOptions;
+use simrelay_protocol::{SendAccepted, SendRequest};
 
 use super::error::Failure;
 use super::AppState;
@@ -22,27 +22,10 @@ const MAX_TEXT: usize = 670;
 /// Longest recipient number (E.164 has at most 15 digits; some networks add prefixes).
 const MAX_TO: usize = 20;
 
-/// Body of `POST /api/send`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct SendRequest {
-    to: String,
-    text: String,
-    #[serde(default)]
-    modem: Option<String>,
-}
-
-/// Answer of `POST /api/send`.
-#[derive(Debug, Serialize)]
-pub(crate) struct Accepted {
-    id: i64,
-    status: SendStatus,
-}
-
 pub(crate) async fn send(
     State(state): State<AppState>,
     body: Result<Json<SendRequest>, JsonRejection>,
-) -> Result<(StatusCode, Json<Accepted>), Failure> {
+) -> Result<(StatusCode, Json<SendAccepted>), Failure> {
     let Json(request) = body.map_err(|e| match e.status() {
         StatusCode::PAYLOAD_TOO_LARGE => {
             Failure::new(e.status(), "payload_too_large", e.body_text())
@@ -87,7 +70,7 @@ pub(crate) async fn send(
     ));
     Ok((
         StatusCode::ACCEPTED,
-        Json(Accepted {
+        Json(SendAccepted {
             id,
             status: SendStatus::Queued,
         }),

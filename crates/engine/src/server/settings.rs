@@ -9,14 +9,14 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde_json::{Map, Value};
-use simrelay_protocol::Settings;
+use serde_json::Value;
+use simrelay_protocol::{Settings, SettingsPatch};
 
 use super::error::Failure;
 use super::lan::{LanError, Listeners};
 use super::{require_loopback, AppState};
 use crate::hub::Hub;
-use crate::store::settings::{apply_patch, SettingError};
+use crate::store::settings::{check, parse_patch, patch_fields, SettingError};
 use crate::store::{Store, StoreError};
 
 /// Why a settings change was refused; nothing was changed.
@@ -55,12 +55,13 @@ impl Control {
         }
     }
 
-    /// Applies `patch` (any subset of the settings) all or nothing; returns the settings now in effect.
-    pub(crate) async fn update(&self, patch: &Value) -> Result<Settings, SettingsError> {
-        let patch = patch.as_object().ok_or(SettingsError::NotAnObject)?;
+    /// Checks `patch` and applies it all or nothing; returns the settings now in effect.
+    pub(crate) async fn update(&self, patch: &SettingsPatch) -> Result<Settings, SettingsError> {
+        let patch = check(patch)?;
+        let changed = patch_fields(&patch);
         let _one_at_a_time = self.changing.lock().await;
         let current = self.hub.settings();
-        let mut next = apply_patch(&current, patch)?;
+        let mut next = patch.applied_to(&current);
         let switch_lan = next.lan != current.lan;
         if switch_lan {
             self.listeners
@@ -74,7 +75,7 @@ impl Control {
                     other => SettingsError::Lan(other),
                 })?;
         }
-        if let Err(e) = self.store.save_settings(&normalised(&next, patch)).await {
+        if let Err(e) = self.store.save_settings(&changed).await {
             if switch_lan {
                 // Not stored, so not changed: put sharing back as it was.
                 if let Err(back) = self.listeners.set_lan(current.lan).await {
@@ -85,22 +86,11 @@ impl Control {
         }
         next.lan = self.listeners.shared();
         if next != current {
-            tracing::info!(changed = ?patch.keys().collect::<Vec<_>>(), "settings changed");
+            tracing::info!(changed = ?changed.keys().collect::<Vec<_>>(), "settings changed");
             self.hub.publish_settings(next.clone());
         }
         Ok(next)
     }
-}
-
-/// The changed fields as the checked settings hold them (trimmed URL, ...), for storing.
-fn normalised(settings: &Settings, patch: &Map<String, Value>) -> Map<String, Value> {
-    let Ok(Value::Object(all)) = serde_json::to_value(settings) else {
-        return patch.clone();
-    };
-    patch
-        .keys()
-        .filter_map(|key| Some((key.clone(), all.get(key)?.clone())))
-        .collect()
 }
 
 /// `GET /api/settings`.
@@ -119,8 +109,11 @@ pub(crate) async fn patch(
     body: Bytes,
 ) -> Result<Json<Settings>, Failure> {
     require_loopback(peer)?;
-    let patch: Value = serde_json::from_slice(&body)
+    let body: Value = serde_json::from_slice(&body)
         .map_err(|e| Failure::bad_request(format!("the body is not valid JSON: {e}")))?;
+    // Field by field, so a wrong value is refused with the name of its field.
+    let fields = body.as_object().ok_or(SettingsError::NotAnObject)?;
+    let patch = parse_patch(fields).map_err(SettingsError::from)?;
     state
         .settings
         .update(&patch)

@@ -6,29 +6,6 @@ use sqlx::Row;
 
 use super::{Store, StoreError};
 
-/// The `status` column's spelling of a status (the same as on the wire).
-fn status_str(status: SendStatus) -> &'static str {
-    match status {
-        SendStatus::Queued => "queued",
-        SendStatus::Sending => "sending",
-        SendStatus::Sent => "sent",
-        SendStatus::Delivered => "delivered",
-        SendStatus::Failed => "failed",
-    }
-}
-
-fn parse_status(text: &str) -> Option<SendStatus> {
-    [
-        SendStatus::Queued,
-        SendStatus::Sending,
-        SendStatus::Sent,
-        SendStatus::Delivered,
-        SendStatus::Failed,
-    ]
-    .into_iter()
-    .find(|s| status_str(*s) == text)
-}
-
 /// `None` for no references, else `"17,18"`.
 fn join_refs(refs: &[u8]) -> Option<String> {
     (!refs.is_empty()).then(|| refs.iter().map(u8::to_string).collect::<Vec<_>>().join(","))
@@ -91,7 +68,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let refs = join_refs(refs);
         sqlx::query("UPDATE sent SET status = ?, error = ?, message_refs = COALESCE(?, message_refs), updated_at = ? WHERE id = ?")
-            .bind(status_str(status))
+            .bind(status.as_str())
             .bind(error)
             .bind(refs)
             .bind(now())
@@ -147,7 +124,7 @@ impl Store {
                 "UPDATE sent SET status = ?, error = COALESCE(?, error), delivered_refs = ?, updated_at = ? \
                  WHERE id = ?",
             )
-            .bind(status_str(status))
+            .bind(status.as_str())
             .bind(failure)
             .bind(join_refs(&delivered))
             .bind(now())
@@ -185,7 +162,7 @@ impl Store {
             text: row.try_get("text")?,
             status: {
                 let text: String = row.try_get("status")?;
-                parse_status(&text).ok_or_else(|| corrupt(format!("unknown status {text:?}")))?
+                text.parse::<SendStatus>().map_err(corrupt)?
             },
             error: row.try_get("error")?,
             message_refs: parse_refs(refs),

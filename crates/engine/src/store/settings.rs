@@ -1,12 +1,15 @@
-//! Run-time settings ([`Settings`]): checking a change field by field, and keeping the changed ones in SQLite
-//! (table `settings`, one JSON value per changed key) so they survive a restart.
+//! Run-time settings ([`Settings`]): checking a change ([`SettingsPatch`]) field by field, and keeping the changed
+//! ones in SQLite (table `settings`, one JSON value per changed key) so they survive a restart.
+//!
+//! Every change is checked by one path, [`parse_patch`], on its JSON form: a `PATCH /api/settings` body, a typed
+//! patch from the desktop shell ([`check`]) and a value read back from the database alike.
 //!
 //! Only keys that were changed at run time are stored: a key never changed in the UI keeps following the
 //! config file and the environment. The precedence is spelled out in `docs/API.md` ("Settings").
 
 use chrono::{SecondsFormat, Utc};
 use serde_json::{Map, Value};
-use simrelay_protocol::{Notifications, Settings};
+use simrelay_protocol::{Notifications, Settings, SettingsPatch};
 use sqlx::Row;
 
 use super::{Retention, Store, StoreError};
@@ -53,40 +56,40 @@ fn invalid(field: &str, message: impl Into<String>) -> SettingError {
     }
 }
 
-/// Sets `key` of `settings` to the JSON `value`, checking it. The checks are the same for `PATCH
-/// /api/settings` and for values read back from the database.
-pub fn set_field(settings: &mut Settings, key: &str, value: &Value) -> Result<(), SettingError> {
+/// Sets `key` of `patch` to the JSON `value`, checking it.
+fn set_field(patch: &mut SettingsPatch, key: &str, value: &Value) -> Result<(), SettingError> {
     let boolean = || {
         value
             .as_bool()
             .ok_or_else(|| invalid(key, "must be true or false"))
     };
     match key {
-        "lan" => settings.lan = boolean()?,
-        "auto_copy" => settings.auto_copy = boolean()?,
-        "hide_code" => settings.hide_code = boolean()?,
-        "hook_only_codes" => settings.hook_only_codes = boolean()?,
+        "lan" => patch.lan = Some(boolean()?),
+        "auto_copy" => patch.auto_copy = Some(boolean()?),
+        "hide_code" => patch.hide_code = Some(boolean()?),
+        "hook_only_codes" => patch.hook_only_codes = Some(boolean()?),
         "notifications" => {
-            settings.notifications = match value.as_str() {
-                Some("codes") => Notifications::Codes,
-                Some("all") => Notifications::All,
-                Some("none") => Notifications::None,
-                _ => return Err(invalid(key, "must be \"codes\", \"all\" or \"none\"")),
-            }
+            let mode = value
+                .as_str()
+                .and_then(|name| name.parse::<Notifications>().ok());
+            patch.notifications =
+                Some(mode.ok_or_else(|| invalid(key, "must be \"codes\", \"all\" or \"none\""))?);
         }
         "clear_clipboard_secs" => {
-            settings.clear_clipboard_secs = number(value, 0, MAX_CLEAR_SECS)
-                .map_err(|m| invalid(key, format!("{m} (0 = never clear)")))?;
+            patch.clear_clipboard_secs = Some(
+                number(value, 0, MAX_CLEAR_SECS)
+                    .map_err(|m| invalid(key, format!("{m} (0 = never clear)")))?,
+            );
         }
-        "retention_days" => settings.retention_days = optional(key, value, MAX_DAYS)?,
+        "retention_days" => patch.retention_days = Some(optional(key, value, MAX_DAYS)?),
         "retention_messages" => {
-            settings.retention_messages = optional(key, value, u64::from(u32::MAX))?;
+            patch.retention_messages = Some(optional(key, value, u64::from(u32::MAX))?);
         }
         "purge_codes_after_minutes" => {
-            settings.purge_codes_after_minutes = optional(key, value, u64::from(u32::MAX))?;
+            patch.purge_codes_after_minutes = Some(optional(key, value, u64::from(u32::MAX))?);
         }
-        "hook_command" => settings.hook_command = command(value)?,
-        "hook_url" => settings.hook_url = url(value)?,
+        "hook_command" => patch.hook_command = Some(command(value)?),
+        "hook_url" => patch.hook_url = Some(url(value)?),
         _ => {
             return Err(invalid(
                 key,
@@ -180,16 +183,29 @@ fn url(value: &Value) -> Result<Option<String>, SettingError> {
     Ok(Some(text.to_owned()))
 }
 
-/// Applies every field of `patch` to `current`, all or nothing; returns the new settings.
-pub fn apply_patch(
-    current: &Settings,
-    patch: &Map<String, Value>,
-) -> Result<Settings, SettingError> {
-    let mut next = current.clone();
-    for (key, value) in patch {
-        set_field(&mut next, key, value)?;
+/// Reads a change from its JSON form (a `PATCH /api/settings` body), checking every field; the error names the
+/// first one that is wrong. Values come out normalised (a hook URL trimmed).
+pub fn parse_patch(fields: &Map<String, Value>) -> Result<SettingsPatch, SettingError> {
+    let mut patch = SettingsPatch::default();
+    for (key, value) in fields {
+        set_field(&mut patch, key, value)?;
     }
-    Ok(next)
+    Ok(patch)
+}
+
+/// The JSON form of `patch`: only the fields it changes (`null` for one it unsets).
+pub fn patch_fields(patch: &SettingsPatch) -> Map<String, Value> {
+    match serde_json::to_value(patch) {
+        Ok(Value::Object(fields)) => fields,
+        // A struct of plain fields always serialises to an object.
+        _ => Map::new(),
+    }
+}
+
+/// Checks a typed change (from the desktop shell, say) exactly as a `PATCH` body is checked; returns it
+/// normalised.
+pub fn check(patch: &SettingsPatch) -> Result<SettingsPatch, SettingError> {
+    parse_patch(&patch_fields(patch))
 }
 
 /// The settings as the configuration gives them (before any run-time change).
@@ -267,8 +283,9 @@ impl Store {
     pub async fn effective_settings(&self, base: Settings) -> Result<Settings, StoreError> {
         let mut settings = base;
         for (key, value) in self.saved_settings().await? {
-            if let Err(e) = set_field(&mut settings, &key, &value) {
-                tracing::warn!(error = %e, "ignoring a saved setting");
+            match parse_patch(&Map::from_iter([(key, value)])) {
+                Ok(saved) => settings = saved.applied_to(&settings),
+                Err(e) => tracing::warn!(error = %e, "ignoring a saved setting"),
             }
         }
         Ok(settings)
@@ -284,7 +301,7 @@ mod tests {
         let Value::Object(map) = value else {
             panic!("object")
         };
-        apply_patch(&Settings::default(), &map)
+        parse_patch(&map).map(|p| p.applied_to(&Settings::default()))
     }
 
     #[test]
@@ -297,14 +314,14 @@ mod tests {
         assert_eq!(s.clear_clipboard_secs, 0);
         assert_eq!(s.retention_days, Some(30));
         assert_eq!(s.hook_command, Some(vec!["/bin/true".into(), "x".into()]));
-        let s2 = apply_patch(
-            &s,
+        let s2 = parse_patch(
             &json!({"retention_days": null, "hook_command": null})
                 .as_object()
                 .cloned()
                 .expect("obj"),
         )
-        .expect("valid");
+        .expect("valid")
+        .applied_to(&s);
         assert_eq!((s2.retention_days, s2.hook_command), (None, None));
 
         for (bad, field) in [
@@ -363,5 +380,25 @@ mod tests {
         assert!(!s.hide_code);
         assert_eq!(store.saved_settings().await.expect("saved").len(), 2);
         store.close().await;
+    }
+
+    #[test]
+    fn a_typed_change_is_checked_like_a_json_one() {
+        let bad = SettingsPatch {
+            retention_days: Some(Some(0)),
+            ..SettingsPatch::default()
+        };
+        assert_eq!(check(&bad).expect_err("invalid").field, "retention_days");
+        let untrimmed = SettingsPatch {
+            lan: Some(true),
+            hook_url: Some(Some(" https://example.org/h ".into())),
+            ..SettingsPatch::default()
+        };
+        let checked = check(&untrimmed).expect("valid");
+        assert_eq!(checked.hook_url, Some(Some("https://example.org/h".into())));
+        assert_eq!(
+            Value::Object(patch_fields(&checked)),
+            json!({"lan": true, "hook_url": "https://example.org/h"})
+        );
     }
 }

@@ -15,7 +15,6 @@ use fantoccini::{ClientBuilder, Locator};
 use rand::Rng;
 use serde_json::{json, Value};
 use simrelay_bench::stats::Summary;
-use simrelay_bench::{bench_index, bench_pdu};
 use simrelay_e2e_desktop::bus::SessionBus;
 use simrelay_e2e_desktop::display::Xvfb;
 use simrelay_e2e_desktop::footprint::{
@@ -25,6 +24,7 @@ use simrelay_e2e_desktop::notifications::NotificationServer;
 use simrelay_e2e_desktop::process::{free_port, tauri_driver, wait_for_port, Guard};
 use simrelay_e2e_desktop::windows;
 use simrelay_modem::{SimOptions, Simulator};
+use simrelay_testkit::pdu::{numbered, numbered_index};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -183,7 +183,7 @@ async fn time_one(
     loop {
         let calls = notes.calls();
         for call in &calls[*seen..] {
-            if bench_index(series, &call.body) == Some(index) {
+            if numbered_index(series, &call.body) == Some(index) {
                 *seen = calls.len();
                 // Like a real server after its timeout: the app's notification thread stops waiting.
                 notes.expire(call.id).await.context("NotificationClosed")?;
@@ -285,13 +285,13 @@ async fn run(opts: &Opts) -> anyhow::Result<Value> {
         if !session.windows()?.is_empty() {
             break ms(launched.elapsed());
         }
-        if app.has_exited() || launched.elapsed() > Duration::from_secs(60) {
+        if !app.is_alive() || launched.elapsed() > Duration::from_secs(60) {
             let log =
                 std::fs::read_to_string(session.home.path().join("app.log")).unwrap_or_default();
             let tail: Vec<&str> = log.lines().rev().take(40).collect();
             bail!(
                 "the app showed no window (exited: {}); its log ends:\n{}",
-                app.has_exited(),
+                !app.is_alive(),
                 tail.into_iter().rev().collect::<Vec<_>>().join("\n")
             );
         }
@@ -307,7 +307,7 @@ async fn run(opts: &Opts) -> anyhow::Result<Value> {
         if time_one(
             &sim,
             &session.notes,
-            bench_pdu("Warm", i),
+            numbered("Warm", i),
             "Warm",
             i,
             &mut seen,
@@ -352,7 +352,7 @@ async fn run(opts: &Opts) -> anyhow::Result<Value> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     let left_after_close = webkit_children(pid);
-    if app.has_exited() {
+    if !app.is_alive() {
         bail!("the app quit when its window closed");
     }
     tokio::time::sleep(opts.settle).await;
@@ -361,7 +361,7 @@ async fn run(opts: &Opts) -> anyhow::Result<Value> {
 
     // 4. Injection → Notify, one message at a time with 30-60 ms between them (the modem driver's 20 ms guard
     //    time after each command stays out of the next message's path), the app in the tray.
-    let pdus: Vec<Vec<u8>> = (0..opts.messages).map(|i| bench_pdu(SERIES, i)).collect();
+    let pdus: Vec<Vec<u8>> = (0..opts.messages).map(|i| numbered(SERIES, i)).collect();
     let mut latencies = Vec::with_capacity(opts.messages);
     let mut lost = 0;
     for (i, pdu) in pdus.into_iter().enumerate() {

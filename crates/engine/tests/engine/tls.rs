@@ -10,17 +10,17 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use simrelay_engine::tls::{self, CERT_FILE};
 use simrelay_engine::{Config, Engine};
 
+use crate::common;
+
 async fn start(dir: &tempfile::TempDir, listen: &str, token: Option<&str>) -> Engine {
-    Engine::start(Config {
-        db: dir.path().join("tls.db"),
+    common::start(Config {
         listen: listen.parse().expect("addr"),
         token: token.map(str::to_owned),
         tls: true,
         tls_dir: Some(dir.path().join("config")),
-        ..Config::default()
+        ..common::config(&dir.path().join("tls.db"))
     })
     .await
-    .expect("engine starts")
 }
 
 fn trusting_client(dir: &tempfile::TempDir) -> reqwest::Client {
@@ -166,7 +166,7 @@ async fn the_pairing_answer_carries_the_fingerprint_and_https_links() {
 
 #[test]
 fn serve_with_tls_prints_the_fingerprint_that_config_shows() {
-    use std::io::{BufRead, BufReader};
+    use std::io::BufRead;
     use std::process::{Command, Stdio};
 
     let dir = tempfile::tempdir().expect("tempdir");
@@ -184,14 +184,11 @@ fn serve_with_tls_prints_the_fingerprint_that_config_shows() {
         "{text}"
     );
 
-    let mut child = simrelay()
-        .args(["serve", "--tls", "--listen", "127.0.0.1:0", "--db"])
-        .arg(dir.path().join("cli.db"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawns");
-    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let (mut child, mut stdout) = common::serve(
+        simrelay().stderr(Stdio::null()),
+        &dir.path().join("cli.db"),
+        &["--tls"],
+    );
     let (mut first, mut second) = (String::new(), String::new());
     stdout.read_line(&mut first).expect("url line");
     stdout.read_line(&mut second).expect("fingerprint line");

@@ -5,39 +5,37 @@
 
 use std::path::Path;
 
-use crate::BenchError;
+use crate::KitError;
 
 /// A field of `/proc/PID/status` (or of a task's status) in its unit (kB for memory, a count otherwise).
-fn status_field(status: &Path, field: &str) -> Result<u64, BenchError> {
+fn status_field(status: &Path, field: &str) -> Result<u64, KitError> {
     let text = std::fs::read_to_string(status)
-        .map_err(BenchError::io(format!("cannot read {}", status.display())))?;
+        .map_err(KitError::io(format!("cannot read {}", status.display())))?;
     text.lines()
         .find_map(|line| {
             let rest = line.strip_prefix(field)?.strip_prefix(':')?;
             rest.split_whitespace().next()?.parse().ok()
         })
-        .ok_or_else(|| BenchError::Protocol(format!("no {field} in {}", status.display())))
+        .ok_or_else(|| KitError::Protocol(format!("no {field} in {}", status.display())))
 }
 
 /// Resident set size in KiB (`VmRSS`).
-pub fn rss_kib(pid: u32) -> Result<u64, BenchError> {
+pub fn rss_kib(pid: u32) -> Result<u64, KitError> {
     status_field(Path::new(&format!("/proc/{pid}/status")), "VmRSS")
 }
 
 /// Peak resident set size in KiB (`VmHWM`).
-pub fn peak_rss_kib(pid: u32) -> Result<u64, BenchError> {
+pub fn peak_rss_kib(pid: u32) -> Result<u64, KitError> {
     status_field(Path::new(&format!("/proc/{pid}/status")), "VmHWM")
 }
 
 /// Voluntary plus involuntary context switches of every live thread of `pid`.
-pub fn context_switches(pid: u32) -> Result<u64, BenchError> {
+pub fn context_switches(pid: u32) -> Result<u64, KitError> {
     let tasks = format!("/proc/{pid}/task");
     let mut total = 0;
-    for entry in
-        std::fs::read_dir(&tasks).map_err(BenchError::io(format!("cannot list {tasks}")))?
-    {
+    for entry in std::fs::read_dir(&tasks).map_err(KitError::io(format!("cannot list {tasks}")))? {
         let status = entry
-            .map_err(BenchError::io(format!("cannot list {tasks}")))?
+            .map_err(KitError::io(format!("cannot list {tasks}")))?
             .path()
             .join("status");
         // A thread may end between the listing and the read; its switches are then simply not counted.
@@ -50,7 +48,7 @@ pub fn context_switches(pid: u32) -> Result<u64, BenchError> {
 }
 
 /// Number of threads of `pid`.
-pub fn threads(pid: u32) -> Result<u64, BenchError> {
+pub fn threads(pid: u32) -> Result<u64, KitError> {
     status_field(Path::new(&format!("/proc/{pid}/status")), "Threads")
 }
 

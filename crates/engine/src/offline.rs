@@ -1,5 +1,5 @@
-//! The one-shot commands behind `simrelay decode-pdu` and `simrelay extract`, as functions so they are
-//! tested without spawning the binary.
+//! The offline commands, which need no server, modem or database: what `simrelay decode-pdu` and
+//! `simrelay extract` print, as functions so they are tested without spawning the binary.
 
 use serde_json::{json, Value};
 

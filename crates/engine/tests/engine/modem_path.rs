@@ -3,63 +3,31 @@
 
 use std::time::Duration;
 
-use chrono::DateTime;
-use futures_util::StreamExt;
 use simrelay_engine::{Config, Engine, DEMO_MODEM_ID};
 use simrelay_modem::{SimOptions, Simulator};
 use simrelay_protocol::{ModemState, SendStatus, ServerEvent, ServerFrame, ServerNotice};
-use tokio_tungstenite::tungstenite;
+use simrelay_testkit::pdu::{deliver_at as pdu, status_report};
+use simrelay_testkit::ws::WsClient;
 
-fn pdu(sender: &str, text: &str, at: &str) -> Vec<u8> {
-    let ts = DateTime::parse_from_rfc3339(at).expect("valid time");
-    let mut parts = simrelay_pdu::encode_deliver(sender, text, ts);
-    assert_eq!(parts.len(), 1, "a single-part sample");
-    parts.remove(0)
-}
+use crate::common::{self, eventually, next_sms};
 
 async fn engine_on(sim: &Simulator, db: &std::path::Path) -> Engine {
-    Engine::start(Config {
+    common::start(Config {
         // The stable link when there is one, as a user would name a USB modem by /dev/serial/by-id/...
         modems: vec![sim
             .link()
             .unwrap_or(sim.path())
             .to_string_lossy()
             .into_owned()],
-        db: db.to_path_buf(),
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        ..Config::default()
+        ..common::config(db)
     })
     .await
-    .expect("engine starts")
 }
 
-/// Polls `check` every 50 ms for up to 15 s.
-async fn eventually<F: std::future::Future<Output = bool>>(
-    what: &str,
-    mut check: impl FnMut() -> F,
-) {
-    for _ in 0..300 {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
-
-async fn next_sms(
-    rx: &mut tokio::sync::broadcast::Receiver<ServerEvent>,
-) -> simrelay_protocol::Message {
-    loop {
-        match tokio::time::timeout(Duration::from_secs(15), rx.recv())
-            .await
-            .expect("an event in time")
-        {
-            Ok(ServerEvent::Sms { message }) => return message,
-            Ok(_) => continue,
-            Err(e) => panic!("hub closed: {e}"),
-        }
-    }
+async fn ws(engine: &Engine) -> WsClient {
+    WsClient::open(format!("ws://{}/ws", engine.local_addr()))
+        .await
+        .expect("ws connects")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -96,10 +64,8 @@ async fn stored_and_live_messages_are_committed_deleted_and_published() {
     assert_eq!(store.raw_pdus(drained.id).await.expect("raw"), vec![stored]);
 
     // A WebSocket client gets the drained message in hello ...
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", engine.local_addr()))
-        .await
-        .expect("ws connects");
-    let ServerEvent::Hello { recent, modems } = next_frame(&mut ws).await else {
+    let mut ws = ws(&engine).await;
+    let ServerEvent::Hello { recent, modems } = ws.event_in_time().await else {
         panic!("hello first")
     };
     assert_eq!(recent, vec![drained.clone()]);
@@ -131,7 +97,7 @@ async fn stored_and_live_messages_are_committed_deleted_and_published() {
     })
     .await;
     let from_ws = loop {
-        match next_frame(&mut ws).await {
+        match ws.event_in_time().await {
             ServerEvent::Sms { message } => break message,
             ServerEvent::Modem { .. } => continue,
             other => panic!("unexpected {other:?}"),
@@ -191,15 +157,12 @@ async fn an_undecodable_pdu_is_kept_and_deleted_from_the_sim() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_mode_delivers_labelled_messages_through_the_real_driver() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let engine = Engine::start(Config {
+    let engine = common::start(Config {
         demo: true,
         demo_interval_secs: 1,
-        db: dir.path().join("demo.db"),
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        ..Config::default()
+        ..common::config(&dir.path().join("demo.db"))
     })
-    .await
-    .expect("engine starts");
+    .await;
     let mut events = engine.subscribe();
     let first = next_sms(&mut events).await;
     assert_eq!(first.modem, DEMO_MODEM_ID);
@@ -213,62 +176,6 @@ async fn demo_mode_delivers_labelled_messages_through_the_real_driver() {
         "{modems:?}"
     );
     engine.shutdown().await;
-}
-
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn next_frame(ws: &mut Ws) -> ServerEvent {
-    loop {
-        let frame = tokio::time::timeout(Duration::from_secs(15), ws.next())
-            .await
-            .expect("a frame in time")
-            .expect("open")
-            .expect("ok");
-        match frame {
-            tungstenite::Message::Text(text) => return serde_json::from_str(&text).expect("event"),
-            tungstenite::Message::Ping(_) | tungstenite::Message::Pong(_) => continue,
-            other => panic!("unexpected frame {other:?}"),
-        }
-    }
-}
-
-/// An SMS-STATUS-REPORT as a network sends it (TS 23.040 9.2.2.3) for message reference `reference` to
-/// +4915123456789, with status TP-ST `status`; checked against the decoder before use.
-fn status_report(reference: u8, status: u8) -> Vec<u8> {
-    let mut pdu = vec![
-        0x00, // no SMSC field
-        0x06, // TP-MTI status report, TP-MMS no more messages
-        reference, 0x0D, 0x91, // 13 digits, international
-        0x94, 0x51, 0x21, 0x43, 0x65, 0x87, 0xF9, // 4915123456789, nibble-swapped
-    ];
-    pdu.extend([0x62, 0x11, 0x22, 0x01, 0x00, 0x50, 0x40]); // TP-SCTS 2026-11-22 10:00:05 +01:00
-    pdu.extend([0x62, 0x11, 0x22, 0x01, 0x00, 0x70, 0x40]); // TP-DT 10:00:07
-    pdu.push(status);
-    match simrelay_pdu::decode(&pdu).expect("a valid report") {
-        simrelay_pdu::Pdu::StatusReport(r) => {
-            assert_eq!(
-                (r.message_reference, r.recipient.number.as_str()),
-                (reference, "+4915123456789")
-            );
-        }
-        other => panic!("expected a status report, got {other:?}"),
-    }
-    pdu
-}
-
-/// The next text frame, parsed as any server frame (events and notices).
-async fn next_any_frame(ws: &mut Ws) -> ServerFrame {
-    loop {
-        let frame = tokio::time::timeout(Duration::from_secs(15), ws.next())
-            .await
-            .expect("a frame in time")
-            .expect("open")
-            .expect("ok");
-        if let tungstenite::Message::Text(text) = frame {
-            return serde_json::from_str(&text).expect("frame");
-        }
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -287,9 +194,7 @@ async fn send_goes_out_through_the_modem_and_reports_progress() {
         async move { connected }
     })
     .await;
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", engine.local_addr()))
-        .await
-        .expect("ws connects");
+    let mut ws = ws(&engine).await;
     let mut in_process = engine.subscribe_sent();
     let http = reqwest::Client::new();
     let base = format!("http://{}", engine.local_addr());
@@ -329,7 +234,7 @@ async fn send_goes_out_through_the_modem_and_reports_progress() {
         .map(|s: &simrelay_protocol::SentMessage| s.status)
         != Some(SendStatus::Sent)
     {
-        if let ServerFrame::Notice(ServerNotice::Sent { sent }) = next_any_frame(&mut ws).await {
+        if let ServerFrame::Notice(ServerNotice::Sent { sent }) = ws.frame_in_time().await {
             assert_eq!(sent.id, id);
             seen.push(sent);
         }
@@ -356,7 +261,7 @@ async fn send_goes_out_through_the_modem_and_reports_progress() {
     let slot = sim.store(status_report(last.message_refs[0], 0x00));
     sim.inject(format!("\r\n+CDSI: \"SM\",{stray}\r\n\r\n+CDSI: \"SM\",{slot}\r\n").as_bytes());
     let delivered = loop {
-        if let ServerFrame::Notice(ServerNotice::Sent { sent }) = next_any_frame(&mut ws).await {
+        if let ServerFrame::Notice(ServerNotice::Sent { sent }) = ws.frame_in_time().await {
             break sent;
         }
     };
@@ -513,15 +418,12 @@ async fn a_modem_keeps_its_imei_id_and_its_dedup_key_under_a_new_port_path() {
     let start = |port: String| {
         let db = db.clone();
         async move {
-            Engine::start(Config {
+            common::start(Config {
                 modems: vec![port.clone()],
                 modem_labels: [(port, "Work SIM".to_owned())].into(),
-                db,
-                listen: "127.0.0.1:0".parse().expect("addr"),
-                ..Config::default()
+                ..common::config(&db)
             })
             .await
-            .expect("engine starts")
         }
     };
     let engine = start(first_path.clone()).await;

@@ -3,58 +3,51 @@
 
 use std::time::Duration;
 
-use chrono::DateTime;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use simrelay_engine::store::{Inserted, NewMessage};
 use simrelay_engine::{Config, Engine};
 use simrelay_protocol::{
     ApiError, Health, Message, MessagePage, ServerEvent, ServerFrame, ServerNotice,
 };
+use simrelay_testkit::ws::WsClient;
 use tokio_tungstenite::tungstenite;
+
+use crate::common;
 
 const TOKEN: &str = "test-token-0123456789abcdef";
 
 async fn start(db: &std::path::Path, token: Option<&str>) -> Engine {
-    Engine::start(Config {
-        db: db.to_path_buf(),
-        listen: "127.0.0.1:0".parse().expect("addr"),
+    common::start(Config {
         token: token.map(str::to_owned),
-        ..Config::default()
+        ..common::config(db)
     })
     .await
-    .expect("engine starts")
 }
 
 fn sample(n: u8) -> NewMessage {
+    let code = format!("12345{n}");
     NewMessage {
         modem: "m1".into(),
-        sender: "+491701234567".into(),
-        text: format!("Your code is 12345{n}"),
-        code: Some(format!("12345{n}")),
         code_span: Some([13, 19]),
-        sent_at: DateTime::parse_from_rfc3339("2026-11-22T10:00:00+01:00").expect("valid"),
         encoding: Some("gsm7".into()),
-        decode_error: None,
-        incomplete: false,
-        pdus: vec![vec![0x00, n]],
-        extra_pdus: Vec::new(),
+        ..common::message(
+            vec![0x00, n],
+            "+491701234567",
+            &format!("Your code is {code}"),
+            Some(&code),
+        )
     }
 }
 
-/// Commits through the store and publishes on the hub, as ingest does after a modem read.
+/// Commits sample `n` through the store and publishes it on the hub, as ingest does after a modem read.
 async fn commit(engine: &Engine, n: u8) -> Message {
-    match engine
-        .store()
-        .insert_message(&sample(n))
+    common::commit(engine, &sample(n)).await
+}
+
+async fn ws(engine: &Engine) -> WsClient {
+    WsClient::open(format!("ws://{}/ws", engine.local_addr()))
         .await
-        .expect("insert")
-    {
-        Inserted::New(message) => {
-            engine.hub().publish_sms((*message).clone());
-            *message
-        }
-        Inserted::Duplicate => panic!("sample {n} was already stored"),
-    }
+        .expect("connects")
 }
 
 fn base(engine: &Engine) -> String {
@@ -139,13 +132,11 @@ async fn health_needs_no_token_and_everything_else_does() {
 #[tokio::test]
 async fn a_non_loopback_listener_gets_a_generated_token() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let engine = Engine::start(Config {
-        db: dir.path().join("s.db"),
+    let engine = common::start(Config {
         listen: "0.0.0.0:0".parse().expect("addr"),
-        ..Config::default()
+        ..common::config(&dir.path().join("s.db"))
     })
-    .await
-    .expect("engine starts");
+    .await;
     let token = engine.token().expect("a token was generated").to_owned();
     assert!(token.len() >= 32, "at least 128 bits of hex");
     assert!(engine.url().starts_with("http://127.0.0.1:"));
@@ -165,10 +156,8 @@ async fn websocket_gets_hello_with_history_then_live_sms() {
     assert_eq!(engine.url(), format!("http://{}/", engine.local_addr()));
     let old = commit(&engine, 1).await;
 
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", engine.local_addr()))
-        .await
-        .expect("connects");
-    let hello = next_event(&mut ws).await;
+    let mut ws = ws(&engine).await;
+    let hello = ws.event_in_time().await;
     let ServerEvent::Hello { recent, modems } = hello else {
         panic!("first frame must be hello, got {hello:?}")
     };
@@ -177,7 +166,7 @@ async fn websocket_gets_hello_with_history_then_live_sms() {
 
     let live = commit(&engine, 2).await;
     assert_eq!(
-        next_event(&mut ws).await,
+        ws.event_in_time().await,
         ServerEvent::Sms {
             message: live.clone()
         }
@@ -193,7 +182,7 @@ async fn websocket_gets_hello_with_history_then_live_sms() {
         }
     );
     assert_eq!(
-        next_event(&mut ws).await,
+        ws.event_in_time().await,
         ServerEvent::Sms { message: third }
     );
     engine.shutdown().await;
@@ -289,26 +278,6 @@ async fn the_root_serves_the_ui_or_explains_how_to_build_it() {
     engine.shutdown().await;
 }
 
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn next_event(ws: &mut Ws) -> ServerEvent {
-    loop {
-        let frame = tokio::time::timeout(Duration::from_secs(10), ws.next())
-            .await
-            .expect("a frame within 10 s")
-            .expect("stream open")
-            .expect("frame ok");
-        match frame {
-            tungstenite::Message::Text(text) => {
-                return serde_json::from_str(&text).expect("event json")
-            }
-            tungstenite::Message::Ping(_) | tungstenite::Message::Pong(_) => continue,
-            other => panic!("unexpected frame {other:?}"),
-        }
-    }
-}
-
 #[tokio::test]
 async fn configured_retention_is_applied_by_the_running_engine() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -318,17 +287,14 @@ async fn configured_retention_is_applied_by_the_running_engine() {
         commit(&engine, n).await;
     }
     engine.shutdown().await;
-    let engine = Engine::start(Config {
-        db: db.clone(),
-        listen: "127.0.0.1:0".parse().expect("addr"),
+    let engine = common::start(Config {
         retention: simrelay_engine::store::Retention {
             messages: Some(1),
             ..Default::default()
         },
-        ..Config::default()
+        ..common::config(&db)
     })
-    .await
-    .expect("engine starts");
+    .await;
     let mut count = engine.store().count().await.expect("count");
     for _ in 0..100 {
         if count == 1 {
@@ -345,28 +311,20 @@ async fn configured_retention_is_applied_by_the_running_engine() {
 async fn a_client_text_frame_gets_an_error_frame_and_the_socket_stays_open() {
     let dir = tempfile::tempdir().expect("tempdir");
     let engine = start(&dir.path().join("e.db"), None).await;
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", engine.local_addr()))
-        .await
-        .expect("connects");
+    let mut ws = ws(&engine).await;
     assert!(matches!(
-        next_event(&mut ws).await,
+        ws.event_in_time().await,
         ServerEvent::Hello { .. }
     ));
     for frame in [
         tungstenite::Message::Text(r#"{"type":"subscribe"}"#.into()),
         tungstenite::Message::Binary(vec![0xff, 0x00].into()),
     ] {
-        ws.send(frame).await.expect("client frame sent");
-        let answer = loop {
-            let frame = tokio::time::timeout(Duration::from_secs(10), ws.next())
-                .await
-                .expect("an answer within 10 s")
-                .expect("stream open")
-                .expect("frame ok");
-            if let tungstenite::Message::Text(text) = frame {
-                break serde_json::from_str::<ServerFrame>(&text).expect("frame json");
-            }
-        };
+        ws.stream_mut()
+            .send(frame)
+            .await
+            .expect("client frame sent");
+        let answer = ws.frame_in_time().await;
         let ServerFrame::Notice(ServerNotice::Error { error, detail }) = answer else {
             panic!("expected an error frame, got {answer:?}")
         };
@@ -375,9 +333,6 @@ async fn a_client_text_frame_gets_an_error_frame_and_the_socket_stays_open() {
     }
     // Still subscribed: a committed message arrives after the errors.
     let live = commit(&engine, 9).await;
-    assert_eq!(
-        next_event(&mut ws).await,
-        ServerEvent::Sms { message: live }
-    );
+    assert_eq!(ws.event_in_time().await, ServerEvent::Sms { message: live });
     engine.shutdown().await;
 }

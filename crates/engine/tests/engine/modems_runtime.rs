@@ -6,33 +6,17 @@
 //! hint is checked by the unit tests of `simrelay_modem::port_access`.
 
 use std::path::Path;
-use std::time::Duration;
 
-use chrono::DateTime;
-use futures_util::StreamExt;
 use serde_json::{json, Value};
-use simrelay_engine::{Config, Engine};
+use simrelay_engine::Engine;
 use simrelay_modem::sim::{Personality, SimOptions, Simulator};
-use simrelay_protocol::{
-    ApiError, ModemStatus, PortErrorKind, PortReport, ServerEvent, ServerFrame,
-};
-use tokio_tungstenite::tungstenite;
+use simrelay_protocol::{ModemStatus, PortErrorKind, PortReport, ServerEvent, ServerFrame};
+use simrelay_testkit::pdu::deliver as pdu;
 
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+use crate::common::{self, eventually, expect_error, url, ws as connect};
 
 async fn start(db: &Path) -> Engine {
-    Engine::start(Config {
-        db: db.to_path_buf(),
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        ..Config::default()
-    })
-    .await
-    .expect("engine starts")
-}
-
-fn url(engine: &Engine, path: &str) -> String {
-    format!("http://{}{path}", engine.local_addr())
+    common::start(common::config(db)).await
 }
 
 async fn post(engine: &Engine, path: &str, body: &Value) -> reqwest::Response {
@@ -53,49 +37,8 @@ async fn delete(engine: &Engine, path: &str) -> reqwest::Response {
 }
 
 async fn modems(engine: &Engine) -> Vec<ModemStatus> {
-    let body: Value = reqwest::get(url(engine, "/api/modems"))
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let body: Value = common::get_json(engine, "/api/modems").await;
     serde_json::from_value(body["modems"].clone()).expect("modems")
-}
-
-async fn expect_error(response: reqwest::Response, status: u16, kind: &str) -> String {
-    assert_eq!(response.status(), status);
-    let error: ApiError = response.json().await.expect("error json");
-    assert_eq!(error.error, kind, "{}", error.detail);
-    error.detail
-}
-
-fn pdu(sender: &str, text: &str) -> Vec<u8> {
-    let ts = DateTime::parse_from_rfc3339("2026-11-22T10:00:00+01:00").expect("valid time");
-    simrelay_pdu::encode_deliver(sender, text, ts).remove(0)
-}
-
-async fn connect(engine: &Engine) -> Ws {
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", engine.local_addr()))
-        .await
-        .expect("ws connects");
-    assert!(matches!(
-        next_frame(&mut ws).await,
-        ServerFrame::Event(ServerEvent::Hello { .. })
-    ));
-    ws
-}
-
-async fn next_frame(ws: &mut Ws) -> ServerFrame {
-    loop {
-        let frame = tokio::time::timeout(Duration::from_secs(20), ws.next())
-            .await
-            .expect("a frame in time")
-            .expect("open")
-            .expect("ok");
-        if let tungstenite::Message::Text(text) = frame {
-            return serde_json::from_str(&text).expect("frame");
-        }
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -269,7 +212,7 @@ async fn a_modem_added_at_run_time_receives_comes_back_after_a_restart_and_is_re
     // An SMS injected on the pty reaches the WebSocket, from this modem.
     sim.deliver(pdu("+4915123456789", "Your Example code is 482913."));
     let message = loop {
-        match next_frame(&mut ws).await {
+        match ws.frame_in_time().await {
             ServerFrame::Event(ServerEvent::Sms { message }) => break message,
             _ => continue,
         }
@@ -279,8 +222,15 @@ async fn a_modem_added_at_run_time_receives_comes_back_after_a_restart_and_is_re
     drop(ws);
     engine.shutdown().await;
 
-    // Restarted on the same database with an empty config: the added modem is started again.
+    // Restarted on the same database with an empty config: the added modem is started again (its driver
+    // reports its first status a moment after the engine started).
     let engine = start(&db).await;
+    let hub = engine.hub().clone();
+    eventually("the added modem to be listed again", || {
+        let listed = !hub.modems().is_empty();
+        async move { listed }
+    })
+    .await;
     let listed = modems(&engine).await;
     assert_eq!(listed.len(), 1, "{listed:?}");
     assert_eq!(listed[0].id, added.id);
@@ -291,7 +241,7 @@ async fn a_modem_added_at_run_time_receives_comes_back_after_a_restart_and_is_re
         "ExampleBank: 771 205 is your login code.",
     ));
     let message = loop {
-        match next_frame(&mut ws).await {
+        match ws.frame_in_time().await {
             ServerFrame::Event(ServerEvent::Sms { message }) => break message,
             _ => continue,
         }
@@ -307,7 +257,7 @@ async fn a_modem_added_at_run_time_receives_comes_back_after_a_restart_and_is_re
     let body: Value = r.json().await.expect("json");
     assert_eq!(body, json!({ "removed": added.id, "from_config": false }));
     loop {
-        match next_frame(&mut ws).await {
+        match ws.frame_in_time().await {
             ServerFrame::Event(ServerEvent::ModemRemoved { id }) => {
                 assert_eq!(id, added.id);
                 break;

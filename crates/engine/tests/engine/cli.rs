@@ -1,6 +1,6 @@
 //! Drives the real `simrelay` binary: `serve --demo` end to end over HTTP, `decode-pdu`, `extract`.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -12,10 +12,9 @@ fn simrelay() -> Command {
 
 #[test]
 fn decode_pdu_prints_json_and_fails_cleanly_on_garbage() {
-    let ts = chrono::DateTime::parse_from_rfc3339("2026-11-22T10:00:00+01:00").expect("valid");
-    let pdu = simrelay_pdu::encode_deliver("+4915123456789", "Your code is 482913", ts);
+    let pdu = simrelay_testkit::pdu::deliver("+4915123456789", "Your code is 482913");
     let out = simrelay()
-        .args(["decode-pdu", &simrelay_pdu::to_hex(&pdu[0])])
+        .args(["decode-pdu", &simrelay_pdu::to_hex(&pdu)])
         .output()
         .expect("runs");
     assert!(out.status.success());
@@ -66,14 +65,11 @@ fn extract_answers_each_line_in_order() {
 #[test]
 fn serve_demo_prints_its_url_and_serves_demo_messages() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut child = simrelay()
-        .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--db"])
-        .arg(dir.path().join("cli.db"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawns");
-    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let (mut child, mut stdout) = crate::common::serve(
+        simrelay().stderr(Stdio::null()),
+        &dir.path().join("cli.db"),
+        &["--demo"],
+    );
     let mut line = String::new();
     stdout.read_line(&mut line).expect("first line");
     let url = line

@@ -5,15 +5,14 @@ use simrelay_engine::{Config, Engine};
 use simrelay_protocol::ApiError;
 use tokio_tungstenite::tungstenite::{self, client::IntoClientRequest};
 
+use crate::common;
+
 async fn start(dir: &tempfile::TempDir, token: Option<&str>) -> Engine {
-    Engine::start(Config {
-        db: dir.path().join("sec.db"),
-        listen: "127.0.0.1:0".parse().expect("addr"),
+    common::start(Config {
         token: token.map(str::to_owned),
-        ..Config::default()
+        ..common::config(&dir.path().join("sec.db"))
     })
     .await
-    .expect("engine starts")
 }
 
 async fn ws_status(engine: &Engine, query: &str, origin: Option<&str>) -> u16 {
@@ -225,15 +224,12 @@ async fn paired_device_tokens_are_accepted_alongside_the_main_one() {
     let phone = simrelay_engine::tokens::add(&tokens_file, "phone").expect("add");
     let laptop = simrelay_engine::tokens::add(&tokens_file, "laptop").expect("add");
     simrelay_engine::tokens::revoke(&tokens_file, "laptop").expect("revoke");
-    let engine = Engine::start(Config {
-        db: dir.path().join("sec.db"),
-        listen: "127.0.0.1:0".parse().expect("addr"),
+    let engine = common::start(Config {
         token: Some("main-token".into()),
         paired_tokens: simrelay_engine::tokens::load(&tokens_file).expect("load"),
-        ..Config::default()
+        ..common::config(&dir.path().join("sec.db"))
     })
-    .await
-    .expect("engine starts");
+    .await;
     let url = format!("http://{}/api/messages", engine.local_addr());
     let http = reqwest::Client::new();
     for (token, status) in [
@@ -274,13 +270,11 @@ async fn pairing_links_name_the_token_and_need_lan_sharing() {
     local.shutdown().await;
 
     let dir = tempfile::tempdir().expect("tempdir");
-    let shared = Engine::start(Config {
-        db: dir.path().join("lan.db"),
+    let shared = common::start(Config {
         listen: "0.0.0.0:0".parse().expect("addr"),
-        ..Config::default()
+        ..common::config(&dir.path().join("lan.db"))
     })
-    .await
-    .expect("engine starts");
+    .await;
     let token = shared.token().expect("generated").to_owned();
     let port = shared.local_addr().port();
     let r = reqwest::Client::new()

@@ -1,7 +1,7 @@
 //! `simrelay serve` writes its log lines to a daily file in the log directory (here a temporary one, through
 //! `SIMRELAY_LOG_DIR`), keeps at most a week of files, and `simrelay config` names that directory.
 
-use std::io::{BufRead, BufReader};
+use std::io::BufRead;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -38,14 +38,11 @@ fn a_started_server_writes_its_log_lines_to_the_daily_file() {
     }
     std::fs::write(logs.join("notes.txt"), "keep me").expect("write");
 
-    let mut child = simrelay(dir.path())
-        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
-        .arg(dir.path().join("log.db"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawns");
-    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let (mut child, mut stdout) = crate::common::serve(
+        simrelay(dir.path()).stderr(Stdio::piped()),
+        &dir.path().join("log.db"),
+        &[],
+    );
     let mut line = String::new();
     stdout.read_line(&mut line).expect("first line");
     assert!(line.contains("listening on"), "{line}");

@@ -5,34 +5,21 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use chrono::DateTime;
-use simrelay_engine::{Config, Engine};
+use simrelay_engine::Config;
 use simrelay_modem::sim::Chaos;
 use simrelay_modem::{SimOptions, Simulator};
-use simrelay_protocol::ServerEvent;
+use simrelay_testkit::pdu::{deliver_at, with_bad_timestamp, SENDER};
+
+use crate::common::{self, next_sms};
 
 const BURST: usize = 600;
 
 fn pdu(i: usize) -> Vec<u8> {
-    let ts = DateTime::parse_from_rfc3339("2026-11-22T09:58:00+01:00").expect("valid time");
-    let mut parts =
-        simrelay_pdu::encode_deliver("+4915123456789", &format!("Burst {i}: code {:06}", i), ts);
-    parts.remove(0)
-}
-
-async fn next_sms(
-    events: &mut tokio::sync::broadcast::Receiver<ServerEvent>,
-) -> simrelay_protocol::Message {
-    loop {
-        match tokio::time::timeout(Duration::from_secs(30), events.recv())
-            .await
-            .expect("an event in time")
-        {
-            Ok(ServerEvent::Sms { message }) => return message,
-            Ok(_) => continue,
-            Err(e) => panic!("hub: {e}"),
-        }
-    }
+    deliver_at(
+        SENDER,
+        &format!("Burst {i}: code {:06}", i),
+        "2026-11-22T09:58:00+01:00",
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -48,14 +35,11 @@ async fn a_burst_is_committed_in_batches_once_each() {
     })
     .await
     .expect("simulator");
-    let engine = Engine::start(Config {
+    let engine = common::start(Config {
         modems: vec![sim.path().to_string_lossy().into_owned()],
-        db: dir.path().join("burst.db"),
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        ..Config::default()
+        ..common::config(&dir.path().join("burst.db"))
     })
-    .await
-    .expect("engine starts");
+    .await;
     let mut events = engine.subscribe();
 
     // One message first, so the modem is configured before the burst.
@@ -66,11 +50,9 @@ async fn a_burst_is_committed_in_batches_once_each() {
         format!("Burst {BURST}: code {BURST:06}")
     );
 
-    let corrupt = {
-        let mut p = pdu(BURST + 1);
-        p.truncate(p.len() - 4);
-        p
-    };
+    // A timestamp that is not a date is refused (short user data alone would decode, flagged `truncated`),
+    // so this one is stored raw.
+    let corrupt = with_bad_timestamp(pdu(BURST + 1));
     for i in 0..BURST {
         sim.deliver(pdu(i));
         if i == BURST / 2 {

@@ -2,50 +2,35 @@
 //! restarts, `settings` frames on /ws, retention and hooks changed without a restart, and LAN sharing switched
 //! on and off (reached over this machine's real LAN address).
 
-use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use chrono::DateTime;
 use futures_util::StreamExt;
 use serde_json::{json, Value};
-use simrelay_engine::store::{Inserted, MessageQuery, NewMessage, Retention};
+use simrelay_engine::store::{MessageQuery, NewMessage, Retention};
 use simrelay_engine::{Config, Engine};
-use simrelay_protocol::{ApiError, ServerFrame, ServerNotice, Settings};
+use simrelay_protocol::{ApiError, ServerFrame, ServerNotice, Settings, SettingsPatch};
+use simrelay_testkit::lan_ip;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
+use crate::common::{self, url};
+
 async fn start_with(dir: &Path, listen: &str, retention: Retention) -> Engine {
-    Engine::start(Config {
-        db: dir.join("s.db"),
+    common::start(Config {
         listen: listen.parse().expect("addr"),
         retention,
-        ..Config::default()
+        ..common::config(&dir.join("s.db"))
     })
     .await
-    .expect("engine starts")
 }
 
 async fn start(dir: &Path) -> Engine {
     start_with(dir, "127.0.0.1:0", Retention::default()).await
 }
 
-fn lan_ip() -> Option<IpAddr> {
-    let socket = UdpSocket::bind("0.0.0.0:0").ok()?;
-    socket.connect("192.0.2.1:9").ok()?;
-    let ip = socket.local_addr().ok()?.ip();
-    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
-}
-
-fn url(engine: &Engine, path: &str) -> String {
-    format!("http://{}{path}", engine.local_addr())
-}
-
 async fn get_settings(engine: &Engine) -> Value {
-    let r = reqwest::get(url(engine, "/api/settings"))
-        .await
-        .expect("get");
-    assert_eq!(r.status(), 200);
-    r.json().await.expect("json")
+    common::get_json(engine, "/api/settings").await
 }
 
 async fn patch(engine: &Engine, body: &str) -> reqwest::Response {
@@ -59,31 +44,20 @@ async fn patch(engine: &Engine, body: &str) -> reqwest::Response {
 }
 
 fn message(n: u8) -> NewMessage {
+    let code = format!("40000{n}");
     NewMessage {
-        modem: "m".into(),
-        sender: "DemoBank".into(),
-        text: format!("Your code is 40000{n}"),
-        code: Some(format!("40000{n}")),
         code_span: Some([13, 19]),
-        sent_at: DateTime::parse_from_rfc3339("2026-11-22T10:00:00+01:00").expect("valid"),
-        encoding: None,
-        decode_error: None,
-        incomplete: false,
-        pdus: vec![vec![n]],
-        extra_pdus: Vec::new(),
+        ..common::message(
+            vec![n],
+            "DemoBank",
+            &format!("Your code is {code}"),
+            Some(&code),
+        )
     }
 }
 
 async fn commit(engine: &Engine, n: u8) {
-    let Inserted::New(m) = engine
-        .store()
-        .insert_message(&message(n))
-        .await
-        .expect("insert")
-    else {
-        panic!("duplicate")
-    };
-    engine.hub().publish_sms((*m).clone());
+    common::commit(engine, &message(n)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -500,7 +474,10 @@ async fn started_with_lan_it_can_still_be_switched_off_but_a_fixed_address_canno
         .expect("patch");
     assert_eq!(r.status(), 403);
     let e = engine
-        .update_settings(&json!({"lan": false}))
+        .update_settings(&SettingsPatch {
+            lan: Some(false),
+            ..SettingsPatch::default()
+        })
         .await
         .expect_err("a fixed address cannot be unshared");
     assert!(e.to_string().starts_with("lan: "), "{e}");

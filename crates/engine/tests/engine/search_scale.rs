@@ -1,5 +1,5 @@
 //! Search latency over a large generated history. Ignored by default (it takes a while); run with
-//! `SIMRELAY_SEARCH_N=1000000 cargo test --release -p simrelay-engine --test search_scale -- --ignored --nocapture`.
+//! `SIMRELAY_SEARCH_N=1000000 cargo test --release -p simrelay-engine --test engine search_scale -- --ignored --nocapture`.
 //! Prints p50/p95 per query and fails when a p95 exceeds `SIMRELAY_SEARCH_P95_MS` (default 20). The common
 //! word and the prefix are the cases the prefix expansion in `store/search.rs` is for; "best match" ranks the
 //! newest `RANK_WINDOW` matches.

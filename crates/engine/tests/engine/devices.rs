@@ -1,7 +1,7 @@
 //! Paired devices and pairing links against a real engine: a real tokens file, real tokens, real HTTP (reqwest)
 //! and WebSocket (tokio-tungstenite) clients, over loopback and over this machine's LAN address.
 
-use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -9,33 +9,22 @@ use futures_util::StreamExt;
 use serde_json::{json, Value};
 use simrelay_engine::{tokens, Config, Engine};
 use simrelay_protocol::ApiError;
+use simrelay_testkit::lan_ip;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+use crate::common::{self, url as local};
 
 const TOKEN: &str = "main-token-0123456789abcdef0123456789";
 
 async fn start(dir: &Path, listen: &str, token: Option<&str>) -> Engine {
-    Engine::start(Config {
-        db: dir.join("d.db"),
+    common::start(Config {
         listen: listen.parse().expect("addr"),
         token: token.map(str::to_owned),
         tokens_file: Some(dir.join("tokens.toml")),
-        ..Config::default()
+        ..common::config(&dir.join("d.db"))
     })
     .await
-    .expect("engine starts")
-}
-
-/// This machine's address on the network, if it has one (what a phone on the LAN would connect to).
-fn lan_ip() -> Option<IpAddr> {
-    let socket = UdpSocket::bind("0.0.0.0:0").ok()?;
-    socket.connect("192.0.2.1:9").ok()?;
-    let ip = socket.local_addr().ok()?.ip();
-    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
-}
-
-fn local(engine: &Engine, path: &str) -> String {
-    format!("http://{}{path}", engine.local_addr())
 }
 
 async fn status_with(url: &str, token: &str) -> u16 {
@@ -60,15 +49,7 @@ async fn post_device(engine: &Engine, body: Value) -> reqwest::Response {
 }
 
 async fn devices(engine: &Engine) -> Vec<Value> {
-    let r = reqwest::Client::new()
-        .get(local(engine, "/api/devices"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .expect("get");
-    assert_eq!(r.status(), 200);
-    let body: Value = r.json().await.expect("json");
-    body["devices"].as_array().expect("devices").clone()
+    devices_with(engine, TOKEN).await
 }
 
 async fn error_of(r: reqwest::Response) -> ApiError {
@@ -423,14 +404,11 @@ async fn devices_with(engine: &Engine, token: &str) -> Vec<Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_tokens_file_devices_live_in_memory() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let engine = Engine::start(Config {
-        db: dir.path().join("m.db"),
-        listen: "127.0.0.1:0".parse().expect("addr"),
+    let engine = common::start(Config {
         token: Some(TOKEN.into()),
-        ..Config::default()
+        ..common::config(&dir.path().join("m.db"))
     })
-    .await
-    .expect("starts");
+    .await;
     let r = post_device(&engine, json!({"name": "phone"})).await;
     assert_eq!(r.status(), 201);
     let token = r.json::<Value>().await.expect("json")["token"]

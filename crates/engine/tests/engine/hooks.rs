@@ -6,35 +6,11 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use axum::routing::post;
-use chrono::DateTime;
 use simrelay_engine::hooks::Hooks;
-use simrelay_engine::store::{Inserted, NewMessage};
-use simrelay_engine::{Config, Engine};
+use simrelay_engine::Config;
 use simrelay_protocol::Message;
 
-fn new_message(n: u8, text: &str, code: Option<&str>) -> NewMessage {
-    NewMessage {
-        modem: "m".into(),
-        sender: "DemoBank".into(),
-        text: text.into(),
-        code: code.map(str::to_owned),
-        code_span: None,
-        sent_at: DateTime::parse_from_rfc3339("2026-11-22T10:00:00+01:00").expect("valid"),
-        encoding: None,
-        decode_error: None,
-        incomplete: false,
-        pdus: vec![vec![n]],
-        extra_pdus: Vec::new(),
-    }
-}
-
-async fn commit(engine: &Engine, new: NewMessage) -> Message {
-    let Inserted::New(m) = engine.store().insert_message(&new).await.expect("insert") else {
-        panic!("dup")
-    };
-    engine.hub().publish_sms((*m).clone());
-    *m
-}
+use crate::common::{self, commit, message};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn command_and_webhook_hooks_run_for_messages_with_codes() {
@@ -68,9 +44,7 @@ async fn command_and_webhook_hooks_run_for_messages_with_codes() {
     let hook_addr = listener.local_addr().expect("addr");
     tokio::spawn(async move { axum::serve(listener, app).await });
 
-    let engine = Engine::start(Config {
-        db: dir.path().join("hooks.db"),
-        listen: "127.0.0.1:0".parse().expect("addr"),
+    let engine = common::start(Config {
         hooks: Hooks {
             command: vec![
                 "sh".into(),
@@ -84,19 +58,18 @@ async fn command_and_webhook_hooks_run_for_messages_with_codes() {
             only_codes: true,
             timeout_secs: 5,
         },
-        ..Config::default()
+        ..common::config(&dir.path().join("hooks.db"))
     })
-    .await
-    .expect("engine starts");
+    .await;
 
     commit(
         &engine,
-        new_message(1, "no code; hooks skip this one", None),
+        &message(vec![1], "DemoBank", "no code; hooks skip this one", None),
     )
     .await;
     let with_code = commit(
         &engine,
-        new_message(2, "Your code is 482913", Some("482913")),
+        &message(vec![2], "DemoBank", "Your code is 482913", Some("482913")),
     )
     .await;
 

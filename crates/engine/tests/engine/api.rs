@@ -4,23 +4,13 @@
 
 use std::time::{Duration, Instant};
 
-use chrono::DateTime;
-use futures_util::StreamExt;
 use serde_json::Value;
-use simrelay_engine::store::{Inserted, NewMessage};
-use simrelay_engine::{Config, Engine};
+use simrelay_engine::store::NewMessage;
+use simrelay_engine::Engine;
 use simrelay_protocol::{ApiError, Message, MessagePage, ServerEvent};
-use tokio_tungstenite::tungstenite;
+use simrelay_testkit::ws::WsClient;
 
-async fn start(dir: &tempfile::TempDir) -> Engine {
-    Engine::start(Config {
-        db: dir.path().join("api.db"),
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        ..Config::default()
-    })
-    .await
-    .expect("engine starts")
-}
+use crate::common::{self, commit, get_json, url};
 
 fn new_message(n: u32, sender: &str, text: &str, code: Option<&str>) -> NewMessage {
     NewMessage {
@@ -29,54 +19,20 @@ fn new_message(n: u32, sender: &str, text: &str, code: Option<&str>) -> NewMessa
         } else {
             "m1".into()
         },
-        sender: sender.into(),
-        text: text.into(),
-        code: code.map(str::to_owned),
-        code_span: None,
-        sent_at: DateTime::parse_from_rfc3339("2026-11-22T10:00:00+01:00").expect("valid"),
         encoding: Some("gsm7".into()),
-        decode_error: None,
-        incomplete: false,
-        pdus: vec![n.to_be_bytes().to_vec()],
-        extra_pdus: Vec::new(),
+        ..common::message(n.to_be_bytes().to_vec(), sender, text, code)
     }
-}
-
-/// Commits and publishes, as ingest does.
-async fn commit(engine: &Engine, new: NewMessage) -> Message {
-    match engine.store().insert_message(&new).await.expect("insert") {
-        Inserted::New(m) => {
-            engine.hub().publish_sms((*m).clone());
-            *m
-        }
-        Inserted::Duplicate => panic!("duplicate sample"),
-    }
-}
-
-fn url(engine: &Engine, path: &str) -> String {
-    format!("http://{}{path}", engine.local_addr())
-}
-
-async fn get_json<T: serde::de::DeserializeOwned>(engine: &Engine, path: &str) -> T {
-    let r = reqwest::get(url(engine, path)).await.expect("get");
-    assert_eq!(r.status(), 200, "{path}");
-    r.json().await.expect("json")
 }
 
 async fn expect_error(engine: &Engine, path: &str, status: u16, kind: &str) {
     let r = reqwest::get(url(engine, path)).await.expect("get");
-    assert_eq!(r.status(), status, "{path}");
-    assert_eq!(
-        r.json::<ApiError>().await.expect("error json").error,
-        kind,
-        "{path}"
-    );
+    common::expect_error(r, status, kind).await;
 }
 
 #[tokio::test]
 async fn search_filters_and_pages_over_http() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let engine = start(&dir).await;
+    let engine = common::start_in(dir.path()).await;
     let mut ids = Vec::new();
     for n in 0..12 {
         let (sender, text, code) = match n % 3 {
@@ -88,7 +44,11 @@ async fn search_filters_and_pages_over_http() {
             1 => ("+15555550123", "Lunch at 12:30? Table booked", None),
             _ => ("DemoShop", "Código de confirmación: 7351", Some("7351")),
         };
-        ids.push(commit(&engine, new_message(n, sender, text, code)).await.id);
+        ids.push(
+            commit(&engine, &new_message(n, sender, text, code))
+                .await
+                .id,
+        );
     }
     let page: MessagePage = get_json(&engine, "/api/messages?q=codigo&limit=2").await;
     assert_eq!(
@@ -141,10 +101,10 @@ async fn search_filters_and_pages_over_http() {
 #[tokio::test]
 async fn message_detail_delete_modems_and_export() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let engine = start(&dir).await;
+    let engine = common::start_in(dir.path()).await;
     let a = commit(
         &engine,
-        new_message(
+        &new_message(
             1,
             "=cmd|' /C calc'!A0",
             "first, \"quoted\"\nline",
@@ -152,7 +112,7 @@ async fn message_detail_delete_modems_and_export() {
         ),
     )
     .await;
-    let b = commit(&engine, new_message(2, "+4915123456789", "second", None)).await;
+    let b = commit(&engine, &new_message(2, "+4915123456789", "second", None)).await;
 
     let detail: Value = get_json(&engine, &format!("/api/messages/{}", a.id)).await;
     assert_eq!(detail["id"], a.id);
@@ -213,7 +173,7 @@ async fn message_detail_delete_modems_and_export() {
 #[tokio::test]
 async fn export_streams_more_than_one_chunk() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let engine = start(&dir).await;
+    let engine = common::start_in(dir.path()).await;
     for n in 0..1203 {
         engine
             .store()
@@ -242,14 +202,14 @@ async fn export_streams_more_than_one_chunk() {
 #[tokio::test]
 async fn codes_latest_and_wait() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let engine = start(&dir).await;
+    let engine = common::start_in(dir.path()).await;
     expect_error(&engine, "/api/codes/latest", 404, "not_found").await;
     let first = commit(
         &engine,
-        new_message(1, "DemoBank", "code 111111", Some("111111")),
+        &new_message(1, "DemoBank", "code 111111", Some("111111")),
     )
     .await;
-    commit(&engine, new_message(2, "Friend", "no code", None)).await;
+    commit(&engine, &new_message(2, "Friend", "no code", None)).await;
     let latest: Message = get_json(&engine, "/api/codes/latest").await;
     assert_eq!(latest, first);
     expect_error(&engine, "/api/codes/latest?sender=Nobody", 404, "not_found").await;
@@ -275,12 +235,12 @@ async fn codes_latest_and_wait() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     commit(
         &engine,
-        new_message(3, "DemoBank", "code 222222", Some("222222")),
+        &new_message(3, "DemoBank", "code 222222", Some("222222")),
     )
     .await;
     let shop = commit(
         &engine,
-        new_message(4, "DemoShop", "code 7351", Some("7351")),
+        &new_message(4, "DemoShop", "code 7351", Some("7351")),
     )
     .await;
     let got: Message = filtered
@@ -297,7 +257,7 @@ async fn codes_latest_and_wait() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_waiters_are_released_by_one_message() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let engine = start(&dir).await;
+    let engine = common::start_in(dir.path()).await;
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(0)
         .build()
@@ -319,7 +279,7 @@ async fn a_thousand_waiters_are_released_by_one_message() {
     let started = Instant::now();
     let message = commit(
         &engine,
-        new_message(1, "DemoBank", "code 482913", Some("482913")),
+        &new_message(1, "DemoBank", "code 482913", Some("482913")),
     )
     .await;
     for waiter in waiters {
@@ -338,24 +298,13 @@ async fn a_thousand_waiters_are_released_by_one_message() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_websocket_client_that_stops_reading_is_cut_off_and_others_keep_up() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let engine = start(&dir).await;
-    let ws_url = format!("ws://{}/ws", engine.local_addr());
-    let (mut fast, _) = tokio_tungstenite::connect_async(&ws_url)
-        .await
-        .expect("fast connects");
-    let (mut slow, _) = tokio_tungstenite::connect_async(&ws_url)
-        .await
-        .expect("slow connects");
-    for ws in [&mut fast, &mut slow] {
-        assert!(matches!(
-            next_event(ws).await,
-            Some(ServerEvent::Hello { .. })
-        ));
-    }
+    let engine = common::start_in(dir.path()).await;
+    let mut fast = common::ws(&engine).await;
+    let mut slow = common::ws(&engine).await;
     // Published straight to the hub (no store) so the test is about the socket, not SQLite.
     const EVENTS: i64 = 3000;
     let big_text = "x".repeat(16 * 1024);
-    let template = commit(&engine, new_message(1, "S", "seed", None)).await;
+    let template = commit(&engine, &new_message(1, "S", "seed", None)).await;
     assert!(matches!(
         next_event(&mut fast).await,
         Some(ServerEvent::Sms { .. })
@@ -392,30 +341,20 @@ async fn a_websocket_client_that_stops_reading_is_cut_off_and_others_keep_up() {
     engine.shutdown().await;
 }
 
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// The next event, or `None` when the server closed the connection.
-async fn next_event(ws: &mut Ws) -> Option<ServerEvent> {
-    loop {
-        let frame = tokio::time::timeout(Duration::from_secs(30), ws.next())
-            .await
-            .expect("a frame in time");
-        match frame {
-            Some(Ok(tungstenite::Message::Text(text))) => {
-                return Some(serde_json::from_str(&text).expect("event"))
-            }
-            Some(Ok(tungstenite::Message::Ping(_) | tungstenite::Message::Pong(_))) => continue,
-            Some(Ok(tungstenite::Message::Close(_))) | None | Some(Err(_)) => return None,
-            Some(Ok(other)) => panic!("unexpected frame {other:?}"),
-        }
-    }
+/// The next event, or `None` when the server closed (or dropped) the connection.
+async fn next_event(ws: &mut WsClient) -> Option<ServerEvent> {
+    ws.next_event(Duration::from_secs(30))
+        .await
+        .unwrap_or_else(|e| match e {
+            simrelay_testkit::KitError::Timeout(..) => panic!("{e}"),
+            _ => None,
+        })
 }
 
 #[tokio::test]
 async fn send_without_a_modem_is_a_conflict() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let engine = start(&dir).await;
+    let engine = common::start_in(dir.path()).await;
     let r = reqwest::Client::new()
         .post(url(&engine, "/api/send"))
         .json(&serde_json::json!({"to": "+4915123456789", "text": "hi"}))

@@ -1,4 +1,4 @@
-//! A deliberately small HTTP/1.1 client over a raw TCP stream.
+//! A deliberately small HTTP/1.1 client over a raw TCP stream, async and blocking.
 //!
 //! Each request uses its own connection with `Connection: close`, and the caller writes the request bytes, so
 //! the fault tests can send malformed requests, oversized bodies and bad tokens exactly as an attacker would.
@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
-use crate::BenchError;
+use crate::KitError;
 
 /// Upper bound on a response we read; the API never sends more than a page of messages.
 const MAX_RESPONSE: usize = 16 * 1024 * 1024;
@@ -33,38 +33,28 @@ impl Response {
 }
 
 /// Sends `request` as is on a new connection and reads the answer until the server closes.
-pub async fn raw(
-    addr: SocketAddr,
-    request: &[u8],
-    limit: Duration,
-) -> Result<Response, BenchError> {
+pub async fn raw(addr: SocketAddr, request: &[u8], limit: Duration) -> Result<Response, KitError> {
     raw_from(addr, None, request, limit).await
 }
 
 /// Connects to `addr` from the loopback address `source` (any of 127.0.0.0/8 works on Linux), so one test can
 /// look like several clients to a server that limits per client address.
-pub async fn connect_from(
-    addr: SocketAddr,
-    source: Option<IpAddr>,
-) -> Result<TcpStream, BenchError> {
+pub async fn connect_from(addr: SocketAddr, source: Option<IpAddr>) -> Result<TcpStream, KitError> {
     let context = || format!("cannot connect to {addr} from {source:?}");
     let Some(source) = source else {
         return TcpStream::connect(addr)
             .await
-            .map_err(BenchError::io(context()));
+            .map_err(KitError::io(context()));
     };
     let socket = match source {
         IpAddr::V4(_) => TcpSocket::new_v4(),
         IpAddr::V6(_) => TcpSocket::new_v6(),
     }
-    .map_err(BenchError::io(context()))?;
+    .map_err(KitError::io(context()))?;
     socket
         .bind(SocketAddr::new(source, 0))
-        .map_err(BenchError::io(context()))?;
-    socket
-        .connect(addr)
-        .await
-        .map_err(BenchError::io(context()))
+        .map_err(KitError::io(context()))?;
+    socket.connect(addr).await.map_err(KitError::io(context()))
 }
 
 /// [`raw`], from a chosen loopback source address (see [`connect_from`]).
@@ -73,7 +63,7 @@ pub async fn raw_from(
     source: Option<IpAddr>,
     request: &[u8],
     limit: Duration,
-) -> Result<Response, BenchError> {
+) -> Result<Response, KitError> {
     let exchange = async {
         let mut stream = connect_from(addr, source).await?;
         // The server may answer (e.g. 413, 401) and close before reading a large body: a failed write is
@@ -87,30 +77,61 @@ pub async fn raw_from(
                 Ok(n) => {
                     buf.extend_from_slice(&chunk[..n]);
                     if buf.len() > MAX_RESPONSE {
-                        return Err(BenchError::Protocol("response larger than 16 MiB".into()));
+                        return Err(KitError::Protocol("response larger than 16 MiB".into()));
                     }
                 }
                 // A reset after a complete answer (the server closed with our body unread) is normal too.
                 Err(_) if !buf.is_empty() => break,
-                Err(e) => return Err(BenchError::io("cannot read the response")(e)),
+                Err(e) => return Err(KitError::io("cannot read the response")(e)),
             }
         }
         Ok(parse(&buf))
     };
     tokio::time::timeout(limit, exchange)
         .await
-        .map_err(|_| BenchError::Timeout(limit, format!("an HTTP answer from {addr}")))?
+        .map_err(|_| KitError::Timeout(limit, format!("an HTTP answer from {addr}")))?
 }
 
 /// `GET path` with an optional bearer token.
-pub async fn get(
+pub async fn get(addr: SocketAddr, path: &str, token: Option<&str>) -> Result<Response, KitError> {
+    raw(
+        addr,
+        get_request(addr, path, token).as_bytes(),
+        Duration::from_secs(30),
+    )
+    .await
+}
+
+/// [`get`] without an async runtime (for harnesses that wait in plain threads).
+pub fn get_blocking(
     addr: SocketAddr,
     path: &str,
     token: Option<&str>,
-) -> Result<Response, BenchError> {
+) -> Result<Response, KitError> {
+    use std::io::{Read, Write};
+    let context = || format!("GET {path} from {addr}");
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(10))
+        .map_err(KitError::io(context()))?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .map_err(KitError::io(context()))?;
+    stream
+        .write_all(get_request(addr, path, token).as_bytes())
+        .map_err(KitError::io(context()))?;
+    let mut buf = Vec::new();
+    stream
+        .take(MAX_RESPONSE as u64 + 1)
+        .read_to_end(&mut buf)
+        .map_err(KitError::io(context()))?;
+    if buf.len() > MAX_RESPONSE {
+        return Err(KitError::Protocol("response larger than 16 MiB".into()));
+    }
+    Ok(parse(&buf))
+}
+
+fn get_request(addr: SocketAddr, path: &str, token: Option<&str>) -> String {
     let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Connection: close\r\n\r\n");
-    raw(addr, request.as_bytes(), Duration::from_secs(30)).await
+    format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Connection: close\r\n\r\n")
 }
 
 /// Splits a raw response into status, headers and (de-chunked) body.

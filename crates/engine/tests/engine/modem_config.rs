@@ -4,48 +4,45 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use chrono::DateTime;
 use simrelay_engine::{Config, Engine};
 use simrelay_modem::{SimOptions, Simulator};
-use simrelay_protocol::{ModemState, ServerEvent};
+use simrelay_protocol::ModemState;
+use simrelay_testkit::pdu::{deliver_at, SENDER};
+
+use crate::common::{self, next_sms};
+
+/// A modem whose SIM wants `pin`.
+async fn sim_with_pin(pin: &str) -> Simulator {
+    Simulator::start(SimOptions {
+        pin: Some(pin.into()),
+        ..SimOptions::default()
+    })
+    .await
+    .expect("simulator")
+}
 
 async fn engine_with_pin(sim: &Simulator, pin: &str, dir: &std::path::Path) -> Engine {
     let port = sim.path().to_string_lossy().into_owned();
-    Engine::start(Config {
+    common::start(Config {
         modems: vec![port.clone()],
         modem_pins: BTreeMap::from([(port, pin.to_owned())]),
-        db: dir.join("pin.db"),
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        ..Config::default()
+        ..common::config(&dir.join("pin.db"))
     })
     .await
-    .expect("engine starts")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_configured_pin_unlocks_the_sim_and_messages_arrive() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let sim = Simulator::start(SimOptions {
-        pin: Some("4711".into()),
-        ..SimOptions::default()
-    })
-    .await
-    .expect("simulator");
+    let sim = sim_with_pin("4711").await;
     let engine = engine_with_pin(&sim, "4711", dir.path()).await;
     let mut events = engine.subscribe();
-    let ts = DateTime::parse_from_rfc3339("2026-11-22T09:58:00+01:00").expect("valid");
-    let pdu = simrelay_pdu::encode_deliver("+4915123456789", "Your code is 880341", ts).remove(0);
-    sim.deliver(pdu);
-    let message = loop {
-        match tokio::time::timeout(Duration::from_secs(20), events.recv())
-            .await
-            .expect("the message in time")
-        {
-            Ok(ServerEvent::Sms { message }) => break message,
-            Ok(_) => continue,
-            Err(e) => panic!("hub: {e}"),
-        }
-    };
+    sim.deliver(deliver_at(
+        SENDER,
+        "Your code is 880341",
+        "2026-11-22T09:58:00+01:00",
+    ));
+    let message = next_sms(&mut events).await;
     assert_eq!(message.code.as_deref(), Some("880341"));
     assert_eq!(sim.pin_attempts(), 1);
     engine.shutdown().await;
@@ -54,12 +51,7 @@ async fn the_configured_pin_unlocks_the_sim_and_messages_arrive() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_pin_stops_the_modem_after_one_try_and_says_what_to_fix() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let sim = Simulator::start(SimOptions {
-        pin: Some("4711".into()),
-        ..SimOptions::default()
-    })
-    .await
-    .expect("simulator");
+    let sim = sim_with_pin("4711").await;
     let engine = engine_with_pin(&sim, "0000", dir.path()).await;
     let mut failed = None;
     for _ in 0..200 {
@@ -97,14 +89,11 @@ async fn a_modem_that_appears_after_start_up_is_listed_once_under_its_imei_and_r
     // The configured path (as /dev/serial/by-id/... would be) does not exist yet: the modem is unplugged.
     let link = dir.path().join("late-modem");
     let port = link.to_string_lossy().into_owned();
-    let engine = Engine::start(Config {
+    let engine = common::start(Config {
         modems: vec![port.clone()],
-        db: dir.path().join("late.db"),
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        ..Config::default()
+        ..common::config(&dir.path().join("late.db"))
     })
-    .await
-    .expect("engine starts");
+    .await;
     // The first start-up fails (no port), so the driver settles on the port path as the id for now.
     let mut waited = 0;
     while !engine.hub().modems().iter().any(|m| m.id == port) {
@@ -137,9 +126,8 @@ async fn a_modem_that_appears_after_start_up_is_listed_once_under_its_imei_and_r
     );
 
     // A client that still names it by its port reaches it; the message is recorded under the IMEI.
-    let url = format!("http://{}/api/send", engine.local_addr());
     let response = reqwest::Client::new()
-        .post(url)
+        .post(common::url(&engine, "/api/send"))
         .json(&serde_json::json!({"to": "+4915123456789", "text": "hi", "modem": port}))
         .send()
         .await

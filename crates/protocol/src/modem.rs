@@ -1,0 +1,254 @@
+//! Modems and serial ports: a modem's status, the bodies of `GET`/`POST`/`DELETE /api/modems`, and what
+//! `GET /api/ports` and `POST /api/ports/probe` found.
+
+use serde::{Deserialize, Serialize};
+
+use crate::is_false;
+
+/// Connection state of one modem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModemState {
+    /// Opening the port or initialising the modem.
+    Connecting,
+    /// Initialised and listening for messages.
+    Connected,
+    /// The port is gone or stopped answering; SimRelay retries.
+    Disconnected,
+    /// Stopped on an error that needs the user (a wrong PIN, say); see `last_error`.
+    Failed,
+}
+
+/// What SimRelay knows about one modem.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModemStatus {
+    /// Stable id of the modem.
+    pub id: String,
+    /// Serial port path (or `demo`).
+    pub port: String,
+    /// Connection state.
+    pub state: ModemState,
+    /// Manufacturer and model, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Network operator name, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<String>,
+    /// Signal strength in dBm, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal_dbm: Option<i32>,
+    /// The last error, phrased for the user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// True for the built-in simulated modem (`--demo`).
+    #[serde(default)]
+    pub demo: bool,
+    /// The user's name for the modem, from the configuration (`modem_labels`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Manufacturer (`AT+CGMI`), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manufacturer: Option<String>,
+    /// IMEI of the modem, when it told it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imei: Option<String>,
+    /// ICCID of the SIM card, when the modem could read it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iccid: Option<String>,
+    /// Network registration, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration: Option<Registration>,
+    /// Signal as 0–4 bars (from `signal_dbm`), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal_bars: Option<u8>,
+    /// Messages in the modem's message storage (usually the SIM), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_used: Option<u32>,
+    /// Capacity of that storage, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_total: Option<u32>,
+}
+
+impl ModemStatus {
+    /// A modem known only by its id, port and state (nothing read from it yet).
+    pub fn new(id: impl Into<String>, port: impl Into<String>, state: ModemState) -> ModemStatus {
+        ModemStatus {
+            id: id.into(),
+            port: port.into(),
+            state,
+            model: None,
+            operator: None,
+            signal_dbm: None,
+            last_error: None,
+            demo: false,
+            label: None,
+            manufacturer: None,
+            imei: None,
+            iccid: None,
+            registration: None,
+            signal_bars: None,
+            storage_used: None,
+            storage_total: None,
+        }
+    }
+}
+
+/// Network registration of a modem (TS 27.007 `+CREG`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Registration {
+    /// Registered on the home network.
+    Home,
+    /// Registered on another network (roaming).
+    Roaming,
+    /// Searching for a network.
+    Searching,
+    /// The network refused the SIM.
+    Denied,
+    /// Not registered and not searching.
+    NotRegistered,
+    /// The modem does not know (out of coverage, say).
+    Unknown,
+}
+
+/// Body of `GET /api/modems`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModemList {
+    /// Every modem, configured or added at run time.
+    pub modems: Vec<ModemStatus>,
+}
+
+/// Body of `POST /api/modems`: a serial port (with an optional label), or the demo modem. The answer is the
+/// new modem's [`ModemStatus`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddModem {
+    /// The serial port (`/dev/ttyUSB2`, `/dev/serial/by-id/...`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<String>,
+    /// The user's name for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Start the built-in simulated modem instead of a port.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub demo: bool,
+}
+
+/// Answer of `DELETE /api/modems/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemovedModem {
+    /// The id the modem was listed under.
+    pub removed: String,
+    /// True when the modem is in the config file: it is back at the next start unless removed there too.
+    pub from_config: bool,
+}
+
+/// Why a serial port could not be opened, for a program to act on (`error_kind` in `GET /api/ports`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PortErrorKind {
+    /// The user may not open the device (on Linux: not in the group that owns it, usually `dialout`).
+    PermissionDenied,
+    /// Another program has the port open (ModemManager, a terminal program, another SimRelay).
+    Busy,
+    /// There is no such device (unplugged, or a typo in the path).
+    NotFound,
+    /// Anything else; `error` says what.
+    Other,
+}
+
+/// USB identity of a serial port (`usb` in `GET /api/ports`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsbIdentity {
+    /// Vendor id, 4 lowercase hex digits.
+    pub vid: String,
+    /// Product id, 4 lowercase hex digits.
+    pub pid: String,
+    /// Serial number, when the device has one.
+    #[serde(default)]
+    pub serial_number: Option<String>,
+    /// Manufacturer string.
+    #[serde(default)]
+    pub manufacturer: Option<String>,
+    /// Product string.
+    #[serde(default)]
+    pub product: Option<String>,
+}
+
+/// One serial port and what probing it found (`GET /api/ports`, `POST /api/ports/probe`).
+///
+/// Everything here except `port`'s shape comes from the device or the OS: clients show it as text only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortReport {
+    /// The port path (`/dev/ttyUSB2`, `COM3`).
+    pub port: String,
+    /// USB identity, when the port is a USB device the OS knows.
+    #[serde(default)]
+    pub usb: Option<UsbIdentity>,
+    /// Id of the running modem that uses this port; such a port is not probed (it would steal the driver's
+    /// answers), so `probed` is false.
+    #[serde(default)]
+    pub in_use_by: Option<String>,
+    /// Whether the port was probed.
+    #[serde(default)]
+    pub probed: bool,
+    /// It answered `AT` with `OK`.
+    #[serde(default)]
+    pub is_modem: bool,
+    /// `AT+CGMM` answer (the model).
+    #[serde(default)]
+    pub model: Option<String>,
+    /// `ATI` answer lines.
+    #[serde(default)]
+    pub info: Vec<String>,
+    /// Why it could not be probed, as the OS said it.
+    #[serde(default)]
+    pub error: Option<String>,
+    /// `error` sorted for programs.
+    #[serde(default)]
+    pub error_kind: Option<PortErrorKind>,
+    /// What the user can do about it (a sentence with the commands to run), when there is something to do.
+    #[serde(default)]
+    pub hint: Option<String>,
+}
+
+/// Body of `GET /api/ports`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortList {
+    /// Every serial port the server's OS lists.
+    pub ports: Vec<PortReport>,
+}
+
+/// Body of `POST /api/ports/probe`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProbeRequest {
+    /// The port to probe.
+    pub port: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn add_modem_bodies_say_only_what_is_set() {
+        let port = AddModem {
+            port: Some("/dev/ttyUSB2".into()),
+            ..AddModem::default()
+        };
+        assert_eq!(
+            serde_json::to_value(&port).expect("serialises"),
+            serde_json::json!({"port": "/dev/ttyUSB2"})
+        );
+        let demo = AddModem {
+            demo: true,
+            ..AddModem::default()
+        };
+        assert_eq!(
+            serde_json::to_value(&demo).expect("serialises"),
+            serde_json::json!({"demo": true})
+        );
+        assert!(serde_json::from_str::<AddModem>(r#"{"port":"x","speed":9600}"#).is_err());
+    }
+}
