@@ -125,7 +125,7 @@ impl Engine {
         // A server started on a LAN address is shared from the start: HTTPS unless plain HTTP was chosen.
         let base_is_lan = !config.listen.ip().is_loopback() && !config.listen.ip().is_unspecified();
         let tls = if config.tls || (base_is_lan && config.lan_tls) {
-            let names = crate::tls::certificate_names(config.listen);
+            let names = crate::tls::certificate_names(config.listen, &config.lan_addresses);
             Some(crate::tls::Tls::load_or_create(&tls_dir, &names)?)
         } else {
             None

@@ -48,7 +48,8 @@ pub use simrelay_protocol::{Scope, Scopes};
 pub fn parse_scopes(list: &str) -> Result<Scopes, TokensError> {
     let mut scopes = Scopes::default();
     for name in list.split(',') {
-        let scope = Scope::parse(name).ok_or_else(|| TokensError::InvalidScope(name.trim().to_owned()))?;
+        let scope =
+            Scope::parse(name).ok_or_else(|| TokensError::InvalidScope(name.trim().to_owned()))?;
         scopes = scopes.with(scope);
     }
     Ok(scopes)
@@ -879,9 +880,7 @@ mod tests {
         assert!(s.has(Scope::Read) && s.has(Scope::Admin) && !s.has(Scope::Send));
         assert_eq!(s.to_string(), "read,admin");
         assert_eq!(Scopes::ALL.to_string(), "read,send,admin");
-        let err = parse_scopes("read,wrte")
-            .expect_err("typo")
-            .to_string();
+        let err = parse_scopes("read,wrte").expect_err("typo").to_string();
         assert!(
             err.contains("wrte") && err.contains("read, send and admin"),
             "{err}"

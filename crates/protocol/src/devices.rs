@@ -103,7 +103,9 @@ impl Serialize for Scopes {
 
 impl<'de> Deserialize<'de> for Scopes {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Scopes, D::Error> {
-        Ok(Vec::<Scope>::deserialize(deserializer)?.into_iter().collect())
+        Ok(Vec::<Scope>::deserialize(deserializer)?
+            .into_iter()
+            .collect())
     }
 }
 
@@ -266,9 +268,13 @@ mod tests {
 
     #[test]
     fn scopes_are_lists_of_names() {
-        let s: Scopes = serde_json::from_value(serde_json::json!(["admin", "read", "read"])).expect("parses");
+        let s: Scopes =
+            serde_json::from_value(serde_json::json!(["admin", "read", "read"])).expect("parses");
         assert!(s.has(Scope::Read) && s.has(Scope::Admin) && !s.has(Scope::Send));
-        assert_eq!(serde_json::to_value(s).expect("json"), serde_json::json!(["read", "admin"]));
+        assert_eq!(
+            serde_json::to_value(s).expect("json"),
+            serde_json::json!(["read", "admin"])
+        );
         assert_eq!(s.to_string(), "read,admin");
         assert_eq!(Scopes::ALL.to_string(), "read,send,admin");
         assert!(serde_json::from_value::<Scopes>(serde_json::json!(["root"])).is_err());

@@ -14,8 +14,8 @@ mod send;
 mod settings;
 
 pub use devices::{
-    Claimed, Device, DeviceList, NewDevice, PairClaim, PairLink, Pairing, PairingCode, PairingRequest,
-    Scope, Scopes,
+    Claimed, Device, DeviceList, NewDevice, PairClaim, PairLink, Pairing, PairingCode,
+    PairingRequest, Scope, Scopes,
 };
 pub use events::{ServerEvent, ServerFrame, ServerNotice};
 pub use message::{Message, MessageDetail, MessagePage};

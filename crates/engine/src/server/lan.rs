@@ -361,7 +361,7 @@ impl Listeners {
         }
         let dir = self.options.tls_dir.clone();
         let path = dir.clone();
-        let mut names = super::tls::certificate_names(self.base);
+        let mut names = super::tls::certificate_names(self.base, &self.options.also);
         for ip in ips {
             let ip = ip.to_string();
             if !names.contains(&ip) {

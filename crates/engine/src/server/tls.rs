@@ -164,8 +164,9 @@ pub fn fingerprint(der: &[u8]) -> String {
 }
 
 /// The names a certificate for a server on `listen` is made for: `localhost`, the loopback addresses, the
-/// listen address when it is a specific one, and this machine's LAN address.
-pub fn certificate_names(listen: SocketAddr) -> Vec<String> {
+/// listen address when it is a specific one, and this machine's LAN addresses sharing would use (the private
+/// ones, and those in `also`, the ones the owner named).
+pub fn certificate_names(listen: SocketAddr, also: &[super::lan::AddrRange]) -> Vec<String> {
     let mut ips: Vec<IpAddr> = vec![
         IpAddr::V4(Ipv4Addr::LOCALHOST),
         IpAddr::V6(Ipv6Addr::LOCALHOST),
@@ -173,7 +174,7 @@ pub fn certificate_names(listen: SocketAddr) -> Vec<String> {
     if !listen.ip().is_unspecified() {
         ips.push(listen.ip());
     }
-    ips.extend(super::lan::lan_ips(&[]));
+    ips.extend(super::lan::lan_ips(also));
     let mut names = vec!["localhost".to_owned()];
     for ip in ips {
         let ip = ip.to_string();
@@ -320,7 +321,7 @@ mod tests {
     #[test]
     fn a_certificate_is_made_once_with_a_private_key_and_a_stable_fingerprint() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let names = certificate_names("0.0.0.0:8731".parse().expect("addr"));
+        let names = certificate_names("0.0.0.0:8731".parse().expect("addr"), &[]);
         assert!(names.contains(&"localhost".to_owned()) && names.contains(&"127.0.0.1".to_owned()));
         assert_eq!(stored_fingerprint(dir.path()).expect("read"), None);
         let first = Tls::load_or_create(dir.path(), &names).expect("created");

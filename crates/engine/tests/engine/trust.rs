@@ -11,7 +11,7 @@ use futures_util::StreamExt;
 use serde_json::{json, Value};
 use simrelay_engine::tokens::{self, Scope, Scopes};
 use simrelay_engine::{Config, Engine, EngineError};
-use simrelay_protocol::{ApiError, ServerEvent};
+use simrelay_protocol::{ApiError, ServerEvent, SettingsPatch};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
@@ -1083,7 +1083,10 @@ async fn a_phone_pairs_with_a_one_time_code_over_https_and_never_sees_the_main_t
     assert_eq!(r.status(), 409, "not shared yet");
     assert_eq!(error_of(r).await.error, "not_shared");
     engine
-        .update_settings(&json!({"lan": true}))
+        .update_settings(&SettingsPatch {
+            lan: Some(true),
+            ..SettingsPatch::default()
+        })
         .await
         .expect("sharing starts");
     let lan = SocketAddr::new(ip, engine.local_addr().port());
