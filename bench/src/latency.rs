@@ -42,7 +42,7 @@ pub async fn run(opts: &Opts) -> anyhow::Result<serde_json::Value> {
         &format!("latency-{}", std::process::id()),
     )
     .await?;
-    let mut client = SmsClient::connect(flavor, server.addr, None).await?;
+    let mut client = SmsClient::connect(flavor, server.addr, server.token.as_deref()).await?;
     warm_up(&sim, &mut client, 20).await?;
 
     // Encoding is not part of the path under test: do it before the clock runs.

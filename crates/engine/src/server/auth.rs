@@ -86,13 +86,14 @@ pub(crate) fn access(method: &Method, path: &str) -> Access {
 }
 
 /// Whom the limiter and the connection caps count a client as: an IPv4 address, or an IPv6 /64 (one host can
-/// hold a whole /64 of addresses), an account of this machine (for the limiter), or the shared entry beyond the
+/// hold a whole /64 of addresses), an account of this machine at a loopback address (for the limiter: the
+/// accounts of one machine share 127.0.0.1, and one must not lock another out), or the shared entry beyond the
 /// limiter's table size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum ClientKey {
     V4(Ipv4Addr),
     V6(u64),
-    Local(u32),
+    Local(u32, IpAddr),
     Overflow,
 }
 
@@ -118,7 +119,7 @@ impl Client {
     fn key(&self) -> Option<ClientKey> {
         let peer = self.peer?;
         if let Some(uid) = self.local.and_then(|local| local_peer::uid(peer, local)) {
-            return Some(ClientKey::Local(uid));
+            return Some(ClientKey::Local(uid, peer.ip()));
         }
         Some(client_key(peer.ip()))
     }
@@ -567,7 +568,7 @@ mod tests {
         let (_accepted, peer) = listener.accept().expect("accept");
         let me = Client::new(Some(peer), Some(server));
         assert!(
-            matches!(me.key(), Some(ClientKey::Local(_))),
+            matches!(me.key(), Some(ClientKey::Local(_, _))),
             "{:?}",
             me.key()
         );
@@ -578,7 +579,7 @@ mod tests {
         }
         assert!(limiter.local_failing(t0) && me.blocked(&limiter, t0));
         // Another account's failures (a uid no socket here has) leave this one alone, and the address too.
-        let other = ClientKey::Local(u32::MAX - 7);
+        let other = ClientKey::Local(u32::MAX - 7, peer.ip());
         assert!(!limiter.blocked(other, t0));
         assert!(!limiter.blocked(client_key(peer.ip()), t0));
     }
