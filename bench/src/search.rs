@@ -61,7 +61,8 @@ pub async fn run(opts: &Opts) -> anyhow::Result<serde_json::Value> {
     let tag = format!("search-{}", std::process::id());
     let sim = Simulator::start(SimOptions::default()).await?;
     let mut server = start_server(Flavor::SimRelay, opts, &[path_of(&sim)], &tag).await?;
-    let mut client = SmsClient::connect(Flavor::SimRelay, server.addr, server.token.as_deref()).await?;
+    let mut client =
+        SmsClient::connect(Flavor::SimRelay, server.addr, server.token.as_deref()).await?;
     warm_up(&sim, &mut client, 2).await?;
     client.close().await;
 

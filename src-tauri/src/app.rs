@@ -7,6 +7,8 @@ use crate::launcher::{default_window_program, LauncherEvent, WindowLauncher};
 use crate::notify::Notifier;
 use crate::shell::{self, Shell};
 use crate::tray::Tray;
+use simrelay_engine::config::Resolved;
+use simrelay_engine::{Config, Engine, EngineError};
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
@@ -72,13 +74,15 @@ pub enum Started {
     HandedOver,
 }
 
-/// Runs the resident process until Quit. Call inside a tokio runtime.
+/// Runs the resident process until Quit, with the engine configuration `engine` (from
+/// [`DesktopArgs::resolve`]). Call inside a tokio runtime.
 pub async fn run(
     options: DesktopArgs,
+    engine: Resolved,
     notifier: Arc<dyn Notifier>,
     window: WindowProgram,
 ) -> Result<Ended, DesktopError> {
-    match start(options, notifier, window).await? {
+    match start(options, engine, notifier, window).await? {
         Started::HandedOver => Ok(Ended::HandedOver),
         Started::Running(resident) => {
             resident.run().await;
@@ -87,9 +91,12 @@ pub async fn run(
     }
 }
 
-/// Starts the resident process: single instance, engine, tray, event loops, and the window unless `--minimized`.
+/// Starts the resident process: single instance, engine (configured by `engine`, which [`DesktopArgs::resolve`]
+/// made from the same file, environment and flags as `simrelay serve`), tray, event loops, and the window unless
+/// `--minimized`.
 pub async fn start(
     options: DesktopArgs,
+    engine: Resolved,
     notifier: Arc<dyn Notifier>,
     window: WindowProgram,
 ) -> Result<Started, DesktopError> {
@@ -118,14 +125,14 @@ pub async fn start(
         }
     };
 
-    let engine = shell::start_engine(&options).await?;
+    let engine = start_engine(engine).await?;
     let raw_url = engine.url().to_string();
     let url = shell::window_url(&raw_url).map_err(|source| DesktopError::Url {
         url: raw_url.clone(),
         source,
     })?;
-    // The URL carries the main token: only its public part is logged.
-    tracing::info!(url = %engine.public_url(), "engine started");
+    // The URL carries the token: the log (a file others may be shown) gets the address only.
+    tracing::info!(addr = %engine.local_addr(), "engine started");
     let events = engine.subscribe();
     let settings = engine.hub().watch_settings();
 
@@ -209,6 +216,25 @@ impl Resident {
     }
 }
 
+/// Starts the engine in-process. When the address is the built-in default (nothing in the file, environment or
+/// flags chose it), a taken port (a `simrelay serve` already running, say) is no reason to fail: the window only
+/// needs some loopback port, so a free one is used instead.
+async fn start_engine(resolved: Resolved) -> Result<Engine, EngineError> {
+    let Resolved {
+        config,
+        listen_given,
+        ..
+    } = resolved;
+    match Engine::start(config.clone()).await {
+        Err(EngineError::Listen { addr, source }) if !listen_given => {
+            tracing::warn!(%addr, %source, "default port taken; using a free port");
+            let listen = std::net::SocketAddr::new(addr.ip(), 0);
+            Engine::start(Config { listen, ..config }).await
+        }
+        other => other,
+    }
+}
+
 /// Completes on SIGTERM or SIGINT (Ctrl-C), so a session logout or a terminal stops the engine cleanly too.
 async fn terminated() {
     #[cfg(unix)]
@@ -264,7 +290,9 @@ mod tests {
         }
     }
 
+    /// The app on the demo modem, with its database and (absent) config file in the test's directory.
     fn args(extra: &[&str], db: &Path) -> DesktopArgs {
+        let config = db.with_file_name("config.toml");
         let mut argv = vec![
             "simrelay-desktop",
             "--multi-instance",
@@ -273,6 +301,8 @@ mod tests {
             "127.0.0.1:0",
             "--db",
             db.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
         ];
         argv.extend_from_slice(extra);
         DesktopArgs::try_parse_from(argv).unwrap()
@@ -310,7 +340,9 @@ mod tests {
         notes: Arc<Recorder>,
         window: WindowProgram,
     ) -> Resident {
-        match start(options, notes, window).await.unwrap() {
+        // No environment: the developer's SIMRELAY_* variables must not steer a test.
+        let engine = options.resolve(|_| None).unwrap();
+        match start(options, engine, notes, window).await.unwrap() {
             Started::Running(resident) => resident,
             Started::HandedOver => panic!("--multi-instance never hands over"),
         }

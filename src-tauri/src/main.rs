@@ -9,11 +9,18 @@ use std::sync::Arc;
 fn main() -> anyhow::Result<()> {
     // Every file this process creates (database, logs, tokens, certificate) is the owner's alone from its creation.
     simrelay_engine::private_files();
-    // Standard error and a daily-rotated file in the OS log directory, like `simrelay serve`; Settings →
-    // "Open logs folder" shows that directory.
-    let logging = simrelay_engine::logging::init()?;
-    tracing::info!(dir = %logging.dir.display(), "logging");
     let args = DesktopArgs::parse();
+    // The same configuration as `simrelay serve`: defaults < config file < SIMRELAY_* environment < flags.
+    let engine = args.resolve(|name| std::env::var(name).ok())?;
+    // Standard error and a daily-rotated file in the log directory, like `simrelay serve`; Settings →
+    // "Open logs folder" shows that directory.
+    let logging = simrelay_engine::logging::init(engine.paths.log_dir.as_deref())?;
+    tracing::info!(
+        config = %engine.paths.config_file.display(),
+        state = %engine.paths.state_dir.display(),
+        logs = ?logging.dir,
+        "configuration"
+    );
     // Two workers: the engine's work is bursts of I/O, and the tray process should stay small.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -22,7 +29,7 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(async {
         let notifier = DesktopNotifier::on_current_runtime()
             .ok_or_else(|| anyhow::anyhow!("no tokio runtime for notifications"))?;
-        simrelay_desktop::run(args, Arc::new(notifier), WindowProgram::default()).await?;
+        simrelay_desktop::run(args, engine, Arc::new(notifier), WindowProgram::default()).await?;
         anyhow::Ok(())
     })?;
     Ok(())

@@ -9,7 +9,7 @@ use crate::launcher::WindowLauncher;
 use crate::notify::{Note, NoteAction, Notifier};
 use crate::pause::Pause;
 use crate::settings::NoteSettings;
-use simrelay_engine::{Config, Engine, EngineError};
+use simrelay_engine::Engine;
 use simrelay_protocol::{Message, ModemState, Notifications, ServerEvent, Settings, SettingsPatch};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -333,36 +333,6 @@ impl Shell {
                 _ => {}
             }),
         );
-    }
-}
-
-/// Engine configuration from the desktop flags (the same flags as `simrelay serve`).
-pub(crate) fn engine_config(options: &DesktopArgs) -> Config {
-    let mut config = Config {
-        modems: options.modems.clone(),
-        demo: options.demo,
-        ..Config::default()
-    };
-    if let Some(listen) = options.listen {
-        config.listen = listen;
-    }
-    if let Some(db) = &options.db {
-        config.db = db.clone();
-    }
-    config
-}
-
-/// Starts the engine in-process. Without `--listen`, a taken default port (a `simrelay serve` already running, say)
-/// is no reason to fail: the window only needs some loopback port, so a free one is used instead.
-pub(crate) async fn start_engine(options: &DesktopArgs) -> Result<Engine, EngineError> {
-    let config = engine_config(options);
-    match Engine::start(config.clone()).await {
-        Err(EngineError::Listen { addr, source }) if options.listen.is_none() => {
-            tracing::warn!(%addr, %source, "default port taken; using a free port");
-            let listen = std::net::SocketAddr::new(addr.ip(), 0);
-            Engine::start(Config { listen, ..config }).await
-        }
-        other => other,
     }
 }
 

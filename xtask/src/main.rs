@@ -7,12 +7,18 @@
 //!   rewrites only its own section of `BENCHMARKS.md`. `--report-only` measures nothing and rewrites
 //!   `BENCHMARKS.md` from the results already recorded.
 //! - `cargo xtask soak` runs the fault tests with their long settings (`SIMRELAY_SOAK=1`).
+//! - `cargo xtask screenshots` runs the browser end-to-end tests in Chromium and copies their screenshots from
+//!   `<target>/screenshots/chromium/` into `docs/screenshots/` (the README's pictures; a plain test run leaves the
+//!   working tree alone).
+//! - `cargo xtask otp-ablation` switches each rule of the OTP extractor off in turn and writes which corpus and peer
+//!   cases it changes to `crates/otp/ABLATION.md`.
 //!
 //! The figures are only ever measured: nothing in BENCHMARKS.md is typed in by hand. Sections after the kept
 //! marker (figures the test suite prints, such as the History scale test's) are carried over unchanged.
 
 mod desktop;
 mod machine;
+mod otp_ablation;
 mod report;
 mod scenarios;
 
@@ -26,9 +32,11 @@ fn main() -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
         Some("bench") => bench(&args[1..]),
         Some("soak") => soak(),
+        Some("screenshots") => screenshots(),
+        Some("otp-ablation") => otp_ablation::run(&root()),
         _ => {
             eprintln!(
-                "usage: cargo xtask bench [latency|baseline|fanout|ingest|footprint|search|criterion|desktop]... [--runs N]\n       cargo xtask soak"
+                "usage: cargo xtask bench [latency|baseline|fanout|ingest|footprint|search|criterion|desktop]... [--runs N]\n       cargo xtask soak\n       cargo xtask screenshots\n       cargo xtask otp-ablation"
             );
             bail!("no task given")
         }
@@ -171,6 +179,46 @@ fn soak() -> anyhow::Result<()> {
         .env("CARGO_TARGET_DIR", target_dir())
         .env("SIMRELAY_BIN", target_dir().join("debug/simrelay"))
         .env("SIMRELAY_SOAK", "1"))
+}
+
+/// Refreshes the README's pictures: the browser tests in Chromium write their screenshots to
+/// `<target>/screenshots/chromium/`, which are then copied into `docs/screenshots/`.
+fn screenshots() -> anyhow::Result<()> {
+    let target = target_dir();
+    run(&mut Command::new(root().join("scripts/build-ui.sh")))?;
+    run(Command::new("cargo")
+        .args(["build", "-p", "simrelay-engine"])
+        .env("CARGO_TARGET_DIR", &target))?;
+    let shots = target.join("screenshots/chromium");
+    if shots.exists() {
+        std::fs::remove_dir_all(&shots)
+            .with_context(|| format!("cannot clear {}", shots.display()))?;
+    }
+    run(Command::new("cargo")
+        .args(["test", "-p", "simrelay-e2e-browser"])
+        .env("CARGO_TARGET_DIR", &target)
+        .env("SIMRELAY_BIN", target.join("debug/simrelay"))
+        .env("SIMRELAY_BROWSERS", "chromium")
+        .env("SIMRELAY_DEFAULT_BROWSER", "chromium"))?;
+    let docs = root().join("docs/screenshots");
+    std::fs::create_dir_all(&docs).with_context(|| format!("cannot create {}", docs.display()))?;
+    let mut copied = 0;
+    for entry in
+        std::fs::read_dir(&shots).with_context(|| format!("cannot list {}", shots.display()))?
+    {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "png") {
+            let name = path.file_name().context("a file name")?;
+            std::fs::copy(&path, docs.join(name))
+                .with_context(|| format!("cannot copy {}", path.display()))?;
+            copied += 1;
+        }
+    }
+    if copied == 0 {
+        bail!("the tests wrote no screenshots into {}", shots.display());
+    }
+    eprintln!("xtask: copied {copied} screenshots into {}", docs.display());
+    Ok(())
 }
 
 #[cfg(test)]

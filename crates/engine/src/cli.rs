@@ -1,21 +1,20 @@
 //! The command line of `simrelay`: `serve`, `ports`, `decode-pdu`, `extract`, `config`, `token`.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use simrelay_engine::{Config, Engine};
+use simrelay_engine::config::{self, ConfigFileArg, EngineArgs, Resolved};
+use simrelay_engine::Engine;
 
 /// SimRelay: a GSM modem on a serial port as a live SMS inbox, with verification codes up front.
 #[derive(Debug, Parser)]
 #[command(name = "simrelay", version, about)]
 pub struct Cli {
-    /// Configuration file [default: config.toml in the OS config directory].
-    #[arg(long, global = true, value_name = "FILE", env = "SIMRELAY_CONFIG")]
-    config: Option<PathBuf>,
+    #[command(flatten)]
+    file: ConfigFileArg,
     #[command(subcommand)]
     command: Command,
 }
@@ -23,7 +22,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the engine: read the modems, keep the history, serve the web UI and the API.
-    Serve(ServeArgs),
+    Serve(EngineArgs),
     /// List serial ports with their USB identity and say which answer like a modem (AT, ATI, AT+CGMM only).
     Ports {
         /// Probe only these ports instead of every serial port the OS lists.
@@ -38,12 +37,13 @@ enum Command {
         /// The PDU in hex.
         hex: String,
     },
-    /// Show the main access token, or manage the tokens of paired devices (stored hashed in tokens.toml next to
-    /// the config file).
+    /// Show the main access token, or manage the tokens of paired devices (stored hashed in tokens.toml in the
+    /// state directory, by default the config file's).
     #[command(subcommand)]
     Token(TokenCommand),
-    /// Print the effective configuration (defaults < config file < SIMRELAY_* environment) and the paths used.
-    Config,
+    /// Print the effective configuration (defaults < config file < SIMRELAY_* environment < these flags, as
+    /// `serve` would use it) and the paths used.
+    Config(EngineArgs),
     /// Read one message per line from stdin (text, or JSON {"text": ...}); print {"code": ...} per line.
     Extract {
         /// Add the extractor's reasoning to each line.
@@ -54,7 +54,7 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum TokenCommand {
-    /// Print the main access token (the configured one, else the one kept in the config directory, made now if
+    /// Print the main access token (the configured one, else the one kept in the state directory, made now if
     /// there is none yet).
     Show,
     /// Print a new random token, good for the `token` setting; nothing is stored.
@@ -77,47 +77,13 @@ enum TokenCommand {
     },
 }
 
-#[derive(Debug, clap::Args)]
-struct ServeArgs {
-    /// Serial port of a modem (repeat for several), e.g. /dev/ttyUSB2 or COM5.
-    #[arg(long = "modem", value_name = "PATH")]
-    modems: Vec<String>,
-    /// Also run a simulated modem that receives a demo message every few seconds.
-    #[arg(long)]
-    demo: bool,
-    /// SQLite database file [default: simrelay.db in the OS data directory].
-    #[arg(long, value_name = "FILE")]
-    db: Option<PathBuf>,
-    /// Address to listen on (a LAN address is served over HTTPS unless lan_tls = false).
-    #[arg(long, value_name = "ADDR:PORT", conflicts_with = "lan")]
-    listen: Option<SocketAddr>,
-    /// Share on the local network: listen on this machine's private LAN addresses too, over HTTPS.
-    #[arg(long)]
-    lan: bool,
-    /// The main access token (at least 32 characters; by default one is generated and kept in the config
-    /// directory: `simrelay token show`).
-    #[arg(
-        long,
-        value_name = "TOKEN",
-        env = "SIMRELAY_TOKEN",
-        hide_env_values = true
-    )]
-    token: Option<String>,
-    /// Serve HTTPS and WSS with a self-signed certificate (made on first use, kept in the config directory).
-    #[arg(long)]
-    tls: bool,
-}
-
 impl Cli {
     /// Runs the chosen command; errors are printed as one line each and become a non-zero exit code.
     pub fn run(self) -> ExitCode {
-        let config_path = self
-            .config
-            .unwrap_or_else(simrelay_engine::config::default_config_path);
         let result = match self.command {
-            Command::Serve(args) => serve(&config_path, args),
-            Command::Config => print_config(&config_path),
-            Command::Token(command) => token(&config_path, command),
+            Command::Serve(flags) => serve(&self.file, &flags),
+            Command::Config(flags) => print_config(&self.file, &flags),
+            Command::Token(command) => token(&self.file, command),
             Command::Ports { ports, json } => list_ports(ports, json),
             Command::DecodePdu { hex } => decode_pdu(&hex),
             Command::Extract { explain } => extract(explain),
@@ -214,22 +180,23 @@ fn extract(explain: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn token(config_path: &Path, command: TokenCommand) -> anyhow::Result<ExitCode> {
+fn token(file: &ConfigFileArg, command: TokenCommand) -> anyhow::Result<ExitCode> {
     use simrelay_engine::tokens;
-    let path = &config_path.with_file_name("tokens.toml");
+    // Anything written here (the main token, the devices file) is the owner's alone.
+    simrelay_engine::private_files();
+    // The same files the server uses: the state directory may be moved by the config file or the environment.
+    let resolved = config::resolve_from_env(file, &EngineArgs::default())?;
+    let path = &resolved.paths.tokens_file();
     match command {
         TokenCommand::Show => {
-            simrelay_engine::private_files();
-            let config = load_config(config_path)?;
-            let token = match config.token {
+            let token = match resolved.config.token {
                 Some(token) => token,
-                None => tokens::load_or_create_main_token(&main_token_path(config_path))?,
+                None => tokens::load_or_create_main_token(&resolved.paths.token_file())?,
             };
             println!("{token}");
         }
         TokenCommand::Generate => println!("{}", simrelay_engine::generate_token()),
         TokenCommand::Add { name, scopes } => {
-            simrelay_engine::private_files();
             let scopes = tokens::parse_scopes(&scopes)?;
             let token = tokens::add_with_scopes(path, &name, scopes)?;
             println!("{token}");
@@ -262,19 +229,9 @@ fn token(config_path: &Path, command: TokenCommand) -> anyhow::Result<ExitCode> 
     Ok(ExitCode::SUCCESS)
 }
 
-/// The main token's file, next to the config file.
-fn main_token_path(config_path: &Path) -> PathBuf {
-    config_path.with_file_name(simrelay_engine::tokens::MAIN_TOKEN_FILE)
-}
-
-fn load_config(path: &Path) -> anyhow::Result<Config> {
-    Ok(simrelay_engine::config::load(path, |name| {
-        std::env::var(name).ok()
-    })?)
-}
-
-fn print_config(path: &Path) -> anyhow::Result<ExitCode> {
-    let config = load_config(path)?;
+fn print_config(file: &ConfigFileArg, flags: &EngineArgs) -> anyhow::Result<ExitCode> {
+    let Resolved { config, paths, .. } = config::resolve_from_env(file, flags)?;
+    let path = &paths.config_file;
     let exists = if path.exists() {
         ""
     } else {
@@ -287,9 +244,13 @@ fn print_config(path: &Path) -> anyhow::Result<ExitCode> {
         config.db.parent().unwrap_or(Path::new(".")).display()
     );
     println!(
-        "# logs:        {}",
-        simrelay_engine::logging::log_dir().display()
+        "# state:       {} (access token, paired devices, TLS certificate)",
+        paths.state_dir.display()
     );
+    match &paths.log_dir {
+        Some(dir) => println!("# logs:        {}", dir.display()),
+        None => println!("# logs:        standard error only (log_files = false)"),
+    }
     println!("modems = {}", toml_strings(&config.modems));
     println!("demo = {}", config.demo);
     println!("db = {}", toml_string(&config.db.to_string_lossy()));
@@ -298,7 +259,7 @@ fn print_config(path: &Path) -> anyhow::Result<ExitCode> {
         Some(_) => println!("# token is set (not shown; `simrelay token show` prints it)"),
         None => println!(
             "# token: generated once and kept in {} (`simrelay token show` prints it)",
-            main_token_path(path).display()
+            paths.token_file().display()
         ),
     }
     println!("demo_interval_secs = {}", config.demo_interval_secs);
@@ -328,7 +289,7 @@ fn print_config(path: &Path) -> anyhow::Result<ExitCode> {
     println!("hook_only_codes = {}", hooks.only_codes);
     println!("hook_timeout_secs = {}", hooks.timeout_secs);
     println!("tls = {}", config.tls);
-    let dir = tls_dir(path);
+    let dir = config.tls_path();
     let cert = dir.join(simrelay_engine::tls::CERT_FILE);
     match simrelay_engine::tls::stored_fingerprint(&dir)? {
         Some(fingerprint) => println!(
@@ -341,14 +302,6 @@ fn print_config(path: &Path) -> anyhow::Result<ExitCode> {
         ),
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The TLS certificate and key live next to the config file.
-fn tls_dir(config_path: &Path) -> PathBuf {
-    config_path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
 /// A TOML basic string (so the output can be pasted into the config file).
@@ -367,28 +320,11 @@ fn toml_strings(items: &[String]) -> String {
     )
 }
 
-fn serve(config_path: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
+fn serve(file: &ConfigFileArg, flags: &EngineArgs) -> anyhow::Result<ExitCode> {
     // Before the first file (a log) is created.
     simrelay_engine::private_files();
-    simrelay_engine::logging::init()?;
-    let mut config = load_config(config_path)?;
-    // The engine reads the paired devices from this file and writes the ones paired in the UI to it.
-    config.tokens_file = Some(config_path.with_file_name("tokens.toml"));
-    config.modems.extend(args.modems);
-    config.demo |= args.demo;
-    config.tls |= args.tls;
-    config.tls_dir = Some(tls_dir(config_path));
-    if let Some(db) = args.db {
-        config.db = db;
-    }
-    match (args.listen, args.lan) {
-        (Some(listen), _) => config.listen = listen,
-        (None, true) => config.listen = SocketAddr::from(([0, 0, 0, 0], config.listen.port())),
-        (None, false) => {}
-    }
-    if args.token.is_some() {
-        config.token = args.token;
-    }
+    let Resolved { config, paths, .. } = config::resolve_from_env(file, flags)?;
+    simrelay_engine::logging::init(paths.log_dir.as_deref())?;
     if config.modems.is_empty() && !config.demo {
         eprintln!("simrelay: no modem given; add --modem PATH for a real modem or --demo for the simulated one, or add one in the app (Modems screen)");
     }
@@ -414,7 +350,9 @@ fn serve(config_path: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
                 "From another device on your network: {scheme}://{addr}/ (pair it with the QR code in Settings)"
             );
         }
-        if let Some(fingerprint) = lan_fingerprint.filter(|f| Some(f.as_str()) != engine.tls_fingerprint()) {
+        if let Some(fingerprint) =
+            lan_fingerprint.filter(|f| Some(f.as_str()) != engine.tls_fingerprint())
+        {
             println!("LAN TLS certificate SHA-256 fingerprint: {fingerprint}");
         }
         wait_for_stop_signal().await?;

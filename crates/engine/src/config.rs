@@ -1,9 +1,10 @@
-//! What an engine is started with, and where SimRelay keeps its files by default.
+//! What an engine is started with, where SimRelay keeps its files, and the one place both programs resolve it.
 //!
-//! The headless CLI and the desktop shell both build a [`Config`] and hand it to [`crate::Engine::start`], so
-//! both modes use the same defaults and the same paths. [`load`] layers the sources: built-in defaults, then
-//! the TOML file in the OS config directory, then `SIMRELAY_*` environment variables; command-line flags go
-//! on top of that in the binary.
+//! `simrelay serve` and the desktop app (`simrelay-desktop`) both flatten [`ConfigFileArg`] and [`EngineArgs`]
+//! into their command lines and call [`resolve`], so both read the same file, the same `SIMRELAY_*` variables
+//! and the same flags, in the same order: built-in defaults < the TOML file < the environment < the flags.
+//! The result is a [`Config`] for [`crate::Engine::start`] and the [`Paths`] of everything SimRelay keeps
+//! (paired devices, TLS certificate, logs).
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -20,6 +21,12 @@ pub const DEFAULT_PORT: u16 = 8731;
 
 /// Default period of the modems' safety sweep, in seconds.
 pub const DEFAULT_SWEEP_SECS: u64 = 60;
+
+/// The paired-devices file, in the state directory.
+pub const TOKENS_FILE: &str = "tokens.toml";
+
+/// Environment variable naming the configuration file (like `--config`).
+pub const CONFIG_ENV: &str = "SIMRELAY_CONFIG";
 
 /// Everything needed to start an [`crate::Engine`].
 #[derive(Debug, Clone, PartialEq)]
@@ -39,20 +46,10 @@ pub struct Config {
     pub db: PathBuf,
     /// Address of the HTTP/WebSocket server; port 0 picks a free port (see [`crate::Engine::local_addr`]).
     pub listen: SocketAddr,
-    /// The main access token. `None` makes the engine use the one kept in `token_file` (generated there on first
-    /// use), or a fresh one for this run when there is no file. A configured token shorter than
+    /// The main access token. `None` makes the engine use the one kept in [`Config::token_path`] (generated there
+    /// on first use), or a fresh one for this run when there is no such file. A configured token shorter than
     /// [`crate::tokens::MIN_TOKEN_CHARS`] is refused at start.
     pub token: Option<String>,
-    /// Where the generated main token is kept (`token` in the config directory; see
-    /// [`crate::tokens::default_main_token_path`]). `None` keeps it in memory for this run only.
-    pub token_file: Option<PathBuf>,
-    /// Port paths beyond serial devices that `POST /api/modems` and port probing accept: exact paths, or patterns
-    /// ending in `*` for any one name in a directory (`/dev/pts/*`).
-    pub allowed_ports: Vec<String>,
-    /// Addresses beyond the private ones LAN sharing may listen on (`lan_addresses`: IPs or networks).
-    pub lan_addresses: Vec<crate::server::AddrRange>,
-    /// Serve HTTPS to the LAN (default `true`); `false` shares over plain HTTP.
-    pub lan_tls: bool,
     /// Seconds between two demo messages (only with `demo`).
     pub demo_interval_secs: u64,
     /// How long messages and codes are kept (default: everything, forever).
@@ -61,14 +58,29 @@ pub struct Config {
     pub hooks: Hooks,
     /// Serve HTTPS and WSS with a self-signed certificate made on first use (see [`crate::tls`]).
     pub tls: bool,
-    /// Where the certificate and its key are kept: the config directory (`None`: the default one).
+    /// The directory where the engine keeps the files it writes besides the database: the paired devices
+    /// (`tokens.toml`) and the TLS certificate. `None` (tests): devices live in memory only, and the certificate
+    /// goes to `tls_dir` or the default config directory.
+    pub state_dir: Option<PathBuf>,
+    /// Where the certificate and its key are kept, overriding `state_dir` (`None`: `state_dir`, else the
+    /// default config directory).
     pub tls_dir: Option<PathBuf>,
     /// Further accepted tokens, one per paired device (see [`crate::tokens`]); they count only when the
     /// server requires a token at all (`token` set, or a non-loopback `listen`).
     pub paired_tokens: Vec<PairedToken>,
-    /// The paired-devices file (`tokens.toml`) the engine reads and writes (`/api/devices`). `None` keeps the
-    /// devices in memory only, starting from `paired_tokens`.
+    /// The paired-devices file the engine reads and writes (`/api/devices`), overriding `state_dir`. With
+    /// neither, the devices live in memory only, starting from `paired_tokens`.
     pub tokens_file: Option<PathBuf>,
+    /// Where the generated main token is kept, overriding `state_dir` (`token` there). With neither, a token is
+    /// generated for this run only.
+    pub token_file: Option<PathBuf>,
+    /// Port paths beyond serial devices that `POST /api/modems` and port probing accept: exact paths, or
+    /// patterns ending in `*` for any one name in a directory (`/dev/pts/*`).
+    pub allowed_ports: Vec<String>,
+    /// Addresses beyond the private ones LAN sharing may listen on (`lan_addresses`: IPs or networks).
+    pub lan_addresses: Vec<crate::server::AddrRange>,
+    /// Serve HTTPS to the LAN (default `true`); `false` shares over plain HTTP.
+    pub lan_tls: bool,
 }
 
 impl Default for Config {
@@ -82,19 +94,139 @@ impl Default for Config {
             db: default_db_path(),
             listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), DEFAULT_PORT),
             token: None,
-            token_file: None,
-            allowed_ports: Vec::new(),
-            lan_addresses: Vec::new(),
-            lan_tls: true,
             demo_interval_secs: 6,
             retention: Retention::default(),
             hooks: Hooks::default(),
             tls: false,
+            state_dir: None,
             tls_dir: None,
             paired_tokens: Vec::new(),
             tokens_file: None,
+            token_file: None,
+            allowed_ports: Vec::new(),
+            lan_addresses: Vec::new(),
+            lan_tls: true,
         }
     }
+}
+
+impl Config {
+    /// The paired-devices file in use: `tokens_file`, else `tokens.toml` in `state_dir`, else none (memory).
+    pub fn tokens_path(&self) -> Option<PathBuf> {
+        self.tokens_file
+            .clone()
+            .or_else(|| self.state_dir.as_ref().map(|dir| dir.join(TOKENS_FILE)))
+    }
+
+    /// The main token's file in use: `token_file`, else `token` in `state_dir`, else none (this run only).
+    pub fn token_path(&self) -> Option<PathBuf> {
+        self.token_file.clone().or_else(|| {
+            self.state_dir
+                .as_ref()
+                .map(|dir| dir.join(crate::tokens::MAIN_TOKEN_FILE))
+        })
+    }
+
+    /// The directory of the TLS certificate: `tls_dir`, else `state_dir`, else the default config directory.
+    pub fn tls_path(&self) -> PathBuf {
+        self.tls_dir
+            .clone()
+            .or_else(|| self.state_dir.clone())
+            .unwrap_or_else(default_tls_dir)
+    }
+}
+
+/// The `--config` flag, on its own because `simrelay` takes it before any subcommand (`simrelay --config FILE
+/// token list`) while the engine flags belong to `serve`; the desktop app flattens both.
+#[derive(Debug, Clone, Default, PartialEq, Eq, clap::Args)]
+pub struct ConfigFileArg {
+    /// Configuration file [default: config.toml in the OS config directory; env: SIMRELAY_CONFIG].
+    #[arg(long = "config", value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+}
+
+impl ConfigFileArg {
+    /// The configuration file: `--config`, else `SIMRELAY_CONFIG`, else [`default_config_path`].
+    pub fn path(&self, env: impl Fn(&str) -> Option<String>) -> PathBuf {
+        self.config
+            .clone()
+            .or_else(|| env(CONFIG_ENV).filter(|v| !v.is_empty()).map(PathBuf::from))
+            .unwrap_or_else(default_config_path)
+    }
+}
+
+/// The engine's command-line flags, the same for `simrelay serve` and `simrelay-desktop` (both flatten this).
+/// Each one overrides the config file and the environment (see [`resolve`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, clap::Args)]
+pub struct EngineArgs {
+    /// Serial port of a modem (repeat for several), e.g. /dev/ttyUSB2 or COM5; added to the configured ones.
+    #[arg(long = "modem", value_name = "PATH")]
+    pub modems: Vec<String>,
+    /// Also run a simulated modem that receives a demo message every few seconds.
+    #[arg(long)]
+    pub demo: bool,
+    /// SQLite database file [default: simrelay.db in the OS data directory].
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+    /// Address to listen on (a LAN address is served over HTTPS unless lan_tls = false).
+    #[arg(long, value_name = "ADDR:PORT", conflicts_with = "lan")]
+    pub listen: Option<SocketAddr>,
+    /// Share on the local network: also listen on this machine's private LAN addresses, at the configured port,
+    /// over HTTPS.
+    #[arg(long)]
+    pub lan: bool,
+    /// The main access token, at least 32 characters [env: SIMRELAY_TOKEN]; by default one is generated and
+    /// kept in the state directory (`simrelay token show`).
+    #[arg(long, value_name = "TOKEN")]
+    pub token: Option<String>,
+    /// Serve HTTPS and WSS with a self-signed certificate (made on first use, kept in the state directory).
+    #[arg(long)]
+    pub tls: bool,
+}
+
+/// Where SimRelay's files are, once resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paths {
+    /// The configuration file (it need not exist).
+    pub config_file: PathBuf,
+    /// Where SimRelay writes what it keeps besides the database: `tokens.toml`, the TLS certificate and key.
+    /// Default: the config file's directory; `state_dir` in the file or `SIMRELAY_STATE_DIR` moves it (a
+    /// system service whose config directory is read-only).
+    pub state_dir: PathBuf,
+    /// The directory of the daily log files; `None` when `log_files = false` (standard error only, which
+    /// systemd's journal keeps).
+    pub log_dir: Option<PathBuf>,
+}
+
+impl Paths {
+    /// The paired-devices file.
+    pub fn tokens_file(&self) -> PathBuf {
+        self.state_dir.join(TOKENS_FILE)
+    }
+
+    /// The main token's file (used unless a token is configured).
+    pub fn token_file(&self) -> PathBuf {
+        self.state_dir.join(crate::tokens::MAIN_TOKEN_FILE)
+    }
+}
+
+/// A resolved configuration: what to start the engine with, and where the files are.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resolved {
+    /// The engine's configuration, ready for [`crate::Engine::start`] (`state_dir` set).
+    pub config: Config,
+    /// Where the files are.
+    pub paths: Paths,
+    /// Whether the address came from the file, the environment or a flag rather than the built-in default (the
+    /// desktop app moves to a free port when the default one is taken, never when the user chose it).
+    pub listen_given: bool,
+}
+
+/// The directory of a config file (`.` for a bare file name).
+fn dir_of(file: &Path) -> PathBuf {
+    file.parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
 fn project_dirs() -> Option<directories::ProjectDirs> {
@@ -125,13 +257,15 @@ pub fn default_log_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("logs"))
 }
 
-/// The directory of the config file, where the TLS certificate and key live by default.
+/// The directory of the default config file, where the TLS certificate and key live by default.
 pub fn default_tls_dir() -> PathBuf {
-    default_config_path()
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default()
+    dir_of(&default_config_path())
 }
+
+/// The keys of the configuration file, as the error for an unknown one lists them.
+pub const KEYS: &str = "modems, modem_labels, modem_pins, sweep_secs, demo, db, listen, lan, token, \
+    demo_interval_secs, retention_days, retention_messages, purge_codes_after_minutes, hook_command, hook_url, \
+    hook_only_codes, hook_timeout_secs, tls, state_dir, log_files, lan_tls, lan_addresses, allowed_ports";
 
 /// Why the configuration is invalid; every message names the key or variable and what to do.
 #[derive(Debug, thiserror::Error)]
@@ -146,7 +280,7 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// The file is not valid TOML or has a wrong key or value.
-    #[error("invalid configuration file {path}: {message}valid keys: modems, modem_labels, modem_pins, sweep_secs, demo, db, listen, lan, token, demo_interval_secs, retention_days, retention_messages, purge_codes_after_minutes, hook_command, hook_url, hook_only_codes, hook_timeout_secs, tls, lan_tls, lan_addresses, allowed_ports")]
+    #[error("invalid configuration file {path}: {message}valid keys: {KEYS}")]
     Parse {
         /// The file.
         path: PathBuf,
@@ -197,140 +331,249 @@ struct FileConfig {
     hook_only_codes: Option<bool>,
     hook_timeout_secs: Option<u64>,
     tls: Option<bool>,
+    state_dir: Option<PathBuf>,
+    log_files: Option<bool>,
     lan_tls: Option<bool>,
     lan_addresses: Option<Vec<String>>,
     allowed_ports: Option<Vec<String>>,
 }
 
-/// Builds the configuration from the defaults, the file at `path` (absent is fine), and the environment as
-/// `env` reports it (pass `|name| std::env::var(name).ok()`).
-pub fn load(path: &Path, env: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-    let mut config = Config::default();
-    let file = match std::fs::read_to_string(path) {
-        Ok(text) => toml::from_str::<FileConfig>(&text).map_err(|e| ConfigError::Parse {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => FileConfig::default(),
-        Err(source) => {
-            return Err(ConfigError::Read {
-                path: path.to_path_buf(),
-                source,
-            })
-        }
-    };
-    // The generated main token lives next to the config file, whichever program reads it.
-    config.token_file = Some(path.with_file_name(crate::tokens::MAIN_TOKEN_FILE));
-    let mut lan = file.lan.unwrap_or(false);
-    let mut listen = file.listen;
-    config.modems = file.modems.unwrap_or_default();
-    config.modem_labels = file.modem_labels.unwrap_or_default();
-    config.modem_pins = file.modem_pins.unwrap_or_default();
-    if let Some((port, _)) = config
-        .modem_pins
-        .iter()
-        .find(|(_, pin)| !(4..=8).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()))
-    {
-        return Err(ConfigError::Value {
-            path: path.to_path_buf(),
-            key: format!("modem_pins.{port:?}"),
-            expected: "must be the SIM PIN: 4 to 8 digits, as a string (\"1234\")",
-        });
+/// Resolves the configuration of `simrelay serve` or the desktop app: built-in defaults, then the config file
+/// (`file`; absent is fine), then the environment as `env` reports it (pass `|name| std::env::var(name).ok()`),
+/// then the `flags`. `--modem` adds to the configured modems; every other flag replaces the value below it.
+/// `lan` serves every interface at the port of the address in effect, unless an address was given at the same
+/// or a higher layer (an address set in the environment beats `lan = true` in the file).
+pub fn resolve(
+    file: &ConfigFileArg,
+    flags: &EngineArgs,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Resolved, ConfigError> {
+    let path = file.path(&env);
+    let mut layers = Layers::read(&path, &env)?;
+    let config = &mut layers.config;
+    config.modems.extend(flags.modems.iter().cloned());
+    config.demo |= flags.demo;
+    config.tls |= flags.tls;
+    if let Some(db) = &flags.db {
+        config.db = db.clone();
     }
-    if let Some(secs) = file.sweep_secs {
-        if secs == 0 {
+    if flags.token.is_some() {
+        config.token = flags.token.clone();
+    }
+    if let Some(listen) = flags.listen {
+        layers.listen = Some((FLAGS, listen));
+    }
+    if flags.lan {
+        layers.lan = Some((FLAGS, true));
+    }
+    let listen_given = layers.listen.is_some() || layers.lan();
+    let state_dir = layers.state_dir.take().unwrap_or_else(|| dir_of(&path));
+    let log_dir = layers
+        .log_files
+        .then(|| {
+            env(crate::logging::LOG_DIR_ENV)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        })
+        .map(|dir| dir.unwrap_or_else(default_log_dir));
+    let mut config = layers.finish();
+    config.state_dir = Some(state_dir.clone());
+    Ok(Resolved {
+        config,
+        paths: Paths {
+            config_file: path,
+            state_dir,
+            log_dir,
+        },
+        listen_given,
+    })
+}
+
+/// [`resolve`] with this process's environment.
+pub fn resolve_from_env(file: &ConfigFileArg, flags: &EngineArgs) -> Result<Resolved, ConfigError> {
+    resolve(file, flags, |name| std::env::var(name).ok())
+}
+
+/// Builds the configuration from the defaults, the file at `path` (absent is fine), and the environment as
+/// `env` reports it (pass `|name| std::env::var(name).ok()`); no flags, no paths (see [`resolve`]).
+pub fn load(path: &Path, env: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+    Ok(Layers::read(path, &env)?.finish())
+}
+
+/// The layers an address or `lan` came from, lowest first.
+const FILE: u8 = 1;
+const ENV: u8 = 2;
+const FLAGS: u8 = 3;
+
+/// The file and environment layers, with what the flags still combine with.
+struct Layers {
+    config: Config,
+    /// The address and the layer it came from.
+    listen: Option<(u8, SocketAddr)>,
+    /// `lan` and the layer it came from.
+    lan: Option<(u8, bool)>,
+    state_dir: Option<PathBuf>,
+    log_files: bool,
+}
+
+impl Layers {
+    fn read(path: &Path, env: &impl Fn(&str) -> Option<String>) -> Result<Layers, ConfigError> {
+        let mut config = Config::default();
+        let file = match std::fs::read_to_string(path) {
+            Ok(text) => toml::from_str::<FileConfig>(&text).map_err(|e| ConfigError::Parse {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => FileConfig::default(),
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })
+            }
+        };
+        let mut lan = file.lan.map(|lan| (FILE, lan));
+        let mut listen = file.listen.map(|listen| (FILE, listen));
+        let mut state_dir = file.state_dir;
+        let mut log_files = file.log_files.unwrap_or(true);
+        config.modems = file.modems.unwrap_or_default();
+        config.modem_labels = file.modem_labels.unwrap_or_default();
+        config.modem_pins = file.modem_pins.unwrap_or_default();
+        if let Some((port, _)) = config.modem_pins.iter().find(|(_, pin)| {
+            !(4..=8).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit())
+        }) {
             return Err(ConfigError::Value {
                 path: path.to_path_buf(),
-                key: "sweep_secs".into(),
-                expected: "must be at least 1 (seconds between two safety sweeps; default 60)",
+                key: format!("modem_pins.{port:?}"),
+                expected: "must be the SIM PIN: 4 to 8 digits, as a string (\"1234\")",
             });
         }
-        config.sweep_secs = secs;
-    }
-    config.demo = file.demo.unwrap_or(false);
-    if let Some(db) = file.db {
-        config.db = db;
-    }
-    config.token = file.token;
-    if let Some(secs) = file.demo_interval_secs {
-        config.demo_interval_secs = secs;
-    }
-    config.retention = Retention {
-        days: file.retention_days,
-        messages: file.retention_messages,
-        purge_codes_after_minutes: file.purge_codes_after_minutes,
-    };
-    config.hooks = Hooks {
-        command: file.hook_command.unwrap_or_default(),
-        url: file.hook_url,
-        only_codes: file.hook_only_codes.unwrap_or(false),
-        timeout_secs: file
-            .hook_timeout_secs
-            .unwrap_or(Hooks::default().timeout_secs),
-    };
+        if let Some(secs) = file.sweep_secs {
+            if secs == 0 {
+                return Err(ConfigError::Value {
+                    path: path.to_path_buf(),
+                    key: "sweep_secs".into(),
+                    expected: "must be at least 1 (seconds between two safety sweeps; default 60)",
+                });
+            }
+            config.sweep_secs = secs;
+        }
+        config.demo = file.demo.unwrap_or(false);
+        if let Some(db) = file.db {
+            config.db = db;
+        }
+        config.token = file.token;
+        if let Some(secs) = file.demo_interval_secs {
+            config.demo_interval_secs = secs;
+        }
+        config.retention = Retention {
+            days: file.retention_days,
+            messages: file.retention_messages,
+            purge_codes_after_minutes: file.purge_codes_after_minutes,
+        };
+        config.hooks = Hooks {
+            command: file.hook_command.unwrap_or_default(),
+            url: file.hook_url,
+            only_codes: file.hook_only_codes.unwrap_or(false),
+            timeout_secs: file
+                .hook_timeout_secs
+                .unwrap_or(Hooks::default().timeout_secs),
+        };
+        config.tls = file.tls.unwrap_or(false);
+        config.lan_tls = file.lan_tls.unwrap_or(true);
+        config.allowed_ports = file.allowed_ports.unwrap_or_default();
+        for (i, entry) in file.lan_addresses.unwrap_or_default().iter().enumerate() {
+            let range = entry.parse().map_err(|_| ConfigError::Value {
+                path: path.to_path_buf(),
+                key: format!("lan_addresses[{i}]"),
+                expected:
+                    "must be an IP address or network such as \"203.0.113.7\" or \"2001:db8::/64\"",
+            })?;
+            config.lan_addresses.push(range);
+        }
 
-    config.tls = file.tls.unwrap_or(false);
-    config.lan_tls = file.lan_tls.unwrap_or(true);
-    config.allowed_ports = file.allowed_ports.unwrap_or_default();
-    for (i, entry) in file.lan_addresses.unwrap_or_default().iter().enumerate() {
-        let range = entry.parse().map_err(|_| ConfigError::Value {
-            path: path.to_path_buf(),
-            key: format!("lan_addresses[{i}]"),
-            expected:
-                "must be an IP address or network such as \"203.0.113.7\" or \"2001:db8::/64\"",
-        })?;
-        config.lan_addresses.push(range);
+        let var = |name: &'static str| env(name).filter(|v| !v.is_empty()).map(|v| (name, v));
+        let flag = |(name, value): (&'static str, String)| match value.as_str() {
+            "1" | "true" | "yes" => Ok(true),
+            "0" | "false" | "no" => Ok(false),
+            _ => Err(ConfigError::Env {
+                name,
+                value,
+                expected: "true or false",
+            }),
+        };
+        if let Some((_, modems)) = var("SIMRELAY_MODEMS") {
+            config.modems = modems
+                .split(',')
+                .map(str::trim)
+                .filter(|m| !m.is_empty())
+                .map(str::to_owned)
+                .collect();
+        }
+        if let Some(v) = var("SIMRELAY_DEMO") {
+            config.demo = flag(v)?;
+        }
+        if let Some((_, db)) = var("SIMRELAY_DB") {
+            config.db = PathBuf::from(db);
+        }
+        if let Some((name, value)) = var("SIMRELAY_LISTEN") {
+            let addr = value.parse().map_err(|_| ConfigError::Env {
+                name,
+                value,
+                expected: "an address and port such as 127.0.0.1:8731",
+            })?;
+            listen = Some((ENV, addr));
+        }
+        if let Some(v) = var("SIMRELAY_LAN") {
+            lan = Some((ENV, flag(v)?));
+        }
+        if let Some(v) = var("SIMRELAY_TLS") {
+            config.tls = flag(v)?;
+        }
+        if let Some(v) = var("SIMRELAY_LAN_TLS") {
+            config.lan_tls = flag(v)?;
+        }
+        if let Some((_, token)) = var("SIMRELAY_TOKEN") {
+            config.token = Some(token);
+        }
+        if let Some((_, dir)) = var("SIMRELAY_STATE_DIR") {
+            state_dir = Some(PathBuf::from(dir));
+        }
+        if let Some(v) = var("SIMRELAY_LOG_FILES") {
+            log_files = flag(v)?;
+        }
+        Ok(Layers {
+            config,
+            listen,
+            lan,
+            state_dir,
+            log_files,
+        })
     }
 
-    let var = |name: &'static str| env(name).filter(|v| !v.is_empty()).map(|v| (name, v));
-    let flag = |(name, value): (&'static str, String)| match value.as_str() {
-        "1" | "true" | "yes" => Ok(true),
-        "0" | "false" | "no" => Ok(false),
-        _ => Err(ConfigError::Env {
-            name,
-            value,
-            expected: "true or false",
-        }),
-    };
-    if let Some((_, modems)) = var("SIMRELAY_MODEMS") {
-        config.modems = modems
-            .split(',')
-            .map(str::trim)
-            .filter(|m| !m.is_empty())
-            .map(str::to_owned)
-            .collect();
+    /// Whether `lan` opens the address: it is on, and no address was given at its layer or above.
+    fn lan(&self) -> bool {
+        let listen_layer = self.listen.map_or(0, |(layer, _)| layer);
+        matches!(self.lan, Some((layer, true)) if layer > listen_layer)
     }
-    if let Some(v) = var("SIMRELAY_DEMO") {
-        config.demo = flag(v)?;
+
+    /// The address in effect: `lan` opens the loopback address of `listen` (or the default) to every interface;
+    /// an address that is already not loopback stays as it is.
+    fn finish(self) -> Config {
+        let lan = self.lan();
+        let mut config = self.config;
+        let listen = self.listen.map_or(config.listen, |(_, listen)| listen);
+        config.listen = match listen.ip() {
+            IpAddr::V4(ip) if lan && ip.is_loopback() => {
+                SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), listen.port())
+            }
+            IpAddr::V6(ip) if lan && ip.is_loopback() => {
+                SocketAddr::new(IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED), listen.port())
+            }
+            _ => listen,
+        };
+        config
     }
-    if let Some((_, db)) = var("SIMRELAY_DB") {
-        config.db = PathBuf::from(db);
-    }
-    if let Some((name, value)) = var("SIMRELAY_LISTEN") {
-        listen = Some(value.parse().map_err(|_| ConfigError::Env {
-            name,
-            value,
-            expected: "an address and port such as 127.0.0.1:8731",
-        })?);
-    }
-    if let Some(v) = var("SIMRELAY_LAN") {
-        lan = flag(v)?;
-    }
-    if let Some(v) = var("SIMRELAY_TLS") {
-        config.tls = flag(v)?;
-    }
-    if let Some(v) = var("SIMRELAY_LAN_TLS") {
-        config.lan_tls = flag(v)?;
-    }
-    if let Some((_, token)) = var("SIMRELAY_TOKEN") {
-        config.token = Some(token);
-    }
-    config.listen = match (listen, lan) {
-        (Some(listen), _) => listen,
-        (None, true) => SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), DEFAULT_PORT),
-        (None, false) => config.listen,
-    };
-    Ok(config)
 }
 
 /// The database file in the OS data directory (`~/.local/share/simrelay/simrelay.db` on Linux), or
@@ -344,6 +587,41 @@ pub fn default_db_path() -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn security_keys_are_read_and_checked() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("config.toml");
+        std::fs::write(
+            &path,
+            "allowed_ports = [\"/dev/pts/*\"]\nlan_addresses = [\"203.0.113.7\", \"2001:db8::/64\"]\nlan_tls = false\n",
+        )
+        .expect("write");
+        let c = load(&path, env(&[])).expect("loads");
+        assert_eq!(c.allowed_ports, vec!["/dev/pts/*".to_owned()]);
+        assert_eq!(c.lan_addresses.len(), 2);
+        assert!(!c.lan_tls);
+        assert!(
+            Config::default().lan_tls,
+            "HTTPS on the LAN unless told otherwise"
+        );
+        let c = load(&path, env(&[("SIMRELAY_LAN_TLS", "1")])).expect("loads");
+        assert!(c.lan_tls);
+        std::fs::write(&path, "lan_addresses = [\"somewhere\"]\n").expect("write");
+        let err = load(&path, env(&[])).expect_err("bad address").to_string();
+        assert!(err.contains("lan_addresses[0]"), "{err}");
+        // The main token is kept in the state directory, next to the paired devices.
+        let resolved = resolve(
+            &ConfigFileArg {
+                config: Some(dir.path().join("none.toml")),
+            },
+            &EngineArgs::default(),
+            env(&[]),
+        )
+        .expect("resolves");
+        assert_eq!(resolved.config.token_path(), Some(dir.path().join("token")));
+        assert_eq!(resolved.paths.token_file(), dir.path().join("token"));
+    }
 
     #[test]
     fn defaults_are_loopback_and_a_db_file() {
@@ -399,13 +677,10 @@ mod tests {
         assert_eq!(c.modems, vec!["/dev/a".to_owned(), "/dev/b".to_owned()]);
         assert!(!c.demo);
         assert_eq!(c.listen, "127.0.0.1:9000".parse().expect("addr"));
-        // No file at all is the defaults, with the main token kept next to where the file would be.
+        // No file at all is the defaults.
         assert_eq!(
             load(&dir.path().join("none.toml"), env(&[])).expect("loads"),
-            Config {
-                token_file: Some(dir.path().join("token")),
-                ..Config::default()
-            }
+            Config::default()
         );
     }
 
@@ -461,28 +736,161 @@ mod tests {
         }
     }
 
+    fn flags(argv: &[&str]) -> EngineArgs {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            engine: EngineArgs,
+        }
+        let mut all = vec!["simrelay"];
+        all.extend_from_slice(argv);
+        Cli::try_parse_from(all).expect("valid flags").engine
+    }
+
     #[test]
-    fn security_keys_are_read_and_checked() {
+    fn flags_beat_the_environment_which_beats_the_file() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("config.toml");
         std::fs::write(
             &path,
-            "allowed_ports = [\"/dev/pts/*\"]\nlan_addresses = [\"203.0.113.7\", \"2001:db8::/64\"]\nlan_tls = false\n",
+            "modems = [\"/dev/a\"]\nlisten = \"127.0.0.1:9000\"\ntoken = \"from-file\"\ndb = \"/f.db\"\n",
         )
         .expect("write");
-        let c = load(&path, env(&[])).expect("loads");
-        assert_eq!(c.allowed_ports, vec!["/dev/pts/*".to_owned()]);
-        assert_eq!(c.lan_addresses.len(), 2);
-        assert!(!c.lan_tls);
-        assert!(
-            Config::default().lan_tls,
-            "HTTPS on the LAN unless told otherwise"
+        let file = ConfigFileArg {
+            config: Some(path.clone()),
+        };
+        // The file alone.
+        let r = resolve(&file, &EngineArgs::default(), env(&[])).expect("resolves");
+        assert_eq!(r.config.listen, "127.0.0.1:9000".parse().expect("addr"));
+        assert_eq!(r.config.token.as_deref(), Some("from-file"));
+        assert!(r.listen_given);
+        // The paired devices and the certificate live next to the config file by default.
+        assert_eq!(r.paths.state_dir, dir.path());
+        assert_eq!(r.config.state_dir.as_deref(), Some(dir.path()));
+        assert_eq!(r.config.tokens_path(), Some(dir.path().join("tokens.toml")));
+        assert_eq!(r.config.tls_path(), dir.path());
+        assert_eq!(r.paths.config_file, path);
+
+        // The environment over the file.
+        let vars = [
+            ("SIMRELAY_TOKEN", "from-env"),
+            ("SIMRELAY_LISTEN", "127.0.0.1:9001"),
+        ];
+        let r = resolve(&file, &EngineArgs::default(), env(&vars)).expect("resolves");
+        assert_eq!(r.config.token.as_deref(), Some("from-env"));
+        assert_eq!(r.config.listen.port(), 9001);
+
+        // Flags over both; --modem adds to the configured modems.
+        let r = resolve(
+            &file,
+            &flags(&[
+                "--token",
+                "from-flag",
+                "--listen",
+                "127.0.0.1:9002",
+                "--modem",
+                "/dev/b",
+                "--db",
+                "/flag.db",
+                "--demo",
+                "--tls",
+            ]),
+            env(&vars),
+        )
+        .expect("resolves");
+        assert_eq!(r.config.token.as_deref(), Some("from-flag"));
+        assert_eq!(r.config.listen.port(), 9002);
+        assert_eq!(r.config.modems, ["/dev/a", "/dev/b"]);
+        assert_eq!(r.config.db, PathBuf::from("/flag.db"));
+        assert!(r.config.demo && r.config.tls);
+
+        // --lan opens the address in effect (its port) to every interface, and so does the environment's
+        // SIMRELAY_LAN over the file's address; the file's own `lan` does not override the file's `listen`.
+        let r = resolve(&file, &flags(&["--lan"]), env(&[])).expect("resolves");
+        assert_eq!(r.config.listen, "0.0.0.0:9000".parse().expect("addr"));
+        let r = resolve(
+            &file,
+            &EngineArgs::default(),
+            env(&[("SIMRELAY_LAN", "true")]),
+        )
+        .expect("resolves");
+        assert_eq!(r.config.listen, "0.0.0.0:9000".parse().expect("addr"));
+        std::fs::write(&path, "listen = \"127.0.0.1:9000\"\nlan = true\n").expect("write");
+        let r = resolve(&file, &EngineArgs::default(), env(&[])).expect("resolves");
+        assert_eq!(r.config.listen, "127.0.0.1:9000".parse().expect("addr"));
+    }
+
+    #[test]
+    fn the_config_file_comes_from_the_flag_then_the_environment_then_the_default() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let a = dir.path().join("a.toml");
+        let b = dir.path().join("b.toml");
+        std::fs::write(&a, "listen = \"127.0.0.1:1001\"\n").expect("write");
+        std::fs::write(&b, "listen = \"127.0.0.1:1002\"\n").expect("write");
+        let b_text = b.to_string_lossy().into_owned();
+        let vars = [(CONFIG_ENV, b_text.as_str())];
+        let by_env = resolve(
+            &ConfigFileArg::default(),
+            &EngineArgs::default(),
+            env(&vars),
+        )
+        .expect("resolves");
+        assert_eq!(by_env.config.listen.port(), 1002);
+        let by_flag = resolve(
+            &ConfigFileArg { config: Some(a) },
+            &EngineArgs::default(),
+            env(&vars),
+        )
+        .expect("resolves");
+        assert_eq!(by_flag.config.listen.port(), 1001);
+        assert_eq!(
+            ConfigFileArg::default().path(env(&[])),
+            default_config_path()
         );
-        let c = load(&path, env(&[("SIMRELAY_LAN_TLS", "1")])).expect("loads");
-        assert!(c.lan_tls);
-        std::fs::write(&path, "lan_addresses = [\"somewhere\"]\n").expect("write");
-        let err = load(&path, env(&[])).expect_err("bad address").to_string();
-        assert!(err.contains("lan_addresses[0]"), "{err}");
+    }
+
+    #[test]
+    fn a_service_moves_its_state_and_turns_log_files_off() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("config.toml");
+        let file = ConfigFileArg {
+            config: Some(path.clone()),
+        };
+        // Without a listen anywhere the address is the default, which the desktop may move off.
+        let r = resolve(
+            &file,
+            &EngineArgs::default(),
+            env(&[("SIMRELAY_LOG_DIR", "/l")]),
+        )
+        .expect("resolves");
+        assert!(!r.listen_given);
+        assert_eq!(r.paths.log_dir.as_deref(), Some(Path::new("/l")));
+        assert_eq!(
+            resolve(&file, &EngineArgs::default(), env(&[]))
+                .expect("resolves")
+                .paths
+                .log_dir,
+            Some(default_log_dir())
+        );
+
+        std::fs::write(&path, "state_dir = \"/var/lib/x\"\nlog_files = false\n").expect("write");
+        let r = resolve(&file, &EngineArgs::default(), env(&[])).expect("resolves");
+        assert_eq!(r.paths.state_dir, PathBuf::from("/var/lib/x"));
+        assert_eq!(
+            r.paths.tokens_file(),
+            PathBuf::from("/var/lib/x/tokens.toml")
+        );
+        assert_eq!(r.config.tls_path(), PathBuf::from("/var/lib/x"));
+        assert_eq!(r.paths.log_dir, None, "log_files = false: the journal only");
+        let r = resolve(
+            &file,
+            &EngineArgs::default(),
+            env(&[("SIMRELAY_STATE_DIR", "/s"), ("SIMRELAY_LOG_FILES", "1")]),
+        )
+        .expect("resolves");
+        assert_eq!(r.paths.state_dir, PathBuf::from("/s"));
+        assert!(r.paths.log_dir.is_some());
     }
 
     #[test]

@@ -106,7 +106,7 @@ impl Engine {
                 }
                 token.clone()
             }
-            None => match &config.token_file {
+            None => match &config.token_path() {
                 Some(path) => tokens::load_or_create_main_token(path)?,
                 None => server::generate_token(),
             },
@@ -118,10 +118,7 @@ impl Engine {
             })?;
         }
         let store = Store::open(&config.db).await?;
-        let tls_dir = config
-            .tls_dir
-            .clone()
-            .unwrap_or_else(crate::config::default_tls_dir);
+        let tls_dir = config.tls_path();
         // A server started on a LAN address is shared from the start: HTTPS unless plain HTTP was chosen.
         let base_is_lan = !config.listen.ip().is_loopback() && !config.listen.ip().is_unspecified();
         let tls = if config.tls || (base_is_lan && config.lan_tls) {
@@ -132,7 +129,7 @@ impl Engine {
         };
         let hub = Hub::new();
         let devices = Arc::new(Devices::open(
-            config.tokens_file.clone(),
+            config.tokens_path(),
             config.paired_tokens.clone(),
         )?);
         // "Everywhere" (`--lan`, 0.0.0.0) is served as loopback plus each LAN address, so sharing can be

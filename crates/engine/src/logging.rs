@@ -1,6 +1,7 @@
 //! Where SimRelay's log lines go: standard error, and a daily file in the OS log directory that the user (or
 //! a bug report) can find after the fact. Both `simrelay serve` and the desktop shell call [`init`] once at
-//! start-up; the desktop's "Open logs folder" opens [`log_dir`].
+//! start-up with the directory [`crate::config::resolve`] found; the desktop's "Open logs folder" opens
+//! [`log_dir`]. A system service turns the files off (`log_files = false`): its journal keeps standard error.
 //!
 //! Lines are written to the file as they happen (no background writer thread): an engine killed in the
 //! middle of something still leaves the lines that led up to it, and SimRelay logs little enough that a
@@ -47,15 +48,16 @@ pub enum LoggingError {
 /// What [`init`] set up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Logging {
-    /// The directory of the log files.
-    pub dir: PathBuf,
+    /// The directory of the log files (`None`: standard error only, as configured).
+    pub dir: Option<PathBuf>,
     /// Why lines go to standard error only, when the log directory could not be created or written; the
     /// reason is also logged as a warning.
     pub file_error: Option<String>,
 }
 
 /// The directory of SimRelay's log files: `SIMRELAY_LOG_DIR` when set, otherwise the OS log directory
-/// ([`crate::config::default_log_dir`]).
+/// ([`crate::config::default_log_dir`]). [`crate::config::resolve`] uses it too (and `log_files = false`
+/// turns the files off).
 pub fn log_dir() -> PathBuf {
     std::env::var_os(LOG_DIR_ENV)
         .filter(|dir| !dir.is_empty())
@@ -63,20 +65,16 @@ pub fn log_dir() -> PathBuf {
         .unwrap_or_else(crate::config::default_log_dir)
 }
 
-/// Sends `tracing` output to standard error and to a daily-rotated file in [`log_dir`], filtered by
-/// `SIMRELAY_LOG` / `RUST_LOG` (default `info`). Call once per process. A log directory that cannot be
-/// created does not stop the program: lines then go to standard error only, and [`Logging::file_error`] says
-/// why.
-pub fn init() -> Result<Logging, LoggingError> {
-    init_in(&log_dir())
-}
-
-/// [`init`] with an explicit log directory.
-pub fn init_in(dir: &Path) -> Result<Logging, LoggingError> {
+/// Sends `tracing` output to standard error and, when `dir` is given (the resolved
+/// [`crate::config::Paths::log_dir`]), to a daily-rotated file there, filtered by `SIMRELAY_LOG` / `RUST_LOG`
+/// (default `info`). Call once per process. A log directory that cannot be created does not stop the program:
+/// lines then go to standard error only, and [`Logging::file_error`] says why.
+pub fn init(dir: Option<&Path>) -> Result<Logging, LoggingError> {
     let filter = filter_from_env(|name| std::env::var(name).ok())?;
-    let (file, file_error) = match open_appender(dir) {
-        Ok(appender) => (Some(appender), None),
-        Err(e) => (None, Some(e)),
+    let (file, file_error) = match dir.map(open_appender) {
+        Some(Ok(appender)) => (Some(appender), None),
+        Some(Err(e)) => (None, Some(e)),
+        None => (None, None),
     };
     let stderr = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
@@ -92,12 +90,13 @@ pub fn init_in(dir: &Path) -> Result<Logging, LoggingError> {
         .with(file)
         .try_init()
         .map_err(|_| LoggingError::AlreadySet)?;
-    match &file_error {
-        Some(error) => tracing::warn!("logging to standard error only: {error}"),
-        None => tracing::debug!(dir = %dir.display(), "log files"),
+    match (&file_error, dir) {
+        (Some(error), _) => tracing::warn!("logging to standard error only: {error}"),
+        (None, Some(dir)) => tracing::debug!(dir = %dir.display(), "log files"),
+        (None, None) => tracing::debug!("no log files (log_files = false): standard error only"),
     }
     Ok(Logging {
-        dir: dir.to_path_buf(),
+        dir: dir.map(Path::to_path_buf),
         file_error,
     })
 }

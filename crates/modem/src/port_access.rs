@@ -92,22 +92,24 @@ impl PortFacts {
         if !linux {
             return PortFacts::default();
         }
-        let processes = processes();
         let device = std::fs::canonicalize(port).unwrap_or_else(|_| PathBuf::from(port));
         let me = std::process::id();
-        let holder = processes
-            .iter()
-            .filter(|(pid, _)| *pid != me)
-            .find(|(pid, _)| has_open(*pid, &device))
-            .map(|(pid, name)| Holder {
-                pid: *pid,
-                name: name.clone(),
-            });
+        let my_exe = Process::read(me).and_then(|p| p.exe);
+        let mut names = Vec::new();
+        let mut holders = Vec::new();
+        for pid in pids() {
+            if let Some(name) = comm(pid) {
+                names.push(name);
+            }
+            if pid != me {
+                holders.extend(holding(pid, &device));
+            }
+        }
         PortFacts {
             linux,
             group: device_group(&device),
-            holder,
-            modem_manager_running: processes.iter().any(|(_, name)| is_modem_manager(name)),
+            holder: real_holder(&holders, me, my_exe.as_deref()),
+            modem_manager_running: names.iter().any(|name| is_modem_manager(name)),
         }
     }
 }
@@ -117,19 +119,89 @@ fn is_modem_manager(name: &str) -> bool {
     name.eq_ignore_ascii_case("ModemManager")
 }
 
-/// Every process as (pid, name).
-fn processes() -> Vec<(u32, String)> {
+/// A process as `/proc` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Process {
+    pid: u32,
+    /// Its parent's pid.
+    parent: u32,
+    /// `/proc/<pid>/comm`.
+    name: String,
+    /// The program it runs (`/proc/<pid>/exe`; unreadable for another user's process unless root).
+    exe: Option<PathBuf>,
+}
+
+impl Process {
+    fn read(pid: u32) -> Option<Process> {
+        // `pid (comm) state ppid ...`: the name may hold spaces and parentheses, so split after the last `)`.
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let (head, rest) = stat.rsplit_once(')')?;
+        let name = head.split_once('(')?.1.to_owned();
+        let parent = rest.split_whitespace().nth(1)?.parse().ok()?;
+        Some(Process {
+            pid,
+            parent,
+            name,
+            exe: std::fs::read_link(format!("/proc/{pid}/exe")).ok(),
+        })
+    }
+}
+
+/// Every process id in `/proc`, in ascending order (so the same system gives the same answer).
+fn pids() -> Vec<u32> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
-    entries
+    let mut pids: Vec<u32> = entries
         .filter_map(Result::ok)
         .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter_map(|pid| {
-            let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
-            Some((pid, name.trim().to_owned()))
-        })
-        .collect()
+        .collect();
+    pids.sort_unstable();
+    pids
+}
+
+fn comm(pid: u32) -> Option<String> {
+    let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+    Some(name.trim().to_owned())
+}
+
+/// Process `pid`, if it has `device` open, as it was while it had it open: read before and after the look at
+/// its descriptors, and again if it ran a new program (`exec`) in between, so a name is never paired with the
+/// descriptors of the program it was before.
+fn holding(pid: u32, device: &Path) -> Option<Process> {
+    for _ in 0..3 {
+        let before = Process::read(pid)?;
+        if !has_open(pid, device) {
+            return None;
+        }
+        let after = Process::read(pid)?;
+        if before == after {
+            return Some(after);
+        }
+    }
+    None
+}
+
+/// The process that really holds the port, among `holders` (other than this process, `me`). Between `fork` and
+/// `exec` a child is a copy of its parent with all of its descriptors, the port's included, and the name of the
+/// thread that forked: such a copy of this process (any program this one starts, a hook say) or of another
+/// holder is not who holds the port, and naming it would send the user after a process that is gone a moment
+/// later. Such a copy runs the same program as its parent, and is left out; once it runs its own program, it
+/// counts (a `sleep` given the port as its input really holds it).
+fn real_holder(holders: &[Process], me: u32, my_exe: Option<&Path>) -> Option<Holder> {
+    let is_fork = |p: &Process| {
+        let Some(exe) = p.exe.as_deref() else {
+            return false;
+        };
+        (p.parent == me && my_exe == Some(exe))
+            || holders
+                .iter()
+                .any(|h| h.pid == p.parent && h.exe.as_deref() == Some(exe))
+    };
+    holders.iter().find(|p| !is_fork(p)).map(|p| Holder {
+        pid: p.pid,
+        name: p.name.clone(),
+    })
 }
 
 /// Whether process `pid` has `device` open (one of its `/proc/<pid>/fd` links points at it).
@@ -365,6 +437,121 @@ mod tests {
         assert_eq!(group_name(text, 20).as_deref(), Some("dialout"));
         assert_eq!(group_name(text, 14).as_deref(), Some("uucp"));
         assert_eq!(group_name(text, 99), None);
+    }
+
+    fn process(pid: u32, parent: u32, name: &str, exe: &str) -> Process {
+        Process {
+            pid,
+            parent,
+            name: name.into(),
+            exe: Some(PathBuf::from(exe)),
+        }
+    }
+
+    #[test]
+    fn copies_between_fork_and_exec_are_not_the_holder() {
+        let me = 100;
+        let mine = Some(Path::new("/usr/bin/simrelay"));
+        // A hook this process is starting: still a copy of it, named after the forking thread.
+        let hook = process(200, me, "tokio-runtime-w", "/usr/bin/simrelay");
+        assert_eq!(real_holder(std::slice::from_ref(&hook), me, mine), None);
+        // Once it runs its own program and still has the port (as its input), it does hold it.
+        let sleep = process(200, me, "sleep", "/usr/bin/sleep");
+        assert_eq!(
+            real_holder(std::slice::from_ref(&sleep), me, mine),
+            Some(Holder {
+                pid: 200,
+                name: "sleep".into()
+            })
+        );
+        // minicom forking a helper: the helper shows first (lower pid), but minicom is named.
+        let helper = process(300, 400, "minicom", "/usr/bin/minicom");
+        let minicom = process(400, 1, "minicom", "/usr/bin/minicom");
+        assert_eq!(
+            real_holder(&[helper, minicom], me, mine).map(|h| h.pid),
+            Some(400)
+        );
+        // A daemon whose parent is gone is no copy of anything; another user's process (no exe) counts.
+        let daemon = process(500, 1, "ModemManager", "/usr/sbin/ModemManager");
+        assert_eq!(real_holder(&[daemon], me, mine).map(|h| h.pid), Some(500));
+        let hidden = Process {
+            exe: None,
+            ..process(600, me, "x", "/")
+        };
+        assert_eq!(real_holder(&[hidden], me, mine).map(|h| h.pid), Some(600));
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn process_status_is_read_from_proc() {
+        let me = Process::read(std::process::id()).expect("this process");
+        assert_eq!(me.parent, std::os::unix::process::parent_id());
+        assert_eq!(me.exe, std::env::current_exe().ok());
+        assert!(!me.name.is_empty());
+    }
+
+    /// The race that made this suite flaky: the test binary's own child, between `fork` and `exec`, holds every
+    /// descriptor of the test process. A `pre_exec` that waits holds such a child in that state on purpose.
+    #[test]
+    #[cfg(target_os = "linux")]
+    #[allow(unsafe_code)] // `pre_exec` is the only way to keep a child between fork and exec; it only sleeps.
+    fn a_child_between_fork_and_exec_is_not_named() {
+        use std::os::unix::process::CommandExt;
+        use std::time::{Duration, Instant};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ttyFAKE");
+        std::fs::write(&path, b"").unwrap();
+        let device = std::fs::canonicalize(&path).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        let spawner = std::thread::spawn(move || {
+            let mut command = std::process::Command::new("sleep");
+            command.arg("30").stdin(file);
+            // SAFETY: the closure runs in the forked child and only calls nanosleep, which is
+            // async-signal-safe; it allocates nothing and takes no lock.
+            unsafe {
+                command.pre_exec(|| {
+                    std::thread::sleep(Duration::from_millis(1500));
+                    Ok(())
+                });
+            }
+            command.spawn()
+        });
+        let me = std::process::id();
+        let my_exe = std::env::current_exe().ok();
+        let mut fork_seen = None;
+        let start = Instant::now();
+        while fork_seen.is_none() && start.elapsed() < Duration::from_secs(20) {
+            fork_seen = pids().into_iter().find(|pid| {
+                Process::read(*pid)
+                    .is_some_and(|p| p.parent == me && p.exe == my_exe && has_open(*pid, &device))
+            });
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let fork = fork_seen.expect("the forked child, before its exec, holds the file");
+        let facts = PortFacts::gather(&path.to_string_lossy());
+        let mut child = spawner.join().unwrap().unwrap();
+        assert_eq!(child.id(), fork);
+        // Either it is still the copy (nobody is named), or it has become `sleep` meanwhile.
+        if let Some(holder) = &facts.holder {
+            assert_eq!((holder.pid, holder.name.as_str()), (fork, "sleep"));
+        }
+        let mut after = PortFacts::default();
+        while start.elapsed() < Duration::from_secs(20) {
+            after = PortFacts::gather(&path.to_string_lossy());
+            if after.holder.is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_eq!(
+            after.holder,
+            Some(Holder {
+                pid: fork,
+                name: "sleep".into()
+            })
+        );
     }
 
     #[test]

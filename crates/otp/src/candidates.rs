@@ -4,6 +4,7 @@
 
 use std::ops::Range;
 
+use crate::rules::Rule;
 use crate::CodeKind;
 
 /// Why a candidate's shape alone rules it out.
@@ -13,7 +14,7 @@ pub(crate) enum Veto {
     NumberPart(char),
     /// One block of a long spaced number such as "0800 048 1173" (a phone or account number).
     LongNumber,
-    /// Follows a mask ("XX2290", "*7512", "•••• 4821"): the visible end of a card or account number.
+    /// Next to a mask ("XX2290", "*7512", "•••• 4821", "123456******"): the visible part of a card or account number.
     Masked,
     /// Follows '+': an international phone number.
     PlusSign,
@@ -21,9 +22,24 @@ pub(crate) enum Veto {
     Percent,
     /// Part of a web address or e-mail address.
     Url,
+    /// Part of a name made of words and numbers ("release-1.11.0--universal-14000-signed.apk", "ka_9090").
+    Identifier,
 }
 
 impl Veto {
+    /// The rule that switches this veto on.
+    pub(crate) fn rule(self) -> Rule {
+        match self {
+            Veto::NumberPart(_) => Rule::NumberPart,
+            Veto::LongNumber => Rule::LongNumber,
+            Veto::Masked => Rule::Masked,
+            Veto::PlusSign => Rule::PlusSign,
+            Veto::Percent => Rule::Percent,
+            Veto::Url => Rule::Url,
+            Veto::Identifier => Rule::Identifier,
+        }
+    }
+
     pub(crate) fn describe(self) -> String {
         match self {
             Veto::NumberPart(':') => "joined to more digits by ':' (a time or ratio)".into(),
@@ -43,6 +59,9 @@ impl Veto {
             Veto::PlusSign => "follows '+' (international phone number)".into(),
             Veto::Percent => "followed by '%'".into(),
             Veto::Url => "part of a web or e-mail address".into(),
+            Veto::Identifier => {
+                "part of a name joined with '-' or '_' (a file, user or product name)".into()
+            }
         }
     }
 }
@@ -173,6 +192,13 @@ fn chain(text: &str, toks: &[Token], seps: &[char], out: &mut Vec<Candidate>) {
     }
     let same_sep = seps.windows(2).all(|w| w[0] == w[1]);
     let all_digits = toks.iter().all(Token::all_digits);
+    // "+44 7700 900481", "+1-555-0142": every block of an international phone number.
+    if all_digits && toks.len() > 1 && text[..whole.start].ends_with('+') {
+        for t in toks {
+            single(text, t, Some(Veto::PlusSign), out);
+        }
+        return;
+    }
     if toks.len() > 1 && same_sep && all_digits && matches!(seps[0], ' ' | '-') {
         let lens: Vec<usize> = toks.iter().map(Token::len).collect();
         let total: usize = lens.iter().sum();
@@ -244,7 +270,17 @@ fn chain(text: &str, toks: &[Token], seps: &[char], out: &mut Vec<Candidate>) {
             }
         }
     }
+    // Two or more lower-case words joined by '-' around digits make a slug or file name ("universal-14000-signed").
+    let words = toks
+        .iter()
+        .filter(|t| t.digits == 0 && t.upper == 0 && t.lower >= 3)
+        .count();
+    let slug = words >= 2 && seps.iter().all(|&s| s == '-');
     for (k, t) in toks.iter().enumerate() {
+        if slug && t.all_digits() {
+            single(text, t, Some(Veto::Identifier), out);
+            continue;
+        }
         // A digit block joined to another digit block by punctuation is part of a bigger number.
         let left = k
             .checked_sub(1)
@@ -286,15 +322,70 @@ fn in_address(text: &str, r: Range<usize>) -> bool {
     word.contains("://") || word.contains("www.") || word.contains('@') || domain_then_path
 }
 
+/// Characters that hide digits of a card or account number.
+fn is_mask(c: char) -> bool {
+    matches!(c, '*' | '•' | '●' | '∗' | '×')
+}
+
+/// The digits at `start..end` are the visible part of a masked number: right after a mask ("*7512", "•••• 4821",
+/// "xxxxxx-7576", "XXXX-XXXX-1234") or right before one ("123456******6789", "4821 ****"). A number wrapped in
+/// single asterisks ("*482913*") is emphasis, not a mask.
+fn masked(text: &str, start: usize, end: usize) -> bool {
+    let before = &text[..start];
+    let after = &text[end..];
+    // Most numbers stand between spaces or letters: nothing to look at.
+    let quiet = |c: Option<char>| {
+        c.is_none_or(|c| !(is_mask(c) || matches!(c, ' ' | '-' | '·' | '…' | '.')))
+    };
+    if quiet(before.chars().next_back()) && quiet(after.chars().next()) {
+        return false;
+    }
+    let emphasis = before.ends_with('*')
+        && !before[..before.len() - 1].ends_with(|c: char| is_mask(c) || c.is_ascii_alphanumeric())
+        && after.starts_with('*')
+        && !after[1..].starts_with(|c: char| is_mask(c) || c.is_ascii_alphanumeric());
+    if emphasis {
+        return false;
+    }
+    if before.ends_with(is_mask) || before.ends_with(['·', '…']) || before.ends_with("..") {
+        return true;
+    }
+    let mut next = after.chars();
+    if next.next().is_some_and(is_mask)
+        && next
+            .next()
+            .is_some_and(|c| is_mask(c) || c.is_ascii_digit())
+    {
+        return true;
+    }
+    // A mask of two or more characters one space or dash away; x's only as a whole word ("xxxx 1234", not "Box 12").
+    fn mask_run(mut chars: impl Iterator<Item = char>) -> bool {
+        let (mut run, mut symbols) = (0, false);
+        let mut next = chars.next();
+        while let Some(c) = next.filter(|&c| is_mask(c) || c == 'x' || c == 'X') {
+            run += 1;
+            symbols |= is_mask(c);
+            next = chars.next();
+        }
+        run >= 2 && (symbols || next.is_none_or(|c| !c.is_alphanumeric()))
+    }
+    before
+        .strip_suffix([' ', '-'])
+        .is_some_and(|b| mask_run(b.chars().rev()))
+        || after
+            .strip_prefix([' ', '-'])
+            .is_some_and(|a| mask_run(a.chars()))
+}
+
 fn single(text: &str, t: &Token, veto: Option<Veto>, out: &mut Vec<Candidate>) {
     let s = &text[t.start..t.end];
     let before = text[..t.start].chars().next_back();
     let after = text[t.end..].chars().next();
     let edge_veto = match (before, after) {
         (Some('+'), _) => Some(Veto::PlusSign),
-        (Some('*' | '•' | '●' | '·' | '…'), _) => Some(Veto::Masked),
+        (Some('_'), _) | (_, Some('_')) => Some(Veto::Identifier),
         (_, Some('%')) => Some(Veto::Percent),
-        _ if text[..t.start].ends_with("..") => Some(Veto::Masked),
+        _ if masked(text, t.start, t.end) => Some(Veto::Masked),
         _ => None,
     };
     let veto = veto
@@ -369,7 +460,25 @@ mod tests {
         assert_eq!(values("2024-05-01")[0].1, Some(Veto::NumberPart('-')));
         assert_eq!(values("XX2290")[0].1, Some(Veto::Masked));
         assert_eq!(values("*7512")[0].1, Some(Veto::Masked));
+        assert_eq!(values("card •••• 4821")[0].1, Some(Veto::Masked));
+        assert_eq!(values("您好，xxxxxx-7576，")[0].1, Some(Veto::Masked));
+        assert_eq!(values("XXXX-XXXX-XXXX-1234")[0].1, Some(Veto::Masked));
+        assert_eq!(values("nb 123456******6789")[0].1, Some(Veto::Masked));
+        assert_eq!(values("56765*1234")[0].1, Some(Veto::Masked));
+        assert_eq!(values("4821 **** ****")[0].1, Some(Veto::Masked));
+        assert_eq!(
+            values("release-1.11.0--universal-14000-signed.apk")[0].1,
+            Some(Veto::Identifier)
+        );
+        assert_eq!(values("ka_9090")[0].1, Some(Veto::Identifier));
+        assert_eq!(values("login code-482913")[0].1, None);
+        // Emphasis and ordinary words ending in x are not masks.
+        assert_eq!(values("code *482913*")[0].1, None);
+        assert_eq!(values("Box 1234")[0].1, None);
         assert_eq!(values("+4479460")[0].1, Some(Veto::PlusSign));
+        assert!(values("+44 7700 900481")
+            .iter()
+            .all(|(_, v)| *v == Some(Veto::PlusSign)));
         assert_eq!(
             values("https://nimbus.example/reset?id=773201")[0].1,
             Some(Veto::Url)

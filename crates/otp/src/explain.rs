@@ -5,7 +5,7 @@ use std::fmt;
 use std::ops::Range;
 
 use crate::keywords::PhraseClass;
-use crate::{Code, CodeKind};
+use crate::{Alternative, Code, CodeKind};
 
 /// Everything [`crate::explain`] found in a message.
 #[derive(Debug, Clone, PartialEq)]
@@ -13,6 +13,8 @@ use crate::{Code, CodeKind};
 pub struct Explanation {
     /// The extracted code, exactly what [`crate::extract`] returns.
     pub code: Option<Code>,
+    /// Other plausible codes, best first, as in [`crate::Extraction::alternatives`].
+    pub alternatives: Vec<Alternative>,
     /// Every phrase of the keyword table found in the message.
     pub phrases: Vec<PhraseHit>,
     /// Every candidate, in text order.
@@ -77,16 +79,29 @@ pub struct Reason {
 impl fmt::Display for Explanation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.code {
-            Some(c) => writeln!(
-                f,
-                "code: {} ({}, confidence {:.2}, bytes {}..{})",
-                c.value,
-                c.kind.name(),
-                c.confidence,
-                c.span.start,
-                c.span.end
-            )?,
+            Some(c) => {
+                write!(
+                    f,
+                    "code: {} ({}, confidence {:.2}, bytes {}..{})",
+                    c.value,
+                    c.kind.name(),
+                    c.confidence,
+                    c.span.start,
+                    c.span.end
+                )?;
+                match &c.origin {
+                    Some(o) => writeln!(f, " for {}, origin-bound", o.describe())?,
+                    None => writeln!(f)?,
+                }
+            }
             None => writeln!(f, "code: none")?,
+        }
+        for a in &self.alternatives {
+            writeln!(
+                f,
+                "alternative: {} (confidence {:.2}, bytes {}..{})",
+                a.value, a.confidence, a.span.start, a.span.end
+            )?;
         }
         if self.phrases.is_empty() {
             writeln!(f, "phrases: none")?;

@@ -152,6 +152,12 @@ impl Lowered {
                 continue;
             }
             in_gap = false;
+            // Typographic apostrophes meet the table's ASCII ones ("code d’accès").
+            let c = if matches!(c, '’' | 'ʼ' | '‘') {
+                '\''
+            } else {
+                c
+            };
             if c.is_ascii() {
                 text.push(c.to_ascii_lowercase());
                 origin.push(range);

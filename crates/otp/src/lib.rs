@@ -9,6 +9,12 @@
 //! and whether it stands alone on its line. The highest score above a threshold wins; without a keyword nothing is
 //! extracted, because copying a wrong number is worse than copying none.
 //!
+//! A message in the WICG origin-bound format (`@example.com #123456` on its last line) is parsed exactly instead:
+//! its code comes with the [`Origin`] it is for, and no heuristic overrides it. [`analyse`] also lists the other
+//! plausible codes ([`Alternative`]s, for a user who says "not this one"), and [`Extraction::corrected`] applies a
+//! user's [`Correction`] ("this sender's code is the 8-digit one", "this sender never sends codes"). Every rule has
+//! a switch ([`Rule`], [`analyse_with`]) so `cargo xtask otp-ablation` can show what each one changes.
+//!
 //! All phrases come from a table (`src/keywords.tsv`, one `language<TAB>class<TAB>phrase | phrase` line per
 //! language and class, 60+ languages) embedded at compile time; [`languages`] lists the languages it covers and
 //! [`PhraseClass`] documents the classes. The crate is pure: no I/O, no global state except the phrase automaton
@@ -28,6 +34,15 @@
 //!
 //! assert_eq!(extract("Never share your verification code with anyone."), None);
 //!
+//! // An origin-bound message names the site its code is for.
+//! let bound = extract("747723 is your ExampleCo code.\n\n@example.com #747723").unwrap();
+//! assert_eq!(bound.origin.unwrap().host, "example.com");
+//!
+//! // Other plausible codes, for a user who says "not this one".
+//! let found = simrelay_otp::analyse("Security code: 55102288\nVerification code: 482913");
+//! assert_eq!(found.code.unwrap().value, "482913");
+//! assert_eq!(found.alternatives[0].value, "55102288");
+//!
 //! // Every candidate and why it won or lost, for debugging.
 //! let why = simrelay_otp::explain(text);
 //! assert!(why.to_string().contains("card"));
@@ -37,35 +52,70 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod candidates;
+mod correction;
 mod explain;
 mod fold;
 mod keywords;
+mod origin;
+mod rules;
 mod score;
 
 use std::ops::Range;
 
+pub use correction::{CodeShape, Correction};
 pub use explain::{CandidateReport, Explanation, Outcome, PhraseHit, Reason};
 pub use keywords::{languages, PhraseClass};
+pub use origin::Origin;
+pub use rules::{Rule, Rules};
+use score::Mode;
 
 /// A one-time code found in a message.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Code {
     /// What the user types: group separators and service prefixes removed, digits of any script mapped to ASCII,
-    /// letter case and leading zeros kept.
+    /// letter case and leading zeros kept. An origin-bound code is kept exactly as the message writes it.
     pub value: String,
     /// Byte range of the code in the original text, for highlighting. For a grouped code it covers the separators;
     /// a dropped service prefix ("G-") is not included.
     pub span: Range<usize>,
-    /// Between 0 and 1: how clearly the message presents this as its code.
+    /// Between 0 and 1: how clearly the message presents this as its code (1 for an origin-bound code).
+    pub confidence: f32,
+    /// Digits only, or letters and digits.
+    pub kind: CodeKind,
+    /// The site the code is for, when the message is an origin-bound one (`@example.com #123456` on its last line).
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub origin: Option<Origin>,
+}
+
+/// Another string of the message that could be its code.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Alternative {
+    /// What the user would type, normalised as [`Code::value`].
+    pub value: String,
+    /// Byte range in the original text.
+    pub span: Range<usize>,
+    /// Between 0 and 1, never above the code's own confidence.
     pub confidence: f32,
     /// Digits only, or letters and digits.
     pub kind: CodeKind,
 }
 
-/// The kind of characters in a code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Everything [`analyse`] finds: the code, and the other plausible codes a user could pick instead.
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Extraction {
+    /// The code, exactly what [`extract`] returns.
+    pub code: Option<Code>,
+    /// Other plausible codes (not vetoed, with some keyword or layout evidence), best first, at most five; never
+    /// the code's value. Present also when no code was extracted.
+    pub alternatives: Vec<Alternative>,
+}
+
+/// The kind of characters in a code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum CodeKind {
     /// Digits only.
@@ -82,18 +132,49 @@ impl CodeKind {
             CodeKind::Alphanumeric => "alphanumeric",
         }
     }
+
+    /// The kind named `name` ([`CodeKind::name`]).
+    pub fn from_name(name: &str) -> Option<CodeKind> {
+        match name {
+            "numeric" => Some(CodeKind::Numeric),
+            "alphanumeric" => Some(CodeKind::Alphanumeric),
+            _ => None,
+        }
+    }
 }
 
 /// The verification code in `text`, if the message clearly carries one.
 #[must_use]
 pub fn extract(text: &str) -> Option<Code> {
-    score::analyse(text, false).code
+    score::analyse(text, Rules::ALL, Mode::Code).code
+}
+
+/// The code in `text` and the other plausible codes; `analyse(t).code == extract(t)`.
+#[must_use]
+pub fn analyse(text: &str) -> Extraction {
+    analyse_with(text, Rules::ALL)
+}
+
+/// [`analyse`] with some rules switched off: for ablation studies (`cargo xtask otp-ablation`) and tests.
+#[must_use]
+pub fn analyse_with(text: &str, rules: Rules) -> Extraction {
+    let e = score::analyse(text, rules, Mode::Alternatives);
+    Extraction {
+        code: e.code,
+        alternatives: e.alternatives,
+    }
 }
 
 /// Every candidate in `text` with the reasons it won or lost; `explain(t).code == extract(t)`.
 #[must_use]
 pub fn explain(text: &str) -> Explanation {
-    score::analyse(text, true)
+    explain_with(text, Rules::ALL)
+}
+
+/// [`explain`] with some rules switched off.
+#[must_use]
+pub fn explain_with(text: &str, rules: Rules) -> Explanation {
+    score::analyse(text, rules, Mode::Explain)
 }
 
 #[cfg(test)]

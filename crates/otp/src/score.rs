@@ -10,7 +10,9 @@ use crate::candidates::{self, Candidate};
 use crate::explain::{CandidateReport, Explanation, Outcome, PhraseHit, Reason};
 use crate::fold::Folded;
 use crate::keywords::{self, Hit, PhraseClass};
-use crate::{Code, CodeKind};
+use crate::origin;
+use crate::rules::{Rule, Rules};
+use crate::{Alternative, Code, CodeKind};
 
 /// Lowest score that is extracted. A six-digit number needs a code word in its sentence, or a softer context word
 /// close by, to reach it; without any keyword nothing is extracted.
@@ -28,35 +30,50 @@ const NEGATIVE_REACH: usize = 24;
 /// above the threshold; two signs ("at checkout and save 25%") bring a bare "code X" below it.
 const SALES_PENALTY: f32 = -1.5;
 
-/// Collects reasons only when explaining, so plain extraction does not allocate strings.
+/// What may stand between a colon or lead word and the value it presents: spaces, quotes and opening brackets
+/// ("code: [402917]", "验证码为【 123456 】", "code: «4821»").
+const OPENERS: &[char] = &[
+    ' ', '"', '\'', '“', '‘', '„', '«', '「', '『', '[', '(', '【', '〔', '<', '*',
+];
+
+/// Collects reasons only when explaining, so plain extraction does not allocate strings; skips switched-off rules.
 struct Notes {
     enabled: bool,
+    rules: Rules,
     score: f32,
     vetoed: bool,
     reasons: Vec<Reason>,
 }
 
 impl Notes {
-    fn add(&mut self, rule: &'static str, effect: f32, detail: impl FnOnce() -> String) {
+    fn add(&mut self, rule: Rule, effect: f32, detail: impl FnOnce() -> String) {
+        if !self.rules.has(rule) {
+            return;
+        }
         self.score += effect;
         if self.enabled {
             self.reasons.push(Reason {
-                rule,
+                rule: rule.name(),
                 effect,
                 detail: detail(),
             });
         }
     }
-    fn veto(&mut self, rule: &'static str, detail: impl FnOnce() -> String) {
-        self.vetoed = true;
-        self.add(rule, VETO, detail);
+    fn veto(&mut self, rule: Rule, detail: impl FnOnce() -> String) {
+        if self.rules.has(rule) {
+            self.vetoed = true;
+            self.add(rule, VETO, detail);
+        }
     }
 }
 
 /// The message being scored.
 struct Ctx<'a> {
     text: &'a str,
+    rules: Rules,
     hits: &'a [Hit],
+    /// For each hit: the start of the candidate it presents ("OTP is 4821", "验证码：4821"), if any.
+    presenting: Vec<Option<usize>>,
     /// Byte positions of sentence ends.
     stops: Vec<usize>,
     any_code_word: bool,
@@ -76,7 +93,7 @@ impl Ctx<'_> {
     }
     /// The gap introduces a value: it holds a lead word ("is") or ends with ':' or '='.
     fn presents(&self, gap: Range<usize>) -> bool {
-        let text = self.text[gap.clone()].trim_end();
+        let text = self.text[gap.clone()].trim_end_matches(OPENERS);
         let first = self.hits.partition_point(|h| h.range.start < gap.start);
         text.ends_with([':', '=', '：'])
             || self.hits[first..]
@@ -149,21 +166,23 @@ fn shape(text: &str, c: &Candidate, n: &mut Notes) {
                 5 | 8 => 0.7,
                 _ => 0.6,
             };
-            n.add("shape", prior, || format!("{} digits", c.value.len()));
+            n.add(Rule::LengthPrior, prior, || {
+                format!("{} digits", c.value.len())
+            });
             if c.value.len() == 4
                 && c.value
                     .parse::<u32>()
                     .is_ok_and(|y| (1900..=2099).contains(&y))
             {
-                n.add("shape", -0.7, || "could be a year".into());
+                n.add(Rule::Year, -0.7, || "could be a year".into());
             }
         }
         CodeKind::Alphanumeric => {
-            n.add("shape", 0.3, || "letters and digits".into());
+            n.add(Rule::LengthPrior, 0.3, || "letters and digits".into());
             let upper = c.value.bytes().any(|b| b.is_ascii_uppercase());
             let lower = c.value.bytes().any(|b| b.is_ascii_lowercase());
             if upper && lower {
-                n.add("shape", -1.5, || {
+                n.add(Rule::WordLike, -1.5, || {
                     "mixed case: a name or word rather than a code".into()
                 });
             }
@@ -175,21 +194,23 @@ fn shape(text: &str, c: &Candidate, n: &mut Notes) {
                 .unwrap_or(0);
             // Random upper-case codes have letter runs too; a long run in lower or mixed case reads as a word.
             if lower && longest_letter_run >= 4 {
-                n.add("shape", -1.5, || {
+                n.add(Rule::WordLike, -1.5, || {
                     "contains a word-like run of letters".into()
                 });
             } else if longest_letter_run >= 5 {
-                n.add("shape", -0.5, || "contains a long run of letters".into());
+                n.add(Rule::WordLike, -0.5, || {
+                    "contains a long run of letters".into()
+                });
             }
             if has_unit_suffix(&c.value) {
-                n.veto("shape", || {
+                n.veto(Rule::WordLike, || {
                     "a number with a unit or ordinal (10GB, 2nd, 30min)".into()
                 });
             }
         }
     }
     if c.grouped {
-        n.add("shape", 0.2, || "written in groups".into());
+        n.add(Rule::Grouped, 0.2, || "written in groups".into());
     }
     if c.prefixed {
         // "G-123456": a one-letter prefix is a known service convention; longer ones may be a category code.
@@ -197,7 +218,7 @@ fn shape(text: &str, c: &Candidate, n: &mut Notes) {
             p.bytes().rev().take_while(u8::is_ascii_uppercase).count()
         });
         let one_letter = prefix_len == 1;
-        n.add("shape", if one_letter { 1.5 } else { 0.5 }, || {
+        n.add(Rule::Prefix, if one_letter { 1.5 } else { 0.5 }, || {
             "follows a service prefix such as G-".into()
         });
     }
@@ -215,7 +236,7 @@ fn has_unit_suffix(v: &str) -> bool {
 }
 
 fn keyword(ctx: &Ctx, c: &Candidate, n: &mut Notes) {
-    let mut best: Option<(f32, &Hit, usize, bool)> = None;
+    let mut best: Option<(f32, &Hit, usize, bool, bool)> = None;
     let mut second = 0.0f32;
     for h in ctx.hits_near(&c.range) {
         let base = match h.class {
@@ -233,51 +254,65 @@ fn keyword(ctx: &Ctx, c: &Candidate, n: &mut Notes) {
         };
         let gap_text = &ctx.text[gap.clone()];
         let chars = gap_text.chars().count();
-        let v = if ctx.crosses_sentence(gap) {
+        let crosses = ctx.crosses_sentence(gap);
+        // "Txn 552019: your OTP is 4821": the code word presents another number, not this one.
+        let elsewhere = ctx.rules.has(Rule::Presents)
+            && ctx
+                .presenting
+                .get(hit_index(ctx, h))
+                .copied()
+                .flatten()
+                .is_some_and(|start| start != c.range.start);
+        let v = if crosses || elsewhere {
             (base * 0.4 - 0.01 * chars as f32).max(0.0)
         } else {
             (base - 0.05 * chars as f32).max(base * 0.5)
         };
         if best.is_none_or(|b| v > b.0) {
             second = second.max(best.map_or(0.0, |b| b.0));
-            best = Some((v, h, chars, after));
+            best = Some((v, h, chars, after, crosses));
         } else {
             second = second.max(v);
         }
     }
     match best {
-        Some((v, h, chars, after)) if v > 0.0 => {
+        Some((v, h, chars, after, crosses)) if v > 0.0 => {
             let word = &ctx.text[h.range.clone()];
             let class = h.class;
-            n.add("keyword", v, || {
+            n.add(Rule::Keyword, v, || {
                 let side = if after { "after" } else { "before" };
                 format!("{} word {word:?} {chars} characters {side}", class.name())
             });
             if second > 0.0 {
-                n.add("keyword", 0.25 * second, || {
+                n.add(Rule::SecondKeyword, 0.25 * second, || {
                     "a second keyword corroborates".into()
                 });
             }
-            // Letters and digits are a code only when presented as one: near a code word, or right after a
-            // context verb ("Enter H4TR9Z") when the value looks machine-made (upper case, two or more digits).
+            // Letters and digits are a code only when presented as one: near a code word in the same sentence,
+            // after a colon or lead word that ends a sentence naming a code ("Code d'authentification : AAAA1A"),
+            // or right after a context verb ("Enter H4TR9Z") when the value looks machine-made (upper case, two or
+            // more digits).
             let machine_made = c
                 .value
                 .bytes()
                 .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
                 && c.value.bytes().filter(u8::is_ascii_digit).count() >= 2;
-            let presented = (class == PhraseClass::Code && chars <= 20)
+            let presented = (class == PhraseClass::Code && chars <= 20 && !crosses)
+                || (presented(ctx, c) && ctx.code_word_before(c.range.start))
                 || (machine_made && chars <= 3 && !after)
                 || is_bare(ctx.text, c);
             if c.kind == CodeKind::Alphanumeric && !presented {
-                n.add("keyword", -2.0, || {
+                n.add(Rule::AlnumPresentation, -2.0, || {
                     "letters and digits need a code word right next to them".into()
                 });
             }
         }
         _ => {
-            n.add("keyword", 0.0, || "no code or context word nearby".into());
+            n.add(Rule::Keyword, 0.0, || {
+                "no code or context word nearby".into()
+            });
             if c.kind == CodeKind::Alphanumeric && !is_bare(ctx.text, c) {
-                n.add("keyword", -2.0, || {
+                n.add(Rule::AlnumPresentation, -2.0, || {
                     "letters and digits need a code word right next to them".into()
                 });
             }
@@ -324,7 +359,12 @@ fn negatives(ctx: &Ctx, c: &Candidate, n: &mut Notes) {
                     } else {
                         "the code in this sentence is expired or invalid"
                     };
-                    n.add(class.name(), -6.0, || {
+                    let rule = if class == PhraseClass::Promo {
+                        Rule::Promo
+                    } else {
+                        Rule::Expired
+                    };
+                    n.add(rule, -6.0, || {
                         format!("{why} ({:?} in the same sentence)", phrase())
                     });
                 }
@@ -337,15 +377,16 @@ fn negatives(ctx: &Ctx, c: &Candidate, n: &mut Notes) {
                 // "Your confirmation code for payment at checkout is 264190": between a code word and the value
                 // it presents, the phrase only says what the code is for, as with a booking or a card above.
                 if h.range.end <= c.range.start
+                    && ctx.rules.has(Rule::CodeFor)
                     && presented(ctx, c)
                     && ctx.code_word_before(h.range.start)
                 {
-                    n.add("sales", 0.0, || {
+                    n.add(Rule::CodeFor, 0.0, || {
                         format!("{:?} names what the code is for; the number is presented to the code word", phrase())
                     });
                     continue;
                 }
-                n.add("sales", SALES_PENALTY, || {
+                n.add(Rule::Sales, SALES_PENALTY, || {
                     format!("sales talk in the same sentence ({:?})", phrase())
                 });
             }
@@ -358,7 +399,7 @@ fn negatives(ctx: &Ctx, c: &Candidate, n: &mut Notes) {
                     continue;
                 };
                 if gap.len() <= 1 && gap.chars().all(char::is_whitespace) {
-                    n.veto("currency", || {
+                    n.veto(Rule::Currency, || {
                         format!("money: currency {:?} next to it", phrase())
                     });
                 }
@@ -389,34 +430,35 @@ fn negatives(ctx: &Ctx, c: &Candidate, n: &mut Notes) {
                 // "Your OTP for the booking is 482913": the phrase only says what the code is for; the number
                 // is presented ("is", ':') to the code word earlier in the sentence.
                 if class != PhraseClass::Time
+                    && ctx.rules.has(Rule::CodeFor)
                     && ctx.presents(gap.clone())
                     && ctx.code_word_before(h.range.start)
                 {
-                    n.add(class.name(), 0.0, || {
+                    n.add(Rule::CodeFor, 0.0, || {
                         format!("{:?} names what the code is for; the number is presented to the code word", phrase())
                     });
                     continue;
                 }
-                let (effect, why) = match class {
-                    PhraseClass::Amount => (-6.0, "an amount of money"),
-                    PhraseClass::Card => (-6.0, "the end of a card or account number"),
-                    PhraseClass::Phone => (-6.0, "a phone number or short code"),
-                    PhraseClass::Reference => {
-                        (-5.0, "an order, tracking, booking or reference number")
-                    }
-                    _ if is_clock_time(&c.value) => (-4.0, "a clock time"),
+                let (rule, effect, why) = match class {
+                    PhraseClass::Amount => (Rule::Amount, -6.0, "an amount of money"),
+                    PhraseClass::Card => (Rule::Card, -6.0, "the end of a card or account number"),
+                    PhraseClass::Phone => (Rule::Phone, -6.0, "a phone number or short code"),
+                    PhraseClass::Reference => (
+                        Rule::Reference,
+                        -5.0,
+                        "an order, tracking, booking or reference number",
+                    ),
+                    _ if is_clock_time(&c.value) => (Rule::Time, -4.0, "a clock time"),
                     _ => continue,
                 };
-                n.add(class.name(), effect, || {
-                    format!("{why}: follows {:?}", phrase())
-                });
+                n.add(rule, effect, || format!("{why}: follows {:?}", phrase()));
             }
             PhraseClass::Code | PhraseClass::Context | PhraseClass::Warning | PhraseClass::Lead => {
             }
         }
     }
     if let Some(p) = percentage(ctx.text, ctx.sentence_of(&c.range)) {
-        n.add("sales", SALES_PENALTY, || {
+        n.add(Rule::Sales, SALES_PENALTY, || {
             format!(
                 "a percentage in the same sentence ({:?}), as in a discount",
                 &ctx.text[p]
@@ -425,7 +467,7 @@ fn negatives(ctx: &Ctx, c: &Candidate, n: &mut Notes) {
     }
     let before = ctx.text[..c.range.start].chars().next_back();
     if before == Some('#') {
-        n.add("reference", -2.0, || {
+        n.add(Rule::Hash, -2.0, || {
             "follows '#', usual for order and ticket numbers".into()
         });
     }
@@ -450,7 +492,7 @@ fn is_bare(text: &str, c: &Candidate) -> bool {
 
 /// The value is presented: right after a colon, an equals sign or a lead word ("is", "lautet", "是").
 fn presented(ctx: &Ctx, c: &Candidate) -> bool {
-    let before = ctx.text[..c.range.start].trim_end_matches([' ', '"', '\'', '“', '«', '「']);
+    let before = ctx.text[..c.range.start].trim_end_matches(OPENERS);
     if before.ends_with([':', '=', '：']) {
         return true;
     }
@@ -462,12 +504,12 @@ fn presented(ctx: &Ctx, c: &Candidate) -> bool {
 
 fn layout(ctx: &Ctx, c: &Candidate, n: &mut Notes) {
     if presented(ctx, c) {
-        n.add("layout", 0.5, || {
+        n.add(Rule::Presented, 0.5, || {
             "presented after a colon or a word such as \"is\"".into()
         });
     }
     if is_bare(ctx.text, c) {
-        n.add("layout", 3.0, || "the whole message is this code".into());
+        n.add(Rule::Bare, 3.0, || "the whole message is this code".into());
     }
     let line_start = ctx.text[..c.range.start].rfind('\n').map_or(0, |i| i + 1);
     let line_end = ctx.text[c.range.end..]
@@ -482,7 +524,7 @@ fn layout(ctx: &Ctx, c: &Candidate, n: &mut Notes) {
     let alone =
         trim(&ctx.text[line_start..c.range.start]) && trim(&ctx.text[c.range.end..line_end]);
     if alone && ctx.any_code_word && ctx.text.contains('\n') {
-        n.add("layout", 1.5, || {
+        n.add(Rule::OwnLine, 1.5, || {
             "alone on its own line in a message that mentions a code".into()
         });
     }
@@ -495,44 +537,120 @@ fn layout(ctx: &Ctx, c: &Candidate, n: &mut Notes) {
             Some(']' | ')' | '】' | '>' | '」')
         )
     ) {
-        n.add("layout", 0.3, || "in brackets".into());
+        n.add(Rule::Brackets, 0.3, || "in brackets".into());
     }
 }
 
-/// Scores every candidate of `original`; reasons are recorded only when `explain` is set.
-pub(crate) fn analyse(original: &str, explain: bool) -> Explanation {
+/// How far (characters) a code word may stand before the value it presents ("code for your payment at Shop is
+/// 482913").
+const PRESENT_REACH: usize = 60;
+
+/// For each hit: the start of the candidate it presents, when it is a code word followed in the same sentence by a
+/// candidate (the first one after it, within [`PRESENT_REACH`] characters) that a colon or lead word introduces.
+fn presenting(ctx: &Ctx, cands: &[Candidate]) -> Vec<Option<usize>> {
+    ctx.hits
+        .iter()
+        .map(|h| {
+            if h.class != PhraseClass::Code {
+                return None;
+            }
+            let c = cands.iter().find(|c| c.range.start >= h.range.end)?;
+            let gap = h.range.end..c.range.start;
+            let near = ctx.text[gap.clone()].chars().count() <= PRESENT_REACH;
+            (near && !ctx.crosses_sentence(gap.clone()) && ctx.presents(gap))
+                .then_some(c.range.start)
+        })
+        .collect()
+}
+
+/// The index of `h` in the message's hits (sorted by start, never overlapping).
+fn hit_index(ctx: &Ctx, h: &Hit) -> usize {
+    ctx.hits.partition_point(|x| x.range.start < h.range.start)
+}
+
+/// How much [`analyse`] computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// The code only ([`crate::extract`]).
+    Code,
+    /// The code and the alternatives ([`crate::analyse`]).
+    Alternatives,
+    /// Everything, with reasons ([`crate::explain`]).
+    Explain,
+}
+
+/// Lowest score of a candidate listed as an alternative: some keyword or layout evidence beyond its shape.
+const PLAUSIBLE: f32 = 1.5;
+/// Most alternatives listed.
+const MAX_ALTERNATIVES: usize = 5;
+
+/// The confidence a score stands for: 0.5 at the threshold, towards 1 above it, towards 0 below.
+fn confidence_of(score: f32) -> f32 {
+    1.0 / (1.0 + (-(score - THRESHOLD)).exp())
+}
+
+/// Scores every candidate of `original` with the rules in `rules`; reasons are recorded only in [`Mode::Explain`].
+pub(crate) fn analyse(original: &str, rules: Rules, mode: Mode) -> Explanation {
     let mut cut = original.len().min(MAX_INPUT);
     while !original.is_char_boundary(cut) {
         cut -= 1;
     }
-    let folded = Folded::new(&original[..cut]);
+    let original = &original[..cut];
+    let explain = mode == Mode::Explain;
+    // An origin-bound last line names its code exactly; no heuristic may override it.
+    let bound = if rules.has(Rule::OriginBound) {
+        origin::parse(original)
+    } else {
+        None
+    };
+    let bound_code = bound.as_ref().map(|b| Code {
+        value: b.code.clone(),
+        span: b.span.clone(),
+        confidence: 1.0,
+        kind: if b.code.bytes().all(|c| c.is_ascii_digit()) {
+            CodeKind::Numeric
+        } else {
+            CodeKind::Alphanumeric
+        },
+        origin: Some(b.origin.clone()),
+    });
+    let empty = |code: Option<Code>| Explanation {
+        code,
+        alternatives: Vec::new(),
+        phrases: Vec::new(),
+        candidates: Vec::new(),
+    };
+    if bound_code.is_some() && mode == Mode::Code {
+        return empty(bound_code);
+    }
+    let folded = Folded::new(original);
     let text = folded.text.as_str();
     let cands = candidates::find(text);
     if cands.is_empty() && !explain {
         // Nothing shaped like a code: no need to look for phrases.
-        return Explanation {
-            code: None,
-            phrases: Vec::new(),
-            candidates: Vec::new(),
-        };
+        return empty(bound_code);
     }
     let hits = keywords::find(text);
-    let ctx = Ctx {
+    let mut ctx = Ctx {
         text,
+        rules,
         stops: sentence_stops(text),
         any_code_word: hits.iter().any(|h| h.class == PhraseClass::Code),
         hits: &hits,
+        presenting: Vec::new(),
     };
+    ctx.presenting = presenting(&ctx, &cands);
     let mut scored: Vec<(Candidate, Notes)> = Vec::with_capacity(cands.len());
     for c in cands {
         let mut n = Notes {
             enabled: explain,
+            rules,
             score: 0.0,
             vetoed: false,
             reasons: Vec::new(),
         };
         if let Some(v) = c.veto {
-            n.veto("veto", || v.describe());
+            n.veto(v.rule(), || v.describe());
         }
         shape(text, &c, &mut n);
         keyword(&ctx, &c, &mut n);
@@ -547,7 +665,7 @@ pub(crate) fn analyse(original: &str, explain: bool) -> Explanation {
             winner = Some(i);
         }
     }
-    let code = winner.map(|w| {
+    let heuristic = winner.map(|w| {
         let (c, n) = &scored[w];
         // Confidence grows with the margin over the threshold and shrinks when a runner-up came close.
         let runner_up = scored
@@ -556,7 +674,7 @@ pub(crate) fn analyse(original: &str, explain: bool) -> Explanation {
             .filter(|(i, (_, m))| *i != w && eligible(m))
             .map(|(_, (_, m))| m.score)
             .fold(f32::NEG_INFINITY, f32::max);
-        let mut confidence = 1.0 / (1.0 + (-(n.score - THRESHOLD)).exp());
+        let mut confidence = confidence_of(n.score);
         if n.score - runner_up < 1.0 {
             confidence *= 0.8;
         }
@@ -565,11 +683,45 @@ pub(crate) fn analyse(original: &str, explain: bool) -> Explanation {
             span: folded.original_range(c.range.clone()),
             confidence,
             kind: c.kind,
+            origin: None,
         }
     });
+    let code = bound_code.or(heuristic);
+    if mode == Mode::Code {
+        return empty(code);
+    }
+    // Other plausible codes, best first: never the code itself, nor anything on an origin-bound line.
+    let mut ranked: Vec<usize> = (0..scored.len())
+        .filter(|&i| {
+            let (c, n) = &scored[i];
+            let span = folded.original_range(c.range.clone());
+            !n.vetoed
+                && n.score >= PLAUSIBLE
+                && code.as_ref().is_none_or(|k| k.value != c.value)
+                && bound.as_ref().is_none_or(|b| !b.line.contains(&span.start))
+        })
+        .collect();
+    ranked.sort_by(|&a, &b| scored[b].1.score.total_cmp(&scored[a].1.score));
+    let mut alternatives: Vec<Alternative> = Vec::new();
+    for i in ranked {
+        let (c, n) = &scored[i];
+        if alternatives.len() == MAX_ALTERNATIVES {
+            break;
+        }
+        if alternatives.iter().any(|a| a.value == c.value) {
+            continue;
+        }
+        alternatives.push(Alternative {
+            value: c.value.clone(),
+            span: folded.original_range(c.range.clone()),
+            confidence: confidence_of(n.score).min(code.as_ref().map_or(1.0, |k| k.confidence)),
+            kind: c.kind,
+        });
+    }
     if !explain {
         return Explanation {
             code,
+            alternatives,
             phrases: Vec::new(),
             candidates: Vec::new(),
         };
@@ -587,24 +739,30 @@ pub(crate) fn analyse(original: &str, explain: bool) -> Explanation {
         .collect();
     let candidates = scored
         .into_iter()
-        .enumerate()
-        .map(|(i, (c, n))| CandidateReport {
-            outcome: if Some(i) == winner {
-                Outcome::Won
-            } else if eligible(&n) {
-                Outcome::Lost
-            } else {
-                Outcome::Rejected
-            },
-            span: folded.original_range(c.range.clone()),
-            value: c.value,
-            kind: c.kind,
-            score: n.score,
-            reasons: n.reasons,
+        .map(|(c, n)| {
+            let span = folded.original_range(c.range.clone());
+            let won = code
+                .as_ref()
+                .is_some_and(|k| k.span == span && k.value == c.value);
+            CandidateReport {
+                outcome: if won {
+                    Outcome::Won
+                } else if eligible(&n) {
+                    Outcome::Lost
+                } else {
+                    Outcome::Rejected
+                },
+                span,
+                value: c.value,
+                kind: c.kind,
+                score: n.score,
+                reasons: n.reasons,
+            }
         })
         .collect();
     Explanation {
         code,
+        alternatives,
         phrases,
         candidates,
     }
@@ -615,7 +773,7 @@ mod tests {
     use super::*;
 
     fn reasons(text: &str) -> Vec<(&'static str, String, Outcome)> {
-        analyse(text, true)
+        analyse(text, Rules::ALL, Mode::Explain)
             .candidates
             .into_iter()
             .flat_map(|c| {
@@ -627,7 +785,7 @@ mod tests {
     }
 
     fn value(text: &str) -> Option<String> {
-        analyse(text, false).code.map(|c| c.value)
+        analyse(text, Rules::ALL, Mode::Code).code.map(|c| c.value)
     }
 
     #[test]

@@ -161,7 +161,10 @@ impl Serve {
             .env_remove("SIMRELAY_TOKEN")
             .stdin(Stdio::null())
             .output()
-            .map_err(KitError::io(format!("cannot run {} token show", self.bin.display())))?;
+            .map_err(KitError::io(format!(
+                "cannot run {} token show",
+                self.bin.display()
+            )))?;
         let token = String::from_utf8_lossy(&out.stdout).trim().to_owned();
         if !out.status.success() || token.is_empty() {
             return Err(KitError::Protocol(format!(

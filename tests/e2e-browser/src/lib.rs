@@ -33,7 +33,8 @@
 //! ```sh
 //! PATH=$PWD/node_modules/.bin:$PATH trunk build --release --offline   # the UI into dist/
 //! cargo build -p simrelay-engine                                     # target/debug/simrelay
-//! cargo test -p simrelay-e2e-browser                                 # screenshots land in docs/screenshots/
+//! cargo test -p simrelay-e2e-browser                                 # screenshots land in target/screenshots/
+//! cargo xtask screenshots                                            # Chromium's into docs/screenshots/
 //! SIMRELAY_BROWSERS=firefox cargo test -p simrelay-e2e-browser       # one browser only
 //! ```
 //! Build the engine *after* `dist/` exists: rust-embed resolves the folder when the engine is compiled, and a
@@ -53,6 +54,15 @@ pub use simrelay_testkit::{free_port, wait_until};
 /// The repository root.
 pub fn repo_root() -> PathBuf {
     bins::workspace_root()
+}
+
+/// Where screenshots go: `screenshots/` in the target directory (`$CARGO_TARGET_DIR`, else `<repo>/target`).
+pub fn screenshots_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|dir| repo_root().join(dir))
+        .unwrap_or_else(|| repo_root().join("target"));
+    target.join("screenshots")
 }
 
 /// Fails unless the UI was built into `<repo>/dist`.
@@ -553,17 +563,12 @@ impl Browser {
         .await
     }
 
-    /// Saves a PNG screenshot and returns its path: Chromium's to `docs/screenshots/<name>.png` (the README's
-    /// pictures), the other browsers' to `<temp dir>/simrelay-screenshots/<browser>/<name>.png`, to look at when
-    /// a browser draws something differently, without overwriting the README's.
+    /// Saves a PNG screenshot and returns its path, `<target>/screenshots/<browser>/<name>.png` (see
+    /// [`screenshots_dir`]): a test run leaves the working tree as it was. `cargo xtask screenshots` copies
+    /// Chromium's into `docs/screenshots/`, the README's pictures.
     pub async fn screenshot(&self, name: &str) -> Result<PathBuf> {
         let png = self.client.screenshot().await?;
-        let dir = match self.kind {
-            BrowserKind::Chromium => repo_root().join("docs/screenshots"),
-            other => std::env::temp_dir()
-                .join("simrelay-screenshots")
-                .join(other.name()),
-        };
+        let dir = screenshots_dir().join(self.kind.name());
         std::fs::create_dir_all(&dir)?;
         let path = dir.join(format!("{name}.png"));
         std::fs::write(&path, png)?;

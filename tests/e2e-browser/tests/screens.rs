@@ -1,7 +1,7 @@
 //! Compose sends an SMS the simulated modem receives (its PDU is decoded and checked) and follows its status from
 //! `sent` WebSocket frames without polling, the length counter agrees
 //! with the PDU encoder, every screen fits a 360 px phone, and screenshots of each screen are saved to
-//! `docs/screenshots/` at desktop and phone widths.
+//! `target/screenshots/` at desktop and phone widths (`cargo xtask screenshots` refreshes `docs/screenshots/`).
 
 use std::time::Duration;
 

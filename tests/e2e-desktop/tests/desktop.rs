@@ -22,6 +22,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "desktop/config_file.rs"]
+mod config_file;
+
 /// Seconds after which the app clears a copied code; short so the test sees it happen.
 const CLEAR_SECS: u64 = 4;
 
@@ -273,7 +276,13 @@ async fn code_reaches_window_notification_and_clipboard() {
     eprintln!("launch to code in window: {:?}", launched.elapsed());
     // The DOM can be a frame ahead of what is painted.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    session.screenshot(&std::env::temp_dir().join("simrelay-desktop-e2e.png"));
+    // Into the target directory, so a test run leaves the working tree as it was.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let shots = root
+        .join(std::env::var_os("CARGO_TARGET_DIR").unwrap_or_else(|| "target".into()))
+        .join("screenshots/desktop");
+    let _ = std::fs::create_dir_all(&shots);
+    session.screenshot(&shots.join("window.png"));
 
     let pid = app_pid(&binary, session.xvfb.display()).expect("app process");
     let pss_open = total_pss_kb(pid);

@@ -1,10 +1,10 @@
 //! The modems added at run time (`added_modems`): what `POST /api/modems` started, so the next start starts them
 //! again. Modems from the config file are not stored here: the file stays the one place they are declared.
 
-use chrono::{SecondsFormat, Utc};
+use chrono::Utc;
 use sqlx::Row;
 
-use super::{Store, StoreError};
+use super::{on_db, Store, StoreError};
 
 /// A modem added at run time.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,17 +30,19 @@ impl Store {
             AddedModem::Serial { port, label } => (port.as_str(), "serial", label.as_deref()),
             AddedModem::Demo => (DEMO_KEY, "demo", None),
         };
-        sqlx::query(
-            "INSERT INTO added_modems (port, kind, label, added_at) VALUES (?, ?, ?, ?) \
-             ON CONFLICT (port) DO UPDATE SET kind = excluded.kind, label = excluded.label, \
-             added_at = excluded.added_at",
-        )
-        .bind(port)
-        .bind(kind)
-        .bind(label)
-        .bind(Utc::now().to_rfc3339_opts(SecondsFormat::Micros, false))
-        .execute(self.for_write())
-        .await?;
+        on_db!(self, db => {
+            sqlx::query(
+                "INSERT INTO added_modems (port, kind, label, added_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (port) DO UPDATE SET kind = excluded.kind, label = excluded.label, \
+                 added_at = excluded.added_at",
+            )
+            .bind(port)
+            .bind(kind)
+            .bind(label)
+            .bind(db.time(Utc::now()))
+            .execute(db.writer())
+            .await?;
+        });
         Ok(())
     }
 
@@ -50,29 +52,34 @@ impl Store {
             AddedModem::Serial { port, .. } => port.as_str(),
             AddedModem::Demo => DEMO_KEY,
         };
-        let done = sqlx::query("DELETE FROM added_modems WHERE port = ?")
-            .bind(port)
-            .execute(self.for_write())
-            .await?;
-        Ok(done.rows_affected() > 0)
+        on_db!(self, db => {
+            let done = sqlx::query("DELETE FROM added_modems WHERE port = $1")
+                .bind(port)
+                .execute(db.writer())
+                .await?;
+            Ok(done.rows_affected() > 0)
+        })
     }
 
     /// The modems added at run time, oldest first.
     pub async fn added_modems(&self) -> Result<Vec<AddedModem>, StoreError> {
-        let rows =
-            sqlx::query("SELECT port, kind, label FROM added_modems ORDER BY added_at, port")
-                .fetch_all(&self.pool)
-                .await?;
-        Ok(rows
-            .iter()
-            .map(|row| match row.get::<String, _>(1).as_str() {
-                "demo" => AddedModem::Demo,
-                _ => AddedModem::Serial {
-                    port: row.get(0),
-                    label: row.get(2),
-                },
-            })
-            .collect())
+        on_db!(self, db => {
+            let rows =
+                sqlx::query("SELECT port, kind, label FROM added_modems ORDER BY added_at, port")
+                    .fetch_all(db.reader())
+                    .await?;
+            rows.iter()
+                .map(|row| {
+                    Ok(match row.try_get::<String, _>(1)?.as_str() {
+                        "demo" => AddedModem::Demo,
+                        _ => AddedModem::Serial {
+                            port: row.try_get(0)?,
+                            label: row.try_get(2)?,
+                        },
+                    })
+                })
+                .collect()
+        })
     }
 }
 
@@ -82,29 +89,29 @@ mod tests {
 
     #[tokio::test]
     async fn added_modems_survive_a_reopen_until_forgotten() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("added.db");
-        let store = Store::open(&path).await.expect("open");
-        let usb = AddedModem::Serial {
-            port: "/dev/ttyUSB2".into(),
-            label: Some("Work SIM".into()),
-        };
-        store.remember_added_modem(&usb).await.expect("add");
-        store
-            .remember_added_modem(&AddedModem::Demo)
-            .await
-            .expect("add demo");
-        store.close().await;
-        let store = Store::open(&path).await.expect("reopen");
-        assert_eq!(
-            store.added_modems().await.expect("list"),
-            vec![usb.clone(), AddedModem::Demo]
-        );
-        assert!(store.forget_added_modem(&usb).await.expect("forget"));
-        assert!(!store.forget_added_modem(&usb).await.expect("again"));
-        assert_eq!(
-            store.added_modems().await.expect("list"),
-            vec![AddedModem::Demo]
-        );
+        for mut store in crate::store::testing::stores().await {
+            let usb = AddedModem::Serial {
+                port: "/dev/ttyUSB2".into(),
+                label: Some("Work SIM".into()),
+            };
+            store.remember_added_modem(&usb).await.expect("add");
+            store
+                .remember_added_modem(&AddedModem::Demo)
+                .await
+                .expect("add demo");
+            store.reopen().await;
+            assert_eq!(
+                store.added_modems().await.expect("list"),
+                vec![usb.clone(), AddedModem::Demo],
+                "{}",
+                store.backend
+            );
+            assert!(store.forget_added_modem(&usb).await.expect("forget"));
+            assert!(!store.forget_added_modem(&usb).await.expect("again"));
+            assert_eq!(
+                store.added_modems().await.expect("list"),
+                vec![AddedModem::Demo]
+            );
+        }
     }
 }

@@ -1,29 +1,30 @@
-//! The message store: one SQLite file, opened through sqlx, schema in `migrations/`.
+//! The message store, opened through sqlx on one of its backends (`backend.rs`): an SQLite file (the default) or
+//! PostgreSQL. Schema in `migrations/<backend>/`.
 //!
 //! The store is the only place a message becomes durable. Everything downstream (deleting it from the SIM,
 //! publishing it on the hub) happens only after [`Store::insert_message`] returned, so a crash at any point
 //! either loses nothing or re-reads a message that the `(modem, pdu_sha256)` constraint then ignores.
 
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
-use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
 use sha2::{Digest, Sha256};
 use simrelay_protocol::Message;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
-};
 use sqlx::Row;
 
 mod added_modems;
-mod checkpoint;
+pub(crate) mod backend;
 mod modem_ids;
 mod retention;
 mod search;
 mod sent;
 pub mod settings;
+mod sqlite;
+#[cfg(test)]
+pub(crate) mod testing;
+
+pub(crate) use backend::on_db;
+use backend::StoreRow;
 
 pub use added_modems::AddedModem;
 pub use retention::{Retention, RetentionReport};
@@ -117,20 +118,17 @@ pub enum Inserted {
     Duplicate,
 }
 
-/// Handle to the SQLite message store; cheap to clone (two connection pools).
+/// Handle to the message store; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Store {
-    /// Readers: the API's queries run side by side (WAL).
-    pool: SqlitePool,
-    /// The one connection every write goes through. SQLite allows one writer at a time; writers that meet
-    /// on separate connections get SQLITE_BUSY, and SQLite's busy handler sleeps 1 to 100 ms per retry
-    /// however soon the lock frees (a 4-modem burst slept 950 times); and a connection that did not write
-    /// last re-reads every page it touches, because another connection's commit empties its page cache.
-    /// A pool of one queues writers in-process, wakes the next the moment the previous commits, and keeps
-    /// the writer's cache warm.
-    writer: SqlitePool,
-    /// The writer leaves WAL checkpoints to a background task (see `checkpoint`).
-    checkpoints: checkpoint::Checkpoints,
+    pub(crate) db: Db,
+}
+
+/// The open backend; store code reaches it through [`on_db!`].
+#[derive(Debug, Clone)]
+pub(crate) enum Db {
+    /// An SQLite file.
+    Sqlite(sqlite::Sqlite),
 }
 
 /// Columns of `messages` in the order [`message_from_row`] reads them.
@@ -139,56 +137,11 @@ pub(crate) const MESSAGE_COLUMNS: &str =
      encoding, decode_error, incomplete";
 
 impl Store {
-    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    /// Opens (creating if needed) the SQLite database at `path` and brings its schema up to date.
     pub async fn open(path: &Path) -> Result<Store, StoreError> {
-        let open_err = |source| StoreError::Open {
-            path: path.to_path_buf(),
-            source,
-        };
-        let options = SqliteConnectOptions::from_str("sqlite:")
-            .map_err(open_err)?
-            .filename(path)
-            .create_if_missing(true)
-            // WAL lets the HTTP readers run while ingest writes; NORMAL is durable across process crashes
-            // in WAL mode and only risks the last commit on power loss, which a re-read from the SIM covers
-            // for messages not yet deleted there.
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5));
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(options.clone().pragma("wal_autocheckpoint", "0"))
-            .await
-            .map_err(open_err)?;
-        sqlx::migrate!("../../migrations").run(&writer).await?;
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
-            .await
-            .map_err(open_err)?;
-        let checkpoints = checkpoint::Checkpoints::spawn(pool.clone());
         Ok(Store {
-            pool,
-            writer,
-            checkpoints,
+            db: Db::Sqlite(sqlite::Sqlite::open(path).await?),
         })
-    }
-
-    /// Starts a write transaction on the writer connection, waiting for its turn. `BEGIN IMMEDIATE` takes the
-    /// write lock up front, so another process writing the same file (the CLI) makes it wait through the busy
-    /// timeout instead of failing halfway through the transaction.
-    pub(crate) async fn write_tx(
-        &self,
-    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
-        self.checkpoints.request();
-        self.writer.begin_with("BEGIN IMMEDIATE").await
-    }
-
-    /// The writer connection, for a write that is one autocommitted statement.
-    pub(crate) fn for_write(&self) -> &SqlitePool {
-        self.checkpoints.request();
-        &self.writer
     }
 
     /// Commits a message and its raw PDUs in one transaction; a repeat of an already stored PDU is a no-op.
@@ -201,82 +154,83 @@ impl Store {
     /// messages queue up faster than one commit each: a commit costs far more than a row (see the SQLite
     /// ceiling in BENCHMARKS.md), so a burst is stored at the batched rate while a lone message still gets
     /// its own commit at once. The rows go in with one multi-row statement per table, because each statement
-    /// is a round trip to sqlx's SQLite thread.
+    /// is a round trip to the database.
     pub async fn insert_messages(&self, news: &[NewMessage]) -> Result<Vec<Inserted>, StoreError> {
         if news.is_empty() {
             return Ok(Vec::new());
         }
         let received_at = now_utc();
-        let received = received_at.to_rfc3339_opts(SecondsFormat::Micros, false);
         let keys: Vec<String> = news.iter().map(|new| dedup_key(&new.pdus)).collect();
-        let mut tx = self.write_tx().await?;
-
-        let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "INSERT INTO messages (modem, sender, text, code, code_start, code_end, sent_at, received_at, \
-             encoding, decode_error, incomplete, pdu_sha256) ",
-        );
-        insert.push_values(news.iter().zip(&keys), |mut row, (new, key)| {
-            let (code_start, code_end) = match new.code_span {
-                Some([start, end]) => (Some(to_i64(start)), Some(to_i64(end))),
-                None => (None, None),
-            };
-            row.push_bind(&new.modem)
-                .push_bind(&new.sender)
-                .push_bind(&new.text)
-                .push_bind(&new.code)
-                .push_bind(code_start)
-                .push_bind(code_end)
-                .push_bind(new.sent_at.to_rfc3339_opts(SecondsFormat::AutoSi, false))
-                .push_bind(&received)
-                .push_bind(&new.encoding)
-                .push_bind(&new.decode_error)
-                .push_bind(new.incomplete)
-                .push_bind(key);
-        });
-        insert.push(" ON CONFLICT (modem, pdu_sha256) DO NOTHING RETURNING id, modem, pdu_sha256");
-        // RETURNING gives the new rows in no promised order; a key repeated within the batch is new only once.
-        let mut ids: std::collections::HashMap<(String, String), i64> = insert
-            .build()
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|row| ((row.get(1), row.get(2)), row.get(0)))
-            .collect();
-        let outcomes: Vec<Option<i64>> = news
-            .iter()
-            .zip(&keys)
-            .map(|(new, key)| ids.remove(&(new.modem.clone(), key.clone())))
-            .collect();
-
-        let pdus: Vec<(i64, &NewMessage, &Vec<u8>)> = news
-            .iter()
-            .zip(&outcomes)
-            .filter_map(|(new, id)| Some((id.as_ref().copied()?, new)))
-            .flat_map(|(id, new)| {
-                new.pdus
-                    .iter()
-                    .chain(&new.extra_pdus)
-                    .map(move |pdu| (id, new, pdu))
-            })
-            .collect();
-        if !pdus.is_empty() {
-            let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                "INSERT INTO pdus (message_id, modem, sha256, raw, received_at) ",
+        let outcomes: Vec<Option<i64>> = on_db!(self, db => {
+            let received = db.time(received_at);
+            let mut tx = db.begin().await?;
+            let mut insert = db.builder(
+                "INSERT INTO messages (modem, sender, text, code, code_start, code_end, sent_at, received_at, \
+                 encoding, decode_error, incomplete, pdu_sha256) ",
             );
-            insert.push_values(&pdus, |mut row, (id, new, pdu)| {
-                row.push_bind(*id)
-                    .push_bind(&new.modem)
-                    .push_bind(sha256_hex(pdu))
-                    .push_bind(pdu.as_slice())
-                    .push_bind(&received);
+            insert.push_values(news.iter().zip(&keys), |mut row, (new, key)| {
+                let (code_start, code_end) = match new.code_span {
+                    Some([start, end]) => (Some(to_i64(start)), Some(to_i64(end))),
+                    None => (None, None),
+                };
+                row.push_bind(&new.modem)
+                    .push_bind(&new.sender)
+                    .push_bind(&new.text)
+                    .push_bind(&new.code)
+                    .push_bind(code_start)
+                    .push_bind(code_end)
+                    .push_bind(new.sent_at.to_rfc3339_opts(SecondsFormat::AutoSi, false))
+                    .push_bind(received.clone())
+                    .push_bind(&new.encoding)
+                    .push_bind(&new.decode_error)
+                    .push_bind(new.incomplete)
+                    .push_bind(key);
             });
-            // A part that waited in `pdus` for its siblings is adopted by the message instead of duplicated.
-            insert.push(
-                " ON CONFLICT (modem, sha256) DO UPDATE SET message_id = excluded.message_id",
-            );
-            insert.build().execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
+            insert.push(" ON CONFLICT (modem, pdu_sha256) DO NOTHING RETURNING id, modem, pdu_sha256");
+            // RETURNING gives the new rows in no promised order; a key repeated within the batch is new only once.
+            let mut ids: std::collections::HashMap<(String, String), i64> = insert
+                .build()
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|row| Ok(((row.try_get(1)?, row.try_get(2)?), row.try_get(0)?)))
+                .collect::<Result<_, sqlx::Error>>()?;
+            let outcomes: Vec<Option<i64>> = news
+                .iter()
+                .zip(&keys)
+                .map(|(new, key)| ids.remove(&(new.modem.clone(), key.clone())))
+                .collect();
+
+            let pdus: Vec<(i64, &NewMessage, &Vec<u8>)> = news
+                .iter()
+                .zip(&outcomes)
+                .filter_map(|(new, id)| Some((id.as_ref().copied()?, new)))
+                .flat_map(|(id, new)| {
+                    new.pdus
+                        .iter()
+                        .chain(&new.extra_pdus)
+                        .map(move |pdu| (id, new, pdu))
+                })
+                .collect();
+            if !pdus.is_empty() {
+                let mut insert =
+                    db.builder("INSERT INTO pdus (message_id, modem, sha256, raw, received_at) ");
+                insert.push_values(&pdus, |mut row, (id, new, pdu)| {
+                    row.push_bind(*id)
+                        .push_bind(&new.modem)
+                        .push_bind(sha256_hex(pdu))
+                        .push_bind(pdu.as_slice())
+                        .push_bind(received.clone());
+                });
+                // A part that waited in `pdus` for its siblings is adopted by the message instead of duplicated.
+                insert.push(
+                    " ON CONFLICT (modem, sha256) DO UPDATE SET message_id = excluded.message_id",
+                );
+                insert.build().execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            outcomes
+        });
 
         Ok(news
             .iter()
@@ -310,108 +264,119 @@ impl Store {
         key: PartKey,
     ) -> Result<PartInserted, StoreError> {
         let sha = sha256_hex(raw);
-        let inserted = sqlx::query(
-            "INSERT INTO pdus (modem, sha256, raw, received_at, sender, concat_ref, concat_total, concat_seq) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (modem, sha256) DO NOTHING",
-        )
-        .bind(modem)
-        .bind(&sha)
-        .bind(raw)
-        .bind(now_utc().to_rfc3339_opts(SecondsFormat::Micros, false))
-        .bind(sender)
-        .bind(i64::from(key.reference))
-        .bind(i64::from(key.total))
-        .bind(i64::from(key.seq))
-        .execute(self.for_write())
-        .await?
-        .rows_affected();
-        if inserted == 1 {
-            return Ok(PartInserted::New);
-        }
-        let message_id: Option<i64> =
-            sqlx::query_scalar("SELECT message_id FROM pdus WHERE modem = ? AND sha256 = ?")
-                .bind(modem)
-                .bind(&sha)
-                .fetch_one(&self.pool)
-                .await?;
-        Ok(if message_id.is_some() {
-            PartInserted::Committed
-        } else {
-            PartInserted::Pending
+        let message_id: Option<Option<i64>> = on_db!(self, db => {
+            let inserted = sqlx::query(
+                "INSERT INTO pdus (modem, sha256, raw, received_at, sender, concat_ref, concat_total, concat_seq) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (modem, sha256) DO NOTHING",
+            )
+            .bind(modem)
+            .bind(&sha)
+            .bind(raw)
+            .bind(db.time(now_utc()))
+            .bind(sender)
+            .bind(i64::from(key.reference))
+            .bind(i64::from(key.total))
+            .bind(i64::from(key.seq))
+            .execute(db.writer())
+            .await?
+            .rows_affected();
+            if inserted == 1 {
+                None
+            } else {
+                Some(
+                    sqlx::query_scalar("SELECT message_id FROM pdus WHERE modem = $1 AND sha256 = $2")
+                        .bind(modem)
+                        .bind(&sha)
+                        .fetch_one(db.reader())
+                        .await?,
+                )
+            }
+        });
+        Ok(match message_id {
+            None => PartInserted::New,
+            Some(Some(_)) => PartInserted::Committed,
+            Some(None) => PartInserted::Pending,
         })
     }
 
     /// Raw PDUs of every stored part of `modem` still waiting for its siblings, oldest first.
     pub async fn pending_parts(&self, modem: &str) -> Result<Vec<Vec<u8>>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT raw FROM pdus WHERE modem = ? AND message_id IS NULL ORDER BY id",
+        on_db!(self, db => Ok(sqlx::query_scalar(
+            "SELECT raw FROM pdus WHERE modem = $1 AND message_id IS NULL ORDER BY id",
         )
         .bind(modem)
-        .fetch_all(&self.pool)
-        .await?)
+        .fetch_all(db.reader())
+        .await?))
     }
 
     /// The newest `limit` messages, newest first.
     pub async fn recent(&self, limit: u32) -> Result<Vec<Message>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages ORDER BY id DESC LIMIT ?"
-        ))
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(message_from_row).collect()
+        on_db!(self, db => {
+            let rows = sqlx::query(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages ORDER BY id DESC LIMIT $1"
+            ))
+            .bind(i64::from(limit))
+            .fetch_all(db.reader())
+            .await?;
+            rows.iter().map(message_from_row).collect()
+        })
     }
 
     /// One message by id.
     pub async fn get(&self, id: i64) -> Result<Option<Message>, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?"
-        ))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(message_from_row).transpose()
+        on_db!(self, db => {
+            let row = sqlx::query(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1"
+            ))
+            .bind(id)
+            .fetch_optional(db.reader())
+            .await?;
+            row.as_ref().map(message_from_row).transpose()
+        })
     }
 
     /// The raw PDUs of a message, in part order.
     pub async fn raw_pdus(&self, message_id: i64) -> Result<Vec<Vec<u8>>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT raw FROM pdus WHERE message_id = ? ORDER BY COALESCE(concat_seq, 0), id",
+        on_db!(self, db => Ok(sqlx::query_scalar(
+            "SELECT raw FROM pdus WHERE message_id = $1 ORDER BY COALESCE(concat_seq, 0), id",
         )
         .bind(message_id)
-        .fetch_all(&self.pool)
-        .await?)
+        .fetch_all(db.reader())
+        .await?))
     }
 
     /// Deletes a message and its raw PDUs; returns whether it existed.
     pub async fn delete(&self, id: i64) -> Result<bool, StoreError> {
-        let result = sqlx::query("DELETE FROM messages WHERE id = ?")
-            .bind(id)
-            .execute(self.for_write())
-            .await?;
-        Ok(result.rows_affected() > 0)
+        on_db!(self, db => {
+            let result = sqlx::query("DELETE FROM messages WHERE id = $1")
+                .bind(id)
+                .execute(db.writer())
+                .await?;
+            Ok(result.rows_affected() > 0)
+        })
     }
 
     /// The largest message id (0 when empty): "everything up to now" for `after=` cursors.
     pub async fn max_id(&self) -> Result<i64, StoreError> {
-        Ok(
+        on_db!(self, db => Ok(
             sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM messages")
-                .fetch_one(&self.pool)
+                .fetch_one(db.reader())
                 .await?,
-        )
+        ))
     }
 
     /// Number of stored messages.
     pub async fn count(&self) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM messages")
-            .fetch_one(&self.pool)
-            .await?)
+        on_db!(self, db => Ok(sqlx::query_scalar("SELECT COUNT(*) FROM messages")
+            .fetch_one(db.reader())
+            .await?))
     }
 
-    /// Closes the pool, waiting for in-flight queries; the WAL is checkpointed when the last connection closes.
+    /// Closes the connections, waiting for in-flight queries.
     pub async fn close(&self) {
-        self.pool.close().await;
-        self.writer.close().await;
+        match &self.db {
+            Db::Sqlite(db) => db.close().await,
+        }
     }
 }
 
@@ -446,13 +411,20 @@ fn dedup_key(pdus: &[Vec<u8>]) -> String {
     }
 }
 
-pub(crate) fn message_from_row(row: &SqliteRow) -> Result<Message, StoreError> {
+/// A message from a row with [`MESSAGE_COLUMNS`], on any backend.
+pub(crate) fn message_from_row<R>(row: &R) -> Result<Message, StoreError>
+where
+    R: StoreRow,
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    i64: backend::Column<R::Database>,
+    String: backend::Column<R::Database>,
+    bool: backend::Column<R::Database>,
+{
     let id: i64 = row.try_get("id")?;
     let corrupt = |reason: String| StoreError::Corrupt { id, reason };
-    let time = |column: &str| -> Result<DateTime<FixedOffset>, StoreError> {
-        let text: String = row.try_get(column)?;
-        DateTime::parse_from_rfc3339(&text).map_err(|e| corrupt(format!("{column} {text:?}: {e}")))
-    };
+    let sent_at: String = row.try_get("sent_at")?;
+    let sent_at = DateTime::parse_from_rfc3339(&sent_at)
+        .map_err(|e| corrupt(format!("sent_at {sent_at:?}: {e}")))?;
     let code_start: Option<i64> = row.try_get("code_start")?;
     let code_end: Option<i64> = row.try_get("code_end")?;
     let code_span = match (code_start, code_end) {
@@ -470,8 +442,8 @@ pub(crate) fn message_from_row(row: &SqliteRow) -> Result<Message, StoreError> {
         text: row.try_get("text")?,
         code: row.try_get("code")?,
         code_span,
-        sent_at: time("sent_at")?,
-        received_at: time("received_at")?,
+        sent_at,
+        received_at: row.time("received_at")?,
         encoding: row.try_get("encoding")?,
         decode_error: row.try_get("decode_error")?,
         incomplete: row.try_get("incomplete")?,
@@ -479,10 +451,11 @@ pub(crate) fn message_from_row(row: &SqliteRow) -> Result<Message, StoreError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use crate::store::testing::stores;
 
-    fn sample(pdu: &[u8]) -> NewMessage {
+    pub(crate) fn sample(pdu: &[u8]) -> NewMessage {
         NewMessage {
             modem: "m1".into(),
             sender: "+491701234567".into(),
@@ -500,141 +473,103 @@ mod tests {
 
     #[tokio::test]
     async fn a_batch_commits_in_order_and_dedups_within_itself_and_against_the_store() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(&dir.path().join("t.db")).await.expect("open");
-        let first = store.insert_message(&sample(b"a")).await.expect("insert");
-        assert!(matches!(first, Inserted::New(_)));
-        let batch = [sample(b"b"), sample(b"a"), sample(b"c"), sample(b"b")];
-        let outcome = store.insert_messages(&batch).await.expect("batch");
-        let ids: Vec<Option<i64>> = outcome
-            .iter()
-            .map(|o| match o {
-                Inserted::New(m) => Some(m.id),
-                Inserted::Duplicate => None,
-            })
-            .collect();
-        assert!(
-            matches!(ids.as_slice(), [Some(b), None, Some(c), None] if b < c),
-            "{ids:?}"
-        );
-        assert_eq!(store.count().await.expect("count"), 3);
-        assert!(store.insert_messages(&[]).await.expect("empty").is_empty());
+        for store in stores().await {
+            let first = store.insert_message(&sample(b"a")).await.expect("insert");
+            assert!(matches!(first, Inserted::New(_)));
+            let batch = [sample(b"b"), sample(b"a"), sample(b"c"), sample(b"b")];
+            let outcome = store.insert_messages(&batch).await.expect("batch");
+            let ids: Vec<Option<i64>> = outcome
+                .iter()
+                .map(|o| match o {
+                    Inserted::New(m) => Some(m.id),
+                    Inserted::Duplicate => None,
+                })
+                .collect();
+            assert!(
+                matches!(ids.as_slice(), [Some(b), None, Some(c), None] if b < c),
+                "{ids:?} on {}",
+                store.backend
+            );
+            assert_eq!(store.count().await.expect("count"), 3);
+            assert!(store.insert_messages(&[]).await.expect("empty").is_empty());
+        }
     }
 
     #[tokio::test]
     async fn parts_wait_then_are_adopted_by_their_message() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(&dir.path().join("t.db")).await.expect("open");
-        let key = |seq| PartKey {
-            reference: 7,
-            total: 2,
-            seq,
-        };
-        let sender = "+4911";
-        assert_eq!(
-            store
-                .insert_part("m1", b"p1", sender, key(1))
-                .await
-                .expect("part"),
-            PartInserted::New
-        );
-        assert_eq!(
-            store
-                .insert_part("m1", b"p1", sender, key(1))
-                .await
-                .expect("part"),
-            PartInserted::Pending
-        );
-        assert_eq!(
-            store
-                .insert_part("m1", b"p2", sender, key(2))
-                .await
-                .expect("part"),
-            PartInserted::New
-        );
-        assert_eq!(
-            store.pending_parts("m1").await.expect("pending"),
-            vec![b"p1".to_vec(), b"p2".to_vec()]
-        );
-        assert!(store.pending_parts("m2").await.expect("pending").is_empty());
+        for store in stores().await {
+            let key = |seq| PartKey {
+                reference: 7,
+                total: 2,
+                seq,
+            };
+            let sender = "+4911";
+            let part = |raw: &'static [u8], seq| store.insert_part("m1", raw, sender, key(seq));
+            assert_eq!(part(b"p1", 1).await.expect("part"), PartInserted::New);
+            assert_eq!(part(b"p1", 1).await.expect("part"), PartInserted::Pending);
+            assert_eq!(part(b"p2", 2).await.expect("part"), PartInserted::New);
+            assert_eq!(
+                store.pending_parts("m1").await.expect("pending"),
+                vec![b"p1".to_vec(), b"p2".to_vec()]
+            );
+            assert!(store.pending_parts("m2").await.expect("pending").is_empty());
 
-        let mut message = sample(b"p1");
-        message.pdus = vec![b"p1".to_vec(), b"p2".to_vec()];
-        let Inserted::New(m) = store.insert_message(&message).await.expect("insert") else {
-            panic!("new message expected");
-        };
-        assert!(store.pending_parts("m1").await.expect("pending").is_empty());
-        assert_eq!(
-            store.raw_pdus(m.id).await.expect("pdus"),
-            vec![b"p1".to_vec(), b"p2".to_vec()]
-        );
-        assert_eq!(
-            store
-                .insert_part("m1", b"p2", sender, key(2))
-                .await
-                .expect("part"),
-            PartInserted::Committed
-        );
+            let mut message = sample(b"p1");
+            message.pdus = vec![b"p1".to_vec(), b"p2".to_vec()];
+            let Inserted::New(m) = store.insert_message(&message).await.expect("insert") else {
+                panic!("new message expected on {}", store.backend);
+            };
+            assert!(store.pending_parts("m1").await.expect("pending").is_empty());
+            assert_eq!(
+                store.raw_pdus(m.id).await.expect("pdus"),
+                vec![b"p1".to_vec(), b"p2".to_vec()]
+            );
+            assert_eq!(part(b"p2", 2).await.expect("part"), PartInserted::Committed);
+        }
     }
 
     #[tokio::test]
     async fn insert_then_read_back_is_identical_and_duplicates_are_ignored() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(&dir.path().join("t.db")).await.expect("open");
-        let Inserted::New(first) = store
-            .insert_message(&sample(b"\x00\x01"))
-            .await
-            .expect("insert")
-        else {
-            panic!("first insert must be new");
-        };
-        assert_eq!(
-            store
+        for store in stores().await {
+            let Inserted::New(first) = store
                 .insert_message(&sample(b"\x00\x01"))
                 .await
-                .expect("insert"),
-            Inserted::Duplicate
-        );
-        // Same PDU on another modem is another message.
-        let mut other = sample(b"\x00\x01");
-        other.modem = "m2".into();
-        assert!(matches!(
-            store.insert_message(&other).await.expect("insert"),
-            Inserted::New(_)
-        ));
-        assert_eq!(store.count().await.expect("count"), 2);
-        assert_eq!(
-            store.get(first.id).await.expect("get"),
-            Some(*first.clone())
-        );
-        assert_eq!(
-            store.raw_pdus(first.id).await.expect("pdus"),
-            vec![b"\x00\x01".to_vec()]
-        );
-        let recent = store.recent(10).await.expect("recent");
-        assert_eq!(recent.len(), 2);
-        assert!(recent[0].id > recent[1].id, "newest first");
-        assert_eq!(recent[1].sent_at.to_rfc3339(), "2026-11-22T10:00:00+01:00");
-    }
-
-    #[tokio::test]
-    async fn pragmas_are_wal_normal_and_foreign_keys() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(&dir.path().join("t.db")).await.expect("open");
-        let mut conn = store.pool.acquire().await.expect("conn");
-        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
-            .fetch_one(&mut *conn)
-            .await
-            .expect("q");
-        let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
-            .fetch_one(&mut *conn)
-            .await
-            .expect("q");
-        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
-            .fetch_one(&mut *conn)
-            .await
-            .expect("q");
-        assert_eq!((mode.as_str(), sync, fk), ("wal", 1, 1));
+                .expect("insert")
+            else {
+                panic!("first insert must be new on {}", store.backend);
+            };
+            assert_eq!(
+                store
+                    .insert_message(&sample(b"\x00\x01"))
+                    .await
+                    .expect("insert"),
+                Inserted::Duplicate
+            );
+            // Same PDU on another modem is another message.
+            let mut other = sample(b"\x00\x01");
+            other.modem = "m2".into();
+            assert!(matches!(
+                store.insert_message(&other).await.expect("insert"),
+                Inserted::New(_)
+            ));
+            assert_eq!(store.count().await.expect("count"), 2);
+            // Greater, not first + 1: a PostgreSQL sequence is not rolled back by a conflict.
+            assert!(store.max_id().await.expect("max") > first.id);
+            assert_eq!(
+                store.get(first.id).await.expect("get"),
+                Some(*first.clone()),
+                "{}",
+                store.backend
+            );
+            assert_eq!(
+                store.raw_pdus(first.id).await.expect("pdus"),
+                vec![b"\x00\x01".to_vec()]
+            );
+            let recent = store.recent(10).await.expect("recent");
+            assert_eq!(recent.len(), 2);
+            assert!(recent[0].id > recent[1].id, "newest first");
+            assert_eq!(recent[1].sent_at.to_rfc3339(), "2026-11-22T10:00:00+01:00");
+        }
     }
 
     #[test]

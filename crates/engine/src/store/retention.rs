@@ -1,9 +1,9 @@
 //! Retention: forgetting old messages, and scrubbing old codes for privacy, as configured.
 
-use chrono::{Duration as ChronoDuration, SecondsFormat, Utc};
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use sqlx::Row;
 
-use super::{Store, StoreError};
+use super::{on_db, Store, StoreError};
 
 /// How long messages and codes are kept. The default keeps everything.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -33,74 +33,88 @@ impl Store {
     ) -> Result<RetentionReport, StoreError> {
         let mut report = RetentionReport::default();
         if let Some(days) = retention.days {
-            let cutoff = (Utc::now() - ChronoDuration::days(i64::from(days)))
-                .to_rfc3339_opts(SecondsFormat::Micros, false);
-            report.deleted += sqlx::query("DELETE FROM messages WHERE received_at < ?")
-                .bind(cutoff)
-                .execute(self.for_write())
-                .await?
-                .rows_affected();
+            let cutoff = Utc::now() - ChronoDuration::days(i64::from(days));
+            report.deleted += on_db!(self, db => {
+                sqlx::query("DELETE FROM messages WHERE received_at < $1")
+                    .bind(db.time(cutoff))
+                    .execute(db.writer())
+                    .await?
+                    .rows_affected()
+            });
         }
         if let Some(keep) = retention.messages {
-            report.deleted += sqlx::query(
-                "DELETE FROM messages WHERE id < (SELECT MIN(id) FROM (SELECT id FROM messages ORDER BY id DESC LIMIT ?))",
-            )
-            .bind(i64::from(keep))
-            .execute(self.for_write())
-            .await?
-            .rows_affected();
-            if keep == 0 {
-                report.deleted += sqlx::query("DELETE FROM messages")
-                    .execute(self.for_write())
-                    .await?
-                    .rows_affected();
-            }
+            report.deleted += on_db!(self, db => {
+                let mut deleted = sqlx::query(
+                    "DELETE FROM messages WHERE id < (SELECT MIN(id) FROM \
+                     (SELECT id FROM messages ORDER BY id DESC LIMIT $1) AS newest)",
+                )
+                .bind(i64::from(keep))
+                .execute(db.writer())
+                .await?
+                .rows_affected();
+                if keep == 0 {
+                    deleted += sqlx::query("DELETE FROM messages")
+                        .execute(db.writer())
+                        .await?
+                        .rows_affected();
+                }
+                deleted
+            });
         }
         if let Some(minutes) = retention.purge_codes_after_minutes {
-            let cutoff = (Utc::now() - ChronoDuration::minutes(i64::from(minutes)))
-                .to_rfc3339_opts(SecondsFormat::Micros, false);
-            report.scrubbed = self.scrub_codes_before(&cutoff).await?;
+            let cutoff = Utc::now() - ChronoDuration::minutes(i64::from(minutes));
+            report.scrubbed = self.scrub_codes_before(cutoff).await?;
         }
         Ok(report)
     }
 
     /// Replaces each old code in its text by `*`s of the same byte length (so other spans stay valid), clears
     /// the code, and drops the raw PDUs, which hold the code too.
-    async fn scrub_codes_before(&self, cutoff: &str) -> Result<u64, StoreError> {
-        let mut tx = self.write_tx().await?;
-        let rows = sqlx::query(
-            "SELECT id, text, code_start, code_end FROM messages WHERE code IS NOT NULL AND received_at < ?",
-        )
-        .bind(cutoff)
-        .fetch_all(&mut *tx)
-        .await?;
-        for row in &rows {
-            let id: i64 = row.try_get("id")?;
-            let text: String = row.try_get("text")?;
-            let start: Option<i64> = row.try_get("code_start")?;
-            let end: Option<i64> = row.try_get("code_end")?;
-            let scrubbed = match (
-                start.and_then(|s| usize::try_from(s).ok()),
-                end.and_then(|e| usize::try_from(e).ok()),
-            ) {
-                (Some(s), Some(e)) if s <= e && text.get(s..e).is_some() => {
-                    format!("{}{}{}", &text[..s], "*".repeat(e - s), &text[e..])
-                }
-                // No usable span: the code cannot be located, so the whole text goes.
-                _ => "(text removed with its code)".to_owned(),
-            };
-            sqlx::query("UPDATE messages SET text = ?, code = NULL, code_start = NULL, code_end = NULL WHERE id = ?")
-                .bind(scrubbed)
+    async fn scrub_codes_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
+        on_db!(self, db => {
+            let mut tx = db.begin().await?;
+            let rows = sqlx::query(
+                "SELECT id, text, code_start, code_end FROM messages \
+                 WHERE code IS NOT NULL AND received_at < $1",
+            )
+            .bind(db.time(cutoff))
+            .fetch_all(&mut *tx)
+            .await?;
+            for row in &rows {
+                let id: i64 = row.try_get("id")?;
+                let text: String = row.try_get("text")?;
+                let start: Option<i64> = row.try_get("code_start")?;
+                let end: Option<i64> = row.try_get("code_end")?;
+                sqlx::query(
+                    "UPDATE messages SET text = $1, code = NULL, code_start = NULL, code_end = NULL \
+                     WHERE id = $2",
+                )
+                .bind(scrubbed(&text, start, end))
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query("DELETE FROM pdus WHERE message_id = ?")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+                sqlx::query("DELETE FROM pdus WHERE message_id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(u64::try_from(rows.len()).unwrap_or(u64::MAX))
+        })
+    }
+}
+
+/// `text` with the code at `[start, end)` replaced by as many `*`s as it has bytes; when the span is unusable
+/// the code cannot be located, so the whole text goes.
+fn scrubbed(text: &str, start: Option<i64>, end: Option<i64>) -> String {
+    match (
+        start.and_then(|s| usize::try_from(s).ok()),
+        end.and_then(|e| usize::try_from(e).ok()),
+    ) {
+        (Some(s), Some(e)) if s <= e && text.get(s..e).is_some() => {
+            format!("{}{}{}", &text[..s], "*".repeat(e - s), &text[e..])
         }
-        tx.commit().await?;
-        Ok(u64::try_from(rows.len()).unwrap_or(u64::MAX))
+        _ => "(text removed with its code)".to_owned(),
     }
 }
 
@@ -110,9 +124,7 @@ mod tests {
     use crate::store::{Inserted, MessageQuery, NewMessage};
     use chrono::DateTime;
 
-    async fn store_with(n: u8) -> (tempfile::TempDir, Store, Vec<i64>) {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(&dir.path().join("r.db")).await.expect("open");
+    async fn store_with(store: &Store, n: u8) -> Vec<i64> {
         let mut ids = Vec::new();
         for i in 0..n {
             let new = NewMessage {
@@ -133,91 +145,97 @@ mod tests {
             };
             ids.push(m.id);
         }
-        (dir, store, ids)
+        ids
     }
 
     #[tokio::test]
     async fn default_retention_keeps_everything() {
-        let (_dir, store, _) = store_with(3).await;
-        assert_eq!(
-            store
-                .apply_retention(&Retention::default())
-                .await
-                .expect("apply"),
-            RetentionReport::default()
-        );
-        assert_eq!(store.count().await.expect("count"), 3);
+        for store in crate::store::testing::stores().await {
+            let _ids = store_with(&store, 3).await;
+            assert_eq!(
+                store
+                    .apply_retention(&Retention::default())
+                    .await
+                    .expect("apply"),
+                RetentionReport::default()
+            );
+            assert_eq!(store.count().await.expect("count"), 3);
+        }
     }
 
     #[tokio::test]
     async fn keeps_the_newest_n_and_drops_by_age() {
-        let (_dir, store, ids) = store_with(5).await;
-        let report = store
-            .apply_retention(&Retention {
-                messages: Some(2),
-                ..Retention::default()
-            })
-            .await;
-        assert_eq!(report.expect("apply").deleted, 3);
-        let left: Vec<i64> = store
-            .recent(10)
-            .await
-            .expect("recent")
-            .into_iter()
-            .map(|m| m.id)
-            .collect();
-        assert_eq!(left, vec![ids[4], ids[3]]);
-        // Everything here was received just now: a 1-day limit deletes nothing, and 0 days everything.
-        let day = store
-            .apply_retention(&Retention {
-                days: Some(1),
-                ..Retention::default()
-            })
-            .await;
-        assert_eq!(day.expect("apply").deleted, 0);
-        let none = store
-            .apply_retention(&Retention {
-                days: Some(0),
-                ..Retention::default()
-            })
-            .await;
-        assert_eq!(none.expect("apply").deleted, 2);
+        for store in crate::store::testing::stores().await {
+            let ids = store_with(&store, 5).await;
+            let report = store
+                .apply_retention(&Retention {
+                    messages: Some(2),
+                    ..Retention::default()
+                })
+                .await;
+            assert_eq!(report.expect("apply").deleted, 3);
+            let left: Vec<i64> = store
+                .recent(10)
+                .await
+                .expect("recent")
+                .into_iter()
+                .map(|m| m.id)
+                .collect();
+            assert_eq!(left, vec![ids[4], ids[3]]);
+            // Everything here was received just now: a 1-day limit deletes nothing, and 0 days everything.
+            let day = store
+                .apply_retention(&Retention {
+                    days: Some(1),
+                    ..Retention::default()
+                })
+                .await;
+            assert_eq!(day.expect("apply").deleted, 0);
+            let none = store
+                .apply_retention(&Retention {
+                    days: Some(0),
+                    ..Retention::default()
+                })
+                .await;
+            assert_eq!(none.expect("apply").deleted, 2);
+        }
     }
 
     #[tokio::test]
     async fn old_codes_are_scrubbed_from_text_search_and_raw_pdus() {
-        let (_dir, store, ids) = store_with(1).await;
-        let five_minutes = Retention {
-            purge_codes_after_minutes: Some(5),
-            ..Retention::default()
-        };
-        let recent = store.apply_retention(&five_minutes).await.expect("apply");
-        assert_eq!(recent.scrubbed, 0, "too new to scrub");
-        let report = store
-            .apply_retention(&Retention {
-                purge_codes_after_minutes: Some(0),
+        for store in crate::store::testing::stores().await {
+            let ids = store_with(&store, 1).await;
+            let five_minutes = Retention {
+                purge_codes_after_minutes: Some(5),
                 ..Retention::default()
-            })
-            .await
-            .expect("apply");
-        assert_eq!(report.scrubbed, 1);
-        let m = store.get(ids[0]).await.expect("get").expect("kept");
-        assert_eq!(m.text, "Your code is ******, valid 5 min");
-        assert_eq!((m.code, m.code_span), (None, None));
-        assert!(store.raw_pdus(ids[0]).await.expect("pdus").is_empty());
-        let search = MessageQuery {
-            text: Some("482913".into()),
-            limit: 10,
-            ..MessageQuery::default()
-        };
-        assert!(
-            store
-                .search(&search)
+            };
+            let recent = store.apply_retention(&five_minutes).await.expect("apply");
+            assert_eq!(recent.scrubbed, 0, "too new to scrub");
+            let report = store
+                .apply_retention(&Retention {
+                    purge_codes_after_minutes: Some(0),
+                    ..Retention::default()
+                })
                 .await
-                .expect("search")
-                .messages
-                .is_empty(),
-            "the index forgot it too"
-        );
+                .expect("apply");
+            assert_eq!(report.scrubbed, 1);
+            let m = store.get(ids[0]).await.expect("get").expect("kept");
+            assert_eq!(m.text, "Your code is ******, valid 5 min");
+            assert_eq!((m.code, m.code_span), (None, None));
+            assert!(store.raw_pdus(ids[0]).await.expect("pdus").is_empty());
+            let search = MessageQuery {
+                text: Some("482913".into()),
+                limit: 10,
+                ..MessageQuery::default()
+            };
+            assert!(
+                store
+                    .search(&search)
+                    .await
+                    .expect("search")
+                    .messages
+                    .is_empty(),
+                "the index forgot it too"
+            );
+        }
     }
 }

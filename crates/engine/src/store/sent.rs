@@ -1,10 +1,10 @@
 //! Outgoing messages and their status, for `POST /api/send` and `GET /api/sent/{id}`.
 
-use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
+use chrono::Utc;
 use simrelay_protocol::{SendStatus, SentMessage};
 use sqlx::Row;
 
-use super::{Store, StoreError};
+use super::{on_db, Store, StoreError};
 
 /// `None` for no references, else `"17,18"`.
 fn join_refs(refs: &[u8]) -> Option<String> {
@@ -30,10 +30,6 @@ fn same_number(a: &str, b: &str) -> bool {
     !short.is_empty() && (short == long || (short.len() >= 6 && long.ends_with(short)))
 }
 
-fn now() -> String {
-    Utc::now().to_rfc3339_opts(SecondsFormat::Micros, false)
-}
-
 impl Store {
     /// Records a message about to be sent; returns its id.
     pub async fn insert_sent(
@@ -43,19 +39,20 @@ impl Store {
         text: &str,
         parts: usize,
     ) -> Result<i64, StoreError> {
-        let now = now();
-        Ok(sqlx::query_scalar(
-            "INSERT INTO sent (modem, recipient, text, status, parts, created_at, updated_at) \
-             VALUES (?, ?, ?, 'queued', ?, ?, ?) RETURNING id",
-        )
-        .bind(modem)
-        .bind(to)
-        .bind(text)
-        .bind(i64::try_from(parts).unwrap_or(i64::MAX))
-        .bind(&now)
-        .bind(&now)
-        .fetch_one(self.for_write())
-        .await?)
+        on_db!(self, db => {
+            let now = db.time(Utc::now());
+            Ok(sqlx::query_scalar(
+                "INSERT INTO sent (modem, recipient, text, status, parts, created_at, updated_at) \
+                 VALUES ($1, $2, $3, 'queued', $4, $5, $5) RETURNING id",
+            )
+            .bind(modem)
+            .bind(to)
+            .bind(text)
+            .bind(i64::try_from(parts).unwrap_or(i64::MAX))
+            .bind(now)
+            .fetch_one(db.writer())
+            .await?)
+        })
     }
 
     /// Moves a sent message to `status`, with the error or the message references when there are any.
@@ -67,14 +64,19 @@ impl Store {
         refs: &[u8],
     ) -> Result<(), StoreError> {
         let refs = join_refs(refs);
-        sqlx::query("UPDATE sent SET status = ?, error = ?, message_refs = COALESCE(?, message_refs), updated_at = ? WHERE id = ?")
+        on_db!(self, db => {
+            sqlx::query(
+                "UPDATE sent SET status = $1, error = $2, message_refs = COALESCE($3, message_refs), \
+                 updated_at = $4 WHERE id = $5",
+            )
             .bind(status.as_str())
             .bind(error)
             .bind(refs)
-            .bind(now())
+            .bind(db.time(Utc::now()))
             .bind(id)
-            .execute(self.for_write())
+            .execute(db.writer())
             .await?;
+        });
         Ok(())
     }
 
@@ -89,87 +91,87 @@ impl Store {
         recipient: &str,
         failure: Option<&str>,
     ) -> Result<Option<i64>, StoreError> {
-        let mut tx = self.write_tx().await?;
-        // Message references wrap at 256, so only recent messages are candidates; newest first.
-        let rows = sqlx::query(
-            "SELECT id, recipient, message_refs, delivered_refs FROM sent \
-             WHERE modem = ? AND message_refs IS NOT NULL AND status IN ('sent', 'delivered', 'failed') \
-             ORDER BY id DESC LIMIT 512",
-        )
-        .bind(modem)
-        .fetch_all(&mut *tx)
-        .await?;
-        for row in rows {
-            let refs = parse_refs(row.try_get("message_refs")?);
-            let to: String = row.try_get("recipient")?;
-            if !refs.contains(&reference) || !same_number(&to, recipient) {
-                continue;
-            }
-            let id: i64 = row.try_get("id")?;
-            let mut delivered = parse_refs(row.try_get("delivered_refs")?);
-            let status = match failure {
-                Some(_) => SendStatus::Failed,
-                None => {
-                    if !delivered.contains(&reference) {
-                        delivered.push(reference);
-                    }
-                    if refs.iter().all(|r| delivered.contains(r)) {
-                        SendStatus::Delivered
-                    } else {
-                        SendStatus::Sent
-                    }
-                }
-            };
-            sqlx::query(
-                "UPDATE sent SET status = ?, error = COALESCE(?, error), delivered_refs = ?, updated_at = ? \
-                 WHERE id = ?",
+        on_db!(self, db => {
+            let mut tx = db.begin().await?;
+            // Message references wrap at 256, so only recent messages are candidates; newest first.
+            let rows = sqlx::query(
+                "SELECT id, recipient, message_refs, delivered_refs FROM sent \
+                 WHERE modem = $1 AND message_refs IS NOT NULL AND status IN ('sent', 'delivered', 'failed') \
+                 ORDER BY id DESC LIMIT 512",
             )
-            .bind(status.as_str())
-            .bind(failure)
-            .bind(join_refs(&delivered))
-            .bind(now())
-            .bind(id)
-            .execute(&mut *tx)
+            .bind(modem)
+            .fetch_all(&mut *tx)
             .await?;
-            tx.commit().await?;
-            return Ok(Some(id));
-        }
-        Ok(None)
+            for row in rows {
+                let refs = parse_refs(row.try_get("message_refs")?);
+                let to: String = row.try_get("recipient")?;
+                if !refs.contains(&reference) || !same_number(&to, recipient) {
+                    continue;
+                }
+                let id: i64 = row.try_get("id")?;
+                let mut delivered = parse_refs(row.try_get("delivered_refs")?);
+                let status = match failure {
+                    Some(_) => SendStatus::Failed,
+                    None => {
+                        if !delivered.contains(&reference) {
+                            delivered.push(reference);
+                        }
+                        if refs.iter().all(|r| delivered.contains(r)) {
+                            SendStatus::Delivered
+                        } else {
+                            SendStatus::Sent
+                        }
+                    }
+                };
+                sqlx::query(
+                    "UPDATE sent SET status = $1, error = COALESCE($2, error), delivered_refs = $3, \
+                     updated_at = $4 WHERE id = $5",
+                )
+                .bind(status.as_str())
+                .bind(failure)
+                .bind(join_refs(&delivered))
+                .bind(db.time(Utc::now()))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                return Ok(Some(id));
+            }
+            Ok(None)
+        })
     }
 
     /// One sent message.
     pub async fn get_sent(&self, id: i64) -> Result<Option<SentMessage>, StoreError> {
-        let Some(row) = sqlx::query(
-            "SELECT id, modem, recipient, text, status, error, message_refs, parts, created_at, updated_at \
-             FROM sent WHERE id = ?",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?
-        else {
-            return Ok(None);
-        };
-        let corrupt = |reason: String| StoreError::Corrupt { id, reason };
-        let time = |column: &str| -> Result<DateTime<FixedOffset>, StoreError> {
-            let text: String = row.try_get(column)?;
-            DateTime::parse_from_rfc3339(&text).map_err(|e| corrupt(format!("{column}: {e}")))
-        };
-        let refs: Option<String> = row.try_get("message_refs")?;
-        Ok(Some(SentMessage {
-            id,
-            modem: row.try_get("modem")?,
-            to: row.try_get("recipient")?,
-            text: row.try_get("text")?,
-            status: {
-                let text: String = row.try_get("status")?;
-                text.parse::<SendStatus>().map_err(corrupt)?
-            },
-            error: row.try_get("error")?,
-            message_refs: parse_refs(refs),
-            parts: row.try_get("parts")?,
-            created_at: time("created_at")?,
-            updated_at: time("updated_at")?,
-        }))
+        on_db!(self, db => {
+            let Some(row) = sqlx::query(
+                "SELECT id, modem, recipient, text, status, error, message_refs, parts, created_at, updated_at \
+                 FROM sent WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(db.reader())
+            .await?
+            else {
+                return Ok(None);
+            };
+            let corrupt = |reason: String| StoreError::Corrupt { id, reason };
+            let refs: Option<String> = row.try_get("message_refs")?;
+            Ok(Some(SentMessage {
+                id,
+                modem: row.try_get("modem")?,
+                to: row.try_get("recipient")?,
+                text: row.try_get("text")?,
+                status: {
+                    let text: String = row.try_get("status")?;
+                    text.parse::<SendStatus>().map_err(corrupt)?
+                },
+                error: row.try_get("error")?,
+                message_refs: parse_refs(refs),
+                parts: row.try_get("parts")?,
+                created_at: row.time("created_at")?,
+                updated_at: row.time("updated_at")?,
+            }))
+        })
     }
 }
 
@@ -188,8 +190,12 @@ mod tests {
 
     #[tokio::test]
     async fn reports_deliver_a_multipart_message_only_when_every_part_is_delivered() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(&dir.path().join("r.db")).await.expect("open");
+        for store in crate::store::testing::stores().await {
+            reports_deliver_a_multipart_message(&store).await;
+        }
+    }
+
+    async fn reports_deliver_a_multipart_message(store: &Store) {
         let old = store
             .insert_sent("m", "+4915123456789", "old", 1)
             .await

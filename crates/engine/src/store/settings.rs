@@ -7,12 +7,12 @@
 //! Only keys that were changed at run time are stored: a key never changed in the UI keeps following the
 //! config file and the environment. The precedence is spelled out in `docs/API.md` ("Settings").
 
-use chrono::{SecondsFormat, Utc};
+use chrono::Utc;
 use serde_json::{Map, Value};
 use simrelay_protocol::{Notifications, Settings, SettingsPatch};
 use sqlx::Row;
 
-use super::{Retention, Store, StoreError};
+use super::{on_db, Retention, Store, StoreError};
 use crate::hooks::Hooks;
 
 /// Every setting's name, in the order the API shows them.
@@ -244,13 +244,16 @@ pub fn hooks_of(settings: &Settings, timeout_secs: u64) -> Hooks {
 impl Store {
     /// The settings changed at run time, as stored: key and JSON value.
     pub async fn saved_settings(&self) -> Result<Vec<(String, Value)>, StoreError> {
-        let rows = sqlx::query("SELECT key, value FROM settings ORDER BY key")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows: Vec<(String, String)> = on_db!(self, db => {
+            sqlx::query("SELECT key, value FROM settings ORDER BY key")
+                .fetch_all(db.reader())
+                .await?
+                .iter()
+                .map(|row| Ok((row.try_get("key")?, row.try_get("value")?)))
+                .collect::<Result<_, sqlx::Error>>()?
+        });
         let mut saved = Vec::with_capacity(rows.len());
-        for row in rows {
-            let key: String = row.try_get("key")?;
-            let text: String = row.try_get("value")?;
+        for (key, text) in rows {
             match serde_json::from_str(&text) {
                 Ok(value) => saved.push((key, value)),
                 Err(e) => tracing::warn!(%key, error = %e, "ignoring a damaged saved setting"),
@@ -261,20 +264,22 @@ impl Store {
 
     /// Stores the given settings (each replaces its previous value), in one transaction.
     pub async fn save_settings(&self, changed: &Map<String, Value>) -> Result<(), StoreError> {
-        let now = Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true);
-        let mut tx = self.write_tx().await?;
-        for (key, value) in changed {
-            sqlx::query(
-                "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?) \
-                 ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-            )
-            .bind(key)
-            .bind(value.to_string())
-            .bind(&now)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
+        let now = Utc::now();
+        on_db!(self, db => {
+            let mut tx = db.begin().await?;
+            for (key, value) in changed {
+                sqlx::query(
+                    "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                )
+                .bind(key)
+                .bind(value.to_string())
+                .bind(db.time(now))
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+        });
         Ok(())
     }
 
@@ -353,33 +358,30 @@ mod tests {
 
     #[tokio::test]
     async fn saved_settings_override_the_base_and_survive_reopening() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("settings.db");
-        let store = Store::open(&path).await.expect("open");
-        let base = Settings {
-            retention_days: Some(90),
-            ..Settings::default()
-        };
-        assert_eq!(
-            store.effective_settings(base.clone()).await.expect("load"),
-            base
-        );
-        let change = json!({"retention_days": 7, "hide_code": true});
-        store
-            .save_settings(change.as_object().expect("obj"))
-            .await
-            .expect("save");
-        store
-            .save_settings(json!({"hide_code": false}).as_object().expect("obj"))
-            .await
-            .expect("save");
-        store.close().await;
-        let store = Store::open(&path).await.expect("reopen");
-        let s = store.effective_settings(base).await.expect("load");
-        assert_eq!(s.retention_days, Some(7));
-        assert!(!s.hide_code);
-        assert_eq!(store.saved_settings().await.expect("saved").len(), 2);
-        store.close().await;
+        for mut store in crate::store::testing::stores().await {
+            let base = Settings {
+                retention_days: Some(90),
+                ..Settings::default()
+            };
+            assert_eq!(
+                store.effective_settings(base.clone()).await.expect("load"),
+                base
+            );
+            let change = json!({"retention_days": 7, "hide_code": true});
+            store
+                .save_settings(change.as_object().expect("obj"))
+                .await
+                .expect("save");
+            store
+                .save_settings(json!({"hide_code": false}).as_object().expect("obj"))
+                .await
+                .expect("save");
+            store.reopen().await;
+            let s = store.effective_settings(base).await.expect("load");
+            assert_eq!(s.retention_days, Some(7), "{}", store.backend);
+            assert!(!s.hide_code);
+            assert_eq!(store.saved_settings().await.expect("saved").len(), 2);
+        }
     }
 
     #[test]
