@@ -161,7 +161,7 @@ async fn sent_row_follows_the_outbox_forward_only() {
 
 #[wasm_bindgen_test]
 async fn qr_code_is_an_image_never_markup_in_the_page() {
-    use crate::views::settings::LinkCard;
+    use crate::views::settings::lan::LinkCard;
     use simrelay_protocol::PairLink;
     let svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" height=\"10\"><rect width=\"10\" height=\"10\"/>\
                <script>document.body.dataset.pwned='qr'</script></svg>";

@@ -14,7 +14,7 @@ use wasm_bindgen_test::wasm_bindgen_test;
 
 use crate::api::body;
 use crate::connection::Frame;
-use crate::server_settings::{Draft, Section};
+use crate::views::settings::form::{Draft, Section};
 
 const EXAMPLES: &str = include_str!("../tests/data/contract/bodies.json");
 
@@ -99,7 +99,7 @@ fn the_ui_builds_exactly_the_requests_the_engine_accepts() {
     assert_eq!(json(body::lan(false)), request("lan_off"));
 
     // The Settings screen's sections, for a form showing these settings.
-    let draft = Draft::from_settings(&crate::server_settings::tests::example());
+    let draft = Draft::from_settings(&crate::views::settings::form::tests::example());
     for (section, name) in [
         (Section::Notifications, "notifications"),
         (Section::Retention, "retention"),

@@ -18,7 +18,7 @@ mod inbox;
 mod outbox;
 mod prefs;
 mod reltime;
-mod server_settings;
+
 mod sms_len;
 mod state;
 mod views;

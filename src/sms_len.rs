@@ -1,10 +1,12 @@
 //! What an outgoing SMS will cost before it is sent: alphabet, length and number of parts, plus recipient checks.
 //!
-//! The counter in the Compose screen must agree with the PDU encoder (3GPP TS 23.038 / 23.040): text that fits the
-//! GSM 7-bit default alphabet (with its extension table, whose characters take two septets) is sent as GSM 7-bit,
-//! anything else as UCS2 (UTF-16). One part holds 160 septets or 70 UTF-16 units; a concatenated message loses room
-//! to its 6-octet UDH, leaving 153 septets or 67 units per part. An escape pair or a surrogate pair is never split
-//! across two parts, so the count walks the text instead of dividing lengths.
+//! The counter in the Compose screen must agree with the PDU encoder (3GPP TS 23.038 / 23.040), so it asks the
+//! encoder's own planner (`simrelay_pdu::plan`, pure and built for wasm32 too): text that fits the GSM 7-bit
+//! default alphabet (with its extension table, whose characters take two septets) is sent as GSM 7-bit, anything
+//! else as UCS2 (UTF-16); one part holds 160 septets or 70 UTF-16 units, a part of a longer message 153 or 67, and
+//! an escape pair or a surrogate pair is never split across two parts.
+
+use simrelay_pdu::Encoding;
 
 /// The alphabet an outgoing message will be encoded with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,68 +40,26 @@ pub struct SmsLength {
     pub units: usize,
 }
 
-/// The GSM 03.38 basic character set, in table order.
-const GSM7_BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\u{1b}ÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?\
-¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
-
-/// Characters of the extension table: each is sent as ESC + one septet.
-const GSM7_EXTENSION: &str = "\u{0c}^{}\\[~]|€";
-
-/// Septets `c` takes in GSM 7-bit, or `None` when it is not in the alphabet.
-fn gsm7_septets(c: char) -> Option<usize> {
-    // ESC itself is not a character a user can send.
-    if c == '\u{1b}' {
-        None
-    } else if GSM7_BASIC.contains(c) {
-        Some(1)
-    } else if GSM7_EXTENSION.contains(c) {
-        Some(2)
-    } else {
-        None
-    }
-}
-
-/// Counts parts for a sequence of indivisible unit sizes, given the single- and multi-part capacities.
-fn count_parts(
-    sizes: impl Iterator<Item = usize> + Clone,
-    single: usize,
-    multi: usize,
-) -> (usize, usize) {
-    let total: usize = sizes.clone().sum();
-    if total == 0 {
-        return (0, 0);
-    }
-    if total <= single {
-        return (total, 1);
-    }
-    let mut parts = 1;
-    let mut used = 0;
-    for size in sizes {
-        if used + size > multi {
-            parts += 1;
-            used = 0;
-        }
-        used += size;
-    }
-    (total, parts)
-}
-
-/// Measures `text` the way the encoder will send it.
+/// Measures `text` the way the encoder will send it: the counting is `simrelay-pdu`'s [`simrelay_pdu::plan`],
+/// the very split the engine sends by.
 pub fn measure(text: &str) -> SmsLength {
-    let chars = text.chars().count();
-    let gsm: Option<Vec<usize>> = text.chars().map(gsm7_septets).collect();
-    let (alphabet, (units, parts)) = match gsm {
-        Some(septets) => (Alphabet::Gsm7, count_parts(septets.into_iter(), 160, 153)),
-        None => (
-            Alphabet::Ucs2,
-            count_parts(text.chars().map(char::len_utf16), 70, 67),
-        ),
-    };
+    if text.is_empty() {
+        return SmsLength {
+            chars: 0,
+            alphabet: Alphabet::Gsm7,
+            parts: 0,
+            units: 0,
+        };
+    }
+    let plan = simrelay_pdu::plan(text, None);
     SmsLength {
-        chars,
-        alphabet,
-        parts,
-        units,
+        chars: text.chars().count(),
+        alphabet: match plan.encoding {
+            Encoding::Gsm7 => Alphabet::Gsm7,
+            _ => Alphabet::Ucs2,
+        },
+        parts: plan.parts,
+        units: plan.units,
     }
 }
 

@@ -2,16 +2,15 @@
 //!
 //! Everything a modem reports (operator names, model strings, errors) is inserted as text, never as HTML.
 //!
-//! The "Add a modem" panel lists the server's serial ports with what probing found (shared with the first-run
-//! wizard: [`PortScan`], [`PortResult`]), tests a port the user picks or types, adds it, or starts the demo
-//! modem; each card has a Remove button.
+//! The "Add a modem" panel picks a port (the [`PortPicker`] the first-run wizard uses too), tests it, adds it,
+//! or starts the demo modem; each card has a Remove button.
 
 use leptos::prelude::*;
 use simrelay_protocol::{ModemState, ModemStatus, PortReport, Registration};
 
 use crate::api;
 use crate::state::AppState;
-use crate::views::wizard::{probing_label, sort_ports, usb_label, verdict};
+use crate::views::ports::{PortPicker, PortResult};
 
 /// Signal bars (0–4) for a received signal strength in dBm, using the usual GSM/LTE phone thresholds.
 pub fn signal_bars(dbm: i32) -> u8 {
@@ -163,113 +162,6 @@ fn ModemCard(
     }
 }
 
-/// One probe result: the port, its USB identity, the verdict and what to do. All of it text.
-#[component]
-pub fn PortResult(
-    /// The result.
-    report: PortReport,
-) -> impl IntoView {
-    let v = verdict(&report);
-    let usb = usb_label(&report);
-    // The OS's own words, when they add something to the hint.
-    let error = report.error.clone();
-    view! {
-        <div class="port-result">
-            <p class="port-name"><code>{report.port.clone()}</code>{usb.map(|u| view! { <span class="muted">" · " {u}</span> })}</p>
-            <p class=v.tone.class()>{v.title}</p>
-            {v.hint.map(|h| view! { <p class="port-hint">{h}</p> })}
-            {error.map(|e| view! { <p class="port-error muted">{e}</p> })}
-            {(!report.info.is_empty()).then(|| view! {
-                <details class="port-info">
-                    <summary>"Modem says (ATI)"</summary>
-                    <ul>{report.info.iter().map(|l| view! { <li>{l.clone()}</li> }).collect_view()}</ul>
-                </details>
-            })}
-        </div>
-    }
-}
-
-/// The server's serial ports, probed, each with a button that hands its path to `on_pick`.
-#[component]
-pub fn PortScan(
-    /// The button text on each port ("Choose", "Test").
-    pick_label: &'static str,
-    /// Called with the port path the user picked.
-    on_pick: Callback<String>,
-) -> impl IntoView {
-    let app = expect_context::<AppState>();
-    let ports = RwSignal::new(None::<Vec<PortReport>>);
-    // `Some(Some(n))`: probing n ports; `Some(None)`: listing them; `None`: idle.
-    let scanning = RwSignal::new(None::<Option<usize>>);
-    let error = RwSignal::new(None::<String>);
-    let scan = move || {
-        if scanning.get_untracked().is_some() {
-            return;
-        }
-        scanning.set(Some(None));
-        error.set(None);
-        leptos::task::spawn_local(async move {
-            let endpoint = app.endpoint.get_value();
-            // Listing is instant; it says how many ports the (slower) probe is about to try.
-            if let Ok(listed) = api::ports(&endpoint, false).await {
-                let free = listed.iter().filter(|p| p.in_use_by.is_none()).count();
-                scanning.try_set(Some(Some(free)));
-            }
-            match api::ports(&endpoint, true).await {
-                Ok(mut found) => {
-                    sort_ports(&mut found);
-                    ports.try_set(Some(found));
-                }
-                Err(e) => {
-                    error.try_set(Some(e.to_string()));
-                }
-            }
-            scanning.try_set(None);
-        });
-    };
-    scan();
-    view! {
-        <div class="port-scan">
-            <div class="port-scan-head">
-                <h3>"Serial ports"</h3>
-                <button type="button" class="btn" disabled=move || scanning.get().is_some() on:click=move |_| scan()>
-                    "Scan again"
-                </button>
-            </div>
-            <p class="muted" role="status" aria-live="polite">
-                {move || scanning.get().map(probing_label)}
-            </p>
-            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
-            {move || ports.get().map(|list| {
-                if list.is_empty() {
-                    return view! {
-                        <p class="empty">"The system lists no serial ports. Plug the modem in and scan again, or type its path."</p>
-                    }.into_any();
-                }
-                view! {
-                    <ul class="port-list" aria-label="Serial ports">
-                        {list.into_iter().map(|report| {
-                            let path = report.port.clone();
-                            let free = report.in_use_by.is_none();
-                            let label = format!("{pick_label} {path}");
-                            view! {
-                                <li class="port-row">
-                                    <PortResult report=report />
-                                    {free.then(|| view! {
-                                        <button type="button" class="btn" aria-label=label on:click=move |_| on_pick.run(path.clone())>
-                                            {pick_label}
-                                        </button>
-                                    })}
-                                </li>
-                            }
-                        }).collect_view()}
-                    </ul>
-                }.into_any()
-            })}
-        </div>
-    }
-}
-
 /// The "Add a modem" panel: ports with probe results, a path field, Test, Use this modem, Start demo modem.
 #[component]
 fn AddModem() -> impl IntoView {
@@ -351,25 +243,14 @@ fn AddModem() -> impl IntoView {
     view! {
         <section class="card add-modem" aria-labelledby="add-modem-title">
             <h3 id="add-modem-title">"Add a modem"</h3>
-            <PortScan
+            <PortPicker
+                port=port
                 pick_label="Test"
-                on_pick=Callback::new(move |p: String| {
-                    port.set(p);
-                    test();
-                })
+                input_id="add-port"
+                input_label="Port path"
+                on_test=Callback::new(move |()| test())
+                test_on_enter=false
             />
-            <div class="field">
-                <label for="add-port">"Port path"</label>
-                <input
-                    id="add-port"
-                    type="text"
-                    placeholder="/dev/ttyUSB2"
-                    autocomplete="off"
-                    spellcheck="false"
-                    prop:value=move || port.get()
-                    on:input=move |ev| port.set(event_target_value(&ev))
-                />
-            </div>
             <div class="field">
                 <label for="add-label">"Name (optional)"</label>
                 <input

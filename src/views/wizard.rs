@@ -11,7 +11,7 @@ use simrelay_protocol::{PortErrorKind, PortReport};
 
 use crate::api;
 use crate::state::{AppState, Screen};
-use crate::views::modems::{PortResult, PortScan};
+use crate::views::ports::{PortPicker, PortResult};
 
 /// Local-storage key remembering that the user closed the wizard.
 const DISMISSED_KEY: &str = "simrelay.wizard_dismissed";
@@ -290,30 +290,14 @@ pub fn Wizard() -> impl IntoView {
         match step.get() {
         Step::Ports => view! {
             <p>"SimRelay has no modem yet. Pick the port your GSM modem is on; the list shows which ports answer like a modem."</p>
-            <PortScan
+            <PortPicker
+                port=port
                 pick_label="Choose"
-                on_pick=Callback::new(move |p: String| {
-                    port.set(p);
-                    test();
-                })
+                input_id="wizard-port"
+                input_label="Or type the port path"
+                on_test=Callback::new(move |()| test())
+                test_on_enter=true
             />
-            <div class="field">
-                <label for="wizard-port">"Or type the port path"</label>
-                <input
-                    id="wizard-port"
-                    type="text"
-                    placeholder="/dev/ttyUSB2"
-                    autocomplete="off"
-                    spellcheck="false"
-                    prop:value=move || port.get()
-                    on:input=move |ev| port.set(event_target_value(&ev))
-                    on:keydown=move |ev| {
-                        if ev.key() == "Enter" {
-                            test();
-                        }
-                    }
-                />
-            </div>
             <div class="actions">
                 <button id="wizard-test" type="button" class="btn btn-primary" on:click=move |_| test()>
                     "Test"

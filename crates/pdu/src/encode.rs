@@ -72,6 +72,9 @@ pub struct Plan {
     pub locking_shift: Option<Language>,
     /// National single shift table used, if any.
     pub single_shift: Option<Language>,
+    /// The whole text's payload, in septets (GSM 7-bit: an escaped character takes two) or UTF-16 code units
+    /// (UCS2: an emoji takes two).
+    pub units: usize,
     /// Capacity of the last part, in septets (GSM 7-bit) or UTF-16 code units (UCS2).
     pub part_capacity: usize,
     /// What still fits in the last part, in the same units: characters of the locking table, or BMP
@@ -200,6 +203,7 @@ pub fn plan(text: &str, national_language: Option<Language>) -> Plan {
         encoding: e.encoding,
         locking_shift: e.tables.locking,
         single_shift: e.tables.single,
+        units: e.units.len() / unit,
         part_capacity: cap / unit,
         chars_left_in_part: cap.saturating_sub(last) / unit,
     }
@@ -423,7 +427,8 @@ mod tests {
             (2, 153, 145)
         );
         let p = plan("[]", None);
-        assert_eq!(p.chars_left_in_part, 156);
+        assert_eq!((p.units, p.chars_left_in_part), (4, 156));
+        assert_eq!(plan("ok 👍", None).units, 5);
         let p = plan(&"я".repeat(71), None);
         assert_eq!(
             (p.parts, p.encoding, p.chars_left_in_part),

@@ -1,11 +1,17 @@
-//! The server's settings and paired devices as the UI reads and edits them, and the form logic around them.
+//! The form the Settings screen's sections share: the draft and its checks, and the signals and widgets each
+//! section is built from.
 //!
-//! The settings and devices are `simrelay_protocol`'s types, shared with the engine and the desktop shell. The
-//! Settings screen edits a [`Draft`] (numbers as the user typed them); [`Draft::patch`] checks one section and
-//! turns it into the [`SettingsPatch`] of `PATCH /api/settings`, naming the field when something is wrong, before
-//! the server gets to refuse it.
+//! The settings are `simrelay_protocol`'s [`Settings`], shared with the engine and the desktop shell. The screen
+//! edits a [`Draft`] (numbers as the user typed them); [`Draft::patch`] checks one section and turns it into the
+//! [`SettingsPatch`] of `PATCH /api/settings`, naming the field when something is wrong, before the server gets to
+//! refuse it. [`Form`] holds the draft, what is unsaved and how each save went, and draws the inputs, whose ids
+//! (`set-<field>`) and error lines (`err-<field>`) are named after the server's fields.
 
+use leptos::prelude::*;
 use simrelay_protocol::{Notifications, Settings, SettingsPatch};
+
+use crate::api::{self, ApiFailure};
+use crate::state::AppState;
 
 /// The label of a notification mode in the form.
 pub fn mode_label(mode: Notifications) -> &'static str {
@@ -310,19 +316,250 @@ impl Draft {
     }
 }
 
-/// An `<img src>` for a QR code SVG from our server: a `data:` URL, so the markup is parsed as an isolated image
-/// (no scripts, no access to the page) and never inserted into the page's DOM. Anything that does not look like
-/// an SVG document gives `None`.
-pub fn qr_data_url(svg: &str) -> Option<String> {
-    let trimmed = svg.trim_start();
-    let looks_like_svg = trimmed.starts_with("<svg") || trimmed.starts_with("<?xml");
-    if !looks_like_svg || !svg.contains("</svg>") {
-        return None;
+/// Where saving a section stands.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) enum Saving {
+    /// Nothing to report.
+    #[default]
+    Idle,
+    /// The PATCH is under way.
+    Busy,
+    /// The server took it.
+    Saved,
+    /// What went wrong; `field` places it next to an input.
+    Failed {
+        /// The server's name of the field, when the failure is about one.
+        field: Option<String>,
+        /// What went wrong, for a person.
+        message: String,
+    },
+}
+
+/// The sections saved one at a time.
+pub(super) const SECTIONS: [Section; 3] =
+    [Section::Notifications, Section::Retention, Section::Hooks];
+
+fn index(section: Section) -> usize {
+    match section {
+        Section::Notifications => 0,
+        Section::Retention => 1,
+        Section::Hooks => 2,
     }
-    Some(format!(
-        "data:image/svg+xml;charset=utf-8,{}",
-        crate::endpoint::percent_encode(svg)
-    ))
+}
+
+/// The status text after a section's Save button.
+pub(super) fn saving_text(s: &Saving) -> String {
+    match s {
+        Saving::Idle => String::new(),
+        Saving::Busy => "Saving…".into(),
+        Saving::Saved => "Saved".into(),
+        Saving::Failed { message, .. } => message.clone(),
+    }
+}
+
+/// The signals of the server-settings form, shared by the sections and the field helpers below.
+#[derive(Clone, Copy)]
+pub(crate) struct Form {
+    app: AppState,
+    /// The form as typed.
+    pub draft: RwSignal<Draft>,
+    /// Which sections have unsaved changes.
+    pub dirty: RwSignal<[bool; 3]>,
+    /// How each section's last save went.
+    pub saving: RwSignal<[Saving; 3]>,
+    /// True while this browser may not change the settings.
+    pub locked: Signal<bool>,
+}
+
+impl Form {
+    /// The form showing the settings `app` knows, if any.
+    pub fn new(app: AppState, locked: Signal<bool>) -> Form {
+        Form {
+            app,
+            draft: RwSignal::new(
+                app.server_settings
+                    .with_untracked(|s| s.as_ref().map(Draft::from_settings))
+                    .unwrap_or_default(),
+            ),
+            dirty: RwSignal::new([false; 3]),
+            saving: RwSignal::new(Default::default()),
+            locked,
+        }
+    }
+
+    /// Shows settings changed elsewhere (a `settings` frame, the tray) in every section the user is not editing.
+    pub fn follow(self, settings: &Settings) {
+        let dirty = self.dirty.get_untracked();
+        self.draft.update(|d| {
+            for section in SECTIONS {
+                if !dirty[index(section)] {
+                    d.refresh(section, settings);
+                }
+            }
+        });
+    }
+
+    /// Checks `section` and saves it with `PATCH /api/settings`; a refused field is shown next to its input.
+    pub fn save(self, section: Section) {
+        let i = index(section);
+        let body = match self.draft.with_untracked(|d| d.patch(section)) {
+            Ok(body) => body,
+            Err(FieldError { field, message }) => {
+                self.saving.update(|s| {
+                    s[i] = Saving::Failed {
+                        field: Some(field.to_owned()),
+                        message,
+                    }
+                });
+                return;
+            }
+        };
+        self.saving.update(|s| s[i] = Saving::Busy);
+        let (app, form) = (self.app, self);
+        let endpoint = app.endpoint.get_value();
+        leptos::task::spawn_local(async move {
+            match api::patch_settings(&endpoint, &body).await {
+                Ok(new) => {
+                    form.dirty.try_update(|d| d[i] = false);
+                    form.draft.try_update(|d| d.refresh(section, &new));
+                    app.server_settings.try_set(Some(new));
+                    form.saving.try_update(|s| s[i] = Saving::Saved);
+                }
+                Err(ApiFailure::InvalidSetting { field, detail }) => {
+                    let at = field.as_deref().and_then(section_of).map_or(i, index);
+                    form.saving.try_update(|s| {
+                        s[i] = Saving::Idle;
+                        s[at] = Saving::Failed {
+                            field,
+                            message: detail,
+                        };
+                    });
+                }
+                Err(e) => {
+                    form.saving.try_update(|s| {
+                        s[i] = Saving::Failed {
+                            field: None,
+                            message: e.to_string(),
+                        }
+                    });
+                }
+            }
+        });
+    }
+
+    /// Applies an edit to `section`: it is now unsaved.
+    pub fn edit(self, section: Section, change: impl FnOnce(&mut Draft)) {
+        let i = index(section);
+        self.draft.update(change);
+        self.dirty.update(|d| d[i] = true);
+        self.saving.update(|s| s[i] = Saving::Idle);
+    }
+
+    /// The error message for `field`, if the last save of its section failed on it.
+    pub fn error_for(self, section: Section, field: &'static str) -> Option<String> {
+        self.saving.with(|s| match &s[index(section)] {
+            Saving::Failed {
+                field: Some(f),
+                message,
+            } if f == field => Some(message.clone()),
+            _ => None,
+        })
+    }
+
+    pub fn check(
+        self,
+        section: Section,
+        id: &'static str,
+        label: &'static str,
+        hint: &'static str,
+        get: fn(&Draft) -> bool,
+        set: fn(&mut Draft, bool),
+    ) -> impl IntoView {
+        view! {
+            <label class="check" for=id>
+                <input
+                    id=id
+                    type="checkbox"
+                    prop:checked=move || self.draft.with(get)
+                    disabled=move || self.locked.get()
+                    on:change=move |ev| {
+                        let on = event_target_checked(&ev);
+                        self.edit(section, |d| set(d, on));
+                    }
+                />
+                <span>
+                    {label}
+                    {(!hint.is_empty()).then(|| view! { <small>{hint}</small> })}
+                </span>
+            </label>
+        }
+    }
+
+    /// A whole-number input for server field `field` (its id is `set-<field>`).
+    pub fn number(
+        self,
+        section: Section,
+        field: &'static str,
+        label: &'static str,
+        get: fn(&Draft) -> String,
+        set: fn(&mut Draft, String),
+        active: fn(&Draft) -> bool,
+    ) -> impl IntoView {
+        let id = format!("set-{field}");
+        let label_for = id.clone();
+        let err_id = format!("err-{field}");
+        let described_by = err_id.clone();
+        view! {
+            <label class="field number" for=label_for>
+                <span>{label}</span>
+                <input
+                    id=id
+                    type="text"
+                    inputmode="numeric"
+                    autocomplete="off"
+                    size="8"
+                    aria-describedby=described_by
+                    aria-invalid=move || if self.error_for(section, field).is_some() { "true" } else { "false" }
+                    prop:value=move || self.draft.with(get)
+                    disabled=move || self.locked.get() || !self.draft.with(active)
+                    on:input=move |ev| {
+                        let v = event_target_value(&ev);
+                        self.edit(section, |d| set(d, v));
+                    }
+                />
+            </label>
+            <p id=err_id class="field-error" aria-live="polite">{move || self.error_for(section, field)}</p>
+        }
+    }
+
+    /// The Save button of a section and where it stands.
+    pub fn save_row(self, section: Section) -> impl IntoView {
+        let i = index(section);
+        view! {
+            <div class="actions">
+                <button
+                    type="button"
+                    class="btn btn-primary"
+                    disabled=move || self.locked.get() || self.saving.with(|s| s[i] == Saving::Busy)
+                    on:click=move |_| self.save(section)
+                >
+                    "Save"
+                </button>
+                <span
+                    class=move || self.saving.with(|s| match s[i] {
+                        Saving::Failed { .. } => "save-status error",
+                        Saving::Saved => "save-status saved",
+                        _ => "save-status",
+                    })
+                    role="status"
+                    aria-live="polite"
+                >
+                    {move || self.saving.with(|s| saving_text(&s[i]))}
+                    {move || (self.dirty.with(|d| d[i]) && self.saving.with(|s| s[i] == Saving::Idle)).then_some("Unsaved changes")}
+                </span>
+            </div>
+        }
+    }
 }
 
 #[cfg(test)]
@@ -422,20 +659,21 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn only_svg_becomes_a_data_url() {
-        let url =
-            qr_data_url(r#"<svg xmlns="http://www.w3.org/2000/svg"><path d="M0 0h1"/></svg>"#)
-                .expect("svg");
-        assert!(url.starts_with("data:image/svg+xml;charset=utf-8,%3Csvg"));
-        assert!(!url.contains('<') && !url.contains('"') && !url.contains('#'));
-        assert_eq!(qr_data_url("<img src=x onerror=alert(1)>"), None);
-        assert_eq!(qr_data_url("javascript:alert(1)</svg>"), None);
-    }
-
-    #[test]
     fn server_errors_find_their_section() {
         assert_eq!(section_of("retention_days"), Some(Section::Retention));
         assert_eq!(section_of("hook_url"), Some(Section::Hooks));
         assert_eq!(section_of("lan"), None);
+    }
+
+    #[test]
+    fn save_status_texts() {
+        assert_eq!(saving_text(&Saving::Saved), "Saved");
+        assert_eq!(
+            saving_text(&Saving::Failed {
+                field: None,
+                message: "no".into()
+            }),
+            "no"
+        );
     }
 }

@@ -1,0 +1,129 @@
+//! One message in full: the History screen's detail panel (every field, the raw PDUs, delete) and the screen
+//! a notification opens (`#/message/<id>`).
+
+use leptos::prelude::*;
+use simrelay_protocol::MessageDetail;
+
+use crate::api;
+use crate::reltime;
+use crate::state::AppState;
+
+/// The detail panel of one message: every field, raw PDUs, delete.
+#[component]
+pub(super) fn DetailPanel(
+    /// The message id shown.
+    id: i64,
+    /// Closes the panel.
+    on_close: Callback<()>,
+    /// Called after the message was deleted on the server.
+    on_deleted: Callback<i64>,
+) -> impl IntoView {
+    let app = expect_context::<AppState>();
+    let detail = LocalResource::new(move || {
+        let endpoint = app.endpoint.get_value();
+        async move { api::message(&endpoint, id).await }
+    });
+    let error = RwSignal::new(None::<String>);
+    let delete = move |_| {
+        let confirmed = window()
+            .confirm_with_message("Delete this message from SimRelay? This cannot be undone.");
+        if !confirmed.unwrap_or(false) {
+            return;
+        }
+        let endpoint = app.endpoint.get_value();
+        leptos::task::spawn_local(async move {
+            match api::delete(&endpoint, id).await {
+                Ok(()) => on_deleted.run(id),
+                Err(e) => _ = error.try_set(Some(e.to_string())),
+            }
+        });
+    };
+    let fields = move |d: MessageDetail| {
+        let m = d.message;
+        let rows = [
+            ("Id", m.id.to_string()),
+            ("Sender", m.sender),
+            ("Modem", m.modem),
+            ("Code", m.code.unwrap_or_else(|| "none".into())),
+            ("Sent (network time)", reltime::exact(&m.sent_at)),
+            ("Received", reltime::exact(&m.received_at)),
+            ("Encoding", m.encoding.unwrap_or_else(|| "unknown".into())),
+            ("Parts", d.pdus.len().to_string()),
+            (
+                "Complete",
+                if m.incomplete {
+                    "no: parts are missing".into()
+                } else {
+                    "yes".into()
+                },
+            ),
+        ];
+        view! {
+            <dl class="facts">
+                {rows.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}
+                {m.decode_error.map(|e| view! { <dt>"Decode error"</dt><dd>{e}</dd> })}
+            </dl>
+            <h4>"Text"</h4>
+            <p class="msg-text">{m.text}</p>
+            <h4>"Raw PDUs"</h4>
+            <ol class="pdus">
+                {d.pdus.into_iter().map(|p| view! { <li><code>{p}</code></li> }).collect_view()}
+            </ol>
+        }
+    };
+    // Opened from the keyboard (Enter on a row) or a notification, the panel takes the focus and comes into view,
+    // so the next Tab is inside it; on a phone it may open above the visible part of the list.
+    let panel = NodeRef::<leptos::html::Section>::new();
+    Effect::new(move |_| {
+        if let Some(el) = panel.get() {
+            el.scroll_into_view_with_bool(true);
+            let _ = el.focus();
+        }
+    });
+    view! {
+        <section
+            node_ref=panel
+            class="card detail"
+            role="region"
+            tabindex="-1"
+            aria-label=format!("Details of message {id}")
+        >
+            <div class="detail-head">
+                <h3>"Message details"</h3>
+                <button type="button" class="btn" on:click=move |_| on_close.run(())>"Close"</button>
+            </div>
+            {move || match detail.get() {
+                None => view! { <p>"Loading…"</p> }.into_any(),
+                Some(Ok(d)) => fields(d).into_any(),
+                Some(Err(e)) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
+            }}
+            <div class="actions">
+                <button type="button" class="btn btn-danger" on:click=delete>"Delete"</button>
+                <span class="error" role="alert">{move || error.get()}</span>
+            </div>
+        </section>
+    }
+}
+
+/// One message on its own (`#/message/<id>`): what a click on a desktop notification opens.
+#[component]
+pub fn MessageScreen(
+    /// The message id.
+    id: i64,
+) -> impl IntoView {
+    let app = expect_context::<AppState>();
+    let back = move || {
+        let _ = location().set_hash("#/history");
+    };
+    let on_close = Callback::new(move |()| back());
+    let on_deleted = Callback::new(move |id: i64| {
+        app.inbox.update(|i| i.remove(id));
+        back();
+    });
+    view! {
+        <section class="screen message" aria-labelledby="message-title">
+            <h2 id="message-title">"Message"</h2>
+            <DetailPanel id=id on_close=on_close on_deleted=on_deleted />
+        </section>
+    }
+}
