@@ -27,7 +27,7 @@ async fn start(kind: BrowserKind) -> (Simulator, Server, Browser) {
         .unwrap_or_else(|e| panic!("{kind:?} starts: {e:#}"));
     browser
         .client
-        .goto(&server.url("/"))
+        .goto(&server.page("/"))
         .await
         .expect("page loads");
     browser
@@ -131,7 +131,7 @@ async fn unread_count_in_title_and_search_finds_an_old_message(kind: BrowserKind
     // Away from the Live screen, new messages count as unread in the title.
     browser
         .client
-        .goto(&server.url("/#/history"))
+        .goto(&server.page("/#/history"))
         .await
         .expect("history");
     browser
@@ -188,7 +188,7 @@ async fn unread_count_in_title_and_search_finds_an_old_message(kind: BrowserKind
     // Back on Live, the unread count is cleared.
     browser
         .client
-        .goto(&server.url("/#/live"))
+        .goto(&server.page("/#/live"))
         .await
         .expect("live");
     let mut title = String::new();
