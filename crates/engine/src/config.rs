@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::hooks::Hooks;
+use crate::sources::SourceConfig;
 use crate::store::Retention;
 use crate::tokens::PairedToken;
 
@@ -81,6 +82,8 @@ pub struct Config {
     pub lan_addresses: Vec<crate::server::AddrRange>,
     /// Serve HTTPS to the LAN (default `true`); `false` shares over plain HTTP.
     pub lan_tls: bool,
+    /// Provider numbers (Twilio, Vonage) received from and sent through beside the modems (`[[sources]]`).
+    pub sources: Vec<SourceConfig>,
 }
 
 impl Default for Config {
@@ -106,6 +109,7 @@ impl Default for Config {
             allowed_ports: Vec::new(),
             lan_addresses: Vec::new(),
             lan_tls: true,
+            sources: Vec::new(),
         }
     }
 }
@@ -165,8 +169,9 @@ pub struct EngineArgs {
     /// Also run a simulated modem that receives a demo message every few seconds.
     #[arg(long)]
     pub demo: bool,
-    /// SQLite database file [default: simrelay.db in the OS data directory].
-    #[arg(long, value_name = "FILE")]
+    /// SQLite database file, or a postgres:// URL to share one PostgreSQL database between several relays
+    /// [default: simrelay.db in the OS data directory].
+    #[arg(long, value_name = "FILE|URL")]
     pub db: Option<PathBuf>,
     /// Address to listen on (a LAN address is served over HTTPS unless lan_tls = false).
     #[arg(long, value_name = "ADDR:PORT", conflicts_with = "lan")]
@@ -265,7 +270,8 @@ pub fn default_tls_dir() -> PathBuf {
 /// The keys of the configuration file, as the error for an unknown one lists them.
 pub const KEYS: &str = "modems, modem_labels, modem_pins, sweep_secs, demo, db, listen, lan, token, \
     demo_interval_secs, retention_days, retention_messages, purge_codes_after_minutes, hook_command, hook_url, \
-    hook_only_codes, hook_timeout_secs, tls, state_dir, log_files, lan_tls, lan_addresses, allowed_ports";
+    hook_only_codes, hook_timeout_secs, tls, state_dir, log_files, sources, lan_tls, lan_addresses, \
+    allowed_ports";
 
 /// Why the configuration is invalid; every message names the key or variable and what to do.
 #[derive(Debug, thiserror::Error)]
@@ -307,6 +313,18 @@ pub enum ConfigError {
         /// What it should look like.
         expected: &'static str,
     },
+    /// A `[[sources]]` entry is wrong (see [`crate::SourceConfig`]).
+    #[error("invalid configuration file {path}: sources[{index}] ({name:?}): {error}")]
+    Source {
+        /// The file.
+        path: PathBuf,
+        /// Which entry, from 0.
+        index: usize,
+        /// Its name.
+        name: String,
+        /// The key and what it should be.
+        error: crate::SourceConfigError,
+    },
 }
 
 /// The keys of the configuration file; all optional.
@@ -336,6 +354,7 @@ struct FileConfig {
     lan_tls: Option<bool>,
     lan_addresses: Option<Vec<String>>,
     allowed_ports: Option<Vec<String>>,
+    sources: Option<Vec<SourceConfig>>,
 }
 
 /// Resolves the configuration of `simrelay serve` or the desktop app: built-in defaults, then the config file
@@ -490,6 +509,15 @@ impl Layers {
                     "must be an IP address or network such as \"203.0.113.7\" or \"2001:db8::/64\"",
             })?;
             config.lan_addresses.push(range);
+        }
+        config.sources = file.sources.unwrap_or_default();
+        if let Err((index, error)) = crate::sources::check_all(&config.sources) {
+            return Err(ConfigError::Source {
+                path: path.to_path_buf(),
+                index,
+                name: config.sources[index].name.clone(),
+                error,
+            });
         }
 
         let var = |name: &'static str| env(name).filter(|v| !v.is_empty()).map(|v| (name, v));
@@ -891,6 +919,35 @@ mod tests {
         .expect("resolves");
         assert_eq!(r.paths.state_dir, PathBuf::from("/s"));
         assert!(r.paths.log_dir.is_some());
+    }
+
+    #[test]
+    fn sources_are_read_and_a_wrong_one_names_its_entry_and_key() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("config.toml");
+        std::fs::write(
+            &path,
+            "[[sources]]\nname = \"twilio-us\"\nkind = \"twilio\"\nauth_token = \"t\"\nnumber = \"+15555550199\"\n\
+             [[sources]]\nname = \"vonage-uk\"\nkind = \"vonage\"\nsignature_secret = \"s\"\nsignature_method = \"sha256\"\n",
+        )
+        .expect("write");
+        let c = load(&path, env(&[])).expect("loads");
+        let names: Vec<&str> = c.sources.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["twilio-us", "vonage-uk"]);
+        assert_eq!(c.sources[1].kind, crate::SourceKind::Vonage);
+        std::fs::write(
+            &path,
+            "[[sources]]\nname = \"v\"\nkind = \"vonage\"\nsignature_secret = \"s\"\nauth_token = \"t\"\n",
+        )
+        .expect("write");
+        let err = load(&path, env(&[])).expect_err("refused").to_string();
+        assert!(
+            err.contains("sources[0]") && err.contains("auth_token"),
+            "{err}"
+        );
+        std::fs::write(&path, "[[sources]]\nname = \"x\"\nkind = \"sinch\"\n").expect("write");
+        let err = load(&path, env(&[])).expect_err("refused").to_string();
+        assert!(err.contains("sinch") || err.contains("kind"), "{err}");
     }
 
     #[test]

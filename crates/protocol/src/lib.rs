@@ -6,6 +6,7 @@
 //! produce; new fields are added with `#[serde(default)]` so older clients keep working. One module per
 //! endpoint family; everything is re-exported at the root.
 
+mod conversation;
 mod devices;
 mod events;
 mod message;
@@ -13,6 +14,9 @@ mod modem;
 mod send;
 mod settings;
 
+pub use conversation::{
+    Conversation, ConversationPage, MarkRead, ReadState, SourceKind, ThreadEntry, ThreadPage,
+};
 pub use devices::{
     Claimed, Device, DeviceList, NewDevice, PairClaim, PairLink, Pairing, PairingCode,
     PairingRequest, Scope, Scopes,

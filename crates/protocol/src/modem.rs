@@ -67,6 +67,10 @@ pub struct ModemStatus {
     /// Capacity of that storage, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage_total: Option<u32>,
+    /// Set for a provider number (`[[sources]]` in the configuration) rather than a modem: which provider.
+    /// Its messages come in through the provider's webhook and replies go out through its REST API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<crate::SourceKind>,
 }
 
 impl ModemStatus {
@@ -89,6 +93,7 @@ impl ModemStatus {
             signal_bars: None,
             storage_used: None,
             storage_total: None,
+            source: None,
         }
     }
 }

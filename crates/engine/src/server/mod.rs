@@ -5,6 +5,7 @@ mod api;
 mod auth;
 mod codes;
 mod conn;
+mod conversations;
 mod devices;
 mod error;
 mod export;
@@ -17,6 +18,7 @@ mod params;
 mod ports;
 mod send;
 pub(crate) mod settings;
+mod sources;
 pub mod tls;
 mod ui;
 mod ws;
@@ -66,6 +68,8 @@ pub(crate) struct AppState {
     pub(crate) modems: crate::modems::Modems,
     /// The certificate to serve HTTPS and WSS with; `None` serves plain HTTP.
     pub(crate) tls: Option<tls::Tls>,
+    /// The provider sources (`[[sources]]`): their webhooks, and sending through them.
+    pub(crate) sources: crate::sources::Sources,
 }
 
 impl AppState {
@@ -90,7 +94,15 @@ impl std::fmt::Debug for AppState {
 
 /// Builds the router over `state`.
 pub(crate) fn router(state: AppState) -> Router {
-    Router::new()
+    let mut router = Router::new();
+    // Provider webhooks exist only when a source is configured (see `sources.rs` for how they authenticate).
+    if !state.sources.is_empty() {
+        router = router.route(
+            "/sources/{name}/{hook}",
+            get(sources::webhook).post(sources::webhook),
+        );
+    }
+    router
         .route("/api/health", get(api::health))
         .route("/api/messages", get(api::messages))
         .route(
@@ -112,6 +124,12 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/settings", get(settings::get).patch(settings::patch))
         .route("/api/sent/{id}", get(send::sent))
         .route("/api/export", get(export::export))
+        .route("/api/conversations", get(conversations::list))
+        .route("/api/conversations/{peer}", get(conversations::thread))
+        .route(
+            "/api/conversations/{peer}/read",
+            post(conversations::mark_read),
+        )
         .route("/ws", get(ws::upgrade))
         .fallback(ui::serve)
         // Request bodies are small JSON objects; anything bigger is refused before it is read.

@@ -14,7 +14,10 @@ use sqlx::Row;
 
 mod added_modems;
 pub(crate) mod backend;
+mod conversations;
 mod modem_ids;
+mod postgres;
+mod provider_sent;
 mod retention;
 mod search;
 mod sent;
@@ -27,6 +30,8 @@ pub(crate) use backend::on_db;
 use backend::StoreRow;
 
 pub use added_modems::AddedModem;
+pub use conversations::{ConversationCursor, ConversationList, ThreadCursor, ThreadEntries};
+pub use provider_sent::PartStatus;
 pub use retention::{Retention, RetentionReport};
 pub use search::{Found, MessageQuery, Order};
 pub use simrelay_protocol::{SendStatus, SentMessage};
@@ -40,6 +45,15 @@ pub enum StoreError {
         /// The database file.
         path: PathBuf,
         /// What SQLite said.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// The PostgreSQL server could not be reached, or refused us.
+    #[error("cannot connect to the PostgreSQL database {url}: {source}; check that it runs and that the URL's host, port, user, password and database are right, or pick an SQLite file with --db")]
+    Connect {
+        /// The URL, without its password.
+        url: String,
+        /// What the server (or the network) said.
         #[source]
         source: sqlx::Error,
     },
@@ -129,6 +143,61 @@ pub struct Store {
 pub(crate) enum Db {
     /// An SQLite file.
     Sqlite(sqlite::Sqlite),
+    /// A PostgreSQL database, possibly shared by several nodes.
+    Postgres(postgres::Postgres),
+}
+
+/// Where the store lives, as `--db` (or `db` in the config file) names it: a `postgres://` or
+/// `postgresql://` URL selects PostgreSQL, anything else is an SQLite file.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Location {
+    /// An SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL connection URL.
+    Postgres(String),
+}
+
+impl Location {
+    /// What `db` names.
+    pub fn of(db: &Path) -> Location {
+        match db.to_str() {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Location::Postgres(url.to_owned())
+            }
+            _ => Location::Sqlite(db.to_path_buf()),
+        }
+    }
+}
+
+/// Shown without a URL's password, so logs and errors never carry it.
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Sqlite(path) => write!(f, "{}", path.display()),
+            Location::Postgres(url) => f.write_str(&redacted(url)),
+        }
+    }
+}
+
+impl std::fmt::Debug for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Location({self})")
+    }
+}
+
+/// `url` with its password replaced by `***` (and nothing shown of an URL that does not parse).
+fn redacted(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("***"));
+            }
+            // Options such as `?password=` stay out too.
+            parsed.set_query(None);
+            parsed.to_string()
+        }
+        Err(_) => "(a PostgreSQL URL that does not parse)".to_owned(),
+    }
 }
 
 /// Columns of `messages` in the order [`message_from_row`] reads them.
@@ -142,6 +211,25 @@ impl Store {
         Ok(Store {
             db: Db::Sqlite(sqlite::Sqlite::open(path).await?),
         })
+    }
+
+    /// Opens the store at `location` (an SQLite file is created if needed; a PostgreSQL database must exist)
+    /// and brings its schema up to date.
+    pub async fn open_location(location: &Location) -> Result<Store, StoreError> {
+        Ok(Store {
+            db: match location {
+                Location::Sqlite(path) => Db::Sqlite(sqlite::Sqlite::open(path).await?),
+                Location::Postgres(url) => Db::Postgres(postgres::Postgres::open(url).await?),
+            },
+        })
+    }
+
+    /// Which backend this store is on: `"sqlite"` or `"postgres"`.
+    pub fn backend(&self) -> &'static str {
+        match &self.db {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
     }
 
     /// Commits a message and its raw PDUs in one transaction; a repeat of an already stored PDU is a no-op.
@@ -162,7 +250,6 @@ impl Store {
         let received_at = now_utc();
         let keys: Vec<String> = news.iter().map(|new| dedup_key(&new.pdus)).collect();
         let outcomes: Vec<Option<i64>> = on_db!(self, db => {
-            let received = db.time(received_at);
             let mut tx = db.begin().await?;
             let mut insert = db.builder(
                 "INSERT INTO messages (modem, sender, text, code, code_start, code_end, sent_at, received_at, \
@@ -180,7 +267,7 @@ impl Store {
                     .push_bind(code_start)
                     .push_bind(code_end)
                     .push_bind(new.sent_at.to_rfc3339_opts(SecondsFormat::AutoSi, false))
-                    .push_bind(received.clone())
+                    .push_bind(db.time(received_at))
                     .push_bind(&new.encoding)
                     .push_bind(&new.decode_error)
                     .push_bind(new.incomplete)
@@ -220,7 +307,7 @@ impl Store {
                         .push_bind(&new.modem)
                         .push_bind(sha256_hex(pdu))
                         .push_bind(pdu.as_slice())
-                        .push_bind(received.clone());
+                        .push_bind(db.time(received_at));
                 });
                 // A part that waited in `pdus` for its siblings is adopted by the message instead of duplicated.
                 insert.push(
@@ -376,6 +463,7 @@ impl Store {
     pub async fn close(&self) {
         match &self.db {
             Db::Sqlite(db) => db.close().await,
+            Db::Postgres(db) => db.close().await,
         }
     }
 }
@@ -569,6 +657,23 @@ pub(crate) mod tests {
             assert_eq!(recent.len(), 2);
             assert!(recent[0].id > recent[1].id, "newest first");
             assert_eq!(recent[1].sent_at.to_rfc3339(), "2026-11-22T10:00:00+01:00");
+        }
+    }
+
+    #[test]
+    fn a_url_selects_postgres_and_is_shown_without_its_password() {
+        let pg = Location::of(Path::new(
+            "postgres://relay:s3cret@db.lan:5433/simrelay?sslmode=require",
+        ));
+        assert!(matches!(&pg, Location::Postgres(url) if url.contains("s3cret")));
+        assert_eq!(pg.to_string(), "postgres://relay:***@db.lan:5433/simrelay");
+        assert!(!format!("{pg:?}").contains("s3cret"));
+        assert!(matches!(
+            Location::of(Path::new("postgresql:///simrelay")),
+            Location::Postgres(_)
+        ));
+        for file in ["simrelay.db", "/var/lib/simrelay/postgres.db", "postgres"] {
+            assert_eq!(Location::of(Path::new(file)), Location::Sqlite(file.into()));
         }
     }
 

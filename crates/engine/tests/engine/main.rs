@@ -20,5 +20,6 @@ mod search_scale;
 mod security;
 mod server;
 mod settings;
+mod sources;
 mod tls;
 mod trust;
