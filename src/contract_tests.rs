@@ -7,9 +7,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 use simrelay_protocol::{
-    ApiError, Claimed, DeviceList, Health, Message, MessageDetail, MessagePage, ModemList,
-    ModemStatus, NewDevice, Pairing, PairingCode, PortList, PortReport, RemovedModem, SendAccepted,
-    SentMessage, Settings,
+    ApiError, Claimed, CodeCorrection, DeviceList, Health, Message, MessageDetail, MessagePage,
+    ModemList, ModemStatus, NewDevice, Pairing, PairingCode, PortList, PortReport, RemovedModem,
+    SendAccepted, SentMessage, Settings,
 };
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -57,6 +57,8 @@ fn the_ui_reads_every_answer_and_frame_the_engine_sends() {
     reads::<PairingCode>(&e, "pairing_code");
     reads::<Claimed>(&e, "claimed");
     reads::<ApiError>(&e, "error");
+    reads::<Message>(&e, "chosen");
+    reads::<Vec<CodeCorrection>>(&e, "corrections");
     let frames = e["frames"].as_object().expect("frames");
     for kind in [
         "hello",
@@ -66,6 +68,7 @@ fn the_ui_reads_every_answer_and_frame_the_engine_sends() {
         "sent",
         "settings",
         "error",
+        "code_changed",
     ] {
         let frame = frames
             .get(kind)
@@ -104,6 +107,10 @@ fn the_ui_builds_exactly_the_requests_the_engine_accepts() {
     assert_eq!(
         json(body::claim("0123456789abcdef0123456789abcdef")),
         request("claim")
+    );
+    assert_eq!(
+        json(body::code_choice(Some("55102288"), true)),
+        request("choose_code")
     );
     assert_eq!(json(body::lan(true)), request("lan_on"));
     assert_eq!(json(body::lan(false)), request("lan_off"));

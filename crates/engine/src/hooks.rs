@@ -289,6 +289,9 @@ mod tests {
             text,
             code: Some("482913".into()),
             code_span: None,
+            confidence: None,
+            origin: None,
+            alternatives: Vec::new(),
             sent_at: chrono::DateTime::parse_from_rfc3339("2026-11-22T10:00:00+01:00")
                 .expect("time"),
             received_at: chrono::Utc::now().fixed_offset(),

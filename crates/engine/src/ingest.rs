@@ -391,6 +391,9 @@ fn single_message(modem: &str, deliver: Deliver, raw: &[u8]) -> NewMessage {
         text,
         code: None,
         code_span: None,
+        confidence: None,
+        origin: None,
+        alternatives: Vec::new(),
         sent_at: deliver.timestamp,
         encoding: Some(deliver.encoding.as_str().to_owned()),
         decode_error: None,
@@ -413,6 +416,9 @@ fn assembled_message(modem: &str, done: Assembled<Vec<u8>>) -> NewMessage {
         text: display_text(done.encoding, done.text, &user_data),
         code: None,
         code_span: None,
+        confidence: None,
+        origin: None,
+        alternatives: Vec::new(),
         sent_at: done.timestamp,
         encoding: Some(done.encoding.as_str().to_owned()),
         decode_error: None,
@@ -431,6 +437,9 @@ fn undecodable(modem: &str, raw: &[u8], why: &str) -> NewMessage {
         text: hex::encode_upper(raw),
         code: None,
         code_span: None,
+        confidence: None,
+        origin: None,
+        alternatives: Vec::new(),
         sent_at: now(),
         encoding: None,
         decode_error: Some(why.to_owned()),
@@ -449,11 +458,16 @@ fn display_text(encoding: Encoding, text: String, user_data: &[u8]) -> String {
     }
 }
 
+/// Fills in the code, its confidence and origin, and the other plausible codes. The sender's correction, if the
+/// user made one, is applied when the store commits the message.
 pub(crate) fn with_code(mut message: NewMessage) -> NewMessage {
-    if let Some(code) = simrelay_otp::extract(&message.text) {
-        message.code_span = Some([code.span.start, code.span.end]);
-        message.code = Some(code.value);
-    }
+    (
+        message.code,
+        message.code_span,
+        message.confidence,
+        message.origin,
+        message.alternatives,
+    ) = crate::store::code_fields(simrelay_otp::analyse(&message.text));
     message
 }
 

@@ -73,7 +73,7 @@ pub(crate) fn access(method: &Method, path: &str) -> Access {
         "/api/health" | "/api/logout" | "/api/pair/claim" => Access::Public,
         "/ws" => Access::Needs(Scope::Read),
         "/api/messages" | "/api/codes/latest" | "/api/codes/wait" | "/api/export"
-        | "/api/modems"
+        | "/api/modems" | "/api/corrections"
             if reading =>
         {
             Access::Needs(Scope::Read)
@@ -520,6 +520,11 @@ mod tests {
             (&post, "/api/conversations/%2B4915/read", Needs(Read)),
             (&delete, "/api/conversations/%2B4915", Needs(Admin)),
             (&delete, "/api/messages/7", Needs(Admin)),
+            // Choosing a message's code (and remembering it for the sender) changes what every client and
+            // automation is told the code is, like deleting a message does.
+            (&Method::PUT, "/api/messages/7/code", Needs(Admin)),
+            (&get, "/api/corrections", Needs(Read)),
+            (&delete, "/api/corrections/%2B4915", Needs(Admin)),
             (&get, "/api/codes/latest", Needs(Read)),
             (&get, "/api/codes/wait", Needs(Read)),
             (&get, "/api/export", Needs(Read)),

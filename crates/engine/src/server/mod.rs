@@ -6,6 +6,7 @@ mod auth;
 mod codes;
 mod conn;
 mod conversations;
+mod corrections;
 mod devices;
 mod error;
 mod export;
@@ -25,7 +26,7 @@ mod ws;
 
 use std::sync::Arc;
 
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::{middleware, Router};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -109,8 +110,11 @@ pub(crate) fn router(state: AppState) -> Router {
             "/api/messages/{id}",
             get(api::message).delete(api::delete_message),
         )
+        .route("/api/messages/{id}/code", put(corrections::choose))
         .route("/api/codes/latest", get(codes::latest))
         .route("/api/codes/wait", get(codes::wait))
+        .route("/api/corrections", get(corrections::list))
+        .route("/api/corrections/{sender}", delete(corrections::remove))
         .route("/api/modems", get(modems::list).post(modems::add))
         .route("/api/modems/{id}", delete(modems::remove))
         .route("/api/ports", get(ports::list).post(ports::probe_all))

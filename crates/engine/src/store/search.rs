@@ -104,7 +104,8 @@ pub(crate) enum Marks {
 
 const COLUMNS: &str =
     "m.id, m.modem, m.sender, m.text, m.code, m.code_start, m.code_end, m.sent_at, \
-     m.received_at, m.encoding, m.decode_error, m.incomplete";
+     m.received_at, m.encoding, m.decode_error, m.incomplete, m.code_confidence, m.code_origin, \
+     m.code_origin_embedded, m.code_alternatives";
 
 impl Store {
     /// Lists messages matching `query`.
@@ -276,6 +277,9 @@ pub(crate) mod tests {
                 text: (*text).into(),
                 code: code.map(str::to_owned),
                 code_span: None,
+                confidence: None,
+                origin: None,
+                alternatives: Vec::new(),
                 sent_at: DateTime::parse_from_rfc3339("2026-11-22T10:00:00+01:00").expect("valid"),
                 encoding: None,
                 decode_error: None,
