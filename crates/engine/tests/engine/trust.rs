@@ -207,6 +207,16 @@ async fn another_account_on_this_machine_gets_401_everywhere_and_cannot_install_
         ("GET", "/api/messages", String::new()),
         ("GET", "/api/messages/1", String::new()),
         ("DELETE", "/api/messages/1", String::new()),
+        (
+            "PUT",
+            "/api/messages/1/code",
+            json!({"code": null, "remember": true}).to_string(),
+        ),
+        ("GET", "/api/corrections", String::new()),
+        ("DELETE", "/api/corrections/DemoBank", String::new()),
+        ("GET", "/api/conversations", String::new()),
+        ("GET", "/api/conversations/DemoBank", String::new()),
+        ("POST", "/api/conversations/DemoBank/read", "{}".to_owned()),
         ("GET", "/api/codes/latest", String::new()),
         ("GET", "/api/codes/wait?timeout=1s", String::new()),
         ("GET", "/api/export", String::new()),
@@ -341,6 +351,16 @@ async fn cross_site_posts_with_the_owners_cookie_change_nothing() {
         (reqwest::Method::DELETE, "/api/messages/1", String::new()),
         (reqwest::Method::DELETE, "/api/modems/demo", String::new()),
         (reqwest::Method::POST, "/api/ports", String::new()),
+        (
+            reqwest::Method::PUT,
+            "/api/messages/1/code",
+            json!({"code": null, "remember": true}).to_string(),
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/conversations/DemoBank/read",
+            "{}".to_owned(),
+        ),
     ];
     // What a page on another site (or another port of this machine) can make the browser send without a
     // preflight: a text/plain body, with the cookie riding along.
@@ -418,6 +438,16 @@ async fn cross_site_posts_with_the_owners_cookie_change_nothing() {
         .await
         .expect("get");
     assert_eq!(sent.status(), 404, "nothing was sent");
+    let corrections = http
+        .get(url(&engine, "/api/corrections"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("body");
+    assert_eq!(corrections.trim(), "[]", "no code was corrected");
     // Control: the same cookie from our own page, as JSON, works.
     let r = http
         .post(url(&engine, "/api/devices"))
@@ -1006,8 +1036,43 @@ async fn device_tokens_are_limited_to_their_scopes() {
     let engine = start(config(dir.path())).await;
     let http = reqwest::Client::new();
     let send = json!({"to": "+15555550100", "text": "hi"});
+    let choice = json!({"code": null, "remember": true});
     for (token, method, path, body, status, missing) in [
         (&reader, "GET", "/api/messages", None, 200, ""),
+        (&reader, "GET", "/api/conversations", None, 200, ""),
+        (&reader, "GET", "/api/corrections", None, 200, ""),
+        (
+            &reader,
+            "PUT",
+            "/api/messages/1/code",
+            Some(&choice),
+            403,
+            "admin",
+        ),
+        (
+            &phone,
+            "PUT",
+            "/api/messages/1/code",
+            Some(&choice),
+            403,
+            "admin",
+        ),
+        (
+            &phone,
+            "DELETE",
+            "/api/corrections/DemoBank",
+            None,
+            403,
+            "admin",
+        ),
+        (
+            &admin,
+            "PUT",
+            "/api/messages/1/code",
+            Some(&choice),
+            404,
+            "",
+        ),
         (&reader, "POST", "/api/send", Some(&send), 403, "send"),
         (&reader, "GET", "/api/settings", None, 403, "admin"),
         (&phone, "POST", "/api/send", Some(&send), 409, ""),
