@@ -673,6 +673,19 @@ fn every_file_the_engine_creates_is_private_from_birth() {
             .await
             .expect("post");
         assert_eq!(r.status(), 201);
+        // A page load with the token in its URL, and a wrong guess the log does record.
+        let page = http
+            .get(format!("{base}/?token={token}"))
+            .send()
+            .await
+            .expect("page");
+        assert_eq!(page.status(), 200);
+        let guess = http
+            .get(format!("{base}/api/messages?token=not-{token}"))
+            .send()
+            .await
+            .expect("guess");
+        assert_eq!(guess.status(), 401);
     });
     let out = simrelay()
         .args(["token", "show"])
@@ -681,8 +694,17 @@ fn every_file_the_engine_creates_is_private_from_birth() {
         .expect("token show");
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), token);
     let files = modes(&root.join("home"));
-    let _ = child.kill();
+    // Stopped as a service is, so the log is flushed before it is read.
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
     let _ = child.wait();
+    let mut log = String::new();
+    for entry in std::fs::read_dir(root.join("home").join("logs")).expect("log dir") {
+        log += &std::fs::read_to_string(entry.expect("entry").path()).unwrap_or_default();
+    }
+    assert!(log.contains("refused a wrong token"), "the log: {log}");
+    assert!(!log.contains(&token), "a token in the log: {log}");
     let names: Vec<String> = files
         .iter()
         .map(|(p, _, _)| p.file_name().expect("name").to_string_lossy().into_owned())
