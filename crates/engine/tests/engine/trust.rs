@@ -863,6 +863,38 @@ async fn guessing_through_the_page_health_and_cookies_counts() {
     }
 }
 
+#[tokio::test]
+async fn guessing_pairing_codes_and_feed_tokens_counts_too() {
+    let http = reqwest::Client::new();
+    for how in ["a pairing code", "the live feed"] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let engine = start(config(dir.path())).await;
+        for i in 0..10 {
+            let r = if how == "a pairing code" {
+                http.post(url(&engine, "/api/pair/claim"))
+                    .json(&json!({"code": format!("{i:032x}")}))
+                    .send()
+                    .await
+                    .expect("claim")
+            } else {
+                http.get(url(&engine, &format!("/ws?token=guess-{i}")))
+                    .send()
+                    .await
+                    .expect("ws")
+            };
+            assert_eq!(r.status(), 401, "{how} {i}");
+        }
+        let r = http
+            .get(url(&engine, "/api/messages"))
+            .bearer_auth(engine.token())
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(r.status(), 429, "{how}");
+        engine.shutdown().await;
+    }
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Revocation.
 
