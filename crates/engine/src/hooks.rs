@@ -1,4 +1,4 @@
-//! Hooks: for each new message (or only those with a code), run a command and/or POST to a webhook.
+//! Hooks: for each new message (or only those with a code), run a command.
 //!
 //! What runs is read from the live settings for each message, so changing a hook (`PATCH /api/settings`)
 //! takes effect with the next message, without a restart.
@@ -11,6 +11,8 @@
 //! desktop ([`INHERITED_ENV`]) are passed on, never `SIMRELAY_TOKEN` or anything else SimRelay was started
 //! with. Writing the message to its standard input counts toward its time limit (a hook that never reads cannot
 //! hold a run forever), and on timeout its whole process group is killed, so a shell script's children go too.
+//! The `hook_url` webhook is not run here: it is a target of the outbox (`crate::deliver`), which keeps every
+//! delivery in the database and retries it across restarts.
 
 use std::process::Stdio;
 use std::sync::Arc;
@@ -60,7 +62,7 @@ pub struct Hooks {
     /// A program and its arguments (no shell). It gets the message as JSON on stdin and in `SIMRELAY_ID`,
     /// `SIMRELAY_MODEM`, `SIMRELAY_SENDER`, `SIMRELAY_TEXT`, `SIMRELAY_CODE` (empty without a code).
     pub command: Vec<String>,
-    /// A URL that gets the message as a JSON POST.
+    /// A URL that gets the message as a signed JSON POST, through the outbox (`crate::deliver`).
     pub url: Option<String>,
     /// Only messages that carry a code.
     pub only_codes: bool,
@@ -80,9 +82,9 @@ impl Default for Hooks {
 }
 
 impl Hooks {
-    /// Whether any hook is configured.
+    /// Whether a command is configured (the URL is the outbox's).
     pub fn is_active(&self) -> bool {
-        !self.command.is_empty() || self.url.is_some()
+        !self.command.is_empty()
     }
 }
 
@@ -95,7 +97,6 @@ pub(crate) async fn run(
     shutdown: CancellationToken,
 ) {
     let running = Arc::new(Semaphore::new(MAX_RUNNING));
-    let client = reqwest::Client::new();
     loop {
         let message = tokio::select! {
             () = shutdown.cancelled() => return,
@@ -118,21 +119,13 @@ pub(crate) async fn run(
         let Ok(permit) = running.clone().acquire_owned().await else {
             return;
         };
-        let (hooks, client, message) = (hooks.clone(), client.clone(), message);
+        let (hooks, message) = (hooks.clone(), message);
         tokio::spawn(async move {
             let timeout = Duration::from_secs(hooks.timeout_secs.max(1));
-            if !hooks.command.is_empty() {
-                retry("command", message.id, || {
-                    run_command(&hooks.command, &message, timeout)
-                })
-                .await;
-            }
-            if let Some(url) = &hooks.url {
-                retry("webhook", message.id, || {
-                    post(&client, url, &message, timeout)
-                })
-                .await;
-            }
+            retry("command", message.id, || {
+                run_command(&hooks.command, &message, timeout)
+            })
+            .await;
             drop(permit);
         });
     }
@@ -254,26 +247,6 @@ fn kill_group(pid: Option<u32>) {
 
 #[cfg(not(unix))]
 fn kill_group(_pid: Option<u32>) {}
-
-async fn post(
-    client: &reqwest::Client,
-    url: &str,
-    message: &Message,
-    timeout: Duration,
-) -> Result<(), String> {
-    let response = client
-        .post(url)
-        .json(message)
-        .timeout(timeout)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    if response.status().is_success() {
-        Ok(())
-    } else {
-        Err(format!("{url} answered {}", response.status()))
-    }
-}
 
 #[cfg(test)]
 mod tests {

@@ -71,7 +71,8 @@ pub(crate) fn access(method: &Method, path: &str) -> Access {
     let reading = *method == Method::GET || *method == Method::HEAD;
     match path {
         "/api/health" | "/api/logout" | "/api/pair/claim" => Access::Public,
-        "/ws" => Access::Needs(Scope::Read),
+        // Prometheus counters and modem health: a scraper gets a read token.
+        "/ws" | "/metrics" => Access::Needs(Scope::Read),
         "/api/messages" | "/api/codes/latest" | "/api/codes/wait" | "/api/export"
         | "/api/modems" | "/api/corrections"
             if reading =>
@@ -513,6 +514,8 @@ mod tests {
             (&get, "/index.html", Public),
             (&get, "/apiary.js", Public),
             (&get, "/ws", Needs(Read)),
+            (&get, "/metrics", Needs(Read)),
+            (&get, "/api/deliveries", Needs(Admin)),
             (&get, "/api/messages", Needs(Read)),
             (&get, "/api/messages/7", Needs(Read)),
             (&get, "/api/conversations", Needs(Read)),

@@ -31,7 +31,7 @@ pub(crate) fn check(
     scheme: &str,
 ) -> Result<(), Failure> {
     let writes = !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
-    let api = path == "/ws" || path == "/api" || path.starts_with("/api/");
+    let api = path == "/ws" || path == "/metrics" || path == "/api" || path.starts_with("/api/");
     if writes || api {
         if let Some(site) = headers.get("sec-fetch-site") {
             let site = site.to_str().unwrap_or("cross-site");
