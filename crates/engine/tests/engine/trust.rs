@@ -215,6 +215,8 @@ async fn another_account_on_this_machine_gets_401_everywhere_and_cannot_install_
         ("GET", "/api/corrections", String::new()),
         ("DELETE", "/api/corrections/DemoBank", String::new()),
         ("GET", "/api/conversations", String::new()),
+        ("GET", "/metrics", String::new()),
+        ("GET", "/api/deliveries", String::new()),
         ("GET", "/api/conversations/DemoBank", String::new()),
         ("POST", "/api/conversations/DemoBank/read", "{}".to_owned()),
         ("GET", "/api/codes/latest", String::new()),
