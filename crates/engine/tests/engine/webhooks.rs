@@ -34,7 +34,7 @@ fn fast(first: Duration, window: Duration) -> DeliveryOptions {
 }
 
 async fn log(engine: &simrelay_engine::Engine, query: &str) -> Vec<Delivery> {
-    let page: DeliveryPage = crate::common::client(&engine)
+    let page: DeliveryPage = crate::common::client(engine)
         .get(url(engine, &format!("/api/deliveries{query}")))
         .send()
         .await
