@@ -7,9 +7,9 @@
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 use simrelay_protocol::{
-    ApiError, CodeChoice, CodeCorrection, Delivery, DeliveryPage, DeliveryStatus, Device,
-    DeviceList, Health, Message, MessageDetail, MessagePage, ModemList, ModemStatus, NewDevice,
-    Pairing, PortList, PortReport, SendAccepted, SentMessage, Settings, SettingsPatch,
+    ApiError, Claimed, CodeChoice, CodeCorrection, Delivery, DeliveryPage, DeliveryStatus, Device,
+    DeviceList, Health, Message, MessageDetail, MessagePage, ModemList, ModemStatus, Pairing,
+    PairingCode, PortList, PortReport, SendAccepted, SentMessage, Settings, SettingsPatch,
 };
 
 use crate::endpoint::{percent_encode, Endpoint};
@@ -18,8 +18,14 @@ use crate::endpoint::{percent_encode, Endpoint};
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ApiFailure {
     /// 401: the token is missing or wrong.
-    #[error("Access refused: this browser has no valid access token. Open the pairing link from SimRelay again.")]
+    #[error("Access refused: this browser has no valid access token. On the computer SimRelay runs on, open the address `simrelay serve` printed (`simrelay token show` prints the token); on another device, scan a new pairing code from SimRelay's Settings.")]
     Unauthorized,
+    /// 403 `insufficient_scope`: this device's token may not do this; the server's detail names the scope.
+    #[error("This device's access does not allow that: {0}")]
+    InsufficientScope(String),
+    /// 401 `bad_pairing_code`: the code from the QR code is unknown, used or expired.
+    #[error("This pairing code was already used or has expired: make a new one in SimRelay's Settings, on the computer it runs on.")]
+    BadPairingCode,
     /// 404 on an endpoint: the server is older than this UI.
     #[error("The server does not offer this yet (HTTP 404 for {0}).")]
     NotSupported(String),
@@ -104,7 +110,13 @@ fn authorised(endpoint: &Endpoint, builder: RequestBuilder) -> RequestBuilder {
 async fn check(path: &str, response: Response) -> Result<Response, ApiFailure> {
     match response.status() {
         200..=299 => Ok(response),
-        401 => Err(ApiFailure::Unauthorized),
+        401 => {
+            let body = response.json::<ApiError>().await.ok();
+            Err(match body {
+                Some(e) if e.error == "bad_pairing_code" => ApiFailure::BadPairingCode,
+                _ => ApiFailure::Unauthorized,
+            })
+        }
         404 => Err(ApiFailure::NotSupported(path.to_owned())),
         status => {
             let body = response.json::<ApiError>().await.ok();
@@ -120,6 +132,7 @@ pub fn failure_from(status: u16, body: Option<ApiError>) -> ApiFailure {
     };
     match (status, e.error.as_str()) {
         (403, "loopback_only") => ApiFailure::LoopbackOnly,
+        (403, "insufficient_scope") => ApiFailure::InsufficientScope(e.detail),
         (409, "not_shared") => ApiFailure::NotShared,
         (400, "invalid_setting") => {
             // The detail reads "<field>: <why>"; the field lets the form put the message next to the input.
@@ -237,7 +250,8 @@ pub async fn delete(endpoint: &Endpoint, id: i64) -> Result<(), ApiFailure> {
 /// exactly what goes out.
 pub mod body {
     use simrelay_protocol::{
-        AddModem, CodeChoice, PairingRequest, ProbeRequest, SendRequest, SettingsPatch,
+        AddModem, CodeChoice, PairClaim, PairingRequest, ProbeRequest, Scopes, SendRequest,
+        SettingsPatch,
     };
 
     /// `PUT /api/messages/{id}/code`: this is the code (or, with `None`, there is none), remembered for the sender
@@ -282,10 +296,19 @@ pub mod body {
         }
     }
 
-    /// `POST /api/devices`.
-    pub fn pairing(name: &str) -> PairingRequest {
+    /// `POST /api/pair`: a pairing code for a device called `name`, with the server's default scopes (read and
+    /// send), or every scope when the owner ticked `admin`.
+    pub fn pairing(name: &str, admin: bool) -> PairingRequest {
         PairingRequest {
             name: name.to_owned(),
+            scopes: admin.then_some(Scopes::ALL),
+        }
+    }
+
+    /// `POST /api/pair/claim`: the code a pairing link carried.
+    pub fn claim(code: &str) -> PairClaim {
+        PairClaim {
+            code: code.to_owned(),
         }
     }
 
@@ -342,16 +365,42 @@ pub async fn devices(endpoint: &Endpoint) -> Result<Vec<Device>, ApiFailure> {
         .map(|l| l.devices)
 }
 
-/// `POST /api/devices {"name"}`: pairs a new device.
-pub async fn add_device(endpoint: &Endpoint, name: &str) -> Result<NewDevice, ApiFailure> {
-    let path = "/api/devices";
+/// `POST /api/pair {"name", "scopes"?}`: a one-time pairing code (with links and QR codes) for a new device.
+pub async fn start_pairing(
+    endpoint: &Endpoint,
+    name: &str,
+    admin: bool,
+) -> Result<PairingCode, ApiFailure> {
+    let path = "/api/pair";
     send_json(
         endpoint,
         path,
         Request::post(&endpoint.http_url(path)),
-        &body::pairing(name),
+        &body::pairing(name, admin),
     )
     .await
+}
+
+/// `POST /api/pair/claim {"code"}`: this device's own token for the code its pairing link carried (no token yet).
+pub async fn claim(endpoint: &Endpoint, code: &str) -> Result<Claimed, ApiFailure> {
+    let path = "/api/pair/claim";
+    send_json(
+        endpoint,
+        path,
+        Request::post(&endpoint.http_url(path)),
+        &body::claim(code),
+    )
+    .await
+}
+
+/// `POST /api/logout`: the server expires this browser's token cookie.
+pub async fn logout(endpoint: &Endpoint) -> Result<(), ApiFailure> {
+    let path = "/api/logout";
+    let response = Request::post(&endpoint.http_url(path))
+        .send()
+        .await
+        .map_err(|e| ApiFailure::Network(e.to_string()))?;
+    check(path, response).await.map(|_| ())
 }
 
 /// `DELETE /api/devices/{id}`: revokes a device's token.
@@ -359,7 +408,7 @@ pub async fn revoke_device(endpoint: &Endpoint, id: &str) -> Result<(), ApiFailu
     delete_path(endpoint, &format!("/api/devices/{}", percent_encode(id))).await
 }
 
-/// `GET /api/pair`: the server's own pairing link(s).
+/// `GET /api/pair`: where other devices reach the server, and its certificate's fingerprint.
 pub async fn pair(endpoint: &Endpoint) -> Result<Pairing, ApiFailure> {
     get_json(endpoint, "/api/pair").await
 }
@@ -415,15 +464,23 @@ pub async fn export(
         .map_err(|e| ApiFailure::Network(e.to_string()))
 }
 
-/// `GET /api/ports`: every serial port the server's OS lists; with `probe` false only listed (fast), else each
-/// free one probed (a few seconds).
+/// Every serial port the server's OS lists: `GET /api/ports` (listed only, fast), or with `probe` `POST
+/// /api/ports`, each free one probed (a few seconds; probing writes to devices, so it is never a GET).
 pub async fn ports(endpoint: &Endpoint, probe: bool) -> Result<Vec<PortReport>, ApiFailure> {
-    let path = if probe {
-        "/api/ports"
-    } else {
-        "/api/ports?probe=false"
-    };
-    get_json::<PortList>(endpoint, path).await.map(|l| l.ports)
+    let path = "/api/ports";
+    if !probe {
+        return get_json::<PortList>(endpoint, path).await.map(|l| l.ports);
+    }
+    let response = authorised(endpoint, Request::post(&endpoint.http_url(path)))
+        .send()
+        .await
+        .map_err(|e| ApiFailure::Network(e.to_string()))?;
+    check(path, response)
+        .await?
+        .json::<PortList>()
+        .await
+        .map(|l| l.ports)
+        .map_err(|e| ApiFailure::Decode(e.to_string()))
 }
 
 /// `POST /api/ports/probe {"port"}`: probes one port.
@@ -520,6 +577,10 @@ mod tests {
             ApiFailure::NotShared
         );
         assert_eq!(
+            failure_from(403, body("insufficient_scope", "needs the admin scope")),
+            ApiFailure::InsufficientScope("needs the admin scope".into())
+        );
+        assert_eq!(
             failure_from(
                 400,
                 body("invalid_setting", "retention_days: must be at least 1")
@@ -543,7 +604,7 @@ mod tests {
     fn failures_read_as_sentences() {
         assert!(ApiFailure::Unauthorized
             .to_string()
-            .contains("pairing link"));
+            .contains("simrelay token show"));
         assert!(ApiFailure::NotSupported("/api/x".into())
             .to_string()
             .contains("/api/x"));

@@ -14,10 +14,15 @@ use crate::views::{
 /// How often relative times ("3 min ago") are refreshed.
 const CLOCK_TICK: Duration = Duration::from_secs(15);
 
-/// The whole app. Reads the endpoint from the page, opens the live connection and renders the chosen screen.
+/// The whole app. Reads the endpoint from the page, opens the live connection and renders the chosen screen. A
+/// page opened from a pairing link first exchanges its code for this device's token.
 #[component]
 pub fn App() -> impl IntoView {
-    let app = AppState::new(crate::endpoint::from_page());
+    let endpoint = crate::endpoint::from_page();
+    if let Some(code) = crate::endpoint::take_pairing_code() {
+        return view! { <crate::views::pairing::Pairing endpoint=endpoint code=code /> }.into_any();
+    }
+    let app = AppState::new(endpoint);
     provide_context(app);
     let connection = StoredValue::new_local(Connection::start(app));
 
@@ -114,6 +119,7 @@ pub fn App() -> impl IntoView {
             }}
         </main>
     }
+    .into_any()
 }
 
 use wasm_bindgen::closure::Closure;

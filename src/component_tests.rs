@@ -166,7 +166,7 @@ async fn qr_code_is_an_image_never_markup_in_the_page() {
     let svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" height=\"10\"><rect width=\"10\" height=\"10\"/>\
                <script>document.body.dataset.pwned='qr'</script></svg>";
     let link = PairLink {
-        url: "http://192.0.2.2:8731/?token=abc".into(),
+        url: "https://192.0.2.2:8731/?pair=abc".into(),
         qr_svg: Some(svg.into()),
     };
     let host = mount(Prefs::default(), move || {
@@ -188,7 +188,7 @@ async fn qr_code_is_an_image_never_markup_in_the_page() {
     );
     assert_eq!(
         texts(&host, ".link-text"),
-        ["http://192.0.2.2:8731/?token=abc"]
+        ["https://192.0.2.2:8731/?pair=abc"]
     );
     gloo_timers::future::TimeoutFuture::new(200).await;
     assert!(document()

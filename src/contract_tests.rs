@@ -7,9 +7,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 use simrelay_protocol::{
-    ApiError, CodeCorrection, DeviceList, Health, Message, MessageDetail, MessagePage, ModemList,
-    ModemStatus, NewDevice, Pairing, PortList, PortReport, RemovedModem, SendAccepted, SentMessage,
-    Settings,
+    ApiError, Claimed, CodeCorrection, DeviceList, Health, Message, MessageDetail, MessagePage,
+    ModemList, ModemStatus, NewDevice, Pairing, PairingCode, PortList, PortReport, RemovedModem,
+    SendAccepted, SentMessage, Settings,
 };
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -54,6 +54,8 @@ fn the_ui_reads_every_answer_and_frame_the_engine_sends() {
     reads::<NewDevice>(&e, "new_device");
     reads::<DeviceList>(&e, "devices");
     reads::<Pairing>(&e, "pairing");
+    reads::<PairingCode>(&e, "pairing_code");
+    reads::<Claimed>(&e, "claimed");
     reads::<ApiError>(&e, "error");
     reads::<Message>(&e, "chosen");
     reads::<Vec<CodeCorrection>>(&e, "corrections");
@@ -98,7 +100,14 @@ fn the_ui_builds_exactly_the_requests_the_engine_accepts() {
         json(body::probe("/dev/simrelay-contract-missing")),
         request("probe")
     );
-    assert_eq!(json(body::pairing("Pixel 8")), request("pair_device"));
+    assert_eq!(
+        json(body::pairing("Anna's phone", true)),
+        request("pair_phone")
+    );
+    assert_eq!(
+        json(body::claim("0123456789abcdef0123456789abcdef")),
+        request("claim")
+    );
     assert_eq!(
         json(body::code_choice(Some("55102288"), true)),
         request("choose_code")

@@ -1,9 +1,11 @@
 //! Where the engine is and how to prove we may talk to it.
 //!
 //! The UI is always served by the engine it talks to (a LAN browser, or the desktop window loading the engine's
-//! local URL), so the API's address is the page's own origin. A pairing link carries the access token as
-//! `?token=T`: it is moved into storage at start-up and removed from the address bar, so it does not linger in
-//! history, bookmarks or screenshots.
+//! local URL), so the API's address is the page's own origin. The address `simrelay serve` prints (and the one
+//! the desktop app hands its window) carries the access token as `?token=T`: it is moved into storage at start-up
+//! and removed from the address bar, so it does not linger in history, bookmarks or screenshots. A pairing link
+//! carries a one-time code instead (`?pair=C`), which the app exchanges for this device's own token
+//! (`views/pairing.rs`), and is taken out of the address bar the same way.
 
 /// Storage key of the access token.
 const TOKEN_KEY: &str = "simrelay.token";
@@ -85,19 +87,24 @@ fn percent_decode(s: &str) -> String {
 /// Returns the token (if present and non-empty) and the query string to put back, with its `?`, or an empty
 /// string when nothing else remains.
 pub fn take_token(search: &str) -> (Option<String>, String) {
+    take_param(search, "token")
+}
+
+/// Takes parameter `name` out of a location's query string; like [`take_token`].
+pub fn take_param(search: &str, name: &str) -> (Option<String>, String) {
     let query = search.strip_prefix('?').unwrap_or(search);
     let mut token = None;
     let mut kept = Vec::new();
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         match pair.split_once('=') {
-            Some(("token", value)) => {
+            Some((key, value)) if key == name => {
                 let value = percent_decode(value);
                 if !value.is_empty() {
                     token = Some(value);
                 }
             }
             Some(_) => kept.push(pair),
-            None if pair == "token" => {}
+            None if pair == name => {}
             None => kept.push(pair),
         }
     }
@@ -107,6 +114,33 @@ pub fn take_token(search: &str) -> (Option<String>, String) {
         format!("?{}", kept.join("&"))
     };
     (token, rest)
+}
+
+/// Takes a pairing code (`?pair=`) out of the page's address, if it has one.
+pub fn take_pairing_code() -> Option<String> {
+    let window = leptos::prelude::window();
+    let location = window.location();
+    let (code, rest) = take_param(&location.search().unwrap_or_default(), "pair");
+    if code.is_some() {
+        let path = location.pathname().unwrap_or_else(|_| "/".into());
+        let hash = location.hash().unwrap_or_default();
+        if let Ok(history) = window.history() {
+            let _ = history.replace_state_with_url(
+                &wasm_bindgen::JsValue::NULL,
+                "",
+                Some(&format!("{path}{rest}{hash}")),
+            );
+        }
+    }
+    code
+}
+
+/// Keeps `token` as this browser's access token (in local storage; storage may be disabled, then the server's
+/// cookie carries it).
+pub fn store_token(token: &str) {
+    if let Ok(Some(storage)) = leptos::prelude::window().local_storage() {
+        let _ = storage.set_item(TOKEN_KEY, token);
+    }
 }
 
 /// Reads the endpoint from the page: origin from `window.location`, token from `?token=` (then stored and
@@ -149,7 +183,7 @@ pub fn in_desktop_shell(search: &str) -> bool {
         .any(|pair| pair == "shell=desktop")
 }
 
-/// Forgets the stored token (Settings → "Forget this device's access").
+/// Forgets the stored token (Settings → "Log out").
 pub fn forget_token() {
     if let Ok(Some(storage)) = leptos::prelude::window().local_storage() {
         let _ = storage.remove_item(TOKEN_KEY);
@@ -173,6 +207,16 @@ mod tests {
         assert_eq!(take_token(""), (None, String::new()));
         assert_eq!(take_token("?token=&x"), (None, "?x".into()));
         assert_eq!(take_token("?tokens=1"), (None, "?tokens=1".into()));
+    }
+
+    #[test]
+    fn a_pairing_code_is_taken_like_a_token() {
+        assert_eq!(
+            take_param("?pair=c0de&shell=desktop", "pair"),
+            (Some("c0de".into()), "?shell=desktop".into())
+        );
+        assert_eq!(take_param("?token=t", "pair"), (None, "?token=t".into()));
+        assert_eq!(take_param("?pairs=1", "pair"), (None, "?pairs=1".into()));
     }
 
     #[test]

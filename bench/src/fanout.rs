@@ -33,7 +33,7 @@ pub async fn run(opts: &Opts) -> anyhow::Result<serde_json::Value> {
     )
     .await?;
     let pid = server.pid();
-    let mut probe = SmsClient::connect(flavor, server.addr, None).await?;
+    let mut probe = SmsClient::connect(flavor, server.addr, server.token.as_deref()).await?;
     warm_up(&sim, &mut probe, 5).await?;
     probe.close().await;
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -46,7 +46,7 @@ pub async fn run(opts: &Opts) -> anyhow::Result<serde_json::Value> {
     for batch in (0..clients).collect::<Vec<_>>().chunks(CONNECT_BATCH) {
         let attempts = batch
             .iter()
-            .map(|_| SmsClient::connect(flavor, server.addr, None));
+            .map(|_| SmsClient::connect(flavor, server.addr, server.token.as_deref()));
         for result in futures_util::future::join_all(attempts).await {
             match result {
                 Ok(mut client) => {

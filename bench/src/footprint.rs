@@ -31,7 +31,7 @@ pub async fn run(opts: &Opts) -> anyhow::Result<serde_json::Value> {
     .await?;
     let pid = server.pid();
     if !modems.is_empty() {
-        let mut client = SmsClient::connect(flavor, server.addr, None).await?;
+        let mut client = SmsClient::connect(flavor, server.addr, server.token.as_deref()).await?;
         warm_up(&sim, &mut client, 5).await?;
         client.close().await;
     }

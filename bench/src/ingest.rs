@@ -57,7 +57,8 @@ pub async fn run(opts: &Opts) -> anyhow::Result<serde_json::Value> {
         &format!("ingest-{}", std::process::id()),
     )
     .await?;
-    let mut client = SmsClient::connect(Flavor::SimRelay, server.addr, None).await?;
+    let mut client =
+        SmsClient::connect(Flavor::SimRelay, server.addr, server.token.as_deref()).await?;
 
     // Every modem must be connected and configured before the burst.
     for (m, sim) in sims.iter().enumerate() {

@@ -119,7 +119,7 @@ pub async fn run(opts: &Opts) -> anyhow::Result<serde_json::Value> {
         &format!("latency-{}", std::process::id()),
     )
     .await?;
-    let mut client = SmsClient::connect(flavor, server.addr, None).await?;
+    let mut client = SmsClient::connect(flavor, server.addr, server.token.as_deref()).await?;
     warm_up(&sim, &mut client, 20).await?;
 
     // The client stamps each event (and the line's byte count) as it reads it, whatever the sender is doing.

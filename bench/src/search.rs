@@ -19,6 +19,7 @@ use simrelay_bench::client::{Flavor, SmsClient};
 use simrelay_bench::stats::Summary;
 use simrelay_modem::{SimOptions, Simulator};
 use simrelay_testkit::http;
+use simrelay_testkit::process::ServerProcess;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection};
 
@@ -65,14 +66,15 @@ pub async fn run(opts: &Opts) -> anyhow::Result<serde_json::Value> {
     let tag = format!("search-{}", std::process::id());
     let sim = Simulator::start(SimOptions::default()).await?;
     let mut server = start_server(Flavor::SimRelay, opts, &[path_of(&sim)], &tag).await?;
-    let mut client = SmsClient::connect(Flavor::SimRelay, server.addr, None).await?;
+    let mut client =
+        SmsClient::connect(Flavor::SimRelay, server.addr, server.token.as_deref()).await?;
     warm_up(&sim, &mut client, 2).await?;
     client.close().await;
 
     let probe = http::get(
         server.addr,
         "/api/messages?q=zqxjkvbnonexistent&limit=5",
-        None,
+        server.token.as_deref(),
     )
     .await?;
     let body: serde_json::Value = serde_json::from_slice(&probe.body).unwrap_or_default();
@@ -100,7 +102,7 @@ pub async fn run(opts: &Opts) -> anyhow::Result<serde_json::Value> {
     let mut rare_hits = 0;
     for _ in 0..queries {
         let reference = rand::rng().random_range(0..messages);
-        let (took, hits) = query(server.addr, &format!("ref{reference:07}")).await?;
+        let (took, hits) = query(&server, &format!("ref{reference:07}")).await?;
         rare.push(took);
         rare_hits += hits;
     }
@@ -108,7 +110,7 @@ pub async fn run(opts: &Opts) -> anyhow::Result<serde_json::Value> {
     let mut common_hits = 0;
     for _ in 0..common_queries {
         let word = WORDS[rand::rng().random_range(0..WORDS.len())];
-        let (took, hits) = query(server.addr, word).await?;
+        let (took, hits) = query(&server, word).await?;
         common.push(took);
         common_hits += hits;
     }
@@ -168,9 +170,10 @@ async fn prefixes(
 }
 
 /// One `GET /api/messages?q=TERM&limit=50`: milliseconds and results.
-async fn query(addr: std::net::SocketAddr, term: &str) -> anyhow::Result<(f64, usize)> {
+async fn query(server: &ServerProcess, term: &str) -> anyhow::Result<(f64, usize)> {
     let start = Instant::now();
-    let response = http::get(addr, &format!("/api/messages?q={term}&limit=50"), None).await?;
+    let path = format!("/api/messages?q={term}&limit=50");
+    let response = http::get(server.addr, &path, server.token.as_deref()).await?;
     let took = ms(start.elapsed());
     anyhow::ensure!(
         response.status == 200,

@@ -364,7 +364,11 @@ mod tests {
         assert_eq!(url.host_str(), Some("127.0.0.1"));
         let port = url.port().unwrap();
         assert_ne!(port, 0, "the engine reports its real port");
-        assert_eq!(url.query(), Some("shell=desktop"));
+        // The window gets the engine's token with the page (over its pipe, never on a command line).
+        let query: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        assert_eq!(query[0].0, "token");
+        assert_eq!(query[0].1.len(), 64);
+        assert_eq!(query[1], ("shell".into(), "desktop".into()));
         wait_for("the window process", || read(&log).lines().count() == 1).await;
         assert_eq!(
             read(&log),

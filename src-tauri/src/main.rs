@@ -7,6 +7,8 @@ use simrelay_desktop::{DesktopArgs, DesktopNotifier, WindowProgram};
 use std::sync::Arc;
 
 fn main() -> anyhow::Result<()> {
+    // Every file this process creates (database, logs, tokens, certificate) is the owner's alone from its creation.
+    simrelay_engine::private_files();
     let args = DesktopArgs::parse();
     // The same configuration as `simrelay serve`: defaults < config file < SIMRELAY_* environment < flags.
     let engine = args.resolve(|name| std::env::var(name).ok())?;

@@ -81,7 +81,8 @@ impl Note {
             (None, _) => (sender, shorten(&message.text)),
         };
         Self {
-            title,
+            // Some servers interpret markup in the summary too; the sender (and code) are untrusted like the text.
+            title: escape_markup(&title),
             body: escape_markup(&body),
             click_copies: hide_code && code.is_some(),
             code,
@@ -106,8 +107,9 @@ fn shorten(text: &str) -> String {
     cut
 }
 
-/// Servers that advertise `body-markup` interpret a subset of HTML in the body; SMS text is untrusted, so the three
-/// markup characters are escaped (servers without markup show the text as is, which the spec allows for entities).
+/// Servers that advertise `body-markup` interpret a subset of HTML in the body (and some in the summary); SMS text and
+/// senders are untrusted, so the three markup characters are escaped in both (servers without markup show the text
+/// as is, which the spec allows for entities).
 fn escape_markup(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -316,6 +318,14 @@ mod tests {
             note.body,
             "&lt;b&gt;1234&lt;/b&gt; &amp; &lt;a href=x&gt;y&lt;/a&gt; line"
         );
+    }
+
+    #[test]
+    fn titles_are_escaped_like_bodies() {
+        let note = Note::for_message(&message("<i>Bank</i> & Co", "hello", None), false);
+        assert_eq!(note.title, "&lt;i&gt;Bank&lt;/i&gt; &amp; Co");
+        let note = Note::for_message(&message("<b>x</b>", "code", Some("12<34")), false);
+        assert_eq!(note.title, "12&lt;34 \u{b7} &lt;b&gt;x&lt;/b&gt;");
     }
 
     #[test]

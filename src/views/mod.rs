@@ -8,6 +8,7 @@ pub mod compose;
 pub mod history;
 pub mod live;
 pub mod modems;
+pub mod pairing;
 pub mod ports;
 pub mod settings;
 pub mod wizard;

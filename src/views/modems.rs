@@ -80,7 +80,9 @@ fn ModemCard(
                 {(1..=4u8)
                     .map(|i| {
                         let cls = if i <= bars { "bar bar-on" } else { "bar" };
-                        view! { <span class=cls style=format!("height:{}px", 4 + i * 3)></span> }
+                        // `style:` sets the property through the CSSOM, which the page's CSP allows; a `style`
+                        // attribute is inline CSS, which it does not.
+                        view! { <span class=cls style:height=format!("{}px", 4 + i * 3)></span> }
                     })
                     .collect_view()}
             </span>

@@ -1,6 +1,6 @@
 //! The command line of `simrelay`: `serve`, `ports`, `decode-pdu`, `extract`, `config`, `token`.
 
-use std::io::{BufRead, Write};
+use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -37,8 +37,8 @@ enum Command {
         /// The PDU in hex.
         hex: String,
     },
-    /// Manage the tokens of paired devices (stored hashed in tokens.toml in the state directory, by default the
-    /// config file's).
+    /// Show the main access token, or manage the tokens of paired devices (stored hashed in tokens.toml in the
+    /// state directory, by default the config file's).
     #[command(subcommand)]
     Token(TokenCommand),
     /// Print the effective configuration (defaults < config file < SIMRELAY_* environment < these flags, as
@@ -54,12 +54,21 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum TokenCommand {
+    /// Print the main access token (the configured one, else the one kept in the state directory, made now if
+    /// there is none yet).
+    Show,
+    /// Print a new random token, good for the `token` setting; nothing is stored.
+    Generate,
     /// Create a token for a device and print it (it is shown only this once).
     Add {
         /// A name for the device, e.g. phone.
         name: String,
+        /// What it may do, comma-separated: read (messages, codes), send (SMS), admin (settings, hooks,
+        /// modems, devices).
+        #[arg(long, value_name = "SCOPES", default_value = "read,send")]
+        scopes: String,
     },
-    /// List the paired devices.
+    /// List the paired devices with their scopes.
     List,
     /// Revoke a device's token.
     Revoke {
@@ -173,15 +182,28 @@ fn extract(explain: bool) -> anyhow::Result<ExitCode> {
 
 fn token(file: &ConfigFileArg, command: TokenCommand) -> anyhow::Result<ExitCode> {
     use simrelay_engine::tokens;
-    // The same file the server uses: the state directory may be moved by the config file or the environment.
-    let path = &config::resolve_from_env(file, &EngineArgs::default())?
-        .paths
-        .tokens_file();
+    // Anything written here (the main token, the devices file) is the owner's alone.
+    simrelay_engine::private_files();
+    // The same files the server uses: the state directory may be moved by the config file or the environment.
+    let resolved = config::resolve_from_env(file, &EngineArgs::default())?;
+    let path = &resolved.paths.tokens_file();
     match command {
-        TokenCommand::Add { name } => {
-            let token = tokens::add(path, &name)?;
+        TokenCommand::Show => {
+            let token = match resolved.config.token {
+                Some(token) => token,
+                None => tokens::load_or_create_main_token(&resolved.paths.token_file())?,
+            };
             println!("{token}");
-            eprintln!("Token for {name:?} created; it is not shown again. On the device open http://<this machine>:<port>/?token={token}");
+        }
+        TokenCommand::Generate => println!("{}", simrelay_engine::generate_token()),
+        TokenCommand::Add { name, scopes } => {
+            let scopes = tokens::parse_scopes(&scopes)?;
+            let token = tokens::add_with_scopes(path, &name, scopes)?;
+            println!("{token}");
+            eprintln!(
+                "Token for {name:?} ({scopes}) created; it is not shown again. Give it to the device's program \
+                 (Authorization: Bearer <token>); to pair a phone, use the QR code in Settings instead."
+            );
         }
         TokenCommand::List => {
             for t in tokens::load(path)? {
@@ -191,8 +213,9 @@ fn token(file: &ConfigFileArg, command: TokenCommand) -> anyhow::Result<ExitCode
                     _ => "never seen".to_owned(),
                 };
                 println!(
-                    "{}\tcreated {}\t{seen}\tid {}",
+                    "{}\t{}\tcreated {}\t{seen}\tid {}",
                     t.name,
+                    t.scopes,
                     t.created_at,
                     t.id()
                 );
@@ -200,7 +223,7 @@ fn token(file: &ConfigFileArg, command: TokenCommand) -> anyhow::Result<ExitCode
         }
         TokenCommand::Revoke { name } => {
             tokens::revoke(path, &name)?;
-            eprintln!("Token {name:?} revoked (a running server refuses it within a second).");
+            eprintln!("Token {name:?} revoked (a running server refuses it and closes its connections within a second).");
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -221,7 +244,7 @@ fn print_config(file: &ConfigFileArg, flags: &EngineArgs) -> anyhow::Result<Exit
         config.db.parent().unwrap_or(Path::new(".")).display()
     );
     println!(
-        "# state:       {} (paired devices, TLS certificate)",
+        "# state:       {} (access token, paired devices, TLS certificate)",
         paths.state_dir.display()
     );
     match &paths.log_dir {
@@ -235,9 +258,11 @@ fn print_config(file: &ConfigFileArg, flags: &EngineArgs) -> anyhow::Result<Exit
     println!("db = {}", toml_string(&db));
     println!("listen = \"{}\"", config.listen);
     match config.token {
-        Some(_) => println!("# token is set (not shown)"),
-        None if config.listen.ip().is_loopback() => println!("# no token (loopback only)"),
-        None => println!("# no token set: one is generated at start-up"),
+        Some(_) => println!("# token is set (not shown; `simrelay token show` prints it)"),
+        None => println!(
+            "# token: generated once and kept in {} (`simrelay token show` prints it)",
+            paths.token_file().display()
+        ),
     }
     println!("demo_interval_secs = {}", config.demo_interval_secs);
     let retention = config.retention;
@@ -341,6 +366,8 @@ fn toml_strings(items: &[String]) -> String {
 }
 
 fn serve(file: &ConfigFileArg, flags: &EngineArgs) -> anyhow::Result<ExitCode> {
+    // Before the first file (a log) is created.
+    simrelay_engine::private_files();
     let Resolved { config, paths, .. } = config::resolve_from_env(file, flags)?;
     simrelay_engine::logging::init(paths.log_dir.as_deref())?;
     if config.modems.is_empty() && !config.demo {
@@ -349,23 +376,29 @@ fn serve(file: &ConfigFileArg, flags: &EngineArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
         let engine = Engine::start(config).await?;
-        println!("SimRelay is listening on {}", engine.url());
+        // The URL with the token goes to a person at a terminal, never to a log (a service's standard output
+        // usually ends up in the journal).
+        if std::io::stdout().is_terminal() {
+            println!("SimRelay is listening on {}", engine.url());
+        } else {
+            println!(
+                "SimRelay is listening on {} (`simrelay token show` prints the access token)",
+                engine.public_url()
+            );
+        }
         if let Some(fingerprint) = engine.tls_fingerprint() {
             println!("TLS certificate SHA-256 fingerprint: {fingerprint}");
         }
-        if let Some(token) = engine.token() {
-            println!("Access token: {token}");
-        }
+        let (scheme, lan_fingerprint) = engine.lan_security();
         for addr in engine.lan_addrs() {
-            let scheme = if engine.tls_fingerprint().is_some() {
-                "https"
-            } else {
-                "http"
-            };
             println!(
-                "From another device on your network: {scheme}://{addr}/?token={}",
-                engine.lan_token()
+                "From another device on your network: {scheme}://{addr}/ (pair it with the QR code in Settings)"
             );
+        }
+        if let Some(fingerprint) =
+            lan_fingerprint.filter(|f| Some(f.as_str()) != engine.tls_fingerprint())
+        {
+            println!("LAN TLS certificate SHA-256 fingerprint: {fingerprint}");
         }
         wait_for_stop_signal().await?;
         eprintln!("simrelay: shutting down");

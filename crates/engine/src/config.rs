@@ -49,8 +49,9 @@ pub struct Config {
     pub db: PathBuf,
     /// Address of the HTTP/WebSocket server; port 0 picks a free port (see [`crate::Engine::local_addr`]).
     pub listen: SocketAddr,
-    /// Access token for the API. `None` on a loopback address means no token; `None` on any other
-    /// address makes the engine generate one, because a LAN-visible inbox of verification codes must not be open.
+    /// The main access token. `None` makes the engine use the one kept in [`Config::token_path`] (generated there
+    /// on first use), or a fresh one for this run when there is no such file. A configured token shorter than
+    /// [`crate::tokens::MIN_TOKEN_CHARS`] is refused at start.
     pub token: Option<String>,
     /// Seconds between two demo messages (only with `demo`).
     pub demo_interval_secs: u64,
@@ -73,6 +74,16 @@ pub struct Config {
     /// The paired-devices file the engine reads and writes (`/api/devices`), overriding `state_dir`. With
     /// neither, the devices live in memory only, starting from `paired_tokens`.
     pub tokens_file: Option<PathBuf>,
+    /// Where the generated main token is kept, overriding `state_dir` (`token` there). With neither, a token is
+    /// generated for this run only.
+    pub token_file: Option<PathBuf>,
+    /// Port paths beyond serial devices that `POST /api/modems` and port probing accept: exact paths, or
+    /// patterns ending in `*` for any one name in a directory (`/dev/pts/*`).
+    pub allowed_ports: Vec<String>,
+    /// Addresses beyond the private ones LAN sharing may listen on (`lan_addresses`: IPs or networks).
+    pub lan_addresses: Vec<crate::server::AddrRange>,
+    /// Serve HTTPS to the LAN (default `true`); `false` shares over plain HTTP.
+    pub lan_tls: bool,
     /// The MQTT broker to publish to (`mqtt_url` and the other `mqtt_*` keys); `None`: no MQTT.
     pub mqtt: Option<MqttConfig>,
     /// Where new messages are forwarded through the outbox (`[[forwarders]]`).
@@ -104,6 +115,10 @@ impl Default for Config {
             tls_dir: None,
             paired_tokens: Vec::new(),
             tokens_file: None,
+            token_file: None,
+            allowed_ports: Vec::new(),
+            lan_addresses: Vec::new(),
+            lan_tls: true,
             mqtt: None,
             forwarders: Vec::new(),
             hook_secret: None,
@@ -119,6 +134,15 @@ impl Config {
         self.tokens_file
             .clone()
             .or_else(|| self.state_dir.as_ref().map(|dir| dir.join(TOKENS_FILE)))
+    }
+
+    /// The main token's file in use: `token_file`, else `token` in `state_dir`, else none (this run only).
+    pub fn token_path(&self) -> Option<PathBuf> {
+        self.token_file.clone().or_else(|| {
+            self.state_dir
+                .as_ref()
+                .map(|dir| dir.join(crate::tokens::MAIN_TOKEN_FILE))
+        })
     }
 
     /// The directory of the TLS certificate: `tls_dir`, else `state_dir`, else the default config directory.
@@ -163,14 +187,15 @@ pub struct EngineArgs {
     /// [default: simrelay.db in the OS data directory].
     #[arg(long, value_name = "FILE|URL")]
     pub db: Option<PathBuf>,
-    /// Address to listen on. Anything but loopback requires a token (generated when not given).
+    /// Address to listen on (a LAN address is served over HTTPS unless lan_tls = false).
     #[arg(long, value_name = "ADDR:PORT", conflicts_with = "lan")]
     pub listen: Option<SocketAddr>,
-    /// Share on the local network: listen on all interfaces, at the configured port (with a token, generated
-    /// when not given).
+    /// Share on the local network: also listen on this machine's private LAN addresses, at the configured port,
+    /// over HTTPS.
     #[arg(long)]
     pub lan: bool,
-    /// Access token for the API and the WebSocket [env: SIMRELAY_TOKEN].
+    /// The main access token, at least 32 characters [env: SIMRELAY_TOKEN]; by default one is generated and
+    /// kept in the state directory (`simrelay token show`).
     #[arg(long, value_name = "TOKEN")]
     pub token: Option<String>,
     /// Serve HTTPS and WSS with a self-signed certificate (made on first use, kept in the state directory).
@@ -199,6 +224,11 @@ impl Paths {
     /// The paired-devices file.
     pub fn tokens_file(&self) -> PathBuf {
         self.state_dir.join(TOKENS_FILE)
+    }
+
+    /// The main token's file (used unless a token is configured).
+    pub fn token_file(&self) -> PathBuf {
+        self.state_dir.join(crate::tokens::MAIN_TOKEN_FILE)
     }
 }
 
@@ -259,7 +289,7 @@ pub const KEYS: &str = "modems, modem_labels, modem_pins, sweep_secs, demo, db, 
     demo_interval_secs, retention_days, retention_messages, purge_codes_after_minutes, hook_command, hook_url, \
     hook_only_codes, hook_timeout_secs, hook_secret, forwarders, tls, state_dir, log_files, sources, mqtt_url, \
     mqtt_username, mqtt_password, mqtt_client_id, mqtt_prefix, mqtt_ca_file, mqtt_send, ha_discovery, \
-    ha_discovery_prefix";
+    ha_discovery_prefix, lan_tls, lan_addresses, allowed_ports";
 
 /// Why the configuration is invalid; every message names the key or variable and what to do.
 #[derive(Debug, thiserror::Error)]
@@ -364,6 +394,9 @@ struct FileConfig {
     ha_discovery_prefix: Option<String>,
     state_dir: Option<PathBuf>,
     log_files: Option<bool>,
+    lan_tls: Option<bool>,
+    lan_addresses: Option<Vec<String>>,
+    allowed_ports: Option<Vec<String>>,
     sources: Option<Vec<SourceConfig>>,
 }
 
@@ -520,6 +553,17 @@ impl Layers {
                 .unwrap_or(Hooks::default().timeout_secs),
         };
         config.tls = file.tls.unwrap_or(false);
+        config.lan_tls = file.lan_tls.unwrap_or(true);
+        config.allowed_ports = file.allowed_ports.unwrap_or_default();
+        for (i, entry) in file.lan_addresses.unwrap_or_default().iter().enumerate() {
+            let range = entry.parse().map_err(|_| ConfigError::Value {
+                path: path.to_path_buf(),
+                key: format!("lan_addresses[{i}]"),
+                expected:
+                    "must be an IP address or network such as \"203.0.113.7\" or \"2001:db8::/64\"",
+            })?;
+            config.lan_addresses.push(range);
+        }
         config.sources = file.sources.unwrap_or_default();
         if let Err((index, error)) = crate::sources::check_all(&config.sources) {
             return Err(ConfigError::Source {
@@ -585,6 +629,9 @@ impl Layers {
         }
         if let Some(v) = var("SIMRELAY_TLS") {
             config.tls = flag(v)?;
+        }
+        if let Some(v) = var("SIMRELAY_LAN_TLS") {
+            config.lan_tls = flag(v)?;
         }
         if let Some((_, token)) = var("SIMRELAY_TOKEN") {
             config.token = Some(token);
@@ -666,6 +713,41 @@ pub fn default_db_path() -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn security_keys_are_read_and_checked() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("config.toml");
+        std::fs::write(
+            &path,
+            "allowed_ports = [\"/dev/pts/*\"]\nlan_addresses = [\"203.0.113.7\", \"2001:db8::/64\"]\nlan_tls = false\n",
+        )
+        .expect("write");
+        let c = load(&path, env(&[])).expect("loads");
+        assert_eq!(c.allowed_ports, vec!["/dev/pts/*".to_owned()]);
+        assert_eq!(c.lan_addresses.len(), 2);
+        assert!(!c.lan_tls);
+        assert!(
+            Config::default().lan_tls,
+            "HTTPS on the LAN unless told otherwise"
+        );
+        let c = load(&path, env(&[("SIMRELAY_LAN_TLS", "1")])).expect("loads");
+        assert!(c.lan_tls);
+        std::fs::write(&path, "lan_addresses = [\"somewhere\"]\n").expect("write");
+        let err = load(&path, env(&[])).expect_err("bad address").to_string();
+        assert!(err.contains("lan_addresses[0]"), "{err}");
+        // The main token is kept in the state directory, next to the paired devices.
+        let resolved = resolve(
+            &ConfigFileArg {
+                config: Some(dir.path().join("none.toml")),
+            },
+            &EngineArgs::default(),
+            env(&[]),
+        )
+        .expect("resolves");
+        assert_eq!(resolved.config.token_path(), Some(dir.path().join("token")));
+        assert_eq!(resolved.paths.token_file(), dir.path().join("token"));
+    }
 
     #[test]
     fn defaults_are_loopback_and_a_db_file() {

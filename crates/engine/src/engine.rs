@@ -16,12 +16,12 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::hub::Hub;
 use crate::modems::{ModemDefaults, Modems, Origin};
-use crate::server::lan::{LanError, Listeners};
+use crate::server::lan::{LanError, LanOptions, Listeners};
 use crate::server::settings::Control;
-use crate::server::{self, AppState, SettingsError};
+use crate::server::{self, AppState, Connections, SettingsError};
 use crate::sources::Sources;
 use crate::store::{settings as stored_settings, Location, Store, StoreError};
-use crate::tokens::{Devices, TokensError};
+use crate::tokens::{self, Devices, TokensError};
 use crate::{deliver, hooks, mqtt, retention};
 
 /// How long start-up waits for the modems to tell their IMEI/ICCID (all at once).
@@ -60,9 +60,16 @@ pub enum EngineError {
     /// The TLS certificate could not be made or loaded (`tls = true`).
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
-    /// The paired-devices file could not be read.
+    /// The paired-devices file or the main token's file could not be read.
     #[error(transparent)]
     Tokens(#[from] TokensError),
+    /// The configured token is too weak to be the only thing between the network and every SMS.
+    #[error(
+        "the configured access token (--token, SIMRELAY_TOKEN or token in the configuration file) {0}. Make a \
+         good one with `simrelay token generate`, or remove it: SimRelay then generates one and keeps it \
+         (`simrelay token show` prints it)"
+    )]
+    WeakToken(String),
     /// LAN sharing was asked for at start (`--lan`, `listen = "0.0.0.0:…"`) and a LAN address refused the port.
     #[error(transparent)]
     Lan(#[from] LanError),
@@ -78,9 +85,8 @@ pub struct Engine {
     local_addr: SocketAddr,
     /// SHA-256 fingerprint of the TLS certificate, when serving HTTPS.
     tls_fingerprint: Option<String>,
-    /// The main token; clients on this machine need it unless `open_loopback`.
+    /// The main token; every client needs it or a paired device's.
     token: String,
-    open_loopback: bool,
     store: Store,
     hub: Hub,
     devices: Arc<Devices>,
@@ -94,10 +100,25 @@ pub struct Engine {
 impl Engine {
     /// Opens the store, starts the modems (and the demo modem), and starts serving HTTP/WebSocket.
     pub async fn start(config: Config) -> Result<Engine, EngineError> {
+        // Before any file exists: the database, its -wal and -shm, logs and certificates are the owner's alone.
+        private_files();
+        server::raise_fd_limit();
+        let token = match &config.token {
+            Some(token) => {
+                if let Some(problem) = tokens::weak_token(token) {
+                    return Err(EngineError::WeakToken(problem));
+                }
+                token.clone()
+            }
+            None => match &config.token_path() {
+                Some(path) => tokens::load_or_create_main_token(path)?,
+                None => server::generate_token(),
+            },
+        };
         let location = Location::of(&config.db);
         if let Location::Sqlite(path) = &location {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).map_err(|source| EngineError::DataDir {
+                tokens::create_private_dir(dir).map_err(|source| EngineError::DataDir {
                     path: dir.to_path_buf(),
                     source,
                 })?;
@@ -106,10 +127,12 @@ impl Engine {
         let store = Store::open_location(&location).await?;
         // Checked before anything starts, so a typo in mqtt_url stops start-up with its key named.
         let mqtt = config.mqtt.clone().map(mqtt::Prepared::new).transpose()?;
-        let tls = if config.tls {
-            let dir = config.tls_path();
-            let names = crate::tls::certificate_names(config.listen);
-            Some(crate::tls::Tls::load_or_create(&dir, &names)?)
+        let tls_dir = config.tls_path();
+        // A server started on a LAN address is shared from the start: HTTPS unless plain HTTP was chosen.
+        let base_is_lan = !config.listen.ip().is_loopback() && !config.listen.ip().is_unspecified();
+        let tls = if config.tls || (base_is_lan && config.lan_tls) {
+            let names = crate::tls::certificate_names(config.listen, &config.lan_addresses);
+            Some(crate::tls::Tls::load_or_create(&tls_dir, &names)?)
         } else {
             None
         };
@@ -130,17 +153,20 @@ impl Engine {
             }
             _ => config.listen,
         };
-        // LAN clients always need a token, so there always is one; this machine's clients need it unless the
-        // server was started on loopback without one.
-        let open_loopback = config.token.is_none() && config.listen.ip().is_loopback();
-        let token = config.token.clone().unwrap_or_else(server::generate_token);
         let listener = TcpListener::bind(base)
             .await
             .map_err(|source| EngineError::Listen { addr: base, source })?;
         let local_addr = listener
             .local_addr()
             .map_err(|source| EngineError::Listen { addr: base, source })?;
-        let listeners = Arc::new(Listeners::new(local_addr));
+        let listeners = Arc::new(Listeners::new(
+            local_addr,
+            LanOptions {
+                also: config.lan_addresses.clone(),
+                https: config.lan_tls,
+                tls_dir,
+            },
+        ));
         // Defaults < config file < environment < saved run-time changes; the start address wins for `lan`.
         let mut base = stored_settings::from_config(&config.retention, &config.hooks, false);
         base.forwarders.clone_from(&config.forwarders);
@@ -217,6 +243,8 @@ impl Engine {
             hub.watch_settings(),
             shutdown.clone(),
         )));
+        // A revocation by another process (the CLI) reaches open WebSockets and long polls within a second.
+        tasks.push(tokio::spawn(devices.clone().follow_file(shutdown.clone())));
         tasks.push(tokio::spawn(deliver::run(
             store.clone(),
             hub.clone(),
@@ -236,12 +264,13 @@ impl Engine {
             store: store.clone(),
             hub: hub.clone(),
             token: Arc::from(token.as_str()),
-            open_loopback,
             shutdown: shutdown.clone(),
             listeners: listeners.clone(),
             devices: devices.clone(),
             settings: control.clone(),
             limiter: Arc::default(),
+            connections: Arc::new(Connections::new()),
+            allowed_ports: config.allowed_ports.clone().into(),
             modems: modems.clone(),
             tls: tls.clone(),
             sources,
@@ -272,7 +301,6 @@ impl Engine {
             local_addr,
             tls_fingerprint: tls.map(|t| t.fingerprint().to_owned()),
             token,
-            open_loopback,
             store,
             hub,
             devices,
@@ -302,7 +330,8 @@ impl Engine {
         self.tls_fingerprint.as_deref()
     }
 
-    /// The URL a browser on this machine opens: `http://127.0.0.1:PORT/`, with `?token=` when there is one.
+    /// The URL a browser on this machine opens: `http://127.0.0.1:PORT/` with `?token=` (the UI stores the token
+    /// and takes it out of the address bar). It holds the main token: never log it.
     pub fn url(&self) -> String {
         let ip = match self.local_addr.ip() {
             ip if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
@@ -317,20 +346,28 @@ impl Engine {
             "{scheme}://{}/",
             SocketAddr::new(ip, self.local_addr.port())
         );
-        match self.token() {
-            Some(token) => format!("{base}?token={token}"),
-            None => base,
-        }
+        format!("{base}?token={}", self.token)
     }
 
-    /// The access token, if clients on this machine need one (LAN clients always need [`Engine::lan_token`]).
-    pub fn token(&self) -> Option<&str> {
-        (!self.open_loopback).then_some(self.token.as_str())
+    /// [`Engine::url`] without the token, for showing and logging.
+    pub fn public_url(&self) -> String {
+        self.url()
+            .split_once('?')
+            .map_or_else(|| self.url(), |(base, _)| base.to_owned())
     }
 
-    /// The main token, which LAN clients need (when the server is shared).
-    pub fn lan_token(&self) -> &str {
+    /// The main token: every client needs it or a paired device's token.
+    pub fn token(&self) -> &str {
         &self.token
+    }
+
+    /// The scheme other devices use (`https` unless LAN sharing serves plain HTTP), and the fingerprint of the
+    /// certificate they see, while shared over HTTPS.
+    pub fn lan_security(&self) -> (&'static str, Option<String>) {
+        (
+            self.listeners.lan_scheme(),
+            self.listeners.lan_fingerprint(),
+        )
     }
 
     /// The addresses other devices reach the server on (empty when it is not shared on the LAN).
@@ -393,4 +430,13 @@ impl Engine {
         }
         self.store.close().await;
     }
+}
+
+/// Makes every file and directory this process creates from now on private to its owner (umask 077 on Unix):
+/// the database and its `-wal`/`-shm`, logs, certificates and token files are 0600 and their directories 0700
+/// from the moment they exist, not after a `chmod`. Call it first thing in `main`, before logging starts;
+/// [`Engine::start`] calls it too. A no-op elsewhere.
+pub fn private_files() {
+    #[cfg(unix)]
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
 }

@@ -28,8 +28,8 @@ pub mod tokens;
 
 pub use config::Config;
 pub use demo::DEMO_MODEM_ID;
-pub use engine::{Engine, EngineError};
+pub use engine::{private_files, Engine, EngineError};
 pub use ingest::MULTIPART_TIMEOUT;
 pub use server::tls;
-pub use server::{generate_token, LanError, SettingsError};
+pub use server::{generate_token, AddrRange, LanError, SettingsError};
 pub use sources::{check_all as check_sources, SourceConfig, SourceConfigError, SourceKind};

@@ -1,29 +1,65 @@
-//! Paired-device tokens: extra access tokens, one per device, each with a name, kept in `tokens.toml` in the
-//! config directory (mode 0600) and revocable one by one (`simrelay token revoke NAME`, `DELETE /api/devices/{id}`).
+//! Access tokens: the main token (generated once and kept in the config directory, mode 0600), and paired-device
+//! tokens, one per device, each with a name and its scopes, kept in `tokens.toml` in the config directory (mode
+//! 0600) and revocable one by one (`simrelay token revoke NAME`, `DELETE /api/devices/{id}`).
 //!
-//! Only a SHA-256 of each token is stored: the file alone does not let anyone in. The token itself is shown
-//! once, when it is created. A running server keeps the devices in a [`Devices`] registry over the same file:
-//! changes made through the API are written there at once, changes the CLI writes are picked up within a second,
-//! and a revocation is published so open WebSockets of that device are closed.
+//! Only a SHA-256 of each device token is stored: the file alone does not let anyone in. A device token is shown
+//! once, when it is created; a device paired from the UI never sees the main token: it scans a one-time pairing
+//! code ([`Devices::start_pairing`]) and exchanges it for its own token ([`Devices::claim`]).
+//!
+//! A running server keeps the devices in a [`Devices`] registry over the same file: changes made through the API
+//! are written there at once; changes the CLI writes are seen at the next request (the file's identity is checked
+//! each time), and while a device holds a WebSocket or a long poll the file is also watched every
+//! [`WATCH_EVERY`], so a revocation from another process closes them within a second. Every revocation is
+//! published ([`Devices::subscribe_revoked`]).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use chrono::{SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, Notify};
+use tokio_util::sync::CancellationToken;
 
 /// Longest device name accepted, in characters.
 pub const MAX_NAME_CHARS: usize = 64;
+/// Shortest main token accepted from the configuration: 32 characters (a generated one has 64 hex digits).
+pub const MIN_TOKEN_CHARS: usize = 32;
+/// The file, in the config directory, that keeps the generated main token.
+pub const MAIN_TOKEN_FILE: &str = "token";
+/// How long a pairing code may be exchanged for a device token.
+pub const PAIRING_TTL: Duration = Duration::from_secs(10 * 60);
+/// How often the tokens file is looked at while a device holds a WebSocket or a long poll.
+pub const WATCH_EVERY: Duration = Duration::from_millis(200);
 /// A device's last-seen time and address are written to the file at most this often (they are kept in memory
 /// meanwhile), so a busy phone does not rewrite the file on every request.
 const TOUCH_WRITE_EVERY: Duration = Duration::from_secs(60);
-/// How often a running server looks at the file for changes the CLI made.
-const RELOAD_EVERY: Duration = Duration::from_secs(1);
+/// Pairing codes waiting to be used at once; more means something is wrong (or someone is pressing a button).
+const MAX_PENDING: usize = 16;
+
+/// What a token may do: the wire types.
+pub use simrelay_protocol::{Scope, Scopes};
+
+/// Parses a comma-separated list of scopes (`read,send`); an empty or unknown name is an error naming it.
+pub fn parse_scopes(list: &str) -> Result<Scopes, TokensError> {
+    let mut scopes = Scopes::default();
+    for name in list.split(',') {
+        let scope =
+            Scope::parse(name).ok_or_else(|| TokensError::InvalidScope(name.trim().to_owned()))?;
+        scopes = scopes.with(scope);
+    }
+    Ok(scopes)
+}
+
+fn default_device_scopes() -> Scopes {
+    // Entries written before scopes existed were accepted wherever the main token was, except on the routes only
+    // this machine may use; read and send is what a device paired from the UI gets now.
+    Scopes::DEFAULT_DEVICE
+}
 
 /// One paired device's token, as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,6 +68,9 @@ pub struct PairedToken {
     pub name: String,
     /// Lower-case hex SHA-256 of the token.
     pub sha256: String,
+    /// What the token may do.
+    #[serde(default = "default_device_scopes")]
+    pub scopes: Scopes,
     /// When it was created (RFC 3339).
     pub created_at: String,
     /// When the token last authenticated a request (RFC 3339), if ever.
@@ -55,6 +94,7 @@ impl PairedToken {
         Device {
             id: self.id(),
             name: self.name.clone(),
+            scopes: self.scopes,
             created_at: self.created_at.clone(),
             last_seen: self.last_seen.clone(),
             last_ip: self.last_ip.clone(),
@@ -65,13 +105,26 @@ impl PairedToken {
 /// A paired device as `GET /api/devices` lists it: the wire type.
 pub use simrelay_protocol::Device;
 
+/// A one-time pairing code, as handed to the owner to show as a QR code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PairingCode {
+    /// The code (32 hex digits); exchanged once, within [`PAIRING_TTL`], for the device's own token.
+    pub code: String,
+    /// The name the device will get.
+    pub name: String,
+    /// The scopes it will get.
+    pub scopes: Scopes,
+    /// When the code stops working (RFC 3339).
+    pub expires_at: String,
+}
+
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct TokensFile {
     #[serde(default, rename = "token")]
     tokens: Vec<PairedToken>,
 }
 
-/// Why the tokens file could not be used.
+/// Why the tokens file, a token or a pairing code could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum TokensError {
     /// Reading or writing failed.
@@ -103,6 +156,28 @@ pub enum TokensError {
     /// The name is empty, too long or holds control characters.
     #[error("{0}")]
     InvalidName(String),
+    /// A scope name is not one of read, send, admin.
+    #[error("unknown scope {0:?}: the scopes are read, send and admin (comma-separated)")]
+    InvalidScope(String),
+    /// A device must be allowed something.
+    #[error("a device needs at least one scope: read, send or admin")]
+    NoScopes,
+    /// The pairing code is unknown, already used, or expired.
+    #[error("this pairing code is unknown, already used or expired; ask for a new QR code in SimRelay's Settings")]
+    BadCode,
+    /// Too many pairing codes are waiting.
+    #[error("too many pairing codes are waiting to be used; wait for them to expire (10 minutes) or use them")]
+    TooManyPairings,
+    /// The stored main token is not usable.
+    #[error(
+        "the access token file {path} {message}; delete it to make SimRelay generate a new one"
+    )]
+    MainToken {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 /// Checks a device name and returns it trimmed.
@@ -126,6 +201,102 @@ pub fn check_name(name: &str) -> Result<&str, TokensError> {
     Ok(name)
 }
 
+/// Why a token given in the configuration is refused, phrased for the user; `None` when it is good enough.
+/// An empty, blank or short token, or one with spaces or control characters, would be guessable or would not
+/// survive a URL.
+pub fn weak_token(token: &str) -> Option<String> {
+    let chars = token.chars().count();
+    let problem = if token.trim().is_empty() {
+        "is empty".to_owned()
+    } else if !token.chars().all(|c| c.is_ascii_graphic()) {
+        "holds spaces, control or non-ASCII characters".to_owned()
+    } else if chars < MIN_TOKEN_CHARS {
+        format!("is {chars} characters long; it must have at least {MIN_TOKEN_CHARS}")
+    } else {
+        return None;
+    };
+    Some(problem)
+}
+
+/// The main token kept in `path`: read when the file exists, otherwise generated and written there first (mode
+/// 0600 from its creation, in a directory made 0700). Two processes starting together end up with the same one.
+pub fn load_or_create_main_token(path: &Path) -> Result<String, TokensError> {
+    let io = |source| TokensError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    for _ in 0..3 {
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                let token = text.trim().to_owned();
+                if let Some(problem) = weak_token(&token) {
+                    return Err(TokensError::MainToken {
+                        path: path.to_path_buf(),
+                        message: format!("holds a token that {problem}"),
+                    });
+                }
+                return Ok(token);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(e)),
+        }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            create_private_dir(dir).map_err(io)?;
+        }
+        let token = crate::generate_token();
+        // Written whole under a temporary name, then linked into place only if no other process got there
+        // first: a reader never sees half a token, and two racing starts agree on one.
+        let tmp = path.with_extension(format!("{}-{}.tmp", std::process::id(), random_hex(4)));
+        write_private(&tmp, format!("{token}\n").as_bytes()).map_err(io)?;
+        let linked = std::fs::hard_link(&tmp, path);
+        let _ = std::fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => {
+                tracing::info!(path = %path.display(), "generated the access token");
+                return Ok(token);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(io(e)),
+        }
+    }
+    Err(TokensError::MainToken {
+        path: path.to_path_buf(),
+        message: "keeps changing while it is read".into(),
+    })
+}
+
+/// The main token stored in `path`, if there is one (nothing is generated).
+pub fn stored_main_token(path: &Path) -> Result<Option<String>, TokensError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text.trim().to_owned())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(TokensError::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// Creates `dir` and its missing parents, each new one readable by the owner only (0700 on Unix).
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Writes a new file (or replaces one) readable by the owner only: 0600 from the moment it exists on Unix.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    std::io::Write::write_all(&mut file, bytes)?;
+    file.sync_all()
+}
+
 fn now_rfc3339() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)
 }
@@ -133,6 +304,11 @@ fn now_rfc3339() -> String {
 /// `tokens.toml` next to the configuration file.
 pub fn default_tokens_path() -> PathBuf {
     crate::config::default_config_path().with_file_name("tokens.toml")
+}
+
+/// The main token's file next to the configuration file.
+pub fn default_main_token_path() -> PathBuf {
+    crate::config::default_config_path().with_file_name(MAIN_TOKEN_FILE)
 }
 
 /// Lower-case hex SHA-256 of a token, as stored.
@@ -157,11 +333,17 @@ pub fn load(path: &Path) -> Result<Vec<PairedToken>, TokensError> {
     }
 }
 
-/// Creates a token named `name`, stores its hash, and returns the token (shown to the user once).
+/// Creates a token named `name` with the scopes a device paired from the UI gets (read, send), stores its hash,
+/// and returns the token (shown to the user once).
 pub fn add(path: &Path, name: &str) -> Result<String, TokensError> {
+    add_with_scopes(path, name, Scopes::DEFAULT_DEVICE)
+}
+
+/// [`add`] with the given scopes.
+pub fn add_with_scopes(path: &Path, name: &str, scopes: Scopes) -> Result<String, TokensError> {
     locked(path, || {
         let mut tokens = load(path)?;
-        let (_, token) = push_new(&mut tokens, name)?;
+        let (_, token) = push_new(&mut tokens, name, scopes)?;
         save(path, tokens)?;
         Ok(token)
     })
@@ -175,7 +357,7 @@ fn locked<T>(path: &Path, f: impl FnOnce() -> Result<T, TokensError>) -> Result<
         source,
     };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(io)?;
+        create_private_dir(dir).map_err(io)?;
     }
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(false);
@@ -194,8 +376,12 @@ fn locked<T>(path: &Path, f: impl FnOnce() -> Result<T, TokensError>) -> Result<
 fn push_new(
     tokens: &mut Vec<PairedToken>,
     name: &str,
+    scopes: Scopes,
 ) -> Result<(PairedToken, String), TokensError> {
     let name = check_name(name)?;
+    if scopes.is_empty() {
+        return Err(TokensError::NoScopes);
+    }
     if tokens.iter().any(|t| t.name == name) {
         return Err(TokensError::Exists(name.to_owned()));
     }
@@ -203,6 +389,7 @@ fn push_new(
     let entry = PairedToken {
         name: name.to_owned(),
         sha256: token_hash(&token),
+        scopes,
         created_at: now_rfc3339(),
         last_seen: None,
         last_ip: None,
@@ -225,7 +412,7 @@ pub fn revoke(path: &Path, name: &str) -> Result<(), TokensError> {
 }
 
 /// The paired devices of a running server: the tokens it accepts besides the main one, kept in step with
-/// `tokens.toml` (or only in memory when the engine was given no file).
+/// `tokens.toml` (or only in memory when the engine was given no file), and the pairing codes waiting.
 #[derive(Debug)]
 pub struct Devices {
     path: Option<PathBuf>,
@@ -233,23 +420,54 @@ pub struct Devices {
     /// Serialises read-modify-write cycles of the file, so two changes never lose one another.
     writing: Mutex<()>,
     revoked: broadcast::Sender<String>,
+    pending: Mutex<Vec<Pending>>,
+    /// Long-lived requests of devices (WebSockets, long polls) open now; the file is watched while there are any.
+    watchers: AtomicUsize,
+    watchers_changed: Notify,
 }
 
 #[derive(Debug)]
 struct State {
     tokens: Vec<PairedToken>,
-    /// Decoded hashes with the device id, for authentication.
-    hashes: Vec<([u8; 32], String)>,
+    /// Decoded hashes with the device id and scopes, for authentication.
+    hashes: Vec<([u8; 32], String, Scopes)>,
     /// When each device's last-seen time was last written to the file.
     written: HashMap<String, Instant>,
-    /// Modification time and length of the file when last read or written.
-    stamp: Option<(SystemTime, u64)>,
-    checked: Instant,
+    /// The file's identity when last read or written.
+    stamp: Option<Stamp>,
 }
 
-fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
+/// A pairing code waiting to be used: only its hash is kept.
+#[derive(Debug)]
+struct Pending {
+    hash: [u8; 32],
+    name: String,
+    scopes: Scopes,
+    expires: Instant,
+}
+
+/// What tells one version of the file from another: modification time, length and (Unix) inode, since the file
+/// is replaced by a rename on every write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp(SystemTime, u64, u64);
+
+fn stamp(path: &Path) -> Option<Stamp> {
     let meta = std::fs::metadata(path).ok()?;
-    Some((meta.modified().ok()?, meta.len()))
+    #[cfg(unix)]
+    let inode = std::os::unix::fs::MetadataExt::ino(&meta);
+    #[cfg(not(unix))]
+    let inode = 0;
+    Some(Stamp(meta.modified().ok()?, meta.len(), inode))
+}
+
+/// Keeps the tokens file watched while it lives (see [`Devices::watch`]).
+#[derive(Debug)]
+pub struct WatchGuard(Arc<Devices>);
+
+impl Drop for WatchGuard {
+    fn drop(&mut self) {
+        self.0.watchers.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Devices {
@@ -268,10 +486,12 @@ impl Devices {
                 tokens,
                 written: HashMap::new(),
                 stamp,
-                checked: Instant::now(),
             }),
             writing: Mutex::new(()),
             revoked,
+            pending: Mutex::new(Vec::new()),
+            watchers: AtomicUsize::new(0),
+            watchers_changed: Notify::new(),
         })
     }
 
@@ -287,10 +507,10 @@ impl Devices {
     }
 
     /// Pairs a new device: returns it and its token (the only time the token is seen).
-    pub fn create(&self, name: &str) -> Result<(Device, String), TokensError> {
+    pub fn create(&self, name: &str, scopes: Scopes) -> Result<(Device, String), TokensError> {
         let mut created = None;
         self.change(|tokens| {
-            created = Some(push_new(tokens, name)?);
+            created = Some(push_new(tokens, name, scopes)?);
             Ok(())
         })?;
         let (entry, token) = created.ok_or_else(|| TokensError::NoDevice(String::new()))?;
@@ -311,14 +531,68 @@ impl Devices {
         removed.ok_or_else(|| TokensError::NoDevice(id.to_owned()))
     }
 
-    /// The id of the device whose token hashes to `hash`, comparing with every stored hash in constant time.
-    pub fn authenticate(&self, hash: &[u8; 32]) -> Option<String> {
+    /// Makes a one-time code that pairs a device called `name` with `scopes` when exchanged ([`Devices::claim`])
+    /// within [`PAIRING_TTL`]. A code made earlier for the same name is replaced.
+    pub fn start_pairing(&self, name: &str, scopes: Scopes) -> Result<PairingCode, TokensError> {
+        let name = check_name(name)?.to_owned();
+        if scopes.is_empty() {
+            return Err(TokensError::NoScopes);
+        }
+        self.reload_if_changed();
+        if self.lock().tokens.iter().any(|t| t.name == name) {
+            return Err(TokensError::Exists(name));
+        }
+        let now = Instant::now();
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        pending.retain(|p| p.expires > now && p.name != name);
+        if pending.len() >= MAX_PENDING {
+            return Err(TokensError::TooManyPairings);
+        }
+        let code = random_hex(16);
+        pending.push(Pending {
+            hash: Sha256::digest(code.as_bytes()).into(),
+            name: name.clone(),
+            scopes,
+            expires: now + PAIRING_TTL,
+        });
+        let ttl = chrono::Duration::from_std(PAIRING_TTL).unwrap_or_default();
+        Ok(PairingCode {
+            code,
+            name,
+            scopes,
+            expires_at: (Utc::now() + ttl).to_rfc3339_opts(SecondsFormat::Secs, true),
+        })
+    }
+
+    /// Exchanges a pairing code for the device's own token: the device is created (and stored) now, and the code
+    /// is spent whatever happens next.
+    pub fn claim(&self, code: &str) -> Result<(Device, String), TokensError> {
+        let hash: [u8; 32] = Sha256::digest(code.trim().as_bytes()).into();
+        let now = Instant::now();
+        let found = {
+            let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+            pending.retain(|p| p.expires > now);
+            let mut index = None;
+            for (i, p) in pending.iter().enumerate() {
+                if constant_time_eq(&p.hash, &hash) {
+                    index = Some(i);
+                }
+            }
+            index.map(|i| pending.remove(i))
+        };
+        let pending = found.ok_or(TokensError::BadCode)?;
+        self.create(&pending.name, pending.scopes)
+    }
+
+    /// The id and scopes of the device whose token hashes to `hash`, comparing with every stored hash in constant
+    /// time. The file is checked for changes first, so a revocation from the CLI counts at once.
+    pub fn authenticate(&self, hash: &[u8; 32]) -> Option<(String, Scopes)> {
         self.reload_if_changed();
         let state = self.lock();
         let mut found = None;
-        for (stored, id) in &state.hashes {
+        for (stored, id, scopes) in &state.hashes {
             if constant_time_eq(stored, hash) {
-                found = Some(id.clone());
+                found = Some((id.clone(), *scopes));
             }
         }
         found
@@ -326,12 +600,42 @@ impl Devices {
 
     /// Whether device `id` is still paired.
     pub fn contains(&self, id: &str) -> bool {
-        self.lock().hashes.iter().any(|(_, d)| d == id)
+        self.lock().hashes.iter().any(|(_, d, _)| d == id)
     }
 
     /// Ids of revoked devices, as they are revoked.
     pub fn subscribe_revoked(&self) -> broadcast::Receiver<String> {
         self.revoked.subscribe()
+    }
+
+    /// Keeps the tokens file watched (every [`WATCH_EVERY`], by [`Devices::follow_file`]) until the guard is
+    /// dropped: a device's WebSocket or long poll holds one, so a revocation by another process reaches it.
+    pub fn watch(self: &Arc<Self>) -> WatchGuard {
+        self.watchers.fetch_add(1, Ordering::Relaxed);
+        self.watchers_changed.notify_one();
+        WatchGuard(self.clone())
+    }
+
+    /// Looks at the tokens file every [`WATCH_EVERY`] while anyone [`Devices::watch`]es it, until `shutdown`. With
+    /// nobody watching it sleeps without waking.
+    pub async fn follow_file(self: Arc<Self>, shutdown: CancellationToken) {
+        if self.path.is_none() {
+            return;
+        }
+        loop {
+            if self.watchers.load(Ordering::Relaxed) == 0 {
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    () = self.watchers_changed.notified() => continue,
+                }
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(WATCH_EVERY) => {}
+            }
+            let devices = self.clone();
+            let _ = tokio::task::spawn_blocking(move || devices.reload_if_changed()).await;
+        }
     }
 
     /// Records in memory that device `id` just authenticated from `ip`. Returns whether the record is due to
@@ -416,15 +720,15 @@ impl Devices {
     }
 
     /// Takes `tokens` as the new state and announces every device that is gone.
-    fn replace(&self, tokens: Vec<PairedToken>, stamp: Option<(SystemTime, u64)>) {
+    fn replace(&self, tokens: Vec<PairedToken>, stamp: Option<Stamp>) {
         let gone: Vec<String> = {
             let mut state = self.lock();
             let new = hashes(&tokens);
             let gone = state
                 .hashes
                 .iter()
-                .filter(|(_, id)| !new.iter().any(|(_, n)| n == id))
-                .map(|(_, id)| id.clone())
+                .filter(|(_, id, _)| !new.iter().any(|(_, n, _)| n == id))
+                .map(|(_, id, _)| id.clone())
                 .collect();
             state.hashes = new;
             state.tokens = tokens;
@@ -438,16 +742,10 @@ impl Devices {
         }
     }
 
-    /// Re-reads the file when it changed on disk (the CLI added or revoked a device), at most once a second.
+    /// Re-reads the file when it changed on disk (the CLI added or revoked a device). Costs one `stat` when it
+    /// did not.
     fn reload_if_changed(&self) {
         let Some(path) = &self.path else { return };
-        {
-            let mut state = self.lock();
-            if state.checked.elapsed() < RELOAD_EVERY {
-                return;
-            }
-            state.checked = Instant::now();
-        }
         let now = stamp(path);
         if now == self.lock().stamp {
             return;
@@ -465,14 +763,22 @@ impl Devices {
     }
 }
 
-fn hashes(tokens: &[PairedToken]) -> Vec<([u8; 32], String)> {
+fn hashes(tokens: &[PairedToken]) -> Vec<([u8; 32], String, Scopes)> {
     tokens
         .iter()
         .filter_map(|t| {
             let hash: [u8; 32] = hex::decode(&t.sha256).ok()?.try_into().ok()?;
-            Some((hash, t.id()))
+            Some((hash, t.id(), t.scopes))
         })
         .collect()
+}
+
+/// `bytes` random bytes as lower-case hex.
+fn random_hex(bytes: usize) -> String {
+    use rand::RngCore;
+    let mut buf = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut buf);
+    hex::encode(buf)
 }
 
 /// Compares without an early exit, so the time taken does not tell how many leading bytes were right.
@@ -489,23 +795,16 @@ fn save(path: &Path, tokens: Vec<PairedToken>) -> Result<(), TokensError> {
         source,
     };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(io)?;
+        create_private_dir(dir).map_err(io)?;
     }
     let text = toml::to_string(&TokensFile { tokens }).map_err(|e| TokensError::Parse {
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
     // Written to a new file created private, then renamed over the old one: never world-readable, never half
-    // written.
-    // Named per process: a reader never sees another writer's half-written file under this name either.
+    // written. Named per process: a reader never sees another writer's half-written file under this name either.
     let tmp = path.with_extension(format!("toml.{}.tmp", std::process::id()));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&tmp).map_err(io)?;
-    std::io::Write::write_all(&mut file, text.as_bytes()).map_err(io)?;
-    file.sync_all().map_err(io)?;
+    write_private(&tmp, text.as_bytes()).map_err(io)?;
     std::fs::rename(&tmp, path).map_err(io)
 }
 
@@ -513,13 +812,19 @@ fn save(path: &Path, tokens: Vec<PairedToken>) -> Result<(), TokensError> {
 mod tests {
     use super::*;
 
+    #[cfg(unix)]
+    fn mode(path: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path).expect("meta").permissions().mode() & 0o777
+    }
+
     #[test]
     fn add_list_revoke_and_only_hashes_are_stored() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("sub").join("tokens.toml");
         assert!(load(&path).expect("empty").is_empty());
         let phone = add(&path, "phone").expect("add");
-        let laptop = add(&path, "laptop").expect("add");
+        let laptop = add_with_scopes(&path, "laptop", Scopes::ALL).expect("add");
         assert_ne!(phone, laptop);
         assert!(matches!(add(&path, "phone"), Err(TokensError::Exists(_))));
         let stored = std::fs::read_to_string(&path).expect("read");
@@ -527,17 +832,20 @@ mod tests {
             !stored.contains(&phone),
             "the token itself is never written"
         );
+        assert!(stored.contains("scopes = [\"read\", \"send\"]"), "{stored}");
         let tokens = load(&path).expect("load");
         assert_eq!(
             tokens.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
             vec!["phone", "laptop"]
         );
         assert_eq!(tokens[0].sha256, token_hash(&phone));
+        assert_eq!(tokens[0].scopes, Scopes::DEFAULT_DEVICE);
+        assert_eq!(tokens[1].scopes, Scopes::ALL);
         #[cfg(unix)]
         {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
-            assert_eq!(mode & 0o777, 0o600);
+            assert_eq!(mode(&path), 0o600);
+            assert_eq!(mode(&path.with_extension("toml.lock")), 0o600);
+            assert_eq!(mode(path.parent().expect("dir")), 0o700);
         }
         revoke(&path, "phone").expect("revoke");
         assert!(matches!(
@@ -545,5 +853,195 @@ mod tests {
             Err(TokensError::NotFound(_))
         ));
         assert_eq!(load(&path).expect("load").len(), 1);
+    }
+
+    #[test]
+    fn entries_written_before_scopes_read_and_send() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("tokens.toml");
+        std::fs::write(
+            &path,
+            "[[token]]\nname = \"old\"\nsha256 = \"00\"\ncreated_at = \"2026-01-01T00:00:00Z\"\n",
+        )
+        .expect("write");
+        assert_eq!(load(&path).expect("load")[0].scopes, Scopes::DEFAULT_DEVICE);
+        std::fs::write(
+            &path,
+            "[[token]]\nname = \"x\"\nsha256 = \"00\"\nscopes = [\"root\"]\ncreated_at = \"2026-01-01T00:00:00Z\"\n",
+        )
+        .expect("write");
+        let err = load(&path).expect_err("unknown scope").to_string();
+        assert!(err.contains("root") && err.contains("tokens.toml"), "{err}");
+    }
+
+    #[test]
+    fn scope_lists_parse_and_print() {
+        let s = parse_scopes("read, admin").expect("parses");
+        assert!(s.has(Scope::Read) && s.has(Scope::Admin) && !s.has(Scope::Send));
+        assert_eq!(s.to_string(), "read,admin");
+        assert_eq!(Scopes::ALL.to_string(), "read,send,admin");
+        let err = parse_scopes("read,wrte").expect_err("typo").to_string();
+        assert!(
+            err.contains("wrte") && err.contains("read, send and admin"),
+            "{err}"
+        );
+        assert!(parse_scopes("").is_err());
+        assert_eq!(
+            serde_json::to_string(&Scopes::DEFAULT_DEVICE).expect("json"),
+            "[\"read\",\"send\"]"
+        );
+    }
+
+    #[test]
+    fn weak_tokens_are_named() {
+        for (token, says) in [
+            ("", "empty"),
+            ("   ", "empty"),
+            ("short", "5 characters"),
+            (&"a b".repeat(20), "spaces"),
+            (&"é".repeat(40), "non-ASCII"),
+        ] {
+            let problem = weak_token(token).expect("refused");
+            assert!(problem.contains(says), "{token:?}: {problem}");
+        }
+        assert_eq!(weak_token(&"x".repeat(MIN_TOKEN_CHARS)), None);
+        assert_eq!(weak_token(&crate::generate_token()), None);
+    }
+
+    #[test]
+    fn the_main_token_is_made_once_private_and_then_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("conf").join(MAIN_TOKEN_FILE);
+        assert_eq!(stored_main_token(&path).expect("read"), None);
+        let first = load_or_create_main_token(&path).expect("made");
+        assert_eq!(first.len(), 64);
+        assert_eq!(load_or_create_main_token(&path).expect("read"), first);
+        assert_eq!(stored_main_token(&path).expect("read"), Some(first));
+        #[cfg(unix)]
+        {
+            assert_eq!(mode(&path), 0o600);
+            assert_eq!(mode(path.parent().expect("dir")), 0o700);
+        }
+        assert_eq!(
+            std::fs::read_dir(path.parent().expect("dir"))
+                .expect("ls")
+                .count(),
+            1,
+            "no temporary file is left"
+        );
+        std::fs::write(&path, "tiny\n").expect("write");
+        let err = load_or_create_main_token(&path)
+            .expect_err("weak")
+            .to_string();
+        assert!(
+            err.contains("delete it") && err.contains(MAIN_TOKEN_FILE),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn racing_starts_agree_on_one_main_token() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(MAIN_TOKEN_FILE);
+        let tokens: Vec<String> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| load_or_create_main_token(&path).expect("token")))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("thread"))
+                .collect()
+        });
+        assert!(tokens.windows(2).all(|w| w[0] == w[1]), "{tokens:?}");
+    }
+
+    #[test]
+    fn a_pairing_code_is_spent_once_and_names_the_device() {
+        let devices = Devices::open(None, Vec::new()).expect("open");
+        let pairing = devices
+            .start_pairing("Pixel 8", Scopes::DEFAULT_DEVICE)
+            .expect("code");
+        assert_eq!(pairing.code.len(), 32);
+        assert!(matches!(
+            devices.claim("not-the-code"),
+            Err(TokensError::BadCode)
+        ));
+        let (device, token) = devices.claim(&pairing.code).expect("claimed");
+        assert_eq!(device.name, "Pixel 8");
+        assert_eq!(device.scopes, Scopes::DEFAULT_DEVICE);
+        let hash: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        assert_eq!(
+            devices.authenticate(&hash),
+            Some((device.id.clone(), Scopes::DEFAULT_DEVICE))
+        );
+        assert!(
+            matches!(devices.claim(&pairing.code), Err(TokensError::BadCode)),
+            "single use"
+        );
+        // A name that is taken cannot be paired again, and a device needs some scope.
+        assert!(matches!(
+            devices.start_pairing("Pixel 8", Scopes::ALL),
+            Err(TokensError::Exists(_))
+        ));
+        assert!(matches!(
+            devices.start_pairing("tablet", Scopes::default()),
+            Err(TokensError::NoScopes)
+        ));
+        // A new code for the same name replaces the old one.
+        let old = devices.start_pairing("tablet", Scopes::ALL).expect("code");
+        let new = devices.start_pairing("tablet", Scopes::ALL).expect("code");
+        assert!(matches!(
+            devices.claim(&old.code),
+            Err(TokensError::BadCode)
+        ));
+        assert_eq!(
+            devices.claim(&new.code).expect("claimed").0.scopes,
+            Scopes::ALL
+        );
+    }
+
+    #[test]
+    fn pairing_codes_expire_and_are_bounded() {
+        let devices = Devices::open(None, Vec::new()).expect("open");
+        let pairing = devices.start_pairing("phone", Scopes::ALL).expect("code");
+        // Expire it by hand rather than waiting ten minutes.
+        for p in devices.pending.lock().expect("lock").iter_mut() {
+            p.expires = Instant::now();
+        }
+        assert!(matches!(
+            devices.claim(&pairing.code),
+            Err(TokensError::BadCode)
+        ));
+        for i in 0..MAX_PENDING {
+            devices
+                .start_pairing(&format!("d{i}"), Scopes::ALL)
+                .expect("code");
+        }
+        assert!(matches!(
+            devices.start_pairing("one more", Scopes::ALL),
+            Err(TokensError::TooManyPairings)
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_revocation_by_another_process_is_announced_while_watched() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("tokens.toml");
+        add(&path, "phone").expect("add");
+        let devices = Arc::new(Devices::open(Some(path.clone()), Vec::new()).expect("open"));
+        let shutdown = CancellationToken::new();
+        let follower = tokio::spawn(devices.clone().follow_file(shutdown.clone()));
+        let mut revoked = devices.subscribe_revoked();
+        let guard = devices.watch();
+        // Another process (the CLI) revokes it; nothing asks the registry meanwhile.
+        revoke(&path, "phone").expect("revoke");
+        let id = tokio::time::timeout(Duration::from_secs(1), revoked.recv())
+            .await
+            .expect("announced within a second")
+            .expect("id");
+        assert!(!devices.contains(&id));
+        drop(guard);
+        shutdown.cancel();
+        follower.await.expect("follower ends");
     }
 }

@@ -22,7 +22,10 @@ pub use codes::{
 pub use conversation::{
     Conversation, ConversationPage, MarkRead, ReadState, SourceKind, ThreadEntry, ThreadPage,
 };
-pub use devices::{Device, DeviceList, NewDevice, PairLink, Pairing, PairingRequest};
+pub use devices::{
+    Claimed, Device, DeviceList, NewDevice, PairClaim, PairLink, Pairing, PairingCode,
+    PairingRequest, Scope, Scopes,
+};
 pub use events::{ServerEvent, ServerFrame, ServerNotice};
 pub use message::{Message, MessageDetail, MessagePage};
 pub use modem::{

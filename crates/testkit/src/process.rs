@@ -2,7 +2,8 @@
 //!
 //! A [`Guard`] kills its child's whole process group (a WebDriver's browser, the desktop app's window) and reaps
 //! it when dropped, so a failing assertion leaves nothing running. [`Serve`] says how to start `simrelay serve`
-//! on a scratch folder, so no test reads or writes the developer's own configuration, tokens or logs.
+//! on a scratch folder, so no test reads or writes the developer's own configuration, tokens or logs; the token
+//! every client needs is found the way a user finds it, with `simrelay token show` ([`Serve::token`]).
 
 use std::net::SocketAddr;
 use std::os::unix::process::CommandExt;
@@ -117,7 +118,7 @@ pub struct Serve {
     pub port: u16,
     /// The scratch folder for `config.toml` (and so `tokens.toml`) and the log files.
     pub home: PathBuf,
-    /// `--token`, if any.
+    /// `--token`, if any; without one the server generates its token and keeps it in `home`.
     pub token: Option<String>,
     /// `--modem` ports (ptys of simulators).
     pub modems: Vec<PathBuf>,
@@ -147,8 +148,37 @@ impl Serve {
         SocketAddr::from(([127, 0, 0, 1], self.port))
     }
 
+    /// The main token, as its user gets it: the one given with `--token`, else what `simrelay token show` prints
+    /// for this configuration (the token the server generated and keeps next to the config file; made now if the
+    /// server has not started yet, which the server then uses too).
+    pub fn token(&self) -> Result<String, KitError> {
+        if let Some(token) = &self.token {
+            return Ok(token.clone());
+        }
+        let out = Command::new(&self.bin)
+            .args(["token", "show"])
+            .env("SIMRELAY_CONFIG", self.home.join("config.toml"))
+            .env_remove("SIMRELAY_TOKEN")
+            .stdin(Stdio::null())
+            .output()
+            .map_err(KitError::io(format!(
+                "cannot run {} token show",
+                self.bin.display()
+            )))?;
+        let token = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        if !out.status.success() || token.is_empty() {
+            return Err(KitError::Protocol(format!(
+                "`simrelay token show` failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+        Ok(token)
+    }
+
     /// Starts it (it may not be listening yet: see [`ServerProcess::wait_ready`]).
     pub fn spawn(&self) -> Result<ServerProcess, KitError> {
+        // Read first, so the server and its clients agree on the token from the first request.
+        let token = self.token()?;
         let mut command = Command::new(&self.bin);
         command
             .arg("serve")
@@ -182,6 +212,7 @@ impl Serve {
         Ok(ServerProcess {
             guard: Guard::spawn("simrelay", &mut command)?,
             addr: self.addr(),
+            token: Some(token),
         })
     }
 }
@@ -195,12 +226,18 @@ pub struct ServerProcess {
     guard: Guard,
     /// Where it listens.
     pub addr: SocketAddr,
+    /// The token its clients send (SimRelay's main token; `None` for a server that takes none).
+    pub token: Option<String>,
 }
 
 impl ServerProcess {
     /// A server started by other means, listening on `addr`.
     pub fn new(guard: Guard, addr: SocketAddr) -> ServerProcess {
-        ServerProcess { guard, addr }
+        ServerProcess {
+            guard,
+            addr,
+            token: None,
+        }
     }
 
     /// The process id.

@@ -118,7 +118,7 @@ fn open<R: Runtime>(app: &AppHandle<R>, url: Url) -> tauri::Result<()> {
         let mut engine = state.0.lock().unwrap_or_else(PoisonError::into_inner);
         match engine.as_ref() {
             Some(known) if known.origin() != url.origin() => {
-                tracing::warn!(%url, "refused: not the engine's page");
+                tracing::warn!(origin = %url.origin().ascii_serialization(), "refused: not the engine's page");
                 return Ok(());
             }
             Some(known) => known.clone(),
@@ -141,7 +141,13 @@ fn open<R: Runtime>(app: &AppHandle<R>, url: Url) -> tauri::Result<()> {
                 }
                 return false;
             }
-            true
+            // Only the engine's own pages: a link in an SMS or an injected redirect must not turn the window
+            // into a browser of other sites.
+            let allowed = may_navigate(&engine, target);
+            if !allowed {
+                tracing::warn!(origin = %target.origin().ascii_serialization(), "refused to leave the engine's pages");
+            }
+            allowed
         })
         .title("SimRelay")
         .inner_size(960.0, 720.0)
@@ -157,6 +163,11 @@ fn show<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
     window.unminimize()?;
     window.show()?;
     window.set_focus()
+}
+
+/// Whether the window may show `target`: only pages of the engine's own origin.
+pub fn may_navigate(engine: &Url, target: &Url) -> bool {
+    target.origin() == engine.origin()
 }
 
 /// Whether a navigation of the window is the page asking for the logs folder (same origin as the engine).
@@ -242,5 +253,28 @@ mod tests {
             &engine,
             &url("http://evil.example/__desktop/open-logs")
         ));
+    }
+
+    #[test]
+    fn the_window_stays_on_the_engines_origin() {
+        let engine = url("http://127.0.0.1:8731/?token=t&shell=desktop");
+        assert!(may_navigate(
+            &engine,
+            &url("http://127.0.0.1:8731/#/message/5")
+        ));
+        assert!(may_navigate(
+            &engine,
+            &url("http://127.0.0.1:8731/other?x=1")
+        ));
+        for elsewhere in [
+            "http://127.0.0.1:9999/",
+            "https://127.0.0.1:8731/",
+            "http://localhost:8731/",
+            "https://evil.example/",
+            "file:///etc/passwd",
+            "data:text/html,<script>alert(1)</script>",
+        ] {
+            assert!(!may_navigate(&engine, &url(elsewhere)), "{elsewhere}");
+        }
     }
 }

@@ -1,9 +1,10 @@
-//! The Settings screen's paired devices section: pairing a device (its link and QR code shown once), the list of
-//! paired devices with when each was last seen, and revoking one.
+//! The Settings screen's paired devices section: pairing a device (a one-time pairing code as a link and a QR
+//! code, with the certificate's fingerprint to compare on the phone), the list of paired devices with what each
+//! may do and when it was last seen, and revoking one.
 
 use chrono::DateTime;
 use leptos::prelude::*;
-use simrelay_protocol::{Device, NewDevice};
+use simrelay_protocol::{Device, PairingCode, Scope, Scopes};
 
 use super::lan::LinkCard;
 use super::Access;
@@ -22,6 +23,41 @@ fn ago(t: Option<&str>, now_ms: i64, none: &str) -> String {
     }
 }
 
+/// What a device's scopes let it do, in words.
+fn scopes_text(scopes: Scopes) -> String {
+    let mut can: Vec<&str> = Vec::new();
+    if scopes.has(Scope::Read) {
+        can.push("read messages");
+    }
+    if scopes.has(Scope::Send) {
+        can.push("send SMS");
+    }
+    if scopes.has(Scope::Admin) {
+        can.push("change settings");
+    }
+    if can.is_empty() {
+        "may do nothing".to_owned()
+    } else {
+        format!("may {}", can.join(", "))
+    }
+}
+
+/// `HH:MM` of an RFC 3339 time in the time zone `utc_offset_minutes` east of UTC; the text itself if it does not
+/// parse.
+fn clock(t: &str, utc_offset_minutes: i32) -> String {
+    let zone = chrono::FixedOffset::east_opt(utc_offset_minutes * 60)
+        .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("UTC"));
+    match DateTime::parse_from_rfc3339(t) {
+        Ok(t) => t.with_timezone(&zone).format("%H:%M").to_string(),
+        Err(_) => t.to_owned(),
+    }
+}
+
+/// This browser's offset from UTC, in minutes east.
+fn browser_utc_offset() -> i32 {
+    -(js_sys::Date::new_0().get_timezone_offset() as i32)
+}
+
 /// The "Paired devices" card. `devices` and `devices_error` are what the screen last read with `reload`.
 #[component]
 pub(super) fn DevicesCard(
@@ -37,8 +73,9 @@ pub(super) fn DevicesCard(
     reload: Callback<()>,
 ) -> impl IntoView {
     let app = expect_context::<AppState>();
-    let new_device = RwSignal::new(None::<NewDevice>);
+    let new_device = RwSignal::new(None::<PairingCode>);
     let pair_name = RwSignal::new(String::new());
+    let pair_admin = RwSignal::new(false);
     let pair_error = RwSignal::new(None::<String>);
     let pairing_busy = RwSignal::new(false);
     let revoke_error = RwSignal::new(None::<String>);
@@ -54,14 +91,15 @@ pub(super) fn DevicesCard(
         pair_error.set(None);
         pairing_busy.set(true);
         let endpoint = app.endpoint.get_value();
+        let admin = pair_admin.get_untracked();
         leptos::task::spawn_local(async move {
-            let answer = api::add_device(&endpoint, &name).await;
+            let answer = api::start_pairing(&endpoint, &name, admin).await;
             pairing_busy.try_set(false);
             match answer {
-                Ok(created) => {
-                    new_device.try_set(Some(created));
+                Ok(code) => {
+                    new_device.try_set(Some(code));
                     pair_name.try_set(String::new());
-                    reload.run(());
+                    pair_admin.try_set(false);
                 }
                 Err(ApiFailure::NotShared) => {
                     pair_error.try_set(Some(
@@ -112,22 +150,42 @@ pub(super) fn DevicesCard(
                                 on:input=move |ev| pair_name.set(event_target_value(&ev))
                             />
                         </label>
+                        <label class="check" for="pair-admin">
+                            <input
+                                id="pair-admin"
+                                type="checkbox"
+                                prop:checked=move || pair_admin.get()
+                                on:change=move |ev| pair_admin.set(event_target_checked(&ev))
+                            />
+                            <span>
+                                "May change settings"
+                                <small>"Off: the device reads messages and sends SMS only."</small>
+                            </span>
+                        </label>
                         <button type="submit" class="btn btn-primary" disabled=move || pairing_busy.get()>
                             {move || if pairing_busy.get() { "Pairing…" } else { "Pair" }}
                         </button>
                     </form>
                     <p id="pair-error" class="field-error" aria-live="polite">{move || pair_error.get()}</p>
-                    {move || new_device.get().map(|created| {
-                        let name = created.device.name.clone();
-                        let token = created.token.clone();
-                        let no_links = created.links.is_empty();
+                    {move || new_device.get().map(|code| {
+                        let name = code.name.clone();
+                        let until = clock(&code.expires_at, browser_utc_offset());
+                        let scopes = scopes_text(code.scopes);
+                        let fingerprint = code.fingerprint.clone();
                         view! {
                             <section class="new-device" aria-labelledby="new-device-title">
                                 <h3 id="new-device-title">{format!("Pair \u{201c}{name}\u{201d}")}</h3>
-                                <p>"Scan the code with the other device's camera, or open the link on it. This is shown only once: the link carries the device's own access key."</p>
-                                {created.links.into_iter().map(|link| view! { <LinkCard link=link /> }).collect_view()}
-                                {no_links.then(|| view! { <p>"Access key: "<code class="link-text">{token}</code></p> })}
-                                <button type="button" class="btn" id="pair-done" on:click=move |_| new_device.set(None)>"Done"</button>
+                                <p>{format!(
+                                    "Scan the code with the other device's camera, or open the link on it. It works once, until {until}; the device then gets its own access ({scopes})."
+                                )}</p>
+                                {code.links.into_iter().map(|link| view! { <LinkCard link=link /> }).collect_view()}
+                                {fingerprint.map(|fp| view! {
+                                    <p class="fingerprint" id="pair-fingerprint">
+                                        "The connection is encrypted. If the phone asks about the certificate, check that it shows this SHA-256 fingerprint: "
+                                        <code class="link-text">{fp}</code>
+                                    </p>
+                                })}
+                                <button type="button" class="btn" id="pair-done" on:click=move |_| { new_device.set(None); reload.run(()); }>"Done"</button>
                             </section>
                         }
                     })}
@@ -138,10 +196,12 @@ pub(super) fn DevicesCard(
                                 let created = (!d.created_at.is_empty()).then(|| d.created_at.clone());
                                 let seen = d.last_seen.clone();
                                 let ip = d.last_ip.clone();
+                                let scopes = scopes_text(d.scopes);
                                 view! {
                                     <li class="device" data-device-id=d.id.clone()>
                                         <div class="device-info">
                                             <span class="device-name">{d.name.clone()}</span>
+                                            <span class="device-scopes">{scopes}</span>
                                             <span class="hint">
                                                 {move || format!(
                                                     "paired {} · last seen {}{}",
@@ -176,6 +236,26 @@ pub(super) fn DevicesCard(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn expiry_in_the_browsers_time() {
+        assert_eq!(clock("2026-11-22T09:10:00Z", 60), "10:10");
+        assert_eq!(clock("2026-11-22T09:10:00Z", -300), "04:10");
+        assert_eq!(clock("soon", 0), "soon");
+    }
+
+    #[test]
+    fn scopes_in_words() {
+        assert_eq!(
+            scopes_text(Scopes::DEFAULT_DEVICE),
+            "may read messages, send SMS"
+        );
+        assert_eq!(
+            scopes_text(Scopes::ALL),
+            "may read messages, send SMS, change settings"
+        );
+        assert_eq!(scopes_text(Scopes::default()), "may do nothing");
+    }
 
     #[test]
     fn times_from_the_server() {

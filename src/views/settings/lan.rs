@@ -1,6 +1,7 @@
-//! The Settings screen's sharing section: LAN sharing on and off, the addresses other devices reach, and the card
-//! that shows a pairing link. The only server markup the screen shows is a pairing link's QR code, an SVG our own
-//! server made, and even that is loaded as an `<img>` from a `data:` URL, never inserted into the page.
+//! The Settings screen's sharing section: LAN sharing on and off, the addresses other devices reach (and the
+//! certificate's fingerprint when sharing over HTTPS), and the card that shows a pairing link (which carries a
+//! one-time pairing code, never a token). The only server markup the screen shows is a pairing link's QR code, an
+//! SVG our own server made, and even that is loaded as an `<img>` from a `data:` URL, never inserted into the page.
 
 use leptos::prelude::*;
 use simrelay_protocol::PairLink;
@@ -136,11 +137,14 @@ pub(super) fn SharingCard(
                 </p>
                 {move || addresses.get().flatten().map(|answer| match answer {
                     Ok(p) => {
-                        let urls: Vec<String> = if p.links.is_empty() { p.urls } else { p.links.into_iter().map(|l| l.url).collect() };
+                        let fingerprint = p.fingerprint.clone();
                         view! {
                             <p class="hint">"Other devices reach SimRelay at "
-                                {urls.into_iter().map(|u| view! { <code class="link-text">{without_token(&u)}</code>" " }).collect_view()}
+                                {p.urls.into_iter().map(|u| view! { <code class="link-text">{without_token(&u)}</code>" " }).collect_view()}
                             </p>
+                            {fingerprint.map(|fp| view! {
+                                <p class="hint" id="sharing-fingerprint">"Over HTTPS, with the certificate whose SHA-256 fingerprint is "<code class="link-text">{fp}</code></p>
+                            })}
                         }.into_any()
                     }
                     Err(e) => view! { <p class="hint">{e.to_string()}</p> }.into_any(),

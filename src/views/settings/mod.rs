@@ -38,7 +38,8 @@ pub(crate) enum Access {
     Loading,
     /// This computer: everything can be changed.
     Manage,
-    /// A LAN browser: the server refused management (`loopback_only`).
+    /// A LAN browser, or a device paired without admin: the server refused management (`loopback_only`,
+    /// `insufficient_scope`).
     ReadOnly,
     /// The server has no settings API, or could not be asked.
     Unavailable(String),
@@ -63,9 +64,14 @@ pub fn Settings() -> impl IntoView {
             });
         }
     };
-    let forget = move |_| {
+    let logout = move |_| {
         crate::endpoint::forget_token();
         has_token.set(false);
+        let endpoint = endpoint();
+        // The server expires its cookie too, so nothing in this browser still holds the token.
+        leptos::task::spawn_local(async move {
+            let _ = api::logout(&endpoint).await;
+        });
     };
 
     let access = RwSignal::new(Access::Loading);
@@ -84,7 +90,9 @@ pub fn Settings() -> impl IntoView {
                     devices_error.try_set(None);
                     access.try_set(Access::Manage);
                 }
-                Err(ApiFailure::LoopbackOnly) => _ = access.try_set(Access::ReadOnly),
+                Err(ApiFailure::LoopbackOnly | ApiFailure::InsufficientScope(_)) => {
+                    access.try_set(Access::ReadOnly);
+                }
                 Err(e) => {
                     devices_error.try_set(Some(e.to_string()));
                     if access.get_untracked() == Access::Loading {
@@ -102,7 +110,10 @@ pub fn Settings() -> impl IntoView {
                     app.server_settings.try_set(Some(s));
                     load_devices();
                 }
-                Err(ApiFailure::LoopbackOnly) => _ = access.try_set(Access::ReadOnly),
+                // Another machine, or a device paired without admin: either way, managed elsewhere.
+                Err(ApiFailure::LoopbackOnly | ApiFailure::InsufficientScope(_)) => {
+                    access.try_set(Access::ReadOnly);
+                }
                 Err(ApiFailure::NotSupported(_)) => {
                     access.try_set(Access::Unavailable(
                         "This SimRelay server does not offer these settings yet.".into(),
@@ -196,13 +207,13 @@ pub fn Settings() -> impl IntoView {
                 <legend>"Access"</legend>
                 <Show
                     when=move || has_token.get()
-                    fallback=|| view! { <p>"This browser holds no access token (none is needed on this computer)."</p> }
+                    fallback=|| view! { <p id="logged-out">"This browser holds no access token now. Reload the page to see the effect; to come back, open the address SimRelay printed (on its computer: `simrelay token show`) or pair this device again."</p> }
                 >
-                    <p>"This browser is paired with SimRelay by an access token."</p>
-                    <button type="button" class="btn" on:click=forget>
-                        "Forget the token"
+                    <p>"This browser uses SimRelay with an access token (every browser needs one, on this computer too)."</p>
+                    <button type="button" class="btn" id="logout" on:click=logout>
+                        "Log out"
                     </button>
-                    <p class="hint">"Takes effect when the page is reloaded; you will need the pairing link again."</p>
+                    <p class="hint">"Forgets the token in this browser. To end a phone's access for good, revoke it above."</p>
                 </Show>
             </fieldset>
             <fieldset class="card">

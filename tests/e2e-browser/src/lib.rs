@@ -88,7 +88,8 @@ pub fn http_get(port: u16, path_and_query: &str, token: Option<&str>) -> Result<
 pub struct Server {
     /// Port it listens on (127.0.0.1).
     pub port: u16,
-    /// The token it requires, if started with one.
+    /// Its main token: the one it was started with, else the one it generated, as `simrelay token show` prints
+    /// it (every client needs a token, on this machine too).
     pub token: Option<String>,
     serve: Serve,
     process: Option<ServerProcess>,
@@ -99,8 +100,14 @@ impl Server {
     /// Starts `simrelay serve --db <tmp> --listen 127.0.0.1:<free>` with `extra` arguments (e.g. `--demo`), with
     /// its configuration (and so its paired devices) in the same temporary directory.
     pub fn start(extra: &[&str], token: Option<&str>) -> Result<Server> {
+        Server::start_with_config(extra, token, "")
+    }
+
+    /// [`Server::start`] with `config` as its `config.toml` (e.g. `lan_addresses`).
+    pub fn start_with_config(extra: &[&str], token: Option<&str>, config: &str) -> Result<Server> {
         require_dist()?;
         let dir = tempfile::tempdir()?;
+        std::fs::write(dir.path().join("config.toml"), config)?;
         let serve = Serve {
             token: token.map(str::to_owned),
             args: extra.iter().map(|s| (*s).to_owned()).collect(),
@@ -108,7 +115,7 @@ impl Server {
         };
         let mut server = Server {
             port: serve.port,
-            token: serve.token.clone(),
+            token: Some(serve.token()?),
             serve,
             process: None,
             _dir: dir,
@@ -136,6 +143,18 @@ impl Server {
     /// `http://127.0.0.1:<port><path>`.
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// The address a user opens on this machine: the URL `simrelay serve` prints, with the token, on `route`
+    /// (`/`, `/#/settings`). The page keeps the token and takes it out of the address bar.
+    pub fn page(&self, route: &str) -> String {
+        let (path, fragment) = route
+            .split_once('#')
+            .map_or((route, None), |(path, fragment)| (path, Some(fragment)));
+        let separator = if path.contains('?') { '&' } else { '?' };
+        let token = self.token.as_deref().unwrap_or_default();
+        let fragment = fragment.map(|f| format!("#{f}")).unwrap_or_default();
+        self.url(&format!("{path}{separator}token={token}{fragment}"))
     }
 
     /// `GET /api/messages?limit=N` as JSON.

@@ -144,7 +144,8 @@ async fn history_scrolls_through_100000_messages_with_a_bounded_dom() {
     let modem = sim.path().to_str().expect("utf-8").to_owned();
     let server = serve(&db, dir.path(), &["--modem", &modem]).expect("serve");
     let port = server.addr.port();
-    let (status, body) = http_get(port, "/api/messages?limit=1", None).expect("GET");
+    let token = server.token.clone().expect("the server's token");
+    let (status, body) = http_get(port, "/api/messages?limit=1", Some(&token)).expect("GET");
     assert_eq!(status, 200, "{body}");
     assert!(body.contains(&format!("\"id\":{MESSAGES}")), "{body}");
 
@@ -152,7 +153,7 @@ async fn history_scrolls_through_100000_messages_with_a_bounded_dom() {
     let browser = Browser::start_in(BrowserKind::Chromium, 1280, 900)
         .await
         .expect("chromium");
-    let url = format!("http://127.0.0.1:{port}/#/history");
+    let url = format!("http://127.0.0.1:{port}/?token={token}#/history");
     browser.client.goto(&url).await.expect("history");
     browser
         .wait_text(

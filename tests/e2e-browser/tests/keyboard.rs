@@ -81,7 +81,7 @@ async fn keyboard_alone_reaches_every_screen_copies_the_code_and_sends() {
     let port = sim.path().to_str().expect("utf-8").to_owned();
     let server = Server::start(&["--modem", &port], None).expect("server");
     let browser = Browser::start(1280, 900).await.expect("chromium");
-    browser.client.goto(&server.url("/")).await.expect("page");
+    browser.client.goto(&server.page("/")).await.expect("page");
     browser
         .wait_text("#conn", Duration::from_secs(20), |t| t.contains("live"))
         .await
@@ -209,7 +209,7 @@ async fn tab_reaches_every_settings_field_with_visible_focus() {
     let browser = Browser::start(1280, 900).await.expect("chromium");
     browser
         .client
-        .goto(&server.url("/#/settings"))
+        .goto(&server.page("/#/settings"))
         .await
         .expect("settings");
     browser

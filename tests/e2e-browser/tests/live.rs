@@ -14,7 +14,7 @@ async fn demo_message_appears_on_the_live_screen(kind: BrowserKind) {
         .unwrap_or_else(|e| panic!("{kind:?} starts: {e:#}"));
     browser
         .client
-        .goto(&server.url("/"))
+        .goto(&server.page("/"))
         .await
         .expect("page loads");
 

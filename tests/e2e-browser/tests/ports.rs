@@ -1,6 +1,7 @@
 //! First run in headless Chromium: `simrelay serve` with no modem shows the wizard; the user types the path of a
-//! simulated modem on a real pty (ptys are not in the OS's port list), Test shows its model, "Use this modem"
-//! adds it, and a message injected on that pty then appears on the Live screen. Saves the wizard's screenshot.
+//! simulated modem on a real pty (ptys are not in the OS's port list, and the config file allows them, as it must
+//! for any path that is not a serial device's), Test shows its model, "Use this modem" adds it, and a message
+//! injected on that pty then appears on the Live screen. Saves the wizard's screenshot.
 
 use std::time::Duration;
 
@@ -18,13 +19,15 @@ async fn the_wizard_adds_a_modem_that_then_delivers_to_live() {
     .await
     .expect("simulator starts");
     let port = sim.path().to_str().expect("utf-8 path").to_owned();
-    let server = Server::start(&[], None).expect("simrelay serve without a modem starts");
+    // A pseudo-terminal is not a serial device: the owner allows the simulator's in the config file.
+    let server = Server::start_with_config(&[], None, "allowed_ports = [\"/dev/pts/*\"]\n")
+        .expect("simrelay serve without a modem starts");
     let browser = Browser::start_in(BrowserKind::Chromium, 1280, 900)
         .await
         .expect("headless chromium starts");
     browser
         .client
-        .goto(&server.url("/"))
+        .goto(&server.page("/"))
         .await
         .expect("page loads");
 

@@ -31,7 +31,7 @@ async fn sent_status_catches_up_once_after_a_reconnect(kind: BrowserKind) {
         .unwrap_or_else(|e| panic!("{kind:?} starts: {e:#}"));
     browser
         .client
-        .goto(&server.url("/#/compose"))
+        .goto(&server.page("/#/compose"))
         .await
         .expect("compose");
     browser
@@ -58,7 +58,8 @@ async fn sent_status_catches_up_once_after_a_reconnect(kind: BrowserKind) {
         .await
         .expect("sent");
     assert_eq!(sent_requests(&browser).await, 0, "no polling while live");
-    let (_, body) = http_get(server.port, "/api/sent/1", None).expect("GET /api/sent/1");
+    let (_, body) =
+        http_get(server.port, "/api/sent/1", server.token.as_deref()).expect("GET /api/sent/1");
     let sent: serde_json::Value = serde_json::from_str(&body).expect("json");
     let reference = sent["message_refs"][0]
         .as_u64()

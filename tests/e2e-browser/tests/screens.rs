@@ -69,7 +69,7 @@ async fn compose_sends_through_the_modem_and_counts_like_the_encoder(kind: Brows
         .unwrap_or_else(|e| panic!("{kind:?} starts: {e:#}"));
     browser
         .client
-        .goto(&server.url("/#/compose"))
+        .goto(&server.page("/#/compose"))
         .await
         .expect("compose");
     browser
@@ -210,7 +210,7 @@ async fn every_screen_fits_a_phone_and_is_captured(kind: BrowserKind) {
     let browser = Browser::start_in(kind, 1280, 900)
         .await
         .unwrap_or_else(|e| panic!("{kind:?} starts: {e:#}"));
-    browser.client.goto(&server.url("/")).await.expect("page");
+    browser.client.goto(&server.page("/")).await.expect("page");
     // Wait for two demo messages so Live has a card and an earlier row.
     browser
         .wait_text(".msg", Duration::from_secs(60), |t| !t.is_empty())
@@ -226,7 +226,7 @@ async fn every_screen_fits_a_phone_and_is_captured(kind: BrowserKind) {
         for screen in SCREENS {
             browser
                 .client
-                .goto(&server.url(&format!("/#/{screen}")))
+                .goto(&server.page(&format!("/#/{screen}")))
                 .await
                 .expect("screen");
             let heading = browser

@@ -27,7 +27,7 @@ async fn start(kind: BrowserKind) -> (Simulator, Server, Browser) {
         .unwrap_or_else(|e| panic!("{kind:?} starts: {e:#}"));
     browser
         .client
-        .goto(&server.url("/"))
+        .goto(&server.page("/"))
         .await
         .expect("page loads");
     browser
@@ -131,7 +131,7 @@ async fn unread_count_in_title_and_search_finds_an_old_message(kind: BrowserKind
     // Away from the Live screen, new messages count as unread in the title.
     browser
         .client
-        .goto(&server.url("/#/history"))
+        .goto(&server.page("/#/history"))
         .await
         .expect("history");
     browser
@@ -188,7 +188,7 @@ async fn unread_count_in_title_and_search_finds_an_old_message(kind: BrowserKind
     // Back on Live, the unread count is cleared.
     browser
         .client
-        .goto(&server.url("/#/live"))
+        .goto(&server.page("/#/live"))
         .await
         .expect("live");
     let mut title = String::new();
@@ -298,7 +298,7 @@ async fn a_user_corrects_a_code_and_removes_the_correction_in_settings(kind: Bro
 
     browser
         .client
-        .goto(&server.url("/#/settings"))
+        .goto(&server.page("/#/settings"))
         .await
         .expect("settings");
     let listed = browser
@@ -315,8 +315,9 @@ async fn a_user_corrects_a_code_and_removes_the_correction_in_settings(kind: Bro
         .wait_text("#no-corrections", Duration::from_secs(20), |_| true)
         .await
         .expect("the correction is gone");
-    let (status, body) = simrelay_e2e_browser::http_get(server.port, "/api/corrections", None)
-        .expect("GET /api/corrections");
+    let (status, body) =
+        simrelay_e2e_browser::http_get(server.port, "/api/corrections", server.token.as_deref())
+            .expect("GET /api/corrections");
     assert_eq!((status, body.trim()), (200, "[]"));
     browser.close().await.expect("close");
 }

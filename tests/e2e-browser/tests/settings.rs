@@ -1,11 +1,13 @@
-//! The Settings screen against the real server: LAN sharing on, pair a device (its QR code is shown as an
-//! image), the device is listed and its token works, revoke it (it disappears and its token gets 401); a wrong
-//! number is explained next to its field and a right one is saved on the server; screenshots with the QR code.
+//! The Settings screen against the real server: LAN sharing on, pair a device (a one-time pairing code, its QR code
+//! shown as an image, never the main token), the device opens the link over the LAN and gets its own token, it is
+//! listed with what it may do, revoke it (it disappears and its token gets 401); a wrong number is explained next
+//! to its field and a right one is saved on the server; screenshots with the QR code.
 
 use std::time::Duration;
 
 use fantoccini::Locator;
 use simrelay_e2e_browser::{http_get, in_browsers, wait_until, Browser, BrowserKind, Server};
+use simrelay_testkit::lan_ip;
 
 const TOKEN: &str = "e2e-settings-main-token-0123456789abcdef";
 
@@ -36,8 +38,12 @@ fn settings(server: &Server) -> serde_json::Value {
 in_browsers!(pair_list_revoke_and_save_settings: chromium, firefox, webkit);
 
 async fn pair_list_revoke_and_save_settings(kind: BrowserKind) {
-    // With a token, this machine needs one too, so a revoked device token is refused even from loopback.
-    let server = Server::start(&["--demo"], Some(TOKEN)).expect("server");
+    // This machine's LAN address may not be a private one (a test network): the owner names it. Plain HTTP on the
+    // LAN, which the owner may choose, so the browser needs no certificate exception (the engine's tests pair
+    // over the default HTTPS).
+    let ip = lan_ip().expect("this machine needs a LAN address: the test plays a phone on the LAN");
+    let config = format!("lan_addresses = [\"{ip}\"]\nlan_tls = false\n");
+    let server = Server::start_with_config(&["--demo"], Some(TOKEN), &config).expect("server");
     let browser = Browser::start_in(kind, 1280, 1000)
         .await
         .unwrap_or_else(|e| panic!("{kind:?} starts: {e:#}"));
@@ -82,10 +88,18 @@ async fn pair_list_revoke_and_save_settings(kind: BrowserKind) {
     click(&browser, ".pair-form button[type=submit]").await;
     let link = browser
         .wait_text(".new-device .link-text", Duration::from_secs(10), |t| {
-            t.contains("token=")
+            t.contains("pair=")
         })
         .await
         .expect("the pairing link is shown");
+    let page = browser
+        .eval("return document.body.innerText;")
+        .await
+        .expect("eval");
+    assert!(
+        !page.as_str().unwrap_or_default().contains(TOKEN) && !link.contains("token"),
+        "the main token is not on the screen: {link}"
+    );
     // The QR code is an <img> that decoded (a broken image has no natural width), not markup in the page.
     let qr = browser
         .eval(
@@ -128,16 +142,6 @@ async fn pair_list_revoke_and_save_settings(kind: BrowserKind) {
         .set_window_size(1280, 1000)
         .await
         .expect("resize");
-    let device_token = link
-        .split("token=")
-        .nth(1)
-        .expect("token in the link")
-        .trim()
-        .to_owned();
-    let (status, _) =
-        http_get(server.port, "/api/messages?limit=1", Some(&device_token)).expect("GET");
-    assert_eq!(status, 200, "the new device's token works");
-
     click(&browser, "#pair-done").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(
@@ -150,7 +154,8 @@ async fn pair_list_revoke_and_save_settings(kind: BrowserKind) {
         "Done hides the link: it is shown once"
     );
 
-    // The device itself: the link opens SimRelay over the LAN address, where Settings is read-only and says why.
+    // The device itself: the link opens SimRelay over the LAN address, exchanges the code for the device's own
+    // token, and is live; the code leaves the address bar. There Settings is read-only and says why.
     browser
         .client
         .goto(link.trim())
@@ -160,6 +165,22 @@ async fn pair_list_revoke_and_save_settings(kind: BrowserKind) {
         .wait_text("#conn", Duration::from_secs(20), |t| t.contains("live"))
         .await
         .expect("the paired device is live");
+    let url = browser.client.current_url().await.expect("url");
+    assert!(
+        !url.as_str().contains("pair="),
+        "the code left the address bar: {url}"
+    );
+    let device_token = browser
+        .eval("return localStorage.getItem('simrelay.token');")
+        .await
+        .expect("eval")
+        .as_str()
+        .expect("the device keeps its own token")
+        .to_owned();
+    assert_ne!(device_token, TOKEN);
+    let (status, _) =
+        http_get(server.port, "/api/messages?limit=1", Some(&device_token)).expect("GET");
+    assert_eq!(status, 200, "the new device's token works");
     browser
         .client
         .goto(&format!(
@@ -198,6 +219,10 @@ async fn pair_list_revoke_and_save_settings(kind: BrowserKind) {
         .await
         .expect("the device is listed");
     assert!(row.contains("last seen"), "{row}");
+    assert!(
+        row.contains("read messages, send SMS") && !row.contains("change settings"),
+        "what it may do: {row}"
+    );
 
     // Revoke, confirming the dialog.
     click(&browser, ".devices .device button.btn-danger").await;

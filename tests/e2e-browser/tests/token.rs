@@ -1,10 +1,11 @@
-//! The pairing-token flow: `?token=` is stored and removed from the address bar; a wrong token is refused.
+//! The token in the address `simrelay serve` prints: `?token=` is stored and removed from the address bar; a wrong
+//! token is refused and the page says where to get the right one.
 
 use std::time::Duration;
 
 use simrelay_e2e_browser::{in_browsers, Browser, BrowserKind, Server};
 
-const TOKEN: &str = "e2e-secret-token-0123456789";
+const TOKEN: &str = "e2e-secret-token-0123456789abcdef0123";
 
 in_browsers!(token_from_the_link_is_stored_and_hidden: chromium, firefox, webkit);
 
@@ -70,7 +71,7 @@ async fn a_wrong_token_is_refused_and_explained(kind: BrowserKind) {
         })
         .await
         .expect("an explanation is shown");
-    assert!(banner.contains("pairing link"));
+    assert!(banner.contains("simrelay token show"), "{banner}");
     let state = browser
         .wait_text("#conn", Duration::from_secs(5), |_| true)
         .await

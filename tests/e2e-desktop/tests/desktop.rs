@@ -223,11 +223,20 @@ async fn code_reaches_window_notification_and_clipboard() {
         .expect("WebDriver session with the app");
 
     // 1. The window shows the engine's UI with a demo message; a notification with a code and "Copy code" came.
-    let url = client.current_url().await.expect("url");
+    // The window loads the engine's URL with its token (handed over the pipe, never a command line), marked as the
+    // desktop window; the page keeps the token and takes it out of the address bar.
+    let page = format!("http://127.0.0.1:{engine_port}/?shell=desktop");
+    let mut url = String::new();
+    for _ in 0..300 {
+        url = client.current_url().await.expect("url").to_string();
+        if url == page {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert_eq!(
-        url.as_str(),
-        format!("http://127.0.0.1:{engine_port}/?shell=desktop"),
-        "the window loads the engine's URL, marked as the desktop window"
+        url, page,
+        "the window shows the engine's page, marked as the desktop window, without the token"
     );
     let note: NotifyCall = notifications
         .wait_for(Duration::from_secs(60), |c| c.has_action("copy"))

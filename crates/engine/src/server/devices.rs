@@ -1,7 +1,8 @@
-//! `/api/devices` (loopback only): list, pair and revoke the devices that may use this server from the LAN.
+//! `/api/devices` (admin, this machine only): list, create and revoke the devices that may use this server.
 //!
-//! Pairing a device creates its own token (shown once, in the answer, with a link and a QR code of it for
-//! each LAN address); revoking it refuses the token at once and closes its WebSockets.
+//! Creating a device here makes its token and shows it once, for scripts and for typing into another program;
+//! a phone is paired with a one-time code instead (`POST /api/pair`), so no token ever goes into a QR code.
+//! Revoking a device refuses its token at once, ends its long polls and closes its WebSockets.
 
 use std::net::SocketAddr;
 
@@ -13,9 +14,9 @@ use axum::Json;
 use simrelay_protocol::{DeviceList, NewDevice, PairingRequest};
 
 use super::error::Failure;
-use super::pair::links;
+use super::pair::json_body;
 use super::{require_loopback, AppState};
-use crate::tokens::TokensError;
+use crate::tokens::{Scopes, TokensError};
 
 pub(crate) async fn list(
     State(state): State<AppState>,
@@ -33,35 +34,19 @@ pub(crate) async fn create(
     body: Bytes,
 ) -> Result<Response, Failure> {
     require_loopback(peer)?;
-    let shape = |e: String| {
-        Failure::bad_request(format!(
-            "the body must be {{\"name\": \"<device name>\"}} and nothing else: {e}"
-        ))
-    };
-    let value: serde_json::Value =
-        serde_json::from_slice(&body).map_err(|e| shape(e.to_string()))?;
-    if !value.is_object() {
-        return Err(shape("not a JSON object".into()));
-    }
-    let PairingRequest { name } =
-        serde_json::from_value(value).map_err(|e| shape(e.to_string()))?;
+    let PairingRequest { name, scopes } = json_body(
+        &body,
+        "{\"name\": \"<device name>\", \"scopes\": [\"read\", \"send\"]} (scopes optional: read, send, admin)",
+    )?;
+    let scopes = scopes.unwrap_or(Scopes::DEFAULT_DEVICE);
     let devices = state.devices.clone();
     // The tokens file is written (and synced) before answering: a shown token must survive a crash.
-    let (device, token) = tokio::task::spawn_blocking(move || devices.create(&name))
+    let (device, token) = tokio::task::spawn_blocking(move || devices.create(&name, scopes))
         .await
         .map_err(|_| internal())?
         .map_err(Failure::from)?;
-    tracing::info!(device = %device.id, name = %device.name, "paired a new device");
-    let links = links(&state.listeners.lan_addrs(), &token, state.scheme())?;
-    Ok((
-        StatusCode::CREATED,
-        Json(NewDevice {
-            device,
-            token,
-            links,
-        }),
-    )
-        .into_response())
+    tracing::info!(device = %device.id, name = %device.name, scopes = %device.scopes, "paired a new device");
+    Ok((StatusCode::CREATED, Json(NewDevice { device, token })).into_response())
 }
 
 pub(crate) async fn revoke(
@@ -78,7 +63,7 @@ pub(crate) async fn revoke(
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn internal() -> Failure {
+pub(crate) fn internal() -> Failure {
     Failure::new(
         StatusCode::INTERNAL_SERVER_ERROR,
         "internal",
@@ -89,14 +74,24 @@ fn internal() -> Failure {
 impl From<TokensError> for Failure {
     fn from(e: TokensError) -> Failure {
         match e {
-            TokensError::InvalidName(_) => Failure::bad_request(e.to_string()),
+            TokensError::InvalidName(_) | TokensError::InvalidScope(_) | TokensError::NoScopes => {
+                Failure::bad_request(e.to_string())
+            }
+            TokensError::BadCode => {
+                Failure::new(StatusCode::UNAUTHORIZED, "bad_pairing_code", e.to_string())
+            }
+            TokensError::TooManyPairings => Failure::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_pairings",
+                e.to_string(),
+            ),
             TokensError::Exists(_) => {
                 Failure::new(StatusCode::CONFLICT, "device_exists", e.to_string())
             }
             TokensError::NoDevice(_) | TokensError::NotFound(_) => {
                 Failure::not_found(e.to_string())
             }
-            TokensError::Io { .. } | TokensError::Parse { .. } => {
+            TokensError::Io { .. } | TokensError::Parse { .. } | TokensError::MainToken { .. } => {
                 tracing::error!(error = %e, "the paired-devices file failed");
                 Failure::new(
                     StatusCode::INTERNAL_SERVER_ERROR,

@@ -25,6 +25,12 @@ impl Failure {
         }
     }
 
+    /// The `error` kind (`bad_request`, `forbidden_origin`, ...).
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn kind(&self) -> &str {
+        &self.body.error
+    }
+
     pub(crate) fn bad_request(detail: impl Into<String>) -> Failure {
         Failure::new(StatusCode::BAD_REQUEST, "bad_request", detail)
     }
@@ -37,8 +43,9 @@ impl Failure {
         Failure::new(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
-            "this SimRelay server needs its access token: send `Authorization: Bearer <token>` or add \
-             `?token=<token>` to the URL (the token is printed when `simrelay serve` starts)",
+            "this SimRelay server needs an access token: send `Authorization: Bearer <token>` or add \
+             `?token=<token>` to the URL (`simrelay token show` prints the main token; pair other devices from \
+             Settings)",
         )
     }
 }

@@ -1,8 +1,10 @@
-//! The HTTP and WebSocket server: routes, shared state, token middleware, graceful shutdown.
+//! The HTTP and WebSocket server: routes, shared state, the guard in front of every route (`auth.rs`,
+//! `origin.rs`), and the connections (`conn.rs`).
 
 mod api;
 mod auth;
 mod codes;
+mod conn;
 mod conversations;
 mod corrections;
 mod deliveries;
@@ -10,6 +12,7 @@ mod devices;
 mod error;
 mod export;
 pub(crate) mod lan;
+mod local_peer;
 mod metrics;
 mod modems;
 mod origin;
@@ -35,7 +38,8 @@ use crate::store::Store;
 use crate::tokens::Devices;
 
 pub use auth::generate_token;
-pub use lan::LanError;
+pub(crate) use conn::{raise_fd_limit, Connections};
+pub use lan::{AddrRange, LanError};
 pub use settings::SettingsError;
 
 /// Largest request body accepted, in bytes.
@@ -46,12 +50,8 @@ pub(crate) const MAX_BODY: usize = 64 * 1024;
 pub(crate) struct AppState {
     pub(crate) store: Store,
     pub(crate) hub: Hub,
-    /// The main token. LAN clients always need it (or a paired device's); clients on this machine need it
-    /// unless `open_loopback`.
+    /// The main token: every client needs it or a paired device's.
     pub(crate) token: Arc<str>,
-    /// Whether clients on this machine (loopback peers) need no token: the server was started on loopback
-    /// without `--token`.
-    pub(crate) open_loopback: bool,
     /// Cancelled when this listener stops (the engine shuts down, or LAN sharing is switched off); long-lived
     /// handlers (WebSockets, long polls) watch it.
     pub(crate) shutdown: CancellationToken,
@@ -61,8 +61,12 @@ pub(crate) struct AppState {
     pub(crate) devices: Arc<Devices>,
     /// Changes settings (stored, applied, published) one at a time.
     pub(crate) settings: Arc<settings::Control>,
-    /// Failed token attempts per client IP.
+    /// Failed token attempts per client address.
     pub(crate) limiter: Arc<auth::FailureLimiter>,
+    /// Open connections per client address and in all (shared by every listener).
+    pub(crate) connections: Arc<Connections>,
+    /// Port paths beyond serial devices that clients may name (`allowed_ports` in the configuration file).
+    pub(crate) allowed_ports: Arc<[String]>,
     /// The running modems: for sending, adding and removing.
     pub(crate) modems: crate::modems::Modems,
     /// The certificate to serve HTTPS and WSS with; `None` serves plain HTTP.
@@ -86,7 +90,7 @@ impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never prints the token.
         f.debug_struct("AppState")
-            .field("open_loopback", &self.open_loopback)
+            .field("tls", &self.tls.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -115,10 +119,12 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/corrections/{sender}", delete(corrections::remove))
         .route("/api/modems", get(modems::list).post(modems::add))
         .route("/api/modems/{id}", delete(modems::remove))
-        .route("/api/ports", get(ports::list))
+        .route("/api/ports", get(ports::list).post(ports::probe_all))
         .route("/api/ports/probe", post(ports::probe))
         .route("/api/send", post(send::send))
-        .route("/api/pair", get(pair::pair))
+        .route("/api/pair", get(pair::addresses).post(pair::start))
+        .route("/api/pair/claim", post(pair::claim))
+        .route("/api/logout", post(auth::logout))
         .route("/api/devices", get(devices::list).post(devices::create))
         .route("/api/devices/{id}", delete(devices::revoke))
         .route("/api/settings", get(settings::get).patch(settings::patch))
@@ -138,14 +144,14 @@ pub(crate) fn router(state: AppState) -> Router {
         .fallback(ui::serve)
         // Request bodies are small JSON objects; anything bigger is refused before it is read.
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            auth::require_token,
-        ))
+        .layer(middleware::from_fn_with_state(state.clone(), auth::guard))
+        // Outermost, so refusals carry the headers too.
+        .layer(middleware::from_fn(origin::security_headers))
         .with_state(state)
 }
 
-/// Refuses a client that is not on this machine: pairing links, device tokens and settings are for the owner.
+/// Refuses a client that is not on this machine: pairing, devices and settings are for the owner, and this is
+/// on top of the token's admin scope, never instead of it.
 pub(crate) fn require_loopback(peer: std::net::SocketAddr) -> Result<(), error::Failure> {
     if peer.ip().is_loopback() {
         Ok(())
@@ -160,19 +166,10 @@ pub(crate) fn require_loopback(peer: std::net::SocketAddr) -> Result<(), error::
 
 /// Serves on `listener` until `state.shutdown` is cancelled; over TLS when `state.tls` is set.
 pub(crate) async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()> {
-    let shutdown = state.shutdown.clone();
-    let tls = state.tls.clone();
-    // Connect info gives the auth middleware the client IP for its failure limit.
-    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    if let Some(tls) = tls {
-        use axum::serve::ListenerExt;
-        // axum gives `ConnectInfo<SocketAddr>` for any listener wrapped by `tap_io`.
-        let listener = tls::TlsListener::new(listener, &tls)?.tap_io(|_| {});
-        return axum::serve(listener, app)
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
-            .await;
-    }
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
+    let (tls, connections, shutdown) = (
+        state.tls.clone(),
+        state.connections.clone(),
+        state.shutdown.clone(),
+    );
+    conn::serve(listener, router(state), tls, connections, shutdown).await
 }

@@ -70,7 +70,7 @@ pub(crate) async fn add(
             state.modems.add_demo(Origin::Added).await
         }
         (Some(port), false) => {
-            let port = checked_port(&port)?;
+            let port = checked_port(&port, &state.allowed_ports)?;
             // A typo would be stored and retried forever; a modem that exists but is silent is accepted.
             if cfg!(unix) && !std::path::Path::new(&port).exists() {
                 return Err(Failure::new(

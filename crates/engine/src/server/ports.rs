@@ -1,4 +1,10 @@
-//! `GET /api/ports` and `POST /api/ports/probe`: the serial ports a modem could be on, and what each answered.
+//! `GET /api/ports` (list), `POST /api/ports` (list and probe) and `POST /api/ports/probe` (one port): the serial
+//! ports a modem could be on, and what each answered.
+//!
+//! Probing writes to devices, so it is a POST (a page cannot make a browser do it with a link or an image), and
+//! a path a client names must be a serial device's: `/dev/ttyUSB*`, `/dev/ttyACM*`, `/dev/ttyS*`,
+//! `/dev/ttyAMA*`, `/dev/rfcomm*`, `/dev/serial/by-id/*` or `COMn`, unless the configuration file allows
+//! another (`allowed_ports`; [`port_allowed`]). The same rule guards `POST /api/modems`.
 //!
 //! A port a running modem uses is named (`in_use_by`) and never probed: the probe's `AT` would take the running
 //! driver's answers. The others are probed concurrently (a silent port costs about two seconds). Probes run one
@@ -36,14 +42,60 @@ pub(super) fn body_failure(e: &JsonRejection) -> Failure {
     }
 }
 
-/// A port path as a client sent it, trimmed and checked: not empty, not huge, no control characters.
-pub(super) fn checked_port(port: &str) -> Result<String, Failure> {
+/// Serial device paths by family: the prefix, and whether the rest is a number (else one path component).
+const SERIAL_PATHS: &[(&str, bool)] = &[
+    ("/dev/ttyUSB", true),
+    ("/dev/ttyACM", true),
+    ("/dev/ttyS", true),
+    ("/dev/ttyAMA", true),
+    ("/dev/rfcomm", true),
+    ("/dev/serial/by-id/", false),
+    ("COM", true),
+    ("\\\\.\\COM", true),
+];
+
+/// Whether a client may name `port`: a serial device path (see the module docs), or one the configuration file
+/// allows: an exact path, or a pattern ending in `*` that matches any one path component (`/dev/pts/*`).
+pub(crate) fn port_allowed(port: &str, allowed: &[String]) -> bool {
+    let component =
+        |rest: &str| !rest.is_empty() && rest != "." && rest != ".." && !rest.contains(['/', '\\']);
+    let builtin = SERIAL_PATHS.iter().any(|(prefix, numbered)| {
+        port.strip_prefix(prefix).is_some_and(|rest| {
+            if *numbered {
+                !rest.is_empty() && rest.len() <= 5 && rest.bytes().all(|b| b.is_ascii_digit())
+            } else {
+                component(rest)
+            }
+        })
+    });
+    builtin
+        || allowed
+            .iter()
+            .any(|pattern| match pattern.strip_suffix('*') {
+                Some(prefix) => port.strip_prefix(prefix).is_some_and(component),
+                None => pattern == port,
+            })
+}
+
+/// A port path as a client sent it, trimmed and checked: not empty, not huge, no control characters, and a
+/// serial device's path ([`port_allowed`]).
+pub(super) fn checked_port(port: &str, allowed: &[String]) -> Result<String, Failure> {
     let port = port.trim();
     if port.is_empty() || port.len() > MAX_PORT || port.chars().any(char::is_control) {
         return Err(Failure::bad_request(format!(
             "port must be a serial port path such as /dev/ttyUSB2 or COM3 (1 to {MAX_PORT} bytes, no control \
              characters)"
         )));
+    }
+    if !port_allowed(port, allowed) {
+        return Err(Failure::new(
+            StatusCode::BAD_REQUEST,
+            "port_not_allowed",
+            format!(
+                "{port} is not a serial port path: use /dev/ttyUSB*, /dev/ttyACM*, /dev/ttyS*, /dev/ttyAMA*, \
+                 /dev/rfcomm*, /dev/serial/by-id/* or COMn, or allow it with allowed_ports in the configuration file"
+            ),
+        ));
     }
     Ok(port.to_owned())
 }
@@ -98,13 +150,28 @@ fn in_use(port: String, usb: Option<&UsbInfo>, id: String) -> PortReport {
     }
 }
 
-/// `GET /api/ports?probe=`: every serial port the OS lists, with its USB identity and what probing it found
-/// (`probe=false`: listed only, at once, so a client can say how many ports it is about to probe).
+/// `GET /api/ports`: every serial port the OS lists, with its USB identity, not probed (at once, so a client can
+/// say how many ports it is about to probe). `?probe=false` is accepted; probing is `POST /api/ports`.
 pub(crate) async fn list(
     State(state): State<AppState>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Json<PortList>, Failure> {
-    let probe_them = Params::from_query(query)?.flag("probe")?.unwrap_or(true);
+    if Params::from_query(query)?.flag("probe")?.unwrap_or(false) {
+        return Err(Failure::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "use_post",
+            "probing writes to the ports, so it is POST /api/ports; GET /api/ports only lists them",
+        ));
+    }
+    ports(&state, false).await
+}
+
+/// `POST /api/ports`: every serial port the OS lists, each probed (concurrently) unless a running modem uses it.
+pub(crate) async fn probe_all(State(state): State<AppState>) -> Result<Json<PortList>, Failure> {
+    ports(&state, true).await
+}
+
+async fn ports(state: &AppState, probe_them: bool) -> Result<Json<PortList>, Failure> {
     let _one_at_a_time = if probe_them {
         Some(PROBING.lock().await)
     } else {
@@ -153,7 +220,7 @@ pub(crate) async fn probe(
     body: Result<Json<ProbeRequest>, JsonRejection>,
 ) -> Result<Json<PortReport>, Failure> {
     let Json(request) = body.map_err(|e| body_failure(&e))?;
-    let port = checked_port(&request.port)?;
+    let port = checked_port(&request.port, &state.allowed_ports)?;
     let _one_at_a_time = PROBING.lock().await;
     let usb = tokio::task::spawn_blocking(probe::list_ports)
         .await
@@ -176,13 +243,55 @@ mod tests {
     #[test]
     fn port_paths_are_checked() {
         assert_eq!(
-            checked_port("  /dev/ttyUSB2 ").ok().as_deref(),
+            checked_port("  /dev/ttyUSB2 ", &[]).ok().as_deref(),
             Some("/dev/ttyUSB2")
         );
-        assert!(checked_port("COM3").is_ok());
-        assert!(checked_port("").is_err());
-        assert!(checked_port("   ").is_err());
-        assert!(checked_port("/dev/tty\nUSB0").is_err());
-        assert!(checked_port(&"x".repeat(MAX_PORT + 1)).is_err());
+        assert!(checked_port("COM3", &[]).is_ok());
+        assert!(checked_port("", &[]).is_err());
+        assert!(checked_port("   ", &[]).is_err());
+        assert!(checked_port("/dev/tty\nUSB0", &[]).is_err());
+        assert!(checked_port(&"x".repeat(MAX_PORT + 1), &[]).is_err());
+    }
+
+    #[test]
+    fn only_serial_device_paths_unless_the_config_allows_more() {
+        for ok in [
+            "/dev/ttyUSB0",
+            "/dev/ttyUSB12",
+            "/dev/ttyACM0",
+            "/dev/ttyS4",
+            "/dev/ttyAMA0",
+            "/dev/rfcomm1",
+            "/dev/serial/by-id/usb-HUAWEI_Mobile-if02-port0",
+            "COM3",
+            "\\\\.\\COM10",
+        ] {
+            assert!(port_allowed(ok, &[]), "{ok}");
+        }
+        for bad in [
+            "/etc/shadow",
+            "/dev/sda",
+            "/dev/ttyUSB",
+            "/dev/ttyUSB0/../../etc/passwd",
+            "/dev/ttyUSBx",
+            "/dev/serial/by-id/",
+            "/dev/serial/by-id/..",
+            "/dev/serial/by-id/../../sda",
+            "/dev/pts/3",
+            "/tmp/fifo",
+            "COM",
+            "COM3x",
+            "/proc/self/mem",
+        ] {
+            assert!(!port_allowed(bad, &[]), "{bad}");
+        }
+        let allowed = vec!["/dev/pts/*".to_owned(), "/dev/ttyXRUSB0".to_owned()];
+        assert!(port_allowed("/dev/pts/3", &allowed));
+        assert!(port_allowed("/dev/ttyXRUSB0", &allowed));
+        assert!(!port_allowed("/dev/ttyXRUSB1", &allowed));
+        assert!(!port_allowed("/dev/pts/../sda", &allowed));
+        assert!(!port_allowed("/dev/pts/", &allowed));
+        let err = checked_port("/etc/shadow", &[]).expect_err("refused");
+        assert_eq!(err.kind(), "port_not_allowed");
     }
 }

@@ -7,21 +7,21 @@
 //! by the owner only) and are reused, so the fingerprint stays the same across restarts; deleting both files
 //! makes a new pair (for instance after the machine's LAN address changed).
 //!
-//! The TLS handshakes run beside the accept loop, each with a deadline, so a client that connects and says
-//! nothing holds neither the port nor the other clients. A plain-HTTP request on the TLS port (a browser given
-//! `http://`) gets a redirect to the same address with `https://`; anything else that is not TLS is closed.
+//! Each connection's handshake runs in its own task with a deadline (`conn.rs`), so a client that connects and
+//! says nothing holds neither the port nor the other clients. A plain-HTTP request on the TLS port (a browser
+//! given `http://`) gets a redirect to the same address with `https://`; anything else that is not TLS is closed.
+//!
+//! LAN sharing serves HTTPS by default even when this machine's own listener is plain HTTP (see `lan.rs`).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, Semaphore};
+use tokio::net::TcpStream;
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
@@ -30,10 +30,6 @@ pub const CERT_FILE: &str = "tls-cert.pem";
 /// Its private key, PEM (PKCS#8), in the config directory; mode 0600 on Unix.
 pub const KEY_FILE: &str = "tls-key.pem";
 
-/// How long a client has to complete its TLS handshake (or send its plain-HTTP request head).
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Handshakes in progress at once; connections beyond are closed at once rather than queued.
-const MAX_HANDSHAKES: usize = 256;
 /// Largest plain-HTTP request head read to answer with a redirect.
 const MAX_PLAIN_HEAD: usize = 8 * 1024;
 /// The first byte of every TLS connection (a handshake record).
@@ -133,6 +129,11 @@ impl Tls {
         &self.fingerprint
     }
 
+    /// What the connections are handshaken with.
+    pub(crate) fn acceptor(&self) -> &TlsAcceptor {
+        &self.acceptor
+    }
+
     /// The certificate file (PEM), for clients that want to trust it explicitly.
     pub fn cert_path(&self) -> &Path {
         &self.cert_path
@@ -163,8 +164,9 @@ pub fn fingerprint(der: &[u8]) -> String {
 }
 
 /// The names a certificate for a server on `listen` is made for: `localhost`, the loopback addresses, the
-/// listen address when it is a specific one, and this machine's LAN address.
-pub fn certificate_names(listen: SocketAddr) -> Vec<String> {
+/// listen address when it is a specific one, and this machine's LAN addresses sharing would use (the private
+/// ones, and those in `also`, the ones the owner named).
+pub fn certificate_names(listen: SocketAddr, also: &[super::lan::AddrRange]) -> Vec<String> {
     let mut ips: Vec<IpAddr> = vec![
         IpAddr::V4(Ipv4Addr::LOCALHOST),
         IpAddr::V6(Ipv6Addr::LOCALHOST),
@@ -172,7 +174,7 @@ pub fn certificate_names(listen: SocketAddr) -> Vec<String> {
     if !listen.ip().is_unspecified() {
         ips.push(listen.ip());
     }
-    ips.extend(super::lan::lan_ips());
+    ips.extend(super::lan::lan_ips(also));
     let mut names = vec!["localhost".to_owned()];
     for ip in ips {
         let ip = ip.to_string();
@@ -194,7 +196,7 @@ fn create(dir: &Path, names: &[String]) -> Result<(), TlsError> {
             source,
         }
     };
-    std::fs::create_dir_all(dir).map_err(io("create the directory", dir))?;
+    crate::tokens::create_private_dir(dir).map_err(io("create the directory", dir))?;
     let mut params = rcgen::CertificateParams::new(names.to_vec())?;
     params
         .distinguished_name
@@ -236,80 +238,8 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     }
 }
 
-/// A TCP listener whose connections come out TLS-decrypted; for `axum::serve`. Dropping it stops accepting
-/// and frees the port.
-pub(crate) struct TlsListener {
-    incoming: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
-    local: SocketAddr,
-}
-
-impl TlsListener {
-    /// Accepts on `listener`, handshaking with `tls`.
-    pub(crate) fn new(listener: TcpListener, tls: &Tls) -> std::io::Result<TlsListener> {
-        let local = listener.local_addr()?;
-        let (sender, incoming) = mpsc::channel(64);
-        tokio::spawn(accept_loop(listener, tls.acceptor.clone(), sender));
-        Ok(TlsListener { incoming, local })
-    }
-}
-
-impl axum::serve::Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        match self.incoming.recv().await {
-            Some(connection) => connection,
-            // The accept loop only ends when this listener is dropped; until then, nothing comes.
-            None => std::future::pending().await,
-        }
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        Ok(self.local)
-    }
-}
-
-async fn accept_loop(
-    listener: TcpListener,
-    acceptor: TlsAcceptor,
-    sender: mpsc::Sender<(TlsStream<TcpStream>, SocketAddr)>,
-) {
-    let local = listener.local_addr().ok();
-    let handshakes = Arc::new(Semaphore::new(MAX_HANDSHAKES));
-    loop {
-        let (stream, peer) = tokio::select! {
-            () = sender.closed() => return,
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(e) => {
-                    // Out of file descriptors and the like: wait instead of spinning.
-                    tracing::warn!(error = %e, "cannot accept a connection");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
-        };
-        let Ok(permit) = handshakes.clone().try_acquire_owned() else {
-            tracing::warn!(%peer, "too many TLS handshakes in progress; closing a new connection");
-            continue;
-        };
-        let acceptor = acceptor.clone();
-        let sender = sender.clone();
-        tokio::spawn(async move {
-            let _permit = permit;
-            let stream =
-                tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake(stream, peer, &acceptor, local))
-                    .await;
-            if let Ok(Some(stream)) = stream {
-                let _ = sender.send((stream, peer)).await;
-            }
-        });
-    }
-}
-
 /// The TLS handshake, or for a plain-HTTP request a redirect to `https://`.
-async fn handshake(
+pub(crate) async fn handshake(
     stream: TcpStream,
     peer: SocketAddr,
     acceptor: &TlsAcceptor,
@@ -391,7 +321,7 @@ mod tests {
     #[test]
     fn a_certificate_is_made_once_with_a_private_key_and_a_stable_fingerprint() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let names = certificate_names("0.0.0.0:8731".parse().expect("addr"));
+        let names = certificate_names("0.0.0.0:8731".parse().expect("addr"), &[]);
         assert!(names.contains(&"localhost".to_owned()) && names.contains(&"127.0.0.1".to_owned()));
         assert_eq!(stored_fingerprint(dir.path()).expect("read"), None);
         let first = Tls::load_or_create(dir.path(), &names).expect("created");

@@ -3,11 +3,15 @@
 //! Debug builds read `dist/` from disk at request time (rust-embed's behaviour), so a `trunk build` shows up
 //! without recompiling the engine. Unknown paths that look like UI routes get `index.html` (the Leptos app
 //! routes on the client); when the UI was never built, a plain page says how to build it.
+//!
+//! `index.html` gets a Content Security Policy that allows its own inline scripts by hash (Trunk's loader) and
+//! nothing else inline; every response also gets the framing and sniffing headers (`origin.rs`).
 
 use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
 use super::error::Failure;
+use super::origin::page_csp;
 
 #[derive(rust_embed::Embed)]
 #[folder = "../../dist/"]
@@ -60,6 +64,7 @@ pub(crate) async fn serve(uri: Uri) -> Response {
 
 fn file_response(path: &str, file: rust_embed::EmbeddedFile) -> Response {
     let mime = file.metadata.mimetype().to_owned();
+    let csp = (path == "index.html").then(|| page_csp(&inline_script_hashes(&file.data)));
     let mut response = (StatusCode::OK, file.data.into_owned()).into_response();
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&mime) {
@@ -72,9 +77,53 @@ fn file_response(path: &str, file: rust_embed::EmbeddedFile) -> Response {
         "public, max-age=31536000, immutable"
     };
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
+    if let Some(value) = csp.and_then(|csp| HeaderValue::from_str(&csp).ok()) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, value);
+    }
     response
+}
+
+/// The base64 SHA-256 of the text of each inline `<script>` (one without `src`) in an HTML page, as a Content
+/// Security Policy names them.
+fn inline_script_hashes(html: &[u8]) -> Vec<String> {
+    use base64::Engine as _;
+    use sha2::{Digest, Sha256};
+    let Ok(html) = std::str::from_utf8(html) else {
+        return Vec::new();
+    };
+    let mut hashes = Vec::new();
+    let mut rest = html;
+    while let Some(start) = rest.find("<script") {
+        rest = &rest[start..];
+        let Some(open_end) = rest.find('>') else {
+            break;
+        };
+        let attributes = &rest[..open_end];
+        let body = &rest[open_end + 1..];
+        let Some(close) = body.find("</script>") else {
+            break;
+        };
+        if !attributes.contains("src=") {
+            let digest = Sha256::digest(&body.as_bytes()[..close]);
+            hashes.push(base64::engine::general_purpose::STANDARD.encode(digest));
+        }
+        rest = &body[close..];
+    }
+    hashes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inline_scripts_are_hashed_and_external_ones_are_not() {
+        let html = b"<html><head><script type=\"module\">import init from '/a.js';</script>\
+                     <script src=\"/b.js\"></script><script>\n</script></head></html>";
+        let hashes = inline_script_hashes(html);
+        assert_eq!(hashes.len(), 2);
+        // echo -n "import init from '/a.js';" | openssl dgst -sha256 -binary | base64
+        assert_eq!(hashes[0], "aOee+rvEUMphqlepW7nBjXpcT6aM6jxNXbtEv0XP738=");
+        assert!(inline_script_hashes(b"<script>unterminated").is_empty());
+    }
 }

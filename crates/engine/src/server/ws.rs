@@ -2,8 +2,10 @@
 //! message's status change, as a `sent` frame) as a JSON text frame. Clients have no commands yet: a text or
 //! binary frame from them is answered with an `error` frame, and the connection stays open.
 //!
-//! Clients on this machine also get a `settings` frame with every settings change. A client authenticated by a
-//! paired device's token is closed with code 4401 ("revoked") as soon as that device is revoked.
+//! Clients on this machine whose token has the admin scope also get a `settings` frame with every settings
+//! change. A client authenticated by a paired device's token is closed with code 4401 ("revoked") as soon as
+//! that device is revoked, also by another process (`simrelay token revoke`): the tokens file is watched while
+//! such a client is connected.
 //!
 //! Each client reads the hub through its own bounded receiver. A client that stops reading is cut off in one
 //! of two ways, both without slowing anyone else: its socket write does not finish within [`SEND_TIMEOUT`],
@@ -22,8 +24,9 @@ use simrelay_protocol::{ServerEvent, ServerNotice};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::{interval, timeout, MissedTickBehavior};
 
-use super::auth::DeviceId;
+use super::auth::Caller;
 use super::AppState;
+use crate::tokens::Scope;
 
 /// Close code for a client whose device was revoked (4000-4999 are for applications; 4401 echoes HTTP 401).
 pub const CLOSE_REVOKED: u16 = 4401;
@@ -44,12 +47,12 @@ const READ_BUFFER: usize = 4 * 1024;
 pub(crate) async fn upgrade(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
-    device: Option<Extension<DeviceId>>,
+    Extension(caller): Extension<Caller>,
     ws: WebSocketUpgrade,
 ) -> Response {
     let client = Client {
-        local: peer.ip().is_loopback(),
-        device: device.map(|Extension(DeviceId(id))| id),
+        settings: peer.ip().is_loopback() && caller.scopes.has(Scope::Admin),
+        device: caller.device,
     };
     ws.max_message_size(MAX_CLIENT_MESSAGE)
         .max_frame_size(MAX_CLIENT_MESSAGE)
@@ -60,8 +63,8 @@ pub(crate) async fn upgrade(
 /// Who is at the other end.
 #[derive(Debug)]
 struct Client {
-    /// On this machine: gets `settings` frames.
-    local: bool,
+    /// On this machine with the admin scope: gets `settings` frames.
+    settings: bool,
     /// The paired device whose token it used, if any.
     device: Option<String>,
 }
@@ -70,6 +73,7 @@ async fn serve_client(mut socket: WebSocket, state: AppState, client: Client) {
     let _counted = ClientCount::new(&state.hub);
     // Subscribed before the check, so a revocation in between is not missed.
     let mut revoked = state.devices.subscribe_revoked();
+    let _watching = client.device.is_some().then(|| state.devices.watch());
     if client
         .device
         .as_deref()
@@ -162,7 +166,7 @@ async fn serve_client(mut socket: WebSocket, state: AppState, client: Client) {
                     return;
                 }
             }
-            changed = settings.changed(), if client.local => {
+            changed = settings.changed(), if client.settings => {
                 if changed.is_err() {
                     return;
                 }

@@ -25,7 +25,7 @@ fn new_message(n: u32, sender: &str, text: &str, code: Option<&str>) -> NewMessa
 }
 
 async fn expect_error(engine: &Engine, path: &str, status: u16, kind: &str) {
-    let r = reqwest::get(url(engine, path)).await.expect("get");
+    let r = common::get(engine, path).await;
     common::expect_error(r, status, kind).await;
 }
 
@@ -124,7 +124,7 @@ async fn message_detail_delete_modems_and_export() {
     expect_error(&engine, "/api/messages/999999", 404, "not_found").await;
     expect_error(&engine, "/api/messages/abc", 400, "bad_request").await;
 
-    let http = reqwest::Client::new();
+    let http = common::client(&engine);
     let deleted = http
         .delete(url(&engine, &format!("/api/messages/{}", b.id)))
         .send()
@@ -141,9 +141,7 @@ async fn message_detail_delete_modems_and_export() {
     let modems: Value = get_json(&engine, "/api/modems").await;
     assert_eq!(modems, serde_json::json!({"modems": []}));
 
-    let jsonl = reqwest::get(url(&engine, "/api/export?format=jsonl"))
-        .await
-        .expect("export");
+    let jsonl = common::get(&engine, "/api/export?format=jsonl").await;
     assert_eq!(jsonl.headers()["content-type"], "application/x-ndjson");
     let body = jsonl.text().await.expect("body");
     let exported: Vec<Message> = body
@@ -152,9 +150,7 @@ async fn message_detail_delete_modems_and_export() {
         .collect();
     assert_eq!(exported, vec![a.clone()]);
 
-    let csv = reqwest::get(url(&engine, "/api/export?format=csv"))
-        .await
-        .expect("export");
+    let csv = common::get(&engine, "/api/export?format=csv").await;
     assert!(csv.headers()["content-disposition"]
         .to_str()
         .expect("ascii")
@@ -181,9 +177,8 @@ async fn export_streams_more_than_one_chunk() {
             .await
             .expect("insert");
     }
-    let body = reqwest::get(url(&engine, "/api/export"))
+    let body = common::get(&engine, "/api/export")
         .await
-        .expect("export")
         .text()
         .await
         .expect("body");
@@ -219,19 +214,18 @@ async fn codes_latest_and_wait() {
     assert_eq!(now.id, first.id);
     // Nothing new: 204 after the timeout, not before.
     let started = Instant::now();
-    let r = reqwest::get(url(&engine, "/api/codes/wait?timeout=300ms"))
-        .await
-        .expect("wait");
+    let r = common::get(&engine, "/api/codes/wait?timeout=300ms").await;
     assert_eq!(r.status(), 204);
     assert!(started.elapsed() >= Duration::from_millis(300));
     expect_error(&engine, "/api/codes/wait?timeout=1h", 400, "bad_request").await;
     expect_error(&engine, "/api/codes/wait?timeout=301s", 400, "bad_request").await;
 
     // A waiter filtered by sender ignores other senders' codes.
-    let filtered = tokio::spawn(reqwest::get(url(
-        &engine,
-        "/api/codes/wait?sender=DemoShop&timeout=10s",
-    )));
+    let filtered = tokio::spawn(
+        common::client(&engine)
+            .get(url(&engine, "/api/codes/wait?sender=DemoShop&timeout=10s"))
+            .send(),
+    );
     tokio::time::sleep(Duration::from_millis(200)).await;
     commit(
         &engine,
@@ -262,12 +256,15 @@ async fn a_thousand_waiters_are_released_by_one_message() {
         .pool_max_idle_per_host(0)
         .build()
         .expect("client");
-    let wait_url = url(&engine, "/api/codes/wait?timeout=60s");
+    // From the start of the (empty) history, so a waiter that reaches the server late still gets the message.
+    let wait_url = url(&engine, "/api/codes/wait?after=0&timeout=60s");
+    let token = engine.token().to_owned();
     let waiters: Vec<_> = (0..1000)
         .map(|_| {
             let http = http.clone();
             let wait_url = wait_url.clone();
-            tokio::spawn(async move { http.get(wait_url).send().await })
+            let token = token.clone();
+            tokio::spawn(async move { http.get(wait_url).bearer_auth(token).send().await })
         })
         .collect();
     // Let every request reach the server and subscribe (each answers 204 only after 60 s, so none is done).
@@ -355,7 +352,7 @@ async fn next_event(ws: &mut WsClient) -> Option<ServerEvent> {
 async fn send_without_a_modem_is_a_conflict() {
     let dir = tempfile::tempdir().expect("tempdir");
     let engine = common::start_in(dir.path()).await;
-    let r = reqwest::Client::new()
+    let r = common::client(&engine)
         .post(url(&engine, "/api/send"))
         .json(&serde_json::json!({"to": "+4915123456789", "text": "hi"}))
         .send()

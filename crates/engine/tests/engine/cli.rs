@@ -69,26 +69,49 @@ fn extract_answers_each_line_in_order() {
 #[test]
 fn serve_demo_prints_its_url_and_serves_demo_messages() {
     let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("config.toml");
     let (mut child, mut stdout) = crate::common::serve(
-        simrelay().stderr(Stdio::null()),
+        simrelay()
+            .env("SIMRELAY_CONFIG", &config)
+            .env("SIMRELAY_LOG_DIR", dir.path().join("logs"))
+            .stderr(Stdio::null()),
         &dir.path().join("cli.db"),
         &["--demo"],
     );
     let mut line = String::new();
     stdout.read_line(&mut line).expect("first line");
-    let url = line
+    // Its output is not a terminal here (a service's log): the URL comes without the token, with where to get it.
+    let rest = line
         .trim()
         .strip_prefix("SimRelay is listening on ")
-        .expect("announces its URL")
-        .to_owned();
+        .expect("announces its URL");
+    let (url, hint) = rest.split_once(' ').expect("URL, then a hint");
     assert!(
         url.starts_with("http://127.0.0.1:") && url.ends_with('/'),
         "{url}"
     );
+    assert!(hint.contains("simrelay token show"), "{hint}");
+    // The user's next step: the token the server generated and kept next to the config file.
+    let out = simrelay()
+        .env("SIMRELAY_CONFIG", &config)
+        .args(["token", "show"])
+        .output()
+        .expect("runs");
+    let token = String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_owned();
+    assert_eq!(token.len(), 64, "{token}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("token"))
+            .expect("kept")
+            .trim(),
+        token
+    );
 
     let deadline = Instant::now() + Duration::from_secs(20);
     let page = loop {
-        let page: MessagePage = reqwest::blocking_get(&format!("{url}api/messages"));
+        let page: MessagePage = reqwest::blocking_get(&format!("{url}api/messages"), &token);
         if !page.messages.is_empty() || Instant::now() > deadline {
             break page;
         }
@@ -113,13 +136,16 @@ fn serve_demo_prints_its_url_and_serves_demo_messages() {
 
 mod reqwest {
     //! A blocking GET on a throwaway runtime: the test above is synchronous because it drives a process.
-    pub fn blocking_get<T: serde::de::DeserializeOwned>(url: &str) -> T {
+    pub fn blocking_get<T: serde::de::DeserializeOwned>(url: &str, token: &str) -> T {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .expect("runtime");
         runtime.block_on(async {
-            ::reqwest::get(url)
+            ::reqwest::Client::new()
+                .get(url)
+                .bearer_auth(token)
+                .send()
                 .await
                 .expect("get")
                 .json()
@@ -229,7 +255,7 @@ fn token_add_list_revoke_work_on_the_tokens_file_next_to_the_config() {
 
     let out = run(&["token", "list"]);
     let list = String::from_utf8(out.stdout).expect("utf-8");
-    assert!(list.starts_with("Pixel 8\tcreated "), "{list}");
+    assert!(list.starts_with("Pixel 8\tread,send\tcreated "), "{list}");
     assert!(
         list.contains("never seen") && list.contains(&format!("id {}", stored[0].id())),
         "{list}"

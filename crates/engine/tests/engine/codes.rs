@@ -23,15 +23,14 @@ async fn engine_on(sim: &Simulator, db: &std::path::Path) -> Engine {
 
 /// `GET /api/codes/wait` after `after` for `SENDER`: the message, or `None` on `204`.
 async fn wait(engine: &Engine, after: i64, timeout: &str) -> Option<Message> {
-    let response = reqwest::get(url(
+    let response = common::get(
         engine,
         &format!(
             "/api/codes/wait?after={after}&sender={}&timeout={timeout}",
             SENDER.replace('+', "%2B")
         ),
-    ))
-    .await
-    .expect("wait");
+    )
+    .await;
     match response.status().as_u16() {
         200 => Some(response.json().await.expect("a message")),
         204 => None,
@@ -56,7 +55,7 @@ async fn receive(engine: &Engine, sim: &Simulator, text: &str) -> Message {
 }
 
 async fn choose(engine: &Engine, id: i64, body: Value) -> (u16, Value) {
-    let response = reqwest::Client::new()
+    let response = common::client(engine)
         .put(url(engine, &format!("/api/messages/{id}/code")))
         .json(&body)
         .send()
@@ -81,8 +80,11 @@ async fn origin_alternatives_and_the_users_word_reach_wait_and_latest() {
             &engine,
             &format!("/api/codes/wait?after={start}&timeout=120s"),
         );
+        let client = common::client(&engine);
         async move {
-            reqwest::get(engine_url)
+            client
+                .get(engine_url)
+                .send()
                 .await
                 .expect("wait")
                 .json::<Message>()
@@ -187,7 +189,7 @@ async fn origin_alternatives_and_the_users_word_reach_wait_and_latest() {
     );
 
     // Removed in Settings: the sender's codes come back.
-    let removed = reqwest::Client::new()
+    let removed = common::client(&engine)
         .delete(url(
             &engine,
             &format!("/api/corrections/{}", SENDER.replace('+', "%2B")),
@@ -196,7 +198,7 @@ async fn origin_alternatives_and_the_users_word_reach_wait_and_latest() {
         .await
         .expect("delete");
     assert_eq!(removed.status().as_u16(), 204);
-    let again = reqwest::Client::new()
+    let again = common::client(&engine)
         .delete(url(
             &engine,
             &format!("/api/corrections/{}", SENDER.replace('+', "%2B")),

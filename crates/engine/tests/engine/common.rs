@@ -43,11 +43,14 @@ pub async fn eventually<F: std::future::Future<Output = bool>>(
     }
 }
 
-/// An engine's configuration on an ephemeral loopback port over `db`, everything else by default.
+/// An engine's configuration on an ephemeral loopback port over `db`, everything else by default, except that a
+/// TLS certificate (LAN sharing makes one) goes next to `db`, never into the user's own config directory. The
+/// main token is generated for the run (`Engine::token`).
 pub fn config(db: &Path) -> Config {
     Config {
         db: db.to_path_buf(),
         listen: "127.0.0.1:0".parse().expect("a socket address"),
+        tls_dir: Some(db.with_extension("tls")),
         ..Config::default()
     }
 }
@@ -98,9 +101,34 @@ pub fn url(engine: &Engine, path: &str) -> String {
     format!("http://{}{path}", engine.local_addr())
 }
 
+/// An HTTP client that sends `engine`'s main token with every request, as a script holding the token
+/// `simrelay token show` prints does: every client needs one, on loopback too.
+pub fn client(engine: &Engine) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {}", engine.token())
+            .parse()
+            .expect("a header value"),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .expect("an HTTP client")
+}
+
+/// `GET path` with the main token.
+pub async fn get(engine: &Engine, path: &str) -> reqwest::Response {
+    client(engine)
+        .get(url(engine, path))
+        .send()
+        .await
+        .expect("get")
+}
+
 /// `GET path`, which must answer 200, as JSON.
 pub async fn get_json<T: serde::de::DeserializeOwned>(engine: &Engine, path: &str) -> T {
-    let r = reqwest::get(url(engine, path)).await.expect("get");
+    let r = get(engine, path).await;
     assert_eq!(r.status(), 200, "{path}");
     r.json().await.expect("json")
 }
@@ -114,9 +142,9 @@ pub async fn expect_error(response: reqwest::Response, status: u16, kind: &str) 
     error.detail
 }
 
-/// A `/ws` client of `engine`, past its `hello` frame.
+/// A `/ws` client of `engine` with its main token, past its `hello` frame.
 pub async fn ws(engine: &Engine) -> WsClient {
-    WsClient::connect(engine.local_addr(), None)
+    WsClient::connect(engine.local_addr(), Some(engine.token()))
         .await
         .expect("ws connects and says hello")
         .0

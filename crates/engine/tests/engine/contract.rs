@@ -15,10 +15,10 @@ use serde_json::{Map, Value};
 use simrelay_engine::{Config, Engine};
 use simrelay_modem::{SimOptions, Simulator};
 use simrelay_protocol::{
-    AddModem, ApiError, CodeChoice, CodeCorrection, DeviceList, Health, Message, MessageDetail,
-    MessagePage, ModemList, ModemStatus, NewDevice, Pairing, PairingRequest, PortList, PortReport,
-    ProbeRequest, RemovedModem, SendAccepted, SendRequest, SendStatus, SentMessage, ServerFrame,
-    Settings, SettingsPatch,
+    AddModem, ApiError, Claimed, CodeChoice, CodeCorrection, DeviceList, Health, Message,
+    MessageDetail, MessagePage, ModemList, ModemStatus, NewDevice, PairClaim, Pairing, PairingCode,
+    PairingRequest, PortList, PortReport, ProbeRequest, RemovedModem, SendAccepted, SendRequest,
+    SendStatus, SentMessage, ServerFrame, Settings, SettingsPatch,
 };
 use simrelay_testkit::pdu::{deliver, SENDER};
 use simrelay_testkit::ws::WsClient;
@@ -170,7 +170,9 @@ async fn every_body_round_trips_through_the_protocol_types() {
     round_trips::<AddModem>("the add-demo request", &request("add_demo"));
     round_trips::<AddModem>("the add-port request", &request("add_port"));
     round_trips::<ProbeRequest>("the probe request", &request("probe"));
-    round_trips::<PairingRequest>("the pairing request", &request("pair_device"));
+    round_trips::<PairingRequest>("the device request", &request("pair_device"));
+    round_trips::<PairingRequest>("the pairing request", &request("pair_phone"));
+    round_trips::<PairClaim>("the claim", &request("claim"));
     round_trips::<CodeChoice>("the code choice", &request("choose_code"));
     for section in ["notifications", "retention", "hooks", "lan_on", "lan_off"] {
         round_trips::<SettingsPatch>(&format!("the {section} patch"), &request(section));
@@ -180,16 +182,25 @@ async fn every_body_round_trips_through_the_protocol_types() {
     let sim = Simulator::start(SimOptions::default())
         .await
         .expect("simulator");
+    let lan = simrelay_testkit::lan_ip()
+        .expect("this machine needs a LAN address: pairing is checked over it");
     let engine = common::start(Config {
         modems: vec![sim.path().to_string_lossy().into_owned()],
+        // The simulator's pseudo-terminal may be probed; this machine's LAN address may be shared.
+        allowed_ports: vec!["/dev/pts/*".into(), "/dev/simrelay-contract-missing".into()],
+        lan_addresses: vec![lan.into()],
         ..common::config(&dir.path().join("contract.db"))
     })
     .await;
-    let http = reqwest::Client::new();
+    let http = common::client(&engine);
     let mut seen = Seen::default();
-    let mut ws = WsClient::open(format!("ws://{}/ws", engine.local_addr()))
-        .await
-        .expect("ws");
+    let mut ws = WsClient::open(format!(
+        "ws://{}/ws?token={}",
+        engine.local_addr(),
+        engine.token()
+    ))
+    .await
+    .expect("ws");
     seen.frame(&mut ws, "hello").await;
     seen.response::<Health>("health", get(&engine, "/api/health").await);
 
@@ -315,23 +326,32 @@ async fn every_body_round_trips_through_the_protocol_types() {
     assert_eq!(status, 201, "{body}");
     seen.response::<NewDevice>("new_device", body);
     seen.response::<DeviceList>("devices", get(&engine, "/api/devices").await);
-    if simrelay_testkit::lan_ip().is_some() {
-        let (status, body) = send(
-            http.patch(url(&engine, "/api/settings")),
-            &request("lan_on"),
-        )
-        .await;
-        assert_eq!(status, 200, "{body}");
-        seen.response::<Pairing>("pairing", get(&engine, "/api/pair").await);
-        let (status, body) = send(
-            http.patch(url(&engine, "/api/settings")),
-            &request("lan_off"),
-        )
-        .await;
-        assert_eq!(status, 200, "{body}");
-    } else {
-        eprintln!("no LAN address here: GET /api/pair is checked only from the examples");
-    }
+    let (status, body) = send(
+        http.patch(url(&engine, "/api/settings")),
+        &request("lan_on"),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    seen.response::<Pairing>("pairing", get(&engine, "/api/pair").await);
+    // A phone paired by a one-time code: the code as the Settings screen asks for it, the exchange as the
+    // phone's page makes it (on any listener; here this machine's).
+    let (status, body) = send(http.post(url(&engine, "/api/pair")), &request("pair_phone")).await;
+    assert_eq!(status, 201, "{body}");
+    let code: PairingCode = seen.response("pairing_code", body);
+    let claim = serde_json::to_value(PairClaim { code: code.code }).expect("json");
+    let (status, body) = send(
+        reqwest::Client::new().post(url(&engine, "/api/pair/claim")),
+        &claim,
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    seen.response::<Claimed>("claimed", body);
+    let (status, body) = send(
+        http.patch(url(&engine, "/api/settings")),
+        &request("lan_off"),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
 
     // A frame the server takes no command from gets an error frame.
     ws.send_text("hello?").await.expect("send");

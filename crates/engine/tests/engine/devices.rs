@@ -1,4 +1,4 @@
-//! Paired devices and pairing links against a real engine: a real tokens file, real tokens, real HTTP (reqwest)
+//! Paired devices and pairing codes against a real engine: a real tokens file, real tokens, real HTTP (reqwest)
 //! and WebSocket (tokio-tungstenite) clients, over loopback and over this machine's LAN address.
 
 use std::net::SocketAddr;
@@ -74,7 +74,15 @@ async fn a_device_is_paired_listed_used_and_revoked_live() {
     );
     assert_eq!(device["last_seen"], Value::Null);
     assert_eq!(device["last_ip"], Value::Null);
-    assert_eq!(created["links"], json!([]), "not shared on the LAN");
+    assert_eq!(
+        device["scopes"],
+        json!(["read", "send"]),
+        "the default scopes"
+    );
+    assert!(
+        created.get("links").is_none(),
+        "a token never goes into a link"
+    );
     assert!(token.len() >= 32 && token != TOKEN);
     assert_eq!(devices(&engine).await, vec![device.clone()]);
 
@@ -122,11 +130,15 @@ async fn a_device_is_paired_listed_used_and_revoked_live() {
     let not_json = reqwest::Client::new()
         .post(local(&engine, "/api/devices"))
         .bearer_auth(TOKEN)
+        .header("content-type", "application/x-www-form-urlencoded")
         .body("name=Pixel")
         .send()
         .await
         .expect("post");
-    assert_eq!(not_json.status(), 400);
+    assert_eq!(not_json.status(), 415);
+    assert_eq!(error_of(not_json).await.error, "unsupported_media_type");
+    let unknown_scope = post_device(&engine, json!({"name": "x", "scopes": ["root"]})).await;
+    assert_eq!(unknown_scope.status(), 400);
     let exactly_64 = post_device(&engine, json!({"name": "é".repeat(64)})).await;
     assert_eq!(exactly_64.status(), 201, "64 characters are fine");
     let unknown = reqwest::Client::new()
@@ -287,18 +299,20 @@ async fn the_cli_and_the_server_share_the_tokens_file_live_and_across_restarts()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pairing_links_carry_qr_codes_and_management_is_loopback_only() {
-    let Some(ip) = lan_ip() else {
-        eprintln!("SKIPPED: this machine has no LAN address to test LAN clients with");
-        return;
-    };
+async fn pairing_codes_carry_qr_codes_and_management_is_loopback_only() {
+    let ip = lan_ip().expect("this machine needs a LAN address: the test plays a phone on the LAN");
     let dir = tempfile::tempdir().expect("tempdir");
-    // `--lan`: loopback plus every LAN address, on one port.
-    let engine = start(dir.path(), "0.0.0.0:0", None).await;
-    let token = engine
-        .token()
-        .expect("a token is generated for a shared server")
-        .to_owned();
+    // `--lan`: loopback plus this machine's LAN address (named, since it may not be a private one), on one port;
+    // plain HTTP on the LAN, as the owner may choose (tls.rs and trust.rs test the HTTPS default).
+    let engine = common::start(Config {
+        listen: "0.0.0.0:0".parse().expect("addr"),
+        tokens_file: Some(dir.path().join("tokens.toml")),
+        lan_addresses: vec![ip.into()],
+        lan_tls: false,
+        ..common::config(&dir.path().join("d.db"))
+    })
+    .await;
+    let token = engine.token().to_owned();
     let port = engine.local_addr().port();
     assert!(engine.local_addr().ip().is_loopback());
     let lan = SocketAddr::new(ip, port);
@@ -315,43 +329,53 @@ async fn pairing_links_carry_qr_codes_and_management_is_loopback_only() {
         .await
         .expect("get");
     assert_eq!(r.status(), 200);
-    let pairing: Value = r.json().await.expect("json");
-    let urls = pairing["urls"].as_array().expect("urls");
-    let links = pairing["links"].as_array().expect("links");
-    assert_eq!(urls.len(), links.len());
-    assert!(pairing.get("fingerprint").is_none(), "no TLS yet");
+    let addresses: Value = r.json().await.expect("json");
     assert_eq!(
-        urls[0],
-        format!("http://{lan}/?token={token}"),
-        "the routed address first"
+        addresses["urls"][0],
+        format!("http://{lan}/"),
+        "the routed address first, without a token"
     );
-    for (url, link) in urls.iter().zip(links) {
-        assert_eq!(&link["url"], url);
-        let svg = link["qr_svg"].as_str().expect("svg");
-        assert!(svg.contains("<svg") && svg.contains("</svg>"), "{svg}");
-    }
+    assert!(addresses.get("fingerprint").is_none(), "no TLS");
 
-    // A device paired now gets a link per LAN address, with its own token, that works from the LAN.
+    // A pairing code per device, in a link per LAN address, with a QR code of it; never the token.
     let r = reqwest::Client::new()
-        .post(local(&engine, "/api/devices"))
+        .post(local(&engine, "/api/pair"))
         .bearer_auth(&token)
         .json(&json!({"name": "tablet"}))
         .send()
         .await
         .expect("post");
     assert_eq!(r.status(), 201);
-    let created: Value = r.json().await.expect("json");
-    let device_token = created["token"].as_str().expect("token");
-    let link = &created["links"][0];
-    assert_eq!(link["url"], format!("http://{lan}/?token={device_token}"));
+    let body = r.text().await.expect("body");
+    assert!(!body.contains(&token));
+    let pairing: Value = serde_json::from_str(&body).expect("json");
+    let code = pairing["code"].as_str().expect("code");
+    assert_eq!(pairing["scopes"], json!(["read", "send"]));
+    let link = &pairing["links"][0];
+    assert_eq!(link["url"], format!("http://{lan}/?pair={code}"));
     assert!(link["qr_svg"].as_str().expect("svg").contains("<svg"));
+    // The phone opens the page (public) and exchanges the code, from the LAN.
     let page = reqwest::get(link["url"].as_str().expect("url"))
         .await
         .expect("page");
     assert!(
-        page.headers().get("set-cookie").is_some(),
-        "the link logs the browser in"
+        page.headers().get("set-cookie").is_none(),
+        "opening the link alone proves nothing"
     );
+    let r = reqwest::Client::new()
+        .post(format!("http://{lan}/api/pair/claim"))
+        .json(&json!({"code": code}))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 201);
+    assert!(r.headers()["set-cookie"]
+        .to_str()
+        .expect("ascii")
+        .starts_with("simrelay_token="));
+    let claimed: Value = r.json().await.expect("json");
+    let device_token = claimed["token"].as_str().expect("token");
+    assert_eq!(claimed["device"]["name"], "tablet");
     let from_lan = format!("http://{lan}/api/messages");
     assert_eq!(status_with(&from_lan, device_token).await, 200);
     assert_eq!(
@@ -368,9 +392,11 @@ async fn pairing_links_carry_qr_codes_and_management_is_loopback_only() {
             .json(&json!({"name": "x"})),
         http.delete(format!(
             "{lan_base}/api/devices/{}",
-            created["device"]["id"].as_str().expect("id")
+            claimed["device"]["id"].as_str().expect("id")
         )),
         http.get(format!("{lan_base}/api/pair")),
+        http.post(format!("{lan_base}/api/pair"))
+            .json(&json!({"name": "x"})),
         http.get(format!("{lan_base}/api/settings")),
         http.patch(format!("{lan_base}/api/settings"))
             .json(&json!({"lan": false})),

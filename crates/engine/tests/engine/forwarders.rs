@@ -84,13 +84,14 @@ async fn an_email_forwarder_delivers_through_a_real_smtp_server() {
         parsed.body
     );
     assert!(parsed.body.contains("imei:356938035643809"));
-    let log: simrelay_protocol::DeliveryPage =
-        reqwest::get(url(&engine, "/api/deliveries?target=mail"))
-            .await
-            .expect("get")
-            .json()
-            .await
-            .expect("json");
+    let log: simrelay_protocol::DeliveryPage = crate::common::client(&engine)
+        .get(url(&engine, "/api/deliveries?target=mail"))
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(log.deliveries.len(), 1);
     assert_eq!(log.deliveries[0].message_id, Some(m.id));
     assert_eq!(
@@ -150,13 +151,14 @@ async fn email_over_starttls_and_smtps_trusts_the_given_ca_only() {
     .await;
     assert!(smtps.mails()[0].contains("Your code is 482913"));
     eventually("the untrusted one given up", || async {
-        let log: simrelay_protocol::DeliveryPage =
-            reqwest::get(url(&engine, "/api/deliveries?target=untrusted"))
-                .await
-                .expect("get")
-                .json()
-                .await
-                .expect("json");
+        let log: simrelay_protocol::DeliveryPage = crate::common::client(&engine)
+            .get(url(&engine, "/api/deliveries?target=untrusted"))
+            .send()
+            .await
+            .expect("get")
+            .json()
+            .await
+            .expect("json");
         log.deliveries
             .first()
             .is_some_and(|d| d.status == simrelay_protocol::DeliveryStatus::Failed)
@@ -314,8 +316,9 @@ async fn forwarders_set_in_the_settings_apply_to_the_next_message_and_bad_ones_n
     let engine = start(config(&dir.path().join("s.db"))).await;
     let patch = |body: serde_json::Value| {
         let engine_url = url(&engine, "/api/settings");
+        let client = crate::common::client(&engine);
         async move {
-            reqwest::Client::new()
+            client
                 .patch(engine_url)
                 .json(&body)
                 .send()

@@ -26,4 +26,5 @@ mod server;
 mod settings;
 mod sources;
 mod tls;
+mod trust;
 mod webhooks;

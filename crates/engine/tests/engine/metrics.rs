@@ -16,15 +16,23 @@ async fn metrics_need_the_token_and_count_messages_clients_and_latency() {
     let engine = start(simrelay_engine::Config {
         demo: true,
         demo_interval_secs: 1,
-        token: Some("metrics-token".into()),
+        token: Some("metrics-token-0123456789abcdef0123456789".into()),
         ..config(&dir.path().join("x.db"))
     })
     .await;
     let base = format!("http://{}/metrics", engine.local_addr());
-    assert_eq!(reqwest::get(&base).await.expect("get").status(), 401);
+    assert_eq!(
+        reqwest::Client::new()
+            .get(&base)
+            .send()
+            .await
+            .expect("get")
+            .status(),
+        401
+    );
 
     let (mut ws, _) = tokio_tungstenite::connect_async(format!(
-        "ws://{}/ws?token=metrics-token",
+        "ws://{}/ws?token=metrics-token-0123456789abcdef0123456789",
         engine.local_addr()
     ))
     .await
@@ -34,7 +42,7 @@ async fn metrics_need_the_token_and_count_messages_clients_and_latency() {
         async move {
             let r = reqwest::Client::new()
                 .get(&base)
-                .bearer_auth("metrics-token")
+                .bearer_auth("metrics-token-0123456789abcdef0123456789")
                 .send()
                 .await
                 .expect("get");

@@ -127,7 +127,7 @@ async fn a_modem_that_appears_after_start_up_is_listed_once_under_its_imei_and_r
     );
 
     // A client that still names it by its port reaches it; the message is recorded under the IMEI.
-    let response = reqwest::Client::new()
+    let response = common::client(&engine)
         .post(common::url(&engine, "/api/send"))
         .json(&serde_json::json!({"to": "+4915123456789", "text": "hi", "modem": port}))
         .send()

@@ -25,9 +25,13 @@ async fn engine_on(sim: &Simulator, db: &std::path::Path) -> Engine {
 }
 
 async fn ws(engine: &Engine) -> WsClient {
-    WsClient::open(format!("ws://{}/ws", engine.local_addr()))
-        .await
-        .expect("ws connects")
+    WsClient::open(format!(
+        "ws://{}/ws?token={}",
+        engine.local_addr(),
+        engine.token()
+    ))
+    .await
+    .expect("ws connects")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -196,7 +200,7 @@ async fn send_goes_out_through_the_modem_and_reports_progress() {
     .await;
     let mut ws = ws(&engine).await;
     let mut in_process = engine.subscribe_sent();
-    let http = reqwest::Client::new();
+    let http = common::client(&engine);
     let base = format!("http://{}", engine.local_addr());
     let text = "Hello from SimRelay 👋";
     let accepted = http
@@ -327,7 +331,7 @@ async fn send_goes_out_through_the_modem_and_reports_progress() {
         assert_eq!(r.status(), 400, "{why}");
     }
     // Its own client: the server closes a connection whose body it refused, so it must not be reused.
-    let huge = reqwest::Client::new()
+    let huge = common::client(&engine)
         .post(format!("{base}/api/send"))
         .header("content-type", "application/json")
         .body(vec![b'x'; 200_000])
@@ -362,7 +366,7 @@ async fn a_failure_report_delivered_directly_with_cds_marks_the_message_failed()
     })
     .await;
     let mut updates = engine.subscribe_sent();
-    let accepted: serde_json::Value = reqwest::Client::new()
+    let accepted: serde_json::Value = common::client(&engine)
         .post(format!("http://{}/api/send", engine.local_addr()))
         .json(&serde_json::json!({"to": "+4915123456789", "text": "are you there?"}))
         .send()
@@ -521,7 +525,7 @@ async fn engine_with_a_sent_message(
     })
     .await;
     let mut updates = engine.subscribe_sent();
-    let accepted: serde_json::Value = reqwest::Client::new()
+    let accepted: serde_json::Value = common::client(&engine)
         .post(format!("http://{}/api/send", engine.local_addr()))
         .json(&serde_json::json!({"to": "+4915123456789", "text": "are you there?"}))
         .send()

@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use serde_json::{json, Value};
-use simrelay_engine::Engine;
+use simrelay_engine::{Config, Engine};
 use simrelay_modem::sim::{Personality, SimOptions, Simulator};
 use simrelay_protocol::{ModemStatus, PortErrorKind, PortReport, ServerEvent, ServerFrame};
 use simrelay_testkit::pdu::deliver as pdu;
@@ -16,11 +16,20 @@ use simrelay_testkit::pdu::deliver as pdu;
 use crate::common::{self, eventually, expect_error, url, ws as connect};
 
 async fn start(db: &Path) -> Engine {
-    common::start(common::config(db)).await
+    common::start(Config {
+        // The simulators are pseudo-terminals (and stable links to them in the test's folder, as
+        // /dev/serial/by-id/... is for a USB modem), which are not serial devices: the owner allows them.
+        allowed_ports: vec![
+            "/dev/pts/*".into(),
+            format!("{}/*", db.parent().expect("a folder").display()),
+        ],
+        ..common::config(db)
+    })
+    .await
 }
 
 async fn post(engine: &Engine, path: &str, body: &Value) -> reqwest::Response {
-    reqwest::Client::new()
+    common::client(engine)
         .post(url(engine, path))
         .json(body)
         .send()
@@ -29,7 +38,7 @@ async fn post(engine: &Engine, path: &str, body: &Value) -> reqwest::Response {
 }
 
 async fn delete(engine: &Engine, path: &str) -> reqwest::Response {
-    reqwest::Client::new()
+    common::client(engine)
         .delete(url(engine, path))
         .send()
         .await
@@ -72,7 +81,7 @@ async fn ports_are_probed_with_their_model_or_a_hint() {
     let r = post(
         &engine,
         "/api/ports/probe",
-        &json!({ "port": "/dev/ttyUSB-simrelay-absent" }),
+        &json!({ "port": "/dev/ttyUSB99999" }),
     )
     .await;
     assert_eq!(r.status(), 200);
@@ -81,7 +90,7 @@ async fn ports_are_probed_with_their_model_or_a_hint() {
     assert_eq!(report.error_kind, Some(PortErrorKind::NotFound));
     let hint = report.hint.expect("a hint");
     assert!(
-        hint.contains("/dev/ttyUSB-simrelay-absent") && hint.contains("plugged in"),
+        hint.contains("/dev/ttyUSB99999") && hint.contains("plugged in"),
         "{hint}"
     );
 
@@ -100,12 +109,19 @@ async fn ports_are_probed_with_their_model_or_a_hint() {
         .await;
     }
 
-    // The OS listing answers (what it holds depends on the machine; ptys are never in it).
-    let r = reqwest::get(url(&engine, "/api/ports")).await.expect("get");
+    // The OS listing answers (what it holds depends on the machine; ptys are never in it): a GET only lists,
+    // a POST probes every port no modem uses.
+    let r = common::get(&engine, "/api/ports").await;
     assert_eq!(r.status(), 200);
     let listed: Value = r.json().await.expect("json");
     let listed: Vec<PortReport> = serde_json::from_value(listed["ports"].clone()).expect("ports");
-    for p in &listed {
+    assert!(listed.iter().all(|p| !p.probed), "{listed:?}");
+    let r = post(&engine, "/api/ports", &json!({})).await;
+    assert_eq!(r.status(), 200);
+    let probed: Value = r.json().await.expect("json");
+    let probed: Vec<PortReport> = serde_json::from_value(probed["ports"].clone()).expect("ports");
+    assert_eq!(probed.len(), listed.len());
+    for p in &probed {
         assert!(p.probed != p.in_use_by.is_some(), "{p:?}");
     }
 
@@ -135,14 +151,14 @@ async fn ports_are_probed_with_their_model_or_a_hint() {
         post(
             &engine,
             "/api/modems",
-            &json!({ "port": "/dev/ttyUSB-typo" }),
+            &json!({ "port": "/dev/ttyUSB77777" }),
         )
         .await,
         404,
         "port_not_found",
     )
     .await;
-    assert!(detail.contains("/dev/ttyUSB-typo"), "{detail}");
+    assert!(detail.contains("/dev/ttyUSB77777"), "{detail}");
     for body in [
         json!({}),
         json!({ "port": port, "demo": true }),

@@ -68,7 +68,9 @@ async fn messages_codes_state_and_discovery_reach_the_broker() {
     // Each new message, as the API shows it.
     let sms = heard(&live, "simrelay/demo/sms", |_| true).await;
     let published: Message = serde_json::from_slice(&sms.payload).expect("a Message");
-    let stored: Value = reqwest::get(url(&engine, &format!("/api/messages/{}", published.id)))
+    let stored: Value = crate::common::client(&engine)
+        .get(url(&engine, &format!("/api/messages/{}", published.id)))
+        .send()
         .await
         .expect("get")
         .json()
@@ -86,7 +88,9 @@ async fn messages_codes_state_and_discovery_reach_the_broker() {
         .map(String::as_str)
         .collect();
     assert_eq!(keys, ["code", "id", "received_at", "sender"]);
-    let with_code: Message = reqwest::get(url(&engine, &format!("/api/messages/{}", code["id"])))
+    let with_code: Message = crate::common::client(&engine)
+        .get(url(&engine, &format!("/api/messages/{}", code["id"])))
+        .send()
         .await
         .expect("get")
         .json()
@@ -177,7 +181,9 @@ async fn send_requests_go_through_the_modem_and_are_answered_on_sent() {
         (sent.to.as_str(), sent.modem.as_str()),
         ("+15555550100", "demo")
     );
-    let api: SentMessage = reqwest::get(url(&engine, &format!("/api/sent/{}", sent.id)))
+    let api: SentMessage = crate::common::client(&engine)
+        .get(url(&engine, &format!("/api/sent/{}", sent.id)))
+        .send()
         .await
         .expect("get")
         .json()
@@ -326,7 +332,7 @@ async fn home_assistant_entities_follow_the_modems_and_notify_sends() {
     heard(&ha, "simrelay/availability", |h| h.text() == "online").await;
 
     // A modem added at run time becomes a device.
-    let added = reqwest::Client::new()
+    let added = crate::common::client(&engine)
         .post(url(&engine, "/api/modems"))
         .json(&json!({"demo": true}))
         .send()
@@ -374,7 +380,7 @@ async fn home_assistant_entities_follow_the_modems_and_notify_sends() {
         .all(|h| h.text() != "call me"));
 
     // Removing the modem removes its entities: an empty retained config each.
-    let removed = reqwest::Client::new()
+    let removed = crate::common::client(&engine)
         .delete(url(&engine, "/api/modems/demo"))
         .send()
         .await
@@ -476,7 +482,9 @@ async fn mqtts_with_a_private_ca_and_a_login() {
         broker.log()
     );
     assert_eq!(
-        reqwest::get(url(&engine, "/api/health"))
+        crate::common::client(&engine)
+            .get(url(&engine, "/api/health"))
+            .send()
             .await
             .expect("get")
             .status(),

@@ -1,5 +1,5 @@
-//! Browser-facing defences against a real server: WebSocket Origin, Host (DNS rebinding), the token cookie,
-//! and the per-address limit on failed token attempts.
+//! Browser-facing defences against a real server: WebSocket Origin, DNS rebinding, the token cookie, and the
+//! per-client limit on failed token attempts. (`trust.rs` has the rest of issue #14's.)
 
 use simrelay_engine::{Config, Engine};
 use simrelay_protocol::ApiError;
@@ -36,45 +36,58 @@ async fn websockets_from_foreign_pages_are_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let engine = start(&dir, None).await;
     let own = format!("http://{}", engine.local_addr());
-    assert_eq!(ws_status(&engine, "", Some(&own)).await, 101);
+    let token = format!("?token={}", engine.token());
+    assert_eq!(ws_status(&engine, &token, Some(&own)).await, 101);
     assert_eq!(
-        ws_status(&engine, "", None).await,
+        ws_status(&engine, &token, None).await,
         101,
         "not a browser: no Origin"
     );
+    assert_eq!(ws_status(&engine, "", Some(&own)).await, 401, "no token");
+    // Even with the token (a page cannot know it, but a cookie would ride along).
     assert_eq!(
-        ws_status(&engine, "", Some("https://evil.example")).await,
+        ws_status(&engine, &token, Some("https://evil.example")).await,
         403
     );
     assert_eq!(
-        ws_status(&engine, "", Some("http://127.0.0.1:1")).await,
+        ws_status(&engine, &token, Some("http://127.0.0.1:1")).await,
         403
+    );
+    assert_eq!(
+        ws_status(&engine, &token, Some("tauri://localhost")).await,
+        403,
+        "the desktop window loads the engine's own page; no other origin is needed"
     );
     engine.shutdown().await;
 }
 
 #[tokio::test]
-async fn a_tokenless_server_refuses_rebound_host_names() {
+async fn a_rebound_host_name_gets_nothing_without_the_token() {
     let dir = tempfile::tempdir().expect("tempdir");
     let engine = start(&dir, None).await;
     let http = reqwest::Client::new();
     let url = format!("http://{}/api/messages", engine.local_addr());
+    // A page on evil.example whose name now points at 127.0.0.1 is "same-origin" with itself, but holds no token
+    // (the cookie and the page's storage belong to the real host name).
     let rebound = http
         .get(&url)
         .header("host", "evil.example:8731")
+        .header("origin", "http://evil.example:8731")
         .send()
         .await
         .expect("get");
-    assert_eq!(rebound.status(), 403);
+    assert_eq!(rebound.status(), 401);
     assert_eq!(
         rebound.json::<ApiError>().await.expect("json").error,
-        "forbidden_host"
+        "unauthorized"
     );
-    let local = http
+    // A client that has the token may use any name for this machine (a LAN host name, say).
+    let named = http
         .get(&url)
-        .header("host", format!("localhost:{}", engine.local_addr().port()))
+        .header("host", "simrelay.lan:8731")
+        .bearer_auth(engine.token())
         .send();
-    assert_eq!(local.await.expect("get").status(), 200);
+    assert_eq!(named.await.expect("get").status(), 200);
     engine.shutdown().await;
 }
 
@@ -99,11 +112,22 @@ async fn a_page_load_with_the_token_sets_an_http_only_cookie_that_then_suffices(
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
         "{cookie}"
     );
-    // A wrong token sets nothing.
+    // A wrong token sets nothing; a wrong cookie is expired.
     let wrong = reqwest::get(format!("{base}/?token=nope"))
         .await
         .expect("page");
     assert!(wrong.headers().get("set-cookie").is_none());
+    let stale = reqwest::Client::new()
+        .get(format!("{base}/"))
+        .header("cookie", "simrelay_token=stale")
+        .send()
+        .await
+        .expect("page");
+    let expired = stale.headers()["set-cookie"].to_str().expect("ascii");
+    assert!(
+        expired.starts_with("simrelay_token=;") && expired.contains("Max-Age=0"),
+        "{expired}"
+    );
 
     let http = reqwest::Client::new();
     let with_cookie = http
@@ -175,7 +199,9 @@ async fn oversized_requests_and_frames_are_refused_without_harm() {
     let dir = tempfile::tempdir().expect("tempdir");
     let engine = start(&dir, None).await;
     let base = format!("http://{}", engine.local_addr());
-    let long = reqwest::get(format!("{base}/api/messages?q={}", "a".repeat(5000)))
+    let long = common::client(&engine)
+        .get(format!("{base}/api/messages?q={}", "a".repeat(5000)))
+        .send()
         .await
         .expect("get");
     assert_eq!(long.status(), 414);
@@ -184,9 +210,13 @@ async fn oversized_requests_and_frames_are_refused_without_harm() {
         "uri_too_long"
     );
 
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", engine.local_addr()))
-        .await
-        .expect("ws");
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!(
+        "ws://{}/ws?token={}",
+        engine.local_addr(),
+        engine.token()
+    ))
+    .await
+    .expect("ws");
     let _hello = ws.next().await.expect("hello").expect("ok");
     // Small client frames are ignored; the connection stays up.
     ws.send(tungstenite::Message::text("hello?"))
@@ -217,6 +247,8 @@ async fn oversized_requests_and_frames_are_refused_without_harm() {
     engine.shutdown().await;
 }
 
+const MAIN: &str = "main-token-0123456789abcdef0123456789";
+
 #[tokio::test]
 async fn paired_device_tokens_are_accepted_alongside_the_main_one() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -225,18 +257,14 @@ async fn paired_device_tokens_are_accepted_alongside_the_main_one() {
     let laptop = simrelay_engine::tokens::add(&tokens_file, "laptop").expect("add");
     simrelay_engine::tokens::revoke(&tokens_file, "laptop").expect("revoke");
     let engine = common::start(Config {
-        token: Some("main-token".into()),
+        token: Some(MAIN.into()),
         paired_tokens: simrelay_engine::tokens::load(&tokens_file).expect("load"),
         ..common::config(&dir.path().join("sec.db"))
     })
     .await;
     let url = format!("http://{}/api/messages", engine.local_addr());
     let http = reqwest::Client::new();
-    for (token, status) in [
-        ("main-token", 200),
-        (phone.as_str(), 200),
-        (laptop.as_str(), 401),
-    ] {
+    for (token, status) in [(MAIN, 200), (phone.as_str(), 200), (laptop.as_str(), 401)] {
         let r = http.get(&url).bearer_auth(token).send().await.expect("get");
         assert_eq!(r.status(), status, "{token}");
     }
@@ -256,38 +284,23 @@ async fn paired_device_tokens_are_accepted_alongside_the_main_one() {
 }
 
 #[tokio::test]
-async fn pairing_links_name_the_token_and_need_lan_sharing() {
+async fn pairing_needs_lan_sharing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let local = start(&dir, None).await;
-    let r = reqwest::get(format!("http://{}/api/pair", local.local_addr()))
-        .await
-        .expect("get");
-    assert_eq!(r.status(), 409);
-    assert_eq!(
-        r.json::<ApiError>().await.expect("json").error,
-        "not_shared"
-    );
-    local.shutdown().await;
-
-    let dir = tempfile::tempdir().expect("tempdir");
-    let shared = common::start(Config {
-        listen: "0.0.0.0:0".parse().expect("addr"),
-        ..common::config(&dir.path().join("lan.db"))
-    })
-    .await;
-    let token = shared.token().expect("generated").to_owned();
-    let port = shared.local_addr().port();
-    let r = reqwest::Client::new()
-        .get(format!("http://127.0.0.1:{port}/api/pair"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("get");
-    assert_eq!(r.status(), 200);
-    let body: serde_json::Value = r.json().await.expect("json");
-    for url in body["urls"].as_array().expect("urls") {
-        let url = url.as_str().expect("string");
-        assert!(url.ends_with(&format!(":{port}/?token={token}")), "{url}");
+    for r in [
+        common::get(&local, "/api/pair").await,
+        common::client(&local)
+            .post(common::url(&local, "/api/pair"))
+            .json(&serde_json::json!({"name": "phone"}))
+            .send()
+            .await
+            .expect("post"),
+    ] {
+        assert_eq!(r.status(), 409);
+        assert_eq!(
+            r.json::<ApiError>().await.expect("json").error,
+            "not_shared"
+        );
     }
-    shared.shutdown().await;
+    local.shutdown().await;
 }

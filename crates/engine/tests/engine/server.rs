@@ -14,7 +14,7 @@ use tokio_tungstenite::tungstenite;
 
 use crate::common;
 
-const TOKEN: &str = "test-token-0123456789abcdef";
+const TOKEN: &str = "test-token-0123456789abcdef0123456789abcdef";
 
 async fn start(db: &std::path::Path, token: Option<&str>) -> Engine {
     common::start(Config {
@@ -45,9 +45,13 @@ async fn commit(engine: &Engine, n: u8) -> Message {
 }
 
 async fn ws(engine: &Engine) -> WsClient {
-    WsClient::open(format!("ws://{}/ws", engine.local_addr()))
-        .await
-        .expect("connects")
+    WsClient::open(format!(
+        "ws://{}/ws?token={}",
+        engine.local_addr(),
+        engine.token()
+    ))
+    .await
+    .expect("connects")
 }
 
 fn base(engine: &Engine) -> String {
@@ -130,15 +134,11 @@ async fn health_needs_no_token_and_everything_else_does() {
 }
 
 #[tokio::test]
-async fn a_non_loopback_listener_gets_a_generated_token() {
+async fn every_server_has_a_token_loopback_too() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let engine = common::start(Config {
-        listen: "0.0.0.0:0".parse().expect("addr"),
-        ..common::config(&dir.path().join("s.db"))
-    })
-    .await;
-    let token = engine.token().expect("a token was generated").to_owned();
-    assert!(token.len() >= 32, "at least 128 bits of hex");
+    let engine = common::start(common::config(&dir.path().join("s.db"))).await;
+    let token = engine.token().to_owned();
+    assert_eq!(token.len(), 64, "256 bits of hex");
     assert!(engine.url().starts_with("http://127.0.0.1:"));
     assert!(engine.url().ends_with(&format!("/?token={token}")));
     let url = format!(
@@ -153,7 +153,14 @@ async fn a_non_loopback_listener_gets_a_generated_token() {
 async fn websocket_gets_hello_with_history_then_live_sms() {
     let dir = tempfile::tempdir().expect("tempdir");
     let engine = start(&dir.path().join("s.db"), None).await;
-    assert_eq!(engine.url(), format!("http://{}/", engine.local_addr()));
+    assert_eq!(
+        engine.url(),
+        format!("http://{}/?token={}", engine.local_addr(), engine.token())
+    );
+    assert_eq!(
+        engine.public_url(),
+        format!("http://{}/", engine.local_addr())
+    );
     let old = commit(&engine, 1).await;
 
     let mut ws = ws(&engine).await;
@@ -196,7 +203,9 @@ async fn messages_endpoint_pages_newest_first_and_rejects_bad_limits() {
         commit(&engine, n).await;
     }
     let base = base(&engine);
-    let page: MessagePage = reqwest::get(format!("{base}/api/messages?limit=3"))
+    let page: MessagePage = common::client(&engine)
+        .get(format!("{base}/api/messages?limit=3"))
+        .send()
         .await
         .expect("get")
         .json()
@@ -208,7 +217,9 @@ async fn messages_endpoint_pages_newest_first_and_rejects_bad_limits() {
     assert_eq!(page.messages[0].text, "Your code is 123454");
 
     for bad in ["limit=0", "limit=100000", "limit=abc", "limit=-1"] {
-        let r = reqwest::get(format!("{base}/api/messages?{bad}"))
+        let r = common::client(&engine)
+            .get(format!("{base}/api/messages?{bad}"))
+            .send()
             .await
             .expect("get");
         assert_eq!(r.status(), 400, "{bad}");
@@ -217,7 +228,9 @@ async fn messages_endpoint_pages_newest_first_and_rejects_bad_limits() {
             "bad_request"
         );
     }
-    let missing = reqwest::get(format!("{base}/api/nothing-here"))
+    let missing = common::client(&engine)
+        .get(format!("{base}/api/nothing-here"))
+        .send()
         .await
         .expect("get");
     assert_eq!(missing.status(), 404);
@@ -246,7 +259,9 @@ async fn messages_persist_across_a_restart_without_duplicates() {
             .expect("insert"),
         Inserted::Duplicate
     );
-    let page: MessagePage = reqwest::get(format!("{}/api/messages", base(&engine)))
+    let page: MessagePage = common::client(&engine)
+        .get(format!("{}/api/messages", base(&engine)))
+        .send()
         .await
         .expect("get")
         .json()

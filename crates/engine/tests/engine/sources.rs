@@ -20,7 +20,7 @@ use simrelay_protocol::{
 
 use crate::common::{self, eventually, url};
 
-const TOKEN: &str = "sources-test-api-token";
+const TOKEN: &str = "sources-test-api-token-0123456789abcdef";
 const TWILIO_TOKEN: &str = "twilio-auth-token-for-tests";
 const TWILIO_SID: &str = "AC00000000000000000000000000000001";
 const VONAGE_SECRET: &str = "vonage-signature-secret-for-tests";

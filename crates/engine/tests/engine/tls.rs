@@ -18,6 +18,11 @@ async fn start(dir: &tempfile::TempDir, listen: &str, token: Option<&str>) -> En
         token: token.map(str::to_owned),
         tls: true,
         tls_dir: Some(dir.path().join("config")),
+        // This machine's LAN address may not be a private one (a test network): the owner names it.
+        lan_addresses: simrelay_testkit::lan_ip()
+            .into_iter()
+            .map(Into::into)
+            .collect(),
         ..common::config(&dir.path().join("tls.db"))
     })
     .await
@@ -55,6 +60,7 @@ async fn https_with_the_generated_certificate_and_its_fingerprint() {
         assert_eq!(response.status(), 200);
         let messages = client
             .get(format!("https://{host}:{port}/api/messages?limit=1"))
+            .bearer_auth(engine.token())
             .send()
             .await
             .expect("messages");
@@ -118,7 +124,11 @@ async fn wss_delivers_the_hello_frame_over_tls() {
         .connect(ServerName::try_from("localhost").expect("name"), tcp)
         .await
         .expect("TLS handshake");
-    let url = format!("wss://localhost:{}/ws", engine.local_addr().port());
+    let url = format!(
+        "wss://localhost:{}/ws?token={}",
+        engine.local_addr().port(),
+        engine.token()
+    );
     let (mut ws, response) = tokio_tungstenite::client_async(url, tls_stream)
         .await
         .expect("WebSocket upgrade over TLS");
@@ -137,11 +147,12 @@ async fn wss_delivers_the_hello_frame_over_tls() {
 #[tokio::test]
 async fn the_pairing_answer_carries_the_fingerprint_and_https_links() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let engine = start(&dir, "0.0.0.0:0", Some("secret-token-for-tls-pairing")).await;
+    let token = "secret-token-for-tls-pairing-0123456789";
+    let engine = start(&dir, "0.0.0.0:0", Some(token)).await;
     let port = engine.local_addr().port();
     let response = trusting_client(&dir)
         .get(format!("https://localhost:{port}/api/pair"))
-        .bearer_auth("secret-token-for-tls-pairing")
+        .bearer_auth(token)
         .send()
         .await
         .expect("pair");
@@ -153,11 +164,19 @@ async fn the_pairing_answer_carries_the_fingerprint_and_https_links() {
         "{body}"
     );
     let client = trusting_client(&dir);
-    for url in body["urls"].as_array().expect("urls") {
+    let urls = body["urls"].as_array().expect("urls");
+    assert!(
+        !urls.is_empty(),
+        "shared on this machine's LAN address: {body}"
+    );
+    for url in urls {
         let url = url.as_str().expect("url");
-        assert!(url.starts_with("https://"), "{body}");
+        assert!(
+            url.starts_with("https://") && !url.contains("token"),
+            "{body}"
+        );
         // The LAN listener speaks TLS too, with a certificate valid for that address.
-        let health = url.split("/?").next().expect("base").to_owned() + "/api/health";
+        let health = url.trim_end_matches('/').to_owned() + "/api/health";
         let response = client.get(&health).send().await;
         assert_eq!(response.expect(&health).status(), 200);
     }

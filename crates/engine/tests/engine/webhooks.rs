@@ -34,7 +34,9 @@ fn fast(first: Duration, window: Duration) -> DeliveryOptions {
 }
 
 async fn log(engine: &simrelay_engine::Engine, query: &str) -> Vec<Delivery> {
-    let page: DeliveryPage = reqwest::get(url(engine, &format!("/api/deliveries{query}")))
+    let page: DeliveryPage = crate::common::client(engine)
+        .get(url(engine, &format!("/api/deliveries{query}")))
+        .send()
         .await
         .expect("get")
         .json()
@@ -202,7 +204,7 @@ async fn hook_url_is_a_target_and_a_replay_resends_the_same_event() {
     let receiver = receiver(&[], Duration::ZERO).await;
     let engine = start(config(&dir.path().join("h.db"))).await;
     // The setting names the URL; the signing key was generated at the first start and is shown in the settings.
-    let settings: serde_json::Value = reqwest::Client::new()
+    let settings: serde_json::Value = crate::common::client(&engine)
         .patch(url(&engine, "/api/settings"))
         .json(&json!({"hook_url": receiver.url("/hook"), "hook_only_codes": true}))
         .send()
@@ -244,7 +246,7 @@ async fn hook_url_is_a_target_and_a_replay_resends_the_same_event() {
         (ForwarderKind::Webhook, DeliveryStatus::Delivered)
     );
 
-    let replayed: Delivery = reqwest::Client::new()
+    let replayed: Delivery = crate::common::client(&engine)
         .post(url(
             &engine,
             &format!("/api/deliveries/{}/replay", delivery.id),
@@ -267,13 +269,15 @@ async fn hook_url_is_a_target_and_a_replay_resends_the_same_event() {
         log(&engine, "?target=hook_url").await[0].attempts == 2
     })
     .await;
-    let missing = reqwest::Client::new()
+    let missing = crate::common::client(&engine)
         .post(url(&engine, "/api/deliveries/99999/replay"))
         .send()
         .await
         .expect("replay");
     assert_eq!(missing.status(), 404);
-    let bad = reqwest::get(url(&engine, "/api/deliveries?status=lost"))
+    let bad = crate::common::client(&engine)
+        .get(url(&engine, "/api/deliveries?status=lost"))
+        .send()
         .await
         .expect("get");
     assert_eq!(bad.status(), 400);
