@@ -54,6 +54,9 @@ fn the_ui_reads_every_answer_and_frame_the_engine_sends() {
     reads::<DeviceList>(&e, "devices");
     reads::<Pairing>(&e, "pairing");
     reads::<ApiError>(&e, "error");
+    reads::<simrelay_protocol::ConversationPage>(&e, "conversations");
+    reads::<simrelay_protocol::ThreadPage>(&e, "thread");
+    reads::<simrelay_protocol::ReadState>(&e, "read");
     let frames = e["frames"].as_object().expect("frames");
     for kind in [
         "hello",
@@ -95,6 +98,15 @@ fn the_ui_builds_exactly_the_requests_the_engine_accepts() {
         request("probe")
     );
     assert_eq!(json(body::pairing("Pixel 8")), request("pair_device"));
+    assert_eq!(
+        json(body::reply(
+            "+15555550100",
+            "Yes, at eight",
+            Some("twilio-us")
+        )),
+        request("reply")
+    );
+    assert_eq!(json(body::mark_read()), request("mark_read"));
     assert_eq!(json(body::lan(true)), request("lan_on"));
     assert_eq!(json(body::lan(false)), request("lan_off"));
 

@@ -20,6 +20,8 @@ pub const LIVE_CAP: usize = 500;
 pub enum Screen {
     /// Newest code and recent messages.
     Live,
+    /// Messages by correspondent, and one thread with its reply box (`#/conversations/<peer>`).
+    Conversations,
     /// Every stored message, searchable.
     History,
     /// Send an SMS.
@@ -34,8 +36,9 @@ pub enum Screen {
 
 impl Screen {
     /// All screens in navigation order.
-    pub const ALL: [Screen; 5] = [
+    pub const ALL: [Screen; 6] = [
         Screen::Live,
+        Screen::Conversations,
         Screen::History,
         Screen::Compose,
         Screen::Modems,
@@ -46,6 +49,7 @@ impl Screen {
     pub fn hash(self) -> String {
         match self {
             Screen::Live => "#/live".into(),
+            Screen::Conversations => "#/conversations".into(),
             Screen::History => "#/history".into(),
             Screen::Compose => "#/compose".into(),
             Screen::Modems => "#/modems".into(),
@@ -58,6 +62,7 @@ impl Screen {
     pub fn label(self) -> &'static str {
         match self {
             Screen::Live => "Live",
+            Screen::Conversations => "Conversations",
             Screen::History => "History",
             Screen::Compose => "Compose",
             Screen::Modems => "Modems",
@@ -82,6 +87,10 @@ impl Screen {
             .filter(|id| *id > 0)
         {
             return Screen::Message(id);
+        }
+        // The thread of one correspondent is part of the Conversations screen, which reads the rest itself.
+        if hash.starts_with("#/conversations/") {
+            return Screen::Conversations;
         }
         Screen::ALL
             .into_iter()
@@ -170,6 +179,10 @@ mod tests {
         assert_eq!(Screen::from_hash("#/message/42"), Screen::Message(42));
         assert_eq!(Screen::Message(42).hash(), "#/message/42");
         assert_eq!(Screen::Message(42).tab(), Screen::History);
+        assert_eq!(
+            Screen::from_hash("#/conversations/%2B15555550100"),
+            Screen::Conversations
+        );
         for bad in [
             "#/message/",
             "#/message/x",

@@ -4,6 +4,7 @@
 //! attribute value, never through `inner_html`: SMS content is attacker-controlled.
 
 pub mod compose;
+pub mod conversations;
 pub mod history;
 pub mod live;
 pub mod modems;
