@@ -99,8 +99,24 @@ impl Server {
     /// Starts `simrelay serve --db <tmp> --listen 127.0.0.1:<free>` with `extra` arguments (e.g. `--demo`), with
     /// its configuration (and so its paired devices) in the same temporary directory.
     pub fn start(extra: &[&str], token: Option<&str>) -> Result<Server> {
+        Server::start_configured(extra, token, None)
+    }
+
+    /// [`Server::start`] with `config` as its configuration file (`config.toml`: `[[sources]]`, say).
+    pub fn start_with_config(extra: &[&str], token: Option<&str>, config: &str) -> Result<Server> {
+        Server::start_configured(extra, token, Some(config))
+    }
+
+    fn start_configured(
+        extra: &[&str],
+        token: Option<&str>,
+        config: Option<&str>,
+    ) -> Result<Server> {
         require_dist()?;
         let dir = tempfile::tempdir()?;
+        if let Some(config) = config {
+            std::fs::write(dir.path().join("config.toml"), config)?;
+        }
         let serve = Serve {
             token: token.map(str::to_owned),
             args: extra.iter().map(|s| (*s).to_owned()).collect(),

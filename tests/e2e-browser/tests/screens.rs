@@ -10,7 +10,14 @@ use simrelay_e2e_browser::{in_browsers, Browser, BrowserKind, Server};
 use simrelay_modem::{SimOptions, Simulator};
 use simrelay_pdu::{Encoding, Pdu};
 
-const SCREENS: [&str; 5] = ["live", "history", "compose", "modems", "settings"];
+const SCREENS: [&str; 6] = [
+    "live",
+    "conversations",
+    "history",
+    "compose",
+    "modems",
+    "settings",
+];
 
 async fn set_text(browser: &Browser, css: &str, text: &str) {
     let field = browser.client.find(Locator::Css(css)).await.expect("field");
