@@ -210,6 +210,95 @@ async fn qr_code_is_an_image_never_markup_in_the_page() {
     assert_eq!(host.query_selector_all("img").expect("query").length(), 0);
 }
 
+#[wasm_bindgen_test]
+async fn not_this_one_lists_the_alternatives_and_a_failed_choice_says_why() {
+    use crate::views::code_actions::{CodeActions, CodeOriginLabel};
+    use simrelay_protocol::{CodeAlternative, CodeOrigin};
+    let mut message =
+        crate::inbox::tests::msg(7, "Security code: 55102288\nVerification code: 482913");
+    message.sender = "Nimbus".into();
+    message.code = Some("482913".into());
+    message.alternatives = vec![CodeAlternative {
+        code: "55102288".into(),
+        span: [15, 23],
+        confidence: 0.6,
+    }];
+    let shown = message.clone();
+    let (host, app) =
+        mount_with_state(move || view! { <CodeActions message=shown.clone() /> }.into_any());
+    app.inbox.update(|i| {
+        i.merge([message.clone()]);
+    });
+    tick().await;
+    assert_eq!(texts(&host, ".no-code-here"), ["No code here"]);
+    assert_eq!(
+        host.query_selector_all(".alternative")
+            .expect("query")
+            .length(),
+        0,
+        "closed until asked"
+    );
+    let toggle: web_sys::HtmlElement = host
+        .query_selector(".not-this")
+        .expect("query")
+        .expect("the button")
+        .unchecked_into();
+    assert_eq!(toggle.text_content().as_deref(), Some("Not this one"));
+    toggle.click();
+    tick().await;
+    assert_eq!(texts(&host, ".alternative"), ["55102288"]);
+    assert_eq!(texts(&host, ".never-codes"), ["Nimbus never sends codes"]);
+    assert_eq!(
+        toggle.get_attribute("aria-expanded").as_deref(),
+        Some("true")
+    );
+    // This test's server does not exist: the choice fails, says why, and changes nothing.
+    let alternative: web_sys::HtmlElement = host
+        .query_selector(".alternative")
+        .expect("query")
+        .expect("the alternative")
+        .unchecked_into();
+    alternative.click();
+    for _ in 0..50 {
+        if !texts(&host, ".code-action-status").concat().is_empty() {
+            break;
+        }
+        gloo_timers::future::TimeoutFuture::new(20).await;
+    }
+    let status = texts(&host, ".code-action-status").concat();
+    assert!(status.starts_with("Cannot reach SimRelay"), "{status}");
+    assert_eq!(
+        app.inbox
+            .with_untracked(|i| i.messages()[0].code.clone())
+            .as_deref(),
+        Some("482913")
+    );
+
+    // A message with neither a code nor alternatives offers nothing to correct.
+    let plain = crate::inbox::tests::msg(8, "See you at 8");
+    let host = mount(Prefs::default(), move || {
+        view! { <CodeActions message=plain.clone() /> }.into_any()
+    });
+    tick().await;
+    assert_eq!(
+        host.query_selector_all("button").expect("query").length(),
+        0
+    );
+
+    // An origin-bound code names its site.
+    let mut bound = crate::inbox::tests::msg(9, "660679 is your code\n@github.com #660679");
+    bound.code = Some("660679".into());
+    bound.origin = Some(CodeOrigin {
+        host: "github.com".into(),
+        embedded: None,
+    });
+    let host = mount(Prefs::default(), move || {
+        view! { <CodeOriginLabel message=bound.clone() /> }.into_any()
+    });
+    tick().await;
+    assert_eq!(texts(&host, ".code-origin"), ["for github.com"]);
+}
+
 mod history_window {
     //! The History list's windowing arithmetic: which rows exist for a scroll position.
     use wasm_bindgen_test::wasm_bindgen_test;

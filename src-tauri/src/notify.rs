@@ -18,7 +18,8 @@ pub const ACTION_DEFAULT: &str = "default";
 /// A notification ready to show.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Note {
-    /// Summary line: `583014 · Google` for a code, else the sender.
+    /// Summary line: `583014 · Google` for a code (`583014 for example.com · Google` for an origin-bound one),
+    /// else the sender.
     pub title: String,
     /// Body: the message text, shortened, with markup characters escaped.
     pub body: String,
@@ -62,12 +63,21 @@ impl Note {
             .as_deref()
             .map(one_line)
             .filter(|c| !c.is_empty());
+        // The site an origin-bound code is for, so the user types it only there ("583014 for example.com").
+        let site = message
+            .origin
+            .as_ref()
+            .map(|o| format!(" for {}", one_line(&o.describe())))
+            .unwrap_or_default();
         let (title, body) = match (&code, hide_code) {
             (Some(_), true) => (
                 sender.clone(),
-                format!("New code from {sender} \u{2014} click to copy"),
+                format!("New code{site} from {sender} \u{2014} click to copy"),
             ),
-            (Some(code), false) => (format!("{code} \u{b7} {sender}"), shorten(&message.text)),
+            (Some(code), false) => (
+                format!("{code}{site} \u{b7} {sender}"),
+                shorten(&message.text),
+            ),
             (None, _) => (sender, shorten(&message.text)),
         };
         Self {
@@ -209,7 +219,35 @@ mod tests {
             encoding: None,
             decode_error: None,
             incomplete: false,
+            confidence: None,
+            origin: None,
+            alternatives: Vec::new(),
         }
+    }
+
+    #[test]
+    fn an_origin_bound_code_names_its_site() {
+        let mut m = message(
+            "GitHub",
+            "660679 is your GitHub authentication code.\n\n@github.com #660679",
+            Some("660679"),
+        );
+        m.origin = Some(simrelay_protocol::CodeOrigin {
+            host: "github.com".into(),
+            embedded: None,
+        });
+        let note = Note::for_message(&m, false);
+        assert_eq!(note.title, "660679 for github.com \u{b7} GitHub");
+        assert_eq!(
+            note.code.as_deref(),
+            Some("660679"),
+            "the site is not copied"
+        );
+        let hidden = Note::for_message(&m, true);
+        assert_eq!(
+            hidden.body,
+            "New code for github.com from GitHub \u{2014} click to copy"
+        );
     }
 
     #[test]

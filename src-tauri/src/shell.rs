@@ -298,6 +298,15 @@ impl Shell {
                 lock(&self.modems).remove(&id);
                 self.touch();
             }
+            ServerEvent::CodeChanged { message } => {
+                // The user picked another code for the latest one (or none): the tray copies what they chose.
+                let mut latest = lock(&self.latest);
+                if latest.as_ref().is_some_and(|m| m.id == message.id) {
+                    *latest = message.code.is_some().then_some(message);
+                    drop(latest);
+                    self.touch();
+                }
+            }
             _ => {}
         }
     }

@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 use simrelay_protocol::Message;
 
+use super::code_actions::{CodeActions, CodeOriginLabel};
 use super::{CopyCode, Flags, MessageRow, MessageText, TimeAgo};
 use crate::state::AppState;
 
@@ -22,7 +23,8 @@ fn Hero(
     };
     view! {
         <article class="hero" aria-labelledby="hero-sender" data-id=m.id.to_string()>
-            <div class="hero-code">{code}</div>
+            <div class="hero-code">{code}<CodeOriginLabel message=message.clone() /></div>
+            <CodeActions message=message.clone() />
             <div class="hero-meta">
                 <span class="sender" id="hero-sender">{m.sender}</span>
                 <span class="modem" title="Modem">{m.modem}</span>
@@ -66,7 +68,7 @@ pub fn Live() -> impl IntoView {
     // Screen readers hear about a new code without the focus moving.
     let announcement = move || {
         newest.with(|m| match m {
-            Some(m) => match &m.code {
+            Some(m) => match m.code_for_display() {
                 Some(code) => format!("New code {code} from {}", m.sender),
                 None => format!("New message from {}", m.sender),
             },

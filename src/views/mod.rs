@@ -3,6 +3,7 @@
 //! Every piece of message data (text, sender, modem name, code) reaches the DOM as a Leptos text node or an
 //! attribute value, never through `inner_html`: SMS content is attacker-controlled.
 
+pub mod code_actions;
 pub mod compose;
 pub mod conversations;
 pub mod history;
@@ -188,6 +189,7 @@ pub fn MessageRow(
         <li class="msg" data-id=id.to_string()>
             <div class="msg-head">
                 {code.map(|c| view! { <CopyCode code=c /> })}
+                <code_actions::CodeOriginLabel message=message.clone() />
                 <span class="sender">{sender}</span>
                 <span class="modem" title="Modem">{modem}</span>
                 <Flags message=message />

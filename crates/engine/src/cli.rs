@@ -230,7 +230,9 @@ fn print_config(file: &ConfigFileArg, flags: &EngineArgs) -> anyhow::Result<Exit
     }
     println!("modems = {}", toml_strings(&config.modems));
     println!("demo = {}", config.demo);
-    println!("db = {}", toml_string(&config.db.to_string_lossy()));
+    // A PostgreSQL URL is shown without its password.
+    let db = simrelay_engine::store::Location::of(&config.db).to_string();
+    println!("db = {}", toml_string(&db));
     println!("listen = \"{}\"", config.listen);
     match config.token {
         Some(_) => println!("# token is set (not shown)"),

@@ -145,8 +145,9 @@ pub struct EngineArgs {
     /// Also run a simulated modem that receives a demo message every few seconds.
     #[arg(long)]
     pub demo: bool,
-    /// SQLite database file [default: simrelay.db in the OS data directory].
-    #[arg(long, value_name = "FILE")]
+    /// SQLite database file, or a postgres:// URL to share one PostgreSQL database between several relays
+    /// [default: simrelay.db in the OS data directory].
+    #[arg(long, value_name = "FILE|URL")]
     pub db: Option<PathBuf>,
     /// Address to listen on. Anything but loopback requires a token (generated when not given).
     #[arg(long, value_name = "ADDR:PORT", conflicts_with = "lan")]

@@ -89,6 +89,11 @@ impl Hub {
         let _ = self.inner.events.send(ServerEvent::Sms { message });
     }
 
+    /// Publishes a stored message whose code a user changed.
+    pub fn publish_code_changed(&self, message: Message) {
+        let _ = self.inner.events.send(ServerEvent::CodeChanged { message });
+    }
+
     /// Records a modem's new status and publishes it.
     pub fn publish_modem(&self, status: ModemStatus) {
         self.lock_modems().insert(status.id.clone(), status.clone());

@@ -14,9 +14,11 @@
 //! message: it updates the sent message it reports on (same order: commit the new status, publish a `sent`
 //! event, delete the slot).
 //!
-//! "Delete the slot" is [`ModemHandle::release`]: for a message delivered directly (`+CMT`/`+CDS`) by a modem
-//! in phase 2+, the same after-commit step acknowledges it with `AT+CNMA` instead; unacknowledged, the
-//! network delivers it again and the dedup key absorbs the repeat.
+//! "Delete the slot" is [`ModemHandle::queue_release`]: for a message delivered directly (`+CMT`/`+CDS`) by a
+//! modem in phase 2+ (the driver's default route where the modem allows it), the same after-commit step
+//! acknowledges it with `AT+CNMA` instead; unacknowledged, the network delivers it again and the dedup key
+//! absorbs the repeat. Ingest does not wait for the modem's answer: the driver acknowledges at once and deletes
+//! when no message waits to be read, so the next message's commit never queues behind a delete.
 //!
 //! Every message is stored under the id the driver learned from the modem (`imei:...`), carried by each
 //! [`Received`], so a modem keeps its history and dedup key whatever port it comes back on.
@@ -212,10 +214,7 @@ impl Ingest {
             }
         }
         for received in &received {
-            if let Err(e) = modem.release(received).await {
-                tracing::warn!(modem = %self.modem_id, slot = ?received.slot, error = %e,
-                    "cannot release a committed message from the modem");
-            }
+            release(modem, &self.modem_id, received).await;
         }
     }
 
@@ -237,12 +236,7 @@ impl Ingest {
         for message in committed {
             hub.publish_sms(message);
         }
-        if let Err(e) = modem.release(&received).await {
-            // Harmless: the message is committed; the next sweep reads the slot again (or the network delivers
-            // an unacknowledged message again) and the dedup key ignores it, then the release is retried.
-            tracing::warn!(modem = %self.modem_id, slot = ?received.slot, error = %e,
-                "cannot release a committed message from the modem");
-        }
+        release(modem, &self.modem_id, &received).await;
     }
 
     /// Applies a delivery report to the sent message it is about, then publishes the message's new status and
@@ -290,9 +284,7 @@ impl Ingest {
         if let Some(id) = changed {
             publish_stored_sent(&self.store, hub, id).await;
         }
-        if let Err(e) = modem.release(received).await {
-            tracing::warn!(modem = %self.modem_id, ?slot, error = %e, "cannot release a delivery report from the modem");
-        }
+        release(modem, &self.modem_id, received).await;
     }
 
     /// Commits what this PDU completes; returns the messages that are new.
@@ -343,6 +335,16 @@ impl Ingest {
     }
 }
 
+/// Hands a committed message back to the driver: delete its slot, or acknowledge it. The driver does it when
+/// nothing more urgent waits and logs a failure; none needs a retry here (the next sweep reads the slot again,
+/// or the network delivers an unacknowledged message again, and the dedup key ignores the repeat).
+async fn release(modem: &ModemHandle, modem_id: &str, received: &Received) {
+    if let Err(e) = modem.queue_release(received).await {
+        tracing::warn!(modem = %modem_id, slot = ?received.slot, error = %e,
+            "cannot release a committed message from the modem");
+    }
+}
+
 /// What a raw PDU is to ingest.
 enum Classified {
     /// A message on its own: a single-part SMS-DELIVER, or a PDU kept raw (undecodable, an SMS-SUBMIT).
@@ -389,6 +391,9 @@ fn single_message(modem: &str, deliver: Deliver, raw: &[u8]) -> NewMessage {
         text,
         code: None,
         code_span: None,
+        confidence: None,
+        origin: None,
+        alternatives: Vec::new(),
         sent_at: deliver.timestamp,
         encoding: Some(deliver.encoding.as_str().to_owned()),
         decode_error: None,
@@ -411,6 +416,9 @@ fn assembled_message(modem: &str, done: Assembled<Vec<u8>>) -> NewMessage {
         text: display_text(done.encoding, done.text, &user_data),
         code: None,
         code_span: None,
+        confidence: None,
+        origin: None,
+        alternatives: Vec::new(),
         sent_at: done.timestamp,
         encoding: Some(done.encoding.as_str().to_owned()),
         decode_error: None,
@@ -429,6 +437,9 @@ fn undecodable(modem: &str, raw: &[u8], why: &str) -> NewMessage {
         text: hex::encode_upper(raw),
         code: None,
         code_span: None,
+        confidence: None,
+        origin: None,
+        alternatives: Vec::new(),
         sent_at: now(),
         encoding: None,
         decode_error: Some(why.to_owned()),
@@ -447,11 +458,16 @@ fn display_text(encoding: Encoding, text: String, user_data: &[u8]) -> String {
     }
 }
 
+/// Fills in the code, its confidence and origin, and the other plausible codes. The sender's correction, if the
+/// user made one, is applied when the store commits the message.
 pub(crate) fn with_code(mut message: NewMessage) -> NewMessage {
-    if let Some(code) = simrelay_otp::extract(&message.text) {
-        message.code_span = Some([code.span.start, code.span.end]);
-        message.code = Some(code.value);
-    }
+    (
+        message.code,
+        message.code_span,
+        message.confidence,
+        message.origin,
+        message.alternatives,
+    ) = crate::store::code_fields(simrelay_otp::analyse(&message.text));
     message
 }
 

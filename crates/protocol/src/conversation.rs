@@ -164,6 +164,9 @@ mod tests {
             encoding: None,
             decode_error: None,
             incomplete: false,
+            confidence: None,
+            origin: None,
+            alternatives: Vec::new(),
         });
         let sent = ThreadEntry::Sent(SentMessage {
             id: 4,

@@ -5,6 +5,7 @@ use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 
 use crate::is_false;
+use crate::{CodeAlternative, CodeOrigin};
 
 /// One received (or sent) SMS as the API shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,6 +36,17 @@ pub struct Message {
     /// Set for a multipart message delivered before all its parts arrived.
     #[serde(default, skip_serializing_if = "is_false")]
     pub incomplete: bool,
+    /// Between 0 and 1: how clearly the message presents `code` (1 for an origin-bound code or one the user
+    /// picked). Absent without a code, and for messages stored before SimRelay knew it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f64>,
+    /// The site the code is for, when the message is an origin-bound one (`@example.com #123456` on its last line):
+    /// show it with the code ("123456 for example.com").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<CodeOrigin>,
+    /// Other strings of the message that could be its code, best first, for a user who says "not this one".
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alternatives: Vec<CodeAlternative>,
 }
 
 /// Body of `GET /api/messages`.
@@ -81,6 +93,9 @@ pub(crate) mod tests {
             encoding: Some("gsm7".into()),
             decode_error: None,
             incomplete: false,
+            confidence: Some(0.93),
+            origin: None,
+            alternatives: Vec::new(),
         }
     }
 

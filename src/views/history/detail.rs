@@ -7,6 +7,7 @@ use simrelay_protocol::MessageDetail;
 use crate::api;
 use crate::reltime;
 use crate::state::AppState;
+use crate::views::code_actions::CodeActions;
 
 /// The detail panel of one message: every field, raw PDUs, delete.
 #[component]
@@ -40,11 +41,19 @@ pub(super) fn DetailPanel(
     };
     let fields = move |d: MessageDetail| {
         let m = d.message;
+        let actions = view! {
+            <CodeActions message=m.clone() on_changed=Callback::new(move |_| detail.refetch()) />
+        };
+        let code = match (m.code_for_display(), m.confidence) {
+            (Some(code), Some(c)) => format!("{code} (confidence {:.0} %)", c * 100.0),
+            (Some(code), None) => code,
+            (None, _) => "none".into(),
+        };
         let rows = [
             ("Id", m.id.to_string()),
             ("Sender", m.sender),
             ("Modem", m.modem),
-            ("Code", m.code.unwrap_or_else(|| "none".into())),
+            ("Code", code),
             ("Sent (network time)", reltime::exact(&m.sent_at)),
             ("Received", reltime::exact(&m.received_at)),
             ("Encoding", m.encoding.unwrap_or_else(|| "unknown".into())),
@@ -59,6 +68,7 @@ pub(super) fn DetailPanel(
             ),
         ];
         view! {
+            {actions}
             <dl class="facts">
                 {rows.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}
                 {m.decode_error.map(|e| view! { <dt>"Decode error"</dt><dd>{e}</dd> })}

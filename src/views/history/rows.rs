@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset};
-use simrelay_protocol::Message;
+use simrelay_protocol::{CodeOrigin, Message};
 
 /// Bytes of text a row keeps: more than two lines of the widest list, at any script.
 pub const PREVIEW_BYTES: usize = 320;
@@ -26,6 +26,8 @@ pub struct Row {
     pub preview: Box<str>,
     /// The code, if the message carries one.
     pub code: Option<Box<str>>,
+    /// The site an origin-bound code is for (rare, so boxed).
+    pub origin: Option<Box<CodeOrigin>>,
     /// Byte range of the code, when it lies inside the preview.
     pub code_span: Option<[u32; 2]>,
     /// Network time.
@@ -81,6 +83,7 @@ impl Row {
             code_span: m.code_span.filter(fits).and_then(narrow),
             preview: preview.into(),
             code: m.code.map(String::into_boxed_str),
+            origin: m.origin.map(Box::new),
             sent_at: m.sent_at,
             received_at: m.received_at,
             decode_error: m.decode_error.map(String::into_boxed_str),
@@ -103,6 +106,9 @@ impl Row {
             encoding: None,
             decode_error: self.decode_error.as_deref().map(str::to_owned),
             incomplete: self.incomplete,
+            confidence: None,
+            origin: self.origin.as_deref().cloned(),
+            alternatives: Vec::new(),
         }
     }
 }

@@ -4,6 +4,7 @@ mod api;
 mod auth;
 mod codes;
 mod conversations;
+mod corrections;
 mod devices;
 mod error;
 mod export;
@@ -22,7 +23,7 @@ mod ws;
 
 use std::sync::Arc;
 
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::{middleware, Router};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -105,8 +106,11 @@ pub(crate) fn router(state: AppState) -> Router {
             "/api/messages/{id}",
             get(api::message).delete(api::delete_message),
         )
+        .route("/api/messages/{id}/code", put(corrections::choose))
         .route("/api/codes/latest", get(codes::latest))
         .route("/api/codes/wait", get(codes::wait))
+        .route("/api/corrections", get(corrections::list))
+        .route("/api/corrections/{sender}", delete(corrections::remove))
         .route("/api/modems", get(modems::list).post(modems::add))
         .route("/api/modems/{id}", delete(modems::remove))
         .route("/api/ports", get(ports::list))

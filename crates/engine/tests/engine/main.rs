@@ -9,6 +9,7 @@ mod common;
 mod api;
 mod burst;
 mod cli;
+mod codes;
 mod contract;
 mod devices;
 mod hooks;
