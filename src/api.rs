@@ -312,20 +312,10 @@ pub mod body {
     }
 }
 
-/// `POST /api/send`: queues an SMS to `to`; the answer is its id and first status.
-pub async fn send(endpoint: &Endpoint, to: &str, text: &str) -> Result<SendAccepted, ApiFailure> {
-    let path = "/api/send";
-    send_json(
-        endpoint,
-        path,
-        Request::post(&endpoint.http_url(path)),
-        &body::send(to, text),
-    )
-    .await
-}
-
-/// `POST /api/send` from a conversation (see [`body::reply`]).
-pub async fn reply(
+/// `POST /api/send`: queues an SMS to `to` through `modem` (`None`: the first connected one); the answer is its
+/// id and first status. Screens send through
+/// [`crate::state::AppState::send`], which also tracks its progress.
+pub async fn send(
     endpoint: &Endpoint,
     to: &str,
     text: &str,

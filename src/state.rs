@@ -4,12 +4,13 @@
 //! reactive owner tree, can all hold the same `AppState` by value.
 
 use leptos::prelude::*;
-use simrelay_protocol::{ModemStatus, Settings};
+use simrelay_protocol::{ModemStatus, SendAccepted, Settings};
 
+use crate::api::{self, ApiFailure};
 use crate::connection::ConnState;
 use crate::endpoint::Endpoint;
 use crate::inbox::Inbox;
-use crate::outbox::Outbox;
+use crate::outbox::{Outbox, Outgoing};
 use crate::prefs::Prefs;
 
 /// How many messages the live screens keep in memory; older ones are reached through History.
@@ -151,6 +152,25 @@ impl AppState {
                 Some(slot) => *slot = modem,
                 None => list.push(modem),
             });
+    }
+
+    /// Sends `text` to `to` through `modem` (`None`: the first connected one) and tracks its progress in the
+    /// outbox: the one send path of every screen (Compose, a conversation's reply box).
+    pub async fn send(
+        self,
+        to: String,
+        text: String,
+        modem: Option<String>,
+    ) -> Result<SendAccepted, ApiFailure> {
+        let endpoint = self.endpoint.get_value();
+        let accepted = api::send(&endpoint, &to, &text, modem.as_deref()).await?;
+        let item = Outgoing {
+            id: accepted.id,
+            to,
+            text,
+        };
+        self.outbox.try_update(|o| o.add(item, accepted.clone()));
+        Ok(accepted)
     }
 
     /// True when the user is looking at the Live screen in a visible tab.

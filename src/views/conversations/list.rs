@@ -1,13 +1,14 @@
 //! The list of conversations: one row per correspondent, most recent first, with the newest message, its time
 //! and the unread count. Each row is a link to its thread, so it works with the keyboard (Tab, Enter) and with
-//! the browser's Back. The first page is fetched again whenever a message arrives or this page sends one; older
-//! pages come with "Load more" (keyset cursor).
+//! the browser's Back. The first page is fetched again whenever the WebSocket brings a message or tells of one
+//! sent from any client, and when it reconnects; older pages come with "Load more" (keyset cursor).
 
 use leptos::prelude::*;
 use simrelay_protocol::Conversation;
 
 use super::model;
 use crate::api;
+use crate::connection::ConnState;
 use crate::state::AppState;
 use crate::views::TimeAgo;
 
@@ -55,11 +56,15 @@ pub fn ConversationList() -> impl IntoView {
             loaded.try_set(true);
         });
     };
-    // On arrival, and whenever a message comes in or is sent from this page.
+    // On arrival, and live: whenever a message comes in, one is sent from any client (a `sent` frame with a new
+    // id), or the WebSocket comes back (frames may have been missed meanwhile).
     Effect::new(move |_| {
         app.inbox.with(|i| i.newest().map(|m| m.id));
+        app.outbox.with(|o| o.recent().last().map(|s| s.id));
         app.outbox.with(|o| o.items().len());
-        refresh();
+        if app.conn.get() == ConnState::Live || !loaded.get_untracked() {
+            refresh();
+        }
     });
 
     let load_more = move |_| {
@@ -118,7 +123,7 @@ pub fn ConversationList() -> impl IntoView {
 
 /// One correspondent: who, the newest message, when, and how many are unread.
 #[component]
-fn ConversationRow(conversation: Conversation) -> impl IntoView {
+pub(super) fn ConversationRow(conversation: Conversation) -> impl IntoView {
     let Conversation {
         peer,
         last,

@@ -35,3 +35,6 @@ pub fn Conversations() -> impl IntoView {
         None => view! { <ConversationList /> }.into_any(),
     }
 }
+
+#[cfg(all(test, target_arch = "wasm32"))]
+mod component_tests;

@@ -116,6 +116,29 @@ impl Thread {
         }
     }
 
+    /// Adds entries that arrived live (a `message` or `sent` frame), returning how many received ones are new.
+    /// Unless the whole thread is held (`complete`), one older than the oldest held is left out: it belongs to a
+    /// page not fetched yet, and showing it would hide the gap before it.
+    pub fn merge_live(
+        &mut self,
+        entries: impl IntoIterator<Item = ThreadEntry>,
+        complete: bool,
+    ) -> usize {
+        let oldest = self.entries.keys().next().copied();
+        let mut new_received = 0;
+        for entry in entries {
+            let key = order_key(&entry);
+            if !complete && oldest.is_some_and(|oldest| key < oldest) {
+                continue;
+            }
+            let received = matches!(entry, ThreadEntry::Received(_));
+            if self.entries.insert(key, entry).is_none() && received {
+                new_received += 1;
+            }
+        }
+        new_received
+    }
+
     /// Oldest first.
     pub fn entries(&self) -> impl Iterator<Item = &ThreadEntry> {
         self.entries.values()
@@ -162,18 +185,13 @@ mod tests {
     use simrelay_protocol::{Message, SentMessage};
 
     fn received(id: i64, at: &str, text: &str) -> ThreadEntry {
+        let at = DateTime::parse_from_rfc3339(at).expect("time");
         ThreadEntry::Received(Message {
-            id,
             modem: "twilio-us".into(),
             sender: "+15555550100".into(),
-            text: text.into(),
-            code: None,
-            code_span: None,
-            sent_at: DateTime::parse_from_rfc3339(at).expect("time"),
-            received_at: DateTime::parse_from_rfc3339(at).expect("time"),
-            encoding: None,
-            decode_error: None,
-            incomplete: false,
+            sent_at: at,
+            received_at: at,
+            ..crate::inbox::tests::msg(id, text)
         })
     }
 
@@ -249,6 +267,36 @@ mod tests {
         assert!(matches!(thread.entries().last(),
             Some(ThreadEntry::Sent(s)) if s.status == SendStatus::Delivered));
         assert_eq!(thread.len(), 3);
+    }
+
+    #[test]
+    fn live_entries_join_the_held_window_only() {
+        let mut thread = Thread::default();
+        thread.merge([received(7, "2026-11-22T09:01:00Z", "b")]);
+        let added = thread.merge_live(
+            [
+                received(6, "2026-11-22T09:00:00Z", "older than the page"),
+                received(7, "2026-11-22T09:01:00Z", "b"),
+                received(8, "2026-11-22T09:03:00Z", "new"),
+                sent(2, "2026-11-22T09:04:00Z", SendStatus::Queued),
+            ],
+            false,
+        );
+        assert_eq!(added, 1, "only r8 is a newly received one");
+        let keys: Vec<String> = thread.entries().map(ThreadEntry::key).collect();
+        assert_eq!(keys, ["r7", "r8", "s2"]);
+        // With the whole thread held, an older one is simply part of it.
+        assert_eq!(
+            thread.merge_live([received(6, "2026-11-22T09:00:00Z", "a")], true),
+            1
+        );
+        assert_eq!(thread.len(), 4);
+        // An empty thread takes anything.
+        let mut empty = Thread::default();
+        assert_eq!(
+            empty.merge_live([received(1, "2026-11-22T09:00:00Z", "x")], false),
+            1
+        );
     }
 
     #[test]

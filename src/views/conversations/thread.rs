@@ -2,10 +2,12 @@
 //! delivery status, oldest at the top; codes highlighted with a copy button; a search within the thread; and a
 //! reply box that sends through the modem or source the conversation came in on.
 //!
-//! The newest page is fetched on arrival and again whenever a message arrives; older pages come with "Load
-//! older" (keyset cursor). Entries are kept once each, in order ([`model::Thread`]). A sent message's status
-//! follows the `sent` frames the app already keeps ([`crate::outbox`]), so it moves on without a refetch.
-//! Opening the thread (and a message arriving while it is on screen) marks it read.
+//! The newest page is fetched on arrival, after a reply and after the WebSocket reconnects; older pages come
+//! with "Load older" (keyset cursor). In between the thread follows the WebSocket without refetching: a message
+//! from the correspondent (the app's inbox) and a message sent to them from any client (the outbox's recent
+//! `sent` frames) join it as they come, and a sent message's status moves on with its frames. Entries are kept
+//! once each, in order ([`model::Thread`]). Opening the thread, and a message arriving while it is on screen,
+//! marks it read. Replies go through [`AppState::send`], the send path Compose uses too.
 //!
 //! Keyboard: everything is reachable with Tab; Ctrl+Enter (or ⌘+Enter) in the reply box sends, Escape outside a
 //! text field goes back to the list.
@@ -18,10 +20,11 @@ use simrelay_protocol::{Message, SentMessage, ThreadEntry};
 
 use super::model::{self, Thread};
 use crate::api;
+use crate::connection::ConnState;
 use crate::highlight::split_ranges;
-use crate::outbox::Outgoing;
 use crate::sms_len::normalise_e164;
 use crate::state::AppState;
+use crate::views::code_actions::CodeOriginLabel;
 use crate::views::{CopyCode, MessageText, TimeAgo};
 
 /// Quiet time after the last keystroke before a search is sent.
@@ -86,10 +89,44 @@ pub fn ThreadView(
             }
         });
     };
-    // On arrival, and whenever a message comes in (it may be from this correspondent).
+    // On arrival, and again when the WebSocket comes back (frames may have been missed while it was down).
+    let live = Memo::new(move |_| app.conn.get() == ConnState::Live);
+    Effect::new(move |was_live: Option<bool>| {
+        let now = live.get();
+        if was_live.is_none() || (now && was_live == Some(false)) {
+            refresh();
+        }
+        now
+    });
+    // Live: what the WebSocket brings for this correspondent joins the thread once the first page is in.
     Effect::new(move |_| {
-        app.inbox.with(|i| i.newest().map(|m| m.id));
-        refresh();
+        if !loaded.get() {
+            return;
+        }
+        let who = peer.get_value();
+        let mut arrived: Vec<ThreadEntry> = app.inbox.with(|i| {
+            i.messages()
+                .iter()
+                .filter(|m| m.sender == who)
+                .cloned()
+                .map(ThreadEntry::Received)
+                .collect()
+        });
+        app.outbox.with(|o| {
+            arrived.extend(
+                o.recent()
+                    .iter()
+                    .filter(|s| s.to == who)
+                    .cloned()
+                    .map(ThreadEntry::Sent),
+            );
+        });
+        let complete = older.with_untracked(Option::is_none);
+        let mut new_received = 0;
+        thread.update(|t| new_received = t.merge_live(arrived, complete));
+        if new_received > 0 {
+            mark_read();
+        }
     });
 
     let load_older = move |_| {
@@ -270,10 +307,11 @@ fn Received(message: Message, words: Vec<String>) -> impl IntoView {
         received_at,
         incomplete,
         ..
-    } = message;
+    } = message.clone();
     view! {
         <li class="bubble bubble-in" data-key=format!("r{id}")>
             {code.map(|c| view! { <CopyCode code=c /> })}
+            <CodeOriginLabel message=message />
             <p class="bubble-text">{body(text, code_span, &words)}</p>
             <p class="bubble-meta">
                 <TimeAgo received=received_at sent=sent_at />
@@ -349,20 +387,13 @@ fn ReplyBox(
         }
         problem.set(None);
         busy.set(true);
-        let endpoint = app.endpoint.get_value();
         let modem = reply_from.get_untracked();
         let to = number.get_value();
         leptos::task::spawn_local(async move {
-            let answer = api::reply(&endpoint, &to, &body, modem.as_deref()).await;
+            let answer = app.send(to, body, modem).await;
             busy.try_set(false);
             match answer {
-                Ok(accepted) => {
-                    let item = Outgoing {
-                        id: accepted.id,
-                        to,
-                        text: body,
-                    };
-                    app.outbox.try_update(|o| o.add(item, accepted));
+                Ok(_) => {
                     text.try_set(String::new());
                     on_sent.run(());
                 }

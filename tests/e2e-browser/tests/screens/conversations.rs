@@ -1,8 +1,9 @@
-//! The Conversations screen end to end, in each browser: a message comes in through a provider number (a Twilio
-//! webhook, signed as Twilio signs it), the user opens its thread from the list with the keyboard, copies nothing
-//! but sees the code marked, replies, and the reply goes out through Twilio's REST API (a local receiver standing
-//! in for it checks the request and its credentials) and shows in the thread under the message with its status.
-//! At the narrowest width each browser has, nothing scrolls sideways; the SMS text stays text.
+//! The Conversations screen end to end, in each browser: the list starts empty and says so; a message comes in
+//! through a provider number (a Twilio webhook, signed as Twilio signs it) and its row appears over the WebSocket
+//! without a reload; the user opens its thread from the list with the keyboard, sees the code marked, replies,
+//! and the reply goes out through Twilio's REST API (a local receiver standing in for it checks the request and
+//! its credentials) and shows in the thread under the message with its status. At the narrowest width each
+//! browser has, nothing scrolls sideways; the SMS text stays text.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -131,13 +132,6 @@ async fn a_message_in_and_a_reply_out_make_one_thread(kind: BrowserKind) {
     );
     let server =
         Server::start_with_config(&[], None, &config).expect("simrelay serve with a source");
-    // The text carries markup: it must show as text, never become elements.
-    let text = "Your <b>Acme</b> code is 482913. Are you coming tonight?";
-    assert_eq!(
-        twilio_inbound(&server, "SMe2e0000000000000000000000000000a", text).await,
-        200
-    );
-
     let width = narrowest(kind);
     let browser = Browser::start_in(kind, width, 740)
         .await
@@ -147,6 +141,20 @@ async fn a_message_in_and_a_reply_out_make_one_thread(kind: BrowserKind) {
         .goto(&server.url("/#/conversations"))
         .await
         .expect("page loads");
+    browser
+        .wait_text(".conversations .empty", LIMIT, |t| {
+            t.contains("No conversations yet")
+        })
+        .await
+        .expect("the empty list says so");
+
+    // The text carries markup: it must show as text, never become elements. The page is not reloaded: the row
+    // comes over the WebSocket.
+    let text = "Your <b>Acme</b> code is 482913. Are you coming tonight?";
+    assert_eq!(
+        twilio_inbound(&server, "SMe2e0000000000000000000000000000a", text).await,
+        200
+    );
     let row = browser
         .wait_text(".conv-row", LIMIT, |t| t.contains(PEER))
         .await
