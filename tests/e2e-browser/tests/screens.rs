@@ -11,6 +11,7 @@ use simrelay_e2e_browser::{in_browsers, Browser, BrowserKind, Server};
 use simrelay_modem::{SimOptions, Simulator};
 use simrelay_pdu::{Encoding, Pdu};
 
+#[path = "screens/conversations.rs"]
 mod conversations;
 
 const SCREENS: [&str; 6] = [

@@ -114,6 +114,27 @@ async fn twilio_inbound(server: &Server, sid: &str, body: &str) -> u16 {
         .status
 }
 
+/// The first row's text once `ready` holds. Read as `textContent`: WebKit's WebDriver leaves the ellipsised
+/// (overflow-hidden) peer and preview out of an element's visible text.
+async fn row_text(browser: &Browser, ready: impl Fn(&str) -> bool) -> String {
+    let deadline = std::time::Instant::now() + LIMIT;
+    loop {
+        let text = browser
+            .eval("return document.querySelector('.conv-row')?.textContent ?? '';")
+            .await
+            .expect("eval");
+        let text = text.as_str().unwrap_or_default().to_owned();
+        if ready(&text) {
+            return text;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the conversation's row never showed what was expected; last: {text:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 fn narrowest(kind: BrowserKind) -> u32 {
     match kind {
         BrowserKind::Chromium => 360,
@@ -155,11 +176,13 @@ async fn a_message_in_and_a_reply_out_make_one_thread(kind: BrowserKind) {
         twilio_inbound(&server, "SMe2e0000000000000000000000000000a", text).await,
         200
     );
-    let row = browser
-        .wait_text(".conv-row", LIMIT, |t| t.contains(PEER))
+    let row = row_text(&browser, |t| t.contains(PEER)).await;
+    assert!(row.contains("Acme"), "the row previews the message: {row}");
+    let count = browser
+        .eval("return document.querySelector('.conv-row .conv-count')?.textContent ?? '';")
         .await
-        .expect("the conversation is listed");
-    assert!(row.contains("1 unread") || row.contains('1'), "{row}");
+        .expect("eval");
+    assert_eq!(count, "1 unread", "{row}");
 
     // With the keyboard: Tab to the row's link, Enter opens the thread.
     let mut reached = false;
@@ -167,10 +190,14 @@ async fn a_message_in_and_a_reply_out_make_one_thread(kind: BrowserKind) {
         browser.press(Key::Tab.into(), false).await.expect("Tab");
         let focused = browser.focused().await.expect("focused");
         if focused["cls"] == "conv-link" {
-            assert_eq!(
-                focused["visible_focus"], true,
-                "the row shows its focus: {focused}"
-            );
+            // WebKitGTK does not match :focus-visible on a link focused by a WebDriver Tab (the page's CSS draws
+            // it for any :focus-visible), so only the other two browsers can check it.
+            if kind != BrowserKind::WebKit {
+                assert_eq!(
+                    focused["visible_focus"], true,
+                    "the row shows its focus: {focused}"
+                );
+            }
             reached = true;
             break;
         }
@@ -303,10 +330,11 @@ async fn a_message_in_and_a_reply_out_make_one_thread(kind: BrowserKind) {
         .click()
         .await
         .expect("click");
-    let row = browser
-        .wait_text(".conv-row", LIMIT, |t| t.contains("You: Yes, at eight"))
+    let row = row_text(&browser, |t| t.contains("You: Yes, at eight")).await;
+    let counts = browser
+        .eval("return document.querySelectorAll('.conv-row .conv-count').length;")
         .await
-        .expect("the list shows the reply");
-    assert!(!row.contains("unread"), "{row}");
+        .expect("eval");
+    assert_eq!(counts, 0, "the thread was read: {row}");
     browser.close().await.expect("close");
 }
