@@ -272,6 +272,20 @@ pub mod body {
         }
     }
 
+    /// `POST /api/send` from a conversation: through the modem or source it came in on (`None`: the first
+    /// connected one).
+    pub fn reply(to: &str, text: &str, modem: Option<&str>) -> SendRequest {
+        SendRequest {
+            modem: modem.map(str::to_owned),
+            ..send(to, text)
+        }
+    }
+
+    /// `POST /api/conversations/{peer}/read`: everything received so far.
+    pub fn mark_read() -> simrelay_protocol::MarkRead {
+        simrelay_protocol::MarkRead::default()
+    }
+
     /// `POST /api/modems` for a serial port.
     pub fn serial_modem(port: &str, label: Option<&str>) -> AddModem {
         AddModem {
@@ -321,14 +335,70 @@ pub mod body {
     }
 }
 
-/// `POST /api/send`: queues an SMS to `to`; the answer is its id and first status.
-pub async fn send(endpoint: &Endpoint, to: &str, text: &str) -> Result<SendAccepted, ApiFailure> {
+/// `POST /api/send`: queues an SMS to `to` through `modem` (`None`: the first connected one); the answer is its
+/// id and first status. Screens send through
+/// [`crate::state::AppState::send`], which also tracks its progress.
+pub async fn send(
+    endpoint: &Endpoint,
+    to: &str,
+    text: &str,
+    modem: Option<&str>,
+) -> Result<SendAccepted, ApiFailure> {
     let path = "/api/send";
     send_json(
         endpoint,
         path,
         Request::post(&endpoint.http_url(path)),
-        &body::send(to, text),
+        &body::reply(to, text, modem),
+    )
+    .await
+}
+
+/// `GET /api/conversations`: one page of correspondents, most recent first.
+pub async fn conversations(
+    endpoint: &Endpoint,
+    before: Option<&str>,
+) -> Result<simrelay_protocol::ConversationPage, ApiFailure> {
+    let mut path = "/api/conversations?limit=50".to_owned();
+    if let Some(before) = before {
+        path.push_str(&format!("&before={}", percent_encode(before)));
+    }
+    get_json(endpoint, &path).await
+}
+
+/// The path of one thread (`/api/conversations/{peer}`), the peer percent-encoded.
+pub fn thread_path(peer: &str) -> String {
+    format!("/api/conversations/{}", percent_encode(peer))
+}
+
+/// `GET /api/conversations/{peer}`: one page of a thread, newest first; `q` searches within it.
+pub async fn thread(
+    endpoint: &Endpoint,
+    peer: &str,
+    q: Option<&str>,
+    before: Option<&str>,
+) -> Result<simrelay_protocol::ThreadPage, ApiFailure> {
+    let mut path = format!("{}?limit=50", thread_path(peer));
+    if let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) {
+        path.push_str(&format!("&q={}", percent_encode(q)));
+    }
+    if let Some(before) = before {
+        path.push_str(&format!("&before={}", percent_encode(before)));
+    }
+    get_json(endpoint, &path).await
+}
+
+/// `POST /api/conversations/{peer}/read`: everything received from `peer` so far counts as read.
+pub async fn mark_read(
+    endpoint: &Endpoint,
+    peer: &str,
+) -> Result<simrelay_protocol::ReadState, ApiFailure> {
+    let path = format!("{}/read", thread_path(peer));
+    send_json(
+        endpoint,
+        &path,
+        Request::post(&endpoint.http_url(&path)),
+        &body::mark_read(),
     )
     .await
 }

@@ -7,8 +7,8 @@ use leptos::prelude::*;
 use crate::connection::Connection;
 use crate::state::{now_ms, AppState, Screen};
 use crate::views::{
-    compose::Compose, history::History, history::MessageScreen, live::Live, modems::Modems,
-    settings::Settings, wizard::Wizard,
+    compose::Compose, conversations::Conversations, history::History, history::MessageScreen,
+    live::Live, modems::Modems, settings::Settings, wizard::Wizard,
 };
 
 /// How often relative times ("3 min ago") are refreshed.
@@ -111,6 +111,7 @@ pub fn App() -> impl IntoView {
             <Wizard />
             {move || match app.screen.get() {
                 Screen::Live => view! { <Live /> }.into_any(),
+                Screen::Conversations => view! { <Conversations /> }.into_any(),
                 Screen::History => view! { <History /> }.into_any(),
                 Screen::Compose => view! { <Compose /> }.into_any(),
                 Screen::Modems => view! { <Modems /> }.into_any(),

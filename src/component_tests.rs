@@ -16,7 +16,7 @@ use crate::views::MessageText;
 wasm_bindgen_test_configure!(run_in_browser);
 
 /// Mounts `view` into a fresh `<div>` with an `AppState` in context and returns the div.
-fn mount(prefs: Prefs, view: impl Fn() -> AnyView + 'static) -> web_sys::HtmlElement {
+pub(crate) fn mount(prefs: Prefs, view: impl Fn() -> AnyView + 'static) -> web_sys::HtmlElement {
     let document = document();
     let host: web_sys::HtmlElement = document
         .create_element("div")
@@ -99,7 +99,9 @@ fn links_are_clickable_only_when_opted_in() {
 }
 
 /// Mounts `view` like [`mount`] and also hands back the `AppState` it runs with.
-fn mount_with_state(view: impl Fn() -> AnyView + 'static) -> (web_sys::HtmlElement, AppState) {
+pub(crate) fn mount_with_state(
+    view: impl Fn() -> AnyView + 'static,
+) -> (web_sys::HtmlElement, AppState) {
     let slot = std::rc::Rc::new(std::cell::Cell::new(None::<AppState>));
     let keep = slot.clone();
     let host = mount(Prefs::default(), move || {
@@ -110,11 +112,11 @@ fn mount_with_state(view: impl Fn() -> AnyView + 'static) -> (web_sys::HtmlEleme
 }
 
 /// Lets Leptos run the effects a signal change scheduled.
-async fn tick() {
+pub(crate) async fn tick() {
     gloo_timers::future::TimeoutFuture::new(0).await;
 }
 
-fn texts(host: &web_sys::HtmlElement, css: &str) -> Vec<String> {
+pub(crate) fn texts(host: &web_sys::HtmlElement, css: &str) -> Vec<String> {
     let list = host.query_selector_all(css).expect("query");
     (0..list.length())
         .filter_map(|i| list.get(i).and_then(|n| n.text_content()))

@@ -206,9 +206,9 @@ impl Connection {
                     catch_up_outbox(app);
                 }
             }
-            Frame::Sent(status) => {
+            Frame::Sent(sent) => {
                 app.outbox.update(|o| {
-                    o.apply(status);
+                    o.observe(sent);
                 });
             }
             Frame::Settings(settings) => app.server_settings.set(Some(settings)),

@@ -57,6 +57,9 @@ fn the_ui_reads_every_answer_and_frame_the_engine_sends() {
     reads::<PairingCode>(&e, "pairing_code");
     reads::<Claimed>(&e, "claimed");
     reads::<ApiError>(&e, "error");
+    reads::<simrelay_protocol::ConversationPage>(&e, "conversations");
+    reads::<simrelay_protocol::ThreadPage>(&e, "thread");
+    reads::<simrelay_protocol::ReadState>(&e, "read");
     reads::<Message>(&e, "chosen");
     reads::<Vec<CodeCorrection>>(&e, "corrections");
     let frames = e["frames"].as_object().expect("frames");
@@ -112,6 +115,15 @@ fn the_ui_builds_exactly_the_requests_the_engine_accepts() {
         json(body::code_choice(Some("55102288"), true)),
         request("choose_code")
     );
+    assert_eq!(
+        json(body::reply(
+            "+15555550100",
+            "Yes, at eight",
+            Some("twilio-us")
+        )),
+        request("reply")
+    );
+    assert_eq!(json(body::mark_read()), request("mark_read"));
     assert_eq!(json(body::lan(true)), request("lan_on"));
     assert_eq!(json(body::lan(false)), request("lan_off"));
 

@@ -83,11 +83,17 @@ pub fn steps(status: SendStatus) -> Vec<(&'static str, bool)> {
     ]
 }
 
-/// Messages sent from this page (oldest first) and the newest status known for every id.
+/// How many messages seen in `sent` frames (from any client) are kept whole, for the screens that show them as
+/// they appear (a conversation's thread); older ones are forgotten first.
+const RECENT_CAP: usize = 50;
+
+/// Messages sent from this page (oldest first), the newest status known for every id, and the messages the
+/// latest `sent` frames carried.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Outbox {
     items: Vec<Outgoing>,
     statuses: BTreeMap<i64, Progress>,
+    recent: Vec<SentMessage>,
 }
 
 impl Outbox {
@@ -123,6 +129,28 @@ impl Outbox {
         self.statuses.insert(id, status);
         self.forget_foreign();
         true
+    }
+
+    /// Applies a `sent` frame: its status as [`Outbox::apply`] does, and the message itself is kept among the
+    /// recent ones (replacing an older copy only when it is further along). Returns whether the status changed.
+    pub fn observe(&mut self, sent: SentMessage) -> bool {
+        match self.recent.iter_mut().find(|s| s.id == sent.id) {
+            Some(kept) if rank(sent.status) >= rank(kept.status) => *kept = sent.clone(),
+            Some(_) => {}
+            None => {
+                self.recent.push(sent.clone());
+                self.recent.sort_by_key(|s| s.id);
+                if self.recent.len() > RECENT_CAP {
+                    self.recent.remove(0);
+                }
+            }
+        }
+        self.apply(sent)
+    }
+
+    /// Messages seen in `sent` frames lately, sent from any client, oldest first, each at its newest status.
+    pub fn recent(&self) -> &[SentMessage] {
+        &self.recent
     }
 
     /// Ids of messages sent from this page whose status can still change: the ones to ask about after a
@@ -203,6 +231,48 @@ mod tests {
             Some("no network")
         );
         assert!(o.pending().is_empty(), "failed is final");
+    }
+
+    fn frame(id: i64, status: &str) -> SentMessage {
+        let t = chrono::DateTime::parse_from_rfc3339("2026-11-22T09:00:00Z").expect("time");
+        SentMessage {
+            id,
+            modem: "twilio-us".into(),
+            to: "+15555550100".into(),
+            text: format!("message {id}"),
+            status: status.parse().expect("a status"),
+            error: None,
+            message_refs: Vec::new(),
+            parts: 1,
+            created_at: t,
+            updated_at: t,
+        }
+    }
+
+    #[test]
+    fn sent_frames_keep_recent_messages_whole_and_bounded() {
+        let mut o = Outbox::default();
+        assert!(o.observe(frame(2, "sending")));
+        assert!(o.observe(frame(1, "queued")));
+        assert!(
+            !o.observe(frame(2, "queued")),
+            "a late frame changes nothing"
+        );
+        let kept: Vec<(i64, &str)> = o
+            .recent()
+            .iter()
+            .map(|s| (s.id, s.status.as_str()))
+            .collect();
+        assert_eq!(kept, [(1, "queued"), (2, "sending")]);
+        assert_eq!(o.status(2).map(|s| s.status.as_str()), Some("sending"));
+        for id in 3..200 {
+            o.observe(frame(id, "sent"));
+        }
+        assert_eq!(o.recent().len(), RECENT_CAP);
+        assert_eq!(
+            o.recent().first().map(|s| s.id),
+            Some(200 - RECENT_CAP as i64)
+        );
     }
 
     #[test]

@@ -4,12 +4,13 @@
 //! reactive owner tree, can all hold the same `AppState` by value.
 
 use leptos::prelude::*;
-use simrelay_protocol::{ModemStatus, Settings};
+use simrelay_protocol::{ModemStatus, SendAccepted, Settings};
 
+use crate::api::{self, ApiFailure};
 use crate::connection::ConnState;
 use crate::endpoint::Endpoint;
 use crate::inbox::Inbox;
-use crate::outbox::Outbox;
+use crate::outbox::{Outbox, Outgoing};
 use crate::prefs::Prefs;
 
 /// How many messages the live screens keep in memory; older ones are reached through History.
@@ -20,6 +21,8 @@ pub const LIVE_CAP: usize = 500;
 pub enum Screen {
     /// Newest code and recent messages.
     Live,
+    /// Messages by correspondent, and one thread with its reply box (`#/conversations/<peer>`).
+    Conversations,
     /// Every stored message, searchable.
     History,
     /// Send an SMS.
@@ -34,8 +37,9 @@ pub enum Screen {
 
 impl Screen {
     /// All screens in navigation order.
-    pub const ALL: [Screen; 5] = [
+    pub const ALL: [Screen; 6] = [
         Screen::Live,
+        Screen::Conversations,
         Screen::History,
         Screen::Compose,
         Screen::Modems,
@@ -46,6 +50,7 @@ impl Screen {
     pub fn hash(self) -> String {
         match self {
             Screen::Live => "#/live".into(),
+            Screen::Conversations => "#/conversations".into(),
             Screen::History => "#/history".into(),
             Screen::Compose => "#/compose".into(),
             Screen::Modems => "#/modems".into(),
@@ -58,6 +63,7 @@ impl Screen {
     pub fn label(self) -> &'static str {
         match self {
             Screen::Live => "Live",
+            Screen::Conversations => "Conversations",
             Screen::History => "History",
             Screen::Compose => "Compose",
             Screen::Modems => "Modems",
@@ -82,6 +88,10 @@ impl Screen {
             .filter(|id| *id > 0)
         {
             return Screen::Message(id);
+        }
+        // The thread of one correspondent is part of the Conversations screen, which reads the rest itself.
+        if hash.starts_with("#/conversations/") {
+            return Screen::Conversations;
         }
         Screen::ALL
             .into_iter()
@@ -144,6 +154,25 @@ impl AppState {
             });
     }
 
+    /// Sends `text` to `to` through `modem` (`None`: the first connected one) and tracks its progress in the
+    /// outbox: the one send path of every screen (Compose, a conversation's reply box).
+    pub async fn send(
+        self,
+        to: String,
+        text: String,
+        modem: Option<String>,
+    ) -> Result<SendAccepted, ApiFailure> {
+        let endpoint = self.endpoint.get_value();
+        let accepted = api::send(&endpoint, &to, &text, modem.as_deref()).await?;
+        let item = Outgoing {
+            id: accepted.id,
+            to,
+            text,
+        };
+        self.outbox.try_update(|o| o.add(item, accepted.clone()));
+        Ok(accepted)
+    }
+
     /// True when the user is looking at the Live screen in a visible tab.
     pub fn is_watching_live(&self) -> bool {
         self.screen.get_untracked() == Screen::Live && !document().hidden()
@@ -170,6 +199,10 @@ mod tests {
         assert_eq!(Screen::from_hash("#/message/42"), Screen::Message(42));
         assert_eq!(Screen::Message(42).hash(), "#/message/42");
         assert_eq!(Screen::Message(42).tab(), Screen::History);
+        assert_eq!(
+            Screen::from_hash("#/conversations/%2B15555550100"),
+            Screen::Conversations
+        );
         for bad in [
             "#/message/",
             "#/message/x",

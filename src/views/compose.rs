@@ -9,7 +9,6 @@ use leptos::prelude::*;
 
 use simrelay_protocol::SendStatus;
 
-use crate::api;
 use crate::outbox::{self, Outgoing, Progress};
 use crate::sms_len::{self, normalise_e164};
 use crate::state::AppState;
@@ -107,18 +106,11 @@ pub fn Compose() -> impl IntoView {
         }
         problem.set(None);
         busy.set(true);
-        let endpoint = app.endpoint.get_value();
         leptos::task::spawn_local(async move {
-            let answer = api::send(&endpoint, &number, &body).await;
+            let answer = app.send(number, body, None).await;
             busy.try_set(false);
             match answer {
-                Ok(status) => {
-                    let item = Outgoing {
-                        id: status.id,
-                        to: number,
-                        text: body,
-                    };
-                    app.outbox.try_update(|o| o.add(item, status));
+                Ok(_) => {
                     text.try_set(String::new());
                 }
                 Err(e) => _ = problem.try_set(Some(e.to_string())),

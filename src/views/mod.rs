@@ -5,6 +5,7 @@
 
 pub mod code_actions;
 pub mod compose;
+pub mod conversations;
 pub mod history;
 pub mod live;
 pub mod modems;

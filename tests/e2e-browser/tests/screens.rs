@@ -2,6 +2,7 @@
 //! `sent` WebSocket frames without polling, the length counter agrees
 //! with the PDU encoder, every screen fits a 360 px phone, and screenshots of each screen are saved to
 //! `target/screenshots/` at desktop and phone widths (`cargo xtask screenshots` refreshes `docs/screenshots/`).
+//! The Conversations screen's own test is the `conversations` module (one test binary for the screens).
 
 use std::time::Duration;
 
@@ -10,7 +11,17 @@ use simrelay_e2e_browser::{in_browsers, Browser, BrowserKind, Server};
 use simrelay_modem::{SimOptions, Simulator};
 use simrelay_pdu::{Encoding, Pdu};
 
-const SCREENS: [&str; 5] = ["live", "history", "compose", "modems", "settings"];
+#[path = "screens/conversations.rs"]
+mod conversations;
+
+const SCREENS: [&str; 6] = [
+    "live",
+    "conversations",
+    "history",
+    "compose",
+    "modems",
+    "settings",
+];
 
 async fn set_text(browser: &Browser, css: &str, text: &str) {
     let field = browser.client.find(Locator::Css(css)).await.expect("field");

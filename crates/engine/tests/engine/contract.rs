@@ -20,6 +20,7 @@ use simrelay_protocol::{
     PairingRequest, PortList, PortReport, ProbeRequest, RemovedModem, SendAccepted, SendRequest,
     SendStatus, SentMessage, ServerFrame, Settings, SettingsPatch,
 };
+use simrelay_protocol::{ConversationPage, MarkRead, ReadState, ThreadPage};
 use simrelay_testkit::pdu::{deliver, SENDER};
 use simrelay_testkit::ws::WsClient;
 
@@ -173,6 +174,8 @@ async fn every_body_round_trips_through_the_protocol_types() {
     round_trips::<PairingRequest>("the device request", &request("pair_device"));
     round_trips::<PairingRequest>("the pairing request", &request("pair_phone"));
     round_trips::<PairClaim>("the claim", &request("claim"));
+    round_trips::<SendRequest>("the reply request", &request("reply"));
+    round_trips::<MarkRead>("the mark-read request", &request("mark_read"));
     round_trips::<CodeChoice>("the code choice", &request("choose_code"));
     for section in ["notifications", "retention", "hooks", "lan_on", "lan_off"] {
         round_trips::<SettingsPatch>(&format!("the {section} patch"), &request(section));
@@ -306,6 +309,22 @@ async fn every_body_round_trips_through_the_protocol_types() {
         "sent",
         get(&engine, &format!("/api/sent/{}", accepted.id)).await,
     );
+
+    // Conversations: the messages above came from the number the message was sent to, so its thread has both.
+    let list: ConversationPage =
+        seen.response("conversations", get(&engine, "/api/conversations").await);
+    assert_eq!(list.conversations[0].peer, SENDER);
+    let thread = format!("/api/conversations/%2B{}", &SENDER[1..]);
+    let page: ThreadPage =
+        seen.response("thread", get(&engine, &format!("{thread}?limit=2")).await);
+    assert!(page.next.is_some() && page.entries.len() == 2);
+    let (status, body) = send(
+        http.post(url(&engine, &format!("{thread}/read"))),
+        &request("mark_read"),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    seen.response::<ReadState>("read", body);
 
     // Settings, each section as the Settings screen sends it.
     seen.response::<Settings>("settings", get(&engine, "/api/settings").await);
