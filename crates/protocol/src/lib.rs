@@ -15,10 +15,12 @@ mod settings;
 
 pub use devices::{Device, DeviceList, NewDevice, PairLink, Pairing, PairingRequest};
 pub use events::{ServerEvent, ServerFrame, ServerNotice};
-pub use message::{Message, MessageDetail, MessagePage};
+pub use message::{
+    ContentKind, Indication, Message, MessageContent, MessageDetail, MessagePage, WaitingKind,
+};
 pub use modem::{
     AddModem, ModemList, ModemState, ModemStatus, PortErrorKind, PortList, PortReport,
-    ProbeRequest, Registration, RemovedModem, UsbIdentity,
+    ProbeRequest, Registration, RemovedModem, UsbIdentity, Waiting,
 };
 pub use send::{SendAccepted, SendRequest, SendStatus, SentMessage};
 pub use settings::{Notifications, Settings, SettingsPatch};

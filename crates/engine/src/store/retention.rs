@@ -139,6 +139,7 @@ mod tests {
                 incomplete: false,
                 pdus: vec![vec![i]],
                 extra_pdus: Vec::new(),
+                ..NewMessage::default()
             };
             let Inserted::New(m) = store.insert_message(&new).await.expect("insert") else {
                 panic!("dup")

@@ -252,6 +252,7 @@ pub(crate) mod tests {
                 incomplete: false,
                 pdus: vec![vec![u8::try_from(i).expect("small")]],
                 extra_pdus: Vec::new(),
+                ..NewMessage::default()
             };
             let Inserted::New(m) = store.insert_message(&new).await.expect("insert") else {
                 panic!("dup")
