@@ -19,12 +19,15 @@ fi
 # Chromium, Firefox ESR and WebKit: WebKitGTK's MiniBrowser ships in libwebkit2gtk-4.1-0 (a dependency of the -dev
 # package) and is driven by the same WebKitWebDriver under Xvfb; geckodriver comes from crates.io (below). The
 # sqlite3 shell fills the History scale test's database (100,000 messages) through the schema's own triggers.
+# postgresql: the store's tests and the cluster tests start their own server from its binaries (initdb in a temp
+# directory, a free port), never the system service.
 APT_PACKAGES=(
   build-essential pkg-config curl wget file libssl-dev libxdo-dev libwebkit2gtk-4.1-dev
   libayatana-appindicator3-dev librsvg2-dev
   xvfb xauth x11-utils dbus dbus-x11 dunst webkit2gtk-driver imagemagick chromium chromium-driver
   firefox-esr libwebkit2gtk-4.1-0
   fonts-dejavu-core at-spi2-core xclip nodejs npm python3 python3-pip python3-venv sqlite3
+  postgresql
 )
 
 install_apt() {

@@ -7,8 +7,9 @@
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 use simrelay_protocol::{
-    ApiError, Device, DeviceList, Health, MessageDetail, MessagePage, ModemList, ModemStatus,
-    NewDevice, Pairing, PortList, PortReport, SendAccepted, SentMessage, Settings, SettingsPatch,
+    ApiError, CodeChoice, CodeCorrection, Device, DeviceList, Health, Message, MessageDetail,
+    MessagePage, ModemList, ModemStatus, NewDevice, Pairing, PortList, PortReport, SendAccepted,
+    SentMessage, Settings, SettingsPatch,
 };
 
 use crate::endpoint::{percent_encode, Endpoint};
@@ -196,6 +197,37 @@ async fn delete_path(endpoint: &Endpoint, path: &str) -> Result<(), ApiFailure> 
     check(path, response).await.map(|_| ())
 }
 
+/// `PUT /api/messages/{id}/code`: the user's word on a message's code (another alternative, or none, optionally
+/// remembered for the sender). Answers the message as it is now stored.
+pub async fn choose_code(
+    endpoint: &Endpoint,
+    id: i64,
+    choice: &CodeChoice,
+) -> Result<Message, ApiFailure> {
+    let path = format!("/api/messages/{id}/code");
+    send_json(
+        endpoint,
+        &path,
+        Request::put(&endpoint.http_url(&path)),
+        choice,
+    )
+    .await
+}
+
+/// `GET /api/corrections`: what the user told SimRelay about senders' codes, newest first.
+pub async fn corrections(endpoint: &Endpoint) -> Result<Vec<CodeCorrection>, ApiFailure> {
+    get_json(endpoint, "/api/corrections").await
+}
+
+/// `DELETE /api/corrections/{sender}`.
+pub async fn remove_correction(endpoint: &Endpoint, sender: &str) -> Result<(), ApiFailure> {
+    delete_path(
+        endpoint,
+        &format!("/api/corrections/{}", percent_encode(sender)),
+    )
+    .await
+}
+
 /// `DELETE /api/messages/{id}`.
 pub async fn delete(endpoint: &Endpoint, id: i64) -> Result<(), ApiFailure> {
     delete_path(endpoint, &format!("/api/messages/{id}")).await
@@ -204,7 +236,18 @@ pub async fn delete(endpoint: &Endpoint, id: i64) -> Result<(), ApiFailure> {
 /// The request bodies this UI sends, built here only, so that the contract test (`contract_tests.rs`) checks
 /// exactly what goes out.
 pub mod body {
-    use simrelay_protocol::{AddModem, PairingRequest, ProbeRequest, SendRequest, SettingsPatch};
+    use simrelay_protocol::{
+        AddModem, CodeChoice, PairingRequest, ProbeRequest, SendRequest, SettingsPatch,
+    };
+
+    /// `PUT /api/messages/{id}/code`: this is the code (or, with `None`, there is none), remembered for the sender
+    /// or not.
+    pub fn code_choice(code: Option<&str>, remember: bool) -> CodeChoice {
+        CodeChoice {
+            code: code.map(str::to_owned),
+            remember,
+        }
+    }
 
     /// `POST /api/send`: to the first connected modem.
     pub fn send(to: &str, text: &str) -> SendRequest {

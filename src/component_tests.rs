@@ -210,6 +210,95 @@ async fn qr_code_is_an_image_never_markup_in_the_page() {
     assert_eq!(host.query_selector_all("img").expect("query").length(), 0);
 }
 
+#[wasm_bindgen_test]
+async fn not_this_one_lists_the_alternatives_and_a_failed_choice_says_why() {
+    use crate::views::code_actions::{CodeActions, CodeOriginLabel};
+    use simrelay_protocol::{CodeAlternative, CodeOrigin};
+    let mut message =
+        crate::inbox::tests::msg(7, "Security code: 55102288\nVerification code: 482913");
+    message.sender = "Nimbus".into();
+    message.code = Some("482913".into());
+    message.alternatives = vec![CodeAlternative {
+        code: "55102288".into(),
+        span: [15, 23],
+        confidence: 0.6,
+    }];
+    let shown = message.clone();
+    let (host, app) =
+        mount_with_state(move || view! { <CodeActions message=shown.clone() /> }.into_any());
+    app.inbox.update(|i| {
+        i.merge([message.clone()]);
+    });
+    tick().await;
+    assert_eq!(texts(&host, ".no-code-here"), ["No code here"]);
+    assert_eq!(
+        host.query_selector_all(".alternative")
+            .expect("query")
+            .length(),
+        0,
+        "closed until asked"
+    );
+    let toggle: web_sys::HtmlElement = host
+        .query_selector(".not-this")
+        .expect("query")
+        .expect("the button")
+        .unchecked_into();
+    assert_eq!(toggle.text_content().as_deref(), Some("Not this one"));
+    toggle.click();
+    tick().await;
+    assert_eq!(texts(&host, ".alternative"), ["55102288"]);
+    assert_eq!(texts(&host, ".never-codes"), ["Nimbus never sends codes"]);
+    assert_eq!(
+        toggle.get_attribute("aria-expanded").as_deref(),
+        Some("true")
+    );
+    // This test's server does not exist: the choice fails, says why, and changes nothing.
+    let alternative: web_sys::HtmlElement = host
+        .query_selector(".alternative")
+        .expect("query")
+        .expect("the alternative")
+        .unchecked_into();
+    alternative.click();
+    for _ in 0..50 {
+        if !texts(&host, ".code-action-status").concat().is_empty() {
+            break;
+        }
+        gloo_timers::future::TimeoutFuture::new(20).await;
+    }
+    let status = texts(&host, ".code-action-status").concat();
+    assert!(status.starts_with("Cannot reach SimRelay"), "{status}");
+    assert_eq!(
+        app.inbox
+            .with_untracked(|i| i.messages()[0].code.clone())
+            .as_deref(),
+        Some("482913")
+    );
+
+    // A message with neither a code nor alternatives offers nothing to correct.
+    let plain = crate::inbox::tests::msg(8, "See you at 8");
+    let host = mount(Prefs::default(), move || {
+        view! { <CodeActions message=plain.clone() /> }.into_any()
+    });
+    tick().await;
+    assert_eq!(
+        host.query_selector_all("button").expect("query").length(),
+        0
+    );
+
+    // An origin-bound code names its site.
+    let mut bound = crate::inbox::tests::msg(9, "660679 is your code\n@github.com #660679");
+    bound.code = Some("660679".into());
+    bound.origin = Some(CodeOrigin {
+        host: "github.com".into(),
+        embedded: None,
+    });
+    let host = mount(Prefs::default(), move || {
+        view! { <CodeOriginLabel message=bound.clone() /> }.into_any()
+    });
+    tick().await;
+    assert_eq!(texts(&host, ".code-origin"), ["for github.com"]);
+}
+
 mod history_window {
     //! The History list's windowing arithmetic: which rows exist for a scroll position.
     use wasm_bindgen_test::wasm_bindgen_test;
@@ -288,4 +377,144 @@ mod history_window {
         // Below: its bottom goes to the bottom.
         assert_eq!(reveal(20, 1000.0, 500.0, ROW_HEIGHT), Some(2352.0 - 500.0));
     }
+}
+
+/// A binary message (as the engine describes it, with a hostile content type) for the tests below.
+fn binary(id: i64) -> simrelay_protocol::Message {
+    use simrelay_protocol::{ContentKind, MessageContent};
+    let mut m = crate::inbox::tests::msg(id, "");
+    m.content = Some(MessageContent {
+        kind: ContentKind::WapPush,
+        port: Some(2948),
+        source_port: None,
+        length: Some(64),
+        content_type: Some("<img src=x onerror=\"document.body.dataset.pwned='3'\">".into()),
+        description: Some(
+            "WAP push (<img src=x onerror=\"document.body.dataset.pwned='3'\">), 64 bytes".into(),
+        ),
+    });
+    m
+}
+
+#[wasm_bindgen_test]
+async fn binary_data_shows_what_it_is_as_text_never_markup() {
+    use crate::views::MessageRow;
+    let m = binary(20);
+    let description = m.description().map(str::to_owned).expect("described");
+    let host = mount(Prefs::default(), move || {
+        view! { <MessageRow message=m.clone() /> }.into_any()
+    });
+    tick().await;
+    assert_eq!(
+        texts(&host, ".msg-binary"),
+        std::slice::from_ref(&description)
+    );
+    assert_eq!(
+        texts(&host, ".msg-text"),
+        [description],
+        "the description stands in for the text"
+    );
+    assert_eq!(
+        host.query_selector_all("img, script")
+            .expect("query")
+            .length(),
+        0
+    );
+    assert!(document()
+        .body()
+        .expect("body")
+        .dataset()
+        .get("pwned")
+        .is_none());
+}
+
+#[wasm_bindgen_test]
+async fn a_flash_message_takes_the_live_card_and_is_marked() {
+    use crate::views::live::Live;
+    let (host, app) = mount_with_state(|| view! { <Live /> }.into_any());
+    let mut code = crate::inbox::tests::msg(30, "Your code is 482913");
+    code.code = Some("482913".into());
+    let mut flash = crate::inbox::tests::msg(31, "Your parcel arrives today");
+    flash.flash = true;
+    app.inbox.update(|i| {
+        i.merge([code.clone()]);
+    });
+    tick().await;
+    let hero = host
+        .query_selector(".hero")
+        .expect("query")
+        .expect("a card");
+    assert_eq!(hero.get_attribute("data-id").as_deref(), Some("30"));
+
+    // A newer flash message without a code takes the card over the older code, marked.
+    app.inbox.update(|i| {
+        i.merge([flash.clone()]);
+    });
+    tick().await;
+    let hero = host
+        .query_selector(".hero")
+        .expect("query")
+        .expect("a card");
+    assert_eq!(hero.get_attribute("data-id").as_deref(), Some("31"));
+    assert!(hero.class_list().contains("hero-flash"));
+    assert_eq!(texts(&host, ".hero .badge-flash"), ["flash"]);
+    assert_eq!(texts(&host, ".hero-text"), ["Your parcel arrives today"]);
+    // The code is still listed below; a plain message later does not push the flash message out.
+    assert_eq!(texts(&host, ".msg-list .code"), ["482913"]);
+    app.inbox.update(|i| {
+        i.merge([crate::inbox::tests::msg(32, "See you at 8")]);
+    });
+    tick().await;
+    let hero = host
+        .query_selector(".hero")
+        .expect("query")
+        .expect("a card");
+    assert_eq!(hero.get_attribute("data-id").as_deref(), Some("31"));
+}
+
+#[wasm_bindgen_test]
+async fn voicemail_shows_as_a_status_on_the_message_and_the_modem() {
+    use crate::views::modems::Modems;
+    use crate::views::MessageRow;
+    use simrelay_protocol::{Indication, ModemState, ModemStatus, Waiting, WaitingKind};
+    let mut m = crate::inbox::tests::msg(40, "");
+    m.indications = vec![
+        // The coding scheme says "voicemail" without a count; the header says how many: the count wins.
+        Indication {
+            kind: WaitingKind::Voicemail,
+            active: true,
+            count: None,
+            store: false,
+        },
+        Indication {
+            kind: WaitingKind::Voicemail,
+            active: true,
+            count: Some(2),
+            store: false,
+        },
+    ];
+    let mut cut = crate::inbox::tests::msg(41, "Your code is 4");
+    cut.truncated = true;
+    let host = mount(Prefs::default(), move || {
+        view! {
+            <ol>
+                <MessageRow message=m.clone() />
+                <MessageRow message=cut.clone() />
+            </ol>
+        }
+        .into_any()
+    });
+    tick().await;
+    assert_eq!(texts(&host, ".msg-indication"), ["Voicemail: 2 waiting"]);
+    assert_eq!(texts(&host, "[data-id='41'] .badge-warn"), ["truncated"]);
+
+    let (host, app) = mount_with_state(|| view! { <Modems /> }.into_any());
+    let mut modem = ModemStatus::new("m1", "/dev/ttyUSB2", ModemState::Connected);
+    modem.waiting = vec![Waiting {
+        kind: WaitingKind::Voicemail,
+        count: Some(2),
+    }];
+    app.modems.set(vec![modem]);
+    tick().await;
+    assert_eq!(texts(&host, ".waiting"), ["Voicemail: 2 waiting"]);
 }

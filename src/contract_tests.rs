@@ -7,8 +7,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 use simrelay_protocol::{
-    ApiError, DeviceList, Health, Message, MessageDetail, MessagePage, ModemList, ModemStatus,
-    NewDevice, Pairing, PortList, PortReport, RemovedModem, SendAccepted, SentMessage, Settings,
+    ApiError, CodeCorrection, DeviceList, Health, Message, MessageDetail, MessagePage, ModemList,
+    ModemStatus, NewDevice, Pairing, PortList, PortReport, RemovedModem, SendAccepted, SentMessage,
+    Settings,
 };
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -54,6 +55,8 @@ fn the_ui_reads_every_answer_and_frame_the_engine_sends() {
     reads::<DeviceList>(&e, "devices");
     reads::<Pairing>(&e, "pairing");
     reads::<ApiError>(&e, "error");
+    reads::<Message>(&e, "chosen");
+    reads::<Vec<CodeCorrection>>(&e, "corrections");
     let frames = e["frames"].as_object().expect("frames");
     for kind in [
         "hello",
@@ -63,6 +66,7 @@ fn the_ui_reads_every_answer_and_frame_the_engine_sends() {
         "sent",
         "settings",
         "error",
+        "code_changed",
     ] {
         let frame = frames
             .get(kind)
@@ -95,6 +99,10 @@ fn the_ui_builds_exactly_the_requests_the_engine_accepts() {
         request("probe")
     );
     assert_eq!(json(body::pairing("Pixel 8")), request("pair_device"));
+    assert_eq!(
+        json(body::code_choice(Some("55102288"), true)),
+        request("choose_code")
+    );
     assert_eq!(json(body::lan(true)), request("lan_on"));
     assert_eq!(json(body::lan(false)), request("lan_off"));
 

@@ -63,6 +63,14 @@ impl Inbox {
         }
     }
 
+    /// Puts `message` in place of the copy with its id (its code was changed); a message not held is not added,
+    /// because only new messages may join the list (they are counted as unread).
+    pub fn replace(&mut self, message: Message) {
+        if let Ok(i) = self.messages.binary_search_by(|m| message.id.cmp(&m.id)) {
+            self.messages[i] = message;
+        }
+    }
+
     /// Forgets the message with `id` (deleted on the server).
     pub fn remove(&mut self, id: i64) {
         self.messages.retain(|m| m.id != id);
@@ -89,6 +97,10 @@ pub(crate) mod tests {
             encoding: None,
             decode_error: None,
             incomplete: false,
+            confidence: None,
+            origin: None,
+            alternatives: Vec::new(),
+            ..Message::default()
         }
     }
 
@@ -120,6 +132,18 @@ pub(crate) mod tests {
         let mut inbox = Inbox::with_cap(2);
         inbox.merge((1..=5).map(|i| msg(i, "x")));
         assert_eq!(ids(&inbox), vec![5, 4]);
+    }
+
+    #[test]
+    fn a_changed_code_replaces_the_copy_but_never_adds() {
+        let mut inbox = Inbox::with_cap(0);
+        inbox.merge([msg(1, "a"), msg(2, "b")]);
+        let mut changed = msg(1, "a");
+        changed.code = Some("4821".into());
+        inbox.replace(changed);
+        inbox.replace(msg(9, "unknown"));
+        assert_eq!(ids(&inbox), vec![2, 1]);
+        assert_eq!(inbox.messages()[1].code.as_deref(), Some("4821"));
     }
 
     #[test]

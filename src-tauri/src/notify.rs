@@ -18,7 +18,8 @@ pub const ACTION_DEFAULT: &str = "default";
 /// A notification ready to show.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Note {
-    /// Summary line: `583014 · Google` for a code, else the sender.
+    /// Summary line: `583014 · Google` for a code (`583014 for example.com · Google` for an origin-bound one),
+    /// else the sender.
     pub title: String,
     /// Body: the message text, shortened, with markup characters escaped.
     pub body: String,
@@ -62,13 +63,30 @@ impl Note {
             .as_deref()
             .map(one_line)
             .filter(|c| !c.is_empty());
+        // The site an origin-bound code is for, so the user types it only there ("583014 for example.com").
+        let site = message
+            .origin
+            .as_ref()
+            .map(|o| format!(" for {}", one_line(&o.describe())))
+            .unwrap_or_default();
+        // Binary data has no text: its description ("binary message to port 2948, 97 bytes") stands in; a pure
+        // voicemail indication says what waits.
+        let text = match message.description() {
+            Some(description) => description.to_owned(),
+            None if message.is_pure_indication() => message.indication_summaries().join(", "),
+            None => message.text.clone(),
+        };
         let (title, body) = match (&code, hide_code) {
             (Some(_), true) => (
                 sender.clone(),
-                format!("New code from {sender} \u{2014} click to copy"),
+                format!("New code{site} from {sender} \u{2014} click to copy"),
             ),
-            (Some(code), false) => (format!("{code} \u{b7} {sender}"), shorten(&message.text)),
-            (None, _) => (sender, shorten(&message.text)),
+            (Some(code), false) => (format!("{code}{site} \u{b7} {sender}"), shorten(&text)),
+            // A flash message without a code raises a notification in "codes" mode too: say why it did.
+            (None, _) if message.flash => {
+                (format!("Flash message \u{b7} {sender}"), shorten(&text))
+            }
+            (None, _) => (sender, shorten(&text)),
         };
         Self {
             title,
@@ -209,7 +227,68 @@ mod tests {
             encoding: None,
             decode_error: None,
             incomplete: false,
+            confidence: None,
+            origin: None,
+            alternatives: Vec::new(),
+            ..Message::default()
         }
+    }
+
+    #[test]
+    fn flash_binary_and_voicemail_say_what_they_are() {
+        let mut m = message("Parcel<b>", "Arrives <i>today</i>", None);
+        m.flash = true;
+        let note = Note::for_message(&m, false);
+        assert_eq!(note.title, "Flash message \u{b7} Parcel<b>");
+        assert_eq!(note.body, "Arrives &lt;i&gt;today&lt;/i&gt;");
+
+        let mut m = message("+4917", "", None);
+        m.content = Some(simrelay_protocol::MessageContent {
+            kind: simrelay_protocol::ContentKind::Binary,
+            port: Some(5499),
+            source_port: None,
+            length: Some(97),
+            content_type: None,
+            description: Some("binary message to port 5499, 97 bytes".into()),
+        });
+        assert_eq!(
+            Note::for_message(&m, false).body,
+            "binary message to port 5499, 97 bytes"
+        );
+
+        let mut m = message("+4917", "", None);
+        m.indications = vec![simrelay_protocol::Indication {
+            kind: simrelay_protocol::WaitingKind::Voicemail,
+            active: true,
+            count: Some(2),
+            store: false,
+        }];
+        assert_eq!(Note::for_message(&m, false).body, "Voicemail: 2 waiting");
+    }
+
+    #[test]
+    fn an_origin_bound_code_names_its_site() {
+        let mut m = message(
+            "GitHub",
+            "660679 is your GitHub authentication code.\n\n@github.com #660679",
+            Some("660679"),
+        );
+        m.origin = Some(simrelay_protocol::CodeOrigin {
+            host: "github.com".into(),
+            embedded: None,
+        });
+        let note = Note::for_message(&m, false);
+        assert_eq!(note.title, "660679 for github.com \u{b7} GitHub");
+        assert_eq!(
+            note.code.as_deref(),
+            Some("660679"),
+            "the site is not copied"
+        );
+        let hidden = Note::for_message(&m, true);
+        assert_eq!(
+            hidden.body,
+            "New code for github.com from GitHub \u{2014} click to copy"
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ use crate::pause::{Pause, ONE_HOUR};
 use crate::shell::{Shell, TrayMood};
 use ksni::menu::{CheckmarkItem, StandardItem};
 use ksni::{MenuItem, TrayMethods};
+use simrelay_protocol::Message;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -150,10 +151,15 @@ impl ksni::Tray for TrayIcon {
 
 /// The tooltip's text: the latest code and its sender.
 pub fn tooltip(shell: &Shell) -> String {
-    match shell.latest_code() {
+    tooltip_for(shell.latest_code().as_ref())
+}
+
+/// The tooltip for `latest`: "Latest code 660679 for github.com from GitHub" names the site of an origin-bound code.
+fn tooltip_for(latest: Option<&Message>) -> String {
+    match latest {
         Some(m) => format!(
             "Latest code {} from {}",
-            m.code.as_deref().unwrap_or(""),
+            m.code_for_display().unwrap_or_default(),
             m.sender
         ),
         None => "No code yet".to_owned(),
@@ -173,9 +179,13 @@ fn item(label: impl Into<String>, enabled: bool, action: fn(&Shell)) -> MenuItem
 fn menu(shell: &Arc<Shell>) -> Vec<MenuItem<TrayIcon>> {
     let now = Instant::now();
     let pause = shell.pause();
-    let latest = shell
-        .latest_code()
-        .and_then(|m| Some(format!("Copy {} \u{b7} {}", m.code?, m.sender)));
+    let latest = shell.latest_code().and_then(|m| {
+        Some(format!(
+            "Copy {} \u{b7} {}",
+            m.code_for_display()?,
+            m.sender
+        ))
+    });
     let (autostart_available, autostart_on) = shell.autostart();
     vec![
         match latest {
@@ -269,6 +279,38 @@ mod tests {
             );
         }
         assert!(decode_argb(b"not a png").is_err());
+    }
+
+    #[test]
+    fn the_tooltip_names_the_site_of_an_origin_bound_code() {
+        let at = chrono::DateTime::parse_from_rfc3339("2026-11-22T10:00:00+01:00").unwrap();
+        let mut m = Message {
+            id: 1,
+            modem: "demo".into(),
+            sender: "GitHub".into(),
+            text: "660679 is your GitHub authentication code.\n\n@github.com #660679".into(),
+            code: Some("660679".into()),
+            code_span: None,
+            sent_at: at,
+            received_at: at,
+            encoding: None,
+            decode_error: None,
+            incomplete: false,
+            confidence: Some(1.0),
+            origin: Some(simrelay_protocol::CodeOrigin {
+                host: "github.com".into(),
+                embedded: None,
+            }),
+            alternatives: Vec::new(),
+            ..Message::default()
+        };
+        assert_eq!(
+            tooltip_for(Some(&m)),
+            "Latest code 660679 for github.com from GitHub"
+        );
+        m.origin = None;
+        assert_eq!(tooltip_for(Some(&m)), "Latest code 660679 from GitHub");
+        assert_eq!(tooltip_for(None), "No code yet");
     }
 
     #[test]

@@ -230,7 +230,9 @@ fn print_config(file: &ConfigFileArg, flags: &EngineArgs) -> anyhow::Result<Exit
     }
     println!("modems = {}", toml_strings(&config.modems));
     println!("demo = {}", config.demo);
-    println!("db = {}", toml_string(&config.db.to_string_lossy()));
+    // A PostgreSQL URL is shown without its password.
+    let db = simrelay_engine::store::Location::of(&config.db).to_string();
+    println!("db = {}", toml_string(&db));
     println!("listen = \"{}\"", config.listen);
     match config.token {
         Some(_) => println!("# token is set (not shown)"),
@@ -264,6 +266,15 @@ fn print_config(file: &ConfigFileArg, flags: &EngineArgs) -> anyhow::Result<Exit
     println!("hook_only_codes = {}", hooks.only_codes);
     println!("hook_timeout_secs = {}", hooks.timeout_secs);
     println!("tls = {}", config.tls);
+    // Sources carry secrets, so they are named, not printed as pasteable TOML.
+    for source in &config.sources {
+        println!(
+            "# [[sources]] {:?} ({}): webhooks at /sources/{}/inbound and /status (secrets not shown)",
+            source.name,
+            source.kind.as_str(),
+            source.name
+        );
+    }
     let dir = config.tls_path();
     let cert = dir.join(simrelay_engine::tls::CERT_FILE);
     match simrelay_engine::tls::stored_fingerprint(&dir)? {

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::hooks::Hooks;
+use crate::sources::SourceConfig;
 use crate::store::Retention;
 use crate::tokens::PairedToken;
 
@@ -70,6 +71,8 @@ pub struct Config {
     /// The paired-devices file the engine reads and writes (`/api/devices`), overriding `state_dir`. With
     /// neither, the devices live in memory only, starting from `paired_tokens`.
     pub tokens_file: Option<PathBuf>,
+    /// Provider numbers (Twilio, Vonage) received from and sent through beside the modems (`[[sources]]`).
+    pub sources: Vec<SourceConfig>,
 }
 
 impl Default for Config {
@@ -91,6 +94,7 @@ impl Default for Config {
             tls_dir: None,
             paired_tokens: Vec::new(),
             tokens_file: None,
+            sources: Vec::new(),
         }
     }
 }
@@ -141,8 +145,9 @@ pub struct EngineArgs {
     /// Also run a simulated modem that receives a demo message every few seconds.
     #[arg(long)]
     pub demo: bool,
-    /// SQLite database file [default: simrelay.db in the OS data directory].
-    #[arg(long, value_name = "FILE")]
+    /// SQLite database file, or a postgres:// URL to share one PostgreSQL database between several relays
+    /// [default: simrelay.db in the OS data directory].
+    #[arg(long, value_name = "FILE|URL")]
     pub db: Option<PathBuf>,
     /// Address to listen on. Anything but loopback requires a token (generated when not given).
     #[arg(long, value_name = "ADDR:PORT", conflicts_with = "lan")]
@@ -235,7 +240,7 @@ pub fn default_tls_dir() -> PathBuf {
 /// The keys of the configuration file, as the error for an unknown one lists them.
 pub const KEYS: &str = "modems, modem_labels, modem_pins, sweep_secs, demo, db, listen, lan, token, \
     demo_interval_secs, retention_days, retention_messages, purge_codes_after_minutes, hook_command, hook_url, \
-    hook_only_codes, hook_timeout_secs, tls, state_dir, log_files";
+    hook_only_codes, hook_timeout_secs, tls, state_dir, log_files, sources";
 
 /// Why the configuration is invalid; every message names the key or variable and what to do.
 #[derive(Debug, thiserror::Error)]
@@ -277,6 +282,18 @@ pub enum ConfigError {
         /// What it should look like.
         expected: &'static str,
     },
+    /// A `[[sources]]` entry is wrong (see [`crate::SourceConfig`]).
+    #[error("invalid configuration file {path}: sources[{index}] ({name:?}): {error}")]
+    Source {
+        /// The file.
+        path: PathBuf,
+        /// Which entry, from 0.
+        index: usize,
+        /// Its name.
+        name: String,
+        /// The key and what it should be.
+        error: crate::SourceConfigError,
+    },
 }
 
 /// The keys of the configuration file; all optional.
@@ -303,6 +320,7 @@ struct FileConfig {
     tls: Option<bool>,
     state_dir: Option<PathBuf>,
     log_files: Option<bool>,
+    sources: Option<Vec<SourceConfig>>,
 }
 
 /// Resolves the configuration of `simrelay serve` or the desktop app: built-in defaults, then the config file
@@ -447,6 +465,15 @@ impl Layers {
                 .unwrap_or(Hooks::default().timeout_secs),
         };
         config.tls = file.tls.unwrap_or(false);
+        config.sources = file.sources.unwrap_or_default();
+        if let Err((index, error)) = crate::sources::check_all(&config.sources) {
+            return Err(ConfigError::Source {
+                path: path.to_path_buf(),
+                index,
+                name: config.sources[index].name.clone(),
+                error,
+            });
+        }
 
         let var = |name: &'static str| env(name).filter(|v| !v.is_empty()).map(|v| (name, v));
         let flag = |(name, value): (&'static str, String)| match value.as_str() {
@@ -809,6 +836,35 @@ mod tests {
         .expect("resolves");
         assert_eq!(r.paths.state_dir, PathBuf::from("/s"));
         assert!(r.paths.log_dir.is_some());
+    }
+
+    #[test]
+    fn sources_are_read_and_a_wrong_one_names_its_entry_and_key() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("config.toml");
+        std::fs::write(
+            &path,
+            "[[sources]]\nname = \"twilio-us\"\nkind = \"twilio\"\nauth_token = \"t\"\nnumber = \"+15555550199\"\n\
+             [[sources]]\nname = \"vonage-uk\"\nkind = \"vonage\"\nsignature_secret = \"s\"\nsignature_method = \"sha256\"\n",
+        )
+        .expect("write");
+        let c = load(&path, env(&[])).expect("loads");
+        let names: Vec<&str> = c.sources.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["twilio-us", "vonage-uk"]);
+        assert_eq!(c.sources[1].kind, crate::SourceKind::Vonage);
+        std::fs::write(
+            &path,
+            "[[sources]]\nname = \"v\"\nkind = \"vonage\"\nsignature_secret = \"s\"\nauth_token = \"t\"\n",
+        )
+        .expect("write");
+        let err = load(&path, env(&[])).expect_err("refused").to_string();
+        assert!(
+            err.contains("sources[0]") && err.contains("auth_token"),
+            "{err}"
+        );
+        std::fs::write(&path, "[[sources]]\nname = \"x\"\nkind = \"sinch\"\n").expect("write");
+        let err = load(&path, env(&[])).expect_err("refused").to_string();
+        assert!(err.contains("sinch") || err.contains("kind"), "{err}");
     }
 
     #[test]

@@ -19,7 +19,8 @@ use crate::modems::{ModemDefaults, Modems, Origin};
 use crate::server::lan::{LanError, Listeners};
 use crate::server::settings::Control;
 use crate::server::{self, AppState, SettingsError};
-use crate::store::{settings as stored_settings, Store, StoreError};
+use crate::sources::Sources;
+use crate::store::{settings as stored_settings, Location, Store, StoreError};
 use crate::tokens::{Devices, TokensError};
 use crate::{hooks, retention};
 
@@ -90,13 +91,16 @@ pub struct Engine {
 impl Engine {
     /// Opens the store, starts the modems (and the demo modem), and starts serving HTTP/WebSocket.
     pub async fn start(config: Config) -> Result<Engine, EngineError> {
-        if let Some(dir) = config.db.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| EngineError::DataDir {
-                path: dir.to_path_buf(),
-                source,
-            })?;
+        let location = Location::of(&config.db);
+        if let Location::Sqlite(path) = &location {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|source| EngineError::DataDir {
+                    path: dir.to_path_buf(),
+                    source,
+                })?;
+            }
         }
-        let store = Store::open(&config.db).await?;
+        let store = Store::open_location(&location).await?;
         let tls = if config.tls {
             let dir = config.tls_path();
             let names = crate::tls::certificate_names(config.listen);
@@ -146,6 +150,15 @@ impl Engine {
         let control = Arc::new(Control::new(store.clone(), hub.clone(), listeners.clone()));
         let shutdown = CancellationToken::new();
         let mut tasks = Vec::new();
+        // Provider numbers are listed with the modems from the start; they need nothing but the store.
+        let (sources, source_tasks) = Sources::start(
+            &config.sources,
+            store.clone(),
+            hub.clone(),
+            shutdown.clone(),
+        )
+        .await;
+        tasks.extend(source_tasks);
 
         let modems = Modems::new(
             store.clone(),
@@ -205,6 +218,7 @@ impl Engine {
             limiter: Arc::default(),
             modems: modems.clone(),
             tls: tls.clone(),
+            sources,
         };
         listeners.set_template(Some(state.clone()));
         if want_lan && !listeners.fixed() {
@@ -227,7 +241,7 @@ impl Engine {
                 tracing::error!(error = %e, "the HTTP server stopped");
             }
         }));
-        tracing::info!(%local_addr, db = %config.db.display(), "SimRelay engine started");
+        tracing::info!(%local_addr, db = %location, "SimRelay engine started");
         Ok(Engine {
             local_addr,
             tls_fingerprint: tls.map(|t| t.fingerprint().to_owned()),
@@ -242,6 +256,13 @@ impl Engine {
             shutdown,
             tasks,
         })
+    }
+
+    /// Starts watching the modems' status, as a client showing the Modems screen does: while the guard lives,
+    /// every modem refreshes signal, operator and storage use at once and then every 30 s. Without any watch the
+    /// drivers poll nothing and an idle engine sleeps between SIM sweeps.
+    pub fn watch_modems(&self) -> simrelay_modem::StatusWatch {
+        self.modems.watch_status()
     }
 
     /// The address the server is bound to (with the real port when the config asked for port 0).

@@ -97,6 +97,11 @@ impl Hub {
         let _ = self.inner.events.send(ServerEvent::Sms { message });
     }
 
+    /// Publishes a stored message whose code a user changed.
+    pub fn publish_code_changed(&self, message: Message) {
+        let _ = self.inner.events.send(ServerEvent::CodeChanged { message });
+    }
+
     /// Records a modem's new status (with what is waiting for it, see [`Hub::set_waiting`]) and publishes it.
     pub fn publish_modem(&self, mut status: ModemStatus) {
         {

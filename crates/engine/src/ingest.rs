@@ -14,9 +14,11 @@
 //! message: it updates the sent message it reports on (same order: commit the new status, publish a `sent`
 //! event, delete the slot).
 //!
-//! "Delete the slot" is [`ModemHandle::release`]: for a message delivered directly (`+CMT`/`+CDS`) by a modem
-//! in phase 2+, the same after-commit step acknowledges it with `AT+CNMA` instead; unacknowledged, the
-//! network delivers it again and the dedup key absorbs the repeat.
+//! "Delete the slot" is [`ModemHandle::queue_release`]: for a message delivered directly (`+CMT`/`+CDS`) by a
+//! modem in phase 2+ (the driver's default route where the modem allows it), the same after-commit step
+//! acknowledges it with `AT+CNMA` instead; unacknowledged, the network delivers it again and the dedup key
+//! absorbs the repeat. Ingest does not wait for the modem's answer: the driver acknowledges at once and deletes
+//! when no message waits to be read, so the next message's commit never queues behind a delete.
 //!
 //! Every message is stored under the id the driver learned from the modem (`imei:...`), carried by each
 //! [`Received`], so a modem keeps its history and dedup key whatever port it comes back on.
@@ -238,10 +240,7 @@ impl Ingest {
             }
         }
         for received in &received {
-            if let Err(e) = modem.release(received).await {
-                tracing::warn!(modem = %self.modem_id, slot = ?received.slot, error = %e,
-                    "cannot release a committed message from the modem");
-            }
+            release(modem, &self.modem_id, received).await;
         }
     }
 
@@ -263,12 +262,7 @@ impl Ingest {
         for message in committed {
             self.publish(hub, message).await;
         }
-        if let Err(e) = modem.release(&received).await {
-            // Harmless: the message is committed; the next sweep reads the slot again (or the network delivers
-            // an unacknowledged message again) and the dedup key ignores it, then the release is retried.
-            tracing::warn!(modem = %self.modem_id, slot = ?received.slot, error = %e,
-                "cannot release a committed message from the modem");
-        }
+        release(modem, &self.modem_id, &received).await;
     }
 
     /// Applies a delivery report to the sent message it is about, then publishes the message's new status and
@@ -316,9 +310,7 @@ impl Ingest {
         if let Some(id) = changed {
             publish_stored_sent(&self.store, hub, id).await;
         }
-        if let Err(e) = modem.release(received).await {
-            tracing::warn!(modem = %self.modem_id, ?slot, error = %e, "cannot release a delivery report from the modem");
-        }
+        release(modem, &self.modem_id, received).await;
     }
 
     /// Commits what this PDU completes; returns the messages that are new.
@@ -369,6 +361,16 @@ impl Ingest {
     }
 }
 
+/// Hands a committed message back to the driver: delete its slot, or acknowledge it. The driver does it when
+/// nothing more urgent waits and logs a failure; none needs a retry here (the next sweep reads the slot again,
+/// or the network delivers an unacknowledged message again, and the dedup key ignores the repeat).
+async fn release(modem: &ModemHandle, modem_id: &str, received: &Received) {
+    if let Err(e) = modem.queue_release(received).await {
+        tracing::warn!(modem = %modem_id, slot = ?received.slot, error = %e,
+            "cannot release a committed message from the modem");
+    }
+}
+
 /// What a raw PDU is to ingest.
 enum Classified {
     /// A message on its own: a single-part SMS-DELIVER, or a PDU kept raw (undecodable, an SMS-SUBMIT).
@@ -416,6 +418,9 @@ fn single_message(modem: &str, deliver: Deliver, raw: &[u8]) -> NewMessage {
         text: deliver.text,
         code: None,
         code_span: None,
+        confidence: None,
+        origin: None,
+        alternatives: Vec::new(),
         sent_at: deliver.timestamp,
         encoding: Some(deliver.encoding.as_str().to_owned()),
         decode_error: None,
@@ -443,6 +448,9 @@ fn assembled_message(modem: &str, done: Assembled<Vec<u8>>) -> NewMessage {
         text: done.text,
         code: None,
         code_span: None,
+        confidence: None,
+        origin: None,
+        alternatives: Vec::new(),
         sent_at: done.timestamp,
         encoding: Some(done.encoding.as_str().to_owned()),
         decode_error: None,
@@ -546,6 +554,9 @@ fn undecodable(modem: &str, raw: &[u8], why: &str) -> NewMessage {
         text: hex::encode_upper(raw),
         code: None,
         code_span: None,
+        confidence: None,
+        origin: None,
+        alternatives: Vec::new(),
         sent_at: now(),
         encoding: None,
         decode_error: Some(why.to_owned()),
@@ -556,8 +567,9 @@ fn undecodable(modem: &str, raw: &[u8], why: &str) -> NewMessage {
     }
 }
 
-/// Finds the code in a text message; binary data and WAP push have no text to search.
-fn with_code(mut message: NewMessage) -> NewMessage {
+/// Fills in the code, its confidence and origin, and the other plausible codes; binary data and WAP push have
+/// no text to search. The sender's correction, if the user made one, is applied when the store commits the message.
+pub(crate) fn with_code(mut message: NewMessage) -> NewMessage {
     if message
         .content
         .as_ref()
@@ -565,10 +577,13 @@ fn with_code(mut message: NewMessage) -> NewMessage {
     {
         return message;
     }
-    if let Some(code) = simrelay_otp::extract(&message.text) {
-        message.code_span = Some([code.span.start, code.span.end]);
-        message.code = Some(code.value);
-    }
+    (
+        message.code,
+        message.code_span,
+        message.confidence,
+        message.origin,
+        message.alternatives,
+    ) = crate::store::code_fields(simrelay_otp::analyse(&message.text));
     message
 }
 
@@ -611,6 +626,7 @@ pub(crate) fn status_for_api(status: simrelay_modem::ModemStatus, demo: bool) ->
         storage_total: status.storage.map(|(_, total)| total),
         // The hub adds what the network said is waiting (see `Hub::set_waiting`).
         waiting: Vec::new(),
+        source: None,
     }
 }
 
@@ -749,10 +765,18 @@ mod tests {
         let raw = binary_to_port(SENDER, 5499, &data);
         let m = ingest.commit(&raw).await.expect("commit").remove(0);
         assert_eq!(m.text, "", "bytes never become characters");
-        assert_eq!((m.code.as_deref(), m.encoding.as_deref()), (None, Some("binary")));
+        assert_eq!(
+            (m.code.as_deref(), m.encoding.as_deref()),
+            (None, Some("binary"))
+        );
         let content = m.content.clone().expect("content");
         assert_eq!(
-            (content.kind, content.port, content.source_port, content.length),
+            (
+                content.kind,
+                content.port,
+                content.source_port,
+                content.length
+            ),
             (ContentKind::Binary, Some(5499), Some(9200), Some(97))
         );
         assert_eq!(
@@ -813,7 +837,10 @@ mod tests {
             .remove(0);
         assert!(m.flash && !m.truncated);
         assert_eq!(m.code.as_deref(), Some("4711"));
-        let cut = truncated(deliver(SENDER, "Your verification code is 482913, valid 5 min"), 4);
+        let cut = truncated(
+            deliver(SENDER, "Your verification code is 482913, valid 5 min"),
+            4,
+        );
         let m = ingest.commit(&cut).await.expect("commit").remove(0);
         assert!(m.truncated && !m.flash);
         assert!(m.text.starts_with("Your verification code is 482913"));

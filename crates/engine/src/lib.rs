@@ -18,6 +18,7 @@ mod modems;
 pub mod offline;
 mod retention;
 mod server;
+mod sources;
 pub mod store;
 pub mod tokens;
 
@@ -27,3 +28,4 @@ pub use engine::{Engine, EngineError};
 pub use ingest::MULTIPART_TIMEOUT;
 pub use server::tls;
 pub use server::{generate_token, LanError, SettingsError};
+pub use sources::{check_all as check_sources, SourceConfig, SourceConfigError, SourceKind};

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use simrelay_modem::{ModemConfig, ModemHandle};
+use simrelay_modem::{ModemConfig, ModemHandle, StatusWatch, StatusWatchers};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -107,6 +107,8 @@ struct Inner {
     shutdown: CancellationToken,
     defaults: ModemDefaults,
     entries: Mutex<Vec<Entry>>,
+    /// Who watches the modems' status: shared by every driver, so one watch keeps them all fresh.
+    watchers: StatusWatchers,
 }
 
 impl std::fmt::Debug for Modems {
@@ -137,8 +139,16 @@ impl Modems {
                 shutdown,
                 defaults,
                 entries: Mutex::new(Vec::new()),
+                watchers: StatusWatchers::new(),
             }),
         }
+    }
+
+    /// Someone shows the modems' status (the UI's Modems screen): until the returned guard is dropped, every
+    /// modem, also one added later, refreshes its signal, operator and storage use at once and then every 30 s.
+    /// Without a watch the drivers poll nothing; the status follows what the modems report on their own.
+    pub(crate) fn watch_status(&self) -> StatusWatch {
+        self.inner.watchers.watch()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Entry>> {
@@ -229,6 +239,7 @@ impl Modems {
             label: label.clone(),
             pin: self.inner.defaults.pins.get(port).cloned(),
             sweep_interval: Duration::from_secs(self.inner.defaults.sweep_secs),
+            status_watchers: self.inner.watchers.clone(),
             ..ModemConfig::default()
         });
         let stop = self.inner.shutdown.child_token();
@@ -316,6 +327,7 @@ impl Modems {
         let (handle, events) = simrelay_modem::spawn(ModemConfig {
             port: port.to_owned(),
             id: Some(DEMO_KEY.to_owned()),
+            status_watchers: self.inner.watchers.clone(),
             ..ModemConfig::default()
         });
         let stop = self.inner.shutdown.child_token();
@@ -458,5 +470,87 @@ async fn remember_ids(
             },
             () = shutdown.cancelled() => return,
         };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use simrelay_modem::{SimOptions, Simulator};
+
+    use super::*;
+
+    /// How often the simulated modem was asked for its operator (the status refresh's command).
+    fn operator_reads(sim: &Simulator) -> usize {
+        sim.commands()
+            .iter()
+            .filter(|c| c.command == "AT+COPS?")
+            .count()
+    }
+
+    async fn until(what: &str, mut done: impl FnMut() -> bool) {
+        let give_up = Instant::now() + Duration::from_secs(20);
+        while !done() {
+            assert!(Instant::now() < give_up, "{what} did not happen in time");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_status_watch_refreshes_every_modem_also_one_added_later() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("m.db")).await.expect("store");
+        let shutdown = CancellationToken::new();
+        let modems = Modems::new(
+            store,
+            Hub::new(),
+            shutdown.clone(),
+            ModemDefaults {
+                sweep_secs: 3600,
+                ..ModemDefaults::default()
+            },
+        );
+        let first = Simulator::start(SimOptions::default())
+            .await
+            .expect("simulator");
+        let second = Simulator::start(SimOptions::default())
+            .await
+            .expect("simulator");
+        let port = |sim: &Simulator| sim.path().to_string_lossy().into_owned();
+        modems
+            .add_serial(&port(&first), None, Origin::Config)
+            .await
+            .expect("first modem");
+        modems.identify_all(Duration::from_secs(20)).await;
+        // The start-up reads the operator once; nobody watches, so nothing more.
+        until("the first modem's start-up", || operator_reads(&first) == 1).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(operator_reads(&first), 1);
+
+        let watch = modems.watch_status();
+        until("a refresh at once", || operator_reads(&first) == 2).await;
+        modems
+            .add_serial(&port(&second), None, Origin::Config)
+            .await
+            .expect("second modem");
+        until("the second modem's start-up", || {
+            operator_reads(&second) == 1
+        })
+        .await;
+        drop(watch);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!((operator_reads(&first), operator_reads(&second)), (2, 1));
+        // The next watcher wakes both, the one added later too.
+        let watch = modems.watch_status();
+        until("both refreshed", || {
+            operator_reads(&first) == 3 && operator_reads(&second) == 2
+        })
+        .await;
+        drop(watch);
+        shutdown.cancel();
+        modems.shutdown().await;
+        first.shutdown().await;
+        second.shutdown().await;
     }
 }

@@ -12,16 +12,30 @@ pub fn decode_pdu_json(hex: &str) -> Result<Value, simrelay_pdu::DecodeError> {
 }
 
 /// Answers one line of `simrelay extract`: the line is the message text, or a JSON object whose `text`
-/// field is. Returns `{"code": string|null}`, plus `"explain"` when asked.
+/// field is. Returns `{"code": string|null}` plus, as a message in the API carries them, `code_span`,
+/// `confidence`, `origin` (an origin-bound message) and `alternatives` when there are any; `"explain"` when asked.
 pub fn extract_line(line: &str, explain: bool) -> Value {
     let text = text_of(line);
-    let code = simrelay_otp::extract(&text).map(|c| c.value);
-    if explain {
-        let explanation = serde_json::to_value(simrelay_otp::explain(&text)).unwrap_or(Value::Null);
-        json!({ "code": code, "explain": explanation })
-    } else {
-        json!({ "code": code })
+    let (code, code_span, confidence, origin, alternatives) =
+        crate::store::code_fields(simrelay_otp::analyse(&text));
+    let mut answer = json!({ "code": code });
+    if let Some(span) = code_span {
+        answer["code_span"] = json!(span);
     }
+    if let Some(confidence) = confidence {
+        answer["confidence"] = json!(confidence);
+    }
+    if let Some(origin) = origin {
+        answer["origin"] = serde_json::to_value(origin).unwrap_or(Value::Null);
+    }
+    if !alternatives.is_empty() {
+        answer["alternatives"] = serde_json::to_value(alternatives).unwrap_or(Value::Null);
+    }
+    if explain {
+        answer["explain"] =
+            serde_json::to_value(simrelay_otp::explain(&text)).unwrap_or(Value::Null);
+    }
+    answer
 }
 
 fn text_of(line: &str) -> String {
@@ -42,13 +56,15 @@ mod tests {
 
     #[test]
     fn extract_takes_plain_text_and_json_lines() {
+        let plain = extract_line("Your verification code is 482913\n", false);
+        assert_eq!(plain["code"], "482913");
+        assert_eq!(plain["code_span"], json!([26, 32]));
+        let confidence = plain["confidence"].as_f64().unwrap_or_default();
+        assert!(confidence > 0.5 && confidence <= 1.0, "{plain}");
+        assert!(plain.get("origin").is_none() && plain.get("alternatives").is_none());
         assert_eq!(
-            extract_line("Your verification code is 482913\n", false),
-            json!({"code": "482913"})
-        );
-        assert_eq!(
-            extract_line(r#"{"text": "Your code: 7351", "id": 4}"#, false),
-            json!({"code": "7351"})
+            extract_line(r#"{"text": "Your code: 7351", "id": 4}"#, false)["code"],
+            "7351"
         );
         assert_eq!(
             extract_line("see you at 12:30", false),
@@ -63,6 +79,24 @@ mod tests {
         let explained = extract_line("Your verification code is 482913", true);
         assert_eq!(explained["code"], "482913");
         assert!(explained["explain"].is_object(), "{explained}");
+    }
+
+    #[test]
+    fn extract_names_the_origin_and_the_alternatives() {
+        let bound = extract_line(
+            r#"{"text": "660679 is your GitHub code.\n\n@github.com #660679"}"#,
+            false,
+        );
+        assert_eq!(bound["code"], "660679");
+        assert_eq!(bound["origin"], json!({"host": "github.com"}));
+        assert_eq!(bound["confidence"], 1.0);
+        let two = extract_line(
+            r#"{"text": "Security code: 55102288\nVerification code: 482913"}"#,
+            false,
+        );
+        assert_eq!(two["code"], "482913");
+        assert_eq!(two["alternatives"][0]["code"], "55102288");
+        assert_eq!(two["alternatives"][0]["span"], json!([15, 23]));
     }
 
     #[test]

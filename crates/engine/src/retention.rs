@@ -1,5 +1,6 @@
 //! The retention task: applies the retention rules of the live settings at start-up, every minute, and at once
-//! when they change (`PATCH /api/settings`), so a new rule needs no restart.
+//! when they change (`PATCH /api/settings`), so a new rule needs no restart. Without any rule it only waits for
+//! the settings to change: an idle relay has no minute tick.
 
 use std::time::Duration;
 
@@ -20,6 +21,7 @@ pub(crate) async fn run(
 ) {
     let mut tick = tokio::time::interval(PERIOD);
     loop {
+        let active = retention_of(&settings.borrow()) != Retention::default();
         tokio::select! {
             () = shutdown.cancelled() => return,
             changed = settings.changed() => {
@@ -27,7 +29,7 @@ pub(crate) async fn run(
                     return;
                 }
             }
-            _ = tick.tick() => {}
+            _ = tick.tick(), if active => {}
         }
         let retention = retention_of(&settings.borrow_and_update());
         if retention == Retention::default() {

@@ -1,19 +1,25 @@
 //! The AT command channel: one command at a time over a [`Transport`], URCs set aside.
 //!
-//! Every command waits for its final result or its own timeout; a short guard time after each final
-//! result keeps slow firmware (SIM800L) from dropping the next command. URCs that arrive at any
-//! moment, even inside a response, are queued for the driver instead of being mixed into the answer.
+//! Every command waits for its final result or its own timeout; where a modem family needs a guard
+//! time (Telit, see [`crate::config::guard_for`]), the next command waits until that long after the
+//! previous final result, so a command that follows a quiet spell is not delayed at all. URCs that
+//! arrive at any moment, even inside a response, are queued for the driver instead of being mixed
+//! into the answer, and [`AtChannel::take_ready`] collects the ones already waiting on the port
+//! without blocking, so the driver can look before it starts housekeeping.
 //! After a timeout the channel is "out of step" (a late answer may still come), so the next command
 //! first waits for the line to go quiet, and the framer drops `+NAME:` lines that do not belong to
 //! the command in flight. A bare `OK` arriving even later cannot be told apart, which is why the
 //! driver also treats any timeout as a broken link and reinitialises the modem.
 
 use std::collections::VecDeque;
+use std::future::Future;
+use std::task::Poll;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 
+use crate::config::Guard;
 use crate::errors::ModemError;
 use crate::framer::{FinalResult, Frame, Framer, Urc};
 use crate::transport::BoxTransport;
@@ -31,14 +37,16 @@ pub(crate) struct AtChannel {
     io: BoxTransport,
     framer: Framer,
     urcs: VecDeque<Urc>,
-    guard: Duration,
+    guard: Guard,
     last_final: Option<Instant>,
     out_of_step: bool,
     buf: Vec<u8>,
+    /// Frames that suggest the line loses or mangles bytes (garbage, stray lines and results).
+    oddities: u32,
 }
 
 impl AtChannel {
-    pub fn new(io: BoxTransport, guard: Duration) -> AtChannel {
+    pub fn new(io: BoxTransport, guard: Guard) -> AtChannel {
         AtChannel {
             io,
             framer: Framer::new(),
@@ -47,11 +55,12 @@ impl AtChannel {
             last_final: None,
             out_of_step: false,
             buf: vec![0; 1024],
+            oddities: 0,
         }
     }
 
     /// Changes the guard time from the next command on (once the modem family is known).
-    pub fn set_guard(&mut self, guard: Duration) {
+    pub fn set_guard(&mut self, guard: Guard) {
         self.guard = guard;
     }
 
@@ -60,13 +69,19 @@ impl AtChannel {
         self.urcs.pop_front()
     }
 
+    /// How many frames since the last call looked like a line that loses or mangles bytes
+    /// (garbage, a line or result outside any command): a URC may have been lost with them.
+    pub fn take_oddities(&mut self) -> u32 {
+        std::mem::take(&mut self.oddities)
+    }
+
     /// Sends `command` and returns its information lines once it ends with `OK`.
     pub async fn command(
         &mut self,
         command: &str,
         timeout: Duration,
     ) -> Result<Vec<String>, ModemError> {
-        self.prepare().await?;
+        self.prepare(command).await?;
         tracing::trace!(command = %shown(command), "AT >");
         self.framer.expect(command, false);
         self.write(format!("{command}\r").as_bytes()).await?;
@@ -84,7 +99,7 @@ impl AtChannel {
         let smsc = usize::from(pdu.first().copied().unwrap_or(0));
         let tpdu_len = pdu.len().saturating_sub(1 + smsc);
         let command = format!("AT+CMGS={tpdu_len}");
-        self.prepare().await?;
+        self.prepare(&command).await?;
         self.framer.expect(&command, true);
         self.write(format!("{command}\r").as_bytes()).await?;
         // Wait for the prompt; an error instead of it ends the command.
@@ -170,17 +185,41 @@ impl AtChannel {
         Ok(())
     }
 
+    /// Queues the URCs of whatever the port already holds, without waiting for more: a `+CMTI`
+    /// that arrived after the last final result is seen before the next command is chosen.
+    pub async fn take_ready(&mut self) -> Result<(), ModemError> {
+        loop {
+            let n = {
+                let mut read = std::pin::pin!(self.io.read(&mut self.buf));
+                match std::future::poll_fn(|cx| Poll::Ready(read.as_mut().poll(cx))).await {
+                    Poll::Pending => return Ok(()),
+                    Poll::Ready(read) => read?,
+                }
+            };
+            if n == 0 {
+                return Err(ModemError::Disconnected);
+            }
+            for frame in self.framer.push(&self.buf[..n]) {
+                self.side(frame);
+            }
+            if n < self.buf.len() {
+                return Ok(());
+            }
+        }
+    }
+
     /// Handles a frame that is not part of the answer being collected.
     fn side(&mut self, frame: Frame) {
         match frame {
-            Frame::Urc(urc) => self.urcs.push_back(urc),
-            Frame::Noise(text) => tracing::trace!(%text, "vendor status noise ignored"),
+            Frame::Urc(urc) => return self.urcs.push_back(urc),
+            Frame::Noise(text) => return tracing::trace!(%text, "vendor status noise ignored"),
+            Frame::Echo(_) => return,
             Frame::Garbage(text) => tracing::debug!(%text, "garbage from the modem skipped"),
-            Frame::Echo(_) => {}
             Frame::Prompt => tracing::debug!("stray prompt ignored"),
             Frame::Line(text) => tracing::debug!(%text, "line outside a command ignored"),
             Frame::Final(result) => tracing::debug!(?result, "late final result ignored"),
         }
+        self.oddities = self.oddities.saturating_add(1);
     }
 
     /// Collects the answer of the command in flight until its final result.
@@ -225,8 +264,8 @@ impl AtChannel {
         }
     }
 
-    /// Waits out the guard time, and after a timeout, for the line to go quiet.
-    async fn prepare(&mut self) -> Result<(), ModemError> {
+    /// Waits out the guard time `command` needs, and after a timeout, for the line to go quiet.
+    async fn prepare(&mut self, command: &str) -> Result<(), ModemError> {
         if self.out_of_step {
             self.out_of_step = false;
             let give_up = Instant::now() + QUIET_MAX;
@@ -243,7 +282,11 @@ impl AtChannel {
             self.framer.reset();
         }
         if let Some(last) = self.last_final {
-            tokio::time::sleep_until(last + self.guard).await;
+            // Counted from the previous final result: no timer at all when it has passed.
+            let ready = last + self.guard.before(command);
+            if Instant::now() < ready {
+                tokio::time::sleep_until(ready).await;
+            }
         }
         Ok(())
     }
@@ -310,7 +353,7 @@ mod tests {
 
     fn channel() -> (AtChannel, DuplexStream) {
         let (a, b) = duplex(4096);
-        (AtChannel::new(Box::new(a), Duration::from_millis(20)), b)
+        (AtChannel::new(Box::new(a), crate::config::TELIT_GUARD), b)
     }
 
     async fn expect_written(modem: &mut DuplexStream, text: &str) {
@@ -414,6 +457,60 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn the_guard_counts_from_the_previous_result_not_from_the_next_command() {
+        let (mut ch, mut modem) = channel();
+        let script = tokio::spawn(async move {
+            expect_written(&mut modem, "AT\r").await;
+            modem.write_all(b"\r\nOK\r\n").await.unwrap();
+            let answered = Instant::now();
+            expect_written(&mut modem, "AT+CMGR=1\r").await;
+            let gap = answered.elapsed();
+            modem.write_all(b"\r\nOK\r\n").await.unwrap();
+            gap
+        });
+        ch.command("AT", Duration::from_secs(1)).await.unwrap();
+        // A quiet spell longer than the guard: the next command goes at once.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        ch.command("AT+CMGR=1", Duration::from_secs(1))
+            .await
+            .unwrap();
+        let gap = script.await.unwrap();
+        assert_eq!(
+            gap,
+            Duration::from_millis(50),
+            "no guard added after the quiet spell"
+        );
+    }
+
+    #[tokio::test]
+    async fn take_ready_queues_what_is_waiting_and_never_blocks() {
+        let (mut ch, mut modem) = channel();
+        ch.take_ready().await.unwrap();
+        assert_eq!(ch.next_urc(), None);
+        modem
+            .write_all(b"\r\n+CMTI: \"SM\",4\r\n\r\n+CMTI: \"SM\",5\r\n")
+            .await
+            .unwrap();
+        ch.take_ready().await.unwrap();
+        let slots: Vec<_> = std::iter::from_fn(|| ch.next_urc()).collect();
+        assert_eq!(
+            slots,
+            vec![
+                Urc::NewMessage {
+                    mem: "SM".into(),
+                    index: 4
+                },
+                Urc::NewMessage {
+                    mem: "SM".into(),
+                    index: 5
+                }
+            ]
+        );
+        drop(modem);
+        assert!(ch.take_ready().await.unwrap_err().is_link_lost());
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn readiness_urc_ends_the_wait_early() {
         let (mut ch, mut modem) = channel();
         let started = Instant::now();
@@ -422,7 +519,7 @@ mod tests {
         let script = tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(300)).await;
             modem
-                .write_all(b"\r\n^RSSI:3\r\nSMS Ready\r\n")
+                .write_all(b"\r\n^MODE:5,4\r\nSMS Ready\r\n")
                 .await
                 .unwrap();
             modem

@@ -1,6 +1,10 @@
-//! How to reach and drive one modem: port, identity, PIN, sweep period and per-command timeouts.
+//! How to reach and drive one modem (port, identity, PIN, sweep and status periods, per-command
+//! timeouts), and what each modem family needs that others do not: the guard time, with the
+//! manual's sentence that asks for it.
 
 use std::time::Duration;
+
+use crate::watch::StatusWatchers;
 
 /// How to reach one modem.
 #[derive(Debug, Clone)]
@@ -22,11 +26,19 @@ pub struct ModemConfig {
     pub baud: u32,
     /// Period of the safety sweep (`AT+CMGL=4`) that catches messages whose URC was lost.
     pub sweep_interval: Duration,
+    /// Period of the status refresh (signal, operator, registration, storage use). It runs only
+    /// while someone watches ([`StatusWatchers`]); otherwise the status follows the modem's
+    /// unsolicited codes and an idle driver sleeps.
+    pub status_interval: Duration,
+    /// Who is watching the status. Drivers given the same watchers (clones) refresh together;
+    /// the default is a set of its own, reached through
+    /// [`ModemHandle::watch_status`](crate::ModemHandle::watch_status).
+    pub status_watchers: StatusWatchers,
     /// SIM PIN, entered once if the SIM asks. A rejected PIN stops the modem (no retry: the SIM
     /// would lock into PUK).
     pub pin: Option<String>,
-    /// Pause after each final result before the next command. `None` picks one for the modem
-    /// family once it is known (see [`guard_for`]).
+    /// Pause after each final result before the next command, for a modem that is shown to need
+    /// one its family does not. `None` uses the family's [`Guard`] once the family is known.
     pub guard: Option<Duration>,
     /// Per-command timeouts.
     pub timeouts: Timeouts,
@@ -75,6 +87,8 @@ impl Default for ModemConfig {
             label: None,
             baud: 115_200,
             sweep_interval: Duration::from_secs(60),
+            status_interval: Duration::from_secs(30),
+            status_watchers: StatusWatchers::new(),
             pin: None,
             guard: None,
             timeouts: Timeouts::default(),
@@ -83,43 +97,158 @@ impl Default for ModemConfig {
     }
 }
 
-/// The guard time before the family is known, and for families not listed in [`guard_for`].
-pub const DEFAULT_GUARD: Duration = Duration::from_millis(20);
+/// A modem family, as far as the driver treats families differently (guard time, ICCID command,
+/// which unsolicited code reports the signal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// SIMCom's 2G modules: SIM800, SIM808, SIM868, SIM900.
+    Simcom2g,
+    /// SIMCom's LTE modules: SIM7000/7070/7500/7600, A76xx.
+    SimcomLte,
+    /// Quectel: EC2x, EG2x, BG9x, ...
+    Quectel,
+    /// Huawei USB sticks and modules: E3372, ME909, MU709, ...
+    Huawei,
+    /// Telit: LE910, ME910, HE910, GE910, UE910, ...
+    Telit,
+    /// Anything else, including the simulator's plain TS 27.005 modem.
+    Other,
+}
 
-/// The pause a modem family needs between a final result and the next command.
-///
-/// 2G UART modules (SIMCom SIM800/SIM900 family) drop a command that follows a result too
-/// closely: they keep [`DEFAULT_GUARD`]. USB LTE modems (Quectel, SIMCom SIM7xxx/A76xx, Huawei)
-/// take commands back to back, so a short guard keeps the guard out of each message's latency.
-/// Unknown modems keep the default.
-pub fn guard_for(manufacturer: Option<&str>, model: Option<&str>) -> Duration {
-    let family =
+/// The family from `AT+CGMI` and `AT+CGMM`.
+pub fn family_of(manufacturer: Option<&str>, model: Option<&str>) -> Family {
+    let text =
         format!("{} {}", manufacturer.unwrap_or(""), model.unwrap_or("")).to_ascii_lowercase();
-    let usb_lte = ["quectel", "huawei", "sim7", "a76", "ec2", "eg2", "e3372"];
-    if family.contains("sim800") || family.contains("sim900") || family.contains("sim868") {
-        DEFAULT_GUARD
-    } else if usb_lte.iter().any(|f| family.contains(f)) {
-        Duration::from_millis(5)
+    let any = |needles: &[&str]| needles.iter().any(|n| text.contains(n));
+    if any(&["sim800", "sim808", "sim868", "sim900"]) {
+        Family::Simcom2g
+    } else if any(&["sim7", "a76"]) {
+        Family::SimcomLte
+    } else if any(&["quectel", "ec2", "eg2", "bg9"]) {
+        Family::Quectel
+    } else if any(&["huawei", "e3372", "me909", "mu709"]) {
+        Family::Huawei
+    } else if any(&["telit", "le910", "me910", "he910", "ge910", "ue910"]) {
+        Family::Telit
     } else {
-        DEFAULT_GUARD
+        Family::Other
     }
 }
+
+/// The pause a modem needs between the end of a final result and its next command: `every`
+/// command, or only the `commands` listed (by name, `+CMGS`), each counted from the previous
+/// final result (so a command that follows a quiet spell waits for nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Guard {
+    /// Before any command.
+    pub every: Duration,
+    /// Before these commands (name without `AT`, e.g. `+CMGS`), when longer than `every`.
+    pub commands: &'static [(&'static str, Duration)],
+}
+
+impl Guard {
+    /// No pause: the manual asks only that the final result be awaited.
+    pub const NONE: Guard = Guard {
+        every: Duration::ZERO,
+        commands: &[],
+    };
+
+    /// The same pause before every command.
+    pub const fn every(pause: Duration) -> Guard {
+        Guard {
+            every: pause,
+            commands: &[],
+        }
+    }
+
+    /// The pause before `command` (a whole command line, `AT+CMGR=3`).
+    pub fn before(&self, command: &str) -> Duration {
+        let name = command
+            .get(2..)
+            .unwrap_or("")
+            .split(['=', '?'])
+            .next()
+            .unwrap_or("");
+        self.commands
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, pause)| *pause)
+            .fold(self.every, Duration::max)
+    }
+}
+
+/// Telit's pause, from its AT command references (e.g. *LE910 V2 Series AT Commands*,
+/// 80446ST10707A Rev. 0, 2015-11-03, §3.2.5 "Command Issuing Timing"; the same paragraph is in
+/// the GM862, HE910, UC864 and LE910Cx references): "It is advisable anyway to wait for at least
+/// 20ms between the end of the reception of the response and the issue of the next AT command."
+pub const TELIT_GUARD: Guard = Guard::every(Duration::from_millis(20));
+
+/// The guard a family needs, with the reason. Only Telit documents one. For the others the
+/// manuals ask for nothing beyond awaiting the final result, e.g. *SIM800 Series AT Command
+/// Manual* V1.09 §1.4.5: "you need to wait the final response (for example OK, CME error, CMS
+/// error) of last AT Command you entered before you enter the next AT Command", which the
+/// channel always does; no failure without a pause has been reproduced on them either. A modem
+/// that is shown to need one anyway gets it through [`ModemConfig::guard`].
+pub fn guard_for(family: Family) -> Guard {
+    match family {
+        Family::Telit => TELIT_GUARD,
+        Family::Simcom2g | Family::SimcomLte | Family::Quectel | Family::Huawei | Family::Other => {
+            Guard::NONE
+        }
+    }
+}
+
+/// The guard before the family is known (the first commands of a start-up: `AT`, `ATE0`,
+/// `AT+CMEE`, `AT+CGMM`, `AT+CGMI`): the longest any family needs, since the modem may be a Telit.
+/// It costs a few tens of milliseconds once per start-up, never a message's latency.
+pub const UNKNOWN_FAMILY_GUARD: Guard = TELIT_GUARD;
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn guard_per_family() {
-        let ms = |m: Option<&str>, model: Option<&str>| guard_for(m, model).as_millis();
-        assert_eq!(ms(Some("SIMCOM_Ltd"), Some("SIMCOM_SIM800L")), 20);
-        assert_eq!(ms(Some("Quectel"), Some("EC25")), 5);
+    fn families() {
+        let f = |m: &str, model: &str| family_of(Some(m), Some(model));
+        assert_eq!(f("SIMCOM_Ltd", "SIMCOM_SIM800L"), Family::Simcom2g);
         assert_eq!(
-            ms(Some("SIMCOM INCORPORATED"), Some("SIMCOM_SIM7600E-H")),
-            5
+            f("SIMCOM INCORPORATED", "SIMCOM_SIM7600E-H"),
+            Family::SimcomLte
         );
-        assert_eq!(ms(Some("huawei"), Some("E3372")), 5);
-        assert_eq!(ms(Some("SimRelay"), Some("SimRelay Simulated Modem")), 20);
-        assert_eq!(ms(None, None), 20);
+        assert_eq!(f("Quectel", "EC25"), Family::Quectel);
+        assert_eq!(f("huawei", "E3372"), Family::Huawei);
+        assert_eq!(f("Telit", "LE910C4-EU"), Family::Telit);
+        assert_eq!(f("SimRelay", "SimRelay Simulated Modem"), Family::Other);
+        assert_eq!(family_of(None, None), Family::Other);
+    }
+
+    #[test]
+    fn only_telit_documents_a_guard() {
+        let ms = |family| guard_for(family).before("AT+CMGR=1").as_millis();
+        assert_eq!(ms(Family::Telit), 20);
+        for family in [
+            Family::Simcom2g,
+            Family::SimcomLte,
+            Family::Quectel,
+            Family::Huawei,
+            Family::Other,
+        ] {
+            assert_eq!(ms(family), 0, "{family:?}");
+        }
+        assert_eq!(UNKNOWN_FAMILY_GUARD.before("AT").as_millis(), 20);
+    }
+
+    #[test]
+    fn per_command_pauses_count_when_longer() {
+        const SLOW_SEND: &[(&str, Duration)] = &[("+CMGS", Duration::from_millis(50))];
+        let guard = Guard {
+            every: Duration::from_millis(5),
+            commands: SLOW_SEND,
+        };
+        assert_eq!(guard.before("AT+CMGS=23").as_millis(), 50);
+        assert_eq!(guard.before("at+cmgs=23").as_millis(), 50);
+        assert_eq!(guard.before("AT+CMGR=2").as_millis(), 5);
+        assert_eq!(guard.before("AT").as_millis(), 5);
+        assert_eq!(Guard::NONE.before("AT+CMGS=23"), Duration::ZERO);
     }
 }

@@ -42,6 +42,9 @@ pub mod cms {
     pub const INVALID_MEMORY_INDEX: u16 = 321;
     /// Memory full: the SIM cannot take more messages until some are deleted.
     pub const MEMORY_FULL: u16 = 322;
+    /// No `+CNMA` acknowledgement expected: the modem gave up waiting for it (and, per TS 27.005,
+    /// switched routing to the computer off).
+    pub const NO_CNMA_EXPECTED: u16 = 340;
     /// Unknown error.
     pub const UNKNOWN: u16 = 500;
 }

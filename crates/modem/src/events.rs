@@ -1,7 +1,5 @@
 //! What a driver reports to the engine: received messages and modem status.
 
-use crate::listing::Registration;
-
 /// Connection state of a modem.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkState {
@@ -13,6 +11,42 @@ pub enum LinkState {
     Disconnected,
     /// Stopped for good until the user acts (wrong PIN, no SIM); see `last_error`.
     Failed,
+}
+
+/// Network registration (TS 27.007 §7.2 `<stat>`, the same in `+CREG`, `+CGREG` and `+CEREG`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Registration {
+    /// Not registered and not searching.
+    NotRegistered,
+    /// Registered on the home network.
+    Home,
+    /// Searching for a network.
+    Searching,
+    /// Registration denied (SIM barred, no subscription).
+    Denied,
+    /// Unknown (out of coverage).
+    Unknown,
+    /// Registered, roaming.
+    Roaming,
+}
+
+impl Registration {
+    /// From a `<stat>` number.
+    pub fn from_stat(stat: u8) -> Registration {
+        match stat {
+            0 => Registration::NotRegistered,
+            1 => Registration::Home,
+            2 => Registration::Searching,
+            3 => Registration::Denied,
+            5 => Registration::Roaming,
+            _ => Registration::Unknown,
+        }
+    }
+
+    /// Registered, at home or roaming.
+    pub fn is_registered(self) -> bool {
+        matches!(self, Registration::Home | Registration::Roaming)
+    }
 }
 
 /// What is known about a modem right now.
@@ -30,9 +64,10 @@ pub struct ModemStatus {
     pub state: LinkState,
     /// Model (`AT+CGMM`), once known.
     pub model: Option<String>,
-    /// Network operator (`AT+COPS?`), once registered.
+    /// Network operator (`AT+COPS?`, read again when the registration changes), once registered.
     pub operator: Option<String>,
-    /// Signal strength in dBm (`AT+CSQ`), when known.
+    /// Signal strength in dBm, when known: from the modem's signal reports (`+CSQN`, `+QIND:
+    /// "csq"`, `^RSSI`, `+CSQ` reports, `+CIEV`) where it offers them, else `AT+CSQ`.
     pub signal_dbm: Option<i32>,
     /// The last error, for the user.
     pub last_error: Option<String>,
@@ -42,7 +77,8 @@ pub struct ModemStatus {
     pub imei: Option<String>,
     /// ICCID of the SIM (`AT+CCID`, `AT+QCCID`, `AT+CICCID` or `AT^ICCID?`), once known.
     pub iccid: Option<String>,
-    /// Network registration (`AT+CREG?`), when known.
+    /// Network registration: the best of the circuit-switched (`+CREG`), packet (`+CGREG`) and
+    /// LTE (`+CEREG`) registrations, as the modem reports them unsolicited, when known.
     pub registration: Option<Registration>,
     /// Messages stored in the selected storage and its capacity (`AT+CPMS?`), when known.
     pub storage: Option<(u32, u32)>,

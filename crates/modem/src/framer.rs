@@ -25,7 +25,7 @@ pub enum Frame {
     Prompt,
     /// An unsolicited result code.
     Urc(Urc),
-    /// Vendor status noise (Huawei/ZTE `^RSSI`, `^MODE`, `^BOOT`, ...), to be ignored.
+    /// Vendor status noise (Huawei/ZTE `^MODE`, `^BOOT`, `^DSFLOWRPT`, ...), to be ignored.
     Noise(String),
     /// Bytes that cannot be a modem line (control characters, over-long lines), skipped.
     Garbage(String),
@@ -82,10 +82,15 @@ pub enum Urc {
 }
 
 /// Prefixes of lines that are unsolicited unless they answer the command in flight.
+/// (`+CSQ` and `+CSQN` are the signal reports of SIMCom modules: unsolicited when `AT+CSQ` is not
+/// in flight.)
 const URC_PREFIXES: &[&str] = &[
     "+CMTI", "+CMT", "+CDS", "+CDSI", "+CBM", "+CREG", "+CGREG", "+CEREG", "+CPIN", "+CLIP",
-    "+CRING", "+CUSD", "+CFUN", "+QIND", "+CIEV", "+QUSIM",
+    "+CRING", "+CUSD", "+CFUN", "+QIND", "+CIEV", "+QUSIM", "+CSQ", "+CSQN",
 ];
+
+/// Huawei caret lines that matter (the rest is status noise): a full SIM, and the signal.
+const CARET_URCS: &[&str] = &["^SMMEMFULL", "^RSSI"];
 
 /// Whole lines that are readiness or boot signals.
 const READY_LINES: &[&str] = &[
@@ -213,6 +218,13 @@ impl Framer {
             frames.push(Frame::Garbage(text.escape_debug().to_string()));
             return;
         }
+        if self.pending.is_some() && text.starts_with('^') {
+            // Vendor status chatter between a `+CMT` header and its PDU: the PDU still follows.
+            if let Some(frame) = self.classify(text) {
+                frames.push(frame);
+            }
+            return;
+        }
         if let Some((kind, header)) = self.pending.take() {
             match hex::decode(text) {
                 Ok(pdu) => {
@@ -263,8 +275,7 @@ impl Framer {
         {
             return Some(Frame::Line(text.to_string()));
         }
-        if upper.starts_with("^SMMEMFULL") {
-            // Huawei's "SIM full" is the one caret line that matters.
+        if CARET_URCS.iter().any(|p| upper.starts_with(p)) {
             return Some(Frame::Urc(Urc::Other(text.to_string())));
         }
         if text.starts_with('^') {
@@ -327,7 +338,7 @@ fn command_name(command: &str) -> Option<String> {
     }
     let end = rest.find(['=', '?']).unwrap_or(rest.len());
     let name = &rest[..end];
-    if name.starts_with('+') || name.starts_with('^') || name.starts_with('$') {
+    if name.starts_with(['+', '^', '$', '#']) {
         Some(name.to_string())
     } else {
         None
@@ -471,6 +482,23 @@ mod tests {
     }
 
     #[test]
+    fn vendor_chatter_between_a_cmt_header_and_its_pdu_is_skipped() {
+        let input = format!("\r\n+CMT: ,23\r\n^MODE:5,4\r\n^RSSI:17\r\n{PDU}\r\n");
+        let frames = frames_at_every_boundary(|_| {}, input.as_bytes());
+        assert_eq!(
+            frames,
+            vec![
+                Frame::Noise("^MODE:5,4".into()),
+                Frame::Urc(Urc::Other("^RSSI:17".into())),
+                Frame::Urc(Urc::Deliver {
+                    header: "+CMT: ,23".into(),
+                    pdu: hex::decode(PDU).unwrap()
+                }),
+            ]
+        );
+    }
+
+    #[test]
     fn cmt_inside_a_response_does_not_end_it() {
         let input = format!("\r\n+CSQ: 20,99\r\n+CMT: ,23\r\n{PDU}\r\n\r\nOK\r\n");
         let frames = frames_at_every_boundary(|f| f.expect("AT+CSQ", false), input.as_bytes());
@@ -514,9 +542,9 @@ mod tests {
         let mut f = Framer::new();
         f.expect("AT+CMGD=1", false);
         assert_eq!(
-            f.push(b"\r\n+CSQ: 9,99\r\n\r\nOK\r\n"),
+            f.push(b"\r\n+COPS: 0,0,\"Demo\",7\r\n\r\nOK\r\n"),
             vec![
-                Frame::Garbage("stray line +CSQ: 9,99".into()),
+                Frame::Garbage("stray line +COPS: 0,0,\"Demo\",7".into()),
                 Frame::Final(FinalResult::Ok)
             ]
         );
@@ -532,13 +560,40 @@ mod tests {
         assert_eq!(
             frames,
             vec![
-                Frame::Noise("^RSSI:14".into()),
+                Frame::Urc(Urc::Other("^RSSI:14".into())),
                 line("+CPMS: \"SM\",1,30"),
                 Frame::Noise("^MODE:5,4".into()),
                 Frame::Final(FinalResult::Ok),
                 Frame::Urc(Urc::Ready("SMS Ready".into())),
                 Frame::Urc(Urc::Ready("+QIND: SMS DONE".into())),
                 Frame::Urc(Urc::Other("^SMMEMFULL: \"SM\"".into())),
+            ]
+        );
+    }
+
+    #[test]
+    fn signal_reports_are_urcs_unless_they_answer_the_command() {
+        let mut f = Framer::new();
+        f.expect("AT+CMGD=1", false);
+        assert_eq!(
+            f.push(b"\r\n+CSQN: 20,0\r\n+CSQ: 21,99\r\n\r\nOK\r\n"),
+            vec![
+                Frame::Urc(Urc::Other("+CSQN: 20,0".into())),
+                Frame::Urc(Urc::Other("+CSQ: 21,99".into())),
+                Frame::Final(FinalResult::Ok)
+            ]
+        );
+        f.expect("AT+CSQ", false);
+        assert_eq!(
+            f.push(b"\r\n+CSQ: 21,99\r\n\r\nOK\r\n"),
+            vec![line("+CSQ: 21,99"), Frame::Final(FinalResult::Ok)]
+        );
+        f.expect("AT#CCID", false);
+        assert_eq!(
+            f.push(b"\r\n#CCID: 8949000000000000001\r\n\r\nOK\r\n"),
+            vec![
+                line("#CCID: 8949000000000000001"),
+                Frame::Final(FinalResult::Ok)
             ]
         );
     }

@@ -1,4 +1,5 @@
-//! [`ModemHandle`]: how the engine talks to a running driver task (release, send, shut down).
+//! [`ModemHandle`]: how the engine talks to a running driver task (release, send, watch the
+//! status, shut down).
 
 use std::sync::Arc;
 
@@ -6,6 +7,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::errors::ModemError;
 use crate::events::Received;
+use crate::watch::{StatusWatch, StatusWatchers};
 
 /// The modem's id as the driver knows it, and whether it is final for this run (learned from
 /// the modem, set in the configuration, or given up on after a failed first start-up).
@@ -15,33 +17,42 @@ pub(crate) struct Identity {
     pub settled: bool,
 }
 
+/// Where the driver sends the outcome of a request, when the caller waits for it.
+pub(crate) type Reply<T> = oneshot::Sender<Result<T, ModemError>>;
+
 /// A request from a [`ModemHandle`] to its driver task.
 pub(crate) enum Request {
     Delete {
         slot: u32,
         /// `None`: the storage the driver receives into.
         storage: Option<String>,
-        reply: oneshot::Sender<Result<(), ModemError>>,
+        /// The PDU committed from the slot (see `Deletion::pdu` in the driver); `None`: delete
+        /// whatever is there.
+        pdu: Option<Vec<u8>>,
+        /// `None`: nobody waits (the engine's after-commit release); the driver logs a failure.
+        reply: Option<Reply<()>>,
     },
-    /// Acknowledge the oldest unacknowledged `+CMT`/`+CDS` with `AT+CNMA`.
+    /// Acknowledge the `+CMT`/`+CDS` of this PDU with `AT+CNMA`, if it still waits for one.
     Ack {
-        reply: oneshot::Sender<Result<(), ModemError>>,
+        pdu: Option<Vec<u8>>,
+        reply: Option<Reply<()>>,
     },
     Send {
         pdus: Vec<Vec<u8>>,
-        reply: oneshot::Sender<Result<Vec<u8>, ModemError>>,
+        reply: Reply<Vec<u8>>,
     },
     Shutdown(oneshot::Sender<()>),
 }
 
 /// A send waiting for the modem to come back, with its caller's reply channel.
-pub(crate) type PendingSend = (Vec<Vec<u8>>, oneshot::Sender<Result<Vec<u8>, ModemError>>);
+pub(crate) type PendingSend = (Vec<Vec<u8>>, Reply<Vec<u8>>);
 
 /// A cheap, clonable handle to a running driver.
 #[derive(Clone, Debug)]
 pub struct ModemHandle {
     pub(crate) id: watch::Receiver<Identity>,
     pub(crate) requests: mpsc::Sender<Request>,
+    pub(crate) watchers: StatusWatchers,
 }
 
 impl std::fmt::Debug for Request {
@@ -93,17 +104,46 @@ impl ModemHandle {
     }
 
     /// What the engine does once `received` is committed: deletes its slot (in its storage), or
-    /// acknowledges a direct delivery that awaits `AT+CNMA`; nothing for other messages.
+    /// acknowledges a direct delivery that awaits `AT+CNMA`; nothing for other messages. Returns
+    /// when the modem has answered; [`ModemHandle::queue_release`] does not wait.
     pub async fn release(&self, received: &Received) -> Result<(), ModemError> {
-        match received.slot {
-            Some(slot) => self.delete_in(received.storage.clone(), slot).await,
-            None if received.needs_ack => {
-                let (reply, rx) = oneshot::channel();
-                self.request(Request::Ack { reply }).await?;
-                rx.await.map_err(|_| ModemError::Stopped)?
-            }
-            None => Ok(()),
+        let (reply, rx) = oneshot::channel();
+        if self.release_request(received, Some(reply)).await? {
+            rx.await.map_err(|_| ModemError::Stopped)?
+        } else {
+            Ok(())
         }
+    }
+
+    /// [`ModemHandle::release`] without waiting for the modem: the driver acknowledges at once
+    /// (the modem holds the next direct delivery back until then) and deletes when it has
+    /// nothing more urgent to do (reads come first, deletes go together). Returns once the
+    /// driver has the request. A delete that fails needs no retry: the slot is read again after
+    /// a reconnect or by the next sweep, and the store's dedup key ignores the repeat.
+    pub async fn queue_release(&self, received: &Received) -> Result<(), ModemError> {
+        self.release_request(received, None).await.map(drop)
+    }
+
+    /// Sends the request `received` needs, if any; true if one was sent.
+    async fn release_request(
+        &self,
+        received: &Received,
+        reply: Option<Reply<()>>,
+    ) -> Result<bool, ModemError> {
+        let request = match received.slot {
+            Some(slot) => Request::Delete {
+                slot,
+                storage: received.storage.clone(),
+                pdu: Some(received.pdu.clone()),
+                reply,
+            },
+            None if received.needs_ack => Request::Ack {
+                pdu: Some(received.pdu.clone()),
+                reply,
+            },
+            None => return Ok(false),
+        };
+        self.request(request).await.map(|()| true)
     }
 
     async fn delete_in(&self, storage: Option<String>, slot: u32) -> Result<(), ModemError> {
@@ -111,10 +151,19 @@ impl ModemHandle {
         self.request(Request::Delete {
             slot,
             storage,
-            reply,
+            pdu: None,
+            reply: Some(reply),
         })
         .await?;
         rx.await.map_err(|_| ModemError::Stopped)?
+    }
+
+    /// Starts watching the status (a client shows the Modems screen, say): while the returned
+    /// guard lives, this driver, and every other one sharing its
+    /// [`ModemConfig::status_watchers`](crate::ModemConfig::status_watchers), refreshes signal,
+    /// operator and storage use at once and then every status interval.
+    pub fn watch_status(&self) -> StatusWatch {
+        self.watchers.watch()
     }
 
     /// Sends SMS-SUBMIT PDUs (one per part, each starting with its SMSC field, usually `00`) and

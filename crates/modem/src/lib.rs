@@ -6,10 +6,13 @@
 //!   in tests);
 //! - [`framer`]: pure splitting of modem output into echo, response lines, final results, URCs and
 //!   the `> ` prompt, at any read boundary;
-//! - `channel`: one AT command at a time, with timeouts and a guard time, URCs set aside;
-//! - `driver`: the per-modem task (init, drain, `+CMTI` → `AT+CMGR`, delete on request, reconnect),
-//!   started with [`spawn`], reached through a [`ModemHandle`] and reporting [`ModemEvent`]s
-//!   ([`events`]), configured by a [`ModemConfig`] ([`config`]);
+//! - `channel`: one AT command at a time, with timeouts and the guard time a family needs, URCs
+//!   set aside;
+//! - `driver`: the per-modem task (init, drain, `+CMT` acknowledged or `+CMTI` → `AT+CMGR`,
+//!   delete on request, reads before housekeeping, status from URCs, reconnect), started with
+//!   [`spawn`], reached through a [`ModemHandle`] and reporting [`ModemEvent`]s ([`events`]),
+//!   configured by a [`ModemConfig`] ([`config`]); [`StatusWatchers`] say when its status is
+//!   worth polling;
 //! - [`sim`]: the simulator used by tests and the `--demo` mode.
 //!
 //! The driver does not decode PDUs: it hands the raw bytes to the engine, which commits them and
@@ -30,10 +33,8 @@
 //!         ModemEvent::Received(r) => {
 //!             // 1. decode r.pdu and commit it (dedup by modem + hash of the raw PDU: the same
 //!             //    message can come twice, e.g. after a reconnect or as +CMT and +CMTI);
-//!             // 2. only then free the slot:
-//!             if let Some(slot) = r.slot {
-//!                 let _ = modem.delete(slot).await;
-//!             }
+//!             // 2. only then free the slot (or acknowledge a direct delivery):
+//!             let _ = modem.queue_release(&r).await;
 //!         }
 //!         ModemEvent::Status(status) => println!("{}: {:?}", status.id, status.state),
 //!         _ => {} // more kinds of events may come
@@ -42,12 +43,14 @@
 //! # }
 //! ```
 //!
-//! A failed `delete` (the modem was unplugged meanwhile) needs no retry: after the reconnect the
-//! driver lists the SIM again and hands the message on once more.
+//! A failed release (the modem was unplugged meanwhile) needs no retry: after the reconnect the
+//! driver lists the SIM again and hands the message on once more, and an unacknowledged direct
+//! delivery comes again from the network.
 
 // Tests may unwrap: a panic there is a failed test, not a crash on input.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod answers;
 mod channel;
 pub mod config;
 mod driver;
@@ -55,18 +58,19 @@ pub mod errors;
 pub mod events;
 pub mod framer;
 mod handle;
-mod listing;
-pub use listing::Registration;
 mod negotiate;
 pub mod port_access;
 pub mod probe;
 pub mod sim;
+mod status_urc;
 pub mod transport;
+mod watch;
 
-pub use config::{guard_for, ModemConfig, Timeouts, DEFAULT_GUARD};
+pub use config::{family_of, guard_for, Family, Guard, ModemConfig, Timeouts};
 pub use driver::{spawn, spawn_with};
 pub use errors::{AtError, ErrorFamily, ModemError};
-pub use events::{LinkState, ModemEvent, ModemStatus, Received};
+pub use events::{LinkState, ModemEvent, ModemStatus, Received, Registration};
 pub use handle::ModemHandle;
 pub use probe::{probe, ProbeResult};
 pub use sim::{SimOptions, Simulator};
+pub use watch::{StatusWatch, StatusWatchers};

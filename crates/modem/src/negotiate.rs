@@ -1,18 +1,64 @@
-//! Choosing settings from what a modem says it supports (`AT+CNMI=?`, `AT+CPMS=?`).
+//! Choosing settings from what a modem says it supports (`AT+CNMI=?`, `AT+CPMS=?`, its family).
 //!
 //! Modems differ: some refuse `AT+CNMI=2,1,0,2,0` because they cannot store status reports, some
-//! have no `SM` storage for SMS. Asking first and falling back in a fixed order gives every modem
-//! the best setting it supports instead of failing the start-up on the first refusal.
+//! have no `SM` storage for SMS, each family reports the signal its own way. Asking first and
+//! falling back in a fixed order gives every modem the best setting it supports instead of
+//! failing the start-up on the first refusal.
 
-/// `AT+CNMI` settings in order of preference: store and indicate new messages (`2,1`), with
-/// status reports stored (`ds=2`), delivered directly (`ds=1`), or not reported (`ds=0`); then
-/// the same with mode 1 for modems that lack mode 2.
-pub(crate) const CNMI_PREFERENCE: &[[u8; 5]] = &[
+use crate::config::Family;
+
+/// How new messages reach the driver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Route {
+    /// Printed with the PDU (`+CMT`, `AT+CNMI` `<mt>`=2) and acknowledged with `AT+CNMA` after the
+    /// commit (phase 2+, `AT+CSMS=1`): no read round trip, nothing stored, and the network
+    /// delivers again whatever is not acknowledged.
+    Direct,
+    /// Stored and announced (`+CMTI`, `<mt>`=1), read with `AT+CMGR`, deleted after the commit.
+    Stored,
+}
+
+/// `AT+CNMI` settings for [`Route::Direct`], in order of preference: route new messages
+/// (`<mt>`=2) with status reports stored (`ds=2`), delivered directly (`ds=1`, acknowledged like
+/// messages), or not reported; mode 1 last (it drops codes while a command runs, which in phase
+/// 2+ makes the network deliver again later).
+pub(crate) const DIRECT_PREFERENCE: &[[u8; 5]] = &[
+    [2, 2, 0, 2, 0],
+    [2, 2, 0, 1, 0],
+    [2, 2, 0, 0, 0],
+    [1, 2, 0, 0, 0],
+];
+
+/// `AT+CNMI` settings for [`Route::Stored`], in order of preference: store and indicate new
+/// messages (`2,1`), with status reports stored (`ds=2`), delivered directly (`ds=1`), or not
+/// reported (`ds=0`); then the same with mode 1 for modems that lack mode 2.
+pub(crate) const STORED_PREFERENCE: &[[u8; 5]] = &[
     [2, 1, 0, 2, 0],
     [2, 1, 0, 1, 0],
     [2, 1, 0, 0, 0],
     [1, 1, 0, 0, 0],
 ];
+
+/// The command that makes a family report its signal unsolicited, when it changes; `None`: use
+/// the TS 27.007 indicators (`AT+CIND=?`, then `AT+CMER=3,0,0,1` for `+CIEV`).
+///
+/// - SIMCom 2G (*SIM800 Series AT Command Manual* V1.09, `AT+EXUNSOL`): `"SQ"` reports
+///   `+CSQN: <rssi>,<ber>` "when <rssi>,<ber> values change".
+/// - SIMCom LTE (*SIM7500_SIM7600 Series AT Command Manual*, `AT+AUTOCSQ`): `<auto>`=1 with
+///   `<mode>`=1 reports `+CSQ: <rssi>,<ber>` only after the values changed (`<mode>`=0 would
+///   report every five seconds).
+/// - Quectel (*EC25&EC21 AT Commands Manual*, `AT+QINDCFG`): `"csq"` reports
+///   `+QIND: "csq",<rssi>,<ber>` on change; `0` keeps the setting out of the NVRAM.
+/// - Huawei prints `^RSSI:<rssi>` on change unless `AT^CURC=0`, which the driver sends to
+///   silence the rest of its status chatter, so it goes the TS 27.007 way.
+pub(crate) fn signal_report_command(family: Family) -> Option<&'static str> {
+    match family {
+        Family::Simcom2g => Some("AT+EXUNSOL=\"SQ\",1"),
+        Family::SimcomLte => Some("AT+AUTOCSQ=1,1"),
+        Family::Quectel => Some("AT+QINDCFG=\"csq\",1,0"),
+        Family::Huawei | Family::Telit | Family::Other => None,
+    }
+}
 
 /// Storages for received messages, in order of preference: the SIM (every modem has it), then
 /// the modem's own memory.
@@ -49,17 +95,21 @@ pub(crate) fn parse_groups(answer: &str) -> Vec<Vec<String>> {
     groups
 }
 
-/// The `AT+CNMI` settings to try, best first: those the `AT+CNMI=?` answer allows, or all of
-/// them when there is no usable answer (the modem's replies then decide).
-pub(crate) fn cnmi_candidates(test_lines: &[String]) -> Vec<[u8; 5]> {
+/// The `AT+CNMI` settings to try for `route`, best first: those the `AT+CNMI=?` answer allows,
+/// or all of them when there is no usable answer (the modem's replies then decide).
+pub(crate) fn cnmi_candidates(test_lines: &[String], route: Route) -> Vec<[u8; 5]> {
+    let preference = match route {
+        Route::Direct => DIRECT_PREFERENCE,
+        Route::Stored => STORED_PREFERENCE,
+    };
     let Some(answer) = test_lines.iter().find_map(|l| l.strip_prefix("+CNMI:")) else {
-        return CNMI_PREFERENCE.to_vec();
+        return preference.to_vec();
     };
     let groups = parse_groups(answer);
     if groups.len() < 2 {
-        return CNMI_PREFERENCE.to_vec();
+        return preference.to_vec();
     }
-    CNMI_PREFERENCE
+    preference
         .iter()
         .filter(|candidate| {
             candidate
@@ -123,28 +173,46 @@ mod tests {
     #[test]
     fn cnmi_prefers_stored_status_reports_when_allowed() {
         let sim800 = lines("+CNMI: (0-3),(0-3),(0-3),(0-2),(0,1)");
-        assert_eq!(cnmi_candidates(&sim800)[0], [2, 1, 0, 2, 0]);
+        assert_eq!(cnmi_candidates(&sim800, Route::Stored)[0], [2, 1, 0, 2, 0]);
+        assert_eq!(cnmi_candidates(&sim800, Route::Direct)[0], [2, 2, 0, 2, 0]);
     }
 
     #[test]
     fn cnmi_falls_back_when_ds_is_limited() {
         let no_ds2 = lines("+CNMI: (0-2),(0-3),(0,2),(0,1),(0,1)");
         assert_eq!(
-            cnmi_candidates(&no_ds2),
+            cnmi_candidates(&no_ds2, Route::Stored),
             vec![[2, 1, 0, 1, 0], [2, 1, 0, 0, 0], [1, 1, 0, 0, 0]]
         );
+        assert_eq!(
+            cnmi_candidates(&no_ds2, Route::Direct),
+            vec![[2, 2, 0, 1, 0], [2, 2, 0, 0, 0], [1, 2, 0, 0, 0]]
+        );
         let only_ds0 = lines("+CNMI: (1,2),(0,1,2,3),(0,2),(0),(0,1)");
-        assert_eq!(cnmi_candidates(&only_ds0)[0], [2, 1, 0, 0, 0]);
+        assert_eq!(
+            cnmi_candidates(&only_ds0, Route::Stored)[0],
+            [2, 1, 0, 0, 0]
+        );
         let mode1_only = lines("+CNMI: (0,1),(0-3),(0,2),(0,1),(0,1)");
-        assert_eq!(cnmi_candidates(&mode1_only), vec![[1, 1, 0, 0, 0]]);
+        assert_eq!(
+            cnmi_candidates(&mode1_only, Route::Stored),
+            vec![[1, 1, 0, 0, 0]]
+        );
         // Only three groups listed: the missing ones must stay 0.
         let short = lines("+CNMI: (0-2),(0-3),(0,2)");
-        assert_eq!(cnmi_candidates(&short)[0], [2, 1, 0, 0, 0]);
+        assert_eq!(cnmi_candidates(&short, Route::Stored)[0], [2, 1, 0, 0, 0]);
     }
 
     #[test]
     fn cnmi_without_answer_tries_everything() {
-        assert_eq!(cnmi_candidates(&[]), CNMI_PREFERENCE.to_vec());
+        assert_eq!(
+            cnmi_candidates(&[], Route::Stored),
+            STORED_PREFERENCE.to_vec()
+        );
+        assert_eq!(
+            cnmi_candidates(&[], Route::Direct),
+            DIRECT_PREFERENCE.to_vec()
+        );
         assert_eq!(cnmi_command(&[2, 1, 0, 2, 0]), "AT+CNMI=2,1,0,2,0");
     }
 

@@ -7,8 +7,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::answers::parse_plain;
 use crate::channel::AtChannel;
-use crate::listing::parse_plain;
 use crate::port_access::{self, OpenErrorKind, PortFacts};
 use crate::transport::{Opener, SerialOpener};
 
@@ -193,7 +193,8 @@ pub async fn probe_with(opener: Arc<dyn Opener>, port: &str, baud: u32) -> Probe
             return result;
         }
     };
-    let mut at = AtChannel::new(io, Duration::from_millis(20));
+    // Not knowing the family yet, the longest guard any family needs.
+    let mut at = AtChannel::new(io, crate::config::UNKNOWN_FAMILY_GUARD);
     for _ in 0..PROBE_TRIES {
         match at.command("AT", PROBE_TIMEOUT).await {
             Ok(_) => {

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{config, next_received, pdu, wait_state};
+use common::{config, next_received, pdu, stored_route, wait_state};
 use simrelay_modem::sim::{Chaos, SimOptions, Simulator};
 use simrelay_modem::{spawn, LinkState};
 
@@ -77,7 +77,13 @@ async fn an_unacknowledged_cmt_comes_again_and_holds_back_the_next_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_phase_1_a_cmt_needs_no_acknowledgement() {
-    let sim = Simulator::start(direct(false)).await.unwrap();
+    // A modem without phase 2+ that routes messages anyway (no usable storage).
+    let sim = Simulator::start(SimOptions {
+        refuse_phase2: true,
+        ..direct(false)
+    })
+    .await
+    .unwrap();
     let (modem, mut events) = spawn(config(&sim.path().to_string_lossy()));
     wait_state(&mut events, LinkState::Connected).await;
     sim.deliver(pdu("+4915123456789", "code 333333"));
@@ -93,7 +99,7 @@ async fn in_phase_1_a_cmt_needs_no_acknowledgement() {
 async fn reports_in_the_sr_storage_are_read_there_and_deleted_there() {
     let sim = Simulator::start(SimOptions {
         report_storage: true,
-        ..SimOptions::default()
+        ..stored_route()
     })
     .await
     .unwrap();
@@ -200,6 +206,112 @@ async fn a_phase2_cds_is_acknowledged_on_release_too() {
     assert_eq!(sim.acks(), 0);
     modem.release(&received).await.unwrap();
     assert_eq!(sim.acks(), 1);
+    modem.shutdown().await;
+    sim.shutdown().await;
+}
+
+/// A modem that takes `AT+CSMS=1` but refuses `AT+CNMA`: the driver falls back to stored
+/// messages (`+CMTI`) for good, also after a replug, and the message it could not acknowledge
+/// comes again from the network, stored this time: nothing is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_acknowledgement_falls_back_to_stored_messages_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("modem-by-id");
+    let mut sim = Simulator::start(SimOptions {
+        refuse_cnma: true,
+        ack_timeout: Duration::from_secs(1),
+        link: Some(link.clone()),
+        ..SimOptions::default()
+    })
+    .await
+    .unwrap();
+    let (modem, mut events) = spawn(config(&link.to_string_lossy()));
+    wait_state(&mut events, LinkState::Connected).await;
+    assert_eq!(sim.cnmi().as_deref(), Some("2,2,0,2,0"), "direct first");
+
+    let first = pdu("+4915123456789", "code 121212");
+    sim.deliver(first.clone());
+    let direct = next_received(&mut events).await;
+    assert_eq!((direct.slot, direct.needs_ack), (None, true));
+    modem.release(&direct).await.unwrap();
+    assert_eq!(sim.acks(), 0, "refused");
+    assert_eq!(
+        sim.cnmi().as_deref(),
+        Some("2,1,0,2,0"),
+        "stored from now on"
+    );
+
+    // Not acknowledged: the network delivers it again, and the modem stores it now.
+    let again = next_received(&mut events).await;
+    assert_eq!(again.pdu, first);
+    assert!(again.slot.is_some() && !again.needs_ack);
+    modem.release(&again).await.unwrap();
+    assert!(sim.stored().is_empty());
+
+    let second = pdu("+4915123456789", "code 343434");
+    let slot = sim.deliver(second.clone());
+    let stored = next_received(&mut events).await;
+    assert_eq!((stored.slot, stored.pdu.clone()), (Some(slot), second));
+    modem.release(&stored).await.unwrap();
+
+    // A replugged modem is not asked for phase 2+ again.
+    sim.unplug().await;
+    wait_state(&mut events, LinkState::Disconnected).await;
+    sim.replug().await.unwrap();
+    wait_state(&mut events, LinkState::Connected).await;
+    assert_eq!(sim.cnmi().as_deref(), Some("2,1,0,2,0"));
+    let phase2_asked = sim
+        .commands()
+        .iter()
+        .filter(|c| c.command == "AT+CSMS=1")
+        .count();
+    assert_eq!(phase2_asked, 1);
+    let third = pdu("+4915123456789", "code 565656");
+    sim.deliver(third.clone());
+    let r = next_received(&mut events).await;
+    assert_eq!(r.pdu, third);
+    modem.release(&r).await.unwrap();
+    assert!(sim.stored().is_empty());
+    modem.shutdown().await;
+    sim.shutdown().await;
+}
+
+/// On the direct route a burst is acknowledged message by message (the modem holds each next
+/// one back until then) and arrives whole, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_direct_burst_arrives_whole_and_in_order() {
+    let sim = Simulator::start(SimOptions {
+        // The simulator keeps a slot for each message on its way in.
+        capacity: 128,
+        ..SimOptions::default()
+    })
+    .await
+    .unwrap();
+    let (modem, mut events) = spawn(config(&sim.path().to_string_lossy()));
+    wait_state(&mut events, LinkState::Connected).await;
+    let burst: Vec<Vec<u8>> = (0..100)
+        .map(|i| pdu("+4915123456789", &format!("burst {i}: code {i:06}")))
+        .collect();
+    for p in &burst {
+        assert_ne!(sim.deliver(p.clone()), 0);
+    }
+    let mut got = Vec::new();
+    while got.len() < burst.len() {
+        let r = next_received(&mut events).await;
+        assert!(r.needs_ack);
+        modem.queue_release(&r).await.unwrap();
+        got.push(r.pdu);
+    }
+    assert_eq!(got, burst);
+    tokio::time::timeout(common::WAIT, async {
+        while sim.acks() < 100 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("every delivery acknowledged");
+    assert_eq!(sim.ack_timeouts(), 0);
+    assert!(sim.stored().is_empty());
     modem.shutdown().await;
     sim.shutdown().await;
 }

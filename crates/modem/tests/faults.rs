@@ -7,12 +7,13 @@ mod common;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use common::{config, next_received, pdu, start_driver, wait_state, WAIT};
+use common::{config, next_received, pdu, start_driver, stored_route, wait_state, WAIT};
 use simrelay_modem::sim::{Chaos, Personality, SimOptions, Simulator};
 use simrelay_modem::{spawn, LinkState, ModemConfig, ModemError, ModemEvent};
 
-/// Receives `n` messages and deletes each after "committing" it, like the engine.
-async fn receive_and_delete(
+/// Receives `n` messages and releases each (delete or acknowledge) after "committing" it, like
+/// the engine.
+async fn receive_and_release(
     modem: &simrelay_modem::ModemHandle,
     events: &mut tokio::sync::mpsc::Receiver<ModemEvent>,
     n: usize,
@@ -20,9 +21,7 @@ async fn receive_and_delete(
     let mut got = HashSet::new();
     while got.len() < n {
         let r = next_received(events).await;
-        if let Some(slot) = r.slot {
-            modem.delete(slot).await.unwrap();
-        }
+        modem.release(&r).await.unwrap();
         got.insert(r.pdu);
     }
     got
@@ -73,7 +72,7 @@ async fn huawei_noise_and_output_in_small_chunks() {
         sim.deliver(p.clone());
         expected.insert(p);
     }
-    let got = receive_and_delete(&modem, &mut events, expected.len()).await;
+    let got = receive_and_release(&modem, &mut events, expected.len()).await;
     assert_eq!(got, expected);
     assert!(sim.stored().is_empty());
     modem.shutdown().await;
@@ -87,7 +86,7 @@ async fn urcs_inside_responses_are_not_swallowed() {
             urc_inside_responses: true,
             ..Chaos::default()
         },
-        ..SimOptions::default()
+        ..stored_route()
     })
     .await
     .unwrap();
@@ -154,7 +153,7 @@ async fn cmt_and_cmti_for_one_message_both_arrive_with_the_same_pdu() {
             cmt_and_cmti: true,
             ..Chaos::default()
         },
-        ..SimOptions::default()
+        ..stored_route()
     })
     .await
     .unwrap();
@@ -183,16 +182,31 @@ async fn cmti_for_a_slot_already_gone_is_harmless() {
             urc_inside_responses: true,
             ..Chaos::default()
         },
-        ..SimOptions::default()
+        ..stored_route()
     })
     .await
     .unwrap();
     let (modem, mut events) = start_driver(&sim);
     wait_state(&mut events, LinkState::Connected).await;
+    // After the start-up listing, which would find the message without any URC.
+    tokio::time::timeout(WAIT, async {
+        while !sim.commands().iter().any(|c| c.command == "AT+CMGL=4") {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the start-up listing");
     let errors_before = sim.errors_sent();
     // The +CMTI is held back; the message vanishes before the driver reads it.
     let slot = sim.deliver(pdu("+15555550108", "gone"));
-    assert!(sim.remove(slot));
+    tokio::time::timeout(WAIT, async {
+        // As soon as the modem has stored it.
+        while !sim.remove(slot) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("stored, then removed");
     // The held URC is released after 2 s; AT+CMGR then gets +CMS ERROR: 321.
     tokio::time::timeout(WAIT, async {
         while sim.errors_sent() == errors_before {
@@ -225,10 +239,10 @@ async fn unplug_and_replug_under_a_new_path_loses_nothing() {
 
     for round in 0..3 {
         let live = pdu("+15555550109", &format!("before unplug {round}"));
-        let slot = sim.deliver(live.clone());
+        sim.deliver(live.clone());
         let got = next_received(&mut events).await;
         assert_eq!(got.pdu, live);
-        modem.delete(slot).await.unwrap();
+        modem.release(&got).await.unwrap();
 
         sim.unplug().await;
         let (status, _) = wait_state(&mut events, LinkState::Disconnected).await;
@@ -397,12 +411,12 @@ async fn status_report_urc_and_garbage_between_messages() {
     let got = next_received(&mut events).await;
     assert_eq!(got.slot, None);
     assert_eq!(got.pdu, hex_decode(report));
-    // The driver is still in step: a normal message arrives and deletes.
+    // The driver is still in step: a normal message arrives and is released.
     let p = pdu("+15555550113", "after the noise");
-    let slot = sim.deliver(p.clone());
+    sim.deliver(p.clone());
     let got = next_received(&mut events).await;
     assert_eq!(got.pdu, p);
-    modem.delete(slot).await.unwrap();
+    modem.release(&got).await.unwrap();
     assert!(sim.stored().is_empty());
     modem.shutdown().await;
     sim.shutdown().await;
@@ -443,25 +457,37 @@ async fn sim_full_notice_triggers_a_drain() {
 #[tokio::test]
 async fn cnmi_falls_back_per_personality_and_messages_still_arrive() {
     // SIM7600 says in AT+CNMI=? that it lacks ds=2; EC25 does not answer AT+CNMI=? at all and
-    // refuses ds=2 when asked: the driver must land on 2,1,0,1,0 either way.
+    // refuses ds=2 when asked: the driver must land on ds=1 either way, on the direct route
+    // (2,2,0,1,0) and, without phase 2+, on the stored one (2,1,0,1,0).
     for personality in [Personality::Sim7600, Personality::Ec25] {
-        let sim = Simulator::start(SimOptions {
-            personality,
-            ready_delay: Duration::from_millis(300),
-            ..SimOptions::default()
-        })
-        .await
-        .unwrap();
-        let (modem, mut events) = start_driver(&sim);
-        let (status, _) = wait_state(&mut events, LinkState::Connected).await;
-        assert_eq!(sim.cnmi().as_deref(), Some("2,1,0,1,0"), "{personality:?}");
-        assert!(status.model.is_some());
-        let p = pdu("+15555550115", "after the fallback");
-        let slot = sim.deliver(p.clone());
-        let got = next_received(&mut events).await;
-        assert_eq!((got.slot, got.pdu), (Some(slot), p));
-        modem.shutdown().await;
-        sim.shutdown().await;
+        for refuse_phase2 in [false, true] {
+            let sim = Simulator::start(SimOptions {
+                personality,
+                ready_delay: Duration::from_millis(300),
+                refuse_phase2,
+                ..SimOptions::default()
+            })
+            .await
+            .unwrap();
+            let (modem, mut events) = start_driver(&sim);
+            let (status, _) = wait_state(&mut events, LinkState::Connected).await;
+            let expected = if refuse_phase2 {
+                "2,1,0,1,0"
+            } else {
+                "2,2,0,1,0"
+            };
+            assert_eq!(sim.cnmi().as_deref(), Some(expected), "{personality:?}");
+            assert!(status.model.is_some());
+            let p = pdu("+15555550115", "after the fallback");
+            let slot = sim.deliver(p.clone());
+            let got = next_received(&mut events).await;
+            let expected_slot = refuse_phase2.then_some(slot);
+            assert_eq!((got.slot, got.pdu.clone()), (expected_slot, p));
+            modem.release(&got).await.unwrap();
+            assert!(sim.stored().is_empty());
+            modem.shutdown().await;
+            sim.shutdown().await;
+        }
     }
 }
 
@@ -572,4 +598,47 @@ async fn a_different_modem_on_the_same_path_is_reported() {
     modem.shutdown().await;
     first.shutdown().await;
     second.shutdown().await;
+}
+
+#[tokio::test]
+async fn sweeps_back_off_but_odd_lines_on_the_port_bring_them_back_at_once() {
+    let sim = Simulator::start(SimOptions {
+        chaos: Chaos {
+            lose_urcs: true,
+            ..Chaos::default()
+        },
+        ..SimOptions::default()
+    })
+    .await
+    .unwrap();
+    let (modem, mut events) = spawn(ModemConfig {
+        sweep_interval: Duration::from_millis(400),
+        ..config(&sim.path().to_string_lossy())
+    });
+    wait_state(&mut events, LinkState::Connected).await;
+    let listings = || {
+        sim.commands()
+            .iter()
+            .filter(|c| c.command == "AT+CMGL=4")
+            .count()
+    };
+    // The start-up listing, then sweeps 0.4, 0.8, 1.6 and 3.2 s apart: the next is 6.4 s away.
+    tokio::time::timeout(WAIT, async {
+        while listings() < 5 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("sweeps");
+    let lost = pdu("+15555550118", "my URC was lost on a noisy line");
+    sim.deliver(lost.clone());
+    sim.inject(b"\r\n+CM\x01\x02I: \"SM\",1\r\n");
+    let started = std::time::Instant::now();
+    let got = next_received(&mut events).await;
+    assert_eq!(got.pdu, lost);
+    let waited = started.elapsed();
+    assert!(waited < Duration::from_secs(4), "{waited:?}");
+    modem.release(&got).await.unwrap();
+    modem.shutdown().await;
+    sim.shutdown().await;
 }

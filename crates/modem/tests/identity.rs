@@ -1,6 +1,6 @@
-//! Stable modem ids on real pseudo-terminals: learned from the modem (IMEI, else ICCID with each
-//! family's command, else the port path) before any message is reported, and the same whatever
-//! path the modem comes back on.
+//! Modem families on real pseudo-terminals: stable ids learned from the modem (IMEI, else ICCID
+//! with each family's command, else the port path) before any message is reported, the same
+//! whatever path the modem comes back on; and the guard time only the family that needs it gets.
 
 mod common;
 
@@ -62,6 +62,7 @@ async fn every_personality_is_known_by_its_imei_before_anything_is_reported() {
         Personality::Ec25,
         Personality::Sim7600,
         Personality::HuaweiE3372,
+        Personality::Telit,
     ] {
         let sim = Simulator::start(SimOptions {
             personality,
@@ -92,6 +93,8 @@ async fn without_an_imei_each_family_is_known_by_its_iccid_and_without_either_by
         Personality::Sim7600,
         // Huawei prints the ICCID's digits in swapped pairs.
         Personality::HuaweiE3372,
+        // Telit answers AT#CCID.
+        Personality::Telit,
     ] {
         let sim = Simulator::start(SimOptions {
             personality,
@@ -195,22 +198,99 @@ async fn a_configured_id_wins_and_an_absent_modem_settles_on_its_port() {
     modem.shutdown().await;
 }
 
+/// Receives what is stored on `sim` with a driver of no configured guard, releases it, and returns
+/// the shortest time the driver let pass between an answer and its next command.
+async fn shortest_pause(sim: &Simulator) -> std::time::Duration {
+    for i in 0..3 {
+        sim.store(pdu("+4915123456789", &format!("code 55566{i}")));
+    }
+    let (modem, mut events) = spawn(unnamed(&sim.path().to_string_lossy()));
+    for _ in 0..3 {
+        let received = next_received(&mut events).await;
+        modem.release(&received).await.expect("released");
+    }
+    assert!(sim.stored().is_empty());
+    modem.shutdown().await;
+    // Once the family is known (after AT+CGMI), each command's pause after the previous answer.
+    let commands = sim.commands();
+    let known = commands
+        .iter()
+        .position(|c| c.command == "AT+CGMI")
+        .expect("the family was asked")
+        + 1;
+    commands[known..]
+        .iter()
+        .filter_map(|c| c.after_output)
+        .min()
+        .expect("commands after the family was known")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_sim800l_that_misses_hasty_commands_is_served_with_its_family_guard() {
+async fn a_telit_that_misses_hasty_commands_is_served_with_its_family_guard() {
     let sim = Simulator::start(SimOptions {
-        personality: Personality::Sim800l,
-        // Commands within 15 ms of the last answer are lost; the SIM800 family's guard is 20 ms.
+        personality: Personality::Telit,
+        // Commands within 15 ms of the last answer are lost; Telit's manual asks for 20 ms.
         command_gap: Some(std::time::Duration::from_millis(15)),
         ..SimOptions::default()
     })
     .await
     .unwrap();
-    sim.store(pdu("+4915123456789", "code 555666"));
-    let (modem, mut events) = spawn(unnamed(&sim.path().to_string_lossy()));
-    let received = next_received(&mut events).await;
-    modem.release(&received).await.unwrap();
-    assert!(sim.stored().is_empty());
+    let pause = shortest_pause(&sim).await;
     assert_eq!(sim.dropped(), 0, "a command came too soon after an answer");
+    assert!(pause >= std::time::Duration::from_millis(20), "{pause:?}");
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sim800l_gets_no_guard_its_manual_does_not_ask_for() {
+    let sim = Simulator::start(SimOptions {
+        personality: Personality::Sim800l,
+        ..SimOptions::default()
+    })
+    .await
+    .unwrap();
+    let pause = shortest_pause(&sim).await;
+    // Without a guard the next command follows an answer within a fraction of a millisecond; 15 ms
+    // leaves a loaded machine plenty of room and is still below the Telit guard.
+    assert!(pause < std::time::Duration::from_millis(15), "{pause:?}");
+    sim.shutdown().await;
+}
+
+/// The guard counts from the previous answer: a message that arrives after a quiet spell is read
+/// at once, even on a family that needs a guard.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_telit_reads_a_waiting_message_without_waiting_out_a_guard() {
+    let sim = Simulator::start(SimOptions {
+        personality: Personality::Telit,
+        refuse_phase2: true,
+        ..SimOptions::default()
+    })
+    .await
+    .unwrap();
+    let (modem, mut events) = spawn(unnamed(&sim.path().to_string_lossy()));
+    wait_state(&mut events, LinkState::Connected).await;
+    let mut pauses = Vec::new();
+    for i in 0..5 {
+        // Quiet for longer than the guard.
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let slot = sim.deliver(pdu("+4915123456789", &format!("code 77788{i}")));
+        let received = next_received(&mut events).await;
+        modem.release(&received).await.unwrap();
+        let read = format!("AT+CMGR={slot}");
+        let pause = sim
+            .commands()
+            .iter()
+            .rev()
+            .find(|c| c.command == read)
+            .and_then(|c| c.after_output)
+            .expect("the read, after the +CMTI");
+        pauses.push(pause);
+    }
+    let shortest = pauses.iter().min().copied().unwrap();
+    assert!(
+        shortest < std::time::Duration::from_millis(15),
+        "{pauses:?}"
+    );
     modem.shutdown().await;
     sim.shutdown().await;
 }

@@ -1,12 +1,15 @@
 //! End-to-end: the driver against the simulator on a real pseudo-terminal, opened with
-//! tokio-serial exactly like a USB modem.
+//! tokio-serial exactly like a USB modem: both routes of new messages, the order in which queued
+//! work is done, and status polled only for a watcher.
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
-use common::{next_received, pdu, start_driver, wait_state, WAIT};
+use std::time::Duration;
+
+use common::{next_received, pdu, start_driver, stored_route, wait_state, WAIT};
 use simrelay_modem::sim::{SimOptions, Simulator};
-use simrelay_modem::{LinkState, ModemEvent};
+use simrelay_modem::{spawn, LinkState, ModemEvent};
 
 #[tokio::test]
 async fn message_stored_before_startup_is_drained_and_deleted_on_request() {
@@ -33,8 +36,37 @@ async fn message_stored_before_startup_is_drained_and_deleted_on_request() {
 }
 
 #[tokio::test]
-async fn live_message_arrives_through_cmti() {
+async fn live_message_arrives_directly_and_is_acknowledged_on_release() {
     let sim = Simulator::start(SimOptions::default()).await.unwrap();
+    let (modem, mut events) = start_driver(&sim);
+    wait_state(&mut events, LinkState::Connected).await;
+    assert_eq!(
+        sim.cnmi().as_deref(),
+        Some("2,2,0,2,0"),
+        "+CMT with the PDU"
+    );
+    let live = pdu("+15555550101", "hello, direct");
+    sim.deliver(live.clone());
+    let got = next_received(&mut events).await;
+    assert_eq!((got.slot, got.needs_ack), (None, true));
+    assert_eq!(got.pdu, live);
+    assert!(sim.stored().is_empty(), "never stored");
+    assert_eq!(sim.acks(), 0, "not before the commit");
+    modem.release(&got).await.unwrap();
+    assert_eq!(sim.acks(), 1);
+    assert!(
+        !sim.commands()
+            .iter()
+            .any(|c| c.command.starts_with("AT+CMGR")),
+        "no read round trip"
+    );
+    modem.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn without_phase_2_a_live_message_arrives_through_cmti() {
+    let sim = Simulator::start(stored_route()).await.unwrap();
     let (modem, mut events) = start_driver(&sim);
     wait_state(&mut events, LinkState::Connected).await;
     let live = pdu("+15555550101", "hello, live");
@@ -83,5 +115,173 @@ async fn status_reports_model_signal_and_operator() {
     modem.shutdown().await;
     // After shutdown the driver reports it is no longer connected.
     wait_state(&mut events, LinkState::Disconnected).await;
+    sim.shutdown().await;
+}
+
+/// The commands the modem took after the first one starting with `marker`.
+fn commands_after(sim: &Simulator, marker: &str) -> Vec<String> {
+    let commands: Vec<String> = sim.commands().into_iter().map(|c| c.command).collect();
+    let from = commands
+        .iter()
+        .position(|c| c.starts_with(marker))
+        .unwrap_or_else(|| panic!("no {marker} in {commands:?}"));
+    commands[from + 1..].to_vec()
+}
+
+/// Waits until the modem has taken a command starting with `prefix`.
+async fn until_command(sim: &Simulator, prefix: &str) {
+    tokio::time::timeout(WAIT, async {
+        while !sim.commands().iter().any(|c| c.command.starts_with(prefix)) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no {prefix} in time"));
+}
+
+/// Everything that queues up while the modem is busy with a send (the network takes a second to
+/// accept it): a long message's three parts arrive, the engine releases an earlier message, the
+/// sweep falls due and a client starts watching the status. Afterwards the parts are read first,
+/// back to back, then the delete, and only then the sweep and the status refresh.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_go_before_queued_deletes_sweeps_and_status_refreshes() {
+    let sim = Simulator::start(SimOptions {
+        send_delay: Duration::from_secs(1),
+        ..stored_route()
+    })
+    .await
+    .unwrap();
+    let (modem, mut events) = spawn(simrelay_modem::ModemConfig {
+        sweep_interval: Duration::from_millis(300),
+        ..common::config(&sim.path().to_string_lossy())
+    });
+    wait_state(&mut events, LinkState::Connected).await;
+    let earlier = pdu("+15555550130", "an earlier message");
+    let earlier_slot = sim.deliver(earlier.clone());
+    let a = next_received(&mut events).await;
+    assert_eq!(a.pdu, earlier);
+
+    let submit = simrelay_pdu::encode_submit(
+        "+15555550131",
+        "a reply that takes the network a second",
+        &simrelay_pdu::SubmitOptions::default(),
+    )
+    .unwrap();
+    let sender = modem.clone();
+    let send = tokio::spawn(async move { sender.send(submit).await });
+    until_command(&sim, "AT+CMGS").await;
+    let ts = chrono::DateTime::parse_from_rfc3339("2026-03-04T05:06:07+02:00").unwrap();
+    let parts = simrelay_pdu::encode_deliver("+15555550132", &"long ".repeat(80), ts);
+    assert_eq!(parts.len(), 3);
+    let slots: Vec<u32> = parts.iter().map(|p| sim.deliver(p.clone())).collect();
+    modem.queue_release(&a).await.unwrap();
+    let watch = modem.watch_status();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(!send.is_finished(), "the send is still with the network");
+    tokio::time::timeout(WAIT, send)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        got.push(next_received(&mut events).await);
+    }
+    assert_eq!(got.iter().map(|r| r.pdu.clone()).collect::<Vec<_>>(), parts);
+    for r in &got {
+        modem.queue_release(r).await.unwrap();
+    }
+    tokio::time::timeout(WAIT, async {
+        while !sim.stored().is_empty() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("every slot deleted");
+    until_command(&sim, "AT+CSQ").await;
+    drop(watch);
+
+    let after: Vec<String> = commands_after(&sim, "AT+CMGS")
+        .into_iter()
+        .filter(|c| !c.starts_with("AT+CPMS=\"SM\""))
+        .collect();
+    let reads: Vec<String> = slots.iter().map(|s| format!("AT+CMGR={s}")).collect();
+    assert_eq!(
+        after[..3],
+        reads[..],
+        "the parts first, back to back: {after:?}"
+    );
+    assert_eq!(
+        after[3],
+        format!("AT+CMGD={earlier_slot}"),
+        "then the queued delete: {after:?}"
+    );
+    let position = |prefix: &str| after.iter().position(|c| c.starts_with(prefix));
+    assert!(position("AT+CMGL").is_some_and(|i| i > 3), "{after:?}");
+    assert!(position("AT+CSQ").is_some_and(|i| i > 3), "{after:?}");
+    // The parts' deletes go together, after the reads.
+    let deletes: Vec<usize> = slots
+        .iter()
+        .filter_map(|s| position(&format!("AT+CMGD={s}")))
+        .collect();
+    assert_eq!(deletes.len(), 3, "{after:?}");
+    modem.shutdown().await;
+    sim.shutdown().await;
+}
+
+/// The status is polled only while someone watches; with nobody watching and nothing arriving,
+/// the driver sends the modem nothing at all between sweeps.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_status_refresh_runs_only_while_watched() {
+    let sim = Simulator::start(SimOptions::default()).await.unwrap();
+    let (modem, mut events) = spawn(simrelay_modem::ModemConfig {
+        status_interval: Duration::from_millis(200),
+        sweep_interval: Duration::from_secs(3600),
+        ..common::config(&sim.path().to_string_lossy())
+    });
+    wait_state(&mut events, LinkState::Connected).await;
+    // Let the start-up listing finish.
+    until_command(&sim, "AT+CMGL").await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let idle_from = sim.commands().len();
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(
+        sim.commands()[idle_from..].len(),
+        0,
+        "an idle driver nobody watches sends nothing: {:?}",
+        &sim.commands()[idle_from..]
+    );
+
+    let refreshes = || {
+        sim.commands()
+            .iter()
+            .filter(|c| c.command == "AT+COPS?")
+            .count()
+    };
+    let before = refreshes();
+    while events.try_recv().is_ok() {}
+    let watch = modem.watch_status();
+    // One at once, then one every 200 ms.
+    tokio::time::timeout(WAIT, async {
+        while refreshes() < before + 3 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("refreshes while watched");
+    // Each refresh publishes the status.
+    let status = wait_state(&mut events, LinkState::Connected).await.0;
+    assert_eq!(status.operator.as_deref(), Some("SimRelay Demo"));
+    drop(watch);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let stopped = refreshes();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(
+        refreshes(),
+        stopped,
+        "no refresh after the last watcher left"
+    );
+    modem.shutdown().await;
     sim.shutdown().await;
 }

@@ -1,11 +1,13 @@
-//! Soak: many messages through a chaotic simulator that is unplugged again and again. With an
-//! engine-like consumer (dedup by raw PDU, delete only after "commit"), every message arrives
+//! Soak: many messages through a chaotic simulator that is unplugged again and again, on both
+//! routes (direct `+CMT` acknowledged with `AT+CNMA`, and stored `+CMTI` read and deleted). With
+//! an engine-like consumer (dedup by raw PDU, release only after "commit"), every message arrives
 //! exactly once and the SIM ends empty. `SIMRELAY_SOAK_N` overrides the message count.
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
 use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{config, pdu};
@@ -21,18 +23,33 @@ async fn wait_for_room(sim: &Simulator, capacity: u32) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn thousand_messages_twenty_unplugs_each_arrives_once_and_sim_ends_empty() {
-    let n: usize = std::env::var("SIMRELAY_SOAK_N")
+fn messages() -> usize {
+    std::env::var("SIMRELAY_SOAK_N")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(1000);
+        .unwrap_or(1000)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn direct_delivery_thousand_messages_twenty_unplugs_each_arrives_once() {
+    soak(messages(), false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_messages_thousand_twenty_unplugs_each_arrives_once_and_sim_ends_empty() {
+    soak(messages(), true).await;
+}
+
+async fn soak(n: usize, refuse_phase2: bool) {
+    let route = if refuse_phase2 { "stored" } else { "direct" };
     let dir = tempfile::tempdir().unwrap();
     let link = dir.path().join("soak-modem");
     let capacity = 30;
     let mut sim = Simulator::start(SimOptions {
         capacity,
         link: Some(link.clone()),
+        refuse_phase2,
+        ack_timeout: Duration::from_secs(2),
         chaos: Chaos {
             noise: true,
             urc_inside_responses: true,
@@ -47,22 +64,21 @@ async fn thousand_messages_twenty_unplugs_each_arrives_once_and_sim_ends_empty()
         ..config(&link.to_string_lossy())
     });
 
-    // The "engine": commit (dedup by raw PDU), then delete.
+    // The "engine": commit (dedup by raw PDU), then release without waiting for the modem.
+    let committed = Arc::new(Mutex::new(HashSet::new()));
     let consumer_modem = modem.clone();
+    let consumer_committed = committed.clone();
     let consumer = tokio::spawn(async move {
-        let mut committed = HashSet::new();
         let mut raw_events = 0usize;
         while let Some(event) = events.recv().await {
             if let ModemEvent::Received(r) = event {
                 raw_events += 1;
-                committed.insert(r.pdu.clone());
-                if let Some(slot) = r.slot {
-                    // Fails while unplugged; the message is listed again after the reconnect.
-                    let _ = consumer_modem.delete(slot).await;
-                }
+                consumer_committed.lock().unwrap().insert(r.pdu.clone());
+                // Fails while unplugged; the message is listed (or delivered) again later.
+                let _ = consumer_modem.queue_release(&r).await;
             }
         }
-        (committed, raw_events)
+        raw_events
     });
 
     let started = Instant::now();
@@ -71,7 +87,7 @@ async fn thousand_messages_twenty_unplugs_each_arrives_once_and_sim_ends_empty()
     let mut unplugs = 0;
     for i in 0..n {
         wait_for_room(&sim, capacity).await;
-        let p = pdu("+15555550150", &format!("soak message number {i}"));
+        let p = pdu("+15555550150", &format!("soak {route} message number {i}"));
         assert_ne!(sim.deliver(p.clone()), 0);
         expected.insert(p);
         if i % unplug_every == unplug_every - 1 && unplugs < UNPLUGS {
@@ -83,7 +99,10 @@ async fn thousand_messages_twenty_unplugs_each_arrives_once_and_sim_ends_empty()
                 if sim.stored().len() >= capacity as usize - 1 {
                     break;
                 }
-                let p = pdu("+15555550151", &format!("while unplugged {unplugs}/{j}"));
+                let p = pdu(
+                    "+15555550151",
+                    &format!("{route} while unplugged {unplugs}/{j}"),
+                );
                 assert_ne!(sim.store(p.clone()), 0);
                 expected.insert(p);
             }
@@ -94,24 +113,39 @@ async fn thousand_messages_twenty_unplugs_each_arrives_once_and_sim_ends_empty()
     assert_eq!(unplugs, UNPLUGS.min(n));
 
     let deadline = Instant::now() + Duration::from_secs(120);
-    while !sim.stored().is_empty() {
-        assert!(
-            Instant::now() < deadline,
-            "{} messages still on the SIM",
-            sim.stored().len()
-        );
+    loop {
+        let all = committed.lock().unwrap().len() == expected.len();
+        if all && sim.stored().is_empty() {
+            break;
+        }
+        if Instant::now() >= deadline {
+            let committed = committed.lock().unwrap();
+            let missing: Vec<String> = expected
+                .difference(&committed)
+                .map(|p| match simrelay_pdu::decode(p) {
+                    Ok(simrelay_pdu::Pdu::Deliver(d)) => d.text,
+                    _ => hex::encode(p),
+                })
+                .collect();
+            panic!(
+                "{} of {} messages committed, {} still on the SIM; missing: {missing:?}",
+                committed.len(),
+                expected.len(),
+                sim.stored().len()
+            );
+        }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let elapsed = started.elapsed();
     modem.shutdown().await;
-    let (committed, raw_events) = consumer.await.unwrap();
-    assert_eq!(committed.len(), expected.len());
+    let raw_events = consumer.await.unwrap();
+    let committed = committed.lock().unwrap().clone();
     assert_eq!(
         committed, expected,
         "every message exactly once after dedup"
     );
     println!(
-        "soak: {} messages, {UNPLUGS} unplugs, {raw_events} Received events, {:.1} s",
+        "soak ({route}): {} messages, {UNPLUGS} unplugs, {raw_events} Received events, {:.1} s",
         expected.len(),
         elapsed.as_secs_f64()
     );

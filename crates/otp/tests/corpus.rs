@@ -2,7 +2,8 @@
 //! for SimRelay and messages from other extractors' public bug reports, each with its source) and on other
 //! extractors' test suites (`tests/data/otp/peer.jsonl`), printing precision and recall overall and per language.
 //! Both sets must reach their thresholds; every disagreement with a peer label must have a reviewed reason in
-//! `tests/data/otp/peer_disagreements.tsv`; no corpus line may copy a peer case. The held-out split
+//! `tests/data/otp/peer_disagreements.tsv`; no corpus line may copy a peer case; families of rewritten messages
+//! (other code lengths and scripts, dates, phone numbers, references around the code) keep their code. The held-out split
 //! (`tests/data/otp/sealed/`) is scored by `tests/sealed.rs` only.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -336,5 +337,97 @@ fn peer_cases_score_and_reviewed_disagreements() {
     assert!(
         score.recall() >= MIN_PEER_RECALL,
         "peer recall below {MIN_PEER_RECALL}"
+    );
+}
+
+/// The shapes other extractors' users report, as families rather than single cases: every corpus message with a
+/// numeric code is rewritten the way real messages vary (another code length, the code in another script's digits
+/// or in brackets, a date before it, a phone number, reference or card ending after it) and must keep its code.
+/// A family may lose at most 1 % of its variants (the rewrites are mechanical, so a few read oddly).
+#[test]
+fn families_of_variants_keep_their_code() {
+    let cases = load(&manifest().join("../../tests/data/otp/corpus.jsonl"));
+    type Variant = fn(&str, &str) -> Option<(String, String)>;
+    fn script(code: &str, zero: u32) -> String {
+        code.chars()
+            .map(|c| char::from_u32(zero + c.to_digit(10).unwrap_or(0)).unwrap_or(c))
+            .collect()
+    }
+    let families: [(&str, Variant); 12] = [
+        ("4 digits", |t, c| {
+            Some((t.replace(c, "7391"), "7391".into()))
+        }),
+        ("5 digits", |t, c| {
+            Some((t.replace(c, "73915"), "73915".into()))
+        }),
+        ("7 digits", |t, c| {
+            Some((t.replace(c, "7391582"), "7391582".into()))
+        }),
+        ("8 digits", |t, c| {
+            Some((t.replace(c, "73915824"), "73915824".into()))
+        }),
+        ("arabic-indic digits", |t, c| {
+            Some((t.replace(c, &script(c, 0x0660)), c.into()))
+        }),
+        ("persian digits", |t, c| {
+            Some((t.replace(c, &script(c, 0x06F0)), c.into()))
+        }),
+        ("full-width digits", |t, c| {
+            Some((t.replace(c, &script(c, 0xFF10)), c.into()))
+        }),
+        ("in brackets", |t, c| {
+            Some((t.replace(c, &format!("[{c}]")), c.into()))
+        }),
+        ("date and time before", |t, c| {
+            Some((format!("12.05.2024 10:18 {t}"), c.into()))
+        }),
+        ("phone number after", |t, c| {
+            Some((format!("{t}\nNot you? Call 0800 123 4567."), c.into()))
+        }),
+        ("reference after", |t, c| {
+            Some((format!("{t}\nRef: 55881234"), c.into()))
+        }),
+        ("card ending after", |t, c| {
+            Some((format!("{t}\nCard ending 4821, amount $12.00."), c.into()))
+        }),
+    ];
+    let mut report = Vec::new();
+    for (name, variant) in families {
+        let (mut n, mut lost) = (0, Vec::new());
+        for c in &cases {
+            let Some(code) = c.code.as_deref() else {
+                continue;
+            };
+            // Only messages that write the code once, as plain ASCII digits where it is extracted, outside an
+            // origin-bound line.
+            let plain = code.bytes().all(|b| b.is_ascii_digit());
+            let written = simrelay_otp::extract(&c.text).is_some_and(|k| c.text[k.span] == *code);
+            if !plain
+                || !written
+                || c.text.matches(code).count() != 1
+                || c.tags.iter().any(|t| t == "origin")
+            {
+                continue;
+            }
+            let Some((text, want)) = variant(&c.text, code) else {
+                continue;
+            };
+            n += 1;
+            let got = simrelay_otp::extract(&text).map(|k| k.value);
+            if got.as_deref() != Some(want.as_str()) {
+                lost.push(format!("    got {got:?}, want {want}: {text:?}"));
+            }
+        }
+        println!("{name:<22} {} of {n} variants lost", lost.len());
+        for l in &lost {
+            println!("{l}");
+        }
+        if lost.len() * 100 > n {
+            report.push(format!("{name}: {} of {n}", lost.len()));
+        }
+    }
+    assert!(
+        report.is_empty(),
+        "families losing more than 1 %: {report:?}"
     );
 }

@@ -33,6 +33,12 @@ pub enum ServerEvent {
         /// The id the modem was listed under (as in [`ModemStatus::id`]).
         id: String,
     },
+    /// A user chose a stored message's code (`PUT /api/messages/{id}/code`: another alternative, or none): clients
+    /// replace the message they show. Older clients skip this frame type.
+    CodeChanged {
+        /// The message as it is now stored.
+        message: Message,
+    },
 }
 
 /// WebSocket frames added after [`ServerEvent`], tagged by `type` in the same way.

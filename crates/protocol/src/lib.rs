@@ -6,6 +6,8 @@
 //! produce; new fields are added with `#[serde(default)]` so older clients keep working. One module per
 //! endpoint family; everything is re-exported at the root.
 
+mod codes;
+mod conversation;
 mod devices;
 mod events;
 mod message;
@@ -13,6 +15,12 @@ mod modem;
 mod send;
 mod settings;
 
+pub use codes::{
+    CodeAlternative, CodeChoice, CodeCorrection, CodeKind, CodeOrigin, CorrectionRule,
+};
+pub use conversation::{
+    Conversation, ConversationPage, MarkRead, ReadState, SourceKind, ThreadEntry, ThreadPage,
+};
 pub use devices::{Device, DeviceList, NewDevice, PairLink, Pairing, PairingRequest};
 pub use events::{ServerEvent, ServerFrame, ServerNotice};
 pub use message::{

@@ -5,6 +5,7 @@ use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 
 use crate::is_false;
+use crate::{CodeAlternative, CodeOrigin};
 
 /// One received (or sent) SMS as the API shows it.
 ///
@@ -37,6 +38,17 @@ pub struct Message {
     /// Set for a multipart message delivered before all its parts arrived.
     #[serde(default, skip_serializing_if = "is_false")]
     pub incomplete: bool,
+    /// Between 0 and 1: how clearly the message presents `code` (1 for an origin-bound code or one the user
+    /// picked). Absent without a code, and for messages stored before SimRelay knew it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f64>,
+    /// The site the code is for, when the message is an origin-bound one (`@example.com #123456` on its last line):
+    /// show it with the code ("123456 for example.com").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<CodeOrigin>,
+    /// Other strings of the message that could be its code, best first, for a user who says "not this one".
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alternatives: Vec<CodeAlternative>,
     /// What the message is when it is not plain text for the inbox: binary data or a WAP push (then `text` is
     /// empty and [`MessageContent::description`] says what it is), or text addressed to an application port.
     /// Absent for an ordinary text message.
@@ -222,6 +234,7 @@ pub(crate) mod tests {
             sent_at: DateTime::parse_from_rfc3339("2026-11-22T10:00:00+01:00").expect("valid"),
             received_at: DateTime::parse_from_rfc3339("2026-11-22T09:00:02+00:00").expect("valid"),
             encoding: Some("gsm7".into()),
+            confidence: Some(0.93),
             ..Message::default()
         }
     }
@@ -239,7 +252,10 @@ pub(crate) mod tests {
     fn binary_flash_and_indications_are_said_only_when_set() {
         let plain = serde_json::to_value(sample()).expect("serialises");
         for absent in ["content", "flash", "indications", "truncated"] {
-            assert!(plain.get(absent).is_none(), "{absent} absent for a plain text");
+            assert!(
+                plain.get(absent).is_none(),
+                "{absent} absent for a plain text"
+            );
         }
         let binary = Message {
             text: String::new(),

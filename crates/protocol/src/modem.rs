@@ -68,6 +68,10 @@ pub struct ModemStatus {
     /// Capacity of that storage, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage_total: Option<u32>,
+    /// Set for a provider number (`[[sources]]` in the configuration) rather than a modem: which provider.
+    /// Its messages come in through the provider's webhook and replies go out through its REST API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<crate::SourceKind>,
     /// What the network says is waiting for this SIM (voicemail, ...), from the message-waiting indications it
     /// sent; an indication that clears removes its entry. Empty when nothing waits.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -115,6 +119,7 @@ impl ModemStatus {
             storage_used: None,
             storage_total: None,
             waiting: Vec::new(),
+            source: None,
         }
     }
 }

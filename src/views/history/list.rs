@@ -9,6 +9,7 @@ use wasm_bindgen::JsCast;
 use super::rows::{Interner, Row};
 use super::window::{self, Window, OVERSCAN, PREFETCH_ROWS, ROW_HEIGHT};
 use crate::highlight;
+use crate::views::code_actions::CodeOriginLabel;
 use crate::views::{CopyCode, Flags, MessageText, TimeAgo};
 
 /// Results and paging state of the current search.
@@ -147,6 +148,7 @@ fn HistoryRow(
         >
             <div class="msg-head">
                 {row.code.as_deref().map(|c| view! { <CopyCode code=c.to_owned() /> })}
+                <CodeOriginLabel message=message.clone() />
                 <span class="sender">{row.sender.to_string()}</span>
                 <span class="modem" title="Modem">{row.modem.to_string()}</span>
                 <Flags message=message.clone() />

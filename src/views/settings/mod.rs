@@ -5,8 +5,10 @@
 //! (another window may change them), and saved one section at a time with `PATCH /api/settings`. Management
 //! endpoints answer `403 loopback_only` to LAN browsers: there the settings are shown read-only, with a short
 //! explanation. Each section is a component of its own around the shared [`form::Form`]: `lan.rs` (sharing and
-//! pairing links), `devices.rs`, `notifications.rs`, `retention.rs`, `hooks.rs`.
+//! pairing links), `devices.rs`, `notifications.rs`, `retention.rs`, `hooks.rs`; `corrections.rs` lists the code
+//! corrections the user made on messages (its own endpoints, open to every browser that may read messages).
 
+mod corrections;
 mod devices;
 pub(crate) mod form;
 mod hooks;
@@ -143,6 +145,7 @@ pub fn Settings() -> impl IntoView {
                 <RetentionCard form=form />
                 <HooksCard form=form />
             </Show>
+            <corrections::CorrectionsSection />
             {crate::endpoint::in_desktop_shell(&location().search().unwrap_or_default()).then(|| view! {
                 <fieldset class="card" id="settings-desktop">
                     <legend>"This computer"</legend>

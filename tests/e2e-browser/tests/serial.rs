@@ -241,3 +241,82 @@ async fn a_later_message_without_a_code_does_not_push_the_code_out_of_the_card(k
     browser.close().await.expect("close");
     sim.shutdown().await;
 }
+
+in_browsers!(a_user_corrects_a_code_and_removes_the_correction_in_settings: chromium, firefox, webkit);
+
+/// Issue 22 in the browser: an origin-bound code names its site; "Not this one" lists the other code of a message,
+/// picking it (remembered for the sender) changes the code on the Live screen and adds a correction that Settings
+/// lists and removes.
+async fn a_user_corrects_a_code_and_removes_the_correction_in_settings(kind: BrowserKind) {
+    let (sim, server, browser) = start(kind).await;
+    let click = |css: &'static str| {
+        let client = browser.client.clone();
+        async move {
+            client
+                .wait()
+                .at_most(Duration::from_secs(20))
+                .for_element(Locator::Css(css))
+                .await
+                .unwrap_or_else(|e| panic!("{css}: {e}"))
+                .click()
+                .await
+                .unwrap_or_else(|e| panic!("click {css}: {e}"));
+        }
+    };
+
+    send(
+        &sim,
+        "+4915112345601",
+        "660679 is your GitHub authentication code.\n\n@github.com #660679",
+    );
+    let site = browser
+        .wait_text(".hero .code-origin", Duration::from_secs(30), |t| {
+            t.contains("github.com")
+        })
+        .await
+        .expect("the origin-bound code arrives with its site");
+    assert_eq!(site, "for github.com");
+
+    let sender = "+4915112345602";
+    send(
+        &sim,
+        sender,
+        "Security code: 55102288\nVerification code: 482913",
+    );
+    browser
+        .wait_text(".code-big", Duration::from_secs(30), |t| t == "482913")
+        .await
+        .expect("the extractor's pick arrives");
+    click(".hero .not-this").await;
+    click(".hero .alternative").await;
+    browser
+        .wait_text(".code-big", Duration::from_secs(20), |t| t == "55102288")
+        .await
+        .expect("the code the user picked replaces it");
+    let stored = server.messages(5).expect("api messages");
+    assert_eq!(stored[0]["code"], "55102288", "stored, not only shown");
+
+    browser
+        .client
+        .goto(&server.url("/#/settings"))
+        .await
+        .expect("settings");
+    let listed = browser
+        .wait_text(
+            "#settings-corrections .correction",
+            Duration::from_secs(20),
+            |t| t.contains(sender),
+        )
+        .await
+        .expect("the correction is listed");
+    assert!(listed.contains("code: 8 digits"), "{listed}");
+    click("#settings-corrections .correction .btn-danger").await;
+    browser
+        .wait_text("#no-corrections", Duration::from_secs(20), |_| true)
+        .await
+        .expect("the correction is gone");
+    let (status, body) = simrelay_e2e_browser::http_get(server.port, "/api/corrections", None)
+        .expect("GET /api/corrections");
+    assert_eq!((status, body.trim()), (200, "[]"));
+    browser.close().await.expect("close");
+}

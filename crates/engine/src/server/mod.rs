@@ -3,6 +3,8 @@
 mod api;
 mod auth;
 mod codes;
+mod conversations;
+mod corrections;
 mod devices;
 mod error;
 mod export;
@@ -14,13 +16,14 @@ mod params;
 mod ports;
 mod send;
 pub(crate) mod settings;
+mod sources;
 pub mod tls;
 mod ui;
 mod ws;
 
 use std::sync::Arc;
 
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::{middleware, Router};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -62,6 +65,8 @@ pub(crate) struct AppState {
     pub(crate) modems: crate::modems::Modems,
     /// The certificate to serve HTTPS and WSS with; `None` serves plain HTTP.
     pub(crate) tls: Option<tls::Tls>,
+    /// The provider sources (`[[sources]]`): their webhooks, and sending through them.
+    pub(crate) sources: crate::sources::Sources,
 }
 
 impl AppState {
@@ -86,15 +91,26 @@ impl std::fmt::Debug for AppState {
 
 /// Builds the router over `state`.
 pub(crate) fn router(state: AppState) -> Router {
-    Router::new()
+    let mut router = Router::new();
+    // Provider webhooks exist only when a source is configured (see `sources.rs` for how they authenticate).
+    if !state.sources.is_empty() {
+        router = router.route(
+            "/sources/{name}/{hook}",
+            get(sources::webhook).post(sources::webhook),
+        );
+    }
+    router
         .route("/api/health", get(api::health))
         .route("/api/messages", get(api::messages))
         .route(
             "/api/messages/{id}",
             get(api::message).delete(api::delete_message),
         )
+        .route("/api/messages/{id}/code", put(corrections::choose))
         .route("/api/codes/latest", get(codes::latest))
         .route("/api/codes/wait", get(codes::wait))
+        .route("/api/corrections", get(corrections::list))
+        .route("/api/corrections/{sender}", delete(corrections::remove))
         .route("/api/modems", get(modems::list).post(modems::add))
         .route("/api/modems/{id}", delete(modems::remove))
         .route("/api/ports", get(ports::list))
@@ -106,6 +122,12 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/settings", get(settings::get).patch(settings::patch))
         .route("/api/sent/{id}", get(send::sent))
         .route("/api/export", get(export::export))
+        .route("/api/conversations", get(conversations::list))
+        .route("/api/conversations/{peer}", get(conversations::thread))
+        .route(
+            "/api/conversations/{peer}/read",
+            post(conversations::mark_read),
+        )
         .route("/ws", get(ws::upgrade))
         .fallback(ui::serve)
         // Request bodies are small JSON objects; anything bigger is refused before it is read.

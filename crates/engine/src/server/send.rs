@@ -47,6 +47,18 @@ pub(crate) async fn send(
             "text must have 1 to {MAX_TEXT} characters"
         )));
     }
+    // A provider source named (or, without any modem, the first one that can send) sends through its API.
+    if let Some(id) =
+        super::sources::send(&state, request.modem.as_deref(), to, &request.text).await?
+    {
+        return Ok((
+            StatusCode::ACCEPTED,
+            Json(SendAccepted {
+                id,
+                status: SendStatus::Queued,
+            }),
+        ));
+    }
     let (modem_id, handle) = pick_modem(&state, request.modem.as_deref())?;
     let options = SubmitOptions {
         concat_reference: rand::random(),

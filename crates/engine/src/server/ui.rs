@@ -29,6 +29,14 @@ pub(crate) async fn serve(uri: Uri) -> Response {
         return Failure::not_found(format!("no API endpoint {}; see docs/API.md", uri.path()))
             .into_response();
     }
+    // Provider webhooks when no source is configured (or the hook is not inbound/status): not the UI.
+    if path == "sources" || path.starts_with("sources/") {
+        return Failure::not_found(format!(
+            "no provider webhook {}; sources are configured under [[sources]] (see docs/API.md)",
+            uri.path()
+        ))
+        .into_response();
+    }
     if !path.is_empty() {
         if let Some(file) = Assets::get(path) {
             return file_response(path, file);

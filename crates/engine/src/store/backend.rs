@@ -77,6 +77,11 @@ macro_rules! on_db {
                 use $crate::store::backend::{Backend as _, StoreRow as _};
                 $body
             }
+            $crate::store::Db::Postgres($db) => {
+                #[allow(unused_imports)]
+                use $crate::store::backend::{Backend as _, StoreRow as _};
+                $body
+            }
         }
     };
 }

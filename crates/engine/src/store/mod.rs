@@ -9,12 +9,16 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
 use sha2::{Digest, Sha256};
-use simrelay_protocol::{Indication, Message, MessageContent};
+use simrelay_protocol::{CodeAlternative, CodeOrigin, Indication, Message, MessageContent};
 use sqlx::Row;
 
 mod added_modems;
 pub(crate) mod backend;
+mod conversations;
+mod corrections;
 mod modem_ids;
+mod postgres;
+mod provider_sent;
 mod retention;
 mod search;
 mod sent;
@@ -28,6 +32,10 @@ pub(crate) use backend::on_db;
 use backend::StoreRow;
 
 pub use added_modems::AddedModem;
+pub use conversations::{ConversationCursor, ConversationList, ThreadCursor, ThreadEntries};
+pub(crate) use corrections::fields_of as code_fields;
+pub use corrections::{Chosen, CodeCorrection};
+pub use provider_sent::PartStatus;
 pub use retention::{Retention, RetentionReport};
 pub use search::{Found, MessageQuery, Order};
 pub use simrelay_protocol::{SendStatus, SentMessage};
@@ -44,6 +52,15 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
+    /// The PostgreSQL server could not be reached, or refused us.
+    #[error("cannot connect to the PostgreSQL database {url}: {source}; check that it runs and that the URL's host, port, user, password and database are right, or pick an SQLite file with --db")]
+    Connect {
+        /// The URL, without its password.
+        url: String,
+        /// What the server (or the network) said.
+        #[source]
+        source: sqlx::Error,
+    },
     /// Applying the schema migrations failed.
     #[error("cannot update the schema of the message database: {0}; if this file was written by a newer SimRelay, use that version or another --db file")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -55,6 +72,14 @@ pub enum StoreError {
     Corrupt {
         /// Id of the damaged row.
         id: i64,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A stored code correction could not be read back; remove it (`DELETE /api/corrections/...`) and set it again.
+    #[error("the code correction for sender {sender:?} is damaged ({reason}); remove it and set it again")]
+    CorruptCorrection {
+        /// The sender it is for.
+        sender: String,
         /// What is wrong with it.
         reason: String,
     },
@@ -74,6 +99,12 @@ pub struct NewMessage {
     pub code: Option<String>,
     /// Byte range of the code in `text`.
     pub code_span: Option<[usize; 2]>,
+    /// How clearly the text presents the code (0..1, three decimals).
+    pub confidence: Option<f64>,
+    /// The site an origin-bound code is for.
+    pub origin: Option<CodeOrigin>,
+    /// Other plausible codes, best first.
+    pub alternatives: Vec<CodeAlternative>,
     /// SMS service-centre timestamp.
     pub sent_at: DateTime<FixedOffset>,
     /// Text encoding name (`gsm7`, `ucs2`, ...).
@@ -139,12 +170,68 @@ pub struct Store {
 pub(crate) enum Db {
     /// An SQLite file.
     Sqlite(sqlite::Sqlite),
+    /// A PostgreSQL database, possibly shared by several nodes.
+    Postgres(postgres::Postgres),
+}
+
+/// Where the store lives, as `--db` (or `db` in the config file) names it: a `postgres://` or
+/// `postgresql://` URL selects PostgreSQL, anything else is an SQLite file.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Location {
+    /// An SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL connection URL.
+    Postgres(String),
+}
+
+impl Location {
+    /// What `db` names.
+    pub fn of(db: &Path) -> Location {
+        match db.to_str() {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Location::Postgres(url.to_owned())
+            }
+            _ => Location::Sqlite(db.to_path_buf()),
+        }
+    }
+}
+
+/// Shown without a URL's password, so logs and errors never carry it.
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Sqlite(path) => write!(f, "{}", path.display()),
+            Location::Postgres(url) => f.write_str(&redacted(url)),
+        }
+    }
+}
+
+impl std::fmt::Debug for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Location({self})")
+    }
+}
+
+/// `url` with its password replaced by `***` (and nothing shown of an URL that does not parse).
+fn redacted(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("***"));
+            }
+            // Options such as `?password=` stay out too.
+            parsed.set_query(None);
+            parsed.to_string()
+        }
+        Err(_) => "(a PostgreSQL URL that does not parse)".to_owned(),
+    }
 }
 
 /// Columns of `messages` in the order [`message_from_row`] reads them.
 pub(crate) const MESSAGE_COLUMNS: &str =
     "id, modem, sender, text, code, code_start, code_end, sent_at, received_at, \
-     encoding, decode_error, incomplete, content, flash, truncated, indications";
+     encoding, decode_error, incomplete, code_confidence, code_origin, code_origin_embedded, code_alternatives, \
+     content, flash, truncated, indications";
 
 impl Store {
     /// Opens (creating if needed) the SQLite database at `path` and brings its schema up to date.
@@ -152,6 +239,25 @@ impl Store {
         Ok(Store {
             db: Db::Sqlite(sqlite::Sqlite::open(path).await?),
         })
+    }
+
+    /// Opens the store at `location` (an SQLite file is created if needed; a PostgreSQL database must exist)
+    /// and brings its schema up to date.
+    pub async fn open_location(location: &Location) -> Result<Store, StoreError> {
+        Ok(Store {
+            db: match location {
+                Location::Sqlite(path) => Db::Sqlite(sqlite::Sqlite::open(path).await?),
+                Location::Postgres(url) => Db::Postgres(postgres::Postgres::open(url).await?),
+            },
+        })
+    }
+
+    /// Which backend this store is on: `"sqlite"` or `"postgres"`.
+    pub fn backend(&self) -> &'static str {
+        match &self.db {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
     }
 
     /// Commits a message and its raw PDUs in one transaction; a repeat of an already stored PDU is a no-op.
@@ -171,12 +277,40 @@ impl Store {
         }
         let received_at = now_utc();
         let keys: Vec<String> = news.iter().map(|new| dedup_key(&new.pdus)).collect();
-        let outcomes: Vec<Option<i64>> = on_db!(self, db => {
-            let received = db.time(received_at);
+        let (outcomes, news) = on_db!(self, db => {
             let mut tx = db.begin().await?;
+            // The user's word about a sender's codes decides over the extractor's: read in the same transaction,
+            // so a correction set a moment ago (on this node or another) applies.
+            let mut select = db.builder(
+                "SELECT sender, kind, code_kind, code_len, created_at FROM code_corrections WHERE sender IN (",
+            );
+            let mut senders = select.separated(", ");
+            for sender in news.iter().map(|n| n.sender.as_str()).collect::<std::collections::BTreeSet<_>>() {
+                senders.push_bind(sender);
+            }
+            senders.push_unseparated(")");
+            let mut corrections = std::collections::HashMap::new();
+            for row in select.build().fetch_all(&mut *tx).await? {
+                match corrections::from_row(&row) {
+                    Ok(c) => {
+                        corrections.insert(c.sender, c.correction);
+                    }
+                    Err(e) => tracing::warn!(error = %e, "a code correction is damaged and not applied"),
+                }
+            }
+            let news: Vec<std::borrow::Cow<'_, NewMessage>> = news
+                .iter()
+                .map(|new| match corrections.get(&new.sender) {
+                    Some(correction) => {
+                        std::borrow::Cow::Owned(corrections::apply(new.clone(), correction))
+                    }
+                    None => std::borrow::Cow::Borrowed(new),
+                })
+                .collect();
             let mut insert = db.builder(
-                "INSERT INTO messages (modem, sender, text, code, code_start, code_end, sent_at, received_at, \
-                 encoding, decode_error, incomplete, pdu_sha256, content, flash, truncated, indications) ",
+                 "INSERT INTO messages (modem, sender, text, code, code_start, code_end, sent_at, received_at, \
+                 encoding, decode_error, incomplete, pdu_sha256, code_confidence, code_origin, \
+                 code_origin_embedded, code_alternatives, content, flash, truncated, indications) ",
             );
             insert.push_values(news.iter().zip(&keys), |mut row, (new, key)| {
                 let (code_start, code_end) = match new.code_span {
@@ -190,11 +324,15 @@ impl Store {
                     .push_bind(code_start)
                     .push_bind(code_end)
                     .push_bind(new.sent_at.to_rfc3339_opts(SecondsFormat::AutoSi, false))
-                    .push_bind(received.clone())
+                    .push_bind(db.time(received_at))
                     .push_bind(&new.encoding)
                     .push_bind(&new.decode_error)
                     .push_bind(new.incomplete)
                     .push_bind(key)
+                    .push_bind(new.confidence)
+                    .push_bind(new.origin.as_ref().map(|o| o.host.clone()))
+                    .push_bind(new.origin.as_ref().and_then(|o| o.embedded.clone()))
+                    .push_bind(alternatives_json(&new.alternatives))
                     .push_bind(content_json(new.content.as_ref()))
                     .push_bind(new.flash)
                     .push_bind(new.truncated)
@@ -221,7 +359,7 @@ impl Store {
                     let (query, count) = waiting::apply(indication);
                     let query = sqlx::query(query).bind(&new.modem).bind(waiting::kind_name(indication.kind));
                     let query = match count {
-                        Some(count) => query.bind(count).bind(received.clone()),
+                        Some(count) => query.bind(count).bind(db.time(received_at)),
                         None => query,
                     };
                     query.execute(&mut *tx).await?;
@@ -230,6 +368,7 @@ impl Store {
 
             let pdus: Vec<(i64, &NewMessage, &Vec<u8>)> = news
                 .iter()
+                .map(AsRef::as_ref)
                 .zip(&outcomes)
                 .filter_map(|(new, id)| Some((id.as_ref().copied()?, new)))
                 .flat_map(|(id, new)| {
@@ -247,7 +386,7 @@ impl Store {
                         .push_bind(&new.modem)
                         .push_bind(sha256_hex(pdu))
                         .push_bind(pdu.as_slice())
-                        .push_bind(received.clone());
+                        .push_bind(db.time(received_at));
                 });
                 // A part that waited in `pdus` for its siblings is adopted by the message instead of duplicated.
                 insert.push(
@@ -256,7 +395,7 @@ impl Store {
                 insert.build().execute(&mut *tx).await?;
             }
             tx.commit().await?;
-            outcomes
+            (outcomes, news)
         });
 
         Ok(news
@@ -275,6 +414,9 @@ impl Store {
                     encoding: new.encoding.clone(),
                     decode_error: new.decode_error.clone(),
                     incomplete: new.incomplete,
+                    confidence: new.confidence,
+                    origin: new.origin.clone(),
+                    alternatives: new.alternatives.clone(),
                     content: new.content.clone(),
                     flash: new.flash,
                     indications: new.indications.clone(),
@@ -407,6 +549,7 @@ impl Store {
     pub async fn close(&self) {
         match &self.db {
             Db::Sqlite(db) => db.close().await,
+            Db::Postgres(db) => db.close().await,
         }
     }
 }
@@ -442,6 +585,39 @@ fn dedup_key(pdus: &[Vec<u8>]) -> String {
     }
 }
 
+/// The `code_alternatives` column: JSON `[{"code", "start", "end", "confidence"}]`, NULL when there are none.
+pub(crate) fn alternatives_json(alternatives: &[CodeAlternative]) -> Option<String> {
+    if alternatives.is_empty() {
+        return None;
+    }
+    let list: Vec<serde_json::Value> = alternatives
+        .iter()
+        .map(|a| {
+            serde_json::json!({"code": a.code, "start": a.span[0], "end": a.span[1], "confidence": a.confidence})
+        })
+        .collect();
+    Some(serde_json::Value::Array(list).to_string())
+}
+
+/// The alternatives stored by [`alternatives_json`]; entries that do not parse are left out.
+pub(crate) fn alternatives_from_json(json: Option<&str>) -> Vec<CodeAlternative> {
+    let Some(Ok(serde_json::Value::Array(list))) = json.map(serde_json::from_str) else {
+        return Vec::new();
+    };
+    list.iter()
+        .filter_map(|a| {
+            Some(CodeAlternative {
+                code: a["code"].as_str()?.to_owned(),
+                span: [
+                    usize::try_from(a["start"].as_u64()?).ok()?,
+                    usize::try_from(a["end"].as_u64()?).ok()?,
+                ],
+                confidence: a["confidence"].as_f64()?,
+            })
+        })
+        .collect()
+}
+
 /// A message from a row with [`MESSAGE_COLUMNS`], on any backend.
 pub(crate) fn message_from_row<R>(row: &R) -> Result<Message, StoreError>
 where
@@ -450,6 +626,7 @@ where
     i64: backend::Column<R::Database>,
     String: backend::Column<R::Database>,
     bool: backend::Column<R::Database>,
+    f64: backend::Column<R::Database>,
 {
     let id: i64 = row.try_get("id")?;
     let corrupt = |reason: String| StoreError::Corrupt { id, reason };
@@ -491,6 +668,18 @@ where
             .transpose()
             .map_err(|e| corrupt(format!("indications: {e}")))?
             .unwrap_or_default(),
+        confidence: row.try_get("code_confidence")?,
+        origin: match row.try_get::<Option<String>, _>("code_origin")? {
+            Some(host) => Some(CodeOrigin {
+                host,
+                embedded: row.try_get("code_origin_embedded")?,
+            }),
+            None => None,
+        },
+        alternatives: alternatives_from_json(
+            row.try_get::<Option<String>, _>("code_alternatives")?
+                .as_deref(),
+        ),
     })
 }
 
@@ -519,6 +708,9 @@ pub(crate) mod tests {
             text: "Your code is 123456".into(),
             code: Some("123456".into()),
             code_span: Some([13, 19]),
+            confidence: None,
+            origin: None,
+            alternatives: Vec::new(),
             sent_at: DateTime::parse_from_rfc3339("2026-11-22T10:00:00+01:00").expect("valid"),
             encoding: Some("gsm7".into()),
             decode_error: None,
@@ -627,6 +819,23 @@ pub(crate) mod tests {
             assert_eq!(recent.len(), 2);
             assert!(recent[0].id > recent[1].id, "newest first");
             assert_eq!(recent[1].sent_at.to_rfc3339(), "2026-11-22T10:00:00+01:00");
+        }
+    }
+
+    #[test]
+    fn a_url_selects_postgres_and_is_shown_without_its_password() {
+        let pg = Location::of(Path::new(
+            "postgres://relay:s3cret@db.lan:5433/simrelay?sslmode=require",
+        ));
+        assert!(matches!(&pg, Location::Postgres(url) if url.contains("s3cret")));
+        assert_eq!(pg.to_string(), "postgres://relay:***@db.lan:5433/simrelay");
+        assert!(!format!("{pg:?}").contains("s3cret"));
+        assert!(matches!(
+            Location::of(Path::new("postgresql:///simrelay")),
+            Location::Postgres(_)
+        ));
+        for file in ["simrelay.db", "/var/lib/simrelay/postgres.db", "postgres"] {
+            assert_eq!(Location::of(Path::new(file)), Location::Sqlite(file.into()));
         }
     }
 

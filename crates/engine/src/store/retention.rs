@@ -68,13 +68,14 @@ impl Store {
         Ok(report)
     }
 
-    /// Replaces each old code in its text by `*`s of the same byte length (so other spans stay valid), clears
-    /// the code, and drops the raw PDUs, which hold the code too.
+    /// Replaces each old code, and the other plausible codes (one of them may be the real one), in its text by
+    /// `*`s of the same byte length (so other spans stay valid), clears the code and what was known about it, and
+    /// drops the raw PDUs, which hold the code too.
     async fn scrub_codes_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
         on_db!(self, db => {
             let mut tx = db.begin().await?;
             let rows = sqlx::query(
-                "SELECT id, text, code_start, code_end FROM messages \
+                "SELECT id, text, code_start, code_end, code_alternatives FROM messages \
                  WHERE code IS NOT NULL AND received_at < $1",
             )
             .bind(db.time(cutoff))
@@ -85,11 +86,20 @@ impl Store {
                 let text: String = row.try_get("text")?;
                 let start: Option<i64> = row.try_get("code_start")?;
                 let end: Option<i64> = row.try_get("code_end")?;
+                let alternatives: Option<String> = row.try_get("code_alternatives")?;
+                let mut text = scrubbed(&text, start, end);
+                for a in super::alternatives_from_json(alternatives.as_deref()) {
+                    let [s, e] = a.span;
+                    if s <= e && text.get(s..e).is_some() {
+                        text = format!("{}{}{}", &text[..s], "*".repeat(e - s), &text[e..]);
+                    }
+                }
                 sqlx::query(
-                    "UPDATE messages SET text = $1, code = NULL, code_start = NULL, code_end = NULL \
-                     WHERE id = $2",
+                    "UPDATE messages SET text = $1, code = NULL, code_start = NULL, code_end = NULL, \
+                     code_confidence = NULL, code_origin = NULL, code_origin_embedded = NULL, \
+                     code_alternatives = NULL WHERE id = $2",
                 )
-                .bind(scrubbed(&text, start, end))
+                .bind(text)
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
@@ -133,6 +143,9 @@ mod tests {
                 text: "Your code is 482913, valid 5 min".into(),
                 code: Some("482913".into()),
                 code_span: Some([13, 19]),
+                confidence: None,
+                origin: None,
+                alternatives: Vec::new(),
                 sent_at: DateTime::parse_from_rfc3339("2026-11-22T10:00:00+01:00").expect("valid"),
                 encoding: None,
                 decode_error: None,
@@ -237,6 +250,49 @@ mod tests {
                     .is_empty(),
                 "the index forgot it too"
             );
+        }
+    }
+
+    #[tokio::test]
+    async fn scrubbing_also_hides_the_other_plausible_codes() {
+        for store in crate::store::testing::stores().await {
+            let text = "Security code: 55102288\nVerification code: 482913";
+            let (code, code_span, confidence, origin, alternatives) =
+                crate::store::code_fields(simrelay_otp::analyse(text));
+            assert_eq!(alternatives.len(), 1, "{alternatives:?}");
+            let new = NewMessage {
+                modem: "m".into(),
+                sender: "S".into(),
+                text: text.into(),
+                code,
+                code_span,
+                confidence,
+                origin,
+                alternatives,
+                sent_at: DateTime::parse_from_rfc3339("2026-11-22T10:00:00+01:00").expect("valid"),
+                encoding: None,
+                decode_error: None,
+                incomplete: false,
+                pdus: vec![vec![1]],
+                extra_pdus: Vec::new(),
+                ..NewMessage::default()
+            };
+            let Inserted::New(m) = store.insert_message(&new).await.expect("insert") else {
+                panic!("dup")
+            };
+            assert_eq!(m.alternatives[0].code, "55102288");
+            let report = store
+                .apply_retention(&Retention {
+                    purge_codes_after_minutes: Some(0),
+                    ..Retention::default()
+                })
+                .await
+                .expect("apply");
+            assert_eq!(report.scrubbed, 1, "{}", store.backend);
+            let m = store.get(m.id).await.expect("get").expect("kept");
+            assert_eq!(m.text, "Security code: ********\nVerification code: ******");
+            assert_eq!((m.code, m.confidence), (None, None));
+            assert!(m.alternatives.is_empty());
         }
     }
 }

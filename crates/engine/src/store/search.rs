@@ -84,17 +84,28 @@ pub(crate) struct TextMatch {
     pub(crate) query: String,
     /// What follows the bound query, up to where the filters join with `AND`.
     pub(crate) after: &'static str,
-    /// A select expression for the text with every match wrapped in [`MARK_START`] / [`MARK_END`].
-    pub(crate) marked: &'static str,
+    /// How the text with every match wrapped in [`MARK_START`] / [`MARK_END`] is had.
+    pub(crate) marks: Marks,
     /// A select expression for the best-match score, lower is better.
     pub(crate) score: &'static str,
     /// The id column to order and cut pages on (the index's own row id where that lets it stop early).
     pub(crate) id: &'static str,
 }
 
+/// Where a backend marks the matches in a message's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Marks {
+    /// A select expression of the search query itself (FTS5's `highlight()` works only there).
+    Inline(&'static str),
+    /// A query run on the page afterwards, so the marking costs a page, not every match: `$1` is
+    /// [`TextMatch::query`], `$2` the page's ids comma-separated; it returns `id` and `marked`.
+    After(&'static str),
+}
+
 const COLUMNS: &str =
     "m.id, m.modem, m.sender, m.text, m.code, m.code_start, m.code_end, m.sent_at, \
-     m.received_at, m.encoding, m.decode_error, m.incomplete";
+     m.received_at, m.encoding, m.decode_error, m.incomplete, m.code_confidence, m.code_origin, \
+     m.code_origin_embedded, m.code_alternatives, m.content, m.flash, m.truncated, m.indications";
 
 impl Store {
     /// Lists messages matching `query`.
@@ -123,7 +134,9 @@ impl Store {
             sql.push(COLUMNS);
             let id = match &text {
                 Some(text) => {
-                    sql.push(", ").push(text.marked).push(" AS marked");
+                    if let Marks::Inline(marked) = text.marks {
+                        sql.push(", ").push(marked).push(" AS marked");
+                    }
                     if order == Order::Relevance {
                         sql.push(", ").push(text.score).push(" AS score");
                     }
@@ -170,19 +183,37 @@ impl Store {
 
             let rows = sql.build().fetch_all(&mut *conn).await?;
             let mut found = Found::default();
+            let mut marked = BTreeMap::new();
             for row in rows
                 .iter()
                 .take(usize::try_from(query.limit).unwrap_or(usize::MAX))
             {
                 let message = message_from_row(row)?;
-                if text.is_some() {
-                    let marked: String = row.try_get("marked")?;
-                    let ranges = match_ranges(&marked, &message.text);
+                if matches!(text, Some(TextMatch { marks: Marks::Inline(_), .. })) {
+                    marked.insert(message.id, row.try_get::<String, _>("marked")?);
+                }
+                found.messages.push(message);
+            }
+            if let Some(TextMatch { marks: Marks::After(marks), query, .. }) = &text {
+                if !found.messages.is_empty() {
+                    let ids: Vec<String> = found.messages.iter().map(|m| m.id.to_string()).collect();
+                    for row in sqlx::query(marks)
+                        .bind(query)
+                        .bind(ids.join(","))
+                        .fetch_all(&mut *conn)
+                        .await?
+                    {
+                        marked.insert(row.try_get("id")?, row.try_get("marked")?);
+                    }
+                }
+            }
+            for message in &found.messages {
+                if let Some(marked) = marked.get(&message.id) {
+                    let ranges = match_ranges(marked, &message.text);
                     if !ranges.is_empty() {
                         found.highlights.insert(message.id, ranges);
                     }
                 }
-                found.messages.push(message);
             }
             if rows.len() > found.messages.len() && order == Order::NewestFirst {
                 found.next = found.messages.last().map(|m| m.id);
@@ -246,6 +277,9 @@ pub(crate) mod tests {
                 text: (*text).into(),
                 code: code.map(str::to_owned),
                 code_span: None,
+                confidence: None,
+                origin: None,
+                alternatives: Vec::new(),
                 sent_at: DateTime::parse_from_rfc3339("2026-11-22T10:00:00+01:00").expect("valid"),
                 encoding: None,
                 decode_error: None,

@@ -103,7 +103,12 @@ mod tests {
             };
             assert_eq!(m.indications, two.indications, "kept on the message");
             assert_eq!(
-                store.get(m.id).await.expect("get").expect("stored").indications,
+                store
+                    .get(m.id)
+                    .await
+                    .expect("get")
+                    .expect("stored")
+                    .indications,
                 two.indications
             );
             assert_eq!(
@@ -121,7 +126,10 @@ mod tests {
                 "{}",
                 store.backend
             );
-            assert!(store.waiting("m2").await.expect("read").is_empty(), "per modem");
+            assert!(
+                store.waiting("m2").await.expect("read").is_empty(),
+                "per modem"
+            );
 
             // Cleared, in one batch after a count that it follows.
             let mut five = sample(b"vm5");

@@ -44,7 +44,8 @@ fn extract_answers_each_line_in_order() {
     let mut stdin = child.stdin.take().expect("stdin");
     stdin
         .write_all(
-            b"Your verification code is 482913\nsee you at 12:30\n{\"text\":\"Code: 7351\"}\n\xff\xfe broken utf-8\n",
+            b"Your verification code is 482913\nsee you at 12:30\n{\"text\":\"Code: 7351\"}\n\xff\xfe broken utf-8\n\
+              {\"text\":\"660679 is your code\\n\\n@github.com #660679\"}\n",
         )
         .expect("write");
     drop(stdin);
@@ -55,11 +56,14 @@ fn extract_answers_each_line_in_order() {
         .lines()
         .map(|l| serde_json::from_str(l).expect("json line"))
         .collect();
-    assert_eq!(lines.len(), 4);
+    assert_eq!(lines.len(), 5);
     assert_eq!(lines[0]["code"], "482913");
+    assert!(lines[0]["confidence"].as_f64().is_some(), "{}", lines[0]);
     assert_eq!(lines[1]["code"], serde_json::Value::Null);
     assert_eq!(lines[2]["code"], "7351");
     assert_eq!(lines[3]["code"], serde_json::Value::Null);
+    assert_eq!(lines[4]["code"], "660679");
+    assert_eq!(lines[4]["origin"]["host"], "github.com");
 }
 
 #[test]

@@ -70,12 +70,16 @@ pub fn message(pdu: Vec<u8>, sender: &str, text: &str, code: Option<&str>) -> Ne
         text: text.into(),
         code: code.map(str::to_owned),
         code_span: None,
+        confidence: None,
+        origin: None,
+        alternatives: Vec::new(),
         sent_at: time(SENT_AT),
         encoding: None,
         decode_error: None,
         incomplete: false,
         pdus: vec![pdu],
         extra_pdus: Vec::new(),
+        ..NewMessage::default()
     }
 }
 

@@ -15,10 +15,10 @@ use serde_json::{Map, Value};
 use simrelay_engine::{Config, Engine};
 use simrelay_modem::{SimOptions, Simulator};
 use simrelay_protocol::{
-    AddModem, ApiError, DeviceList, Health, Message, MessageDetail, MessagePage, ModemList,
-    ModemStatus, NewDevice, Pairing, PairingRequest, PortList, PortReport, ProbeRequest,
-    RemovedModem, SendAccepted, SendRequest, SendStatus, SentMessage, ServerFrame, Settings,
-    SettingsPatch,
+    AddModem, ApiError, CodeChoice, CodeCorrection, DeviceList, Health, Message, MessageDetail,
+    MessagePage, ModemList, ModemStatus, NewDevice, Pairing, PairingRequest, PortList, PortReport,
+    ProbeRequest, RemovedModem, SendAccepted, SendRequest, SendStatus, SentMessage, ServerFrame,
+    Settings, SettingsPatch,
 };
 use simrelay_testkit::pdu::{deliver, SENDER};
 use simrelay_testkit::ws::WsClient;
@@ -171,6 +171,7 @@ async fn every_body_round_trips_through_the_protocol_types() {
     round_trips::<AddModem>("the add-port request", &request("add_port"));
     round_trips::<ProbeRequest>("the probe request", &request("probe"));
     round_trips::<PairingRequest>("the pairing request", &request("pair_device"));
+    round_trips::<CodeChoice>("the code choice", &request("choose_code"));
     for section in ["notifications", "retention", "hooks", "lan_on", "lan_off"] {
         round_trips::<SettingsPatch>(&format!("the {section} patch"), &request(section));
     }
@@ -211,6 +212,38 @@ async fn every_body_round_trips_through_the_protocol_types() {
         get(&engine, &format!("/api/messages/{id}")).await,
     );
     seen.response::<Message>("code", get(&engine, "/api/codes/latest").await);
+
+    // A message with two codes: the user picks the other one, remembers it for the sender, and forgets it again.
+    sim.deliver(deliver(
+        SENDER,
+        "Security code: 55102288\nVerification code: 482913",
+    ));
+    let two = match seen.frame(&mut ws, "sms").await {
+        ServerFrame::Event(simrelay_protocol::ServerEvent::Sms { message }) => message,
+        other => panic!("not an sms frame: {other:?}"),
+    };
+    assert_eq!(two.alternatives[0].code, "55102288");
+    let (status, body) = send(
+        http.put(url(&engine, &format!("/api/messages/{}/code", two.id))),
+        &request("choose_code"),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let chosen: Message = seen.response("chosen", body);
+    assert_eq!(chosen.code.as_deref(), Some("55102288"));
+    seen.frame(&mut ws, "code_changed").await;
+    let corrections: Vec<CodeCorrection> =
+        seen.response("corrections", get(&engine, "/api/corrections").await);
+    assert_eq!(corrections[0].sender, SENDER);
+    let forgotten = http
+        .delete(url(
+            &engine,
+            &format!("/api/corrections/{}", SENDER.replace('+', "%2B")),
+        ))
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(forgotten.status(), 204);
     let hub = engine.hub().clone();
     eventually("the modem to report its network", || {
         let known = hub.modems().iter().any(|m| m.operator.is_some());

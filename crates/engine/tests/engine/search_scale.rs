@@ -76,12 +76,16 @@ async fn search_p95_over_a_large_history() {
             text,
             code,
             code_span: None,
+            confidence: None,
+            origin: None,
+            alternatives: Vec::new(),
             sent_at,
             encoding: Some("gsm7".into()),
             decode_error: None,
             incomplete: false,
             pdus: vec![i.to_be_bytes().to_vec()],
             extra_pdus: Vec::new(),
+            ..NewMessage::default()
         };
         store.insert_message(&message).await.expect("insert");
     }

@@ -5,8 +5,9 @@
 //! the inconvenient parts a driver must cope with: echo until `ATE0`, numeric or verbose errors per
 //! `AT+CMEE`, and `+CMS ERROR: 321` for an empty slot.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use crate::errors::{standard_text, ErrorFamily};
 use crate::sim::Personality;
@@ -16,6 +17,9 @@ use crate::sim::Personality;
 pub(crate) struct SimState {
     /// Stored messages by slot: (raw PDU with SMSC field, already read).
     pub slots: BTreeMap<u32, (Vec<u8>, bool)>,
+    /// Messages arriving from the network, by the slot kept for them: not readable yet, until the
+    /// modem stores them there or routes them straight to the computer (then the slot stays free).
+    pub arriving: BTreeMap<u32, Vec<u8>>,
     /// PDUs received through `AT+CMGS`, exactly as the driver sent them (SMSC field included).
     pub sent: Vec<Vec<u8>>,
     /// Number of slots.
@@ -40,14 +44,58 @@ pub(crate) struct SimState {
     pub ack_timeouts: u32,
     /// Commands ignored for arriving too soon (`SimOptions::command_gap`).
     pub dropped: u32,
+    /// The latest commands taken, oldest first, each with the time since the modem's previous
+    /// output (how long the driver waited after an answer), for tests of the driver's order and
+    /// pauses. Bounded: a demo modem runs for days.
+    pub log: VecDeque<Logged>,
+    /// When the modem last printed something.
+    pub last_output: Option<Instant>,
+    /// Signal on the `AT+CSQ` scale (0–31, 99 unknown).
+    pub rssi: u8,
+    /// Registration `<stat>` (1 home, 5 roaming, 2 searching, ...).
+    pub registration: u8,
 }
 
+/// A command the modem took.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Logged {
+    /// The command line as typed (`AT+CMGR=3`).
+    pub command: String,
+    /// Time since the modem's previous output, if it had printed anything.
+    pub after_output: Option<Duration>,
+}
+
+/// How many commands [`SimState::log`] keeps.
+const LOG_LIMIT: usize = 4096;
+
 impl SimState {
+    /// A state with `capacity` slots, full signal and registered at home.
+    pub fn new(capacity: u32) -> SimState {
+        SimState {
+            capacity,
+            rssi: 21,
+            registration: 1,
+            ..SimState::default()
+        }
+    }
+
     /// Stores a PDU in the lowest free slot (like a SIM); `None` when full.
     pub fn store(&mut self, pdu: Vec<u8>) -> Option<u32> {
-        let slot = (1..=self.capacity).find(|s| !self.slots.contains_key(s))?;
+        let slot = self.free_slot()?;
         self.slots.insert(slot, (pdu, false));
         Some(slot)
+    }
+
+    /// Keeps a slot for a message arriving from the network (see [`SimState::arriving`]);
+    /// `None` when the SIM is full.
+    pub fn arrive(&mut self, pdu: Vec<u8>) -> Option<u32> {
+        let slot = self.free_slot()?;
+        self.arriving.insert(slot, pdu);
+        Some(slot)
+    }
+
+    fn free_slot(&self) -> Option<u32> {
+        (1..=self.capacity).find(|s| !self.slots.contains_key(s) && !self.arriving.contains_key(s))
     }
 
     /// Stores a status report in the `SR` storage (as many slots as the SIM); `None` when full.
@@ -85,7 +133,17 @@ struct Settings {
     mem1: String,
     /// `<service>` of AT+CSMS: 1 (phase 2+) makes `+CMT`/`+CDS` wait for `AT+CNMA`.
     csms: u8,
+    /// `<n>` of AT+CREG, AT+CGREG, AT+CEREG: 0 no reports, 1 the state, 2 with the location.
+    reg_reports: [u8; 3],
+    /// AT+CMER=3,0,0,1: indicator changes reported with `+CIEV`.
+    indicator_reports: bool,
+    /// The family's own signal report is on (`AT+EXUNSOL="SQ",1`, `AT+AUTOCSQ=1,1`,
+    /// `AT+QINDCFG="csq",1`).
+    signal_reports: bool,
 }
+
+/// The registration commands, in the order of [`Settings::reg_reports`].
+const REG_COMMANDS: [&str; 3] = ["+CREG", "+CGREG", "+CEREG"];
 
 enum Mode {
     Command,
@@ -114,6 +172,12 @@ pub(crate) struct AtModem {
     /// An acknowledgement timed out and, as TS 27.005 says, routing to the driver is off
     /// (messages are stored silently) until `AT+CNMI` is set again.
     pub routing_off: bool,
+    /// `AT+CSMS=1` is refused (a modem without phase 2+ service).
+    pub refuse_phase2: bool,
+    /// `AT+CNMA` is refused although phase 2+ was taken (broken firmware).
+    pub refuse_cnma: bool,
+    /// The last input finished an `AT+CMGS` (its answer is the network's, and may be delayed).
+    pub sent: bool,
 }
 
 const CTRL_Z: u8 = 0x1A;
@@ -129,6 +193,9 @@ impl AtModem {
             pin_ok: pin.is_none(),
             mem1: "SM".into(),
             csms: 0,
+            reg_reports: [0; 3],
+            indicator_reports: false,
+            signal_reports: false,
         };
         AtModem {
             state,
@@ -143,6 +210,9 @@ impl AtModem {
             iccid: "8949000000000000001".into(),
             report_storage: false,
             routing_off: false,
+            refuse_phase2: false,
+            refuse_cnma: false,
+            sent: false,
         }
     }
 
@@ -156,21 +226,53 @@ impl AtModem {
         self.settings.csms == 1
     }
 
-    /// The URC a modem prints for a message just stored in `slot`, per AT+CNMI: nothing
-    /// (mt=0), `+CMTI` (mt=1), or `+CMT` with the PDU (mt=2; the message then leaves the SIM,
-    /// as a directly routed message is never stored). Returns (`+CMTI`, `+CMT`).
+    /// What a modem does with a message just stored in `slot`, per AT+CNMI: nothing (mt=0),
+    /// `+CMTI` (mt=1), or route it (mt=2; the message then leaves the SIM, as a directly routed
+    /// message is never stored). Returns (`+CMTI` to print, the PDU to route with `+CMT`).
     pub fn notify(&mut self, slot: u32) -> (Vec<u8>, Option<Vec<u8>>) {
         match self.settings.cnmi_mt {
             1 => (format!("\r\n+CMTI: \"SM\",{slot}\r\n").into_bytes(), None),
             2 => (
                 Vec::new(),
-                lock(&self.state)
-                    .slots
-                    .remove(&slot)
-                    .map(|(pdu, _)| cmt_urc(&pdu)),
+                lock(&self.state).slots.remove(&slot).map(|(pdu, _)| pdu),
             ),
             _ => (Vec::new(), None),
         }
+    }
+
+    /// Whether new messages are routed with `+CMT` (AT+CNMI mt=2).
+    pub fn routes_directly(&self) -> bool {
+        self.settings.cnmi_mt == 2 && !self.routing_off
+    }
+
+    /// The registration reports switched on, for a registration `<stat>` that just changed.
+    pub fn registration_urcs(&self) -> Vec<u8> {
+        let stat = lock(&self.state).registration;
+        let mut out = Vec::new();
+        for (name, n) in REG_COMMANDS.iter().zip(self.settings.reg_reports) {
+            match n {
+                1 => out.extend(format!("\r\n{name}: {stat}\r\n").bytes()),
+                2 => out.extend(format!("\r\n{name}: {stat},\"1A2B\",\"01C2D3E4\",7\r\n").bytes()),
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// The signal report this modem prints when the signal changed, if one is switched on.
+    pub fn signal_urcs(&self) -> Vec<u8> {
+        let rssi = lock(&self.state).rssi;
+        let line = match self.personality {
+            _ if self.settings.signal_reports => match self.personality {
+                Personality::Sim800l => format!("+CSQN: {rssi},0"),
+                Personality::Sim7600 => format!("+CSQ: {rssi},99"),
+                _ => format!("+QIND: \"csq\",{rssi},99"),
+            },
+            Personality::HuaweiE3372 if !self.curc_off => format!("^RSSI:{rssi}"),
+            _ if self.settings.indicator_reports => format!("+CIEV: 2,{}", signal_level(rssi)),
+            _ => return Vec::new(),
+        };
+        format!("\r\n{line}\r\n").into_bytes()
     }
 
     /// Feeds bytes typed by the driver; returns the modem's output.
@@ -225,6 +327,17 @@ impl AtModem {
     }
 
     fn command(&mut self, line: &str, out: &mut Vec<u8>) {
+        {
+            let mut state = lock(&self.state);
+            let after_output = state.last_output.map(|t| t.elapsed());
+            if state.log.len() == LOG_LIMIT {
+                state.log.pop_front();
+            }
+            state.log.push_back(Logged {
+                command: line.to_string(),
+                after_output,
+            });
+        }
         let upper = line.to_ascii_uppercase();
         let Some(body) = upper.strip_prefix("AT") else {
             return self.error(out, None);
@@ -292,6 +405,11 @@ impl AtModem {
             }
             ("+QCCID", _) if !self.iccid.is_empty() && self.personality == Personality::Ec25 => {
                 let line = format!("+QCCID: {}", self.iccid);
+                self.info(out, &line);
+                self.ok(out)
+            }
+            ("#CCID", _) if !self.iccid.is_empty() && self.personality == Personality::Telit => {
+                let line = format!("#CCID: {}", self.iccid);
                 self.info(out, &line);
                 self.ok(out)
             }
@@ -364,6 +482,7 @@ impl AtModem {
                 }
                 _ => self.error(out, None),
             },
+            ("+CSMS", Arg::Set(v)) if v.trim() == "1" && self.refuse_phase2 => self.cms(out, 303),
             ("+CSMS", Arg::Set(v)) => match v.trim() {
                 "0" | "1" => {
                     self.settings.csms = u8::from(v.trim() == "1");
@@ -550,6 +669,7 @@ impl AtModem {
                 self.line.clear();
                 out.extend_from_slice(b"\r\n> ");
             }
+            ("+CNMA", _) if self.refuse_cnma => self.cms(out, 303),
             ("+CNMA", _) => {
                 let mut state = lock(&self.state);
                 if state.awaiting_ack {
@@ -563,15 +683,73 @@ impl AtModem {
                     self.cms(out, 340)
                 }
             }
-            ("+CSQ", _) => {
-                self.info(out, "+CSQ: 21,99");
+            ("+CSQ", Arg::None) => {
+                let rssi = lock(&self.state).rssi;
+                self.info(out, &format!("+CSQ: {rssi},99"));
                 self.ok(out)
             }
-            ("+CREG", Arg::Query) => {
-                self.info(out, "+CREG: 0,1");
+            ("+CREG" | "+CGREG" | "+CEREG", Arg::Query) => {
+                let i = REG_COMMANDS.iter().position(|c| *c == name).unwrap_or(0);
+                let n = self.settings.reg_reports[i];
+                let stat = lock(&self.state).registration;
+                let location = if n == 2 {
+                    ",\"1A2B\",\"01C2D3E4\",7"
+                } else {
+                    ""
+                };
+                self.info(out, &format!("{name}: {n},{stat}{location}"));
                 self.ok(out)
             }
-            ("+CREG" | "+CGREG" | "+CEREG", Arg::Set(_)) => self.ok(out),
+            // A 2G module has no LTE registration.
+            ("+CEREG", Arg::Set(_)) if self.personality == Personality::Sim800l => {
+                self.error(out, Some(4))
+            }
+            ("+CREG" | "+CGREG" | "+CEREG", Arg::Set(v)) => match v.trim().parse::<u8>() {
+                Ok(n) if n <= 2 => {
+                    let i = REG_COMMANDS.iter().position(|c| *c == name).unwrap_or(0);
+                    self.settings.reg_reports[i] = n;
+                    self.ok(out)
+                }
+                _ => self.error(out, Some(4)),
+            },
+            // Each family's own signal report.
+            ("+EXUNSOL", Arg::Set(v)) if self.personality == Personality::Sim800l => {
+                self.signal_switch(v.eq_ignore_ascii_case("\"SQ\",1"), out)
+            }
+            ("+AUTOCSQ", Arg::Set(v)) if self.personality == Personality::Sim7600 => {
+                self.signal_switch(v.trim() == "1,1", out)
+            }
+            ("+QINDCFG", Arg::Set(v)) if self.personality == Personality::Ec25 => {
+                self.signal_switch(v.to_ascii_lowercase().starts_with("\"csq\",1"), out)
+            }
+            // TS 27.007 indicators, where the personality has them.
+            ("+CIND", Arg::Test) if self.has_indicators() => {
+                self.info(
+                    out,
+                    "+CIND: (\"battchg\",(0-5)),(\"signal\",(0-5)),(\"service\",(0,1)),(\"roam\",(0,1)),(\"smsfull\",(0,1))",
+                );
+                self.ok(out)
+            }
+            ("+CIND", Arg::Query) if self.has_indicators() => {
+                let (rssi, stat) = {
+                    let state = lock(&self.state);
+                    (state.rssi, state.registration)
+                };
+                let line = format!(
+                    "+CIND: 5,{},{},{},0",
+                    signal_level(rssi),
+                    u8::from(matches!(stat, 1 | 5)),
+                    u8::from(stat == 5)
+                );
+                self.info(out, &line);
+                self.ok(out)
+            }
+            ("+CMER", Arg::Set(v)) if self.has_indicators() => {
+                let fields: Vec<&str> = v.split(',').map(str::trim).collect();
+                self.settings.indicator_reports =
+                    fields.first() == Some(&"3") && fields.get(3) == Some(&"1");
+                self.ok(out)
+            }
             ("+COPS", Arg::Query) => {
                 self.info(out, "+COPS: 0,0,\"SimRelay Demo\",7");
                 self.ok(out)
@@ -579,6 +757,20 @@ impl AtModem {
             ("+CSCS", _) | ("+CFUN", _) | ("+CMMS", _) => self.ok(out),
             _ => self.error(out, Some(4)),
         }
+    }
+
+    /// Switches the family's signal report on (`on`) or off.
+    fn signal_switch(&mut self, on: bool, out: &mut Vec<u8>) {
+        self.settings.signal_reports = on;
+        self.ok(out)
+    }
+
+    /// Whether the personality answers `AT+CIND`/`AT+CMER`.
+    fn has_indicators(&self) -> bool {
+        matches!(
+            self.personality,
+            Personality::Generic | Personality::Telit | Personality::HuaweiE3372
+        )
     }
 
     fn finish_send(&mut self, text: &[u8], out: &mut Vec<u8>) {
@@ -590,6 +782,7 @@ impl AtModem {
                 let mr = state.next_mr;
                 state.sent.push(pdu);
                 drop(state);
+                self.sent = true;
                 self.info(out, &format!("+CMGS: {mr}"));
                 self.ok(out)
             }
@@ -645,6 +838,24 @@ impl AtModem {
     }
 }
 
+/// The 0–5 signal indicator (`+CIND` "signal") for an `AT+CSQ` `<rssi>`: about 6 steps apart.
+fn signal_level(rssi: u8) -> u8 {
+    match rssi {
+        99 => 0,
+        r => (r / 6).min(5),
+    }
+}
+
+/// A `+CDS` URC for a status report PDU (direct delivery format).
+pub(crate) fn cds_urc(pdu: &[u8]) -> Vec<u8> {
+    format!(
+        "\r\n+CDS: {}\r\n{}\r\n",
+        tpdu_len(pdu),
+        hex::encode_upper(pdu)
+    )
+    .into_bytes()
+}
+
 /// A `+CMT` URC for a PDU (direct delivery format).
 pub(crate) fn cmt_urc(pdu: &[u8]) -> Vec<u8> {
     format!(
@@ -695,10 +906,7 @@ mod tests {
     use super::*;
 
     fn modem() -> (AtModem, Arc<Mutex<SimState>>) {
-        let state = Arc::new(Mutex::new(SimState {
-            capacity: 3,
-            ..SimState::default()
-        }));
+        let state = Arc::new(Mutex::new(SimState::new(3)));
         (
             AtModem::new(state.clone(), Personality::Generic, None),
             state,
@@ -757,10 +965,9 @@ mod tests {
         run(&mut m, "AT+CNMI=2,1,0,0,0\r");
         assert_eq!(m.notify(slot), (b"\r\n+CMTI: \"SM\",1\r\n".to_vec(), None));
         run(&mut m, "AT+CNMI=2,2,0,0,0\r");
-        assert_eq!(
-            m.notify(slot),
-            (Vec::new(), Some(b"\r\n+CMT: ,1\r\n0001\r\n".to_vec()))
-        );
+        assert!(m.routes_directly());
+        assert_eq!(m.notify(slot), (Vec::new(), Some(vec![0, 1])));
+        assert_eq!(cmt_urc(&[0, 1]), b"\r\n+CMT: ,1\r\n0001\r\n".to_vec());
         assert!(lock(&state).slots.is_empty());
         for _ in 0..3 {
             assert!(lock(&state).store(vec![0]).is_some());
@@ -770,10 +977,7 @@ mod tests {
 
     #[test]
     fn sms_commands_wait_for_pin_and_readiness() {
-        let state = Arc::new(Mutex::new(SimState {
-            capacity: 3,
-            ..SimState::default()
-        }));
+        let state = Arc::new(Mutex::new(SimState::new(3)));
         let mut m = AtModem::new(state, Personality::Generic, Some("1234".into()));
         run(&mut m, "ATE0\rAT+CMEE=1\r");
         assert_eq!(
@@ -787,5 +991,57 @@ mod tests {
         assert_eq!(run(&mut m, "AT+CMGF=0\r"), "\r\n+CMS ERROR: 302\r\n");
         m.ready = true;
         assert_eq!(run(&mut m, "AT+CMGF=0\r"), "\r\nOK\r\n");
+    }
+
+    #[test]
+    fn registration_and_signal_reports_per_family() {
+        let (mut m, state) = modem();
+        run(&mut m, "ATE0\r");
+        assert_eq!(run(&mut m, "AT+CREG?\r"), "\r\n+CREG: 0,1\r\n\r\nOK\r\n");
+        assert!(m.registration_urcs().is_empty(), "reports off by default");
+        run(&mut m, "AT+CREG=2\rAT+CEREG=1\r");
+        lock(&state).registration = 5;
+        assert_eq!(
+            String::from_utf8(m.registration_urcs()).unwrap(),
+            "\r\n+CREG: 5,\"1A2B\",\"01C2D3E4\",7\r\n\r\n+CEREG: 5\r\n"
+        );
+        assert!(m.signal_urcs().is_empty());
+        assert!(run(&mut m, "AT+CIND=?\r").contains("\"signal\""));
+        run(&mut m, "AT+CMER=3,0,0,1\r");
+        lock(&state).rssi = 31;
+        assert_eq!(m.signal_urcs(), b"\r\n+CIEV: 2,5\r\n".to_vec());
+        assert_eq!(run(&mut m, "AT+CSQ\r"), "\r\n+CSQ: 31,99\r\n\r\nOK\r\n");
+
+        let mut sim800 = AtModem::new(state.clone(), Personality::Sim800l, None);
+        run(&mut sim800, "ATE0\r");
+        assert!(run(&mut sim800, "AT+CIND=?\r").contains("ERROR"));
+        run(&mut sim800, "AT+EXUNSOL=\"SQ\",1\r");
+        assert_eq!(sim800.signal_urcs(), b"\r\n+CSQN: 31,0\r\n".to_vec());
+    }
+
+    #[test]
+    fn refusals_and_the_command_log() {
+        let (mut m, state) = modem();
+        m.refuse_phase2 = true;
+        run(&mut m, "ATE0\rAT+CMEE=1\r");
+        assert_eq!(run(&mut m, "AT+CSMS=1\r"), "\r\n+CMS ERROR: 303\r\n");
+        assert_eq!(run(&mut m, "AT+CSMS=0\r"), "\r\n+CSMS: 1,1,1\r\n\r\nOK\r\n");
+        m.refuse_phase2 = false;
+        m.refuse_cnma = true;
+        run(&mut m, "AT+CSMS=1\r");
+        lock(&state).awaiting_ack = true;
+        assert_eq!(run(&mut m, "AT+CNMA\r"), "\r\n+CMS ERROR: 303\r\n");
+        let log: Vec<String> = lock(&state).log.iter().map(|l| l.command.clone()).collect();
+        assert_eq!(
+            log,
+            [
+                "ATE0",
+                "AT+CMEE=1",
+                "AT+CSMS=1",
+                "AT+CSMS=0",
+                "AT+CSMS=1",
+                "AT+CNMA"
+            ]
+        );
     }
 }

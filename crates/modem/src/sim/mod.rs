@@ -23,6 +23,7 @@ use tokio::net::unix::pipe;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+pub use at::Logged;
 use at::{lock, AtModem, SimState};
 
 /// Which real modem the simulator imitates (model strings and vendor quirks).
@@ -39,6 +40,9 @@ pub enum Personality {
     Ec25,
     /// SIMCom SIM7600: `SMS DONE`/`PB DONE`; lists no `ds=2` in `AT+CNMI=?`.
     Sim7600,
+    /// Telit LE910C4: `#CCID`, TS 27.007 indicators; its manual asks for a 20 ms pause after
+    /// each answer (pair it with [`SimOptions::command_gap`] to see what happens without one).
+    Telit,
 }
 
 impl Personality {
@@ -49,6 +53,7 @@ impl Personality {
             Personality::HuaweiE3372 => "E3372",
             Personality::Ec25 => "EC25",
             Personality::Sim7600 => "SIMCOM_SIM7600E-H",
+            Personality::Telit => "LE910C4-EU",
         }
     }
 
@@ -59,6 +64,7 @@ impl Personality {
             Personality::HuaweiE3372 => "huawei",
             Personality::Ec25 => "Quectel",
             Personality::Sim7600 => "SIMCOM INCORPORATED",
+            Personality::Telit => "Telit",
         }
     }
 
@@ -135,6 +141,17 @@ pub struct SimOptions {
     /// Keep status reports in a separate `SR` storage (`+CDSI: "SR",<n>`), offered by
     /// `AT+CPMS=?` for reading only; see [`Simulator::deliver_report`].
     pub report_storage: bool,
+    /// Refuse `AT+CSMS=1` (`+CMS ERROR: 303`), as modems without phase 2+ service do: no direct
+    /// delivery with acknowledgement, so a driver must take stored messages (`+CMTI`).
+    pub refuse_phase2: bool,
+    /// Refuse `AT+CNMA` (`+CMS ERROR: 303`) although `AT+CSMS=1` was taken, as broken firmware
+    /// does: the unacknowledged delivery comes again after `ack_timeout`, routed as `AT+CNMI`
+    /// says then.
+    pub refuse_cnma: bool,
+    /// How long the network takes to accept a sent message: the answer to `AT+CMGS` (`+CMGS:
+    /// <mr>`) comes this long after the PDU, as on real networks (seconds), while URCs are
+    /// printed meanwhile. Zero answers at once.
+    pub send_delay: Duration,
 }
 
 impl Default for SimOptions {
@@ -153,6 +170,9 @@ impl Default for SimOptions {
             ack_timeout_stores: false,
             report_storage: false,
             command_gap: None,
+            refuse_phase2: false,
+            refuse_cnma: false,
+            send_delay: Duration::ZERO,
         }
     }
 }
@@ -176,9 +196,13 @@ enum Command {
     Arrived(u32),
     /// Print these bytes as they are.
     Raw(Vec<u8>),
-    /// Print a directly delivered message or report (`+CMT`/`+CDS` with its PDU), through the
-    /// phase 2+ acknowledgement gate.
-    Direct(Vec<u8>),
+    /// Deliver a message or report directly (`+CMT`/`+CDS` with its PDU), through the phase 2+
+    /// acknowledgement gate.
+    Direct(Delivery),
+    /// The signal changed to this `<rssi>`: print the report the driver switched on, if any.
+    Signal(u8),
+    /// The registration changed to this `<stat>`: print the reports switched on.
+    Registration(u8),
     /// Stop (or resume) answering anything, like hung firmware.
     Mute(bool),
     /// Close the pty as if the USB cable was pulled.
@@ -201,10 +225,7 @@ pub struct Simulator {
 impl Simulator {
     /// Creates the pty and starts the task that answers on it.
     pub async fn start(options: SimOptions) -> Result<Simulator, SimError> {
-        let state = Arc::new(Mutex::new(SimState {
-            capacity: options.capacity.max(1),
-            ..SimState::default()
-        }));
+        let state = Arc::new(Mutex::new(SimState::new(options.capacity.max(1))));
         let pty = Pty::open()?;
         let path = pty.path.clone();
         if let Some(link) = &options.link {
@@ -241,10 +262,15 @@ impl Simulator {
     /// A message arrives now: it is stored and the modem prints `+CMTI: "SM",<slot>` (or routes it
     /// with `+CMT`, or stays silent, as AT+CNMI was set). Returns the slot, 0 when the SIM is full.
     pub fn deliver(&self, pdu: Vec<u8>) -> u32 {
-        let slot = self.store(pdu);
-        if slot != 0 {
+        let Some(slot) = lock(&self.state).arrive(pdu) else {
+            return 0;
+        };
+        if self.commands.send(Command::Arrived(slot)).is_err() {
             // A stopped task only means nobody will see the URC; the message is on the SIM.
-            let _ = self.commands.send(Command::Arrived(slot));
+            let mut state = lock(&self.state);
+            if let Some(pdu) = state.arriving.remove(&slot) {
+                state.slots.insert(slot, (pdu, false));
+            }
         }
         slot
     }
@@ -272,13 +298,29 @@ impl Simulator {
     /// A status report delivered directly: `+CDS: <length>` and its PDU (acknowledged with
     /// `AT+CNMA` in phase 2+).
     pub fn deliver_report_directly(&self, pdu: &[u8]) {
-        let smsc = usize::from(pdu.first().copied().unwrap_or(0));
-        let urc = format!(
-            "\r\n+CDS: {}\r\n{}\r\n",
-            pdu.len().saturating_sub(1 + smsc),
-            hex::encode_upper(pdu)
-        );
-        let _ = self.commands.send(Command::Direct(urc.into_bytes()));
+        let _ = self
+            .commands
+            .send(Command::Direct(Delivery::Report(pdu.to_vec())));
+    }
+
+    /// The signal changes to `rssi` (the `AT+CSQ` scale: 0–31, 99 unknown): `AT+CSQ` answers it
+    /// from now on, and the report the driver switched on is printed (`+CSQN` on a SIM800L,
+    /// `+CSQ` on a SIM7600, `+QIND: "csq"` on an EC25, `^RSSI` on a Huawei stick that was not
+    /// silenced, `+CIEV` where `AT+CMER` asked for it).
+    pub fn set_signal(&self, rssi: u8) {
+        let _ = self.commands.send(Command::Signal(rssi));
+    }
+
+    /// The registration changes to `stat` (TS 27.007: 1 home, 5 roaming, 2 searching, 0 not
+    /// registered, 3 denied): `AT+CREG?` answers it, and the `+CREG`/`+CGREG`/`+CEREG` reports
+    /// the driver switched on are printed.
+    pub fn set_registration(&self, stat: u8) {
+        let _ = self.commands.send(Command::Registration(stat));
+    }
+
+    /// The commands the modem took, oldest first (the latest 4096).
+    pub fn commands(&self) -> Vec<Logged> {
+        lock(&self.state).log.iter().cloned().collect()
     }
 
     /// Status reports still in the `SR` storage, by slot.
@@ -307,12 +349,24 @@ impl Simulator {
     }
 
     /// Messages still on the SIM, by slot.
+    ///
+    /// A message [`Simulator::deliver`] just handed over counts from that moment, in the slot
+    /// kept for it, until the modem has stored it there or routed it to the computer.
     pub fn stored(&self) -> Vec<(u32, Vec<u8>)> {
-        lock(&self.state)
+        let state = lock(&self.state);
+        let mut stored: Vec<(u32, Vec<u8>)> = state
             .slots
             .iter()
             .map(|(slot, (pdu, _))| (*slot, pdu.clone()))
-            .collect()
+            .chain(
+                state
+                    .arriving
+                    .iter()
+                    .map(|(slot, pdu)| (*slot, pdu.clone())),
+            )
+            .collect();
+        stored.sort_by_key(|(slot, _)| *slot);
+        stored
     }
 
     /// Makes the modem print `bytes` now, as they are: any URC (`+CDS`, `RING`, `SMS Ready`),
@@ -443,6 +497,14 @@ impl Pty {
     }
 }
 
+/// Sleeps until `at`; never returns for `None`.
+async fn sleep_until_some(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Writes modem output, applying the chaos options.
 async fn emit(pty: &mut Pty, chaos: &Chaos, noisy: bool, bytes: &[u8]) -> io::Result<()> {
     if bytes.is_empty() {
@@ -511,6 +573,8 @@ enum Wake {
     Ready,
     /// Held URCs waited long enough for a response to hide in.
     Release,
+    /// The network accepted a sent message: its answer is due.
+    Sent,
     /// A phase 2+ direct delivery was not acknowledged in time, or one waits to be printed.
     AckDue,
     Read(io::Result<usize>),
@@ -528,6 +592,8 @@ async fn run(
         modem.imei = options.imei.clone();
         modem.iccid = options.iccid.clone();
         modem.report_storage = options.report_storage;
+        modem.refuse_phase2 = options.refuse_phase2;
+        modem.refuse_cnma = options.refuse_cnma;
         modem.set_phase2(options.phase2);
         modem.ready = options.ready_delay.is_zero();
         modem
@@ -542,14 +608,18 @@ async fn run(
     // Phase 2+: the direct delivery waiting for AT+CNMA, and those held back behind it.
     let mut gate = AckGate::new();
     let mut last_output: Option<tokio::time::Instant> = None;
+    // The answer to an `AT+CMGS` waiting for the network (`SimOptions::send_delay`).
+    let mut sending: Option<(tokio::time::Instant, Vec<u8>)> = None;
     loop {
         let not_ready = !modem.ready;
         let holding = !held.is_empty();
         let gated = gate.busy() && pty.is_some();
+        let send_due = sending.as_ref().map(|(at, _)| *at);
         let wake = tokio::select! {
             command = commands.recv() => Wake::Command(command),
             _ = tokio::time::sleep_until(gate.deadline), if gated => Wake::AckDue,
             _ = tokio::time::sleep_until(held_until), if holding => Wake::Release,
+            _ = sleep_until_some(send_due), if send_due.is_some() => Wake::Sent,
             _ = tokio::time::sleep_until(ready_at), if not_ready => Wake::Ready,
             read = async {
                 match &mut pty {
@@ -562,26 +632,32 @@ async fn run(
             Wake::Command(None | Some(Command::Shutdown)) => return,
             Wake::Command(Some(Command::Arrived(slot))) => {
                 let chaos = &options.chaos;
+                let routed_anyway = chaos.route_directly && !modem.routing_off;
+                let pdu = {
+                    // One lock: the slot must not look free between the two maps.
+                    let mut state = lock(&state);
+                    let Some(pdu) = state.arriving.remove(&slot) else {
+                        continue;
+                    };
+                    if !routed_anyway {
+                        state.slots.insert(slot, (pdu.clone(), false));
+                    }
+                    pdu
+                };
                 if chaos.lose_urcs || modem.routing_off {
                     continue;
                 }
-                let mut urc = Vec::new();
-                let cmt = if chaos.route_directly {
-                    lock(&state)
-                        .slots
-                        .remove(&slot)
-                        .map(|(pdu, _)| at::cmt_urc(&pdu))
+                let (mut urc, routed) = if routed_anyway {
+                    (Vec::new(), Some(pdu))
                 } else {
-                    let copy = chaos
-                        .cmt_and_cmti
-                        .then(|| lock(&state).slots.get(&slot).map(|(p, _)| at::cmt_urc(p)))
-                        .flatten();
+                    let copy = chaos.cmt_and_cmti.then_some(pdu);
                     let (cmti, routed) = modem.notify(slot);
-                    urc.extend(cmti);
-                    routed.or(copy)
+                    (cmti, routed.or(copy))
                 };
-                if let Some(cmt) = cmt {
-                    urc.splice(0..0, gate.offer(&modem, &state, cmt, options.ack_timeout));
+                if let Some(pdu) = routed {
+                    let direct =
+                        gate.offer(&modem, &state, Delivery::Message(pdu), options.ack_timeout);
+                    urc.splice(0..0, direct);
                 }
                 if chaos.urc_inside_responses {
                     held.extend(urc);
@@ -592,14 +668,27 @@ async fn run(
                 urc
             }
             Wake::Command(Some(Command::Raw(bytes))) => bytes,
-            Wake::Command(Some(Command::Direct(urc))) => {
-                gate.offer(&modem, &state, urc, options.ack_timeout)
+            Wake::Command(Some(Command::Direct(delivery))) => {
+                gate.offer(&modem, &state, delivery, options.ack_timeout)
+            }
+            Wake::Command(Some(Command::Signal(rssi))) => {
+                lock(&state).rssi = rssi;
+                modem.signal_urcs()
+            }
+            Wake::Command(Some(Command::Registration(stat))) => {
+                lock(&state).registration = stat;
+                modem.registration_urcs()
             }
             Wake::AckDue if options.ack_timeout_stores && gate.waiting.is_some() => {
-                gate.give_up(&mut modem, &state);
+                gate.give_up(&mut modem, &state, options.ack_timeout);
                 continue;
             }
-            Wake::AckDue => gate.due(&modem, &state, options.ack_timeout),
+            Wake::AckDue => gate.due(
+                &mut modem,
+                &state,
+                options.ack_timeout,
+                options.chaos.route_directly,
+            ),
             Wake::Command(Some(Command::Mute(on))) => {
                 muted = on;
                 continue;
@@ -614,8 +703,11 @@ async fn run(
                     Ok(p) => {
                         let path = p.path.clone();
                         pty = Some(p);
-                        // A replugged modem has power-cycled: settings are back to defaults.
+                        // A replugged modem has power-cycled: settings are back to defaults,
+                        // and what it had not printed yet is gone.
                         modem = new_modem();
+                        held.clear();
+                        sending = None;
                         ready_at = tokio::time::Instant::now() + options.ready_delay;
                         // What was never acknowledged, the network delivers again later.
                         gate.restart(&state, ready_at + Duration::from_secs(1));
@@ -631,6 +723,7 @@ async fn run(
                 options.personality.ready_line().as_bytes().to_vec()
             }
             Wake::Release => std::mem::take(&mut held),
+            Wake::Sent => sending.take().map(|(_, answer)| answer).unwrap_or_default(),
             Wake::Read(Ok(0)) => continue,
             // Hung firmware: what the driver writes is lost.
             Wake::Read(Ok(_)) if muted => continue,
@@ -647,8 +740,17 @@ async fn run(
             }
             Wake::Read(Ok(n)) => {
                 let mut out = modem.input(&buf[..n]);
+                if std::mem::take(&mut modem.sent) && !options.send_delay.is_zero() {
+                    sending = Some((tokio::time::Instant::now() + options.send_delay, out));
+                    continue;
+                }
                 // Acknowledged: the next held-back delivery may go.
-                out.extend(gate.acked(&modem, &state, options.ack_timeout));
+                out.extend(gate.acked(
+                    &mut modem,
+                    &state,
+                    options.ack_timeout,
+                    options.chaos.route_directly,
+                ));
                 if held.is_empty() || out.is_empty() {
                     out
                 } else {
@@ -674,19 +776,43 @@ async fn run(
             }
             if !output.is_empty() {
                 last_output = Some(tokio::time::Instant::now());
+                lock(&state).last_output = Some(std::time::Instant::now());
             }
         }
     }
 }
 
+/// A message or status report the network delivers directly.
+#[derive(Debug, Clone)]
+enum Delivery {
+    Message(Vec<u8>),
+    Report(Vec<u8>),
+}
+
+impl Delivery {
+    fn urc(&self) -> Vec<u8> {
+        match self {
+            Delivery::Message(pdu) => at::cmt_urc(pdu),
+            Delivery::Report(pdu) => at::cds_urc(pdu),
+        }
+    }
+
+    fn pdu(&self) -> &[u8] {
+        match self {
+            Delivery::Message(pdu) | Delivery::Report(pdu) => pdu,
+        }
+    }
+}
+
 /// The phase 2+ rule of TS 27.005 for `+CMT`/`+CDS`: one at a time, each waiting for `AT+CNMA`;
-/// unacknowledged, the network delivers it again.
+/// unacknowledged, the network delivers it again, routed as `AT+CNMI` says by then (printed
+/// again, or stored and announced with `+CMTI`).
 struct AckGate {
     /// The delivery printed and not acknowledged yet.
-    waiting: Option<Vec<u8>>,
+    waiting: Option<Delivery>,
     /// Deliveries held back until then.
-    queue: std::collections::VecDeque<Vec<u8>>,
-    /// When `waiting` is given up on (and printed again), or when the queue is printed.
+    queue: std::collections::VecDeque<Delivery>,
+    /// When `waiting` is given up on (and delivered again), or when the queue goes on.
     deadline: tokio::time::Instant,
 }
 
@@ -709,77 +835,144 @@ impl AckGate {
         &mut self,
         modem: &AtModem,
         state: &Mutex<SimState>,
-        urc: Vec<u8>,
+        delivery: Delivery,
         timeout: Duration,
     ) -> Vec<u8> {
         if !modem.phase2() {
-            return urc;
+            return delivery.urc();
         }
         if self.waiting.is_some() {
-            self.queue.push_back(urc);
+            self.queue.push_back(delivery);
             return Vec::new();
         }
-        self.start(state, urc, timeout)
-    }
-
-    fn start(&mut self, state: &Mutex<SimState>, urc: Vec<u8>, timeout: Duration) -> Vec<u8> {
         lock(state).awaiting_ack = true;
-        self.waiting = Some(urc.clone());
+        let urc = delivery.urc();
+        self.waiting = Some(delivery);
         self.deadline = tokio::time::Instant::now() + timeout;
         urc
     }
 
-    /// After the driver's input: if `AT+CNMA` took the waiting delivery, the next one.
-    fn acked(&mut self, modem: &AtModem, state: &Mutex<SimState>, timeout: Duration) -> Vec<u8> {
+    /// Delivers `delivery` as the modem is set now: a message the modem no longer routes
+    /// (`AT+CNMI` changed meanwhile) is stored and announced; the rest goes through
+    /// [`AckGate::offer`]. `always_route` is `Chaos::route_directly`. A message the full SIM
+    /// cannot take comes back (`Err`): the network keeps it and tries again later.
+    fn route(
+        &mut self,
+        modem: &mut AtModem,
+        state: &Mutex<SimState>,
+        delivery: Delivery,
+        timeout: Duration,
+        always_route: bool,
+    ) -> Result<Vec<u8>, Delivery> {
+        match delivery {
+            Delivery::Message(pdu) if !always_route && !modem.routes_directly() => {
+                let slot = lock(state).store(pdu.clone());
+                match slot {
+                    Some(slot) if !modem.routing_off => Ok(modem.notify(slot).0),
+                    Some(_) => Ok(Vec::new()),
+                    None => Err(Delivery::Message(pdu)),
+                }
+            }
+            delivery => Ok(self.offer(modem, state, delivery, timeout)),
+        }
+    }
+
+    /// Keeps a delivery the SIM had no room for at the head of the queue, for another try after
+    /// `timeout`.
+    fn keep(&mut self, delivery: Delivery, timeout: Duration) {
+        self.queue.push_front(delivery);
+        self.deadline = tokio::time::Instant::now() + timeout;
+    }
+
+    /// Goes on with the held-back deliveries while nothing waits for an acknowledgement.
+    fn pump(
+        &mut self,
+        modem: &mut AtModem,
+        state: &Mutex<SimState>,
+        timeout: Duration,
+        always_route: bool,
+    ) -> Vec<u8> {
+        let mut out = Vec::new();
+        while self.waiting.is_none() {
+            let Some(next) = self.queue.pop_front() else {
+                break;
+            };
+            match self.route(modem, state, next, timeout, always_route) {
+                Ok(urc) => out.extend(urc),
+                Err(kept) => {
+                    self.keep(kept, timeout);
+                    break;
+                }
+            }
+        }
+        out
+    }
+
+    /// After the driver's input: if `AT+CNMA` took the waiting delivery, the next ones.
+    fn acked(
+        &mut self,
+        modem: &mut AtModem,
+        state: &Mutex<SimState>,
+        timeout: Duration,
+        always_route: bool,
+    ) -> Vec<u8> {
         if self.waiting.is_none() || lock(state).awaiting_ack {
             return Vec::new();
         }
         self.waiting = None;
-        match self.queue.pop_front() {
-            Some(next) => self.offer(modem, state, next, timeout),
-            None => Vec::new(),
-        }
+        self.pump(modem, state, timeout, always_route)
     }
 
-    /// The deadline passed: the waiting delivery comes again (the network retried), or the
-    /// first held one goes out.
-    fn due(&mut self, modem: &AtModem, state: &Mutex<SimState>, timeout: Duration) -> Vec<u8> {
-        if let Some(urc) = self.waiting.take() {
-            lock(state).ack_timeouts += 1;
-            return self.start(state, urc, timeout);
+    /// The deadline passed: the waiting delivery comes again from the network, then the held
+    /// ones go on.
+    fn due(
+        &mut self,
+        modem: &mut AtModem,
+        state: &Mutex<SimState>,
+        timeout: Duration,
+        always_route: bool,
+    ) -> Vec<u8> {
+        let mut out = Vec::new();
+        if let Some(delivery) = self.waiting.take() {
+            {
+                let mut state = lock(state);
+                state.ack_timeouts += 1;
+                state.awaiting_ack = false;
+            }
+            match self.route(modem, state, delivery, timeout, always_route) {
+                Ok(urc) => out = urc,
+                Err(kept) => {
+                    self.keep(kept, timeout);
+                    return out;
+                }
+            }
         }
-        match self.queue.pop_front() {
-            Some(next) => self.offer(modem, state, next, timeout),
-            None => Vec::new(),
-        }
+        out.extend(self.pump(modem, state, timeout, always_route));
+        out
     }
 
     /// TS 27.005 on a missing acknowledgement: routing off, and the waiting delivery and those
     /// held back kept in storage without a URC.
-    fn give_up(&mut self, modem: &mut AtModem, state: &Mutex<SimState>) {
+    fn give_up(&mut self, modem: &mut AtModem, state: &Mutex<SimState>, timeout: Duration) {
         let mut state = lock(state);
         state.ack_timeouts += 1;
         state.awaiting_ack = false;
-        for urc in self.waiting.take().into_iter().chain(self.queue.drain(..)) {
-            // The PDU is the last line of `+CMT: ...` / `+CDS: ...`.
-            let text = String::from_utf8_lossy(&urc).into_owned();
-            let pdu = text
-                .lines()
-                .rev()
-                .map(str::trim)
-                .find(|l| !l.is_empty())
-                .and_then(|l| hex::decode(l).ok());
-            if let Some(pdu) = pdu {
-                let _ = state.store(pdu);
+        let mut kept = std::collections::VecDeque::new();
+        for delivery in self.waiting.take().into_iter().chain(self.queue.drain(..)) {
+            if state.store(delivery.pdu().to_vec()).is_none() {
+                // No room: the network keeps it and tries again later.
+                kept.push_back(delivery);
             }
         }
+        self.queue = kept;
+        self.deadline = tokio::time::Instant::now() + timeout;
         modem.routing_off = true;
     }
 
     /// A power cycle: the waiting delivery is delivered again after `at`, behind nothing.
     fn restart(&mut self, state: &Mutex<SimState>, at: tokio::time::Instant) {
-        if let Some(urc) = self.waiting.take() {
-            self.queue.push_front(urc);
+        if let Some(delivery) = self.waiting.take() {
+            self.queue.push_front(delivery);
         }
         lock(state).awaiting_ack = false;
         self.deadline = at;

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use chrono::DateTime;
-use simrelay_modem::sim::Simulator;
+use simrelay_modem::sim::{SimOptions, Simulator};
 use simrelay_modem::{
     spawn, LinkState, ModemConfig, ModemEvent, ModemHandle, ModemStatus, Received,
 };
@@ -26,6 +26,15 @@ pub fn config(port: &str) -> ModemConfig {
         port: port.to_string(),
         id: Some("sim0".into()),
         ..ModemConfig::default()
+    }
+}
+
+/// A modem without phase 2+ (`AT+CSMS=1` refused): messages are stored and announced with
+/// `+CMTI`, read with `AT+CMGR` and deleted, as on modems that cannot acknowledge `+CMT`.
+pub fn stored_route() -> SimOptions {
+    SimOptions {
+        refuse_phase2: true,
+        ..SimOptions::default()
     }
 }
 

@@ -66,7 +66,7 @@ async fn quit(app: &mut Guard) {
         .expect("kill runs");
     assert!(status.success());
     let start = Instant::now();
-    while !app.has_exited() {
+    while app.is_alive() {
         assert!(
             start.elapsed() < Duration::from_secs(30),
             "the app did not quit on SIGTERM"

@@ -51,19 +51,12 @@ impl Checkpoints {
 
 #[cfg(test)]
 mod tests {
-    use crate::store::sqlite::Sqlite;
-    use crate::store::{Db, Store};
-
-    fn sqlite(store: &Store) -> &Sqlite {
-        match &store.db {
-            Db::Sqlite(db) => db,
-        }
-    }
+    use crate::store::Store;
 
     async fn wal_frames(store: &Store) -> (i64, i64) {
         // (frames in the WAL, frames already copied to the database), without checkpointing anything new.
         let row: (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
-            .fetch_one(&sqlite(store).pool)
+            .fetch_one(&store.sqlite().pool)
             .await
             .expect("checkpoint");
         (row.1, row.2)
@@ -74,7 +67,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(&dir.path().join("c.db")).await.expect("open");
         let autocheckpoint: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
-            .fetch_one(&sqlite(&store).writer)
+            .fetch_one(&store.sqlite().writer)
             .await
             .expect("pragma");
         assert_eq!(

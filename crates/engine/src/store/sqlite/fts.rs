@@ -12,7 +12,7 @@
 
 use sqlx::SqliteConnection;
 
-use super::super::search::{query_words, TextMatch};
+use super::super::search::{query_words, Marks, TextMatch};
 use super::super::StoreError;
 
 /// A word is expanded into at most this many exact terms; beyond, the prefix query is cheaper to write and
@@ -34,7 +34,7 @@ pub(crate) async fn text_match(
         from: "FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid WHERE messages_fts MATCH ",
         query,
         after: "",
-        marked: "highlight(messages_fts, 0, char(57344), char(57345))",
+        marks: Marks::Inline("highlight(messages_fts, 0, char(57344), char(57345))"),
         // The sender column weighs more: a search for a name is usually a search for that sender.
         score: "bm25(messages_fts, 1.0, 2.0)",
         id: "messages_fts.rowid",
@@ -138,13 +138,7 @@ mod tests {
     use super::*;
     use crate::store::backend::Backend;
     use crate::store::search::tests::{query, store_with, COMPLETIONS};
-    use crate::store::{Db, MessageQuery, Store};
-
-    fn sqlite(store: &Store) -> &super::super::Sqlite {
-        match &store.db {
-            Db::Sqlite(db) => db,
-        }
-    }
+    use crate::store::{MessageQuery, Store};
 
     /// The ids FTS5's own prefix query finds for `input`, newest first: what the expansion must reproduce.
     async fn prefix_query_ids(store: &Store, input: &str) -> Vec<i64> {
@@ -155,7 +149,7 @@ mod tests {
             "SELECT rowid FROM messages_fts WHERE messages_fts MATCH $1 ORDER BY rowid DESC",
         )
         .bind(fts)
-        .fetch_all(sqlite(store).reader())
+        .fetch_all(store.sqlite().reader())
         .await
         .expect("prefix query")
     }
@@ -208,7 +202,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(&dir.path().join("s.db")).await.expect("open");
         let ids = store_with(&store, &texts).await;
-        let mut conn = sqlite(&store).reader().acquire().await.expect("conn");
+        let mut conn = store.sqlite().reader().acquire().await.expect("conn");
         sqlx::query(VOCABULARY)
             .execute(&mut *conn)
             .await

@@ -83,6 +83,17 @@ impl Sqlite {
     }
 }
 
+#[cfg(test)]
+impl super::Store {
+    /// The SQLite backend of a store known to be on SQLite (tests of SQLite's own behaviour).
+    pub(crate) fn sqlite(&self) -> &Sqlite {
+        match &self.db {
+            super::Db::Sqlite(db) => db,
+            super::Db::Postgres(_) => panic!("this test needs an SQLite store"),
+        }
+    }
+}
+
 impl Backend for Sqlite {
     type Db = sqlx::Sqlite;
     type Time = String;
@@ -144,8 +155,7 @@ mod tests {
     async fn pragmas_are_wal_normal_and_foreign_keys() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(&dir.path().join("t.db")).await.expect("open");
-        let crate::store::Db::Sqlite(db) = &store.db;
-        let mut conn = db.pool.acquire().await.expect("conn");
+        let mut conn = store.sqlite().pool.acquire().await.expect("conn");
         let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
             .fetch_one(&mut *conn)
             .await

@@ -1,39 +1,50 @@
 //! The modem driver: one tokio task per modem that owns the port and never loses a message.
 //!
-//! The task opens the port, initialises the modem (sync, echo off, extended errors, PIN, PDU mode,
-//! storage, new-message indications), drains what is already stored with `AT+CMGL=4`, then waits
-//! for URCs, requests from its [`ModemHandle`]s and its timers. Every message is handed on as a
-//! [`ModemEvent::Received`] with its raw PDU and slot; the driver deletes a slot only when the
+//! The task opens the port, initialises the modem (`init.rs`: sync, echo off, extended errors,
+//! identity, PIN, PDU mode, storage, how new messages arrive, which status the modem reports on
+//! its own), lists what is already stored, then serves: URCs, requests from its [`ModemHandle`]s
+//! and its timers become jobs (`work.rs`), done most urgent first, so a message that is waiting
+//! is never queued behind housekeeping. Every message is handed on as a [`ModemEvent::Received`]
+//! with its raw PDU; the driver deletes a slot, or acknowledges a direct delivery, only when the
 //! engine asks, after its commit. If the port goes away, the task reports `Disconnected`, reopens
-//! with backoff and drains again.
+//! with backoff and lists the storage again.
+//!
+//! New messages arrive directly (`+CMT`, acknowledged with `AT+CNMA`) where the modem offers
+//! phase 2+ (`AT+CSMS=1`), else stored and announced (`+CMTI`), and the driver falls back to the
+//! latter for good if the modem refuses an acknowledgement. Status (`status.rs`) follows the
+//! modem's unsolicited registration and signal reports; it is polled only while someone watches
+//! ([`crate::StatusWatchers`]), so an idle driver sleeps between safety sweeps, which come ever
+//! less often while they find nothing.
 //!
 //! Events leave through an outbox that is flushed only when the receiver has room, so the task
-//! keeps serving `delete` requests while the engine is busy: a bounded channel could otherwise
-//! deadlock (the engine waiting for a delete, the driver waiting for channel space).
+//! keeps serving requests while the engine is busy: a bounded channel could otherwise deadlock
+//! (the engine waiting for a delete, the driver waiting for channel space).
+
+mod alarm;
+mod init;
+mod status;
+mod work;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot, watch};
-use tokio::time::Instant;
+use tokio::time::{Instant, Interval};
 
+use crate::answers::parse_listing;
 use crate::channel::AtChannel;
-use crate::config::{guard_for, ModemConfig, Timeouts, DEFAULT_GUARD};
+use crate::config::{guard_for, Family, Guard, ModemConfig, Timeouts, UNKNOWN_FAMILY_GUARD};
 use crate::errors::{cms, ModemError};
-use crate::events::{LinkState, ModemEvent, ModemStatus, Received};
+use crate::events::{LinkState, ModemEvent, ModemStatus, Received, Registration};
 use crate::framer::Urc;
-use crate::handle::{Identity, ModemHandle, PendingSend, Request};
-use crate::listing::{
-    parse_cops, parse_cpms_usage, parse_creg, parse_csms_phase2, parse_csq, parse_iccid,
-    parse_imei, parse_listing, parse_plain,
-};
-use crate::negotiate::{choose_storage, cnmi_candidates, cnmi_command, parse_groups};
+use crate::handle::{Identity, ModemHandle, PendingSend, Reply, Request};
+use crate::negotiate::Route;
 use crate::probe::{find_usb_port, list_ports, usb_serial_of};
 use crate::transport::{BoxTransport, Opener, SerialOpener};
+use alarm::Alarm;
+use work::{Deletion, Job, Slot, StatusRead, Work};
 
-/// Status (signal, operator) refresh period.
-const STATUS_INTERVAL: Duration = Duration::from_secs(30);
 const BACKOFF_MIN: Duration = Duration::from_millis(250);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
 /// A message handed on but not deleted is offered again after this long (the engine may have
@@ -43,6 +54,9 @@ const REOFFER_AFTER: Duration = Duration::from_secs(600);
 const MAX_QUEUED_SENDS: usize = 64;
 /// Sends are retried this often on transient errors.
 const SEND_ATTEMPTS: u32 = 3;
+/// Safety sweeps that find nothing come ever less often, up to this many times the configured
+/// interval apart (16 min with the default minute).
+const SWEEP_BACKOFF_MAX: u32 = 16;
 
 /// Starts a driver for a serial port (call it inside a tokio runtime). Events arrive on the
 /// returned receiver; dropping it stops the driver.
@@ -67,7 +81,8 @@ pub fn spawn_with(
         id: id.clone(),
         settled,
     });
-    let (requests_tx, requests) = mpsc::channel(32);
+    // Large enough for a whole ingest batch of releases without making the engine wait.
+    let (requests_tx, requests) = mpsc::channel(128);
     let (events, events_rx) = mpsc::channel(64);
     let status = ModemStatus {
         id: id.to_string(),
@@ -84,7 +99,9 @@ pub fn spawn_with(
         registration: None,
         storage: None,
     };
+    let watchers = config.status_watchers.clone();
     let driver = Driver {
+        watching: watchers.subscribe(),
         config,
         opener,
         requests,
@@ -101,20 +118,28 @@ pub fn spawn_with(
         identity,
         settled,
         phase2: false,
-        acks_due: 0,
+        route: Route::Stored,
+        direct_refused: false,
+        unacked: VecDeque::new(),
         storage_lost: false,
+        family: None,
+        signal_indicator: None,
+        registrations: [None; 3],
+        sweep_every: Duration::ZERO,
+        sweep_alarm: Alarm::new(),
     };
     tokio::spawn(driver.run());
     (
         ModemHandle {
             id: identity_rx,
             requests: requests_tx,
+            watchers,
         },
         events_rx,
     )
 }
 
-/// What woke the driver task.
+/// What woke an idle driver task.
 enum Wake {
     Request(Option<Request>),
     /// An event was handed over (false: the receiver is gone).
@@ -122,6 +147,8 @@ enum Wake {
     Read(Result<(), ModemError>),
     Sweep,
     Refresh,
+    /// The number of status watchers changed.
+    Watchers,
 }
 
 /// How a session (one open port) ended.
@@ -144,7 +171,7 @@ struct Driver {
     /// again by every `+CMTI` or sweep, but offered again after [`REOFFER_AFTER`] in case the
     /// engine could not commit them, at once if the slot now holds another PDU, and after every
     /// reconnect (the map is cleared then).
-    in_flight: HashMap<(Option<String>, u32), (Vec<u8>, Instant)>,
+    in_flight: HashMap<Slot, (Vec<u8>, Instant)>,
     /// The current session reached `Connected` (resets the backoff).
     connected: bool,
     /// The caller of a shutdown that arrived during start-up, to be told when the port is closed.
@@ -163,12 +190,30 @@ struct Driver {
     /// The id is final for this run; statuses are held back until then, so the engine never
     /// lists the modem under a provisional id it is about to drop.
     settled: bool,
-    /// The modem runs in phase 2+ (`AT+CSMS?` service 1): `+CMT`/`+CDS` need `AT+CNMA`.
+    /// The modem runs in phase 2+ (`AT+CSMS` service 1): `+CMT`/`+CDS` need `AT+CNMA`.
     phase2: bool,
-    /// `+CMT`/`+CDS` handed on in this session and not acknowledged yet.
-    acks_due: u32,
+    /// How new messages arrive in this session.
+    route: Route,
+    /// The modem refused an `AT+CNMA`: direct delivery is not tried again (for this run).
+    direct_refused: bool,
+    /// The PDUs of the `+CMT`/`+CDS` handed on in this session and not acknowledged yet, oldest
+    /// first; a delivery the network repeats (its acknowledgement came too late) is listed once,
+    /// since the modem waits for one acknowledgement of it.
+    unacked: VecDeque<Vec<u8>>,
     /// Reading another storage left the modem on it (restoring failed): reinitialise.
     storage_lost: bool,
+    /// The modem family, once `AT+CGMI`/`AT+CGMM` told it.
+    family: Option<Family>,
+    /// The index of the signal indicator in `+CIEV` reports, when those report the signal.
+    signal_indicator: Option<u32>,
+    /// The registration last reported per domain (circuit, packet, LTE).
+    registrations: [Option<Registration>; 3],
+    /// How many watch the status ([`crate::StatusWatchers`]).
+    watching: watch::Receiver<usize>,
+    /// The time between safety sweeps now (see [`Driver::swept`]).
+    sweep_every: Duration,
+    /// When the next safety sweep is due (not set: one is queued or running).
+    sweep_alarm: Alarm,
 }
 
 impl Driver {
@@ -261,59 +306,58 @@ impl Driver {
                 },
             };
             match wake {
-                Wake::Request(None) => return false,
+                Wake::Request(None) | Wake::Permit(false) => return false,
                 Wake::Request(Some(Request::Shutdown(ack))) => {
                     self.flush_best_effort();
                     let _ = ack.send(());
                     return false;
                 }
-                Wake::Request(Some(Request::Delete { reply, .. } | Request::Ack { reply })) => {
-                    let _ = reply.send(Err(ModemError::Disconnected));
-                }
-                Wake::Request(Some(Request::Send { pdus, reply })) => {
-                    if queue_sends && self.pending_sends.len() < MAX_QUEUED_SENDS {
-                        self.pending_sends.push_back((pdus, reply));
-                    } else {
-                        let _ = reply.send(Err(ModemError::Disconnected));
-                    }
-                }
-                Wake::Permit(true) => {}
-                Wake::Permit(false) => return false,
+                Wake::Request(Some(request)) => self.refuse_while_away(request, queue_sends),
                 _ => {}
             }
         }
     }
 
-    /// Answers requests that arrived during a long start-up (sync retries, readiness wait):
-    /// deletes fail (nothing was handed on yet in this session), sends wait in the queue, and a
-    /// shutdown ends the start-up at once.
+    /// Answers a request while no session runs: deletes and acknowledgements fail (the slots are
+    /// read again after the reconnect; an acknowledgement is for a `+CMT` of a previous session,
+    /// too late now, the network delivers it again), sends wait in the queue if `queue_sends`.
+    fn refuse_while_away(&mut self, request: Request, queue_sends: bool) {
+        match request {
+            Request::Delete { reply, .. } | Request::Ack { reply, .. } => {
+                if let Some(reply) = reply {
+                    let _ = reply.send(Err(ModemError::Disconnected));
+                }
+            }
+            Request::Send { pdus, reply }
+                if queue_sends && self.pending_sends.len() < MAX_QUEUED_SENDS =>
+            {
+                self.pending_sends.push_back((pdus, reply));
+            }
+            Request::Send { reply, .. } => {
+                let _ = reply.send(Err(ModemError::Disconnected));
+            }
+            Request::Shutdown(ack) => {
+                self.shutdown_ack = Some(ack);
+            }
+        }
+    }
+
+    /// Answers requests that arrived during a long start-up (sync retries, readiness wait) as
+    /// [`Driver::refuse_while_away`] does; a shutdown ends the start-up at once.
     fn serve_during_init(&mut self) -> Result<(), ModemError> {
         while let Ok(request) = self.requests.try_recv() {
-            match request {
-                Request::Shutdown(ack) => {
-                    self.shutdown_ack = Some(ack);
-                    return Err(ModemError::Stopped);
-                }
-                // An acknowledgement is for a previous session's +CMT: too late now (the
-                // network delivers it again).
-                Request::Delete { reply, .. } | Request::Ack { reply } => {
-                    let _ = reply.send(Err(ModemError::Disconnected));
-                }
-                Request::Send { pdus, reply } if self.pending_sends.len() < MAX_QUEUED_SENDS => {
-                    self.pending_sends.push_back((pdus, reply));
-                }
-                Request::Send { reply, .. } => {
-                    let _ = reply.send(Err(ModemError::Disconnected));
-                }
+            self.refuse_while_away(request, true);
+            if self.shutdown_ack.is_some() {
+                return Err(ModemError::Stopped);
             }
         }
         Ok(())
     }
 
     async fn session(&mut self, io: BoxTransport) -> End {
-        // The family's own guard once known (the previous session told it); the default first.
+        // The family's own guard once known (the previous session told it); the longest first.
         let mut at = AtChannel::new(io, self.guard());
-        self.acks_due = 0;
+        self.unacked.clear();
         self.storage_lost = false;
         if let Err(e) = self.init(&mut at).await {
             return match e {
@@ -325,38 +369,51 @@ impl Driver {
         self.connected = true;
         self.status.last_error = self.warning.take();
         self.set_state(LinkState::Connected, None);
-        if let Err(e) = self.drain(&mut at).await {
-            return End::Lost(e.to_string());
-        }
-        // Messages the user sent while the modem was away go out now, in order.
-        while let Some((pdus, reply)) = self.pending_sends.pop_front() {
-            let result = send_all(&mut at, &pdus, &self.config.timeouts).await;
-            let lost = lost_reason(&result);
-            let _ = reply.send(result);
-            if let Some(reason) = lost {
-                return End::Lost(reason);
-            }
-        }
-        let interval = self.config.sweep_interval.max(Duration::from_millis(100));
-        let mut sweep = tokio::time::interval_at(Instant::now() + interval, interval);
-        sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut refresh =
-            tokio::time::interval_at(Instant::now() + STATUS_INTERVAL, STATUS_INTERVAL);
-        refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut work = Work::default();
+        // What is stored already, then the messages the user sent while the modem was away.
+        work.drain();
+        self.sweep_every = self.sweep_base();
+        self.sweep_alarm.set(None);
+        at.take_oddities();
+        work.sends = std::mem::take(&mut self.pending_sends);
+        let end = self.serve(&mut at, &mut work).await;
+        self.pending_sends = work.abandon();
+        end
+    }
+
+    /// Runs the connected modem until the session ends: takes in URCs and requests, does the
+    /// most urgent job, and sleeps when there is none.
+    async fn serve(&mut self, at: &mut AtChannel, work: &mut Work) -> End {
+        // The start-up read the status; while someone watches, it is read again periodically.
+        let mut refresh = None;
+        self.follow_watchers(&mut refresh, work, false);
         loop {
             if self.storage_lost {
                 return End::Lost("the modem could not switch back to its message storage".into());
             }
-            while let Some(urc) = at.next_urc() {
-                if let Err(e) = self.on_urc(&mut at, urc).await {
-                    if e.is_link_lost() || matches!(e, ModemError::Timeout { .. }) {
+            if let Some(end) = self.take_in(at, work) {
+                return end;
+            }
+            if let Some(job) = work.next() {
+                if job.yields_to_reads() {
+                    // A message that arrived since the last answer goes first.
+                    if let Err(e) = at.take_ready().await {
                         return End::Lost(e.to_string());
                     }
-                    self.note_error(&e);
+                    if let Some(end) = self.take_in(at, work) {
+                        return end;
+                    }
+                    if work.overtakes(&job) {
+                        work.put_back(job);
+                        continue;
+                    }
                 }
+                if let Some(end) = self.run_job(at, job).await {
+                    return end;
+                }
+                continue;
             }
             let wake = tokio::select! {
-                // Requests first: a delete after a commit should not wait behind a sweep.
                 biased;
                 request = self.requests.recv() => Wake::Request(request),
                 permit = self.events.reserve(), if !self.outbox.is_empty() => match permit {
@@ -369,368 +426,175 @@ impl Driver {
                     Err(_) => Wake::Permit(false),
                 },
                 read = at.read_idle() => Wake::Read(read),
-                _ = sweep.tick() => Wake::Sweep,
-                _ = refresh.tick() => Wake::Refresh,
+                () = self.sweep_alarm.wait() => Wake::Sweep,
+                () = tick(&mut refresh) => Wake::Refresh,
+                _ = self.watching.changed() => Wake::Watchers,
             };
             match wake {
-                Wake::Request(None) => return End::Shutdown(None),
-                Wake::Request(Some(Request::Shutdown(ack))) => return End::Shutdown(Some(ack)),
-                Wake::Request(Some(Request::Delete {
-                    slot,
-                    storage,
-                    reply,
-                })) => {
-                    let result = self.delete(&mut at, storage, slot).await;
-                    let lost = lost_reason(&result);
-                    let _ = reply.send(result);
-                    if let Some(reason) = lost {
-                        return End::Lost(reason);
+                Wake::Request(None) | Wake::Permit(false) => return End::Shutdown(None),
+                Wake::Request(Some(request)) => {
+                    if let Some(end) = self.accept(request, work) {
+                        return end;
                     }
                 }
-                Wake::Request(Some(Request::Ack { reply })) => {
-                    let result = self.acknowledge(&mut at).await;
-                    let lost = lost_reason(&result);
-                    let _ = reply.send(result);
-                    if let Some(reason) = lost {
-                        return End::Lost(reason);
-                    }
-                }
-                Wake::Request(Some(Request::Send { pdus, reply })) => {
-                    let result = send_all(&mut at, &pdus, &self.config.timeouts).await;
-                    let lost = lost_reason(&result);
-                    let _ = reply.send(result);
-                    if let Some(reason) = lost {
-                        return End::Lost(reason);
-                    }
-                }
-                Wake::Permit(true) => {}
-                // Nobody listens any more: stop.
-                Wake::Permit(false) => return End::Shutdown(None),
-                Wake::Read(Ok(())) => {}
+                Wake::Permit(true) | Wake::Read(Ok(())) => {}
                 Wake::Read(Err(e)) => return End::Lost(e.to_string()),
                 Wake::Sweep => {
-                    if let Err(e) = self.drain(&mut at).await {
-                        if e.is_link_lost() || matches!(e, ModemError::Timeout { .. }) {
-                            return End::Lost(e.to_string());
-                        }
-                        self.note_error(&e);
-                    }
+                    self.sweep_alarm.set(None);
+                    work.sweep();
                 }
-                Wake::Refresh => {
-                    if let Err(e) = self.refresh_status(&mut at).await {
-                        return End::Lost(e.to_string());
-                    }
-                    self.publish_status();
-                }
+                Wake::Refresh => work.status(StatusRead::Refresh),
+                Wake::Watchers => self.follow_watchers(&mut refresh, work, true),
             }
         }
     }
 
-    async fn init(&mut self, at: &mut AtChannel) -> Result<(), ModemError> {
-        // A modem left waiting for a PDU after `AT+CMGS` (we crashed mid-send) would take our
-        // commands as message text: ESC cancels that, and is ignored in command mode.
-        at.write_raw(&[0x1B]).await?;
-        // Answers to a previous program's commands may still sit in the port's buffer; each
-        // would be taken for the answer to one of ours and put every later answer out of step.
-        at.resync();
-        // Auto-bauding modems (SIM800L) need a few `AT`s to lock onto the baud rate.
-        let mut synced = false;
-        for _ in 0..10 {
-            self.serve_during_init()?;
-            match at
-                .command("AT", self.config.timeouts.quick.min(Duration::from_secs(1)))
-                .await
-            {
-                Ok(_) => {
-                    synced = true;
-                    break;
-                }
-                Err(e) if e.is_link_lost() => return Err(e),
-                Err(_) => {}
-            }
-        }
-        if !synced {
-            return Err(ModemError::Protocol {
-                command: "AT".into(),
-                detail: "no OK after 10 tries: is this a modem, and is the baud rate right?".into(),
-            });
-        }
-        at.command("ATE0", self.config.timeouts.quick).await?;
-        optional(at.command("AT+CMEE=2", self.config.timeouts.quick).await)?;
-        // Huawei sticks print ^RSSI/^MODE/^BOOT unless told not to; other modems answer ERROR.
-        optional(at.command("AT^CURC=0", self.config.timeouts.quick).await)?;
-        // Before anything can be reported: every message carries the modem's id.
-        self.identify(at).await?;
-        self.unlock_sim(at).await?;
-        if self.status.imei.is_none() && self.status.iccid.is_none() {
-            // Some modems read the SIM only once it is unlocked.
-            self.status.iccid = self.read_iccid(at).await?;
-            // With neither, the id stays what it is (the port path on a first start-up).
-            self.identify_by_what_is_known(true);
-        }
-        self.wait_ready(at).await?;
-        self.select_storage(at).await?;
-        self.select_indications(at).await?;
-        if let Some(lines) = optional(at.command("AT+CSMS?", self.config.timeouts.quick).await)? {
-            self.phase2 = parse_csms_phase2(&lines).unwrap_or(false);
-        }
-        self.refresh_status(at).await?;
-        Ok(())
-    }
-
-    /// Reads the model, manufacturer, IMEI and ICCID, and settles the modem's id on them.
-    async fn identify(&mut self, at: &mut AtChannel) -> Result<(), ModemError> {
-        if let Some(lines) = optional(at.command("AT+CGMM", self.config.timeouts.quick).await)? {
-            self.status.model = parse_plain(&lines, "+CGMM:");
-        }
-        if let Some(lines) = optional(at.command("AT+CGMI", self.config.timeouts.quick).await)? {
-            self.status.manufacturer = parse_plain(&lines, "+CGMI:");
-        }
-        at.set_guard(self.guard());
-        let imei = optional(at.command("AT+CGSN", self.config.timeouts.quick).await)?
-            .and_then(|lines| parse_imei(&lines));
-        if let (Some(old), Some(new)) = (&self.status.imei, &imei) {
-            if old != new {
-                // Not fatal (a swapped modem still receives, under its own id), but the user
-                // should know.
-                tracing::warn!(modem = %self.status.id, %old, %new, "a different modem is on this port");
-                self.warning = Some(format!(
-                    "a different modem (IMEI {new}, was {old}) is now on {}",
-                    self.status.port
-                ));
-            }
-        }
-        if imei.is_some() {
-            self.status.imei = imei;
-        }
-        self.status.iccid = self.read_iccid(at).await?;
-        // Knowing neither, wait for the unlocked SIM's ICCID before settling.
-        self.identify_by_what_is_known(false);
-        Ok(())
-    }
-
-    /// The pause after each final result: configured, else the modem family's (slow firmware
-    /// drops commands that follow too closely).
-    fn guard(&self) -> Duration {
-        match (self.config.guard, &self.status.model) {
-            (Some(guard), _) => guard,
-            (None, None) => DEFAULT_GUARD,
-            (None, Some(model)) => guard_for(self.status.manufacturer.as_deref(), Some(model)),
-        }
-    }
-
-    /// Settles the id on the IMEI, else the ICCID; with neither, and if `last_chance`, keeps the
-    /// id it has (the port path on a first start-up).
-    fn identify_by_what_is_known(&mut self, last_chance: bool) {
-        if self.config.id.is_some() {
-            return;
-        }
-        let learned = match (&self.status.imei, &self.status.iccid) {
-            (Some(imei), _) => Some(format!("imei:{imei}")),
-            (None, Some(iccid)) => Some(format!("iccid:{iccid}")),
-            (None, None) if last_chance => None,
-            (None, None) => return,
-        };
-        self.settle(learned);
-    }
-
-    /// The SIM's ICCID, with the command this modem family knows first, then the others.
-    async fn read_iccid(&mut self, at: &mut AtChannel) -> Result<Option<String>, ModemError> {
-        let vendor = format!(
-            "{} {}",
-            self.status.manufacturer.as_deref().unwrap_or(""),
-            self.status.model.as_deref().unwrap_or("")
-        )
-        .to_ascii_lowercase();
-        let first = if vendor.contains("quectel") {
-            "AT+QCCID"
-        } else if vendor.contains("huawei") {
-            "AT^ICCID?"
-        } else if vendor.contains("sim7") || vendor.contains("a76") {
-            "AT+CICCID"
-        } else {
-            "AT+CCID"
-        };
-        let mut commands = vec![first];
-        commands.extend(
-            ["AT+CCID", "AT+QCCID", "AT+CICCID", "AT^ICCID?"]
-                .into_iter()
-                .filter(|c| *c != first),
-        );
-        for command in commands {
-            if let Some(lines) = optional(at.command(command, self.config.timeouts.quick).await)? {
-                if let Some(iccid) = parse_iccid(&lines) {
-                    return Ok(Some(iccid));
+    /// Starts the periodic refresh when someone starts watching (reading the status at once if
+    /// `now`), stops it when the last one leaves.
+    fn follow_watchers(&mut self, refresh: &mut Option<Interval>, work: &mut Work, now: bool) {
+        let watched = *self.watching.borrow_and_update() > 0;
+        match (watched, refresh.is_some()) {
+            (true, false) => {
+                let period = self.config.status_interval.max(Duration::from_millis(100));
+                let mut interval = tokio::time::interval_at(Instant::now() + period, period);
+                interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                *refresh = Some(interval);
+                if now {
+                    work.status(StatusRead::Refresh);
                 }
             }
-        }
-        Ok(None)
-    }
-
-    /// Makes `learned` (or, with `None`, the id it has) the modem's id for this run, tells the
-    /// handles, and lets the held-back status out.
-    fn settle(&mut self, learned: Option<String>) {
-        if let Some(id) = learned.filter(|id| *id != self.status.id) {
-            tracing::info!(modem = %self.status.id, %id, "modem identified");
-            self.status.id = id;
-            // Slots handed on under the old id must be handed on again under the new one.
-            self.in_flight.clear();
-        } else if self.settled {
-            return;
-        }
-        self.settled = true;
-        self.identity.send_replace(Identity {
-            id: self.status.id.as_str().into(),
-            settled: true,
-        });
-        self.publish_status();
-    }
-
-    /// Enters the PIN if the SIM asks and one is configured; never retries a rejected PIN.
-    async fn unlock_sim(&mut self, at: &mut AtChannel) -> Result<(), ModemError> {
-        let lines = match at.command("AT+CPIN?", self.config.timeouts.slot).await {
-            Ok(lines) => lines,
-            Err(e) if e.at_error().is_some_and(|a| a.needs_user()) => {
-                return Err(ModemError::Pin(format!(
-                    "the SIM is not usable ({e}); check the SIM card"
-                )))
-            }
-            // Some modems do not implement AT+CPIN?; the SMS commands will tell.
-            Err(e) if !e.is_link_lost() => return Ok(()),
-            Err(e) => return Err(e),
-        };
-        let status = lines
-            .iter()
-            .find_map(|l| l.strip_prefix("+CPIN:"))
-            .map(|s| s.trim().to_ascii_uppercase())
-            .unwrap_or_else(|| "READY".into());
-        match status.as_str() {
-            "READY" => Ok(()),
-            "SIM PIN" => {
-                let Some(pin) = self.config.pin.clone() else {
-                    return Err(ModemError::Pin(format!(
-                        "the SIM needs a PIN: add it to the configuration file as \
-                         [modem_pins] {:?} = \"<PIN>\", then restart",
-                        self.config.port
-                    )));
-                };
-                match at
-                    .command(&format!("AT+CPIN=\"{pin}\""), self.config.timeouts.slot)
-                    .await
-                {
-                    Ok(_) => Ok(()),
-                    Err(e) if e.is_link_lost() => Err(e),
-                    Err(e) => Err(ModemError::Pin(format!(
-                        "the SIM rejected the configured PIN ({e}); not retrying, so the SIM \
-                         does not lock: fix [modem_pins] {:?} in the configuration file and restart",
-                        self.config.port
-                    ))),
-                }
-            }
-            other => Err(ModemError::Pin(format!(
-                "the SIM reports {other}; unlock it in a phone, then restart"
-            ))),
+            (false, true) => *refresh = None,
+            _ => {}
         }
     }
 
-    /// Reads, deletes and receives in one storage, so `+CMTI` slots are the slots `AT+CMGR` reads.
-    async fn select_storage(&mut self, at: &mut AtChannel) -> Result<(), ModemError> {
-        let offered =
-            optional(at.command("AT+CPMS=?", self.config.timeouts.slot).await)?.unwrap_or_default();
-        let mem = choose_storage(&offered);
-        // Status reports some modems keep apart (`+CDSI: "SR",<n>`): offered for reading.
-        self.report_storage = offered
-            .iter()
-            .find_map(|l| l.strip_prefix("+CPMS:"))
-            .and_then(|answer| parse_groups(answer).into_iter().next())
-            .and_then(|readable| readable.into_iter().find(|m| m.eq_ignore_ascii_case("SR")))
-            .filter(|sr| !sr.eq_ignore_ascii_case(mem));
-        let command = format!("AT+CPMS=\"{mem}\",\"{mem}\",\"{mem}\"");
-        match at.command(&command, self.config.timeouts.slot).await {
-            Ok(_) => self.storage = mem.to_string(),
-            Err(e) if e.is_link_lost() => return Err(e),
-            // Keep the modem's default storage: still readable, and the sweep lists it.
-            Err(e) => self.note_error(&e),
+    /// Takes in every URC and request already waiting, without talking to the modem.
+    fn take_in(&mut self, at: &mut AtChannel, work: &mut Work) -> Option<End> {
+        while let Some(urc) = at.next_urc() {
+            self.on_urc(urc, work);
         }
-        Ok(())
-    }
-
-    /// Asks for `+CMTI` on new messages, with the best `AT+CNMI` setting the modem accepts.
-    async fn select_indications(&mut self, at: &mut AtChannel) -> Result<(), ModemError> {
-        let offered = optional(at.command("AT+CNMI=?", self.config.timeouts.quick).await)?
-            .unwrap_or_default();
-        let mut last = None;
-        for candidate in cnmi_candidates(&offered) {
-            match at
-                .command(&cnmi_command(&candidate), self.config.timeouts.quick)
-                .await
-            {
-                Ok(_) => return Ok(()),
-                Err(e) if e.is_link_lost() => return Err(e),
-                Err(e) => last = Some(e),
-            }
+        let oddities = at.take_oddities();
+        if oddities > 0 {
+            // The line mangles bytes: a URC may have gone with them.
+            tracing::debug!(modem = %self.status.id, oddities, "odd lines from the modem; sweeping soon");
+            self.sweep_soon();
         }
-        // No URCs: messages still arrive, through the safety sweep only.
-        if let Some(e) = last {
-            self.note_error(&e);
-        }
-        Ok(())
-    }
-
-    /// Switches to PDU mode, retrying while the modem says it is not ready yet (SIM800L answers
-    /// SMS commands with errors until `SMS Ready`).
-    async fn wait_ready(&mut self, at: &mut AtChannel) -> Result<(), ModemError> {
-        let ready = self.config.timeouts.ready;
-        let give_up = Instant::now() + ready;
         loop {
-            self.serve_during_init()?;
-            match at.command("AT+CMGF=0", self.config.timeouts.quick).await {
-                Ok(_) => return Ok(()),
-                Err(e) if e.is_link_lost() => return Err(e),
-                Err(e) if Instant::now() >= give_up => {
-                    return Err(ModemError::Protocol {
-                        command: "AT+CMGF=0".into(),
-                        detail: format!("SMS not ready after {} s: {e}", ready.as_secs()),
-                    })
+            match self.requests.try_recv() {
+                Ok(request) => {
+                    if let Some(end) = self.accept(request, work) {
+                        return Some(end);
+                    }
                 }
-                Err(e) => {
-                    tracing::debug!(modem = %self.status.id, %e, "SMS not ready yet");
-                    self.status.last_error = Some(format!("waiting for SMS readiness: {e}"));
-                    self.publish_status();
-                    // Retry in a second, or as soon as the modem says `SMS Ready`.
-                    at.wait_ready_urc(Duration::from_secs(1)).await?;
-                }
+                Err(mpsc::error::TryRecvError::Empty) => return None,
+                Err(mpsc::error::TryRecvError::Disconnected) => return Some(End::Shutdown(None)),
             }
         }
     }
 
-    async fn refresh_status(&mut self, at: &mut AtChannel) -> Result<(), ModemError> {
-        if let Some(lines) = optional(at.command("AT+CSQ", self.config.timeouts.quick).await)? {
-            self.status.signal_dbm = parse_csq(&lines);
+    /// Queues the job a request asks for.
+    fn accept(&mut self, request: Request, work: &mut Work) -> Option<End> {
+        match request {
+            Request::Shutdown(ack) => return Some(End::Shutdown(Some(ack))),
+            Request::Delete {
+                slot,
+                storage,
+                pdu,
+                reply,
+            } => {
+                // The receiving storage is named `None` everywhere, whatever the engine passed.
+                let storage = storage.filter(|mem| !mem.eq_ignore_ascii_case(&self.storage));
+                work.delete(Deletion {
+                    slot: (storage, slot),
+                    pdu,
+                    reply,
+                });
+            }
+            Request::Ack { pdu, reply } => work.ack(pdu, reply),
+            Request::Send { pdus, reply } => work.sends.push_back((pdus, reply)),
         }
-        if let Some(lines) = optional(at.command("AT+COPS?", self.config.timeouts.slot).await)? {
-            self.status.operator = parse_cops(&lines);
-        }
-        if let Some(lines) = optional(at.command("AT+CREG?", self.config.timeouts.quick).await)? {
-            self.status.registration = parse_creg(&lines);
-        }
-        if let Some(lines) = optional(at.command("AT+CPMS?", self.config.timeouts.quick).await)? {
-            self.status.storage = parse_cpms_usage(&lines);
-        }
-        Ok(())
+        None
     }
 
-    async fn on_urc(&mut self, at: &mut AtChannel, urc: Urc) -> Result<(), ModemError> {
+    /// Does one job and answers whoever waits for it.
+    async fn run_job(&mut self, at: &mut AtChannel, job: Job) -> Option<End> {
+        match job {
+            Job::Read((storage, index)) => {
+                let result = self.read_slot(at, storage, index).await;
+                self.outcome(result, None)
+            }
+            Job::Drain => {
+                let result = self.drain(at).await;
+                if result.is_ok() {
+                    // A full listing: the next sweep is a whole interval away.
+                    self.swept(None);
+                }
+                self.outcome(result.map(drop), None)
+            }
+            Job::Sweep => {
+                let result = self.sweep(at).await;
+                self.swept(result.as_ref().ok().copied());
+                self.outcome(result.map(drop), None)
+            }
+            Job::Ack(pdu, reply) => {
+                let result = self.acknowledge(at, pdu).await;
+                self.outcome(result, reply)
+            }
+            Job::Send((pdus, reply)) => {
+                let result = send_all(at, &pdus, &self.config.timeouts).await;
+                self.outcome(result, Some(reply))
+            }
+            Job::Delete(Deletion { slot, pdu, reply }) => {
+                let result = self.delete(at, slot, pdu).await;
+                self.outcome(result, reply)
+            }
+            Job::Status(read) => {
+                let result = self.read_status(at, read).await;
+                self.outcome(result, None)
+            }
+        }
+    }
+
+    /// Answers the caller of a job (if one waits) and tells whether the session must end: the
+    /// link broke or the modem stopped answering. A failure nobody waits for goes in the status.
+    fn outcome<T>(
+        &mut self,
+        result: Result<T, ModemError>,
+        reply: Option<Reply<T>>,
+    ) -> Option<End> {
+        let lost = lost_reason(&result);
+        match (reply, result) {
+            (Some(reply), result) => {
+                let _ = reply.send(result);
+            }
+            (None, Err(e)) if lost.is_none() => self.note_error(&e),
+            (None, _) => {}
+        }
+        lost.map(End::Lost)
+    }
+
+    /// The pause before each command: configured, else the modem family's (see
+    /// [`guard_for`]); before the family is known, the longest any family needs.
+    fn guard(&self) -> Guard {
+        match (self.config.guard, self.family) {
+            (Some(pause), _) => Guard::every(pause),
+            (None, Some(family)) => guard_for(family),
+            (None, None) => UNKNOWN_FAMILY_GUARD,
+        }
+    }
+
+    /// What a URC asks for: a read, a listing, an event, a status change. Talks to nobody.
+    fn on_urc(&mut self, urc: Urc, work: &mut Work) {
         match urc {
             Urc::NewMessage { mem, index } if mem.eq_ignore_ascii_case(&self.storage) => {
                 tracing::debug!(modem = %self.status.id, %mem, index, "new message indication");
-                self.read_slot(at, None, index).await
+                work.read((None, index));
             }
             Urc::NewMessage { mem, index } => {
                 // Stored somewhere we do not read: the slot number means nothing in our storage.
                 tracing::warn!(modem = %self.status.id, %mem, index, storage = %self.storage,
                     "new message in another storage; listing ours");
-                self.drain(at).await
+                work.drain();
             }
             // A direct delivery or status report: nothing stored, so nothing to delete. In phase
             // 2+ the modem waits for AT+CNMA, which the engine asks for after its commit (the
@@ -738,41 +602,19 @@ impl Driver {
             // SMS-DELIVER from an SMS-STATUS-REPORT when it decodes the PDU.
             Urc::Deliver { pdu, .. } | Urc::StatusReport { pdu, .. } => {
                 let needs_ack = self.phase2;
-                if needs_ack {
-                    self.acks_due += 1;
+                if needs_ack && !self.unacked.contains(&pdu) {
+                    self.unacked.push_back(pdu.clone());
                 }
                 self.emit(None, None, pdu, needs_ack);
-                Ok(())
             }
             Urc::StatusReportStored { mem, index } if mem.eq_ignore_ascii_case(&self.storage) => {
-                self.read_slot(at, None, index).await
+                work.read((None, index));
             }
-            Urc::StatusReportStored { mem, index } => {
-                // Kept in a storage of its own (`SR`): read it there, then switch back.
-                self.read_slot(at, Some(mem), index).await
-            }
-            Urc::Other(text) if is_registration_urc(&text) => {
-                // `+CREG: <stat>` (unsolicited form: one number, or stat first with location).
-                let args = text.split_once(':').map(|(_, a)| a).unwrap_or("");
-                let first = args.split(',').next().unwrap_or("").trim();
-                let line = format!("+CREG: 0,{first}");
-                if let Some(registration) = parse_creg(&[line]) {
-                    self.status.registration = Some(registration);
-                    self.publish_status();
-                }
-                Ok(())
-            }
-            Urc::Other(text)
-                if text.to_ascii_uppercase().contains("MEMFULL")
-                    || text.to_ascii_uppercase().contains("SMSFULL") =>
-            {
-                // A full SIM refuses new messages: free it as soon as the engine commits.
-                tracing::warn!(modem = %self.status.id, %text, "message storage full; draining");
-                self.drain(at).await
-            }
-            other => {
-                tracing::debug!(modem = %self.status.id, ?other, "URC ignored");
-                Ok(())
+            // Kept in a storage of its own (`SR`): read it there, then switch back.
+            Urc::StatusReportStored { mem, index } => work.read((Some(mem), index)),
+            Urc::Other(text) => self.on_status_urc(&text, work),
+            Urc::Ready(text) => {
+                tracing::debug!(modem = %self.status.id, %text, "readiness signal ignored");
             }
         }
     }
@@ -835,10 +677,56 @@ impl Driver {
         result.map(drop)
     }
 
+    /// The safety sweep: lists the storages; returns how many messages it found. Anything it
+    /// finds was announced by no URC; on the direct route that may mean the modem switched
+    /// routing off (it does when an acknowledgement is missed, TS 27.005 §3.4.4), so `AT+CNMI`
+    /// is set again.
+    async fn sweep(&mut self, at: &mut AtChannel) -> Result<usize, ModemError> {
+        let found = self.drain(at).await?;
+        if found > 0 && self.route == Route::Direct {
+            tracing::info!(modem = %self.status.id, found, "the sweep found unannounced messages; setting AT+CNMI again");
+            self.select_indications(at).await?;
+        }
+        Ok(found)
+    }
+
+    /// The configured time between safety sweeps.
+    fn sweep_base(&self) -> Duration {
+        self.config.sweep_interval.max(Duration::from_millis(100))
+    }
+
+    /// Schedules the next sweep after a listing: `found` is what a safety sweep found (`None`
+    /// for another listing, or a failed sweep). A sweep that finds nothing doubles the interval
+    /// up to [`SWEEP_BACKOFF_MAX`] times the configured one, so an idle modem whose URCs all
+    /// arrive is swept rarely; one that finds an unannounced message means URCs get lost, and
+    /// the interval goes back to the configured one, as it does after a reconnect or odd lines
+    /// on the port ([`Driver::sweep_soon`]).
+    fn swept(&mut self, found: Option<usize>) {
+        let base = self.sweep_base();
+        self.sweep_every = match found {
+            Some(0) => (self.sweep_every * 2).min(base * SWEEP_BACKOFF_MAX),
+            Some(_) => base,
+            None => self.sweep_every,
+        };
+        self.sweep_alarm
+            .set(Some(Instant::now() + self.sweep_every));
+    }
+
+    /// Back to the configured sweep interval, counted from now if that is sooner.
+    fn sweep_soon(&mut self) {
+        let base = self.sweep_base();
+        self.sweep_every = base;
+        let soon = Instant::now() + base;
+        if let Some(next) = self.sweep_alarm.deadline().filter(|next| *next > soon) {
+            tracing::trace!(modem = %self.status.id, ?next, "sweep brought forward");
+            self.sweep_alarm.set(Some(soon));
+        }
+    }
+
     /// Lists every stored message (and status report kept apart) and hands on those not already
-    /// with the engine.
-    async fn drain(&mut self, at: &mut AtChannel) -> Result<(), ModemError> {
-        self.drain_storage(at, None).await?;
+    /// with the engine; returns how many it handed on.
+    async fn drain(&mut self, at: &mut AtChannel) -> Result<usize, ModemError> {
+        let mut found = self.drain_storage(at, None).await?;
         if let Some(sr) = self.report_storage.clone() {
             match self.drain_storage(at, Some(sr)).await {
                 Err(e) if !e.is_link_lost() && !matches!(e, ModemError::Timeout { .. }) => {
@@ -846,17 +734,17 @@ impl Driver {
                     tracing::info!(modem = %self.status.id, %e, "cannot list the status report storage");
                     self.report_storage = None;
                 }
-                other => other?,
+                other => found += other?,
             }
         }
-        Ok(())
+        Ok(found)
     }
 
     async fn drain_storage(
         &mut self,
         at: &mut AtChannel,
         storage: Option<String>,
-    ) -> Result<(), ModemError> {
+    ) -> Result<usize, ModemError> {
         self.enter(at, storage.as_deref()).await?;
         let result = at.command("AT+CMGL=4", self.config.timeouts.list).await;
         self.leave(at, storage.as_deref()).await?;
@@ -865,6 +753,7 @@ impl Driver {
         self.in_flight.retain(|(mem, slot), _| {
             *mem != storage || listed.iter().any(|l| l.index == Some(*slot))
         });
+        let mut found = 0;
         for entry in listed {
             let Some(slot) = entry.index else { continue };
             match self.in_flight.get(&(storage.clone(), slot)) {
@@ -873,20 +762,38 @@ impl Driver {
                 {
                     continue
                 }
-                _ => self.emit(storage.clone(), Some(slot), entry.pdu, false),
+                _ => {
+                    found += 1;
+                    self.emit(storage.clone(), Some(slot), entry.pdu, false);
+                }
             }
         }
-        Ok(())
+        Ok(found)
     }
 
+    /// Deletes a slot; with the `committed` PDU, only if the slot still holds the message the
+    /// driver handed on from it in this session. Deletes are deferred until no read waits, so a
+    /// delete asked for twice (a message handed on again after a reconnect or by a sweep) could
+    /// otherwise take the next message stored in the slot before it is read. A slot not known
+    /// (any more) is left alone: if it still holds the committed message, a listing hands it on
+    /// again and its release deletes it then.
     async fn delete(
         &mut self,
         at: &mut AtChannel,
-        storage: Option<String>,
-        slot: u32,
+        (storage, slot): Slot,
+        committed: Option<Vec<u8>>,
     ) -> Result<(), ModemError> {
-        // The receiving storage is named `None` everywhere, whatever the engine passed.
-        let storage = storage.filter(|mem| !mem.eq_ignore_ascii_case(&self.storage));
+        if let Some(committed) = committed {
+            let holds = self
+                .in_flight
+                .get(&(storage.clone(), slot))
+                .is_some_and(|(pdu, _)| *pdu == committed);
+            if !holds {
+                tracing::debug!(modem = %self.status.id, ?storage, slot,
+                    "the slot no longer holds the committed message; not deleting it");
+                return Ok(());
+            }
+        }
         self.enter(at, storage.as_deref()).await?;
         let result = match at
             .command(&format!("AT+CMGD={slot}"), self.config.timeouts.slot)
@@ -902,25 +809,48 @@ impl Driver {
         result
     }
 
-    /// `AT+CNMA` for the oldest `+CMT`/`+CDS` still waiting. A modem that gave up waiting
-    /// (`+CMS ERROR: 340`, no acknowledgement expected) has, per TS 27.005, also switched
-    /// its routing off: `AT+CNMI` is chosen again and the storage listed, where the network's
-    /// retry (or the modem) may have put the message.
-    async fn acknowledge(&mut self, at: &mut AtChannel) -> Result<(), ModemError> {
-        if self.acks_due == 0 {
+    /// `AT+CNMA` for the `committed` `+CMT`/`+CDS` (`None`: the oldest), if it still waits for
+    /// one in this session: the modem counts acknowledgements, not messages, so a second release
+    /// of a repeated delivery, or one from before a reconnect, must not acknowledge the next
+    /// delivery before its commit.
+    ///
+    /// A modem that gave up waiting (`+CMS ERROR: 340`, no acknowledgement expected) has, per TS
+    /// 27.005, also switched its routing off: `AT+CNMI` is chosen again and the storage listed,
+    /// where the network's retry (or the modem) may have put the message. A modem that refuses
+    /// the acknowledgement outright cannot do direct delivery safely: the driver leaves phase 2+
+    /// and falls back to stored messages (`+CMTI`) for the rest of the run; the unacknowledged
+    /// message comes again from the network and is stored.
+    async fn acknowledge(
+        &mut self,
+        at: &mut AtChannel,
+        committed: Option<Vec<u8>>,
+    ) -> Result<(), ModemError> {
+        let waiting = match &committed {
+            Some(pdu) => self.unacked.iter().position(|p| p == pdu),
+            None => (!self.unacked.is_empty()).then_some(0),
+        };
+        let Some(waiting) = waiting else {
+            tracing::debug!(modem = %self.status.id, "no delivery of that message waits for an acknowledgement");
             return Ok(());
+        };
+        self.unacked.remove(waiting);
+        let e = match at.command("AT+CNMA", self.config.timeouts.quick).await {
+            Ok(_) => return Ok(()),
+            Err(e) if e.is_link_lost() || matches!(e, ModemError::Timeout { .. }) => return Err(e),
+            Err(e) => e,
+        };
+        if e.at_error()
+            .is_some_and(|a| a.is_cms(cms::NO_CNMA_EXPECTED))
+        {
+            tracing::info!(modem = %self.status.id, %e, "acknowledgement not expected any more; choosing AT+CNMI again");
+        } else {
+            tracing::warn!(modem = %self.status.id, %e,
+                "the modem refuses AT+CNMA; receiving stored messages (+CMTI) from now on");
+            self.direct_refused = true;
+            self.leave_phase2(at).await?;
         }
-        self.acks_due -= 1;
-        match at.command("AT+CNMA", self.config.timeouts.quick).await {
-            Ok(_) => Ok(()),
-            Err(e) if e.is_link_lost() || matches!(e, ModemError::Timeout { .. }) => Err(e),
-            Err(e) => {
-                // It may also have stored the message meanwhile (the network's retry): list.
-                tracing::info!(modem = %self.status.id, %e, "acknowledgement not taken; choosing AT+CNMI again");
-                self.select_indications(at).await?;
-                self.drain(at).await
-            }
-        }
+        self.select_indications(at).await?;
+        self.drain(at).await.map(drop)
     }
 
     fn emit(&mut self, storage: Option<String>, slot: Option<u32>, pdu: Vec<u8>, needs_ack: bool) {
@@ -983,6 +913,16 @@ impl Driver {
     }
 }
 
+/// The next tick of the status refresh, if it runs; never otherwise.
+async fn tick(refresh: &mut Option<Interval>) {
+    match refresh {
+        Some(interval) => {
+            interval.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
 async fn send_all(
     at: &mut AtChannel,
     pdus: &[Vec<u8>],
@@ -1015,11 +955,6 @@ fn is_transient(e: &ModemError) -> bool {
         ModemError::Timeout { .. } => true,
         _ => false,
     }
-}
-
-fn is_registration_urc(text: &str) -> bool {
-    let upper = text.to_ascii_uppercase();
-    upper.starts_with("+CREG:") || upper.starts_with("+CGREG:") || upper.starts_with("+CEREG:")
 }
 
 fn is_empty_slot(e: &ModemError) -> bool {
@@ -1090,10 +1025,7 @@ mod tests {
     }
 
     fn memory_modem(ready: bool) -> (Arc<Mutex<SimState>>, Arc<MemoryModem>) {
-        let state = Arc::new(Mutex::new(SimState {
-            capacity: 10,
-            ..SimState::default()
-        }));
+        let state = Arc::new(Mutex::new(SimState::new(10)));
         let opener = Arc::new(MemoryModem {
             state: state.clone(),
             ready,
@@ -1185,6 +1117,49 @@ mod tests {
             waited >= Duration::from_secs(55) && waited <= Duration::from_secs(65),
             "{waited:?}"
         );
+        modem.shutdown().await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn sweeps_that_find_nothing_come_ever_less_often_until_one_finds_something() {
+        let (state, opener) = memory_modem(true);
+        let (modem, mut events) = spawn_with(
+            ModemConfig {
+                port: "mem".into(),
+                ..ModemConfig::default()
+            },
+            opener,
+        );
+        status_where(&mut events, |s| s.state == LinkState::Connected).await;
+        let listings = || {
+            lock(&state)
+                .log
+                .iter()
+                .filter(|l| l.command == "AT+CMGL=4")
+                .count()
+        };
+        // The seconds between listings, from the start-up one on.
+        let mut seen = 0;
+        let mut last = Instant::now();
+        let mut gaps = Vec::new();
+        let mut stored = false;
+        while gaps.len() < 9 {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let n = listings();
+            if n > seen {
+                if seen > 0 {
+                    gaps.push(last.elapsed().as_secs_f64().round() as u64);
+                }
+                seen = n;
+                last = Instant::now();
+                if gaps.len() == 6 && !stored {
+                    // A message stored without any URC: the next sweep finds it.
+                    lock(&state).store(vec![0x00, 0x04, 0x00]).unwrap();
+                    stored = true;
+                }
+            }
+        }
+        assert_eq!(gaps, [60, 120, 240, 480, 960, 960, 960, 60, 120]);
         modem.shutdown().await;
     }
 }

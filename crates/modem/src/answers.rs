@@ -1,7 +1,11 @@
-//! Parsers for the information lines of SMS and status commands (PDU mode).
+//! Parsers for the answers of AT commands: the information lines the channel collected before
+//! `OK` (message listings and reads in PDU mode, signal, operator, registration, storage use,
+//! identity, the SMS service phase).
 //!
-//! Pure functions over the lines the channel collected, so the driver's decisions rest on tested
-//! parsing. The driver does not decode PDUs: it hands the raw bytes on.
+//! Pure functions, so the driver's decisions rest on tested parsing. Unsolicited status codes have
+//! their own module (`status_urc`). The driver does not decode PDUs: it hands the raw bytes on.
+
+use crate::events::Registration;
 
 /// One message from an `AT+CMGL` or `AT+CMGR` answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,7 +57,11 @@ pub(crate) fn parse_listing(lines: &[String]) -> Vec<Listed> {
 /// `+CSQ: <rssi>,<ber>` → signal in dBm (TS 27.007 §8.5: 0 = -113 dBm, 31 = -51 dBm or more).
 pub(crate) fn parse_csq(lines: &[String]) -> Option<i32> {
     let args = lines.iter().find_map(|l| l.strip_prefix("+CSQ:"))?;
-    let rssi: i32 = args.split(',').next()?.trim().parse().ok()?;
+    rssi_dbm(args.split(',').next()?.trim().parse().ok()?)
+}
+
+/// An `<rssi>` of the `AT+CSQ` scale in dBm; `None` for 99 (unknown) and anything out of range.
+pub(crate) fn rssi_dbm(rssi: i32) -> Option<i32> {
     (0..=31).contains(&rssi).then_some(-113 + 2 * rssi)
 }
 
@@ -64,35 +72,12 @@ pub(crate) fn parse_cops(lines: &[String]) -> Option<String> {
     (!name.is_empty()).then(|| name.to_string())
 }
 
-/// Network registration, from `+CREG: <n>,<stat>` (TS 27.007 §7.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Registration {
-    /// Not registered and not searching.
-    NotRegistered,
-    /// Registered on the home network.
-    Home,
-    /// Searching for a network.
-    Searching,
-    /// Registration denied (SIM barred, no subscription).
-    Denied,
-    /// Unknown (out of coverage).
-    Unknown,
-    /// Registered, roaming.
-    Roaming,
-}
-
-/// `+CREG: <n>,<stat>[,...]` (query answer) → registration state.
-pub(crate) fn parse_creg(lines: &[String]) -> Option<Registration> {
-    let args = lines.iter().find_map(|l| l.strip_prefix("+CREG:"))?;
+/// `+CREG: <n>,<stat>[,...]` (the answer of `AT+CREG?`; `+CGREG`/`+CEREG` with that `prefix`)
+/// → registration state.
+pub(crate) fn parse_creg(lines: &[String], prefix: &str) -> Option<Registration> {
+    let args = lines.iter().find_map(|l| l.strip_prefix(prefix))?;
     let stat: u8 = args.split(',').nth(1)?.trim().parse().ok()?;
-    Some(match stat {
-        0 => Registration::NotRegistered,
-        1 => Registration::Home,
-        2 => Registration::Searching,
-        3 => Registration::Denied,
-        5 => Registration::Roaming,
-        _ => Registration::Unknown,
-    })
+    Some(Registration::from_stat(stat))
 }
 
 /// `+CPMS: "SM",<used>,<total>,...` (query answer) → (used, total) of the first storage.
@@ -163,6 +148,31 @@ pub(crate) fn parse_iccid(lines: &[String]) -> Option<String> {
         let ok = digits.len() >= 18 && digits.bytes().all(|b| b.is_ascii_digit());
         ok.then(|| digits.to_string())
     })
+}
+
+/// `+CSMS: <mt>,<mo>,<bm>` (the answer of `AT+CSMS=1`) → whether phase 2+ is supported for
+/// received messages (`<mt>` 1), i.e. whether `+CMT` can be acknowledged with `AT+CNMA`.
+pub(crate) fn parse_csms_set(lines: &[String]) -> Option<bool> {
+    let args = lines.iter().find_map(|l| l.strip_prefix("+CSMS:"))?;
+    let mt: u8 = args.split(',').next()?.trim().parse().ok()?;
+    Some(mt == 1)
+}
+
+/// The index (from 1, as `+CIEV` counts) of the signal indicator in the answer of `AT+CIND=?`:
+/// `+CIND: ("battchg",(0-5)),("signal",(0-5)),...` (TS 27.007 §8.9 names it `signal`; some
+/// modems call it `rssi`).
+pub(crate) fn parse_cind_signal(lines: &[String]) -> Option<u32> {
+    let answer = lines.iter().find_map(|l| l.strip_prefix("+CIND:"))?;
+    let names = answer
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_ascii_lowercase);
+    let position = names
+        .enumerate()
+        .find(|(_, name)| name == "signal" || name == "rssi")?
+        .0;
+    u32::try_from(position + 1).ok()
 }
 
 /// `+CSMS: <service>,<mt>,<mo>,<bm>` (query answer) → whether the modem runs in phase 2+
@@ -274,5 +284,34 @@ mod tests {
         assert_eq!(parse_csms_phase2(&lines(&["+CSMS: 1,1,1,1"])), Some(true));
         assert_eq!(parse_csms_phase2(&lines(&["+CSMS: 0,1,1,1"])), Some(false));
         assert_eq!(parse_csms_phase2(&lines(&["OK"])), None);
+        assert_eq!(parse_csms_set(&lines(&["+CSMS: 1,1,1"])), Some(true));
+        assert_eq!(parse_csms_set(&lines(&["+CSMS: 0,1,1"])), Some(false));
+    }
+
+    #[test]
+    fn registration_answers_and_indicators() {
+        assert_eq!(
+            parse_creg(&lines(&["+CREG: 2,5,\"1A2B\",\"01C2D3E4\",7"]), "+CREG:"),
+            Some(Registration::Roaming)
+        );
+        assert_eq!(
+            parse_creg(&lines(&["+CEREG: 0,1"]), "+CEREG:"),
+            Some(Registration::Home)
+        );
+        assert_eq!(parse_creg(&lines(&["+CEREG: 0,1"]), "+CREG:"), None);
+        assert_eq!(
+            parse_cind_signal(&lines(&[
+                "+CIND: (\"battchg\",(0-5)),(\"signal\",(0-5)),(\"service\",(0,1))"
+            ])),
+            Some(2)
+        );
+        assert_eq!(
+            parse_cind_signal(&lines(&["+CIND: (\"rssi\",(0-5))"])),
+            Some(1)
+        );
+        assert_eq!(
+            parse_cind_signal(&lines(&["+CIND: (\"call\",(0,1))"])),
+            None
+        );
     }
 }
