@@ -187,7 +187,8 @@ mod tests {
         assert_eq!(b.message().code_span, Some([5, 9]));
     }
 
-    #[test]
+    // In the browser like the component tests: wasm-bindgen-test runs only its own attribute.
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn a_row_keeps_what_a_message_is_and_plain_text_costs_nothing() {
         let mut names = Interner::default();
         let mut m = msg(3, "");
