@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use simrelay_protocol::{Message, ModemStatus, SentMessage, ServerEvent, Settings, Waiting};
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{broadcast, watch, Notify};
+
+use crate::metrics::Metrics;
 
 /// How many events a receiver may fall behind before it is told it lagged.
 pub const EVENT_BUFFER: usize = 1024;
@@ -29,6 +31,10 @@ struct Inner {
     sent: broadcast::Sender<SentMessage>,
     settings: watch::Sender<Settings>,
     modems: Mutex<Modems>,
+    /// What `/metrics` exports; every consumer counts here.
+    metrics: Metrics,
+    /// Wakes the outbox when a delivery became due outside a commit (a replay).
+    outbox: Arc<Notify>,
 }
 
 /// The latest status of every modem, and what the network said is waiting for each (which the driver does not
@@ -56,8 +62,25 @@ impl Hub {
                 sent,
                 settings: watch::Sender::new(Settings::default()),
                 modems: Mutex::new(Modems::default()),
+                metrics: Metrics::new(),
+                outbox: Arc::new(Notify::new()),
             }),
         }
+    }
+
+    /// The engine's metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    /// What the outbox waits on besides new messages; see [`Hub::wake_outbox`].
+    pub(crate) fn outbox_wake(&self) -> Arc<Notify> {
+        self.inner.outbox.clone()
+    }
+
+    /// Tells the outbox to look for due deliveries now (after a replay).
+    pub(crate) fn wake_outbox(&self) {
+        self.inner.outbox.notify_one();
     }
 
     /// A receiver of every event published from now on.

@@ -67,6 +67,7 @@ pub(crate) async fn run(
         modem_id,
         store,
         assembler: Assembler::new(MULTIPART_TIMEOUT),
+        arrived: Instant::now(),
     };
     if let Err(e) = ingest.recover().await {
         tracing::error!(modem = %ingest.modem_id, error = %e, "cannot reload waiting multipart parts");
@@ -101,7 +102,7 @@ pub(crate) async fn run(
             },
             () = sleep_until(deadline), if deadline.is_some() => {
                 for message in ingest.expire().await {
-                    ingest.publish(&hub, message).await;
+                    ingest.publish(&hub, message, None).await;
                 }
             }
         }
@@ -138,9 +139,24 @@ struct Ingest {
     modem_id: String,
     store: Store,
     assembler: Assembler<Vec<u8>>,
+    /// When the batch being handled reached the engine (for the latency metric).
+    arrived: Instant,
 }
 
 impl Ingest {
+    /// Counts a committed message and publishes it; `arrived` is when its PDU reached the engine, if that
+    /// is what its latency should count from. One that carried a message-waiting indication also changed what
+    /// waits for this modem (committed with it), which its status then shows.
+    async fn publish(&self, hub: &Hub, message: Message, arrived: Option<Instant>) {
+        let metrics = hub.metrics();
+        metrics.stored(&message.modem, message.id, message.code.is_some(), arrived);
+        let indicates = !message.indications.is_empty();
+        hub.publish_sms(message);
+        if indicates {
+            self.publish_waiting(hub).await;
+        }
+    }
+
     /// Puts the parts that were waiting when the engine last stopped back into the assembler.
     async fn recover(&mut self) -> Result<(), StoreError> {
         let now = Instant::now();
@@ -172,16 +188,6 @@ impl Ingest {
         self.publish_waiting(hub).await;
     }
 
-    /// Publishes a committed message; one that carried a message-waiting indication also changed what waits
-    /// for this modem (committed with it), which its status then shows.
-    async fn publish(&self, hub: &Hub, message: Message) {
-        let indicates = !message.indications.is_empty();
-        hub.publish_sms(message);
-        if indicates {
-            self.publish_waiting(hub).await;
-        }
-    }
-
     /// Gives the hub what the store says is waiting for this modem (voicemail, ...), for its status.
     async fn publish_waiting(&self, hub: &Hub) {
         match self.store.waiting(&self.modem_id).await {
@@ -196,13 +202,17 @@ impl Ingest {
     /// costs one commit instead of one per message, and a lone message is still committed at once. Parts of
     /// multipart messages and delivery reports take their own path, in order.
     async fn received_batch(&mut self, modem: &ModemHandle, hub: &Hub, batch: Vec<Received>) {
+        self.arrived = Instant::now();
         let mut pending: Vec<(Received, NewMessage)> = Vec::new();
         for received in batch {
             if received.modem != self.modem_id {
                 self.commit_batch(modem, hub, &mut pending).await;
                 self.switch_to(hub, &received.modem).await;
             }
-            match classify(&self.modem_id, &received.pdu) {
+            let classified = classify(&self.modem_id, &received.pdu);
+            let decoded = !matches!(&classified, Classified::Simple(m) if m.decode_error.is_some());
+            hub.metrics().pdu_received(&self.modem_id, decoded);
+            match classified {
                 Classified::Simple(message) => pending.push((received, *message)),
                 Classified::Part(..) | Classified::Report => {
                     self.commit_batch(modem, hub, &mut pending).await;
@@ -229,7 +239,7 @@ impl Ingest {
             Ok(inserted) => {
                 for outcome in inserted {
                     if let Inserted::New(message) = outcome {
-                        self.publish(hub, *message).await;
+                        self.publish(hub, *message, Some(self.arrived)).await;
                     }
                 }
             }
@@ -260,7 +270,7 @@ impl Ingest {
             }
         };
         for message in committed {
-            self.publish(hub, message).await;
+            self.publish(hub, message, Some(self.arrived)).await;
         }
         release(modem, &self.modem_id, &received).await;
     }
@@ -648,6 +658,7 @@ mod tests {
                 modem_id: "m1".into(),
                 store,
                 assembler: Assembler::new(MULTIPART_TIMEOUT),
+                arrived: Instant::now(),
             },
         )
     }
@@ -724,6 +735,7 @@ mod tests {
             modem_id: "m1".into(),
             store,
             assembler: Assembler::new(MULTIPART_TIMEOUT),
+            arrived: Instant::now(),
         };
         second.recover().await.expect("recover");
         let mut committed = Vec::new();
@@ -861,7 +873,7 @@ mod tests {
         {
             assert!(message.is_pure_indication(), "{message:?}");
             assert_eq!(message.indication_summaries(), vec!["Voicemail: 2 waiting"]);
-            ingest.publish(&hub, message).await;
+            ingest.publish(&hub, message, None).await;
         }
         assert!(matches!(events.recv().await, Ok(ServerEvent::Sms { .. })));
         let Ok(ServerEvent::Modem { modem }) = events.recv().await else {
@@ -875,7 +887,7 @@ mod tests {
             .await
             .expect("commit")
         {
-            ingest.publish(&hub, message).await;
+            ingest.publish(&hub, message, None).await;
         }
         assert!(matches!(events.recv().await, Ok(ServerEvent::Sms { .. })));
         let Ok(ServerEvent::Modem { modem }) = events.recv().await else {

@@ -8,14 +8,18 @@
 //! [`Engine::start`] wires all of it from a [`Config`]; the `simrelay` binary and the desktop app both use it.
 
 pub mod config;
+pub mod deliver;
 mod demo;
 mod engine;
 pub mod hooks;
 pub mod hub;
 mod ingest;
 pub mod logging;
+pub mod metrics;
 mod modems;
+pub mod mqtt;
 pub mod offline;
+mod outgoing;
 mod retention;
 mod server;
 mod sources;

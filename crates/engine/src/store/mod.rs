@@ -16,6 +16,7 @@ mod added_modems;
 pub(crate) mod backend;
 mod conversations;
 mod corrections;
+pub(crate) mod deliveries;
 mod modem_ids;
 mod postgres;
 mod provider_sent;

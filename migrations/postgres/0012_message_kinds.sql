@@ -8,7 +8,7 @@ ALTER TABLE messages
     ADD COLUMN truncated BOOLEAN NOT NULL DEFAULT FALSE,
     ADD COLUMN indications TEXT;
 
--- What the network last said is waiting for each modem's SIM, by modem id; see migrations/sqlite/0011.
+-- What the network last said is waiting for each modem's SIM, by modem id; see migrations/sqlite/0012.
 CREATE TABLE modem_waiting (
     modem       TEXT        NOT NULL,
     kind        TEXT        NOT NULL,
