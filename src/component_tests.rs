@@ -380,3 +380,143 @@ mod history_window {
         assert_eq!(reveal(20, 1000.0, 500.0, ROW_HEIGHT), Some(2352.0 - 500.0));
     }
 }
+
+/// A binary message (as the engine describes it, with a hostile content type) for the tests below.
+fn binary(id: i64) -> simrelay_protocol::Message {
+    use simrelay_protocol::{ContentKind, MessageContent};
+    let mut m = crate::inbox::tests::msg(id, "");
+    m.content = Some(MessageContent {
+        kind: ContentKind::WapPush,
+        port: Some(2948),
+        source_port: None,
+        length: Some(64),
+        content_type: Some("<img src=x onerror=\"document.body.dataset.pwned='3'\">".into()),
+        description: Some(
+            "WAP push (<img src=x onerror=\"document.body.dataset.pwned='3'\">), 64 bytes".into(),
+        ),
+    });
+    m
+}
+
+#[wasm_bindgen_test]
+async fn binary_data_shows_what_it_is_as_text_never_markup() {
+    use crate::views::MessageRow;
+    let m = binary(20);
+    let description = m.description().map(str::to_owned).expect("described");
+    let host = mount(Prefs::default(), move || {
+        view! { <MessageRow message=m.clone() /> }.into_any()
+    });
+    tick().await;
+    assert_eq!(
+        texts(&host, ".msg-binary"),
+        std::slice::from_ref(&description)
+    );
+    assert_eq!(
+        texts(&host, ".msg-text"),
+        [description],
+        "the description stands in for the text"
+    );
+    assert_eq!(
+        host.query_selector_all("img, script")
+            .expect("query")
+            .length(),
+        0
+    );
+    assert!(document()
+        .body()
+        .expect("body")
+        .dataset()
+        .get("pwned")
+        .is_none());
+}
+
+#[wasm_bindgen_test]
+async fn a_flash_message_takes_the_live_card_and_is_marked() {
+    use crate::views::live::Live;
+    let (host, app) = mount_with_state(|| view! { <Live /> }.into_any());
+    let mut code = crate::inbox::tests::msg(30, "Your code is 482913");
+    code.code = Some("482913".into());
+    let mut flash = crate::inbox::tests::msg(31, "Your parcel arrives today");
+    flash.flash = true;
+    app.inbox.update(|i| {
+        i.merge([code.clone()]);
+    });
+    tick().await;
+    let hero = host
+        .query_selector(".hero")
+        .expect("query")
+        .expect("a card");
+    assert_eq!(hero.get_attribute("data-id").as_deref(), Some("30"));
+
+    // A newer flash message without a code takes the card over the older code, marked.
+    app.inbox.update(|i| {
+        i.merge([flash.clone()]);
+    });
+    tick().await;
+    let hero = host
+        .query_selector(".hero")
+        .expect("query")
+        .expect("a card");
+    assert_eq!(hero.get_attribute("data-id").as_deref(), Some("31"));
+    assert!(hero.class_list().contains("hero-flash"));
+    assert_eq!(texts(&host, ".hero .badge-flash"), ["flash"]);
+    assert_eq!(texts(&host, ".hero-text"), ["Your parcel arrives today"]);
+    // The code is still listed below; a plain message later does not push the flash message out.
+    assert_eq!(texts(&host, ".msg-list .code"), ["482913"]);
+    app.inbox.update(|i| {
+        i.merge([crate::inbox::tests::msg(32, "See you at 8")]);
+    });
+    tick().await;
+    let hero = host
+        .query_selector(".hero")
+        .expect("query")
+        .expect("a card");
+    assert_eq!(hero.get_attribute("data-id").as_deref(), Some("31"));
+}
+
+#[wasm_bindgen_test]
+async fn voicemail_shows_as_a_status_on_the_message_and_the_modem() {
+    use crate::views::modems::Modems;
+    use crate::views::MessageRow;
+    use simrelay_protocol::{Indication, ModemState, ModemStatus, Waiting, WaitingKind};
+    let mut m = crate::inbox::tests::msg(40, "");
+    m.indications = vec![
+        // The coding scheme says "voicemail" without a count; the header says how many: the count wins.
+        Indication {
+            kind: WaitingKind::Voicemail,
+            active: true,
+            count: None,
+            store: false,
+        },
+        Indication {
+            kind: WaitingKind::Voicemail,
+            active: true,
+            count: Some(2),
+            store: false,
+        },
+    ];
+    let mut cut = crate::inbox::tests::msg(41, "Your code is 4");
+    cut.truncated = true;
+    let host = mount(Prefs::default(), move || {
+        view! {
+            <ol>
+                <MessageRow message=m.clone() />
+                <MessageRow message=cut.clone() />
+            </ol>
+        }
+        .into_any()
+    });
+    tick().await;
+    assert_eq!(texts(&host, ".msg-indication"), ["Voicemail: 2 waiting"]);
+    assert_eq!(texts(&host, "[data-id='41'] .badge-warn"), ["truncated"]);
+
+    let (host, app) = mount_with_state(|| view! { <Modems /> }.into_any());
+    let mut modem = ModemStatus::new("m1", "/dev/ttyUSB2", ModemState::Connected);
+    modem.waiting = vec![Waiting {
+        kind: WaitingKind::Voicemail,
+        count: Some(2),
+    }];
+    app.modems.set(vec![modem]);
+    tick().await;
+    assert_eq!(texts(&host, ".waiting"), ["Voicemail: 2 waiting"]);
+}

@@ -100,6 +100,7 @@ pub(crate) mod tests {
             confidence: None,
             origin: None,
             alternatives: Vec::new(),
+            ..Message::default()
         }
     }
 

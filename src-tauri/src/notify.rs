@@ -69,16 +69,24 @@ impl Note {
             .as_ref()
             .map(|o| format!(" for {}", one_line(&o.describe())))
             .unwrap_or_default();
+        // Binary data has no text: its description ("binary message to port 2948, 97 bytes") stands in; a pure
+        // voicemail indication says what waits.
+        let text = match message.description() {
+            Some(description) => description.to_owned(),
+            None if message.is_pure_indication() => message.indication_summaries().join(", "),
+            None => message.text.clone(),
+        };
         let (title, body) = match (&code, hide_code) {
             (Some(_), true) => (
                 sender.clone(),
                 format!("New code{site} from {sender} \u{2014} click to copy"),
             ),
-            (Some(code), false) => (
-                format!("{code}{site} \u{b7} {sender}"),
-                shorten(&message.text),
-            ),
-            (None, _) => (sender, shorten(&message.text)),
+            (Some(code), false) => (format!("{code}{site} \u{b7} {sender}"), shorten(&text)),
+            // A flash message without a code raises a notification in "codes" mode too: say why it did.
+            (None, _) if message.flash => {
+                (format!("Flash message \u{b7} {sender}"), shorten(&text))
+            }
+            (None, _) => (sender, shorten(&text)),
         };
         Self {
             // Some servers interpret markup in the summary too; the sender (and code) are untrusted like the text.
@@ -224,7 +232,40 @@ mod tests {
             confidence: None,
             origin: None,
             alternatives: Vec::new(),
+            ..Message::default()
         }
+    }
+
+    #[test]
+    fn flash_binary_and_voicemail_say_what_they_are() {
+        let mut m = message("Parcel<b>", "Arrives <i>today</i>", None);
+        m.flash = true;
+        let note = Note::for_message(&m, false);
+        assert_eq!(note.title, "Flash message \u{b7} Parcel<b>");
+        assert_eq!(note.body, "Arrives &lt;i&gt;today&lt;/i&gt;");
+
+        let mut m = message("+4917", "", None);
+        m.content = Some(simrelay_protocol::MessageContent {
+            kind: simrelay_protocol::ContentKind::Binary,
+            port: Some(5499),
+            source_port: None,
+            length: Some(97),
+            content_type: None,
+            description: Some("binary message to port 5499, 97 bytes".into()),
+        });
+        assert_eq!(
+            Note::for_message(&m, false).body,
+            "binary message to port 5499, 97 bytes"
+        );
+
+        let mut m = message("+4917", "", None);
+        m.indications = vec![simrelay_protocol::Indication {
+            kind: simrelay_protocol::WaitingKind::Voicemail,
+            active: true,
+            count: Some(2),
+            store: false,
+        }];
+        assert_eq!(Note::for_message(&m, false).body, "Voicemail: 2 waiting");
     }
 
     #[test]

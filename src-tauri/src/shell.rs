@@ -326,7 +326,7 @@ impl Shell {
 
         let paused = self.pause().is_paused(Instant::now());
         let settings = self.note_settings();
-        if !should_notify(settings.mode, paused, code.is_some()) {
+        if !raises_notification(settings.mode, paused, &message) {
             return;
         }
         let note = Note::for_message(&message, settings.hide_code);
@@ -348,6 +348,12 @@ impl Shell {
 /// Whether a message raises a notification.
 pub fn should_notify(mode: Notifications, paused: bool, has_code: bool) -> bool {
     !paused && mode.notifies(has_code)
+}
+
+/// Whether `message` raises a notification. A flash (class 0) message counts as one with a code: its sender
+/// meant it to be shown at once, as a phone does, so "codes only" shows it too (never when paused or "none").
+pub fn raises_notification(mode: Notifications, paused: bool, message: &Message) -> bool {
+    should_notify(mode, paused, message.code.is_some() || message.flash)
 }
 
 /// Follows the engine's settings: every change (Settings screen, tray, another client) takes effect for the next
@@ -381,6 +387,25 @@ pub(crate) fn spawn_event_loop(shell: Arc<Shell>, mut events: broadcast::Receive
 #[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_flash_message_notifies_like_a_code() {
+        let at = chrono::DateTime::parse_from_rfc3339("2026-11-22T10:00:00+01:00").unwrap();
+        let mut m = Message {
+            text: "Your parcel arrives today".into(),
+            sent_at: at,
+            received_at: at,
+            ..Message::default()
+        };
+        assert!(!raises_notification(Notifications::Codes, false, &m));
+        m.flash = true;
+        assert!(raises_notification(Notifications::Codes, false, &m));
+        assert!(
+            !raises_notification(Notifications::Codes, true, &m),
+            "paused"
+        );
+        assert!(!raises_notification(Notifications::None, false, &m));
+    }
 
     #[test]
     fn notify_modes() {

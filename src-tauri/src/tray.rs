@@ -302,6 +302,7 @@ mod tests {
                 embedded: None,
             }),
             alternatives: Vec::new(),
+            ..Message::default()
         };
         assert_eq!(
             tooltip_for(Some(&m)),

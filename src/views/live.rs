@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use simrelay_protocol::Message;
 
 use super::code_actions::{CodeActions, CodeOriginLabel};
-use super::{CopyCode, Flags, MessageRow, MessageText, TimeAgo};
+use super::{CopyCode, Flags, MessageBody, MessageRow, TimeAgo};
 use crate::state::AppState;
 
 /// How many earlier messages the Live screen lists.
@@ -22,17 +22,17 @@ fn Hero(
         None => view! { <p class="no-code">"No code in this message"</p> }.into_any(),
     };
     view! {
-        <article class="hero" aria-labelledby="hero-sender" data-id=m.id.to_string()>
+        <article class="hero" class:hero-flash=m.flash aria-labelledby="hero-sender" data-id=m.id.to_string()>
             <div class="hero-code">{code}<CodeOriginLabel message=message.clone() /></div>
             <CodeActions message=message.clone() />
             <div class="hero-meta">
                 <span class="sender" id="hero-sender">{m.sender}</span>
                 <span class="modem" title="Modem">{m.modem}</span>
-                <Flags message=message />
+                <Flags message=message.clone() />
                 <TimeAgo received=m.received_at sent=m.sent_at />
             </div>
             <p class="hero-text">
-                <MessageText text=m.text span=m.code_span />
+                <MessageBody message=message.clone() />
             </p>
         </article>
     }
@@ -44,12 +44,13 @@ pub fn Live() -> impl IntoView {
     let app = expect_context::<AppState>();
     let newest = Memo::new(move |_| app.inbox.with(|i| i.newest().cloned()));
     // The big card is for the newest *code*, what the user came for: a chatty SMS arriving after it must not
-    // push the code out of the card. Without any code, the newest message takes the card.
+    // push the code out of the card. A flash (class 0) message takes it too: its sender wants it seen at once.
+    // Without either, the newest message takes the card.
     let hero = Memo::new(move |_| {
         app.inbox.with(|i| {
             i.messages()
                 .iter()
-                .find(|m| m.code.is_some())
+                .find(|m| m.code.is_some() || m.flash)
                 .or_else(|| i.newest())
                 .cloned()
         })
@@ -70,6 +71,7 @@ pub fn Live() -> impl IntoView {
         newest.with(|m| match m {
             Some(m) => match m.code_for_display() {
                 Some(code) => format!("New code {code} from {}", m.sender),
+                None if m.flash => format!("Flash message from {}", m.sender),
                 None => format!("New message from {}", m.sender),
             },
             None => String::new(),

@@ -139,6 +139,69 @@ pub fn Flags(
         {message.decode_error.map(|e| view! {
             <span class="badge badge-warn" title=e>"undecodable"</span>
         })}
+        {message.flash.then(|| view! {
+            <span class="badge badge-flash" title="A class 0 (flash) message: phones show it at once">"flash"</span>
+        })}
+        {message.truncated.then(|| view! {
+            <span class="badge badge-warn" title="The message ended before its announced length: this is what arrived">
+                "truncated"
+            </span>
+        })}
+    }
+}
+
+/// What a client shows instead of (or under) a message's text: the description of binary data or a WAP push
+/// ("binary message to port 2948, 97 bytes"), or the message-waiting indications it carries ("Voicemail: 2
+/// waiting"). `None` for plain text. The first value says whether it replaces the text.
+pub fn content_note(message: &Message) -> Option<(bool, String)> {
+    if let Some(description) = message.description() {
+        return Some((true, description.to_owned()));
+    }
+    let summaries = message.indication_summaries();
+    if summaries.is_empty() {
+        return None;
+    }
+    Some((message.is_pure_indication(), summaries.join(" \u{b7} ")))
+}
+
+/// A message's body: its text (code marked, search matches marked when given), or what it is when it is not
+/// text, with any indication it carries under it.
+#[component]
+pub fn MessageBody(
+    /// The message.
+    message: Message,
+    /// Search matches to mark in the text instead of the code, as pieces (`true` = match).
+    #[prop(default = None)]
+    matches: Option<Vec<(bool, String)>>,
+) -> impl IntoView {
+    let note = content_note(&message);
+    let replaced = note.as_ref().is_some_and(|(replaces, _)| *replaces);
+    let text = (!replaced).then(|| match matches {
+        Some(pieces) => pieces
+            .into_iter()
+            .map(|(hit, s)| {
+                if hit {
+                    view! { <mark class="search-hl">{s}</mark> }.into_any()
+                } else {
+                    s.into_any()
+                }
+            })
+            .collect_view()
+            .into_any(),
+        None => {
+            view! { <MessageText text=message.text.clone() span=message.code_span /> }.into_any()
+        }
+    });
+    let note = note.map(|(replaces, line)| {
+        let class = match (replaces, message.description().is_some()) {
+            (true, true) => "msg-kind msg-binary",
+            _ => "msg-kind msg-indication",
+        };
+        view! { <span class=class>{line}</span> }
+    });
+    view! {
+        {text}
+        {note}
     }
 }
 
@@ -158,27 +221,13 @@ pub fn MessageRow(
         id,
         sender,
         modem,
-        text,
         code,
-        code_span,
         sent_at,
         received_at,
         ..
     } = message.clone();
-    let body = match matches {
-        Some(pieces) => pieces
-            .into_iter()
-            .map(|(hit, s)| {
-                if hit {
-                    view! { <mark class="search-hl">{s}</mark> }.into_any()
-                } else {
-                    s.into_any()
-                }
-            })
-            .collect_view()
-            .into_any(),
-        None => view! { <MessageText text=text span=code_span /> }.into_any(),
-    };
+    let flash = message.flash;
+    let body = view! { <MessageBody message=message.clone() matches=matches /> };
     let details = on_details.map(|cb| {
         view! {
             <button type="button" class="link-btn details" on:click=move |_| cb.run(id)>
@@ -187,7 +236,7 @@ pub fn MessageRow(
         }
     });
     view! {
-        <li class="msg" data-id=id.to_string()>
+        <li class="msg" class:msg-flash=flash data-id=id.to_string()>
             <div class="msg-head">
                 {code.map(|c| view! { <CopyCode code=c /> })}
                 <code_actions::CodeOriginLabel message=message.clone() />

@@ -94,6 +94,16 @@ fn ModemCard(
     let device = device_label(modem.manufacturer.as_deref(), modem.model.as_deref());
     let storage = storage_label(modem.storage_used, modem.storage_total);
     let registration = modem.registration.map(registration_label);
+    // What the network says waits for this SIM (voicemail, ...): a status, not a message to read.
+    let waiting = (!modem.waiting.is_empty()).then(|| {
+        let line = modem
+            .waiting
+            .iter()
+            .map(simrelay_protocol::Waiting::summary)
+            .collect::<Vec<_>>()
+            .join(" \u{b7} ");
+        view! { <dt>"Waiting"</dt><dd class="waiting">{line}</dd> }
+    });
     let aria = format!("Modem {name}");
     let app = expect_context::<AppState>();
     let confirming = RwSignal::new(false);
@@ -137,6 +147,7 @@ fn ModemCard(
                 <dd>{signal.map(IntoAny::into_any).unwrap_or_else(|| "unknown".into_any())}</dd>
                 <dt>"SIM storage"</dt>
                 <dd>{storage.unwrap_or_else(|| "unknown".into())}</dd>
+                {waiting}
                 <dt>"Model"</dt>
                 <dd>{device.unwrap_or_else(|| "unknown".into())}</dd>
                 {modem.imei.map(|imei| view! { <dt>"IMEI"</dt><dd class="mono">{imei}</dd> })}

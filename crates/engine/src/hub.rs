@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use simrelay_protocol::{Message, ModemStatus, SentMessage, ServerEvent, Settings};
+use simrelay_protocol::{Message, ModemStatus, SentMessage, ServerEvent, Settings, Waiting};
 use tokio::sync::{broadcast, watch, Notify};
 
 use crate::metrics::Metrics;
@@ -30,11 +30,19 @@ struct Inner {
     // `simrelay_protocol::ServerNotice`.
     sent: broadcast::Sender<SentMessage>,
     settings: watch::Sender<Settings>,
-    modems: Mutex<BTreeMap<String, ModemStatus>>,
+    modems: Mutex<Modems>,
     /// What `/metrics` exports; every consumer counts here.
     metrics: Metrics,
     /// Wakes the outbox when a delivery became due outside a commit (a replay).
     outbox: Arc<Notify>,
+}
+
+/// The latest status of every modem, and what the network said is waiting for each (which the driver does not
+/// know: it comes from the messages ingest commits).
+#[derive(Debug, Default)]
+struct Modems {
+    status: BTreeMap<String, ModemStatus>,
+    waiting: BTreeMap<String, Vec<Waiting>>,
 }
 
 impl Default for Hub {
@@ -53,7 +61,7 @@ impl Hub {
                 events,
                 sent,
                 settings: watch::Sender::new(Settings::default()),
-                modems: Mutex::new(BTreeMap::new()),
+                modems: Mutex::new(Modems::default()),
                 metrics: Metrics::new(),
                 outbox: Arc::new(Notify::new()),
             }),
@@ -117,21 +125,45 @@ impl Hub {
         let _ = self.inner.events.send(ServerEvent::CodeChanged { message });
     }
 
-    /// Records a modem's new status and publishes it.
-    pub fn publish_modem(&self, status: ModemStatus) {
-        self.lock_modems().insert(status.id.clone(), status.clone());
+    /// Records a modem's new status (with what is waiting for it, see [`Hub::set_waiting`]) and publishes it.
+    pub fn publish_modem(&self, mut status: ModemStatus) {
+        {
+            let mut modems = self.lock_modems();
+            status.waiting = modems.waiting.get(&status.id).cloned().unwrap_or_default();
+            modems.status.insert(status.id.clone(), status.clone());
+        }
         let _ = self.inner.events.send(ServerEvent::Modem { modem: status });
+    }
+
+    /// Records what the network says is waiting for modem `id` (from the message-waiting indications ingest
+    /// committed) and, when it changed and the modem has a status, publishes the status with it.
+    pub fn set_waiting(&self, id: &str, waiting: Vec<Waiting>) {
+        let changed = {
+            let mut modems = self.lock_modems();
+            let old = modems.waiting.insert(id.to_owned(), waiting.clone());
+            if old.unwrap_or_default() == waiting {
+                None
+            } else {
+                modems.status.get_mut(id).map(|status| {
+                    status.waiting = waiting;
+                    status.clone()
+                })
+            }
+        };
+        if let Some(status) = changed {
+            let _ = self.inner.events.send(ServerEvent::Modem { modem: status });
+        }
     }
 
     /// Forgets a modem's status kept under an id it no longer has (it was listed under its port path until it
     /// told its IMEI, or another modem was swapped onto its port).
     pub fn forget_modem(&self, id: &str) {
-        self.lock_modems().remove(id);
+        self.lock_modems().status.remove(id);
     }
 
     /// Forgets a removed modem's status and tells every client to drop its card.
     pub fn publish_modem_removed(&self, id: &str) {
-        self.lock_modems().remove(id);
+        self.lock_modems().status.remove(id);
         let _ = self
             .inner
             .events
@@ -140,10 +172,10 @@ impl Hub {
 
     /// The latest status of every modem, ordered by id.
     pub fn modems(&self) -> Vec<ModemStatus> {
-        self.lock_modems().values().cloned().collect()
+        self.lock_modems().status.values().cloned().collect()
     }
 
-    fn lock_modems(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, ModemStatus>> {
+    fn lock_modems(&self) -> std::sync::MutexGuard<'_, Modems> {
         // The map holds plain data that every writer replaces whole, so a panic elsewhere cannot leave it
         // half-updated: recovering the guard is safe.
         self.inner
@@ -191,6 +223,36 @@ mod tests {
             ]
         );
         assert!(matches!(rx.recv().await, Ok(ServerEvent::Modem { modem }) if modem.id == "b"));
+    }
+
+    #[tokio::test]
+    async fn what_is_waiting_joins_the_status_and_survives_its_updates() {
+        use simrelay_protocol::WaitingKind;
+        let hub = Hub::new();
+        let mut rx = hub.subscribe();
+        let voicemail = vec![Waiting {
+            kind: WaitingKind::Voicemail,
+            count: Some(2),
+        }];
+        // Known before the modem reported: nothing to publish yet, but its first status carries it.
+        hub.set_waiting("a", voicemail.clone());
+        hub.publish_modem(status("a", ModemState::Connected));
+        assert!(
+            matches!(rx.recv().await, Ok(ServerEvent::Modem { modem }) if modem.waiting == voicemail)
+        );
+        // The driver's next status knows nothing of it; the hub keeps it.
+        hub.publish_modem(status("a", ModemState::Connected));
+        assert!(
+            matches!(rx.recv().await, Ok(ServerEvent::Modem { modem }) if modem.waiting == voicemail)
+        );
+        // Cleared: published at once; the same again publishes nothing.
+        hub.set_waiting("a", Vec::new());
+        hub.set_waiting("a", Vec::new());
+        assert!(
+            matches!(rx.recv().await, Ok(ServerEvent::Modem { modem }) if modem.waiting.is_empty())
+        );
+        assert!(rx.try_recv().is_err());
+        assert!(hub.modems()[0].waiting.is_empty());
     }
 
     #[tokio::test]

@@ -27,8 +27,13 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, FixedOffset, Utc};
 use simrelay_modem::{LinkState, ModemEvent, ModemHandle, Received};
-use simrelay_pdu::{Assembled, Assembler, Deliver, Encoding, Pdu, StatusCategory, StatusReport};
-use simrelay_protocol::{Message, ModemState, ModemStatus, Registration};
+use simrelay_pdu::{
+    Assembled, Assembler, Content, Deliver, MessageWaiting, Pdu, StatusCategory, StatusReport,
+};
+use simrelay_protocol::{
+    ContentKind, Indication, Message, MessageContent, ModemState, ModemStatus, Registration,
+    WaitingKind,
+};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -67,6 +72,7 @@ pub(crate) async fn run(
     if let Err(e) = ingest.recover().await {
         tracing::error!(modem = %ingest.modem_id, error = %e, "cannot reload waiting multipart parts");
     }
+    ingest.publish_waiting(&hub).await;
     loop {
         let deadline = ingest.assembler.next_deadline();
         tokio::select! {
@@ -96,7 +102,7 @@ pub(crate) async fn run(
             },
             () = sleep_until(deadline), if deadline.is_some() => {
                 for message in ingest.expire().await {
-                    ingest.publish(&hub, message, None);
+                    ingest.publish(&hub, message, None).await;
                 }
             }
         }
@@ -139,11 +145,16 @@ struct Ingest {
 
 impl Ingest {
     /// Counts a committed message and publishes it; `arrived` is when its PDU reached the engine, if that
-    /// is what its latency should count from.
-    fn publish(&self, hub: &Hub, message: Message, arrived: Option<Instant>) {
+    /// is what its latency should count from. One that carried a message-waiting indication also changed what
+    /// waits for this modem (committed with it), which its status then shows.
+    async fn publish(&self, hub: &Hub, message: Message, arrived: Option<Instant>) {
         let metrics = hub.metrics();
         metrics.stored(&message.modem, message.id, message.code.is_some(), arrived);
+        let indicates = !message.indications.is_empty();
         hub.publish_sms(message);
+        if indicates {
+            self.publish_waiting(hub).await;
+        }
     }
 
     /// Puts the parts that were waiting when the engine last stopped back into the assembler.
@@ -164,7 +175,7 @@ impl Ingest {
 
     /// Takes the id the driver now reports (a swapped modem, or one identified only after a failed start-up):
     /// its waiting multipart parts are its own.
-    async fn switch_to(&mut self, modem_id: &str) {
+    async fn switch_to(&mut self, hub: &Hub, modem_id: &str) {
         if modem_id == self.modem_id {
             return;
         }
@@ -173,6 +184,16 @@ impl Ingest {
         self.assembler = Assembler::new(MULTIPART_TIMEOUT);
         if let Err(e) = self.recover().await {
             tracing::error!(modem = %self.modem_id, error = %e, "cannot reload waiting multipart parts");
+        }
+        self.publish_waiting(hub).await;
+    }
+
+    /// Gives the hub what the store says is waiting for this modem (voicemail, ...), for its status.
+    async fn publish_waiting(&self, hub: &Hub) {
+        match self.store.waiting(&self.modem_id).await {
+            Ok(waiting) => hub.set_waiting(&self.modem_id, waiting),
+            Err(e) => tracing::warn!(modem = %self.modem_id, error = %e,
+                "cannot read what is waiting for the modem's SIM"),
         }
     }
 
@@ -186,7 +207,7 @@ impl Ingest {
         for received in batch {
             if received.modem != self.modem_id {
                 self.commit_batch(modem, hub, &mut pending).await;
-                self.switch_to(&received.modem).await;
+                self.switch_to(hub, &received.modem).await;
             }
             let classified = classify(&self.modem_id, &received.pdu);
             let decoded = !matches!(&classified, Classified::Simple(m) if m.decode_error.is_some());
@@ -218,7 +239,7 @@ impl Ingest {
             Ok(inserted) => {
                 for outcome in inserted {
                     if let Inserted::New(message) = outcome {
-                        self.publish(hub, *message, Some(self.arrived));
+                        self.publish(hub, *message, Some(self.arrived)).await;
                     }
                 }
             }
@@ -236,7 +257,7 @@ impl Ingest {
     /// Commits, then publishes, then releases the slot (delete, or `AT+CNMA`). On a store error the slot is
     /// kept for a later retry.
     async fn received(&mut self, modem: &ModemHandle, hub: &Hub, received: Received) {
-        self.switch_to(&received.modem).await;
+        self.switch_to(hub, &received.modem).await;
         if let Ok(Pdu::StatusReport(report)) = simrelay_pdu::decode(&received.pdu) {
             return self.report(modem, hub, &received, report).await;
         }
@@ -249,7 +270,7 @@ impl Ingest {
             }
         };
         for message in committed {
-            self.publish(hub, message, Some(self.arrived));
+            self.publish(hub, message, Some(self.arrived)).await;
         }
         release(modem, &self.modem_id, &received).await;
     }
@@ -399,11 +420,12 @@ fn classify(modem: &str, raw: &[u8]) -> Classified {
 
 /// A message from a single-part SMS-DELIVER.
 fn single_message(modem: &str, deliver: Deliver, raw: &[u8]) -> NewMessage {
-    let text = display_text(deliver.encoding, deliver.text, &deliver.user_data);
+    let flash = deliver.is_flash();
     with_code(NewMessage {
         modem: modem.to_owned(),
         sender: deliver.sender.number,
-        text,
+        // Empty for binary data: its bytes are not characters, and `content` says what it is.
+        text: deliver.text,
         code: None,
         code_span: None,
         confidence: None,
@@ -415,20 +437,25 @@ fn single_message(modem: &str, deliver: Deliver, raw: &[u8]) -> NewMessage {
         incomplete: false,
         pdus: vec![raw.to_vec()],
         extra_pdus: Vec::new(),
+        content: content_for_api(&deliver.content),
+        flash,
+        indications: deliver.indications.iter().map(indication_for_api).collect(),
+        truncated: deliver.truncated,
     })
 }
 
 /// A message from a completed (or expired) multipart set.
 fn assembled_message(modem: &str, done: Assembled<Vec<u8>>) -> NewMessage {
-    let user_data: Vec<u8> = done
+    let flash = done.parts.first().is_some_and(|p| p.deliver.is_flash());
+    let indications = done
         .parts
         .iter()
-        .flat_map(|p| p.deliver.user_data.iter().copied())
+        .flat_map(|p| p.deliver.indications.iter().map(indication_for_api))
         .collect();
     with_code(NewMessage {
         modem: modem.to_owned(),
         sender: done.sender.number,
-        text: display_text(done.encoding, done.text, &user_data),
+        text: done.text,
         code: None,
         code_span: None,
         confidence: None,
@@ -440,7 +467,92 @@ fn assembled_message(modem: &str, done: Assembled<Vec<u8>>) -> NewMessage {
         incomplete: !done.complete,
         pdus: done.parts.into_iter().map(|p| p.tag).collect(),
         extra_pdus: done.duplicates.into_iter().map(|p| p.tag).collect(),
+        content: content_for_api(&done.content),
+        flash,
+        indications,
+        truncated: done.truncated,
     })
+}
+
+/// What a message is, in the API's terms: `None` for plain text to the inbox.
+fn content_for_api(content: &Content) -> Option<MessageContent> {
+    let bytes = |n: usize| Some(u32::try_from(n).unwrap_or(u32::MAX));
+    let description = content.describe();
+    match content {
+        Content::Text { port: None } => None,
+        Content::Text { port } => Some(MessageContent {
+            kind: ContentKind::Text,
+            port: *port,
+            source_port: None,
+            length: None,
+            content_type: None,
+            description,
+        }),
+        Content::Binary {
+            port,
+            source_port,
+            length,
+        } => Some(MessageContent {
+            kind: ContentKind::Binary,
+            port: *port,
+            source_port: *source_port,
+            length: bytes(*length),
+            content_type: None,
+            description,
+        }),
+        Content::WapPush {
+            port,
+            length,
+            content_type,
+        } => Some(MessageContent {
+            kind: ContentKind::WapPush,
+            port: Some(*port),
+            source_port: None,
+            length: bytes(*length),
+            content_type: content_type.clone(),
+            description,
+        }),
+        // A kind of content this engine does not know yet: never shown as text.
+        other => Some(MessageContent {
+            kind: ContentKind::Binary,
+            port: other.port(),
+            source_port: None,
+            length: None,
+            content_type: None,
+            description,
+        }),
+    }
+}
+
+/// The payload of a message's raw PDUs: each part's user data (headers left out) in part order, a repeated part
+/// number once. What `GET /api/messages/{id}` shows in hex for binary data.
+pub(crate) fn payload(raw_pdus: &[Vec<u8>]) -> Vec<u8> {
+    let mut parts: Vec<(u8, Vec<u8>)> = raw_pdus
+        .iter()
+        .filter_map(|raw| match simrelay_pdu::decode(raw) {
+            Ok(Pdu::Deliver(d)) => Some((d.concat.map_or(1, |c| c.seq), d.user_data)),
+            _ => None,
+        })
+        .collect();
+    // Stable: of two copies of a part number, the first stored stays.
+    parts.sort_by_key(|(seq, _)| *seq);
+    parts.dedup_by_key(|(seq, _)| *seq);
+    parts.into_iter().flat_map(|(_, data)| data).collect()
+}
+
+fn indication_for_api(waiting: &MessageWaiting) -> Indication {
+    Indication {
+        kind: match waiting.kind {
+            simrelay_pdu::WaitingKind::Voicemail => WaitingKind::Voicemail,
+            simrelay_pdu::WaitingKind::Fax => WaitingKind::Fax,
+            simrelay_pdu::WaitingKind::Email => WaitingKind::Email,
+            simrelay_pdu::WaitingKind::Video => WaitingKind::Video,
+            simrelay_pdu::WaitingKind::Other => WaitingKind::Other,
+        },
+        active: waiting.active,
+        count: waiting.count,
+        store: waiting.store,
+    }
 }
 
 /// A message that keeps a PDU we cannot show as text: the text is the raw PDU in hex, so the user can see
@@ -461,21 +573,20 @@ fn undecodable(modem: &str, raw: &[u8], why: &str) -> NewMessage {
         incomplete: false,
         pdus: vec![raw.to_vec()],
         extra_pdus: Vec::new(),
+        ..NewMessage::default()
     }
 }
 
-/// 8-bit messages have no text; show their bytes rather than an empty message.
-fn display_text(encoding: Encoding, text: String, user_data: &[u8]) -> String {
-    if text.is_empty() && matches!(encoding, Encoding::Binary) && !user_data.is_empty() {
-        format!("(8-bit data) {}", hex::encode_upper(user_data))
-    } else {
-        text
-    }
-}
-
-/// Fills in the code, its confidence and origin, and the other plausible codes. The sender's correction, if the
-/// user made one, is applied when the store commits the message.
+/// Fills in the code, its confidence and origin, and the other plausible codes; binary data and WAP push have
+/// no text to search. The sender's correction, if the user made one, is applied when the store commits the message.
 pub(crate) fn with_code(mut message: NewMessage) -> NewMessage {
+    if message
+        .content
+        .as_ref()
+        .is_some_and(|c| c.kind != ContentKind::Text)
+    {
+        return message;
+    }
     (
         message.code,
         message.code_span,
@@ -525,6 +636,8 @@ pub(crate) fn status_for_api(status: simrelay_modem::ModemStatus, demo: bool) ->
         signal_bars,
         storage_used: status.storage.map(|(used, _)| used),
         storage_total: status.storage.map(|(_, total)| total),
+        // The hub adds what the network said is waiting (see `Hub::set_waiting`).
+        waiting: Vec::new(),
         source: None,
         pin_attempts_left: status.pin_attempts_left,
     }
@@ -533,6 +646,7 @@ pub(crate) fn status_for_api(status: simrelay_modem::ModemStatus, demo: bool) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+    use simrelay_protocol::ServerEvent;
 
     fn ts() -> DateTime<FixedOffset> {
         DateTime::parse_from_rfc3339("2026-11-22T10:00:00+01:00").expect("valid")
@@ -656,5 +770,162 @@ mod tests {
         assert_eq!(expired.len(), 1);
         assert!(expired[0].incomplete);
         assert!(expired[0].text.starts_with("xxx"));
+    }
+
+    #[tokio::test]
+    async fn binary_data_is_described_never_shown_as_text_and_its_bytes_are_kept() {
+        use simrelay_testkit::pdu::{binary_to_port, mms_notification, SENDER};
+        let (_dir, mut ingest) = ingest().await;
+        let data: Vec<u8> = (0u8..97).map(|b| b.wrapping_mul(37) | 0x80).collect();
+        let raw = binary_to_port(SENDER, 5499, &data);
+        let m = ingest.commit(&raw).await.expect("commit").remove(0);
+        assert_eq!(m.text, "", "bytes never become characters");
+        assert_eq!(
+            (m.code.as_deref(), m.encoding.as_deref()),
+            (None, Some("binary"))
+        );
+        let content = m.content.clone().expect("content");
+        assert_eq!(
+            (
+                content.kind,
+                content.port,
+                content.source_port,
+                content.length
+            ),
+            (ContentKind::Binary, Some(5499), Some(9200), Some(97))
+        );
+        assert_eq!(
+            m.description(),
+            Some("binary message to port 5499, 97 bytes")
+        );
+        let stored = ingest.store.get(m.id).await.expect("get").expect("stored");
+        assert_eq!(stored, m, "read back the same");
+        assert_eq!(
+            payload(&ingest.store.raw_pdus(m.id).await.expect("raw")),
+            data
+        );
+
+        let push = ingest
+            .commit(&mms_notification(SENDER, 60))
+            .await
+            .expect("commit")
+            .remove(0);
+        let content = push.content.expect("content");
+        assert_eq!(
+            (content.kind, content.port, content.content_type.as_deref()),
+            (
+                ContentKind::WapPush,
+                Some(2948),
+                Some("application/vnd.wap.mms-message")
+            )
+        );
+        assert_eq!(
+            content.description.as_deref(),
+            Some("WAP push (application/vnd.wap.mms-message), 64 bytes")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_text_to_an_application_port_keeps_its_text_and_code() {
+        use simrelay_testkit::pdu::{text_to_port, SENDER};
+        let (_dir, mut ingest) = ingest().await;
+        let raw = text_to_port(SENDER, 5499, "Your code is 482913");
+        let m = ingest.commit(&raw).await.expect("commit").remove(0);
+        let content = m.content.clone().expect("content");
+        assert_eq!(
+            (content.kind, content.port, content.description),
+            (ContentKind::Text, Some(5499), None)
+        );
+        assert_eq!(m.text, "Your code is 482913");
+        assert_eq!(m.code.as_deref(), Some("482913"));
+        assert_eq!(m.description(), None, "shown as text");
+    }
+
+    #[tokio::test]
+    async fn flash_and_truncated_messages_are_marked() {
+        use simrelay_testkit::pdu::{deliver, flash, truncated, SENDER};
+        let (_dir, mut ingest) = ingest().await;
+        let m = ingest
+            .commit(&flash(SENDER, "Your code is 4711"))
+            .await
+            .expect("commit")
+            .remove(0);
+        assert!(m.flash && !m.truncated);
+        assert_eq!(m.code.as_deref(), Some("4711"));
+        let cut = truncated(
+            deliver(SENDER, "Your verification code is 482913, valid 5 min"),
+            4,
+        );
+        let m = ingest.commit(&cut).await.expect("commit").remove(0);
+        assert!(m.truncated && !m.flash);
+        assert!(m.text.starts_with("Your verification code is 482913"));
+        assert_eq!(ingest.store.get(m.id).await.expect("get"), Some(m));
+    }
+
+    #[tokio::test]
+    async fn a_voicemail_indication_is_kept_and_changes_what_waits() {
+        use simrelay_testkit::pdu::voicemail_indication;
+        let (_dir, mut ingest) = ingest().await;
+        let hub = Hub::new();
+        hub.publish_modem(ModemStatus::new("m1", "/dev/pts/1", ModemState::Connected));
+        let mut events = hub.subscribe();
+        for message in ingest
+            .commit(&voicemail_indication("+491710000000", 2))
+            .await
+            .expect("commit")
+        {
+            assert!(message.is_pure_indication(), "{message:?}");
+            assert_eq!(message.indication_summaries(), vec!["Voicemail: 2 waiting"]);
+            ingest.publish(&hub, message, None).await;
+        }
+        assert!(matches!(events.recv().await, Ok(ServerEvent::Sms { .. })));
+        let Ok(ServerEvent::Modem { modem }) = events.recv().await else {
+            panic!("the modem's status follows");
+        };
+        assert_eq!(modem.waiting.len(), 1);
+        assert_eq!(modem.waiting[0].summary(), "Voicemail: 2 waiting");
+
+        for message in ingest
+            .commit(&voicemail_indication("+491710000000", 0))
+            .await
+            .expect("commit")
+        {
+            ingest.publish(&hub, message, None).await;
+        }
+        assert!(matches!(events.recv().await, Ok(ServerEvent::Sms { .. })));
+        let Ok(ServerEvent::Modem { modem }) = events.recv().await else {
+            panic!("the modem's status follows");
+        };
+        assert!(modem.waiting.is_empty(), "an inactive indication clears it");
+        assert_eq!(ingest.store.count().await.expect("count"), 2, "both kept");
+    }
+
+    #[tokio::test]
+    async fn a_multipart_wap_push_counts_the_bytes_of_every_part() {
+        let (_dir, mut ingest) = ingest().await;
+        // Two parts of a push from Android's test suite (tests/data/pdu/dev/android.jsonl, testUdh#1 and #2).
+        let parts = [
+            "07914140279510F6440A8111110301003BF56080207130138A8C0B05040B8423F000032A02010106276170706C69636174696F6E2F766E642E7761702E6D6D732D6D65737361676500AF848D0185B4848C8298524E453955304A6D713551414142666C414141414D7741414236514141414141008D908918802B31353132323937373638332F545950453D504C4D4E008A808E022B918805810306977F83687474703A2F2F36",
+            "07914140279510F6440A8111110301003BF56080207130238A3B0B05040B8423F000032A0202362E3130322E3137312E3135302F524E453955304A6D713551414142666C414141414D774141423651414141414100",
+        ];
+        let mut committed = Vec::new();
+        for hex in parts {
+            let raw = simrelay_pdu::parse_hex(hex).expect("hex");
+            committed.extend(ingest.commit(&raw).await.expect("part"));
+        }
+        assert_eq!(committed.len(), 1);
+        let m = &committed[0];
+        assert_eq!(m.text, "");
+        let content = m.content.as_ref().expect("content");
+        assert_eq!(content.kind, ContentKind::WapPush);
+        let raw = ingest.store.raw_pdus(m.id).await.expect("raw");
+        assert_eq!(
+            content.length,
+            Some(u32::try_from(payload(&raw).len()).expect("small"))
+        );
+        assert!(content
+            .description
+            .as_deref()
+            .is_some_and(|d| d.starts_with("WAP push (application/vnd.wap.mms-message)")));
     }
 }

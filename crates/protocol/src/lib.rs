@@ -27,10 +27,12 @@ pub use devices::{
     PairingRequest, Scope, Scopes,
 };
 pub use events::{ServerEvent, ServerFrame, ServerNotice};
-pub use message::{Message, MessageDetail, MessagePage};
+pub use message::{
+    ContentKind, Indication, Message, MessageContent, MessageDetail, MessagePage, WaitingKind,
+};
 pub use modem::{
     AddModem, ModemList, ModemState, ModemStatus, PortErrorKind, PortList, PortReport,
-    ProbeRequest, Registration, RemovedModem, UsbIdentity,
+    ProbeRequest, Registration, RemovedModem, UsbIdentity, Waiting,
 };
 pub use relay::{
     CodeEvent, Delivery, DeliveryPage, DeliveryStatus, Forwarder, ForwarderKind, SendRefused,

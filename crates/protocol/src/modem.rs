@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::is_false;
+use crate::WaitingKind;
 
 /// Connection state of one modem.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,6 +82,30 @@ pub struct ModemStatus {
     /// tells.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pin_attempts_left: Option<u8>,
+    /// What the network says is waiting for this SIM (voicemail, ...), from the message-waiting indications it
+    /// sent; an indication that clears removes its entry. Empty when nothing waits.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waiting: Vec<Waiting>,
+}
+
+/// Something waiting for a SIM, as the network last indicated (`waiting` in [`ModemStatus`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Waiting {
+    /// What is waiting.
+    pub kind: WaitingKind,
+    /// How many, when the network said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u32>,
+}
+
+impl Waiting {
+    /// "Voicemail: 2 waiting", or "Voicemail waiting" when the network gave no count.
+    pub fn summary(&self) -> String {
+        match self.count {
+            Some(n) => format!("{}: {n} waiting", self.kind.label()),
+            None => format!("{} waiting", self.kind.label()),
+        }
+    }
 }
 
 impl ModemStatus {
@@ -103,6 +128,7 @@ impl ModemStatus {
             signal_bars: None,
             storage_used: None,
             storage_total: None,
+            waiting: Vec::new(),
             source: None,
             pin_attempts_left: None,
         }
@@ -246,6 +272,27 @@ pub struct ProbeRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn waiting_is_said_only_when_something_waits() {
+        let mut status = ModemStatus::new("imei:1", "/dev/ttyUSB2", ModemState::Connected);
+        let json = serde_json::to_value(&status).expect("serialises");
+        assert!(json.get("waiting").is_none());
+        status.waiting = vec![Waiting {
+            kind: WaitingKind::Voicemail,
+            count: Some(2),
+        }];
+        let json = serde_json::to_value(&status).expect("serialises");
+        assert_eq!(
+            json["waiting"],
+            serde_json::json!([{"kind": "voicemail", "count": 2}])
+        );
+        assert_eq!(status.waiting[0].summary(), "Voicemail: 2 waiting");
+        assert_eq!(
+            serde_json::from_value::<ModemStatus>(json).expect("parses"),
+            status
+        );
+    }
 
     #[test]
     fn add_modem_bodies_say_only_what_is_set() {

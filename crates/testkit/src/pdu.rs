@@ -66,6 +66,102 @@ pub fn status_report(reference: u8, status: u8) -> Vec<u8> {
     pdu
 }
 
+/// An SMS-DELIVER from `sender` (international digits, `+` optional) at [`SENT_AT`], built octet by octet for
+/// the kinds of message the encoder does not make: `dcs` as given, `udh` (the information elements, without
+/// their length octet) when set, then `user_data` with `udl` as its TP-UDL (septets for 7-bit, octets
+/// otherwise; a TP-UDL larger than the data makes a truncated PDU).
+fn raw_deliver(sender: &str, dcs: u8, udh: Option<&[u8]>, user_data: &[u8], udl: u8) -> Vec<u8> {
+    let digits: Vec<u8> = sender
+        .trim_start_matches('+')
+        .bytes()
+        .map(|b| b - b'0')
+        .collect();
+    let mut pdu = vec![0x00, if udh.is_some() { 0x44 } else { 0x04 }];
+    pdu.push(u8::try_from(digits.len()).expect("a short number"));
+    pdu.push(0x91);
+    pdu.extend(
+        digits
+            .chunks(2)
+            .map(|pair| pair[0] | pair.get(1).copied().unwrap_or(0x0F) << 4),
+    );
+    pdu.extend([0x00, dcs]);
+    pdu.extend([0x62, 0x11, 0x22, 0x01, 0x00, 0x00, 0x40]); // TP-SCTS 2026-11-22 10:00:00 +01:00
+    pdu.push(udl);
+    if let Some(udh) = udh {
+        pdu.push(u8::try_from(udh.len()).expect("a short header"));
+        pdu.extend(udh);
+    }
+    pdu.extend(user_data);
+    pdu
+}
+
+/// A single-part SMS-DELIVER as [`raw_deliver`] builds it, checked against the decoder.
+fn checked(pdu: Vec<u8>, check: impl FnOnce(&simrelay_pdu::Deliver) -> bool) -> Vec<u8> {
+    match simrelay_pdu::decode(&pdu) {
+        Ok(simrelay_pdu::Pdu::Deliver(d)) if check(&d) => pdu,
+        other => panic!("the test PDU does not decode as meant: {other:?}"),
+    }
+}
+
+/// 8-bit data from `sender` to application port `port` (from port 9200), as apps and operators send it: a
+/// client must show "binary message to port ...", never the bytes as text.
+pub fn binary_to_port(sender: &str, port: u16, data: &[u8]) -> Vec<u8> {
+    let [hi, lo] = port.to_be_bytes();
+    let udh = [0x05, 0x04, hi, lo, 0x23, 0xF0];
+    let udl = u8::try_from(udh.len() + 1 + data.len()).expect("a single part");
+    checked(raw_deliver(sender, 0x04, Some(&udh), data, udl), |d| {
+        d.content.port() == Some(port) && d.text.is_empty()
+    })
+}
+
+/// Text (UCS2-coded, at most 67 characters) to application port `port`: what visual voicemail and some apps
+/// receive. It is text, shown with its port.
+pub fn text_to_port(sender: &str, port: u16, text: &str) -> Vec<u8> {
+    let [hi, lo] = port.to_be_bytes();
+    let udh = [0x05, 0x04, hi, lo, 0x23, 0xF0];
+    let data: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+    let udl = u8::try_from(udh.len() + 1 + data.len()).expect("a single part");
+    checked(raw_deliver(sender, 0x08, Some(&udh), &data, udl), |d| {
+        d.content.port() == Some(port) && d.text == text
+    })
+}
+
+/// A WAP push (port 2948) of an MMS notification (WSP content type `application/vnd.wap.mms-message`) with
+/// `extra` bytes of body after its push header.
+pub fn mms_notification(sender: &str, extra: usize) -> Vec<u8> {
+    // Transaction id, PDU type push, header length 1, content type 0xBE (mms-message), then the body.
+    let mut wsp = vec![0x01, 0x06, 0x01, 0xBE];
+    wsp.extend((0..extra).map(|i| (i % 251) as u8));
+    binary_to_port(sender, 2948, &wsp)
+}
+
+/// A class 0 ("flash") message of `text` (at most 70 UTF-16 units), UCS2-coded.
+pub fn flash(sender: &str, text: &str) -> Vec<u8> {
+    let data: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+    let udl = u8::try_from(data.len()).expect("at most 70 characters");
+    checked(raw_deliver(sender, 0x18, None, &data, udl), |d| {
+        d.is_flash() && d.text == text
+    })
+}
+
+/// A voicemail indication as networks send it (DCS "discard message" group, the user data header's special
+/// SMS indication with the count, no text): `count` waiting, or none when `count` is 0 (which clears it).
+pub fn voicemail_indication(sender: &str, count: u8) -> Vec<u8> {
+    let dcs = if count > 0 { 0xC8 } else { 0xC0 };
+    // Header of 5 octets = 40 bits: 6 septets, the last of them fill; no text follows.
+    let pdu = raw_deliver(sender, dcs, Some(&[0x01, 0x02, 0x00, count]), &[0x00], 6);
+    checked(pdu, |d| {
+        d.indications.iter().any(|i| i.count == Some(count)) && d.text.is_empty()
+    })
+}
+
+/// `deliver`'s PDU with its last `cut` octets missing: the decoder reads what is there and flags it
+/// `truncated`.
+pub fn truncated(deliver: Vec<u8>, cut: usize) -> Vec<u8> {
+    let pdu = deliver[..deliver.len() - cut].to_vec();
+    checked(pdu, |d| d.truncated)
+}
+
 /// The text of message `index` of series `series`: unique, so a client can tell which message it got, and with
 /// a code so the OTP extractor does its real work.
 pub fn numbered_text(series: &str, index: usize) -> String {
@@ -103,6 +199,13 @@ mod tests {
             other => panic!("expected a deliver, got {other:?}"),
         }
         assert!(!status_report(7, 0).is_empty());
+        assert!(!binary_to_port(SENDER, 5499, &[1, 2, 3]).is_empty());
+        assert!(!mms_notification(SENDER, 90).is_empty());
+        assert!(!text_to_port(SENDER, 5499, "//VVM:SYNC:ev=NM").is_empty());
+        assert!(!flash(SENDER, "Flash! 4711").is_empty());
+        assert!(!voicemail_indication("+491710000000", 2).is_empty());
+        assert!(!voicemail_indication("+491710000000", 0).is_empty());
+        assert!(!truncated(numbered("Cut", 1), 3).is_empty());
         let bad = with_bad_timestamp(numbered("Bad", 1));
         assert!(simrelay_pdu::decode(&bad).is_err(), "refused");
         assert_ne!(bad, with_bad_timestamp(numbered("Bad", 2)));

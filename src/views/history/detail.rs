@@ -2,7 +2,7 @@
 //! a notification opens (`#/message/<id>`).
 
 use leptos::prelude::*;
-use simrelay_protocol::MessageDetail;
+use simrelay_protocol::{Message, MessageDetail};
 
 use crate::api;
 use crate::reltime;
@@ -51,30 +51,59 @@ pub(super) fn DetailPanel(
         };
         let rows = [
             ("Id", m.id.to_string()),
-            ("Sender", m.sender),
-            ("Modem", m.modem),
+            ("Sender", m.sender.clone()),
+            ("Modem", m.modem.clone()),
             ("Code", code),
             ("Sent (network time)", reltime::exact(&m.sent_at)),
             ("Received", reltime::exact(&m.received_at)),
-            ("Encoding", m.encoding.unwrap_or_else(|| "unknown".into())),
+            (
+                "Encoding",
+                m.encoding.clone().unwrap_or_else(|| "unknown".into()),
+            ),
             ("Parts", d.pdus.len().to_string()),
             (
                 "Complete",
                 if m.incomplete {
                     "no: parts are missing".into()
+                } else if m.truncated {
+                    "no: the message ended before its announced length".into()
                 } else {
                     "yes".into()
                 },
             ),
+            ("Kind", kind_label(&m)),
         ];
+        let flash = m.flash.then(|| {
+            view! { <dt>"Flash"</dt><dd>"yes: a class 0 message, meant to be shown at once"</dd> }
+        });
+        let summaries = m.indication_summaries();
+        let indications = (!summaries.is_empty()).then(|| {
+            view! { <dt>"Indications"</dt><dd>{summaries.join(" \u{b7} ")}</dd> }
+        });
+        // Binary data has no text: its description stands in, and its bytes are shown in hex below.
+        let body = match m.description() {
+            Some(description) => {
+                view! { <p class="msg-kind msg-binary">{description.to_owned()}</p> }.into_any()
+            }
+            None => view! { <p class="msg-text">{m.text.clone()}</p> }.into_any(),
+        };
+        let data = d.data.map(|hex| {
+            view! {
+                <h4>"Data (hex)"</h4>
+                <pre class="hex"><code>{hex}</code></pre>
+            }
+        });
         view! {
             {actions}
             <dl class="facts">
                 {rows.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}
+                {flash}
+                {indications}
                 {m.decode_error.map(|e| view! { <dt>"Decode error"</dt><dd>{e}</dd> })}
             </dl>
             <h4>"Text"</h4>
-            <p class="msg-text">{m.text}</p>
+            {body}
+            {data}
             <h4>"Raw PDUs"</h4>
             <ol class="pdus">
                 {d.pdus.into_iter().map(|p| view! { <li><code>{p}</code></li> }).collect_view()}
@@ -112,6 +141,19 @@ pub(super) fn DetailPanel(
                 <span class="error" role="alert">{move || error.get()}</span>
             </div>
         </section>
+    }
+}
+
+/// What the message is, for the detail panel: "text", "text to port 5499", or the description of binary data and
+/// WAP push.
+pub(crate) fn kind_label(m: &Message) -> String {
+    match (&m.content, m.description()) {
+        (_, Some(description)) => description.to_owned(),
+        (Some(content), None) => match content.port {
+            Some(port) => format!("text to port {port}"),
+            None => "text".into(),
+        },
+        (None, None) => "text".into(),
     }
 }
 

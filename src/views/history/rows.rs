@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset};
-use simrelay_protocol::{CodeOrigin, Message};
+use simrelay_protocol::{CodeOrigin, Indication, Message, MessageContent};
 
 /// Bytes of text a row keeps: more than two lines of the widest list, at any script.
 pub const PREVIEW_BYTES: usize = 320;
@@ -40,6 +40,22 @@ pub struct Row {
     pub incomplete: bool,
     /// Search-match byte ranges from the server (ranges past the preview are skipped when drawn).
     pub matches: Option<Box<[[u32; 2]]>>,
+    /// What a message that is not plain text is (binary data, WAP push, flash, indications, cut short); rare, so
+    /// boxed, and `None` for plain text.
+    pub kind: Option<Box<Kind>>,
+}
+
+/// The fields of a message that is not plain text, as a row keeps them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Kind {
+    /// Binary data, WAP push, or text to a port.
+    pub content: Option<MessageContent>,
+    /// A class 0 message.
+    pub flash: bool,
+    /// Message-waiting indications.
+    pub indications: Vec<Indication>,
+    /// Ended before its announced length.
+    pub truncated: bool,
 }
 
 /// Shares one allocation among equal strings.
@@ -89,6 +105,15 @@ impl Row {
             decode_error: m.decode_error.map(String::into_boxed_str),
             incomplete: m.incomplete,
             matches: matches.map(|ranges| ranges.into_iter().filter_map(narrow).collect()),
+            kind: (m.content.is_some() || m.flash || !m.indications.is_empty() || m.truncated)
+                .then(|| {
+                    Box::new(Kind {
+                        content: m.content,
+                        flash: m.flash,
+                        indications: m.indications,
+                        truncated: m.truncated,
+                    })
+                }),
         }
     }
 
@@ -109,6 +134,14 @@ impl Row {
             confidence: None,
             origin: self.origin.as_deref().cloned(),
             alternatives: Vec::new(),
+            content: self.kind.as_ref().and_then(|k| k.content.clone()),
+            flash: self.kind.as_ref().is_some_and(|k| k.flash),
+            indications: self
+                .kind
+                .as_ref()
+                .map(|k| k.indications.clone())
+                .unwrap_or_default(),
+            truncated: self.kind.as_ref().is_some_and(|k| k.truncated),
         }
     }
 }
@@ -152,5 +185,30 @@ mod tests {
         );
         assert_eq!(b.message().text, "code 4711");
         assert_eq!(b.message().code_span, Some([5, 9]));
+    }
+
+    // In the browser like the component tests: wasm-bindgen-test runs only its own attribute.
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    fn a_row_keeps_what_a_message_is_and_plain_text_costs_nothing() {
+        let mut names = Interner::default();
+        let mut m = msg(3, "");
+        m.flash = true;
+        m.truncated = true;
+        m.content = Some(MessageContent {
+            kind: simrelay_protocol::ContentKind::Binary,
+            port: Some(5499),
+            source_port: None,
+            length: Some(97),
+            content_type: None,
+            description: Some("binary message to port 5499, 97 bytes".into()),
+        });
+        let back = Row::new(m.clone(), None, &mut names).message();
+        assert_eq!((back.flash, back.truncated), (true, true));
+        assert_eq!(back.content, m.content);
+        assert_eq!(
+            back.description(),
+            Some("binary message to port 5499, 97 bytes")
+        );
+        assert!(Row::new(msg(4, "plain"), None, &mut names).kind.is_none());
     }
 }

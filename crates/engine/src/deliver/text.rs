@@ -66,6 +66,7 @@ pub(crate) mod tests {
             encoding: Some("gsm7".into()),
             decode_error: None,
             incomplete: false,
+            ..Message::default()
         }
     }
 

@@ -74,14 +74,17 @@ pub(crate) async fn message(
 ) -> Result<Json<MessageDetail>, Failure> {
     let id = message_id(id)?;
     let message = state.store.get(id).await?.ok_or_else(|| no_message(id))?;
-    let pdus = state
-        .store
-        .raw_pdus(id)
-        .await?
-        .iter()
-        .map(hex::encode_upper)
-        .collect();
-    Ok(Json(MessageDetail { message, pdus }))
+    let raw = state.store.raw_pdus(id).await?;
+    // Binary data has no text; its bytes are what the user may want to look at.
+    let data = message
+        .description()
+        .map(|_| hex::encode_upper(crate::ingest::payload(&raw)));
+    let pdus = raw.iter().map(hex::encode_upper).collect();
+    Ok(Json(MessageDetail {
+        message,
+        pdus,
+        data,
+    }))
 }
 
 /// `DELETE /api/messages/{id}`: 204, or 404 when there is no such message.

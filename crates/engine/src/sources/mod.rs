@@ -763,6 +763,7 @@ impl Source {
             incomplete: false,
             pdus: records,
             extra_pdus: Vec::new(),
+            ..NewMessage::default()
         })
     }
 

@@ -332,6 +332,7 @@ mod tests {
             incomplete: false,
             pdus: vec![format!("{sender}/{text}").into_bytes()],
             extra_pdus: Vec::new(),
+            ..NewMessage::default()
         }
     }
 

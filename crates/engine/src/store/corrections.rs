@@ -354,6 +354,7 @@ mod tests {
             incomplete: false,
             pdus: vec![vec![pdu]],
             extra_pdus: Vec::new(),
+            ..NewMessage::default()
         }
     }
 

@@ -463,6 +463,7 @@ mod tests {
             incomplete: false,
             pdus: vec![vec![n]],
             extra_pdus: Vec::new(),
+            ..NewMessage::default()
         }
     }
 

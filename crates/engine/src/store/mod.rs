@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
 use sha2::{Digest, Sha256};
-use simrelay_protocol::{CodeAlternative, CodeOrigin, Message};
+use simrelay_protocol::{CodeAlternative, CodeOrigin, Indication, Message, MessageContent};
 use sqlx::Row;
 
 mod added_modems;
@@ -27,6 +27,7 @@ pub mod settings;
 mod sqlite;
 #[cfg(test)]
 pub(crate) mod testing;
+mod waiting;
 
 pub(crate) use backend::on_db;
 use backend::StoreRow;
@@ -85,8 +86,9 @@ pub enum StoreError {
     },
 }
 
-/// A decoded (or undecodable) message ready to be committed.
-#[derive(Debug, Clone, PartialEq)]
+/// A decoded (or undecodable) message ready to be committed. `Default` is an empty one at the Unix epoch, for
+/// building one field by field.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct NewMessage {
     /// Id of the modem it came from.
     pub modem: String,
@@ -117,6 +119,14 @@ pub struct NewMessage {
     /// Further raw PDUs that belong with it but do not identify it: repeated part numbers whose content
     /// differed (two messages colliding on a concatenation reference). Kept, never dropped.
     pub extra_pdus: Vec<Vec<u8>>,
+    /// What it is when not plain text for the inbox (binary data, WAP push, text for an application port).
+    pub content: Option<MessageContent>,
+    /// A class 0 (flash) message.
+    pub flash: bool,
+    /// Message-waiting indications it carries; committing it applies them to its modem's waiting state.
+    pub indications: Vec<Indication>,
+    /// The PDU ended before its user data did.
+    pub truncated: bool,
 }
 
 /// Where one part of a multipart message stands after [`Store::insert_part`].
@@ -221,7 +231,8 @@ fn redacted(url: &str) -> String {
 /// Columns of `messages` in the order [`message_from_row`] reads them.
 pub(crate) const MESSAGE_COLUMNS: &str =
     "id, modem, sender, text, code, code_start, code_end, sent_at, received_at, \
-     encoding, decode_error, incomplete, code_confidence, code_origin, code_origin_embedded, code_alternatives";
+     encoding, decode_error, incomplete, code_confidence, code_origin, code_origin_embedded, code_alternatives, \
+     content, flash, truncated, indications";
 
 impl Store {
     /// Opens (creating if needed) the SQLite database at `path` and brings its schema up to date.
@@ -298,9 +309,9 @@ impl Store {
                 })
                 .collect();
             let mut insert = db.builder(
-                "INSERT INTO messages (modem, sender, text, code, code_start, code_end, sent_at, received_at, \
+                 "INSERT INTO messages (modem, sender, text, code, code_start, code_end, sent_at, received_at, \
                  encoding, decode_error, incomplete, pdu_sha256, code_confidence, code_origin, \
-                 code_origin_embedded, code_alternatives) ",
+                 code_origin_embedded, code_alternatives, content, flash, truncated, indications) ",
             );
             insert.push_values(news.iter().zip(&keys), |mut row, (new, key)| {
                 let (code_start, code_end) = match new.code_span {
@@ -322,7 +333,11 @@ impl Store {
                     .push_bind(new.confidence)
                     .push_bind(new.origin.as_ref().map(|o| o.host.clone()))
                     .push_bind(new.origin.as_ref().and_then(|o| o.embedded.clone()))
-                    .push_bind(alternatives_json(&new.alternatives));
+                    .push_bind(alternatives_json(&new.alternatives))
+                    .push_bind(content_json(new.content.as_ref()))
+                    .push_bind(new.flash)
+                    .push_bind(new.truncated)
+                    .push_bind(indications_json(&new.indications));
             });
             insert.push(" ON CONFLICT (modem, pdu_sha256) DO NOTHING RETURNING id, modem, pdu_sha256");
             // RETURNING gives the new rows in no promised order; a key repeated within the batch is new only once.
@@ -338,6 +353,19 @@ impl Store {
                 .zip(&keys)
                 .map(|(new, key)| ids.remove(&(new.modem.clone(), key.clone())))
                 .collect();
+            // Indications take effect with the message that carried them, in arrival order; a duplicate (a
+            // re-read) is not new and so cannot bring back what a later message cleared.
+            for (new, _) in news.iter().zip(&outcomes).filter(|(_, id)| id.is_some()) {
+                for indication in &new.indications {
+                    let (query, count) = waiting::apply(indication);
+                    let query = sqlx::query(query).bind(&new.modem).bind(waiting::kind_name(indication.kind));
+                    let query = match count {
+                        Some(count) => query.bind(count).bind(db.time(received_at)),
+                        None => query,
+                    };
+                    query.execute(&mut *tx).await?;
+                }
+            }
 
             let pdus: Vec<(i64, &NewMessage, &Vec<u8>)> = news
                 .iter()
@@ -390,6 +418,10 @@ impl Store {
                     confidence: new.confidence,
                     origin: new.origin.clone(),
                     alternatives: new.alternatives.clone(),
+                    content: new.content.clone(),
+                    flash: new.flash,
+                    indications: new.indications.clone(),
+                    truncated: new.truncated,
                 })),
                 None => Inserted::Duplicate,
             })
@@ -624,6 +656,19 @@ where
         encoding: row.try_get("encoding")?,
         decode_error: row.try_get("decode_error")?,
         incomplete: row.try_get("incomplete")?,
+        content: row
+            .try_get::<Option<String>, _>("content")?
+            .map(|json| serde_json::from_str(&json))
+            .transpose()
+            .map_err(|e| corrupt(format!("content: {e}")))?,
+        flash: row.try_get("flash")?,
+        truncated: row.try_get("truncated")?,
+        indications: row
+            .try_get::<Option<String>, _>("indications")?
+            .map(|json| serde_json::from_str(&json))
+            .transpose()
+            .map_err(|e| corrupt(format!("indications: {e}")))?
+            .unwrap_or_default(),
         confidence: row.try_get("code_confidence")?,
         origin: match row.try_get::<Option<String>, _>("code_origin")? {
             Some(host) => Some(CodeOrigin {
@@ -637,6 +682,19 @@ where
                 .as_deref(),
         ),
     })
+}
+
+/// The `content` column: the JSON of the API's [`MessageContent`], NULL for plain text.
+fn content_json(content: Option<&MessageContent>) -> Option<String> {
+    content.and_then(|c| serde_json::to_string(c).ok())
+}
+
+/// The `indications` column: the JSON array of the API's [`Indication`]s, NULL when there are none.
+fn indications_json(indications: &[Indication]) -> Option<String> {
+    if indications.is_empty() {
+        return None;
+    }
+    serde_json::to_string(indications).ok()
 }
 
 #[cfg(test)]
@@ -660,6 +718,7 @@ pub(crate) mod tests {
             incomplete: false,
             pdus: vec![pdu.to_vec()],
             extra_pdus: Vec::new(),
+            ..NewMessage::default()
         }
     }
 

@@ -152,6 +152,7 @@ mod tests {
                 incomplete: false,
                 pdus: vec![vec![i]],
                 extra_pdus: Vec::new(),
+                ..NewMessage::default()
             };
             let Inserted::New(m) = store.insert_message(&new).await.expect("insert") else {
                 panic!("dup")
@@ -274,6 +275,7 @@ mod tests {
                 incomplete: false,
                 pdus: vec![vec![1]],
                 extra_pdus: Vec::new(),
+                ..NewMessage::default()
             };
             let Inserted::New(m) = store.insert_message(&new).await.expect("insert") else {
                 panic!("dup")

@@ -105,7 +105,7 @@ pub(crate) enum Marks {
 const COLUMNS: &str =
     "m.id, m.modem, m.sender, m.text, m.code, m.code_start, m.code_end, m.sent_at, \
      m.received_at, m.encoding, m.decode_error, m.incomplete, m.code_confidence, m.code_origin, \
-     m.code_origin_embedded, m.code_alternatives";
+     m.code_origin_embedded, m.code_alternatives, m.content, m.flash, m.truncated, m.indications";
 
 impl Store {
     /// Lists messages matching `query`.
@@ -286,6 +286,7 @@ pub(crate) mod tests {
                 incomplete: false,
                 pdus: vec![vec![u8::try_from(i).expect("small")]],
                 extra_pdus: Vec::new(),
+                ..NewMessage::default()
             };
             let Inserted::New(m) = store.insert_message(&new).await.expect("insert") else {
                 panic!("dup")

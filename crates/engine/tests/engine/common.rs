@@ -82,6 +82,7 @@ pub fn message(pdu: Vec<u8>, sender: &str, text: &str, code: Option<&str>) -> Ne
         incomplete: false,
         pdus: vec![pdu],
         extra_pdus: Vec::new(),
+        ..NewMessage::default()
     }
 }
 

@@ -12,6 +12,7 @@ mod cli;
 mod codes;
 mod contract;
 mod devices;
+mod field;
 mod forwarders;
 mod hooks;
 mod logging;

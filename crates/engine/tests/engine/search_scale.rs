@@ -85,6 +85,7 @@ async fn search_p95_over_a_large_history() {
             incomplete: false,
             pdus: vec![i.to_be_bytes().to_vec()],
             extra_pdus: Vec::new(),
+            ..NewMessage::default()
         };
         store.insert_message(&message).await.expect("insert");
     }
