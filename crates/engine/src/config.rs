@@ -43,8 +43,11 @@ pub struct Config {
     pub sweep_secs: u64,
     /// Also run the built-in simulated modem and inject a demo message every few seconds.
     pub demo: bool,
-    /// The SQLite database file.
+    /// The SQLite database file, or a `postgres://` URL (see [`crate::store::Location`]).
     pub db: PathBuf,
+    /// This relay's name among the nodes sharing a PostgreSQL database (shown in each modem's status);
+    /// `None`: the host name and the port. Unused with SQLite.
+    pub node: Option<String>,
     /// Address of the HTTP/WebSocket server; port 0 picks a free port (see [`crate::Engine::local_addr`]).
     pub listen: SocketAddr,
     /// Access token for the API. `None` on a loopback address means no token; `None` on any other
@@ -84,6 +87,7 @@ impl Default for Config {
             sweep_secs: DEFAULT_SWEEP_SECS,
             demo: false,
             db: default_db_path(),
+            node: None,
             listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), DEFAULT_PORT),
             token: None,
             demo_interval_secs: 6,
@@ -238,7 +242,7 @@ pub fn default_tls_dir() -> PathBuf {
 }
 
 /// The keys of the configuration file, as the error for an unknown one lists them.
-pub const KEYS: &str = "modems, modem_labels, modem_pins, sweep_secs, demo, db, listen, lan, token, \
+pub const KEYS: &str = "modems, modem_labels, modem_pins, sweep_secs, demo, db, node, listen, lan, token, \
     demo_interval_secs, retention_days, retention_messages, purge_codes_after_minutes, hook_command, hook_url, \
     hook_only_codes, hook_timeout_secs, tls, state_dir, log_files, sources";
 
@@ -306,6 +310,7 @@ struct FileConfig {
     sweep_secs: Option<u64>,
     demo: Option<bool>,
     db: Option<PathBuf>,
+    node: Option<String>,
     listen: Option<SocketAddr>,
     lan: Option<bool>,
     token: Option<String>,
@@ -465,6 +470,7 @@ impl Layers {
                 .unwrap_or(Hooks::default().timeout_secs),
         };
         config.tls = file.tls.unwrap_or(false);
+        config.node = file.node;
         config.sources = file.sources.unwrap_or_default();
         if let Err((index, error)) = crate::sources::check_all(&config.sources) {
             return Err(ConfigError::Source {
@@ -498,6 +504,9 @@ impl Layers {
         }
         if let Some((_, db)) = var("SIMRELAY_DB") {
             config.db = PathBuf::from(db);
+        }
+        if let Some((_, node)) = var("SIMRELAY_NODE") {
+            config.node = Some(node);
         }
         if let Some((name, value)) = var("SIMRELAY_LISTEN") {
             let addr = value.parse().map_err(|_| ConfigError::Env {

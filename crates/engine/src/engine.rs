@@ -22,7 +22,7 @@ use crate::server::{self, AppState, SettingsError};
 use crate::sources::Sources;
 use crate::store::{settings as stored_settings, Location, Store, StoreError};
 use crate::tokens::{Devices, TokensError};
-use crate::{hooks, retention};
+use crate::{cluster, hooks, retention};
 
 /// How long start-up waits for the modems to tell their IMEI/ICCID (all at once).
 const IDENTIFY_WAIT: Duration = Duration::from_secs(5);
@@ -63,6 +63,9 @@ pub enum EngineError {
     /// The paired-devices file could not be read.
     #[error(transparent)]
     Tokens(#[from] TokensError),
+    /// The node name (`node`, `SIMRELAY_NODE`) cannot name a node.
+    #[error("{0}")]
+    Node(String),
     /// LAN sharing was asked for at start (`--lan`, `listen = "0.0.0.0:…"`) and a LAN address refused the port.
     #[error(transparent)]
     Lan(#[from] LanError),
@@ -100,7 +103,6 @@ impl Engine {
                 })?;
             }
         }
-        let store = Store::open_location(&location).await?;
         let tls = if config.tls {
             let dir = config.tls_path();
             let names = crate::tls::certificate_names(config.listen);
@@ -135,15 +137,20 @@ impl Engine {
         let local_addr = listener
             .local_addr()
             .map_err(|source| EngineError::Listen { addr: base, source })?;
+        // The store opens once the port is known: a node's default name is the host's and the port.
+        let node = match &config.node {
+            Some(node) => node.clone(),
+            None => cluster::default_node(local_addr.port()),
+        };
+        cluster::check_node(&node).map_err(EngineError::Node)?;
+        let store = Store::open_node(&location, &node).await?;
+        if store.cluster().is_some() {
+            hub.set_node(&node);
+        }
         let listeners = Arc::new(Listeners::new(local_addr));
         // Defaults < config file < environment < saved run-time changes; the start address wins for `lan`.
-        let mut settings = store
-            .effective_settings(stored_settings::from_config(
-                &config.retention,
-                &config.hooks,
-                false,
-            ))
-            .await?;
+        let base_settings = stored_settings::from_config(&config.retention, &config.hooks, false);
+        let mut settings = store.effective_settings(base_settings.clone()).await?;
         let want_lan = everywhere || listeners.fixed() || settings.lan;
         settings.lan = listeners.fixed();
         hub.publish_settings(settings);
@@ -195,7 +202,16 @@ impl Engine {
         modems.identify_all(IDENTIFY_WAIT).await;
 
         // Both always run: they read the live settings, which may name hooks or rules later.
+        if store.cluster().is_some() {
+            tasks.push(tokio::spawn(cluster::run(
+                store.clone(),
+                hub.clone(),
+                base_settings,
+                shutdown.clone(),
+            )));
+        }
         tasks.push(tokio::spawn(hooks::run(
+            store.clone(),
             hub.watch_settings(),
             config.hooks.timeout_secs,
             hub.subscribe(),

@@ -29,6 +29,8 @@ struct Inner {
     sent: broadcast::Sender<SentMessage>,
     settings: watch::Sender<Settings>,
     modems: Mutex<BTreeMap<String, ModemStatus>>,
+    /// This node's name when several share a PostgreSQL database: local modem statuses carry it.
+    node: std::sync::OnceLock<String>,
 }
 
 impl Default for Hub {
@@ -48,6 +50,7 @@ impl Hub {
                 sent,
                 settings: watch::Sender::new(Settings::default()),
                 modems: Mutex::new(BTreeMap::new()),
+                node: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -94,8 +97,16 @@ impl Hub {
         let _ = self.inner.events.send(ServerEvent::CodeChanged { message });
     }
 
+    /// Names this node (cluster mode): from now on, modem statuses published without a node are this node's.
+    pub(crate) fn set_node(&self, node: &str) {
+        let _ = self.inner.node.set(node.to_owned());
+    }
+
     /// Records a modem's new status and publishes it.
-    pub fn publish_modem(&self, status: ModemStatus) {
+    pub fn publish_modem(&self, mut status: ModemStatus) {
+        if status.node.is_none() {
+            status.node = self.inner.node.get().cloned();
+        }
         self.lock_modems().insert(status.id.clone(), status.clone());
         let _ = self.inner.events.send(ServerEvent::Modem { modem: status });
     }

@@ -508,6 +508,7 @@ pub(crate) fn status_for_api(status: simrelay_modem::ModemStatus, demo: bool) ->
         signal_bars,
         storage_used: status.storage.map(|(used, _)| used),
         storage_total: status.storage.map(|(_, total)| total),
+        node: None,
         source: None,
     }
 }

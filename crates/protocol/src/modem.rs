@@ -71,6 +71,9 @@ pub struct ModemStatus {
     /// Its messages come in through the provider's webhook and replies go out through its REST API.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<crate::SourceKind>,
+    /// The relay (node) the modem is plugged into, when several share one PostgreSQL database.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
 }
 
 impl ModemStatus {
@@ -94,6 +97,7 @@ impl ModemStatus {
             storage_used: None,
             storage_total: None,
             source: None,
+            node: None,
         }
     }
 }
