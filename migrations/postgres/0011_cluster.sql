@@ -85,3 +85,12 @@ CREATE TABLE claims (
     claimed_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
     PRIMARY KEY (kind, message_id)
 );
+
+-- Which node drives a modem that several nodes are given (the same port: a standby relay beside the active
+-- one): the holder renews its lease while it runs; when it dies, the lease runs out and another node takes the
+-- modem over. See store/claims.rs.
+CREATE TABLE modem_claims (
+    port        TEXT PRIMARY KEY,
+    node        TEXT NOT NULL,
+    expires_at  TIMESTAMPTZ NOT NULL
+);

@@ -34,3 +34,10 @@ CREATE TABLE claims (
     claimed_at  TEXT    NOT NULL DEFAULT '',
     PRIMARY KEY (kind, message_id)
 );
+
+-- Which node drives a modem several nodes are given (store/claims.rs); one SQLite node always holds its own.
+CREATE TABLE modem_claims (
+    port        TEXT PRIMARY KEY,
+    node        TEXT NOT NULL,
+    expires_at  TEXT NOT NULL
+);

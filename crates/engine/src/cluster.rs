@@ -10,13 +10,14 @@
 //! Settings are shared (one table); `lan` stays each node's own, since it switches this machine's listeners.
 
 use std::collections::{BTreeSet, HashSet};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use simrelay_protocol::{ModemStatus, ServerEvent, Settings};
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use crate::hub::{publish_stored_sent, Hub};
+use crate::modems::{Modems, Origin};
 use crate::store::postgres::cluster::{Cluster, Listener, Notice};
 use crate::store::Store;
 
@@ -129,6 +130,77 @@ async fn listen(cluster: Cluster, notices: mpsc::Sender<Notice>, shutdown: Cance
                 tokio::time::sleep(RETRY).await;
             }
         }
+    }
+}
+
+/// Drives the configured modem on `port` while this node holds its claim (`store/claims.rs`), renewing it every
+/// third of `lease`: starts the modem when the claim is won (at start, or when the node holding it died and its
+/// lease ran out) and stops it if another node holds the claim (this node lost the database longer than the
+/// lease). Releases the claim at shutdown, so a standby takes over at once.
+pub(crate) async fn drive_claimed(
+    store: Store,
+    modems: Modems,
+    port: String,
+    lease: Duration,
+    shutdown: CancellationToken,
+) {
+    let mut driving = false;
+    let mut renewed = Instant::now();
+    let mut tick = tokio::time::interval(lease / 3);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut waiting_said = false;
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            _ = tick.tick() => {}
+        }
+        match store.claim_modem(&port, lease).await {
+            Ok(true) => {
+                renewed = Instant::now();
+                if !driving {
+                    match modems.add_serial(&port, None, Origin::Config).await {
+                        Ok(_) => {
+                            tracing::info!(%port, "this node holds the modem's claim and drives it");
+                            driving = true;
+                            waiting_said = false;
+                        }
+                        Err(e) => {
+                            tracing::warn!(%port, error = %e, "cannot start the claimed modem")
+                        }
+                    }
+                }
+            }
+            Ok(false) => {
+                if driving {
+                    tracing::warn!(%port, "another node holds the modem's claim now; stopping it here");
+                    stop_modem(&modems, &port).await;
+                    driving = false;
+                } else if !waiting_said {
+                    tracing::info!(%port, "another node drives this modem; standing by");
+                }
+                waiting_said = true;
+            }
+            Err(e) => {
+                tracing::warn!(%port, error = %e, "cannot renew the modem's claim");
+                // Past the lease another node may drive it: two drivers on one modem must not happen.
+                if driving && renewed.elapsed() >= lease {
+                    tracing::warn!(%port, "the modem's claim ran out; stopping it until the database is back");
+                    stop_modem(&modems, &port).await;
+                    driving = false;
+                }
+            }
+        }
+    }
+    if driving {
+        if let Err(e) = store.release_modem(&port).await {
+            tracing::debug!(%port, error = %e, "cannot release the modem's claim; it runs out by itself");
+        }
+    }
+}
+
+async fn stop_modem(modems: &Modems, port: &str) {
+    if let Err(e) = modems.remove(port).await {
+        tracing::warn!(%port, error = %e, "cannot stop the modem");
     }
 }
 
@@ -290,19 +362,27 @@ impl Bridge {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
     use std::time::{Duration, Instant};
 
-    use simrelay_protocol::ServerEvent;
+    use simrelay_modem::{SimOptions, Simulator};
+    use simrelay_testkit::pdu::{numbered, numbered_index};
+    use simrelay_testkit::ws::WsClient;
 
     use crate::store::testing::cluster::Cluster;
     use crate::{Config, Engine};
 
-    async fn node(url: &str, name: &str, demo: bool) -> Engine {
+    /// Generous: two engines and PostgreSQL share two busy cores with the other tests.
+    const LIMIT: Duration = Duration::from_secs(60);
+    const BURST: usize = 40;
+
+    async fn node(url: &str, name: &str, modems: Vec<String>) -> Engine {
         Engine::start(Config {
             db: url.into(),
             node: Some(name.into()),
-            demo,
-            demo_interval_secs: 1,
+            modems,
+            sweep_secs: 1,
+            modem_lease_secs: 2,
             listen: "127.0.0.1:0".parse().expect("addr"),
             ..Config::default()
         })
@@ -310,60 +390,78 @@ mod tests {
         .expect("start a node")
     }
 
-    async fn within<T>(
-        what: &str,
-        limit: Duration,
-        mut check: impl AsyncFnMut() -> Option<T>,
-    ) -> T {
+    async fn within<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
         let start = Instant::now();
         loop {
             if let Some(found) = check().await {
                 return found;
             }
-            assert!(start.elapsed() < limit, "timed out waiting for {what}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            assert!(start.elapsed() < LIMIT, "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
-    /// Node B has no modem; it sees node A's modem (naming node A), A's messages as they are committed, and a
-    /// setting changed on A. Both store each message once.
-    #[tokio::test]
-    async fn a_node_sees_the_other_nodes_modems_messages_and_settings() {
+    /// Two relays on one PostgreSQL database are one inbox: node B has no modem, and a WebSocket client of B
+    /// receives every message of a burst node A's (simulated, pseudo-terminal) modem receives, live and each
+    /// once, as stored; B lists A's modem naming node A, applies a setting changed on A, and drops A's modem
+    /// when A stops. Both nodes store each message once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_message_received_by_one_node_reaches_a_websocket_client_of_another_once() {
         let cluster = Cluster::shared();
         let database = cluster.create_database();
         let url = cluster.url(&database);
-        let b = node(&url, "b", false).await;
-        let mut on_b = b.subscribe();
-        let a = node(&url, "a", true).await;
-
-        let modem = within(
-            "A's demo modem listed on B",
-            Duration::from_secs(30),
-            async || {
-                b.hub()
-                    .modems()
-                    .into_iter()
-                    .find(|m| m.id == crate::DEMO_MODEM_ID)
-            },
-        )
-        .await;
-        assert_eq!(modem.node.as_deref(), Some("a"));
-
-        let message = tokio::time::timeout(Duration::from_secs(30), async {
-            loop {
-                if let Ok(ServerEvent::Sms { message }) = on_b.recv().await {
-                    return message;
-                }
-            }
+        let b = node(&url, "b", Vec::new()).await;
+        let (mut client, _) = WsClient::connect(b.local_addr(), None)
+            .await
+            .expect("a WebSocket client of B");
+        let sim = Simulator::start(SimOptions {
+            capacity: u32::try_from(BURST + 10).expect("fits"),
+            ..SimOptions::default()
         })
         .await
-        .expect("a message committed on A reaches B's hub");
-        assert_eq!(message.modem, crate::DEMO_MODEM_ID);
+        .expect("simulator");
+        let a = node(&url, "a", vec![sim.path().to_string_lossy().into_owned()]).await;
+
+        let modem = within("A's modem listed on B, naming A", async || {
+            b.hub()
+                .modems()
+                .into_iter()
+                .find(|m| m.node.as_deref() == Some("a") && m.imei.is_some())
+        })
+        .await;
+
+        for i in 0..BURST {
+            sim.deliver(numbered("cluster", i));
+        }
+        let mut seen = HashSet::new();
+        while seen.len() < BURST {
+            let message = client
+                .next_sms(LIMIT)
+                .await
+                .expect("A's messages reach B's WebSocket client");
+            let index = numbered_index("cluster", &message.text).expect("a burst message");
+            assert!(seen.insert(index), "published twice on B: {}", message.text);
+            assert_eq!(message.modem, modem.id);
+            assert_eq!(
+                b.store().get(message.id).await.expect("get"),
+                Some(message.clone()),
+                "B publishes the row as stored"
+            );
+        }
+        // Nothing more comes: no message is published twice, even late.
+        match client.next_sms(Duration::from_secs(3)).await {
+            Ok(extra) => panic!("B published more than the burst: {extra:?}"),
+            Err(simrelay_testkit::KitError::Timeout(..)) => {}
+            Err(e) => panic!("{e}"),
+        }
         assert_eq!(
-            b.store().get(message.id).await.expect("get"),
-            Some(message.clone()),
-            "B publishes the row as stored"
+            a.store().count().await.expect("count"),
+            i64::try_from(BURST).expect("fits")
         );
+        within("A's SIM emptied after the commits", async || {
+            sim.stored().is_empty().then_some(())
+        })
+        .await;
 
         let patch = simrelay_protocol::SettingsPatch {
             retention_days: Some(Some(3)),
@@ -372,28 +470,125 @@ mod tests {
         a.update_settings(&patch)
             .await
             .expect("change a setting on A");
-        within("A's setting on B", Duration::from_secs(30), async || {
+        within("A's setting on B", async || {
             (b.settings().retention_days == Some(3)).then_some(())
         })
         .await;
 
         a.shutdown().await;
-        within(
-            "A's modem withdrawn from B",
-            Duration::from_secs(30),
-            async || {
-                (!b.hub()
-                    .modems()
-                    .iter()
-                    .any(|m| m.id == crate::DEMO_MODEM_ID))
-                .then_some(())
-            },
-        )
+        within("A's modem withdrawn from B", async || {
+            (!b.hub().modems().iter().any(|m| m.id == modem.id)).then_some(())
+        })
         .await;
-        let count = b.store().count().await.expect("count");
-        let distinct: i64 = b.store().max_id().await.expect("max");
-        assert!(count >= 1 && count <= distinct);
+        client.close().await;
         b.shutdown().await;
         cluster.drop_database(&database);
+    }
+
+    /// One modem port given to two nodes is driven by one: A claims it first, B stands by and lists it on A.
+    /// When A dies (its runtime stops dead: no shutdown, no release), B takes the modem over once A's lease has
+    /// run out, and reads the message that arrived on the SIM meanwhile; every message is stored once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_modem_claimed_by_a_node_that_dies_is_taken_over_by_another() {
+        let cluster = Cluster::shared();
+        let database = cluster.create_database();
+        let url = cluster.url(&database);
+        let sim = Simulator::start(SimOptions::default())
+            .await
+            .expect("simulator");
+        let port = sim.path().to_string_lossy().into_owned();
+        // A runs on its own runtime, so that it can die without cleaning up, as a killed process would.
+        let (runtime_a, a) = {
+            let (url, port) = (url.clone(), port.clone());
+            std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(1)
+                    .enable_all()
+                    .build()
+                    .expect("a runtime for node A");
+                let a = runtime.block_on(node(&url, "a", vec![port]));
+                (runtime, a)
+            })
+            .join()
+            .expect("node A starts")
+        };
+        let b = node(&url, "b", vec![port.clone()]).await;
+        let mut on_b = b.subscribe();
+
+        let modem = within("the modem listed on B, driven by A", async || {
+            b.hub()
+                .modems()
+                .into_iter()
+                .find(|m| m.node.as_deref() == Some("a") && m.imei.is_some())
+        })
+        .await;
+        sim.deliver(numbered("takeover", 0));
+        let first = next_sms(&mut on_b).await;
+        assert_eq!(numbered_index("takeover", &first.text), Some(0));
+        // B stands by while A renews its claim (several leases).
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        assert_eq!(
+            b.store()
+                .modem_holder(&port)
+                .await
+                .expect("holder")
+                .as_deref(),
+            Some("a")
+        );
+        assert!(
+            b.hub()
+                .modems()
+                .iter()
+                .all(|m| m.node.as_deref() == Some("a")),
+            "B does not drive the modem A holds"
+        );
+
+        // A dies.
+        runtime_a.shutdown_background();
+        drop(a);
+        sim.deliver(numbered("takeover", 1));
+        within("B driving the modem", async || {
+            b.hub()
+                .modems()
+                .into_iter()
+                .find(|m| m.id == modem.id && m.node.as_deref() == Some("b"))
+        })
+        .await;
+        let second = next_sms(&mut on_b).await;
+        assert_eq!(numbered_index("takeover", &second.text), Some(1));
+        assert_eq!(second.modem, modem.id);
+        within("the SIM emptied by B", async || {
+            sim.stored().is_empty().then_some(())
+        })
+        .await;
+        assert_eq!(
+            b.store().count().await.expect("count"),
+            2,
+            "each message stored once"
+        );
+        assert_eq!(
+            b.store()
+                .modem_holder(&port)
+                .await
+                .expect("holder")
+                .as_deref(),
+            Some("b")
+        );
+        b.shutdown().await;
+        cluster.drop_database(&database);
+    }
+
+    async fn next_sms(
+        events: &mut tokio::sync::broadcast::Receiver<simrelay_protocol::ServerEvent>,
+    ) -> simrelay_protocol::Message {
+        tokio::time::timeout(LIMIT, async {
+            loop {
+                if let Ok(simrelay_protocol::ServerEvent::Sms { message }) = events.recv().await {
+                    return message;
+                }
+            }
+        })
+        .await
+        .expect("a message in time")
     }
 }

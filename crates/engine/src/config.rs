@@ -22,6 +22,8 @@ pub const DEFAULT_PORT: u16 = 8731;
 
 /// Default period of the modems' safety sweep, in seconds.
 pub const DEFAULT_SWEEP_SECS: u64 = 60;
+/// Default of [`Config::modem_lease_secs`].
+pub const DEFAULT_MODEM_LEASE_SECS: u64 = 15;
 
 /// The paired-devices file, in the state directory.
 pub const TOKENS_FILE: &str = "tokens.toml";
@@ -48,6 +50,9 @@ pub struct Config {
     /// This relay's name among the nodes sharing a PostgreSQL database (shown in each modem's status);
     /// `None`: the host name and the port. Unused with SQLite.
     pub node: Option<String>,
+    /// How long a node's claim on a configured modem lasts without renewal (PostgreSQL only): a modem port given
+    /// to several nodes is driven by one, and taken over by another this long after that node died.
+    pub modem_lease_secs: u64,
     /// Address of the HTTP/WebSocket server; port 0 picks a free port (see [`crate::Engine::local_addr`]).
     pub listen: SocketAddr,
     /// Access token for the API. `None` on a loopback address means no token; `None` on any other
@@ -88,6 +93,7 @@ impl Default for Config {
             demo: false,
             db: default_db_path(),
             node: None,
+            modem_lease_secs: DEFAULT_MODEM_LEASE_SECS,
             listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), DEFAULT_PORT),
             token: None,
             demo_interval_secs: 6,

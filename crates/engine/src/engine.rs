@@ -178,7 +178,19 @@ impl Engine {
                 demo_interval_secs: config.demo_interval_secs,
             },
         );
+        let lease = Duration::from_secs(config.modem_lease_secs.max(1));
         for port in &config.modems {
+            if store.cluster().is_some() {
+                // Other nodes may be given this port too (a standby): it is driven by the node holding its claim.
+                tasks.push(tokio::spawn(cluster::drive_claimed(
+                    store.clone(),
+                    modems.clone(),
+                    port.clone(),
+                    lease,
+                    shutdown.clone(),
+                )));
+                continue;
+            }
             if let Err(e) = modems.add_serial(port, None, Origin::Config).await {
                 // Given twice (or through two paths): two drivers on one port would steal each other's answers.
                 tracing::warn!(%port, error = %e, "modem given twice; using it once");

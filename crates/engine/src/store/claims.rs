@@ -6,6 +6,13 @@
 //! it but finds nothing to claim; the primary key `(kind, message_id)` makes a later claim a no-op. On SQLite,
 //! one node, every first claim succeeds. Other once-per-message work with rows of its own (an outbox) claims
 //! them the same way: `SKIP_LOCKED` after the `SELECT` that picks the rows.
+//!
+//! Modems are claimed too, with a lease (`modem_claims`): a modem port given to several nodes (a standby relay
+//! beside the active one) is driven by the node holding its claim, which renews it while it runs; a node that
+//! dies stops renewing, and once the lease has run out another node takes the modem over
+//! ([`Store::claim_modem`]). Leases compare the nodes' clocks, so keep them synchronised (NTP).
+
+use std::time::Duration;
 
 use chrono::Utc;
 
@@ -49,6 +56,53 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Claims the modem on `port` for this node until `lease` from now: true when this node holds it (it was
+    /// free, this node's own, or its holder's lease had run out), false when another node holds it.
+    pub async fn claim_modem(&self, port: &str, lease: Duration) -> Result<bool, StoreError> {
+        let now = Utc::now();
+        let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
+        on_db!(self, db => {
+            let holder: Option<String> = sqlx::query_scalar(
+                "INSERT INTO modem_claims (port, node, expires_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (port) DO UPDATE SET node = excluded.node, expires_at = excluded.expires_at \
+                 WHERE modem_claims.node = excluded.node OR modem_claims.expires_at < $4 \
+                 RETURNING node",
+            )
+            .bind(port)
+            .bind(db.node())
+            .bind(db.time(until))
+            .bind(db.time(now))
+            .fetch_optional(db.writer())
+            .await?;
+            Ok(holder.is_some())
+        })
+    }
+
+    /// The node whose claim on the modem `port` has not run out, if any.
+    pub async fn modem_holder(&self, port: &str) -> Result<Option<String>, StoreError> {
+        on_db!(self, db => {
+            Ok(sqlx::query_scalar("SELECT node FROM modem_claims WHERE port = $1 AND expires_at >= $2")
+                .bind(port)
+                .bind(db.time(Utc::now()))
+                .fetch_optional(db.reader())
+                .await?)
+        })
+    }
+
+    /// Gives up this node's claim on the modem `port` (a node stopping), so another may take it at once.
+    pub async fn release_modem(&self, port: &str) -> Result<(), StoreError> {
+        on_db!(self, db => {
+            sqlx::query("DELETE FROM modem_claims WHERE port = $1 AND node = $2")
+                .bind(port)
+                .bind(db.node())
+                .execute(db.writer())
+                .await?;
+        });
+        Ok(())
+    }
+}
+
 /// The backend's `SKIP_LOCKED`, through a value (an associated constant cannot be named from a macro body's
 /// binding).
 fn db_skip_locked<B: super::backend::Backend>(_: &B) -> &'static str {
@@ -87,6 +141,59 @@ mod tests {
                 .await
                 .expect("no such message"));
             other.close().await;
+        }
+    }
+
+    /// A modem is driven by one node at a time: a second node cannot claim it while the holder renews its
+    /// lease, takes it over once the lease has run out (the holder died), and at once when the holder releases
+    /// it; the old holder then cannot renew.
+    #[tokio::test]
+    async fn a_modem_is_held_by_one_node_and_taken_over_when_its_lease_runs_out() {
+        for store in stores().await {
+            if store.backend == "sqlite" {
+                // One node, which always holds its modems.
+                assert!(store
+                    .claim_modem("/dev/ttyUSB2", Duration::from_secs(1))
+                    .await
+                    .expect("claim"));
+                assert!(store
+                    .claim_modem("/dev/ttyUSB2", Duration::from_secs(1))
+                    .await
+                    .expect("renew"));
+                continue;
+            }
+            let a = store.open_node_again("a").await;
+            let b = store.open_node_again("b").await;
+            let port = "/dev/serial/by-id/usb-modem-if02";
+            let lease = Duration::from_secs(2);
+            assert!(a.claim_modem(port, lease).await.expect("claim"));
+            assert!(
+                !b.claim_modem(port, lease).await.expect("claim"),
+                "A holds it"
+            );
+            assert!(a.claim_modem(port, lease).await.expect("renew"), "A renews");
+            assert_eq!(
+                b.modem_holder(port).await.expect("holder").as_deref(),
+                Some("a")
+            );
+            // A dies: it stops renewing, and B takes over once the lease has run out.
+            tokio::time::sleep(lease + Duration::from_millis(200)).await;
+            assert_eq!(b.modem_holder(port).await.expect("holder"), None);
+            assert!(b.claim_modem(port, lease).await.expect("take over"));
+            assert!(
+                !a.claim_modem(port, lease).await.expect("claim"),
+                "B holds it now"
+            );
+            b.release_modem(port).await.expect("release");
+            a.release_modem(port)
+                .await
+                .expect("releasing what A does not hold changes nothing");
+            assert!(a
+                .claim_modem(port, lease)
+                .await
+                .expect("claim after release"));
+            a.close().await;
+            b.close().await;
         }
     }
 }

@@ -46,6 +46,13 @@ impl TestStore {
             .expect("open the store again")
     }
 
+    /// Another handle on the same database as the node named `node` opens it.
+    pub(crate) async fn open_node_again(&self, node: &str) -> Store {
+        Store::open_node(&self.location(), node)
+            .await
+            .expect("open the store as another node")
+    }
+
     /// Closes the store and opens the same database again (what a restart does).
     pub(crate) async fn reopen(&mut self) {
         self.store.close().await;
