@@ -256,6 +256,7 @@ impl Bridge {
                 publish_stored_sent(&self.store, &self.hub, id).await;
                 Ok(())
             }
+            Notice::CodeChanged(id) => self.publish_code_changed(id).await,
             Notice::Settings => self.reload_settings().await,
             Notice::Modem(id) => self.publish_modem(&id).await,
             Notice::ModemRemoved(id) => {
@@ -274,6 +275,13 @@ impl Bridge {
     async fn publish_messages(&mut self, ids: &[i64]) -> Result<(), crate::store::StoreError> {
         for message in self.cluster.messages(ids).await? {
             self.publish(message);
+        }
+        Ok(())
+    }
+
+    async fn publish_code_changed(&self, id: i64) -> Result<(), crate::store::StoreError> {
+        for message in self.cluster.messages(&[id]).await? {
+            self.hub.publish_code_changed(message);
         }
         Ok(())
     }
@@ -366,6 +374,7 @@ mod tests {
     use std::time::{Duration, Instant};
 
     use simrelay_modem::{SimOptions, Simulator};
+    use simrelay_protocol::ServerEvent;
     use simrelay_testkit::pdu::{numbered, numbered_index};
     use simrelay_testkit::ws::WsClient;
 
@@ -434,6 +443,7 @@ mod tests {
             sim.deliver(numbered("cluster", i));
         }
         let mut seen = HashSet::new();
+        let mut last_id = None;
         while seen.len() < BURST {
             let message = client
                 .next_sms(LIMIT)
@@ -441,6 +451,7 @@ mod tests {
                 .expect("A's messages reach B's WebSocket client");
             let index = numbered_index("cluster", &message.text).expect("a burst message");
             assert!(seen.insert(index), "published twice on B: {}", message.text);
+            last_id = Some(message.id);
             assert_eq!(message.modem, modem.id);
             assert_eq!(
                 b.store().get(message.id).await.expect("get"),
@@ -458,6 +469,30 @@ mod tests {
             a.store().count().await.expect("count"),
             i64::try_from(BURST).expect("fits")
         );
+
+        // A user says on A that a message has no code: B's client hears it.
+        let Some(id) = last_id else {
+            panic!("a message")
+        };
+        assert!(matches!(
+            a.store()
+                .choose_code(id, None, false)
+                .await
+                .expect("choose"),
+            crate::store::Chosen::Updated(_)
+        ));
+        let changed = tokio::time::timeout(LIMIT, async {
+            loop {
+                match client.next_event(LIMIT).await {
+                    Ok(Some(ServerEvent::CodeChanged { message })) => return message,
+                    Ok(Some(_)) => {}
+                    other => panic!("B's WebSocket: {other:?}"),
+                }
+            }
+        })
+        .await
+        .expect("code_changed on B in time");
+        assert_eq!((changed.id, changed.code), (id, None));
         within("A's SIM emptied after the commits", async || {
             sim.stored().is_empty().then_some(())
         })

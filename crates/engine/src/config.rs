@@ -248,7 +248,7 @@ pub fn default_tls_dir() -> PathBuf {
 }
 
 /// The keys of the configuration file, as the error for an unknown one lists them.
-pub const KEYS: &str = "modems, modem_labels, modem_pins, sweep_secs, demo, db, node, listen, lan, token, \
+pub const KEYS: &str = "modems, modem_labels, modem_pins, sweep_secs, demo, db, node, modem_lease_secs, listen, lan, token, \
     demo_interval_secs, retention_days, retention_messages, purge_codes_after_minutes, hook_command, hook_url, \
     hook_only_codes, hook_timeout_secs, tls, state_dir, log_files, sources";
 
@@ -314,6 +314,7 @@ struct FileConfig {
     modem_labels: Option<BTreeMap<String, String>>,
     modem_pins: Option<BTreeMap<String, String>>,
     sweep_secs: Option<u64>,
+    modem_lease_secs: Option<u64>,
     demo: Option<bool>,
     db: Option<PathBuf>,
     node: Option<String>,
@@ -453,6 +454,17 @@ impl Layers {
                 });
             }
             config.sweep_secs = secs;
+        }
+        if let Some(secs) = file.modem_lease_secs {
+            if secs < 2 {
+                return Err(ConfigError::Value {
+                    path: path.to_path_buf(),
+                    key: "modem_lease_secs".into(),
+                    expected:
+                        "must be at least 2 (seconds a node's claim on a modem lasts; default 15)",
+                });
+            }
+            config.modem_lease_secs = secs;
         }
         config.demo = file.demo.unwrap_or(false);
         if let Some(db) = file.db {
@@ -687,6 +699,7 @@ mod tests {
                 "modem_pins.\"/dev/x\"",
             ),
             ("sweep_secs = 0\n", "sweep_secs"),
+            ("modem_lease_secs = 1\n", "modem_lease_secs"),
         ] {
             std::fs::write(&path, text).expect("write");
             let err = load(&path, env(&[])).expect_err("refused").to_string();

@@ -21,6 +21,8 @@ pub enum Notice {
     Sent(i64),
     /// The run-time settings changed.
     Settings,
+    /// A user changed a message's code (its id).
+    CodeChanged(i64),
     /// A modem's status changed (its id).
     Modem(String),
     /// A modem was removed (its id).
@@ -101,6 +103,10 @@ impl Listener {
                     Ok(id) => Notice::Sent(id),
                     Err(_) => continue,
                 },
+                "code" => match payload.ids.parse() {
+                    Ok(id) => Notice::CodeChanged(id),
+                    Err(_) => continue,
+                },
                 "settings" => Notice::Settings,
                 "modem" => Notice::Modem(payload.ids),
                 "modem_removed" => Notice::ModemRemoved(payload.ids),
@@ -158,6 +164,19 @@ impl Cluster {
         .fetch_all(&self.db.pool)
         .await?;
         rows.iter().map(message_from_row).collect()
+    }
+
+    /// Tells the other nodes that a user changed the code of message `id` (after the change committed), so
+    /// their clients hear `code_changed` too.
+    pub async fn announce_code_changed(&self, id: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "SELECT pg_notify($1, json_build_object('kind', 'code', 'node', simrelay_node(), 'ids', $2::TEXT)::TEXT)",
+        )
+        .bind(CHANNEL)
+        .bind(id.to_string())
+        .execute(&self.db.pool)
+        .await?;
+        Ok(())
     }
 
     /// Records the status (JSON) of this node's modem `id`.
