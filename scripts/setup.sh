@@ -19,6 +19,10 @@ fi
 # Chromium, Firefox ESR and WebKit: WebKitGTK's MiniBrowser ships in libwebkit2gtk-4.1-0 (a dependency of the -dev
 # package) and is driven by the same WebKitWebDriver under Xvfb; geckodriver comes from crates.io (below). The
 # sqlite3 shell fills the History scale test's database (100,000 messages) through the schema's own triggers.
+# mosquitto is the real MQTT broker the relay tests start on a free port (mosquitto_passwd comes with it).
+# Packages (`cargo xtask package`): the arm64 (Raspberry Pi) cross compiler and C library, qemu to run the arm64
+# binary in the tests, dpkg-dev for dpkg-deb/dpkg-shlibdeps, and systemd for `systemd-analyze verify` of the
+# service unit (a file check: no service is started).
 # postgresql: the store's tests and the cluster tests start their own server from its binaries (initdb in a temp
 # directory, a free port), never the system service.
 APT_PACKAGES=(
@@ -27,7 +31,8 @@ APT_PACKAGES=(
   xvfb xauth x11-utils dbus dbus-x11 dunst webkit2gtk-driver imagemagick chromium chromium-driver
   firefox-esr libwebkit2gtk-4.1-0
   fonts-dejavu-core at-spi2-core xclip nodejs npm python3 python3-pip python3-venv sqlite3
-  postgresql
+  mosquitto
+  gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static dpkg-dev systemd postgresql
 )
 
 install_apt() {
@@ -55,6 +60,8 @@ install_rust_tools() {
   command -v cargo >/dev/null || die "Rust is missing: install rustup (https://rustup.rs or your distribution's rustup package), then rerun"
   # rust-toolchain.toml pins the compiler and the wasm32 target; rustup installs both on first use.
   rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+  # The Raspberry Pi package is cross-built (linker and C compiler: .cargo/config.toml).
+  rustup target list --installed | grep -q aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
 
   # Trunk 0.22 needs a newer rustc than we pin.
   if [ "$(trunk --version 2>/dev/null)" != "trunk 0.21.14" ]; then

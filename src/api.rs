@@ -7,9 +7,9 @@
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 use simrelay_protocol::{
-    ApiError, CodeChoice, CodeCorrection, Device, DeviceList, Health, Message, MessageDetail,
-    MessagePage, ModemList, ModemStatus, NewDevice, Pairing, PortList, PortReport, SendAccepted,
-    SentMessage, Settings, SettingsPatch,
+    ApiError, CodeChoice, CodeCorrection, Delivery, DeliveryPage, DeliveryStatus, Device,
+    DeviceList, Health, Message, MessageDetail, MessagePage, ModemList, ModemStatus, NewDevice,
+    Pairing, PortList, PortReport, SendAccepted, SentMessage, Settings, SettingsPatch,
 };
 
 use crate::endpoint::{percent_encode, Endpoint};
@@ -362,6 +362,37 @@ pub async fn revoke_device(endpoint: &Endpoint, id: &str) -> Result<(), ApiFailu
 /// `GET /api/pair`: the server's own pairing link(s).
 pub async fn pair(endpoint: &Endpoint) -> Result<Pairing, ApiFailure> {
     get_json(endpoint, "/api/pair").await
+}
+
+/// `GET /api/deliveries`: one page of the outbox's delivery log, newest first (`status` filters).
+pub async fn deliveries(
+    endpoint: &Endpoint,
+    status: Option<DeliveryStatus>,
+    before: Option<i64>,
+    limit: u32,
+) -> Result<DeliveryPage, ApiFailure> {
+    let mut path = format!("/api/deliveries?limit={limit}");
+    if let Some(status) = status {
+        path.push_str(&format!("&status={}", status.as_str()));
+    }
+    if let Some(before) = before {
+        path.push_str(&format!("&before={before}"));
+    }
+    get_json(endpoint, &path).await
+}
+
+/// `POST /api/deliveries/{id}/replay`: sends a delivery again (same event id); answers the delivery.
+pub async fn replay_delivery(endpoint: &Endpoint, id: i64) -> Result<Delivery, ApiFailure> {
+    let path = format!("/api/deliveries/{id}/replay");
+    let response = authorised(endpoint, Request::post(&endpoint.http_url(&path)))
+        .send()
+        .await
+        .map_err(|e| ApiFailure::Network(e.to_string()))?;
+    check(&path, response)
+        .await?
+        .json()
+        .await
+        .map_err(|e| ApiFailure::Decode(e.to_string()))
 }
 
 /// `GET /api/export?format=csv|jsonl&<filters>`: the whole matching history as one file's bytes.

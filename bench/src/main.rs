@@ -10,6 +10,8 @@
 //! simrelay-bench footprint --server simrelay|simrelay-bare|baseline [--seconds 10]
 //! simrelay-bench sqlite-ceiling [--rows 20000] [--batch 1000]
 //! simrelay-bench search    [--messages 1000000] [--queries 200]
+//! simrelay-bench mqtt-latency [--count 1000] [--gap-ms 80] [--gap-min-ms 50]
+//! simrelay-bench webhooks  [--forward true|false] [--delay-ms 1000] [--burst 400] [--count 200]
 //! ```
 //! Common options: `--simrelay PATH` (else `$SIMRELAY_BIN` or a built target dir), `--python PATH` and
 //! `--baseline PATH` (the baseline's interpreter and script).
@@ -19,6 +21,7 @@ mod fanout;
 mod footprint;
 mod ingest;
 mod latency;
+mod relay;
 mod search;
 mod setup;
 
@@ -30,7 +33,7 @@ use setup::Opts;
 async fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let Some(scenario) = args.next() else {
-        eprintln!("usage: simrelay-bench latency|fanout|ingest|footprint|sqlite-ceiling|search [--option value]...");
+        eprintln!("usage: simrelay-bench latency|fanout|ingest|footprint|sqlite-ceiling|search|mqtt-latency|webhooks [--option value]...");
         return ExitCode::FAILURE;
     };
     let opts = match Opts::parse(args) {
@@ -47,6 +50,8 @@ async fn main() -> ExitCode {
         "footprint" => footprint::run(&opts).await,
         "sqlite-ceiling" => ceiling::run(&opts).await,
         "search" => search::run(&opts).await,
+        "mqtt-latency" => relay::mqtt_latency(&opts).await,
+        "webhooks" => relay::webhooks(&opts).await,
         other => Err(anyhow::anyhow!("unknown scenario {other:?}")),
     };
     match result {

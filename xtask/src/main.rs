@@ -3,10 +3,14 @@
 //! - `cargo xtask bench [GROUP...] [--runs N]` builds the engine and the benchmark driver in release mode,
 //!   runs each benchmark scenario N times (default 3), keeps every run's figures under
 //!   `<target>/bench-results/`, and rewrites `BENCHMARKS.md` from all results there. Groups: `latency`,
-//!   `baseline`, `fanout`, `ingest`, `footprint`, `search`, `criterion`, `desktop` (default: all). `desktop` alone
+//!   `baseline`, `fanout`, `ingest`, `footprint`, `search`, `criterion`, `relay` (MQTT latency and the webhook
+//!   outbox; needs `mosquitto`), `desktop` (default: all). `desktop` alone
 //!   rewrites only its own section of `BENCHMARKS.md`. `--report-only` measures nothing and rewrites
 //!   `BENCHMARKS.md` from the results already recorded.
 //! - `cargo xtask soak` runs the fault tests with their long settings (`SIMRELAY_SOAK=1`).
+//! - `cargo xtask package [--arch amd64|arm64]... [--debug] [--out DIR]` builds the Debian packages (the service
+//!   for amd64 and the Raspberry Pi's arm64, the desktop app for amd64) into `<target>/packages/`
+//!   (`package.rs`).
 //! - `cargo xtask screenshots` runs the browser end-to-end tests in Chromium and copies their screenshots from
 //!   `<target>/screenshots/chromium/` into `docs/screenshots/` (the README's pictures; a plain test run leaves the
 //!   working tree alone).
@@ -19,6 +23,7 @@
 mod desktop;
 mod machine;
 mod otp_ablation;
+mod package;
 mod report;
 mod scenarios;
 
@@ -32,11 +37,12 @@ fn main() -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
         Some("bench") => bench(&args[1..]),
         Some("soak") => soak(),
+        Some("package") => package::run_task(&args[1..]),
         Some("screenshots") => screenshots(),
         Some("otp-ablation") => otp_ablation::run(&root()),
         _ => {
             eprintln!(
-                "usage: cargo xtask bench [latency|baseline|fanout|ingest|footprint|search|criterion|desktop]... [--runs N]\n       cargo xtask soak\n       cargo xtask screenshots\n       cargo xtask otp-ablation"
+                "usage: cargo xtask bench [latency|baseline|fanout|ingest|footprint|search|criterion|relay|desktop]... [--runs N]\n       cargo xtask soak\n       cargo xtask package [--arch amd64|arm64]... [--debug] [--out DIR]\n       cargo xtask screenshots\n       cargo xtask otp-ablation"
             );
             bail!("no task given")
         }

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use serde_json::Value;
-use simrelay_otp::{Rule, Rules};
+use simrelay_otp::{Rule, Rules, Tally};
 
 struct Case {
     set: &'static str,
@@ -16,43 +16,6 @@ struct Case {
     gold: Option<String>,
     /// What the extractor answers with every rule on.
     full: Option<String>,
-}
-
-/// How one configuration scores, counted as in `crates/otp/tests/corpus.rs`.
-#[derive(Default)]
-struct Score {
-    tp: usize,
-    fp: usize,
-    fn_: usize,
-}
-
-impl Score {
-    fn add(&mut self, gold: Option<&str>, got: Option<&str>) {
-        match (gold, got) {
-            (Some(g), Some(p)) if g == p => self.tp += 1,
-            (Some(_), Some(_)) => {
-                self.fp += 1;
-                self.fn_ += 1;
-            }
-            (None, Some(_)) => self.fp += 1,
-            (Some(_), None) => self.fn_ += 1,
-            (None, None) => {}
-        }
-    }
-    fn figures(&self) -> String {
-        let ratio = |a: usize, b: usize| {
-            if b == 0 {
-                100.0
-            } else {
-                100.0 * a as f64 / b as f64
-            }
-        };
-        format!(
-            "P {:.2} % R {:.2} %",
-            ratio(self.tp, self.tp + self.fp),
-            ratio(self.tp, self.tp + self.fn_)
-        )
-    }
 }
 
 fn load(root: &Path, file: &str, set: &'static str) -> anyhow::Result<Vec<Case>> {
@@ -104,7 +67,7 @@ pub(crate) fn run(root: &Path) -> anyhow::Result<()> {
     cases.extend(load(root, "peer.jsonl", "peer")?);
     let mut summary = String::new();
     let mut details = String::new();
-    let mut base = [Score::default(), Score::default()];
+    let mut base = [Tally::default(), Tally::default()];
     for c in &cases {
         base[usize::from(c.set == "peer")].add(c.gold.as_deref(), c.full.as_deref());
     }
@@ -114,7 +77,7 @@ pub(crate) fn run(root: &Path) -> anyhow::Result<()> {
     )?;
     for rule in Rule::ALL {
         let rules = Rules::ALL.without(rule);
-        let mut scores = [Score::default(), Score::default()];
+        let mut scores = [Tally::default(), Tally::default()];
         let (mut needed, mut costs, mut changed) = (0, 0, 0);
         let mut rows = String::new();
         for c in &cases {
@@ -150,8 +113,8 @@ pub(crate) fn run(root: &Path) -> anyhow::Result<()> {
             "| `{}` | {} | {changed} | {needed} | {costs} | {} | {} |",
             rule.name(),
             rule.describe(),
-            scores[0].figures(),
-            scores[1].figures()
+            figures(&scores[0]),
+            figures(&scores[1])
         )?;
         if !rows.is_empty() {
             writeln!(
@@ -169,12 +132,21 @@ pub(crate) fn run(root: &Path) -> anyhow::Result<()> {
          \"Needed for\" counts cases the rule gets right that would go wrong without it; \"costs\" counts cases it \
          gets wrong that would go right without it.\n\n{summary}\n## Cases each rule changes\n{details}",
         cases.len() - corpus_n,
-        base[0].figures(),
-        base[1].figures(),
+        figures(&base[0]),
+        figures(&base[1]),
     );
     let out = root.join("crates/otp/ABLATION.md");
     std::fs::write(&out, &report).with_context(|| format!("cannot write {}", out.display()))?;
     println!("{summary}");
     eprintln!("xtask: wrote {}", out.display());
     Ok(())
+}
+
+/// Precision and recall in the report's short form.
+fn figures(tally: &Tally) -> String {
+    format!(
+        "P {:.2} % R {:.2} %",
+        100.0 * tally.precision(),
+        100.0 * tally.recall()
+    )
 }

@@ -164,7 +164,7 @@ fn summary(md: &mut String, loaded: &dyn Fn(&str) -> Option<Value>) {
         "Medians across runs. Goals are from the project's benchmark issue.\n"
     );
     let _ = writeln!(md, "| figure | measured | goal |\n|---|---|---|");
-    let rows: [(&str, Option<f64>, &str, &str); 13] = [
+    let rows: [(&str, Option<f64>, &str, &str); 17] = [
         (
             "latency p99, no pacing (ms)",
             median_of("latency-simrelay", "/latency_ms/p99"),
@@ -242,6 +242,30 @@ fn summary(md: &mut String, loaded: &dyn Fn(&str) -> Option<Value>) {
             median_of("footprint-simrelay", "/wakeups_per_s"),
             "",
             "no polling",
+        ),
+        (
+            "modem → MQTT subscriber latency p99 (ms)",
+            median_of("relay-mqtt-latency", "/mqtt_ms/p99"),
+            "ms",
+            "≤ 10",
+        ),
+        (
+            "modem → MQTT subscriber latency p50 (ms)",
+            median_of("relay-mqtt-latency", "/mqtt_ms/p50"),
+            "ms",
+            "",
+        ),
+        (
+            "ingest latency p99 while 400 webhook deliveries drain to a 1 s receiver (ms)",
+            median_of("relay-webhooks-slow", "/latency_ms/p99"),
+            "ms",
+            "as without forwarders",
+        ),
+        (
+            "same without any forwarder (ms)",
+            median_of("relay-webhooks-control", "/latency_ms/p99"),
+            "ms",
+            "",
         ),
     ];
     for (label, value, _, goal) in rows {

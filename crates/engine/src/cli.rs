@@ -303,6 +303,40 @@ fn print_config(file: &ConfigFileArg, flags: &EngineArgs) -> anyhow::Result<Exit
     }
     println!("hook_only_codes = {}", hooks.only_codes);
     println!("hook_timeout_secs = {}", hooks.timeout_secs);
+    // The webhook signing key is never printed, not even whether it is set: like the token, it stays out of
+    // output that gets pasted into bug reports.
+    match &config.mqtt {
+        Some(mqtt) => {
+            // The URL may carry a password: print it without.
+            let shown = mqtt.check().map_or_else(
+                |_| "(invalid)".to_owned(),
+                |b| {
+                    format!(
+                        "{}://{}:{}",
+                        if b.tls { "mqtts" } else { "mqtt" },
+                        b.host,
+                        b.port
+                    )
+                },
+            );
+            println!("mqtt_url = {}  # login not shown", toml_string(&shown));
+            println!("mqtt_prefix = {}", toml_string(&mqtt.prefix));
+            println!("mqtt_send = {}", mqtt.send);
+            println!("ha_discovery = {}", mqtt.discovery);
+            println!(
+                "ha_discovery_prefix = {}",
+                toml_string(&mqtt.discovery_prefix)
+            );
+        }
+        None => println!("# mqtt_url: not set (no MQTT)"),
+    }
+    for f in &config.forwarders {
+        println!(
+            "# forwarder {:?}: {} (see the config file)",
+            f.name,
+            f.kind.as_str()
+        );
+    }
     println!("tls = {}", config.tls);
     // Sources carry secrets, so they are named, not printed as pasteable TOML.
     for source in &config.sources {

@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::deliver::DeliveryOptions;
 use crate::hooks::Hooks;
+use crate::mqtt::MqttConfig;
 use crate::sources::SourceConfig;
 use crate::store::Retention;
 use crate::tokens::PairedToken;
@@ -79,6 +81,14 @@ pub struct Config {
     /// The paired-devices file the engine reads and writes (`/api/devices`), overriding `state_dir`. With
     /// neither, the devices live in memory only, starting from `paired_tokens`.
     pub tokens_file: Option<PathBuf>,
+    /// The MQTT broker to publish to (`mqtt_url` and the other `mqtt_*` keys); `None`: no MQTT.
+    pub mqtt: Option<MqttConfig>,
+    /// Where new messages are forwarded through the outbox (`[[forwarders]]`).
+    pub forwarders: Vec<simrelay_protocol::Forwarder>,
+    /// The key that signs `hook_url`'s requests (generated and kept in the database when not given).
+    pub hook_secret: Option<String>,
+    /// How the outbox retries and times out (not in the file: the defaults, or a test's).
+    pub deliveries: DeliveryOptions,
     /// Provider numbers (Twilio, Vonage) received from and sent through beside the modems (`[[sources]]`).
     pub sources: Vec<SourceConfig>,
 }
@@ -104,6 +114,10 @@ impl Default for Config {
             tls_dir: None,
             paired_tokens: Vec::new(),
             tokens_file: None,
+            mqtt: None,
+            forwarders: Vec::new(),
+            hook_secret: None,
+            deliveries: DeliveryOptions::default(),
             sources: Vec::new(),
         }
     }
@@ -172,6 +186,9 @@ pub struct EngineArgs {
     /// Serve HTTPS and WSS with a self-signed certificate (made on first use, kept in the state directory).
     #[arg(long)]
     pub tls: bool,
+    /// Publish to this MQTT broker: mqtt://[USER:PASSWORD@]HOST[:PORT] or mqtts://... (overrides mqtt_url).
+    #[arg(long = "mqtt", value_name = "URL")]
+    pub mqtt: Option<String>,
 }
 
 /// Where SimRelay's files are, once resolved.
@@ -250,7 +267,9 @@ pub fn default_tls_dir() -> PathBuf {
 /// The keys of the configuration file, as the error for an unknown one lists them.
 pub const KEYS: &str = "modems, modem_labels, modem_pins, sweep_secs, demo, db, node, modem_lease_secs, listen, lan, token, \
     demo_interval_secs, retention_days, retention_messages, purge_codes_after_minutes, hook_command, hook_url, \
-    hook_only_codes, hook_timeout_secs, tls, state_dir, log_files, sources";
+    hook_only_codes, hook_timeout_secs, hook_secret, forwarders, tls, state_dir, log_files, sources, mqtt_url, \
+    mqtt_username, mqtt_password, mqtt_client_id, mqtt_prefix, mqtt_ca_file, mqtt_send, ha_discovery, \
+    ha_discovery_prefix";
 
 /// Why the configuration is invalid; every message names the key or variable and what to do.
 #[derive(Debug, thiserror::Error)]
@@ -281,6 +300,20 @@ pub enum ConfigError {
         key: String,
         /// What it should be.
         expected: &'static str,
+    },
+    /// The MQTT or forwarder settings are not usable; the message starts with the key.
+    #[error("invalid configuration file {path}: {message}")]
+    Relay {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, starting with the key.
+        message: String,
+    },
+    /// The `--mqtt` flag is not a broker URL.
+    #[error("invalid --mqtt: {message}")]
+    MqttFlag {
+        /// What is wrong.
+        message: String,
     },
     /// An environment variable has a value of the wrong kind.
     #[error("invalid environment variable {name}={value:?}: {expected}")]
@@ -329,7 +362,18 @@ struct FileConfig {
     hook_url: Option<String>,
     hook_only_codes: Option<bool>,
     hook_timeout_secs: Option<u64>,
+    hook_secret: Option<String>,
+    forwarders: Option<Vec<simrelay_protocol::Forwarder>>,
     tls: Option<bool>,
+    mqtt_url: Option<String>,
+    mqtt_username: Option<String>,
+    mqtt_password: Option<String>,
+    mqtt_client_id: Option<String>,
+    mqtt_prefix: Option<String>,
+    mqtt_ca_file: Option<PathBuf>,
+    mqtt_send: Option<bool>,
+    ha_discovery: Option<bool>,
+    ha_discovery_prefix: Option<String>,
     state_dir: Option<PathBuf>,
     log_files: Option<bool>,
     sources: Option<Vec<SourceConfig>>,
@@ -362,6 +406,17 @@ pub fn resolve(
     }
     if flags.lan {
         layers.lan = Some((FLAGS, true));
+    }
+    if let Some(url) = &flags.mqtt {
+        let mut mqtt = config
+            .mqtt
+            .take()
+            .unwrap_or_else(|| crate::mqtt::MqttConfig::new(url));
+        mqtt.url = url.clone();
+        mqtt.check().map_err(|e| ConfigError::MqttFlag {
+            message: e.to_string(),
+        })?;
+        config.mqtt = Some(mqtt);
     }
     let listen_given = layers.listen.is_some() || layers.lan();
     let state_dir = layers.state_dir.take().unwrap_or_else(|| dir_of(&path));
@@ -499,6 +554,24 @@ impl Layers {
             });
         }
 
+        config.deliveries.timeout =
+            std::time::Duration::from_secs(config.hooks.timeout_secs.max(1));
+        let relay_err = |message: String| ConfigError::Relay {
+            path: path.to_path_buf(),
+            message,
+        };
+        config.forwarders = file.forwarders.unwrap_or_default();
+        crate::deliver::check_forwarders(&config.forwarders).map_err(relay_err)?;
+        config.hook_secret = file.hook_secret;
+        if let Some(secret) = &config.hook_secret {
+            if secret.len() < crate::deliver::MIN_SECRET {
+                return Err(relay_err(format!(
+                    "hook_secret must be at least {} characters",
+                    crate::deliver::MIN_SECRET
+                )));
+            }
+        }
+        let mut mqtt_url = file.mqtt_url;
         let var = |name: &'static str| env(name).filter(|v| !v.is_empty()).map(|v| (name, v));
         let flag = |(name, value): (&'static str, String)| match value.as_str() {
             "1" | "true" | "yes" => Ok(true),
@@ -549,6 +622,32 @@ impl Layers {
         if let Some(v) = var("SIMRELAY_LOG_FILES") {
             log_files = flag(v)?;
         }
+        if let Some((_, url)) = var("SIMRELAY_MQTT_URL") {
+            mqtt_url = Some(url);
+        }
+        let mqtt_password = var("SIMRELAY_MQTT_PASSWORD")
+            .map(|(_, p)| p)
+            .or(file.mqtt_password);
+        config.mqtt = match mqtt_url {
+            Some(url) => {
+                let mut mqtt = MqttConfig::new(&url);
+                mqtt.username = file.mqtt_username;
+                mqtt.password = mqtt_password;
+                mqtt.client_id = file.mqtt_client_id;
+                if let Some(prefix) = file.mqtt_prefix {
+                    mqtt.prefix = prefix;
+                }
+                mqtt.ca_file = file.mqtt_ca_file;
+                mqtt.send = file.mqtt_send.unwrap_or(true);
+                mqtt.discovery = file.ha_discovery.unwrap_or(true);
+                if let Some(prefix) = file.ha_discovery_prefix {
+                    mqtt.discovery_prefix = prefix;
+                }
+                mqtt.check().map_err(|e| relay_err(e.to_string()))?;
+                Some(mqtt)
+            }
+            None => None,
+        };
         Ok(Layers {
             config,
             listen,
@@ -780,6 +879,22 @@ mod tests {
 
         // --lan opens the address in effect (its port) to every interface, and so does the environment's
         // SIMRELAY_LAN over the file's address; the file's own `lan` does not override the file's `listen`.
+        // --mqtt sets the broker over the file's and the environment's, keeping the other mqtt_* keys.
+        let r = resolve(
+            &file,
+            &flags(&["--mqtt", "mqtts://broker.lan"]),
+            env(&[("SIMRELAY_MQTT_URL", "mqtt://from-env")]),
+        )
+        .expect("resolves");
+        assert_eq!(
+            r.config.mqtt.map(|m| m.url).as_deref(),
+            Some("mqtts://broker.lan")
+        );
+        let err = resolve(&file, &flags(&["--mqtt", "http://x"]), env(&[]))
+            .expect_err("refused")
+            .to_string();
+        assert!(err.starts_with("invalid --mqtt: "), "{err}");
+
         let r = resolve(&file, &flags(&["--lan"]), env(&[])).expect("resolves");
         assert_eq!(r.config.listen, "0.0.0.0:9000".parse().expect("addr"));
         let r = resolve(
@@ -893,6 +1008,46 @@ mod tests {
         std::fs::write(&path, "[[sources]]\nname = \"x\"\nkind = \"sinch\"\n").expect("write");
         let err = load(&path, env(&[])).expect_err("refused").to_string();
         assert!(err.contains("sinch") || err.contains("kind"), "{err}");
+    }
+
+    #[test]
+    fn mqtt_and_forwarders_are_read_and_checked() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("config.toml");
+        std::fs::write(
+            &path,
+            "mqtt_url = \"mqtt://ha:pw@broker.lan\"\nmqtt_prefix = \"home/sms\"\nha_discovery = false\n\
+             hook_secret = \"0123456789abcdef0123\"\n\
+             [[forwarders]]\nname = \"phone\"\nkind = \"ntfy\"\ntopic = \"my-sms\"\nonly_codes = true\n",
+        )
+        .expect("write");
+        let c = load(&path, env(&[("SIMRELAY_MQTT_PASSWORD", "from-env")])).expect("loads");
+        let mqtt = c.mqtt.expect("mqtt");
+        assert_eq!(mqtt.url, "mqtt://ha:pw@broker.lan");
+        assert_eq!(mqtt.prefix, "home/sms");
+        assert!(!mqtt.discovery && mqtt.send);
+        assert_eq!(mqtt.password.as_deref(), Some("from-env"));
+        assert_eq!(c.forwarders.len(), 1);
+        assert!(c.forwarders[0].only_codes);
+        assert_eq!(c.hook_secret.as_deref(), Some("0123456789abcdef0123"));
+
+        for (text, key) in [
+            ("mqtt_url = \"http://x\"\n", "mqtt_url"),
+            (
+                "mqtt_url = \"mqtt://x\"\nmqtt_prefix = \"a/#\"\n",
+                "mqtt_prefix",
+            ),
+            (
+                "[[forwarders]]\nname = \"x\"\nkind = \"gotify\"\n",
+                "forwarders[0].url",
+            ),
+            ("[[forwarders]]\nname = \"x\"\nkind = \"pager\"\n", "kind"),
+            ("hook_secret = \"short\"\n", "hook_secret"),
+        ] {
+            std::fs::write(&path, text).expect("write");
+            let err = load(&path, env(&[])).expect_err("refused").to_string();
+            assert!(err.contains(key), "{text}: {err}");
+        }
     }
 
     #[test]

@@ -22,7 +22,7 @@ use crate::server::{self, AppState, SettingsError};
 use crate::sources::Sources;
 use crate::store::{settings as stored_settings, Location, Store, StoreError};
 use crate::tokens::{Devices, TokensError};
-use crate::{cluster, hooks, retention};
+use crate::{cluster, deliver, hooks, mqtt, retention};
 
 /// How long start-up waits for the modems to tell their IMEI/ICCID (all at once).
 const IDENTIFY_WAIT: Duration = Duration::from_secs(5);
@@ -69,6 +69,9 @@ pub enum EngineError {
     /// LAN sharing was asked for at start (`--lan`, `listen = "0.0.0.0:…"`) and a LAN address refused the port.
     #[error(transparent)]
     Lan(#[from] LanError),
+    /// The MQTT settings cannot be used (a bad `mqtt_url`, an unreadable `mqtt_ca_file`).
+    #[error(transparent)]
+    Mqtt(#[from] mqtt::MqttError),
 }
 
 /// A running SimRelay engine. Dropping it without [`Engine::shutdown`] leaves its tasks running until the
@@ -103,6 +106,8 @@ impl Engine {
                 })?;
             }
         }
+        // Checked before anything starts, so a typo in mqtt_url stops start-up with its key named.
+        let mqtt = config.mqtt.clone().map(mqtt::Prepared::new).transpose()?;
         let tls = if config.tls {
             let dir = config.tls_path();
             let names = crate::tls::certificate_names(config.listen);
@@ -149,8 +154,19 @@ impl Engine {
         }
         let listeners = Arc::new(Listeners::new(local_addr));
         // Defaults < config file < environment < saved run-time changes; the start address wins for `lan`.
-        let base_settings = stored_settings::from_config(&config.retention, &config.hooks, false);
-        let mut settings = store.effective_settings(base_settings.clone()).await?;
+        let mut base = stored_settings::from_config(&config.retention, &config.hooks, false);
+        base.forwarders.clone_from(&config.forwarders);
+        base.hook_secret.clone_from(&config.hook_secret);
+        let mut settings = store.effective_settings(base.clone()).await?;
+        if settings.hook_secret.is_none() {
+            // Made once and kept, so receivers keep verifying across restarts; the file or Settings override it.
+            let secret = store
+                .generated_secret("hook_secret", &deliver::generate_secret())
+                .await?;
+            settings.hook_secret = Some(secret);
+        }
+        // Before any modem starts: the outbox trigger reads the targets from this table.
+        deliver::sync_targets(&store, &settings).await?;
         let want_lan = everywhere || listeners.fixed() || settings.lan;
         settings.lan = listeners.fixed();
         hub.publish_settings(settings);
@@ -218,7 +234,7 @@ impl Engine {
             tasks.push(tokio::spawn(cluster::run(
                 store.clone(),
                 hub.clone(),
-                base_settings,
+                base.clone(),
                 shutdown.clone(),
             )));
         }
@@ -234,6 +250,21 @@ impl Engine {
             hub.watch_settings(),
             shutdown.clone(),
         )));
+        tasks.push(tokio::spawn(deliver::run(
+            store.clone(),
+            hub.clone(),
+            config.deliveries,
+            shutdown.clone(),
+        )));
+        if let Some(mqtt) = mqtt {
+            tasks.push(tokio::spawn(mqtt::run(
+                mqtt,
+                store.clone(),
+                hub.clone(),
+                modems.clone(),
+                shutdown.clone(),
+            )));
+        }
         let state = AppState {
             store: store.clone(),
             hub: hub.clone(),

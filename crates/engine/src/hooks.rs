@@ -1,4 +1,4 @@
-//! Hooks: for each new message (or only those with a code), run a command and/or POST to a webhook.
+//! Hooks: for each new message (or only those with a code), run a command.
 //!
 //! What runs is read from the live settings for each message, so changing a hook (`PATCH /api/settings`)
 //! takes effect with the next message, without a restart.
@@ -6,6 +6,9 @@
 //! Hooks read the hub like any other consumer, after the commit, so they can never block or slow ingest:
 //! at most four run at once, and if they fall behind, the hub drops their oldest events (logged)
 //! rather than hold anyone up. Each run has a timeout and is retried a bounded number of times.
+//!
+//! The `hook_url` webhook is not run here: it is a target of the outbox (`crate::deliver`), which keeps every
+//! delivery in the database and retries it across restarts.
 
 use std::process::Stdio;
 use std::sync::Arc;
@@ -30,7 +33,7 @@ pub struct Hooks {
     /// A program and its arguments (no shell). It gets the message as JSON on stdin and in `SIMRELAY_ID`,
     /// `SIMRELAY_MODEM`, `SIMRELAY_SENDER`, `SIMRELAY_TEXT`, `SIMRELAY_CODE` (empty without a code).
     pub command: Vec<String>,
-    /// A URL that gets the message as a JSON POST.
+    /// A URL that gets the message as a signed JSON POST, through the outbox (`crate::deliver`).
     pub url: Option<String>,
     /// Only messages that carry a code.
     pub only_codes: bool,
@@ -50,9 +53,9 @@ impl Default for Hooks {
 }
 
 impl Hooks {
-    /// Whether any hook is configured.
+    /// Whether a command is configured (the URL is the outbox's).
     pub fn is_active(&self) -> bool {
-        !self.command.is_empty() || self.url.is_some()
+        !self.command.is_empty()
     }
 }
 
@@ -69,7 +72,6 @@ pub(crate) async fn run(
     shutdown: CancellationToken,
 ) {
     let running = Arc::new(Semaphore::new(MAX_RUNNING));
-    let client = reqwest::Client::new();
     loop {
         let message = tokio::select! {
             () = shutdown.cancelled() => return,
@@ -101,21 +103,13 @@ pub(crate) async fn run(
         let Ok(permit) = running.clone().acquire_owned().await else {
             return;
         };
-        let (hooks, client, message) = (hooks.clone(), client.clone(), message);
+        let (hooks, message) = (hooks.clone(), message);
         tokio::spawn(async move {
             let timeout = Duration::from_secs(hooks.timeout_secs.max(1));
-            if !hooks.command.is_empty() {
-                retry("command", message.id, || {
-                    run_command(&hooks.command, &message, timeout)
-                })
-                .await;
-            }
-            if let Some(url) = &hooks.url {
-                retry("webhook", message.id, || {
-                    post(&client, url, &message, timeout)
-                })
-                .await;
-            }
+            retry("command", message.id, || {
+                run_command(&hooks.command, &message, timeout)
+            })
+            .await;
             drop(permit);
         });
     }
@@ -175,25 +169,5 @@ async fn run_command(argv: &[String], message: &Message, timeout: Duration) -> R
             "{program} took longer than {}s and was killed",
             timeout.as_secs()
         )),
-    }
-}
-
-async fn post(
-    client: &reqwest::Client,
-    url: &str,
-    message: &Message,
-    timeout: Duration,
-) -> Result<(), String> {
-    let response = client
-        .post(url)
-        .json(message)
-        .timeout(timeout)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    if response.status().is_success() {
-        Ok(())
-    } else {
-        Err(format!("{url} answered {}", response.status()))
     }
 }

@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use simrelay_protocol::{Message, ModemStatus, SentMessage, ServerEvent, Settings};
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{broadcast, watch, Notify};
+
+use crate::metrics::Metrics;
 
 /// How many events a receiver may fall behind before it is told it lagged.
 pub const EVENT_BUFFER: usize = 1024;
@@ -31,6 +33,10 @@ struct Inner {
     modems: Mutex<BTreeMap<String, ModemStatus>>,
     /// This node's name when several share a PostgreSQL database: local modem statuses carry it.
     node: std::sync::OnceLock<String>,
+    /// What `/metrics` exports; every consumer counts here.
+    metrics: Metrics,
+    /// Wakes the outbox when a delivery became due outside a commit (a replay).
+    outbox: Arc<Notify>,
 }
 
 impl Default for Hub {
@@ -51,8 +57,25 @@ impl Hub {
                 settings: watch::Sender::new(Settings::default()),
                 modems: Mutex::new(BTreeMap::new()),
                 node: std::sync::OnceLock::new(),
+                metrics: Metrics::new(),
+                outbox: Arc::new(Notify::new()),
             }),
         }
+    }
+
+    /// The engine's metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    /// What the outbox waits on besides new messages; see [`Hub::wake_outbox`].
+    pub(crate) fn outbox_wake(&self) -> Arc<Notify> {
+        self.inner.outbox.clone()
+    }
+
+    /// Tells the outbox to look for due deliveries now (after a replay).
+    pub(crate) fn wake_outbox(&self) {
+        self.inner.outbox.notify_one();
     }
 
     /// A receiver of every event published from now on.

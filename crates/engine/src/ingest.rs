@@ -62,6 +62,7 @@ pub(crate) async fn run(
         modem_id,
         store,
         assembler: Assembler::new(MULTIPART_TIMEOUT),
+        arrived: Instant::now(),
     };
     if let Err(e) = ingest.recover().await {
         tracing::error!(modem = %ingest.modem_id, error = %e, "cannot reload waiting multipart parts");
@@ -95,7 +96,7 @@ pub(crate) async fn run(
             },
             () = sleep_until(deadline), if deadline.is_some() => {
                 for message in ingest.expire().await {
-                    hub.publish_sms(message);
+                    ingest.publish(&hub, message, None);
                 }
             }
         }
@@ -132,9 +133,19 @@ struct Ingest {
     modem_id: String,
     store: Store,
     assembler: Assembler<Vec<u8>>,
+    /// When the batch being handled reached the engine (for the latency metric).
+    arrived: Instant,
 }
 
 impl Ingest {
+    /// Counts a committed message and publishes it; `arrived` is when its PDU reached the engine, if that
+    /// is what its latency should count from.
+    fn publish(&self, hub: &Hub, message: Message, arrived: Option<Instant>) {
+        let metrics = hub.metrics();
+        metrics.stored(&message.modem, message.id, message.code.is_some(), arrived);
+        hub.publish_sms(message);
+    }
+
     /// Puts the parts that were waiting when the engine last stopped back into the assembler.
     async fn recover(&mut self) -> Result<(), StoreError> {
         let now = Instant::now();
@@ -170,13 +181,17 @@ impl Ingest {
     /// costs one commit instead of one per message, and a lone message is still committed at once. Parts of
     /// multipart messages and delivery reports take their own path, in order.
     async fn received_batch(&mut self, modem: &ModemHandle, hub: &Hub, batch: Vec<Received>) {
+        self.arrived = Instant::now();
         let mut pending: Vec<(Received, NewMessage)> = Vec::new();
         for received in batch {
             if received.modem != self.modem_id {
                 self.commit_batch(modem, hub, &mut pending).await;
                 self.switch_to(&received.modem).await;
             }
-            match classify(&self.modem_id, &received.pdu) {
+            let classified = classify(&self.modem_id, &received.pdu);
+            let decoded = !matches!(&classified, Classified::Simple(m) if m.decode_error.is_some());
+            hub.metrics().pdu_received(&self.modem_id, decoded);
+            match classified {
                 Classified::Simple(message) => pending.push((received, *message)),
                 Classified::Part(..) | Classified::Report => {
                     self.commit_batch(modem, hub, &mut pending).await;
@@ -203,7 +218,7 @@ impl Ingest {
             Ok(inserted) => {
                 for outcome in inserted {
                     if let Inserted::New(message) = outcome {
-                        hub.publish_sms(*message);
+                        self.publish(hub, *message, Some(self.arrived));
                     }
                 }
             }
@@ -234,7 +249,7 @@ impl Ingest {
             }
         };
         for message in committed {
-            hub.publish_sms(message);
+            self.publish(hub, message, Some(self.arrived));
         }
         release(modem, &self.modem_id, &received).await;
     }
@@ -530,6 +545,7 @@ mod tests {
                 modem_id: "m1".into(),
                 store,
                 assembler: Assembler::new(MULTIPART_TIMEOUT),
+                arrived: Instant::now(),
             },
         )
     }
@@ -606,6 +622,7 @@ mod tests {
             modem_id: "m1".into(),
             store,
             assembler: Assembler::new(MULTIPART_TIMEOUT),
+            arrived: Instant::now(),
         };
         second.recover().await.expect("recover");
         let mut committed = Vec::new();

@@ -9,14 +9,18 @@
 
 mod cluster;
 pub mod config;
+pub mod deliver;
 mod demo;
 mod engine;
 pub mod hooks;
 pub mod hub;
 mod ingest;
 pub mod logging;
+pub mod metrics;
 mod modems;
+pub mod mqtt;
 pub mod offline;
+mod outgoing;
 mod retention;
 mod server;
 mod sources;

@@ -59,6 +59,7 @@ mod keywords;
 mod origin;
 mod rules;
 mod score;
+mod tally;
 
 use std::ops::Range;
 
@@ -68,6 +69,7 @@ pub use keywords::{languages, PhraseClass};
 pub use origin::Origin;
 pub use rules::{Rule, Rules};
 use score::Mode;
+pub use tally::Tally;
 
 /// A one-time code found in a message.
 #[derive(Debug, Clone, PartialEq)]

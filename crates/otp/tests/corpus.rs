@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde_json::Value;
+use simrelay_otp::Tally;
 
 const MIN_PRECISION: f64 = 0.99;
 const MIN_RECALL: f64 = 0.97;
@@ -71,56 +72,6 @@ fn shape_of(text: &str) -> String {
         .collect()
 }
 
-/// True positives, false positives (a wrong code or a code where there is none), false negatives.
-#[derive(Default, Clone, Copy)]
-struct Score {
-    n: usize,
-    tp: usize,
-    fp: usize,
-    fn_: usize,
-}
-
-impl Score {
-    fn add(&mut self, gold: Option<&str>, got: Option<&str>) {
-        self.n += 1;
-        match (gold, got) {
-            (Some(g), Some(p)) if g == p => self.tp += 1,
-            (Some(_), Some(_)) => {
-                self.fp += 1;
-                self.fn_ += 1;
-            }
-            (None, Some(_)) => self.fp += 1,
-            (Some(_), None) => self.fn_ += 1,
-            (None, None) => {}
-        }
-    }
-    fn precision(&self) -> f64 {
-        if self.tp + self.fp == 0 {
-            1.0
-        } else {
-            self.tp as f64 / (self.tp + self.fp) as f64
-        }
-    }
-    fn recall(&self) -> f64 {
-        if self.tp + self.fn_ == 0 {
-            1.0
-        } else {
-            self.tp as f64 / (self.tp + self.fn_) as f64
-        }
-    }
-    fn line(&self, name: &str) -> String {
-        format!(
-            "{name:<8} n={:<4} precision {:>6.2}%  recall {:>6.2}%  (tp {}, fp {}, fn {})",
-            self.n,
-            100.0 * self.precision(),
-            100.0 * self.recall(),
-            self.tp,
-            self.fp,
-            self.fn_
-        )
-    }
-}
-
 /// The seed-tutorial extractor the issue compares against: the first `\b(\d{4,6})\b`.
 fn naive(text: &str) -> Option<String> {
     let re = regex::Regex::new(r"\b(\d{4,6})\b").unwrap();
@@ -170,10 +121,10 @@ fn project_corpus_meets_precision_and_recall() {
         );
     }
 
-    let mut overall = Score::default();
-    let mut naive_score = Score::default();
-    let mut per_lang: BTreeMap<&str, Score> = BTreeMap::new();
-    let mut per_source: BTreeMap<&str, Score> = BTreeMap::new();
+    let mut overall = Tally::default();
+    let mut naive_score = Tally::default();
+    let mut per_lang: BTreeMap<&str, Tally> = BTreeMap::new();
+    let mut per_source: BTreeMap<&str, Tally> = BTreeMap::new();
     let mut failures = Vec::new();
     for c in &cases {
         // Labels must be consistent with the tags they carry.
@@ -290,7 +241,7 @@ fn peer_cases_score_and_reviewed_disagreements() {
         );
     }
     let reviewed = reviewed_disagreements();
-    let mut score = Score::default();
+    let mut score = Tally::default();
     let mut unexplained = Vec::new();
     let mut explained = 0;
     for c in &cases {

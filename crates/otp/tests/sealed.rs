@@ -11,6 +11,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use simrelay_otp::Tally;
 
 /// The SHA-256 of `test.jsonl` when it was sealed (2026-12-07); also in `tests/data/otp/sealed/SHA256SUMS`.
 const SEALED_SHA256: &str = "244d54c722a3e2449454c725520ef5340355f9886263241303e5d222a77b14a0";
@@ -86,64 +87,6 @@ fn load() -> Vec<Case> {
         .collect()
 }
 
-#[derive(Default, Clone, Copy)]
-struct Score {
-    n: usize,
-    tp: usize,
-    fp: usize,
-    fn_: usize,
-}
-
-impl Score {
-    fn add(&mut self, gold: Option<&str>, got: Option<&str>) {
-        self.n += 1;
-        match (gold, got) {
-            (Some(g), Some(p)) if g == p => self.tp += 1,
-            (Some(_), Some(_)) => {
-                self.fp += 1;
-                self.fn_ += 1;
-            }
-            (None, Some(_)) => self.fp += 1,
-            (Some(_), None) => self.fn_ += 1,
-            (None, None) => {}
-        }
-    }
-    fn precision(&self) -> f64 {
-        if self.tp + self.fp == 0 {
-            1.0
-        } else {
-            self.tp as f64 / (self.tp + self.fp) as f64
-        }
-    }
-    fn recall(&self) -> f64 {
-        if self.tp + self.fn_ == 0 {
-            1.0
-        } else {
-            self.tp as f64 / (self.tp + self.fn_) as f64
-        }
-    }
-    fn f1(&self) -> f64 {
-        let (p, r) = (self.precision(), self.recall());
-        if p + r == 0.0 {
-            0.0
-        } else {
-            2.0 * p * r / (p + r)
-        }
-    }
-    fn line(&self, name: &str) -> String {
-        format!(
-            "{name:<8} n={:<4} precision {:>6.2}%  recall {:>6.2}%  F1 {:>6.2}%  (tp {}, fp {}, fn {})",
-            self.n,
-            100.0 * self.precision(),
-            100.0 * self.recall(),
-            100.0 * self.f1(),
-            self.tp,
-            self.fp,
-            self.fn_
-        )
-    }
-}
-
 /// The seed-tutorial extractor the issue compares against: the first `\b(\d{4,6})\b`.
 fn naive(text: &str) -> Option<String> {
     let re = regex::Regex::new(r"\b(\d{4,6})\b").unwrap();
@@ -171,8 +114,8 @@ fn sealed_split_meets_the_regression_floor() {
         langs.len()
     );
 
-    let mut overall = Score::default();
-    let mut naive_score = Score::default();
+    let mut overall = Tally::default();
+    let mut naive_score = Tally::default();
     // Per language: messages, wrong or spurious codes, missed codes. Counts only, never which message.
     let mut errors: BTreeMap<&str, (usize, usize, usize)> = BTreeMap::new();
     for c in &cases {

@@ -12,6 +12,7 @@ mod devices;
 mod events;
 mod message;
 mod modem;
+mod relay;
 mod send;
 mod settings;
 
@@ -27,6 +28,10 @@ pub use message::{Message, MessageDetail, MessagePage};
 pub use modem::{
     AddModem, ModemList, ModemState, ModemStatus, PortErrorKind, PortList, PortReport,
     ProbeRequest, Registration, RemovedModem, UsbIdentity,
+};
+pub use relay::{
+    CodeEvent, Delivery, DeliveryPage, DeliveryStatus, Forwarder, ForwarderKind, SendRefused,
+    SmtpSecurity,
 };
 pub use send::{SendAccepted, SendRequest, SendStatus, SentMessage};
 pub use settings::{Notifications, Settings, SettingsPatch};

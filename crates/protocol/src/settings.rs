@@ -90,6 +90,11 @@ pub struct Settings {
     pub hook_url: Option<String>,
     /// Run the hooks only for messages with a code.
     pub hook_only_codes: bool,
+    /// The key that signs `hook_url`'s requests (and webhook forwarders' without a `secret` of their own):
+    /// generated at first start unless configured.
+    pub hook_secret: Option<String>,
+    /// Where new messages are forwarded through the outbox (webhooks, ntfy, Gotify, Telegram, e-mail).
+    pub forwarders: Vec<crate::Forwarder>,
 }
 
 impl Default for Settings {
@@ -107,6 +112,8 @@ impl Default for Settings {
             hook_url: None,
             // The engine's documented default (`hook_only_codes` in the configuration): hooks see every message.
             hook_only_codes: false,
+            hook_secret: None,
+            forwarders: Vec::new(),
         }
     }
 }
@@ -170,6 +177,12 @@ pub struct SettingsPatch {
     /// See [`Settings::hook_only_codes`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hook_only_codes: Option<bool>,
+    /// See [`Settings::hook_secret`] (it cannot be unset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hook_secret: Option<String>,
+    /// See [`Settings::forwarders`]: the whole new list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forwarders: Option<Vec<crate::Forwarder>>,
 }
 
 /// A field that is present is `Some`, even when it is `null` (`Some(None)`): only an absent field is `None`.
@@ -204,6 +217,10 @@ impl SettingsPatch {
         set(&mut next.hook_command, &self.hook_command);
         set(&mut next.hook_url, &self.hook_url);
         set(&mut next.hook_only_codes, &self.hook_only_codes);
+        if let Some(secret) = &self.hook_secret {
+            next.hook_secret = Some(secret.clone());
+        }
+        set(&mut next.forwarders, &self.forwarders);
         next
     }
 
@@ -229,7 +246,7 @@ mod tests {
             serde_json::json!({"type": "settings", "settings": {"lan": false, "notifications": "codes",
                 "auto_copy": false, "clear_clipboard_secs": 60, "hide_code": false, "retention_days": null,
                 "retention_messages": null, "purge_codes_after_minutes": null, "hook_command": null,
-                "hook_url": null, "hook_only_codes": false}})
+                "hook_url": null, "hook_only_codes": false, "hook_secret": null, "forwarders": []}})
         );
         let parsed: ServerFrame = serde_json::from_value(json).expect("parses");
         assert_eq!(parsed, ServerFrame::Notice(frame));

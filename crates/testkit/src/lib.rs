@@ -7,9 +7,12 @@
 
 pub mod bins;
 pub mod http;
+pub mod mqtt;
 pub mod pdu;
 pub mod process;
 pub mod procfs;
+pub mod receiver;
+pub mod smtp;
 pub mod ws;
 
 use std::future::Future;
@@ -72,6 +75,31 @@ pub fn lan_ip() -> Option<IpAddr> {
     socket.connect("192.0.2.1:9").ok()?;
     let ip = socket.local_addr().ok()?.ip();
     (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+}
+
+/// Waits until something accepts TCP connections on 127.0.0.1:`port`, failing early if `child` exits first.
+pub async fn wait_for_port(
+    port: u16,
+    child: &mut process::Guard,
+    limit: Duration,
+) -> Result<(), KitError> {
+    let start = Instant::now();
+    loop {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return Ok(());
+        }
+        child.check_running()?;
+        if start.elapsed() > limit {
+            return Err(KitError::Timeout(
+                limit,
+                format!("a listener on port {port}"),
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
 }
 
 /// How often [`eventually`] and [`wait_until`] look again.

@@ -32,7 +32,7 @@ pub(super) fn HooksCard(
             </label>
             <p id="err-hook_command" class="field-error" aria-live="polite">{move || form.error_for(hooks, "hook_command")}</p>
             <label class="field" for="set-hook_url">
-                <span>"URL (gets each message as JSON POST)"</span>
+                <span>"URL (gets each message as a signed JSON POST, retried until it succeeds; see Deliveries)"</span>
                 <input
                     id="set-hook_url"
                     type="url"

@@ -5,12 +5,15 @@
 //! (another window may change them), and saved one section at a time with `PATCH /api/settings`. Management
 //! endpoints answer `403 loopback_only` to LAN browsers: there the settings are shown read-only, with a short
 //! explanation. Each section is a component of its own around the shared [`form::Form`]: `lan.rs` (sharing and
-//! pairing links), `devices.rs`, `notifications.rs`, `retention.rs`, `hooks.rs`; `corrections.rs` lists the code
+//! pairing links), `devices.rs`, `notifications.rs`, `retention.rs`, `hooks.rs`, `forwarders.rs` (webhooks,
+//! ntfy, Gotify, Telegram, e-mail), `deliveries.rs` (the outbox log with Replay); `corrections.rs` lists the code
 //! corrections the user made on messages (its own endpoints, open to every browser that may read messages).
 
 mod corrections;
+mod deliveries;
 mod devices;
 pub(crate) mod form;
+mod forwarders;
 mod hooks;
 pub(crate) mod lan;
 mod notifications;
@@ -144,6 +147,8 @@ pub fn Settings() -> impl IntoView {
                 <NotificationsCard form=form />
                 <RetentionCard form=form />
                 <HooksCard form=form />
+                <forwarders::ForwardersCard locked=locked />
+                <deliveries::DeliveriesCard locked=locked />
             </Show>
             <corrections::CorrectionsSection />
             {crate::endpoint::in_desktop_shell(&location().search().unwrap_or_default()).then(|| view! {

@@ -43,7 +43,10 @@ pub fn generate_token() -> String {
 
 /// Whether a request to `path` needs the token.
 fn is_protected(path: &str) -> bool {
-    path == "/ws" || (path.starts_with("/api/") && path != "/api/health") || path == "/api"
+    path == "/ws"
+        || path == "/metrics"
+        || (path.starts_with("/api/") && path != "/api/health")
+        || path == "/api"
 }
 
 /// Counts failed authentications per client IP in fixed windows.

@@ -5,10 +5,12 @@ mod auth;
 mod codes;
 mod conversations;
 mod corrections;
+mod deliveries;
 mod devices;
 mod error;
 mod export;
 pub(crate) mod lan;
+mod metrics;
 mod modems;
 mod origin;
 mod pair;
@@ -122,6 +124,10 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/settings", get(settings::get).patch(settings::patch))
         .route("/api/sent/{id}", get(send::sent))
         .route("/api/export", get(export::export))
+        .route("/api/deliveries", get(deliveries::list))
+        .route("/api/deliveries/{id}", get(deliveries::get))
+        .route("/api/deliveries/{id}/replay", post(deliveries::replay))
+        .route("/metrics", get(metrics::metrics))
         .route("/api/conversations", get(conversations::list))
         .route("/api/conversations/{peer}", get(conversations::thread))
         .route(

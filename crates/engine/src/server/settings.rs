@@ -84,6 +84,9 @@ impl Control {
             }
             return Err(e.into());
         }
+        // The outbox trigger reads its targets from a table: bring it up to date before anyone hears of the
+        // change, so the next message goes to the new targets.
+        crate::deliver::sync_targets(&self.store, &next).await?;
         next.lan = self.listeners.shared();
         if next != current {
             tracing::info!(changed = ?changed.keys().collect::<Vec<_>>(), "settings changed");

@@ -67,6 +67,7 @@ struct Client {
 }
 
 async fn serve_client(mut socket: WebSocket, state: AppState, client: Client) {
+    let _counted = ClientCount::new(&state.hub);
     // Subscribed before the check, so a revocation in between is not missed.
     let mut revoked = state.devices.subscribe_revoked();
     if client
@@ -141,6 +142,9 @@ async fn serve_client(mut socket: WebSocket, state: AppState, client: Client) {
                     if send_event(&mut socket, &event).await.is_err() {
                         return;
                     }
+                    if let ServerEvent::Sms { message } = &event {
+                        state.hub.metrics().handed_to("ws", message.id);
+                    }
                 }
                 Err(error) => return close_after(&mut socket, error).await,
             },
@@ -173,6 +177,22 @@ async fn serve_client(mut socket: WebSocket, state: AppState, client: Client) {
                 }
             }
         }
+    }
+}
+
+/// Counts a connected client in the `websocket_clients` gauge for as long as it lives.
+struct ClientCount(crate::hub::Hub);
+
+impl ClientCount {
+    fn new(hub: &crate::hub::Hub) -> ClientCount {
+        hub.metrics().ws_clients(1);
+        ClientCount(hub.clone())
+    }
+}
+
+impl Drop for ClientCount {
+    fn drop(&mut self) {
+        self.0.metrics().ws_clients(-1);
     }
 }
 

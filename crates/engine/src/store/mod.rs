@@ -18,6 +18,7 @@ mod claims;
 mod conversations;
 mod copy;
 mod corrections;
+pub(crate) mod deliveries;
 mod modem_ids;
 pub(crate) mod postgres;
 mod provider_sent;

@@ -28,6 +28,8 @@ pub const SETTING_KEYS: &[&str] = &[
     "hook_command",
     "hook_url",
     "hook_only_codes",
+    "hook_secret",
+    "forwarders",
 ];
 
 /// Longest clipboard-clearing delay: a day.
@@ -90,6 +92,8 @@ fn set_field(patch: &mut SettingsPatch, key: &str, value: &Value) -> Result<(), 
         }
         "hook_command" => patch.hook_command = Some(command(value)?),
         "hook_url" => patch.hook_url = Some(url(value)?),
+        "hook_secret" => patch.hook_secret = Some(secret(value)?),
+        "forwarders" => patch.forwarders = Some(forwarders(value)?),
         _ => {
             return Err(invalid(
                 key,
@@ -181,6 +185,37 @@ fn url(value: &Value) -> Result<Option<String>, SettingError> {
         ));
     }
     Ok(Some(text.to_owned()))
+}
+
+fn secret(value: &Value) -> Result<String, SettingError> {
+    const KEY: &str = "hook_secret";
+    let min = crate::deliver::MIN_SECRET;
+    value
+        .as_str()
+        .filter(|s| (min..=512).contains(&s.len()) && !s.contains(['\r', '\n', '\0']))
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            invalid(
+                KEY,
+                format!("must be a string of {min} to 512 characters on one line (the key that signs webhook requests)"),
+            )
+        })
+}
+
+fn forwarders(value: &Value) -> Result<Vec<simrelay_protocol::Forwarder>, SettingError> {
+    const KEY: &str = "forwarders";
+    let list: Vec<simrelay_protocol::Forwarder> =
+        serde_json::from_value(value.clone()).map_err(|e| {
+            invalid(
+                KEY,
+                format!("must be an array of forwarders ({e}); see docs/INTEGRATIONS.md"),
+            )
+        })?;
+    crate::deliver::check_forwarders(&list).map_err(|detail| match detail.split_once(": ") {
+        Some((field, message)) => invalid(field, message),
+        None => invalid(KEY, detail),
+    })?;
+    Ok(list)
 }
 
 /// Reads a change from its JSON form (a `PATCH /api/settings` body), checking every field; the error names the

@@ -58,6 +58,14 @@ async fn command_and_webhook_hooks_run_for_messages_with_codes() {
             only_codes: true,
             timeout_secs: 5,
         },
+        // The URL goes through the outbox, which retries after 10 s; a test has no time for that.
+        deliveries: simrelay_engine::deliver::DeliveryOptions {
+            backoff: simrelay_engine::deliver::Backoff {
+                first: Duration::from_millis(200),
+                ..simrelay_engine::deliver::Backoff::default()
+            },
+            timeout: Duration::from_secs(5),
+        },
         ..common::config(&dir.path().join("hooks.db"))
     })
     .await;

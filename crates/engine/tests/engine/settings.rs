@@ -16,10 +16,14 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use crate::common::{self, url};
 
+/// The webhook signing key from the "file" (else one is generated, which no expected value could name).
+const HOOK_SECRET: &str = "settings-test-signing-key";
+
 async fn start_with(dir: &Path, listen: &str, retention: Retention) -> Engine {
     common::start(Config {
         listen: listen.parse().expect("addr"),
         retention,
+        hook_secret: Some(HOOK_SECRET.into()),
         ..common::config(&dir.join("s.db"))
     })
     .await
@@ -73,7 +77,7 @@ async fn settings_are_read_patched_checked_and_survive_a_restart() {
         json!({"lan": false, "notifications": "codes", "auto_copy": false, "clear_clipboard_secs": 60,
             "hide_code": false, "retention_days": 30, "retention_messages": null,
             "purge_codes_after_minutes": null, "hook_command": null, "hook_url": null,
-            "hook_only_codes": false})
+            "hook_only_codes": false, "hook_secret": HOOK_SECRET, "forwarders": []})
     );
 
     let r = patch(
@@ -94,6 +98,7 @@ async fn settings_are_read_patched_checked_and_survive_a_restart() {
             hook_url: Some("https://example.org/sms".into()),
             hook_command: Some(vec!["/bin/true".into(), "--x".into()]),
             hook_only_codes: false,
+            hook_secret: Some(HOOK_SECRET.into()),
             ..Settings::default()
         }
     );

@@ -1,4 +1,4 @@
-//! What nodes sharing one PostgreSQL database tell one another (migration 0011): notifications on the channel
+//! What nodes sharing one PostgreSQL database tell one another (migration 0012): notifications on the channel
 //! `simrelay`, sent by triggers when a writing transaction commits and naming the rows it wrote, and the modem
 //! statuses of every node. The engine's `cluster.rs` turns them into hub events.
 
@@ -9,7 +9,7 @@ use sqlx::Row;
 use super::Postgres;
 use crate::store::{message_from_row, Message, StoreError, MESSAGE_COLUMNS};
 
-/// The notification channel of migration 0011.
+/// The notification channel of migration 0012.
 const CHANNEL: &str = "simrelay";
 
 /// Something another node committed.

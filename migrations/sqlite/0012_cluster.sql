@@ -26,7 +26,7 @@ DROP TABLE added_modems;
 ALTER TABLE added_modems_by_node RENAME TO added_modems;
 
 -- Work that must happen once per message (store/claims.rs): with one SQLite node every claim succeeds once; the
--- table exists so a claim is the same code on both backends (PostgreSQL: migrations/postgres/0011_cluster.sql).
+-- table exists so a claim is the same code on both backends (PostgreSQL: migrations/postgres/0012_cluster.sql).
 CREATE TABLE claims (
     kind        TEXT    NOT NULL,
     message_id  INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,

@@ -1,0 +1,96 @@
+//! How a message reads in a notification (ntfy, Gotify, Telegram, e-mail): a one-line title and the text.
+//!
+//! SMS content is attacker-controlled: titles lose control characters (a sender name cannot add a header
+//! line to an e-mail or a request), and every service gets plain text, never markup.
+
+use simrelay_protocol::Message;
+
+/// Longest title, in characters.
+const MAX_TITLE: usize = 120;
+
+/// `Code 482913 from DemoBank`, or `SMS from DemoBank`.
+pub(crate) fn title(message: &Message) -> String {
+    let sender = one_line(&message.sender);
+    let sender = if sender.is_empty() {
+        "an unknown sender".to_owned()
+    } else {
+        sender
+    };
+    let title = match &message.code {
+        Some(code) => format!("Code {} from {sender}", one_line(code)),
+        None => format!("SMS from {sender}"),
+    };
+    title.chars().take(MAX_TITLE).collect()
+}
+
+/// `s` on one line: control characters (CR, LF, tab, ...) become spaces, runs of spaces one, trimmed.
+pub(crate) fn one_line(s: &str) -> String {
+    let spaced: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    spaced.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
+pub(crate) fn cut(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use chrono::DateTime;
+
+    pub(crate) fn message(sender: &str, text: &str, code: Option<&str>) -> Message {
+        Message {
+            id: 42,
+            modem: "imei:356938035643809".into(),
+            sender: sender.into(),
+            text: text.into(),
+            code: code.map(str::to_owned),
+            code_span: None,
+            confidence: None,
+            origin: None,
+            alternatives: Vec::new(),
+            sent_at: DateTime::parse_from_rfc3339("2026-11-22T10:00:00+01:00").expect("valid"),
+            received_at: DateTime::parse_from_rfc3339("2026-11-22T09:00:02.123456Z")
+                .expect("valid"),
+            encoding: Some("gsm7".into()),
+            decode_error: None,
+            incomplete: false,
+        }
+    }
+
+    #[test]
+    fn titles_name_the_code_and_sender_on_one_line() {
+        assert_eq!(
+            title(&message("DemoBank", "x", Some("482913"))),
+            "Code 482913 from DemoBank"
+        );
+        assert_eq!(title(&message("+4915", "x", None)), "SMS from +4915");
+        assert_eq!(title(&message("", "x", None)), "SMS from an unknown sender");
+        assert_eq!(
+            title(&message("Evil\r\nBcc: victim@example.org", "x", None)),
+            "SMS from Evil Bcc: victim@example.org"
+        );
+        assert_eq!(
+            title(&message(&"x".repeat(500), "x", None)).chars().count(),
+            120
+        );
+    }
+
+    #[test]
+    fn cuts_land_on_character_boundaries() {
+        assert_eq!(cut("äöü", 3), "ä");
+        assert_eq!(cut("abc", 10), "abc");
+        assert_eq!(cut("€", 2), "");
+    }
+}
