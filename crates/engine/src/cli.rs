@@ -1,7 +1,7 @@
-//! The command line of `simrelay`: `serve`, `ports`, `decode-pdu`, `extract`, `config`, `token`.
+//! The command line of `simrelay`: `serve`, `ports`, `decode-pdu`, `extract`, `config`, `token`, `copy-db`.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -44,6 +44,19 @@ enum Command {
     /// Print the effective configuration (defaults < config file < SIMRELAY_* environment < these flags, as
     /// `serve` would use it) and the paths used.
     Config(EngineArgs),
+    /// Copy a whole message database into a new, empty one: an SQLite relay's history into the PostgreSQL
+    /// database of a cluster (docs/SCALING.md), or back into a file. Stop the relay first.
+    CopyDb {
+        /// The database to read: an SQLite file or a postgres:// URL.
+        #[arg(long, value_name = "FILE|URL")]
+        from: PathBuf,
+        /// The database to write (it must hold no message yet): an SQLite file or a postgres:// URL.
+        #[arg(long, value_name = "FILE|URL")]
+        to: PathBuf,
+        /// The node the copied modems belong to in the target (the `node` the relay will run as).
+        #[arg(long, value_name = "NAME", default_value = "")]
+        node: String,
+    },
     /// Read one message per line from stdin (text, or JSON {"text": ...}); print {"code": ...} per line.
     Extract {
         /// Add the extractor's reasoning to each line.
@@ -87,6 +100,7 @@ impl Cli {
             Command::Ports { ports, json } => list_ports(ports, json),
             Command::DecodePdu { hex } => decode_pdu(&hex),
             Command::Extract { explain } => extract(explain),
+            Command::CopyDb { from, to, node } => copy_db(&from, &to, &node),
         };
         match result {
             Ok(code) => code,
@@ -96,6 +110,30 @@ impl Cli {
             }
         }
     }
+}
+
+fn copy_db(from: &Path, to: &Path, node: &str) -> anyhow::Result<ExitCode> {
+    use simrelay_engine::store::{Location, Store};
+    let (from, to) = (Location::of(from), Location::of(to));
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let report = runtime.block_on(async {
+        let source = Store::open_node(&from, node)
+            .await
+            .with_context(|| format!("cannot open {from}"))?;
+        let target = Store::open_node(&to, node)
+            .await
+            .with_context(|| format!("cannot open {to}"))?;
+        let report = source.copy_into(&target).await;
+        source.close().await;
+        target.close().await;
+        report.with_context(|| format!("cannot copy {from} into {to}"))
+    })?;
+    println!(
+        "copied {} messages, {} raw PDUs, {} sent messages, {} settings, {} modem records and {} corrections, read \
+         marks and provider reports from {from} to {to}",
+        report.messages, report.pdus, report.sent, report.settings, report.modems, report.other
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn list_ports(ports: Vec<String>, json: bool) -> anyhow::Result<ExitCode> {

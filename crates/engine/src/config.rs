@@ -24,6 +24,8 @@ pub const DEFAULT_PORT: u16 = 8731;
 
 /// Default period of the modems' safety sweep, in seconds.
 pub const DEFAULT_SWEEP_SECS: u64 = 60;
+/// Default of [`Config::modem_lease_secs`].
+pub const DEFAULT_MODEM_LEASE_SECS: u64 = 15;
 
 /// The paired-devices file, in the state directory.
 pub const TOKENS_FILE: &str = "tokens.toml";
@@ -45,8 +47,14 @@ pub struct Config {
     pub sweep_secs: u64,
     /// Also run the built-in simulated modem and inject a demo message every few seconds.
     pub demo: bool,
-    /// The SQLite database file.
+    /// The SQLite database file, or a `postgres://` URL (see [`crate::store::Location`]).
     pub db: PathBuf,
+    /// This relay's name among the nodes sharing a PostgreSQL database (shown in each modem's status);
+    /// `None`: the host name and the port. Unused with SQLite.
+    pub node: Option<String>,
+    /// How long a node's claim on a configured modem lasts without renewal (PostgreSQL only): a modem port given
+    /// to several nodes is driven by one, and taken over by another this long after that node died.
+    pub modem_lease_secs: u64,
     /// Address of the HTTP/WebSocket server; port 0 picks a free port (see [`crate::Engine::local_addr`]).
     pub listen: SocketAddr,
     /// The main access token. `None` makes the engine use the one kept in [`Config::token_path`] (generated there
@@ -105,6 +113,8 @@ impl Default for Config {
             sweep_secs: DEFAULT_SWEEP_SECS,
             demo: false,
             db: default_db_path(),
+            node: None,
+            modem_lease_secs: DEFAULT_MODEM_LEASE_SECS,
             listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), DEFAULT_PORT),
             token: None,
             demo_interval_secs: 6,
@@ -285,7 +295,7 @@ pub fn default_tls_dir() -> PathBuf {
 }
 
 /// The keys of the configuration file, as the error for an unknown one lists them.
-pub const KEYS: &str = "modems, modem_labels, modem_pins, sweep_secs, demo, db, listen, lan, token, \
+pub const KEYS: &str = "modems, modem_labels, modem_pins, sweep_secs, demo, db, node, modem_lease_secs, listen, lan, token, \
     demo_interval_secs, retention_days, retention_messages, purge_codes_after_minutes, hook_command, hook_url, \
     hook_only_codes, hook_timeout_secs, hook_secret, forwarders, tls, state_dir, log_files, sources, mqtt_url, \
     mqtt_username, mqtt_password, mqtt_client_id, mqtt_prefix, mqtt_ca_file, mqtt_send, ha_discovery, \
@@ -367,8 +377,10 @@ struct FileConfig {
     modem_labels: Option<BTreeMap<String, String>>,
     modem_pins: Option<BTreeMap<String, String>>,
     sweep_secs: Option<u64>,
+    modem_lease_secs: Option<u64>,
     demo: Option<bool>,
     db: Option<PathBuf>,
+    node: Option<String>,
     listen: Option<SocketAddr>,
     lan: Option<bool>,
     token: Option<String>,
@@ -531,6 +543,17 @@ impl Layers {
             }
             config.sweep_secs = secs;
         }
+        if let Some(secs) = file.modem_lease_secs {
+            if secs < 2 {
+                return Err(ConfigError::Value {
+                    path: path.to_path_buf(),
+                    key: "modem_lease_secs".into(),
+                    expected:
+                        "must be at least 2 (seconds a node's claim on a modem lasts; default 15)",
+                });
+            }
+            config.modem_lease_secs = secs;
+        }
         config.demo = file.demo.unwrap_or(false);
         if let Some(db) = file.db {
             config.db = db;
@@ -564,6 +587,7 @@ impl Layers {
             })?;
             config.lan_addresses.push(range);
         }
+        config.node = file.node;
         config.sources = file.sources.unwrap_or_default();
         if let Err((index, error)) = crate::sources::check_all(&config.sources) {
             return Err(ConfigError::Source {
@@ -615,6 +639,9 @@ impl Layers {
         }
         if let Some((_, db)) = var("SIMRELAY_DB") {
             config.db = PathBuf::from(db);
+        }
+        if let Some((_, node)) = var("SIMRELAY_NODE") {
+            config.node = Some(node);
         }
         if let Some((name, value)) = var("SIMRELAY_LISTEN") {
             let addr = value.parse().map_err(|_| ConfigError::Env {
@@ -853,6 +880,7 @@ mod tests {
                 "modem_pins.\"/dev/x\"",
             ),
             ("sweep_secs = 0\n", "sweep_secs"),
+            ("modem_lease_secs = 1\n", "modem_lease_secs"),
         ] {
             std::fs::write(&path, text).expect("write");
             let err = load(&path, env(&[])).expect_err("refused").to_string();

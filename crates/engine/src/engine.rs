@@ -22,7 +22,7 @@ use crate::server::{self, AppState, Connections, SettingsError};
 use crate::sources::Sources;
 use crate::store::{settings as stored_settings, Location, Store, StoreError};
 use crate::tokens::{self, Devices, TokensError};
-use crate::{deliver, hooks, mqtt, retention};
+use crate::{cluster, deliver, hooks, mqtt, retention};
 
 /// How long start-up waits for the modems to tell their IMEI/ICCID (all at once).
 const IDENTIFY_WAIT: Duration = Duration::from_secs(5);
@@ -70,6 +70,10 @@ pub enum EngineError {
          (`simrelay token show` prints it)"
     )]
     WeakToken(String),
+
+    /// The node name (`node`, `SIMRELAY_NODE`) cannot name a node.
+    #[error("{0}")]
+    Node(String),
     /// LAN sharing was asked for at start (`--lan`, `listen = "0.0.0.0:…"`) and a LAN address refused the port.
     #[error(transparent)]
     Lan(#[from] LanError),
@@ -124,7 +128,6 @@ impl Engine {
                 })?;
             }
         }
-        let store = Store::open_location(&location).await?;
         // Checked before anything starts, so a typo in mqtt_url stops start-up with its key named.
         let mqtt = config.mqtt.clone().map(mqtt::Prepared::new).transpose()?;
         let tls_dir = config.tls_path();
@@ -159,6 +162,16 @@ impl Engine {
         let local_addr = listener
             .local_addr()
             .map_err(|source| EngineError::Listen { addr: base, source })?;
+        // The store opens once the port is known: a node's default name is the host's and the port.
+        let node = match &config.node {
+            Some(node) => node.clone(),
+            None => cluster::default_node(local_addr.port()),
+        };
+        cluster::check_node(&node).map_err(EngineError::Node)?;
+        let store = Store::open_node(&location, &node).await?;
+        if store.cluster().is_some() {
+            hub.set_node(&node);
+        }
         let listeners = Arc::new(Listeners::new(
             local_addr,
             LanOptions {
@@ -171,7 +184,7 @@ impl Engine {
         let mut base = stored_settings::from_config(&config.retention, &config.hooks, false);
         base.forwarders.clone_from(&config.forwarders);
         base.hook_secret.clone_from(&config.hook_secret);
-        let mut settings = store.effective_settings(base).await?;
+        let mut settings = store.effective_settings(base.clone()).await?;
         if settings.hook_secret.is_none() {
             // Made once and kept, so receivers keep verifying across restarts; the file or Settings override it.
             let secret = store
@@ -208,7 +221,19 @@ impl Engine {
                 demo_interval_secs: config.demo_interval_secs,
             },
         );
+        let lease = Duration::from_secs(config.modem_lease_secs.max(1));
         for port in &config.modems {
+            if store.cluster().is_some() {
+                // Other nodes may be given this port too (a standby): it is driven by the node holding its claim.
+                tasks.push(tokio::spawn(cluster::drive_claimed(
+                    store.clone(),
+                    modems.clone(),
+                    port.clone(),
+                    lease,
+                    shutdown.clone(),
+                )));
+                continue;
+            }
             if let Err(e) = modems.add_serial(port, None, Origin::Config).await {
                 // Given twice (or through two paths): two drivers on one port would steal each other's answers.
                 tracing::warn!(%port, error = %e, "modem given twice; using it once");
@@ -232,7 +257,16 @@ impl Engine {
         modems.identify_all(IDENTIFY_WAIT).await;
 
         // Both always run: they read the live settings, which may name hooks or rules later.
+        if store.cluster().is_some() {
+            tasks.push(tokio::spawn(cluster::run(
+                store.clone(),
+                hub.clone(),
+                base.clone(),
+                shutdown.clone(),
+            )));
+        }
         tasks.push(tokio::spawn(hooks::run(
+            store.clone(),
             hub.watch_settings(),
             config.hooks.timeout_secs,
             hub.subscribe(),

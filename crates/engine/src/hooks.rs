@@ -24,6 +24,8 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, watch, Semaphore};
 use tokio_util::sync::CancellationToken;
 
+use crate::store::{Claim, Store};
+
 /// Hooks run concurrently at most this many at a time.
 const MAX_RUNNING: usize = 4;
 /// Attempts per hook and message (the first one included).
@@ -90,7 +92,11 @@ impl Hooks {
 
 /// Runs the hooks the live `settings` name (with the time limit `timeout_secs`) for every message published on
 /// `events` until `shutdown`.
+///
+/// Every node sharing a PostgreSQL database hears of every message; a hook runs on the node whose claim wins
+/// ([`Claim::Hook`]), so once cluster-wide.
 pub(crate) async fn run(
+    store: Store,
     settings: watch::Receiver<Settings>,
     timeout_secs: u64,
     mut events: broadcast::Receiver<ServerEvent>,
@@ -113,6 +119,15 @@ pub(crate) async fn run(
         let hooks = crate::store::settings::hooks_of(&settings.borrow(), timeout_secs);
         if !hooks.is_active() || (hooks.only_codes && message.code.is_none()) {
             continue;
+        }
+        match store.claim(Claim::Hook, message.id).await {
+            Ok(true) => {}
+            // Another node runs it.
+            Ok(false) => continue,
+            Err(e) => {
+                tracing::error!(message = message.id, error = %e, "cannot claim a message's hooks; skipping them");
+                continue;
+            }
         }
         let hooks = Arc::new(hooks);
         // Waiting for a permit here only delays hooks: the hub buffers for us and drops for us, never for ingest.

@@ -31,6 +31,8 @@ struct Inner {
     sent: broadcast::Sender<SentMessage>,
     settings: watch::Sender<Settings>,
     modems: Mutex<Modems>,
+    /// This node's name when several share a PostgreSQL database: local modem statuses carry it.
+    node: std::sync::OnceLock<String>,
     /// What `/metrics` exports; every consumer counts here.
     metrics: Metrics,
     /// Wakes the outbox when a delivery became due outside a commit (a replay).
@@ -62,6 +64,7 @@ impl Hub {
                 sent,
                 settings: watch::Sender::new(Settings::default()),
                 modems: Mutex::new(Modems::default()),
+                node: std::sync::OnceLock::new(),
                 metrics: Metrics::new(),
                 outbox: Arc::new(Notify::new()),
             }),
@@ -125,8 +128,16 @@ impl Hub {
         let _ = self.inner.events.send(ServerEvent::CodeChanged { message });
     }
 
+    /// Names this node (cluster mode): from now on, modem statuses published without a node are this node's.
+    pub(crate) fn set_node(&self, node: &str) {
+        let _ = self.inner.node.set(node.to_owned());
+    }
+
     /// Records a modem's new status (with what is waiting for it, see [`Hub::set_waiting`]) and publishes it.
     pub fn publish_modem(&self, mut status: ModemStatus) {
+        if status.node.is_none() {
+            status.node = self.inner.node.get().cloned();
+        }
         {
             let mut modems = self.lock_modems();
             status.waiting = modems.waiting.get(&status.id).cloned().unwrap_or_default();

@@ -638,6 +638,7 @@ pub(crate) fn status_for_api(status: simrelay_modem::ModemStatus, demo: bool) ->
         storage_total: status.storage.map(|(_, total)| total),
         // The hub adds what the network said is waiting (see `Hub::set_waiting`).
         waiting: Vec::new(),
+        node: None,
         source: None,
         pin_attempts_left: status.pin_attempts_left,
     }

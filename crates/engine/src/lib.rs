@@ -7,6 +7,7 @@
 //!
 //! [`Engine::start`] wires all of it from a [`Config`]; the `simrelay` binary and the desktop app both use it.
 
+mod cluster;
 pub mod config;
 pub mod deliver;
 mod demo;

@@ -357,6 +357,7 @@ mod tests {
             port: "/dev/ttyUSB2".into(),
             state: ModemState::Connected,
             model: None,
+            node: None,
             operator: None,
             signal_dbm: Some(-71),
             last_error: None,

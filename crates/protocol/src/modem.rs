@@ -86,6 +86,9 @@ pub struct ModemStatus {
     /// sent; an indication that clears removes its entry. Empty when nothing waits.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub waiting: Vec<Waiting>,
+    /// The relay (node) the modem is plugged into, when several share one PostgreSQL database.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
 }
 
 /// Something waiting for a SIM, as the network last indicated (`waiting` in [`ModemStatus`]).
@@ -131,6 +134,7 @@ impl ModemStatus {
             waiting: Vec::new(),
             source: None,
             pin_attempts_left: None,
+            node: None,
         }
     }
 }

@@ -203,6 +203,7 @@ mod tests {
             id: "imei:356938035643809".into(),
             port: "/dev/ttyUSB2".into(),
             state: ModemState::Connected,
+            node: None,
             model: Some("EC25".into()),
             operator: None,
             signal_dbm: Some(-71),

@@ -1,5 +1,6 @@
 //! The modems added at run time (`added_modems`): what `POST /api/modems` started, so the next start starts them
 //! again. Modems from the config file are not stored here: the file stays the one place they are declared.
+//! A node sharing a PostgreSQL database starts only the modems added on it.
 
 use chrono::Utc;
 use sqlx::Row;
@@ -32,10 +33,11 @@ impl Store {
         };
         on_db!(self, db => {
             sqlx::query(
-                "INSERT INTO added_modems (port, kind, label, added_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (port) DO UPDATE SET kind = excluded.kind, label = excluded.label, \
+                "INSERT INTO added_modems (node, port, kind, label, added_at) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (node, port) DO UPDATE SET kind = excluded.kind, label = excluded.label, \
                  added_at = excluded.added_at",
             )
+            .bind(db.node())
             .bind(port)
             .bind(kind)
             .bind(label)
@@ -53,7 +55,8 @@ impl Store {
             AddedModem::Demo => DEMO_KEY,
         };
         on_db!(self, db => {
-            let done = sqlx::query("DELETE FROM added_modems WHERE port = $1")
+            let done = sqlx::query("DELETE FROM added_modems WHERE node = $1 AND port = $2")
+                .bind(db.node())
                 .bind(port)
                 .execute(db.writer())
                 .await?;
@@ -64,10 +67,12 @@ impl Store {
     /// The modems added at run time, oldest first.
     pub async fn added_modems(&self) -> Result<Vec<AddedModem>, StoreError> {
         on_db!(self, db => {
-            let rows =
-                sqlx::query("SELECT port, kind, label FROM added_modems ORDER BY added_at, port")
-                    .fetch_all(db.reader())
-                    .await?;
+            let rows = sqlx::query(
+                "SELECT port, kind, label FROM added_modems WHERE node = $1 ORDER BY added_at, port",
+            )
+            .bind(db.node())
+            .fetch_all(db.reader())
+            .await?;
             rows.iter()
                 .map(|row| {
                     Ok(match row.try_get::<String, _>(1)?.as_str() {

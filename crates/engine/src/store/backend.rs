@@ -49,6 +49,20 @@ pub(crate) trait Backend {
     /// `t` as this backend binds a time.
     fn time(&self, t: DateTime<Utc>) -> Self::Time;
 
+    /// This node's name: `""` on SQLite (one node); on PostgreSQL the name every node sharing the database
+    /// knows this one by. Rows that belong to a node (its ports' modems) are keyed by it.
+    fn node(&self) -> &str;
+
+    /// Appended to a `SELECT` that claims rows for work that must happen once (`... LIMIT n <this>` inside an
+    /// `UPDATE ... WHERE id IN (...)` or an `INSERT ... SELECT`): PostgreSQL's `FOR NO KEY UPDATE SKIP LOCKED`,
+    /// so nodes sharing the database claim disjoint rows without waiting for one another; nothing on SQLite,
+    /// whose single writer already serialises claims. See `store/claims.rs`.
+    const SKIP_LOCKED: &'static str;
+
+    /// The statement that moves `table`'s id sequence past its highest id, after rows were written with
+    /// their ids (`copy.rs`); `None` where the database does that itself (SQLite's AUTOINCREMENT).
+    fn resequence(&self, table: &str) -> Option<String>;
+
     /// A query builder for this backend (its placeholders are `?` in SQLite and `$n` in PostgreSQL; do not mix
     /// `push_bind` with hand-numbered parameters in one statement).
     fn builder<'a>(&self, init: &str) -> QueryBuilder<'a, Self::Db>;

@@ -252,6 +252,11 @@ impl Store {
             .execute(db.writer())
             .await?;
         });
+        if let Some(cluster) = self.cluster() {
+            if let Err(e) = cluster.announce_code_changed(id).await {
+                tracing::warn!(message = id, error = %e, "cannot tell the other nodes of a changed code");
+            }
+        }
         if remember {
             self.set_correction(&message.sender, correction).await?;
         }

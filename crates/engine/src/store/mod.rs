@@ -14,11 +14,13 @@ use sqlx::Row;
 
 mod added_modems;
 pub(crate) mod backend;
+mod claims;
 mod conversations;
+mod copy;
 mod corrections;
 pub(crate) mod deliveries;
 mod modem_ids;
-mod postgres;
+pub(crate) mod postgres;
 mod provider_sent;
 mod retention;
 mod search;
@@ -33,7 +35,9 @@ pub(crate) use backend::on_db;
 use backend::StoreRow;
 
 pub use added_modems::AddedModem;
+pub use claims::Claim;
 pub use conversations::{ConversationCursor, ConversationList, ThreadCursor, ThreadEntries};
+pub use copy::CopyReport;
 pub(crate) use corrections::fields_of as code_fields;
 pub use corrections::{Chosen, CodeCorrection};
 pub use provider_sent::PartStatus;
@@ -65,6 +69,9 @@ pub enum StoreError {
     /// Applying the schema migrations failed.
     #[error("cannot update the schema of the message database: {0}; if this file was written by a newer SimRelay, use that version or another --db file")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// `simrelay copy-db` was pointed at a store that already holds messages.
+    #[error("the target database already holds messages; copy into a new, empty database (or SQLite file)")]
+    NotEmpty,
     /// A query failed.
     #[error("database error: {0}")]
     Query(#[from] sqlx::Error),
@@ -243,14 +250,27 @@ impl Store {
     }
 
     /// Opens the store at `location` (an SQLite file is created if needed; a PostgreSQL database must exist)
-    /// and brings its schema up to date.
-    pub async fn open_location(location: &Location) -> Result<Store, StoreError> {
+    /// and brings its schema up to date, as the node named `node` (see [`Store::node`]).
+    pub async fn open_node(location: &Location, node: &str) -> Result<Store, StoreError> {
         Ok(Store {
             db: match location {
                 Location::Sqlite(path) => Db::Sqlite(sqlite::Sqlite::open(path).await?),
-                Location::Postgres(url) => Db::Postgres(postgres::Postgres::open(url).await?),
+                Location::Postgres(url) => Db::Postgres(postgres::Postgres::open(url, node).await?),
             },
         })
+    }
+
+    /// The cluster side of a PostgreSQL store (what nodes sharing it tell one another); `None` on SQLite.
+    pub(crate) fn cluster(&self) -> Option<postgres::cluster::Cluster> {
+        match &self.db {
+            Db::Sqlite(_) => None,
+            Db::Postgres(db) => Some(db.cluster()),
+        }
+    }
+
+    /// This node's name in a cluster (`""` on SQLite, which is always one node).
+    pub fn node(&self) -> &str {
+        on_db!(self, db => db.node())
     }
 
     /// Which backend this store is on: `"sqlite"` or `"postgres"`.

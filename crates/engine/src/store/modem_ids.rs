@@ -1,5 +1,5 @@
 //! The id each configured modem port last turned out to have (`modem_ids`), so a modem absent at start-up is
-//! still known by its IMEI-based id rather than its port path.
+//! still known by its IMEI-based id rather than its port path. Ports are a node's own: rows are per node.
 
 use chrono::Utc;
 use sqlx::Row;
@@ -11,9 +11,10 @@ impl Store {
     pub async fn remember_modem_id(&self, port: &str, id: &str) -> Result<(), StoreError> {
         on_db!(self, db => {
             sqlx::query(
-                "INSERT INTO modem_ids (port, id, seen_at) VALUES ($1, $2, $3) \
-                 ON CONFLICT (port) DO UPDATE SET id = excluded.id, seen_at = excluded.seen_at",
+                "INSERT INTO modem_ids (node, port, id, seen_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (node, port) DO UPDATE SET id = excluded.id, seen_at = excluded.seen_at",
             )
+            .bind(db.node())
             .bind(port)
             .bind(id)
             .bind(db.time(Utc::now()))
@@ -26,7 +27,8 @@ impl Store {
     /// The id the modem on `port` had last time, if it ever told one.
     pub async fn known_modem_id(&self, port: &str) -> Result<Option<String>, StoreError> {
         on_db!(self, db => {
-            let row = sqlx::query("SELECT id FROM modem_ids WHERE port = $1")
+            let row = sqlx::query("SELECT id FROM modem_ids WHERE node = $1 AND port = $2")
+                .bind(db.node())
                 .bind(port)
                 .fetch_optional(db.reader())
                 .await?;

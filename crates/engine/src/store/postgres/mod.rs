@@ -12,6 +12,7 @@ use super::backend::{Backend, StoreRow};
 use super::search::TextMatch;
 use super::StoreError;
 
+pub(crate) mod cluster;
 pub(crate) mod fts;
 
 /// Connections per node: ingest's group commits, the API's reads and the cluster's listener share them.
@@ -25,19 +26,21 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone)]
 pub(crate) struct Postgres {
     pool: PgPool,
+    /// This node's name (its connections' `application_name` is `simrelay:<node>`).
+    node: std::sync::Arc<str>,
 }
 
 impl Postgres {
     /// Connects to the database at `url` and brings its schema up to date (nodes starting together take turns:
     /// sqlx holds an advisory lock while it migrates).
-    pub(crate) async fn open(url: &str) -> Result<Postgres, StoreError> {
+    pub(crate) async fn open(url: &str, node: &str) -> Result<Postgres, StoreError> {
         let connect_err = |source| StoreError::Connect {
             url: super::redacted(url),
             source,
         };
         let options = PgConnectOptions::from_str(url)
             .map_err(connect_err)?
-            .application_name("simrelay");
+            .application_name(&format!("simrelay:{node}"));
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -53,7 +56,15 @@ impl Postgres {
                 search for a word in another script must match its case; create the database with a UTF-8 \
                 locale (docs/SCALING.md)");
         }
-        Ok(Postgres { pool })
+        Ok(Postgres {
+            pool,
+            node: node.into(),
+        })
+    }
+
+    /// The cluster side of this store (notifications, modem statuses of every node).
+    pub(crate) fn cluster(&self) -> cluster::Cluster {
+        cluster::Cluster::new(self.clone())
     }
 
     /// Closes the pool, waiting for in-flight queries.
@@ -80,6 +91,18 @@ impl Backend for Postgres {
 
     fn time(&self, t: DateTime<Utc>) -> DateTime<Utc> {
         t
+    }
+
+    fn node(&self) -> &str {
+        &self.node
+    }
+
+    const SKIP_LOCKED: &'static str = " FOR NO KEY UPDATE SKIP LOCKED";
+
+    fn resequence(&self, table: &str) -> Option<String> {
+        Some(format!(
+            "SELECT setval(pg_get_serial_sequence('{table}', 'id'),              GREATEST((SELECT MAX(id) FROM {table}), 1))"
+        ))
     }
 
     fn builder<'a>(&self, init: &str) -> QueryBuilder<'a, sqlx::Postgres> {
@@ -116,7 +139,7 @@ mod tests {
     async fn the_store_reconnects_when_the_server_comes_back() {
         let cluster = Cluster::private();
         let db = cluster.create_database();
-        let store = Store::open_location(&Location::Postgres(cluster.url(&db)))
+        let store = Store::open_node(&Location::Postgres(cluster.url(&db)), "a")
             .await
             .expect("open");
         assert!(matches!(

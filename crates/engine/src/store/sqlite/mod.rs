@@ -118,6 +118,16 @@ impl Backend for Sqlite {
         stored_time(t)
     }
 
+    fn node(&self) -> &str {
+        ""
+    }
+
+    const SKIP_LOCKED: &'static str = "";
+
+    fn resequence(&self, _table: &str) -> Option<String> {
+        None
+    }
+
     fn builder<'a>(&self, init: &str) -> QueryBuilder<'a, sqlx::Sqlite> {
         QueryBuilder::new(init)
     }

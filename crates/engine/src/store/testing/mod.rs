@@ -41,9 +41,16 @@ impl TestStore {
 
     /// Another handle on the same database, as a second node (or a restart) would open it.
     pub(crate) async fn open_again(&self) -> Store {
-        Store::open_location(&self.location())
+        Store::open_node(&self.location(), "test")
             .await
             .expect("open the store again")
+    }
+
+    /// Another handle on the same database as the node named `node` opens it.
+    pub(crate) async fn open_node_again(&self, node: &str) -> Store {
+        Store::open_node(&self.location(), node)
+            .await
+            .expect("open the store as another node")
     }
 
     /// Closes the store and opens the same database again (what a restart does).
@@ -84,7 +91,7 @@ pub(crate) async fn sqlite() -> TestStore {
 pub(crate) async fn postgres() -> TestStore {
     let cluster = cluster::Cluster::shared();
     let name = cluster.create_database();
-    let store = Store::open_location(&Location::Postgres(cluster.url(&name)))
+    let store = Store::open_node(&Location::Postgres(cluster.url(&name)), "test")
         .await
         .expect("open a PostgreSQL store");
     eprintln!("store test on postgres ({name})");

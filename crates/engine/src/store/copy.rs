@@ -1,0 +1,523 @@
+//! Copying a whole store into an empty one, on any pair of backends: how one SQLite relay's history moves into
+//! the PostgreSQL database of a cluster (`simrelay copy-db`), or back into a file.
+//!
+//! Rows keep their ids, so links (`#/message/<id>`), `after=` cursors and delivery reports stay valid; each table
+//! is read by id in pages and written in batches of [`BATCH`] rows, one transaction each (PostgreSQL's trigger
+//! then names at most that many messages in one notification). Afterwards each id sequence is moved past the
+//! copied ids. The node's own rows (remembered modem ids, added modems) are copied under the target's node.
+
+use chrono::{DateTime, FixedOffset, Utc};
+use simrelay_protocol::Message;
+use sqlx::Row;
+
+use super::{message_from_row, on_db, Store, StoreError, MESSAGE_COLUMNS};
+
+/// Rows per read page and per write transaction.
+const BATCH: i64 = 500;
+
+/// What [`Store::copy_into`] copied.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CopyReport {
+    /// Messages.
+    pub messages: u64,
+    /// Raw PDUs (of messages, and parts still waiting for their siblings).
+    pub pdus: u64,
+    /// Sent messages.
+    pub sent: u64,
+    /// Saved settings.
+    pub settings: u64,
+    /// Added modems and remembered modem ids of this node.
+    pub modems: u64,
+    /// The user's code corrections, conversation read marks and provider delivery records.
+    pub other: u64,
+}
+
+/// A message's stored columns beyond its wire form: its dedup key and its code's details as stored.
+struct Stored {
+    sha256: String,
+    confidence: Option<f64>,
+    origin: [Option<String>; 2],
+    alternatives: Option<String>,
+}
+
+struct Pdu {
+    id: i64,
+    message_id: Option<i64>,
+    modem: String,
+    sha256: String,
+    raw: Vec<u8>,
+    received_at: DateTime<FixedOffset>,
+    sender: Option<String>,
+    concat: [Option<i64>; 3],
+}
+
+struct Sent {
+    id: i64,
+    text: [String; 4],
+    optional: [Option<String>; 3],
+    parts: i64,
+    times: [DateTime<FixedOffset>; 2],
+}
+
+fn utc(t: DateTime<FixedOffset>) -> DateTime<Utc> {
+    t.with_timezone(&Utc)
+}
+
+impl Store {
+    /// Copies everything in this store into `target`, which must hold no message yet.
+    pub async fn copy_into(&self, target: &Store) -> Result<CopyReport, StoreError> {
+        if target.count().await? > 0 {
+            return Err(StoreError::NotEmpty);
+        }
+        let mut report = CopyReport::default();
+        let mut after = 0;
+        loop {
+            let page = self.messages_page(after).await?;
+            let Some((last, _)) = page.last() else { break };
+            after = last.id;
+            report.messages += target.write_messages(&page).await?;
+        }
+        after = 0;
+        loop {
+            let page = self.pdus_page(after).await?;
+            let Some(last) = page.last() else { break };
+            after = last.id;
+            report.pdus += target.write_pdus(&page).await?;
+        }
+        after = 0;
+        loop {
+            let page = self.sent_page(after).await?;
+            let Some(last) = page.last() else { break };
+            after = last.id;
+            report.sent += target.write_sent(&page).await?;
+        }
+        report.settings = self.copy_settings(target).await?;
+        report.modems = self.copy_node_rows(target).await?;
+        report.other = self.copy_small_tables(target).await?;
+        target.resequence().await?;
+        Ok(report)
+    }
+
+    async fn messages_page(&self, after: i64) -> Result<Vec<(Message, Stored)>, StoreError> {
+        on_db!(self, db => {
+            let rows = sqlx::query(&format!(
+                "SELECT {MESSAGE_COLUMNS}, pdu_sha256 FROM messages WHERE id > $1 ORDER BY id LIMIT $2"
+            ))
+            .bind(after)
+            .bind(BATCH)
+            .fetch_all(db.reader())
+            .await?;
+            rows.iter()
+                .map(|row| {
+                    Ok((
+                        message_from_row(row)?,
+                        Stored {
+                            sha256: row.try_get("pdu_sha256")?,
+                            confidence: row.try_get("code_confidence")?,
+                            origin: [row.try_get("code_origin")?, row.try_get("code_origin_embedded")?],
+                            alternatives: row.try_get("code_alternatives")?,
+                        },
+                    ))
+                })
+                .collect()
+        })
+    }
+
+    async fn write_messages(&self, page: &[(Message, Stored)]) -> Result<u64, StoreError> {
+        on_db!(self, db => {
+            let mut tx = db.begin().await?;
+            let mut insert = db.builder(
+                "INSERT INTO messages (id, modem, sender, text, code, code_start, code_end, sent_at, \
+                 received_at, encoding, decode_error, incomplete, pdu_sha256, code_confidence, code_origin, \
+                 code_origin_embedded, code_alternatives) ",
+            );
+            insert.push_values(page, |mut row, (m, stored)| {
+                let span = m.code_span.map(|[s, e]| (super::to_i64(s), super::to_i64(e)));
+                row.push_bind(m.id)
+                    .push_bind(&m.modem)
+                    .push_bind(&m.sender)
+                    .push_bind(&m.text)
+                    .push_bind(&m.code)
+                    .push_bind(span.map(|s| s.0))
+                    .push_bind(span.map(|s| s.1))
+                    .push_bind(m.sent_at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false))
+                    .push_bind(db.time(utc(m.received_at)))
+                    .push_bind(&m.encoding)
+                    .push_bind(&m.decode_error)
+                    .push_bind(m.incomplete)
+                    .push_bind(&stored.sha256)
+                    .push_bind(stored.confidence)
+                    .push_bind(&stored.origin[0])
+                    .push_bind(&stored.origin[1])
+                    .push_bind(&stored.alternatives);
+            });
+            let done = insert.build().execute(&mut *tx).await?.rows_affected();
+            tx.commit().await?;
+            Ok(done)
+        })
+    }
+
+    async fn pdus_page(&self, after: i64) -> Result<Vec<Pdu>, StoreError> {
+        on_db!(self, db => {
+            let rows = sqlx::query(
+                "SELECT id, message_id, modem, sha256, raw, received_at, sender, concat_ref, concat_total, \
+                 concat_seq FROM pdus WHERE id > $1 ORDER BY id LIMIT $2",
+            )
+            .bind(after)
+            .bind(BATCH)
+            .fetch_all(db.reader())
+            .await?;
+            rows.iter()
+                .map(|row| {
+                    Ok(Pdu {
+                        id: row.try_get("id")?,
+                        message_id: row.try_get("message_id")?,
+                        modem: row.try_get("modem")?,
+                        sha256: row.try_get("sha256")?,
+                        raw: row.try_get("raw")?,
+                        received_at: row.time("received_at")?,
+                        sender: row.try_get("sender")?,
+                        concat: [
+                            row.try_get("concat_ref")?,
+                            row.try_get("concat_total")?,
+                            row.try_get("concat_seq")?,
+                        ],
+                    })
+                })
+                .collect()
+        })
+    }
+
+    async fn write_pdus(&self, page: &[Pdu]) -> Result<u64, StoreError> {
+        on_db!(self, db => {
+            let mut tx = db.begin().await?;
+            let mut insert = db.builder(
+                "INSERT INTO pdus (id, message_id, modem, sha256, raw, received_at, sender, concat_ref, \
+                 concat_total, concat_seq) ",
+            );
+            insert.push_values(page, |mut row, p| {
+                row.push_bind(p.id)
+                    .push_bind(p.message_id)
+                    .push_bind(&p.modem)
+                    .push_bind(&p.sha256)
+                    .push_bind(p.raw.as_slice())
+                    .push_bind(db.time(utc(p.received_at)))
+                    .push_bind(&p.sender)
+                    .push_bind(p.concat[0])
+                    .push_bind(p.concat[1])
+                    .push_bind(p.concat[2]);
+            });
+            let done = insert.build().execute(&mut *tx).await?.rows_affected();
+            tx.commit().await?;
+            Ok(done)
+        })
+    }
+
+    async fn sent_page(&self, after: i64) -> Result<Vec<Sent>, StoreError> {
+        on_db!(self, db => {
+            let rows = sqlx::query(
+                "SELECT id, modem, recipient, text, status, error, message_refs, delivered_refs, parts, \
+                 created_at, updated_at FROM sent WHERE id > $1 ORDER BY id LIMIT $2",
+            )
+            .bind(after)
+            .bind(BATCH)
+            .fetch_all(db.reader())
+            .await?;
+            rows.iter()
+                .map(|row| {
+                    Ok(Sent {
+                        id: row.try_get("id")?,
+                        text: [
+                            row.try_get("modem")?,
+                            row.try_get("recipient")?,
+                            row.try_get("text")?,
+                            row.try_get("status")?,
+                        ],
+                        optional: [
+                            row.try_get("error")?,
+                            row.try_get("message_refs")?,
+                            row.try_get("delivered_refs")?,
+                        ],
+                        parts: row.try_get("parts")?,
+                        times: [row.time("created_at")?, row.time("updated_at")?],
+                    })
+                })
+                .collect()
+        })
+    }
+
+    async fn write_sent(&self, page: &[Sent]) -> Result<u64, StoreError> {
+        on_db!(self, db => {
+            let mut tx = db.begin().await?;
+            let mut insert = db.builder(
+                "INSERT INTO sent (id, modem, recipient, text, status, error, message_refs, delivered_refs, \
+                 parts, created_at, updated_at) ",
+            );
+            insert.push_values(page, |mut row, s| {
+                row.push_bind(s.id);
+                for text in &s.text {
+                    row.push_bind(text);
+                }
+                for optional in &s.optional {
+                    row.push_bind(optional);
+                }
+                row.push_bind(s.parts)
+                    .push_bind(db.time(utc(s.times[0])))
+                    .push_bind(db.time(utc(s.times[1])));
+            });
+            let done = insert.build().execute(&mut *tx).await?.rows_affected();
+            tx.commit().await?;
+            Ok(done)
+        })
+    }
+
+    async fn copy_settings(&self, target: &Store) -> Result<u64, StoreError> {
+        let saved = self.saved_settings().await?;
+        let map: serde_json::Map<String, serde_json::Value> = saved.into_iter().collect();
+        target.save_settings(&map).await?;
+        Ok(u64::try_from(map.len()).unwrap_or(u64::MAX))
+    }
+
+    /// This node's added modems and remembered ids, under the target's node.
+    async fn copy_node_rows(&self, target: &Store) -> Result<u64, StoreError> {
+        let mut copied = 0;
+        for modem in self.added_modems().await? {
+            target.remember_added_modem(&modem).await?;
+            copied += 1;
+        }
+        let ids: Vec<(String, String)> = on_db!(self, db => {
+            sqlx::query("SELECT port, id FROM modem_ids WHERE node = $1 ORDER BY port")
+                .bind(db.node())
+                .fetch_all(db.reader())
+                .await?
+                .iter()
+                .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+                .collect::<Result<_, sqlx::Error>>()?
+        });
+        for (port, id) in ids {
+            target.remember_modem_id(&port, &id).await?;
+            copied += 1;
+        }
+        Ok(copied)
+    }
+
+    /// The code corrections, conversation read marks and provider delivery records (small tables).
+    async fn copy_small_tables(&self, target: &Store) -> Result<u64, StoreError> {
+        let mut copied = 0;
+        for c in self.corrections().await? {
+            target.set_correction(&c.sender, c.correction).await?;
+            copied += 1;
+        }
+        let reads: Vec<(String, i64)> = on_db!(self, db => {
+            sqlx::query("SELECT peer, read_up_to FROM conversation_reads ORDER BY peer")
+                .fetch_all(db.reader())
+                .await?
+                .iter()
+                .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+                .collect::<Result<_, sqlx::Error>>()?
+        });
+        for (peer, up_to) in reads {
+            target.mark_read(&peer, Some(up_to)).await?;
+            copied += 1;
+        }
+        type ProviderRow = (
+            String,
+            String,
+            Option<i64>,
+            String,
+            Option<String>,
+            DateTime<FixedOffset>,
+        );
+        let provider: Vec<ProviderRow> = on_db!(self, db => {
+            sqlx::query(
+                "SELECT source, provider_id, sent_id, status, error, updated_at FROM provider_sent \
+                 ORDER BY source, provider_id",
+            )
+            .fetch_all(db.reader())
+            .await?
+            .iter()
+            .map(|row| {
+                Ok((
+                    row.try_get(0)?,
+                    row.try_get(1)?,
+                    row.try_get(2)?,
+                    row.try_get(3)?,
+                    row.try_get(4)?,
+                    row.time("updated_at")?,
+                ))
+            })
+            .collect::<Result<_, StoreError>>()?
+        });
+        for (source, provider_id, sent_id, status, error, updated_at) in provider {
+            on_db!(target, db => {
+                sqlx::query(
+                    "INSERT INTO provider_sent (source, provider_id, sent_id, status, error, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&source)
+                .bind(&provider_id)
+                .bind(sent_id)
+                .bind(&status)
+                .bind(&error)
+                .bind(db.time(utc(updated_at)))
+                .execute(db.writer())
+                .await?;
+            });
+            copied += 1;
+        }
+        Ok(copied)
+    }
+
+    /// Moves each id sequence past the highest id present, so new rows never take a copied id.
+    async fn resequence(&self) -> Result<(), StoreError> {
+        on_db!(self, db => {
+            for table in ["messages", "pdus", "sent"] {
+                if let Some(sql) = db.resequence(table) {
+                    sqlx::query(&sql).execute(db.writer()).await?;
+                }
+            }
+        });
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::search::tests::{store_with, COMPLETIONS};
+    use crate::store::testing::{postgres, sqlite};
+    use crate::store::{AddedModem, Inserted, MessageQuery, PartKey, SendStatus};
+
+    /// SQLite to PostgreSQL and back: every row arrives with its id, search finds the same messages, and new
+    /// rows continue after the copied ids.
+    #[tokio::test]
+    async fn a_history_moves_between_backends_whole() {
+        let from = sqlite().await;
+        let ids = store_with(&from, &COMPLETIONS).await;
+        from.insert_part(
+            "m",
+            b"waiting",
+            "S",
+            PartKey {
+                reference: 1,
+                total: 2,
+                seq: 1,
+            },
+        )
+        .await
+        .expect("part");
+        let sent = from
+            .insert_sent("m", "+4915123456789", "hi", 1)
+            .await
+            .expect("sent");
+        from.update_sent(sent, SendStatus::Sent, None, &[9])
+            .await
+            .expect("update");
+        from.save_settings(
+            serde_json::json!({"hide_code": true})
+                .as_object()
+                .expect("obj"),
+        )
+        .await
+        .expect("settings");
+        from.remember_added_modem(&AddedModem::Demo)
+            .await
+            .expect("added");
+        from.remember_modem_id("/dev/ttyUSB2", "imei:1")
+            .await
+            .expect("id");
+        assert!(
+            from.delete(ids[1]).await.expect("delete"),
+            "a gap in the ids is kept"
+        );
+        from.set_correction("Bank", simrelay_otp::Correction::NoCode)
+            .await
+            .expect("correction");
+        let peer = from
+            .get(ids[2])
+            .await
+            .expect("get")
+            .expect("message")
+            .sender;
+        from.mark_read(&peer, Some(ids[2])).await.expect("read");
+
+        let to = postgres().await;
+        let report = from.copy_into(&to).await.expect("copy");
+        assert_eq!(
+            report,
+            CopyReport {
+                messages: 6,
+                pdus: 7,
+                sent: 1,
+                settings: 1,
+                modems: 2,
+                other: 2
+            }
+        );
+        for store in [&from, &to] {
+            let found = store
+                .search(&MessageQuery {
+                    text: Some("cod".into()),
+                    limit: 100,
+                    ..Default::default()
+                })
+                .await
+                .expect("search");
+            let found: Vec<i64> = found.messages.iter().map(|m| m.id).collect();
+            assert_eq!(
+                found,
+                vec![ids[6], ids[4], ids[3], ids[2], ids[0]],
+                "{}",
+                store.backend
+            );
+        }
+        assert_eq!(
+            to.get(ids[3]).await.expect("get"),
+            from.get(ids[3]).await.expect("get")
+        );
+        assert_eq!(
+            to.pending_parts("m").await.expect("parts"),
+            vec![b"waiting".to_vec()]
+        );
+        assert_eq!(
+            to.get_sent(sent).await.expect("sent"),
+            from.get_sent(sent).await.expect("sent")
+        );
+        assert_eq!(
+            to.added_modems().await.expect("added"),
+            vec![AddedModem::Demo]
+        );
+        assert_eq!(
+            to.correction_for("Bank").await.expect("correction"),
+            Some(simrelay_otp::Correction::NoCode)
+        );
+        assert_eq!(
+            to.unread(&peer).await.expect("unread"),
+            from.unread(&peer).await.expect("unread")
+        );
+        assert_eq!(
+            to.known_modem_id("/dev/ttyUSB2")
+                .await
+                .expect("id")
+                .as_deref(),
+            Some("imei:1")
+        );
+        let Inserted::New(next) = to
+            .insert_message(&crate::store::tests::sample(b"after the copy"))
+            .await
+            .expect("insert")
+        else {
+            panic!("new");
+        };
+        assert!(next.id > ids[6], "the sequence moved past the copied ids");
+        assert!(matches!(
+            from.copy_into(&to).await,
+            Err(StoreError::NotEmpty)
+        ));
+
+        let back = sqlite().await;
+        let report = to.copy_into(&back).await.expect("copy back");
+        assert_eq!(report.messages, 7);
+        assert_eq!(back.get(next.id).await.expect("get"), Some(*next));
+    }
+}
