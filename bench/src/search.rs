@@ -117,9 +117,9 @@ pub async fn run(opts: &Opts) -> anyhow::Result<serde_json::Value> {
     // Typed prefixes of a reference, as while the user is still typing it: `ref` and 4 of its 7 digits
     // completes to up to 1,000 index terms, 2 digits to up to 100,000, far beyond what the engine expands into
     // exact terms (32), so these take FTS5's prefix path.
-    let (prefix, prefix_terms) = prefixes(server.addr, messages, 4, prefix_queries).await?;
+    let (prefix, prefix_terms) = prefixes(&server, messages, 4, prefix_queries).await?;
     let (short_prefix, short_prefix_terms) =
-        prefixes(server.addr, messages, 2, short_prefix_queries).await?;
+        prefixes(&server, messages, 2, short_prefix_queries).await?;
     drop(server);
     // Half a gigabyte; nothing in it is worth a post-mortem.
     for suffix in ["", "-wal", "-shm"] {
@@ -147,7 +147,7 @@ pub async fn run(opts: &Opts) -> anyhow::Result<serde_json::Value> {
 /// `count` queries for `ref` followed by the first `digits` of a random reference's 7 digits: their times, and
 /// how many index terms (references) each prefix completes to, on average.
 async fn prefixes(
-    addr: std::net::SocketAddr,
+    server: &ServerProcess,
     messages: u64,
     digits: u32,
     count: usize,
@@ -158,7 +158,7 @@ async fn prefixes(
     for _ in 0..count {
         let head = rand::rng().random_range(0..messages) / width;
         let (took, _) = query(
-            addr,
+            server,
             &format!("ref{head:0digits$}", digits = digits as usize),
         )
         .await?;

@@ -286,6 +286,7 @@ mod tests {
             encoding: None,
             decode_error: None,
             incomplete: false,
+            ..Message::default()
         }
     }
 

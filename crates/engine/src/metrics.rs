@@ -372,6 +372,7 @@ mod tests {
             storage_total: Some(30),
             source: None,
             waiting: Vec::new(),
+            pin_attempts_left: None,
         }
     }
 

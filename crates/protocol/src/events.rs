@@ -71,6 +71,8 @@ pub enum ServerNotice {
 }
 
 /// Any frame the server sends on `/ws`.
+// Built once per frame and matched at once: a box would cost every match more than the bytes save.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum ServerFrame {

@@ -219,6 +219,7 @@ mod tests {
             storage_total: None,
             source: None,
             waiting: Vec::new(),
+            pin_attempts_left: None,
         }
     }
 
