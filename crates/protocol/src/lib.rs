@@ -26,8 +26,8 @@ pub use devices::{Device, DeviceList, NewDevice, PairLink, Pairing, PairingReque
 pub use events::{ServerEvent, ServerFrame, ServerNotice};
 pub use message::{Message, MessageDetail, MessagePage};
 pub use modem::{
-    AddModem, ModemList, ModemState, ModemStatus, PortErrorKind, PortList, PortReport,
-    ProbeRequest, Registration, RemovedModem, UsbIdentity,
+    AddModem, ModemList, ModemState, ModemStatus, PinRejected, PinRequest, PortErrorKind, PortList,
+    PortReport, ProbeRequest, Registration, RemovedModem, UsbIdentity,
 };
 pub use relay::{
     CodeEvent, Delivery, DeliveryPage, DeliveryStatus, Forwarder, ForwarderKind, SendRefused,

@@ -115,6 +115,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/corrections/{sender}", delete(corrections::remove))
         .route("/api/modems", get(modems::list).post(modems::add))
         .route("/api/modems/{id}", delete(modems::remove))
+        .route("/api/modems/{id}/pin", post(modems::enter_pin))
         .route("/api/ports", get(ports::list))
         .route("/api/ports/probe", post(ports::probe))
         .route("/api/send", post(send::send))
