@@ -370,6 +370,7 @@ mod tests {
             storage_used: Some(2),
             storage_total: Some(30),
             source: None,
+            pin_attempts_left: None,
         }
     }
 

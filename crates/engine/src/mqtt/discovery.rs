@@ -217,6 +217,7 @@ mod tests {
             storage_used: None,
             storage_total: None,
             source: None,
+            pin_attempts_left: None,
         }
     }
 
