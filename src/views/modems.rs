@@ -78,7 +78,7 @@ fn attempts_label(left: Option<u8>) -> Option<String> {
 /// What a locked SIM needs from the user: a PIN field (tried once per press, never on its own), or, for a SIM
 /// that wants its PUK, how to unblock it.
 #[component]
-fn SimLock(
+pub(crate) fn SimLock(
     /// The modem's id.
     id: String,
     /// `PinRequired` or `PukRequired`.
