@@ -605,6 +605,25 @@ pub async fn remove_modem(endpoint: &Endpoint, id: &str) -> Result<(), ApiFailur
     delete_path(endpoint, &format!("/api/modems/{}", percent_encode(id))).await
 }
 
+/// `POST /api/modems/{id}/pin {"pin"}`: tries the SIM PIN once; the answer is the modem's status. A rejected
+/// PIN's failure says how many tries are left.
+pub async fn enter_pin(
+    endpoint: &Endpoint,
+    id: &str,
+    pin: &str,
+) -> Result<ModemStatus, ApiFailure> {
+    let path = format!("/api/modems/{}/pin", percent_encode(id));
+    send_json(
+        endpoint,
+        &path,
+        Request::post(&endpoint.http_url(&path)),
+        &simrelay_protocol::PinRequest {
+            pin: pin.to_owned(),
+        },
+    )
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -520,3 +520,49 @@ async fn voicemail_shows_as_a_status_on_the_message_and_the_modem() {
     tick().await;
     assert_eq!(texts(&host, ".waiting"), ["Voicemail: 2 waiting"]);
 }
+
+#[wasm_bindgen_test]
+async fn a_locked_sim_asks_for_its_pin_and_a_blocked_one_is_explained() {
+    use crate::views::modems::SimLock;
+    use simrelay_protocol::ModemState;
+    let host = mount(Prefs::default(), || {
+        view! { <SimLock id="imei:1".to_owned() state=ModemState::PinRequired attempts_left=Some(2) /> }
+            .into_any()
+    });
+    let text = host.text_content().unwrap_or_default();
+    assert!(
+        text.contains("SIM PIN") && text.contains("2 attempts left"),
+        "{text}"
+    );
+    let input: web_sys::HtmlInputElement = host
+        .query_selector("input")
+        .expect("query")
+        .expect("a PIN field")
+        .unchecked_into();
+    assert_eq!(input.type_(), "password");
+    // Not a PIN: refused here, with a reason, before anything is sent.
+    input.set_value("12a");
+    input
+        .dispatch_event(&web_sys::Event::new("input").expect("event"))
+        .expect("dispatch");
+    let button: web_sys::HtmlElement = host
+        .query_selector("button[type=submit]")
+        .expect("query")
+        .expect("an Unlock button")
+        .unchecked_into();
+    button.click();
+    tick().await;
+    let alert = host
+        .query_selector("[role=alert]")
+        .expect("query")
+        .map(|e| e.text_content().unwrap_or_default());
+    assert_eq!(alert.as_deref(), Some("A SIM PIN is 4 to 8 digits."));
+
+    let blocked = mount(Prefs::default(), || {
+        view! { <SimLock id="imei:1".to_owned() state=ModemState::PukRequired attempts_left=None /> }
+            .into_any()
+    });
+    assert!(blocked.query_selector("input").expect("query").is_none());
+    let text = blocked.text_content().unwrap_or_default();
+    assert!(text.contains("PUK") && text.contains("phone"), "{text}");
+}

@@ -3,8 +3,9 @@
 //! [`Note::for_message`] decides the words (code first in the title, the untrusted SMS text shortened and escaped in
 //! the body); a [`Notifier`] shows it and reports which action the user took. [`DesktopNotifier`] uses notify-rust,
 //! which speaks `org.freedesktop.Notifications` on Linux (with actions) and does what it can on Windows and macOS.
+//! [`Note::for_locked_sim`] tells the user when a SIM waits for its PIN (or PUK).
 
-use simrelay_protocol::Message;
+use simrelay_protocol::{Message, ModemState, ModemStatus};
 
 /// Longest body, in characters, before the text is cut with an ellipsis: notification popups show about three
 /// lines, and a long SMS would only push the code out of view.
@@ -96,6 +97,46 @@ impl Note {
             code,
             message_id: message.id,
         }
+    }
+}
+
+impl Note {
+    /// The notification for a modem that just started waiting for its SIM PIN (or PUK); `None` when `modem` does
+    /// not wait for one, or already did (`previous`), so a status refresh does not raise it again.
+    pub fn for_locked_sim(previous: Option<ModemState>, modem: &ModemStatus) -> Option<Self> {
+        if previous == Some(modem.state) {
+            return None;
+        }
+        let name = one_line(modem.label.as_deref().unwrap_or(&modem.id));
+        let (title, body) = match modem.state {
+            ModemState::PinRequired => {
+                let left = match modem.pin_attempts_left {
+                    Some(1) => " (1 attempt left before it needs its PUK)".to_owned(),
+                    Some(n) => format!(" ({n} attempts left)"),
+                    None => String::new(),
+                };
+                (
+                    "SIM PIN needed".to_owned(),
+                    format!("{name}: enter the SIM PIN on the Modems screen{left}"),
+                )
+            }
+            ModemState::PukRequired => (
+                "SIM blocked: PUK needed".to_owned(),
+                format!(
+                    "{name}: three wrong PINs; put the SIM in a phone, enter its PUK and choose a new PIN, \
+                     then enter that PIN on the Modems screen"
+                ),
+            ),
+            _ => return None,
+        };
+        Some(Self {
+            title: escape_markup(&title),
+            body: escape_markup(&body),
+            code: None,
+            // No message: a click opens the window.
+            message_id: 0,
+            click_copies: false,
+        })
     }
 }
 
@@ -367,6 +408,27 @@ mod tests {
         assert_eq!(note.title, "&lt;i&gt;Bank&lt;/i&gt; &amp; Co");
         let note = Note::for_message(&message("<b>x</b>", "code", Some("12<34")), false);
         assert_eq!(note.title, "12&lt;34 \u{b7} &lt;b&gt;x&lt;/b&gt;");
+    }
+
+    #[test]
+    fn a_locked_sim_is_announced_once_with_the_tries_left() {
+        let mut modem = ModemStatus::new("imei:1", "/dev/ttyUSB2", ModemState::PinRequired);
+        modem.label = Some("Work <SIM>".into());
+        modem.pin_attempts_left = Some(2);
+        let note = Note::for_locked_sim(Some(ModemState::Connecting), &modem).expect("a note");
+        assert_eq!(note.title, "SIM PIN needed");
+        assert!(note.body.contains("Work &lt;SIM&gt;"), "{}", note.body);
+        assert!(note.body.contains("2 attempts left"), "{}", note.body);
+        assert!(note.code.is_none());
+        assert!(Note::for_locked_sim(Some(ModemState::PinRequired), &modem).is_none());
+        modem.state = ModemState::PukRequired;
+        let puk = Note::for_locked_sim(Some(ModemState::PinRequired), &modem).expect("a note");
+        assert!(
+            puk.title.contains("PUK") && puk.body.contains("phone"),
+            "{puk:?}"
+        );
+        modem.state = ModemState::Connected;
+        assert!(Note::for_locked_sim(Some(ModemState::PukRequired), &modem).is_none());
     }
 
     #[test]

@@ -10,7 +10,9 @@ use crate::notify::{Note, NoteAction, Notifier};
 use crate::pause::Pause;
 use crate::settings::NoteSettings;
 use simrelay_engine::Engine;
-use simrelay_protocol::{Message, ModemState, Notifications, ServerEvent, Settings, SettingsPatch};
+use simrelay_protocol::{
+    Message, ModemState, ModemStatus, Notifications, ServerEvent, Settings, SettingsPatch,
+};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -219,9 +221,15 @@ impl Shell {
     /// What the tray icon should show.
     pub fn mood(&self) -> TrayMood {
         let modems = lock(&self.modems);
-        let trouble = modems
-            .values()
-            .any(|s| matches!(s, ModemState::Disconnected | ModemState::Failed));
+        let trouble = modems.values().any(|s| {
+            matches!(
+                s,
+                ModemState::Disconnected
+                    | ModemState::Failed
+                    | ModemState::PinRequired
+                    | ModemState::PukRequired
+            )
+        });
         if trouble {
             TrayMood::Trouble
         } else if self.unread.load(Ordering::Relaxed) {
@@ -290,8 +298,9 @@ impl Shell {
         match event {
             ServerEvent::Sms { message } => self.on_sms(message),
             ServerEvent::Modem { modem } => {
-                lock(&self.modems).insert(modem.id.clone(), modem.state);
+                let previous = lock(&self.modems).insert(modem.id.clone(), modem.state);
                 self.touch();
+                self.on_locked_sim(previous, &modem);
             }
             ServerEvent::ModemRemoved { id } => {
                 // A removed modem's last state must not keep the tray showing trouble.
@@ -309,6 +318,26 @@ impl Shell {
             }
             _ => {}
         }
+    }
+
+    /// A SIM that just started waiting for its PIN (or PUK) raises a notification, unless notifications are
+    /// paused (the tray still shows the trouble); a click opens the window, whose Modems screen asks for it.
+    fn on_locked_sim(self: &Arc<Self>, previous: Option<ModemState>, modem: &ModemStatus) {
+        let Some(note) = Note::for_locked_sim(previous, modem) else {
+            return;
+        };
+        if self.pause().is_paused(Instant::now()) {
+            return;
+        }
+        let shell = self.clone();
+        self.notifier.show(
+            note,
+            Box::new(move |action| {
+                if action == NoteAction::Open {
+                    shell.show_window();
+                }
+            }),
+        );
     }
 
     fn on_sms(self: &Arc<Self>, message: Message) {

@@ -66,6 +66,90 @@ fn device_label(manufacturer: Option<&str>, model: Option<&str>) -> Option<Strin
     }
 }
 
+/// "2 attempts left", or nothing when the modem does not tell.
+fn attempts_label(left: Option<u8>) -> Option<String> {
+    match left? {
+        0 => None,
+        1 => Some("1 attempt left before the SIM needs its PUK".into()),
+        n => Some(format!("{n} attempts left")),
+    }
+}
+
+/// What a locked SIM needs from the user: a PIN field (tried once per press, never on its own), or, for a SIM
+/// that wants its PUK, how to unblock it.
+#[component]
+pub(crate) fn SimLock(
+    /// The modem's id.
+    id: String,
+    /// `PinRequired` or `PukRequired`.
+    state: ModemState,
+    /// Wrong PINs the SIM still takes, where the modem tells.
+    attempts_left: Option<u8>,
+) -> impl IntoView {
+    if state == ModemState::PukRequired {
+        return view! {
+            <p class="sim-lock" role="note">
+                "The SIM is blocked after three wrong PINs. Put it in a phone, enter its PUK (on the card the SIM \
+                 came on, or from your operator) and choose a new PIN there; then put it back and enter the new PIN \
+                 here. SimRelay never enters a PUK."
+            </p>
+        }
+        .into_any();
+    }
+    let app = expect_context::<AppState>();
+    let pin = RwSignal::new(String::new());
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let entered = pin.get_untracked().trim().to_owned();
+        if !(4..=8).contains(&entered.len()) || !entered.bytes().all(|b| b.is_ascii_digit()) {
+            error.set(Some("A SIM PIN is 4 to 8 digits.".into()));
+            return;
+        }
+        let id = id.clone();
+        busy.set(true);
+        error.set(None);
+        leptos::task::spawn_local(async move {
+            let endpoint = app.endpoint.get_value();
+            match api::enter_pin(&endpoint, &id, &entered).await {
+                Ok(modem) => {
+                    pin.try_set(String::new());
+                    app.modems.update(|all| {
+                        if let Some(m) = all.iter_mut().find(|m| m.id == modem.id) {
+                            *m = modem;
+                        }
+                    });
+                }
+                Err(e) => {
+                    pin.try_set(String::new());
+                    error.try_set(Some(e.to_string()));
+                }
+            }
+            busy.try_set(false);
+        });
+    };
+    view! {
+        <form class="sim-lock" on:submit=submit>
+            <label>
+                "SIM PIN"
+                <input
+                    type="password"
+                    inputmode="numeric"
+                    autocomplete="off"
+                    maxlength="8"
+                    prop:value=move || pin.get()
+                    on:input=move |ev| pin.set(event_target_value(&ev))
+                />
+            </label>
+            {attempts_label(attempts_left).map(|a| view! { <span class="hint">{a}</span> })}
+            <button type="submit" class="btn btn-primary" disabled=move || busy.get()>"Unlock"</button>
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        </form>
+    }
+    .into_any()
+}
+
 #[component]
 fn ModemCard(
     /// The modem.
@@ -154,6 +238,9 @@ fn ModemCard(
                 {modem.iccid.map(|iccid| view! { <dt>"ICCID"</dt><dd class="mono">{iccid}</dd> })}
             </dl>
             {modem.last_error.map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            {matches!(modem.state, ModemState::PinRequired | ModemState::PukRequired).then(|| view! {
+                <SimLock id=modem.id.clone() state=modem.state attempts_left=modem.pin_attempts_left/>
+            })}
             <div class="actions modem-actions">
                 <Show
                     when=move || confirming.get()
@@ -344,6 +431,17 @@ mod tests {
             Some("Huawei E3372")
         );
         assert_eq!(registration_label(Registration::Roaming), "roaming");
+    }
+
+    #[test]
+    fn attempts_left_are_said_only_when_known() {
+        assert_eq!(attempts_label(None), None);
+        assert_eq!(attempts_label(Some(0)), None);
+        assert_eq!(
+            attempts_label(Some(1)).as_deref(),
+            Some("1 attempt left before the SIM needs its PUK")
+        );
+        assert_eq!(attempts_label(Some(2)).as_deref(), Some("2 attempts left"));
     }
 
     #[test]

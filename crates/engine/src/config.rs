@@ -155,6 +155,13 @@ impl Config {
         })
     }
 
+    /// The file of SIM PINs entered in the app: `pins.toml` next to the paired-devices file, none when that
+    /// lives in memory.
+    pub fn pins_path(&self) -> Option<PathBuf> {
+        self.tokens_path()
+            .map(|tokens| tokens.with_file_name(crate::pins::PINS_FILE))
+    }
+
     /// The directory of the TLS certificate: `tls_dir`, else `state_dir`, else the default config directory.
     pub fn tls_path(&self) -> PathBuf {
         self.tls_dir

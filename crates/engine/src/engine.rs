@@ -216,7 +216,8 @@ impl Engine {
             shutdown.clone(),
             ModemDefaults {
                 labels: config.modem_labels.clone(),
-                pins: config.modem_pins.clone(),
+                pins: crate::pins::merged(&config.modem_pins, config.pins_path().as_deref()),
+                pins_file: config.pins_path(),
                 sweep_secs: config.sweep_secs,
                 demo_interval_secs: config.demo_interval_secs,
             },

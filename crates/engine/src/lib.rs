@@ -21,6 +21,7 @@ mod modems;
 pub mod mqtt;
 pub mod offline;
 mod outgoing;
+pub mod pins;
 mod retention;
 mod server;
 mod sources;

@@ -33,6 +33,8 @@ pub(crate) struct ModemDefaults {
     pub(crate) labels: BTreeMap<String, String>,
     /// SIM PINs by port.
     pub(crate) pins: BTreeMap<String, String>,
+    /// Where a PIN entered in the app is stored for the next start (`None`: not stored).
+    pub(crate) pins_file: Option<PathBuf>,
     /// Seconds between SIM sweeps.
     pub(crate) sweep_secs: u64,
     /// Seconds between demo messages.
@@ -181,6 +183,30 @@ impl Modems {
             .find(|e| e.handle.id() == id)
             .or_else(|| entries.iter().find(|e| e.key == id))
             .map(|e| e.handle.clone())
+    }
+
+    /// The modem `id` names, as [`Modems::named`], with the port it was started on.
+    pub(crate) fn named_with_port(&self, id: &str) -> Option<(ModemHandle, String)> {
+        let entries = self.lock();
+        entries
+            .iter()
+            .find(|e| e.handle.id() == id)
+            .or_else(|| entries.iter().find(|e| e.key == id))
+            .map(|e| (e.handle.clone(), e.key.clone()))
+    }
+
+    /// Stores a PIN the SIM on `port` accepted, so the next start unlocks it by itself; `false` when there is
+    /// nowhere to store it (no state directory).
+    pub(crate) fn remember_pin(
+        &self,
+        port: &str,
+        pin: &str,
+    ) -> Result<bool, crate::pins::PinsError> {
+        let Some(path) = &self.inner.defaults.pins_file else {
+            return Ok(false);
+        };
+        crate::pins::store(path, port, pin)?;
+        Ok(true)
     }
 
     /// Starts the modem on `port` (its driver, ingest and id memory). A modem of [`Origin::Added`] is stored so

@@ -31,8 +31,8 @@ pub use message::{
     ContentKind, Indication, Message, MessageContent, MessageDetail, MessagePage, WaitingKind,
 };
 pub use modem::{
-    AddModem, ModemList, ModemState, ModemStatus, PortErrorKind, PortList, PortReport,
-    ProbeRequest, Registration, RemovedModem, UsbIdentity, Waiting,
+    AddModem, ModemList, ModemState, ModemStatus, PinRejected, PinRequest, PortErrorKind, PortList,
+    PortReport, ProbeRequest, Registration, RemovedModem, UsbIdentity, Waiting,
 };
 pub use relay::{
     CodeEvent, Delivery, DeliveryPage, DeliveryStatus, Forwarder, ForwarderKind, SendRefused,

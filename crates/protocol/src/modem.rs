@@ -180,6 +180,42 @@ pub struct AddModem {
     pub demo: bool,
 }
 
+/// Body of `POST /api/modems/{id}/pin`: the SIM PIN to try once. The answer is the modem's [`ModemStatus`];
+/// a rejected PIN is a 422 [`PinRejected`].
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PinRequest {
+    /// 4 to 8 digits.
+    pub pin: String,
+}
+
+impl std::fmt::Debug for PinRequest {
+    // A PIN in a log line would outlive the request.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PinRequest").finish_non_exhaustive()
+    }
+}
+
+impl PinRequest {
+    /// Why the PIN cannot be a SIM PIN (a SIM takes 4 to 8 digits), for the user; `None` when it can.
+    pub fn problem(&self) -> Option<&'static str> {
+        let ok = (4..=8).contains(&self.pin.len()) && self.pin.bytes().all(|b| b.is_ascii_digit());
+        (!ok).then_some("a SIM PIN is 4 to 8 digits (0-9); check the PIN that came with the SIM")
+    }
+}
+
+/// Body of the 422 answer when the SIM rejected the PIN: [`crate::ApiError`]'s fields plus the tries left.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PinRejected {
+    /// `pin_rejected`.
+    pub error: String,
+    /// What happened and what to do, for a person.
+    pub detail: String,
+    /// Wrong PINs the SIM still takes before it wants its PUK, where the modem tells.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempts_left: Option<u8>,
+}
+
 /// Answer of `DELETE /api/modems/{id}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RemovedModem {
@@ -296,6 +332,17 @@ mod tests {
             serde_json::from_value::<ModemStatus>(json).expect("parses"),
             status
         );
+    }
+
+    #[test]
+    fn a_pin_is_four_to_eight_digits_and_never_debug_printed() {
+        let pin = |p: &str| PinRequest { pin: p.into() };
+        assert!(pin("0000").problem().is_none());
+        assert!(pin("12345678").problem().is_none());
+        for bad in ["", "123", "123456789", "12a4", " 1234", "١٢٣٤"] {
+            assert!(pin(bad).problem().is_some(), "{bad:?}");
+        }
+        assert!(!format!("{:?}", pin("4711")).contains("4711"));
     }
 
     #[test]

@@ -119,6 +119,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/corrections/{sender}", delete(corrections::remove))
         .route("/api/modems", get(modems::list).post(modems::add))
         .route("/api/modems/{id}", delete(modems::remove))
+        .route("/api/modems/{id}/pin", post(modems::enter_pin))
         .route("/api/ports", get(ports::list).post(ports::probe_all))
         .route("/api/ports/probe", post(ports::probe))
         .route("/api/send", post(send::send))

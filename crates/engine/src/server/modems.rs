@@ -1,20 +1,24 @@
 //! `/api/modems`: listing the modems, adding one (a serial port, or the demo modem) and removing one while the
-//! server runs.
+//! server runs, and entering a SIM's PIN (`POST /api/modems/{id}/pin`, loopback only).
 //!
 //! A modem added here is stored and started again at the next start; see [`crate::modems`].
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::extract::rejection::{JsonRejection, PathRejection};
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
-use simrelay_modem::ModemHandle;
-use simrelay_protocol::{AddModem, ModemList, ModemState, ModemStatus, RemovedModem};
+use simrelay_modem::{ModemError, ModemHandle};
+use simrelay_protocol::{
+    AddModem, ModemList, ModemState, ModemStatus, PinRejected, PinRequest, RemovedModem,
+};
 
 use super::error::Failure;
 use super::ports::{body_failure, checked_port};
-use super::AppState;
+use super::{require_loopback, AppState};
 use crate::modems::{AddError, Origin};
 
 /// Longest modem label.
@@ -134,6 +138,110 @@ pub(crate) async fn remove(
             "there is no modem {id:?}; see GET /api/modems"
         ))),
     }
+}
+
+/// How long the answer to a PIN waits for the modem to report itself unlocked.
+const UNLOCK_WAIT: Duration = Duration::from_secs(10);
+
+/// `POST /api/modems/{id}/pin {"pin": "1234"}` (loopback only): tries the PIN once. Accepted, it is stored for
+/// the next start and the answer is the modem's status; rejected, 422 with the tries left; a SIM that wants its
+/// PUK, or no PIN, 409; an unknown modem 404.
+pub(crate) async fn enter_pin(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    id: Result<Path<String>, PathRejection>,
+    body: Result<Json<PinRequest>, JsonRejection>,
+) -> Result<Json<ModemStatus>, Response> {
+    require_loopback(peer).map_err(IntoResponse::into_response)?;
+    let Path(id) =
+        id.map_err(|_| Failure::bad_request("the modem id must be text").into_response())?;
+    let Json(request) = body.map_err(|_| {
+        Failure::bad_request("the body must be {\"pin\": \"<4 to 8 digits>\"}").into_response()
+    })?;
+    if let Some(problem) = request.problem() {
+        return Err(Failure::bad_request(problem).into_response());
+    }
+    let Some((handle, port)) = state.modems.named_with_port(&id) else {
+        return Err(
+            Failure::not_found(format!("there is no modem {id:?}; see GET /api/modems"))
+                .into_response(),
+        );
+    };
+    let status_now = || state.hub.modems().into_iter().find(|m| m.id == handle.id());
+    if let Some(status) = status_now().filter(|s| s.state == ModemState::PukRequired) {
+        return Err(puk_required(status.last_error).into_response());
+    }
+    match handle.enter_pin(request.pin.clone()).await {
+        Ok(()) => {}
+        Err(ModemError::PinRejected { attempts_left }) => {
+            let detail = ModemError::PinRejected { attempts_left }.to_string();
+            return Err((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Json(PinRejected {
+                    error: "pin_rejected".into(),
+                    detail: format!("{detail}; check the PIN and try again, it is not retried"),
+                    attempts_left,
+                }),
+            )
+                .into_response());
+        }
+        Err(ModemError::Pin(reason)) => {
+            let puk = status_now().is_some_and(|s| s.state == ModemState::PukRequired);
+            return Err(if puk {
+                puk_required(Some(reason))
+            } else {
+                Failure::new(StatusCode::CONFLICT, "no_pin_wanted", reason)
+            }
+            .into_response());
+        }
+        Err(e @ (ModemError::Disconnected | ModemError::Stopped)) => {
+            return Err(Failure::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "modem_unavailable",
+                format!("{e}; check that it is plugged in and try again"),
+            )
+            .into_response());
+        }
+        Err(e) => {
+            return Err(Failure::new(
+                StatusCode::BAD_GATEWAY,
+                "modem_failed",
+                format!("the PIN could not be entered: {e}; try again"),
+            )
+            .into_response());
+        }
+    }
+    // The SIM took it: from now on it is the PIN for this port.
+    match state.modems.remember_pin(&port, &request.pin) {
+        Ok(true) => {}
+        Ok(false) => tracing::info!(%port, "no state directory: the SIM PIN is not stored"),
+        Err(e) => tracing::error!(%port, error = %e, "cannot store the SIM PIN"),
+    }
+    let deadline = tokio::time::Instant::now() + UNLOCK_WAIT;
+    loop {
+        let status = status_now();
+        let unlocked = status
+            .as_ref()
+            .is_some_and(|s| !matches!(s.state, ModemState::PinRequired | ModemState::PukRequired));
+        if unlocked || tokio::time::Instant::now() >= deadline {
+            return Ok(Json(status.unwrap_or_else(|| {
+                ModemStatus::new(handle.id(), "", ModemState::Connecting)
+            })));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn puk_required(reason: Option<String>) -> Failure {
+    Failure::new(
+        StatusCode::CONFLICT,
+        "puk_required",
+        reason.unwrap_or_else(|| {
+            "the SIM wants its PUK after three wrong PINs: put it in a phone, enter the PUK from the SIM's \
+             card there and choose a new PIN, then enter that PIN here"
+                .into()
+        }),
+    )
 }
 
 #[cfg(test)]

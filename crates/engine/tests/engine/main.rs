@@ -25,6 +25,7 @@ mod search_scale;
 mod security;
 mod server;
 mod settings;
+mod sim_pin;
 mod sources;
 mod tls;
 mod trust;
