@@ -40,8 +40,9 @@ fn status(engine: &Engine) -> Option<ModemStatus> {
     engine.hub().modems().into_iter().next()
 }
 
+/// `POST /api/modems/{id}/pin` with the main token, as the Modems screen sends it.
 async fn post_pin(engine: &Engine, id: &str, body: serde_json::Value) -> reqwest::Response {
-    reqwest::Client::new()
+    common::client(engine)
         .post(common::url(engine, &format!("/api/modems/{id}/pin")))
         .json(&body)
         .send()
@@ -69,7 +70,14 @@ async fn a_pin_entered_in_the_app_unlocks_the_sim_now_and_at_the_next_start() {
     let id = status(&engine).expect("listed").id;
     assert_eq!(sim.pin_attempts(), 0, "no PIN is configured: none is tried");
 
-    // Not a PIN, an unknown modem: refused before the SIM sees anything.
+    // Without the token, not a PIN, an unknown modem: refused before the SIM sees anything.
+    let r = reqwest::Client::new()
+        .post(common::url(&engine, &format!("/api/modems/{id}/pin")))
+        .json(&serde_json::json!({"pin": PIN}))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 401);
     let r = post_pin(&engine, &id, serde_json::json!({"pin": "12a4"})).await;
     assert_eq!(r.status(), 400);
     let error: ApiError = r.json().await.expect("error body");
