@@ -420,7 +420,7 @@ mod tests {
         let database = cluster.create_database();
         let url = cluster.url(&database);
         let b = node(&url, "b", Vec::new()).await;
-        let (mut client, _) = WsClient::connect(b.local_addr(), None)
+        let (mut client, _) = WsClient::connect(b.local_addr(), Some(b.token()))
             .await
             .expect("a WebSocket client of B");
         let sim = Simulator::start(SimOptions {

@@ -317,23 +317,7 @@ mod tests {
     use crate::store::{Inserted, NewMessage, SendStatus};
 
     fn message(sender: &str, text: &str, modem: &str) -> NewMessage {
-        NewMessage {
-            modem: modem.into(),
-            sender: sender.into(),
-            text: text.into(),
-            code: None,
-            code_span: None,
-            confidence: None,
-            origin: None,
-            alternatives: Vec::new(),
-            sent_at: DateTime::parse_from_rfc3339("2026-11-22T10:00:00+01:00").expect("valid"),
-            encoding: None,
-            decode_error: None,
-            incomplete: false,
-            pdus: vec![format!("{sender}/{text}").into_bytes()],
-            extra_pdus: Vec::new(),
-            ..NewMessage::default()
-        }
+        crate::store::testing::received(modem, sender, text, format!("{sender}/{text}"))
     }
 
     async fn receive(store: &Store, sender: &str, text: &str, modem: &str) -> i64 {

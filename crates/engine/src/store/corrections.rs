@@ -345,21 +345,13 @@ mod tests {
         let (code, code_span, confidence, origin, alternatives) =
             fields_of(simrelay_otp::analyse(text));
         NewMessage {
-            modem: "m".into(),
-            sender: sender.into(),
-            text: text.into(),
             code,
             code_span,
             confidence,
             origin,
             alternatives,
             sent_at: Utc::now().fixed_offset(),
-            encoding: None,
-            decode_error: None,
-            incomplete: false,
-            pdus: vec![vec![pdu]],
-            extra_pdus: Vec::new(),
-            ..NewMessage::default()
+            ..crate::store::testing::received("m", sender, text, [pdu])
         }
     }
 

@@ -449,21 +449,8 @@ mod tests {
 
     fn message(n: u8, sender: &str, code: Option<&str>, modem: &str) -> NewMessage {
         NewMessage {
-            modem: modem.into(),
-            sender: sender.into(),
-            text: "text".into(),
             code: code.map(str::to_owned),
-            code_span: None,
-            confidence: None,
-            origin: None,
-            alternatives: Vec::new(),
-            sent_at: DateTime::parse_from_rfc3339("2026-11-22T10:00:00+01:00").expect("valid"),
-            encoding: None,
-            decode_error: None,
-            incomplete: false,
-            pdus: vec![vec![n]],
-            extra_pdus: Vec::new(),
-            ..NewMessage::default()
+            ..crate::store::testing::received(modem, sender, "text", [n])
         }
     }
 

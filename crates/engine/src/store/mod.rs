@@ -724,21 +724,10 @@ pub(crate) mod tests {
 
     pub(crate) fn sample(pdu: &[u8]) -> NewMessage {
         NewMessage {
-            modem: "m1".into(),
-            sender: "+491701234567".into(),
-            text: "Your code is 123456".into(),
             code: Some("123456".into()),
             code_span: Some([13, 19]),
-            confidence: None,
-            origin: None,
-            alternatives: Vec::new(),
-            sent_at: DateTime::parse_from_rfc3339("2026-11-22T10:00:00+01:00").expect("valid"),
             encoding: Some("gsm7".into()),
-            decode_error: None,
-            incomplete: false,
-            pdus: vec![pdu.to_vec()],
-            extra_pdus: Vec::new(),
-            ..NewMessage::default()
+            ..crate::store::testing::received("m1", "+491701234567", "Your code is 123456", pdu)
         }
     }
 

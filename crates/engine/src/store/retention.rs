@@ -132,27 +132,14 @@ fn scrubbed(text: &str, start: Option<i64>, end: Option<i64>) -> String {
 mod tests {
     use super::*;
     use crate::store::{Inserted, MessageQuery, NewMessage};
-    use chrono::DateTime;
 
     async fn store_with(store: &Store, n: u8) -> Vec<i64> {
         let mut ids = Vec::new();
         for i in 0..n {
             let new = NewMessage {
-                modem: "m".into(),
-                sender: "S".into(),
-                text: "Your code is 482913, valid 5 min".into(),
                 code: Some("482913".into()),
                 code_span: Some([13, 19]),
-                confidence: None,
-                origin: None,
-                alternatives: Vec::new(),
-                sent_at: DateTime::parse_from_rfc3339("2026-11-22T10:00:00+01:00").expect("valid"),
-                encoding: None,
-                decode_error: None,
-                incomplete: false,
-                pdus: vec![vec![i]],
-                extra_pdus: Vec::new(),
-                ..NewMessage::default()
+                ..crate::store::testing::received("m", "S", "Your code is 482913, valid 5 min", [i])
             };
             let Inserted::New(m) = store.insert_message(&new).await.expect("insert") else {
                 panic!("dup")
@@ -261,21 +248,12 @@ mod tests {
                 crate::store::code_fields(simrelay_otp::analyse(text));
             assert_eq!(alternatives.len(), 1, "{alternatives:?}");
             let new = NewMessage {
-                modem: "m".into(),
-                sender: "S".into(),
-                text: text.into(),
                 code,
                 code_span,
                 confidence,
                 origin,
                 alternatives,
-                sent_at: DateTime::parse_from_rfc3339("2026-11-22T10:00:00+01:00").expect("valid"),
-                encoding: None,
-                decode_error: None,
-                incomplete: false,
-                pdus: vec![vec![1]],
-                extra_pdus: Vec::new(),
-                ..NewMessage::default()
+                ..crate::store::testing::received("m", "S", text, [1])
             };
             let Inserted::New(m) = store.insert_message(&new).await.expect("insert") else {
                 panic!("dup")

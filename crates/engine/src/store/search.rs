@@ -267,26 +267,11 @@ pub(crate) mod tests {
     ) -> Vec<i64> {
         let mut ids = Vec::new();
         for (i, (sender, text, code)) in texts.iter().enumerate() {
+            let modem = if i % 2 == 0 { "even" } else { "odd" };
+            let pdu = [u8::try_from(i).expect("small")];
             let new = NewMessage {
-                modem: if i % 2 == 0 {
-                    "even".into()
-                } else {
-                    "odd".into()
-                },
-                sender: (*sender).into(),
-                text: (*text).into(),
                 code: code.map(str::to_owned),
-                code_span: None,
-                confidence: None,
-                origin: None,
-                alternatives: Vec::new(),
-                sent_at: DateTime::parse_from_rfc3339("2026-11-22T10:00:00+01:00").expect("valid"),
-                encoding: None,
-                decode_error: None,
-                incomplete: false,
-                pdus: vec![vec![u8::try_from(i).expect("small")]],
-                extra_pdus: Vec::new(),
-                ..NewMessage::default()
+                ..crate::store::testing::received(modem, sender, text, pdu)
             };
             let Inserted::New(m) = store.insert_message(&new).await.expect("insert") else {
                 panic!("dup")

@@ -3,7 +3,7 @@
 
 use std::ops::Deref;
 
-use super::{Location, Store};
+use super::{Location, NewMessage, Store};
 
 pub(crate) mod cluster;
 
@@ -99,5 +99,24 @@ pub(crate) async fn postgres() -> TestStore {
         store,
         backend: "postgres",
         place: Place::Database(name),
+    }
+}
+
+/// A received message as store tests need one: from `sender` on `modem`, sent 2026-11-22 10:00 +01:00, no code, and
+/// `pdu` its only PDU (distinct PDUs are distinct messages to the dedup key). Tests override fields with `..`.
+pub(crate) fn received(
+    modem: &str,
+    sender: &str,
+    text: &str,
+    pdu: impl Into<Vec<u8>>,
+) -> NewMessage {
+    NewMessage {
+        modem: modem.into(),
+        sender: sender.into(),
+        text: text.into(),
+        sent_at: chrono::DateTime::parse_from_rfc3339("2026-11-22T10:00:00+01:00")
+            .expect("a valid time"),
+        pdus: vec![pdu.into()],
+        ..NewMessage::default()
     }
 }
