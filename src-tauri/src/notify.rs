@@ -282,7 +282,8 @@ mod tests {
         let mut m = message("Parcel<b>", "Arrives <i>today</i>", None);
         m.flash = true;
         let note = Note::for_message(&m, false);
-        assert_eq!(note.title, "Flash message \u{b7} Parcel<b>");
+        // Titles are escaped like bodies (some notification servers render markup in both).
+        assert_eq!(note.title, "Flash message \u{b7} Parcel&lt;b&gt;");
         assert_eq!(note.body, "Arrives &lt;i&gt;today&lt;/i&gt;");
 
         let mut m = message("+4917", "", None);
