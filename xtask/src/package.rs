@@ -852,6 +852,7 @@ mod tests {
         let url = line
             .trim()
             .strip_prefix("SimRelay is listening on http://")
+            .and_then(|rest| rest.split_whitespace().next())
             .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
             .trim_end_matches('/')
             .to_owned();
@@ -948,7 +949,7 @@ chroot $w/root sh -c '
             .filter_map(|l| l.strip_prefix("config|"))
             .collect();
         for expected in [
-            "# state:       /var/lib/simrelay (paired devices, TLS certificate)",
+            "# state:       /var/lib/simrelay (access token, paired devices, TLS certificate)",
             "# logs:        standard error only (log_files = false)",
             "db = \"/var/lib/simrelay/simrelay.db\"",
         ] {
