@@ -237,6 +237,20 @@ async fn tab_reaches_every_settings_field_with_visible_focus() {
         .await
         .expect("eval");
     assert!(loaded, "the server's settings never showed: {text}");
+    // Sections fill in from their own requests (devices, corrections, deliveries): wait until the set of controls
+    // stops changing, so none appears after the numbering below.
+    let count_controls =
+        "return document.querySelectorAll('.settings input, .settings button, .settings select, \
+                          .settings textarea, .settings a[href], .settings [tabindex]').length;";
+    let mut last = browser.eval(count_controls).await.expect("eval");
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let now = browser.eval(count_controls).await.expect("eval");
+        if now == last {
+            break;
+        }
+        last = now;
+    }
     // Number every control a keyboard user must reach, in document order.
     let expected = browser
         .eval(
