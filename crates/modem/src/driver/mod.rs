@@ -150,6 +150,13 @@ pub fn spawn_with(
 }
 
 /// What woke an idle driver task.
+/// What ended a wait while the port is closed.
+enum Away {
+    Elapsed,
+    Stop,
+    Request(Request),
+}
+
 enum Wake {
     Request(Option<Request>),
     /// An event was handed over (false: the receiver is gone).
@@ -325,28 +332,10 @@ impl Driver {
     async fn pause(&mut self, duration: Duration, queue_sends: bool) -> bool {
         let until = Instant::now() + duration;
         loop {
-            let wake = tokio::select! {
-                _ = tokio::time::sleep_until(until) => return true,
-                request = self.requests.recv() => Wake::Request(request),
-                permit = self.events.reserve(), if !self.outbox.is_empty() => match permit {
-                    Ok(permit) => {
-                        if let Some(event) = self.outbox.pop_front() {
-                            permit.send(event);
-                        }
-                        Wake::Permit(true)
-                    }
-                    Err(_) => Wake::Permit(false),
-                },
-            };
-            match wake {
-                Wake::Request(None) | Wake::Permit(false) => return false,
-                Wake::Request(Some(Request::Shutdown(ack))) => {
-                    self.flush_best_effort();
-                    let _ = ack.send(());
-                    return false;
-                }
-                Wake::Request(Some(request)) => self.refuse_while_away(request, queue_sends),
-                _ => {}
+            match self.next_while_away(Some(until)).await {
+                Away::Elapsed => return true,
+                Away::Stop => return false,
+                Away::Request(request) => self.refuse_while_away(request, queue_sends),
             }
         }
     }
@@ -355,7 +344,28 @@ impl Driver {
     /// A SIM that wants its PUK refuses every PIN here: only a phone can unblock it.
     async fn wait_for_pin(&mut self, puk: bool) -> bool {
         loop {
+            match self.next_while_away(None).await {
+                Away::Elapsed | Away::Stop => return false,
+                Away::Request(Request::EnterPin { reply, .. }) if puk => {
+                    let _ = reply.send(Err(ModemError::Pin(PUK_EXPLAINED.into())));
+                }
+                Away::Request(Request::EnterPin { pin, reply }) => {
+                    self.entered_pin = Some((pin, reply));
+                    return true;
+                }
+                Away::Request(request) => self.refuse_while_away(request, false),
+            }
+        }
+    }
+
+    /// While the port is closed: the next request, handing queued events over meanwhile; `Elapsed` at `until`,
+    /// `Stop` when the driver must end (its handle or event receiver is gone, or a shutdown, acknowledged here).
+    async fn next_while_away(&mut self, until: Option<Instant>) -> Away {
+        loop {
             let wake = tokio::select! {
+                _ = tokio::time::sleep_until(until.unwrap_or_else(Instant::now)), if until.is_some() => {
+                    return Away::Elapsed
+                }
                 request = self.requests.recv() => Wake::Request(request),
                 permit = self.events.reserve(), if !self.outbox.is_empty() => match permit {
                     Ok(permit) => {
@@ -368,20 +378,13 @@ impl Driver {
                 },
             };
             match wake {
-                Wake::Request(None) | Wake::Permit(false) => return false,
+                Wake::Request(None) | Wake::Permit(false) => return Away::Stop,
                 Wake::Request(Some(Request::Shutdown(ack))) => {
                     self.flush_best_effort();
                     let _ = ack.send(());
-                    return false;
+                    return Away::Stop;
                 }
-                Wake::Request(Some(Request::EnterPin { reply, .. })) if puk => {
-                    let _ = reply.send(Err(ModemError::Pin(PUK_EXPLAINED.into())));
-                }
-                Wake::Request(Some(Request::EnterPin { pin, reply })) => {
-                    self.entered_pin = Some((pin, reply));
-                    return true;
-                }
-                Wake::Request(Some(request)) => self.refuse_while_away(request, false),
+                Wake::Request(Some(request)) => return Away::Request(request),
                 _ => {}
             }
         }
