@@ -76,6 +76,8 @@ struct Ctx<'a> {
     presenting: Vec<Option<usize>>,
     /// Byte positions of sentence ends.
     stops: Vec<usize>,
+    /// For each hit: its sentence says a code expired or is invalid (empty when no hit does).
+    in_expired_sentence: Vec<bool>,
     any_code_word: bool,
 }
 
@@ -137,7 +139,8 @@ impl Ctx<'_> {
     }
 }
 
-/// Sentence ends: line breaks, '!' '?' ';', and '.' unless it sits inside a number or word ("12.50", "e.g").
+/// Sentence ends: line breaks, '!' '?' ';', '.' unless it sits inside a number or word ("12.50", "e.g"), and the
+/// full stops of scripts that have their own ('。', '।', '။', '።', '։', '។', '۔').
 fn sentence_stops(text: &str) -> Vec<usize> {
     let b = text.as_bytes();
     let mut stops = Vec::new();
@@ -153,6 +156,28 @@ fn sentence_stops(text: &str) -> Vec<usize> {
         };
         if stop {
             stops.push(i);
+        }
+    }
+    // The full stops of other scripts: Devanagari and Bengali danda, Myanmar, Ethiopic, Armenian, Khmer, Urdu.
+    if !text.is_ascii() {
+        let before = stops.len();
+        for (i, c) in text.char_indices() {
+            if matches!(
+                c,
+                '\u{0964}'
+                    | '\u{0965}'
+                    | '\u{104B}'
+                    | '\u{1362}'
+                    | '\u{0589}'
+                    | '\u{17D4}'
+                    | '\u{06D4}'
+            ) {
+                // Recorded at the character's last byte, as '。' is.
+                stops.push(i + c.len_utf8() - 1);
+            }
+        }
+        if stops.len() > before {
+            stops.sort_unstable();
         }
     }
     stops
@@ -255,6 +280,17 @@ fn keyword(ctx: &Ctx, c: &Candidate, n: &mut Notes) {
         let gap_text = &ctx.text[gap.clone()];
         let chars = gap_text.chars().count();
         let crosses = ctx.crosses_sentence(gap);
+        // "Your code has expired. Order number: 558201": the code word is about the expired code.
+        if crosses
+            && ctx.rules.has(Rule::ExpiredSentence)
+            && ctx
+                .in_expired_sentence
+                .get(hit_index(ctx, h))
+                .copied()
+                .unwrap_or(false)
+        {
+            continue;
+        }
         // "Txn 552019: your OTP is 4821": the code word presents another number, not this one.
         let elsewhere = ctx.rules.has(Rule::Presents)
             && ctx
@@ -563,6 +599,24 @@ fn presenting(ctx: &Ctx, cands: &[Candidate]) -> Vec<Option<usize>> {
         .collect()
 }
 
+/// For each hit, whether an expiry phrase shares its sentence; empty when the message has no expiry phrase.
+fn in_expired_sentence(ctx: &Ctx) -> Vec<bool> {
+    if !ctx.hits.iter().any(|h| h.class == PhraseClass::Expired) {
+        return Vec::new();
+    }
+    ctx.hits
+        .iter()
+        .map(|h| {
+            let sentence = ctx.sentence_of(&h.range);
+            ctx.hits.iter().any(|e| {
+                e.class == PhraseClass::Expired
+                    && e.range.start >= sentence.start
+                    && e.range.end <= sentence.end
+            })
+        })
+        .collect()
+}
+
 /// The index of `h` in the message's hits (sorted by start, never overlapping).
 fn hit_index(ctx: &Ctx, h: &Hit) -> usize {
     ctx.hits.partition_point(|x| x.range.start < h.range.start)
@@ -630,7 +684,7 @@ pub(crate) fn analyse(original: &str, rules: Rules, mode: Mode) -> Explanation {
         // Nothing shaped like a code: no need to look for phrases.
         return empty(bound_code);
     }
-    let hits = keywords::find(text);
+    let hits = keywords::find(text, rules.has(Rule::Inflection));
     let mut ctx = Ctx {
         text,
         rules,
@@ -638,8 +692,10 @@ pub(crate) fn analyse(original: &str, rules: Rules, mode: Mode) -> Explanation {
         any_code_word: hits.iter().any(|h| h.class == PhraseClass::Code),
         hits: &hits,
         presenting: Vec::new(),
+        in_expired_sentence: Vec::new(),
     };
     ctx.presenting = presenting(&ctx, &cands);
+    ctx.in_expired_sentence = in_expired_sentence(&ctx);
     let mut scored: Vec<(Candidate, Notes)> = Vec::with_capacity(cands.len());
     for c in cands {
         let mut n = Notes {
@@ -916,6 +972,31 @@ mod tests {
         let text =
             "Welcome. We need to confirm it is you. Type the code below in the app.\n\n\n551203";
         assert_eq!(value(text), Some("551203".into()));
+    }
+
+    #[test]
+    fn a_code_word_about_an_expired_code_vouches_for_nothing_else() {
+        assert_eq!(value("Your code has expired. Order number: 558201"), None);
+        let off = Rules::ALL.without(Rule::ExpiredSentence);
+        let text = "Your code has expired. Order 558201";
+        assert_eq!(analyse(text, Rules::ALL, Mode::Code).code, None);
+        assert!(
+            analyse(text, off, Mode::Explain).candidates[0].score
+                > analyse(text, Rules::ALL, Mode::Explain).candidates[0].score
+        );
+        // A new code in a sentence of its own still wins.
+        assert_eq!(
+            value("Your old code expired. Your new code is 551203."),
+            Some("551203".into())
+        );
+    }
+
+    #[test]
+    fn full_stops_of_other_scripts_end_sentences() {
+        let text = "तपाईंको OTP 5521 हो। ok";
+        let stops = sentence_stops(text);
+        let danda = text.find('।').unwrap();
+        assert_eq!(stops, vec![danda + '।'.len_utf8() - 1]);
     }
 
     #[test]
