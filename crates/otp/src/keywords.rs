@@ -218,6 +218,13 @@ impl Lowered {
                 origin.push(range);
                 continue;
             }
+            // Turkish and Azerbaijani capital dotted I lowers to "i" plus a combining dot in Unicode's default
+            // mapping; "ŞİFRENİZ" must meet the table's "şifreniz".
+            if c == 'İ' {
+                text.push('i');
+                origin.extend(std::iter::repeat_n(range, 1));
+                continue;
+            }
             for l in c.to_lowercase() {
                 let l = if l == 'ς' { 'σ' } else { l };
                 text.push(l);
@@ -475,6 +482,15 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    #[test]
+    fn turkish_capitals_meet_lower_case_phrases() {
+        assert_eq!(find("ŞİFRENİZ", true)[0].class, PhraseClass::Code);
+        assert_eq!(
+            find("BİRDƏFƏLİK KOD", true)[0].range,
+            0.."BİRDƏFƏLİK KOD".len()
+        );
     }
 
     #[test]
