@@ -200,21 +200,22 @@ impl Lowered {
                 in_gap = true;
                 continue;
             }
+            if c.is_ascii() {
+                in_gap = false;
+                text.push(c.to_ascii_lowercase());
+                origin.push(range);
+                continue;
+            }
             // Zero-width joiners and direction marks: the folded message has none, and table phrases of scripts
-            // that write them inside words ("පාස්‌වර්ඩ්", "സത്‍യ") must meet it.
+            // that write them inside words ("పాస్‌వర్డ్", "പാസ്‌വേഡ്") must meet it.
             if matches!(c as u32, 0x200B..=0x200F | 0x202A..=0x202E | 0x2066..=0x2069 | 0x061C | 0xFEFF)
             {
                 continue;
             }
             in_gap = false;
             // Typographic apostrophes meet the table's ASCII ones ("code d’accès").
-            let c = if matches!(c, '’' | 'ʼ' | '‘') {
-                '\''
-            } else {
-                c
-            };
-            if c.is_ascii() {
-                text.push(c.to_ascii_lowercase());
+            if matches!(c, '’' | 'ʼ' | '‘') {
+                text.push('\'');
                 origin.push(range);
                 continue;
             }
@@ -222,7 +223,7 @@ impl Lowered {
             // mapping; "ŞİFRENİZ" must meet the table's "şifreniz".
             if c == 'İ' {
                 text.push('i');
-                origin.extend(std::iter::repeat_n(range, 1));
+                origin.push(range);
                 continue;
             }
             for l in c.to_lowercase() {

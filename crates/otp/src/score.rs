@@ -149,6 +149,18 @@ fn sentence_stops(text: &str) -> Vec<usize> {
             b'\n' | b'!' | b'?' | b';' => true,
             // '。' (E3 80 82) and the full-width '！' '？' are folded or kept; the ideographic stop ends a sentence.
             0x82 if i >= 2 && b[i - 2] == 0xE3 && b[i - 1] == 0x80 => true,
+            // The full stops of other scripts, recognised by their last byte after their lead bytes (valid UTF-8,
+            // so the match is exact): '।' '॥' (E0 A5 A4/A5), '။' (E1 81 8B), '።' (E1 8D A2), '។' (E1 9F 94),
+            // '։' (D6 89), Urdu '۔' (DB 94).
+            0xA4 | 0xA5 if i >= 2 && b[i - 2] == 0xE0 && b[i - 1] == 0xA5 => true,
+            0x8B if i >= 2 && b[i - 2] == 0xE1 && b[i - 1] == 0x81 => true,
+            0xA2 if i >= 2 && b[i - 2] == 0xE1 && b[i - 1] == 0x8D => true,
+            0x94 if (i >= 2 && b[i - 2] == 0xE1 && b[i - 1] == 0x9F)
+                || (i >= 1 && b[i - 1] == 0xDB) =>
+            {
+                true
+            }
+            0x89 if i >= 1 && b[i - 1] == 0xD6 => true,
             b'.' => b
                 .get(i + 1)
                 .is_none_or(|n| n.is_ascii_whitespace() || *n >= 0x80),
@@ -156,28 +168,6 @@ fn sentence_stops(text: &str) -> Vec<usize> {
         };
         if stop {
             stops.push(i);
-        }
-    }
-    // The full stops of other scripts: Devanagari and Bengali danda, Myanmar, Ethiopic, Armenian, Khmer, Urdu.
-    if !text.is_ascii() {
-        let before = stops.len();
-        for (i, c) in text.char_indices() {
-            if matches!(
-                c,
-                '\u{0964}'
-                    | '\u{0965}'
-                    | '\u{104B}'
-                    | '\u{1362}'
-                    | '\u{0589}'
-                    | '\u{17D4}'
-                    | '\u{06D4}'
-            ) {
-                // Recorded at the character's last byte, as '。' is.
-                stops.push(i + c.len_utf8() - 1);
-            }
-        }
-        if stops.len() > before {
-            stops.sort_unstable();
         }
     }
     stops
@@ -993,10 +983,17 @@ mod tests {
 
     #[test]
     fn full_stops_of_other_scripts_end_sentences() {
-        let text = "तपाईंको OTP 5521 हो। ok";
-        let stops = sentence_stops(text);
-        let danda = text.find('।').unwrap();
-        assert_eq!(stops, vec![danda + '।'.len_utf8() - 1]);
+        for stop in ['।', '॥', '။', '።', '։', '។', '۔'] {
+            let text = format!("तपाईंको OTP 5521 हो{stop} ok");
+            let at = text.find(stop).unwrap();
+            assert_eq!(
+                sentence_stops(&text),
+                vec![at + stop.len_utf8() - 1],
+                "{stop}"
+            );
+        }
+        // Other characters sharing those last bytes are not stops: 'ऄ' (E0 A4 84), 'ڔ' (DA 94).
+        assert!(sentence_stops("ऄ ڔ Ք").is_empty());
     }
 
     #[test]
