@@ -8,8 +8,11 @@
 //! connection, the messages other nodes committed meanwhile are read by id and published (catch-up).
 //!
 //! Settings are shared (one table); `lan` stays each node's own, since it switches this machine's listeners.
+//! Paired devices are shared too (`tokens.rs`): a change another node notifies makes this one read them again,
+//! which announces revocations to this node's open WebSockets and long polls.
 
 use std::collections::{BTreeSet, HashSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use simrelay_protocol::{ModemStatus, ServerEvent, Settings};
@@ -20,6 +23,7 @@ use crate::hub::{publish_stored_sent, Hub};
 use crate::modems::{Modems, Origin};
 use crate::store::postgres::cluster::{Cluster, Listener, Notice};
 use crate::store::Store;
+use crate::tokens::Devices;
 
 /// How long the listener waits before trying again while the database is away.
 const RETRY: Duration = Duration::from_secs(1);
@@ -52,7 +56,13 @@ pub(crate) fn check_node(node: &str) -> Result<(), String> {
 
 /// Runs until `shutdown`: bridges the other nodes' events into `hub` and this node's modem statuses out.
 /// `base` is the settings before run-time changes (the config file), to apply a change another node saved.
-pub(crate) async fn run(store: Store, hub: Hub, base: Settings, shutdown: CancellationToken) {
+pub(crate) async fn run(
+    store: Store,
+    hub: Hub,
+    devices: Arc<Devices>,
+    base: Settings,
+    shutdown: CancellationToken,
+) {
     let Some(cluster) = store.cluster() else {
         return;
     };
@@ -63,6 +73,7 @@ pub(crate) async fn run(store: Store, hub: Hub, base: Settings, shutdown: Cancel
         cluster,
         store,
         hub,
+        devices,
         base,
         own: HashSet::new(),
         seen: BTreeSet::new(),
@@ -208,6 +219,7 @@ struct Bridge {
     cluster: Cluster,
     store: Store,
     hub: Hub,
+    devices: Arc<Devices>,
     base: Settings,
     /// This node's modems whose status is saved.
     own: HashSet<String>,
@@ -258,6 +270,7 @@ impl Bridge {
             }
             Notice::CodeChanged(id) => self.publish_code_changed(id).await,
             Notice::Settings => self.reload_settings().await,
+            Notice::Devices => self.refresh_devices().await,
             Notice::Modem(id) => self.publish_modem(&id).await,
             Notice::ModemRemoved(id) => {
                 if !self.own.contains(&id) {
@@ -312,8 +325,20 @@ impl Bridge {
             }
         }
         self.reload_settings().await?;
+        self.refresh_devices().await?;
         self.load_other_modems().await;
         Ok(())
+    }
+
+    async fn refresh_devices(&self) -> Result<(), crate::store::StoreError> {
+        match self.devices.refresh().await {
+            Ok(()) => Ok(()),
+            Err(crate::tokens::TokensError::Database(e)) => Err(e),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the paired devices again");
+                Ok(())
+            }
+        }
     }
 
     async fn reload_settings(&self) -> Result<(), crate::store::StoreError> {
@@ -348,8 +373,11 @@ impl Bridge {
     }
 
     /// Withdraws saved statuses of modems this node no longer lists (one listed under its port path until it
-    /// told its IMEI, say).
+    /// told its IMEI, say), and reads the paired devices again in case a notification was missed.
     async fn reconcile(&mut self) {
+        if let Err(e) = self.refresh_devices().await {
+            tracing::debug!(error = %e, "cannot read the paired devices again yet");
+        }
         let listed: HashSet<String> = self.hub.modems().into_iter().map(|m| m.id).collect();
         let gone: Vec<String> = self
             .own
@@ -609,6 +637,137 @@ mod tests {
                 .as_deref(),
             Some("b")
         );
+        b.shutdown().await;
+        cluster.drop_database(&database);
+    }
+
+    async fn status(engine: &Engine, method: reqwest::Method, path: &str, token: &str) -> u16 {
+        reqwest::Client::new()
+            .request(method, format!("http://{}{path}", engine.local_addr()))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("an HTTP answer")
+            .status()
+            .as_u16()
+    }
+
+    /// Paired devices are the cluster's, not a node's: a device created through A's API is accepted by B, a
+    /// pairing code A made is exchanged on B (once), and revoking the device through B's API refuses its token
+    /// on A and closes its WebSocket on A (B and A share no file: each has its own tokens file, never written).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_device_paired_on_one_node_works_on_another_until_revoked_there() {
+        use reqwest::Method;
+        let cluster = Cluster::shared();
+        let database = cluster.create_database();
+        let url = cluster.url(&database);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let start = async |name: &str| {
+            Engine::start(Config {
+                db: url.clone().into(),
+                node: Some(name.into()),
+                tokens_file: Some(dir.path().join(format!("{name}-tokens.toml"))),
+                listen: "127.0.0.1:0".parse().expect("addr"),
+                ..Config::default()
+            })
+            .await
+            .expect("start a node")
+        };
+        let a = start("a").await;
+        let b = start("b").await;
+
+        let created: simrelay_protocol::NewDevice = reqwest::Client::new()
+            .post(format!("http://{}/api/devices", a.local_addr()))
+            .bearer_auth(a.token())
+            .json(&serde_json::json!({"name": "script", "scopes": ["read"]}))
+            .send()
+            .await
+            .expect("create on A")
+            .json()
+            .await
+            .expect("the new device");
+        let token = created.token;
+        assert_eq!(status(&a, Method::GET, "/api/messages", &token).await, 200);
+        within("the device accepted on B", async || {
+            (status(&b, Method::GET, "/api/messages", &token).await == 200).then_some(())
+        })
+        .await;
+        let listed: simrelay_protocol::DeviceList = reqwest::Client::new()
+            .get(format!("http://{}/api/devices", b.local_addr()))
+            .bearer_auth(b.token())
+            .send()
+            .await
+            .expect("list on B")
+            .json()
+            .await
+            .expect("devices");
+        assert_eq!(listed.devices.len(), 1);
+        assert_eq!(listed.devices[0].id, created.device.id);
+        assert!(
+            status(&b, Method::GET, "/api/devices", &token).await == 403,
+            "B applies the device's scopes"
+        );
+
+        // A pairing code made on A is exchanged on B, once.
+        let pairing = a
+            .devices()
+            .start_pairing("phone", simrelay_protocol::Scopes::DEFAULT_DEVICE)
+            .await
+            .expect("a code on A");
+        let claim = async |engine: &Engine| {
+            reqwest::Client::new()
+                .post(format!("http://{}/api/pair/claim", engine.local_addr()))
+                .json(&serde_json::json!({"code": pairing.code}))
+                .send()
+                .await
+                .expect("claim")
+        };
+        let claimed = claim(&b).await;
+        assert_eq!(claimed.status().as_u16(), 201);
+        let phone: simrelay_protocol::Claimed = claimed.json().await.expect("claimed");
+        assert_eq!(
+            claim(&a).await.status().as_u16(),
+            401,
+            "a code is spent once"
+        );
+        within("the phone accepted on A", async || {
+            (status(&a, Method::GET, "/api/messages", &phone.token).await == 200).then_some(())
+        })
+        .await;
+
+        // Revoked through B: refused on A, and its WebSocket on A is closed.
+        let (mut socket, _) = WsClient::connect(a.local_addr(), Some(&token))
+            .await
+            .expect("the device's WebSocket on A");
+        let id = created.device.id;
+        assert_eq!(
+            status(&b, Method::DELETE, &format!("/api/devices/{id}"), b.token()).await,
+            204
+        );
+        assert_eq!(status(&b, Method::GET, "/api/messages", &token).await, 401);
+        let closed = tokio::time::timeout(LIMIT, async {
+            loop {
+                match socket.next_text(LIMIT).await {
+                    Ok(None) | Err(_) => return,
+                    Ok(Some(_)) => {}
+                }
+            }
+        })
+        .await;
+        assert!(closed.is_ok(), "A closes the revoked device's WebSocket");
+        assert_eq!(status(&a, Method::GET, "/api/messages", &token).await, 401);
+        assert_eq!(
+            status(&a, Method::GET, "/api/messages", &phone.token).await,
+            200,
+            "the other device stays"
+        );
+        for name in ["a", "b"] {
+            assert!(
+                !dir.path().join(format!("{name}-tokens.toml")).exists(),
+                "{name} keeps its devices in the database"
+            );
+        }
+        a.shutdown().await;
         b.shutdown().await;
         cluster.drop_database(&database);
     }
