@@ -772,6 +772,99 @@ mod tests {
         cluster.drop_database(&database);
     }
 
+    /// Two nodes on one PostgreSQL database, both with MQTT on one real Mosquitto: each message node A's modem
+    /// receives is published once on `simrelay/<modem>/sms` (and its code once on `code`), though both nodes
+    /// hear of it; each node still publishes the modem's state.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn nodes_sharing_a_broker_publish_each_message_once() {
+        use simrelay_testkit::mqtt::{Mosquitto, Subscriber};
+        const MESSAGES: usize = 10;
+        let broker = Mosquitto::start().await.unwrap_or_else(|e| panic!("{e}"));
+        let heard = Subscriber::connect(broker.port(), &["simrelay/+/sms", "simrelay/+/code"])
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let cluster = Cluster::shared();
+        let database = cluster.create_database();
+        let url = cluster.url(&database);
+        let sim = Simulator::start(SimOptions::default())
+            .await
+            .expect("simulator");
+        let start = async |name: &str, modems: Vec<String>| {
+            Engine::start(Config {
+                db: url.clone().into(),
+                node: Some(name.into()),
+                modems,
+                sweep_secs: 1,
+                mqtt: Some(crate::mqtt::MqttConfig::new(&broker.url())),
+                listen: "127.0.0.1:0".parse().expect("addr"),
+                ..Config::default()
+            })
+            .await
+            .expect("start a node")
+        };
+        let a = start("a", vec![sim.path().to_string_lossy().into_owned()]).await;
+        let b = start("b", Vec::new()).await;
+        let modem = within("A's modem listed on B", async || {
+            b.hub()
+                .modems()
+                .into_iter()
+                .find(|m| m.node.as_deref() == Some("a") && m.imei.is_some())
+        })
+        .await;
+        // Both connected to the broker, so both would publish what they hear.
+        for node in [&a, &b] {
+            within("the node connected to the broker", async || {
+                let metrics = reqwest::Client::new()
+                    .get(format!("http://{}/metrics", node.local_addr()))
+                    .bearer_auth(node.token())
+                    .send()
+                    .await
+                    .ok()?
+                    .text()
+                    .await
+                    .ok()?;
+                metrics
+                    .lines()
+                    .any(|l| l == "simrelay_mqtt_connected 1")
+                    .then_some(())
+            })
+            .await;
+        }
+        for i in 0..MESSAGES {
+            sim.deliver(numbered("mqtt-once", i));
+        }
+        let topic = format!(
+            "simrelay/{}/sms",
+            crate::mqtt::topics::topic_safe(&modem.id)
+        );
+        within("every message published", async || {
+            (heard.on(&topic).len() >= MESSAGES).then_some(())
+        })
+        .await;
+        // Both nodes have heard of every message by now (B's clients get them); then nothing more comes.
+        within("every message on B's hub", async || {
+            (b.store().count().await.ok()? >= i64::try_from(MESSAGES).ok()?).then_some(())
+        })
+        .await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let ids: Vec<i64> = heard
+            .on(&topic)
+            .iter()
+            .map(|h| h.json()["id"].as_i64().expect("an id"))
+            .collect();
+        let unique: HashSet<i64> = ids.iter().copied().collect();
+        assert_eq!(ids.len(), MESSAGES, "each message published once: {ids:?}");
+        assert_eq!(unique.len(), MESSAGES, "{ids:?}");
+        let codes = heard.on(&format!(
+            "simrelay/{}/code",
+            crate::mqtt::topics::topic_safe(&modem.id)
+        ));
+        assert_eq!(codes.len(), MESSAGES, "each code published once");
+        a.shutdown().await;
+        b.shutdown().await;
+        cluster.drop_database(&database);
+    }
+
     async fn next_sms(
         events: &mut tokio::sync::broadcast::Receiver<simrelay_protocol::ServerEvent>,
     ) -> simrelay_protocol::Message {
