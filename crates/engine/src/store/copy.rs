@@ -5,6 +5,10 @@
 //! is read by id in pages and written in batches of [`BATCH`] rows, one transaction each (PostgreSQL's trigger
 //! then names at most that many messages in one notification). Afterwards each id sequence is moved past the
 //! copied ids. The node's own rows (remembered modem ids, added modems) are copied under the target's node.
+//!
+//! Copied messages are history, not news: the outbox trigger queues deliveries for every message inserted, so
+//! each batch deletes the rows it queued in the transaction that wrote them, and a target database that already
+//! has delivery targets (a node started on it before) never sees a delivery of an old message.
 
 use chrono::{DateTime, FixedOffset, Utc};
 use simrelay_protocol::Message;
@@ -152,6 +156,13 @@ impl Store {
                     .push_bind(&stored.alternatives);
             });
             let done = insert.build().execute(&mut *tx).await?.rows_affected();
+            let mut queued = db.builder("DELETE FROM deliveries WHERE message_id IN (");
+            let mut ids = queued.separated(", ");
+            for (m, _) in page {
+                ids.push_bind(m.id);
+            }
+            queued.push(")");
+            queued.build().execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(done)
         })
@@ -388,8 +399,18 @@ mod tests {
     use crate::store::testing::{postgres, sqlite};
     use crate::store::{AddedModem, Inserted, MessageQuery, PartKey, SendStatus};
 
-    /// SQLite to PostgreSQL and back: every row arrives with its id, search finds the same messages, and new
-    /// rows continue after the copied ids.
+    fn webhook() -> crate::store::deliveries::TargetRow {
+        crate::store::deliveries::TargetRow {
+            name: "webhook".into(),
+            kind: simrelay_protocol::ForwarderKind::Webhook,
+            only_codes: false,
+            sender_like: None,
+            modem: None,
+        }
+    }
+
+    /// SQLite to PostgreSQL and back: every row arrives with its id, search finds the same messages, new rows
+    /// continue after the copied ids, and a target that has delivery targets queues none for copied messages.
     #[tokio::test]
     async fn a_history_moves_between_backends_whole() {
         let from = sqlite().await;
@@ -442,6 +463,10 @@ mod tests {
         from.mark_read(&peer, Some(ids[2])).await.expect("read");
 
         let to = postgres().await;
+        // A node ran on the target before and set up a webhook: the copied messages are not delivered to it.
+        to.sync_delivery_targets(&[webhook()])
+            .await
+            .expect("a delivery target");
         let report = from.copy_into(&to).await.expect("copy");
         assert_eq!(
             report,
@@ -510,14 +535,35 @@ mod tests {
             panic!("new");
         };
         assert!(next.id > ids[6], "the sequence moved past the copied ids");
+        let queued = to
+            .deliveries(&crate::store::deliveries::LogQuery {
+                limit: 100,
+                ..Default::default()
+            })
+            .await
+            .expect("deliveries");
+        let queued: Vec<Option<i64>> = queued.deliveries.iter().map(|d| d.message_id).collect();
+        assert_eq!(
+            queued,
+            vec![Some(next.id)],
+            "only the message committed after the copy is delivered"
+        );
         assert!(matches!(
             from.copy_into(&to).await,
             Err(StoreError::NotEmpty)
         ));
 
         let back = sqlite().await;
+        back.sync_delivery_targets(&[webhook()])
+            .await
+            .expect("a delivery target");
         let report = to.copy_into(&back).await.expect("copy back");
         assert_eq!(report.messages, 7);
+        assert_eq!(
+            back.pending_deliveries().await.expect("pending"),
+            0,
+            "nothing copied is delivered"
+        );
         assert_eq!(back.get(next.id).await.expect("get"), Some(*next));
     }
 }
