@@ -772,6 +772,52 @@ mod tests {
         cluster.drop_database(&database);
     }
 
+    /// `simrelay token add|list|revoke` run with a PostgreSQL `db` (the real binary) work on the cluster's
+    /// devices, not on a tokens file: a running node accepts the token the CLI added and refuses it once the CLI
+    /// revoked it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_token_commands_work_on_the_cluster_database() {
+        use reqwest::Method;
+        let cluster = Cluster::shared();
+        let database = cluster.create_database();
+        let url = cluster.url(&database);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let binary = simrelay_testkit::bins::simrelay().unwrap_or_else(|e| panic!("{e}"));
+        let run = |args: &[&str]| {
+            let output = std::process::Command::new(&binary)
+                .arg("--config")
+                .arg(dir.path().join("config.toml"))
+                .args(args)
+                .env("SIMRELAY_DB", &url)
+                .output()
+                .expect("simrelay runs");
+            assert!(output.status.success(), "simrelay {args:?}: {output:?}");
+            String::from_utf8(output.stdout).expect("utf-8")
+        };
+        let a = node(&url, "a", Vec::new()).await;
+        let token = run(&["token", "add", "script", "--scopes", "read"]);
+        let token = token.trim();
+        assert_eq!(token.len(), 64, "{token}");
+        within("the CLI's device accepted by A", async || {
+            (status(&a, Method::GET, "/api/messages", token).await == 200).then_some(())
+        })
+        .await;
+        let list = run(&["token", "list"]);
+        assert!(list.starts_with("script\tread\tcreated "), "{list}");
+        run(&["token", "revoke", "script"]);
+        within("the CLI's revocation on A", async || {
+            (status(&a, Method::GET, "/api/messages", token).await == 401).then_some(())
+        })
+        .await;
+        assert!(run(&["token", "list"]).is_empty());
+        assert!(
+            !dir.path().join("tokens.toml").exists(),
+            "the CLI wrote no tokens file"
+        );
+        a.shutdown().await;
+        cluster.drop_database(&database);
+    }
+
     /// Two nodes on one PostgreSQL database, both with MQTT on one real Mosquitto: each message node A's modem
     /// receives is published once on `simrelay/<modem>/sms` (and its code once on `code`), though both nodes
     /// hear of it; each node still publishes the modem's state.
