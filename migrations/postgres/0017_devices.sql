@@ -29,3 +29,29 @@ END $$;
 
 CREATE TRIGGER devices_notify AFTER INSERT OR UPDATE OR DELETE ON devices
     FOR EACH STATEMENT EXECUTE FUNCTION simrelay_notify_devices();
+
+-- `simrelay copy-db` writes history, not news: inside its transactions (`SET LOCAL simrelay.quiet = 'on'`) the
+-- messages and sent messages it writes notify no node, so a node running on the target does not publish them
+-- (nor run hooks or MQTT for them) as if they had just arrived. Otherwise as in 0013_cluster.sql.
+CREATE OR REPLACE FUNCTION simrelay_notify_messages() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    ids TEXT;
+BEGIN
+    IF current_setting('simrelay.quiet', true) = 'on' THEN
+        RETURN NULL;
+    END IF;
+    SELECT string_agg(id::TEXT, ',' ORDER BY id) INTO ids FROM new_rows;
+    IF ids IS NOT NULL THEN
+        PERFORM pg_notify('simrelay', json_build_object('kind', 'sms', 'node', simrelay_node(), 'ids', ids)::TEXT);
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE OR REPLACE FUNCTION simrelay_notify_sent() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF current_setting('simrelay.quiet', true) = 'on' THEN
+        RETURN NULL;
+    END IF;
+    PERFORM pg_notify('simrelay', json_build_object('kind', 'sent', 'node', simrelay_node(), 'ids', NEW.id::TEXT)::TEXT);
+    RETURN NULL;
+END $$;

@@ -8,7 +8,9 @@
 //!
 //! Copied messages are history, not news: the outbox trigger queues deliveries for every message inserted, so
 //! each batch deletes the rows it queued in the transaction that wrote them, and a target database that already
-//! has delivery targets (a node started on it before) never sees a delivery of an old message.
+//! has delivery targets (a node started on it before) never sees a delivery of an old message. On PostgreSQL the
+//! batches are also quiet ([`Backend::QUIET`](super::backend::Backend)): a node running on the target is not
+//! told of copied messages as if they had just arrived (its hooks and MQTT would act on them).
 
 use chrono::{DateTime, FixedOffset, Utc};
 use simrelay_protocol::Message;
@@ -130,6 +132,9 @@ impl Store {
     async fn write_messages(&self, page: &[(Message, Stored)]) -> Result<u64, StoreError> {
         on_db!(self, db => {
             let mut tx = db.begin().await?;
+            if let Some(quiet) = db_quiet(db) {
+                sqlx::query(quiet).execute(&mut *tx).await?;
+            }
             let mut insert = db.builder(
                 "INSERT INTO messages (id, modem, sender, text, code, code_start, code_end, sent_at, \
                  received_at, encoding, decode_error, incomplete, pdu_sha256, code_confidence, code_origin, \
@@ -260,6 +265,9 @@ impl Store {
     async fn write_sent(&self, page: &[Sent]) -> Result<u64, StoreError> {
         on_db!(self, db => {
             let mut tx = db.begin().await?;
+            if let Some(quiet) = db_quiet(db) {
+                sqlx::query(quiet).execute(&mut *tx).await?;
+            }
             let mut insert = db.builder(
                 "INSERT INTO sent (id, modem, recipient, text, status, error, message_refs, delivered_refs, \
                  parts, created_at, updated_at) ",
@@ -392,6 +400,11 @@ impl Store {
     }
 }
 
+/// The backend's `QUIET`, through a value (an associated constant cannot be named from a macro body's binding).
+fn db_quiet<B: super::backend::Backend>(_: &B) -> Option<&'static str> {
+    B::QUIET
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -467,6 +480,14 @@ mod tests {
         to.sync_delivery_targets(&[webhook()])
             .await
             .expect("a delivery target");
+        // A node running on the target meanwhile hears of nothing copied.
+        let watcher = to.open_node_again("watcher").await;
+        let mut listener = watcher
+            .cluster()
+            .expect("PostgreSQL")
+            .listen()
+            .await
+            .expect("listen");
         let report = from.copy_into(&to).await.expect("copy");
         assert_eq!(
             report,
@@ -535,6 +556,18 @@ mod tests {
             panic!("new");
         };
         assert!(next.id > ids[6], "the sequence moved past the copied ids");
+        let heard = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+            loop {
+                match listener.next().await.expect("a notice") {
+                    crate::store::postgres::cluster::Notice::Messages(ids) => return ids,
+                    crate::store::postgres::cluster::Notice::Settings => {}
+                    other => panic!("the copy notified {other:?}"),
+                }
+            }
+        })
+        .await
+        .expect("the new message notified");
+        assert_eq!(heard, vec![next.id], "copied messages are not notified");
         let queued = to
             .deliveries(&crate::store::deliveries::LogQuery {
                 limit: 100,
