@@ -216,6 +216,37 @@ mod tests {
         }
     }
 
+    /// On PostgreSQL every change to the devices is notified to the other nodes (which read them again).
+    #[tokio::test]
+    async fn a_change_to_the_devices_is_notified_to_the_other_nodes() {
+        use crate::store::postgres::cluster::Notice;
+        let store = crate::store::testing::postgres().await;
+        let watcher = store.open_node_again("watcher").await;
+        let mut listener = watcher
+            .cluster()
+            .expect("PostgreSQL")
+            .listen()
+            .await
+            .expect("listen");
+        let phone = device("phone", "t1");
+        let limit = std::time::Duration::from_secs(30);
+        let next = async |listener: &mut crate::store::postgres::cluster::Listener| {
+            tokio::time::timeout(limit, listener.next())
+                .await
+                .expect("a notice in time")
+                .expect("a notice")
+        };
+        store.add_paired_device(&phone).await.expect("add");
+        assert_eq!(next(&mut listener).await, Notice::Devices);
+        store
+            .paired_device_seen(&phone.sha256, Some("2026-12-07T18:05:00Z"), None)
+            .await
+            .expect("seen");
+        assert_eq!(next(&mut listener).await, Notice::Devices);
+        store.remove_paired_device(&phone.sha256).await.expect("rm");
+        assert_eq!(next(&mut listener).await, Notice::Devices);
+    }
+
     #[tokio::test]
     async fn a_pairing_code_is_spent_once_expires_and_is_bounded() {
         for store in crate::store::testing::stores().await {
