@@ -4,7 +4,7 @@ use std::process::Command;
 
 /// The facts BENCHMARKS.md states about the machine.
 pub struct Machine {
-    /// Logical CPUs (`nproc`).
+    /// Logical CPUs (`nproc --all`: the machine's, not the ones this process is pinned to).
     pub cpus: String,
     /// CPU model from /proc/cpuinfo.
     pub cpu_model: String,
@@ -32,7 +32,7 @@ pub fn describe() -> Machine {
             format!("{:.1} GiB", kib / 1024.0 / 1024.0)
         });
     Machine {
-        cpus: output("nproc", &[]),
+        cpus: output("nproc", &["--all"]),
         cpu_model: field(&cpuinfo, "model name").unwrap_or_else(|| "unknown".into()),
         memory,
         rustc: output("rustc", &["-V"]),

@@ -28,7 +28,7 @@ pub fn render(results: &Path, machine: &Machine) -> anyhow::Result<String> {
     );
     let _ = writeln!(md, "## Machine\n");
     let _ = writeln!(md, "| | |\n|---|---|");
-    let _ = writeln!(md, "| CPUs (`nproc`) | {} |", machine.cpus);
+    let _ = writeln!(md, "| CPUs (`nproc --all`) | {} |", machine.cpus);
     let _ = writeln!(md, "| CPU model | {} |", machine.cpu_model);
     let _ = writeln!(md, "| memory | {} |", machine.memory);
     let _ = writeln!(md, "| kernel | {} |", machine.kernel);
