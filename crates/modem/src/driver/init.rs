@@ -222,7 +222,11 @@ impl Driver {
                     Ok(_) => {
                         // Reconnects in this run need it again (a replug powers the SIM down).
                         self.config.pin = Some(pin);
+                        // What the status said about the locked SIM is over: shown at once, not only
+                        // once the start-up is done (the answer to the user's PIN reads it).
                         self.status.pin_attempts_left = None;
+                        self.status.last_error = None;
+                        self.publish_status();
                         if let Some(reply) = reply {
                             let _ = reply.send(Ok(()));
                         }
