@@ -219,17 +219,15 @@ impl Modems {
         Ok(true)
     }
 
-    /// The PIN for the SIM on `port`: the one it took from the app in this run (known good, so it wins over a
-    /// configured one the SIM may have rejected), else the configured or stored one.
-    fn pin_for(&self, port: &str) -> Option<String> {
-        let entered = self
-            .inner
+    /// The PIN the SIM on `port` took from the app in this run, if any. Known good, so it wins over a configured
+    /// one (which the SIM may have rejected).
+    fn entered_pin(&self, port: &str) -> Option<String> {
+        self.inner
             .entered_pins
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get(port)
-            .cloned();
-        entered.or_else(|| self.inner.defaults.pins.get(port).cloned())
+            .cloned()
     }
 
     /// Starts the modem on `port` (its driver, ingest and id memory). A modem of [`Origin::Added`] is stored so
@@ -286,7 +284,9 @@ impl Modems {
             port: port.to_owned(),
             known_id,
             label: label.clone(),
-            pin: self.pin_for(port),
+            pin: self
+                .entered_pin(port)
+                .or_else(|| self.inner.defaults.pins.get(port).cloned()),
             sweep_interval: Duration::from_secs(self.inner.defaults.sweep_secs),
             status_watchers: self.inner.watchers.clone(),
             ..ModemConfig::default()
