@@ -59,6 +59,7 @@ pub mod events;
 pub mod framer;
 mod handle;
 mod negotiate;
+mod pin_counters;
 pub mod port_access;
 pub mod probe;
 pub mod sim;

@@ -324,6 +324,57 @@ async fn right_pin_unlocks_and_missing_pin_waits_for_the_user() {
 }
 
 #[tokio::test]
+async fn modems_without_cpinr_tell_the_tries_left_with_their_vendor_command() {
+    // The simulated SIM800L, E3372 and EC25 refuse AT+CPINR, as many real ones do.
+    for (personality, counter) in [
+        (Personality::Sim800l, "AT+SPIC"),
+        (Personality::HuaweiE3372, "AT^CPIN?"),
+        (Personality::Ec25, "AT+QPINC=\"SC\""),
+    ] {
+        let sim = Simulator::start(SimOptions {
+            personality,
+            pin: Some("1234".into()),
+            ..SimOptions::default()
+        })
+        .await
+        .unwrap();
+        let (modem, mut events) = spawn(config(&sim.path().to_string_lossy()));
+        let (status, _) = wait_state(&mut events, LinkState::PinRequired).await;
+        assert_eq!(
+            status.pin_attempts_left,
+            Some(3),
+            "{personality:?} {status:?}"
+        );
+        let sent: Vec<String> = sim.commands().into_iter().map(|c| c.command).collect();
+        assert!(
+            sent.iter().any(|c| c == counter),
+            "{personality:?} never asked {counter}: {sent:?}"
+        );
+        assert!(
+            !sent.iter().any(|c| c == "AT+CPINR"),
+            "{personality:?}: its own command answered, so AT+CPINR is not needed: {sent:?}"
+        );
+
+        for left in [2, 1, 0] {
+            let err = modem.enter_pin("9999".into()).await.unwrap_err();
+            assert!(
+                matches!(err, ModemError::PinRejected { attempts_left: Some(l) } if l == left),
+                "{personality:?} {err:?}"
+            );
+        }
+        let (status, _) = wait_state(&mut events, LinkState::PukRequired).await;
+        assert_eq!(
+            status.pin_attempts_left,
+            Some(10),
+            "{personality:?} {status:?}"
+        );
+        assert_eq!(sim.pin_attempts(), 3, "{personality:?}");
+        modem.shutdown().await;
+        sim.shutdown().await;
+    }
+}
+
+#[tokio::test]
 async fn sending_returns_message_references() {
     let sim = Simulator::start(SimOptions::default()).await.unwrap();
     let (modem, mut events) = start_driver(&sim);

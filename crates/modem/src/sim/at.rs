@@ -472,7 +472,7 @@ impl AtModem {
             }
             ("+CPIN", Arg::Set(_)) => self.enter_pin(out, arg_raw),
             // TS 27.007 8.65: the tries left for each code, whatever the lock state.
-            ("+CPINR", Arg::None | Arg::Set(_)) => {
+            ("+CPINR", Arg::None | Arg::Set(_)) if self.personality.answers_cpinr() => {
                 let (pin_left, puk_left) = {
                     let state = lock(&self.state);
                     (state.pin_left, state.puk_left)
@@ -480,6 +480,12 @@ impl AtModem {
                 self.info(out, &format!("+CPINR: SIM PIN,{pin_left},{PIN_TRIES}"));
                 self.info(out, &format!("+CPINR: SIM PUK,{puk_left},{PUK_TRIES}"));
                 self.ok(out)
+            }
+            // The family's own counter command (see `pin_counters` for the formats).
+            ("+SPIC" | "^CPIN" | "+QPINC", counter_arg)
+                if self.personality.pin_counter_command() == Some(name) =>
+            {
+                self.vendor_pin_counter(name, &counter_arg, out)
             }
             ("^CURC", Arg::Set(v)) if self.personality == Personality::HuaweiE3372 => {
                 self.curc_off = v.trim() == "0";
@@ -827,6 +833,44 @@ impl AtModem {
         }
     }
 
+    /// SIMCom `AT+SPIC`, Huawei `AT^CPIN?`, Quectel `AT+QPINC="SC"`/`AT+QPINC?`: the tries left
+    /// in each vendor's format (PIN2 and PUK2 are not simulated: always fresh).
+    fn vendor_pin_counter(&mut self, name: &str, arg: &Arg, out: &mut Vec<u8>) {
+        let lock_now = self.sim_lock();
+        let (pin, puk) = {
+            let state = lock(&self.state);
+            (state.pin_left, state.puk_left)
+        };
+        let lines = match (name, arg) {
+            ("+SPIC", Arg::None) => vec![format!("+SPIC: {pin},{puk},{PIN_TRIES},{PUK_TRIES}")],
+            ("^CPIN", Arg::Query) => {
+                let (code, times) = match lock_now {
+                    SimLock::Ready => ("READY", String::new()),
+                    SimLock::Pin => ("SIM PIN", pin.to_string()),
+                    SimLock::Puk | SimLock::Blocked => ("SIM PUK", puk.to_string()),
+                };
+                vec![format!(
+                    "^CPIN: {code},{times},{puk},{pin},{PUK_TRIES},{PIN_TRIES}"
+                )]
+            }
+            ("+QPINC", Arg::Set(facility)) if facility.trim() == "\"SC\"" => {
+                vec![format!("+QPINC: \"SC\",{pin},{puk}")]
+            }
+            ("+QPINC", Arg::Set(facility)) if facility.trim() == "\"P2\"" => {
+                vec![format!("+QPINC: \"P2\",{PIN_TRIES},{PUK_TRIES}")]
+            }
+            ("+QPINC", Arg::Query) => vec![
+                format!("+QPINC: \"SC\",{pin},{puk}"),
+                format!("+QPINC: \"P2\",{PIN_TRIES},{PUK_TRIES}"),
+            ],
+            _ => return self.cme(out, 3),
+        };
+        for line in lines {
+            self.info(out, &line);
+        }
+        self.ok(out)
+    }
+
     /// `AT+CPIN=<pin>` or, once the SIM wants its PUK, `AT+CPIN=<puk>,<new pin>`.
     fn enter_pin(&mut self, out: &mut Vec<u8>, arg_raw: &str) {
         let mut parts = arg_raw.split(',').map(|p| p.trim().trim_matches('"'));
@@ -1080,6 +1124,50 @@ mod tests {
         assert_eq!(run(&mut m, "AT+CMGF=0\r"), "\r\n+CMS ERROR: 302\r\n");
         m.ready = true;
         assert_eq!(run(&mut m, "AT+CMGF=0\r"), "\r\nOK\r\n");
+    }
+
+    #[test]
+    fn each_personality_tells_the_tries_left_its_own_way() {
+        let locked = |personality| {
+            let state = Arc::new(Mutex::new(SimState::new(3)));
+            lock(&state).pin = Some("1234".into());
+            let mut m = AtModem::new(state, personality);
+            run(&mut m, "ATE0\rAT+CMEE=1\r");
+            assert_eq!(run(&mut m, "AT+CPIN=\"0000\"\r"), "\r\n+CME ERROR: 16\r\n");
+            m
+        };
+        let mut m = locked(Personality::Sim800l);
+        assert_eq!(
+            run(&mut m, "AT+SPIC\r"),
+            "\r\n+SPIC: 2,10,3,10\r\n\r\nOK\r\n"
+        );
+        assert_eq!(run(&mut m, "AT+CPINR\r"), "\r\n+CME ERROR: 4\r\n");
+        let mut m = locked(Personality::HuaweiE3372);
+        assert_eq!(
+            run(&mut m, "AT^CPIN?\r"),
+            "\r\n^CPIN: SIM PIN,2,10,2,10,3\r\n\r\nOK\r\n"
+        );
+        assert_eq!(run(&mut m, "AT+SPIC\r"), "\r\n+CME ERROR: 4\r\n");
+        let mut m = locked(Personality::Ec25);
+        assert_eq!(
+            run(&mut m, "AT+QPINC=\"SC\"\r"),
+            "\r\n+QPINC: \"SC\",2,10\r\n\r\nOK\r\n"
+        );
+        assert_eq!(
+            run(&mut m, "AT+QPINC?\r"),
+            "\r\n+QPINC: \"SC\",2,10\r\n\r\n+QPINC: \"P2\",3,10\r\n\r\nOK\r\n"
+        );
+        assert_eq!(run(&mut m, "AT+QPINC=\"XX\"\r"), "\r\n+CME ERROR: 3\r\n");
+        let mut m = locked(Personality::Sim7600);
+        assert!(run(&mut m, "AT+SPIC\r").contains("+SPIC: 2,10,3,10"));
+        assert!(run(&mut m, "AT+CPINR\r").contains("+CPINR: SIM PIN,2,3"));
+        // Once the SIM wants its PUK, Huawei names it and counts PUK tries.
+        let mut m = locked(Personality::HuaweiE3372);
+        run(&mut m, "AT+CPIN=\"0000\"\rAT+CPIN=\"0000\"\r");
+        assert_eq!(
+            run(&mut m, "AT^CPIN?\r"),
+            "\r\n^CPIN: SIM PUK,10,10,0,10,3\r\n\r\nOK\r\n"
+        );
     }
 
     #[test]

@@ -68,6 +68,25 @@ impl Personality {
         }
     }
 
+    /// Whether it answers `AT+CPINR`: the simulated SIM800L, E3372 and EC25 know only their
+    /// vendor's counter command, so the driver's fallback to those is exercised.
+    pub(crate) fn answers_cpinr(self) -> bool {
+        matches!(
+            self,
+            Personality::Generic | Personality::Sim7600 | Personality::Telit
+        )
+    }
+
+    /// The vendor command (name as `AT+CPIN` parses it) that tells the SIM's tries left.
+    pub(crate) fn pin_counter_command(self) -> Option<&'static str> {
+        match self {
+            Personality::Sim800l | Personality::Sim7600 => Some("+SPIC"),
+            Personality::HuaweiE3372 => Some("^CPIN"),
+            Personality::Ec25 => Some("+QPINC"),
+            Personality::Generic | Personality::Telit => None,
+        }
+    }
+
     /// The readiness line it prints once SMS is usable, if any.
     fn ready_line(self) -> &'static str {
         match self {
