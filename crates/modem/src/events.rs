@@ -174,6 +174,9 @@ pub enum NoticeKind {
 }
 
 /// What a modem driver reports. More variants may come (delivery reports, send progress).
+// Moved once through a channel and matched at once: boxing the status would cost every status an
+// allocation to save bytes in a short queue.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ModemEvent {

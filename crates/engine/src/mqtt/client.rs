@@ -391,7 +391,7 @@ impl Bridge {
                     self.code(&message);
                 }
             }
-            ServerEvent::Hello { .. } => {}
+            ServerEvent::Hello { .. } | ServerEvent::ModemEvent { .. } => {}
         }
     }
 

@@ -317,7 +317,8 @@ impl Simulator {
         let (mem, slot) = if self.report_storage {
             ("SR", lock(&self.state).store_report(pdu))
         } else {
-            ("SM", lock(&self.state).store(pdu))
+            let mut state = lock(&self.state);
+            (state.receiving_name(), state.store(pdu))
         };
         let Some(slot) = slot else { return 0 };
         let urc = format!("\r\n+CDSI: \"{mem}\",{slot}\r\n").into_bytes();
