@@ -71,6 +71,7 @@ fn the_ui_reads_every_answer_and_frame_the_engine_sends() {
         "sms",
         "modem",
         "modem_removed",
+        "modem_event",
         "sent",
         "settings",
         "error",

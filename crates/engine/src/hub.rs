@@ -181,6 +181,22 @@ impl Hub {
             .send(ServerEvent::ModemRemoved { id: id.to_owned() });
     }
 
+    /// Tells every client what happened to a modem (registration, reset, restart, full storage).
+    pub fn publish_modem_event(
+        &self,
+        modem: &str,
+        event: simrelay_protocol::ModemEventKind,
+        detail: String,
+        at: chrono::DateTime<chrono::Utc>,
+    ) {
+        let _ = self.inner.events.send(ServerEvent::ModemEvent {
+            modem: modem.to_owned(),
+            event,
+            detail,
+            at,
+        });
+    }
+
     /// The latest status of every modem, ordered by id.
     pub fn modems(&self) -> Vec<ModemStatus> {
         self.lock_modems().status.values().cloned().collect()

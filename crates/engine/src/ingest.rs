@@ -31,8 +31,8 @@ use simrelay_pdu::{
     Assembled, Assembler, Content, Deliver, MessageWaiting, Pdu, StatusCategory, StatusReport,
 };
 use simrelay_protocol::{
-    ContentKind, Indication, Message, MessageContent, ModemState, ModemStatus, Registration,
-    WaitingKind,
+    ContentKind, Indication, Message, MessageContent, ModemHealth, ModemState, ModemStatus,
+    Registration, StorageUse, WaitingKind,
 };
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -123,6 +123,19 @@ fn other_event(hub: &Hub, event: ModemEvent, demo: bool, listed_as: &mut Option<
             }
             *listed_as = Some(status.id.clone());
             hub.publish_modem(status_for_api(status, demo));
+        }
+        ModemEvent::Notice(notice) => {
+            use simrelay_modem::NoticeKind as K;
+            use simrelay_protocol::ModemEventKind as E;
+            let event = match notice.kind {
+                K::RegistrationLost => E::RegistrationLost,
+                K::RegistrationRegained => E::RegistrationRegained,
+                K::Reset => E::Reset,
+                K::Restarted => E::Restarted,
+                K::StorageFull => E::StorageFull,
+            };
+            tracing::info!(modem = %notice.modem, ?event, detail = %notice.detail, "modem event");
+            hub.publish_modem_event(&notice.modem, event, notice.detail, notice.at);
         }
         other => tracing::debug!(?other, "modem event not handled yet"),
     }
@@ -641,6 +654,20 @@ pub(crate) fn status_for_api(status: simrelay_modem::ModemStatus, demo: bool) ->
         node: None,
         source: None,
         pin_attempts_left: status.pin_attempts_left,
+        health: ModemHealth {
+            storages: status
+                .storages
+                .into_iter()
+                .map(|s| StorageUse {
+                    memory: s.memory,
+                    used: s.used,
+                    total: s.total,
+                })
+                .collect(),
+            storage_warning: status.storage_warning,
+            resets: status.resets,
+            last_reset: status.last_reset,
+        },
     }
 }
 

@@ -31,8 +31,9 @@ pub use message::{
     ContentKind, Indication, Message, MessageContent, MessageDetail, MessagePage, WaitingKind,
 };
 pub use modem::{
-    AddModem, ModemList, ModemState, ModemStatus, PinRejected, PinRequest, PortErrorKind, PortList,
-    PortReport, ProbeRequest, Registration, RemovedModem, UsbIdentity, Waiting,
+    AddModem, ModemEventKind, ModemHealth, ModemList, ModemState, ModemStatus, PinRejected,
+    PinRequest, PortErrorKind, PortList, PortReport, ProbeRequest, Registration, RemovedModem,
+    StorageUse, UsbIdentity, Waiting,
 };
 pub use relay::{
     CodeEvent, Delivery, DeliveryPage, DeliveryStatus, Forwarder, ForwarderKind, SendRefused,

@@ -399,7 +399,7 @@ impl Bridge {
                     self.code(&message);
                 }
             }
-            ServerEvent::Hello { .. } => {}
+            ServerEvent::Hello { .. } | ServerEvent::ModemEvent { .. } => {}
         }
     }
 

@@ -339,10 +339,17 @@ impl Driver {
             .filter(|sr| !sr.eq_ignore_ascii_case(mem));
         let command = format!("AT+CPMS=\"{mem}\",\"{mem}\",\"{mem}\"");
         match at.command(&command, self.config.timeouts.slot).await {
-            Ok(_) => self.storage = mem.to_string(),
+            Ok(lines) => {
+                self.storage = mem.to_string();
+                self.storages_chosen(&offered);
+                self.note_usage(mem, &lines);
+            }
             Err(e) if e.is_link_lost() => return Err(e),
             // Keep the modem's default storage: still readable, and the sweep lists it.
-            Err(e) => self.note_error(&e),
+            Err(e) => {
+                self.storages_chosen(&[]);
+                self.note_error(&e)
+            }
         }
         Ok(())
     }
