@@ -28,7 +28,7 @@ pub fn render(results: &Path, machine: &Machine) -> anyhow::Result<String> {
     );
     let _ = writeln!(md, "## Machine\n");
     let _ = writeln!(md, "| | |\n|---|---|");
-    let _ = writeln!(md, "| CPUs (`nproc`) | {} |", machine.cpus);
+    let _ = writeln!(md, "| CPUs (`nproc --all`) | {} |", machine.cpus);
     let _ = writeln!(md, "| CPU model | {} |", machine.cpu_model);
     let _ = writeln!(md, "| memory | {} |", machine.memory);
     let _ = writeln!(md, "| kernel | {} |", machine.kernel);
@@ -144,12 +144,13 @@ pub fn render(results: &Path, machine: &Machine) -> anyhow::Result<String> {
             };
             let _ = writeln!(
                 md,
-                "{}. `{}` — load {} → {}{}{alongside} — {status}",
+                "{}. `{}` — load {} → {}{}{alongside}{} — {status}",
                 n + 1,
                 run["command"].as_str().unwrap_or("?"),
                 run["load_before"].as_str().unwrap_or("?"),
                 run["load_after"].as_str().unwrap_or("?"),
-                if busy { " (**busy**)" } else { "" }
+                if busy { " (**busy**)" } else { "" },
+                pinned(run)
             );
             if let Some(first_error) = run["figures"]["first_connect_error"].as_str() {
                 let _ = writeln!(md, "   (first connection error: {first_error})");
@@ -176,17 +177,19 @@ fn summary(md: &mut String, loaded: &dyn Fn(&str) -> Option<Value>, cpus: f64) {
     };
     // Why a goal may be missed: the machine was shared at the time.
     let busy_note = |id: &str| -> String {
-        let load = loaded(id).and_then(|r| {
+        let run = loaded(id).and_then(|r| {
             r["runs"]
                 .as_array()?
                 .iter()
-                .filter_map(|run| run["load_before"].as_str().map(str::to_owned))
-                .find(|load| busy(Some(load), cpus))
+                .find(|run| busy(run["load_before"].as_str(), cpus))
+                .cloned()
         });
-        load.map_or_else(String::new, |load| {
+        run.map_or_else(String::new, |run| {
+            let load = run["load_before"].as_str().unwrap_or("?");
             format!(
-                " (machine busy: load {} on {cpus} CPUs)",
-                load.split_whitespace().next().unwrap_or("?")
+                " (machine busy: load {} on {cpus} CPUs{})",
+                load.split_whitespace().next().unwrap_or("?"),
+                pinned(&run).replacen(" —", ";", 1)
             )
         })
     };
@@ -592,6 +595,22 @@ fn duration(ns: f64) -> String {
         format!("{:.2} µs", ns / 1_000.0)
     } else {
         format!("{:.2} ms", ns / 1_000_000.0)
+    }
+}
+
+/// How a run was placed on the CPUs, when it was not free to use them all: pinned runs on a busy machine had their
+/// CPU to themselves only if no other process was allowed on it.
+pub(crate) fn pinned(run: &Value) -> String {
+    let Some(cpus) = run["cpus"].as_str() else {
+        return String::new();
+    };
+    if cpus.contains('-') || cpus.contains(',') || cpus == "unknown" {
+        return String::new();
+    }
+    match run["others_on_cpus"].as_u64() {
+        Some(0) => format!(" — pinned to CPU {cpus}, no other user process allowed on it"),
+        Some(n) => format!(" — pinned to CPU {cpus}, shared with {n} other processes"),
+        None => format!(" — pinned to CPU {cpus}"),
     }
 }
 

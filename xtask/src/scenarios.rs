@@ -674,6 +674,8 @@ pub fn run_scenario(
         eprintln!("xtask: {} run {n}/{runs}: {shown}", scenario.id);
         let load_before = machine::load();
         let alongside = machine::benches_running();
+        let cpus = machine::cpus_allowed();
+        let others_on_cpus = machine::others_on_our_cpus();
         let output = command
             .current_dir(root())
             .output()
@@ -699,6 +701,8 @@ pub fn run_scenario(
             "load_before": load_before,
             "load_after": load_after,
             "benches_alongside": alongside,
+            "cpus": cpus,
+            "others_on_cpus": others_on_cpus,
             "xtask": invoked(),
             "figures": figures,
             "error": error,
