@@ -68,7 +68,12 @@ pub(crate) async fn run(
     };
     let mut events = hub.subscribe();
     let (notices, mut incoming) = mpsc::channel(256);
-    let listening = tokio::spawn(listen(cluster.clone(), notices, shutdown.clone()));
+    let listening = tokio::spawn(listen(
+        cluster.clone(),
+        hub.clone(),
+        notices,
+        shutdown.clone(),
+    ));
     let mut bridge = Bridge {
         cluster,
         store,
@@ -107,8 +112,15 @@ pub(crate) async fn run(
     listening.abort();
 }
 
-/// Forwards what the other nodes commit, reconnecting whenever the database comes back.
-async fn listen(cluster: Cluster, notices: mpsc::Sender<Notice>, shutdown: CancellationToken) {
+/// Forwards what the other nodes commit, reconnecting whenever the database comes back. The listening
+/// connection is the first to notice the database leave and come back, which `hub` then shows (even with no
+/// message to commit meanwhile).
+async fn listen(
+    cluster: Cluster,
+    hub: Hub,
+    notices: mpsc::Sender<Notice>,
+    shutdown: CancellationToken,
+) {
     let mut listener: Option<Listener> = None;
     loop {
         if shutdown.is_cancelled() {
@@ -118,6 +130,7 @@ async fn listen(cluster: Cluster, notices: mpsc::Sender<Notice>, shutdown: Cance
             match cluster.listen().await {
                 Ok(new) => {
                     listener = Some(new);
+                    hub.database_ok();
                     // Whatever was committed while nobody listened.
                     if notices.send(Notice::Reconnected).await.is_err() {
                         return;
@@ -125,6 +138,7 @@ async fn listen(cluster: Cluster, notices: mpsc::Sender<Notice>, shutdown: Cance
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot listen to the other nodes; retrying");
+                    hub.database_failed(&e);
                     tokio::time::sleep(RETRY).await;
                 }
             }
@@ -132,12 +146,16 @@ async fn listen(cluster: Cluster, notices: mpsc::Sender<Notice>, shutdown: Cance
         };
         match active.next().await {
             Ok(notice) => {
+                if matches!(notice, Notice::Reconnected) {
+                    hub.database_ok();
+                }
                 if notices.send(notice).await.is_err() {
                     return;
                 }
             }
             Err(e) => {
                 tracing::warn!(error = %e, "lost the other nodes' notifications; reconnecting");
+                hub.database_failed(&e);
                 tokio::time::sleep(RETRY).await;
             }
         }

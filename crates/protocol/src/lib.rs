@@ -51,6 +51,21 @@ pub struct Health {
     pub status: String,
     /// Server version.
     pub version: String,
+    /// Whether the store takes commits now. While it does not, messages stay on the modems' SIMs (nothing is
+    /// released before its commit) and each modem's status says why in `last_error`.
+    #[serde(default)]
+    pub database: DatabaseHealth,
+}
+
+/// Whether the server's database takes commits, in [`Health`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DatabaseHealth {
+    /// The last commit (or reconnection) succeeded.
+    #[default]
+    Ok,
+    /// The last commit failed, or the connection to PostgreSQL is lost: messages wait on the SIMs.
+    Unavailable,
 }
 
 /// Body of every API error: `{"error": "...", "detail": "..."}`.

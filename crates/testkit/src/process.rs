@@ -112,7 +112,7 @@ impl Drop for Guard {
 pub struct Serve {
     /// The binary ([`crate::bins::simrelay`]).
     pub bin: PathBuf,
-    /// The SQLite file.
+    /// The SQLite file, or the `postgres://` URL of a cluster node's database (passed to `--db` as it is).
     pub db: PathBuf,
     /// Loopback port.
     pub port: u16,
