@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::bail;
+use anyhow::{bail, Context};
 use rand::Rng;
 use serde_json::json;
 use simrelay_bench::client::SmsClient;
@@ -195,6 +195,9 @@ pub async fn run(opts: &Opts) -> anyhow::Result<serde_json::Value> {
     }
     let last_sent = Instant::now();
 
+    // `--samples FILE`: one JSON line per timed message (when it was handed over, relative to the first, and its
+    // latency), to see what the slow ones have in common.
+    let mut samples = Vec::new();
     let mut latencies = Vec::with_capacity(sent.len());
     let mut wire = Vec::new();
     let mut overhead = Vec::new();
@@ -215,6 +218,11 @@ pub async fn run(opts: &Opts) -> anyhow::Result<serde_json::Value> {
         arrived += 1;
         let latency = ms(seen.at - message.at);
         latencies.push(latency);
+        samples.push(json!({
+            "index": seen.index,
+            "sent_ms": ms(message.at - started),
+            "latency_ms": latency,
+        }));
         if line.is_some() {
             let bytes = seen.carried.saturating_sub(message.carried);
             let on_wire = ms(byte_time(baud) * u32::try_from(bytes).unwrap_or(u32::MAX));
@@ -223,6 +231,12 @@ pub async fn run(opts: &Opts) -> anyhow::Result<serde_json::Value> {
         }
     }
     let lost = sent.len() - arrived;
+    let samples_file = opts.text("samples", "");
+    if !samples_file.is_empty() {
+        let lines: String = samples.iter().map(|s| format!("{s}\n")).collect();
+        std::fs::write(samples_file, lines)
+            .with_context(|| format!("cannot write {samples_file}"))?;
+    }
     reader.abort();
     drop(server);
     let label = match pattern {
