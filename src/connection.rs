@@ -283,6 +283,9 @@ fn detach(ws: &WebSocket) {
 }
 
 /// One frame from `/ws`, sorted by its `type`.
+// A frame lives only while it is handled, one at a time: the size of its largest variant costs nothing, a box would
+// cost an allocation per message.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Frame {
     /// `hello`, `sms`, `modem`.
