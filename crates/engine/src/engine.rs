@@ -220,6 +220,7 @@ impl Engine {
                 pins_file: config.pins_path(),
                 sweep_secs: config.sweep_secs,
                 demo_interval_secs: config.demo_interval_secs,
+                by_id_root: None,
             },
         );
         let lease = Duration::from_secs(config.modem_lease_secs.max(1));
