@@ -267,6 +267,11 @@ impl Engine {
                 shutdown.clone(),
             )));
         }
+        tasks.push(tokio::spawn(crate::health::record(
+            hub.clone(),
+            store.clone(),
+            shutdown.clone(),
+        )));
         tasks.push(tokio::spawn(hooks::run(
             store.clone(),
             hub.watch_settings(),

@@ -637,13 +637,23 @@ mod tests {
         .await;
 
         // Unplugged and plugged back in: a new pty, the link follows it, and so does the driver.
-        sim.unplug().await;
         // Another device takes the freed number meanwhile, as another USB device takes ttyUSB2, so the
-        // modem comes back under a different pty (the kernel would otherwise hand out the same one again).
-        let squatter = Simulator::start(SimOptions::default())
-            .await
-            .expect("another pty");
-        let new_tty = sim.replug().await.expect("replug");
+        // modem comes back under a different pty (the kernel hands out the lowest free one, which tests running
+        // alongside may have freed too: tried until the number differs).
+        let mut squatters = Vec::new();
+        let mut new_tty = sim.path().to_path_buf();
+        for _ in 0..5 {
+            sim.unplug().await;
+            squatters.push(
+                Simulator::start(SimOptions::default())
+                    .await
+                    .expect("another pty"),
+            );
+            new_tty = sim.replug().await.expect("replug");
+            if new_tty.to_string_lossy() != tty {
+                break;
+            }
+        }
         assert_ne!(new_tty.to_string_lossy(), tty, "the replug gave a new pty");
         assert_eq!(
             std::fs::canonicalize(&link).expect("link"),
@@ -668,7 +678,9 @@ mod tests {
         shutdown.cancel();
         modems.shutdown().await;
         sim.shutdown().await;
-        squatter.shutdown().await;
+        for squatter in squatters {
+            squatter.shutdown().await;
+        }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
