@@ -246,6 +246,7 @@ pub fn MessagesChart(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
 
     fn at(text: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(text)
@@ -253,7 +254,7 @@ mod tests {
             .with_timezone(&Utc)
     }
 
-    #[test]
+    #[wasm_bindgen_test]
     fn the_signal_is_said_in_words_and_broken_at_silences() {
         let since = at("2026-12-06T12:00:00Z");
         let until = at("2026-12-07T12:00:00Z");
@@ -287,7 +288,7 @@ mod tests {
         );
     }
 
-    #[test]
+    #[wasm_bindgen_test]
     fn messages_are_said_per_day() {
         let days = [
             DayCount {
