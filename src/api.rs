@@ -310,6 +310,13 @@ pub mod body {
         }
     }
 
+    /// `POST /api/modems/{id}/pin`: the SIM PIN to try once.
+    pub fn pin(pin: &str) -> simrelay_protocol::PinRequest {
+        simrelay_protocol::PinRequest {
+            pin: pin.to_owned(),
+        }
+    }
+
     /// `POST /api/pair`: a pairing code for a device called `name`, with the server's default scopes (read and
     /// send), or every scope when the owner ticked `admin`.
     pub fn pairing(name: &str, admin: bool) -> PairingRequest {
@@ -578,7 +585,7 @@ pub async fn modem_health(
     endpoint: &Endpoint,
     id: &str,
     utc_offset: i32,
-) -> Result<simrelay_protocol::ModemHealth, ApiFailure> {
+) -> Result<simrelay_protocol::ModemHistory, ApiFailure> {
     let path = format!(
         "/api/modems/{}/health?utc_offset={utc_offset}",
         percent_encode(id)
@@ -631,9 +638,7 @@ pub async fn enter_pin(
         endpoint,
         &path,
         Request::post(&endpoint.http_url(&path)),
-        &simrelay_protocol::PinRequest {
-            pin: pin.to_owned(),
-        },
+        &body::pin(pin),
     )
     .await
 }

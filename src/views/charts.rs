@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
-use simrelay_protocol::{DayCount, ModemHealth, SignalSample};
+use simrelay_protocol::{DayCount, ModemHistory, SignalSample};
 
 use crate::api;
 use crate::state::AppState;
@@ -24,7 +24,7 @@ const FRESH_MS: f64 = 60_000.0;
 
 /// Histories fetched per modem id, with when; shared by the cards of one Modems screen.
 #[derive(Clone, Copy)]
-pub struct HealthCache(StoredValue<HashMap<String, (f64, ModemHealth)>>);
+pub struct HealthCache(StoredValue<HashMap<String, (f64, ModemHistory)>>);
 
 impl HealthCache {
     /// An empty cache; `provide_context` it once per screen.
@@ -48,7 +48,7 @@ pub fn ModemHealthCharts(
 ) -> impl IntoView {
     let app = expect_context::<AppState>();
     let cache = use_context::<HealthCache>();
-    let health = RwSignal::new(None::<ModemHealth>);
+    let health = RwSignal::new(None::<ModemHistory>);
     let failed = RwSignal::new(false);
     let now = js_sys::Date::now();
     let cached = cache.and_then(|c| {

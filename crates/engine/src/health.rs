@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveTime, TimeZone, Utc};
 use simrelay_protocol::{
-    DayCount, ModemHealth, ModemStatus, ServerEvent, SignalSample, HEALTH_DAYS,
+    DayCount, ModemHistory, ModemStatus, ServerEvent, SignalSample, HEALTH_DAYS,
 };
 use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
@@ -85,7 +85,7 @@ pub(crate) async fn health(
     modem: &str,
     now: DateTime<Utc>,
     offset: FixedOffset,
-) -> Result<ModemHealth, StoreError> {
+) -> Result<ModemHistory, StoreError> {
     let since = now - SIGNAL_WINDOW;
     let signal = store
         .signal_since(modem, since)
@@ -96,7 +96,7 @@ pub(crate) async fn health(
     let days = days(now, offset);
     let ranges: Vec<_> = days.iter().map(|(_, from, to)| (*from, *to)).collect();
     let counts = store.received_counts(modem, &ranges).await?;
-    Ok(ModemHealth {
+    Ok(ModemHistory {
         modem: modem.to_owned(),
         since,
         until: now,

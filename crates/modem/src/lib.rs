@@ -59,6 +59,7 @@ pub mod events;
 pub mod framer;
 mod handle;
 mod negotiate;
+mod pin_counters;
 pub mod port_access;
 pub mod probe;
 pub mod sim;
@@ -66,10 +67,12 @@ mod status_urc;
 pub mod transport;
 mod watch;
 
-pub use config::{family_of, guard_for, Family, Guard, ModemConfig, Timeouts};
+pub use config::{family_of, guard_for, reset_command, Family, Guard, ModemConfig, Timeouts};
 pub use driver::{spawn, spawn_with};
 pub use errors::{AtError, ErrorFamily, ModemError};
-pub use events::{LinkState, ModemEvent, ModemStatus, Received, Registration};
+pub use events::{
+    LinkState, ModemEvent, ModemStatus, Notice, NoticeKind, Received, Registration, StorageUse,
+};
 pub use handle::ModemHandle;
 pub use probe::{probe, ProbeResult};
 pub use sim::{SimOptions, Simulator};

@@ -4,12 +4,12 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-/// Days of messages in [`ModemHealth::messages_per_day`].
+/// Days of messages in [`ModemHistory::messages_per_day`].
 pub const HEALTH_DAYS: usize = 7;
 
 /// One modem's recent history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ModemHealth {
+pub struct ModemHistory {
     /// The modem's id, as in its status.
     pub modem: String,
     /// Start of the signal window (24 hours before `until`).

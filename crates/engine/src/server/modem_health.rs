@@ -7,7 +7,7 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use chrono::{FixedOffset, Utc};
-use simrelay_protocol::ModemHealth;
+use simrelay_protocol::ModemHistory;
 
 use super::error::Failure;
 use super::params::Params;
@@ -21,7 +21,7 @@ pub(crate) async fn get(
     State(state): State<AppState>,
     id: Result<Path<String>, PathRejection>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
-) -> Result<Json<ModemHealth>, Failure> {
+) -> Result<Json<ModemHistory>, Failure> {
     let Path(id) = id.map_err(|_| Failure::bad_request("the modem id must be text"))?;
     let params = Params::from_query(query)?;
     let minutes = match params.text("utc_offset")? {

@@ -4,7 +4,7 @@
 
 use simrelay_modem::sim::Personality;
 use simrelay_modem::{SimOptions, Simulator};
-use simrelay_protocol::{ModemHealth, HEALTH_DAYS};
+use simrelay_protocol::{ModemHistory, HEALTH_DAYS};
 use simrelay_testkit::pdu::deliver;
 
 use crate::common::{self, eventually, next_sms};
@@ -42,7 +42,7 @@ async fn the_health_endpoint_shows_the_signal_the_modem_reported_and_messages_pe
         let engine = &engine;
         let path = path.clone();
         async move {
-            let health: ModemHealth = common::get_json(engine, &path).await;
+            let health: ModemHistory = common::get_json(engine, &path).await;
             health.signal.last().is_some_and(|s| s.dbm == -93)
         }
     })
@@ -52,7 +52,7 @@ async fn the_health_endpoint_shows_the_signal_the_modem_reported_and_messages_pe
         sim.deliver(deliver("+4915123456789", text));
         next_sms(&mut events).await;
     }
-    let health: ModemHealth = common::get_json(&engine, &path).await;
+    let health: ModemHistory = common::get_json(&engine, &path).await;
     assert_eq!(health.modem, id);
     assert_eq!(health.until - health.since, chrono::Duration::hours(24));
     assert!(health
@@ -76,7 +76,7 @@ async fn the_health_endpoint_shows_the_signal_the_modem_reported_and_messages_pe
         vec![0, 0, 0, 0, 0, 0, 2]
     );
     // Days in the caller's time zone: fourteen hours east, today there may be tomorrow in UTC.
-    let east: ModemHealth = common::get_json(&engine, &format!("{path}?utc_offset=840")).await;
+    let east: ModemHistory = common::get_json(&engine, &format!("{path}?utc_offset=840")).await;
     let east_today = (health.until + chrono::Duration::hours(14)).date_naive();
     assert_eq!(east.messages_per_day[HEALTH_DAYS - 1].day, east_today);
     assert_eq!(
