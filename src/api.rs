@@ -579,6 +579,20 @@ pub async fn modems(endpoint: &Endpoint) -> Result<Vec<ModemStatus>, ApiFailure>
         .map(|l| l.modems)
 }
 
+/// `GET /api/modems/{id}/health?utc_offset=`: the modem's signal over 24 hours and messages per day, days
+/// counted `utc_offset` minutes east of UTC.
+pub async fn modem_health(
+    endpoint: &Endpoint,
+    id: &str,
+    utc_offset: i32,
+) -> Result<simrelay_protocol::ModemHistory, ApiFailure> {
+    let path = format!(
+        "/api/modems/{}/health?utc_offset={utc_offset}",
+        percent_encode(id)
+    );
+    get_json(endpoint, &path).await
+}
+
 /// `POST /api/modems {"port", "label"?}`: adds and starts the modem on `port`.
 pub async fn add_modem(
     endpoint: &Endpoint,

@@ -566,3 +566,77 @@ async fn a_locked_sim_asks_for_its_pin_and_a_blocked_one_is_explained() {
     let text = blocked.text_content().unwrap_or_default();
     assert!(text.contains("PUK") && text.contains("phone"), "{text}");
 }
+
+#[wasm_bindgen_test]
+fn the_health_charts_are_svg_images_that_say_their_numbers() {
+    use crate::views::charts::{MessagesChart, SignalChart};
+    use simrelay_protocol::{DayCount, SignalSample};
+    let at = |t: &str| {
+        chrono::DateTime::parse_from_rfc3339(t)
+            .expect("valid")
+            .with_timezone(&chrono::Utc)
+    };
+    let samples = vec![
+        SignalSample {
+            at: at("2026-12-07T08:00:00Z"),
+            dbm: -95,
+        },
+        SignalSample {
+            at: at("2026-12-07T08:01:00Z"),
+            dbm: -71,
+        },
+        SignalSample {
+            at: at("2026-12-07T11:00:00Z"),
+            dbm: -81,
+        },
+    ];
+    let days: Vec<DayCount> = (1..=7)
+        .map(|d| DayCount {
+            day: format!("2026-12-0{d}").parse().expect("day"),
+            messages: if d == 7 { 2 } else { 0 },
+        })
+        .collect();
+    let host = mount(Prefs::default(), move || {
+        let (samples, days) = (samples.clone(), days.clone());
+        view! {
+            <SignalChart since=at("2026-12-06T12:00:00Z") until=at("2026-12-07T12:00:00Z") samples=samples />
+            <MessagesChart days=days />
+        }
+        .into_any()
+    });
+    let images = host.query_selector_all("svg[role=img]").expect("query");
+    assert_eq!(images.length(), 2);
+    let label = |i: u32| {
+        images
+            .item(i)
+            .expect("svg")
+            .unchecked_into::<web_sys::Element>()
+            .get_attribute("aria-label")
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        label(0),
+        "Signal over the last 24 hours: 3 samples, from -95 to -71 dBm, latest -81 dBm"
+    );
+    assert!(
+        label(1).starts_with("Messages per day, last 7 days: 2 in all; Tue 1 Dec 0"),
+        "{}",
+        label(1)
+    );
+    assert!(label(1).ends_with("Mon 7 Dec 2"), "{}", label(1));
+    // Two runs of samples (three hours apart), one bar per day, and each chart's own title for a tooltip.
+    assert_eq!(
+        host.query_selector_all("svg polyline").expect("q").length(),
+        2
+    );
+    assert_eq!(
+        host.query_selector_all("svg rect.chart-bar")
+            .expect("q")
+            .length(),
+        7
+    );
+    assert_eq!(
+        host.query_selector_all("svg > title").expect("q").length(),
+        2
+    );
+}

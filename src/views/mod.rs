@@ -3,6 +3,7 @@
 //! Every piece of message data (text, sender, modem name, code) reaches the DOM as a Leptos text node or an
 //! attribute value, never through `inner_html`: SMS content is attacker-controlled.
 
+pub mod charts;
 pub mod code_actions;
 pub mod compose;
 pub mod conversations;

@@ -1,4 +1,5 @@
-//! The Modems screen: one card per modem with its connection state, network, signal, identity and SIM storage.
+//! The Modems screen: one card per modem with its connection state, network, signal, identity and SIM storage,
+//! and its signal over 24 hours and messages per day as small charts ([`crate::views::charts`]).
 //!
 //! Everything a modem reports (operator names, model strings, errors) is inserted as text, never as HTML.
 //!
@@ -10,6 +11,7 @@ use simrelay_protocol::{ModemState, ModemStatus, PortReport, Registration};
 
 use crate::api;
 use crate::state::AppState;
+use crate::views::charts::{HealthCache, ModemHealthCharts};
 use crate::views::ports::{PortPicker, PortResult};
 
 /// Signal bars (0–4) for a received signal strength in dBm, using the usual GSM/LTE phone thresholds.
@@ -257,6 +259,7 @@ fn ModemCard(
                 {modem.imei.map(|imei| view! { <dt>"IMEI"</dt><dd class="mono">{imei}</dd> })}
                 {modem.iccid.map(|iccid| view! { <dt>"ICCID"</dt><dd class="mono">{iccid}</dd> })}
             </dl>
+            <ModemHealthCharts id=modem.id.clone() />
             {modem.last_error.map(|e| view! { <p class="error" role="alert">{e}</p> })}
             {storage_warning.map(|w| view! { <p class="storage-warning" role="status">{w}</p> })}
             {matches!(modem.state, ModemState::PinRequired | ModemState::PukRequired).then(|| view! {
@@ -410,6 +413,7 @@ fn AddModem() -> impl IntoView {
 #[component]
 pub fn Modems() -> impl IntoView {
     let app = expect_context::<AppState>();
+    provide_context(HealthCache::new());
     view! {
         <section class="screen" aria-labelledby="modems-title">
             <h2 id="modems-title">"Modems"</h2>

@@ -222,6 +222,7 @@ impl Engine {
                 pins_file: config.pins_path(),
                 sweep_secs: config.sweep_secs,
                 demo_interval_secs: config.demo_interval_secs,
+                by_id_root: None,
             },
         );
         let lease = Duration::from_secs(config.modem_lease_secs.max(1));
@@ -269,6 +270,11 @@ impl Engine {
                 shutdown.clone(),
             )));
         }
+        tasks.push(tokio::spawn(crate::health::record(
+            hub.clone(),
+            store.clone(),
+            shutdown.clone(),
+        )));
         tasks.push(tokio::spawn(hooks::run(
             store.clone(),
             hub.watch_settings(),

@@ -12,6 +12,7 @@ pub mod config;
 pub mod deliver;
 mod demo;
 mod engine;
+mod health;
 pub mod hooks;
 pub mod hub;
 mod ingest;

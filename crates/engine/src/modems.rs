@@ -5,12 +5,18 @@
 //!
 //! Each modem gets its own cancellation token, a child of the engine's: removing one stops its ingest task,
 //! which shuts its driver down and closes the port; engine shutdown stops them all.
+//!
+//! A modem on a port that has a `/dev/serial/by-id/...` name is started, listed and remembered under that name,
+//! whatever path it was given: `ttyUSBn` numbers follow plug order, the by-id name follows the device. What was
+//! stored under the other path (an added modem, its remembered id) moves to the stable name the first time the
+//! device is found there; labels and PINs from the config file are looked up under both.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use simrelay_modem::probe::{by_id_link, SERIAL_BY_ID};
 use simrelay_modem::{ModemConfig, ModemHandle, StatusWatch, StatusWatchers};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -39,6 +45,8 @@ pub(crate) struct ModemDefaults {
     pub(crate) sweep_secs: u64,
     /// Seconds between demo messages.
     pub(crate) demo_interval_secs: u64,
+    /// Where the stable port names are (`None`: [`SERIAL_BY_ID`]); tests give a directory of their own.
+    pub(crate) by_id_root: Option<PathBuf>,
 }
 
 /// Where a running modem came from, which decides what removing it does to the store.
@@ -242,13 +250,39 @@ impl Modems {
             .await
     }
 
+    /// The name `port` is known by: its `/dev/serial/by-id/...` link when it has one, else `port` itself.
+    pub(crate) fn stable_name(&self, port: &str) -> String {
+        let root = self
+            .inner
+            .defaults
+            .by_id_root
+            .as_deref()
+            .unwrap_or(std::path::Path::new(SERIAL_BY_ID));
+        by_id_link(port, root).unwrap_or_else(|| port.to_owned())
+    }
+
     async fn start_serial(
         &self,
-        port: &str,
+        given: &str,
         label: Option<String>,
         origin: Origin,
         store_it: bool,
     ) -> Result<ModemHandle, AddError> {
+        let stable = self.stable_name(given);
+        let port = stable.as_str();
+        if port != given {
+            // Settings stored under the ttyUSBn path would be lost at the next renumbering: they follow the device.
+            match self.inner.store.move_modem_port(given, port).await {
+                Ok(true) => {
+                    tracing::info!(%given, %port, "stored modem settings moved to the port's stable name")
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(%given, %port, error = %e, "cannot move the modem's stored settings")
+                }
+            }
+            tracing::info!(%given, %port, "modem known by its stable port name");
+        }
         if let Some(id) = self.in_use_by(port) {
             // Two drivers on one port would steal each other's answers.
             return Err(AddError::InUse {
@@ -262,7 +296,10 @@ impl Modems {
             tracing::warn!(%port, error = %e, "cannot read the remembered modem id");
             None
         });
-        let label = label.or_else(|| self.inner.defaults.labels.get(port).cloned());
+        let defaults = &self.inner.defaults;
+        let by_either =
+            |map: &BTreeMap<String, String>| map.get(port).or_else(|| map.get(given)).cloned();
+        let label = label.or_else(|| by_either(&defaults.labels));
         if store_it {
             store
                 .remember_added_modem(&AddedModem::Serial {
@@ -286,7 +323,8 @@ impl Modems {
             label: label.clone(),
             pin: self
                 .entered_pin(port)
-                .or_else(|| self.inner.defaults.pins.get(port).cloned()),
+                .or_else(|| self.entered_pin(given))
+                .or_else(|| by_either(&defaults.pins)),
             sweep_interval: Duration::from_secs(self.inner.defaults.sweep_secs),
             status_watchers: self.inner.watchers.clone(),
             ..ModemConfig::default()
@@ -543,6 +581,129 @@ mod tests {
         while !done() {
             assert!(Instant::now() < give_up, "{what} did not happen in time");
             tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// A modem added as its tty before by-id names were used (the settings of an earlier version) is started,
+    /// listed and stored under its `/dev/serial/by-id` link, and found again after a replug moved it to a new pty.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_modem_is_remembered_by_its_by_id_name_and_found_again_after_a_replug() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let by_id = dir.path().join("by-id");
+        std::fs::create_dir(&by_id).expect("by-id");
+        let link = by_id.join("usb-SimRelay_Simulated_Modem_0001-if02-port0");
+        let link_name = link.to_string_lossy().into_owned();
+        let mut sim = Simulator::start(SimOptions {
+            link: Some(link.clone()),
+            ..SimOptions::default()
+        })
+        .await
+        .expect("simulator");
+        let tty = sim.path().to_string_lossy().into_owned();
+        assert_ne!(tty, link_name);
+        let store = Store::open(&dir.path().join("m.db")).await.expect("store");
+        // What an earlier version stored: the modem under its tty path, and its id.
+        store
+            .remember_added_modem(&AddedModem::Serial {
+                port: tty.clone(),
+                label: Some("Work SIM".into()),
+            })
+            .await
+            .expect("added earlier");
+        store
+            .remember_modem_id(&tty, "imei:356938035643809")
+            .await
+            .expect("id");
+        let shutdown = CancellationToken::new();
+        let hub = Hub::new();
+        let modems = Modems::new(
+            store.clone(),
+            hub.clone(),
+            shutdown.clone(),
+            ModemDefaults {
+                sweep_secs: 3600,
+                by_id_root: Some(by_id.clone()),
+                ..ModemDefaults::default()
+            },
+        );
+        modems.start_added().await.expect("start added");
+        modems.identify_all(Duration::from_secs(20)).await;
+        assert_eq!(
+            store.added_modems().await.expect("list"),
+            vec![AddedModem::Serial {
+                port: link_name.clone(),
+                label: Some("Work SIM".into())
+            }],
+            "the stored modem moved to the stable name"
+        );
+        assert_eq!(
+            store
+                .known_modem_id(&link_name)
+                .await
+                .expect("id")
+                .as_deref(),
+            Some("imei:356938035643809")
+        );
+        let (handle, port) = modems
+            .named_with_port("imei:356938035643809")
+            .expect("listed by its id");
+        assert_eq!(port, link_name);
+        // Its tty path still names the same (running) modem: adding it again is refused.
+        assert!(matches!(
+            modems.add_serial(&tty, None, Origin::Added).await,
+            Err(AddError::InUse { .. })
+        ));
+        until("listed as connected on the by-id name", || {
+            hub.modems()
+                .iter()
+                .any(|m| m.port == link_name && m.state == simrelay_protocol::ModemState::Connected)
+        })
+        .await;
+
+        // Unplugged and plugged back in: a new pty, the link follows it, and so does the driver.
+        // Another device takes the freed number meanwhile, as another USB device takes ttyUSB2, so the
+        // modem comes back under a different pty (the kernel hands out the lowest free one, which tests running
+        // alongside may have freed too: tried until the number differs).
+        let mut squatters = Vec::new();
+        let mut new_tty = sim.path().to_path_buf();
+        for _ in 0..5 {
+            sim.unplug().await;
+            squatters.push(
+                Simulator::start(SimOptions::default())
+                    .await
+                    .expect("another pty"),
+            );
+            new_tty = sim.replug().await.expect("replug");
+            if new_tty.to_string_lossy() != tty {
+                break;
+            }
+        }
+        assert_ne!(new_tty.to_string_lossy(), tty, "the replug gave a new pty");
+        assert_eq!(
+            std::fs::canonicalize(&link).expect("link"),
+            std::fs::canonicalize(&new_tty).expect("pty")
+        );
+        let before = store.count().await.expect("count");
+        sim.deliver(simrelay_testkit::pdu::deliver(
+            "+4915123456789",
+            "after the replug 424242",
+        ));
+        let give_up = Instant::now() + Duration::from_secs(60);
+        while store.count().await.expect("count") == before {
+            assert!(
+                Instant::now() < give_up,
+                "no message from the replugged modem"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let message = store.recent(1).await.expect("recent").remove(0);
+        assert_eq!(message.text, "after the replug 424242");
+        assert_eq!(message.modem, handle.id());
+        shutdown.cancel();
+        modems.shutdown().await;
+        sim.shutdown().await;
+        for squatter in squatters {
+            squatter.shutdown().await;
         }
     }
 

@@ -1,6 +1,7 @@
 //! How to reach and drive one modem (port, identity, PIN, sweep and status periods, per-command
 //! timeouts), and what each modem family needs that others do not: the guard time, with the
-//! manual's sentence that asks for it.
+//! manual's sentence that asks for it, and the command that sends unsolicited codes to the port
+//! the driver has open on a multi-port modem.
 
 use std::time::Duration;
 
@@ -224,6 +225,70 @@ pub fn reset_command(family: Family) -> Option<&'static str> {
 /// It costs a few tens of milliseconds once per start-up, never a message's latency.
 pub const UNKNOWN_FAMILY_GUARD: Guard = TELIT_GUARD;
 
+/// How the port the driver has open is attached, as far as routing unsolicited codes goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortKind {
+    /// A USB interface (`ttyUSBn`, `ttyACMn`, a `/dev/serial/by-id` link to one): a multi-port
+    /// modem exposes several, and prints unsolicited codes on one of them.
+    Usb,
+    /// A board's UART (`ttyS`, `ttyAMA`, `ttyTHS`, `ttymxc`, `ttySAC`): a HAT or a module wired
+    /// to the pins.
+    Uart,
+}
+
+impl PortKind {
+    /// The kind of `port`, after following symlinks. Anything that is not a known UART name
+    /// counts as USB, which is how these modems are attached almost always (a pty too: the
+    /// simulator stands in for a USB stick).
+    pub fn of(port: &str) -> PortKind {
+        let device = std::fs::canonicalize(port).unwrap_or_else(|_| port.into());
+        let name = device
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let uart = ["ttyS", "ttyAMA", "ttyTHS", "ttymxc", "ttySAC"];
+        if uart.iter().any(|prefix| name.starts_with(prefix)) {
+            PortKind::Uart
+        } else {
+            PortKind::Usb
+        }
+    }
+}
+
+/// The command that makes a multi-port modem print its unsolicited codes (`+CMTI`, `+CMT`,
+/// `RING`, ...) on the kind of port the driver has open, sent once per start-up right after
+/// the family is known; `None` where the family has one port or no such command. A modem that
+/// answers it with ERROR (older firmware) keeps its own setting: the driver goes on, and the
+/// safety sweep still finds every stored message.
+///
+/// - Quectel: `AT+QURCCFG="urcport","usbat"` (USB AT port) or `"uart1"` (main UART); the
+///   other value, `"usbmodem"`, is the PPP port SimRelay should not be given. Source: Quectel's
+///   LTE-module AT command manual, "AT+QURCCFG Configure URC Indication Option" (values
+///   `usbat` USB AT port, `usbmodem` USB modem port, `uart1` main UART), as transcribed in the
+///   CursedHardware/at-manual project (`content/docs/quectel/general-commands.md`); which
+///   Quectel models accept it was not checked model by model. It undoes what another program
+///   (or a HAT's set-up) may have changed.
+/// - SIMCom LTE (SIM7500/7600, A76xx): `AT+CATR=0`, unsolicited codes on all ports, so the
+///   driver hears them on whichever port it was given. Source: *A76XX Series AT Command Manual*
+///   §10.2.9 "AT+CATR Configure URC destination interface" (`0` all ports, `1` UART, `2` MODEM,
+///   `3` ATCOM, `4`–`7` CMUX channels; not saved, hence sent at every start-up). The SIM7500/7600
+///   manual lists the same command; its value table was not checked here.
+/// - Huawei: `AT^PORTSEL=0`, unsolicited codes on the PCUI (AT) port rather than the modem
+///   port. The value's meaning (`0` PCUI, `1` modem) is taken from ModemManager's Huawei
+///   plugin, which sends the same command; a Huawei manual page for `^PORTSEL` was not found,
+///   so this is not confirmed against the vendor's text. On a UART there is nothing to choose.
+/// - SIMCom 2G and Telit: one AT port each as SimRelay uses them; nothing is sent.
+pub fn urc_route(family: Family, kind: PortKind) -> Option<&'static str> {
+    match (family, kind) {
+        (Family::Quectel, PortKind::Usb) => Some("AT+QURCCFG=\"urcport\",\"usbat\""),
+        (Family::Quectel, PortKind::Uart) => Some("AT+QURCCFG=\"urcport\",\"uart1\""),
+        (Family::SimcomLte, _) => Some("AT+CATR=0"),
+        (Family::Huawei, PortKind::Usb) => Some("AT^PORTSEL=0"),
+        (Family::Huawei, PortKind::Uart)
+        | (Family::Simcom2g | Family::Telit | Family::Other, _) => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,6 +322,46 @@ mod tests {
             assert_eq!(ms(family), 0, "{family:?}");
         }
         assert_eq!(UNKNOWN_FAMILY_GUARD.before("AT").as_millis(), 20);
+    }
+
+    #[test]
+    fn unsolicited_codes_are_routed_per_family_and_port_kind() {
+        use PortKind::{Uart, Usb};
+        assert_eq!(
+            urc_route(Family::Quectel, Usb),
+            Some(r#"AT+QURCCFG="urcport","usbat""#)
+        );
+        assert_eq!(
+            urc_route(Family::Quectel, Uart),
+            Some(r#"AT+QURCCFG="urcport","uart1""#)
+        );
+        assert_eq!(urc_route(Family::SimcomLte, Usb), Some("AT+CATR=0"));
+        assert_eq!(urc_route(Family::Huawei, Usb), Some("AT^PORTSEL=0"));
+        for (family, kind) in [
+            (Family::Huawei, Uart),
+            (Family::Simcom2g, Uart),
+            (Family::Telit, Usb),
+            (Family::Other, Usb),
+        ] {
+            assert_eq!(urc_route(family, kind), None, "{family:?} on {kind:?}");
+        }
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn the_port_kind_follows_links() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let uart = dir.path().join("ttyAMA0");
+        std::fs::write(&uart, b"").expect("uart");
+        let link = dir.path().join("serial0");
+        std::os::unix::fs::symlink(&uart, &link).expect("link");
+        assert_eq!(PortKind::of(&link.to_string_lossy()), PortKind::Uart);
+        assert_eq!(PortKind::of("/dev/ttyS1"), PortKind::Uart);
+        assert_eq!(PortKind::of("/dev/ttyUSB2"), PortKind::Usb);
+        assert_eq!(
+            PortKind::of("/dev/serial/by-id/usb-Quectel_EC25-if02-port0"),
+            PortKind::Usb
+        );
     }
 
     #[test]

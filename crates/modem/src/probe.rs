@@ -102,6 +102,34 @@ pub fn usb_serial_of(ports: &[(String, Option<UsbInfo>)], port: &str) -> Option<
         .and_then(|(_, usb)| usb.as_ref()?.serial_number.clone())
 }
 
+/// Where udev keeps a stable name for each USB serial port: `usb-<vendor>_<product>_<serial>-if<NN>-port0`, a
+/// symlink to the `ttyUSBn`/`ttyACMn` the port has now. Unlike `ttyUSBn` (numbered in plug order), it survives a
+/// replug, a reset and a reboot.
+pub const SERIAL_BY_ID: &str = "/dev/serial/by-id";
+
+/// The stable name under `by_id_root` (normally [`SERIAL_BY_ID`]) of the device `port` names, if it has one:
+/// `port` itself when it already is such a link, else the link that resolves to the same device (symlinks
+/// followed on both sides, so `/dev/ttyUSB2` and a link to it match). `None` when the directory is missing (no
+/// USB serial device plugged in, not Linux) or no link leads to the device (a built-in UART, a pty).
+pub fn by_id_link(port: &str, by_id_root: &std::path::Path) -> Option<String> {
+    let port_path = std::path::Path::new(port);
+    if port_path.parent() == Some(by_id_root) && port_path.exists() {
+        return Some(port.to_owned());
+    }
+    let device = std::fs::canonicalize(port_path).ok()?;
+    let mut links: Vec<std::path::PathBuf> = std::fs::read_dir(by_id_root)
+        .ok()?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|link| std::fs::canonicalize(link).is_ok_and(|target| target == device))
+        .collect();
+    // One device has one by-id name; should there be several, the same one is picked every time.
+    links.sort();
+    links
+        .into_iter()
+        .next()
+        .map(|link| link.to_string_lossy().into_owned())
+}
+
 /// Lists every serial port and probes each one (all at once: a port that does not answer costs seconds).
 pub async fn scan(baud: u32) -> Vec<ProbeResult> {
     let ports = tokio::task::spawn_blocking(list_ports)
@@ -263,6 +291,37 @@ mod tests {
             Some("/dev/ttyUSB5")
         );
         assert_eq!(find_usb_port(&ports, "XYZ"), None);
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn a_port_is_known_by_its_by_id_link() {
+        let dev = tempfile::tempdir().unwrap();
+        let by_id = dev.path().join("by-id");
+        std::fs::create_dir(&by_id).unwrap();
+        let tty = dev.path().join("ttyUSB2");
+        let other = dev.path().join("ttyUSB3");
+        std::fs::write(&tty, b"").unwrap();
+        std::fs::write(&other, b"").unwrap();
+        let link = by_id.join("usb-Quectel_EG25_ABC-if02-port0");
+        std::os::unix::fs::symlink(&tty, &link).unwrap();
+        std::os::unix::fs::symlink(&other, by_id.join("usb-Quectel_EG25_ABC-if03-port0")).unwrap();
+        let s = |p: &std::path::Path| p.to_string_lossy().into_owned();
+        assert_eq!(by_id_link(&s(&tty), &by_id), Some(s(&link)));
+        assert_eq!(
+            by_id_link(&s(&link), &by_id),
+            Some(s(&link)),
+            "already stable"
+        );
+        // A second name of the tty (as /dev/serial/by-path is) finds the same link.
+        let alias = dev.path().join("alias");
+        std::os::unix::fs::symlink(&tty, &alias).unwrap();
+        assert_eq!(by_id_link(&s(&alias), &by_id), Some(s(&link)));
+        let uart = dev.path().join("ttyS0");
+        std::fs::write(&uart, b"").unwrap();
+        assert_eq!(by_id_link(&s(&uart), &by_id), None, "no link leads to it");
+        assert_eq!(by_id_link(&s(&tty), &dev.path().join("missing")), None);
+        assert_eq!(by_id_link("/dev/nonexistent-port", &by_id), None);
     }
 
     #[test]

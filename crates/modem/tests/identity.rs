@@ -294,3 +294,47 @@ async fn a_telit_reads_a_waiting_message_without_waiting_out_a_guard() {
     modem.shutdown().await;
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multi_port_families_route_their_unsolicited_codes_to_the_open_port() {
+    let routes = ["AT+QURCCFG", "AT+CATR", "AT^PORTSEL"];
+    for (personality, want) in [
+        (Personality::Ec25, Some(r#"AT+QURCCFG="urcport","usbat""#)),
+        (Personality::Sim7600, Some("AT+CATR=0")),
+        (Personality::HuaweiE3372, Some("AT^PORTSEL=0")),
+        (Personality::Sim800l, None),
+        (Personality::Telit, None),
+        (Personality::Generic, None),
+    ] {
+        let sim = Simulator::start(SimOptions {
+            personality,
+            ..SimOptions::default()
+        })
+        .await
+        .unwrap();
+        let (modem, mut events) = spawn(unnamed(&sim.path().to_string_lossy()));
+        wait_state(&mut events, LinkState::Connected).await;
+        let sent: Vec<String> = sim
+            .commands()
+            .into_iter()
+            .map(|c| c.command)
+            .filter(|c| routes.iter().any(|r| c.starts_with(r)))
+            .collect();
+        assert_eq!(
+            sent,
+            want.map(str::to_owned).into_iter().collect::<Vec<_>>(),
+            "{personality:?}"
+        );
+        // Before the SIM is unlocked and messages are read: the codes that announce them come here.
+        if want.is_some() {
+            let position = |prefix: &str| {
+                sim.commands()
+                    .iter()
+                    .position(|c| c.command.starts_with(prefix))
+            };
+            assert!(position(want.unwrap_or_default()) < position("AT+CPMS"));
+        }
+        modem.shutdown().await;
+        sim.shutdown().await;
+    }
+}

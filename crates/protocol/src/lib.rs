@@ -10,6 +10,7 @@ mod codes;
 mod conversation;
 mod devices;
 mod events;
+mod health;
 mod message;
 mod modem;
 mod relay;
@@ -27,6 +28,7 @@ pub use devices::{
     PairingRequest, Scope, Scopes,
 };
 pub use events::{ServerEvent, ServerFrame, ServerNotice};
+pub use health::{DayCount, ModemHistory, SignalSample, HEALTH_DAYS};
 pub use message::{
     ContentKind, Indication, Message, MessageContent, MessageDetail, MessagePage, WaitingKind,
 };

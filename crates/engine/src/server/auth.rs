@@ -80,6 +80,10 @@ pub(crate) fn access(method: &Method, path: &str) -> Access {
             Access::Needs(Scope::Read)
         }
         p if reading && p.starts_with("/api/messages/") => Access::Needs(Scope::Read),
+        // A modem's signal and message counts: what the Modems screen shows any reader.
+        p if reading && p.starts_with("/api/modems/") && p.ends_with("/health") => {
+            Access::Needs(Scope::Read)
+        }
         // Conversations are messages by peer; marking one read is part of reading it.
         "/api/conversations" if reading => Access::Needs(Scope::Read),
         p if p.starts_with("/api/conversations/") && (reading || p.ends_with("/read")) => {
@@ -533,6 +537,13 @@ mod tests {
             (&get, "/api/modems", Needs(Read)),
             (&post, "/api/modems", Needs(Admin)),
             (&delete, "/api/modems/demo", Needs(Admin)),
+            (
+                &get,
+                "/api/modems/imei%3A356938035643809/health",
+                Needs(Read),
+            ),
+            (&post, "/api/modems/demo/health", Needs(Admin)),
+            (&delete, "/api/modems/demo/health", Needs(Admin)),
             (&post, "/api/send", Needs(Send)),
             (&get, "/api/sent/3", Needs(Send)),
             (&get, "/api/ports", Needs(Admin)),

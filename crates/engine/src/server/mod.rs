@@ -14,6 +14,7 @@ mod export;
 pub(crate) mod lan;
 mod local_peer;
 mod metrics;
+mod modem_health;
 mod modems;
 mod origin;
 mod pair;
@@ -120,6 +121,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/modems", get(modems::list).post(modems::add))
         .route("/api/modems/{id}", delete(modems::remove))
         .route("/api/modems/{id}/pin", post(modems::enter_pin))
+        .route("/api/modems/{id}/health", get(modem_health::get))
         .route("/api/ports", get(ports::list).post(ports::probe_all))
         .route("/api/ports/probe", post(ports::probe))
         .route("/api/send", post(send::send))

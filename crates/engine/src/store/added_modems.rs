@@ -64,6 +64,38 @@ impl Store {
         })
     }
 
+    /// Moves what is stored under the port path `old` (an added modem, the id its modem had) to `new`, the same
+    /// device's stable `/dev/serial/by-id/...` name, so a modem added as `/dev/ttyUSB2` is still found after a
+    /// replug renumbers it. A row already stored under `new` wins and `old`'s is dropped. True if anything moved.
+    pub async fn move_modem_port(&self, old: &str, new: &str) -> Result<bool, StoreError> {
+        if old == new {
+            return Ok(false);
+        }
+        on_db!(self, db => {
+            let mut tx = db.begin().await?;
+            let mut moved = 0;
+            for table in ["added_modems", "modem_ids"] {
+                moved += sqlx::query(&format!(
+                    "UPDATE {table} SET port = $3 WHERE node = $1 AND port = $2 \
+                     AND NOT EXISTS (SELECT 1 FROM {table} t WHERE t.node = $1 AND t.port = $3)"
+                ))
+                .bind(db.node())
+                .bind(old)
+                .bind(new)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                sqlx::query(&format!("DELETE FROM {table} WHERE node = $1 AND port = $2"))
+                    .bind(db.node())
+                    .bind(old)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(moved > 0)
+        })
+    }
+
     /// The modems added at run time, oldest first.
     pub async fn added_modems(&self) -> Result<Vec<AddedModem>, StoreError> {
         on_db!(self, db => {
@@ -91,6 +123,64 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_port_moves_to_its_stable_name_with_its_id() {
+        for store in crate::store::testing::stores().await {
+            let (tty, by_id) = (
+                "/dev/ttyUSB2",
+                "/dev/serial/by-id/usb-Quectel_EC25_X-if02-port0",
+            );
+            store
+                .remember_added_modem(&AddedModem::Serial {
+                    port: tty.into(),
+                    label: Some("Work SIM".into()),
+                })
+                .await
+                .expect("add");
+            store
+                .remember_modem_id(tty, "imei:356938035643809")
+                .await
+                .expect("id");
+            assert!(
+                store.move_modem_port(tty, by_id).await.expect("move"),
+                "{}",
+                store.backend
+            );
+            assert_eq!(
+                store.added_modems().await.expect("list"),
+                vec![AddedModem::Serial {
+                    port: by_id.into(),
+                    label: Some("Work SIM".into())
+                }]
+            );
+            assert_eq!(store.known_modem_id(tty).await.expect("old"), None);
+            assert_eq!(
+                store.known_modem_id(by_id).await.expect("new").as_deref(),
+                Some("imei:356938035643809")
+            );
+            assert!(
+                !store.move_modem_port(tty, by_id).await.expect("again"),
+                "nothing left to move"
+            );
+            // Stored under both names (added twice): the stable one is kept, the old one goes.
+            store
+                .remember_added_modem(&AddedModem::Serial {
+                    port: tty.into(),
+                    label: Some("old".into()),
+                })
+                .await
+                .expect("add old");
+            store.move_modem_port(tty, by_id).await.expect("move");
+            assert_eq!(
+                store.added_modems().await.expect("list"),
+                vec![AddedModem::Serial {
+                    port: by_id.into(),
+                    label: Some("Work SIM".into())
+                }]
+            );
+        }
+    }
 
     #[tokio::test]
     async fn added_modems_survive_a_reopen_until_forgotten() {

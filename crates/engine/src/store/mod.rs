@@ -27,6 +27,7 @@ mod retention;
 mod search;
 mod sent;
 pub mod settings;
+mod signal;
 mod sqlite;
 #[cfg(test)]
 pub(crate) mod testing;

@@ -18,6 +18,7 @@ mod hooks;
 mod logging;
 mod metrics;
 mod modem_config;
+mod modem_health;
 mod modem_path;
 mod modems_runtime;
 mod mqtt;

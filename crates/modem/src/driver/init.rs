@@ -9,7 +9,7 @@ use tokio::time::Instant;
 use super::{optional, Driver};
 use crate::answers::{parse_csms_phase2, parse_csms_set, parse_iccid, parse_imei, parse_plain};
 use crate::channel::AtChannel;
-use crate::config::{family_of, Family};
+use crate::config::{family_of, urc_route, Family, PortKind};
 use crate::errors::{ErrorFamily, ModemError};
 use crate::handle::Identity;
 use crate::negotiate::{choose_storage, cnmi_candidates, cnmi_command, parse_groups, Route};
@@ -51,6 +51,13 @@ impl Driver {
         optional(at.command("AT^CURC=0", self.config.timeouts.quick).await)?;
         // Before anything can be reported: every message carries the modem's id.
         self.identify(at).await?;
+        // A multi-port modem prints unsolicited codes on one of its ports: this one.
+        if let Some(route) = self
+            .family
+            .and_then(|f| urc_route(f, PortKind::of(&self.config.port)))
+        {
+            optional(at.command(route, self.config.timeouts.quick).await)?;
+        }
         self.unlock_sim(at).await?;
         if self.status.imei.is_none() && self.status.iccid.is_none() {
             // Some modems read the SIM only once it is unlocked.
