@@ -46,6 +46,10 @@ pub struct ModemConfig {
     /// replug (`ttyUSB2` → `ttyUSB5`); when `port` is gone, the port with this serial number is
     /// used instead.
     pub usb_serial: Option<String>,
+    /// Hang up on incoming calls (`ATH` on `RING`), for a SIM used only to receive codes; each
+    /// call is still reported. Changed at run time with
+    /// [`ModemHandle::set_reject_calls`](crate::ModemHandle::set_reject_calls).
+    pub reject_calls: bool,
 }
 
 /// Per-command timeouts. The defaults suit real modems; tests shorten them.
@@ -63,6 +67,8 @@ pub struct Timeouts {
     pub send: Duration,
     /// How long a modem may stay not ready for SMS after power-on (SIM800L: about 10 s).
     pub ready: Duration,
+    /// From a USSD request (`AT+CUSD=1,...`) to the network's reply (`+CUSD: ...`).
+    pub ussd: Duration,
 }
 
 impl Default for Timeouts {
@@ -74,6 +80,7 @@ impl Default for Timeouts {
             prompt: Duration::from_secs(10),
             send: Duration::from_secs(60),
             ready: Duration::from_secs(60),
+            ussd: Duration::from_secs(30),
         }
     }
 }
@@ -93,6 +100,7 @@ impl Default for ModemConfig {
             guard: None,
             timeouts: Timeouts::default(),
             usb_serial: None,
+            reject_calls: false,
         }
     }
 }

@@ -1,4 +1,4 @@
-//! What a driver reports to the engine: received messages and modem status.
+//! What a driver reports to the engine: received messages, incoming calls and modem status.
 
 /// Connection state of a modem.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,6 +125,19 @@ pub struct Received {
     pub needs_ack: bool,
 }
 
+/// An incoming call, reported once however often it rings (`RING` repeats every few seconds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    /// Id of the modem that was called.
+    pub modem: String,
+    /// The caller's number from `+CLIP`; `None` when the network withheld it or the modem gave none.
+    pub from: Option<String>,
+    /// When it started ringing.
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// The driver hung up on it (`ATH`): the modem rejects calls.
+    pub rejected: bool,
+}
+
 /// What a modem driver reports. More variants may come (delivery reports, send progress).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -133,4 +146,6 @@ pub enum ModemEvent {
     Received(Received),
     /// The modem's status changed.
     Status(ModemStatus),
+    /// Someone called the SIM.
+    Call(Call),
 }

@@ -62,6 +62,8 @@ pub(crate) struct SimState {
     pub rssi: u8,
     /// Registration `<stat>` (1 home, 5 roaming, 2 searching, ...).
     pub registration: u8,
+    /// The call ringing, and hang-ups (`voice.rs`).
+    pub calls: super::voice::CallState,
 }
 
 /// Wrong PINs a fresh SIM takes before it asks for its PUK (TS 31.102 and every real SIM).
@@ -193,6 +195,8 @@ pub(crate) struct AtModem {
     pub refuse_cnma: bool,
     /// The last input finished an `AT+CMGS` (its answer is the network's, and may be delayed).
     pub sent: bool,
+    /// Caller id and USSD (`voice.rs`).
+    pub voice: super::voice::Voice,
 }
 
 const CTRL_Z: u8 = 0x1A;
@@ -228,6 +232,10 @@ impl AtModem {
             refuse_phase2: false,
             refuse_cnma: false,
             sent: false,
+            voice: super::voice::Voice {
+                script: super::voice::default_ussd(),
+                ..Default::default()
+            },
         }
     }
 
@@ -771,6 +779,33 @@ impl AtModem {
                 self.ok(out)
             }
             ("+CSCS", _) | ("+CFUN", _) | ("+CMMS", _) => self.ok(out),
+            ("+CLIP", Arg::Set(v)) => {
+                self.voice.clip = v.trim() == "1";
+                self.ok(out)
+            }
+            ("+CLIP", Arg::Query) => {
+                self.info(out, &format!("+CLIP: {},1", u8::from(self.voice.clip)));
+                self.ok(out)
+            }
+            ("H" | "H0" | "+CHUP", Arg::None) => {
+                let mut state = lock(&self.state);
+                if state.calls.ringing.take().is_some() {
+                    state.calls.hangups += 1;
+                }
+                drop(state);
+                self.ok(out)
+            }
+            ("+CUSD", Arg::Set(_)) => {
+                if self.voice.request(arg_raw) {
+                    self.ok(out)
+                } else {
+                    self.error(out, Some(4))
+                }
+            }
+            ("+CUSD", Arg::Query) => {
+                self.info(out, "+CUSD: 1");
+                self.ok(out)
+            }
             _ => self.error(out, Some(4)),
         }
     }
