@@ -302,7 +302,7 @@ pub enum ModemError {
     /// The modem is busy with a request that takes one at a time (a USSD session).
     #[error("{0}")]
     Busy(String),
-    /// A USSD request got no usable answer from the network (not supported, timed out).
+    /// The network refused a USSD request (a code it does not support, a session it ended).
     #[error("{0}")]
     Ussd(String),
 }

@@ -204,8 +204,8 @@ impl ModemHandle {
 
     /// Sends a USSD code (`*100#`, or the answer to an open menu) with `AT+CUSD=1,"<code>",15` and
     /// returns the network's decoded reply. One request at a time per modem: a second one while
-    /// the first waits is [`ModemError::Busy`]. No reply within the USSD timeout (30 s), or a
-    /// code the network does not support, is [`ModemError::Ussd`]. SMS work goes on meanwhile.
+    /// the first waits is [`ModemError::Busy`]. No reply within the USSD timeout (30 s) is
+    /// [`ModemError::Timeout`]; a code the network refuses is [`ModemError::Ussd`]. SMS work goes on meanwhile.
     pub async fn ussd(&self, code: String) -> Result<UssdReply, ModemError> {
         let (reply, rx) = oneshot::channel();
         self.request(Request::Ussd { code, reply }).await?;

@@ -35,7 +35,8 @@ pub struct UssdReply {
 /// The request waiting for the network.
 #[derive(Default)]
 pub(super) struct Ussd {
-    waiting: Option<Reply<UssdReply>>,
+    /// The command that was sent, and who waits for its reply.
+    waiting: Option<(String, Reply<UssdReply>)>,
     /// When the request waiting is given up.
     pub(super) deadline: Option<Instant>,
 }
@@ -81,17 +82,13 @@ impl Driver {
         at: &mut AtChannel,
         (code, reply): (String, Reply<UssdReply>),
     ) -> Option<End> {
-        let result = at
-            .command(
-                &format!("AT+CUSD=1,\"{code}\",15"),
-                self.config.timeouts.quick,
-            )
-            .await;
+        let command = format!("AT+CUSD=1,\"{code}\",15");
+        let result = at.command(&command, self.config.timeouts.quick).await;
         let lost = lost_reason(&result);
         match result {
             Ok(_) => {
                 // A reply printed before the OK is already queued and answers this request.
-                self.ussd.waiting = Some(reply);
+                self.ussd.waiting = Some((command, reply));
                 self.ussd.deadline = Some(Instant::now() + self.config.timeouts.ussd);
             }
             Err(e) => {
@@ -106,7 +103,7 @@ impl Driver {
         let Some((mode, reply)) = parse_cusd(text) else {
             return false;
         };
-        let Some(waiting) = self.ussd.waiting.take() else {
+        let Some((_, waiting)) = self.ussd.waiting.take() else {
             tracing::info!(modem = %self.status.id, mode, "USSD message nobody asked for (or answered too late) ignored");
             return true;
         };
@@ -141,19 +138,20 @@ impl Driver {
     /// [`Ussd::deadline`] passed without a reply.
     pub(super) fn ussd_timer(&mut self) {
         self.ussd.deadline = None;
-        if let Some(waiting) = self.ussd.waiting.take() {
-            let seconds = self.config.timeouts.ussd.as_secs();
-            tracing::warn!(modem = %self.status.id, seconds, "no USSD reply");
-            let _ = waiting.send(Err(ModemError::Ussd(format!(
-                "no reply from the network within {seconds} s; check the code and the signal, then try again"
-            ))));
+        if let Some((command, waiting)) = self.ussd.waiting.take() {
+            let after = self.config.timeouts.ussd;
+            tracing::warn!(modem = %self.status.id, ?after, "no USSD reply");
+            let _ = waiting.send(Err(ModemError::Timeout {
+                command: format!("{command} (the network's reply)"),
+                seconds: after.as_secs_f64(),
+            }));
         }
     }
 
     /// The session ended: a request waiting for its reply will not get one.
     pub(super) fn abandon_ussd(&mut self) {
         self.ussd.deadline = None;
-        if let Some(waiting) = self.ussd.waiting.take() {
+        if let Some((_, waiting)) = self.ussd.waiting.take() {
             let _ = waiting.send(Err(ModemError::Disconnected));
         }
     }
