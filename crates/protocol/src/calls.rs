@@ -56,7 +56,9 @@ impl UssdRequest {
             .chars()
             .any(|c| !c.is_ascii() || c.is_ascii_control() || c == '"')
         {
-            return Some("a USSD code has digits, * and # (or a menu's plain letters), such as *100#");
+            return Some(
+                "a USSD code has digits, * and # (or a menu's plain letters), such as *100#",
+            );
         }
         None
     }

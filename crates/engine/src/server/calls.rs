@@ -28,7 +28,9 @@ pub(crate) async fn list(
     let modem = params.text("modem")?;
     let before = params.id("before")?;
     let limit = params.limit(DEFAULT_LIMIT, MAX_CALL_PAGE)?;
-    Ok(Json(state.store.calls(modem.as_deref(), before, limit).await?))
+    Ok(Json(
+        state.store.calls(modem.as_deref(), before, limit).await?,
+    ))
 }
 
 /// `POST /api/modems/{id}/ussd {"code":"*100#"}`: sends the code and answers the network's reply
