@@ -311,7 +311,10 @@ mod tests {
         assert_eq!(note.code, None);
         call.rejected = true;
         call.from = "unknown".into();
-        assert_eq!(Note::for_call(&call, "x").title, "Rejected call from unknown");
+        assert_eq!(
+            Note::for_call(&call, "x").title,
+            "Rejected call from unknown"
+        );
     }
 
     #[test]
