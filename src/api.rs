@@ -310,6 +310,13 @@ pub mod body {
         }
     }
 
+    /// `POST /api/modems/{id}/pin`: the SIM PIN to try once.
+    pub fn pin(pin: &str) -> simrelay_protocol::PinRequest {
+        simrelay_protocol::PinRequest {
+            pin: pin.to_owned(),
+        }
+    }
+
     /// `POST /api/pair`: a pairing code for a device called `name`, with the server's default scopes (read and
     /// send), or every scope when the owner ticked `admin`.
     pub fn pairing(name: &str, admin: bool) -> PairingRequest {
@@ -617,9 +624,7 @@ pub async fn enter_pin(
         endpoint,
         &path,
         Request::post(&endpoint.http_url(&path)),
-        &simrelay_protocol::PinRequest {
-            pin: pin.to_owned(),
-        },
+        &body::pin(pin),
     )
     .await
 }

@@ -374,6 +374,8 @@ pub fn handle_event(app: AppState, event: ServerEvent, catch_up: bool) {
         ServerEvent::Modem { modem } => app.upsert_modem(modem),
         ServerEvent::ModemRemoved { id } => app.modems.update(|m| m.retain(|x| x.id != id)),
         ServerEvent::CodeChanged { message } => app.inbox.update(|i| i.replace(message)),
+        // The status that comes with it (`modem`) shows what changed; the card needs no more.
+        ServerEvent::ModemEvent { .. } => {}
     }
 }
 

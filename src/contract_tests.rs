@@ -62,12 +62,16 @@ fn the_ui_reads_every_answer_and_frame_the_engine_sends() {
     reads::<simrelay_protocol::ReadState>(&e, "read");
     reads::<Message>(&e, "chosen");
     reads::<Vec<CodeCorrection>>(&e, "corrections");
+    reads::<ModemStatus>(&e, "unlocked");
+    // A rejected PIN: the Modems screen shows its `detail`, which counts the tries left.
+    reads::<simrelay_protocol::PinRejected>(&e, "pin_rejected");
     let frames = e["frames"].as_object().expect("frames");
     for kind in [
         "hello",
         "sms",
         "modem",
         "modem_removed",
+        "modem_event",
         "sent",
         "settings",
         "error",
@@ -124,6 +128,7 @@ fn the_ui_builds_exactly_the_requests_the_engine_accepts() {
         request("reply")
     );
     assert_eq!(json(body::mark_read()), request("mark_read"));
+    assert_eq!(json(body::pin("4711")), request("enter_pin"));
     assert_eq!(json(body::lan(true)), request("lan_on"));
     assert_eq!(json(body::lan(false)), request("lan_off"));
 

@@ -10,6 +10,9 @@
 //! - `capacity`: modems that print every message with `+CMT` at once and want no acknowledgement (phase 2,
 //!   no usable storage), so nothing waits for the modem: the figure is the engine's own decode + commit +
 //!   broadcast capacity, not a rate any modem delivers at.
+//!
+//! `--db postgres` commits into a PostgreSQL database (a server this process starts, see [`Database`]) instead
+//! of the SQLite file.
 
 use std::time::{Duration, Instant};
 
@@ -21,7 +24,7 @@ use simrelay_modem::{SimOptions, Simulator};
 use simrelay_testkit::pdu::{numbered, numbered_index};
 use simrelay_testkit::KitError;
 
-use crate::setup::{path_of, start_server, Opts};
+use crate::setup::{path_of, start_node, Database, Opts};
 
 pub async fn run(opts: &Opts) -> anyhow::Result<serde_json::Value> {
     let modems = usize::try_from(opts.number("modems", 4)?)?;
@@ -50,11 +53,13 @@ pub async fn run(opts: &Opts) -> anyhow::Result<serde_json::Value> {
         );
     }
     let ports: Vec<_> = sims.iter().map(path_of).collect();
-    let server = start_server(
-        Flavor::SimRelay,
+    let database = Database::from_opts(opts)?;
+    let server = start_node(
         opts,
         &ports,
         &format!("ingest-{}", std::process::id()),
+        database.url(),
+        None,
     )
     .await?;
     let mut client =
@@ -122,6 +127,7 @@ pub async fn run(opts: &Opts) -> anyhow::Result<serde_json::Value> {
     Ok(json!({
         "scenario": "ingest",
         "route": route,
+        "db": database.kind(),
         "modems": modems,
         "messages": total,
         "received": received,

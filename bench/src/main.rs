@@ -7,18 +7,21 @@
 //! simrelay-bench latency   --server simrelay|baseline [--pattern spaced|uniform|poisson|multipart]
 //!                          [--count 300] [--seconds 600] [--gap-ms 1000] [--parts 3] [--baud 115200]
 //! simrelay-bench fanout    --server simrelay|baseline [--clients 1000] [--messages 30]
-//! simrelay-bench ingest    [--modems 4] [--per-modem 1000] [--route stored|acked|capacity]
+//! simrelay-bench ingest    [--modems 4] [--per-modem 1000] [--route stored|acked|capacity] [--db sqlite|postgres]
 //! simrelay-bench footprint --server simrelay|simrelay-bare|baseline [--seconds 10]
 //! simrelay-bench sqlite-ceiling [--rows 20000] [--batch 1000]
 //! simrelay-bench search    [--messages 1000000] [--queries 200] [--common-queries 10]
-//!                          [--prefix-queries 0] [--short-prefix-queries 0]
+//!                          [--prefix-queries 0] [--short-prefix-queries 0] [--db sqlite|postgres]
+//! simrelay-bench cluster-latency [--count 500] [--gap-ms 400]
 //! simrelay-bench mqtt-latency [--count 1000] [--gap-ms 80] [--gap-min-ms 50]
 //! simrelay-bench webhooks  [--forward true|false] [--delay-ms 1000] [--burst 400] [--count 200]
 //! ```
 //! Common options: `--simrelay PATH` (else `$SIMRELAY_BIN` or a built target dir), `--python PATH` and
-//! `--baseline PATH` (the baseline's interpreter and script).
+//! `--baseline PATH` (the baseline's interpreter and script). `--db postgres` and `cluster-latency` start a
+//! PostgreSQL server of their own (Debian's `postgresql`, as the tests do).
 
 mod ceiling;
+mod cluster;
 mod fanout;
 mod footprint;
 mod ingest;
@@ -35,7 +38,7 @@ use setup::Opts;
 async fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let Some(scenario) = args.next() else {
-        eprintln!("usage: simrelay-bench latency|fanout|ingest|footprint|sqlite-ceiling|search|mqtt-latency|webhooks [--option value]...");
+        eprintln!("usage: simrelay-bench latency|fanout|ingest|footprint|sqlite-ceiling|search|mqtt-latency|webhooks|cluster-latency [--option value]...");
         return ExitCode::FAILURE;
     };
     let opts = match Opts::parse(args) {
@@ -54,6 +57,7 @@ async fn main() -> ExitCode {
         "search" => search::run(&opts).await,
         "mqtt-latency" => relay::mqtt_latency(&opts).await,
         "webhooks" => relay::webhooks(&opts).await,
+        "cluster-latency" => cluster::run(&opts).await,
         other => Err(anyhow::anyhow!("unknown scenario {other:?}")),
     };
     match result {

@@ -8,6 +8,10 @@
 //! a million messages through the modem path would take hours, so the store is filled with batched inserts into
 //! the engine's own `messages` table while the server is stopped (its migrations create the schema and any
 //! full-text index triggers first), then the server is started again on that file.
+//!
+//! `--db postgres` does the same on a PostgreSQL database (a server this process starts, see [`Database`]): the
+//! rows go in with `COPY` (the generated `tsvector` column and its GIN index are computed as for any insert),
+//! then `VACUUM ANALYZE` does what autovacuum does on a store that grew over time.
 
 use std::str::FromStr;
 use std::time::{Duration, Instant};
@@ -20,10 +24,11 @@ use simrelay_bench::stats::Summary;
 use simrelay_modem::{SimOptions, Simulator};
 use simrelay_testkit::http;
 use simrelay_testkit::process::ServerProcess;
+use sqlx::postgres::PgConnection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection};
 
-use crate::setup::{ms, path_of, start_server, warm_up, Opts};
+use crate::setup::{ms, path_of, start_node, warm_up, Database, Opts};
 
 /// Words the generated messages are made of; queries pick from them.
 const WORDS: &[&str] = &[
@@ -64,8 +69,9 @@ pub async fn run(opts: &Opts) -> anyhow::Result<serde_json::Value> {
     let prefix_queries = usize::try_from(opts.number("prefix-queries", 0)?)?;
     let short_prefix_queries = usize::try_from(opts.number("short-prefix-queries", 0)?)?;
     let tag = format!("search-{}", std::process::id());
+    let database = Database::from_opts(opts)?;
     let sim = Simulator::start(SimOptions::default()).await?;
-    let mut server = start_server(Flavor::SimRelay, opts, &[path_of(&sim)], &tag).await?;
+    let mut server = start_node(opts, &[path_of(&sim)], &tag, database.url(), None).await?;
     let mut client =
         SmsClient::connect(Flavor::SimRelay, server.addr, server.token.as_deref()).await?;
     warm_up(&sim, &mut client, 2).await?;
@@ -93,9 +99,13 @@ pub async fn run(opts: &Opts) -> anyhow::Result<serde_json::Value> {
     server.kill();
 
     let db = opts.work.join(format!("{tag}.db"));
-    fill(&db, messages).await.context("cannot fill the store")?;
-    // Same tag: the same database file.
-    let server = start_server(Flavor::SimRelay, opts, &[], &tag).await?;
+    match database.url() {
+        Some(url) => fill_postgres(url, messages).await,
+        None => fill(&db, messages).await,
+    }
+    .context("cannot fill the store")?;
+    // Same tag and database: the same store.
+    let server = start_node(opts, &[], &tag, database.url(), None).await?;
     // A rare term (one message's reference, the usual "find that message" lookup) and a common word (in about
     // a third of all messages: the worst case for newest-first ordering of the matches).
     let mut rare = Vec::with_capacity(queries);
@@ -128,6 +138,7 @@ pub async fn run(opts: &Opts) -> anyhow::Result<serde_json::Value> {
     Ok(json!({
         "scenario": "search",
         "available": true,
+        "db": database.kind(),
         "messages": messages,
         "rare_queries": queries,
         "rare_hits_per_query": rare_hits as f64 / queries.max(1) as f64,
@@ -182,6 +193,53 @@ async fn query(server: &ServerProcess, term: &str) -> anyhow::Result<(f64, usize
     );
     let body: serde_json::Value = serde_json::from_slice(&response.body)?;
     Ok((took, body["messages"].as_array().map_or(0, Vec::len)))
+}
+
+/// [`fill`] into PostgreSQL: the same rows, by `COPY` in chunks of 10,000. The trigger that notifies other
+/// nodes is off meanwhile (no node runs, and one statement's notification names each of its rows, beyond
+/// PostgreSQL's 8,000-byte payload); every other trigger, the generated `tsvector` and the indexes work as for
+/// any insert.
+async fn fill_postgres(url: &str, count: u64) -> anyhow::Result<()> {
+    use std::fmt::Write as _;
+    let mut conn = PgConnection::connect(url).await?;
+    sqlx::query("ALTER TABLE messages DISABLE TRIGGER messages_notify")
+        .execute(&mut conn)
+        .await?;
+    let mut rng = rand::rng();
+    let mut i = 0;
+    while i < count {
+        let rows = 10_000.min(count - i);
+        let mut chunk = String::new();
+        for _ in 0..rows {
+            let words: Vec<&str> = (0..12)
+                .map(|_| WORDS[rng.random_range(0..WORDS.len())])
+                .collect();
+            // Columns as in `COPY ... FROM STDIN` text format: tab-separated, no character needs escaping.
+            let _ = writeln!(
+                chunk,
+                "bench\t+49151{:07}\t{} ref{i:07}\t2026-11-22T10:00:00+01:00\t2026-11-22 09:00:00+00\tgsm7\t{i:064x}\tbench",
+                i % 10_000_000,
+                words.join(" ")
+            );
+            i += 1;
+        }
+        let mut copy = conn
+            .copy_in_raw(
+                "COPY messages (modem, sender, text, sent_at, received_at, encoding, pdu_sha256, node) \
+                 FROM STDIN",
+            )
+            .await?;
+        copy.send(chunk.into_bytes()).await?;
+        copy.finish().await?;
+    }
+    sqlx::query("ALTER TABLE messages ENABLE TRIGGER messages_notify")
+        .execute(&mut conn)
+        .await?;
+    sqlx::query("VACUUM ANALYZE messages")
+        .execute(&mut conn)
+        .await?;
+    conn.close().await?;
+    Ok(())
 }
 
 /// Inserts `count` messages of 12 random words and a unique `refNNNNNNN` into the engine's `messages` table, 10,000 per transaction.

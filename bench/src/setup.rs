@@ -1,5 +1,6 @@
-//! What every scenario needs: its options, a scratch directory, a server on given modem ptys, and a warm-up
-//! that proves the whole path works before anything is timed.
+//! What every scenario needs: its options, a scratch directory, a server on given modem ptys (on SQLite, or on a
+//! PostgreSQL database this process starts: [`Database`]), and a warm-up that proves the whole path works before
+//! anything is timed.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -11,6 +12,7 @@ use anyhow::{anyhow, bail, Context};
 use simrelay_bench::client::{Flavor, SmsClient};
 use simrelay_modem::Simulator;
 use simrelay_testkit::pdu::{numbered, numbered_index};
+use simrelay_testkit::postgres::Cluster;
 use simrelay_testkit::process::{Guard, Serve, ServerProcess};
 use simrelay_testkit::{bins, free_port};
 
@@ -67,43 +69,103 @@ impl Opts {
     }
 }
 
-/// Starts the chosen server on `modems` and waits until it answers HTTP.
+/// Where a scenario's SimRelay keeps its messages: `--db sqlite` (the default: a file in the work directory) or
+/// `--db postgres`: a database of its own on a PostgreSQL server this process starts in a temporary cluster
+/// (`simrelay_testkit::postgres`: `initdb`, its own port, stopped and deleted when this ends).
+pub struct Database {
+    /// The cluster (kept running while this lives) and the database's URL.
+    postgres: Option<(Cluster, String)>,
+}
+
+impl Database {
+    /// What `--db` asks for.
+    pub fn from_opts(opts: &Opts) -> anyhow::Result<Database> {
+        match opts.text("db", "sqlite") {
+            "sqlite" => Ok(Database { postgres: None }),
+            "postgres" => Database::postgres(),
+            other => bail!("--db must be sqlite or postgres, not {other:?}"),
+        }
+    }
+
+    /// A new PostgreSQL database on a server of its own.
+    pub fn postgres() -> anyhow::Result<Database> {
+        let cluster = Cluster::start().context("cannot start PostgreSQL")?;
+        let name = cluster.new_database()?;
+        let url = cluster.url(&name);
+        Ok(Database {
+            postgres: Some((cluster, url)),
+        })
+    }
+
+    /// The `postgres://` URL, or `None` for SQLite.
+    pub fn url(&self) -> Option<&str> {
+        self.postgres.as_ref().map(|(_, url)| url.as_str())
+    }
+
+    /// `sqlite` or `postgres`, for the figures.
+    pub fn kind(&self) -> &'static str {
+        if self.postgres.is_some() {
+            "postgres"
+        } else {
+            "sqlite"
+        }
+    }
+}
+
+/// Starts the chosen server on `modems` (SimRelay on SQLite) and waits until it answers HTTP.
 pub async fn start_server(
     flavor: Flavor,
     opts: &Opts,
     modems: &[PathBuf],
     tag: &str,
 ) -> anyhow::Result<ServerProcess> {
-    let port = free_port()?;
-    let log = opts.work.join(format!("{tag}.log"));
-    let (mut process, ready_at) = match flavor {
-        Flavor::SimRelay => {
-            let home = opts.work.join(tag);
-            std::fs::create_dir_all(&home)
-                .with_context(|| format!("cannot create {}", home.display()))?;
-            let serve = Serve {
-                db: opts.work.join(format!("{tag}.db")),
-                modems: modems.to_vec(),
-                output: Some(log.clone()),
-                ..Serve::new(opts.simrelay_bin()?, &home, port)
-            };
-            (serve.spawn()?, "/api/health")
-        }
+    match flavor {
+        Flavor::SimRelay => start_node(opts, modems, tag, None, None).await,
         Flavor::SocketIo => {
             let [modem] = modems else {
                 bail!("the baseline serves exactly one modem");
             };
-            (
-                spawn_baseline(opts, modem, port, &log)?,
-                "/socket.io/?EIO=4&transport=polling",
-            )
+            let log = opts.work.join(format!("{tag}.log"));
+            let mut process = spawn_baseline(opts, modem, free_port()?, &log)?;
+            ready(&mut process, "/socket.io/?EIO=4&transport=polling", &log).await?;
+            Ok(process)
         }
+    }
+}
+
+/// Starts `simrelay serve` on `modems` and waits until it answers HTTP: on the database at `url` (a
+/// `postgres://` URL; `None`: the SQLite file `<work>/<tag>.db`), named `node` when given (a cluster node).
+pub async fn start_node(
+    opts: &Opts,
+    modems: &[PathBuf],
+    tag: &str,
+    url: Option<&str>,
+    node: Option<&str>,
+) -> anyhow::Result<ServerProcess> {
+    let log = opts.work.join(format!("{tag}.log"));
+    let home = opts.work.join(tag);
+    std::fs::create_dir_all(&home).with_context(|| format!("cannot create {}", home.display()))?;
+    if let Some(node) = node {
+        let config = home.join("config.toml");
+        std::fs::write(&config, format!("node = \"{node}\"\n"))
+            .with_context(|| format!("cannot write {}", config.display()))?;
+    }
+    let serve = Serve {
+        db: url.map_or_else(|| opts.work.join(format!("{tag}.db")), PathBuf::from),
+        modems: modems.to_vec(),
+        output: Some(log.clone()),
+        ..Serve::new(opts.simrelay_bin()?, &home, free_port()?)
     };
-    process
-        .wait_ready_at(ready_at, Duration::from_secs(60))
-        .await
-        .with_context(|| format!("server did not come up; see {}", log.display()))?;
+    let mut process = serve.spawn()?;
+    ready(&mut process, "/api/health", &log).await?;
     Ok(process)
+}
+
+async fn ready(process: &mut ServerProcess, path: &str, log: &Path) -> anyhow::Result<()> {
+    process
+        .wait_ready_at(path, Duration::from_secs(60))
+        .await
+        .with_context(|| format!("server did not come up; see {}", log.display()))
 }
 
 /// Starts the Python baseline relay on `modem` (an Engine.IO polling handshake tells it is ready).

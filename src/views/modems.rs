@@ -54,6 +54,23 @@ fn storage_label(used: Option<u32>, total: Option<u32>) -> Option<String> {
     }
 }
 
+/// "SIM 25 of 30 · modem 3 of 100": each storage the relay reads, else the one figure older relays send.
+fn storages_label(modem: &ModemStatus) -> Option<String> {
+    if modem.health.storages.is_empty() {
+        return storage_label(modem.storage_used, modem.storage_total);
+    }
+    let parts: Vec<String> = modem
+        .health
+        .storages
+        .iter()
+        .map(|s| match s.total {
+            0 => format!("{} {} used", s.label(), s.used),
+            total => format!("{} {} of {total}", s.label(), s.used),
+        })
+        .collect();
+    Some(parts.join(" \u{b7} "))
+}
+
 /// "Quectel EC25": the manufacturer only when the model does not already start with it.
 fn device_label(manufacturer: Option<&str>, model: Option<&str>) -> Option<String> {
     match (manufacturer, model) {
@@ -176,7 +193,9 @@ fn ModemCard(
     let name = modem.label.clone().unwrap_or_else(|| modem.id.clone());
     let id_line = modem.label.is_some().then(|| modem.id.clone());
     let device = device_label(modem.manufacturer.as_deref(), modem.model.as_deref());
-    let storage = storage_label(modem.storage_used, modem.storage_total);
+    let storage = storages_label(&modem);
+    let storage_warning = modem.health.storage_warning.clone();
+    let last_reset = modem.health.last_reset.clone();
     let registration = modem.registration.map(registration_label);
     // What the network says waits for this SIM (voicemail, ...): a status, not a message to read.
     let waiting = (!modem.waiting.is_empty()).then(|| {
@@ -229,8 +248,9 @@ fn ModemCard(
                 <dd>{registration.unwrap_or("unknown")}</dd>
                 <dt>"Signal"</dt>
                 <dd>{signal.map(IntoAny::into_any).unwrap_or_else(|| "unknown".into_any())}</dd>
-                <dt>"SIM storage"</dt>
+                <dt>"Storage"</dt>
                 <dd>{storage.unwrap_or_else(|| "unknown".into())}</dd>
+                {last_reset.map(|r| view! { <dt>"Last reset"</dt><dd>{r}</dd> })}
                 {waiting}
                 <dt>"Model"</dt>
                 <dd>{device.unwrap_or_else(|| "unknown".into())}</dd>
@@ -238,6 +258,7 @@ fn ModemCard(
                 {modem.iccid.map(|iccid| view! { <dt>"ICCID"</dt><dd class="mono">{iccid}</dd> })}
             </dl>
             {modem.last_error.map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            {storage_warning.map(|w| view! { <p class="storage-warning" role="status">{w}</p> })}
             {matches!(modem.state, ModemState::PinRequired | ModemState::PukRequired).then(|| view! {
                 <SimLock id=modem.id.clone() state=modem.state attempts_left=modem.pin_attempts_left/>
             })}
@@ -422,6 +443,26 @@ mod tests {
             Some("3 of 30 used")
         );
         assert_eq!(storage_label(None, Some(30)), None);
+        let mut modem = ModemStatus::new("imei:1", "/dev/ttyUSB2", ModemState::Connected);
+        modem.storage_used = Some(3);
+        modem.storage_total = Some(30);
+        assert_eq!(storages_label(&modem).as_deref(), Some("3 of 30 used"));
+        modem.health.storages = vec![
+            simrelay_protocol::StorageUse {
+                memory: "ME".into(),
+                used: 3,
+                total: 100,
+            },
+            simrelay_protocol::StorageUse {
+                memory: "SM".into(),
+                used: 25,
+                total: 30,
+            },
+        ];
+        assert_eq!(
+            storages_label(&modem).as_deref(),
+            Some("modem 3 of 100 \u{b7} SIM 25 of 30")
+        );
         assert_eq!(
             device_label(Some("Quectel"), Some("EC25")).as_deref(),
             Some("Quectel EC25")

@@ -4,7 +4,7 @@ use std::process::Command;
 
 /// The facts BENCHMARKS.md states about the machine.
 pub struct Machine {
-    /// Logical CPUs (`nproc`).
+    /// Logical CPUs (`nproc --all`: the machine's, not the ones this process is pinned to).
     pub cpus: String,
     /// CPU model from /proc/cpuinfo.
     pub cpu_model: String,
@@ -32,7 +32,7 @@ pub fn describe() -> Machine {
             format!("{:.1} GiB", kib / 1024.0 / 1024.0)
         });
     Machine {
-        cpus: output("nproc", &[]),
+        cpus: output("nproc", &["--all"]),
         cpu_model: field(&cpuinfo, "model name").unwrap_or_else(|| "unknown".into()),
         memory,
         rustc: output("rustc", &["-V"]),
@@ -103,4 +103,51 @@ fn output(program: &str, args: &[&str]) -> String {
         .filter(|o| o.status.success())
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         .unwrap_or_else(|| "unknown".into())
+}
+
+/// The CPUs this process may run on (`Cpus_allowed_list` of `/proc/self/status`, e.g. `0-1` or `1`); the bench it
+/// starts inherits them.
+pub fn cpus_allowed() -> String {
+    allowed_list(std::path::Path::new("/proc/self")).unwrap_or_else(|| "unknown".into())
+}
+
+/// How many user processes other than this one may run on this process's CPUs. When the bench is pinned to a CPU
+/// of its own, 0 says the rest of the machine's work really was kept off it (kernel threads are not counted).
+pub fn others_on_our_cpus() -> usize {
+    let ours = cpu_set(&cpus_allowed());
+    let me = std::process::id().to_string();
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|entry| {
+            entry
+                .file_name()
+                .to_str()
+                .is_some_and(|n| n != me && n.bytes().all(|b| b.is_ascii_digit()))
+        })
+        // Kernel threads have an empty command line.
+        .filter(|entry| std::fs::read(entry.path().join("cmdline")).is_ok_and(|c| !c.is_empty()))
+        .filter_map(|entry| allowed_list(&entry.path()))
+        .filter(|list| cpu_set(list).iter().any(|cpu| ours.contains(cpu)))
+        .count()
+}
+
+fn allowed_list(proc_dir: &std::path::Path) -> Option<String> {
+    let status = std::fs::read_to_string(proc_dir.join("status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+        .map(|v| v.trim().to_owned())
+}
+
+/// `0-2,5` → [0, 1, 2, 5].
+fn cpu_set(list: &str) -> Vec<u32> {
+    list.split(',')
+        .filter_map(|part| {
+            let (a, b) = part.split_once('-').unwrap_or((part, part));
+            Some(a.trim().parse::<u32>().ok()?..=b.trim().parse::<u32>().ok()?)
+        })
+        .flatten()
+        .collect()
 }

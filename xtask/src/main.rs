@@ -5,7 +5,8 @@
 //!   `<target>/bench-results/`, and rewrites `BENCHMARKS.md` from all results there. Groups: `latency` (or one
 //!   arrival pattern: `latency-spaced`, `latency-uniform`, `latency-poisson`, `latency-multipart`), `baseline`,
 //!   `fanout`, `ingest`, `footprint` (`idle`: SimRelay's alone), `search`, `criterion`, `relay` (MQTT latency
-//!   and the webhook outbox; needs `mosquitto`), `desktop` (default: all). `desktop` alone
+//!   and the webhook outbox; needs `mosquitto`), `cluster` (PostgreSQL: ingest, node-to-node latency, search;
+//!   needs `postgresql`), `desktop` (default: all). `desktop` alone
 //!   rewrites only its own section of `BENCHMARKS.md`. `--report-only` measures nothing and rewrites
 //!   `BENCHMARKS.md` from the results already recorded.
 //! - `cargo xtask soak` runs the fault tests with their long settings (`SIMRELAY_SOAK=1`).
@@ -44,7 +45,7 @@ fn main() -> anyhow::Result<()> {
         Some("otp-ablation") => otp_ablation::run(&root()),
         _ => {
             eprintln!(
-                "usage: cargo xtask bench [latency|latency-spaced|latency-uniform|latency-poisson|latency-multipart|baseline|fanout|ingest|footprint|idle|search|criterion|relay|desktop]... [--runs N] [--report-only]\n       cargo xtask soak\n       cargo xtask package [--arch amd64|arm64]... [--debug] [--out DIR]\n       cargo xtask screenshots\n       cargo xtask otp-ablation"
+                "usage: cargo xtask bench [latency|latency-spaced|latency-uniform|latency-poisson|latency-multipart|baseline|fanout|ingest|footprint|idle|search|criterion|relay|cluster|desktop]... [--runs N] [--report-only]\n       cargo xtask soak\n       cargo xtask package [--arch amd64|arm64]... [--debug] [--out DIR]\n       cargo xtask screenshots\n       cargo xtask otp-ablation"
             );
             bail!("no task given")
         }

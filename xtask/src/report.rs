@@ -28,7 +28,7 @@ pub fn render(results: &Path, machine: &Machine) -> anyhow::Result<String> {
     );
     let _ = writeln!(md, "## Machine\n");
     let _ = writeln!(md, "| | |\n|---|---|");
-    let _ = writeln!(md, "| CPUs (`nproc`) | {} |", machine.cpus);
+    let _ = writeln!(md, "| CPUs (`nproc --all`) | {} |", machine.cpus);
     let _ = writeln!(md, "| CPU model | {} |", machine.cpu_model);
     let _ = writeln!(md, "| memory | {} |", machine.memory);
     let _ = writeln!(md, "| kernel | {} |", machine.kernel);
@@ -144,12 +144,13 @@ pub fn render(results: &Path, machine: &Machine) -> anyhow::Result<String> {
             };
             let _ = writeln!(
                 md,
-                "{}. `{}` — load {} → {}{}{alongside} — {status}",
+                "{}. `{}` — load {} → {}{}{alongside}{} — {status}",
                 n + 1,
                 run["command"].as_str().unwrap_or("?"),
                 run["load_before"].as_str().unwrap_or("?"),
                 run["load_after"].as_str().unwrap_or("?"),
-                if busy { " (**busy**)" } else { "" }
+                if busy { " (**busy**)" } else { "" },
+                pinned(run)
             );
             if let Some(first_error) = run["figures"]["first_connect_error"].as_str() {
                 let _ = writeln!(md, "   (first connection error: {first_error})");
@@ -176,17 +177,19 @@ fn summary(md: &mut String, loaded: &dyn Fn(&str) -> Option<Value>, cpus: f64) {
     };
     // Why a goal may be missed: the machine was shared at the time.
     let busy_note = |id: &str| -> String {
-        let load = loaded(id).and_then(|r| {
+        let run = loaded(id).and_then(|r| {
             r["runs"]
                 .as_array()?
                 .iter()
-                .filter_map(|run| run["load_before"].as_str().map(str::to_owned))
-                .find(|load| busy(Some(load), cpus))
+                .find(|run| busy(run["load_before"].as_str(), cpus))
+                .cloned()
         });
-        load.map_or_else(String::new, |load| {
+        run.map_or_else(String::new, |run| {
+            let load = run["load_before"].as_str().unwrap_or("?");
             format!(
-                " (machine busy: load {} on {cpus} CPUs)",
-                load.split_whitespace().next().unwrap_or("?")
+                " (machine busy: load {} on {cpus} CPUs{})",
+                load.split_whitespace().next().unwrap_or("?"),
+                pinned(&run).replacen(" —", ";", 1)
             )
         })
     };
@@ -201,7 +204,8 @@ fn summary(md: &mut String, loaded: &dyn Fn(&str) -> Option<Value>, cpus: f64) {
     };
     let _ = writeln!(
         md,
-        "Medians across runs. Goals are from the project's benchmark issue (#18). Latency is from a message \
+        "Medians across runs. Goals are from the project's benchmark issue (#18; the cluster's from #20). Latency \
+         is from a message \
          reaching the simulated modem to the WebSocket client holding its event, by arrival pattern (messages \
          arrive on their own schedule, whether the previous one is through or not); \"overhead\" is the latency \
          above the time the message's bytes need on a 115200 baud line. Lost: no event within 10 s.\n"
@@ -409,6 +413,75 @@ fn summary(md: &mut String, loaded: &dyn Fn(&str) -> Option<Value>, cpus: f64) {
             median_of("relay-webhooks-control", "/latency_ms/p99"),
             "",
         ),
+        (
+            "cluster: decode + PostgreSQL commit + broadcast capacity, 4 modems on one node, messages per second"
+                .into(),
+            "cluster-ingest-capacity",
+            median_of("cluster-ingest-capacity", "/msgs_per_s"),
+            "≥ 5,000",
+        ),
+        (
+            "cluster: ingest burst into PostgreSQL through the SIM (+CMTI), 4 modems, messages per second".into(),
+            "cluster-ingest",
+            median_of("cluster-ingest", "/msgs_per_s"),
+            "",
+        ),
+        (
+            "cluster: ingest burst into PostgreSQL, phase 2+ +CMT/+CNMA, 4 modems, messages per second".into(),
+            "cluster-ingest-acked",
+            median_of("cluster-ingest-acked", "/msgs_per_s"),
+            "",
+        ),
+        (
+            "cluster: node A modem → node B WebSocket client p99 (ms)".into(),
+            "cluster-latency",
+            median_of("cluster-latency", "/node_b_ms/p99"),
+            "≤ 20",
+        ),
+        (
+            "cluster: node A modem → node B WebSocket client p50 (ms)".into(),
+            "cluster-latency",
+            median_of("cluster-latency", "/node_b_ms/p50"),
+            "",
+        ),
+        (
+            "cluster: the same messages at node A's own client, p99 (ms)".into(),
+            "cluster-latency",
+            median_of("cluster-latency", "/node_a_ms/p99"),
+            "",
+        ),
+        (
+            "cluster: search p95 on PostgreSQL, rare term (one match), 1,000,000 messages (ms)".into(),
+            "cluster-search",
+            median_of("cluster-search", "/rare_ms/p95"),
+            "≤ 30",
+        ),
+        (
+            "cluster: search p95 on PostgreSQL, common word (~1/3 of messages) (ms)".into(),
+            "cluster-search",
+            median_of("cluster-search", "/common_ms/p95"),
+            "≤ 30",
+        ),
+        (
+            format!(
+                "cluster: search p95 on PostgreSQL, typed prefix completing to {} index terms (ms)",
+                median_of("cluster-search", "/prefix_terms_per_query")
+                    .map_or_else(|| "?".into(), fmt)
+            ),
+            "cluster-search",
+            median_of("cluster-search", "/prefix_ms/p95"),
+            "≤ 30",
+        ),
+        (
+            format!(
+                "cluster: search p95 on PostgreSQL, short prefix completing to {} index terms (ms)",
+                median_of("cluster-search", "/short_prefix_terms_per_query")
+                    .map_or_else(|| "?".into(), fmt)
+            ),
+            "cluster-search",
+            median_of("cluster-search", "/short_prefix_ms/p95"),
+            "",
+        ),
     ];
     for (label, id, value, goal) in rows {
         let misses = match (value, goal_limit(goal)) {
@@ -525,6 +598,22 @@ fn duration(ns: f64) -> String {
     }
 }
 
+/// How a run was placed on the CPUs, when it was not free to use them all: pinned runs on a busy machine had their
+/// CPU to themselves only if no other process was allowed on it.
+pub(crate) fn pinned(run: &Value) -> String {
+    let Some(cpus) = run["cpus"].as_str() else {
+        return String::new();
+    };
+    if cpus.contains('-') || cpus.contains(',') || cpus == "unknown" {
+        return String::new();
+    }
+    match run["others_on_cpus"].as_u64() {
+        Some(0) => format!(" — pinned to CPU {cpus}, no other user process allowed on it"),
+        Some(n) => format!(" — pinned to CPU {cpus}, shared with {n} other processes"),
+        None => format!(" — pinned to CPU {cpus}"),
+    }
+}
+
 pub(crate) fn busy(load: Option<&str>, cpus: f64) -> bool {
     load.and_then(|l| l.split_whitespace().next()?.parse::<f64>().ok())
         .is_some_and(|one_minute| one_minute > BUSY_LOAD_PER_CPU * cpus)
@@ -613,6 +702,21 @@ const METHOD: &str = "## How it is measured
   expands each word into the index terms it completes to and queries their OR, which FTS5 walks lazily.
   \"Before\" is the same scenario run against a `simrelay` built from the commit before that change
   (`SIMRELAY_BIN=<it> cargo xtask bench search-before`), with 10 common-word queries instead of 200.
+- **Cluster (PostgreSQL, #20).** Each scenario starts its own PostgreSQL server (Debian's `postgresql`: `initdb`
+  in a temporary directory, its own port, `fsync=off` as in the tests, so a figure is the engine's and
+  PostgreSQL's work, not the disk's flush; commits stay synchronous) and gives `simrelay serve` a database on it
+  with `--db postgres://…`. *Ingest*: the ingest scenario above, unchanged but for `--db`: 4 simulated modems on
+  one node, through the SIM (500 per modem), phase 2+ (500 per modem) and the capacity route (2,500 per modem, the
+  figure the ≥ 5,000 goal is read against, as the SQLite capacity figure is against its goal); messages queued
+  behind a commit go into the same transaction (up to 64). *Node to node*: two `simrelay serve` processes on one
+  database, node A with the simulated modem and node B with none; 500 messages arrive at A's modem with gaps
+  drawn uniformly from 0 to 400 ms (open loop), and a WebSocket client of B stamps each event (A commits, the
+  commit's trigger notifies, B reads the row and publishes it); a client of A stamps the same messages, so the
+  hop between nodes is the difference. Lost: no event on B within 10 s. *Search*: the search scenario above on
+  PostgreSQL, the million rows written with `COPY` in chunks of 10,000 while the server is stopped (the generated
+  `tsvector` column and its GIN index are built as for any insert; the trigger that notifies other nodes is off
+  meanwhile, since no node runs), then `VACUUM ANALYZE` (what autovacuum does on a store that grew over time);
+  the same queries, timed from the client.
 - **Footprint.** After the server has connected its modem and passed a few messages, with no client connected:
   VmRSS from `/proc/PID/status`, and the voluntary + involuntary context switches of all its threads
   (`/proc/PID/task/*/status`) over a 120 s window, i.e. how often the process woke up; 120 s so that the

@@ -25,6 +25,7 @@ pub const GROUPS: &[&str] = &[
     "criterion",
     "search-before",
     "relay",
+    "cluster",
     crate::desktop::GROUP,
 ];
 
@@ -131,6 +132,12 @@ const SEARCH_FIGURES: &[(&str, &str)] = &[
     ),
     ("short prefix `refNN`: p50 (ms)", "/short_prefix_ms/p50"),
     ("short prefix `refNN`: p95 (ms)", "/short_prefix_ms/p95"),
+];
+
+const INGEST_FIGURES: &[(&str, &str)] = &[
+    ("messages per second", "/msgs_per_s"),
+    ("messages received", "/received"),
+    ("seconds", "/seconds"),
 ];
 
 /// The arrival patterns of the latency benchmark: the suffix of their scenarios' ids (`latency-<it>` without
@@ -466,6 +473,108 @@ pub fn all() -> Vec<Scenario> {
             max_runs: 3,
         },
         Scenario {
+            id: "cluster-ingest",
+            title: "Cluster: ingest burst into PostgreSQL through the SIM (+CMTI, AT+CMGR, AT+CMGD), 4 simulated modems on one node",
+            groups: &["cluster"],
+            args: &[
+                "ingest",
+                "--db",
+                "postgres",
+                "--modems",
+                "4",
+                "--per-modem",
+                "500",
+                "--route",
+                "stored",
+            ],
+            figures: &[
+                ("messages per second", "/msgs_per_s"),
+                ("messages received", "/received"),
+                ("seconds", "/seconds"),
+                ("left on the SIMs", "/left_on_sims"),
+                ("seconds until the SIMs are empty", "/sims_empty_after_s"),
+            ],
+            max_runs: 5,
+        },
+        Scenario {
+            id: "cluster-ingest-acked",
+            title: "Cluster: ingest burst into PostgreSQL, phase 2+ (+CMT, each acknowledged with AT+CNMA after its commit), 4 simulated modems on one node",
+            groups: &["cluster"],
+            args: &[
+                "ingest",
+                "--db",
+                "postgres",
+                "--modems",
+                "4",
+                "--per-modem",
+                "500",
+                "--route",
+                "acked",
+            ],
+            figures: INGEST_FIGURES,
+            max_runs: 5,
+        },
+        Scenario {
+            id: "cluster-ingest-capacity",
+            title: "Cluster: decode + PostgreSQL commit + broadcast capacity (+CMT printed at once, no acknowledgement), 4 simulated modems on one node",
+            groups: &["cluster"],
+            args: &[
+                "ingest",
+                "--db",
+                "postgres",
+                "--modems",
+                "4",
+                "--per-modem",
+                "2500",
+                "--route",
+                "capacity",
+            ],
+            figures: INGEST_FIGURES,
+            max_runs: 5,
+        },
+        Scenario {
+            id: "cluster-latency",
+            title: "Cluster: node A's modem → node B's WebSocket client (two `simrelay serve` on one PostgreSQL), gaps uniform in 0–400 ms",
+            groups: &["cluster"],
+            args: &["cluster-latency", "--count", "500", "--gap-ms", "400"],
+            figures: &[
+                ("node B's client p50 (ms)", "/node_b_ms/p50"),
+                ("node B's client p95 (ms)", "/node_b_ms/p95"),
+                ("node B's client p99 (ms)", "/node_b_ms/p99"),
+                ("node B's client max (ms)", "/node_b_ms/max"),
+                ("node A's client p50, same messages (ms)", "/node_a_ms/p50"),
+                ("node A's client p99, same messages (ms)", "/node_a_ms/p99"),
+                ("messages sent", "/messages"),
+                ("messages timed on B", "/node_b_ms/count"),
+                ("messages lost on B (no event within 10 s)", "/lost"),
+            ],
+            // About two minutes of arrivals per run.
+            max_runs: 3,
+        },
+        Scenario {
+            id: "cluster-search",
+            title: "Cluster: search through the API on PostgreSQL",
+            groups: &["cluster"],
+            args: &[
+                "search",
+                "--db",
+                "postgres",
+                "--messages",
+                "1000000",
+                "--queries",
+                "200",
+                "--common-queries",
+                "200",
+                "--prefix-queries",
+                "200",
+                "--short-prefix-queries",
+                "20",
+            ],
+            figures: SEARCH_FIGURES,
+            // Filling a million messages takes minutes; the queries are the repeated part.
+            max_runs: 1,
+        },
+        Scenario {
             id: "footprint-simrelay",
             title: "Idle footprint, `simrelay serve --modem <pty>`, no client, 120 s window",
             groups: &["footprint", "idle"],
@@ -565,6 +674,8 @@ pub fn run_scenario(
         eprintln!("xtask: {} run {n}/{runs}: {shown}", scenario.id);
         let load_before = machine::load();
         let alongside = machine::benches_running();
+        let cpus = machine::cpus_allowed();
+        let others_on_cpus = machine::others_on_our_cpus();
         let output = command
             .current_dir(root())
             .output()
@@ -590,6 +701,8 @@ pub fn run_scenario(
             "load_before": load_before,
             "load_after": load_after,
             "benches_alongside": alongside,
+            "cpus": cpus,
+            "others_on_cpus": others_on_cpus,
             "xtask": invoked(),
             "figures": figures,
             "error": error,

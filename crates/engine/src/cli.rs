@@ -318,6 +318,14 @@ fn token(file: &ConfigFileArg, command: TokenCommand) -> anyhow::Result<ExitCode
     // The same files the server uses: the state directory may be moved by the config file or the environment.
     let resolved = config::resolve_from_env(file, &EngineArgs::default())?;
     let path = &resolved.paths.tokens_file();
+    let location = simrelay_engine::store::Location::of(&resolved.config.db);
+    let shared = matches!(
+        command,
+        TokenCommand::Add { .. } | TokenCommand::List | TokenCommand::Revoke { .. }
+    );
+    if shared && matches!(location, simrelay_engine::store::Location::Postgres(_)) {
+        return token_in_cluster(&location, command);
+    }
     match command {
         TokenCommand::Show => {
             let token = match resolved.config.token {
@@ -338,18 +346,7 @@ fn token(file: &ConfigFileArg, command: TokenCommand) -> anyhow::Result<ExitCode
         }
         TokenCommand::List => {
             for t in tokens::load(path)? {
-                let seen = match (&t.last_seen, &t.last_ip) {
-                    (Some(at), Some(ip)) => format!("last seen {at} from {ip}"),
-                    (Some(at), None) => format!("last seen {at}"),
-                    _ => "never seen".to_owned(),
-                };
-                println!(
-                    "{}\t{}\tcreated {}\t{seen}\tid {}",
-                    t.name,
-                    t.scopes,
-                    t.created_at,
-                    t.id()
-                );
+                print_device(&t.device());
             }
         }
         TokenCommand::Revoke { name } => {
@@ -357,6 +354,67 @@ fn token(file: &ConfigFileArg, command: TokenCommand) -> anyhow::Result<ExitCode
             eprintln!("Token {name:?} revoked (a running server refuses it and closes its connections within a second).");
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_device(device: &simrelay_engine::tokens::Device) {
+    let seen = match (&device.last_seen, &device.last_ip) {
+        (Some(at), Some(ip)) => format!("last seen {at} from {ip}"),
+        (Some(at), None) => format!("last seen {at}"),
+        _ => "never seen".to_owned(),
+    };
+    println!(
+        "{}\t{}\tcreated {}\t{seen}\tid {}",
+        device.name, device.scopes, device.created_at, device.id
+    );
+}
+
+/// `simrelay token add|list|revoke` on a cluster's database: its nodes share their paired devices there
+/// (tokens.toml is not used), and a change reaches every running node within a moment.
+fn token_in_cluster(
+    location: &simrelay_engine::store::Location,
+    command: TokenCommand,
+) -> anyhow::Result<ExitCode> {
+    use simrelay_engine::store::Store;
+    use simrelay_engine::tokens::{self, Devices, TokensError};
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let store = Store::open_node(location, "cli").await?;
+        let devices = std::sync::Arc::new(Devices::open_shared(store.clone()).await?);
+        let result: anyhow::Result<()> = async {
+            match command {
+                TokenCommand::Add { name, scopes } => {
+                    let scopes = tokens::parse_scopes(&scopes)?;
+                    let (device, token) = devices.create(&name, scopes).await?;
+                    println!("{token}");
+                    eprintln!(
+                        "Token for {:?} ({scopes}) created in the cluster's database; every node accepts it. It \
+                         is not shown again.",
+                        device.name
+                    );
+                }
+                TokenCommand::List => devices.list().iter().for_each(print_device),
+                TokenCommand::Revoke { name } => {
+                    let id = devices
+                        .list()
+                        .into_iter()
+                        .find(|d| d.name == name)
+                        .map(|d| d.id)
+                        .ok_or_else(|| TokensError::NotFound(name.clone()))?;
+                    devices.revoke(&id).await?;
+                    eprintln!(
+                        "Token {name:?} revoked on every node of the cluster (their servers refuse it and close \
+                         its connections within a second)."
+                    );
+                }
+                TokenCommand::Show | TokenCommand::Generate => {}
+            }
+            Ok(())
+        }
+        .await;
+        store.close().await;
+        result
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 

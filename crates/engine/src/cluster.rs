@@ -8,8 +8,11 @@
 //! connection, the messages other nodes committed meanwhile are read by id and published (catch-up).
 //!
 //! Settings are shared (one table); `lan` stays each node's own, since it switches this machine's listeners.
+//! Paired devices are shared too (`tokens.rs`): a change another node notifies makes this one read them again,
+//! which announces revocations to this node's open WebSockets and long polls.
 
 use std::collections::{BTreeSet, HashSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use simrelay_protocol::{ModemStatus, ServerEvent, Settings};
@@ -20,6 +23,7 @@ use crate::hub::{publish_stored_sent, Hub};
 use crate::modems::{Modems, Origin};
 use crate::store::postgres::cluster::{Cluster, Listener, Notice};
 use crate::store::Store;
+use crate::tokens::Devices;
 
 /// How long the listener waits before trying again while the database is away.
 const RETRY: Duration = Duration::from_secs(1);
@@ -52,17 +56,29 @@ pub(crate) fn check_node(node: &str) -> Result<(), String> {
 
 /// Runs until `shutdown`: bridges the other nodes' events into `hub` and this node's modem statuses out.
 /// `base` is the settings before run-time changes (the config file), to apply a change another node saved.
-pub(crate) async fn run(store: Store, hub: Hub, base: Settings, shutdown: CancellationToken) {
+pub(crate) async fn run(
+    store: Store,
+    hub: Hub,
+    devices: Arc<Devices>,
+    base: Settings,
+    shutdown: CancellationToken,
+) {
     let Some(cluster) = store.cluster() else {
         return;
     };
     let mut events = hub.subscribe();
     let (notices, mut incoming) = mpsc::channel(256);
-    let listening = tokio::spawn(listen(cluster.clone(), notices, shutdown.clone()));
+    let listening = tokio::spawn(listen(
+        cluster.clone(),
+        hub.clone(),
+        notices,
+        shutdown.clone(),
+    ));
     let mut bridge = Bridge {
         cluster,
         store,
         hub,
+        devices,
         base,
         own: HashSet::new(),
         seen: BTreeSet::new(),
@@ -96,8 +112,15 @@ pub(crate) async fn run(store: Store, hub: Hub, base: Settings, shutdown: Cancel
     listening.abort();
 }
 
-/// Forwards what the other nodes commit, reconnecting whenever the database comes back.
-async fn listen(cluster: Cluster, notices: mpsc::Sender<Notice>, shutdown: CancellationToken) {
+/// Forwards what the other nodes commit, reconnecting whenever the database comes back. The listening
+/// connection is the first to notice the database leave and come back, which `hub` then shows (even with no
+/// message to commit meanwhile).
+async fn listen(
+    cluster: Cluster,
+    hub: Hub,
+    notices: mpsc::Sender<Notice>,
+    shutdown: CancellationToken,
+) {
     let mut listener: Option<Listener> = None;
     loop {
         if shutdown.is_cancelled() {
@@ -107,6 +130,7 @@ async fn listen(cluster: Cluster, notices: mpsc::Sender<Notice>, shutdown: Cance
             match cluster.listen().await {
                 Ok(new) => {
                     listener = Some(new);
+                    hub.database_ok();
                     // Whatever was committed while nobody listened.
                     if notices.send(Notice::Reconnected).await.is_err() {
                         return;
@@ -114,6 +138,7 @@ async fn listen(cluster: Cluster, notices: mpsc::Sender<Notice>, shutdown: Cance
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot listen to the other nodes; retrying");
+                    hub.database_failed(&e);
                     tokio::time::sleep(RETRY).await;
                 }
             }
@@ -121,12 +146,16 @@ async fn listen(cluster: Cluster, notices: mpsc::Sender<Notice>, shutdown: Cance
         };
         match active.next().await {
             Ok(notice) => {
+                if matches!(notice, Notice::Reconnected) {
+                    hub.database_ok();
+                }
                 if notices.send(notice).await.is_err() {
                     return;
                 }
             }
             Err(e) => {
                 tracing::warn!(error = %e, "lost the other nodes' notifications; reconnecting");
+                hub.database_failed(&e);
                 tokio::time::sleep(RETRY).await;
             }
         }
@@ -208,6 +237,7 @@ struct Bridge {
     cluster: Cluster,
     store: Store,
     hub: Hub,
+    devices: Arc<Devices>,
     base: Settings,
     /// This node's modems whose status is saved.
     own: HashSet<String>,
@@ -258,6 +288,7 @@ impl Bridge {
             }
             Notice::CodeChanged(id) => self.publish_code_changed(id).await,
             Notice::Settings => self.reload_settings().await,
+            Notice::Devices => self.refresh_devices().await,
             Notice::Modem(id) => self.publish_modem(&id).await,
             Notice::ModemRemoved(id) => {
                 if !self.own.contains(&id) {
@@ -312,8 +343,20 @@ impl Bridge {
             }
         }
         self.reload_settings().await?;
+        self.refresh_devices().await?;
         self.load_other_modems().await;
         Ok(())
+    }
+
+    async fn refresh_devices(&self) -> Result<(), crate::store::StoreError> {
+        match self.devices.refresh().await {
+            Ok(()) => Ok(()),
+            Err(crate::tokens::TokensError::Database(e)) => Err(e),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the paired devices again");
+                Ok(())
+            }
+        }
     }
 
     async fn reload_settings(&self) -> Result<(), crate::store::StoreError> {
@@ -348,8 +391,11 @@ impl Bridge {
     }
 
     /// Withdraws saved statuses of modems this node no longer lists (one listed under its port path until it
-    /// told its IMEI, say).
+    /// told its IMEI, say), and reads the paired devices again in case a notification was missed.
     async fn reconcile(&mut self) {
+        if let Err(e) = self.refresh_devices().await {
+            tracing::debug!(error = %e, "cannot read the paired devices again yet");
+        }
         let listed: HashSet<String> = self.hub.modems().into_iter().map(|m| m.id).collect();
         let gone: Vec<String> = self
             .own
@@ -609,6 +655,276 @@ mod tests {
                 .as_deref(),
             Some("b")
         );
+        b.shutdown().await;
+        cluster.drop_database(&database);
+    }
+
+    async fn status(engine: &Engine, method: reqwest::Method, path: &str, token: &str) -> u16 {
+        reqwest::Client::new()
+            .request(method, format!("http://{}{path}", engine.local_addr()))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("an HTTP answer")
+            .status()
+            .as_u16()
+    }
+
+    /// Paired devices are the cluster's, not a node's: a device created through A's API is accepted by B, a
+    /// pairing code A made is exchanged on B (once), and revoking the device through B's API refuses its token
+    /// on A and closes its WebSocket on A (B and A share no file: each has its own tokens file, never written).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_device_paired_on_one_node_works_on_another_until_revoked_there() {
+        use reqwest::Method;
+        let cluster = Cluster::shared();
+        let database = cluster.create_database();
+        let url = cluster.url(&database);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let start = async |name: &str| {
+            Engine::start(Config {
+                db: url.clone().into(),
+                node: Some(name.into()),
+                tokens_file: Some(dir.path().join(format!("{name}-tokens.toml"))),
+                listen: "127.0.0.1:0".parse().expect("addr"),
+                ..Config::default()
+            })
+            .await
+            .expect("start a node")
+        };
+        let a = start("a").await;
+        let b = start("b").await;
+
+        let created: simrelay_protocol::NewDevice = reqwest::Client::new()
+            .post(format!("http://{}/api/devices", a.local_addr()))
+            .bearer_auth(a.token())
+            .json(&serde_json::json!({"name": "script", "scopes": ["read"]}))
+            .send()
+            .await
+            .expect("create on A")
+            .json()
+            .await
+            .expect("the new device");
+        let token = created.token;
+        assert_eq!(status(&a, Method::GET, "/api/messages", &token).await, 200);
+        within("the device accepted on B", async || {
+            (status(&b, Method::GET, "/api/messages", &token).await == 200).then_some(())
+        })
+        .await;
+        let listed: simrelay_protocol::DeviceList = reqwest::Client::new()
+            .get(format!("http://{}/api/devices", b.local_addr()))
+            .bearer_auth(b.token())
+            .send()
+            .await
+            .expect("list on B")
+            .json()
+            .await
+            .expect("devices");
+        assert_eq!(listed.devices.len(), 1);
+        assert_eq!(listed.devices[0].id, created.device.id);
+        assert!(
+            status(&b, Method::GET, "/api/devices", &token).await == 403,
+            "B applies the device's scopes"
+        );
+
+        // A pairing code made on A is exchanged on B, once.
+        let pairing = a
+            .devices()
+            .start_pairing("phone", simrelay_protocol::Scopes::DEFAULT_DEVICE)
+            .await
+            .expect("a code on A");
+        let claim = async |engine: &Engine| {
+            reqwest::Client::new()
+                .post(format!("http://{}/api/pair/claim", engine.local_addr()))
+                .json(&serde_json::json!({"code": pairing.code}))
+                .send()
+                .await
+                .expect("claim")
+        };
+        let claimed = claim(&b).await;
+        assert_eq!(claimed.status().as_u16(), 201);
+        let phone: simrelay_protocol::Claimed = claimed.json().await.expect("claimed");
+        assert_eq!(
+            claim(&a).await.status().as_u16(),
+            401,
+            "a code is spent once"
+        );
+        within("the phone accepted on A", async || {
+            (status(&a, Method::GET, "/api/messages", &phone.token).await == 200).then_some(())
+        })
+        .await;
+
+        // Revoked through B: refused on A, and its WebSocket on A is closed.
+        let (mut socket, _) = WsClient::connect(a.local_addr(), Some(&token))
+            .await
+            .expect("the device's WebSocket on A");
+        let id = created.device.id;
+        assert_eq!(
+            status(&b, Method::DELETE, &format!("/api/devices/{id}"), b.token()).await,
+            204
+        );
+        assert_eq!(status(&b, Method::GET, "/api/messages", &token).await, 401);
+        let closed = tokio::time::timeout(LIMIT, async {
+            loop {
+                match socket.next_text(LIMIT).await {
+                    Ok(None) | Err(_) => return,
+                    Ok(Some(_)) => {}
+                }
+            }
+        })
+        .await;
+        assert!(closed.is_ok(), "A closes the revoked device's WebSocket");
+        assert_eq!(status(&a, Method::GET, "/api/messages", &token).await, 401);
+        assert_eq!(
+            status(&a, Method::GET, "/api/messages", &phone.token).await,
+            200,
+            "the other device stays"
+        );
+        for name in ["a", "b"] {
+            assert!(
+                !dir.path().join(format!("{name}-tokens.toml")).exists(),
+                "{name} keeps its devices in the database"
+            );
+        }
+        a.shutdown().await;
+        b.shutdown().await;
+        cluster.drop_database(&database);
+    }
+
+    /// `simrelay token add|list|revoke` run with a PostgreSQL `db` (the real binary) work on the cluster's
+    /// devices, not on a tokens file: a running node accepts the token the CLI added and refuses it once the CLI
+    /// revoked it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_token_commands_work_on_the_cluster_database() {
+        use reqwest::Method;
+        let cluster = Cluster::shared();
+        let database = cluster.create_database();
+        let url = cluster.url(&database);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let binary = simrelay_testkit::bins::simrelay().unwrap_or_else(|e| panic!("{e}"));
+        let run = |args: &[&str]| {
+            let output = std::process::Command::new(&binary)
+                .arg("--config")
+                .arg(dir.path().join("config.toml"))
+                .args(args)
+                .env("SIMRELAY_DB", &url)
+                .output()
+                .expect("simrelay runs");
+            assert!(output.status.success(), "simrelay {args:?}: {output:?}");
+            String::from_utf8(output.stdout).expect("utf-8")
+        };
+        let a = node(&url, "a", Vec::new()).await;
+        let token = run(&["token", "add", "script", "--scopes", "read"]);
+        let token = token.trim();
+        assert_eq!(token.len(), 64, "{token}");
+        within("the CLI's device accepted by A", async || {
+            (status(&a, Method::GET, "/api/messages", token).await == 200).then_some(())
+        })
+        .await;
+        let list = run(&["token", "list"]);
+        assert!(list.starts_with("script\tread\tcreated "), "{list}");
+        run(&["token", "revoke", "script"]);
+        within("the CLI's revocation on A", async || {
+            (status(&a, Method::GET, "/api/messages", token).await == 401).then_some(())
+        })
+        .await;
+        assert!(run(&["token", "list"]).is_empty());
+        assert!(
+            !dir.path().join("tokens.toml").exists(),
+            "the CLI wrote no tokens file"
+        );
+        a.shutdown().await;
+        cluster.drop_database(&database);
+    }
+
+    /// Two nodes on one PostgreSQL database, both with MQTT on one real Mosquitto: each message node A's modem
+    /// receives is published once on `simrelay/<modem>/sms` (and its code once on `code`), though both nodes
+    /// hear of it; each node still publishes the modem's state.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn nodes_sharing_a_broker_publish_each_message_once() {
+        use simrelay_testkit::mqtt::{Mosquitto, Subscriber};
+        const MESSAGES: usize = 10;
+        let broker = Mosquitto::start().await.unwrap_or_else(|e| panic!("{e}"));
+        let heard = Subscriber::connect(broker.port(), &["simrelay/+/sms", "simrelay/+/code"])
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let cluster = Cluster::shared();
+        let database = cluster.create_database();
+        let url = cluster.url(&database);
+        let sim = Simulator::start(SimOptions::default())
+            .await
+            .expect("simulator");
+        let start = async |name: &str, modems: Vec<String>| {
+            Engine::start(Config {
+                db: url.clone().into(),
+                node: Some(name.into()),
+                modems,
+                sweep_secs: 1,
+                mqtt: Some(crate::mqtt::MqttConfig::new(&broker.url())),
+                listen: "127.0.0.1:0".parse().expect("addr"),
+                ..Config::default()
+            })
+            .await
+            .expect("start a node")
+        };
+        let a = start("a", vec![sim.path().to_string_lossy().into_owned()]).await;
+        let b = start("b", Vec::new()).await;
+        let modem = within("A's modem listed on B", async || {
+            b.hub()
+                .modems()
+                .into_iter()
+                .find(|m| m.node.as_deref() == Some("a") && m.imei.is_some())
+        })
+        .await;
+        // Both connected to the broker, so both would publish what they hear.
+        for node in [&a, &b] {
+            within("the node connected to the broker", async || {
+                let metrics = reqwest::Client::new()
+                    .get(format!("http://{}/metrics", node.local_addr()))
+                    .bearer_auth(node.token())
+                    .send()
+                    .await
+                    .ok()?
+                    .text()
+                    .await
+                    .ok()?;
+                metrics
+                    .lines()
+                    .any(|l| l == "simrelay_mqtt_connected 1")
+                    .then_some(())
+            })
+            .await;
+        }
+        for i in 0..MESSAGES {
+            sim.deliver(numbered("mqtt-once", i));
+        }
+        let topic = format!(
+            "simrelay/{}/sms",
+            crate::mqtt::topics::topic_safe(&modem.id)
+        );
+        within("every message published", async || {
+            (heard.on(&topic).len() >= MESSAGES).then_some(())
+        })
+        .await;
+        // Both nodes have heard of every message by now (B's clients get them); then nothing more comes.
+        within("every message on B's hub", async || {
+            (b.store().count().await.ok()? >= i64::try_from(MESSAGES).ok()?).then_some(())
+        })
+        .await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let ids: Vec<i64> = heard
+            .on(&topic)
+            .iter()
+            .map(|h| h.json()["id"].as_i64().expect("an id"))
+            .collect();
+        let unique: HashSet<i64> = ids.iter().copied().collect();
+        assert_eq!(ids.len(), MESSAGES, "each message published once: {ids:?}");
+        assert_eq!(unique.len(), MESSAGES, "{ids:?}");
+        let codes = heard.on(&format!(
+            "simrelay/{}/code",
+            crate::mqtt::topics::topic_safe(&modem.id)
+        ));
+        assert_eq!(codes.len(), MESSAGES, "each code published once");
+        a.shutdown().await;
         b.shutdown().await;
         cluster.drop_database(&database);
     }

@@ -140,10 +140,6 @@ impl Engine {
             None
         };
         let hub = Hub::new();
-        let devices = Arc::new(Devices::open(
-            config.tokens_path(),
-            config.paired_tokens.clone(),
-        )?);
         // "Everywhere" (`--lan`, 0.0.0.0) is served as loopback plus each LAN address, so sharing can be
         // switched off at run time without dropping this machine's own clients.
         let everywhere = config.listen.ip().is_unspecified();
@@ -172,6 +168,12 @@ impl Engine {
         if store.cluster().is_some() {
             hub.set_node(&node);
         }
+        // A cluster's nodes share their paired devices in the database; a single relay keeps tokens.toml.
+        let devices = Arc::new(if store.cluster().is_some() {
+            Devices::open_shared(store.clone()).await?
+        } else {
+            Devices::open(config.tokens_path(), config.paired_tokens.clone())?
+        });
         let listeners = Arc::new(Listeners::new(
             local_addr,
             LanOptions {
@@ -263,6 +265,7 @@ impl Engine {
             tasks.push(tokio::spawn(cluster::run(
                 store.clone(),
                 hub.clone(),
+                devices.clone(),
                 base.clone(),
                 shutdown.clone(),
             )));

@@ -120,7 +120,7 @@ pub(crate) async fn run(
         if !hooks.is_active() || (hooks.only_codes && message.code.is_none()) {
             continue;
         }
-        match store.claim(Claim::Hook, message.id).await {
+        match store.claim(&Claim::Hook, message.id).await {
             Ok(true) => {}
             // Another node runs it.
             Ok(false) => continue,

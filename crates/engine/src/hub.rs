@@ -5,6 +5,10 @@
 //! WebSocket clients, long-poll waiters and the desktop shell each hold their own receiver. The channel is
 //! bounded per receiver, so a consumer that stops reading falls behind (and is cut off by its own loop when it
 //! sees `Lagged`) without slowing ingest or the other consumers, and without growing memory.
+//!
+//! The hub also knows whether the database takes commits ([`Hub::database_failed`], [`Hub::database_ok`]):
+//! while it does not, every modem of this node is shown with that as its `last_error` (its messages wait on the
+//! SIM), and `/api/health` says `"database": "unavailable"`.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -39,6 +43,8 @@ struct Inner {
     metrics: Metrics,
     /// Wakes the outbox when a delivery became due outside a commit (a replay).
     outbox: Arc<Notify>,
+    /// Why the database takes no commits now (`None`: it does).
+    database: Mutex<Option<String>>,
 }
 
 /// The latest status of every modem, and what the network said is waiting for each (which the driver does not
@@ -71,6 +77,7 @@ impl Hub {
                 node: std::sync::OnceLock::new(),
                 metrics: Metrics::new(),
                 outbox: Arc::new(Notify::new()),
+                database: Mutex::new(None),
             }),
         }
     }
@@ -157,7 +164,8 @@ impl Hub {
             status.waiting = modems.waiting.get(&status.id).cloned().unwrap_or_default();
             modems.status.insert(status.id.clone(), status.clone());
         }
-        let _ = self.inner.events.send(ServerEvent::Modem { modem: status });
+        let modem = self.shown(status);
+        let _ = self.inner.events.send(ServerEvent::Modem { modem });
     }
 
     /// Records what the network says is waiting for modem `id` (from the message-waiting indications ingest
@@ -176,7 +184,8 @@ impl Hub {
             }
         };
         if let Some(status) = changed {
-            let _ = self.inner.events.send(ServerEvent::Modem { modem: status });
+            let modem = self.shown(status);
+            let _ = self.inner.events.send(ServerEvent::Modem { modem });
         }
     }
 
@@ -195,9 +204,87 @@ impl Hub {
             .send(ServerEvent::ModemRemoved { id: id.to_owned() });
     }
 
+    /// Tells every client what happened to a modem (registration, reset, restart, full storage).
+    pub fn publish_modem_event(
+        &self,
+        modem: &str,
+        event: simrelay_protocol::ModemEventKind,
+        detail: String,
+        at: chrono::DateTime<chrono::Utc>,
+    ) {
+        let _ = self.inner.events.send(ServerEvent::ModemEvent {
+            modem: modem.to_owned(),
+            event,
+            detail,
+            at,
+        });
+    }
+
     /// The latest status of every modem, ordered by id.
     pub fn modems(&self) -> Vec<ModemStatus> {
-        self.lock_modems().status.values().cloned().collect()
+        let statuses: Vec<ModemStatus> = self.lock_modems().status.values().cloned().collect();
+        statuses.into_iter().map(|s| self.shown(s)).collect()
+    }
+
+    /// A commit (or the cluster's connection) failed with `error`: until [`Hub::database_ok`], this node's
+    /// modems show it, and health says the database is unavailable.
+    pub(crate) fn database_failed(&self, error: &dyn std::fmt::Display) {
+        let text = error.to_string();
+        let was = self.lock_database().replace(text);
+        if was.is_none() {
+            tracing::warn!(
+                "the database takes no commits: messages stay on the SIMs until it is back"
+            );
+            self.republish_local();
+        }
+    }
+
+    /// A commit (or the cluster's reconnection) succeeded: the database is back.
+    pub(crate) fn database_ok(&self) {
+        if self.lock_database().take().is_some() {
+            tracing::info!("the database takes commits again");
+            self.republish_local();
+        }
+    }
+
+    /// Why the database takes no commits now, if it does not.
+    pub fn database_error(&self) -> Option<String> {
+        self.lock_database().clone()
+    }
+
+    /// `status` as clients see it: a modem of this node (one with a driver, not a provider number) says so
+    /// when its messages cannot be committed.
+    fn shown(&self, mut status: ModemStatus) -> ModemStatus {
+        let local = status.source.is_none()
+            && status.node.as_deref() == self.inner.node.get().map(String::as_str);
+        if local {
+            if let Some(error) = self.lock_database().as_deref() {
+                status.last_error = Some(format!(
+                    "cannot store messages, the database is unavailable ({error}): they stay on the SIM, and \
+                     are stored once it is back"
+                ));
+            }
+        }
+        status
+    }
+
+    /// Publishes every status of this node's modems again (their shown error changed); provider numbers keep
+    /// theirs.
+    fn republish_local(&self) {
+        let node = self.inner.node.get().cloned();
+        for modem in self.modems() {
+            if modem.node == node && modem.source.is_none() {
+                let _ = self.inner.events.send(ServerEvent::Modem { modem });
+            }
+        }
+    }
+
+    fn lock_database(&self) -> std::sync::MutexGuard<'_, Option<String>> {
+        // A plain value replaced whole: see `lock_modems`.
+        self.inner
+            .database
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     fn lock_modems(&self) -> std::sync::MutexGuard<'_, Modems> {
@@ -278,6 +365,66 @@ mod tests {
         );
         assert!(rx.try_recv().is_err());
         assert!(hub.modems()[0].waiting.is_empty());
+    }
+
+    /// A failed commit shows on this node's modems (republished at once), not on another node's or a provider
+    /// number's; a success restores each driver's own error.
+    #[tokio::test]
+    async fn a_database_failure_shows_on_this_nodes_modems_until_a_commit_succeeds() {
+        let hub = Hub::new();
+        hub.set_node("a");
+        let mut own = status("own", ModemState::Connected);
+        own.last_error = Some("the driver's own".into());
+        hub.publish_modem(own);
+        let mut other = status("other", ModemState::Connected);
+        other.node = Some("b".into());
+        hub.publish_modem(other);
+        let mut provider = status("twilio", ModemState::Connected);
+        provider.source = Some(simrelay_protocol::SourceKind::Twilio);
+        hub.publish_modem(provider);
+        let mut rx = hub.subscribe();
+
+        hub.database_failed(&"connection refused");
+        hub.database_failed(&"connection refused again");
+        let Ok(ServerEvent::Modem { modem }) = rx.recv().await else {
+            panic!("the modem's status is published again")
+        };
+        assert_eq!(modem.id, "own");
+        let error = modem.last_error.unwrap_or_default();
+        assert!(
+            error.contains("database is unavailable") && error.contains("connection refused"),
+            "{error}"
+        );
+        assert!(
+            rx.try_recv().is_err(),
+            "one republish, for this node's modem only"
+        );
+        assert_eq!(
+            hub.database_error().as_deref(),
+            Some("connection refused again")
+        );
+        let listed = hub.modems();
+        assert!(
+            listed[0].last_error.is_none(),
+            "another node's modem: {listed:?}"
+        );
+        assert!(listed[1]
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("database")));
+        assert!(
+            listed[2].last_error.is_none(),
+            "a provider number: {listed:?}"
+        );
+
+        hub.database_ok();
+        let Ok(ServerEvent::Modem { modem }) = rx.recv().await else {
+            panic!("the modem's status is published again")
+        };
+        assert_eq!(modem.last_error.as_deref(), Some("the driver's own"));
+        hub.database_ok();
+        assert!(rx.try_recv().is_err());
+        assert_eq!(hub.database_error(), None);
     }
 
     #[tokio::test]

@@ -8,7 +8,9 @@
 //! raw PDU in hex and whose `decode_error` says why. A part of a multipart message is committed to the `pdus`
 //! table on its own, so its slot can be freed at once and the set survives a restart; the message is committed
 //! when the set is complete, or flagged incomplete after [`MULTIPART_TIMEOUT`]. A commit that fails leaves the
-//! slot on the SIM; the driver offers it again later and the store's dedup key makes the repeat harmless.
+//! slot on the SIM (and the hub shows the failure in the modem's status until a commit succeeds). Ingest keeps
+//! what it could not commit and tries again every [`RETRY_COMMIT`] (the database may be restarting), and the
+//! driver offers the slot again later too; the store's dedup key makes any repeat harmless.
 //!
 //! A delivery report (SMS-STATUS-REPORT, from `+CDS` or `+CDSI`, also from a separate `SR` storage) is not a
 //! message: it updates the sent message it reports on (same order: commit the new status, publish a `sent`
@@ -31,8 +33,8 @@ use simrelay_pdu::{
     Assembled, Assembler, Content, Deliver, MessageWaiting, Pdu, StatusCategory, StatusReport,
 };
 use simrelay_protocol::{
-    ContentKind, Indication, Message, MessageContent, ModemState, ModemStatus, Registration,
-    WaitingKind,
+    ContentKind, Indication, Message, MessageContent, ModemHealth, ModemState, ModemStatus,
+    Registration, StorageUse, WaitingKind,
 };
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -63,18 +65,14 @@ pub(crate) async fn run(
         }
     };
     let mut listed_as = None;
-    let mut ingest = Ingest {
-        modem_id,
-        store,
-        assembler: Assembler::new(MULTIPART_TIMEOUT),
-        arrived: Instant::now(),
-    };
+    let mut ingest = Ingest::new(modem_id, store);
     if let Err(e) = ingest.recover().await {
         tracing::error!(modem = %ingest.modem_id, error = %e, "cannot reload waiting multipart parts");
     }
     ingest.publish_waiting(&hub).await;
     loop {
         let deadline = ingest.assembler.next_deadline();
+        let retry_at = ingest.retry_at;
         tokio::select! {
             () = shutdown.cancelled() => break,
             event = events.recv() => match event {
@@ -108,6 +106,11 @@ pub(crate) async fn run(
                     ingest.publish(&hub, message, None).await;
                 }
             }
+            () = sleep_until(retry_at), if retry_at.is_some() => {
+                ingest.retry_at = None;
+                let batch = std::mem::take(&mut ingest.retry);
+                ingest.received_batch(&modem, &hub, batch).await;
+            }
         }
     }
     modem.shutdown().await;
@@ -115,6 +118,13 @@ pub(crate) async fn run(
 
 /// Most messages committed in one transaction when they queue up.
 const MAX_BATCH: usize = 64;
+
+/// How long after a failed commit ingest tries it again (the messages wait on the modem meanwhile).
+const RETRY_COMMIT: Duration = Duration::from_secs(1);
+
+/// Most messages kept for another commit attempt: more than a SIM holds. Beyond it the oldest are left to the
+/// driver, which offers their slots again later.
+const MAX_RETRY: usize = 1024;
 
 /// A modem event that is not a received message. `listed_as` is the id this modem's status was last published
 /// under, so a status under a new id replaces the old entry instead of listing the modem twice.
@@ -126,6 +136,19 @@ fn other_event(hub: &Hub, event: ModemEvent, demo: bool, listed_as: &mut Option<
             }
             *listed_as = Some(status.id.clone());
             hub.publish_modem(status_for_api(status, demo));
+        }
+        ModemEvent::Notice(notice) => {
+            use simrelay_modem::NoticeKind as K;
+            use simrelay_protocol::ModemEventKind as E;
+            let event = match notice.kind {
+                K::RegistrationLost => E::RegistrationLost,
+                K::RegistrationRegained => E::RegistrationRegained,
+                K::Reset => E::Reset,
+                K::Restarted => E::Restarted,
+                K::StorageFull => E::StorageFull,
+            };
+            tracing::info!(modem = %notice.modem, ?event, detail = %notice.detail, "modem event");
+            hub.publish_modem_event(&notice.modem, event, notice.detail, notice.at);
         }
         other => tracing::debug!(?other, "modem event not handled yet"),
     }
@@ -144,9 +167,24 @@ struct Ingest {
     assembler: Assembler<Vec<u8>>,
     /// When the batch being handled reached the engine (for the latency metric).
     arrived: Instant,
+    /// Messages whose commit failed, to be tried again after [`RETRY_COMMIT`] (not released meanwhile).
+    retry: Vec<Received>,
+    /// When to try `retry` again (a deadline, so that arriving messages do not postpone it).
+    retry_at: Option<Instant>,
 }
 
 impl Ingest {
+    fn new(modem_id: String, store: Store) -> Ingest {
+        Ingest {
+            modem_id,
+            store,
+            assembler: Assembler::new(MULTIPART_TIMEOUT),
+            arrived: Instant::now(),
+            retry: Vec::new(),
+            retry_at: None,
+        }
+    }
+
     /// Counts a committed message and publishes it; `arrived` is when its PDU reached the engine, if that
     /// is what its latency should count from. One that carried a message-waiting indication also changed what
     /// waits for this modem (committed with it), which its status then shows.
@@ -250,9 +288,24 @@ impl Ingest {
         self.commit_batch(modem, hub, &mut pending).await;
     }
 
+    /// Keeps messages whose commit failed for another attempt, the oldest left to the driver beyond
+    /// [`MAX_RETRY`].
+    fn keep_for_retry(&mut self, received: impl IntoIterator<Item = Received>) {
+        self.retry.extend(received);
+        if self.retry_at.is_none() {
+            self.retry_at = Some(Instant::now() + RETRY_COMMIT);
+        }
+        if self.retry.len() > MAX_RETRY {
+            let dropped = self.retry.len() - MAX_RETRY;
+            self.retry.drain(..dropped);
+            tracing::warn!(modem = %self.modem_id, dropped,
+                "too many messages wait for the database; the modem offers the oldest again later");
+        }
+    }
+
     /// Commits `pending` in one transaction, publishes what is new, then releases each from the modem.
     async fn commit_batch(
-        &self,
+        &mut self,
         modem: &ModemHandle,
         hub: &Hub,
         pending: &mut Vec<(Received, NewMessage)>,
@@ -264,6 +317,7 @@ impl Ingest {
             std::mem::take(pending).into_iter().unzip();
         match self.store.insert_messages(&messages).await {
             Ok(inserted) => {
+                hub.database_ok();
                 for outcome in inserted {
                     if let Inserted::New(message) = outcome {
                         self.publish(hub, *message, Some(self.arrived)).await;
@@ -272,7 +326,9 @@ impl Ingest {
             }
             Err(e) => {
                 tracing::error!(modem = %self.modem_id, messages = received.len(), error = %e,
-                    "cannot commit messages; they stay on the SIM and are read again later");
+                    "cannot commit messages; they stay on the SIM and are tried again");
+                hub.database_failed(&e);
+                self.keep_for_retry(received);
                 return;
             }
         }
@@ -292,10 +348,13 @@ impl Ingest {
             Ok(committed) => committed,
             Err(e) => {
                 tracing::error!(modem = %self.modem_id, slot = ?received.slot, error = %e,
-                    "cannot commit a message; it stays on the SIM and is read again later");
+                    "cannot commit a message; it stays on the SIM and is tried again");
+                hub.database_failed(&e);
+                self.keep_for_retry([received]);
                 return;
             }
         };
+        hub.database_ok();
         for message in committed {
             self.publish(hub, message, Some(self.arrived)).await;
         }
@@ -306,7 +365,7 @@ impl Ingest {
     /// frees the slot. Reports that say nothing final (the service centre is still trying) are only
     /// deleted.
     async fn report(
-        &self,
+        &mut self,
         modem: &ModemHandle,
         hub: &Hub,
         received: &Received,
@@ -339,7 +398,9 @@ impl Ingest {
                 }
                 Err(e) => {
                     tracing::error!(modem = %self.modem_id, ?slot, error = %e,
-                        "cannot record a delivery report; it stays on the SIM and is read again later");
+                        "cannot record a delivery report; it stays on the SIM and is tried again");
+                    hub.database_failed(&e);
+                    self.keep_for_retry([received.clone()]);
                     return;
                 }
             }
@@ -668,6 +729,20 @@ pub(crate) fn status_for_api(status: simrelay_modem::ModemStatus, demo: bool) ->
         node: None,
         source: None,
         pin_attempts_left: status.pin_attempts_left,
+        health: ModemHealth {
+            storages: status
+                .storages
+                .into_iter()
+                .map(|s| StorageUse {
+                    memory: s.memory,
+                    used: s.used,
+                    total: s.total,
+                })
+                .collect(),
+            storage_warning: status.storage_warning,
+            resets: status.resets,
+            last_reset: status.last_reset,
+        },
     }
 }
 
@@ -683,15 +758,7 @@ mod tests {
     async fn ingest() -> (tempfile::TempDir, Ingest) {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(&dir.path().join("i.db")).await.expect("open");
-        (
-            dir,
-            Ingest {
-                modem_id: "m1".into(),
-                store,
-                assembler: Assembler::new(MULTIPART_TIMEOUT),
-                arrived: Instant::now(),
-            },
-        )
+        (dir, Ingest::new("m1".into(), store))
     }
 
     #[tokio::test]
@@ -762,12 +829,7 @@ mod tests {
         first.store.close().await;
 
         let store = Store::open(&dir.path().join("i.db")).await.expect("reopen");
-        let mut second = Ingest {
-            modem_id: "m1".into(),
-            store,
-            assembler: Assembler::new(MULTIPART_TIMEOUT),
-            arrived: Instant::now(),
-        };
+        let mut second = Ingest::new("m1".into(), store);
         second.recover().await.expect("recover");
         let mut committed = Vec::new();
         for pdu in &pdus[..pdus.len() - 1] {

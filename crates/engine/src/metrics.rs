@@ -373,6 +373,7 @@ mod tests {
             source: None,
             waiting: Vec::new(),
             pin_attempts_left: None,
+            health: Default::default(),
         }
     }
 

@@ -113,6 +113,9 @@ struct Inner {
     entries: Mutex<Vec<Entry>>,
     /// Who watches the modems' status: shared by every driver, so one watch keeps them all fresh.
     watchers: StatusWatchers,
+    /// PINs SIMs took from the app in this run, by port: a modem re-added on that port gets its PIN now, not
+    /// only at the next start (when `defaults.pins` reads them back from the file).
+    entered_pins: Mutex<BTreeMap<String, String>>,
 }
 
 impl std::fmt::Debug for Modems {
@@ -144,6 +147,7 @@ impl Modems {
                 defaults,
                 entries: Mutex::new(Vec::new()),
                 watchers: StatusWatchers::new(),
+                entered_pins: Mutex::new(BTreeMap::new()),
             }),
         }
     }
@@ -197,18 +201,35 @@ impl Modems {
             .map(|e| (e.handle.clone(), e.key.clone()))
     }
 
-    /// Stores a PIN the SIM on `port` accepted, so the next start unlocks it by itself; `false` when there is
-    /// nowhere to store it (no state directory).
+    /// Remembers a PIN the SIM on `port` accepted: for a modem started on that port later in this run, and in
+    /// the PINs file so the next start unlocks it by itself; `false` when there is no file to store it in (no
+    /// state directory).
     pub(crate) fn remember_pin(
         &self,
         port: &str,
         pin: &str,
     ) -> Result<bool, crate::pins::PinsError> {
+        self.inner
+            .entered_pins
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(port.to_owned(), pin.to_owned());
         let Some(path) = &self.inner.defaults.pins_file else {
             return Ok(false);
         };
         crate::pins::store(path, port, pin)?;
         Ok(true)
+    }
+
+    /// The PIN the SIM on `port` took from the app in this run, if any. Known good, so it wins over a configured
+    /// one (which the SIM may have rejected).
+    fn entered_pin(&self, port: &str) -> Option<String> {
+        self.inner
+            .entered_pins
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(port)
+            .cloned()
     }
 
     /// Starts the modem on `port` (its driver, ingest and id memory). A modem of [`Origin::Added`] is stored so
@@ -265,7 +286,9 @@ impl Modems {
             port: port.to_owned(),
             known_id,
             label: label.clone(),
-            pin: self.inner.defaults.pins.get(port).cloned(),
+            pin: self
+                .entered_pin(port)
+                .or_else(|| self.inner.defaults.pins.get(port).cloned()),
             sweep_interval: Duration::from_secs(self.inner.defaults.sweep_secs),
             status_watchers: self.inner.watchers.clone(),
             reject_calls: self.inner.defaults.reject_calls.contains(port),

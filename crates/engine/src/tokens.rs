@@ -11,6 +11,11 @@
 //! each time), and while a device holds a WebSocket or a long poll the file is also watched every
 //! [`WATCH_EVERY`], so a revocation from another process closes them within a second. Every revocation is
 //! published ([`Devices::subscribe_revoked`]).
+//!
+//! Nodes of a cluster (a PostgreSQL store) share their devices and pairing codes instead: [`Devices::open_shared`]
+//! keeps them in the database (`store/devices.rs`), and each node reads them again when another one notifies a
+//! change (`cluster.rs`), so a phone paired on one node works on all and a revocation reaches every node within a
+//! moment. The registry in memory stays the one that authenticates, so a request never waits for the database.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -24,6 +29,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::sync::{broadcast, Notify};
 use tokio_util::sync::CancellationToken;
+
+use crate::store::{PairingPut, Store, StoreError};
 
 /// Longest device name accepted, in characters.
 pub const MAX_NAME_CHARS: usize = 64;
@@ -168,6 +175,9 @@ pub enum TokensError {
     /// Too many pairing codes are waiting.
     #[error("too many pairing codes are waiting to be used; wait for them to expire (10 minutes) or use them")]
     TooManyPairings,
+    /// The database that keeps a cluster's devices failed.
+    #[error("cannot read or write the paired devices in the database: {0}")]
+    Database(#[from] StoreError),
     /// The stored main token is not usable.
     #[error(
         "the access token file {path} {message}; delete it to make SimRelay generate a new one"
@@ -416,6 +426,11 @@ pub fn revoke(path: &Path, name: &str) -> Result<(), TokensError> {
 #[derive(Debug)]
 pub struct Devices {
     path: Option<PathBuf>,
+    /// In a cluster, the database that keeps the devices and pairing codes of every node (`path` is `None`).
+    shared: Option<Store>,
+    /// Serialises reading the shared devices and taking them as the state, so an older read never replaces a
+    /// newer one (a revoked device must not come back).
+    refreshing: tokio::sync::Mutex<()>,
     state: Mutex<State>,
     /// Serialises read-modify-write cycles of the file, so two changes never lose one another.
     writing: Mutex<()>,
@@ -481,6 +496,8 @@ impl Devices {
         let (revoked, _) = broadcast::channel(64);
         Ok(Devices {
             path,
+            shared: None,
+            refreshing: tokio::sync::Mutex::new(()),
             state: Mutex::new(State {
                 hashes: hashes(&tokens),
                 tokens,
@@ -506,8 +523,61 @@ impl Devices {
         self.lock().tokens.iter().map(PairedToken::device).collect()
     }
 
-    /// Pairs a new device: returns it and its token (the only time the token is seen).
-    pub fn create(&self, name: &str, scopes: Scopes) -> Result<(Device, String), TokensError> {
+    /// The devices a cluster's nodes share in `store` (see the module documentation).
+    pub async fn open_shared(store: Store) -> Result<Devices, TokensError> {
+        let tokens = store.paired_devices().await?;
+        let mut devices = Devices::open(None, tokens)?;
+        devices.shared = Some(store);
+        Ok(devices)
+    }
+
+    /// Reads the shared devices again (in a cluster; nothing otherwise) and announces those revoked meanwhile.
+    pub async fn refresh(&self) -> Result<(), TokensError> {
+        let Some(store) = &self.shared else {
+            return Ok(());
+        };
+        let _one_at_a_time = self.refreshing.lock().await;
+        let tokens = store.paired_devices().await?;
+        let tokens = self.merge_seen(tokens);
+        self.replace(tokens, None);
+        Ok(())
+    }
+
+    /// Runs `f`, which reads or writes the tokens file, off the async threads.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> Result<T, TokensError> + Send + 'static,
+    ) -> Result<T, TokensError> {
+        tokio::task::spawn_blocking(f)
+            .await
+            .map_err(|e| TokensError::Io {
+                path: self.path.clone().unwrap_or_default(),
+                source: std::io::Error::other(e.to_string()),
+            })?
+    }
+
+    /// Pairs a new device: returns it and its token (the only time the token is seen). The device is stored
+    /// (the file written and synced, or the database row committed) before this returns.
+    pub async fn create(
+        self: &Arc<Self>,
+        name: &str,
+        scopes: Scopes,
+    ) -> Result<(Device, String), TokensError> {
+        let Some(store) = &self.shared else {
+            let (devices, name) = (self.clone(), name.to_owned());
+            return self
+                .blocking(move || devices.create_in_file(&name, scopes))
+                .await;
+        };
+        let (entry, token) = push_new(&mut Vec::new(), name, scopes)?;
+        if !store.add_paired_device(&entry).await? {
+            return Err(TokensError::Exists(entry.name));
+        }
+        self.refresh().await?;
+        Ok((entry.device(), token))
+    }
+
+    fn create_in_file(&self, name: &str, scopes: Scopes) -> Result<(Device, String), TokensError> {
         let mut created = None;
         self.change(|tokens| {
             created = Some(push_new(tokens, name, scopes)?);
@@ -517,8 +587,31 @@ impl Devices {
         Ok((entry.device(), token))
     }
 
-    /// Revokes the device `id`: its token is refused from now on and its WebSockets are closed.
-    pub fn revoke(&self, id: &str) -> Result<Device, TokensError> {
+    /// Revokes the device `id`: its token is refused from now on (on every node of a cluster) and its
+    /// WebSockets are closed.
+    pub async fn revoke(self: &Arc<Self>, id: &str) -> Result<Device, TokensError> {
+        let Some(store) = &self.shared else {
+            let (devices, id) = (self.clone(), id.to_owned());
+            return self.blocking(move || devices.revoke_in_file(&id)).await;
+        };
+        let find = || self.lock().tokens.iter().find(|t| t.id() == id).cloned();
+        // Paired on another node a moment ago, perhaps: read them again before saying there is no such device.
+        let entry = match find() {
+            Some(entry) => entry,
+            None => {
+                self.refresh().await?;
+                find().ok_or_else(|| TokensError::NoDevice(id.to_owned()))?
+            }
+        };
+        if !store.remove_paired_device(&entry.sha256).await? {
+            self.refresh().await?;
+            return Err(TokensError::NoDevice(id.to_owned()));
+        }
+        self.refresh().await?;
+        Ok(entry.device())
+    }
+
+    fn revoke_in_file(&self, id: &str) -> Result<Device, TokensError> {
         let mut removed = None;
         self.change(|tokens| {
             let index = tokens
@@ -532,29 +625,52 @@ impl Devices {
     }
 
     /// Makes a one-time code that pairs a device called `name` with `scopes` when exchanged ([`Devices::claim`])
-    /// within [`PAIRING_TTL`]. A code made earlier for the same name is replaced.
-    pub fn start_pairing(&self, name: &str, scopes: Scopes) -> Result<PairingCode, TokensError> {
+    /// within [`PAIRING_TTL`]. A code made earlier for the same name is replaced. In a cluster the code waits
+    /// in the database, so any node can exchange it (once).
+    pub async fn start_pairing(
+        &self,
+        name: &str,
+        scopes: Scopes,
+    ) -> Result<PairingCode, TokensError> {
         let name = check_name(name)?.to_owned();
         if scopes.is_empty() {
             return Err(TokensError::NoScopes);
         }
         self.reload_if_changed();
+        self.refresh().await?;
         if self.lock().tokens.iter().any(|t| t.name == name) {
             return Err(TokensError::Exists(name));
         }
-        let now = Instant::now();
-        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        pending.retain(|p| p.expires > now && p.name != name);
-        if pending.len() >= MAX_PENDING {
-            return Err(TokensError::TooManyPairings);
-        }
         let code = random_hex(16);
-        pending.push(Pending {
-            hash: Sha256::digest(code.as_bytes()).into(),
-            name: name.clone(),
-            scopes,
-            expires: now + PAIRING_TTL,
-        });
+        let hash: [u8; 32] = Sha256::digest(code.as_bytes()).into();
+        if let Some(store) = &self.shared {
+            let ttl = chrono::Duration::from_std(PAIRING_TTL).unwrap_or_default();
+            let put = store
+                .put_pairing_code(
+                    &hex::encode(hash),
+                    &name,
+                    scopes,
+                    Utc::now() + ttl,
+                    MAX_PENDING,
+                )
+                .await?;
+            if put == PairingPut::TooMany {
+                return Err(TokensError::TooManyPairings);
+            }
+        } else {
+            let now = Instant::now();
+            let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+            pending.retain(|p| p.expires > now && p.name != name);
+            if pending.len() >= MAX_PENDING {
+                return Err(TokensError::TooManyPairings);
+            }
+            pending.push(Pending {
+                hash,
+                name: name.clone(),
+                scopes,
+                expires: now + PAIRING_TTL,
+            });
+        }
         let ttl = chrono::Duration::from_std(PAIRING_TTL).unwrap_or_default();
         Ok(PairingCode {
             code,
@@ -566,8 +682,16 @@ impl Devices {
 
     /// Exchanges a pairing code for the device's own token: the device is created (and stored) now, and the code
     /// is spent whatever happens next.
-    pub fn claim(&self, code: &str) -> Result<(Device, String), TokensError> {
+    pub async fn claim(self: &Arc<Self>, code: &str) -> Result<(Device, String), TokensError> {
         let hash: [u8; 32] = Sha256::digest(code.trim().as_bytes()).into();
+        if let Some(store) = &self.shared {
+            // Looked up by its hash: a lookup's timing tells nothing about a code nobody knows.
+            let (name, scopes) = store
+                .take_pairing_code(&hex::encode(hash))
+                .await?
+                .ok_or(TokensError::BadCode)?;
+            return self.create(&name, scopes).await;
+        }
         let now = Instant::now();
         let found = {
             let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
@@ -581,7 +705,7 @@ impl Devices {
             index.map(|i| pending.remove(i))
         };
         let pending = found.ok_or(TokensError::BadCode)?;
-        self.create(&pending.name, pending.scopes)
+        self.create(&pending.name, pending.scopes).await
     }
 
     /// The id and scopes of the device whose token hashes to `hash`, comparing with every stored hash in constant
@@ -657,7 +781,7 @@ impl Devices {
             .written
             .get(id)
             .is_none_or(|at| now.duration_since(*at) >= TOUCH_WRITE_EVERY);
-        if (due || moved) && self.path.is_some() {
+        if (due || moved) && (self.path.is_some() || self.shared.is_some()) {
             state.written.insert(id.to_owned(), now);
             true
         } else {
@@ -665,8 +789,33 @@ impl Devices {
         }
     }
 
-    /// Writes device `id`'s last-seen time and address, as held in memory, to the file.
-    pub fn persist_seen(&self, id: &str) {
+    /// Writes device `id`'s last-seen time and address, as held in memory, to the file or the database.
+    pub async fn persist_seen(self: Arc<Self>, id: String) {
+        let Some(store) = &self.shared else {
+            let devices = self.clone();
+            let _ = self
+                .blocking(move || {
+                    devices.persist_seen_in_file(&id);
+                    Ok(())
+                })
+                .await;
+            return;
+        };
+        let entry = self.lock().tokens.iter().find(|t| t.id() == id).cloned();
+        let Some(entry) = entry else { return };
+        if let Err(e) = store
+            .paired_device_seen(
+                &entry.sha256,
+                entry.last_seen.as_deref(),
+                entry.last_ip.as_deref(),
+            )
+            .await
+        {
+            tracing::warn!(error = %e, "cannot record when a paired device was last seen");
+        }
+    }
+
+    fn persist_seen_in_file(&self, id: &str) {
         // `change` re-reads the file and keeps the newer in-memory last-seen times: that is the write.
         let result = self.change(|tokens| {
             if tokens.iter().any(|t| t.id() == id) {
@@ -955,18 +1104,19 @@ mod tests {
         assert!(tokens.windows(2).all(|w| w[0] == w[1]), "{tokens:?}");
     }
 
-    #[test]
-    fn a_pairing_code_is_spent_once_and_names_the_device() {
-        let devices = Devices::open(None, Vec::new()).expect("open");
+    #[tokio::test]
+    async fn a_pairing_code_is_spent_once_and_names_the_device() {
+        let devices = Arc::new(Devices::open(None, Vec::new()).expect("open"));
         let pairing = devices
             .start_pairing("Pixel 8", Scopes::DEFAULT_DEVICE)
+            .await
             .expect("code");
         assert_eq!(pairing.code.len(), 32);
         assert!(matches!(
-            devices.claim("not-the-code"),
+            devices.claim("not-the-code").await,
             Err(TokensError::BadCode)
         ));
-        let (device, token) = devices.claim(&pairing.code).expect("claimed");
+        let (device, token) = devices.claim(&pairing.code).await.expect("claimed");
         assert_eq!(device.name, "Pixel 8");
         assert_eq!(device.scopes, Scopes::DEFAULT_DEVICE);
         let hash: [u8; 32] = Sha256::digest(token.as_bytes()).into();
@@ -975,51 +1125,121 @@ mod tests {
             Some((device.id.clone(), Scopes::DEFAULT_DEVICE))
         );
         assert!(
-            matches!(devices.claim(&pairing.code), Err(TokensError::BadCode)),
+            matches!(
+                devices.claim(&pairing.code).await,
+                Err(TokensError::BadCode)
+            ),
             "single use"
         );
         // A name that is taken cannot be paired again, and a device needs some scope.
         assert!(matches!(
-            devices.start_pairing("Pixel 8", Scopes::ALL),
+            devices.start_pairing("Pixel 8", Scopes::ALL).await,
             Err(TokensError::Exists(_))
         ));
         assert!(matches!(
-            devices.start_pairing("tablet", Scopes::default()),
+            devices.start_pairing("tablet", Scopes::default()).await,
             Err(TokensError::NoScopes)
         ));
         // A new code for the same name replaces the old one.
-        let old = devices.start_pairing("tablet", Scopes::ALL).expect("code");
-        let new = devices.start_pairing("tablet", Scopes::ALL).expect("code");
+        let old = devices
+            .start_pairing("tablet", Scopes::ALL)
+            .await
+            .expect("code");
+        let new = devices
+            .start_pairing("tablet", Scopes::ALL)
+            .await
+            .expect("code");
         assert!(matches!(
-            devices.claim(&old.code),
+            devices.claim(&old.code).await,
             Err(TokensError::BadCode)
         ));
         assert_eq!(
-            devices.claim(&new.code).expect("claimed").0.scopes,
+            devices.claim(&new.code).await.expect("claimed").0.scopes,
             Scopes::ALL
         );
     }
 
-    #[test]
-    fn pairing_codes_expire_and_are_bounded() {
-        let devices = Devices::open(None, Vec::new()).expect("open");
-        let pairing = devices.start_pairing("phone", Scopes::ALL).expect("code");
+    #[tokio::test]
+    async fn pairing_codes_expire_and_are_bounded() {
+        let devices = Arc::new(Devices::open(None, Vec::new()).expect("open"));
+        let pairing = devices
+            .start_pairing("phone", Scopes::ALL)
+            .await
+            .expect("code");
         // Expire it by hand rather than waiting ten minutes.
         for p in devices.pending.lock().expect("lock").iter_mut() {
             p.expires = Instant::now();
         }
         assert!(matches!(
-            devices.claim(&pairing.code),
+            devices.claim(&pairing.code).await,
             Err(TokensError::BadCode)
         ));
         for i in 0..MAX_PENDING {
             devices
                 .start_pairing(&format!("d{i}"), Scopes::ALL)
+                .await
                 .expect("code");
         }
         assert!(matches!(
-            devices.start_pairing("one more", Scopes::ALL),
+            devices.start_pairing("one more", Scopes::ALL).await,
             Err(TokensError::TooManyPairings)
+        ));
+    }
+
+    /// Two nodes' registries on one PostgreSQL database: a code made on A is exchanged on B, once; the device
+    /// is accepted on A once A reads the devices again (what a notification makes it do), and a revocation on B
+    /// is announced on A by A's next read. Neither touches a tokens file.
+    #[tokio::test]
+    async fn nodes_sharing_a_database_share_devices_and_pairing_codes() {
+        let store = crate::store::testing::postgres().await;
+        let a = Arc::new(
+            Devices::open_shared(store.open_node_again("a").await)
+                .await
+                .expect("a"),
+        );
+        let b = Arc::new(
+            Devices::open_shared(store.open_node_again("b").await)
+                .await
+                .expect("b"),
+        );
+        let pairing = a
+            .start_pairing("phone", Scopes::DEFAULT_DEVICE)
+            .await
+            .expect("code");
+        let (device, token) = b.claim(&pairing.code).await.expect("claimed on B");
+        assert!(
+            matches!(a.claim(&pairing.code).await, Err(TokensError::BadCode)),
+            "spent"
+        );
+        let hash: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        assert_eq!(
+            b.authenticate(&hash).map(|(id, _)| id),
+            Some(device.id.clone())
+        );
+        a.refresh().await.expect("refresh");
+        assert_eq!(
+            a.authenticate(&hash),
+            Some((device.id.clone(), Scopes::DEFAULT_DEVICE))
+        );
+        assert!(matches!(
+            a.start_pairing("phone", Scopes::ALL).await,
+            Err(TokensError::Exists(_))
+        ));
+        // Last seen on A: written to the database, listed on B.
+        assert!(a.touch(&device.id, Some("10.1.2.3".parse().expect("ip"))));
+        a.clone().persist_seen(device.id.clone()).await;
+        b.refresh().await.expect("refresh");
+        assert_eq!(b.list()[0].last_ip.as_deref(), Some("10.1.2.3"));
+
+        let mut revoked_on_a = a.subscribe_revoked();
+        b.revoke(&device.id).await.expect("revoked on B");
+        assert_eq!(b.authenticate(&hash), None);
+        a.refresh().await.expect("refresh");
+        assert_eq!(revoked_on_a.try_recv().expect("announced on A"), device.id);
+        assert_eq!(a.authenticate(&hash), None);
+        assert!(matches!(
+            a.revoke(&device.id).await,
+            Err(TokensError::NoDevice(_))
         ));
     }
 

@@ -65,6 +65,9 @@ pub struct Timeouts {
     pub prompt: Duration,
     /// From the PDU to `+CMGS: <mr>` (the network's answer).
     pub send: Duration,
+    /// How long the driver waits for `OK` to a plain `AT` when a command went unanswered: no
+    /// answer twice and the modem is reset (`driver/health.rs`).
+    pub health: Duration,
     /// How long a modem may stay not ready for SMS after power-on (SIM800L: about 10 s).
     pub ready: Duration,
     /// From a USSD request (`AT+CUSD=1,...`) to the network's reply (`+CUSD: ...`).
@@ -79,6 +82,7 @@ impl Default for Timeouts {
             list: Duration::from_secs(30),
             prompt: Duration::from_secs(10),
             send: Duration::from_secs(60),
+            health: Duration::from_secs(5),
             ready: Duration::from_secs(60),
             ussd: Duration::from_secs(30),
         }
@@ -203,6 +207,23 @@ pub fn guard_for(family: Family) -> Guard {
         Family::Simcom2g | Family::SimcomLte | Family::Quectel | Family::Huawei | Family::Other => {
             Guard::NONE
         }
+    }
+}
+
+/// The command that makes a family reset itself, for a modem that stopped answering; `None`:
+/// close the port and open it again, which is all the driver can do for a modem without one.
+///
+/// - SIMCom 2G (*SIM800 Series AT Command Manual* V1.09, `AT+CFUN`), SIMCom LTE
+///   (*SIM7500_SIM7600 Series AT Command Manual*, `AT+CFUN`) and Quectel (*EC25&EC21 AT Commands
+///   Manual*, `AT+CFUN`): `<rst>` 1 resets the module before setting `<fun>` (TS 27.007 §8.2).
+/// - Telit (*LE910Cx AT Commands Reference Guide*, `AT#REBOOT`): reboots the module at once.
+/// - Huawei and unknown modems: no reset command verified against a manual, so the port is
+///   reopened only (a USB stick that re-enumerates is found again by its serial number).
+pub fn reset_command(family: Family) -> Option<&'static str> {
+    match family {
+        Family::Simcom2g | Family::SimcomLte | Family::Quectel => Some("AT+CFUN=1,1"),
+        Family::Telit => Some("AT#REBOOT"),
+        Family::Huawei | Family::Other => None,
     }
 }
 

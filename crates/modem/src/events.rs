@@ -87,9 +87,29 @@ pub struct ModemStatus {
     pub registration: Option<Registration>,
     /// Messages stored in the selected storage and its capacity (`AT+CPMS?`), when known.
     pub storage: Option<(u32, u32)>,
+    /// Each message storage the driver reads and its use (the one new messages go to, and the
+    /// SIM when that is another), as last counted.
+    pub storages: Vec<StorageUse>,
+    /// Set while a storage is near full (80 % or more) or full, for the user.
+    pub storage_warning: Option<String>,
+    /// Resets the driver did in this run because the modem stopped answering.
+    pub resets: u32,
+    /// Why the driver last reset the modem, or noticed it restart on its own, and how.
+    pub last_reset: Option<String>,
     /// While the SIM waits for its PIN (or PUK): the wrong ones it still takes, where the modem
     /// tells (`AT+CPINR`).
     pub pin_attempts_left: Option<u8>,
+}
+
+/// The use of one message storage (`AT+CPMS`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorageUse {
+    /// `SM` (the SIM), `ME` or `MT` (the modem's own memory), `SR` (status reports).
+    pub memory: String,
+    /// Messages in it.
+    pub used: u32,
+    /// Its capacity.
+    pub total: u32,
 }
 
 impl ModemStatus {
@@ -138,12 +158,45 @@ pub struct Call {
     pub rejected: bool,
 }
 
+/// Something that happened to a modem, beside its status: the engine publishes it as it comes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    /// Id of the modem.
+    pub modem: String,
+    /// What happened.
+    pub kind: NoticeKind,
+    /// The details, for the user and the log.
+    pub detail: String,
+    /// When.
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// What a [`Notice`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeKind {
+    /// The modem lost its network registration (messages cannot arrive until it is back).
+    RegistrationLost,
+    /// The modem is registered again after having lost it.
+    RegistrationRegained,
+    /// The driver reset the modem because it stopped answering.
+    Reset,
+    /// The modem restarted on its own and the driver set it up again.
+    Restarted,
+    /// A message storage is full (it is being listed and freed).
+    StorageFull,
+}
+
 /// What a modem driver reports. More variants may come (delivery reports, send progress).
+// Moved once through a channel and matched at once: boxing the status would cost every status an
+// allocation to save bytes in a short queue.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ModemEvent {
     /// A message to commit.
     Received(Received),
+    /// Something that happened to the modem: registration lost or regained, a reset, a restart.
+    Notice(Notice),
     /// The modem's status changed.
     Status(ModemStatus),
     /// Someone called the SIM.

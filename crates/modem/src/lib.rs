@@ -61,6 +61,7 @@ pub mod events;
 pub mod framer;
 mod handle;
 mod negotiate;
+mod pin_counters;
 pub mod port_access;
 pub mod probe;
 pub mod sim;
@@ -68,11 +69,14 @@ mod status_urc;
 pub mod transport;
 mod watch;
 
-pub use config::{family_of, guard_for, Family, Guard, ModemConfig, Timeouts};
+pub use config::{family_of, guard_for, reset_command, Family, Guard, ModemConfig, Timeouts};
 pub use driver::UssdReply;
 pub use driver::{spawn, spawn_with};
 pub use errors::{AtError, ErrorFamily, ModemError};
-pub use events::{Call, LinkState, ModemEvent, ModemStatus, Received, Registration};
+pub use events::{
+    Call, LinkState, ModemEvent, ModemStatus, Notice, NoticeKind, Received, Registration,
+    StorageUse,
+};
 pub use handle::ModemHandle;
 pub use probe::{probe, ProbeResult};
 pub use sim::{SimOptions, Simulator};

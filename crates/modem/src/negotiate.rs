@@ -60,9 +60,11 @@ pub(crate) fn signal_report_command(family: Family) -> Option<&'static str> {
     }
 }
 
-/// Storages for received messages, in order of preference: the SIM (every modem has it), then
-/// the modem's own memory.
-const STORAGE_PREFERENCE: &[&str] = &["SM", "ME", "MT"];
+/// Storages for received messages, in order of preference: the modem's own memory (`ME`, or
+/// `MT`, its memory and the SIM's together), usually far larger than a SIM's 20–50 slots, so a
+/// burst fills it later; then the SIM, which every modem has. What is on the SIM is listed too
+/// (`driver/storage.rs`).
+const STORAGE_PREFERENCE: &[&str] = &["ME", "MT", "SM"];
 
 /// Parses the parenthesised groups of a test answer: `(0-2),(0,1),("SM","ME")` → one list of
 /// items per group, ranges expanded (`0-2` → `0`,`1`,`2`), quotes removed.
@@ -220,6 +222,15 @@ mod tests {
     fn storage_choice() {
         assert_eq!(
             choose_storage(&lines(r#"+CPMS: ("SM","ME"),("SM","ME"),("SM","ME")"#)),
+            "ME"
+        );
+        assert_eq!(
+            choose_storage(&lines(r#"+CPMS: ("SM"),("SM"),("SM")"#)),
+            "SM"
+        );
+        // The modem's memory only for reading: new messages must go where they are read.
+        assert_eq!(
+            choose_storage(&lines(r#"+CPMS: ("SM","ME"),("SM","ME"),("SM")"#)),
             "SM"
         );
         // Quectel-like: receiving into SM not offered.

@@ -4,12 +4,14 @@
 
 mod common;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use common::{config, next_received, pdu, start_driver, stored_route, wait_state, WAIT};
 use simrelay_modem::sim::{Chaos, Personality, SimOptions, Simulator};
-use simrelay_modem::{spawn, LinkState, ModemConfig, ModemError, ModemEvent};
+use simrelay_modem::{
+    spawn, LinkState, ModemConfig, ModemError, ModemEvent, ModemStatus, Notice, NoticeKind,
+};
 
 /// Receives `n` messages and releases each (delete or acknowledge) after "committing" it, like
 /// the engine.
@@ -324,6 +326,57 @@ async fn right_pin_unlocks_and_missing_pin_waits_for_the_user() {
 }
 
 #[tokio::test]
+async fn modems_without_cpinr_tell_the_tries_left_with_their_vendor_command() {
+    // The simulated SIM800L, E3372 and EC25 refuse AT+CPINR, as many real ones do.
+    for (personality, counter) in [
+        (Personality::Sim800l, "AT+SPIC"),
+        (Personality::HuaweiE3372, "AT^CPIN?"),
+        (Personality::Ec25, "AT+QPINC=\"SC\""),
+    ] {
+        let sim = Simulator::start(SimOptions {
+            personality,
+            pin: Some("1234".into()),
+            ..SimOptions::default()
+        })
+        .await
+        .unwrap();
+        let (modem, mut events) = spawn(config(&sim.path().to_string_lossy()));
+        let (status, _) = wait_state(&mut events, LinkState::PinRequired).await;
+        assert_eq!(
+            status.pin_attempts_left,
+            Some(3),
+            "{personality:?} {status:?}"
+        );
+        let sent: Vec<String> = sim.commands().into_iter().map(|c| c.command).collect();
+        assert!(
+            sent.iter().any(|c| c == counter),
+            "{personality:?} never asked {counter}: {sent:?}"
+        );
+        assert!(
+            !sent.iter().any(|c| c == "AT+CPINR"),
+            "{personality:?}: its own command answered, so AT+CPINR is not needed: {sent:?}"
+        );
+
+        for left in [2, 1, 0] {
+            let err = modem.enter_pin("9999".into()).await.unwrap_err();
+            assert!(
+                matches!(err, ModemError::PinRejected { attempts_left: Some(l) } if l == left),
+                "{personality:?} {err:?}"
+            );
+        }
+        let (status, _) = wait_state(&mut events, LinkState::PukRequired).await;
+        assert_eq!(
+            status.pin_attempts_left,
+            Some(10),
+            "{personality:?} {status:?}"
+        );
+        assert_eq!(sim.pin_attempts(), 3, "{personality:?}");
+        modem.shutdown().await;
+        sim.shutdown().await;
+    }
+}
+
+#[tokio::test]
 async fn sending_returns_message_references() {
     let sim = Simulator::start(SimOptions::default()).await.unwrap();
     let (modem, mut events) = start_driver(&sim);
@@ -457,6 +510,215 @@ async fn sim_full_notice_triggers_a_drain() {
     sim.shutdown().await;
 }
 
+/// Plays the engine until `wanted` different messages came: releases each after its "commit",
+/// counts how often each PDU was handed on, keeps the statuses seen. Then waits until `done`
+/// says the modem is empty, and a little longer for any message handed on twice.
+async fn commit_all(
+    modem: &simrelay_modem::ModemHandle,
+    events: &mut tokio::sync::mpsc::Receiver<ModemEvent>,
+    wanted: usize,
+    done: impl Fn() -> bool,
+) -> (HashMap<Vec<u8>, usize>, Vec<ModemStatus>) {
+    let mut counts: HashMap<Vec<u8>, usize> = HashMap::new();
+    let mut statuses = Vec::new();
+    let handle = |event: ModemEvent,
+                  counts: &mut HashMap<Vec<u8>, usize>,
+                  statuses: &mut Vec<ModemStatus>| match event {
+        ModemEvent::Received(r) => {
+            *counts.entry(r.pdu.clone()).or_default() += 1;
+            Some(r)
+        }
+        ModemEvent::Status(s) => {
+            assert_ne!(s.state, LinkState::Failed, "{s:?}");
+            statuses.push(s);
+            None
+        }
+        _ => None,
+    };
+    let deadline = tokio::time::Instant::now() + WAIT * 3;
+    loop {
+        let event = tokio::time::timeout_at(deadline, events.recv())
+            .await
+            .expect("every message in time")
+            .expect("driver running");
+        if let Some(r) = handle(event, &mut counts, &mut statuses) {
+            modem.release(&r).await.unwrap();
+        }
+        if counts.len() >= wanted {
+            break;
+        }
+    }
+    while !done() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the modem was not emptied"
+        );
+        if let Ok(Some(event)) =
+            tokio::time::timeout(Duration::from_millis(50), events.recv()).await
+        {
+            if let Some(r) = handle(event, &mut counts, &mut statuses) {
+                modem.release(&r).await.unwrap();
+            }
+        }
+    }
+    // A message handed on twice would come now.
+    while let Ok(Some(event)) =
+        tokio::time::timeout(Duration::from_millis(700), events.recv()).await
+    {
+        if let Some(r) = handle(event, &mut counts, &mut statuses) {
+            modem.release(&r).await.unwrap();
+        }
+    }
+    (counts, statuses)
+}
+
+fn listings(sim: &Simulator) -> usize {
+    sim.commands()
+        .iter()
+        .filter(|c| c.command == "AT+CMGL=4")
+        .count()
+}
+
+#[tokio::test]
+async fn a_full_sim_is_drained_and_a_burst_of_sixty_arrives_once_each() {
+    // A 30-slot SIM with 20 messages on it at start, no memory of the modem's own, messages
+    // stored and announced: the burst fills the SIM, the modem says so (`+CIEV: 5,1`, the
+    // `smsfull` indicator) and the network keeps what did not fit until slots are freed.
+    let sim = Simulator::start(SimOptions {
+        capacity: 30,
+        ..stored_route()
+    })
+    .await
+    .unwrap();
+    let before: Vec<Vec<u8>> = (0..20)
+        .map(|i| pdu("+15555550120", &format!("on the SIM before {i}")))
+        .collect();
+    for p in &before {
+        assert_ne!(sim.store(p.clone()), 0);
+    }
+    let (modem, mut events) = spawn(ModemConfig {
+        // Only the full storage may cause a listing after the start-up one.
+        sweep_interval: Duration::from_secs(3600),
+        ..config(&sim.path().to_string_lossy())
+    });
+    let (_, seen) = wait_state(&mut events, LinkState::Connected).await;
+    assert!(seen.is_empty());
+    let burst: Vec<Vec<u8>> = (0..60)
+        .map(|i| pdu("+15555550121", &format!("burst {i}")))
+        .collect();
+    let refused = burst
+        .iter()
+        .filter(|p| sim.deliver((*p).clone()) == 0)
+        .count();
+    assert!(refused >= 30, "the SIM filled: {refused} refused");
+    let (counts, statuses) = commit_all(&modem, &mut events, 80, || {
+        sim.stored().is_empty() && sim.held_by_network() == 0
+    })
+    .await;
+    let expected: HashSet<Vec<u8>> = before.iter().chain(&burst).cloned().collect();
+    assert_eq!(counts.keys().cloned().collect::<HashSet<_>>(), expected);
+    let twice: Vec<usize> = counts.values().copied().filter(|n| *n != 1).collect();
+    assert!(twice.is_empty(), "handed on more than once: {twice:?}");
+    assert!(
+        listings(&sim) >= 2,
+        "the full SIM was listed besides the start-up listing"
+    );
+    assert!(
+        statuses.iter().any(|s| s
+            .storage_warning
+            .as_deref()
+            .is_some_and(|w| w.contains("full"))),
+        "the status warned of the full SIM"
+    );
+    modem.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_modems_own_memory_is_preferred_and_the_sim_is_drained_too() {
+    let sim = Simulator::start(SimOptions {
+        capacity: 30,
+        me_capacity: 100,
+        ..stored_route()
+    })
+    .await
+    .unwrap();
+    let before: Vec<Vec<u8>> = (0..20)
+        .map(|i| pdu("+15555550122", &format!("left on the SIM {i}")))
+        .collect();
+    for p in &before {
+        assert_ne!(sim.store(p.clone()), 0);
+    }
+    let (modem, mut events) = spawn(ModemConfig {
+        sweep_interval: Duration::from_secs(3600),
+        ..config(&sim.path().to_string_lossy())
+    });
+    let (_, seen) = wait_state(&mut events, LinkState::Connected).await;
+    assert!(seen.is_empty());
+    let burst: Vec<Vec<u8>> = (0..60)
+        .map(|i| pdu("+15555550123", &format!("into the modem {i}")))
+        .collect();
+    for p in &burst {
+        assert_ne!(sim.deliver(p.clone()), 0, "the modem's memory has room");
+    }
+    let (counts, statuses) = commit_all(&modem, &mut events, 80, || sim.stored().is_empty()).await;
+    let expected: HashSet<Vec<u8>> = before.iter().chain(&burst).cloned().collect();
+    assert_eq!(counts.keys().cloned().collect::<HashSet<_>>(), expected);
+    assert!(counts.values().all(|n| *n == 1), "{counts:?}");
+    let commands: Vec<String> = sim.commands().into_iter().map(|c| c.command).collect();
+    assert!(
+        commands.iter().any(|c| c == "AT+CPMS=\"ME\",\"ME\",\"ME\""),
+        "{commands:?}"
+    );
+    assert!(
+        commands.iter().any(|c| c == "AT+CPMS=\"SM\""),
+        "the SIM is listed too"
+    );
+    // Both storages are in the status, the SIM's with its 30 slots.
+    let last = statuses.last().expect("a status");
+    let memories: Vec<(String, u32)> = last
+        .storages
+        .iter()
+        .map(|s| (s.memory.clone(), s.total))
+        .collect();
+    assert!(memories.contains(&("ME".into(), 100)), "{memories:?}");
+    assert!(memories.contains(&("SM".into(), 30)), "{memories:?}");
+    modem.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_sim_near_full_is_shown_until_it_is_freed() {
+    let sim = Simulator::start(SimOptions {
+        capacity: 30,
+        ..stored_route()
+    })
+    .await
+    .unwrap();
+    let before: Vec<Vec<u8>> = (0..25)
+        .map(|i| pdu("+15555550124", &format!("nearly full {i}")))
+        .collect();
+    for p in &before {
+        sim.store(p.clone());
+    }
+    let (modem, mut events) = spawn(ModemConfig {
+        sweep_interval: Duration::from_secs(3600),
+        ..config(&sim.path().to_string_lossy())
+    });
+    let (_, statuses) = commit_all(&modem, &mut events, 25, || sim.stored().is_empty()).await;
+    let warned = statuses
+        .iter()
+        .position(|s| s.storage_warning.is_some())
+        .expect("a near-full warning");
+    let warning = statuses[warned].storage_warning.clone().unwrap();
+    assert!(warning.contains("83 % full (25 of 30)"), "{warning}");
+    assert_eq!(statuses[warned].storage, Some((25, 30)));
+    let last = statuses.last().unwrap();
+    assert_eq!(last.storage_warning, None, "cleared once freed: {last:?}");
+    modem.shutdown().await;
+    sim.shutdown().await;
+}
+
 #[tokio::test]
 async fn cnmi_falls_back_per_personality_and_messages_still_arrive() {
     // SIM7600 says in AT+CNMI=? that it lacks ds=2; EC25 does not answer AT+CNMI=? at all and
@@ -494,25 +756,200 @@ async fn cnmi_falls_back_per_personality_and_messages_still_arrive() {
     }
 }
 
-#[tokio::test]
-async fn a_hung_modem_is_reinitialised_and_queued_sends_survive() {
-    let sim = Simulator::start(SimOptions::default()).await.unwrap();
-    let timeouts = simrelay_modem::Timeouts {
+/// Timeouts short enough for a test, long enough for a loaded machine: a hang is told from a
+/// slow answer by two unanswered `AT`s of 300 ms each.
+fn short_timeouts() -> simrelay_modem::Timeouts {
+    simrelay_modem::Timeouts {
         quick: Duration::from_millis(500),
         slot: Duration::from_millis(500),
         list: Duration::from_millis(800),
+        health: Duration::from_millis(300),
         ..simrelay_modem::Timeouts::default()
-    };
+    }
+}
+
+/// Waits for a notice of `kind`, returning it and the statuses seen meanwhile.
+async fn wait_notice(
+    events: &mut tokio::sync::mpsc::Receiver<ModemEvent>,
+    kind: NoticeKind,
+) -> (Notice, Vec<ModemStatus>) {
+    let mut statuses = Vec::new();
+    let notice = tokio::time::timeout(WAIT, async {
+        loop {
+            match events.recv().await.expect("driver stopped") {
+                ModemEvent::Notice(n) if n.kind == kind => return n,
+                ModemEvent::Status(s) => statuses.push(s),
+                _ => {}
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no {kind:?} notice in time"));
+    (notice, statuses)
+}
+
+fn count(sim: &Simulator, command: &str) -> usize {
+    sim.commands()
+        .iter()
+        .filter(|c| c.command.starts_with(command))
+        .count()
+}
+
+#[tokio::test]
+async fn a_hung_modem_is_reset_with_its_familys_command_and_loses_nothing() {
+    // A SIM800L (SIMCom 2G) documents AT+CFUN=1,1; the simulated hang lets it through.
+    let sim = Simulator::start(SimOptions {
+        personality: Personality::Sim800l,
+        ..stored_route()
+    })
+    .await
+    .unwrap();
     let (modem, mut events) = spawn(ModemConfig {
         sweep_interval: Duration::from_millis(300),
-        timeouts,
+        timeouts: short_timeouts(),
+        ..config(&sim.path().to_string_lossy())
+    });
+    wait_state(&mut events, LinkState::Connected).await;
+    sim.hang(true);
+    let stored = pdu("+15555550125", "arrived while the modem hung");
+    sim.store(stored.clone());
+    let (notice, _) = wait_notice(&mut events, NoticeKind::Reset).await;
+    assert!(
+        notice.detail.contains("did not answer AT"),
+        "{}",
+        notice.detail
+    );
+    assert!(notice.detail.contains("AT+CFUN=1,1"), "{}", notice.detail);
+    let (status, _) = wait_state(&mut events, LinkState::Disconnected).await;
+    assert!(status.last_error.unwrap().contains("did not answer AT"));
+    assert!(count(&sim, "AT+CFUN=1,1") >= 1);
+    let (status, seen) = wait_state(&mut events, LinkState::Connected).await;
+    assert_eq!(status.resets, 1);
+    assert!(status.last_reset.unwrap().contains("AT+CFUN=1,1"));
+    let got = match seen.into_iter().next() {
+        Some(r) => r,
+        None => next_received(&mut events).await,
+    };
+    assert_eq!(got.pdu, stored);
+    modem.release(&got).await.unwrap();
+    modem.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_modem_that_answers_at_again_is_not_reset() {
+    // Silent for 3 s: a listing goes unanswered, but one of the two `AT`s (5 s each, the
+    // default) is answered, so the session goes on without a reset.
+    let sim = Simulator::start(stored_route()).await.unwrap();
+    let (modem, mut events) = spawn(ModemConfig {
+        sweep_interval: Duration::from_millis(300),
+        timeouts: simrelay_modem::Timeouts {
+            health: Duration::from_secs(5),
+            ..short_timeouts()
+        },
         ..config(&sim.path().to_string_lossy())
     });
     wait_state(&mut events, LinkState::Connected).await;
     sim.set_mute(true);
-    // The next sweep times out: the driver calls the link broken.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    sim.set_mute(false);
+    let status = tokio::time::timeout(WAIT, async {
+        loop {
+            match events.recv().await.expect("driver running") {
+                ModemEvent::Status(s) if s.last_error.is_some() => return s,
+                ModemEvent::Notice(n) => assert_ne!(n.kind, NoticeKind::Reset, "{n:?}"),
+                _ => {}
+            }
+        }
+    })
+    .await
+    .expect("the unanswered listing is reported");
+    assert_eq!(status.state, LinkState::Connected, "{status:?}");
+    assert_eq!(status.resets, 0);
+    let p = pdu("+15555550126", "after a silent moment");
+    sim.deliver(p.clone());
+    let got = next_received(&mut events).await;
+    assert_eq!(got.pdu, p);
+    modem.release(&got).await.unwrap();
+    assert_eq!(count(&sim, "AT+CFUN"), 0);
+    modem.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_modem_that_restarts_on_its_own_is_set_up_again() {
+    let sim = Simulator::start(stored_route()).await.unwrap();
+    let (modem, mut events) = spawn(ModemConfig {
+        // Only the new indications can bring the message in time.
+        sweep_interval: Duration::from_secs(3600),
+        ..config(&sim.path().to_string_lossy())
+    });
+    wait_state(&mut events, LinkState::Connected).await;
+    let cnmi_before = count(&sim, "AT+CNMI=");
+    let echo_off_before = count(&sim, "ATE0");
+    sim.reboot();
+    let (notice, _) = wait_notice(&mut events, NoticeKind::Restarted).await;
+    assert!(
+        notice.detail.contains("restarted on its own"),
+        "{}",
+        notice.detail
+    );
+    assert!(count(&sim, "AT+CNMI=") > cnmi_before);
+    assert!(count(&sim, "ATE0") > echo_off_before);
+    let p = pdu("+15555550127", "after the restart");
+    sim.deliver(p.clone());
+    let got = next_received(&mut events).await;
+    assert_eq!(got.pdu, p);
+    modem.release(&got).await.unwrap();
+    // The same boot lines after the driver's own start-up change nothing.
+    let cnmi_after = count(&sim, "AT+CNMI=");
+    sim.inject(b"\r\nSMS Ready\r\n");
+    tokio::time::timeout(WAIT, async {
+        while count(&sim, "AT+CNMI?") < 2 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the settings were checked");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(count(&sim, "AT+CNMI="), cnmi_after);
+    modem.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn registration_lost_and_regained_are_notices() {
+    let sim = Simulator::start(SimOptions::default()).await.unwrap();
+    let (modem, mut events) = start_driver(&sim);
+    wait_state(&mut events, LinkState::Connected).await;
+    sim.set_registration(2);
+    let (lost, _) = wait_notice(&mut events, NoticeKind::RegistrationLost).await;
+    assert!(lost.detail.contains("searching"), "{}", lost.detail);
+    assert_eq!(lost.modem, "sim0");
+    sim.set_registration(5);
+    let (back, _) = wait_notice(&mut events, NoticeKind::RegistrationRegained).await;
+    assert!(back.detail.contains("roaming"), "{}", back.detail);
+    modem.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_hung_modem_is_reinitialised_and_queued_sends_survive() {
+    let sim = Simulator::start(SimOptions::default()).await.unwrap();
+    let (modem, mut events) = spawn(ModemConfig {
+        sweep_interval: Duration::from_millis(300),
+        timeouts: short_timeouts(),
+        ..config(&sim.path().to_string_lossy())
+    });
+    wait_state(&mut events, LinkState::Connected).await;
+    sim.set_mute(true);
+    // The next sweep times out, AT goes unanswered twice: the driver closes and reopens the port
+    // (a plain TS 27.005 modem has no reset command it could trust).
     let (status, _) = wait_state(&mut events, LinkState::Disconnected).await;
-    assert!(status.last_error.unwrap().contains("did not answer"));
+    let reason = status.last_error.unwrap();
+    assert!(reason.contains("did not answer"), "{reason}");
+    assert!(reason.contains("closed and reopened the port"), "{reason}");
+    assert_eq!(status.resets, 1);
     // Reopening works (the pty is there) but the modem does not answer AT: still no connection.
     let (status, _) = wait_state(&mut events, LinkState::Disconnected).await;
     assert!(status.last_error.is_some());
@@ -530,8 +967,16 @@ async fn a_hung_modem_is_reinitialised_and_queued_sends_survive() {
     sim.store(stored.clone());
 
     sim.set_mute(false);
-    wait_state(&mut events, LinkState::Connected).await;
-    assert_eq!(next_received(&mut events).await.pdu, stored);
+    let (status, seen) = wait_state(&mut events, LinkState::Connected).await;
+    assert!(status
+        .last_reset
+        .is_some_and(|r| r.contains("reopened the port")));
+    assert_eq!(count(&sim, "AT+CFUN"), 0);
+    let got = match seen.into_iter().next() {
+        Some(r) => r,
+        None => next_received(&mut events).await,
+    };
+    assert_eq!(got.pdu, stored);
     let refs = tokio::time::timeout(WAIT, send)
         .await
         .unwrap()

@@ -199,7 +199,18 @@ async fn reads_go_before_queued_deletes_sweeps_and_status_refreshes() {
     })
     .await
     .expect("every slot deleted");
-    until_command(&sim, "AT+CSQ").await;
+    // The refresh's AT+CSQ (the start-up sent one too): the sweep and the refresh may come after
+    // the parts' deletes, which the engine asked for as soon as it had the parts.
+    tokio::time::timeout(WAIT, async {
+        while !commands_after(&sim, "AT+CMGS")
+            .iter()
+            .any(|c| c.starts_with("AT+CSQ"))
+        {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the status refresh after the send");
     drop(watch);
 
     let after: Vec<String> = commands_after(&sim, "AT+CMGS")

@@ -91,8 +91,27 @@ impl PhraseClass {
 pub(crate) struct Entry {
     pub lang: &'static str,
     pub class: PhraseClass,
+    /// The phrase without its `*` markers.
     pub phrase: &'static str,
+    /// May end a longer word: a leading `*`, or a compound-forming language ("Bestätigungs|code").
+    pub glue_start: bool,
+    /// May start a longer word: a trailing `*`, or a suffixing language ("koodi|si", "կոդ|ը").
+    pub glue_end: bool,
 }
+
+/// How a language builds words around a code word, from its `morphology` line in the table.
+#[derive(Debug, Clone, Copy, Default)]
+struct Morphology {
+    /// Case endings, possessives or articles are attached to the word ("kódot", "კოდით", "kóðinn").
+    suffixes: bool,
+    /// Compounds are written as one word ("Bestätigungscode", "staðfestingarkóði").
+    compounds: bool,
+}
+
+/// Shortest word (characters) that a language's morphology glues to its neighbours without a `*` in the table:
+/// shorter words ("kod", "PIN", "TAN") are too likely to start or end unrelated words, so the table marks them by
+/// hand where the language needs it.
+const MIN_GLUED_WORD: usize = 4;
 
 /// A phrase found in the (folded) message.
 #[derive(Debug, Clone)]
@@ -102,8 +121,13 @@ pub(crate) struct Hit {
 }
 
 /// Parses the table; malformed lines are reported rather than skipped so a bad edit fails the unit tests.
+///
+/// A `language<TAB>morphology<TAB>suffixes | compounds` line says how that language builds words: its code and
+/// context phrases (of at least [`MIN_GLUED_WORD`] characters at the glued edge) then match inside longer words
+/// on that side, so one table line covers every inflected or compounded form.
 pub(crate) fn parse_table(table: &'static str) -> Result<Vec<Entry>, String> {
-    let mut out = Vec::new();
+    let mut rows = Vec::new();
+    let mut morphology: HashMap<&str, Morphology> = HashMap::new();
     for (n, line) in table.lines().enumerate() {
         let line = line.trim_end();
         if line.is_empty() || line.starts_with('#') {
@@ -115,17 +139,42 @@ pub(crate) fn parse_table(table: &'static str) -> Result<Vec<Entry>, String> {
         else {
             return Err(format!("line {}: expected 3 tab-separated columns", n + 1));
         };
+        if class == "morphology" {
+            let m = morphology.entry(lang).or_default();
+            for word in phrases.split('|').map(str::trim) {
+                match word {
+                    "suffixes" => m.suffixes = true,
+                    "compounds" => m.compounds = true,
+                    _ => return Err(format!("line {}: unknown morphology {word:?}", n + 1)),
+                }
+            }
+            continue;
+        }
         let class = PhraseClass::parse(class)
             .ok_or_else(|| format!("line {}: unknown class {class:?}", n + 1))?;
         for phrase in phrases.split('|').map(str::trim).filter(|p| !p.is_empty()) {
-            out.push(Entry {
+            rows.push((lang, class, phrase));
+        }
+    }
+    let long = |word: Option<&str>| word.is_some_and(|w| w.chars().count() >= MIN_GLUED_WORD);
+    Ok(rows
+        .into_iter()
+        .map(|(lang, class, marked)| {
+            let phrase = marked.trim_matches('*');
+            let m = morphology.get(lang).copied().unwrap_or_default();
+            let by_morphology = matches!(class, PhraseClass::Code | PhraseClass::Context);
+            let words = || phrase.split_whitespace();
+            Entry {
                 lang,
                 class,
                 phrase,
-            });
-        }
-    }
-    Ok(out)
+                glue_start: marked.starts_with('*')
+                    || (by_morphology && m.compounds && long(words().next())),
+                glue_end: (marked.ends_with('*') && marked.len() > 1)
+                    || (by_morphology && m.suffixes && long(words().next_back())),
+            }
+        })
+        .collect())
 }
 
 /// The text the matcher searches: lower case, every run of spaces and hyphens collapsed into one space, final
@@ -151,15 +200,29 @@ impl Lowered {
                 in_gap = true;
                 continue;
             }
+            if c.is_ascii() {
+                in_gap = false;
+                text.push(c.to_ascii_lowercase());
+                origin.push(range);
+                continue;
+            }
+            // Zero-width joiners and direction marks: the folded message has none, and table phrases of scripts
+            // that write them inside words ("పాస్‌వర్డ్", "പാസ്‌വേഡ്") must meet it.
+            if matches!(c as u32, 0x200B..=0x200F | 0x202A..=0x202E | 0x2066..=0x2069 | 0x061C | 0xFEFF)
+            {
+                continue;
+            }
             in_gap = false;
             // Typographic apostrophes meet the table's ASCII ones ("code d’accès").
-            let c = if matches!(c, '’' | 'ʼ' | '‘') {
-                '\''
-            } else {
-                c
-            };
-            if c.is_ascii() {
-                text.push(c.to_ascii_lowercase());
+            if matches!(c, '’' | 'ʼ' | '‘') {
+                text.push('\'');
+                origin.push(range);
+                continue;
+            }
+            // Turkish and Azerbaijani capital dotted I lowers to "i" plus a combining dot in Unicode's default
+            // mapping; "ŞİFRENİZ" must meet the table's "şifreniz".
+            if c == 'İ' {
+                text.push('i');
                 origin.push(range);
                 continue;
             }
@@ -215,12 +278,8 @@ impl Matcher {
         let mut keys: Vec<String> = Vec::new();
         let mut patterns: Vec<Pattern> = Vec::new();
         for e in entries {
-            let glue_start = e.phrase.starts_with('*');
-            let glue_end = e.phrase.ends_with('*') && e.phrase.len() > 1;
-            let key = Lowered::new(e.phrase.trim_matches('*'))
-                .text
-                .trim()
-                .to_owned();
+            let (glue_start, glue_end) = (e.glue_start, e.glue_end);
+            let key = Lowered::new(e.phrase).text.trim().to_owned();
             if key.is_empty() {
                 continue;
             }
@@ -255,8 +314,9 @@ impl Matcher {
     }
 
     /// Every phrase occurrence in `text`, left to right: at each position the longest phrase that respects word
-    /// boundaries (where its script has them) and does not overlap an earlier one.
-    pub(crate) fn find(&self, text: &str) -> Vec<Hit> {
+    /// boundaries (where its script has them) and does not overlap an earlier one. Without `inflection`, a phrase
+    /// must stand as a word of its own even where the table lets it start or end a longer one.
+    pub(crate) fn find(&self, text: &str, inflection: bool) -> Vec<Hit> {
         let lowered = Lowered::new(text);
         let mut found: Vec<(Range<usize>, PhraseClass)> = Vec::new();
         for m in self.automaton.find_overlapping_iter(&lowered.text) {
@@ -271,12 +331,13 @@ impl Matcher {
             let last = matched.chars().next_back();
             let before = text[..range.start].chars().next_back();
             let after = text[range.end..].chars().next();
-            let start_ok = p.glue_start
-                || first.is_some_and(glues_to_neighbours)
-                || !before.is_some_and(char::is_alphabetic);
-            let end_ok = p.glue_end
-                || last.is_some_and(glues_to_neighbours)
-                || !after.is_some_and(char::is_alphabetic);
+            // A letter of a script written without spaces is no word of ours: "OTPမှာ", "รหัสOTPของท่าน".
+            let word_goes_on =
+                |c: Option<char>| c.is_some_and(|c| c.is_alphabetic() && !glues_to_neighbours(c));
+            let start_free = first.is_some_and(glues_to_neighbours) || !word_goes_on(before);
+            let end_free = last.is_some_and(glues_to_neighbours) || !word_goes_on(after);
+            let start_ok = start_free || (inflection && p.glue_start);
+            let end_ok = end_free || (inflection && p.glue_end);
             if start_ok && end_ok {
                 found.push((range, p.class));
             }
@@ -300,9 +361,13 @@ static MATCHER: LazyLock<Option<Matcher>> = LazyLock::new(|| {
         .ok()
 });
 
-/// Every phrase of the table found in `text`.
-pub(crate) fn find(text: &str) -> Vec<Hit> {
-    MATCHER.as_ref().map(|m| m.find(text)).unwrap_or_default()
+/// Every phrase of the table found in `text`; inside longer words too where the language's morphology allows
+/// it, if `inflection` is on.
+pub(crate) fn find(text: &str, inflection: bool) -> Vec<Hit> {
+    MATCHER
+        .as_ref()
+        .map(|m| m.find(text, inflection))
+        .unwrap_or_default()
 }
 
 /// Languages that have at least one code phrase in the table.
@@ -330,15 +395,15 @@ mod tests {
 
     #[test]
     fn finds_phrases_with_and_without_word_boundaries() {
-        let hits = find("Your verification code is 1234");
+        let hits = find("Your verification code is 1234", true);
         let classes: Vec<PhraseClass> = hits.iter().map(|h| h.class).collect();
         assert_eq!(classes, [PhraseClass::Code, PhraseClass::Lead]);
         assert_eq!(hits[0].range, 5..22);
         // "code" at the start of "codec" is not a code word.
-        assert!(find("codec").is_empty());
+        assert!(find("codec", true).is_empty());
         // A phrase glued to the end of a word where the table allows it ("koodi*").
-        assert_eq!(find("Vahvistuskoodisi")[0].class, PhraseClass::Code);
-        let hits = find("您的验证码123456");
+        assert_eq!(find("Vahvistuskoodisi", true)[0].class, PhraseClass::Code);
+        let hits = find("您的验证码123456", true);
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].class, PhraseClass::Code);
     }
@@ -355,14 +420,85 @@ mod tests {
     #[test]
     fn sales_phrases_win_over_the_words_they_start_with() {
         // "at checkout" is sales talk, not the time word "at" followed by a word.
-        let hits = find("Use code X at checkout");
+        let hits = find("Use code X at checkout", true);
         assert_eq!(hits.last().unwrap().class, PhraseClass::Sales);
-        assert_eq!(find("im Warenkorb")[0].class, PhraseClass::Sales);
-        assert_eq!(find("送料無料")[0].class, PhraseClass::Sales);
+        assert_eq!(find("im Warenkorb", true)[0].class, PhraseClass::Sales);
+        assert_eq!(find("送料無料", true)[0].class, PhraseClass::Sales);
         // Plain "save" stays neutral: "save your card for next time" is common around payment codes.
-        assert!(find("save your card")
+        assert!(find("save your card", true)
             .iter()
             .all(|h| h.class != PhraseClass::Sales));
+    }
+
+    #[test]
+    fn morphology_lines_let_code_words_take_endings_and_end_compounds() {
+        // Suffixing languages: the word stands at the start of a longer one.
+        for text in [
+            "Add meg a kódot",
+            "კოდით",
+            "Ձեր կոդը",
+            "Kertakäyttöinen salasanasi",
+            "Кодыңыз",
+        ] {
+            let hits = find(text, true);
+            assert!(
+                hits.iter()
+                    .any(|h| h.class == PhraseClass::Code && h.range.end < text.len()),
+                "{text}"
+            );
+            assert!(
+                find(text, false)
+                    .iter()
+                    .all(|h| h.class != PhraseClass::Code),
+                "{text}"
+            );
+        }
+        // Compounding languages: it ends one.
+        assert_eq!(
+            find("Staðfestingarkóðinn", true)[0].class,
+            PhraseClass::Code
+        );
+        // English declares neither: "codec" and "pinkish" stay words of their own.
+        assert!(find("codec pinkish", true).is_empty());
+        // A standalone word needs no inflection.
+        assert_eq!(find("kód", false)[0].class, PhraseClass::Code);
+    }
+
+    #[test]
+    fn morphology_glues_only_long_words_and_rejects_unknown_kinds() {
+        let entries = parse_table("xx\tmorphology\tsuffixes\nxx\tcode\tkod | kodas\n").unwrap();
+        let glue: Vec<(&str, bool)> = entries.iter().map(|e| (e.phrase, e.glue_end)).collect();
+        assert_eq!(glue, [("kod", false), ("kodas", true)]);
+        assert!(parse_table("xx\tmorphology\tprefixes\n").is_err());
+    }
+
+    #[test]
+    fn letters_of_scripts_without_spaces_are_word_boundaries() {
+        // "OTP" glued to Burmese, Thai and Han letters is still the word OTP.
+        for text in ["OTPမှာ", "รหัสOTPของท่าน", "您的OTP码"] {
+            assert!(
+                find(text, true)
+                    .iter()
+                    .any(|h| h.class == PhraseClass::Code),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn turkish_capitals_meet_lower_case_phrases() {
+        assert_eq!(find("ŞİFRENİZ", true)[0].class, PhraseClass::Code);
+        assert_eq!(
+            find("BİRDƏFƏLİK KOD", true)[0].range,
+            0.."BİRDƏFƏLİK KOD".len()
+        );
+    }
+
+    #[test]
+    fn zero_width_joiners_inside_phrases_are_ignored() {
+        // The table writes ZWNJ inside "పాస్‌వర్డ్"; the folded message has none.
+        let hits = find("మీ పాస్వర్డ్ 5521", true);
+        assert_eq!(hits[0].class, PhraseClass::Code);
     }
 
     #[test]
@@ -372,7 +508,7 @@ mod tests {
             "one time password",
             "One Time Password",
         ] {
-            let hits = find(text);
+            let hits = find(text, true);
             assert_eq!(hits.len(), 1, "{text}");
             assert_eq!(hits[0].range, 0..text.len());
         }

@@ -16,8 +16,11 @@
 //! a switch ([`Rule`], [`analyse_with`]) so `cargo xtask otp-ablation` can show what each one changes.
 //!
 //! All phrases come from a table (`src/keywords.tsv`, one `language<TAB>class<TAB>phrase | phrase` line per
-//! language and class, 60+ languages) embedded at compile time; [`languages`] lists the languages it covers and
-//! [`PhraseClass`] documents the classes. The crate is pure: no I/O, no global state except the phrase automaton
+//! language and class, 70+ languages) embedded at compile time; [`languages`] lists the languages it covers and
+//! [`PhraseClass`] documents the classes. A `morphology` line per language says whether it attaches endings to its
+//! words or writes compounds as one word, so one phrase covers "kód", "kódot" and "kódszám", or "კოდი" and
+//! "კოდით"; phrases in scripts written without spaces (Thai, Burmese, Han, Kana) need no word boundary, and a
+//! letter of such a script is one for any phrase ("OTPမှာ"). The crate is pure: no I/O, no global state except the phrase automaton
 //! built once on first use (a `LazyLock`), and it builds for `wasm32-unknown-unknown`. Input longer than 64 KiB
 //! (far more than any SMS) is examined only up to that length.
 //!

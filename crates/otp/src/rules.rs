@@ -70,11 +70,16 @@ pub enum Rule {
     Brackets,
     /// A code word that presents a value after it ("OTP is 4821") does not also vouch for a number before it.
     Presents,
+    /// A code word matches inside a longer word where its language attaches endings or writes compounds
+    /// ("kódot", "კოდით", "Bestätigungsnummer"), as the phrase table's `morphology` lines and `*` stems say.
+    Inflection,
+    /// A code word in a sentence saying the code expired or is invalid vouches for no number in another sentence.
+    ExpiredSentence,
 }
 
 impl Rule {
     /// Every rule, in the order the extractor applies them.
-    pub const ALL: [Rule; 32] = [
+    pub const ALL: [Rule; 34] = [
         Rule::OriginBound,
         Rule::NumberPart,
         Rule::LongNumber,
@@ -107,6 +112,8 @@ impl Rule {
         Rule::OwnLine,
         Rule::Brackets,
         Rule::Presents,
+        Rule::Inflection,
+        Rule::ExpiredSentence,
     ];
 
     /// Short name, as in [`crate::Reason::rule`].
@@ -144,6 +151,8 @@ impl Rule {
             Rule::OwnLine => "own_line",
             Rule::Brackets => "brackets",
             Rule::Presents => "presents",
+            Rule::Inflection => "inflection",
+            Rule::ExpiredSentence => "expired_sentence",
         }
     }
 
@@ -182,6 +191,8 @@ impl Rule {
             Rule::OwnLine => "Alone on its own line in a message that mentions a code.",
             Rule::Brackets => "In brackets.",
             Rule::Presents => "A code word that presents a value after it (\"OTP is 4821\") does not also vouch for a number before it.",
+            Rule::Inflection => "A code word matches inside a longer word where its language attaches endings or writes compounds (\"kódot\", \"კოდით\").",
+            Rule::ExpiredSentence => "A code word in a sentence saying the code expired vouches for no number in another sentence.",
         }
     }
 

@@ -76,6 +76,8 @@ struct Ctx<'a> {
     presenting: Vec<Option<usize>>,
     /// Byte positions of sentence ends.
     stops: Vec<usize>,
+    /// For each hit: its sentence says a code expired or is invalid (empty when no hit does).
+    in_expired_sentence: Vec<bool>,
     any_code_word: bool,
 }
 
@@ -137,7 +139,8 @@ impl Ctx<'_> {
     }
 }
 
-/// Sentence ends: line breaks, '!' '?' ';', and '.' unless it sits inside a number or word ("12.50", "e.g").
+/// Sentence ends: line breaks, '!' '?' ';', '.' unless it sits inside a number or word ("12.50", "e.g"), and the
+/// full stops of scripts that have their own ('。', '।', '။', '።', '։', '។', '۔').
 fn sentence_stops(text: &str) -> Vec<usize> {
     let b = text.as_bytes();
     let mut stops = Vec::new();
@@ -146,6 +149,18 @@ fn sentence_stops(text: &str) -> Vec<usize> {
             b'\n' | b'!' | b'?' | b';' => true,
             // '。' (E3 80 82) and the full-width '！' '？' are folded or kept; the ideographic stop ends a sentence.
             0x82 if i >= 2 && b[i - 2] == 0xE3 && b[i - 1] == 0x80 => true,
+            // The full stops of other scripts, recognised by their last byte after their lead bytes (valid UTF-8,
+            // so the match is exact): '।' '॥' (E0 A5 A4/A5), '။' (E1 81 8B), '።' (E1 8D A2), '។' (E1 9F 94),
+            // '։' (D6 89), Urdu '۔' (DB 94).
+            0xA4 | 0xA5 if i >= 2 && b[i - 2] == 0xE0 && b[i - 1] == 0xA5 => true,
+            0x8B if i >= 2 && b[i - 2] == 0xE1 && b[i - 1] == 0x81 => true,
+            0xA2 if i >= 2 && b[i - 2] == 0xE1 && b[i - 1] == 0x8D => true,
+            0x94 if (i >= 2 && b[i - 2] == 0xE1 && b[i - 1] == 0x9F)
+                || (i >= 1 && b[i - 1] == 0xDB) =>
+            {
+                true
+            }
+            0x89 if i >= 1 && b[i - 1] == 0xD6 => true,
             b'.' => b
                 .get(i + 1)
                 .is_none_or(|n| n.is_ascii_whitespace() || *n >= 0x80),
@@ -255,6 +270,17 @@ fn keyword(ctx: &Ctx, c: &Candidate, n: &mut Notes) {
         let gap_text = &ctx.text[gap.clone()];
         let chars = gap_text.chars().count();
         let crosses = ctx.crosses_sentence(gap);
+        // "Your code has expired. Order number: 558201": the code word is about the expired code.
+        if crosses
+            && ctx.rules.has(Rule::ExpiredSentence)
+            && ctx
+                .in_expired_sentence
+                .get(hit_index(ctx, h))
+                .copied()
+                .unwrap_or(false)
+        {
+            continue;
+        }
         // "Txn 552019: your OTP is 4821": the code word presents another number, not this one.
         let elsewhere = ctx.rules.has(Rule::Presents)
             && ctx
@@ -563,6 +589,24 @@ fn presenting(ctx: &Ctx, cands: &[Candidate]) -> Vec<Option<usize>> {
         .collect()
 }
 
+/// For each hit, whether an expiry phrase shares its sentence; empty when the message has no expiry phrase.
+fn in_expired_sentence(ctx: &Ctx) -> Vec<bool> {
+    if !ctx.hits.iter().any(|h| h.class == PhraseClass::Expired) {
+        return Vec::new();
+    }
+    ctx.hits
+        .iter()
+        .map(|h| {
+            let sentence = ctx.sentence_of(&h.range);
+            ctx.hits.iter().any(|e| {
+                e.class == PhraseClass::Expired
+                    && e.range.start >= sentence.start
+                    && e.range.end <= sentence.end
+            })
+        })
+        .collect()
+}
+
 /// The index of `h` in the message's hits (sorted by start, never overlapping).
 fn hit_index(ctx: &Ctx, h: &Hit) -> usize {
     ctx.hits.partition_point(|x| x.range.start < h.range.start)
@@ -630,7 +674,7 @@ pub(crate) fn analyse(original: &str, rules: Rules, mode: Mode) -> Explanation {
         // Nothing shaped like a code: no need to look for phrases.
         return empty(bound_code);
     }
-    let hits = keywords::find(text);
+    let hits = keywords::find(text, rules.has(Rule::Inflection));
     let mut ctx = Ctx {
         text,
         rules,
@@ -638,8 +682,10 @@ pub(crate) fn analyse(original: &str, rules: Rules, mode: Mode) -> Explanation {
         any_code_word: hits.iter().any(|h| h.class == PhraseClass::Code),
         hits: &hits,
         presenting: Vec::new(),
+        in_expired_sentence: Vec::new(),
     };
     ctx.presenting = presenting(&ctx, &cands);
+    ctx.in_expired_sentence = in_expired_sentence(&ctx);
     let mut scored: Vec<(Candidate, Notes)> = Vec::with_capacity(cands.len());
     for c in cands {
         let mut n = Notes {
@@ -916,6 +962,38 @@ mod tests {
         let text =
             "Welcome. We need to confirm it is you. Type the code below in the app.\n\n\n551203";
         assert_eq!(value(text), Some("551203".into()));
+    }
+
+    #[test]
+    fn a_code_word_about_an_expired_code_vouches_for_nothing_else() {
+        assert_eq!(value("Your code has expired. Order number: 558201"), None);
+        let off = Rules::ALL.without(Rule::ExpiredSentence);
+        let text = "Your code has expired. Order 558201";
+        assert_eq!(analyse(text, Rules::ALL, Mode::Code).code, None);
+        assert!(
+            analyse(text, off, Mode::Explain).candidates[0].score
+                > analyse(text, Rules::ALL, Mode::Explain).candidates[0].score
+        );
+        // A new code in a sentence of its own still wins.
+        assert_eq!(
+            value("Your old code expired. Your new code is 551203."),
+            Some("551203".into())
+        );
+    }
+
+    #[test]
+    fn full_stops_of_other_scripts_end_sentences() {
+        for stop in ['।', '॥', '။', '።', '։', '។', '۔'] {
+            let text = format!("तपाईंको OTP 5521 हो{stop} ok");
+            let at = text.find(stop).unwrap();
+            assert_eq!(
+                sentence_stops(&text),
+                vec![at + stop.len_utf8() - 1],
+                "{stop}"
+            );
+        }
+        // Other characters sharing those last bytes are not stops: 'ऄ' (E0 A4 84), 'ڔ' (DA 94).
+        assert!(sentence_stops("ऄ ڔ Ք").is_empty());
     }
 
     #[test]

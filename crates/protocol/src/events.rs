@@ -33,6 +33,19 @@ pub enum ServerEvent {
         /// The id the modem was listed under (as in [`ModemStatus::id`]).
         id: String,
     },
+    /// Something happened to a modem beside its status (`modem` frames carry that): registration lost or
+    /// regained, a reset because it stopped answering, a restart on its own, a full message storage. Older
+    /// clients skip this frame type.
+    ModemEvent {
+        /// The modem's id (as in [`ModemStatus::id`]).
+        modem: String,
+        /// What happened.
+        event: crate::ModemEventKind,
+        /// The details, for a person.
+        detail: String,
+        /// When it happened.
+        at: chrono::DateTime<chrono::Utc>,
+    },
     /// A user chose a stored message's code (`PUT /api/messages/{id}/code`: another alternative, or none): clients
     /// replace the message they show. Older clients skip this frame type.
     CodeChanged {

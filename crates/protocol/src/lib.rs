@@ -33,8 +33,9 @@ pub use message::{
     ContentKind, Indication, Message, MessageContent, MessageDetail, MessagePage, WaitingKind,
 };
 pub use modem::{
-    AddModem, ModemList, ModemState, ModemStatus, PinRejected, PinRequest, PortErrorKind, PortList,
-    PortReport, ProbeRequest, Registration, RemovedModem, UsbIdentity, Waiting,
+    AddModem, ModemEventKind, ModemHealth, ModemList, ModemState, ModemStatus, PinRejected,
+    PinRequest, PortErrorKind, PortList, PortReport, ProbeRequest, Registration, RemovedModem,
+    StorageUse, UsbIdentity, Waiting,
 };
 pub use relay::{
     CodeEvent, Delivery, DeliveryPage, DeliveryStatus, Forwarder, ForwarderKind, SendRefused,
@@ -52,6 +53,21 @@ pub struct Health {
     pub status: String,
     /// Server version.
     pub version: String,
+    /// Whether the store takes commits now. While it does not, messages stay on the modems' SIMs (nothing is
+    /// released before its commit) and each modem's status says why in `last_error`.
+    #[serde(default)]
+    pub database: DatabaseHealth,
+}
+
+/// Whether the server's database takes commits, in [`Health`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DatabaseHealth {
+    /// The last commit (or reconnection) succeeded.
+    #[default]
+    Ok,
+    /// The last commit failed, or the connection to PostgreSQL is lost: messages wait on the SIMs.
+    Unavailable,
 }
 
 /// Body of every API error: `{"error": "...", "detail": "..."}`.

@@ -89,6 +89,75 @@ pub struct ModemStatus {
     /// The relay (node) the modem is plugged into, when several share one PostgreSQL database.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
+    /// Each storage's use, the near-full warning and resets (flattened: `storages`, `storage_warning`,
+    /// `resets`, `last_reset` are fields of the status itself).
+    #[serde(flatten, default)]
+    pub health: ModemHealth,
+}
+
+/// How a modem's storage and firmware are holding up (part of [`ModemStatus`], flattened into it).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModemHealth {
+    /// Each message storage the relay reads and its use: the one new messages go to (the modem's own
+    /// memory, `ME`/`MT`, where it has one) and the SIM (`SM`) when that is another. Empty when unknown.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub storages: Vec<StorageUse>,
+    /// Set while a storage is 80 % full or more (or full), for the user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_warning: Option<String>,
+    /// How often the relay reset the modem since it started, because it stopped answering.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub resets: u32,
+    /// Why and how the modem was last reset (or restarted on its own), for the user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_reset: Option<String>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// What a `modem_event` frame reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModemEventKind {
+    /// The modem lost its network registration: no messages arrive until it is back.
+    RegistrationLost,
+    /// The modem is registered again.
+    RegistrationRegained,
+    /// SimRelay reset the modem because it stopped answering (see `last_reset` in its status).
+    Reset,
+    /// The modem restarted on its own; SimRelay set it up again.
+    Restarted,
+    /// A message storage is full; SimRelay is reading and freeing it.
+    StorageFull,
+}
+
+/// The use of one message storage of a modem.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StorageUse {
+    /// `SM` (the SIM), `ME` or `MT` (the modem's own memory), `SR` (status reports).
+    pub memory: String,
+    /// Messages in it.
+    pub used: u32,
+    /// Its capacity (0: unknown).
+    pub total: u32,
+}
+
+impl StorageUse {
+    /// "SIM", "modem", "reports": the storage's name for people.
+    pub fn label(&self) -> &'static str {
+        match self.memory.as_str() {
+            "SM" => "SIM",
+            "SR" => "reports",
+            _ => "modem",
+        }
+    }
+
+    /// How full it is, in whole percent (`None` when the capacity is unknown).
+    pub fn percent(&self) -> Option<u32> {
+        (self.total > 0).then(|| self.used.min(self.total) * 100 / self.total)
+    }
 }
 
 /// Something waiting for a SIM, as the network last indicated (`waiting` in [`ModemStatus`]).
@@ -135,6 +204,7 @@ impl ModemStatus {
             source: None,
             pin_attempts_left: None,
             node: None,
+            health: ModemHealth::default(),
         }
     }
 }
@@ -332,6 +402,44 @@ mod tests {
             serde_json::from_value::<ModemStatus>(json).expect("parses"),
             status
         );
+    }
+
+    #[test]
+    fn storage_use_and_resets_are_fields_of_the_status_itself() {
+        let mut status = ModemStatus::new("imei:1", "/dev/ttyUSB2", ModemState::Connected);
+        let json = serde_json::to_value(&status).expect("serialises");
+        for absent in [
+            "storages",
+            "storage_warning",
+            "resets",
+            "last_reset",
+            "health",
+        ] {
+            assert!(json.get(absent).is_none(), "{absent}");
+        }
+        status.health = ModemHealth {
+            storages: vec![StorageUse {
+                memory: "SM".into(),
+                used: 25,
+                total: 30,
+            }],
+            storage_warning: Some("the SIM's message storage is 83 % full".into()),
+            resets: 1,
+            last_reset: Some("no answer to AT".into()),
+        };
+        let json = serde_json::to_value(&status).expect("serialises");
+        assert_eq!(
+            json["storages"],
+            serde_json::json!([{"memory": "SM", "used": 25, "total": 30}])
+        );
+        assert_eq!(json["resets"], 1);
+        assert!(json["storage_warning"].as_str().is_some());
+        assert_eq!(
+            serde_json::from_value::<ModemStatus>(json).expect("parses"),
+            status
+        );
+        let sim = &status.health.storages[0];
+        assert_eq!((sim.label(), sim.percent()), ("SIM", Some(83)));
     }
 
     #[test]

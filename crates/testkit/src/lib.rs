@@ -2,13 +2,15 @@
 //!
 //! Nothing here fakes the system under test: [`process`] starts the real `simrelay` binary (found by [`bins`]),
 //! [`ws`] and [`http`] speak real WebSocket and HTTP over loopback, [`pdu`] builds real SMS PDUs with
-//! `simrelay-pdu`, [`procfs`] reads a process's memory and wake-ups from `/proc`. Used by the engine's test
-//! binary, `bench/`, `tests/e2e-*` and `tests/fault`; never published.
+//! `simrelay-pdu`, [`procfs`] reads a process's memory and wake-ups from `/proc`, [`postgres`] starts a real
+//! PostgreSQL in a temporary cluster. Used by the engine's test binary, `bench/`, `tests/e2e-*` and
+//! `tests/fault`; never published.
 
 pub mod bins;
 pub mod http;
 pub mod mqtt;
 pub mod pdu;
+pub mod postgres;
 pub mod process;
 pub mod procfs;
 pub mod receiver;

@@ -112,7 +112,7 @@ impl Drop for Guard {
 pub struct Serve {
     /// The binary ([`crate::bins::simrelay`]).
     pub bin: PathBuf,
-    /// The SQLite file.
+    /// The SQLite file, or the `postgres://` URL of a cluster node's database (passed to `--db` as it is).
     pub db: PathBuf,
     /// Loopback port.
     pub port: u16,
@@ -196,7 +196,12 @@ impl Serve {
             .args(&self.args)
             .env("SIMRELAY_CONFIG", self.home.join("config.toml"))
             .env("SIMRELAY_LOG_DIR", self.home.join("logs"))
-            .env("SIMRELAY_LOG", "warn")
+            // Quiet by default; `SIMRELAY_TEST_LOG=simrelay_modem=trace` lets a run that needs it see the server's
+            // side (in `<home>/logs`).
+            .env(
+                "SIMRELAY_LOG",
+                std::env::var("SIMRELAY_TEST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .env_remove("SIMRELAY_TOKEN")
             .stdin(Stdio::null());
         if let Some(path) = &self.output {

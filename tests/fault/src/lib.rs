@@ -7,6 +7,8 @@
 //!   corrupt one raw, the SIM ends empty.
 //! - `network.rs`: wrong tokens, malformed requests, 1 MiB bodies, invalid WebSocket frames and clients that
 //!   never read; the server answers only 4xx or closes, stays alive, and its memory stays bounded.
+//! - `crash/cluster.rs` (in the `crash` binary): two `simrelay serve` nodes on one real PostgreSQL
+//!   (`simrelay_testkit::postgres`): a node SIGKILLed mid-burst, and PostgreSQL restarted under load.
 //!
 //! The binary is `$SIMRELAY_BIN`, or the newest `simrelay` in the usual target directories
 //! (`simrelay_testkit::bins`). A longer run: `cargo xtask soak`.
@@ -16,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use simrelay_testkit::process::Serve;
+use sqlx::postgres::PgConnection;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection, Row};
 
@@ -33,6 +36,35 @@ pub fn serve(dir: &Path, modems: Vec<PathBuf>, token: Option<&str>) -> Serve {
         output: Some(dir.join(LOG)),
         ..Serve::new(bin, dir, port)
     }
+}
+
+/// How a fault test starts a cluster node: `simrelay serve --db <url>` named `node`, its configuration, token
+/// and log in `dir` (created), on `modems`. Sweeps run every second, so a message left on a SIM is found soon; a
+/// modem's claim lasts 60 s, longer than any outage a test makes, so no node stops its modem meanwhile.
+pub fn serve_node(dir: &Path, url: &str, node: &str, modems: Vec<PathBuf>) -> Serve {
+    std::fs::create_dir_all(dir).expect("a folder for the node");
+    std::fs::write(
+        dir.join("config.toml"),
+        format!("node = \"{node}\"\nsweep_secs = 1\nmodem_lease_secs = 60\n"),
+    )
+    .expect("the node's config file");
+    Serve {
+        db: PathBuf::from(url),
+        ..serve(dir, modems, None)
+    }
+}
+
+/// The text of every message in the PostgreSQL database at `url`; none while it cannot be reached.
+pub async fn stored_in_postgres(url: &str) -> Vec<String> {
+    let Ok(mut conn) = PgConnection::connect(url).await else {
+        return Vec::new();
+    };
+    let texts = sqlx::query_scalar("SELECT text FROM messages")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap_or_default();
+    let _ = conn.close().await;
+    texts
 }
 
 /// What the server started by [`serve`] in `dir` has printed so far.

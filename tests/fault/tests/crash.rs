@@ -4,6 +4,11 @@
 //!
 //! Default: 100 stored + 200 live messages, 6 kills (well under a minute). `SIMRELAY_SOAK=1` (`cargo xtask
 //! soak`): 500 + 500 messages, 20 kills.
+//!
+//! The same faults in a cluster of nodes on PostgreSQL are in `crash/cluster.rs` (a module of this binary).
+
+#[path = "crash/cluster.rs"]
+mod cluster;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -49,7 +49,7 @@ pub(crate) fn mail(
     }
     let body = format!(
         "{}\n\n--\nFrom {} to modem {}, received {} (message {} in SimRelay).\n",
-        message.text,
+        super::text::body(message),
         super::text::one_line(&message.sender),
         message.modem,
         message.received_at.to_rfc3339(),

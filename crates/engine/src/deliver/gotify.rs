@@ -10,13 +10,13 @@ use serde_json::json;
 use simrelay_protocol::Message;
 
 use super::http::{join, Outgoing};
-use super::text::title;
+use super::text::{body, title};
 
 /// The request pushing `message` to the Gotify server at `base` with application token `token`.
 pub(crate) fn request(base: &str, token: &str, message: &Message) -> Outgoing {
     let body = json!({
         "title": title(message),
-        "message": message.text,
+        "message": body(message),
         "priority": if message.code.is_some() { 8 } else { 5 },
         "extras": {"client::display": {"contentType": "text/plain"}},
     });

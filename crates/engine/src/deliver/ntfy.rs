@@ -11,7 +11,7 @@ use serde_json::json;
 use simrelay_protocol::Message;
 
 use super::http::{join, Outgoing};
-use super::text::{cut, title};
+use super::text::{body, cut, title};
 
 /// Where `url` is unset.
 pub const DEFAULT_URL: &str = "https://ntfy.sh";
@@ -23,7 +23,7 @@ pub(crate) fn request(base: &str, topic: &str, token: Option<&str>, message: &Me
     let body = json!({
         "topic": topic,
         "title": title(message),
-        "message": cut(&message.text, MAX_MESSAGE),
+        "message": cut(&body(message), MAX_MESSAGE),
         // Tags that match an emoji short code are shown as that emoji (🔑, 💬).
         "tags": [if message.code.is_some() { "key" } else { "speech_balloon" }],
         "priority": if message.code.is_some() { 4 } else { 3 },

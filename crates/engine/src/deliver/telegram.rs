@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use simrelay_protocol::Message;
 
 use super::http::{join, Outgoing};
-use super::text::title;
+use super::text::{body, title};
 
 /// Where `url` is unset.
 pub const DEFAULT_URL: &str = "https://api.telegram.org";
@@ -24,7 +24,7 @@ pub(crate) fn request(base: &str, token: &str, chat_id: &str, message: &Message)
         Ok(id) => json!(id),
         Err(_) => json!(chat_id.trim()),
     };
-    let text: String = format!("{}\n\n{}", title(message), message.text)
+    let text: String = format!("{}\n\n{}", title(message), body(message))
         .chars()
         .take(MAX_TEXT)
         .collect();

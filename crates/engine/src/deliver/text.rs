@@ -1,7 +1,10 @@
-//! How a message reads in a notification (ntfy, Gotify, Telegram, e-mail): a one-line title and the text.
+//! How a message reads in a notification (ntfy, Gotify, Telegram, e-mail): a one-line title and the text, or for
+//! a message without text (binary data, a WAP push, a bare voicemail indication) the line that says what it is.
 //!
 //! SMS content is attacker-controlled: titles lose control characters (a sender name cannot add a header
 //! line to an e-mail or a request), and every service gets plain text, never markup.
+
+use std::borrow::Cow;
 
 use simrelay_protocol::Message;
 
@@ -21,6 +24,22 @@ pub(crate) fn title(message: &Message) -> String {
         None => format!("SMS from {sender}"),
     };
     title.chars().take(MAX_TITLE).collect()
+}
+
+/// What a notification says under its title: the text; for binary data or a WAP push (whose `text` is empty)
+/// the protocol's [`Message::description`] ("binary message to port 9200, 4 bytes"); for a message whose text is
+/// blank but that carries indications, those ("Voicemail: 2 waiting"). Never an empty notification.
+pub(crate) fn body(message: &Message) -> Cow<'_, str> {
+    if let Some(description) = message.description() {
+        return Cow::Borrowed(description);
+    }
+    if message.text.trim().is_empty() {
+        let indications = message.indication_summaries();
+        if !indications.is_empty() {
+            return Cow::Owned(indications.join("; "));
+        }
+    }
+    Cow::Borrowed(&message.text)
 }
 
 /// `s` on one line: control characters (CR, LF, tab, ...) become spaces, runs of spaces one, trimmed.
@@ -68,6 +87,47 @@ pub(crate) mod tests {
             incomplete: false,
             ..Message::default()
         }
+    }
+
+    #[test]
+    fn the_body_says_what_a_message_without_text_is() {
+        use simrelay_protocol::{ContentKind, Indication, MessageContent, WaitingKind};
+        assert_eq!(body(&message("DemoBank", "Hello", None)), "Hello");
+        let binary = Message {
+            content: Some(MessageContent {
+                kind: ContentKind::Binary,
+                port: Some(9200),
+                source_port: None,
+                length: Some(4),
+                content_type: None,
+                description: Some("binary message to port 9200, 4 bytes".into()),
+            }),
+            ..message("+4915", "", None)
+        };
+        assert_eq!(body(&binary), "binary message to port 9200, 4 bytes");
+        // Text to an application port is text: shown as it is.
+        let to_port = Message {
+            content: Some(MessageContent {
+                kind: ContentKind::Text,
+                port: Some(5499),
+                source_port: None,
+                length: None,
+                content_type: None,
+                description: None,
+            }),
+            ..message("+4915", "visual voicemail sync", None)
+        };
+        assert_eq!(body(&to_port), "visual voicemail sync");
+        let voicemail = Message {
+            indications: vec![Indication {
+                kind: WaitingKind::Voicemail,
+                active: true,
+                count: Some(2),
+                store: false,
+            }],
+            ..message("+4915", " ", None)
+        };
+        assert!(body(&voicemail).contains('2'), "{}", body(&voicemail));
     }
 
     #[test]

@@ -6,6 +6,10 @@
 //! `try_publish`, so neither task ever waits for the other; while the broker is away nothing is queued for it
 //! (live topics are a feed; retained ones are brought up to date at the next connection).
 //!
+//! In a cluster every node hears of every message; a message's `sms` and `code` publishes are claimed in the
+//! database first (`store/claims.rs`, per broker and prefix), so nodes sharing a broker publish each message
+//! once. Modem states, availability and discovery are each node's own.
+//!
 //! Everything is published with QoS 1. The last will, `offline` retained on `<prefix>/availability`, is
 //! registered at every connect; `online` is published retained right after, and `offline` again on a clean
 //! shutdown. Reconnects back off from 1 s, doubling to 60 s.
@@ -30,7 +34,7 @@ use super::{Broker, MqttConfig, MqttError};
 use crate::hub::Hub;
 use crate::modems::Modems;
 use crate::outgoing::{self, SendError};
-use crate::store::Store;
+use crate::store::{Claim, Store};
 
 /// Requests queued for the event loop (publishes in flight to the socket).
 const REQUEST_CAPACITY: usize = 1024;
@@ -136,6 +140,7 @@ pub(crate) async fn run(
     shutdown: CancellationToken,
 ) {
     let topics = Topics::new(&config.prefix, &config.discovery_prefix);
+    let topics_prefix = config.prefix.clone();
     let (client, mut eventloop) =
         AsyncClient::new(options(&config, &broker, tls, &topics), REQUEST_CAPACITY);
     let mut network = rumqttc::NetworkOptions::new();
@@ -152,6 +157,7 @@ pub(crate) async fn run(
         store,
         hub: hub.clone(),
         modems,
+        claim: Claim::Mqtt(format!("{}:{}/{}", broker.host, broker.port, topics_prefix)),
         connected: false,
         announced: HashMap::new(),
     };
@@ -255,6 +261,8 @@ struct Bridge {
     store: Store,
     hub: Hub,
     modems: Modems,
+    /// What a node of a cluster claims before publishing a message.
+    claim: Claim,
     connected: bool,
     /// Modems announced to Home Assistant (this connection or an earlier run), with the port they were on.
     announced: HashMap<String, String>,
@@ -354,7 +362,7 @@ impl Bridge {
 
     async fn event(&mut self, event: ServerEvent) {
         match event {
-            ServerEvent::Sms { message } => self.sms(&message),
+            ServerEvent::Sms { message } => self.sms(&message).await,
             ServerEvent::Modem { modem } => {
                 self.publish_json(&self.topics.state(&modem.id), &modem, true);
                 if self.config.discovery
@@ -391,13 +399,24 @@ impl Bridge {
                     self.code(&message);
                 }
             }
-            ServerEvent::Hello { .. } => {}
+            ServerEvent::Hello { .. } | ServerEvent::ModemEvent { .. } => {}
         }
     }
 
-    fn sms(&self, message: &Message) {
+    async fn sms(&self, message: &Message) {
         if !self.connected {
             return;
+        }
+        // Claimed only while connected: a node whose broker is away leaves the message to one whose is not.
+        if self.store.cluster().is_some() {
+            match self.store.claim(&self.claim, message.id).await {
+                Ok(true) => {}
+                Ok(false) => return,
+                // Published anyway: a message twice is better than none.
+                Err(e) => {
+                    tracing::warn!(id = message.id, error = %e, "MQTT: cannot claim a message's publish; publishing it")
+                }
+            }
         }
         self.publish_json(&self.topics.sms(&message.modem), message, false);
         self.code(message);

@@ -31,6 +31,12 @@ pub(crate) const ENTITIES: [(&str, &str); 7] = [
 /// The entities that send SMS (left out when `mqtt_send = false`).
 const SENDING: [&str; 2] = ["send_sms", "sms_recipient"];
 
+/// The "Last SMS" state: the text, or the description of a message without text (the `sms` topic's JSON is the
+/// API's `Message`, which has it in `content.description`), cut to the 255 characters a state holds.
+const LAST_SMS_TEMPLATE: &str = "{{ (value_json.content.description \
+     if value_json.content is defined and value_json.content.description is defined \
+     else value_json.text)[:255] }}";
+
 /// Home Assistant's node id for a modem: `simrelay_<topic-safe id>`.
 pub(crate) fn node_id(modem: &str) -> String {
     format!("simrelay_{}", topic_safe(modem))
@@ -118,8 +124,10 @@ pub(crate) fn configs(status: &ModemStatus, topics: &Topics, send: bool) -> Vec<
                 common(object, "Last SMS"),
                 json!({
                     "state_topic": topics.sms(id),
-                    // A state holds at most 255 characters; the whole text is in the attributes.
-                    "value_template": "{{ value_json.text[:255] }}",
+                    // A state holds at most 255 characters; the whole text is in the attributes. Binary data and
+                    // WAP push have no text: their description ("binary message to port 2948, 97 bytes") is shown.
+                    // (Checked with Jinja2 3.1 in its sandbox with StrictUndefined, as Home Assistant renders.)
+                    "value_template": LAST_SMS_TEMPLATE,
                     "json_attributes_topic": topics.sms(id),
                     "icon": "mdi:message-text",
                 }),
@@ -220,6 +228,7 @@ mod tests {
             source: None,
             waiting: Vec::new(),
             pin_attempts_left: None,
+            health: Default::default(),
         }
     }
 

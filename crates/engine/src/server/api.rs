@@ -6,7 +6,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use simrelay_protocol::{Health, MessageDetail, MessagePage};
+use simrelay_protocol::{DatabaseHealth, Health, MessageDetail, MessagePage};
 
 use super::error::Failure;
 use super::params::Params;
@@ -18,11 +18,17 @@ const DEFAULT_LIMIT: u32 = 50;
 /// Largest page a client may ask for: bounds the memory and time one request can cost.
 pub(crate) const MAX_LIMIT: u32 = 500;
 
-/// `GET /api/health`: answers as long as the server runs; needs no token.
-pub(crate) async fn health() -> Json<Health> {
+/// `GET /api/health`: answers as long as the server runs; needs no token. Whether the database takes commits is
+/// told without the reason (which the modems' statuses give to a client with a token).
+pub(crate) async fn health(State(state): State<AppState>) -> Json<Health> {
     Json(Health {
         status: "ok".into(),
         version: env!("CARGO_PKG_VERSION").into(),
+        database: if state.hub.database_error().is_some() {
+            DatabaseHealth::Unavailable
+        } else {
+            DatabaseHealth::Ok
+        },
     })
 }
 

@@ -367,9 +367,8 @@ pub(crate) async fn guard(State(state): State<AppState>, request: Request, next:
     let mut response = match device {
         Some(id) => {
             if state.devices.touch(&id, ip) {
-                let (devices, id) = (state.devices.clone(), id.clone());
-                // Written off the request path: a slow disk never delays an answer.
-                tokio::task::spawn_blocking(move || devices.persist_seen(&id));
+                // Written off the request path: a slow disk or database never delays an answer.
+                tokio::spawn(state.devices.clone().persist_seen(id.clone()));
             }
             run_until_revoked(&state, &id, request, next).await
         }

@@ -23,6 +23,8 @@ pub(crate) async fn list(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
 ) -> Result<Json<DeviceList>, Failure> {
     require_loopback(peer)?;
+    // In a cluster, devices paired on other nodes a moment ago are listed too.
+    state.devices.refresh().await?;
     Ok(Json(DeviceList {
         devices: state.devices.list(),
     }))
@@ -39,12 +41,9 @@ pub(crate) async fn create(
         "{\"name\": \"<device name>\", \"scopes\": [\"read\", \"send\"]} (scopes optional: read, send, admin)",
     )?;
     let scopes = scopes.unwrap_or(Scopes::DEFAULT_DEVICE);
-    let devices = state.devices.clone();
-    // The tokens file is written (and synced) before answering: a shown token must survive a crash.
-    let (device, token) = tokio::task::spawn_blocking(move || devices.create(&name, scopes))
-        .await
-        .map_err(|_| internal())?
-        .map_err(Failure::from)?;
+    // Stored (the tokens file synced, or the cluster's row committed) before answering: a shown token must
+    // survive a crash.
+    let (device, token) = state.devices.create(&name, scopes).await?;
     tracing::info!(device = %device.id, name = %device.name, scopes = %device.scopes, "paired a new device");
     Ok((StatusCode::CREATED, Json(NewDevice { device, token })).into_response())
 }
@@ -55,20 +54,8 @@ pub(crate) async fn revoke(
     Path(id): Path<String>,
 ) -> Result<StatusCode, Failure> {
     require_loopback(peer)?;
-    let devices = state.devices.clone();
-    tokio::task::spawn_blocking(move || devices.revoke(&id))
-        .await
-        .map_err(|_| internal())?
-        .map_err(Failure::from)?;
+    state.devices.revoke(&id).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-pub(crate) fn internal() -> Failure {
-    Failure::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "internal",
-        "the server failed; see its log",
-    )
 }
 
 impl From<TokensError> for Failure {
@@ -90,6 +77,15 @@ impl From<TokensError> for Failure {
             }
             TokensError::NoDevice(_) | TokensError::NotFound(_) => {
                 Failure::not_found(e.to_string())
+            }
+            TokensError::Database(_) => {
+                tracing::error!(error = %e, "the paired devices in the database failed");
+                Failure::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "database_unavailable",
+                    "the paired devices could not be read or written in the database; try again once it is \
+                     reachable (see the server log)",
+                )
             }
             TokensError::Io { .. } | TokensError::Parse { .. } | TokensError::MainToken { .. } => {
                 tracing::error!(error = %e, "the paired-devices file failed");

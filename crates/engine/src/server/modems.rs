@@ -220,9 +220,11 @@ pub(crate) async fn enter_pin(
     let deadline = tokio::time::Instant::now() + UNLOCK_WAIT;
     loop {
         let status = status_now();
-        let unlocked = status
-            .as_ref()
-            .is_some_and(|s| !matches!(s.state, ModemState::PinRequired | ModemState::PukRequired));
+        // The driver clears the tries left once the SIM took the PIN; an older `connecting` status still has them.
+        let unlocked = status.as_ref().is_some_and(|s| {
+            !matches!(s.state, ModemState::PinRequired | ModemState::PukRequired)
+                && s.pin_attempts_left.is_none()
+        });
         if unlocked || tokio::time::Instant::now() >= deadline {
             return Ok(Json(status.unwrap_or_else(|| {
                 ModemStatus::new(handle.id(), "", ModemState::Connecting)

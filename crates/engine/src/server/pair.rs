@@ -73,6 +73,7 @@ pub(crate) async fn start(
     let pairing = state
         .devices
         .start_pairing(&name, scopes.unwrap_or(Scopes::DEFAULT_DEVICE))
+        .await
         .map_err(Failure::from)?;
     tracing::info!(name = %pairing.name, scopes = %pairing.scopes, "made a pairing code");
     let links = links(&addrs, state.listeners.lan_scheme(), &pairing.code)?;
@@ -104,11 +105,9 @@ pub(crate) async fn claim(
         return Err(too_many());
     }
     let PairClaim { code } = json_body(&body, "{\"code\": \"<the pairing code>\"}")?;
-    let devices = state.devices.clone();
-    // The tokens file is written (and synced) before answering: a shown token must survive a crash.
-    let claimed = tokio::task::spawn_blocking(move || devices.claim(&code))
-        .await
-        .map_err(|_| super::devices::internal())?;
+    // Stored (the tokens file synced, or the cluster's row committed) before answering: a shown token must
+    // survive a crash.
+    let claimed = state.devices.claim(&code).await;
     let (device, token) = match claimed {
         Ok(claimed) => claimed,
         Err(e @ TokensError::BadCode) => {

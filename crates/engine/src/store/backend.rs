@@ -63,6 +63,11 @@ pub(crate) trait Backend {
     /// their ids (`copy.rs`); `None` where the database does that itself (SQLite's AUTOINCREMENT).
     fn resequence(&self, table: &str) -> Option<String>;
 
+    /// The statement that keeps the rest of a write transaction from notifying the other nodes of the
+    /// messages and sent messages it writes (`copy.rs`: copied rows are history, not news); `None` where
+    /// nothing is notified (SQLite).
+    const QUIET: Option<&'static str>;
+
     /// A query builder for this backend (its placeholders are `?` in SQLite and `$n` in PostgreSQL; do not mix
     /// `push_bind` with hand-numbered parameters in one statement).
     fn builder<'a>(&self, init: &str) -> QueryBuilder<'a, Self::Db>;

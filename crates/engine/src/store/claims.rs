@@ -1,5 +1,5 @@
-//! Claims: work that must happen once per message however many nodes see the message (a hook run). Every node
-//! hears of every message; the first whose claim commits does the work, the others skip it.
+//! Claims: work that must happen once per message however many nodes see the message (a hook run, an MQTT
+//! publish). Every node hears of every message; the first whose claim commits does the work, the others skip it.
 //!
 //! A claim locks the message row with the backend's [`Backend::SKIP_LOCKED`](super::backend::Backend) (on
 //! PostgreSQL `FOR NO KEY UPDATE SKIP LOCKED`), so a node racing another for the same message does not wait for
@@ -19,16 +19,21 @@ use chrono::Utc;
 use super::{on_db, Store, StoreError};
 
 /// A kind of once-per-message work.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
     /// Running the hook command (and the hook URL) for a message.
     Hook,
+    /// Publishing a message on an MQTT broker's `sms` and `code` topics: the string names the broker and topic
+    /// prefix, so nodes sharing a broker publish each message once, and a node with a broker of its own
+    /// publishes there too.
+    Mqtt(String),
 }
 
 impl Claim {
-    fn as_str(self) -> &'static str {
+    fn key(&self) -> std::borrow::Cow<'_, str> {
         match self {
-            Claim::Hook => "hook",
+            Claim::Hook => "hook".into(),
+            Claim::Mqtt(feed) => format!("mqtt:{feed}").into(),
         }
     }
 }
@@ -36,7 +41,8 @@ impl Claim {
 impl Store {
     /// Claims `kind` of work for message `message_id` for this node; true when this node is to do it (it was
     /// not claimed before, by anyone), false otherwise (also when the message is gone).
-    pub async fn claim(&self, kind: Claim, message_id: i64) -> Result<bool, StoreError> {
+    pub async fn claim(&self, kind: &Claim, message_id: i64) -> Result<bool, StoreError> {
+        let key = kind.key();
         on_db!(self, db => {
             let sql = format!(
                 "INSERT INTO claims (kind, message_id, node, claimed_at) \
@@ -45,7 +51,7 @@ impl Store {
                 db_skip_locked(db)
             );
             let done = sqlx::query(&sql)
-                .bind(kind.as_str())
+                .bind(key.as_ref())
                 .bind(db.node())
                 .bind(db.time(Utc::now()))
                 .bind(message_id)
@@ -126,8 +132,8 @@ mod tests {
             // A second node on the same database (on SQLite, a second handle on the file).
             let other = store.open_again().await;
             let (a, b) = tokio::join!(
-                store.claim(Claim::Hook, m.id),
-                other.claim(Claim::Hook, m.id)
+                store.claim(&Claim::Hook, m.id),
+                other.claim(&Claim::Hook, m.id)
             );
             let (a, b) = (a.expect("claim"), b.expect("claim"));
             assert!(
@@ -135,11 +141,17 @@ mod tests {
                 "exactly one claim wins on {}: {a} {b}",
                 store.backend
             );
-            assert!(!store.claim(Claim::Hook, m.id).await.expect("again"));
+            assert!(!store.claim(&Claim::Hook, m.id).await.expect("again"));
             assert!(!other
-                .claim(Claim::Hook, m.id + 1000)
+                .claim(&Claim::Hook, m.id + 1000)
                 .await
                 .expect("no such message"));
+            // Each kind is claimed on its own; an MQTT claim is per broker and prefix.
+            let broker = Claim::Mqtt("broker:1883/simrelay".into());
+            assert!(other.claim(&broker, m.id).await.expect("mqtt"));
+            assert!(!store.claim(&broker, m.id).await.expect("mqtt again"));
+            let own = Claim::Mqtt("other-broker:1883/simrelay".into());
+            assert!(store.claim(&own, m.id).await.expect("another broker"));
             other.close().await;
         }
     }

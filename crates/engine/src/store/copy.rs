@@ -5,6 +5,12 @@
 //! is read by id in pages and written in batches of [`BATCH`] rows, one transaction each (PostgreSQL's trigger
 //! then names at most that many messages in one notification). Afterwards each id sequence is moved past the
 //! copied ids. The node's own rows (remembered modem ids, added modems) are copied under the target's node.
+//!
+//! Copied messages are history, not news: the outbox trigger queues deliveries for every message inserted, so
+//! each batch deletes the rows it queued in the transaction that wrote them, and a target database that already
+//! has delivery targets (a node started on it before) never sees a delivery of an old message. On PostgreSQL the
+//! batches are also quiet ([`Backend::QUIET`](super::backend::Backend)): a node running on the target is not
+//! told of copied messages as if they had just arrived (its hooks and MQTT would act on them).
 
 use chrono::{DateTime, FixedOffset, Utc};
 use simrelay_protocol::Message;
@@ -126,6 +132,9 @@ impl Store {
     async fn write_messages(&self, page: &[(Message, Stored)]) -> Result<u64, StoreError> {
         on_db!(self, db => {
             let mut tx = db.begin().await?;
+            if let Some(quiet) = db_quiet(db) {
+                sqlx::query(quiet).execute(&mut *tx).await?;
+            }
             let mut insert = db.builder(
                 "INSERT INTO messages (id, modem, sender, text, code, code_start, code_end, sent_at, \
                  received_at, encoding, decode_error, incomplete, pdu_sha256, code_confidence, code_origin, \
@@ -152,6 +161,13 @@ impl Store {
                     .push_bind(&stored.alternatives);
             });
             let done = insert.build().execute(&mut *tx).await?.rows_affected();
+            let mut queued = db.builder("DELETE FROM deliveries WHERE message_id IN (");
+            let mut ids = queued.separated(", ");
+            for (m, _) in page {
+                ids.push_bind(m.id);
+            }
+            queued.push(")");
+            queued.build().execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(done)
         })
@@ -249,6 +265,9 @@ impl Store {
     async fn write_sent(&self, page: &[Sent]) -> Result<u64, StoreError> {
         on_db!(self, db => {
             let mut tx = db.begin().await?;
+            if let Some(quiet) = db_quiet(db) {
+                sqlx::query(quiet).execute(&mut *tx).await?;
+            }
             let mut insert = db.builder(
                 "INSERT INTO sent (id, modem, recipient, text, status, error, message_refs, delivered_refs, \
                  parts, created_at, updated_at) ",
@@ -381,6 +400,11 @@ impl Store {
     }
 }
 
+/// The backend's `QUIET`, through a value (an associated constant cannot be named from a macro body's binding).
+fn db_quiet<B: super::backend::Backend>(_: &B) -> Option<&'static str> {
+    B::QUIET
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -388,8 +412,18 @@ mod tests {
     use crate::store::testing::{postgres, sqlite};
     use crate::store::{AddedModem, Inserted, MessageQuery, PartKey, SendStatus};
 
-    /// SQLite to PostgreSQL and back: every row arrives with its id, search finds the same messages, and new
-    /// rows continue after the copied ids.
+    fn webhook() -> crate::store::deliveries::TargetRow {
+        crate::store::deliveries::TargetRow {
+            name: "webhook".into(),
+            kind: simrelay_protocol::ForwarderKind::Webhook,
+            only_codes: false,
+            sender_like: None,
+            modem: None,
+        }
+    }
+
+    /// SQLite to PostgreSQL and back: every row arrives with its id, search finds the same messages, new rows
+    /// continue after the copied ids, and a target that has delivery targets queues none for copied messages.
     #[tokio::test]
     async fn a_history_moves_between_backends_whole() {
         let from = sqlite().await;
@@ -442,6 +476,18 @@ mod tests {
         from.mark_read(&peer, Some(ids[2])).await.expect("read");
 
         let to = postgres().await;
+        // A node ran on the target before and set up a webhook: the copied messages are not delivered to it.
+        to.sync_delivery_targets(&[webhook()])
+            .await
+            .expect("a delivery target");
+        // A node running on the target meanwhile hears of nothing copied.
+        let watcher = to.open_node_again("watcher").await;
+        let mut listener = watcher
+            .cluster()
+            .expect("PostgreSQL")
+            .listen()
+            .await
+            .expect("listen");
         let report = from.copy_into(&to).await.expect("copy");
         assert_eq!(
             report,
@@ -510,14 +556,47 @@ mod tests {
             panic!("new");
         };
         assert!(next.id > ids[6], "the sequence moved past the copied ids");
+        let heard = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+            loop {
+                match listener.next().await.expect("a notice") {
+                    crate::store::postgres::cluster::Notice::Messages(ids) => return ids,
+                    crate::store::postgres::cluster::Notice::Settings => {}
+                    other => panic!("the copy notified {other:?}"),
+                }
+            }
+        })
+        .await
+        .expect("the new message notified");
+        assert_eq!(heard, vec![next.id], "copied messages are not notified");
+        let queued = to
+            .deliveries(&crate::store::deliveries::LogQuery {
+                limit: 100,
+                ..Default::default()
+            })
+            .await
+            .expect("deliveries");
+        let queued: Vec<Option<i64>> = queued.deliveries.iter().map(|d| d.message_id).collect();
+        assert_eq!(
+            queued,
+            vec![Some(next.id)],
+            "only the message committed after the copy is delivered"
+        );
         assert!(matches!(
             from.copy_into(&to).await,
             Err(StoreError::NotEmpty)
         ));
 
         let back = sqlite().await;
+        back.sync_delivery_targets(&[webhook()])
+            .await
+            .expect("a delivery target");
         let report = to.copy_into(&back).await.expect("copy back");
         assert_eq!(report.messages, 7);
+        assert_eq!(
+            back.pending_deliveries().await.expect("pending"),
+            0,
+            "nothing copied is delivered"
+        );
         assert_eq!(back.get(next.id).await.expect("get"), Some(*next));
     }
 }

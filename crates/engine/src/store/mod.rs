@@ -20,6 +20,7 @@ mod conversations;
 mod copy;
 mod corrections;
 pub(crate) mod deliveries;
+mod devices;
 mod modem_ids;
 pub(crate) mod postgres;
 mod provider_sent;
@@ -42,6 +43,7 @@ pub use conversations::{ConversationCursor, ConversationList, ThreadCursor, Thre
 pub use copy::CopyReport;
 pub(crate) use corrections::fields_of as code_fields;
 pub use corrections::{Chosen, CodeCorrection};
+pub use devices::PairingPut;
 pub use provider_sent::PartStatus;
 pub use retention::{Retention, RetentionReport};
 pub use search::{Found, MessageQuery, Order};

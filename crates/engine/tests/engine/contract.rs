@@ -16,9 +16,10 @@ use simrelay_engine::{Config, Engine};
 use simrelay_modem::{SimOptions, Simulator};
 use simrelay_protocol::{
     AddModem, ApiError, Claimed, CodeChoice, CodeCorrection, DeviceList, Health, Message,
-    MessageDetail, MessagePage, ModemList, ModemStatus, NewDevice, PairClaim, Pairing, PairingCode,
-    PairingRequest, PortList, PortReport, ProbeRequest, RemovedModem, SendAccepted, SendRequest,
-    SendStatus, SentMessage, ServerFrame, Settings, SettingsPatch,
+    MessageDetail, MessagePage, ModemList, ModemState, ModemStatus, NewDevice, PairClaim, Pairing,
+    PairingCode, PairingRequest, PinRejected, PinRequest, PortList, PortReport, ProbeRequest,
+    RemovedModem, SendAccepted, SendRequest, SendStatus, SentMessage, ServerFrame, Settings,
+    SettingsPatch,
 };
 use simrelay_protocol::{ConversationPage, MarkRead, ReadState, ThreadPage};
 use simrelay_testkit::pdu::{deliver, SENDER};
@@ -177,6 +178,7 @@ async fn every_body_round_trips_through_the_protocol_types() {
     round_trips::<SendRequest>("the reply request", &request("reply"));
     round_trips::<MarkRead>("the mark-read request", &request("mark_read"));
     round_trips::<CodeChoice>("the code choice", &request("choose_code"));
+    round_trips::<PinRequest>("the PIN request", &request("enter_pin"));
     for section in ["notifications", "retention", "hooks", "lan_on", "lan_off"] {
         round_trips::<SettingsPatch>(&format!("the {section} patch"), &request(section));
     }
@@ -273,6 +275,54 @@ async fn every_body_round_trips_through_the_protocol_types() {
     .await;
     assert_eq!(status, 200, "{body}");
     seen.response::<PortReport>("probe", body);
+
+    // A SIM that waits for its PIN: a wrong one is answered with the tries left, the right one (as the Modems
+    // screen sends it) with the unlocked modem's status.
+    let locked = Simulator::start(SimOptions {
+        pin: Some("4711".into()),
+        imei: "490154203237518".into(),
+        ..SimOptions::default()
+    })
+    .await
+    .expect("simulator");
+    let locked_port = locked.path().to_string_lossy().into_owned();
+    let (status, body) = send(
+        http.post(url(&engine, "/api/modems")),
+        &serde_json::json!({ "port": locked_port }),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let waiting = || {
+        hub.modems()
+            .into_iter()
+            .find(|m| m.port == locked_port && m.state == ModemState::PinRequired)
+    };
+    eventually("the added modem to wait for its PIN", || {
+        let found = waiting().is_some();
+        async move { found }
+    })
+    .await;
+    let locked_id = waiting().expect("waiting").id;
+    let pin_path = format!("/api/modems/{locked_id}/pin");
+    let (status, body) = send(
+        http.post(url(&engine, &pin_path)),
+        &serde_json::json!({ "pin": "0000" }),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    let rejected: PinRejected = seen.response("pin_rejected", body);
+    assert_eq!(rejected.attempts_left, Some(2));
+    let (status, body) = send(http.post(url(&engine, &pin_path)), &request("enter_pin")).await;
+    assert_eq!(status, 200, "{body}");
+    let unlocked: ModemStatus = seen.response("unlocked", body);
+    assert_ne!(unlocked.state, ModemState::PinRequired);
+    let removed = http
+        .delete(url(&engine, &format!("/api/modems/{locked_id}")))
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(removed.status(), 200);
+    locked.shutdown().await;
 
     // The demo modem comes and goes; a port that is not there is refused by name, not as a bad body.
     let (status, body) = send(http.post(url(&engine, "/api/modems")), &request("add_demo")).await;

@@ -3,7 +3,7 @@
 //! shapes their documentation gives (cited in `crates/engine/src/deliver/{ntfy,gotify,telegram}.rs`):
 //! ntfy <https://docs.ntfy.sh/publish/#publish-as-json>, Gotify <https://gotify.net/docs/pushmsg>, Telegram
 //! <https://core.telegram.org/bots/api#sendmessage>. Filters (sender pattern, modem) and forwarders set at run time
-//! through the settings are covered too.
+//! through the settings are covered too, and messages without text (binary data, WAP push) forwarded as what they are.
 
 use std::time::Duration;
 
@@ -11,6 +11,8 @@ use serde_json::json;
 use simrelay_protocol::{Forwarder, ForwarderKind, SmtpSecurity};
 
 use simrelay_engine::store::NewMessage;
+use simrelay_modem::{SimOptions, Simulator};
+use simrelay_testkit::pdu::{binary_to_port, mms_notification, SENDER};
 use simrelay_testkit::receiver::Receiver;
 use simrelay_testkit::smtp::{SmtpServer, SmtpTls};
 
@@ -352,4 +354,60 @@ async fn forwarders_set_in_the_settings_apply_to_the_next_message_and_bad_ones_n
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(receiver.requests().len(), 1);
     engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_and_wap_push_messages_are_forwarded_as_what_they_are_not_as_empty_text() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let receiver = Receiver::start(&[], Duration::ZERO)
+        .await
+        .expect("a receiver");
+    let sim = Simulator::start(SimOptions::default())
+        .await
+        .expect("simulator");
+    let mut ntfy = Forwarder::new("ntfy", ForwarderKind::Ntfy);
+    ntfy.url = Some(receiver.url("/"));
+    ntfy.topic = Some("sms-alerts".into());
+    let mut telegram = Forwarder::new("telegram", ForwarderKind::Telegram);
+    telegram.url = Some(receiver.url("/tg"));
+    telegram.token = Some("123:ABC".into());
+    telegram.chat_id = Some("-100200".into());
+    let engine = start(simrelay_engine::Config {
+        modems: vec![sim.path().to_string_lossy().into_owned()],
+        forwarders: vec![ntfy, telegram],
+        ..config(&dir.path().join("b.db"))
+    })
+    .await;
+    // Through the real path: the modem's PDU decoded by ingest, whose `text` is empty for both.
+    sim.deliver(binary_to_port(SENDER, 9200, &[1, 2, 3, 4]));
+    sim.deliver(mms_notification(SENDER, 20));
+    eventually("four requests", || async { receiver.requests().len() == 4 }).await;
+    let requests = receiver.requests();
+    let ntfy: Vec<String> = requests
+        .iter()
+        .filter(|r| r.path == "/")
+        .map(|r| r.json()["message"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(
+        ntfy.contains(&"binary message to port 9200, 4 bytes".to_owned()),
+        "{ntfy:?}"
+    );
+    assert!(
+        ntfy.iter()
+            .any(|m| m.starts_with("WAP push (application/vnd.wap.mms-message), ")),
+        "{ntfy:?}"
+    );
+    let telegram: Vec<String> = requests
+        .iter()
+        .filter(|r| r.path.starts_with("/tg/"))
+        .map(|r| r.json()["text"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(
+        telegram.contains(&format!(
+            "SMS from {SENDER}\n\nbinary message to port 9200, 4 bytes"
+        )),
+        "{telegram:?}"
+    );
+    engine.shutdown().await;
+    sim.shutdown().await;
 }

@@ -10,7 +10,9 @@ use std::path::Path;
 use serde_json::{json, Value};
 use simrelay_engine::{Config, Engine};
 use simrelay_modem::sim::{Personality, SimOptions, Simulator};
-use simrelay_protocol::{ModemStatus, PortErrorKind, PortReport, ServerEvent, ServerFrame};
+use simrelay_protocol::{
+    ModemEventKind, ModemStatus, PortErrorKind, PortReport, ServerEvent, ServerFrame,
+};
 use simrelay_testkit::pdu::deliver as pdu;
 
 use crate::common::{self, eventually, expect_error, url, ws as connect};
@@ -301,6 +303,60 @@ async fn a_modem_added_at_run_time_receives_comes_back_after_a_restart_and_is_re
         modems(&engine).await.is_empty(),
         "a removed modem stays removed"
     );
+    engine.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registration_lost_and_regained_reach_the_websocket_and_storages_the_status() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim = Simulator::start(SimOptions::default())
+        .await
+        .expect("simulator");
+    let engine = start(&dir.path().join("events.db")).await;
+    let mut ws = connect(&engine).await;
+    let port = sim.path().to_string_lossy().into_owned();
+    let r = post(&engine, "/api/modems", &json!({ "port": port })).await;
+    assert_eq!(r.status(), 201);
+    let added: ModemStatus = r.json().await.expect("status");
+    // The SIM's use, from the start-up's listing.
+    let hub = engine.hub().clone();
+    eventually("the SIM's use in the status", || {
+        let known = hub.modems().iter().any(|m| {
+            m.health
+                .storages
+                .iter()
+                .any(|s| s.memory == "SM" && s.total == 30)
+        });
+        async move { known }
+    })
+    .await;
+
+    sim.set_registration(2);
+    let (event, detail) = loop {
+        match ws.frame_in_time().await {
+            ServerFrame::Event(ServerEvent::ModemEvent {
+                modem,
+                event,
+                detail,
+                ..
+            }) => {
+                assert_eq!(modem, added.id);
+                break (event, detail);
+            }
+            _ => continue,
+        }
+    };
+    assert_eq!(event, ModemEventKind::RegistrationLost, "{detail}");
+    sim.set_registration(1);
+    let event = loop {
+        match ws.frame_in_time().await {
+            ServerFrame::Event(ServerEvent::ModemEvent { event, .. }) => break event,
+            _ => continue,
+        }
+    };
+    assert_eq!(event, ModemEventKind::RegistrationRegained);
+    drop(ws);
     engine.shutdown().await;
     sim.shutdown().await;
 }

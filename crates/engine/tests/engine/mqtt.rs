@@ -1,12 +1,15 @@
 //! MQTT against a real Mosquitto: the topics the issue names, retained state and availability, the last will,
 //! reconnecting after the broker restarts, sending from `simrelay/send`, Home Assistant discovery that follows
-//! the modems (and the notify entity that sends), and `mqtts://` with a private CA and a login.
+//! the modems (and the notify entity that sends), and `mqtts://` with a private CA and a login; a binary message
+//! keeps the API's shape on `sms` while Home Assistant shows its description.
 
 use std::time::Duration;
 
 use serde_json::{json, Value};
 use simrelay_engine::mqtt::MqttConfig;
+use simrelay_modem::{SimOptions, Simulator};
 use simrelay_protocol::{Message, SentMessage};
+use simrelay_testkit::pdu::{binary_to_port, SENDER};
 
 use simrelay_testkit::mqtt::{BrokerSetup, Heard, Mosquitto, Subscriber};
 
@@ -139,6 +142,54 @@ async fn messages_codes_state_and_discovery_reach_the_broker() {
 
     engine.shutdown().await;
     heard(&live, "simrelay/availability", |h| h.text() == "offline").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_binary_message_keeps_the_api_shape_on_sms_and_home_assistant_shows_its_description() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let broker = broker().await;
+    let sim = Simulator::start(SimOptions::default())
+        .await
+        .expect("simulator");
+    let live = subscribe(broker.port(), &["simrelay/#", "homeassistant/#"]).await;
+    let engine = start(simrelay_engine::Config {
+        modems: vec![sim.path().to_string_lossy().into_owned()],
+        mqtt: Some(MqttConfig::new(&broker.url())),
+        ..config(&dir.path().join("b.db"))
+    })
+    .await;
+    let modem = "imei_356938035643809";
+    heard(&live, &format!("simrelay/{modem}/state"), |h| {
+        h.json()["state"] == "connected"
+    })
+    .await;
+    sim.deliver(binary_to_port(SENDER, 9200, &[1, 2, 3, 4]));
+    // The `sms` topic is the API's `Message`, unchanged: empty text, and what the message is in `content`.
+    let sms = heard(&live, &format!("simrelay/{modem}/sms"), |_| true).await;
+    let published: Message = serde_json::from_slice(&sms.payload).expect("a Message");
+    assert_eq!(published.text, "");
+    assert_eq!(
+        published.description(),
+        Some("binary message to port 9200, 4 bytes")
+    );
+    let stored: Value =
+        crate::common::get_json(&engine, &format!("/api/messages/{}", published.id)).await;
+    assert_eq!(sms.json()["content"], stored["content"]);
+    // Home Assistant's "Last SMS" shows the description for it (the template reads `content.description`).
+    let config = heard(
+        &live,
+        &format!("homeassistant/sensor/simrelay_{modem}/last_sms/config"),
+        |h| !h.payload.is_empty(),
+    )
+    .await
+    .json();
+    let template = config["value_template"].as_str().unwrap_or_default();
+    assert!(
+        template.contains("value_json.content.description") && template.contains("value_json.text"),
+        "{template}"
+    );
+    engine.shutdown().await;
+    sim.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -13,6 +13,7 @@ use crate::config::{family_of, Family};
 use crate::errors::{ErrorFamily, ModemError};
 use crate::handle::Identity;
 use crate::negotiate::{choose_storage, cnmi_candidates, cnmi_command, parse_groups, Route};
+use crate::pin_counters::{counters_for, Code};
 
 impl Driver {
     pub(super) async fn init(&mut self, at: &mut AtChannel) -> Result<(), ModemError> {
@@ -222,7 +223,11 @@ impl Driver {
                     Ok(_) => {
                         // Reconnects in this run need it again (a replug powers the SIM down).
                         self.config.pin = Some(pin);
+                        // What the status said about the locked SIM is over: shown at once, not only
+                        // once the start-up is done (the answer to the user's PIN reads it).
                         self.status.pin_attempts_left = None;
+                        self.status.last_error = None;
+                        self.publish_status();
                         if let Some(reply) = reply {
                             let _ = reply.send(Ok(()));
                         }
@@ -299,22 +304,26 @@ impl Driver {
         Err(ModemError::Pin(reason))
     }
 
-    /// The wrong PINs (or PUKs) the SIM still takes, where the modem tells (`AT+CPINR`, TS
-    /// 27.007 8.65: `+CPINR: SIM PIN,<retries>,<default retries>`).
+    /// The wrong PINs (or PUKs) the SIM still takes, where the modem tells: its family's own
+    /// command first, then `AT+CPINR` (see [`crate::pin_counters`]). A command the modem refuses
+    /// or answers oddly only means the count is not shown.
     async fn pin_retries(&mut self, at: &mut AtChannel, puk: bool) -> Option<u8> {
-        let code = if puk { "SIM PUK" } else { "SIM PIN" };
-        let lines = at
-            .command("AT+CPINR", self.config.timeouts.slot)
-            .await
-            .ok()?;
-        lines.iter().find_map(|line| {
-            let rest = line.strip_prefix("+CPINR:")?.trim();
-            let (name, rest) = rest.split_once(',')?;
-            if !name.trim().trim_matches('"').eq_ignore_ascii_case(code) {
-                return None;
+        let code = if puk { Code::Puk } else { Code::Pin };
+        for counter in counters_for(self.family) {
+            match at
+                .command(counter.command(), self.config.timeouts.quick)
+                .await
+            {
+                Ok(lines) => {
+                    if let Some(left) = counter.parse(&lines, code) {
+                        return Some(left);
+                    }
+                }
+                Err(e) if e.is_link_lost() => return None,
+                Err(_) => {}
             }
-            rest.split(',').next()?.trim().parse().ok()
-        })
+        }
+        None
     }
 
     /// Reads, deletes and receives in one storage, so `+CMTI` slots are the slots `AT+CMGR` reads.
@@ -331,10 +340,17 @@ impl Driver {
             .filter(|sr| !sr.eq_ignore_ascii_case(mem));
         let command = format!("AT+CPMS=\"{mem}\",\"{mem}\",\"{mem}\"");
         match at.command(&command, self.config.timeouts.slot).await {
-            Ok(_) => self.storage = mem.to_string(),
+            Ok(lines) => {
+                self.storage = mem.to_string();
+                self.storages_chosen(&offered);
+                self.note_usage(mem, &lines);
+            }
             Err(e) if e.is_link_lost() => return Err(e),
             // Keep the modem's default storage: still readable, and the sweep lists it.
-            Err(e) => self.note_error(&e),
+            Err(e) => {
+                self.storages_chosen(&[]);
+                self.note_error(&e)
+            }
         }
         Ok(())
     }

@@ -25,8 +25,10 @@
 
 mod alarm;
 mod calls;
+mod health;
 mod init;
 mod status;
+mod storage;
 mod ussd;
 mod work;
 
@@ -112,6 +114,10 @@ pub fn spawn_with(
         imei: None,
         registration: None,
         storage: None,
+        storages: Vec::new(),
+        storage_warning: None,
+        resets: 0,
+        last_reset: None,
         pin_attempts_left: None,
     };
     let watchers = config.status_watchers.clone();
@@ -146,6 +152,8 @@ pub fn spawn_with(
         entered_pin: None,
         calls: calls::Calls::default(),
         ussd: ussd::Ussd::default(),
+        storages: storage::Storages::default(),
+        health: health::Health::default(),
     };
     tokio::spawn(driver.run());
     (
@@ -255,6 +263,10 @@ struct Driver {
     calls: calls::Calls,
     /// The USSD request waiting for the network (`ussd.rs`).
     ussd: ussd::Ussd,
+    /// Storages besides the receiving one, and a full storage to list (`storage.rs`).
+    storages: storage::Storages,
+    /// Unanswered commands, boot lines, registration (`health.rs`).
+    health: health::Health,
 }
 
 impl Driver {
@@ -456,14 +468,7 @@ impl Driver {
         self.unacked.clear();
         self.storage_lost = false;
         if let Err(e) = self.init(&mut at).await {
-            return match e {
-                ModemError::Stopped => End::Shutdown(self.shutdown_ack.take()),
-                ModemError::Pin(_) => match self.sim_wait.take() {
-                    Some(puk) => End::Locked(puk, e.to_string()),
-                    None => End::Fatal(e.to_string()),
-                },
-                e => End::Lost(e.to_string()),
-            };
+            return self.init_failed(e);
         }
         self.connected = true;
         self.status.last_error = self.warning.take();
@@ -482,6 +487,18 @@ impl Driver {
         end
     }
 
+    /// How a failed start-up ends the session.
+    fn init_failed(&mut self, e: ModemError) -> End {
+        match e {
+            ModemError::Stopped => End::Shutdown(self.shutdown_ack.take()),
+            ModemError::Pin(_) => match self.sim_wait.take() {
+                Some(puk) => End::Locked(puk, e.to_string()),
+                None => End::Fatal(e.to_string()),
+            },
+            e => End::Lost(e.to_string()),
+        }
+    }
+
     /// Runs the connected modem until the session ends: takes in URCs and requests, does the
     /// most urgent job, and sleeps when there is none.
     async fn serve(&mut self, at: &mut AtChannel, work: &mut Work) -> End {
@@ -493,6 +510,9 @@ impl Driver {
                 return End::Lost("the modem could not switch back to its message storage".into());
             }
             if let Some(end) = self.take_in(at, work) {
+                return end;
+            }
+            if let Some(end) = self.after_boot_signal(at, work).await {
                 return end;
             }
             if let Some(job) = work.next() {
@@ -510,7 +530,10 @@ impl Driver {
                     }
                 }
                 if let Some(end) = self.run_job(at, job).await {
-                    return end;
+                    match self.unless_alive(at, end).await {
+                        Some(end) => return end,
+                        None => continue,
+                    }
                 }
                 continue;
             }
@@ -577,6 +600,9 @@ impl Driver {
     fn take_in(&mut self, at: &mut AtChannel, work: &mut Work) -> Option<End> {
         while let Some(urc) = at.next_urc() {
             self.on_urc(urc, work);
+        }
+        if std::mem::take(&mut self.storages.drain_wanted) {
+            work.drain();
         }
         let oddities = at.take_oddities();
         if oddities > 0 {
@@ -678,6 +704,8 @@ impl Driver {
         reply: Option<Reply<T>>,
     ) -> Option<End> {
         let lost = lost_reason(&result);
+        self.watch_for_full(&result);
+        self.watch_for_timeout(&result);
         match (reply, result) {
             (Some(reply), result) => {
                 let _ = reply.send(result);
@@ -733,7 +761,7 @@ impl Driver {
                 }
             }
             Urc::Ready(text) => {
-                tracing::debug!(modem = %self.status.id, %text, "readiness signal ignored");
+                self.boot_signal(&text);
             }
         }
     }
@@ -770,10 +798,13 @@ impl Driver {
     /// the receiving storage is selected).
     async fn enter(&mut self, at: &mut AtChannel, storage: Option<&str>) -> Result<(), ModemError> {
         match storage {
-            Some(mem) => at
-                .command(&format!("AT+CPMS=\"{mem}\""), self.config.timeouts.slot)
-                .await
-                .map(drop),
+            Some(mem) => {
+                let lines = at
+                    .command(&format!("AT+CPMS=\"{mem}\""), self.config.timeouts.slot)
+                    .await?;
+                self.note_usage(mem, &lines);
+                Ok(())
+            }
             None => Ok(()),
         }
     }
@@ -846,6 +877,7 @@ impl Driver {
     /// with the engine; returns how many it handed on.
     async fn drain(&mut self, at: &mut AtChannel) -> Result<usize, ModemError> {
         let mut found = self.drain_storage(at, None).await?;
+        found += self.drain_sim(at).await?;
         if let Some(sr) = self.report_storage.clone() {
             match self.drain_storage(at, Some(sr)).await {
                 Err(e) if !e.is_link_lost() && !matches!(e, ModemError::Timeout { .. }) => {
@@ -868,6 +900,7 @@ impl Driver {
         let result = at.command("AT+CMGL=4", self.config.timeouts.list).await;
         self.leave(at, storage.as_deref()).await?;
         let listed = parse_listing(&result?);
+        self.listed(storage.as_deref(), listed.len());
         let now = Instant::now();
         self.in_flight.retain(|(mem, slot), _| {
             *mem != storage || listed.iter().any(|l| l.index == Some(*slot))
@@ -923,6 +956,7 @@ impl Driver {
         };
         self.leave(at, storage.as_deref()).await?;
         if result.is_ok() {
+            self.freed(storage.as_deref());
             self.in_flight.remove(&(storage, slot));
         }
         result

@@ -6,7 +6,7 @@
 
 use super::work::{StatusRead, Work};
 use super::{optional, Driver};
-use crate::answers::{parse_cind_signal, parse_cops, parse_cpms_usage, parse_creg, parse_csq};
+use crate::answers::{parse_cind_signal, parse_cops, parse_creg, parse_csq};
 use crate::channel::AtChannel;
 use crate::config::Family;
 use crate::errors::ModemError;
@@ -43,6 +43,7 @@ impl Driver {
         // TS 27.007 §8.9/§8.10: the indicator list names the signal; `+CMER` mode 3 with <ind> 1
         // reports each indicator change as `+CIEV: <index>,<value>`.
         if let Some(lines) = optional(at.command("AT+CIND=?", quick).await)? {
+            self.storages.full_indicator = super::storage::parse_cind_full(&lines);
             if let Some(index) = parse_cind_signal(&lines) {
                 if optional(at.command("AT+CMER=3,0,0,1", quick).await)?.is_some() {
                     self.signal_indicator = Some(index);
@@ -59,9 +60,10 @@ impl Driver {
         if let Some(lines) = optional(at.command("AT+CREG?", self.config.timeouts.quick).await)? {
             self.registrations[domain_index(Domain::Circuit)] = parse_creg(&lines, "+CREG:");
             self.status.registration = combined(&self.registrations);
+            self.registration_now(self.status.registration);
         }
         if let Some(lines) = optional(at.command("AT+CPMS?", self.config.timeouts.quick).await)? {
-            self.status.storage = parse_cpms_usage(&lines);
+            self.note_cpms_query(&lines);
         }
         Ok(())
     }
@@ -101,11 +103,18 @@ impl Driver {
     /// A URC the framer kept as text: a registration or signal report updates the status, a
     /// full storage is listed; anything else is ignored.
     pub(super) fn on_status_urc(&mut self, text: &str, work: &mut Work) {
+        if super::health::is_boot_signal(text) {
+            return self.boot_signal(text);
+        }
         match status_urc::parse(text) {
-            Some(StatusUrc::StorageFull) => {
-                // A full SIM refuses new messages: free it as soon as the engine commits.
-                tracing::warn!(modem = %self.status.id, %text, "message storage full; listing it");
-                work.drain();
+            // A full SIM refuses new messages: free it as soon as the engine commits.
+            Some(StatusUrc::StorageFull) => self.storage_full(text, work),
+            Some(StatusUrc::Indicator { index, value })
+                if Some(index) == self.storages.full_indicator =>
+            {
+                if value > 0 {
+                    self.storage_full(text, work);
+                }
             }
             Some(StatusUrc::Registration(domain, registration)) => {
                 self.registrations[domain_index(domain)] = Some(registration);
@@ -113,6 +122,7 @@ impl Driver {
                 if now != self.status.registration {
                     tracing::info!(modem = %self.status.id, ?now, "registration changed");
                     self.status.registration = now;
+                    self.registration_now(now);
                     if now.is_some_and(Registration::is_registered) {
                         // Perhaps another network: its name is read once, not polled.
                         work.status(StatusRead::Operator);

@@ -64,6 +64,17 @@ pub(crate) struct SimState {
     pub registration: u8,
     /// The call ringing, and hang-ups (`voice.rs`).
     pub calls: super::voice::CallState,
+    /// The modem's own message memory (`ME`), by slot (as `slots`, which is the SIM).
+    pub me: BTreeMap<u32, (Vec<u8>, bool)>,
+    /// Slots of `ME`; 0: the modem has no memory of its own and offers only the SIM.
+    pub me_capacity: u32,
+    /// New messages are stored in `ME` (`AT+CPMS` `<mem3>`), not on the SIM.
+    pub receive_me: bool,
+    /// Messages the network holds because the storage was full: delivered as soon as a slot is
+    /// free again (the memory-available notification of TS 23.040 §10.3).
+    pub network: VecDeque<Vec<u8>>,
+    /// The modem printed its storage-full indication and no slot was freed since.
+    pub full_told: bool,
 }
 
 /// Wrong PINs a fresh SIM takes before it asks for its PUK (TS 31.102 and every real SIM).
@@ -97,11 +108,39 @@ impl SimState {
         }
     }
 
-    /// Stores a PDU in the lowest free slot (like a SIM); `None` when full.
+    /// Stores a PDU in the lowest free slot of the storage new messages go to (like a SIM);
+    /// `None` when full.
     pub fn store(&mut self, pdu: Vec<u8>) -> Option<u32> {
         let slot = self.free_slot()?;
+        self.receiving().insert(slot, (pdu, false));
+        Some(slot)
+    }
+
+    /// Stores a PDU on the SIM (`SM`) whatever the storage for new messages; `None` when full.
+    pub fn store_on_sim(&mut self, pdu: Vec<u8>) -> Option<u32> {
+        let slot = (1..=self.capacity).find(|s| {
+            !self.slots.contains_key(s) && (self.receive_me || !self.arriving.contains_key(s))
+        })?;
         self.slots.insert(slot, (pdu, false));
         Some(slot)
+    }
+
+    /// The storage new messages go to (`ME` when `AT+CPMS` chose it, else the SIM).
+    pub fn receiving(&mut self) -> &mut BTreeMap<u32, (Vec<u8>, bool)> {
+        if self.receive_me {
+            &mut self.me
+        } else {
+            &mut self.slots
+        }
+    }
+
+    /// The name of the storage new messages go to, as `+CMTI` prints it.
+    pub fn receiving_name(&self) -> &'static str {
+        if self.receive_me {
+            "ME"
+        } else {
+            "SM"
+        }
     }
 
     /// Keeps a slot for a message arriving from the network (see [`SimState::arriving`]);
@@ -113,7 +152,12 @@ impl SimState {
     }
 
     fn free_slot(&self) -> Option<u32> {
-        (1..=self.capacity).find(|s| !self.slots.contains_key(s) && !self.arriving.contains_key(s))
+        let (taken, capacity) = if self.receive_me {
+            (&self.me, self.me_capacity)
+        } else {
+            (&self.slots, self.capacity)
+        };
+        (1..=capacity).find(|s| !taken.contains_key(s) && !self.arriving.contains_key(s))
     }
 
     /// Stores a status report in the `SR` storage (as many slots as the SIM); `None` when full.
@@ -123,13 +167,23 @@ impl SimState {
         Some(slot)
     }
 
-    /// The slots of a storage (`SR`: the status reports; anything else: the messages).
+    /// The slots of a storage (`SR`: the status reports; `ME`/`MT` the modem's own memory where
+    /// it has one; anything else: the SIM).
     fn storage(&mut self, mem: &str) -> &mut BTreeMap<u32, (Vec<u8>, bool)> {
-        if mem == "SR" {
-            &mut self.reports
-        } else {
-            &mut self.slots
+        match mem {
+            "SR" => &mut self.reports,
+            "ME" | "MT" if self.me_capacity > 0 => &mut self.me,
+            _ => &mut self.slots,
         }
+    }
+
+    /// Messages in a storage and its capacity.
+    fn usage_of(&mut self, mem: &str) -> (usize, u32) {
+        let capacity = match mem {
+            "ME" | "MT" if self.me_capacity > 0 => self.me_capacity,
+            _ => self.capacity,
+        };
+        (self.storage(mem).len(), capacity)
     }
 }
 
@@ -149,6 +203,8 @@ struct Settings {
     pin_ok: bool,
     /// `<mem1>` of AT+CPMS: the storage `AT+CMGR`/`AT+CMGL`/`AT+CMGD` work on.
     mem1: String,
+    /// `<mem2>` and `<mem3>` of AT+CPMS (writing, and where new messages go).
+    mem23: [String; 2],
     /// `<service>` of AT+CSMS: 1 (phase 2+) makes `+CMT`/`+CDS` wait for `AT+CNMA`.
     csms: u8,
     /// `<n>` of AT+CREG, AT+CGREG, AT+CEREG: 0 no reports, 1 the state, 2 with the location.
@@ -197,6 +253,8 @@ pub(crate) struct AtModem {
     pub sent: bool,
     /// Caller id and USSD (`voice.rs`).
     pub voice: super::voice::Voice,
+    /// The last input asked for a reset (`AT+CFUN=1,1`, Telit `AT#REBOOT`): the modem restarts.
+    pub reboot: bool,
 }
 
 const CTRL_Z: u8 = 0x1A;
@@ -204,7 +262,12 @@ const ESC: u8 = 0x1B;
 
 impl AtModem {
     pub fn new(state: Arc<Mutex<SimState>>, personality: Personality) -> Self {
-        let pin_ok = lock(&state).pin.is_none();
+        let pin_ok = {
+            let mut state = lock(&state);
+            // A power cycle brings the modem's default storage back.
+            state.receive_me = false;
+            state.pin.is_none()
+        };
         let settings = Settings {
             echo: true,
             cmee: 0,
@@ -212,6 +275,7 @@ impl AtModem {
             cnmi_mt: 0,
             pin_ok,
             mem1: "SM".into(),
+            mem23: ["SM".into(), "SM".into()],
             csms: 0,
             reg_reports: [0; 3],
             indicator_reports: false,
@@ -236,6 +300,7 @@ impl AtModem {
                 script: super::voice::default_ussd(),
                 ..Default::default()
             },
+            reboot: false,
         }
     }
 
@@ -254,10 +319,19 @@ impl AtModem {
     /// message is never stored). Returns (`+CMTI` to print, the PDU to route with `+CMT`).
     pub fn notify(&mut self, slot: u32) -> (Vec<u8>, Option<Vec<u8>>) {
         match self.settings.cnmi_mt {
-            1 => (format!("\r\n+CMTI: \"SM\",{slot}\r\n").into_bytes(), None),
+            1 => {
+                let mem = lock(&self.state).receiving_name();
+                (
+                    format!("\r\n+CMTI: \"{mem}\",{slot}\r\n").into_bytes(),
+                    None,
+                )
+            }
             2 => (
                 Vec::new(),
-                lock(&self.state).slots.remove(&slot).map(|(pdu, _)| pdu),
+                lock(&self.state)
+                    .receiving()
+                    .remove(&slot)
+                    .map(|(pdu, _)| pdu),
             ),
             _ => (Vec::new(), None),
         }
@@ -480,7 +554,7 @@ impl AtModem {
             }
             ("+CPIN", Arg::Set(_)) => self.enter_pin(out, arg_raw),
             // TS 27.007 8.65: the tries left for each code, whatever the lock state.
-            ("+CPINR", Arg::None | Arg::Set(_)) => {
+            ("+CPINR", Arg::None | Arg::Set(_)) if self.personality.answers_cpinr() => {
                 let (pin_left, puk_left) = {
                     let state = lock(&self.state);
                     (state.pin_left, state.puk_left)
@@ -488,6 +562,12 @@ impl AtModem {
                 self.info(out, &format!("+CPINR: SIM PIN,{pin_left},{PIN_TRIES}"));
                 self.info(out, &format!("+CPINR: SIM PUK,{puk_left},{PUK_TRIES}"));
                 self.ok(out)
+            }
+            // The family's own counter command (see `pin_counters` for the formats).
+            ("+SPIC" | "^CPIN" | "+QPINC", counter_arg)
+                if self.personality.pin_counter_command() == Some(name) =>
+            {
+                self.vendor_pin_counter(name, &counter_arg, out)
             }
             ("^CURC", Arg::Set(v)) if self.personality == Personality::HuaweiE3372 => {
                 self.curc_off = v.trim() == "0";
@@ -521,44 +601,62 @@ impl AtModem {
                 self.ok(out)
             }
             ("+CPMS", Arg::Test) => {
-                let first = if self.report_storage {
-                    "(\"SM\",\"ME\",\"SR\")"
+                // The modem's own memory only where it has one.
+                let mems = if lock(&self.state).me_capacity > 0 {
+                    "\"SM\",\"ME\""
                 } else {
-                    "(\"SM\",\"ME\")"
+                    "\"SM\""
                 };
-                self.info(
-                    out,
-                    &format!("+CPMS: {first},(\"SM\",\"ME\"),(\"SM\",\"ME\")"),
-                );
+                let sr = if self.report_storage { ",\"SR\"" } else { "" };
+                self.info(out, &format!("+CPMS: ({mems}{sr}),({mems}),({mems})"));
                 self.ok(out)
             }
             ("+CPMS", Arg::Query) => {
-                let (used, total) = self.usage();
-                let mem = self.settings.mem1.clone();
-                self.info(
-                    out,
-                    &format!(
-                        "+CPMS: \"{mem}\",{used},{total},\"SM\",{used},{total},\"SM\",{used},{total}"
-                    ),
-                );
+                let mems = [
+                    self.settings.mem1.clone(),
+                    self.settings.mem23[0].clone(),
+                    self.settings.mem23[1].clone(),
+                ];
+                let fields: Vec<String> = mems
+                    .iter()
+                    .map(|mem| {
+                        let (used, total) = self.usage(mem);
+                        format!("\"{mem}\",{used},{total}")
+                    })
+                    .collect();
+                self.info(out, &format!("+CPMS: {}", fields.join(",")));
                 self.ok(out)
             }
             ("+CPMS", Arg::Set(v)) => {
                 let mems: Vec<&str> = v.split(',').map(|m| m.trim().trim_matches('"')).collect();
                 let report_storage = self.report_storage;
-                let valid = mems.iter().enumerate().all(|(i, m)| {
-                    matches!(*m, "SM" | "ME" | "MT" | "")
-                        || (i == 0 && *m == "SR" && report_storage)
-                });
+                let has_me = lock(&self.state).me_capacity > 0;
+                let valid = mems.len() <= 3
+                    && mems.iter().enumerate().all(|(i, m)| {
+                        matches!(*m, "SM" | "")
+                            || (has_me && matches!(*m, "ME" | "MT"))
+                            || (i == 0 && *m == "SR" && report_storage)
+                    });
                 if valid {
-                    if let Some(first) = mems.first().filter(|m| !m.is_empty()) {
-                        self.settings.mem1 = (*first).to_string();
+                    for (i, mem) in mems.iter().enumerate().filter(|(_, m)| !m.is_empty()) {
+                        match i {
+                            0 => self.settings.mem1 = (*mem).to_string(),
+                            i => self.settings.mem23[i - 1] = (*mem).to_string(),
+                        }
                     }
-                    let (used, total) = self.usage();
-                    self.info(
-                        out,
-                        &format!("+CPMS: {used},{total},{used},{total},{used},{total}"),
-                    );
+                    lock(&self.state).receive_me = self.settings.mem23[1] != "SM";
+                    let fields: Vec<String> = [
+                        self.settings.mem1.clone(),
+                        self.settings.mem23[0].clone(),
+                        self.settings.mem23[1].clone(),
+                    ]
+                    .iter()
+                    .map(|mem| {
+                        let (used, total) = self.usage(mem);
+                        format!("{used},{total}")
+                    })
+                    .collect();
+                    self.info(out, &format!("+CPMS: {}", fields.join(",")));
                     self.ok(out)
                 } else {
                     self.cms(out, 302)
@@ -682,6 +780,8 @@ impl AtModem {
                         return self.cms(out, 321);
                     }
                 }
+                // Room again: a later full storage is told again.
+                state.full_told = false;
                 drop(state);
                 self.ok(out)
             }
@@ -778,6 +878,15 @@ impl AtModem {
                 self.info(out, "+COPS: 0,0,\"SimRelay Demo\",7");
                 self.ok(out)
             }
+            // TS 27.007 §8.2: `<rst>` 1 resets the modem; Telit's own reboot command.
+            ("+CFUN", Arg::Set(v)) if v.replace(' ', "").ends_with(",1") => {
+                self.reboot = true;
+                self.ok(out)
+            }
+            ("#REBOOT", Arg::None) if self.personality == Personality::Telit => {
+                self.reboot = true;
+                self.ok(out)
+            }
             ("+CSCS", _) | ("+CFUN", _) | ("+CMMS", _) => self.ok(out),
             ("+CLIP", Arg::Set(v)) => {
                 self.voice.clip = v.trim() == "1";
@@ -841,11 +950,29 @@ impl AtModem {
         }
     }
 
-    fn usage(&self) -> (usize, u32) {
-        let mem = self.settings.mem1.clone();
+    fn usage(&self, mem: &str) -> (usize, u32) {
+        lock(&self.state).usage_of(mem)
+    }
+
+    /// What the modem prints when its storage for new messages is full (once, until a slot is
+    /// freed), in its family's words: Huawei `^SMMEMFULL`, Quectel `+QIND: "smsfull"`, SIMCom
+    /// `+CIEV: "SMSFULL",1`, the TS 27.007 `smsfull` indicator where `AT+CMER` asked for it.
+    pub fn full_urc(&self) -> Vec<u8> {
         let mut state = lock(&self.state);
-        let capacity = state.capacity;
-        (state.storage(&mem).len(), capacity)
+        if std::mem::replace(&mut state.full_told, true) {
+            return Vec::new();
+        }
+        let mem = state.receiving_name();
+        drop(state);
+        let line = match self.personality {
+            Personality::HuaweiE3372 => format!("^SMMEMFULL: \"{mem}\""),
+            Personality::Ec25 => format!("+QIND: \"smsfull\",\"{mem}\""),
+            Personality::Sim800l | Personality::Sim7600 => "+CIEV: \"SMSFULL\",1".into(),
+            // `smsfull` is the fifth indicator `AT+CIND=?` lists.
+            _ if self.settings.indicator_reports => "+CIEV: 5,1".into(),
+            _ => return Vec::new(),
+        };
+        format!("\r\n{line}\r\n").into_bytes()
     }
 
     /// Where the SIM stands: a wrong PIN too many moves it to PUK, a wrong PUK too many blocks it.
@@ -860,6 +987,44 @@ impl AtModem {
         } else {
             SimLock::Pin
         }
+    }
+
+    /// SIMCom `AT+SPIC`, Huawei `AT^CPIN?`, Quectel `AT+QPINC="SC"`/`AT+QPINC?`: the tries left
+    /// in each vendor's format (PIN2 and PUK2 are not simulated: always fresh).
+    fn vendor_pin_counter(&mut self, name: &str, arg: &Arg, out: &mut Vec<u8>) {
+        let lock_now = self.sim_lock();
+        let (pin, puk) = {
+            let state = lock(&self.state);
+            (state.pin_left, state.puk_left)
+        };
+        let lines = match (name, arg) {
+            ("+SPIC", Arg::None) => vec![format!("+SPIC: {pin},{puk},{PIN_TRIES},{PUK_TRIES}")],
+            ("^CPIN", Arg::Query) => {
+                let (code, times) = match lock_now {
+                    SimLock::Ready => ("READY", String::new()),
+                    SimLock::Pin => ("SIM PIN", pin.to_string()),
+                    SimLock::Puk | SimLock::Blocked => ("SIM PUK", puk.to_string()),
+                };
+                vec![format!(
+                    "^CPIN: {code},{times},{puk},{pin},{PUK_TRIES},{PIN_TRIES}"
+                )]
+            }
+            ("+QPINC", Arg::Set(facility)) if facility.trim() == "\"SC\"" => {
+                vec![format!("+QPINC: \"SC\",{pin},{puk}")]
+            }
+            ("+QPINC", Arg::Set(facility)) if facility.trim() == "\"P2\"" => {
+                vec![format!("+QPINC: \"P2\",{PIN_TRIES},{PUK_TRIES}")]
+            }
+            ("+QPINC", Arg::Query) => vec![
+                format!("+QPINC: \"SC\",{pin},{puk}"),
+                format!("+QPINC: \"P2\",{PIN_TRIES},{PUK_TRIES}"),
+            ],
+            _ => return self.cme(out, 3),
+        };
+        for line in lines {
+            self.info(out, &line);
+        }
+        self.ok(out)
     }
 
     /// `AT+CPIN=<pin>` or, once the SIM wants its PUK, `AT+CPIN=<puk>,<new pin>`.
@@ -1115,6 +1280,50 @@ mod tests {
         assert_eq!(run(&mut m, "AT+CMGF=0\r"), "\r\n+CMS ERROR: 302\r\n");
         m.ready = true;
         assert_eq!(run(&mut m, "AT+CMGF=0\r"), "\r\nOK\r\n");
+    }
+
+    #[test]
+    fn each_personality_tells_the_tries_left_its_own_way() {
+        let locked = |personality| {
+            let state = Arc::new(Mutex::new(SimState::new(3)));
+            lock(&state).pin = Some("1234".into());
+            let mut m = AtModem::new(state, personality);
+            run(&mut m, "ATE0\rAT+CMEE=1\r");
+            assert_eq!(run(&mut m, "AT+CPIN=\"0000\"\r"), "\r\n+CME ERROR: 16\r\n");
+            m
+        };
+        let mut m = locked(Personality::Sim800l);
+        assert_eq!(
+            run(&mut m, "AT+SPIC\r"),
+            "\r\n+SPIC: 2,10,3,10\r\n\r\nOK\r\n"
+        );
+        assert_eq!(run(&mut m, "AT+CPINR\r"), "\r\n+CME ERROR: 4\r\n");
+        let mut m = locked(Personality::HuaweiE3372);
+        assert_eq!(
+            run(&mut m, "AT^CPIN?\r"),
+            "\r\n^CPIN: SIM PIN,2,10,2,10,3\r\n\r\nOK\r\n"
+        );
+        assert_eq!(run(&mut m, "AT+SPIC\r"), "\r\n+CME ERROR: 4\r\n");
+        let mut m = locked(Personality::Ec25);
+        assert_eq!(
+            run(&mut m, "AT+QPINC=\"SC\"\r"),
+            "\r\n+QPINC: \"SC\",2,10\r\n\r\nOK\r\n"
+        );
+        assert_eq!(
+            run(&mut m, "AT+QPINC?\r"),
+            "\r\n+QPINC: \"SC\",2,10\r\n\r\n+QPINC: \"P2\",3,10\r\n\r\nOK\r\n"
+        );
+        assert_eq!(run(&mut m, "AT+QPINC=\"XX\"\r"), "\r\n+CME ERROR: 3\r\n");
+        let mut m = locked(Personality::Sim7600);
+        assert!(run(&mut m, "AT+SPIC\r").contains("+SPIC: 2,10,3,10"));
+        assert!(run(&mut m, "AT+CPINR\r").contains("+CPINR: SIM PIN,2,3"));
+        // Once the SIM wants its PUK, Huawei names it and counts PUK tries.
+        let mut m = locked(Personality::HuaweiE3372);
+        run(&mut m, "AT+CPIN=\"0000\"\rAT+CPIN=\"0000\"\r");
+        assert_eq!(
+            run(&mut m, "AT^CPIN?\r"),
+            "\r\n^CPIN: SIM PUK,10,10,0,10,3\r\n\r\nOK\r\n"
+        );
     }
 
     #[test]

@@ -70,6 +70,25 @@ impl Personality {
         }
     }
 
+    /// Whether it answers `AT+CPINR`: the simulated SIM800L, E3372 and EC25 know only their
+    /// vendor's counter command, so the driver's fallback to those is exercised.
+    pub(crate) fn answers_cpinr(self) -> bool {
+        matches!(
+            self,
+            Personality::Generic | Personality::Sim7600 | Personality::Telit
+        )
+    }
+
+    /// The vendor command (name as `AT+CPIN` parses it) that tells the SIM's tries left.
+    pub(crate) fn pin_counter_command(self) -> Option<&'static str> {
+        match self {
+            Personality::Sim800l | Personality::Sim7600 => Some("+SPIC"),
+            Personality::HuaweiE3372 => Some("^CPIN"),
+            Personality::Ec25 => Some("+QPINC"),
+            Personality::Generic | Personality::Telit => None,
+        }
+    }
+
     /// The readiness line it prints once SMS is usable, if any.
     fn ready_line(self) -> &'static str {
         match self {
@@ -113,6 +132,9 @@ pub struct SimOptions {
     pub personality: Personality,
     /// Number of SIM slots.
     pub capacity: u32,
+    /// Slots of the modem's own message memory (`ME`, offered by `AT+CPMS=?` besides the SIM);
+    /// 0: none, the modem stores messages only on the SIM.
+    pub me_capacity: u32,
     /// A SIM PIN the driver must enter (`None`: SIM unlocked).
     pub pin: Option<String>,
     /// The SIM's PUK (`AT+CPIN=<puk>,<new pin>` after three wrong PINs).
@@ -168,6 +190,7 @@ impl Default for SimOptions {
         SimOptions {
             personality: Personality::Generic,
             capacity: 30,
+            me_capacity: 0,
             pin: None,
             puk: "12345678".into(),
             ready_delay: Duration::ZERO,
@@ -208,6 +231,8 @@ enum Command {
     Arrived(u32),
     /// Print these bytes as they are.
     Raw(Vec<u8>),
+    /// A message found the storage full: print the modem's storage-full indication.
+    Full,
     /// Deliver a message or report directly (`+CMT`/`+CDS` with its PDU), through the phase 2+
     /// acknowledgement gate.
     Direct(Delivery),
@@ -219,6 +244,10 @@ enum Command {
     Ring(u64),
     /// Stop (or resume) answering anything, like hung firmware.
     Mute(bool),
+    /// Hang (or recover): as `Mute`, but a reset command still gets through and restarts it.
+    Hang(bool),
+    /// Restart on its own, as after a power dip: settings back to defaults, boot lines printed.
+    Reboot,
     /// Close the pty as if the USB cable was pulled.
     Unplug(oneshot::Sender<()>),
     /// Create a new pty (a new path) as if the modem came back.
@@ -244,6 +273,7 @@ impl Simulator {
             let mut sim = lock(&state);
             sim.pin = options.pin.clone();
             sim.puk = options.puk.clone();
+            sim.me_capacity = options.me_capacity;
         }
         let pty = Pty::open()?;
         let path = pty.path.clone();
@@ -272,23 +302,34 @@ impl Simulator {
         self.link.as_deref()
     }
 
-    /// Puts a PDU (with its SMSC field) on the SIM without any URC, as if it arrived while nobody
-    /// listened. Returns its slot, or 0 when the SIM is full (the message is then dropped).
+    /// Puts a PDU (with its SMSC field) on the SIM (`SM`) without any URC, as if it arrived while
+    /// nobody listened. Returns its slot, or 0 when the SIM is full (the message is then dropped).
     pub fn store(&self, pdu: Vec<u8>) -> u32 {
-        lock(&self.state).store(pdu).unwrap_or(0)
+        lock(&self.state).store_on_sim(pdu).unwrap_or(0)
     }
 
     /// A message arrives now: it is stored and the modem prints `+CMTI: "SM",<slot>` (or routes it
-    /// with `+CMT`, or stays silent, as AT+CNMI was set). Returns the slot, 0 when the SIM is full.
+    /// with `+CMT`, or stays silent, as AT+CNMI was set). Returns the slot; 0 when the storage is
+    /// full: the modem prints its storage-full indication, and the network keeps the message and
+    /// delivers it again as soon as a slot is freed (the memory-available notification).
     pub fn deliver(&self, pdu: Vec<u8>) -> u32 {
-        let Some(slot) = lock(&self.state).arrive(pdu) else {
+        let arrived = {
+            let mut state = lock(&self.state);
+            let slot = state.arrive(pdu.clone());
+            if slot.is_none() {
+                state.network.push_back(pdu);
+            }
+            slot
+        };
+        let Some(slot) = arrived else {
+            let _ = self.commands.send(Command::Full);
             return 0;
         };
         if self.commands.send(Command::Arrived(slot)).is_err() {
             // A stopped task only means nobody will see the URC; the message is on the SIM.
             let mut state = lock(&self.state);
             if let Some(pdu) = state.arriving.remove(&slot) {
-                state.slots.insert(slot, (pdu, false));
+                state.receiving().insert(slot, (pdu, false));
             }
         }
         slot
@@ -306,7 +347,8 @@ impl Simulator {
         let (mem, slot) = if self.report_storage {
             ("SR", lock(&self.state).store_report(pdu))
         } else {
-            ("SM", lock(&self.state).store(pdu))
+            let mut state = lock(&self.state);
+            (state.receiving_name(), state.store(pdu))
         };
         let Some(slot) = slot else { return 0 };
         let urc = format!("\r\n+CDSI: \"{mem}\",{slot}\r\n").into_bytes();
@@ -367,7 +409,7 @@ impl Simulator {
         lock(&self.state).ack_timeouts
     }
 
-    /// Messages still on the SIM, by slot.
+    /// Messages still stored (on the SIM, and in the modem's own memory), by slot.
     ///
     /// A message [`Simulator::deliver`] just handed over counts from that moment, in the slot
     /// kept for it, until the modem has stored it there or routed it to the computer.
@@ -383,9 +425,25 @@ impl Simulator {
                     .iter()
                     .map(|(slot, pdu)| (*slot, pdu.clone())),
             )
+            .chain(state.me.iter().map(|(slot, (pdu, _))| (*slot, pdu.clone())))
             .collect();
         stored.sort_by_key(|(slot, _)| *slot);
         stored
+    }
+
+    /// Messages the network still holds because the storage was full.
+    pub fn held_by_network(&self) -> usize {
+        lock(&self.state).network.len()
+    }
+
+    /// Messages in the modem's own memory (`ME`), by slot.
+    pub fn stored_in_modem(&self) -> Vec<(u32, Vec<u8>)> {
+        let state = lock(&self.state);
+        state
+            .me
+            .iter()
+            .map(|(slot, (pdu, _))| (*slot, pdu.clone()))
+            .collect()
     }
 
     /// Makes the modem print `bytes` now, as they are: any URC (`+CDS`, `RING`, `SMS Ready`),
@@ -402,6 +460,23 @@ impl Simulator {
     /// Makes the modem hang (stop answering, drop input) or come back to life. The pty stays.
     pub fn set_mute(&self, muted: bool) {
         let _ = self.commands.send(Command::Mute(muted));
+    }
+
+    /// Makes the modem hang (`true`): it answers nothing and prints nothing, until a reset
+    /// command (`AT+CFUN=1,1`, Telit `AT#REBOOT`) gets through to the part of the firmware that
+    /// still listens and restarts it, or `hang(false)`. Unlike [`Simulator::set_mute`], a driver
+    /// can bring it back itself.
+    pub fn hang(&self, hung: bool) {
+        let _ = self.commands.send(Command::Hang(hung));
+    }
+
+    /// Makes the modem restart on its own now (a power dip, a firmware watchdog): its settings go
+    /// back to power-on defaults (echo on, no `AT+CNMI` indications, the SIM as storage), it
+    /// prints `RDY` and `+CPIN: READY`, then its readiness line after
+    /// [`SimOptions::ready_delay`]. The pty stays open, like a UART modem's line. Messages on the
+    /// SIM stay.
+    pub fn reboot(&self) {
+        let _ = self.commands.send(Command::Reboot);
     }
 
     /// How often the driver tried a PIN with `AT+CPIN=...`.
@@ -682,6 +757,8 @@ async fn run(
     let mut held: Vec<u8> = Vec::new();
     let mut held_until = tokio::time::Instant::now();
     let mut muted = false;
+    // Hung until a reset command (`Command::Hang`).
+    let mut hung = false;
     // Phase 2+: the direct delivery waiting for AT+CNMA, and those held back behind it.
     let mut gate = AckGate::new();
     let mut last_output: Option<tokio::time::Instant> = None;
@@ -709,6 +786,8 @@ async fn run(
                 }
             } => Wake::Read(read),
         };
+        // The modem restarts after this output (a reset command, or on its own).
+        let mut reboot = false;
         let output = match wake {
             Wake::Command(None | Some(Command::Shutdown)) => return,
             Wake::Command(Some(Command::Arrived(slot))) => {
@@ -721,7 +800,7 @@ async fn run(
                         continue;
                     };
                     if !routed_anyway {
-                        state.slots.insert(slot, (pdu.clone(), false));
+                        state.receiving().insert(slot, (pdu.clone(), false));
                     }
                     pdu
                 };
@@ -764,6 +843,7 @@ async fn run(
                 ring
             }
             Wake::UssdReply => ussd_due.take().map(|(_, reply)| reply).unwrap_or_default(),
+            Wake::Command(Some(Command::Full)) => modem.full_urc(),
             Wake::Command(Some(Command::Direct(delivery))) => {
                 gate.offer(&modem, &state, delivery, options.ack_timeout)
             }
@@ -788,6 +868,14 @@ async fn run(
             Wake::Command(Some(Command::Mute(on))) => {
                 muted = on;
                 continue;
+            }
+            Wake::Command(Some(Command::Hang(on))) => {
+                hung = on;
+                continue;
+            }
+            Wake::Command(Some(Command::Reboot)) => {
+                reboot = true;
+                Vec::new()
             }
             Wake::Command(Some(Command::Unplug(done))) => {
                 pty = None;
@@ -824,6 +912,16 @@ async fn run(
             Wake::Read(Ok(0)) => continue,
             // Hung firmware: what the driver writes is lost.
             Wake::Read(Ok(_)) if muted => continue,
+            // Hung, but a reset command still restarts it.
+            Wake::Read(Ok(n)) if hung => {
+                let text = String::from_utf8_lossy(&buf[..n]).to_ascii_uppercase();
+                if !(text.contains("AT+CFUN=1,1") || text.contains("AT#REBOOT")) {
+                    continue;
+                }
+                hung = false;
+                reboot = true;
+                modem.input(&buf[..n])
+            }
             // Too soon after the last answer: a slow UART module misses the command.
             Wake::Read(Ok(n))
                 if buf[..n].contains(&b'\r')
@@ -840,6 +938,7 @@ async fn run(
                 if let Some(reply) = modem.voice.reply.take() {
                     ussd_due = Some((tokio::time::Instant::now() + options.ussd_delay, reply));
                 }
+                reboot = std::mem::take(&mut modem.reboot);
                 if std::mem::take(&mut modem.sent) && !options.send_delay.is_zero() {
                     sending = Some((tokio::time::Instant::now() + options.send_delay, out));
                     continue;
@@ -850,6 +949,13 @@ async fn run(
                     &state,
                     options.ack_timeout,
                     options.chaos.route_directly,
+                ));
+                // A slot freed: what the network held for the full storage comes now.
+                out.extend(redeliver(
+                    &mut modem,
+                    &state,
+                    &mut gate,
+                    options.ack_timeout,
                 ));
                 if held.is_empty() || out.is_empty() {
                     out
@@ -864,7 +970,20 @@ async fn run(
                 continue;
             }
         };
-        if muted {
+        let mut output = output;
+        if reboot {
+            // Power-on defaults; what it had not printed yet is gone.
+            modem = new_modem();
+            held.clear();
+            sending = None;
+            ready_at = tokio::time::Instant::now() + options.ready_delay;
+            gate.restart(&state, ready_at + Duration::from_secs(1));
+            output.extend_from_slice(b"\r\nRDY\r\n\r\n+CPIN: READY\r\n");
+            if modem.ready {
+                output.extend_from_slice(options.personality.ready_line().as_bytes());
+            }
+        }
+        if muted || hung {
             continue;
         }
         // A Huawei stick chatters until AT^CURC=0.
@@ -880,6 +999,38 @@ async fn run(
             }
         }
     }
+}
+
+/// Delivers what the network held for a full storage while there is room: stored and announced,
+/// or routed, as `AT+CNMI` says.
+fn redeliver(
+    modem: &mut AtModem,
+    state: &Mutex<SimState>,
+    gate: &mut AckGate,
+    timeout: Duration,
+) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let slot = {
+            let mut state = lock(state);
+            let Some(pdu) = state.network.front().cloned() else {
+                break;
+            };
+            // Still full: the network waits for the next freed slot.
+            let Some(slot) = state.store(pdu) else { break };
+            state.network.pop_front();
+            slot
+        };
+        if modem.routing_off {
+            continue;
+        }
+        let (cmti, routed) = modem.notify(slot);
+        out.extend(cmti);
+        if let Some(pdu) = routed {
+            out.extend(gate.offer(modem, state, Delivery::Message(pdu), timeout));
+        }
+    }
+    out
 }
 
 /// A message or status report the network delivers directly.

@@ -21,6 +21,8 @@ pub enum Notice {
     Sent(i64),
     /// The run-time settings changed.
     Settings,
+    /// A device was paired or revoked, or its last-seen time changed.
+    Devices,
     /// A user changed a message's code (its id).
     CodeChanged(i64),
     /// A modem's status changed (its id).
@@ -108,6 +110,7 @@ impl Listener {
                     Err(_) => continue,
                 },
                 "settings" => Notice::Settings,
+                "devices" => Notice::Devices,
                 "modem" => Notice::Modem(payload.ids),
                 "modem_removed" => Notice::ModemRemoved(payload.ids),
                 _ => continue,

@@ -97,6 +97,9 @@ impl Backend for Postgres {
         &self.node
     }
 
+    // Read by the notifying triggers (migration 0017); `SET LOCAL` ends with the transaction.
+    const QUIET: Option<&'static str> = Some("SET LOCAL simrelay.quiet = 'on'");
+
     const SKIP_LOCKED: &'static str = " FOR NO KEY UPDATE SKIP LOCKED";
 
     fn resequence(&self, table: &str) -> Option<String> {

@@ -122,6 +122,8 @@ impl Backend for Sqlite {
         ""
     }
 
+    const QUIET: Option<&'static str> = None;
+
     const SKIP_LOCKED: &'static str = "";
 
     fn resequence(&self, _table: &str) -> Option<String> {
