@@ -643,6 +643,37 @@ pub async fn enter_pin(
     .await
 }
 
+/// `POST /api/modems/{id}/ussd {"code"}`: sends a USSD code and answers the network's reply (up to 30 s).
+pub async fn ussd(
+    endpoint: &Endpoint,
+    id: &str,
+    code: &str,
+) -> Result<simrelay_protocol::UssdReply, ApiFailure> {
+    let path = format!("/api/modems/{}/ussd", percent_encode(id));
+    send_json(
+        endpoint,
+        &path,
+        Request::post(&endpoint.http_url(&path)),
+        &simrelay_protocol::UssdRequest {
+            code: code.to_owned(),
+        },
+    )
+    .await
+}
+
+/// `GET /api/calls?modem=&limit=`: a modem's calls, newest first.
+pub async fn calls(
+    endpoint: &Endpoint,
+    modem: &str,
+    limit: u32,
+) -> Result<simrelay_protocol::CallPage, ApiFailure> {
+    get_json(
+        endpoint,
+        &format!("/api/calls?modem={}&limit={limit}", percent_encode(modem)),
+    )
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -213,6 +213,10 @@ impl Connection {
             }
             Frame::Settings(settings) => app.server_settings.set(Some(settings)),
             Frame::Error(detail) => leptos::logging::warn!("server: {detail}"),
+            Frame::Call(call) => app.calls.update(|calls| {
+                calls.insert(0, call);
+                calls.truncate(100);
+            }),
         }
     }
 
@@ -296,6 +300,8 @@ pub enum Frame {
     Settings(Settings),
     /// `error`: the server's answer to a frame it could not act on.
     Error(String),
+    /// `call`: someone called a modem.
+    Call(simrelay_protocol::Call),
 }
 
 impl Frame {
@@ -309,6 +315,7 @@ impl Frame {
                 Frame::Error("error".into())
             }
             ServerFrame::Notice(ServerNotice::Error { detail, .. }) => Frame::Error(detail),
+            ServerFrame::Notice(ServerNotice::Call(call)) => Frame::Call(call),
         })
     }
 }

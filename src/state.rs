@@ -107,6 +107,9 @@ pub struct AppState {
     pub inbox: RwSignal<Inbox>,
     /// Status of every modem, as the server reported it.
     pub modems: RwSignal<Vec<ModemStatus>>,
+    /// Calls announced live since the page loaded (`call` frames), newest first; the Modems screen adds them
+    /// to the history it loads.
+    pub calls: RwSignal<Vec<simrelay_protocol::Call>>,
     /// State of the WebSocket.
     pub conn: RwSignal<ConnState>,
     /// Set when the server refused our token, phrased for the user.
@@ -133,6 +136,7 @@ impl AppState {
         Self {
             inbox: RwSignal::new(Inbox::with_cap(LIVE_CAP)),
             modems: RwSignal::new(Vec::new()),
+            calls: RwSignal::new(Vec::new()),
             conn: RwSignal::new(ConnState::Connecting),
             auth_error: RwSignal::new(None),
             unread: RwSignal::new(0),

@@ -134,6 +134,8 @@ pub async fn start(
     // The URL carries the token: the log (a file others may be shown) gets the address only.
     tracing::info!(addr = %engine.local_addr(), "engine started");
     let events = engine.subscribe();
+    let calls = engine.subscribe_calls();
+    let hub = engine.hub().clone();
     let settings = engine.hub().watch_settings();
 
     let (window_tx, window_events) = mpsc::unbounded_channel();
@@ -163,6 +165,7 @@ pub async fn start(
         }
     };
     shell::spawn_event_loop(shell.clone(), events);
+    shell::spawn_call_loop(shell.clone(), calls, hub);
     shell::spawn_settings_loop(shell.clone(), settings);
     if !options.minimized {
         shell.show_window();

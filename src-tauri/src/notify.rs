@@ -3,9 +3,9 @@
 //! [`Note::for_message`] decides the words (code first in the title, the untrusted SMS text shortened and escaped in
 //! the body); a [`Notifier`] shows it and reports which action the user took. [`DesktopNotifier`] uses notify-rust,
 //! which speaks `org.freedesktop.Notifications` on Linux (with actions) and does what it can on Windows and macOS.
-//! [`Note::for_locked_sim`] tells the user when a SIM waits for its PIN (or PUK).
+//! [`Note::for_locked_sim`] tells the user when a SIM waits for its PIN (or PUK), [`Note::for_call`] of a missed call.
 
-use simrelay_protocol::{Message, ModemState, ModemStatus};
+use simrelay_protocol::{Call, Message, ModemState, ModemStatus};
 
 /// Longest body, in characters, before the text is cut with an ellipsis: notification popups show about three
 /// lines, and a long SMS would only push the code out of view.
@@ -101,6 +101,24 @@ impl Note {
 }
 
 impl Note {
+    /// "Missed call from …" for an incoming call (the caller's number is untrusted text, escaped like an SMS);
+    /// `modem` is the called modem's name. A click opens the window.
+    pub fn for_call(call: &Call, modem: &str) -> Self {
+        let from = one_line(&call.from);
+        let title = if call.rejected {
+            format!("Rejected call from {from}")
+        } else {
+            format!("Missed call from {from}")
+        };
+        Self {
+            title: escape_markup(&title),
+            body: escape_markup(&format!("on {}", one_line(modem))),
+            code: None,
+            message_id: 0,
+            click_copies: false,
+        }
+    }
+
     /// The notification for a modem that just started waiting for its SIM PIN (or PUK); `None` when `modem` does
     /// not wait for one, or already did (`previous`), so a status refresh does not raise it again.
     pub fn for_locked_sim(previous: Option<ModemState>, modem: &ModemStatus) -> Option<Self> {
@@ -275,6 +293,28 @@ mod tests {
             alternatives: Vec::new(),
             ..Message::default()
         }
+    }
+
+    #[test]
+    fn a_call_says_missed_and_escapes_the_number() {
+        let at = DateTime::parse_from_rfc3339("2026-12-07T18:00:00+01:00").unwrap();
+        let mut call = Call {
+            id: 1,
+            modem: "imei:1".into(),
+            from: "+49<b>151</b>".into(),
+            at,
+            rejected: false,
+        };
+        let note = Note::for_call(&call, "Work SIM");
+        assert_eq!(note.title, "Missed call from +49&lt;b&gt;151&lt;/b&gt;");
+        assert_eq!(note.body, "on Work SIM");
+        assert_eq!(note.code, None);
+        call.rejected = true;
+        call.from = "unknown".into();
+        assert_eq!(
+            Note::for_call(&call, "x").title,
+            "Rejected call from unknown"
+        );
     }
 
     #[test]

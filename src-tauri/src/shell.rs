@@ -11,7 +11,7 @@ use crate::pause::Pause;
 use crate::settings::NoteSettings;
 use simrelay_engine::Engine;
 use simrelay_protocol::{
-    Message, ModemState, ModemStatus, Notifications, ServerEvent, Settings, SettingsPatch,
+    Call, Message, ModemState, ModemStatus, Notifications, ServerEvent, Settings, SettingsPatch,
 };
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -340,6 +340,24 @@ impl Shell {
         );
     }
 
+    /// An incoming call raises "Missed call from …" as a code would (not with notifications off or paused); a
+    /// click opens the window.
+    pub(crate) fn on_call(self: &Arc<Self>, call: Call, modem: &str) {
+        let settings = self.note_settings();
+        if !should_notify(settings.mode, self.pause().is_paused(Instant::now()), true) {
+            return;
+        }
+        let shell = self.clone();
+        self.notifier.show(
+            Note::for_call(&call, modem),
+            Box::new(move |action| {
+                if action == NoteAction::Open {
+                    shell.show_window();
+                }
+            }),
+        );
+    }
+
     fn on_sms(self: &Arc<Self>, message: Message) {
         let code = message.code.clone();
         if let Some(code) = &code {
@@ -383,6 +401,34 @@ pub fn should_notify(mode: Notifications, paused: bool, has_code: bool) -> bool 
 /// meant it to be shown at once, as a phone does, so "codes only" shows it too (never when paused or "none").
 pub fn raises_notification(mode: Notifications, paused: bool, message: &Message) -> bool {
     should_notify(mode, paused, message.code.is_some() || message.flash)
+}
+
+/// Raises a notification for every incoming call the engine stored.
+pub(crate) fn spawn_call_loop(
+    shell: Arc<Shell>,
+    mut calls: broadcast::Receiver<Call>,
+    hub: simrelay_engine::hub::Hub,
+) {
+    tokio::spawn(async move {
+        loop {
+            match calls.recv().await {
+                Ok(call) => {
+                    // The modem's label where the user gave one.
+                    let modem = hub
+                        .modems()
+                        .into_iter()
+                        .find(|m| m.id == call.modem)
+                        .and_then(|m| m.label)
+                        .unwrap_or_else(|| call.modem.clone());
+                    shell.on_call(call, &modem);
+                }
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, "desktop shell fell behind the engine's calls");
+                }
+                Err(broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
 }
 
 /// Follows the engine's settings: every change (Settings screen, tray, another client) takes effect for the next

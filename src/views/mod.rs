@@ -13,6 +13,7 @@ pub mod modems;
 pub mod pairing;
 pub mod ports;
 pub mod settings;
+pub mod voice;
 pub mod wizard;
 
 use std::time::Duration;

@@ -265,6 +265,10 @@ fn ModemCard(
             {matches!(modem.state, ModemState::PinRequired | ModemState::PukRequired).then(|| view! {
                 <SimLock id=modem.id.clone() state=modem.state attempts_left=modem.pin_attempts_left/>
             })}
+            {(modem.state == ModemState::Connected && modem.source.is_none()).then(|| view! {
+                <super::voice::Ussd id=modem.id.clone()/>
+            })}
+            <super::voice::RecentCalls id=modem.id.clone()/>
             <div class="actions modem-actions">
                 <Show
                     when=move || confirming.get()

@@ -1,4 +1,4 @@
-//! The command line of `simrelay`: `serve`, `ports`, `decode-pdu`, `extract`, `config`, `token`, `copy-db`.
+//! The command line of `simrelay`: `serve`, `ports`, `ussd`, `decode-pdu`, `extract`, `config`, `token`, `copy-db`.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -29,6 +29,19 @@ enum Command {
         #[arg(value_name = "PATH")]
         ports: Vec<String>,
         /// Print one JSON object per port instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send a USSD code (*100# for the balance, or a menu choice) through a modem and print the network's reply.
+    /// Opens the port itself, like `ports`: stop a relay that uses the modem first, or use its API instead
+    /// (POST /api/modems/{id}/ussd).
+    Ussd {
+        /// The modem's serial port (/dev/ttyUSB2, /dev/serial/by-id/...).
+        #[arg(long, value_name = "PORT")]
+        modem: String,
+        /// The code, such as *100#.
+        code: String,
+        /// Print {"reply": ..., "session_open": ...} instead of the text.
         #[arg(long)]
         json: bool,
     },
@@ -99,6 +112,7 @@ impl Cli {
             Command::Token(command) => token(&self.file, command),
             Command::Ports { ports, json } => list_ports(ports, json),
             Command::DecodePdu { hex } => decode_pdu(&hex),
+            Command::Ussd { modem, code, json } => ussd(&self.file, &modem, &code, json),
             Command::Extract { explain } => extract(explain),
             Command::CopyDb { from, to, node } => copy_db(&from, &to, &node),
         };
@@ -110,6 +124,85 @@ impl Cli {
             }
         }
     }
+}
+
+/// How long `simrelay ussd` waits for the modem to be ready for the request (a SIM800L takes about 10 s).
+const USSD_CONNECT_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+fn ussd(file: &ConfigFileArg, port: &str, code: &str, json: bool) -> anyhow::Result<ExitCode> {
+    use simrelay_modem::{LinkState, ModemConfig, ModemEvent};
+    let request = simrelay_protocol::UssdRequest {
+        code: code.trim().to_owned(),
+    };
+    if let Some(problem) = request.problem() {
+        anyhow::bail!("{problem}");
+    }
+    // The SIM PIN configured for this port, if the SIM asks for one.
+    let pin = config::resolve_from_env(file, &EngineArgs::default())
+        .ok()
+        .and_then(|r| r.config.modem_pins.get(port).cloned());
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let reply = runtime.block_on(async {
+        let (modem, mut events) = simrelay_modem::spawn(ModemConfig {
+            port: port.to_owned(),
+            pin,
+            ..ModemConfig::default()
+        });
+        let connected = tokio::time::timeout(USSD_CONNECT_WAIT, async {
+            while let Some(event) = events.recv().await {
+                if let ModemEvent::Status(status) = event {
+                    match status.state {
+                        LinkState::Connected => return Ok(()),
+                        LinkState::Failed | LinkState::PinRequired | LinkState::PukRequired => {
+                            return Err(status.last_error.unwrap_or_else(|| format!("{:?}", status.state)))
+                        }
+                        LinkState::Disconnected if status.last_error.is_some() => {
+                            return Err(status.last_error.unwrap_or_default())
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Err("the modem driver stopped".to_owned())
+        })
+        .await;
+        let result = match connected {
+            Ok(Ok(())) => {
+                // Messages and statuses that arrive meanwhile are not this command's business; the SIM keeps
+                // its messages for the relay.
+                tokio::spawn(async move { while events.recv().await.is_some() {} });
+                modem
+                    .ussd(request.code.clone())
+                    .await
+                    .map_err(|e| anyhow::anyhow!("the USSD request failed: {e}"))
+            }
+            Ok(Err(why)) => Err(anyhow::anyhow!("cannot use the modem on {port}: {why}")),
+            Err(_) => Err(anyhow::anyhow!(
+                "the modem on {port} was not ready within {} s; is it plugged in, and not used by a running relay?",
+                USSD_CONNECT_WAIT.as_secs()
+            )),
+        };
+        modem.shutdown().await;
+        result
+    })?;
+    if json {
+        let body = simrelay_protocol::UssdReply {
+            reply: reply.reply,
+            session_open: reply.session_open,
+        };
+        println!(
+            "{}",
+            serde_json::to_string(&body).context("cannot print the reply")?
+        );
+    } else {
+        println!("{}", reply.reply);
+        if reply.session_open {
+            eprintln!(
+                "(the network waits for an answer: run simrelay ussd --modem {port} <choice>)"
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn copy_db(from: &Path, to: &Path, node: &str) -> anyhow::Result<ExitCode> {

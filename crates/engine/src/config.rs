@@ -43,6 +43,9 @@ pub struct Config {
     /// SIM PINs, by port in `modems`: entered once when the SIM asks. A rejected PIN stops that modem with an
     /// error and is never tried again on its own (three wrong tries lock the SIM into PUK).
     pub modem_pins: BTreeMap<String, String>,
+    /// Ports (in `modems`) whose modem hangs up on incoming calls (`ATH` on `RING`), for SIMs used only for
+    /// codes; each call is still reported and kept in the history.
+    pub modem_reject_calls: Vec<String>,
     /// Seconds between two safety sweeps (`AT+CMGL=4`) that pick up messages whose `+CMTI` was lost.
     pub sweep_secs: u64,
     /// Also run the built-in simulated modem and inject a demo message every few seconds.
@@ -110,6 +113,7 @@ impl Default for Config {
             modems: Vec::new(),
             modem_labels: BTreeMap::new(),
             modem_pins: BTreeMap::new(),
+            modem_reject_calls: Vec::new(),
             sweep_secs: DEFAULT_SWEEP_SECS,
             demo: false,
             db: default_db_path(),
@@ -302,7 +306,7 @@ pub fn default_tls_dir() -> PathBuf {
 }
 
 /// The keys of the configuration file, as the error for an unknown one lists them.
-pub const KEYS: &str = "modems, modem_labels, modem_pins, sweep_secs, demo, db, node, modem_lease_secs, listen, lan, token, \
+pub const KEYS: &str = "modems, modem_labels, modem_pins, modem_reject_calls, sweep_secs, demo, db, node, modem_lease_secs, listen, lan, token, \
     demo_interval_secs, retention_days, retention_messages, purge_codes_after_minutes, hook_command, hook_url, \
     hook_only_codes, hook_timeout_secs, hook_secret, forwarders, tls, state_dir, log_files, sources, mqtt_url, \
     mqtt_username, mqtt_password, mqtt_client_id, mqtt_prefix, mqtt_ca_file, mqtt_send, ha_discovery, \
@@ -383,6 +387,7 @@ struct FileConfig {
     modems: Option<Vec<String>>,
     modem_labels: Option<BTreeMap<String, String>>,
     modem_pins: Option<BTreeMap<String, String>>,
+    modem_reject_calls: Option<Vec<String>>,
     sweep_secs: Option<u64>,
     modem_lease_secs: Option<u64>,
     demo: Option<bool>,
@@ -531,6 +536,7 @@ impl Layers {
         config.modems = file.modems.unwrap_or_default();
         config.modem_labels = file.modem_labels.unwrap_or_default();
         config.modem_pins = file.modem_pins.unwrap_or_default();
+        config.modem_reject_calls = file.modem_reject_calls.unwrap_or_default();
         if let Some((port, _)) = config.modem_pins.iter().find(|(_, pin)| {
             !(4..=8).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit())
         }) {
@@ -858,6 +864,19 @@ mod tests {
             c.modem_labels.get("/dev/ttyUSB2").map(String::as_str),
             Some("Work SIM")
         );
+    }
+
+    #[test]
+    fn modems_that_reject_calls_are_listed_by_port() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("config.toml");
+        std::fs::write(
+            &path,
+            "modems = [\"/dev/ttyUSB2\"]\nmodem_reject_calls = [\"/dev/ttyUSB2\"]\n",
+        )
+        .expect("write");
+        let c = load(&path, env(&[])).expect("loads");
+        assert_eq!(c.modem_reject_calls, ["/dev/ttyUSB2"]);
     }
 
     #[test]

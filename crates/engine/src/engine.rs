@@ -220,6 +220,7 @@ impl Engine {
                 labels: config.modem_labels.clone(),
                 pins: crate::pins::merged(&config.modem_pins, config.pins_path().as_deref()),
                 pins_file: config.pins_path(),
+                reject_calls: config.modem_reject_calls.iter().cloned().collect(),
                 sweep_secs: config.sweep_secs,
                 demo_interval_secs: config.demo_interval_secs,
                 by_id_root: None,
@@ -443,6 +444,11 @@ impl Engine {
     /// A receiver of every outgoing message's status change from now on.
     pub fn subscribe_sent(&self) -> broadcast::Receiver<simrelay_protocol::SentMessage> {
         self.hub.subscribe_sent()
+    }
+
+    /// A receiver of every incoming call from now on (stored first).
+    pub fn subscribe_calls(&self) -> broadcast::Receiver<simrelay_protocol::Call> {
+        self.hub.subscribe_calls()
     }
 
     /// The message store (for in-process readers such as the desktop shell and tests).

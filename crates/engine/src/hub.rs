@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use simrelay_protocol::{Message, ModemStatus, SentMessage, ServerEvent, Settings, Waiting};
+use simrelay_protocol::{Call, Message, ModemStatus, SentMessage, ServerEvent, Settings, Waiting};
 use tokio::sync::{broadcast, watch, Notify};
 
 use crate::metrics::Metrics;
@@ -33,6 +33,8 @@ struct Inner {
     // Separate from `events` because `ServerEvent` is matched exhaustively by clients; see
     // `simrelay_protocol::ServerNotice`.
     sent: broadcast::Sender<SentMessage>,
+    /// Incoming calls, after they were stored (a `call` frame on `/ws`, a desktop notification).
+    calls: broadcast::Sender<Call>,
     settings: watch::Sender<Settings>,
     modems: Mutex<Modems>,
     /// This node's name when several share a PostgreSQL database: local modem statuses carry it.
@@ -64,10 +66,12 @@ impl Hub {
     pub fn new() -> Hub {
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let (sent, _) = broadcast::channel(EVENT_BUFFER);
+        let (calls, _) = broadcast::channel(64);
         Hub {
             inner: Arc::new(Inner {
                 events,
                 sent,
+                calls,
                 settings: watch::Sender::new(Settings::default()),
                 modems: Mutex::new(Modems::default()),
                 node: std::sync::OnceLock::new(),
@@ -106,6 +110,16 @@ impl Hub {
     /// Publishes an outgoing message's new status (after the store recorded it).
     pub fn publish_sent(&self, sent: SentMessage) {
         let _ = self.inner.sent.send(sent);
+    }
+
+    /// Every incoming call from now on (after it was stored).
+    pub fn subscribe_calls(&self) -> broadcast::Receiver<Call> {
+        self.inner.calls.subscribe()
+    }
+
+    /// Publishes an incoming call (after the store recorded it).
+    pub fn publish_call(&self, call: Call) {
+        let _ = self.inner.calls.send(call);
     }
 
     /// Publishes the settings now in effect (after they were stored).

@@ -92,10 +92,13 @@ pub(crate) async fn run(
                         }
                     }
                     ingest.received_batch(&modem, &hub, batch).await;
-                    if let Some(event) = after {
-                        other_event(&hub, event, demo, &mut listed_as);
+                    match after {
+                        Some(ModemEvent::Call(call)) => ingest.call(&hub, call).await,
+                        Some(event) => other_event(&hub, event, demo, &mut listed_as),
+                        None => {}
                     }
                 }
+                Some(ModemEvent::Call(call)) => ingest.call(&hub, call).await,
                 Some(other) => other_event(&hub, other, demo, &mut listed_as),
             },
             () = sleep_until(deadline), if deadline.is_some() => {
@@ -192,6 +195,30 @@ impl Ingest {
         hub.publish_sms(message);
         if indicates {
             self.publish_waiting(hub).await;
+        }
+    }
+
+    /// Stores an incoming call in the history, then publishes it (a `call` frame, the desktop's "Missed
+    /// call"). A call the store cannot take is still published: it is not a message, nothing retries it.
+    async fn call(&self, hub: &Hub, call: simrelay_modem::Call) {
+        match self
+            .store
+            .insert_call(&self.modem_id, call.from.as_deref(), call.at, call.rejected)
+            .await
+        {
+            Ok(stored) => hub.publish_call(stored),
+            Err(e) => {
+                tracing::error!(modem = %self.modem_id, error = %e, "cannot store a call");
+                hub.publish_call(simrelay_protocol::Call {
+                    id: 0,
+                    modem: self.modem_id.clone(),
+                    from: call
+                        .from
+                        .unwrap_or_else(|| simrelay_protocol::UNKNOWN_CALLER.to_owned()),
+                    at: call.at.fixed_offset(),
+                    rejected: call.rejected,
+                });
+            }
         }
     }
 

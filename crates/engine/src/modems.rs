@@ -41,6 +41,8 @@ pub(crate) struct ModemDefaults {
     pub(crate) pins: BTreeMap<String, String>,
     /// Where a PIN entered in the app is stored for the next start (`None`: not stored).
     pub(crate) pins_file: Option<PathBuf>,
+    /// Ports whose modem hangs up on incoming calls.
+    pub(crate) reject_calls: std::collections::BTreeSet<String>,
     /// Seconds between SIM sweeps.
     pub(crate) sweep_secs: u64,
     /// Seconds between demo messages.
@@ -327,6 +329,7 @@ impl Modems {
                 .or_else(|| by_either(&defaults.pins)),
             sweep_interval: Duration::from_secs(self.inner.defaults.sweep_secs),
             status_watchers: self.inner.watchers.clone(),
+            reject_calls: self.inner.defaults.reject_calls.contains(port),
             ..ModemConfig::default()
         });
         let stop = self.inner.shutdown.child_token();

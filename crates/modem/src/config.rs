@@ -47,6 +47,10 @@ pub struct ModemConfig {
     /// replug (`ttyUSB2` → `ttyUSB5`); when `port` is gone, the port with this serial number is
     /// used instead.
     pub usb_serial: Option<String>,
+    /// Hang up on incoming calls (`ATH` on `RING`), for a SIM used only to receive codes; each
+    /// call is still reported. Changed at run time with
+    /// [`ModemHandle::set_reject_calls`](crate::ModemHandle::set_reject_calls).
+    pub reject_calls: bool,
 }
 
 /// Per-command timeouts. The defaults suit real modems; tests shorten them.
@@ -67,6 +71,8 @@ pub struct Timeouts {
     pub health: Duration,
     /// How long a modem may stay not ready for SMS after power-on (SIM800L: about 10 s).
     pub ready: Duration,
+    /// From a USSD request (`AT+CUSD=1,...`) to the network's reply (`+CUSD: ...`).
+    pub ussd: Duration,
 }
 
 impl Default for Timeouts {
@@ -79,6 +85,7 @@ impl Default for Timeouts {
             send: Duration::from_secs(60),
             health: Duration::from_secs(5),
             ready: Duration::from_secs(60),
+            ussd: Duration::from_secs(30),
         }
     }
 }
@@ -98,6 +105,7 @@ impl Default for ModemConfig {
             guard: None,
             timeouts: Timeouts::default(),
             usb_serial: None,
+            reject_calls: false,
         }
     }
 }

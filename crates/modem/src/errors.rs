@@ -299,6 +299,12 @@ pub enum ModemError {
     /// The driver was shut down.
     #[error("the modem driver has stopped")]
     Stopped,
+    /// The modem is busy with a request that takes one at a time (a USSD session).
+    #[error("{0}")]
+    Busy(String),
+    /// The network refused a USSD request (a code it does not support, a session it ended).
+    #[error("{0}")]
+    Ussd(String),
 }
 
 /// `; 2 attempts left` for [`ModemError::PinRejected`].

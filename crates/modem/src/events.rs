@@ -1,4 +1,4 @@
-//! What a driver reports to the engine: received messages and modem status.
+//! What a driver reports to the engine: received messages, incoming calls and modem status.
 
 /// Connection state of a modem.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,6 +145,19 @@ pub struct Received {
     pub needs_ack: bool,
 }
 
+/// An incoming call, reported once however often it rings (`RING` repeats every few seconds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    /// Id of the modem that was called.
+    pub modem: String,
+    /// The caller's number from `+CLIP`; `None` when the network withheld it or the modem gave none.
+    pub from: Option<String>,
+    /// When it started ringing.
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// The driver hung up on it (`ATH`): the modem rejects calls.
+    pub rejected: bool,
+}
+
 /// Something that happened to a modem, beside its status: the engine publishes it as it comes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
@@ -186,4 +199,6 @@ pub enum ModemEvent {
     Notice(Notice),
     /// The modem's status changed.
     Status(ModemStatus),
+    /// Someone called the SIM.
+    Call(Call),
 }

@@ -218,8 +218,9 @@ impl Framer {
             frames.push(Frame::Garbage(text.escape_debug().to_string()));
             return;
         }
-        if self.pending.is_some() && text.starts_with('^') {
-            // Vendor status chatter between a `+CMT` header and its PDU: the PDU still follows.
+        if self.pending.is_some() && (text.starts_with('^') || is_call_line(text)) {
+            // Vendor status chatter, or a call ringing, between a `+CMT` header and its PDU: the
+            // PDU still follows.
             if let Some(frame) = self.classify(text) {
                 frames.push(frame);
             }
@@ -268,6 +269,10 @@ impl Framer {
             return Some(Frame::Urc(Urc::Ready(text.to_string())));
         }
         let name = text.split(':').next().unwrap_or("").trim();
+        if is_call_line(text) || self.network_answer(name) {
+            // A call rings (or the network answers a USSD request) whatever command is in flight.
+            return Some(Frame::Urc(Urc::Other(text.to_string())));
+        }
         if self
             .command_name
             .as_deref()
@@ -292,8 +297,12 @@ impl Framer {
         if text.contains(':') && URC_PREFIXES.iter().any(|p| p.eq_ignore_ascii_case(name)) {
             return self.urc(name, text);
         }
-        if matches!(upper.as_str(), "RING" | "NO CARRIER" | "POWERED DOWN")
-            && self.command.is_none()
+        let dialling = self.command.as_deref().is_some_and(|c| {
+            let c = c.to_ascii_uppercase();
+            c.starts_with("ATD") || c.starts_with("ATA") || c.starts_with("ATO")
+        });
+        if (upper == "NO CARRIER" && !dialling)
+            || (upper == "POWERED DOWN" && self.command.is_none())
         {
             return Some(Frame::Urc(Urc::Other(text.to_string())));
         }
@@ -323,6 +332,32 @@ impl Framer {
         };
         Some(frame)
     }
+}
+
+impl Framer {
+    /// A `+CUSD`/`+CLIP` line while `AT+CUSD=...`/`AT+CLIP=...` is in flight: a set command has
+    /// no answer line of that name (only `AT+CUSD?` has), so it is the network's reply to a USSD
+    /// request or a caller's number, which some modems print before the command's `OK`.
+    fn network_answer(&self, name: &str) -> bool {
+        let Some(command) = &self.command else {
+            return false;
+        };
+        ["+CUSD", "+CLIP"].iter().any(|n| {
+            n.eq_ignore_ascii_case(name)
+                && command.get(..n.len() + 3).is_some_and(|c| {
+                    c.eq_ignore_ascii_case(&format!("AT{n}=")) && !command.ends_with('?')
+                })
+        })
+    }
+}
+
+/// `RING` and `+CRING: VOICE`: an incoming call, never the answer to a command, so it is a URC
+/// even in the middle of a response (a call must not disturb a listing of the SIM).
+fn is_call_line(text: &str) -> bool {
+    text.eq_ignore_ascii_case("RING")
+        || text
+            .get(..6)
+            .is_some_and(|p| p.eq_ignore_ascii_case("+CRING"))
 }
 
 /// Commands whose answer lines carry another name (SIMCom's `AT+CICCID` answers `+ICCID:`).
@@ -433,6 +468,59 @@ mod tests {
                 line(PDU),
                 Frame::Final(FinalResult::Ok),
             ]
+        );
+    }
+
+    #[test]
+    fn a_call_ringing_inside_a_listing_is_a_urc_and_leaves_the_pdus_in_place() {
+        let input = format!(
+            "\r\n+CMGL: 1,0,,23\r\nRING\r\n\r\n+CLIP: \"+4915123\",145,\"\",0,\"\",0\r\n{PDU}\r\n+CRING: VOICE\r\nNO CARRIER\r\n\r\nOK\r\n"
+        );
+        let frames = frames_at_every_boundary(|f| f.expect("AT+CMGL=4", false), input.as_bytes());
+        let other = |s: &str| Frame::Urc(Urc::Other(s.into()));
+        assert_eq!(
+            frames,
+            vec![
+                line("+CMGL: 1,0,,23"),
+                other("RING"),
+                other("+CLIP: \"+4915123\",145,\"\",0,\"\",0"),
+                line(PDU),
+                other("+CRING: VOICE"),
+                other("NO CARRIER"),
+                Frame::Final(FinalResult::Ok),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_ring_between_a_cmt_header_and_its_pdu_keeps_the_pdu() {
+        let input = format!("\r\n+CMT: ,23\r\nRING\r\n{PDU}\r\n");
+        let frames = frames_at_every_boundary(|_| {}, input.as_bytes());
+        assert_eq!(frames.len(), 2, "{frames:?}");
+        assert_eq!(frames[0], Frame::Urc(Urc::Other("RING".into())));
+        assert!(matches!(frames[1], Frame::Urc(Urc::Deliver { .. })));
+    }
+
+    #[test]
+    fn a_ussd_reply_before_the_ok_of_its_request_is_a_urc_but_the_query_answers() {
+        let mut f = Framer::new();
+        f.expect("AT+CUSD=1,\"*100#\",15", false);
+        assert_eq!(
+            f.push(b"\r\n+CUSD: 0,\"Balance 5.00\",15\r\n\r\nOK\r\n"),
+            vec![
+                Frame::Urc(Urc::Other("+CUSD: 0,\"Balance 5.00\",15".into())),
+                Frame::Final(FinalResult::Ok)
+            ]
+        );
+        f.expect("AT+CUSD?", false);
+        assert_eq!(
+            f.push(b"\r\n+CUSD: 1\r\n\r\nOK\r\n"),
+            vec![line("+CUSD: 1"), Frame::Final(FinalResult::Ok)]
+        );
+        f.expect("AT+CLIP?", false);
+        assert_eq!(
+            f.push(b"\r\n+CLIP: 1,1\r\n\r\nOK\r\n"),
+            vec![line("+CLIP: 1,1"), Frame::Final(FinalResult::Ok)]
         );
     }
 

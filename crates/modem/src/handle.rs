@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::driver::UssdReply;
 use crate::errors::ModemError;
 use crate::events::Received;
 use crate::watch::{StatusWatch, StatusWatchers};
@@ -46,6 +47,13 @@ pub(crate) enum Request {
         pin: String,
         reply: Reply<()>,
     },
+    /// Send a USSD code (or a menu choice in an open session) and wait for the network's reply.
+    Ussd {
+        code: String,
+        reply: Reply<UssdReply>,
+    },
+    /// Hang up on incoming calls from now on (true), or let them ring.
+    RejectCalls(bool),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -68,6 +76,8 @@ impl std::fmt::Debug for Request {
             Request::Send { pdus, .. } => write!(f, "Send({} parts)", pdus.len()),
             // Never the PIN itself: requests end up in logs.
             Request::EnterPin { .. } => write!(f, "EnterPin"),
+            Request::Ussd { .. } => write!(f, "Ussd"),
+            Request::RejectCalls(on) => write!(f, "RejectCalls({on})"),
             Request::Shutdown(_) => write!(f, "Shutdown"),
         }
     }
@@ -190,6 +200,22 @@ impl ModemHandle {
         let (reply, rx) = oneshot::channel();
         self.request(Request::EnterPin { pin, reply }).await?;
         rx.await.map_err(|_| ModemError::Stopped)?
+    }
+
+    /// Sends a USSD code (`*100#`, or the answer to an open menu) with `AT+CUSD=1,"<code>",15` and
+    /// returns the network's decoded reply. One request at a time per modem: a second one while
+    /// the first waits is [`ModemError::Busy`]. No reply within the USSD timeout (30 s) is
+    /// [`ModemError::Timeout`]; a code the network refuses is [`ModemError::Ussd`]. SMS work goes on meanwhile.
+    pub async fn ussd(&self, code: String) -> Result<UssdReply, ModemError> {
+        let (reply, rx) = oneshot::channel();
+        self.request(Request::Ussd { code, reply }).await?;
+        rx.await.map_err(|_| ModemError::Stopped)?
+    }
+
+    /// Hangs up on incoming calls from now on (`ATH` on `RING`), or lets them ring (`false`).
+    /// Calls are reported either way.
+    pub async fn set_reject_calls(&self, reject: bool) -> Result<(), ModemError> {
+        self.request(Request::RejectCalls(reject)).await
     }
 
     /// Stops the driver and closes the port; returns when it is closed.

@@ -13,6 +13,8 @@
 //!   [`spawn`], reached through a [`ModemHandle`] and reporting [`ModemEvent`]s ([`events`]),
 //!   configured by a [`ModemConfig`] ([`config`]); [`StatusWatchers`] say when its status is
 //!   worth polling;
+//!   It also reports incoming calls (`RING`/`+CLIP`, one [`Call`] per call, optionally hung up
+//!   on) and runs USSD requests ([`ModemHandle::ussd`]) beside the SMS work, never in its way;
 //! - [`sim`]: the simulator used by tests and the `--demo` mode.
 //!
 //! The driver does not decode PDUs: it hands the raw bytes to the engine, which commits them and
@@ -68,10 +70,12 @@ pub mod transport;
 mod watch;
 
 pub use config::{family_of, guard_for, reset_command, Family, Guard, ModemConfig, Timeouts};
+pub use driver::UssdReply;
 pub use driver::{spawn, spawn_with};
 pub use errors::{AtError, ErrorFamily, ModemError};
 pub use events::{
-    LinkState, ModemEvent, ModemStatus, Notice, NoticeKind, Received, Registration, StorageUse,
+    Call, LinkState, ModemEvent, ModemStatus, Notice, NoticeKind, Received, Registration,
+    StorageUse,
 };
 pub use handle::ModemHandle;
 pub use probe::{probe, ProbeResult};

@@ -7,9 +7,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::{next_received, pdu, start_driver, stored_route, wait_state, WAIT};
+use common::{config, next_received, pdu, start_driver, stored_route, wait_state, WAIT};
 use simrelay_modem::sim::{SimOptions, Simulator};
-use simrelay_modem::{spawn, LinkState, ModemEvent};
+use simrelay_modem::{spawn, LinkState, ModemConfig, ModemError, ModemEvent};
 
 #[tokio::test]
 async fn message_stored_before_startup_is_drained_and_deleted_on_request() {
@@ -293,6 +293,179 @@ async fn the_status_refresh_runs_only_while_watched() {
         stopped,
         "no refresh after the last watcher left"
     );
+    modem.shutdown().await;
+    sim.shutdown().await;
+}
+
+/// Collects events until `done` says the messages and calls seen so far are enough.
+async fn collect(
+    modem: &simrelay_modem::ModemHandle,
+    events: &mut tokio::sync::mpsc::Receiver<ModemEvent>,
+    done: impl Fn(&[Vec<u8>], &[simrelay_modem::Call]) -> bool,
+) -> (Vec<Vec<u8>>, Vec<simrelay_modem::Call>) {
+    let mut pdus = Vec::new();
+    let mut calls = Vec::new();
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while !done(&pdus, &calls) {
+            match events.recv().await.expect("driver stopped") {
+                ModemEvent::Received(r) => {
+                    modem.queue_release(&r).await.unwrap();
+                    pdus.push(r.pdu);
+                }
+                ModemEvent::Call(call) => calls.push(call),
+                _ => {}
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{} messages and {} calls seen", pdus.len(), calls.len()));
+    (pdus, calls)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_ringing_during_a_burst_of_50_messages_loses_none_and_is_one_call() {
+    let sim = Simulator::start(SimOptions {
+        capacity: 60,
+        chaos: simrelay_modem::sim::Chaos {
+            // RING and +CMTI printed inside the answers of the driver's commands.
+            urc_inside_responses: true,
+            ..Default::default()
+        },
+        ..stored_route()
+    })
+    .await
+    .unwrap();
+    let (modem, mut events) = start_driver(&sim);
+    wait_state(&mut events, LinkState::Connected).await;
+    let sent: Vec<Vec<u8>> = (0..50)
+        .map(|i| pdu("+15555550140", &format!("burst message {i}")))
+        .collect();
+    for (i, p) in sent.iter().enumerate() {
+        sim.deliver(p.clone());
+        if i == 5 {
+            sim.call(Some("+4915112345678"), 6, Duration::from_millis(400));
+        }
+        tokio::time::sleep(Duration::from_millis(40)).await;
+    }
+    let (pdus, calls) = collect(&modem, &mut events, |pdus, calls| {
+        pdus.len() >= 50 && !calls.is_empty()
+    })
+    .await;
+    // The ringing goes on a little after the burst: still one call.
+    let (more, later_calls) = tokio::time::timeout(Duration::from_secs(4), async {
+        collect(&modem, &mut events, |_, calls| !calls.is_empty()).await
+    })
+    .await
+    .unwrap_or_default();
+    assert!(later_calls.is_empty(), "{later_calls:?}");
+    let mut got: Vec<Vec<u8>> = pdus.into_iter().chain(more).collect();
+    got.sort();
+    got.dedup();
+    let mut want = sent.clone();
+    want.sort();
+    assert_eq!(got, want, "every message once");
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0].from.as_deref(), Some("+4915112345678"));
+    assert!(!calls[0].rejected);
+    assert_eq!(sim.hangups(), 0);
+    assert!(
+        sim.commands().iter().any(|c| c.command == "AT+CLIP=1"),
+        "caller id asked for"
+    );
+    let empty = tokio::time::timeout(WAIT, async {
+        while !sim.stored().is_empty() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(empty.is_ok(), "left on the SIM: {}", sim.stored().len());
+    modem.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_modem_that_rejects_calls_hangs_up_once_and_still_reports_the_call() {
+    let sim = Simulator::start(SimOptions::default()).await.unwrap();
+    let (modem, mut events) = spawn(ModemConfig {
+        reject_calls: true,
+        ..config(&sim.path().to_string_lossy())
+    });
+    wait_state(&mut events, LinkState::Connected).await;
+    // A withheld number.
+    sim.call(None, 5, Duration::from_millis(300));
+    let (_, calls) = collect(&modem, &mut events, |_, calls| !calls.is_empty()).await;
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].from, None);
+    assert!(calls[0].rejected);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(sim.hangups(), 1, "ATH once");
+    // Switched off at run time: the next call rings on.
+    modem.set_reject_calls(false).await.unwrap();
+    sim.call(Some("0301234567"), 2, Duration::from_millis(300));
+    let (_, calls) = collect(&modem, &mut events, |_, calls| !calls.is_empty()).await;
+    assert_eq!(calls[0].from.as_deref(), Some("0301234567"));
+    assert!(!calls[0].rejected);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(sim.hangups(), 1);
+    modem.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ussd_replies_are_decoded_and_one_session_runs_at_a_time() {
+    let sim = Simulator::start(SimOptions::default()).await.unwrap();
+    let (modem, mut events) = spawn(ModemConfig {
+        timeouts: simrelay_modem::Timeouts {
+            ussd: Duration::from_secs(2),
+            ..simrelay_modem::Timeouts::default()
+        },
+        ..config(&sim.path().to_string_lossy())
+    });
+    wait_state(&mut events, LinkState::Connected).await;
+    // Keep the event channel drained.
+    tokio::spawn(async move { while events.recv().await.is_some() {} });
+    let plain = modem.ussd("*100#".into()).await.unwrap();
+    assert_eq!(
+        plain.reply,
+        "Your balance is 12.34 EUR, valid until 31.12.2026."
+    );
+    assert!(!plain.session_open);
+    let ucs2 = modem.ussd("*101#".into()).await.unwrap();
+    assert_eq!(ucs2.reply, "Ваш баланс: 150,00 ₽");
+    // A menu (packed GSM 7-bit hex, as Huawei sticks print it) keeps the session open.
+    let menu = modem.ussd("*111#".into()).await.unwrap();
+    assert_eq!(menu.reply, "1. Balance\n2. Bundles\n0. Exit");
+    assert!(menu.session_open);
+    let choice = modem.ussd("2".into()).await.unwrap();
+    assert_eq!(choice.reply, "No bundles active.");
+    assert!(!choice.session_open);
+    let unsupported = modem.ussd("*555#".into()).await.unwrap_err();
+    assert!(matches!(unsupported, ModemError::Ussd(_)), "{unsupported}");
+    // The network never answers *999#: a second request meanwhile is refused, the first times out.
+    let first = {
+        let modem = modem.clone();
+        tokio::spawn(async move { modem.ussd("*999#".into()).await })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let second = modem.ussd("*100#".into()).await.unwrap_err();
+    assert!(matches!(second, ModemError::Busy(_)), "{second}");
+    let first = first.await.unwrap().unwrap_err();
+    assert!(
+        matches!(&first, ModemError::Timeout { command, .. } if command.contains("*999#")),
+        "{first}"
+    );
+    // A code that would break the AT command never reaches the modem.
+    let bad = modem
+        .ussd("*100#\"\r\nAT+CMGD=1,4".into())
+        .await
+        .unwrap_err();
+    assert!(matches!(bad, ModemError::Ussd(_)));
+    assert!(!sim
+        .commands()
+        .iter()
+        .any(|c| c.command.contains("CMGD=1,4")));
+    // And the session is free again.
+    assert!(modem.ussd("*100#".into()).await.is_ok());
     modem.shutdown().await;
     sim.shutdown().await;
 }

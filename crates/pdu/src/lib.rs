@@ -5,6 +5,7 @@
 //!   one without the SMSC field, and [`decode_with_tpdu_len`] decides from the length the modem printed.
 //! * Alphabets: GSM 7-bit with the extension table and every national locking / single shift table,
 //!   UCS2 as UTF-16BE (surrogate pairs joined, unpaired halves become U+FFFD), 8-bit data kept as bytes.
+//! * [`text`]: the same alphabets for text outside a PDU (USSD replies, cell broadcasts).
 //! * [`Assembler`] joins concatenated parts by their raw payloads, so characters split across parts survive.
 //! * [`encode_submit`] builds PDUs for `AT+CMGS`; [`plan`] feeds a compose box's counter;
 //!   [`encode_deliver`] builds what a network would deliver, for simulators and tests.
@@ -60,6 +61,7 @@ mod pdu;
 mod reader;
 mod scts;
 mod tables;
+pub mod text;
 mod udh;
 mod userdata;
 

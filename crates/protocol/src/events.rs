@@ -1,9 +1,9 @@
 //! The frames `/ws` pushes: [`ServerEvent`] (`hello`, `sms`, `modem`, `modem_removed`), [`ServerNotice`]
-//! (`sent`, `settings`, `error`), and [`ServerFrame`], either of them.
+//! (`sent`, `settings`, `error`, `call`), and [`ServerFrame`], either of them.
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Message, ModemStatus, SentMessage, Settings};
+use crate::{Call, Message, ModemStatus, SentMessage, Settings};
 
 /// A frame the server pushes over the WebSocket (`/ws`), tagged by `type`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -73,6 +73,8 @@ pub enum ServerNotice {
         /// The full effective settings.
         settings: Settings,
     },
+    /// Someone called a modem's SIM (one frame per call); its fields sit beside `type`. Older clients skip it.
+    Call(Call),
     /// The server could not act on a frame the client sent.
     Error {
         /// Short machine-friendly error kind, as in [`ApiError`].

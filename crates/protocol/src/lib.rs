@@ -6,6 +6,7 @@
 //! produce; new fields are added with `#[serde(default)]` so older clients keep working. One module per
 //! endpoint family; everything is re-exported at the root.
 
+mod calls;
 mod codes;
 mod conversation;
 mod devices;
@@ -17,6 +18,7 @@ mod relay;
 mod send;
 mod settings;
 
+pub use calls::{Call, CallPage, UssdReply, UssdRequest, UNKNOWN_CALLER};
 pub use codes::{
     CodeAlternative, CodeChoice, CodeCorrection, CodeKind, CodeOrigin, CorrectionRule,
 };

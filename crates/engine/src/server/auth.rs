@@ -74,7 +74,7 @@ pub(crate) fn access(method: &Method, path: &str) -> Access {
         // Prometheus counters and modem health: a scraper gets a read token.
         "/ws" | "/metrics" => Access::Needs(Scope::Read),
         "/api/messages" | "/api/codes/latest" | "/api/codes/wait" | "/api/export"
-        | "/api/modems" | "/api/corrections"
+        | "/api/modems" | "/api/corrections" | "/api/calls"
             if reading =>
         {
             Access::Needs(Scope::Read)
@@ -91,6 +91,11 @@ pub(crate) fn access(method: &Method, path: &str) -> Access {
         }
         "/api/send" => Access::Needs(Scope::Send),
         p if p.starts_with("/api/sent/") => Access::Needs(Scope::Send),
+        // A USSD code costs money and can change the subscription (`*106*1#` books a bundle), as a send can;
+        // its reply is shown only to whoever asked.
+        p if *method == Method::POST && p.starts_with("/api/modems/") && p.ends_with("/ussd") => {
+            Access::Needs(Scope::Send)
+        }
         p if p == "/api" || p.starts_with("/api/") => Access::Needs(Scope::Admin),
         _ => Access::Public,
     }
@@ -544,6 +549,10 @@ mod tests {
             ),
             (&post, "/api/modems/demo/health", Needs(Admin)),
             (&delete, "/api/modems/demo/health", Needs(Admin)),
+            (&post, "/api/modems/demo/ussd", Needs(Send)),
+            (&get, "/api/modems/demo/ussd", Needs(Admin)),
+            (&get, "/api/calls", Needs(Read)),
+            (&delete, "/api/calls", Needs(Admin)),
             (&post, "/api/send", Needs(Send)),
             (&get, "/api/sent/3", Needs(Send)),
             (&get, "/api/ports", Needs(Admin)),

@@ -3,6 +3,7 @@
 
 mod api;
 mod auth;
+mod calls;
 mod codes;
 mod conn;
 mod conversations;
@@ -122,6 +123,8 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/modems/{id}", delete(modems::remove))
         .route("/api/modems/{id}/pin", post(modems::enter_pin))
         .route("/api/modems/{id}/health", get(modem_health::get))
+        .route("/api/modems/{id}/ussd", post(calls::ussd))
+        .route("/api/calls", get(calls::list))
         .route("/api/ports", get(ports::list).post(ports::probe_all))
         .route("/api/ports/probe", post(ports::probe))
         .route("/api/send", post(send::send))

@@ -1,5 +1,5 @@
 //! `/ws`: a `hello` frame with recent messages and modem states, then every hub event (and every outgoing
-//! message's status change, as a `sent` frame) as a JSON text frame. Clients have no commands yet: a text or
+//! message's status change, as a `sent` frame, and every incoming call, as a `call` frame) as a JSON text frame. Clients have no commands yet: a text or
 //! binary frame from them is answered with an `error` frame, and the connection stays open.
 //!
 //! Clients on this machine whose token has the admin scope also get a `settings` frame with every settings
@@ -88,6 +88,7 @@ async fn serve_client(mut socket: WebSocket, state: AppState, client: Client) {
     // arrive both in `hello` and as an event, which the id check below filters out.
     let mut events = state.hub.subscribe();
     let mut sent = state.hub.subscribe_sent();
+    let mut calls = state.hub.subscribe_calls();
     let recent = match state.store.recent(HELLO_RECENT).await {
         Ok(recent) => recent,
         Err(e) => {
@@ -135,6 +136,14 @@ async fn serve_client(mut socket: WebSocket, state: AppState, client: Client) {
             update = sent.recv() => match update {
                 Ok(sent) => {
                     if send_event(&mut socket, &ServerNotice::Sent { sent }).await.is_err() {
+                        return;
+                    }
+                }
+                Err(error) => return close_after(&mut socket, error).await,
+            },
+            call = calls.recv() => match call {
+                Ok(call) => {
+                    if send_event(&mut socket, &ServerNotice::Call(call)).await.is_err() {
                         return;
                     }
                 }

@@ -14,6 +14,7 @@ use sqlx::Row;
 
 mod added_modems;
 pub(crate) mod backend;
+mod calls;
 mod claims;
 mod conversations;
 mod copy;
@@ -37,6 +38,7 @@ pub(crate) use backend::on_db;
 use backend::StoreRow;
 
 pub use added_modems::AddedModem;
+pub use calls::MAX_CALL_PAGE;
 pub use claims::Claim;
 pub use conversations::{ConversationCursor, ConversationList, ThreadCursor, ThreadEntries};
 pub use copy::CopyReport;

@@ -8,6 +8,7 @@ mod common;
 
 mod api;
 mod burst;
+mod calls;
 mod cli;
 mod codes;
 mod contract;

@@ -70,6 +70,7 @@ impl Driver {
         self.choose_route(at).await?;
         self.select_indications(at).await?;
         self.enable_status_reports(at).await?;
+        self.enable_caller_id(at).await?;
         self.refresh_status(at).await?;
         Ok(())
     }

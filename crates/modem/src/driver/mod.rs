@@ -16,16 +16,23 @@
 //! ([`crate::StatusWatchers`]), so an idle driver sleeps between safety sweeps, which come ever
 //! less often while they find nothing.
 //!
+//! Calls (`calls.rs`: `RING`/`+CLIP` → one event per call, `ATH` if the modem rejects calls) and
+//! USSD (`ussd.rs`: the request is a job, the reply a URC) are served beside the messages.
+//!
 //! Events leave through an outbox that is flushed only when the receiver has room, so the task
 //! keeps serving requests while the engine is busy: a bounded channel could otherwise deadlock
 //! (the engine waiting for a delete, the driver waiting for channel space).
 
 mod alarm;
+mod calls;
 mod health;
 mod init;
 mod status;
 mod storage;
+mod ussd;
 mod work;
+
+pub use ussd::UssdReply;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -143,6 +150,8 @@ pub fn spawn_with(
         sweep_alarm: Alarm::new(),
         sim_wait: None,
         entered_pin: None,
+        calls: calls::Calls::default(),
+        ussd: ussd::Ussd::default(),
         storages: storage::Storages::default(),
         health: health::Health::default(),
     };
@@ -174,6 +183,10 @@ enum Wake {
     Refresh,
     /// The number of status watchers changed.
     Watchers,
+    /// A call rang without `+CLIP` for long enough.
+    CallTimer,
+    /// A USSD request waited too long for its reply.
+    UssdTimer,
 }
 
 /// How a session (one open port) ended.
@@ -246,6 +259,10 @@ struct Driver {
     /// A PIN the user gave ([`ModemHandle::enter_pin`]), tried once by the next start-up, with
     /// its caller.
     entered_pin: Option<(String, Reply<()>)>,
+    /// The call ringing now (`calls.rs`).
+    calls: calls::Calls,
+    /// The USSD request waiting for the network (`ussd.rs`).
+    ussd: ussd::Ussd,
     /// Storages besides the receiving one, and a full storage to list (`storage.rs`).
     storages: storage::Storages,
     /// Unanswered commands, boot lines, registration (`health.rs`).
@@ -423,6 +440,10 @@ impl Driver {
             Request::EnterPin { reply, .. } => {
                 let _ = reply.send(Err(ModemError::Pin(NO_PIN_WANTED.into())));
             }
+            Request::Ussd { reply, .. } => {
+                let _ = reply.send(Err(ModemError::Disconnected));
+            }
+            Request::RejectCalls(on) => self.config.reject_calls = on,
             Request::Shutdown(ack) => {
                 self.shutdown_ack = Some(ack);
             }
@@ -461,6 +482,8 @@ impl Driver {
         work.sends = std::mem::take(&mut self.pending_sends);
         let end = self.serve(&mut at, &mut work).await;
         self.pending_sends = work.abandon();
+        self.abandon_ussd();
+        self.forget_call();
         end
     }
 
@@ -530,6 +553,8 @@ impl Driver {
                 () = self.sweep_alarm.wait() => Wake::Sweep,
                 () = tick(&mut refresh) => Wake::Refresh,
                 _ = self.watching.changed() => Wake::Watchers,
+                () = calls::until(self.calls.deadline) => Wake::CallTimer,
+                () = calls::until(self.ussd.deadline) => Wake::UssdTimer,
             };
             match wake {
                 Wake::Request(None) | Wake::Permit(false) => return End::Shutdown(None),
@@ -546,6 +571,8 @@ impl Driver {
                 }
                 Wake::Refresh => work.status(StatusRead::Refresh),
                 Wake::Watchers => self.follow_watchers(&mut refresh, work, true),
+                Wake::CallTimer => self.call_timer(),
+                Wake::UssdTimer => self.ussd_timer(),
             }
         }
     }
@@ -619,6 +646,8 @@ impl Driver {
             Request::EnterPin { reply, .. } => {
                 let _ = reply.send(Err(ModemError::Pin(NO_PIN_WANTED.into())));
             }
+            Request::Ussd { code, reply } => self.ussd_request(code, reply, work),
+            Request::RejectCalls(on) => self.config.reject_calls = on,
         }
         None
     }
@@ -651,6 +680,11 @@ impl Driver {
                 let result = send_all(at, &pdus, &self.config.timeouts).await;
                 self.outcome(result, Some(reply))
             }
+            Job::HangUp => {
+                let result = self.hang_up(at).await;
+                self.outcome(result, None)
+            }
+            Job::Ussd(request) => self.start_ussd(at, request).await,
             Job::Delete(Deletion { slot, pdu, reply }) => {
                 let result = self.delete(at, slot, pdu).await;
                 self.outcome(result, reply)
@@ -721,7 +755,11 @@ impl Driver {
             }
             // Kept in a storage of its own (`SR`): read it there, then switch back.
             Urc::StatusReportStored { mem, index } => work.read((Some(mem), index)),
-            Urc::Other(text) => self.on_status_urc(&text, work),
+            Urc::Other(text) => {
+                if !self.on_call_urc(&text, work) && !self.on_ussd_urc(&text) {
+                    self.on_status_urc(&text, work);
+                }
+            }
             Urc::Ready(text) => {
                 self.boot_signal(&text);
             }

@@ -4,7 +4,7 @@
 //! 1. reads of announced slots (`+CMTI`/`+CDSI`), in arrival order, so the parts of a long
 //!    message are read back to back; then a listing a full or foreign storage asked for;
 //! 2. `AT+CNMA` acknowledgements (in phase 2+ the modem holds the next `+CMT` back until then);
-//! 3. sends (someone waits for them);
+//! 3. hanging up on a call the modem rejects, sends (someone waits for them), a USSD request;
 //! 4. deletes of committed slots, together, when nothing above waits;
 //! 5. the safety sweep, then status reads (a refresh for a watcher, the operator after a
 //!    registration change, the signal after an indicator change).
@@ -14,6 +14,7 @@
 
 use std::collections::VecDeque;
 
+use super::UssdReply;
 use crate::handle::{PendingSend, Reply};
 
 /// A slot of a storage (`None`: the storage the driver receives into).
@@ -43,6 +44,9 @@ pub(super) enum StatusRead {
     Signal,
 }
 
+/// A USSD code to send, and who waits for the network's reply.
+pub(super) type UssdRequest = (String, Reply<UssdReply>);
+
 /// One unit of work for the modem.
 pub(super) enum Job {
     Read(Slot),
@@ -50,6 +54,9 @@ pub(super) enum Job {
     /// Acknowledge the delivery of this PDU (`None`: the oldest).
     Ack(Option<Vec<u8>>, Option<Reply<()>>),
     Send(PendingSend),
+    /// `ATH`: the modem rejects calls and one rings.
+    HangUp,
+    Ussd(UssdRequest),
     Delete(Deletion),
     Sweep,
     Status(StatusRead),
@@ -69,6 +76,8 @@ pub(super) struct Work {
     drain: bool,
     acks: VecDeque<AckRequest>,
     pub(super) sends: VecDeque<PendingSend>,
+    hang_up: bool,
+    ussd: Option<UssdRequest>,
     deletes: VecDeque<Deletion>,
     sweep: bool,
     refresh: bool,
@@ -97,6 +106,18 @@ impl Work {
         self.deletes.push_back(deletion);
     }
 
+    pub(super) fn hang_up(&mut self) {
+        self.hang_up = true;
+    }
+
+    pub(super) fn ussd(&mut self, request: UssdRequest) {
+        self.ussd = Some(request);
+    }
+
+    pub(super) fn ussd_queued(&self) -> bool {
+        self.ussd.is_some()
+    }
+
     pub(super) fn sweep(&mut self) {
         self.sweep = true;
     }
@@ -122,8 +143,14 @@ impl Work {
         if let Some((pdu, reply)) = self.acks.pop_front() {
             return Some(Job::Ack(pdu, reply));
         }
+        if std::mem::take(&mut self.hang_up) {
+            return Some(Job::HangUp);
+        }
         if let Some(send) = self.sends.pop_front() {
             return Some(Job::Send(send));
+        }
+        if let Some(request) = self.ussd.take() {
+            return Some(Job::Ussd(request));
         }
         if let Some(deletion) = self.deletes.pop_front() {
             return Some(Job::Delete(deletion));
@@ -158,6 +185,8 @@ impl Work {
             Job::Drain => self.drain = true,
             Job::Ack(pdu, reply) => self.acks.push_front((pdu, reply)),
             Job::Send(send) => self.sends.push_front(send),
+            Job::HangUp => self.hang_up = true,
+            Job::Ussd(request) => self.ussd = Some(request),
             Job::Delete(deletion) => self.deletes.push_front(deletion),
             Job::Sweep => self.sweep = true,
             Job::Status(read) => self.status(read),
@@ -176,6 +205,10 @@ impl Work {
         for reply in self.acks.drain(..).filter_map(|(_, reply)| reply) {
             let _ = reply.send(Err(crate::ModemError::Disconnected));
         }
+        if let Some((_, reply)) = self.ussd.take() {
+            let _ = reply.send(Err(crate::ModemError::Disconnected));
+        }
+        self.hang_up = false;
         std::mem::take(&mut self.sends)
     }
 }
@@ -190,6 +223,8 @@ mod tests {
             Job::Drain => "drain".into(),
             Job::Ack(..) => "ack".into(),
             Job::Send(_) => "send".into(),
+            Job::HangUp => "hang up".into(),
+            Job::Ussd(_) => "ussd".into(),
             Job::Delete(d) => format!("delete {}", d.slot.1),
             Job::Sweep => "sweep".into(),
             Job::Status(read) => format!("{read:?}"),

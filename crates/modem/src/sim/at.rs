@@ -62,6 +62,8 @@ pub(crate) struct SimState {
     pub rssi: u8,
     /// Registration `<stat>` (1 home, 5 roaming, 2 searching, ...).
     pub registration: u8,
+    /// The call ringing, and hang-ups (`voice.rs`).
+    pub calls: super::voice::CallState,
     /// The modem's own message memory (`ME`), by slot (as `slots`, which is the SIM).
     pub me: BTreeMap<u32, (Vec<u8>, bool)>,
     /// Slots of `ME`; 0: the modem has no memory of its own and offers only the SIM.
@@ -249,6 +251,8 @@ pub(crate) struct AtModem {
     pub refuse_cnma: bool,
     /// The last input finished an `AT+CMGS` (its answer is the network's, and may be delayed).
     pub sent: bool,
+    /// Caller id and USSD (`voice.rs`).
+    pub voice: super::voice::Voice,
     /// The last input asked for a reset (`AT+CFUN=1,1`, Telit `AT#REBOOT`): the modem restarts.
     pub reboot: bool,
 }
@@ -292,6 +296,10 @@ impl AtModem {
             refuse_phase2: false,
             refuse_cnma: false,
             sent: false,
+            voice: super::voice::Voice {
+                script: super::voice::default_ussd(),
+                ..Default::default()
+            },
             reboot: false,
         }
     }
@@ -880,6 +888,33 @@ impl AtModem {
                 self.ok(out)
             }
             ("+CSCS", _) | ("+CFUN", _) | ("+CMMS", _) => self.ok(out),
+            ("+CLIP", Arg::Set(v)) => {
+                self.voice.clip = v.trim() == "1";
+                self.ok(out)
+            }
+            ("+CLIP", Arg::Query) => {
+                self.info(out, &format!("+CLIP: {},1", u8::from(self.voice.clip)));
+                self.ok(out)
+            }
+            ("H" | "H0" | "+CHUP", Arg::None) => {
+                let mut state = lock(&self.state);
+                if state.calls.ringing.take().is_some() {
+                    state.calls.hangups += 1;
+                }
+                drop(state);
+                self.ok(out)
+            }
+            ("+CUSD", Arg::Set(_)) => {
+                if self.voice.request(arg_raw) {
+                    self.ok(out)
+                } else {
+                    self.error(out, Some(4))
+                }
+            }
+            ("+CUSD", Arg::Query) => {
+                self.info(out, "+CUSD: 1");
+                self.ok(out)
+            }
             _ => self.error(out, Some(4)),
         }
     }

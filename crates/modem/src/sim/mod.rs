@@ -8,6 +8,7 @@
 
 pub(crate) mod at;
 pub mod demo;
+pub mod voice;
 
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -25,6 +26,7 @@ use tokio::task::JoinHandle;
 
 pub use at::Logged;
 use at::{lock, AtModem, SimState};
+pub use voice::{UssdAnswer, UssdCoding};
 
 /// Which real modem the simulator imitates (model strings and vendor quirks).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -176,6 +178,11 @@ pub struct SimOptions {
     /// <mr>`) comes this long after the PDU, as on real networks (seconds), while URCs are
     /// printed meanwhile. Zero answers at once.
     pub send_delay: Duration,
+    /// What the network answers to USSD codes ([`voice::default_ussd`]: `*100#` plain text,
+    /// `*101#` UCS2, `*111#` a menu, `*999#` never answered).
+    pub ussd: Vec<(String, Option<UssdAnswer>)>,
+    /// How long after `AT+CUSD` the network's reply comes.
+    pub ussd_delay: Duration,
 }
 
 impl Default for SimOptions {
@@ -199,6 +206,8 @@ impl Default for SimOptions {
             refuse_phase2: false,
             refuse_cnma: false,
             send_delay: Duration::ZERO,
+            ussd: voice::default_ussd(),
+            ussd_delay: Duration::from_millis(300),
         }
     }
 }
@@ -231,6 +240,8 @@ enum Command {
     Signal(u8),
     /// The registration changed to this `<stat>`: print the reports switched on.
     Registration(u8),
+    /// Ring once for the call in progress with this serial number, if it still rings.
+    Ring(u64),
     /// Stop (or resume) answering anything, like hung firmware.
     Mute(bool),
     /// Hang (or recover): as `Mute`, but a reset command still gets through and restarts it.
@@ -498,6 +509,51 @@ impl Simulator {
         lock(&self.state).slots.remove(&slot).is_some()
     }
 
+    /// Someone calls: `RING` (and `+CLIP` with `from`, `None` withheld, if the driver asked for
+    /// caller id) now and every `every`, `rings` times in all, unless the driver hangs up first.
+    pub fn call(&self, from: Option<&str>, rings: u32, every: Duration) {
+        let serial = {
+            let mut state = lock(&self.state);
+            state.calls.started += 1;
+            let serial = state.calls.started;
+            state.calls.ringing = Some((serial, from.map(str::to_owned)));
+            serial
+        };
+        let commands = self.commands.clone();
+        let state = self.state.clone();
+        tokio::spawn(async move {
+            for ring in 0..rings {
+                if ring > 0 {
+                    tokio::time::sleep(every).await;
+                }
+                let rings_still = lock(&state)
+                    .calls
+                    .ringing
+                    .as_ref()
+                    .is_some_and(|(s, _)| *s == serial);
+                if !rings_still || commands.send(Command::Ring(serial)).is_err() {
+                    return;
+                }
+            }
+            tokio::time::sleep(every).await;
+            // The caller gives up.
+            let mut state = lock(&state);
+            if state
+                .calls
+                .ringing
+                .as_ref()
+                .is_some_and(|(s, _)| *s == serial)
+            {
+                state.calls.ringing = None;
+            }
+        });
+    }
+
+    /// How often the driver hung up on a ringing call (`ATH`/`AT+CHUP`).
+    pub fn hangups(&self) -> u32 {
+        lock(&self.state).calls.hangups
+    }
+
     /// PDUs the driver sent with `AT+CMGS`, in order.
     pub fn sent(&self) -> Vec<Vec<u8>> {
         lock(&self.state).sent.clone()
@@ -670,6 +726,8 @@ enum Wake {
     Sent,
     /// A phase 2+ direct delivery was not acknowledged in time, or one waits to be printed.
     AckDue,
+    /// The network's USSD reply is due.
+    UssdReply,
     Read(io::Result<usize>),
 }
 
@@ -689,6 +747,7 @@ async fn run(
         modem.refuse_cnma = options.refuse_cnma;
         modem.set_phase2(options.phase2);
         modem.ready = options.ready_delay.is_zero();
+        modem.voice.script = options.ussd.clone();
         modem
     };
     let mut modem = new_modem();
@@ -705,16 +764,20 @@ async fn run(
     let mut last_output: Option<tokio::time::Instant> = None;
     // The answer to an `AT+CMGS` waiting for the network (`SimOptions::send_delay`).
     let mut sending: Option<(tokio::time::Instant, Vec<u8>)> = None;
+    // The network's USSD reply on its way (`SimOptions::ussd_delay`).
+    let mut ussd_due: Option<(tokio::time::Instant, Vec<u8>)> = None;
     loop {
         let not_ready = !modem.ready;
         let holding = !held.is_empty();
         let gated = gate.busy() && pty.is_some();
         let send_due = sending.as_ref().map(|(at, _)| *at);
+        let ussd_at = ussd_due.as_ref().map(|(at, _)| *at);
         let wake = tokio::select! {
             command = commands.recv() => Wake::Command(command),
             _ = tokio::time::sleep_until(gate.deadline), if gated => Wake::AckDue,
             _ = tokio::time::sleep_until(held_until), if holding => Wake::Release,
             _ = sleep_until_some(send_due), if send_due.is_some() => Wake::Sent,
+            _ = sleep_until_some(ussd_at), if ussd_at.is_some() => Wake::UssdReply,
             _ = tokio::time::sleep_until(ready_at), if not_ready => Wake::Ready,
             read = async {
                 match &mut pty {
@@ -765,6 +828,21 @@ async fn run(
                 urc
             }
             Wake::Command(Some(Command::Raw(bytes))) => bytes,
+            Wake::Command(Some(Command::Ring(serial))) => {
+                let number = match &lock(&state).calls.ringing {
+                    Some((s, number)) if *s == serial => Some(number.clone()),
+                    _ => None,
+                };
+                let Some(number) = number else { continue };
+                let ring = modem.voice.ring(number.as_deref());
+                if options.chaos.urc_inside_responses {
+                    held.extend(ring);
+                    held_until = tokio::time::Instant::now() + Duration::from_secs(2);
+                    continue;
+                }
+                ring
+            }
+            Wake::UssdReply => ussd_due.take().map(|(_, reply)| reply).unwrap_or_default(),
             Wake::Command(Some(Command::Full)) => modem.full_urc(),
             Wake::Command(Some(Command::Direct(delivery))) => {
                 gate.offer(&modem, &state, delivery, options.ack_timeout)
@@ -814,6 +892,7 @@ async fn run(
                         modem = new_modem();
                         held.clear();
                         sending = None;
+                        ussd_due = None;
                         ready_at = tokio::time::Instant::now() + options.ready_delay;
                         // What was never acknowledged, the network delivers again later.
                         gate.restart(&state, ready_at + Duration::from_secs(1));
@@ -856,6 +935,9 @@ async fn run(
             }
             Wake::Read(Ok(n)) => {
                 let mut out = modem.input(&buf[..n]);
+                if let Some(reply) = modem.voice.reply.take() {
+                    ussd_due = Some((tokio::time::Instant::now() + options.ussd_delay, reply));
+                }
                 reboot = std::mem::take(&mut modem.reboot);
                 if std::mem::take(&mut modem.sent) && !options.send_delay.is_zero() {
                     sending = Some((tokio::time::Instant::now() + options.send_delay, out));
