@@ -263,6 +263,13 @@ pub mod body {
         }
     }
 
+    /// `POST /api/modems/{id}/ussd`: a code such as `*100#`, or a menu's choice.
+    pub fn ussd(code: &str) -> simrelay_protocol::UssdRequest {
+        simrelay_protocol::UssdRequest {
+            code: code.to_owned(),
+        }
+    }
+
     /// `POST /api/send`: to the first connected modem.
     pub fn send(to: &str, text: &str) -> SendRequest {
         SendRequest {
@@ -654,29 +661,46 @@ pub async fn ussd(
         endpoint,
         &path,
         Request::post(&endpoint.http_url(&path)),
-        &simrelay_protocol::UssdRequest {
-            code: code.to_owned(),
-        },
+        &body::ussd(code),
     )
     .await
 }
 
-/// `GET /api/calls?modem=&limit=`: a modem's calls, newest first.
+/// The path of `GET /api/calls`: `modem`'s calls (`None`: every modem's), newest first, older than `before`.
+pub fn calls_path(modem: Option<&str>, limit: u32, before: Option<i64>) -> String {
+    let mut path = format!("/api/calls?limit={limit}");
+    if let Some(modem) = modem.map(str::trim).filter(|m| !m.is_empty()) {
+        path.push_str(&format!("&modem={}", percent_encode(modem)));
+    }
+    if let Some(before) = before {
+        path.push_str(&format!("&before={before}"));
+    }
+    path
+}
+
+/// `GET /api/calls?modem=&limit=&before=`: calls, newest first (see [`calls_path`]).
 pub async fn calls(
     endpoint: &Endpoint,
-    modem: &str,
+    modem: Option<&str>,
     limit: u32,
+    before: Option<i64>,
 ) -> Result<simrelay_protocol::CallPage, ApiFailure> {
-    get_json(
-        endpoint,
-        &format!("/api/calls?modem={}&limit={limit}", percent_encode(modem)),
-    )
-    .await
+    get_json(endpoint, &calls_path(modem, limit, before)).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn calls_path_pages_and_filters() {
+        assert_eq!(calls_path(None, 100, None), "/api/calls?limit=100");
+        assert_eq!(calls_path(Some(" "), 5, None), "/api/calls?limit=5");
+        assert_eq!(
+            calls_path(Some("imei:1 2"), 100, Some(41)),
+            "/api/calls?limit=100&modem=imei%3A1%202&before=41"
+        );
+    }
 
     #[test]
     fn page_query_path() {

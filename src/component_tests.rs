@@ -640,3 +640,103 @@ fn the_health_charts_are_svg_images_that_say_their_numbers() {
         2
     );
 }
+
+#[wasm_bindgen_test]
+async fn calls_in_history_say_who_called_as_text_by_modem_and_live() {
+    use crate::views::history::calls::tests::call;
+    use crate::views::history::calls::{CallEntries, CallResults};
+    let results = RwSignal::new(CallResults::default());
+    let modem = RwSignal::new(String::new());
+    let (host, app) = mount_with_state(move || {
+        view! { <CallEntries results=results modem=modem.into() load=Callback::new(|_| ()) /> }
+            .into_any()
+    });
+    let hostile = "<img src=x onerror=\"document.body.dataset.pwned='calls'\">";
+    let mut rejected = call(2, "b", "+4915112345678");
+    rejected.rejected = true;
+    results.update(|r| {
+        r.append(simrelay_protocol::CallPage {
+            calls: vec![call(3, "a", hostile), rejected, call(1, "a", "unknown")],
+            next_before: None,
+        })
+    });
+    tick().await;
+    assert_eq!(
+        texts(&host, ".call-title"),
+        [
+            format!("Call from {hostile}"),
+            "Rejected call from +4915112345678".to_owned(),
+            "Call from unknown caller".to_owned(),
+        ]
+    );
+    assert_eq!(host.query_selector_all("img").expect("query").length(), 0);
+    assert!(document()
+        .body()
+        .expect("body")
+        .dataset()
+        .get("pwned")
+        .is_none());
+    assert_eq!(texts(&host, ".result-info"), ["3 calls"]);
+
+    // A call frame puts the call on top; another modem's call is left out while a modem is chosen.
+    modem.set("a".into());
+    app.calls.update(|c| {
+        c.insert(0, call(4, "a", "+15555550100"));
+        c.insert(0, call(5, "b", "+15555550199"));
+    });
+    tick().await;
+    // The fetched page is the server's answer for the filter, so it stays; of the live calls only modem a's.
+    assert_eq!(
+        texts(&host, ".call-title"),
+        [
+            "Call from +15555550100".to_owned(),
+            format!("Call from {hostile}"),
+            "Rejected call from +4915112345678".to_owned(),
+            "Call from unknown caller".to_owned(),
+        ]
+    );
+    modem.set(String::new());
+    tick().await;
+    assert_eq!(texts(&host, ".call-title").len(), 5);
+    assert_eq!(texts(&host, ".call-title")[0], "Call from +15555550199");
+}
+
+#[wasm_bindgen_test]
+async fn history_switches_to_calls_and_back() {
+    use crate::views::history::History;
+    let (host, _app) = mount_with_state(|| view! { <History /> }.into_any());
+    tick().await;
+    assert!(host
+        .query_selector(".history-list")
+        .expect("query")
+        .is_some());
+    let kind: web_sys::HtmlSelectElement = host
+        .query_selector("select.history-kind")
+        .expect("query")
+        .expect("the Show select")
+        .unchecked_into();
+    kind.set_value("calls");
+    kind.dispatch_event(&web_sys::Event::new("change").expect("event"))
+        .expect("dispatch");
+    tick().await;
+    assert!(host.query_selector(".call-list").expect("query").is_some());
+    assert!(host
+        .query_selector(".history-list")
+        .expect("query")
+        .is_none());
+    let search: web_sys::HtmlInputElement = host
+        .query_selector("input[type=search]")
+        .expect("query")
+        .expect("search")
+        .unchecked_into();
+    assert!(search.disabled(), "search applies to messages only");
+    kind.set_value("messages");
+    kind.dispatch_event(&web_sys::Event::new("change").expect("event"))
+        .expect("dispatch");
+    tick().await;
+    assert!(host
+        .query_selector(".history-list")
+        .expect("query")
+        .is_some());
+    assert!(!search.disabled());
+}

@@ -65,6 +65,9 @@ fn the_ui_reads_every_answer_and_frame_the_engine_sends() {
     reads::<ModemStatus>(&e, "unlocked");
     // A rejected PIN: the Modems screen shows its `detail`, which counts the tries left.
     reads::<simrelay_protocol::PinRejected>(&e, "pin_rejected");
+    // History's Calls and the Modems screen's recent calls; the USSD field's answer.
+    reads::<simrelay_protocol::CallPage>(&e, "calls");
+    reads::<simrelay_protocol::UssdReply>(&e, "ussd");
     let frames = e["frames"].as_object().expect("frames");
     for kind in [
         "hello",
@@ -76,6 +79,7 @@ fn the_ui_reads_every_answer_and_frame_the_engine_sends() {
         "settings",
         "error",
         "code_changed",
+        "call",
     ] {
         let frame = frames
             .get(kind)
@@ -129,6 +133,7 @@ fn the_ui_builds_exactly_the_requests_the_engine_accepts() {
     );
     assert_eq!(json(body::mark_read()), request("mark_read"));
     assert_eq!(json(body::pin("4711")), request("enter_pin"));
+    assert_eq!(json(body::ussd("*100#")), request("ussd"));
     assert_eq!(json(body::lan(true)), request("lan_on"));
     assert_eq!(json(body::lan(false)), request("lan_off"));
 

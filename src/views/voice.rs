@@ -93,7 +93,7 @@ pub(crate) fn RecentCalls(
         let id = id.clone();
         leptos::task::spawn_local(async move {
             let endpoint = app.endpoint.get_value();
-            match api::calls(&endpoint, &id, SHOWN_CALLS).await {
+            match api::calls(&endpoint, Some(&id), SHOWN_CALLS, None).await {
                 Ok(page) => {
                     loaded.try_set(page.calls);
                 }

@@ -1,4 +1,5 @@
-//! The History screen's filter bar: search, sender, modem, date range and "has code", and the query they make.
+//! The History screen's filter bar: what to show (messages or calls), search, sender, modem, date range and
+//! "has code", and the query they make. Calls are filtered by modem only; the other fields are disabled for them.
 
 use leptos::prelude::*;
 
@@ -21,6 +22,8 @@ pub(super) struct Filters {
     pub from: String,
     /// The last day, as `from`.
     pub to: String,
+    /// List calls instead of messages.
+    pub calls: bool,
 }
 
 impl Filters {
@@ -63,6 +66,7 @@ pub(super) fn FilterBar(
                 <span>{label}</span>
                 <input
                     type=kind
+                    prop:disabled=move || typed.with(|f| f.calls)
                     prop:value=move || typed.with(get)
                     on:input=move |ev| {
                         typed.update(|f| set(f, event_target_value(&ev)));
@@ -78,6 +82,16 @@ pub(super) fn FilterBar(
             ev.prevent_default();
             schedule.run(true);
         }>
+            <label class="field">
+                <span>"Show"</span>
+                <select class="history-kind" on:change=move |ev| {
+                    typed.update(|f| f.calls = event_target_value(&ev) == "calls");
+                    schedule.run(true);
+                }>
+                    <option value="messages">"Messages"</option>
+                    <option value="calls">"Calls"</option>
+                </select>
+            </label>
             {text_input("Search", "search", |f| f.q.clone(), |f, v| f.q = v)}
             {text_input("Sender", "text", |f| f.sender.clone(), |f, v| f.sender = v)}
             <label class="field">
@@ -97,6 +111,7 @@ pub(super) fn FilterBar(
             <label class="check inline">
                 <input
                     type="checkbox"
+                    prop:disabled=move || typed.with(|f| f.calls)
                     on:change=move |ev| {
                         typed.update(|f| f.has_code = event_target_checked(&ev));
                         schedule.run(true);

@@ -1,6 +1,7 @@
 //! The History screen: stored messages, newest first, with search, filters, details, delete and export. This file
 //! holds the screen's state and fetching; `filters.rs` is the filter bar, `list.rs` the virtualised list,
-//! `detail.rs` the detail panel (and the `#/message/<id>` screen).
+//! `detail.rs` the detail panel (and the `#/message/<id>` screen), `calls.rs` the "Calls" kind (incoming calls
+//! instead of messages, by modem, live from `call` frames).
 //!
 //! Pages are fetched with keyset paging (the server's `next` cursor is passed back as `before`), so loading page
 //! 500 costs the server the same as page 1. Every change of the filters starts a new "generation"; answers to an
@@ -21,6 +22,7 @@
 //! "N new messages ↑" button counts them and reloads the list from the top when pressed. The server gives no
 //! total, so the count shows "N+ messages" and `aria-setsize` is -1 (unknown) until the last page arrived.
 
+pub(crate) mod calls;
 mod detail;
 mod filters;
 mod list;
@@ -33,6 +35,7 @@ use leptos::html::Div;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
+use self::calls::CallList;
 use self::detail::DetailPanel;
 pub use self::detail::MessageScreen;
 use self::filters::{FilterBar, Filters};
@@ -110,6 +113,10 @@ pub fn History() -> impl IntoView {
 
     let newest_live = move || app.inbox.with_untracked(|i| i.newest().map_or(0, |m| m.id));
     let load = move |fresh: bool| {
+        // The Calls kind fetches its own list.
+        if applied.with_untracked(|f| f.calls) {
+            return;
+        }
         let mut request = None;
         results.update(|r| {
             if fresh {
@@ -222,6 +229,8 @@ pub fn History() -> impl IntoView {
             })
         })
     });
+    let showing_calls = Memo::new(move |_| applied.with(|f| f.calls));
+    let call_modem = Memo::new(move |_| applied.with(|f| f.modem.trim().to_owned()));
     let show_newest = move |_| {
         load(true);
     };
@@ -230,39 +239,44 @@ pub fn History() -> impl IntoView {
         <section class="screen history" aria-labelledby="history-title">
             <h2 id="history-title">"History"</h2>
             <FilterBar typed=typed schedule=Callback::new(schedule) />
-            <div class="list-bar">
-                <p class="result-info" role="status" aria-live="polite">
-                    {move || results.with(|r| match (&r.error, r.loading, r.rows.len()) {
-                        (Some(e), _, _) => e.clone(),
-                        (None, true, 0) => "Loading…".to_owned(),
-                        (None, false, 0) => "No messages match.".to_owned(),
-                        (None, _, 1) if r.done => "1 message".to_owned(),
-                        (None, _, n) => format!("{}{} messages", thousands(n), if r.done { "" } else { "+" }),
-                    })}
-                </p>
-                <div class="actions">
-                    <button type="button" class="btn" on:click=move |_| export("csv")>"Export CSV"</button>
-                    <button type="button" class="btn" on:click=move |_| export("jsonl")>"Export JSONL"</button>
+            <Show
+                when=move || !showing_calls.get()
+                fallback=move || view! { <CallList modem=call_modem /> }
+            >
+                <div class="list-bar">
+                    <p class="result-info" role="status" aria-live="polite">
+                        {move || results.with(|r| match (&r.error, r.loading, r.rows.len()) {
+                            (Some(e), _, _) => e.clone(),
+                            (None, true, 0) => "Loading…".to_owned(),
+                            (None, false, 0) => "No messages match.".to_owned(),
+                            (None, _, 1) if r.done => "1 message".to_owned(),
+                            (None, _, n) => format!("{}{} messages", thousands(n), if r.done { "" } else { "+" }),
+                        })}
+                    </p>
+                    <div class="actions">
+                        <button type="button" class="btn" on:click=move |_| export("csv")>"Export CSV"</button>
+                        <button type="button" class="btn" on:click=move |_| export("jsonl")>"Export JSONL"</button>
+                    </div>
                 </div>
-            </div>
-            {move || export_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
-            {move || selected.get().map(|id| view! { <DetailPanel id=id on_close=on_close on_deleted=on_deleted /> })}
-            <Show when=move || { new_count.get() > 0 }>
-                <button type="button" class="btn new-messages" on:click=show_newest>
-                    {move || match new_count.get() {
-                        1 => "1 new message ↑".to_owned(),
-                        n => format!("{} new messages ↑", thousands(n)),
-                    }}
-                </button>
+                {move || export_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+                {move || selected.get().map(|id| view! { <DetailPanel id=id on_close=on_close on_deleted=on_deleted /> })}
+                <Show when=move || { new_count.get() > 0 }>
+                    <button type="button" class="btn new-messages" on:click=show_newest>
+                        {move || match new_count.get() {
+                            1 => "1 new message ↑".to_owned(),
+                            n => format!("{} new messages ↑", thousands(n)),
+                        }}
+                    </button>
+                </Show>
+                <HistoryList
+                    results=results
+                    viewport=viewport
+                    focused=focused
+                    needle=needle
+                    load=Callback::new(load)
+                    on_details=on_details
+                />
             </Show>
-            <HistoryList
-                results=results
-                viewport=viewport
-                focused=focused
-                needle=needle
-                load=Callback::new(load)
-                on_details=on_details
-            />
         </section>
     }
 }

@@ -2,7 +2,8 @@
 //! `sent` WebSocket frames without polling, the length counter agrees
 //! with the PDU encoder, every screen fits a 360 px phone, and screenshots of each screen are saved to
 //! `target/screenshots/` at desktop and phone widths (`cargo xtask screenshots` refreshes `docs/screenshots/`).
-//! The Conversations screen's own test is the `conversations` module (one test binary for the screens).
+//! The Conversations screen's own test is the `conversations` module, calls in History the `calls` module (one
+//! test binary for the screens).
 
 use std::time::Duration;
 
@@ -11,6 +12,8 @@ use simrelay_e2e_browser::{in_browsers, Browser, BrowserKind, Server};
 use simrelay_modem::{SimOptions, Simulator};
 use simrelay_pdu::{Encoding, Pdu};
 
+#[path = "screens/calls.rs"]
+mod calls;
 #[path = "screens/conversations.rs"]
 mod conversations;
 

@@ -15,11 +15,11 @@ use serde_json::{Map, Value};
 use simrelay_engine::{Config, Engine};
 use simrelay_modem::{SimOptions, Simulator};
 use simrelay_protocol::{
-    AddModem, ApiError, Claimed, CodeChoice, CodeCorrection, DeviceList, Health, Message,
+    AddModem, ApiError, CallPage, Claimed, CodeChoice, CodeCorrection, DeviceList, Health, Message,
     MessageDetail, MessagePage, ModemList, ModemState, ModemStatus, NewDevice, PairClaim, Pairing,
     PairingCode, PairingRequest, PinRejected, PinRequest, PortList, PortReport, ProbeRequest,
     RemovedModem, SendAccepted, SendRequest, SendStatus, SentMessage, ServerFrame, Settings,
-    SettingsPatch,
+    SettingsPatch, UssdReply, UssdRequest,
 };
 use simrelay_protocol::{ConversationPage, MarkRead, ReadState, ThreadPage};
 use simrelay_testkit::pdu::{deliver, SENDER};
@@ -179,6 +179,7 @@ async fn every_body_round_trips_through_the_protocol_types() {
     round_trips::<MarkRead>("the mark-read request", &request("mark_read"));
     round_trips::<CodeChoice>("the code choice", &request("choose_code"));
     round_trips::<PinRequest>("the PIN request", &request("enter_pin"));
+    round_trips::<UssdRequest>("the USSD request", &request("ussd"));
     for section in ["notifications", "retention", "hooks", "lan_on", "lan_off"] {
         round_trips::<SettingsPatch>(&format!("the {section} patch"), &request(section));
     }
@@ -266,6 +267,36 @@ async fn every_body_round_trips_through_the_protocol_types() {
         async move { known }
     })
     .await;
+    // Two calls (the caller hangs up in between, so the second is a call of its own): the `call` frame, a page
+    // of the calls with a cursor to the next; then the network's answer to a USSD code, as the Modems screen asks.
+    let mut called = String::new();
+    for caller in [SENDER, "+4915112345678"] {
+        sim.call(Some(caller), 1, Duration::from_millis(100));
+        match seen.frame(&mut ws, "call").await {
+            ServerFrame::Notice(simrelay_protocol::ServerNotice::Call(call)) => {
+                assert_eq!(call.from, caller);
+                called = call.modem;
+            }
+            other => panic!("not a call frame: {other:?}"),
+        }
+        sim.inject(b"\r\nNO CARRIER\r\n");
+    }
+    let calls: CallPage = seen.response(
+        "calls",
+        get(&engine, &format!("/api/calls?modem={called}&limit=1")).await,
+    );
+    assert!(
+        calls.calls.len() == 1 && calls.next_before.is_some(),
+        "{calls:?}"
+    );
+    let (status, body) = send(
+        http.post(url(&engine, &format!("/api/modems/{called}/ussd"))),
+        &request("ussd"),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let reply: UssdReply = seen.response("ussd", body);
+    assert!(!reply.reply.is_empty());
     seen.response::<ModemList>("modems", get(&engine, "/api/modems").await);
     seen.response::<PortList>("ports", get(&engine, "/api/ports?probe=false").await);
     let (status, body) = send(
