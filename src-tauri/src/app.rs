@@ -62,6 +62,7 @@ pub struct Resident {
     shell: Arc<Shell>,
     tray: Option<Tray>,
     window_events: mpsc::UnboundedReceiver<LauncherEvent>,
+    signals: Signals,
     /// Owns the single-instance name for as long as the app runs.
     _instance: Option<zbus::Connection>,
 }
@@ -100,6 +101,7 @@ pub async fn start(
     notifier: Arc<dyn Notifier>,
     window: WindowProgram,
 ) -> Result<Started, DesktopError> {
+    let signals = Signals::catch();
     // Single instance first, so a second launch hands over before anything else (the engine) starts. The shell
     // does not exist yet when the name is claimed; a request that comes in meanwhile finds it a moment later.
     let shell_slot: Arc<OnceLock<Arc<Shell>>> = Arc::default();
@@ -174,6 +176,7 @@ pub async fn start(
         shell,
         tray,
         window_events,
+        signals,
         _instance: instance,
     }))
 }
@@ -197,7 +200,7 @@ impl Resident {
         let window_events = &mut self.window_events;
         tokio::select! {
             () = shell.quit_requested() => tracing::info!("quit from the tray"),
-            () = terminated() => tracing::info!("quit by signal"),
+            () = self.signals.terminated() => tracing::info!("quit by signal"),
             () = async {
                 while let Some(event) = window_events.recv().await {
                     match event {
@@ -238,24 +241,45 @@ async fn start_engine(resolved: Resolved) -> Result<Engine, EngineError> {
     }
 }
 
-/// Completes on SIGTERM or SIGINT (Ctrl-C), so a session logout or a terminal stops the engine cleanly too.
-async fn terminated() {
+/// SIGTERM and SIGINT (Ctrl-C), caught from the first line of [`start`]: a session logout or a terminal stops the
+/// engine cleanly, also when the signal comes while the engine or the tray is still starting (the handler would
+/// otherwise only be installed once [`Resident::run`] first waits, and a signal before that killed the process).
+struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        if let (Ok(mut term), Ok(mut int)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) {
+    streams: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Signals {
+    fn catch() -> Signals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let streams = signal(SignalKind::terminate())
+                .and_then(|term| Ok((term, signal(SignalKind::interrupt())?)));
+            if let Err(error) = &streams {
+                tracing::warn!(%error, "cannot catch SIGTERM/SIGINT; only Ctrl-C will stop the app cleanly");
+            }
+            Signals {
+                streams: streams.ok(),
+            }
+        }
+        #[cfg(not(unix))]
+        Signals {}
+    }
+
+    /// Completes on the first SIGTERM or SIGINT since [`Signals::catch`].
+    async fn terminated(&mut self) {
+        #[cfg(unix)]
+        if let Some((term, int)) = &mut self.streams {
             tokio::select! {
                 _ = term.recv() => {}
                 _ = int.recv() => {}
             }
             return;
         }
-    }
-    if tokio::signal::ctrl_c().await.is_err() {
-        std::future::pending::<()>().await;
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
     }
 }
 
