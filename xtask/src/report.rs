@@ -56,7 +56,11 @@ pub fn render(results: &Path, machine: &Machine) -> anyhow::Result<String> {
     let _ = writeln!(
         md,
         "\nRuns whose load average exceeded {BUSY_LOAD_PER_CPU} per CPU are marked **busy**: the machine was \
-         shared with other builds and tests at the time, which inflates latencies and their tails.\n"
+         shared with other builds and tests at the time, which inflates latencies and their tails. A run whose \
+         line says \"pinned to CPU N\" ran on that CPU only while every other process was kept off it (recorded \
+         from `/proc` when the run started): it had a CPU to itself, but the builds on the other CPU still shared \
+         the memory and the disk, so it is not a quiet machine either, and a goal it meets is met under that \
+         condition (the summary's verdicts name it where the goal was missed; look at the run lines for the rest).\n"
     );
     md.push_str(METHOD);
 
