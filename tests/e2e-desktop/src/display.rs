@@ -1,9 +1,10 @@
-//! A private X server (Xvfb) on a free display number.
+//! A private X server (Xvfb) on a display number the server chooses itself.
 
 use crate::process::Guard;
-use std::path::Path;
+use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::sync::mpsc;
+use std::time::Duration;
 
 /// A running Xvfb; stopped on drop.
 #[derive(Debug)]
@@ -13,50 +14,58 @@ pub struct Xvfb {
 }
 
 impl Xvfb {
-    /// Starts Xvfb on the first free display from :90 (a range desktops do not use).
+    /// Starts Xvfb and waits until it accepts clients.
+    ///
+    /// The server picks a free display itself (`-displayfd`) and writes its number once it is ready. Choosing the
+    /// number here instead raced: two tests starting at once saw the same free number, the loser's Xvfb exited
+    /// while its readiness probe had already reached the winner's, and both tests shared one server until the
+    /// first to finish killed it under the other's window.
     pub fn start() -> std::io::Result<Self> {
-        for n in 90..160 {
-            if Path::new(&format!("/tmp/.X{n}-lock")).exists()
-                || Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
-            {
-                continue;
-            }
-            let mut process = Guard::spawn(
-                "Xvfb",
-                Command::new("Xvfb")
-                    .args([
-                        format!(":{n}").as_str(),
-                        "-screen",
-                        "0",
-                        "1280x800x24",
-                        "-nolisten",
-                        "tcp",
-                        // Without it the server resets when its last client leaves (our readiness probe below),
-                        // and a client connecting during the reset fails: GTK's init then panics in the app.
-                        "-noreset",
-                    ])
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null()),
-            )
-            .map_err(std::io::Error::other)?;
-            let socket = format!("/tmp/.X11-unix/X{n}");
-            let start = Instant::now();
-            while start.elapsed() < Duration::from_secs(10) && process.is_alive() {
-                // The socket appears before Xvfb accepts clients; GTK's init panics in the app (tao's
-                // EventLoop::new) if it connects too early, so wait until a client connection works.
-                if Path::new(&socket).exists() && x11rb::connect(Some(&format!(":{n}"))).is_ok() {
-                    return Ok(Self {
-                        display: format!(":{n}"),
-                        _process: process,
-                    });
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            // Lost a race for this number (or Xvfb failed): try the next one.
-        }
-        Err(std::io::Error::other(
-            "no free X display between :90 and :159, or Xvfb does not start",
-        ))
+        let mut process = Guard::spawn(
+            "Xvfb",
+            Command::new("Xvfb")
+                .args([
+                    "-displayfd",
+                    "1",
+                    "-screen",
+                    "0",
+                    "1280x800x24",
+                    "-nolisten",
+                    "tcp",
+                    // Without it the server resets when its last client leaves, and a client connecting during
+                    // the reset fails: GTK's init then panics in the app.
+                    "-noreset",
+                ])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null()),
+        )
+        .map_err(std::io::Error::other)?
+        // SIGTERM first: Xvfb then removes its lock file and socket.
+        .gentle();
+        let stdout = process
+            .child_mut()
+            .stdout
+            .take()
+            .ok_or_else(|| std::io::Error::other("Xvfb's stdout was not captured"))?;
+        // Read on a thread so a server that never gets ready cannot hang the test.
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let number = rx
+            .recv_timeout(Duration::from_secs(30))
+            .map_err(|_| std::io::Error::other("Xvfb did not report a display within 30 s"))?;
+        let number: u32 = number.trim().parse().map_err(|_| {
+            std::io::Error::other(format!(
+                "Xvfb did not start (it reported {number:?} instead of a display number)"
+            ))
+        })?;
+        Ok(Self {
+            display: format!(":{number}"),
+            _process: process,
+        })
     }
 
     /// The `DISPLAY` value, e.g. `:90`.
