@@ -586,7 +586,7 @@ mod tests {
             .await
             .expect("update");
         from.save_settings(
-            serde_json::json!({"hide_code": true})
+            serde_json::json!({"hide_code": true, "lan": true})
                 .as_object()
                 .expect("obj"),
         )
@@ -653,7 +653,7 @@ mod tests {
                 pdus: 7,
                 sent: 1,
                 calls: 1,
-                settings: 1,
+                settings: 2,
                 modems: 2,
                 other: 5
             }
@@ -676,6 +676,17 @@ mod tests {
                 .await
                 .expect("secret"),
             secret
+        );
+        let base = simrelay_protocol::Settings::default();
+        let here = to.effective_settings(base.clone()).await.expect("settings");
+        assert!(
+            here.hide_code && here.lan,
+            "the relay's settings, LAN sharing as the target node's"
+        );
+        let there = watcher.effective_settings(base).await.expect("settings");
+        assert!(
+            there.hide_code && !there.lan,
+            "another node shares the settings, not the LAN"
         );
         assert_eq!(
             to.ha_recipient("m").await.expect("recipient").as_deref(),
