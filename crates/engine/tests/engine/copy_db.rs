@@ -83,7 +83,8 @@ fn assert_quiet(out: &Output, token: &str) {
 /// A device paired on an SQLite relay (`simrelay token add`, kept in its tokens.toml) works there; after
 /// `simrelay copy-db` into PostgreSQL it is accepted by `simrelay serve` on the database, with its tokens.toml
 /// gone, so the token can only have come from the database. copy-db prints no token or hash; running it again is
-/// refused for the history and, with `--devices-only`, adds nothing twice.
+/// refused for the history and, with `--devices-only`, adds nothing twice. Copied back into SQLite, the device
+/// lands in the tokens file.
 #[test]
 fn a_device_paired_on_an_sqlite_relay_is_accepted_by_a_node_after_copy_db() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -168,5 +169,26 @@ fn a_device_paired_on_an_sqlite_relay_is_accepted_by_a_node_after_copy_db() {
     let listed = text(&listed.stdout);
     assert_eq!(listed.lines().count(), 1, "one device, once: {listed}");
     assert!(listed.starts_with("phone\tread\tcreated "), "{listed}");
+
+    // And back into a new SQLite file: the device goes into the tokens file named.
+    let back_tokens = dir.path().join("back-tokens.toml");
+    let back = simrelay(&config)
+        .args(["copy-db", "--from", &pg, "--to"])
+        .arg(dir.path().join("back.db"))
+        .arg("--tokens")
+        .arg(&back_tokens)
+        .output()
+        .expect("runs");
+    assert!(back.status.success(), "{back:?}");
+    assert_quiet(&back, &token);
+    let stored = simrelay_engine::tokens::load(&back_tokens).expect("the tokens file");
+    assert_eq!(stored.len(), 1);
+    assert_eq!(
+        (stored[0].name.as_str(), stored[0].sha256.as_str()),
+        (
+            "phone",
+            simrelay_engine::tokens::token_hash(&token).as_str()
+        )
+    );
     cluster.drop_database(&database);
 }
