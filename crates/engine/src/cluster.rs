@@ -453,6 +453,7 @@ mod tests {
     use simrelay_protocol::ServerEvent;
     use simrelay_testkit::pdu::{numbered, numbered_index};
     use simrelay_testkit::ws::WsClient;
+    use tokio_util::sync::CancellationToken;
 
     use crate::store::testing::cluster::Cluster;
     use crate::{Config, Engine};
@@ -763,6 +764,74 @@ mod tests {
         })
         .await;
         a.shutdown().await;
+        b.shutdown().await;
+        cluster.drop_database(&database);
+    }
+
+    /// One modem configured on two nodes of one machine under two names, its tty on A and its by-id link on B
+    /// (how a standby's config may name it): one port, so one claim and one driver; when A stops, B drives it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_names_of_one_port_on_one_machine_are_one_claim() {
+        use crate::modems::{ModemDefaults, Modems};
+        use crate::store::{Location, Store};
+        let cluster = Cluster::shared();
+        let database = cluster.create_database();
+        let location = Location::Postgres(cluster.url(&database));
+        let dev = tempfile::tempdir().expect("tempdir");
+        let by_id = dev.path().join("by-id");
+        std::fs::create_dir(&by_id).expect("by-id");
+        let link = by_id.join("usb-SimRelay_Simulated_Modem_0001-if02-port0");
+        let sim = Simulator::start(SimOptions {
+            link: Some(link.clone()),
+            ..SimOptions::default()
+        })
+        .await
+        .expect("simulator");
+        let lease = Duration::from_secs(2);
+        let node = async |name: &str, port: String| {
+            let store = Store::open_node(&location, name).await.expect("store");
+            let shutdown = CancellationToken::new();
+            let modems = Modems::new(
+                store.clone(),
+                crate::hub::Hub::new(),
+                shutdown.clone(),
+                ModemDefaults {
+                    sweep_secs: 3600,
+                    by_id_root: Some(by_id.clone()),
+                    ..ModemDefaults::default()
+                },
+            );
+            let task = tokio::spawn(super::drive_claimed(
+                store,
+                modems.clone(),
+                port,
+                "one-machine".into(),
+                lease,
+                shutdown.clone(),
+            ));
+            (modems, shutdown, task)
+        };
+        let (a, stop_a, task_a) = node("a", sim.path().to_string_lossy().into_owned()).await;
+        within("A driving the modem", async || {
+            (a.handles().len() == 1).then_some(())
+        })
+        .await;
+        let (b, stop_b, task_b) = node("b", link.to_string_lossy().into_owned()).await;
+        // Several of B's claim attempts (every third of the lease).
+        tokio::time::sleep(lease * 2).await;
+        assert!(
+            b.handles().is_empty(),
+            "B stands by: it is A's port under another name"
+        );
+        stop_a.cancel();
+        task_a.await.expect("A's claim released");
+        a.shutdown().await;
+        within("B driving the modem", async || {
+            (b.handles().len() == 1).then_some(())
+        })
+        .await;
+        stop_b.cancel();
+        task_b.await.expect("B stops");
         b.shutdown().await;
         cluster.drop_database(&database);
     }
