@@ -241,6 +241,14 @@ struct CopyDb {
 fn copy_db(file: &ConfigFileArg, args: &CopyDb) -> anyhow::Result<ExitCode> {
     use simrelay_engine::store::{Location, Store, StoreError};
     let (from, to) = (Location::of(&args.from), Location::of(&args.to));
+    if let Location::Sqlite(path) = &from {
+        // Opening a missing file would make an empty database there and copy nothing.
+        anyhow::ensure!(
+            path.exists(),
+            "{} does not exist; name the relay's database with --from (`simrelay config` shows where it is)",
+            path.display()
+        );
+    }
     let tokens_file = || -> anyhow::Result<PathBuf> {
         if let Some(path) = &args.tokens {
             return Ok(path.clone());

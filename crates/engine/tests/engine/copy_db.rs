@@ -127,6 +127,19 @@ fn a_device_paired_on_an_sqlite_relay_is_accepted_by_a_node_after_copy_db() {
             .output()
             .expect("runs")
     };
+    let absent = dir.path().join("no-such.db");
+    let missing = simrelay(&config)
+        .args(["copy-db", "--from"])
+        .arg(&absent)
+        .args(["--to", &pg])
+        .output()
+        .expect("runs");
+    assert!(!missing.status.success());
+    assert!(
+        text(&missing.stderr).contains("no-such.db does not exist"),
+        "{missing:?}"
+    );
+    assert!(!absent.exists(), "no empty database made");
     let first = copy(&[]);
     assert!(first.status.success(), "{first:?}");
     assert_quiet(&first, &token);
