@@ -292,7 +292,14 @@ fn copy_db(file: &ConfigFileArg, args: &CopyDb) -> anyhow::Result<ExitCode> {
                     report.other
                 );
             }
-            copy_devices(&source, &target, tokens_file).await
+            let devices = copy_devices(&source, &target, tokens_file).await;
+            if args.devices_only {
+                return devices;
+            }
+            devices.context(
+                "the history was copied, the paired devices were not; once this is fixed, run copy-db again \
+                 with --devices-only",
+            )
         }
         .await;
         source.close().await;
