@@ -38,6 +38,14 @@ pub(crate) struct Sqlite {
 impl Sqlite {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     pub(crate) async fn open(path: &Path) -> Result<Sqlite, StoreError> {
+        Sqlite::open_with(path, checkpoint::Policy::DEFAULT).await
+    }
+
+    /// [`Sqlite::open`] with its own checkpoint policy (tests of the checkpoints).
+    pub(crate) async fn open_with(
+        path: &Path,
+        policy: checkpoint::Policy,
+    ) -> Result<Sqlite, StoreError> {
         let open_err = |source| StoreError::Open {
             path: path.to_path_buf(),
             source,
@@ -53,8 +61,14 @@ impl Sqlite {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
+        // The writer is opened once and kept: a pool's default health check before each use is a round trip to
+        // the connection's thread in every commit, and a connection closed when idle or old reopens cold in the
+        // commit of the next message.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
+            .idle_timeout(None)
+            .max_lifetime(None)
             .connect_with(options.clone().pragma("wal_autocheckpoint", "0"))
             .await
             .map_err(open_err)?;
@@ -65,10 +79,11 @@ impl Sqlite {
             .await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .map_err(open_err)?;
-        let checkpoints = checkpoint::Checkpoints::spawn(pool.clone());
+        let checkpoints = checkpoint::Checkpoints::spawn(pool.clone(), writer.clone(), policy);
         Ok(Sqlite {
             pool,
             writer,
@@ -85,6 +100,16 @@ impl Sqlite {
 
 #[cfg(test)]
 impl super::Store {
+    /// Opens an SQLite store whose checkpoints follow `policy`.
+    pub(crate) async fn open_sqlite_with(
+        path: &Path,
+        policy: checkpoint::Policy,
+    ) -> Result<super::Store, StoreError> {
+        Ok(super::Store {
+            db: super::Db::Sqlite(Sqlite::open_with(path, policy).await?),
+        })
+    }
+
     /// The SQLite backend of a store known to be on SQLite (tests of SQLite's own behaviour).
     pub(crate) fn sqlite(&self) -> &Sqlite {
         match &self.db {
