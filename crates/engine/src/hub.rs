@@ -33,6 +33,10 @@ struct Inner {
     // Separate from `events` because `ServerEvent` is matched exhaustively by clients; see
     // `simrelay_protocol::ServerNotice`.
     sent: broadcast::Sender<SentMessage>,
+    /// The changes this node made itself (a sent message's status, a user's code correction), not those another
+    /// node of a cluster made and this one republishes: a consumer that must act once per cluster (MQTT) follows
+    /// these, since every node hears every change but only its author reads it here.
+    authored: broadcast::Sender<Authored>,
     /// Incoming calls, after they were stored (a `call` frame on `/ws`, a desktop notification).
     calls: broadcast::Sender<Call>,
     settings: watch::Sender<Settings>,
@@ -45,6 +49,15 @@ struct Inner {
     outbox: Arc<Notify>,
     /// Why the database takes no commits now (`None`: it does).
     database: Mutex<Option<String>>,
+}
+
+/// A change this node made itself; see [`Hub::subscribe_authored`].
+#[derive(Debug, Clone)]
+pub(crate) enum Authored {
+    /// An outgoing message's new status, recorded by this node.
+    Sent(SentMessage),
+    /// A user of this node changed a message's code.
+    CodeChanged(Message),
 }
 
 /// The latest status of every modem, and what the network said is waiting for each (which the driver does not
@@ -67,10 +80,12 @@ impl Hub {
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let (sent, _) = broadcast::channel(EVENT_BUFFER);
         let (calls, _) = broadcast::channel(64);
+        let (authored, _) = broadcast::channel(EVENT_BUFFER);
         Hub {
             inner: Arc::new(Inner {
                 events,
                 sent,
+                authored,
                 calls,
                 settings: watch::Sender::new(Settings::default()),
                 modems: Mutex::new(Modems::default()),
@@ -107,9 +122,20 @@ impl Hub {
         self.inner.sent.subscribe()
     }
 
-    /// Publishes an outgoing message's new status (after the store recorded it).
+    /// Publishes an outgoing message's new status (after this node's store recorded it).
     pub fn publish_sent(&self, sent: SentMessage) {
+        let _ = self.inner.authored.send(Authored::Sent(sent.clone()));
         let _ = self.inner.sent.send(sent);
+    }
+
+    /// Publishes an outgoing message's new status another node of the cluster recorded.
+    pub(crate) fn publish_remote_sent(&self, sent: SentMessage) {
+        let _ = self.inner.sent.send(sent);
+    }
+
+    /// A receiver of the changes this node makes from now on (not those of other nodes).
+    pub(crate) fn subscribe_authored(&self) -> broadcast::Receiver<Authored> {
+        self.inner.authored.subscribe()
     }
 
     /// Every incoming call from now on (after it was stored).
@@ -144,14 +170,34 @@ impl Hub {
         let _ = self.inner.events.send(ServerEvent::Sms { message });
     }
 
-    /// Publishes a stored message whose code a user changed.
+    /// Publishes a stored message whose code a user of this node changed.
     pub fn publish_code_changed(&self, message: Message) {
+        let _ = self
+            .inner
+            .authored
+            .send(Authored::CodeChanged(message.clone()));
+        let _ = self.inner.events.send(ServerEvent::CodeChanged { message });
+    }
+
+    /// Publishes a stored message whose code a user of another node of the cluster changed.
+    pub(crate) fn publish_remote_code_changed(&self, message: Message) {
         let _ = self.inner.events.send(ServerEvent::CodeChanged { message });
     }
 
     /// Names this node (cluster mode): from now on, modem statuses published without a node are this node's.
     pub(crate) fn set_node(&self, node: &str) {
         let _ = self.inner.node.set(node.to_owned());
+    }
+
+    /// This node's name in a cluster (`None` on its own).
+    pub(crate) fn node(&self) -> Option<&str> {
+        self.inner.node.get().map(String::as_str)
+    }
+
+    /// Whether `status` is of a modem this node drives (or a provider number it serves): every modem on its own,
+    /// only those naming this node in a cluster.
+    pub(crate) fn is_local(&self, status: &ModemStatus) -> bool {
+        status.node.as_deref() == self.node()
     }
 
     /// Records a modem's new status (with what is waiting for it, see [`Hub::set_waiting`]) and publishes it.
