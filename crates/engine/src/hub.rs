@@ -57,7 +57,7 @@ pub(crate) enum Authored {
     /// An outgoing message's new status, recorded by this node.
     Sent(SentMessage),
     /// A user of this node changed a message's code.
-    CodeChanged(Message),
+    CodeChanged(Box<Message>),
 }
 
 /// The latest status of every modem, and what the network said is waiting for each (which the driver does not
@@ -175,7 +175,7 @@ impl Hub {
         let _ = self
             .inner
             .authored
-            .send(Authored::CodeChanged(message.clone()));
+            .send(Authored::CodeChanged(Box::new(message.clone())));
         let _ = self.inner.events.send(ServerEvent::CodeChanged { message });
     }
 

@@ -166,9 +166,11 @@ fn pick_modem(hub: &Hub, modems: &Modems, wanted: Option<&str>) -> Result<Target
             if let Some(h) = modems.named(id) {
                 return Ok(Target::Local(h.id(), h));
             }
+            // Another node's modem by its id only: a port path names a device on one machine, and other
+            // machines may have the same path.
             listed
                 .iter()
-                .find(|m| m.id == id || m.port == id)
+                .find(|m| m.id == id)
                 .and_then(remote)
                 .ok_or_else(|| {
                     SendError::BadRequest(format!("there is no modem {id:?}; see GET /api/modems"))

@@ -101,7 +101,8 @@ fn configs_of(heard: &Subscriber, modem: &str) -> Vec<Heard> {
 /// on `simrelay/send` naming either modem, or none, or twice the same, and Home Assistant's notify on B's modem,
 /// each make exactly one SMS at the right simulated modem and one `sent` outcome per status; a code corrected on
 /// B is published once; each node announces its own modem with its own availability topic; when A stops, B
-/// removes nothing of A's and `simrelay/availability` stays `online` while B is up.
+/// removes nothing of A's and `simrelay/availability` stays `online` while B is up. `POST /api/send` on A
+/// naming B's modem is sent by B.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cluster_on_one_broker_acts_once_and_each_node_speaks_for_its_own_modems() {
     let broker = Mosquitto::start().await.unwrap_or_else(|e| panic!("{e}"));
@@ -219,6 +220,26 @@ async fn a_cluster_on_one_broker_acts_once_and_each_node_speaks_for_its_own_mode
     }
     if updates.keys().filter(|(_, s)| s == "sent").count() != 5 {
         problems.push(format!("five `sent` outcomes: {updates:?}"));
+    }
+
+    // The API routes the same way: A's API sends through B's modem.
+    let accepted = reqwest::Client::new()
+        .post(format!("http://{}/api/send", a.local_addr()))
+        .bearer_auth(a.token())
+        .json(&serde_json::json!({"to": "+4915100000003", "text": "API to B", "modem": modem_b.id}))
+        .send()
+        .await
+        .expect("a send on A's API");
+    assert_eq!(accepted.status().as_u16(), 202);
+    within("the API's message sent by B's modem", async || {
+        texts(&sim_b).iter().any(|t| t == "API to B").then_some(())
+    })
+    .await;
+    if texts(&sim_a).len() != sent_a.len() {
+        problems.push(format!(
+            "A's modem sent what was asked of B's: {:?}",
+            texts(&sim_a)
+        ));
     }
 
     // A code corrected on B, for a message A's modem received: published once more on A's code topic.
