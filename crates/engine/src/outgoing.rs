@@ -82,7 +82,15 @@ pub(crate) async fn submit(
         Target::Remote(modem_id, node) => {
             // The node driving the modem encodes it again (a fresh concatenation reference) when it takes it.
             let id = store.insert_sent(&modem_id, to, text, pdus.len()).await?;
-            publish(store, hub, id).await;
+            // Published as `queued` only while it is: the other node may have taken and sent it already, and
+            // publishes those statuses itself (each status once in the cluster).
+            match store.get_sent(id).await {
+                Ok(Some(sent)) if sent.status == SendStatus::Queued => hub.publish_sent(sent),
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(id, error = %e, "cannot read a queued message to publish it")
+                }
+            }
             tracing::info!(id, modem = %modem_id, %node, "queued a message for another node's modem");
             let (store, hub) = (store.clone(), hub.clone());
             tokio::spawn(async move {
