@@ -473,6 +473,47 @@ mod tests {
         assert_eq!(hub.database_error(), None);
     }
 
+    /// Every change reaches every client; only this node's own reach the authored receiver (what MQTT publishes
+    /// once per cluster).
+    #[tokio::test]
+    async fn only_this_nodes_changes_are_authored() {
+        let hub = Hub::new();
+        let mut authored = hub.subscribe_authored();
+        let mut sent = hub.subscribe_sent();
+        let mut events = hub.subscribe();
+        let sent_message = |id| SentMessage {
+            id,
+            modem: "m".into(),
+            to: "+4915123456789".into(),
+            text: "hi".into(),
+            status: simrelay_protocol::SendStatus::Queued,
+            error: None,
+            message_refs: Vec::new(),
+            parts: 1,
+            created_at: chrono::Utc::now().fixed_offset(),
+            updated_at: chrono::Utc::now().fixed_offset(),
+        };
+        hub.publish_remote_sent(sent_message(1));
+        hub.publish_sent(sent_message(2));
+        assert_eq!(sent.recv().await.map(|s| s.id).ok(), Some(1));
+        assert_eq!(sent.recv().await.map(|s| s.id).ok(), Some(2));
+        assert!(matches!(authored.recv().await, Ok(Authored::Sent(s)) if s.id == 2));
+        let message: Message = serde_json::from_value(serde_json::json!({
+            "id": 7, "modem": "m", "sender": "Bank", "text": "482913", "sent_at": "2026-11-22T10:00:00+01:00",
+            "received_at": "2026-11-22T09:00:02Z", "encoding": "gsm7"
+        }))
+        .expect("a message");
+        hub.publish_remote_code_changed(message.clone());
+        hub.publish_code_changed(message);
+        for _ in 0..2 {
+            assert!(
+                matches!(events.recv().await, Ok(ServerEvent::CodeChanged { message }) if message.id == 7)
+            );
+        }
+        assert!(matches!(authored.recv().await, Ok(Authored::CodeChanged(m)) if m.id == 7));
+        assert!(authored.try_recv().is_err(), "nothing another node did");
+    }
+
     #[tokio::test]
     async fn a_lagging_receiver_is_told_and_others_are_not_slowed() {
         let hub = Hub::new();

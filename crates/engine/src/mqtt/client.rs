@@ -19,16 +19,16 @@
 //!   the PUBLISH, and a request sent twice on purpose must be sent twice, so only the broker knows which copies
 //!   are one request. The node that gets it sends through the requested modem wherever it is (`outgoing.rs`
 //!   queues a message for another node's modem in the database, and that node sends it). Shared subscriptions
-//!   are MQTT 5, and also accepted from MQTT 3.1.1 clients (this one) by Mosquitto (1.6 and later), EMQX,
-//!   HiveMQ and VerneMQ; a broker that refuses the filter is logged with what to do;
+//!   are MQTT 5, and also accepted from MQTT 3.1.1 clients (this one) by Mosquitto (1.6 and later; the tests
+//!   run Debian's 2.0.11), EMQX and HiveMQ; a broker that refuses the filter is logged with what to do;
 //! - each node publishes the state and discovery of the modems it drives only, with its own availability topic
 //!   `<prefix>/availability/<node>` (its last will), and removes from Home Assistant only modems it announced
 //!   itself: a node starting or stopping never touches another node's entities. `<prefix>/availability` says
 //!   whether the relay is up: `online` from every node that connects, `offline` from the last node that stops
 //!   cleanly (each node follows the others' availability topics).
 //!
-//! Everything is published with QoS 1. The last will, `offline` retained on `<prefix>/availability`, is
-//! registered at every connect; `online` is published retained right after, and `offline` again on a clean
+//! Everything is published with QoS 1. The last will, `offline` retained on `<prefix>/availability` (a node of a
+//! cluster: its own topic), is registered at every connect; `online` is published retained right after, and `offline` again on a clean
 //! shutdown. Reconnects back off from 1 s, doubling to 60 s.
 
 use std::collections::{HashMap, HashSet};
@@ -266,7 +266,7 @@ async fn connection(
                 {
                     tracing::error!(
                         "MQTT: the broker refused a subscription; in a cluster SimRelay needs shared \
-                         subscriptions ($share/...): use Mosquitto 1.6 or later, EMQX, HiveMQ or VerneMQ, or allow \
+                         subscriptions ($share/...): use Mosquitto 1.6 or later, EMQX or HiveMQ, or allow \
                          $share/simrelay/# in the broker's ACL"
                     );
                 }
