@@ -58,7 +58,8 @@ enum Command {
     /// `serve` would use it) and the paths used.
     Config(EngineArgs),
     /// Copy a whole message database into a new, empty one: an SQLite relay's history into the PostgreSQL
-    /// database of a cluster (docs/SCALING.md), or back into a file. Stop the relay first.
+    /// database of a cluster (docs/SCALING.md), or back into a file. Stop the relay first. Its paired devices
+    /// go along (from tokens.toml into the database, or back), so no phone needs pairing again.
     CopyDb {
         /// The database to read: an SQLite file or a postgres:// URL.
         #[arg(long, value_name = "FILE|URL")]
@@ -69,6 +70,14 @@ enum Command {
         /// The node the copied modems belong to in the target (the `node` the relay will run as).
         #[arg(long, value_name = "NAME", default_value = "")]
         node: String,
+        /// The single relay's paired-devices file: read when copying from SQLite, added to when copying into
+        /// SQLite. Default: tokens.toml in the state directory (as `simrelay token list` uses it).
+        #[arg(long, value_name = "FILE")]
+        tokens: Option<PathBuf>,
+        /// Copy only the paired devices (a device already there is kept, so this may run again): for a relay
+        /// whose history is not copied, such as a second relay joining a cluster that holds messages already.
+        #[arg(long)]
+        devices_only: bool,
     },
     /// Read one message per line from stdin (text, or JSON {"text": ...}); print {"code": ...} per line.
     Extract {
@@ -114,7 +123,22 @@ impl Cli {
             Command::DecodePdu { hex } => decode_pdu(&hex),
             Command::Ussd { modem, code, json } => ussd(&self.file, &modem, &code, json),
             Command::Extract { explain } => extract(explain),
-            Command::CopyDb { from, to, node } => copy_db(&from, &to, &node),
+            Command::CopyDb {
+                from,
+                to,
+                node,
+                tokens,
+                devices_only,
+            } => copy_db(
+                &self.file,
+                &CopyDb {
+                    from,
+                    to,
+                    node,
+                    tokens,
+                    devices_only,
+                },
+            ),
         };
         match result {
             Ok(code) => code,
@@ -205,28 +229,136 @@ fn ussd(file: &ConfigFileArg, port: &str, code: &str, json: bool) -> anyhow::Res
     Ok(ExitCode::SUCCESS)
 }
 
-fn copy_db(from: &Path, to: &Path, node: &str) -> anyhow::Result<ExitCode> {
-    use simrelay_engine::store::{Location, Store};
-    let (from, to) = (Location::of(from), Location::of(to));
+/// `simrelay copy-db`'s arguments.
+struct CopyDb {
+    from: PathBuf,
+    to: PathBuf,
+    node: String,
+    tokens: Option<PathBuf>,
+    devices_only: bool,
+}
+
+fn copy_db(file: &ConfigFileArg, args: &CopyDb) -> anyhow::Result<ExitCode> {
+    use simrelay_engine::store::{Location, Store, StoreError};
+    let (from, to) = (Location::of(&args.from), Location::of(&args.to));
+    if let Location::Sqlite(path) = &from {
+        // Opening a missing file would make an empty database there and copy nothing.
+        anyhow::ensure!(
+            path.exists(),
+            "{} does not exist; name the relay's database with --from (`simrelay config` shows where it is)",
+            path.display()
+        );
+    }
+    let tokens_file = || -> anyhow::Result<PathBuf> {
+        if let Some(path) = &args.tokens {
+            return Ok(path.clone());
+        }
+        let resolved = config::resolve_from_env(file, &EngineArgs::default())
+            .context("cannot find the paired-devices file; name it with --tokens FILE")?;
+        Ok(resolved
+            .config
+            .tokens_path()
+            .unwrap_or_else(|| resolved.paths.tokens_file()))
+    };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    let report = runtime.block_on(async {
-        let source = Store::open_node(&from, node)
+    runtime.block_on(async {
+        let source = Store::open_node(&from, &args.node)
             .await
             .with_context(|| format!("cannot open {from}"))?;
-        let target = Store::open_node(&to, node)
+        let target = Store::open_node(&to, &args.node)
             .await
             .with_context(|| format!("cannot open {to}"))?;
-        let report = source.copy_into(&target).await;
+        let result = async {
+            if !args.devices_only {
+                let report = source.copy_into(&target).await.map_err(|e| {
+                    let hint = match e {
+                        StoreError::NotEmpty => {
+                            " (to copy only the paired devices, add --devices-only)"
+                        }
+                        _ => "",
+                    };
+                    anyhow::anyhow!("cannot copy {from} into {to}: {e}{hint}")
+                })?;
+                println!(
+                    "copied {} messages, {} raw PDUs, {} sent messages, {} calls, {} settings, {} modem records \
+                     and {} other records (corrections, read marks, provider reports, signal samples, the \
+                     webhook signing key) from {from} to {to}",
+                    report.messages,
+                    report.pdus,
+                    report.sent,
+                    report.calls,
+                    report.settings,
+                    report.modems,
+                    report.other
+                );
+            }
+            let devices = copy_devices(&source, &target, tokens_file).await;
+            if args.devices_only {
+                return devices;
+            }
+            devices.context(
+                "the history was copied, the paired devices were not; once this is fixed, run copy-db again \
+                 with --devices-only",
+            )
+        }
+        .await;
         source.close().await;
         target.close().await;
-        report.with_context(|| format!("cannot copy {from} into {to}"))
+        result
     })?;
-    println!(
-        "copied {} messages, {} raw PDUs, {} sent messages, {} settings, {} modem records and {} corrections, read \
-         marks and provider reports from {from} to {to}",
-        report.messages, report.pdus, report.sent, report.settings, report.modems, report.other
-    );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Moves the paired devices along with a copy: a relay on SQLite keeps them in its tokens file, a cluster in
+/// its database. Only names and counts are printed, never a token or its hash.
+async fn copy_devices(
+    source: &simrelay_engine::store::Store,
+    target: &simrelay_engine::store::Store,
+    tokens_file: impl FnOnce() -> anyhow::Result<PathBuf>,
+) -> anyhow::Result<()> {
+    use simrelay_engine::tokens;
+    let (from_file, into_file) = (source.backend() == "sqlite", target.backend() == "sqlite");
+    if from_file && into_file {
+        println!("paired devices: a relay on SQLite keeps them in its tokens file, which stays where it is");
+        return Ok(());
+    }
+    let path = if from_file || into_file {
+        Some(tokens_file()?)
+    } else {
+        None
+    };
+    let (devices, origin) = match &path {
+        Some(path) if from_file => (tokens::load(path)?, path.display().to_string()),
+        _ => (
+            source
+                .paired_devices()
+                .await
+                .context("cannot read the paired devices")?,
+            "the source database".to_owned(),
+        ),
+    };
+    let report = match &path {
+        Some(path) if into_file => tokens::import(path, &devices)?,
+        _ => target
+            .import_paired_devices(&devices)
+            .await
+            .context("cannot write the paired devices")?,
+    };
+    let destination = match &path {
+        Some(path) if into_file => path.display().to_string(),
+        _ => "the target database".to_owned(),
+    };
+    println!(
+        "paired devices from {origin} into {destination}: {} added, {} already there",
+        report.added, report.present
+    );
+    for name in &report.name_taken {
+        eprintln!(
+            "simrelay: the device {name:?} was not copied: another device has that name in {destination}; \
+             pair it again there, or revoke the other one and run copy-db --devices-only again"
+        );
+    }
+    Ok(())
 }
 
 fn list_ports(ports: Vec<String>, json: bool) -> anyhow::Result<ExitCode> {

@@ -43,6 +43,23 @@ pub(crate) fn default_node(port: u16) -> String {
     format!("{host}:{port}")
 }
 
+/// This machine's identity, which scopes the claims of configured modem ports: systemd's (and D-Bus's) machine
+/// id, stable across reboots and renames, else the host name. Nodes on one machine share it (a standby given the
+/// same port competes for it), nodes on two machines do not (each has its own `/dev/ttyUSB0`).
+pub(crate) fn machine_id() -> String {
+    [
+        "/etc/machine-id",
+        "/var/lib/dbus/machine-id",
+        "/proc/sys/kernel/hostname",
+    ]
+    .iter()
+    .filter_map(|path| std::fs::read_to_string(path).ok())
+    .map(|id| id.trim().to_owned())
+    .find(|id| !id.is_empty())
+    .or_else(|| std::env::var("COMPUTERNAME").ok())
+    .unwrap_or_else(|| "unknown".to_owned())
+}
+
 /// Checks a node name given by the user: PostgreSQL keeps 63 bytes of a connection's name, `simrelay:` included.
 pub(crate) fn check_node(node: &str) -> Result<(), String> {
     if node.is_empty() || node.len() > 54 || node.chars().any(|c| c.is_control() || !c.is_ascii()) {
@@ -167,14 +184,20 @@ async fn listen(
 /// Drives the configured modem on `port` while this node holds its claim (`store/claims.rs`), renewing it every
 /// third of `lease`: starts the modem when the claim is won (at start, or when the node holding it died and its
 /// lease ran out) and stops it if another node holds the claim (this node lost the database longer than the
-/// lease). Releases the claim at shutdown, so a standby takes over at once.
+/// lease). Releases the claim at shutdown, so a standby takes over at once. The claim is keyed by `machine` and
+/// the port's stable name, so two names of one device on one machine share a claim, and another machine's port
+/// of the same name is another modem.
 pub(crate) async fn drive_claimed(
     store: Store,
     modems: Modems,
     port: String,
+    machine: String,
     lease: Duration,
     shutdown: CancellationToken,
 ) {
+    // The name the claim is kept under: taken again while the modem is not driven (its by-id link may appear
+    // when it is plugged in), kept while it is.
+    let mut key = modems.stable_name(&port);
     let mut driving = false;
     let mut renewed = Instant::now();
     let mut tick = tokio::time::interval(lease / 3);
@@ -185,7 +208,10 @@ pub(crate) async fn drive_claimed(
             () = shutdown.cancelled() => break,
             _ = tick.tick() => {}
         }
-        match store.claim_modem(&port, lease).await {
+        if !driving {
+            key = modems.stable_name(&port);
+        }
+        match store.claim_modem(&machine, &key, lease).await {
             Ok(true) => {
                 renewed = Instant::now();
                 if !driving {
@@ -204,7 +230,7 @@ pub(crate) async fn drive_claimed(
             Ok(false) => {
                 if driving {
                     tracing::warn!(%port, "another node holds the modem's claim now; stopping it here");
-                    stop_modem(&modems, &port).await;
+                    stop_modem(&modems, &key).await;
                     driving = false;
                 } else if !waiting_said {
                     tracing::info!(%port, "another node drives this modem; standing by");
@@ -216,14 +242,14 @@ pub(crate) async fn drive_claimed(
                 // Past the lease another node may drive it: two drivers on one modem must not happen.
                 if driving && renewed.elapsed() >= lease {
                     tracing::warn!(%port, "the modem's claim ran out; stopping it until the database is back");
-                    stop_modem(&modems, &port).await;
+                    stop_modem(&modems, &key).await;
                     driving = false;
                 }
             }
         }
     }
     if driving {
-        if let Err(e) = store.release_modem(&port).await {
+        if let Err(e) = store.release_modem(&machine, &key).await {
             tracing::debug!(%port, error = %e, "cannot release the modem's claim; it runs out by itself");
         }
     }
@@ -396,7 +422,11 @@ impl Bridge {
 
     fn publish_status(&self, json: &str) {
         match serde_json::from_str::<ModemStatus>(json) {
-            Ok(status) if !self.is_mine(&status) => self.hub.publish_modem(status),
+            // A modem this node runs is listed as its driver reports it, even when another node saved a status
+            // under the same id (two machines' modems both listed under their port path until they answer).
+            Ok(status) if !self.is_mine(&status) && !self.own.contains(&status.id) => {
+                self.hub.publish_modem(status)
+            }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "ignoring a modem status another node saved"),
         }
@@ -442,6 +472,7 @@ mod tests {
     use simrelay_protocol::ServerEvent;
     use simrelay_testkit::pdu::{numbered, numbered_index};
     use simrelay_testkit::ws::WsClient;
+    use tokio_util::sync::CancellationToken;
 
     use crate::store::testing::cluster::Cluster;
     use crate::{Config, Engine};
@@ -629,7 +660,7 @@ mod tests {
         tokio::time::sleep(Duration::from_secs(5)).await;
         assert_eq!(
             b.store()
-                .modem_holder(&port)
+                .modem_holder(&super::machine_id(), &port)
                 .await
                 .expect("holder")
                 .as_deref(),
@@ -668,12 +699,158 @@ mod tests {
         );
         assert_eq!(
             b.store()
-                .modem_holder(&port)
+                .modem_holder(&super::machine_id(), &port)
                 .await
                 .expect("holder")
                 .as_deref(),
             Some("b")
         );
+        b.shutdown().await;
+        cluster.drop_database(&database);
+    }
+
+    /// Two machines each have a `/dev/ttyUSB0`: nodes on different machines configured with the same port path
+    /// each drive their own modem (a port is claimed per machine), and every node lists both modems, each naming
+    /// its node. The test is one machine, so the two nodes are told they are on different ones, and the same
+    /// path is a link that leads to node A's simulator when A opens it and to node B's when B does.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn nodes_on_two_machines_drive_their_own_modem_on_the_same_port_path() {
+        let cluster = Cluster::shared();
+        let database = cluster.create_database();
+        let url = cluster.url(&database);
+        let sim = async |imei: &str| {
+            Simulator::start(SimOptions {
+                imei: imei.into(),
+                ..SimOptions::default()
+            })
+            .await
+            .expect("simulator")
+        };
+        let (sim_a, sim_b) = (sim("356938035643801").await, sim("356938035643802").await);
+        let dev = tempfile::tempdir().expect("tempdir");
+        let port = dev.path().join("ttyUSB0");
+        std::os::unix::fs::symlink(sim_a.path(), &port).expect("link to A's modem");
+        let port = port.to_string_lossy().into_owned();
+        let start = async |name: &str| {
+            Engine::start(Config {
+                db: url.clone().into(),
+                node: Some(name.into()),
+                machine: Some(format!("machine-{name}")),
+                modems: vec![port.clone()],
+                sweep_secs: 1,
+                modem_lease_secs: 2,
+                listen: "127.0.0.1:0".parse().expect("addr"),
+                ..Config::default()
+            })
+            .await
+            .expect("start a node")
+        };
+        let a = start("a").await;
+        let listed =
+            async |engine: &Engine, imei: &str, node: &str| {
+                within(&format!("modem {imei} on node {node}"), async || {
+                    engine.hub().modems().into_iter().find(|m| {
+                        m.imei.as_deref() == Some(imei) && m.node.as_deref() == Some(node)
+                    })
+                })
+                .await
+            };
+        let on_a = listed(&a, "356938035643801", "a").await;
+        // Node B's machine: the same path, its own modem.
+        std::fs::remove_file(&port).expect("unlink");
+        std::os::unix::fs::symlink(sim_b.path(), &port).expect("link to B's modem");
+        let b = start("b").await;
+        let on_b = listed(&b, "356938035643802", "b").await;
+        assert_ne!(on_a.id, on_b.id);
+        listed(&a, "356938035643802", "b").await;
+        listed(&b, "356938035643801", "a").await;
+        let mut on_a_events = a.subscribe();
+        sim_a.deliver(numbered("machines", 0));
+        sim_b.deliver(numbered("machines", 1));
+        let mut modems = Vec::new();
+        for _ in 0..2 {
+            let message = next_sms(&mut on_a_events).await;
+            modems.push((numbered_index("machines", &message.text), message.modem));
+        }
+        modems.sort();
+        assert_eq!(
+            modems,
+            vec![(Some(0), on_a.id.clone()), (Some(1), on_b.id.clone())],
+            "each node received on its own modem"
+        );
+        within("both SIMs emptied", async || {
+            (sim_a.stored().is_empty() && sim_b.stored().is_empty()).then_some(())
+        })
+        .await;
+        a.shutdown().await;
+        b.shutdown().await;
+        cluster.drop_database(&database);
+    }
+
+    /// One modem configured on two nodes of one machine under two names, its tty on A and its by-id link on B
+    /// (how a standby's config may name it): one port, so one claim and one driver; when A stops, B drives it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_names_of_one_port_on_one_machine_are_one_claim() {
+        use crate::modems::{ModemDefaults, Modems};
+        use crate::store::{Location, Store};
+        let cluster = Cluster::shared();
+        let database = cluster.create_database();
+        let location = Location::Postgres(cluster.url(&database));
+        let dev = tempfile::tempdir().expect("tempdir");
+        let by_id = dev.path().join("by-id");
+        std::fs::create_dir(&by_id).expect("by-id");
+        let link = by_id.join("usb-SimRelay_Simulated_Modem_0001-if02-port0");
+        let sim = Simulator::start(SimOptions {
+            link: Some(link.clone()),
+            ..SimOptions::default()
+        })
+        .await
+        .expect("simulator");
+        let lease = Duration::from_secs(2);
+        let node = async |name: &str, port: String| {
+            let store = Store::open_node(&location, name).await.expect("store");
+            let shutdown = CancellationToken::new();
+            let modems = Modems::new(
+                store.clone(),
+                crate::hub::Hub::new(),
+                shutdown.clone(),
+                ModemDefaults {
+                    sweep_secs: 3600,
+                    by_id_root: Some(by_id.clone()),
+                    ..ModemDefaults::default()
+                },
+            );
+            let task = tokio::spawn(super::drive_claimed(
+                store,
+                modems.clone(),
+                port,
+                "one-machine".into(),
+                lease,
+                shutdown.clone(),
+            ));
+            (modems, shutdown, task)
+        };
+        let (a, stop_a, task_a) = node("a", sim.path().to_string_lossy().into_owned()).await;
+        within("A driving the modem", async || {
+            (a.handles().len() == 1).then_some(())
+        })
+        .await;
+        let (b, stop_b, task_b) = node("b", link.to_string_lossy().into_owned()).await;
+        // Several of B's claim attempts (every third of the lease).
+        tokio::time::sleep(lease * 2).await;
+        assert!(
+            b.handles().is_empty(),
+            "B stands by: it is A's port under another name"
+        );
+        stop_a.cancel();
+        task_a.await.expect("A's claim released");
+        a.shutdown().await;
+        within("B driving the modem", async || {
+            (b.handles().len() == 1).then_some(())
+        })
+        .await;
+        stop_b.cancel();
+        task_b.await.expect("B stops");
         b.shutdown().await;
         cluster.drop_database(&database);
     }

@@ -58,6 +58,10 @@ pub struct Config {
     /// How long a node's claim on a configured modem lasts without renewal (PostgreSQL only): a modem port given
     /// to several nodes is driven by one, and taken over by another this long after that node died.
     pub modem_lease_secs: u64,
+    /// The machine this node's configured modem ports are on, which scopes their claims in a cluster: nodes on
+    /// different machines each drive their own `/dev/ttyUSB0`. `None`: the host's `/etc/machine-id`, else its
+    /// host name (see `cluster::machine_id`). Not in the file: tests give nodes in one process different ones.
+    pub machine: Option<String>,
     /// Address of the HTTP/WebSocket server; port 0 picks a free port (see [`crate::Engine::local_addr`]).
     pub listen: SocketAddr,
     /// The main access token. `None` makes the engine use the one kept in [`Config::token_path`] (generated there
@@ -119,6 +123,7 @@ impl Default for Config {
             db: default_db_path(),
             node: None,
             modem_lease_secs: DEFAULT_MODEM_LEASE_SECS,
+            machine: None,
             listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), DEFAULT_PORT),
             token: None,
             demo_interval_secs: 6,

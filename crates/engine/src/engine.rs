@@ -227,6 +227,7 @@ impl Engine {
             },
         );
         let lease = Duration::from_secs(config.modem_lease_secs.max(1));
+        let machine = config.machine.clone().unwrap_or_else(cluster::machine_id);
         for port in &config.modems {
             if store.cluster().is_some() {
                 // Other nodes may be given this port too (a standby): it is driven by the node holding its claim.
@@ -234,6 +235,7 @@ impl Engine {
                     store.clone(),
                     modems.clone(),
                     port.clone(),
+                    machine.clone(),
                     lease,
                     shutdown.clone(),
                 )));

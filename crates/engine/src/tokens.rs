@@ -408,6 +408,32 @@ fn push_new(
     Ok((entry, token))
 }
 
+/// Adds paired devices as another relay or a cluster's database holds them to the file in `path` (`simrelay
+/// copy-db` back from a cluster), keeping their hashes, scopes and times. Idempotent, like
+/// [`Store::import_paired_devices`]: a device already in the file (the same token) is kept as it is, and one
+/// whose name another device has is not added.
+pub fn import(
+    path: &Path,
+    devices: &[PairedToken],
+) -> Result<crate::store::DevicesImport, TokensError> {
+    locked(path, || {
+        let mut tokens = load(path)?;
+        let mut report = crate::store::DevicesImport::default();
+        for device in devices {
+            let there = tokens.iter().any(|t| t.sha256 == device.sha256);
+            let free = !there && !tokens.iter().any(|t| t.name == device.name);
+            if free {
+                tokens.push(device.clone());
+            }
+            report.count(device, free, there);
+        }
+        if report.added > 0 {
+            save(path, tokens)?;
+        }
+        Ok(report)
+    })
+}
+
 /// Removes the token named `name`.
 pub fn revoke(path: &Path, name: &str) -> Result<(), TokensError> {
     locked(path, || {
@@ -1002,6 +1028,46 @@ mod tests {
             Err(TokensError::NotFound(_))
         ));
         assert_eq!(load(&path).expect("load").len(), 1);
+    }
+
+    /// Devices copied back from a cluster into a relay's file: added once with their hashes, scopes and times;
+    /// a device already in the file is kept, one whose name is taken is reported; a second import writes nothing.
+    #[test]
+    fn an_import_into_the_file_adds_each_device_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("tokens.toml");
+        let phone = add(&path, "phone").expect("add");
+        let there = load(&path).expect("load");
+        let laptop = PairedToken {
+            name: "laptop".into(),
+            sha256: token_hash("laptop token"),
+            scopes: Scopes::ALL,
+            created_at: "2026-12-01T08:00:00Z".into(),
+            last_seen: Some("2026-12-07T20:00:00Z".into()),
+            last_ip: Some("10.0.0.9".into()),
+        };
+        let other_phone = PairedToken {
+            sha256: token_hash("another phone"),
+            ..there[0].clone()
+        };
+        let devices = [there[0].clone(), laptop.clone(), other_phone];
+        let report = import(&path, &devices).expect("import");
+        assert_eq!(
+            report,
+            crate::store::DevicesImport {
+                added: 1,
+                present: 1,
+                name_taken: vec!["phone".into()]
+            }
+        );
+        let before = stamp(&path);
+        let again = import(&path, &devices).expect("again");
+        assert_eq!((again.added, again.present), (0, 2));
+        assert_eq!(stamp(&path), before, "nothing to write");
+        let stored = load(&path).expect("load");
+        assert_eq!(stored[0].sha256, token_hash(&phone));
+        assert_eq!(stored[1], laptop);
+        assert_eq!(stored.len(), 2);
     }
 
     #[test]

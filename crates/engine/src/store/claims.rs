@@ -7,10 +7,11 @@
 //! one node, every first claim succeeds. Other once-per-message work with rows of its own (an outbox) claims
 //! them the same way: `SKIP_LOCKED` after the `SELECT` that picks the rows.
 //!
-//! Modems are claimed too, with a lease (`modem_claims`): a modem port given to several nodes (a standby relay
-//! beside the active one) is driven by the node holding its claim, which renews it while it runs; a node that
-//! dies stops renewing, and once the lease has run out another node takes the modem over
-//! ([`Store::claim_modem`]). Leases compare the nodes' clocks, so keep them synchronised (NTP).
+//! Modems are claimed too, with a lease (`modem_claims`): a modem port given to several nodes on one machine (a
+//! standby relay beside the active one) is driven by the node holding its claim, which renews it while it runs; a
+//! node that dies stops renewing, and once the lease has run out another node takes the modem over
+//! ([`Store::claim_modem`]). A claim is keyed by the machine and the port: another machine's `/dev/ttyUSB0` is
+//! another modem. Leases compare the nodes' clocks, so keep them synchronised (NTP).
 
 use std::time::Duration;
 
@@ -63,18 +64,24 @@ impl Store {
 }
 
 impl Store {
-    /// Claims the modem on `port` for this node until `lease` from now: true when this node holds it (it was
-    /// free, this node's own, or its holder's lease had run out), false when another node holds it.
-    pub async fn claim_modem(&self, port: &str, lease: Duration) -> Result<bool, StoreError> {
+    /// Claims the modem on `port` of `machine` for this node until `lease` from now: true when this node holds
+    /// it (it was free, this node's own, or its holder's lease had run out), false when another node holds it.
+    pub async fn claim_modem(
+        &self,
+        machine: &str,
+        port: &str,
+        lease: Duration,
+    ) -> Result<bool, StoreError> {
         let now = Utc::now();
         let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
         on_db!(self, db => {
             let holder: Option<String> = sqlx::query_scalar(
-                "INSERT INTO modem_claims (port, node, expires_at) VALUES ($1, $2, $3) \
-                 ON CONFLICT (port) DO UPDATE SET node = excluded.node, expires_at = excluded.expires_at \
-                 WHERE modem_claims.node = excluded.node OR modem_claims.expires_at < $4 \
+                "INSERT INTO modem_claims (machine, port, node, expires_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (machine, port) DO UPDATE SET node = excluded.node, expires_at = excluded.expires_at \
+                 WHERE modem_claims.node = excluded.node OR modem_claims.expires_at < $5 \
                  RETURNING node",
             )
+            .bind(machine)
             .bind(port)
             .bind(db.node())
             .bind(db.time(until))
@@ -85,10 +92,17 @@ impl Store {
         })
     }
 
-    /// The node whose claim on the modem `port` has not run out, if any.
-    pub async fn modem_holder(&self, port: &str) -> Result<Option<String>, StoreError> {
+    /// The node whose claim on the modem on `port` of `machine` has not run out, if any.
+    pub async fn modem_holder(
+        &self,
+        machine: &str,
+        port: &str,
+    ) -> Result<Option<String>, StoreError> {
         on_db!(self, db => {
-            Ok(sqlx::query_scalar("SELECT node FROM modem_claims WHERE port = $1 AND expires_at >= $2")
+            Ok(sqlx::query_scalar(
+                "SELECT node FROM modem_claims WHERE machine = $1 AND port = $2 AND expires_at >= $3",
+            )
+                .bind(machine)
                 .bind(port)
                 .bind(db.time(Utc::now()))
                 .fetch_optional(db.reader())
@@ -96,10 +110,12 @@ impl Store {
         })
     }
 
-    /// Gives up this node's claim on the modem `port` (a node stopping), so another may take it at once.
-    pub async fn release_modem(&self, port: &str) -> Result<(), StoreError> {
+    /// Gives up this node's claim on the modem on `port` of `machine` (a node stopping), so another may take it
+    /// at once.
+    pub async fn release_modem(&self, machine: &str, port: &str) -> Result<(), StoreError> {
         on_db!(self, db => {
-            sqlx::query("DELETE FROM modem_claims WHERE port = $1 AND node = $2")
+            sqlx::query("DELETE FROM modem_claims WHERE machine = $1 AND port = $2 AND node = $3")
+                .bind(machine)
                 .bind(port)
                 .bind(db.node())
                 .execute(db.writer())
@@ -156,52 +172,60 @@ mod tests {
         }
     }
 
-    /// A modem is driven by one node at a time: a second node cannot claim it while the holder renews its
-    /// lease, takes it over once the lease has run out (the holder died), and at once when the holder releases
-    /// it; the old holder then cannot renew.
+    /// A modem is driven by one node at a time: a second node on the same machine cannot claim it while the
+    /// holder renews its lease, takes it over once the lease has run out (the holder died), and at once when the
+    /// holder releases it; the old holder then cannot renew. The same port of another machine is another modem.
     #[tokio::test]
     async fn a_modem_is_held_by_one_node_and_taken_over_when_its_lease_runs_out() {
+        const HOST: &str = "machine-1";
         for store in stores().await {
             if store.backend == "sqlite" {
                 // One node, which always holds its modems.
-                assert!(store
-                    .claim_modem("/dev/ttyUSB2", Duration::from_secs(1))
-                    .await
-                    .expect("claim"));
-                assert!(store
-                    .claim_modem("/dev/ttyUSB2", Duration::from_secs(1))
-                    .await
-                    .expect("renew"));
+                for _ in 0..2 {
+                    assert!(store
+                        .claim_modem(HOST, "/dev/ttyUSB2", Duration::from_secs(1))
+                        .await
+                        .expect("claim and renew"));
+                }
                 continue;
             }
             let a = store.open_node_again("a").await;
             let b = store.open_node_again("b").await;
             let port = "/dev/serial/by-id/usb-modem-if02";
             let lease = Duration::from_secs(2);
-            assert!(a.claim_modem(port, lease).await.expect("claim"));
+            assert!(a.claim_modem(HOST, port, lease).await.expect("claim"));
             assert!(
-                !b.claim_modem(port, lease).await.expect("claim"),
+                !b.claim_modem(HOST, port, lease).await.expect("claim"),
                 "A holds it"
             );
-            assert!(a.claim_modem(port, lease).await.expect("renew"), "A renews");
+            assert!(
+                b.claim_modem("machine-2", port, lease)
+                    .await
+                    .expect("claim"),
+                "the same path on another machine is B's own"
+            );
+            assert!(
+                a.claim_modem(HOST, port, lease).await.expect("renew"),
+                "A renews"
+            );
             assert_eq!(
-                b.modem_holder(port).await.expect("holder").as_deref(),
+                b.modem_holder(HOST, port).await.expect("holder").as_deref(),
                 Some("a")
             );
             // A dies: it stops renewing, and B takes over once the lease has run out.
             tokio::time::sleep(lease + Duration::from_millis(200)).await;
-            assert_eq!(b.modem_holder(port).await.expect("holder"), None);
-            assert!(b.claim_modem(port, lease).await.expect("take over"));
+            assert_eq!(b.modem_holder(HOST, port).await.expect("holder"), None);
+            assert!(b.claim_modem(HOST, port, lease).await.expect("take over"));
             assert!(
-                !a.claim_modem(port, lease).await.expect("claim"),
+                !a.claim_modem(HOST, port, lease).await.expect("claim"),
                 "B holds it now"
             );
-            b.release_modem(port).await.expect("release");
-            a.release_modem(port)
+            b.release_modem(HOST, port).await.expect("release");
+            a.release_modem(HOST, port)
                 .await
                 .expect("releasing what A does not hold changes nothing");
             assert!(a
-                .claim_modem(port, lease)
+                .claim_modem(HOST, port, lease)
                 .await
                 .expect("claim after release"));
             a.close().await;

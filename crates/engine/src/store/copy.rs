@@ -5,6 +5,10 @@
 //! is read by id in pages and written in batches of [`BATCH`] rows, one transaction each (PostgreSQL's trigger
 //! then names at most that many messages in one notification). Afterwards each id sequence is moved past the
 //! copied ids. The node's own rows (remembered modem ids, added modems) are copied under the target's node.
+//! Beside the history it copies what the relay keeps in its database that a user would miss: incoming calls,
+//! the last week of signal samples, the generated webhook signing key (receivers keep verifying), Home
+//! Assistant's notify recipients and what the network said is waiting (voicemail). Paired devices live in
+//! `tokens.toml` on a single relay and in the database in a cluster: [`Store::import_paired_devices`] moves them.
 //!
 //! Copied messages are history, not news: the outbox trigger queues deliveries for every message inserted, so
 //! each batch deletes the rows it queued in the transaction that wrote them, and a target database that already
@@ -34,7 +38,10 @@ pub struct CopyReport {
     pub settings: u64,
     /// Added modems and remembered modem ids of this node.
     pub modems: u64,
-    /// The user's code corrections, conversation read marks and provider delivery records.
+    /// Incoming calls.
+    pub calls: u64,
+    /// The user's code corrections, conversation read marks, provider delivery records, signal samples, the
+    /// generated webhook signing key, Home Assistant notify recipients and waiting-message indications.
     pub other: u64,
 }
 
@@ -63,6 +70,14 @@ struct Sent {
     optional: [Option<String>; 3],
     parts: i64,
     times: [DateTime<FixedOffset>; 2],
+}
+
+struct Call {
+    id: i64,
+    modem: String,
+    caller: Option<String>,
+    at: DateTime<FixedOffset>,
+    rejected: bool,
 }
 
 fn utc(t: DateTime<FixedOffset>) -> DateTime<Utc> {
@@ -97,9 +112,17 @@ impl Store {
             after = last.id;
             report.sent += target.write_sent(&page).await?;
         }
+        after = 0;
+        loop {
+            let page = self.calls_page(after).await?;
+            let Some(last) = page.last() else { break };
+            after = last.id;
+            report.calls += target.write_calls(&page).await?;
+        }
         report.settings = self.copy_settings(target).await?;
         report.modems = self.copy_node_rows(target).await?;
         report.other = self.copy_small_tables(target).await?;
+        report.other += self.copy_modem_state(target).await?;
         target.resequence().await?;
         Ok(report)
     }
@@ -290,6 +313,121 @@ impl Store {
         })
     }
 
+    async fn calls_page(&self, after: i64) -> Result<Vec<Call>, StoreError> {
+        on_db!(self, db => {
+            let rows = sqlx::query(
+                "SELECT id, modem, caller, at, rejected FROM calls WHERE id > $1 ORDER BY id LIMIT $2",
+            )
+            .bind(after)
+            .bind(BATCH)
+            .fetch_all(db.reader())
+            .await?;
+            rows.iter()
+                .map(|row| {
+                    Ok(Call {
+                        id: row.try_get("id")?,
+                        modem: row.try_get("modem")?,
+                        caller: row.try_get("caller")?,
+                        at: row.time("at")?,
+                        rejected: row.try_get("rejected")?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    async fn write_calls(&self, page: &[Call]) -> Result<u64, StoreError> {
+        on_db!(self, db => {
+            let mut insert = db.builder("INSERT INTO calls (id, modem, caller, at, rejected) ");
+            insert.push_values(page, |mut row, c| {
+                row.push_bind(c.id)
+                    .push_bind(&c.modem)
+                    .push_bind(&c.caller)
+                    .push_bind(db.time(utc(c.at)))
+                    .push_bind(c.rejected);
+            });
+            Ok(insert.build().execute(db.writer()).await?.rows_affected())
+        })
+    }
+
+    /// What the relay keeps per modem and for its deliveries beside the history: signal samples (the Modems
+    /// screen's chart), waiting-message indications, Home Assistant notify recipients, and the generated webhook
+    /// signing key, which replaces one a node made on the target before (receivers know the relay's).
+    async fn copy_modem_state(&self, target: &Store) -> Result<u64, StoreError> {
+        type Waiting = (String, String, Option<i64>, DateTime<FixedOffset>);
+        /// `(is a generated secret, name or modem, secret or recipient)`.
+        type Pair = (bool, String, String);
+        type Read = (Vec<(String, i64, i32)>, Vec<Waiting>, Vec<Pair>);
+        let (samples, waiting, pairs): Read = on_db!(self, db => {
+            let samples = sqlx::query("SELECT modem, minute, dbm FROM signal_samples ORDER BY modem, minute")
+                .fetch_all(db.reader())
+                .await?
+                .iter()
+                .map(|row| Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?)))
+                .collect::<Result<Vec<_>, sqlx::Error>>()?;
+            let waiting = sqlx::query(
+                "SELECT modem, kind, count, updated_at FROM modem_waiting ORDER BY modem, kind",
+            )
+            .fetch_all(db.reader())
+            .await?
+            .iter()
+            .map(|row| {
+                Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.time("updated_at")?))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+            let mut pairs = Vec::new();
+            for row in sqlx::query("SELECT name, secret FROM generated_secrets ORDER BY name")
+                .fetch_all(db.reader())
+                .await?
+            {
+                pairs.push((true, row.try_get(0)?, row.try_get(1)?));
+            }
+            for row in sqlx::query("SELECT modem, recipient FROM ha_recipients ORDER BY modem")
+                .fetch_all(db.reader())
+                .await?
+            {
+                pairs.push((false, row.try_get(0)?, row.try_get(1)?));
+            }
+            (samples, waiting, pairs)
+        });
+        let copied = samples.len() + waiting.len() + pairs.len();
+        on_db!(target, db => {
+            let mut tx = db.begin().await?;
+            for chunk in samples.chunks(usize::try_from(BATCH).unwrap_or(500)) {
+                let mut insert = db.builder("INSERT INTO signal_samples (modem, minute, dbm) ");
+                insert.push_values(chunk, |mut row, (modem, minute, dbm)| {
+                    row.push_bind(modem).push_bind(*minute).push_bind(*dbm);
+                });
+                insert.push(" ON CONFLICT (modem, minute) DO NOTHING");
+                insert.build().execute(&mut *tx).await?;
+            }
+            for (modem, kind, count, updated_at) in &waiting {
+                sqlx::query(
+                    "INSERT INTO modem_waiting (modem, kind, count, updated_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (modem, kind) DO NOTHING",
+                )
+                .bind(modem)
+                .bind(kind)
+                .bind(*count)
+                .bind(db.time(utc(*updated_at)))
+                .execute(&mut *tx)
+                .await?;
+            }
+            for (secret, key, value) in &pairs {
+                let sql = if *secret {
+                    "INSERT INTO generated_secrets (name, secret) VALUES ($1, $2) \
+                     ON CONFLICT (name) DO UPDATE SET secret = excluded.secret"
+                } else {
+                    "INSERT INTO ha_recipients (modem, recipient) VALUES ($1, $2) \
+                     ON CONFLICT (modem) DO UPDATE SET recipient = excluded.recipient"
+                };
+                sqlx::query(sql).bind(key).bind(value).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(u64::try_from(copied).unwrap_or(u64::MAX))
+    }
+
     async fn copy_settings(&self, target: &Store) -> Result<u64, StoreError> {
         let saved = self.saved_settings().await?;
         let map: serde_json::Map<String, serde_json::Value> = saved.into_iter().collect();
@@ -390,7 +528,7 @@ impl Store {
     /// Moves each id sequence past the highest id present, so new rows never take a copied id.
     async fn resequence(&self) -> Result<(), StoreError> {
         on_db!(self, db => {
-            for table in ["messages", "pdus", "sent"] {
+            for table in ["messages", "pdus", "sent", "calls"] {
                 if let Some(sql) = db.resequence(table) {
                     sqlx::query(&sql).execute(db.writer()).await?;
                 }
@@ -448,7 +586,7 @@ mod tests {
             .await
             .expect("update");
         from.save_settings(
-            serde_json::json!({"hide_code": true})
+            serde_json::json!({"hide_code": true, "lan": true})
                 .as_object()
                 .expect("obj"),
         )
@@ -474,8 +612,27 @@ mod tests {
             .expect("message")
             .sender;
         from.mark_read(&peer, Some(ids[2])).await.expect("read");
+        let call = from
+            .insert_call("m", Some("+4915100000001"), Utc::now(), true)
+            .await
+            .expect("call");
+        from.record_signal("m", Utc::now(), -71)
+            .await
+            .expect("signal");
+        let secret = from
+            .generated_secret("hook_secret", "the relay's key")
+            .await
+            .expect("secret");
+        from.set_ha_recipient("m", Some("+4915100000002"))
+            .await
+            .expect("recipient");
 
         let to = postgres().await;
+        // A node started on the target before made a signing key of its own: the relay's replaces it, since
+        // its webhook receivers know that one.
+        to.generated_secret("hook_secret", "made on the target")
+            .await
+            .expect("secret");
         // A node ran on the target before and set up a webhook: the copied messages are not delivered to it.
         to.sync_delivery_targets(&[webhook()])
             .await
@@ -495,11 +652,51 @@ mod tests {
                 messages: 6,
                 pdus: 7,
                 sent: 1,
-                settings: 1,
+                calls: 1,
+                settings: 2,
                 modems: 2,
-                other: 2
+                other: 5
             }
         );
+        assert_eq!(
+            to.calls(None, None, 10).await.expect("calls").calls,
+            vec![call.clone()],
+            "a call keeps its id, time and rejection"
+        );
+        assert_eq!(
+            to.signal_since("m", Utc::now() - chrono::Duration::hours(1))
+                .await
+                .expect("signal"),
+            from.signal_since("m", Utc::now() - chrono::Duration::hours(1))
+                .await
+                .expect("signal")
+        );
+        assert_eq!(
+            to.generated_secret("hook_secret", "unused")
+                .await
+                .expect("secret"),
+            secret
+        );
+        let base = simrelay_protocol::Settings::default();
+        let here = to.effective_settings(base.clone()).await.expect("settings");
+        assert!(
+            here.hide_code && here.lan,
+            "the relay's settings, LAN sharing as the target node's"
+        );
+        let there = watcher.effective_settings(base).await.expect("settings");
+        assert!(
+            there.hide_code && !there.lan,
+            "another node shares the settings, not the LAN"
+        );
+        assert_eq!(
+            to.ha_recipient("m").await.expect("recipient").as_deref(),
+            Some("+4915100000002")
+        );
+        let next_call = to
+            .insert_call("m", None, Utc::now(), false)
+            .await
+            .expect("a call after the copy");
+        assert!(next_call.id > call.id, "the calls' sequence moved on");
         for store in [&from, &to] {
             let found = store
                 .search(&MessageQuery {
@@ -592,6 +789,7 @@ mod tests {
             .expect("a delivery target");
         let report = to.copy_into(&back).await.expect("copy back");
         assert_eq!(report.messages, 7);
+        assert_eq!(report.calls, 2);
         assert_eq!(
             back.pending_deliveries().await.expect("pending"),
             0,

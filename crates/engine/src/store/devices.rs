@@ -17,7 +17,69 @@ pub enum PairingPut {
     TooMany,
 }
 
+/// What [`Store::import_paired_devices`] (and `tokens::import`) did with each device given.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DevicesImport {
+    /// Devices added.
+    pub added: u64,
+    /// Devices already there (the same token): kept as they were.
+    pub present: u64,
+    /// Names of devices not added because another device (another token) has that name already.
+    pub name_taken: Vec<String>,
+}
+
+impl DevicesImport {
+    /// Sorts one device into the report: `added`, else already there when `same_token_there`, else its name
+    /// was taken.
+    pub(crate) fn count(&mut self, device: &PairedToken, added: bool, same_token_there: bool) {
+        if added {
+            self.added += 1;
+        } else if same_token_there {
+            self.present += 1;
+        } else {
+            self.name_taken.push(device.name.clone());
+        }
+    }
+}
+
 impl Store {
+    /// Adds paired devices as another store or a relay's `tokens.toml` holds them (`simrelay copy-db`), keeping
+    /// their hashes, scopes and times, in one transaction. Idempotent: a device already here (the same token)
+    /// is kept as it is, and one whose name another device has is not added (the report names it).
+    pub async fn import_paired_devices(
+        &self,
+        devices: &[PairedToken],
+    ) -> Result<DevicesImport, StoreError> {
+        let mut report = DevicesImport::default();
+        on_db!(self, db => {
+            let mut tx = db.begin().await?;
+            for device in devices {
+                let added = sqlx::query(
+                    "INSERT INTO devices (name, sha256, scopes, created_at, last_seen, last_ip) \
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                )
+                .bind(&device.name)
+                .bind(&device.sha256)
+                .bind(device.scopes.to_string())
+                .bind(&device.created_at)
+                .bind(&device.last_seen)
+                .bind(&device.last_ip)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    > 0;
+                let there: i64 = sqlx::query("SELECT COUNT(*) FROM devices WHERE sha256 = $1")
+                    .bind(&device.sha256)
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get(0)?;
+                report.count(device, added, there > 0);
+            }
+            tx.commit().await?;
+        });
+        Ok(report)
+    }
+
     /// Every paired device, in the order they were paired.
     pub async fn paired_devices(&self) -> Result<Vec<PairedToken>, StoreError> {
         on_db!(self, db => {
@@ -213,6 +275,57 @@ mod tests {
             assert!(other.remove_paired_device(&phone.sha256).await.expect("rm"));
             assert!(!other.remove_paired_device(&phone.sha256).await.expect("rm"));
             assert_eq!(store.paired_devices().await.expect("list"), vec![laptop]);
+        }
+    }
+
+    /// Devices a relay's tokens.toml held arrive with their hashes, scopes and times; importing them again adds
+    /// nothing, a device already there is kept as it is (its last-seen time too), and a device whose name
+    /// another device has is reported, not added.
+    #[tokio::test]
+    async fn an_import_adds_each_device_once_and_keeps_those_there() {
+        for store in crate::store::testing::stores().await {
+            let b = store.backend;
+            let phone = PairedToken {
+                last_seen: Some("2026-12-01T08:00:00Z".into()),
+                last_ip: Some("192.168.1.20".into()),
+                ..device("phone", "t1")
+            };
+            let laptop = PairedToken {
+                scopes: Scopes::ALL,
+                ..device("laptop", "t2")
+            };
+            let seen_here = PairedToken {
+                last_seen: Some("2026-12-07T20:00:00Z".into()),
+                ..phone.clone()
+            };
+            assert!(store.add_paired_device(&seen_here).await.expect("add"));
+            assert!(store
+                .add_paired_device(&device("tablet", "t3"))
+                .await
+                .expect("add"));
+            let from_file = [phone.clone(), laptop.clone(), device("tablet", "t4")];
+            let first = store
+                .import_paired_devices(&from_file)
+                .await
+                .expect("import");
+            assert_eq!(
+                first,
+                DevicesImport {
+                    added: 1,
+                    present: 1,
+                    name_taken: vec!["tablet".into()]
+                },
+                "{b}"
+            );
+            let again = store
+                .import_paired_devices(&from_file)
+                .await
+                .expect("again");
+            assert_eq!((again.added, again.present), (0, 2), "{b}");
+            let listed = store.paired_devices().await.expect("list");
+            assert_eq!(listed.len(), 3, "{b}");
+            assert_eq!(listed[0], seen_here, "{b}: the device there is kept");
+            assert_eq!(listed[2], laptop, "{b}: scopes and times as imported");
         }
     }
 

@@ -44,7 +44,7 @@ pub use conversations::{ConversationCursor, ConversationList, ThreadCursor, Thre
 pub use copy::CopyReport;
 pub(crate) use corrections::fields_of as code_fields;
 pub use corrections::{Chosen, CodeCorrection};
-pub use devices::PairingPut;
+pub use devices::{DevicesImport, PairingPut};
 pub use provider_sent::PartStatus;
 pub use retention::{Retention, RetentionReport};
 pub use search::{Found, MessageQuery, Order};

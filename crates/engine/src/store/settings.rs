@@ -6,6 +6,9 @@
 //!
 //! Only keys that were changed at run time are stored: a key never changed in the UI keeps following the
 //! config file and the environment. The precedence is spelled out in `docs/API.md` ("Settings").
+//!
+//! Nodes of a cluster share the table, except `lan`: sharing on the LAN opens one machine's listeners, so each
+//! node keeps its own, stored as `lan@<node>` (a single relay, node `""`, keeps `lan`).
 
 use chrono::Utc;
 use serde_json::{Map, Value};
@@ -276,9 +279,19 @@ pub fn hooks_of(settings: &Settings, timeout_secs: u64) -> Hooks {
     }
 }
 
+/// The key `lan` is stored under for `node`.
+fn lan_key(node: &str) -> String {
+    if node.is_empty() {
+        "lan".to_owned()
+    } else {
+        format!("lan@{node}")
+    }
+}
+
 impl Store {
-    /// The settings changed at run time, as stored: key and JSON value.
+    /// The settings changed at run time, as stored: key and JSON value (`lan` this node's own).
     pub async fn saved_settings(&self) -> Result<Vec<(String, Value)>, StoreError> {
+        let own_lan = lan_key(self.node());
         let rows: Vec<(String, String)> = on_db!(self, db => {
             sqlx::query("SELECT key, value FROM settings ORDER BY key")
                 .fetch_all(db.reader())
@@ -289,6 +302,14 @@ impl Store {
         });
         let mut saved = Vec::with_capacity(rows.len());
         for (key, text) in rows {
+            let key = if key == own_lan {
+                "lan".to_owned()
+            } else if key == "lan" || key.starts_with("lan@") {
+                // Another node's (or, in a cluster, one saved before `lan` was kept per node).
+                continue;
+            } else {
+                key
+            };
             match serde_json::from_str(&text) {
                 Ok(value) => saved.push((key, value)),
                 Err(e) => tracing::warn!(%key, error = %e, "ignoring a damaged saved setting"),
@@ -297,12 +318,14 @@ impl Store {
         Ok(saved)
     }
 
-    /// Stores the given settings (each replaces its previous value), in one transaction.
+    /// Stores the given settings (each replaces its previous value), in one transaction; `lan` as this node's.
     pub async fn save_settings(&self, changed: &Map<String, Value>) -> Result<(), StoreError> {
         let now = Utc::now();
+        let own_lan = lan_key(self.node());
         on_db!(self, db => {
             let mut tx = db.begin().await?;
             for (key, value) in changed {
+                let key = if key == "lan" { &own_lan } else { key };
                 sqlx::query(
                     "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3) \
                      ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
@@ -417,6 +440,38 @@ mod tests {
             assert!(!s.hide_code);
             assert_eq!(store.saved_settings().await.expect("saved").len(), 2);
         }
+    }
+
+    /// LAN sharing switched on by one node of a cluster is that node's: another node sharing the database keeps
+    /// its own (it would open that machine's listeners), while the other settings are shared.
+    #[tokio::test]
+    async fn lan_is_kept_per_node_and_the_rest_is_shared() {
+        let store = crate::store::testing::postgres().await;
+        let (a, b) = (
+            store.open_node_again("a").await,
+            store.open_node_again("b").await,
+        );
+        a.save_settings(
+            json!({"lan": true, "hide_code": true})
+                .as_object()
+                .expect("obj"),
+        )
+        .await
+        .expect("save");
+        let on_a = a.effective_settings(Settings::default()).await.expect("a");
+        let on_b = b.effective_settings(Settings::default()).await.expect("b");
+        assert!(on_a.lan && on_a.hide_code);
+        assert!(!on_b.lan, "A's LAN sharing is not B's");
+        assert!(on_b.hide_code, "the other settings are shared");
+        b.save_settings(json!({"lan": false}).as_object().expect("obj"))
+            .await
+            .expect("save");
+        assert!(
+            a.effective_settings(Settings::default())
+                .await
+                .expect("a")
+                .lan
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod calls;
 mod cli;
 mod codes;
 mod contract;
+mod copy_db;
 mod devices;
 mod field;
 mod forwarders;

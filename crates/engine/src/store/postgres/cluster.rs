@@ -182,12 +182,17 @@ impl Cluster {
         Ok(())
     }
 
-    /// Records the status (JSON) of this node's modem `id`.
+    /// Records the status (JSON) of this node's modem `id`, unless another node reports that modem connected
+    /// and this one does not: a modem moved to another machine (its id is IMEI-based) stays listed where it
+    /// works, not where its old port waits for it.
     pub async fn save_modem_status(&self, id: &str, status: &str) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO modem_status (id, node, status, updated_at) VALUES ($1, $2, $3, now()) \
              ON CONFLICT (id) DO UPDATE SET node = excluded.node, status = excluded.status, \
-             updated_at = excluded.updated_at",
+             updated_at = excluded.updated_at \
+             WHERE modem_status.node = excluded.node \
+                OR (excluded.status::jsonb ->> 'state') = 'connected' \
+                OR (modem_status.status::jsonb ->> 'state') IS DISTINCT FROM 'connected'",
         )
         .bind(id)
         .bind(&*self.db.node)
@@ -227,5 +232,55 @@ impl Cluster {
                 .fetch_all(&self.db.pool)
                 .await?,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Two nodes report one modem (moved from A's machine to B's, or both listed under one port path for a
+    /// moment): a connected report wins over another node's disconnected one, and each node still updates its
+    /// own row.
+    #[tokio::test]
+    async fn a_modem_stays_listed_on_the_node_where_it_is_connected() {
+        let store = crate::store::testing::postgres().await;
+        let (a, b) = (
+            store.open_node_again("a").await,
+            store.open_node_again("b").await,
+        );
+        let (a, b) = (a.cluster().expect("pg"), b.cluster().expect("pg"));
+        let status = |node: &str, state: &str| {
+            format!(r#"{{"id":"imei:1","node":"{node}","state":"{state}"}}"#)
+        };
+        let holder = async || a.modem_status("imei:1").await.expect("read").map(|s| s.0);
+        a.save_modem_status("imei:1", &status("a", "connected"))
+            .await
+            .expect("save");
+        b.save_modem_status("imei:1", &status("b", "disconnected"))
+            .await
+            .expect("save");
+        assert_eq!(
+            holder().await.as_deref(),
+            Some("a"),
+            "A's connected modem stays A's"
+        );
+        a.save_modem_status("imei:1", &status("a", "disconnected"))
+            .await
+            .expect("save");
+        assert_eq!(
+            a.modem_status("imei:1").await.expect("read"),
+            Some(("a".into(), status("a", "disconnected"))),
+            "A updates its own"
+        );
+        b.save_modem_status("imei:1", &status("b", "connected"))
+            .await
+            .expect("save");
+        a.save_modem_status("imei:1", &status("a", "connecting"))
+            .await
+            .expect("save");
+        assert_eq!(
+            holder().await.as_deref(),
+            Some("b"),
+            "moved to B, listed on B"
+        );
     }
 }
