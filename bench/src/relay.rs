@@ -68,7 +68,8 @@ pub async fn mqtt_latency(opts: &Opts) -> anyhow::Result<serde_json::Value> {
     let tag = format!("mqtt-{}", std::process::id());
     write_config(opts, &tag, &format!("mqtt_url = \"{}\"\n", broker.url()))?;
     let server = start_server(Flavor::SimRelay, opts, &[path_of(&sim)], &tag).await?;
-    let mut client = SmsClient::connect(Flavor::SimRelay, server.addr, None).await?;
+    let mut client =
+        SmsClient::connect(Flavor::SimRelay, server.addr, server.token.as_deref()).await?;
     // The simulated modem's id is its IMEI: take whatever modem topic the messages come on.
     let sub = Subscriber::connect(broker.port(), &["simrelay/+/sms"]).await?;
     warm_up(&sim, &mut client, 20).await?;
@@ -139,7 +140,8 @@ pub async fn webhooks(opts: &Opts) -> anyhow::Result<serde_json::Value> {
     };
     write_config(opts, &tag, &config)?;
     let server = start_server(Flavor::SimRelay, opts, &[path_of(&sim)], &tag).await?;
-    let mut client = SmsClient::connect(Flavor::SimRelay, server.addr, None).await?;
+    let mut client =
+        SmsClient::connect(Flavor::SimRelay, server.addr, server.token.as_deref()).await?;
     warm_up(&sim, &mut client, 5).await?;
     // The warm-up messages' deliveries start within milliseconds of their commit: let them all arrive.
     tokio::time::sleep(Duration::from_secs(1)).await;

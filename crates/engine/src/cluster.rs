@@ -19,7 +19,7 @@ use simrelay_protocol::{ModemStatus, ServerEvent, Settings};
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
-use crate::hub::{publish_stored_sent, Hub};
+use crate::hub::Hub;
 use crate::modems::{Modems, Origin};
 use crate::store::postgres::cluster::{Cluster, Listener, Notice};
 use crate::store::Store;
@@ -76,6 +76,7 @@ pub(crate) fn check_node(node: &str) -> Result<(), String> {
 pub(crate) async fn run(
     store: Store,
     hub: Hub,
+    modems: Modems,
     devices: Arc<Devices>,
     base: Settings,
     shutdown: CancellationToken,
@@ -95,6 +96,7 @@ pub(crate) async fn run(
         cluster,
         store,
         hub,
+        modems,
         devices,
         base,
         own: HashSet::new(),
@@ -263,6 +265,8 @@ struct Bridge {
     cluster: Cluster,
     store: Store,
     hub: Hub,
+    /// This node's modems, to send what another node queued for one of them.
+    modems: Modems,
     devices: Arc<Devices>,
     base: Settings,
     /// This node's modems whose status is saved.
@@ -308,10 +312,7 @@ impl Bridge {
     async fn remote(&mut self, notice: Notice) {
         let result = match notice {
             Notice::Messages(ids) => self.publish_messages(&ids).await,
-            Notice::Sent(id) => {
-                publish_stored_sent(&self.store, &self.hub, id).await;
-                Ok(())
-            }
+            Notice::Sent(id) => self.sent(id).await,
             Notice::CodeChanged(id) => self.publish_code_changed(id).await,
             Notice::Settings => self.reload_settings().await,
             Notice::Devices => self.refresh_devices().await,
@@ -336,9 +337,23 @@ impl Bridge {
         Ok(())
     }
 
+    /// Another node recorded a sent message (or its new status): this node's clients see it, and a message
+    /// queued for a modem this node drives is sent here (`outgoing.rs`).
+    async fn sent(&self, id: i64) -> Result<(), crate::store::StoreError> {
+        let Some(sent) = self.store.get_sent(id).await? else {
+            return Ok(());
+        };
+        let queued = sent.status == simrelay_protocol::SendStatus::Queued;
+        self.hub.publish_remote_sent(sent);
+        if queued {
+            crate::outgoing::take(&self.store, &self.hub, &self.modems, id).await;
+        }
+        Ok(())
+    }
+
     async fn publish_code_changed(&self, id: i64) -> Result<(), crate::store::StoreError> {
         for message in self.cluster.messages(&[id]).await? {
-            self.hub.publish_code_changed(message);
+            self.hub.publish_remote_code_changed(message);
         }
         Ok(())
     }
@@ -371,6 +386,10 @@ impl Bridge {
         self.reload_settings().await?;
         self.refresh_devices().await?;
         self.load_other_modems().await;
+        // Messages other nodes queued for this node's modems while it did not listen.
+        for id in self.store.queued_sent(crate::outgoing::ROUTED_WAIT).await? {
+            crate::outgoing::take(&self.store, &self.hub, &self.modems, id).await;
+        }
         Ok(())
     }
 

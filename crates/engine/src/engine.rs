@@ -268,6 +268,7 @@ impl Engine {
             tasks.push(tokio::spawn(cluster::run(
                 store.clone(),
                 hub.clone(),
+                modems.clone(),
                 devices.clone(),
                 base.clone(),
                 shutdown.clone(),

@@ -33,6 +33,10 @@ struct Inner {
     // Separate from `events` because `ServerEvent` is matched exhaustively by clients; see
     // `simrelay_protocol::ServerNotice`.
     sent: broadcast::Sender<SentMessage>,
+    /// The changes this node made itself (a sent message's status, a user's code correction), not those another
+    /// node of a cluster made and this one republishes: a consumer that must act once per cluster (MQTT) follows
+    /// these, since every node hears every change but only its author reads it here.
+    authored: broadcast::Sender<Authored>,
     /// Incoming calls, after they were stored (a `call` frame on `/ws`, a desktop notification).
     calls: broadcast::Sender<Call>,
     settings: watch::Sender<Settings>,
@@ -45,6 +49,15 @@ struct Inner {
     outbox: Arc<Notify>,
     /// Why the database takes no commits now (`None`: it does).
     database: Mutex<Option<String>>,
+}
+
+/// A change this node made itself; see [`Hub::subscribe_authored`].
+#[derive(Debug, Clone)]
+pub(crate) enum Authored {
+    /// An outgoing message's new status, recorded by this node.
+    Sent(SentMessage),
+    /// A user of this node changed a message's code.
+    CodeChanged(Box<Message>),
 }
 
 /// The latest status of every modem, and what the network said is waiting for each (which the driver does not
@@ -67,10 +80,12 @@ impl Hub {
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let (sent, _) = broadcast::channel(EVENT_BUFFER);
         let (calls, _) = broadcast::channel(64);
+        let (authored, _) = broadcast::channel(EVENT_BUFFER);
         Hub {
             inner: Arc::new(Inner {
                 events,
                 sent,
+                authored,
                 calls,
                 settings: watch::Sender::new(Settings::default()),
                 modems: Mutex::new(Modems::default()),
@@ -107,9 +122,20 @@ impl Hub {
         self.inner.sent.subscribe()
     }
 
-    /// Publishes an outgoing message's new status (after the store recorded it).
+    /// Publishes an outgoing message's new status (after this node's store recorded it).
     pub fn publish_sent(&self, sent: SentMessage) {
+        let _ = self.inner.authored.send(Authored::Sent(sent.clone()));
         let _ = self.inner.sent.send(sent);
+    }
+
+    /// Publishes an outgoing message's new status another node of the cluster recorded.
+    pub(crate) fn publish_remote_sent(&self, sent: SentMessage) {
+        let _ = self.inner.sent.send(sent);
+    }
+
+    /// A receiver of the changes this node makes from now on (not those of other nodes).
+    pub(crate) fn subscribe_authored(&self) -> broadcast::Receiver<Authored> {
+        self.inner.authored.subscribe()
     }
 
     /// Every incoming call from now on (after it was stored).
@@ -144,14 +170,34 @@ impl Hub {
         let _ = self.inner.events.send(ServerEvent::Sms { message });
     }
 
-    /// Publishes a stored message whose code a user changed.
+    /// Publishes a stored message whose code a user of this node changed.
     pub fn publish_code_changed(&self, message: Message) {
+        let _ = self
+            .inner
+            .authored
+            .send(Authored::CodeChanged(Box::new(message.clone())));
+        let _ = self.inner.events.send(ServerEvent::CodeChanged { message });
+    }
+
+    /// Publishes a stored message whose code a user of another node of the cluster changed.
+    pub(crate) fn publish_remote_code_changed(&self, message: Message) {
         let _ = self.inner.events.send(ServerEvent::CodeChanged { message });
     }
 
     /// Names this node (cluster mode): from now on, modem statuses published without a node are this node's.
     pub(crate) fn set_node(&self, node: &str) {
         let _ = self.inner.node.set(node.to_owned());
+    }
+
+    /// This node's name in a cluster (`None` on its own).
+    pub(crate) fn node(&self) -> Option<&str> {
+        self.inner.node.get().map(String::as_str)
+    }
+
+    /// Whether `status` is of a modem this node drives (or a provider number it serves): every modem on its own,
+    /// only those naming this node in a cluster.
+    pub(crate) fn is_local(&self, status: &ModemStatus) -> bool {
+        status.node.as_deref() == self.node()
     }
 
     /// Records a modem's new status (with what is waiting for it, see [`Hub::set_waiting`]) and publishes it.
@@ -425,6 +471,47 @@ mod tests {
         hub.database_ok();
         assert!(rx.try_recv().is_err());
         assert_eq!(hub.database_error(), None);
+    }
+
+    /// Every change reaches every client; only this node's own reach the authored receiver (what MQTT publishes
+    /// once per cluster).
+    #[tokio::test]
+    async fn only_this_nodes_changes_are_authored() {
+        let hub = Hub::new();
+        let mut authored = hub.subscribe_authored();
+        let mut sent = hub.subscribe_sent();
+        let mut events = hub.subscribe();
+        let sent_message = |id| SentMessage {
+            id,
+            modem: "m".into(),
+            to: "+4915123456789".into(),
+            text: "hi".into(),
+            status: simrelay_protocol::SendStatus::Queued,
+            error: None,
+            message_refs: Vec::new(),
+            parts: 1,
+            created_at: chrono::Utc::now().fixed_offset(),
+            updated_at: chrono::Utc::now().fixed_offset(),
+        };
+        hub.publish_remote_sent(sent_message(1));
+        hub.publish_sent(sent_message(2));
+        assert_eq!(sent.recv().await.map(|s| s.id).ok(), Some(1));
+        assert_eq!(sent.recv().await.map(|s| s.id).ok(), Some(2));
+        assert!(matches!(authored.recv().await, Ok(Authored::Sent(s)) if s.id == 2));
+        let message: Message = serde_json::from_value(serde_json::json!({
+            "id": 7, "modem": "m", "sender": "Bank", "text": "482913", "sent_at": "2026-11-22T10:00:00+01:00",
+            "received_at": "2026-11-22T09:00:02Z", "encoding": "gsm7"
+        }))
+        .expect("a message");
+        hub.publish_remote_code_changed(message.clone());
+        hub.publish_code_changed(message);
+        for _ in 0..2 {
+            assert!(
+                matches!(events.recv().await, Ok(ServerEvent::CodeChanged { message }) if message.id == 7)
+            );
+        }
+        assert!(matches!(authored.recv().await, Ok(Authored::CodeChanged(m)) if m.id == 7));
+        assert!(authored.try_recv().is_err(), "nothing another node did");
     }
 
     #[tokio::test]

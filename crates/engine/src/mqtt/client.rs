@@ -6,15 +6,32 @@
 //! `try_publish`, so neither task ever waits for the other; while the broker is away nothing is queued for it
 //! (live topics are a feed; retained ones are brought up to date at the next connection).
 //!
-//! In a cluster every node hears of every message; a message's `sms` and `code` publishes are claimed in the
-//! database first (`store/claims.rs`, per broker and prefix), so nodes sharing a broker publish each message
-//! once. Modem states, availability and discovery are each node's own.
+//! In a cluster (nodes sharing a PostgreSQL database, and usually one broker) every node hears of everything,
+//! but what MQTT carries happens once:
+//! - a message's `sms` and `code` publishes are claimed in the database first (`store/claims.rs`, per broker and
+//!   prefix), so nodes sharing a broker publish each message once, and a node with a broker of its own publishes
+//!   it there too;
+//! - a code correction and a sent message's status are published by the node that made the change (the hub's
+//!   `authored` changes), not by the nodes that hear of it: no claim round trip, and once per change;
+//! - commands (`<prefix>/send`, Home Assistant's notify and recipient) are subscribed as the MQTT shared
+//!   subscription `$share/simrelay/<filter>`, so the broker hands each request to one node. A database claim
+//!   could not do this: a request has no identity (`{"to","text","modem"?}`), each node receives its own copy of
+//!   the PUBLISH, and a request sent twice on purpose must be sent twice, so only the broker knows which copies
+//!   are one request. The node that gets it sends through the requested modem wherever it is (`outgoing.rs`
+//!   queues a message for another node's modem in the database, and that node sends it). Shared subscriptions
+//!   are MQTT 5, and also accepted from MQTT 3.1.1 clients (this one) by Mosquitto (1.6 and later; the tests
+//!   run Debian's 2.0.11), EMQX and HiveMQ; a broker that refuses the filter is logged with what to do;
+//! - each node publishes the state and discovery of the modems it drives only, with its own availability topic
+//!   `<prefix>/availability/<node>` (its last will), and removes from Home Assistant only modems it announced
+//!   itself: a node starting or stopping never touches another node's entities. `<prefix>/availability` says
+//!   whether the relay is up: `online` from every node that connects, `offline` from the last node that stops
+//!   cleanly (each node follows the others' availability topics).
 //!
-//! Everything is published with QoS 1. The last will, `offline` retained on `<prefix>/availability`, is
-//! registered at every connect; `online` is published retained right after, and `offline` again on a clean
+//! Everything is published with QoS 1. The last will, `offline` retained on `<prefix>/availability` (a node of a
+//! cluster: its own topic), is registered at every connect; `online` is published retained right after, and `offline` again on a clean
 //! shutdown. Reconnects back off from 1 s, doubling to 60 s.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,7 +48,7 @@ use tokio_util::sync::CancellationToken;
 use super::discovery;
 use super::topics::{topic_safe, Command, Topics};
 use super::{Broker, MqttConfig, MqttError};
-use crate::hub::Hub;
+use crate::hub::{Authored, Hub};
 use crate::modems::Modems;
 use crate::outgoing::{self, SendError};
 use crate::store::{Claim, Store};
@@ -87,7 +104,7 @@ fn options(
     config: &MqttConfig,
     broker: &Broker,
     tls: Option<Arc<rustls::ClientConfig>>,
-    topics: &Topics,
+    will: &str,
 ) -> MqttOptions {
     let client_id = config
         .client_id
@@ -97,12 +114,7 @@ fn options(
     options
         .set_keep_alive(Duration::from_secs(30))
         .set_clean_session(true)
-        .set_last_will(LastWill::new(
-            topics.availability(),
-            "offline",
-            QoS::AtLeastOnce,
-            true,
-        ))
+        .set_last_will(LastWill::new(will, "offline", QoS::AtLeastOnce, true))
         // Discovery configs carry a device block each; leave room for long texts too.
         .set_max_packet_size(256 * 1024, 256 * 1024);
     if let Some(user) = &broker.username {
@@ -141,8 +153,16 @@ pub(crate) async fn run(
 ) {
     let topics = Topics::new(&config.prefix, &config.discovery_prefix);
     let topics_prefix = config.prefix.clone();
-    let (client, mut eventloop) =
-        AsyncClient::new(options(&config, &broker, tls, &topics), REQUEST_CAPACITY);
+    let node = store.cluster().map(|cluster| cluster.node().to_owned());
+    // On its own the relay's availability is the connection's; in a cluster each node has its own.
+    let own_availability = match &node {
+        Some(node) => topics.node_availability(node),
+        None => topics.availability(),
+    };
+    let (client, mut eventloop) = AsyncClient::new(
+        options(&config, &broker, tls, &own_availability),
+        REQUEST_CAPACITY,
+    );
     let mut network = rumqttc::NetworkOptions::new();
     network.set_connection_timeout(10);
     // Nagle's algorithm would hold a small publish back until the previous one is acknowledged.
@@ -158,6 +178,10 @@ pub(crate) async fn run(
         hub: hub.clone(),
         modems,
         claim: Claim::Mqtt(format!("{}:{}/{}", broker.host, broker.port, topics_prefix)),
+        node,
+        own_availability: own_availability.clone(),
+        others_online: HashSet::new(),
+        stated: HashSet::new(),
         connected: false,
         announced: HashMap::new(),
     };
@@ -167,10 +191,33 @@ pub(crate) async fn run(
     // Shutting down: the bridge stops publishing, then `offline` and the disconnect go out while the event loop
     // is still polled (so they are written), bounded in time.
     bridge_stop.cancel();
-    let _ = bridge_task.await;
-    let _ = client.try_publish(topics.availability(), QoS::AtLeastOnce, true, "offline");
-    let _ = client.try_disconnect();
+    let others_online = bridge_task.await.unwrap_or(false);
+    let mut farewells = 0;
+    if own_availability != topics.availability() {
+        farewells += usize::from(
+            client
+                .try_publish(&own_availability, QoS::AtLeastOnce, true, "offline")
+                .is_ok(),
+        );
+    }
+    // The relay is offline when its last node stops.
+    if !others_online {
+        farewells += usize::from(
+            client
+                .try_publish(topics.availability(), QoS::AtLeastOnce, true, "offline")
+                .is_ok(),
+        );
+    }
     let goodbye = async {
+        // Acknowledged before the disconnect: a socket closed right after it may lose what was not flushed.
+        while farewells > 0 {
+            match eventloop.poll().await {
+                Ok(Event::Incoming(Packet::PubAck(_))) => farewells -= 1,
+                Ok(_) => {}
+                Err(_) => return,
+            }
+        }
+        let _ = client.try_disconnect();
         loop {
             match eventloop.poll().await {
                 Ok(Event::Outgoing(Outgoing::Disconnect)) | Err(_) => break,
@@ -209,6 +256,19 @@ async fn connection(
                 // The bridge must learn of every connection, so this one waits (the bridge never waits for us).
                 if inbound.send(Inbound::Connected).await.is_err() {
                     return;
+                }
+            }
+            Ok(Event::Incoming(Packet::SubAck(ack))) => {
+                if ack
+                    .return_codes
+                    .iter()
+                    .any(|code| matches!(code, rumqttc::SubscribeReasonCode::Failure))
+                {
+                    tracing::error!(
+                        "MQTT: the broker refused a subscription; in a cluster SimRelay needs shared \
+                         subscriptions ($share/...): use Mosquitto 1.6 or later, EMQX or HiveMQ, or allow \
+                         $share/simrelay/# in the broker's ACL"
+                    );
                 }
             }
             Ok(Event::Incoming(Packet::Publish(publish))) => {
@@ -263,39 +323,56 @@ struct Bridge {
     modems: Modems,
     /// What a node of a cluster claims before publishing a message.
     claim: Claim,
+    /// This node's name in a cluster.
+    node: Option<String>,
+    /// Where this node says `online` (and its last will `offline`).
+    own_availability: String,
+    /// The other nodes (topic-safe names) whose availability says `online`.
+    others_online: HashSet<String>,
+    /// The modems whose state this node published.
+    stated: HashSet<String>,
     connected: bool,
     /// Modems announced to Home Assistant (this connection or an earlier run), with the port they were on.
     announced: HashMap<String, String>,
 }
 
 impl Bridge {
-    async fn run(mut self, mut inbound: mpsc::Receiver<Inbound>, stop: CancellationToken) {
+    /// Runs until `stop`; returns whether another node of the cluster is online.
+    async fn run(mut self, mut inbound: mpsc::Receiver<Inbound>, stop: CancellationToken) -> bool {
         let mut events = self.hub.subscribe();
-        let mut sent = self.hub.subscribe_sent();
+        let mut authored = self.hub.subscribe_authored();
         loop {
             tokio::select! {
-                () = stop.cancelled() => return,
+                () = stop.cancelled() => return !self.others_online.is_empty(),
                 message = inbound.recv() => match message {
                     Some(Inbound::Connected) => self.connected().await,
                     Some(Inbound::Disconnected) => self.connected = false,
                     Some(Inbound::Publish { topic, payload, retained }) => {
                         self.command(&topic, &payload, retained).await;
                     }
-                    None => return,
+                    None => return !self.others_online.is_empty(),
                 },
                 event = events.recv() => match event {
                     Ok(event) => self.event(event).await,
                     Err(RecvError::Lagged(missed)) => {
                         tracing::warn!(missed, "MQTT fell behind; {missed} events were not published");
                     }
-                    Err(RecvError::Closed) => return,
+                    Err(RecvError::Closed) => return !self.others_online.is_empty(),
                 },
-                update = sent.recv() => match update {
-                    Ok(sent) => self.publish_json(&self.topics.sent(), &sent, false),
-                    Err(RecvError::Lagged(missed)) => {
-                        tracing::warn!(missed, "MQTT fell behind; {missed} sent-message updates were not published");
+                // A sent message's status and a code correction: published by the node that made the change.
+                change = authored.recv() => match change {
+                    Ok(Authored::Sent(sent)) => self.publish_json(&self.topics.sent(), &sent, false),
+                    // The user picked another code (or none): the code topic carries the corrected one, so Home
+                    // Assistant's "Last code" follows; a code taken away publishes nothing.
+                    Ok(Authored::CodeChanged(message)) => {
+                        if self.connected {
+                            self.code(&message);
+                        }
                     }
-                    Err(RecvError::Closed) => return,
+                    Err(RecvError::Lagged(missed)) => {
+                        tracing::warn!(missed, "MQTT fell behind; {missed} sent-message updates or code corrections were not published");
+                    }
+                    Err(RecvError::Closed) => return !self.others_online.is_empty(),
                 },
             }
         }
@@ -320,22 +397,36 @@ impl Bridge {
         }
     }
 
-    /// A new connection: subscribe, say `online`, publish every modem's state and discovery, remove what
-    /// was announced for modems that are gone.
+    /// This node's modems (every modem of a relay on its own).
+    fn local_modems(&self) -> Vec<ModemStatus> {
+        self.hub
+            .modems()
+            .into_iter()
+            .filter(|m| self.hub.is_local(m))
+            .collect()
+    }
+
+    /// A new connection: subscribe, say `online`, publish the state and discovery of this node's modems, remove
+    /// what this node announced for modems that are gone.
     async fn connected(&mut self) {
         self.connected = true;
-        for topic in self
-            .topics
-            .subscriptions(self.config.send, self.config.discovery)
+        self.others_online.clear();
+        for topic in
+            self.topics
+                .subscriptions(self.config.send, self.config.discovery, self.node.is_some())
         {
             if let Err(e) = self.client.try_subscribe(&topic, QoS::AtLeastOnce) {
                 tracing::warn!(%topic, error = %e, "MQTT: cannot subscribe");
             }
         }
+        if self.own_availability != self.topics.availability() {
+            self.publish(&self.own_availability, "online", true);
+        }
         self.publish(&self.topics.availability(), "online", true);
-        let modems = self.hub.modems();
+        let modems = self.local_modems();
         for modem in &modems {
             self.publish_json(&self.topics.state(&modem.id), modem, true);
+            self.stated.insert(modem.id.clone());
         }
         if self.config.discovery {
             let earlier = match self
@@ -349,8 +440,11 @@ impl Bridge {
                     Vec::new()
                 }
             };
+            // Only what this node announced (`ha_announced` is the cluster's, by node); a modem another node
+            // drives now (taken over) is that node's.
+            let listed = self.hub.modems();
             for id in earlier {
-                if !modems.iter().any(|m| m.id == id) {
+                if !listed.iter().any(|m| m.id == id) {
                     self.unannounce(&id).await;
                 }
             }
@@ -363,14 +457,16 @@ impl Bridge {
     async fn event(&mut self, event: ServerEvent) {
         match event {
             ServerEvent::Sms { message } => self.sms(&message).await,
-            ServerEvent::Modem { modem } => {
+            // Another node's modem is that node's to publish.
+            ServerEvent::Modem { modem } if self.hub.is_local(&modem) => {
                 self.publish_json(&self.topics.state(&modem.id), &modem, true);
+                self.stated.insert(modem.id.clone());
                 if self.config.discovery
                     && self.connected
                     && !self.announced.contains_key(&modem.id)
                 {
                     // A modem first listed under its port path that now told its IMEI: its old entry goes.
-                    let current = self.hub.modems();
+                    let current = self.local_modems();
                     let stale: Vec<String> = self
                         .announced
                         .iter()
@@ -385,21 +481,21 @@ impl Bridge {
                     self.announce(&modem).await;
                 }
             }
+            // Removed here, or withdrawn by another node (which stopped): only this node's own go.
             ServerEvent::ModemRemoved { id } => {
                 if self.config.discovery {
-                    self.unannounce(&id).await;
-                } else if self.connected {
+                    if self.announced.contains_key(&id) {
+                        self.unannounce(&id).await;
+                    }
+                } else if self.connected && self.stated.remove(&id) {
                     self.publish(&self.topics.state(&id), Vec::new(), true);
                 }
             }
-            // The user picked another code (or none): the code topic carries the corrected one, so Home
-            // Assistant's "Last code" follows; a code taken away publishes nothing.
-            ServerEvent::CodeChanged { message } => {
-                if self.connected {
-                    self.code(&message);
-                }
-            }
-            ServerEvent::Hello { .. } | ServerEvent::ModemEvent { .. } => {}
+            // Published from the hub's `authored` changes (by the node where the user made it).
+            ServerEvent::CodeChanged { .. } => {}
+            ServerEvent::Modem { .. }
+            | ServerEvent::Hello { .. }
+            | ServerEvent::ModemEvent { .. } => {}
         }
     }
 
@@ -442,7 +538,12 @@ impl Bridge {
         if !self.connected || modem.source.is_some() {
             return;
         }
-        for (topic, config) in discovery::configs(modem, &self.topics, self.config.send) {
+        for (topic, config) in discovery::configs(
+            modem,
+            &self.topics,
+            self.config.send,
+            &self.own_availability,
+        ) {
             self.publish_json(&topic, &config, true);
         }
         match self.store.ha_recipient(&modem.id).await {
@@ -507,10 +608,20 @@ impl Bridge {
             return;
         }
         match command {
+            Command::NodeAvailability(node) => {
+                if self.node.as_deref().map(topic_safe).as_deref() == Some(node.as_str()) {
+                    return;
+                }
+                if payload == b"online" {
+                    self.others_online.insert(node);
+                } else {
+                    self.others_online.remove(&node);
+                }
+            }
             Command::HomeAssistantStatus => {
                 if payload == b"online" && self.config.discovery {
                     tracing::info!("MQTT: Home Assistant came online; announcing the modems again");
-                    for modem in self.hub.modems() {
+                    for modem in self.local_modems() {
                         self.announce(&modem).await;
                     }
                 }

@@ -5,8 +5,9 @@
 //! Assistant's MQTT discovery documents it (<https://www.home-assistant.io/integrations/mqtt/#mqtt-discovery>):
 //! an empty retained payload on the same topic deletes the entity. Per-entity topics work with every Home
 //! Assistant release that has the MQTT `notify` entity (2024.5). Every entity shares the device (its
-//! `identifiers`), names `<prefix>/availability` as its availability topic, and reads the topics in
-//! [`super::topics`].
+//! `identifiers`), names the availability topic of the relay that drives the modem (`<prefix>/availability`, in a
+//! cluster `<prefix>/availability/<node>`: a node going offline makes only its own modems unavailable), and
+//! reads the topics in [`super::topics`].
 //!
 //! Entities per modem: sensors `last_code`, `last_sms`, `signal` and `sim_storage`, the binary sensor
 //! `connected` (device class `connectivity`), the `notify` entity `send_sms`, and the `text` entity
@@ -73,8 +74,14 @@ fn device_name(status: &ModemStatus) -> String {
     format!("SimRelay {what}")
 }
 
-/// The config messages (topic, retained JSON payload) of every entity of the modem `status` describes.
-pub(crate) fn configs(status: &ModemStatus, topics: &Topics, send: bool) -> Vec<(String, Value)> {
+/// The config messages (topic, retained JSON payload) of every entity of the modem `status` describes, available
+/// while `availability` says `online`.
+pub(crate) fn configs(
+    status: &ModemStatus,
+    topics: &Topics,
+    send: bool,
+    availability: &str,
+) -> Vec<(String, Value)> {
     let id = &status.id;
     let node = node_id(id);
     let mut device = json!({
@@ -95,7 +102,7 @@ pub(crate) fn configs(status: &ModemStatus, topics: &Topics, send: bool) -> Vec<
             "name": name,
             "unique_id": format!("{node}_{object}"),
             "device": device,
-            "availability_topic": topics.availability(),
+            "availability_topic": availability,
             "origin": {
                 "name": "SimRelay",
                 "sw_version": env!("CARGO_PKG_VERSION"),
@@ -235,7 +242,7 @@ mod tests {
     #[test]
     fn each_entity_has_its_config_topic_device_and_availability() {
         let topics = Topics::new("simrelay", "homeassistant");
-        let configs = configs(&modem(), &topics, true);
+        let configs = configs(&modem(), &topics, true, &topics.availability());
         let names: Vec<&str> = configs.iter().map(|(t, _)| t.as_str()).collect();
         assert_eq!(
             names,
@@ -291,7 +298,7 @@ mod tests {
             "simrelay/imei_356938035643809/recipient/set"
         );
         assert_eq!(
-            super::configs(&modem(), &topics, false).len(),
+            super::configs(&modem(), &topics, false, "x").len(),
             5,
             "no sending entities"
         );

@@ -12,6 +12,8 @@
 //! deliveries that must not be missed, use a webhook (`crate::deliver`).
 
 mod client;
+#[cfg(test)]
+mod cluster_tests;
 mod discovery;
 pub mod topics;
 

@@ -37,6 +37,10 @@ pub fn valid_prefix(prefix: &str) -> bool {
         && !prefix.ends_with('/')
 }
 
+/// The shared-subscription group of the nodes of a cluster (`$share/<group>/<filter>`): the broker hands each
+/// command published on a filter of the group to one of them.
+pub(crate) const SHARE_GROUP: &str = "simrelay";
+
 /// What a message on a subscribed topic asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Command {
@@ -48,6 +52,8 @@ pub(crate) enum Command {
     SetRecipient(String),
     /// `<discovery prefix>/status`: Home Assistant came online (or went offline).
     HomeAssistantStatus,
+    /// `<prefix>/availability/<node>`: a node of the cluster (topic-safe name) came online or went offline.
+    NodeAvailability(String),
 }
 
 /// The topics of one bridge.
@@ -69,9 +75,14 @@ impl Topics {
         &self.discovery_prefix
     }
 
-    /// `online`/`offline`, retained; the last will.
+    /// `online`/`offline`, retained; the last will of a relay on its own.
     pub(crate) fn availability(&self) -> String {
         format!("{}/availability", self.prefix)
+    }
+
+    /// `online`/`offline` of one node of a cluster, retained; its last will.
+    pub(crate) fn node_availability(&self, node: &str) -> String {
+        format!("{}/availability/{}", self.prefix, topic_safe(node))
     }
 
     fn modem(&self, id: &str, leaf: &str) -> String {
@@ -124,18 +135,32 @@ impl Topics {
     }
 
     /// The subscriptions: `send` (when sending is allowed), and with discovery the notify and recipient
-    /// commands of every modem and Home Assistant's status.
-    pub(crate) fn subscriptions(&self, send: bool, discovery: bool) -> Vec<String> {
-        let mut topics = Vec::new();
+    /// commands of every modem and Home Assistant's status. A node of a cluster subscribes to the commands in the
+    /// shared group [`SHARE_GROUP`] (so each command reaches one node), and to every node's availability.
+    pub(crate) fn subscriptions(&self, send: bool, discovery: bool, cluster: bool) -> Vec<String> {
+        let mut commands = Vec::new();
         if send {
-            topics.push(self.send());
+            commands.push(self.send());
         }
         if discovery {
             if send {
-                topics.push(format!("{}/+/notify", self.prefix));
+                commands.push(format!("{}/+/notify", self.prefix));
             }
-            topics.push(format!("{}/+/recipient/set", self.prefix));
+            commands.push(format!("{}/+/recipient/set", self.prefix));
+        }
+        let mut topics: Vec<String> = if cluster {
+            commands
+                .into_iter()
+                .map(|filter| format!("$share/{SHARE_GROUP}/{filter}"))
+                .collect()
+        } else {
+            commands
+        };
+        if discovery {
             topics.push(self.ha_status());
+        }
+        if cluster {
+            topics.push(format!("{}/availability/+", self.prefix));
         }
         topics
     }
@@ -148,6 +173,10 @@ impl Topics {
         let rest = topic.strip_prefix(&self.prefix)?.strip_prefix('/')?;
         if rest == "send" {
             return Some(Command::Send);
+        }
+        if let Some(node) = rest.strip_prefix("availability/") {
+            return (!node.is_empty() && !node.contains('/'))
+                .then(|| Command::NodeAvailability(node.to_owned()));
         }
         let (modem, leaf) = rest.split_once('/')?;
         if modem.is_empty() || modem.contains('/') {
@@ -190,7 +219,11 @@ mod tests {
         assert_eq!(t.sent(), "simrelay/sent");
         assert_eq!(t.recipient_set("demo"), "simrelay/demo/recipient/set");
         assert_eq!(
-            t.subscriptions(true, true),
+            t.node_availability("berlin:8731"),
+            "simrelay/availability/berlin_8731"
+        );
+        assert_eq!(
+            t.subscriptions(true, true, false),
             [
                 "simrelay/send",
                 "simrelay/+/notify",
@@ -198,11 +231,22 @@ mod tests {
                 "homeassistant/status"
             ]
         );
-        assert!(t.subscriptions(false, false).is_empty());
+        assert!(t.subscriptions(false, false, false).is_empty());
         // mqtt_send = false: nothing that sends SMS is listened to.
         assert_eq!(
-            t.subscriptions(false, true),
+            t.subscriptions(false, true, false),
             ["simrelay/+/recipient/set", "homeassistant/status"]
+        );
+        // In a cluster each command reaches one node; every node hears the others' availability.
+        assert_eq!(
+            t.subscriptions(true, true, true),
+            [
+                "$share/simrelay/simrelay/send",
+                "$share/simrelay/simrelay/+/notify",
+                "$share/simrelay/simrelay/+/recipient/set",
+                "homeassistant/status",
+                "simrelay/availability/+"
+            ]
         );
     }
 
@@ -219,12 +263,17 @@ mod tests {
             Some(Command::SetRecipient("imei_1".into()))
         );
         assert_eq!(t.command("ha/status"), Some(Command::HomeAssistantStatus));
+        assert_eq!(
+            t.command("home/sms/availability/b"),
+            Some(Command::NodeAvailability("b".into()))
+        );
         for other in [
             "home/sms/imei_1/sms",
             "home/sms",
             "home/smsx/send",
             "home/sms//notify",
             "other/send",
+            "home/sms/availability/",
         ] {
             assert_eq!(t.command(other), None, "{other}");
         }

@@ -356,39 +356,49 @@ impl Store {
         Ok(())
     }
 
-    /// The modems announced to Home Assistant under `discovery_prefix`.
+    /// The modems this node announced to Home Assistant under `discovery_prefix` (in a cluster each node
+    /// removes only the entities it announced).
     pub(crate) async fn ha_announced(
         &self,
         discovery_prefix: &str,
     ) -> Result<Vec<String>, StoreError> {
         Ok(on_db!(self, db => {
             sqlx::query_scalar(
-                "SELECT modem FROM ha_announced WHERE discovery_prefix = $1 ORDER BY modem",
+                "SELECT modem FROM ha_announced WHERE discovery_prefix = $1 AND node = $2 ORDER BY modem",
             )
             .bind(discovery_prefix)
+            .bind(db.node())
             .fetch_all(db.reader())
             .await?
         }))
     }
 
-    /// Records that `modem` was announced (`true`) or removed (`false`).
+    /// Records that this node announced `modem` (`true`: it is this node's from now on, also when another node
+    /// announced it before) or removed it (`false`).
     pub(crate) async fn set_ha_announced(
         &self,
         discovery_prefix: &str,
         modem: &str,
         announced: bool,
     ) -> Result<(), StoreError> {
-        let query = if announced {
-            "INSERT INTO ha_announced (discovery_prefix, modem) VALUES ($1, $2) ON CONFLICT DO NOTHING"
-        } else {
-            "DELETE FROM ha_announced WHERE discovery_prefix = $1 AND modem = $2"
-        };
         on_db!(self, db => {
-            sqlx::query(query)
+            if announced {
+                sqlx::query(
+                    "INSERT INTO ha_announced (discovery_prefix, modem, node) VALUES ($1, $2, $3) \
+                     ON CONFLICT (discovery_prefix, modem) DO UPDATE SET node = excluded.node",
+                )
                 .bind(discovery_prefix)
                 .bind(modem)
+                .bind(db.node())
                 .execute(db.writer())
                 .await?;
+            } else {
+                sqlx::query("DELETE FROM ha_announced WHERE discovery_prefix = $1 AND modem = $2")
+                    .bind(discovery_prefix)
+                    .bind(modem)
+                    .execute(db.writer())
+                    .await?;
+            }
         });
         Ok(())
     }

@@ -80,6 +80,51 @@ impl Store {
         Ok(())
     }
 
+    /// Takes a queued message to send it (`queued` → `sending`): true for the one caller that moved it, false
+    /// when another did first (in a cluster, a message another node queued for this node's modem is taken
+    /// once, by the node driving the modem), or it is no longer queued.
+    pub async fn take_sent(&self, id: i64) -> Result<bool, StoreError> {
+        on_db!(self, db => {
+            let done = sqlx::query(
+                "UPDATE sent SET status = 'sending', updated_at = $1 WHERE id = $2 AND status = 'queued'",
+            )
+            .bind(db.time(Utc::now()))
+            .bind(id)
+            .execute(db.writer())
+            .await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    /// Fails a message nobody took (still `queued`) with `error`: true when it did.
+    pub async fn fail_queued_sent(&self, id: i64, error: &str) -> Result<bool, StoreError> {
+        on_db!(self, db => {
+            let done = sqlx::query(
+                "UPDATE sent SET status = 'failed', error = $1, updated_at = $2 WHERE id = $3 AND status = 'queued'",
+            )
+            .bind(error)
+            .bind(db.time(Utc::now()))
+            .bind(id)
+            .execute(db.writer())
+            .await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    /// The messages still queued that were recorded less than `max_age` ago, oldest first.
+    pub async fn queued_sent(&self, max_age: std::time::Duration) -> Result<Vec<i64>, StoreError> {
+        let since =
+            Utc::now() - chrono::Duration::from_std(max_age).unwrap_or(chrono::Duration::MAX);
+        on_db!(self, db => {
+            Ok(sqlx::query_scalar(
+                "SELECT id FROM sent WHERE status = 'queued' AND created_at >= $1 ORDER BY id LIMIT 1000",
+            )
+            .bind(db.time(since))
+            .fetch_all(db.reader())
+            .await?)
+        })
+    }
+
     /// Applies a delivery report from `modem` about message reference `reference` to `recipient`: finds the
     /// newest sent message it reports on and moves it to `delivered` (once every part is reported delivered)
     /// or `failed` (with `failure` as the error). Returns the id of the message it changed, `None` when no
@@ -186,6 +231,48 @@ mod tests {
         assert!(!same_number("+4915123456789", "+4915123456788"));
         assert!(!same_number("", "+49"));
         assert!(!same_number("123", "+49123"));
+    }
+
+    /// A queued message is taken once (one sender in the cluster), and only a message nobody took is failed.
+    #[tokio::test]
+    async fn a_queued_message_is_taken_once_and_failed_only_when_nobody_took_it() {
+        for store in crate::store::testing::stores().await {
+            let id = store
+                .insert_sent("m", "+4915123456789", "hi", 1)
+                .await
+                .expect("insert");
+            let late = store
+                .insert_sent("m", "+4915123456789", "late", 1)
+                .await
+                .expect("insert");
+            assert_eq!(
+                store
+                    .queued_sent(std::time::Duration::from_secs(60))
+                    .await
+                    .expect("queued"),
+                [id, late]
+            );
+            let other = store.open_again().await;
+            let (a, b) = tokio::join!(store.take_sent(id), other.take_sent(id));
+            assert!(
+                a.expect("take") ^ b.expect("take"),
+                "taken once on {}",
+                store.backend
+            );
+            assert!(!store.fail_queued_sent(id, "x").await.expect("fail"));
+            assert!(store.fail_queued_sent(late, "nobody").await.expect("fail"));
+            assert!(!store.take_sent(late).await.expect("take"));
+            let failed = store.get_sent(late).await.expect("get").expect("row");
+            assert_eq!(
+                (failed.status, failed.error.as_deref()),
+                (SendStatus::Failed, Some("nobody"))
+            );
+            assert!(store
+                .queued_sent(std::time::Duration::from_secs(60))
+                .await
+                .expect("queued")
+                .is_empty());
+        }
     }
 
     #[tokio::test]
