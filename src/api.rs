@@ -154,35 +154,45 @@ pub fn failure_from(status: u16, body: Option<ApiError>) -> ApiFailure {
     }
 }
 
-async fn send_json<T: DeserializeOwned>(
-    endpoint: &Endpoint,
-    path: &str,
-    builder: RequestBuilder,
-    body: &impl serde::Serialize,
-) -> Result<T, ApiFailure> {
-    let response = authorised(endpoint, builder)
-        .json(body)
-        .map_err(|e| ApiFailure::Decode(e.to_string()))?
+/// An HTTP method as gloo names it: `Request::get`, `Request::post`, ...
+type Method = fn(&str) -> RequestBuilder;
+
+/// `method path` with the endpoint's token and no body; an error status becomes its [`ApiFailure`].
+async fn request(endpoint: &Endpoint, method: Method, path: &str) -> Result<Response, ApiFailure> {
+    let response = authorised(endpoint, method(&endpoint.http_url(path)))
         .send()
         .await
         .map_err(|e| ApiFailure::Network(e.to_string()))?;
-    check(path, response)
-        .await?
+    check(path, response).await
+}
+
+/// A successful answer's JSON body.
+async fn json_body<T: DeserializeOwned>(response: Response) -> Result<T, ApiFailure> {
+    response
         .json::<T>()
         .await
         .map_err(|e| ApiFailure::Decode(e.to_string()))
 }
 
-async fn get_json<T: DeserializeOwned>(endpoint: &Endpoint, path: &str) -> Result<T, ApiFailure> {
-    let response = authorised(endpoint, Request::get(&endpoint.http_url(path)))
+/// `method path` with `body` as JSON and the endpoint's token; answers the response's JSON.
+async fn send_json<T: DeserializeOwned>(
+    endpoint: &Endpoint,
+    method: Method,
+    path: &str,
+    body: &impl serde::Serialize,
+) -> Result<T, ApiFailure> {
+    let response = authorised(endpoint, method(&endpoint.http_url(path)))
+        .json(body)
+        .map_err(|e| ApiFailure::Decode(e.to_string()))?
         .send()
         .await
         .map_err(|e| ApiFailure::Network(e.to_string()))?;
-    check(path, response)
-        .await?
-        .json::<T>()
-        .await
-        .map_err(|e| ApiFailure::Decode(e.to_string()))
+    json_body(check(path, response).await?).await
+}
+
+/// `GET path` with the endpoint's token; answers the response's JSON.
+async fn get_json<T: DeserializeOwned>(endpoint: &Endpoint, path: &str) -> Result<T, ApiFailure> {
+    json_body(request(endpoint, Request::get, path).await?).await
 }
 
 /// `GET /api/health`: the server's version; needs no token.
@@ -203,11 +213,7 @@ pub async fn message(endpoint: &Endpoint, id: i64) -> Result<MessageDetail, ApiF
 
 /// `DELETE path`, answered with no body.
 async fn delete_path(endpoint: &Endpoint, path: &str) -> Result<(), ApiFailure> {
-    let response = authorised(endpoint, Request::delete(&endpoint.http_url(path)))
-        .send()
-        .await
-        .map_err(|e| ApiFailure::Network(e.to_string()))?;
-    check(path, response).await.map(|_| ())
+    request(endpoint, Request::delete, path).await.map(|_| ())
 }
 
 /// `PUT /api/messages/{id}/code`: the user's word on a message's code (another alternative, or none, optionally
@@ -218,13 +224,7 @@ pub async fn choose_code(
     choice: &CodeChoice,
 ) -> Result<Message, ApiFailure> {
     let path = format!("/api/messages/{id}/code");
-    send_json(
-        endpoint,
-        &path,
-        Request::put(&endpoint.http_url(&path)),
-        choice,
-    )
-    .await
+    send_json(endpoint, Request::put, &path, choice).await
 }
 
 /// `GET /api/corrections`: what the user told SimRelay about senders' codes, newest first.
@@ -359,13 +359,7 @@ pub async fn send(
     modem: Option<&str>,
 ) -> Result<SendAccepted, ApiFailure> {
     let path = "/api/send";
-    send_json(
-        endpoint,
-        path,
-        Request::post(&endpoint.http_url(path)),
-        &body::reply(to, text, modem),
-    )
-    .await
+    send_json(endpoint, Request::post, path, &body::reply(to, text, modem)).await
 }
 
 /// `GET /api/conversations`: one page of correspondents, most recent first.
@@ -408,13 +402,7 @@ pub async fn mark_read(
     peer: &str,
 ) -> Result<simrelay_protocol::ReadState, ApiFailure> {
     let path = format!("{}/read", thread_path(peer));
-    send_json(
-        endpoint,
-        &path,
-        Request::post(&endpoint.http_url(&path)),
-        &body::mark_read(),
-    )
-    .await
+    send_json(endpoint, Request::post, &path, &body::mark_read()).await
 }
 
 /// `GET /api/sent/{id}`.
@@ -433,13 +421,7 @@ pub async fn patch_settings(
     changes: &SettingsPatch,
 ) -> Result<Settings, ApiFailure> {
     let path = "/api/settings";
-    send_json(
-        endpoint,
-        path,
-        Request::patch(&endpoint.http_url(path)),
-        changes,
-    )
-    .await
+    send_json(endpoint, Request::patch, path, changes).await
 }
 
 /// `GET /api/devices`: the paired devices.
@@ -456,25 +438,13 @@ pub async fn start_pairing(
     admin: bool,
 ) -> Result<PairingCode, ApiFailure> {
     let path = "/api/pair";
-    send_json(
-        endpoint,
-        path,
-        Request::post(&endpoint.http_url(path)),
-        &body::pairing(name, admin),
-    )
-    .await
+    send_json(endpoint, Request::post, path, &body::pairing(name, admin)).await
 }
 
 /// `POST /api/pair/claim {"code"}`: this device's own token for the code its pairing link carried (no token yet).
 pub async fn claim(endpoint: &Endpoint, code: &str) -> Result<Claimed, ApiFailure> {
     let path = "/api/pair/claim";
-    send_json(
-        endpoint,
-        path,
-        Request::post(&endpoint.http_url(path)),
-        &body::claim(code),
-    )
-    .await
+    send_json(endpoint, Request::post, path, &body::claim(code)).await
 }
 
 /// `POST /api/logout`: the server expires this browser's token cookie.
@@ -517,15 +487,7 @@ pub async fn deliveries(
 /// `POST /api/deliveries/{id}/replay`: sends a delivery again (same event id); answers the delivery.
 pub async fn replay_delivery(endpoint: &Endpoint, id: i64) -> Result<Delivery, ApiFailure> {
     let path = format!("/api/deliveries/{id}/replay");
-    let response = authorised(endpoint, Request::post(&endpoint.http_url(&path)))
-        .send()
-        .await
-        .map_err(|e| ApiFailure::Network(e.to_string()))?;
-    check(&path, response)
-        .await?
-        .json()
-        .await
-        .map_err(|e| ApiFailure::Decode(e.to_string()))
+    json_body(request(endpoint, Request::post, &path).await?).await
 }
 
 /// `GET /api/export?format=csv|jsonl&<filters>`: the whole matching history as one file's bytes.
@@ -537,11 +499,7 @@ pub async fn export(
     let filters = query.path();
     let filters = filters.split_once('?').map_or("", |(_, q)| q);
     let path = format!("/api/export?format={format}&{filters}");
-    let response = authorised(endpoint, Request::get(&endpoint.http_url(&path)))
-        .send()
-        .await
-        .map_err(|e| ApiFailure::Network(e.to_string()))?;
-    check(&path, response)
+    request(endpoint, Request::get, &path)
         .await?
         .binary()
         .await
@@ -555,28 +513,15 @@ pub async fn ports(endpoint: &Endpoint, probe: bool) -> Result<Vec<PortReport>, 
     if !probe {
         return get_json::<PortList>(endpoint, path).await.map(|l| l.ports);
     }
-    let response = authorised(endpoint, Request::post(&endpoint.http_url(path)))
-        .send()
-        .await
-        .map_err(|e| ApiFailure::Network(e.to_string()))?;
-    check(path, response)
-        .await?
-        .json::<PortList>()
+    json_body::<PortList>(request(endpoint, Request::post, path).await?)
         .await
         .map(|l| l.ports)
-        .map_err(|e| ApiFailure::Decode(e.to_string()))
 }
 
 /// `POST /api/ports/probe {"port"}`: probes one port.
 pub async fn probe_port(endpoint: &Endpoint, port: &str) -> Result<PortReport, ApiFailure> {
     let path = "/api/ports/probe";
-    send_json(
-        endpoint,
-        path,
-        Request::post(&endpoint.http_url(path)),
-        &body::probe(port),
-    )
-    .await
+    send_json(endpoint, Request::post, path, &body::probe(port)).await
 }
 
 /// `GET /api/modems`: every modem's status.
@@ -609,8 +554,8 @@ pub async fn add_modem(
     let path = "/api/modems";
     send_json(
         endpoint,
+        Request::post,
         path,
-        Request::post(&endpoint.http_url(path)),
         &body::serial_modem(port, label),
     )
     .await
@@ -619,13 +564,7 @@ pub async fn add_modem(
 /// `POST /api/modems {"demo": true}`: starts the demo modem.
 pub async fn start_demo_modem(endpoint: &Endpoint) -> Result<ModemStatus, ApiFailure> {
     let path = "/api/modems";
-    send_json(
-        endpoint,
-        path,
-        Request::post(&endpoint.http_url(path)),
-        &body::demo_modem(),
-    )
-    .await
+    send_json(endpoint, Request::post, path, &body::demo_modem()).await
 }
 
 /// `DELETE /api/modems/{id}`: stops and forgets a modem.
@@ -641,13 +580,7 @@ pub async fn enter_pin(
     pin: &str,
 ) -> Result<ModemStatus, ApiFailure> {
     let path = format!("/api/modems/{}/pin", percent_encode(id));
-    send_json(
-        endpoint,
-        &path,
-        Request::post(&endpoint.http_url(&path)),
-        &body::pin(pin),
-    )
-    .await
+    send_json(endpoint, Request::post, &path, &body::pin(pin)).await
 }
 
 /// `POST /api/modems/{id}/ussd {"code"}`: sends a USSD code and answers the network's reply (up to 30 s).
@@ -657,13 +590,7 @@ pub async fn ussd(
     code: &str,
 ) -> Result<simrelay_protocol::UssdReply, ApiFailure> {
     let path = format!("/api/modems/{}/ussd", percent_encode(id));
-    send_json(
-        endpoint,
-        &path,
-        Request::post(&endpoint.http_url(&path)),
-        &body::ussd(code),
-    )
-    .await
+    send_json(endpoint, Request::post, &path, &body::ussd(code)).await
 }
 
 /// The path of `GET /api/calls`: `modem`'s calls (`None`: every modem's), newest first, older than `before`.

@@ -15,6 +15,17 @@ use crate::views::MessageText;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
+/// Asserts that no script hidden in a test's hostile text ran: each such text's handler would set
+/// `document.body.dataset.pwned`.
+pub(crate) fn assert_no_script_ran() {
+    assert!(document()
+        .body()
+        .expect("body")
+        .dataset()
+        .get("pwned")
+        .is_none());
+}
+
 /// Mounts `view` into a fresh `<div>` with an `AppState` in context and returns the div.
 pub(crate) fn mount(prefs: Prefs, view: impl Fn() -> AnyView + 'static) -> web_sys::HtmlElement {
     let document = document();
@@ -61,12 +72,7 @@ fn hostile_text_becomes_text_nodes_only() {
         marks.get(0).and_then(|m| m.text_content()).as_deref(),
         Some("4711")
     );
-    assert!(document()
-        .body()
-        .expect("body")
-        .dataset()
-        .get("pwned")
-        .is_none());
+    assert_no_script_ran();
 }
 
 #[wasm_bindgen_test]
@@ -193,12 +199,7 @@ async fn qr_code_is_an_image_never_markup_in_the_page() {
         ["https://192.0.2.2:8731/?pair=abc"]
     );
     gloo_timers::future::TimeoutFuture::new(200).await;
-    assert!(document()
-        .body()
-        .expect("body")
-        .dataset()
-        .get("pwned")
-        .is_none());
+    assert_no_script_ran();
 
     // Something that is not an SVG document gives no image at all.
     let bad = PairLink {
@@ -422,12 +423,7 @@ async fn binary_data_shows_what_it_is_as_text_never_markup() {
             .length(),
         0
     );
-    assert!(document()
-        .body()
-        .expect("body")
-        .dataset()
-        .get("pwned")
-        .is_none());
+    assert_no_script_ran();
 }
 
 #[wasm_bindgen_test]
@@ -670,12 +666,7 @@ async fn calls_in_history_say_who_called_as_text_by_modem_and_live() {
         ]
     );
     assert_eq!(host.query_selector_all("img").expect("query").length(), 0);
-    assert!(document()
-        .body()
-        .expect("body")
-        .dataset()
-        .get("pwned")
-        .is_none());
+    assert_no_script_ran();
     assert_eq!(texts(&host, ".result-info"), ["3 calls"]);
 
     // A call frame puts the call on top; another modem's call is left out while a modem is chosen.

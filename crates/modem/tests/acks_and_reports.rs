@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{config, next_received, pdu, stored_route, wait_state};
+use common::{config, first_received, next_received, pdu, stored_route, wait_state};
 use simrelay_modem::sim::{Chaos, SimOptions, Simulator};
 use simrelay_modem::{spawn, LinkState};
 
@@ -108,10 +108,7 @@ async fn reports_in_the_sr_storage_are_read_there_and_deleted_there() {
     sim.store_report(old_report.clone());
     let (modem, mut events) = spawn(config(&sim.path().to_string_lossy()));
     let (_, seen) = wait_state(&mut events, LinkState::Connected).await;
-    let drained = match seen.into_iter().next() {
-        Some(r) => r,
-        None => next_received(&mut events).await,
-    };
+    let drained = first_received(seen, &mut events).await;
     assert_eq!(drained.pdu, old_report);
     assert_eq!(drained.storage.as_deref(), Some("SR"));
     modem.release(&drained).await.unwrap();

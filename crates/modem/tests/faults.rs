@@ -7,7 +7,10 @@ mod common;
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use common::{config, next_received, pdu, start_driver, stored_route, wait_state, WAIT};
+use common::{
+    config, eventually, first_received, next_received, pdu, start_driver,
+    start_driver_without_sweeps, stored_route, wait_state, WAIT,
+};
 use simrelay_modem::sim::{Chaos, Personality, SimOptions, Simulator};
 use simrelay_modem::{
     spawn, LinkState, ModemConfig, ModemError, ModemEvent, ModemStatus, Notice, NoticeKind,
@@ -27,6 +30,22 @@ async fn receive_and_release(
         got.insert(r.pdu);
     }
     got
+}
+
+/// A send under way: its message references once the modem took every part.
+type PendingSend = tokio::task::JoinHandle<Result<Vec<u8>, ModemError>>;
+
+/// Starts sending `text` to `to` without waiting for the modem: the PDUs and the pending send.
+fn send_in_background(
+    modem: &simrelay_modem::ModemHandle,
+    to: &str,
+    text: &str,
+) -> (Vec<Vec<u8>>, PendingSend) {
+    let pdus =
+        simrelay_pdu::encode_submit(to, text, &simrelay_pdu::SubmitOptions::default()).unwrap();
+    let sender = modem.clone();
+    let queued = pdus.clone();
+    (pdus, tokio::spawn(async move { sender.send(queued).await }))
 }
 
 #[tokio::test]
@@ -93,10 +112,7 @@ async fn urcs_inside_responses_are_not_swallowed() {
     .await
     .unwrap();
     // A long sweep interval: only the URCs can bring these messages in time.
-    let (modem, mut events) = spawn(ModemConfig {
-        sweep_interval: Duration::from_secs(3600),
-        ..config(&sim.path().to_string_lossy())
-    });
+    let (modem, mut events) = start_driver_without_sweeps(&sim);
     wait_state(&mut events, LinkState::Connected).await;
     let (p0, p1, p2) = (
         pdu("+15555550105", "hidden 0"),
@@ -191,32 +207,17 @@ async fn cmti_for_a_slot_already_gone_is_harmless() {
     let (modem, mut events) = start_driver(&sim);
     wait_state(&mut events, LinkState::Connected).await;
     // After the start-up listing, which would find the message without any URC.
-    tokio::time::timeout(WAIT, async {
-        while !sim.commands().iter().any(|c| c.command == "AT+CMGL=4") {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await
-    .expect("the start-up listing");
+    eventually("the start-up listing", || listings(&sim) > 0).await;
     let errors_before = sim.errors_sent();
     // The +CMTI is held back; the message vanishes before the driver reads it.
     let slot = sim.deliver(pdu("+15555550108", "gone"));
-    tokio::time::timeout(WAIT, async {
-        // As soon as the modem has stored it.
-        while !sim.remove(slot) {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await
-    .expect("stored, then removed");
+    // As soon as the modem has stored it.
+    eventually("stored, then removed", || sim.remove(slot)).await;
     // The held URC is released after 2 s; AT+CMGR then gets +CMS ERROR: 321.
-    tokio::time::timeout(WAIT, async {
-        while sim.errors_sent() == errors_before {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+    eventually("the error for the read", || {
+        sim.errors_sent() != errors_before
     })
-    .await
-    .unwrap();
+    .await;
     assert_eq!(sim.errors_sent(), errors_before + 1);
     let next = pdu("+15555550108", "still works");
     sim.deliver(next.clone());
@@ -260,10 +261,7 @@ async fn unplug_and_replug_under_a_new_path_loses_nothing() {
         sim.replug().await.unwrap();
 
         let (_, seen) = wait_state(&mut events, LinkState::Connected).await;
-        let got = match seen.into_iter().next() {
-            Some(r) => r,
-            None => next_received(&mut events).await,
-        };
+        let got = first_received(seen, &mut events).await;
         assert_eq!(got.pdu, meanwhile);
         modem.delete(got.slot.unwrap()).await.unwrap();
         assert!(sim.stored().is_empty(), "round {round}");
@@ -357,13 +355,7 @@ async fn modems_without_cpinr_tell_the_tries_left_with_their_vendor_command() {
             "{personality:?}: its own command answered, so AT+CPINR is not needed: {sent:?}"
         );
 
-        for left in [2, 1, 0] {
-            let err = modem.enter_pin("9999".into()).await.unwrap_err();
-            assert!(
-                matches!(err, ModemError::PinRejected { attempts_left: Some(l) } if l == left),
-                "{personality:?} {err:?}"
-            );
-        }
+        use_up_pin_tries(&modem, &format!("{personality:?}")).await;
         let (status, _) = wait_state(&mut events, LinkState::PukRequired).await;
         assert_eq!(
             status.pin_attempts_left,
@@ -373,6 +365,18 @@ async fn modems_without_cpinr_tell_the_tries_left_with_their_vendor_command() {
         assert_eq!(sim.pin_attempts(), 3, "{personality:?}");
         modem.shutdown().await;
         sim.shutdown().await;
+    }
+}
+
+/// Enters a wrong PIN three times, each refused with one try fewer left, which leaves the SIM to
+/// its PUK; `context` names the case in a failure.
+async fn use_up_pin_tries(modem: &simrelay_modem::ModemHandle, context: &str) {
+    for left in [2, 1, 0] {
+        let err = modem.enter_pin("9999".into()).await.unwrap_err();
+        assert!(
+            matches!(err, ModemError::PinRejected { attempts_left: Some(l) } if l == left),
+            "{context} {err:?}"
+        );
     }
 }
 
@@ -428,15 +432,7 @@ async fn a_send_while_unplugged_waits_for_the_modem_to_come_back() {
     sim.unplug().await;
     wait_state(&mut events, LinkState::Disconnected).await;
 
-    let pdus = simrelay_pdu::encode_submit(
-        "+15555550112",
-        "sent while unplugged",
-        &simrelay_pdu::SubmitOptions::default(),
-    )
-    .unwrap();
-    let sender = modem.clone();
-    let queued = pdus.clone();
-    let send = tokio::spawn(async move { sender.send(queued).await });
+    let (pdus, send) = send_in_background(&modem, "+15555550112", "sent while unplugged");
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!send.is_finished());
     assert!(sim.sent().is_empty());
@@ -496,10 +492,7 @@ async fn sim_full_notice_triggers_a_drain() {
     })
     .await
     .unwrap();
-    let (modem, mut events) = spawn(ModemConfig {
-        sweep_interval: Duration::from_secs(3600),
-        ..config(&sim.path().to_string_lossy())
-    });
+    let (modem, mut events) = start_driver_without_sweeps(&sim);
     wait_state(&mut events, LinkState::Connected).await;
     let p = pdu("+15555550114", "the SIM is full now");
     sim.deliver(p.clone());
@@ -572,6 +565,19 @@ async fn commit_all(
     (counts, statuses)
 }
 
+/// Stores `n` different messages from `sender` on the modem as if they arrived while nobody
+/// listened (each must find a slot), returning their PDUs.
+fn store_messages(sim: &Simulator, n: usize, sender: &str, text: &str) -> Vec<Vec<u8>> {
+    let pdus: Vec<Vec<u8>> = (0..n)
+        .map(|i| pdu(sender, &format!("{text} {i}")))
+        .collect();
+    for p in &pdus {
+        assert_ne!(sim.store(p.clone()), 0, "no free slot for {text} …");
+    }
+    pdus
+}
+
+/// How often the driver listed every message (`AT+CMGL=4`): the start-up and each sweep.
 fn listings(sim: &Simulator) -> usize {
     sim.commands()
         .iter()
@@ -590,17 +596,9 @@ async fn a_full_sim_is_drained_and_a_burst_of_sixty_arrives_once_each() {
     })
     .await
     .unwrap();
-    let before: Vec<Vec<u8>> = (0..20)
-        .map(|i| pdu("+15555550120", &format!("on the SIM before {i}")))
-        .collect();
-    for p in &before {
-        assert_ne!(sim.store(p.clone()), 0);
-    }
-    let (modem, mut events) = spawn(ModemConfig {
-        // Only the full storage may cause a listing after the start-up one.
-        sweep_interval: Duration::from_secs(3600),
-        ..config(&sim.path().to_string_lossy())
-    });
+    let before = store_messages(&sim, 20, "+15555550120", "on the SIM before");
+    // Only the full storage may cause a listing after the start-up one.
+    let (modem, mut events) = start_driver_without_sweeps(&sim);
     let (_, seen) = wait_state(&mut events, LinkState::Connected).await;
     assert!(seen.is_empty());
     let burst: Vec<Vec<u8>> = (0..60)
@@ -643,16 +641,8 @@ async fn the_modems_own_memory_is_preferred_and_the_sim_is_drained_too() {
     })
     .await
     .unwrap();
-    let before: Vec<Vec<u8>> = (0..20)
-        .map(|i| pdu("+15555550122", &format!("left on the SIM {i}")))
-        .collect();
-    for p in &before {
-        assert_ne!(sim.store(p.clone()), 0);
-    }
-    let (modem, mut events) = spawn(ModemConfig {
-        sweep_interval: Duration::from_secs(3600),
-        ..config(&sim.path().to_string_lossy())
-    });
+    let before = store_messages(&sim, 20, "+15555550122", "left on the SIM");
+    let (modem, mut events) = start_driver_without_sweeps(&sim);
     let (_, seen) = wait_state(&mut events, LinkState::Connected).await;
     assert!(seen.is_empty());
     let burst: Vec<Vec<u8>> = (0..60)
@@ -695,16 +685,8 @@ async fn a_sim_near_full_is_shown_until_it_is_freed() {
     })
     .await
     .unwrap();
-    let before: Vec<Vec<u8>> = (0..25)
-        .map(|i| pdu("+15555550124", &format!("nearly full {i}")))
-        .collect();
-    for p in &before {
-        sim.store(p.clone());
-    }
-    let (modem, mut events) = spawn(ModemConfig {
-        sweep_interval: Duration::from_secs(3600),
-        ..config(&sim.path().to_string_lossy())
-    });
+    store_messages(&sim, 25, "+15555550124", "nearly full");
+    let (modem, mut events) = start_driver_without_sweeps(&sim);
     let (_, statuses) = commit_all(&modem, &mut events, 25, || sim.stored().is_empty()).await;
     let warned = statuses
         .iter()
@@ -826,10 +808,7 @@ async fn a_hung_modem_is_reset_with_its_familys_command_and_loses_nothing() {
     let (status, seen) = wait_state(&mut events, LinkState::Connected).await;
     assert_eq!(status.resets, 1);
     assert!(status.last_reset.unwrap().contains("AT+CFUN=1,1"));
-    let got = match seen.into_iter().next() {
-        Some(r) => r,
-        None => next_received(&mut events).await,
-    };
+    let got = first_received(seen, &mut events).await;
     assert_eq!(got.pdu, stored);
     modem.release(&got).await.unwrap();
     modem.shutdown().await;
@@ -879,11 +858,8 @@ async fn a_modem_that_answers_at_again_is_not_reset() {
 #[tokio::test]
 async fn a_modem_that_restarts_on_its_own_is_set_up_again() {
     let sim = Simulator::start(stored_route()).await.unwrap();
-    let (modem, mut events) = spawn(ModemConfig {
-        // Only the new indications can bring the message in time.
-        sweep_interval: Duration::from_secs(3600),
-        ..config(&sim.path().to_string_lossy())
-    });
+    // Only the new indications can bring the message in time.
+    let (modem, mut events) = start_driver_without_sweeps(&sim);
     wait_state(&mut events, LinkState::Connected).await;
     let cnmi_before = count(&sim, "AT+CNMI=");
     let echo_off_before = count(&sim, "ATE0");
@@ -904,13 +880,7 @@ async fn a_modem_that_restarts_on_its_own_is_set_up_again() {
     // The same boot lines after the driver's own start-up change nothing.
     let cnmi_after = count(&sim, "AT+CNMI=");
     sim.inject(b"\r\nSMS Ready\r\n");
-    tokio::time::timeout(WAIT, async {
-        while count(&sim, "AT+CNMI?") < 2 {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await
-    .expect("the settings were checked");
+    eventually("the settings were checked", || count(&sim, "AT+CNMI?") >= 2).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(count(&sim, "AT+CNMI="), cnmi_after);
     modem.shutdown().await;
@@ -954,15 +924,7 @@ async fn a_hung_modem_is_reinitialised_and_queued_sends_survive() {
     let (status, _) = wait_state(&mut events, LinkState::Disconnected).await;
     assert!(status.last_error.is_some());
 
-    let pdus = simrelay_pdu::encode_submit(
-        "+15555550116",
-        "queued during a hang",
-        &simrelay_pdu::SubmitOptions::default(),
-    )
-    .unwrap();
-    let sender = modem.clone();
-    let queued = pdus.clone();
-    let send = tokio::spawn(async move { sender.send(queued).await });
+    let (pdus, send) = send_in_background(&modem, "+15555550116", "queued during a hang");
     let stored = pdu("+15555550116", "arrived during the hang");
     sim.store(stored.clone());
 
@@ -972,10 +934,7 @@ async fn a_hung_modem_is_reinitialised_and_queued_sends_survive() {
         .last_reset
         .is_some_and(|r| r.contains("reopened the port")));
     assert_eq!(count(&sim, "AT+CFUN"), 0);
-    let got = match seen.into_iter().next() {
-        Some(r) => r,
-        None => next_received(&mut events).await,
-    };
+    let got = first_received(seen, &mut events).await;
     assert_eq!(got.pdu, stored);
     let refs = tokio::time::timeout(WAIT, send)
         .await
@@ -1064,20 +1023,8 @@ async fn sweeps_back_off_but_odd_lines_on_the_port_bring_them_back_at_once() {
         ..config(&sim.path().to_string_lossy())
     });
     wait_state(&mut events, LinkState::Connected).await;
-    let listings = || {
-        sim.commands()
-            .iter()
-            .filter(|c| c.command == "AT+CMGL=4")
-            .count()
-    };
     // The start-up listing, then sweeps 0.4, 0.8, 1.6 and 3.2 s apart: the next is 6.4 s away.
-    tokio::time::timeout(WAIT, async {
-        while listings() < 5 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await
-    .expect("sweeps");
+    eventually("sweeps", || listings(&sim) >= 5).await;
     let lost = pdu("+15555550118", "my URC was lost on a noisy line");
     sim.deliver(lost.clone());
     sim.inject(b"\r\n+CM\x01\x02I: \"SM\",1\r\n");
@@ -1144,13 +1091,7 @@ async fn three_wrong_pins_leave_the_sim_to_its_puk_which_is_explained_not_tried(
     .unwrap();
     let (modem, mut events) = spawn(config(&sim.path().to_string_lossy()));
     wait_state(&mut events, LinkState::PinRequired).await;
-    for left in [2, 1, 0] {
-        let err = modem.enter_pin("9999".into()).await.unwrap_err();
-        assert!(
-            matches!(err, ModemError::PinRejected { attempts_left: Some(l) } if l == left),
-            "{err:?}"
-        );
-    }
+    use_up_pin_tries(&modem, "").await;
     let (status, _) = wait_state(&mut events, LinkState::PukRequired).await;
     assert!(
         status.last_error.as_deref().unwrap().contains("PUK"),

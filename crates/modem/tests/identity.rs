@@ -56,14 +56,7 @@ async fn learned_id(sim: &Simulator) -> (simrelay_modem::ModemStatus, Vec<String
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_personality_is_known_by_its_imei_before_anything_is_reported() {
-    for personality in [
-        Personality::Generic,
-        Personality::Sim800l,
-        Personality::Ec25,
-        Personality::Sim7600,
-        Personality::HuaweiE3372,
-        Personality::Telit,
-    ] {
+    for personality in Personality::ALL {
         let sim = Simulator::start(SimOptions {
             personality,
             ..SimOptions::default()
@@ -86,16 +79,9 @@ async fn every_personality_is_known_by_its_imei_before_anything_is_reported() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_an_imei_each_family_is_known_by_its_iccid_and_without_either_by_its_port() {
-    for personality in [
-        Personality::Generic,
-        Personality::Sim800l,
-        Personality::Ec25,
-        Personality::Sim7600,
-        // Huawei prints the ICCID's digits in swapped pairs.
-        Personality::HuaweiE3372,
-        // Telit answers AT#CCID.
-        Personality::Telit,
-    ] {
+    // Among them Huawei, which prints the ICCID's digits in swapped pairs, and Telit, which
+    // answers AT#CCID.
+    for personality in Personality::ALL {
         let sim = Simulator::start(SimOptions {
             personality,
             imei: String::new(),

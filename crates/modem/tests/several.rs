@@ -7,7 +7,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{config, next_received, pdu, wait_state, WAIT};
+use common::{config, eventually, next_received, pdu, wait_state, WAIT};
 use simrelay_modem::sim::{Chaos, Personality, SimOptions, Simulator};
 use simrelay_modem::{spawn, LinkState, ModemEvent, ModemStatus, Registration};
 
@@ -135,14 +135,7 @@ async fn status_where(
 /// exact value, and only a registration change makes it read the operator's name once.
 #[tokio::test]
 async fn signal_and_registration_follow_each_familys_reports() {
-    for personality in [
-        Personality::Generic,
-        Personality::Sim800l,
-        Personality::Ec25,
-        Personality::Sim7600,
-        Personality::HuaweiE3372,
-        Personality::Telit,
-    ] {
+    for personality in Personality::ALL {
         let sim = Simulator::start(SimOptions {
             personality,
             ..SimOptions::default()
@@ -180,13 +173,7 @@ async fn signal_and_registration_follow_each_familys_reports() {
         .await;
         assert_eq!(status.operator.as_deref(), Some("SimRelay Demo"));
         // Perhaps another network now: its name is read once.
-        tokio::time::timeout(WAIT, async {
-            while count("AT+COPS?") == cops {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        })
-        .await
-        .expect("the operator read again");
+        eventually("the operator read again", || count("AT+COPS?") != cops).await;
         tokio::time::sleep(Duration::from_millis(200)).await;
         assert_eq!(count("AT+COPS?") - cops, 1, "{personality:?}");
         sim.set_registration(2);

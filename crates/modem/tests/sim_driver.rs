@@ -7,7 +7,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::{config, next_received, pdu, start_driver, stored_route, wait_state, WAIT};
+use common::{
+    config, eventually, next_received, pdu, start_driver, stored_route, wait_state, WAIT,
+};
 use simrelay_modem::sim::{SimOptions, Simulator};
 use simrelay_modem::{spawn, LinkState, ModemConfig, ModemError, ModemEvent};
 
@@ -130,13 +132,10 @@ fn commands_after(sim: &Simulator, marker: &str) -> Vec<String> {
 
 /// Waits until the modem has taken a command starting with `prefix`.
 async fn until_command(sim: &Simulator, prefix: &str) {
-    tokio::time::timeout(WAIT, async {
-        while !sim.commands().iter().any(|c| c.command.starts_with(prefix)) {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+    eventually(&format!("{prefix} taken"), || {
+        sim.commands().iter().any(|c| c.command.starts_with(prefix))
     })
-    .await
-    .unwrap_or_else(|_| panic!("no {prefix} in time"));
+    .await;
 }
 
 /// Everything that queues up while the modem is busy with a send (the network takes a second to
@@ -192,25 +191,15 @@ async fn reads_go_before_queued_deletes_sweeps_and_status_refreshes() {
     for r in &got {
         modem.queue_release(r).await.unwrap();
     }
-    tokio::time::timeout(WAIT, async {
-        while !sim.stored().is_empty() {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await
-    .expect("every slot deleted");
+    eventually("every slot deleted", || sim.stored().is_empty()).await;
     // The refresh's AT+CSQ (the start-up sent one too): the sweep and the refresh may come after
     // the parts' deletes, which the engine asked for as soon as it had the parts.
-    tokio::time::timeout(WAIT, async {
-        while !commands_after(&sim, "AT+CMGS")
+    eventually("the status refresh after the send", || {
+        commands_after(&sim, "AT+CMGS")
             .iter()
             .any(|c| c.starts_with("AT+CSQ"))
-        {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
     })
-    .await
-    .expect("the status refresh after the send");
+    .await;
     drop(watch);
 
     let after: Vec<String> = commands_after(&sim, "AT+CMGS")
@@ -274,13 +263,7 @@ async fn the_status_refresh_runs_only_while_watched() {
     while events.try_recv().is_ok() {}
     let watch = modem.watch_status();
     // One at once, then one every 200 ms.
-    tokio::time::timeout(WAIT, async {
-        while refreshes() < before + 3 {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await
-    .expect("refreshes while watched");
+    eventually("refreshes while watched", || refreshes() >= before + 3).await;
     // Each refresh publishes the status.
     let status = wait_state(&mut events, LinkState::Connected).await.0;
     assert_eq!(status.operator.as_deref(), Some("SimRelay Demo"));

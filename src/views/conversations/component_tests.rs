@@ -11,7 +11,7 @@ use wasm_bindgen_test::wasm_bindgen_test;
 
 use super::list::ConversationRow;
 use super::thread::ThreadView;
-use crate::component_tests::{mount, mount_with_state, texts, tick};
+use crate::component_tests::{assert_no_script_ran, mount, mount_with_state, texts, tick};
 use crate::prefs::Prefs;
 
 const PEER: &str = "+15555550100";
@@ -54,15 +54,6 @@ async fn until_shown(host: &web_sys::HtmlElement, css: &str) {
         gloo_timers::future::TimeoutFuture::new(50).await;
     }
     panic!("{css} never showed");
-}
-
-fn not_pwned() {
-    assert!(document()
-        .body()
-        .expect("body")
-        .dataset()
-        .get("pwned")
-        .is_none());
 }
 
 #[wasm_bindgen_test]
@@ -130,7 +121,7 @@ async fn a_thread_follows_the_websocket_and_keeps_sms_text_as_text() {
         0
     );
     gloo_timers::future::TimeoutFuture::new(100).await;
-    not_pwned();
+    assert_no_script_ran();
 }
 
 #[wasm_bindgen_test]
@@ -187,7 +178,7 @@ async fn a_row_shows_who_and_the_newest_message_as_text_and_links_to_the_thread(
         "the source it went out through"
     );
     gloo_timers::future::TimeoutFuture::new(100).await;
-    not_pwned();
+    assert_no_script_ran();
 }
 
 #[wasm_bindgen_test]

@@ -357,6 +357,9 @@ fn start_xvfb() -> Result<(Guard, String)> {
     Ok((guard, format!(":{number}")))
 }
 
+/// How long a page may take to connect its WebSocket: generous, for a loaded machine.
+pub const LIVE_LIMIT: Duration = Duration::from_secs(30);
+
 /// A browser under its WebDriver server, with a fresh profile.
 pub struct Browser {
     /// The WebDriver client.
@@ -543,6 +546,33 @@ impl Browser {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         bail!("timed out after {timeout:?} waiting for `{css}`; last text seen: {last:?}")
+    }
+
+    /// Waits until the connection indicator says `live` (the page's WebSocket is open and caught up).
+    pub async fn wait_live(&self) -> Result<String> {
+        self.wait_text("#conn", LIVE_LIMIT, |t| t.contains("live"))
+            .await
+    }
+
+    /// Opens `url` (a [`Server::page`]) and waits until the page is [live](Browser::wait_live).
+    pub async fn open_live(&self, url: &str) -> Result<String> {
+        self.client
+            .goto(url)
+            .await
+            .with_context(|| format!("open {url}"))?;
+        self.wait_live().await
+    }
+
+    /// Clicks the first element matching `css`, as a user's click does.
+    pub async fn click(&self, css: &str) -> Result<()> {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .with_context(|| format!("no element matches {css}"))?
+            .click()
+            .await
+            .with_context(|| format!("click {css}"))?;
+        Ok(())
     }
 
     /// Runs `script` (a function body) in the page and returns its result.

@@ -354,14 +354,7 @@ async fn history_scrolls_through_100000_messages_with_a_bounded_dom() {
     let after = browser.eval(STATE).await.expect("state");
     assert_eq!(after["scroll_top"], before["scroll_top"], "the list moved");
     assert_eq!(after["visible_max"], before["visible_max"], "{after}");
-    browser
-        .client
-        .find(fantoccini::Locator::Css(".new-messages"))
-        .await
-        .expect("button")
-        .click()
-        .await
-        .expect("click");
+    browser.click(".new-messages").await.expect("button");
     browser
         .wait_text(
             &format!(".hrow[data-id=\"{}\"]", MESSAGES + 1),

@@ -81,11 +81,10 @@ async fn keyboard_alone_reaches_every_screen_copies_the_code_and_sends() {
     let port = sim.path().to_str().expect("utf-8").to_owned();
     let server = Server::start(&["--modem", &port], None).expect("server");
     let browser = Browser::start(1280, 900).await.expect("chromium");
-    browser.client.goto(&server.page("/")).await.expect("page");
     browser
-        .wait_text("#conn", Duration::from_secs(20), |t| t.contains("live"))
+        .open_live(&server.page("/"))
         .await
-        .expect("live");
+        .expect("page, live");
     for part in deliver_parts(
         "Google",
         "G-583014 is your Google verification code.",
@@ -208,14 +207,9 @@ async fn tab_reaches_every_settings_field_with_visible_focus() {
     let server = Server::start(&[], None).expect("server");
     let browser = Browser::start(1280, 900).await.expect("chromium");
     browser
-        .client
-        .goto(&server.page("/#/settings"))
+        .open_live(&server.page("/#/settings"))
         .await
-        .expect("settings");
-    browser
-        .wait_text("#conn", Duration::from_secs(20), |t| t.contains("live"))
-        .await
-        .expect("live");
+        .expect("settings, live");
     // The server's settings arrived: the last field of the Hooks card exists.
     let mut loaded = false;
     for _ in 0..200 {

@@ -19,7 +19,7 @@ async fn demo_message_appears_on_the_live_screen(kind: BrowserKind) {
         .expect("page loads");
 
     let state = browser
-        .wait_text("#conn", Duration::from_secs(20), |t| t.contains("live"))
+        .wait_live()
         .await
         .expect("connection indicator says live");
     assert!(state.contains("live"));

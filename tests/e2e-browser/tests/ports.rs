@@ -45,14 +45,7 @@ async fn the_wizard_adds_a_modem_that_then_delivers_to_live() {
         .await
         .expect("path field");
     input.send_keys(&port).await.expect("type the path");
-    browser
-        .client
-        .find(Locator::Css("#wizard-test"))
-        .await
-        .expect("Test")
-        .click()
-        .await
-        .expect("click Test");
+    browser.click("#wizard-test").await.expect("click Test");
     let verdict = browser
         .wait_text("#wizard .port-verdict", Duration::from_secs(30), |t| {
             !t.is_empty()
@@ -66,27 +59,13 @@ async fn the_wizard_adds_a_modem_that_then_delivers_to_live() {
         .await
         .expect("screenshot");
 
-    browser
-        .client
-        .find(Locator::Css("#wizard-use"))
-        .await
-        .expect("Use this modem")
-        .click()
-        .await
-        .expect("click Use");
+    browser.click("#wizard-use").await.expect("click Use");
     let done = browser
         .wait_text("#wizard-done", Duration::from_secs(30), |t| !t.is_empty())
         .await
         .expect("the wizard says it is done");
     assert!(done.contains("SIMCOM_SIM800L"), "{done}");
-    browser
-        .client
-        .find(Locator::Css("#wizard-finish"))
-        .await
-        .expect("Go to Live")
-        .click()
-        .await
-        .expect("click finish");
+    browser.click("#wizard-finish").await.expect("click finish");
 
     // The modem is the server's now: an SMS on the pty arrives on Live.
     for part in deliver_parts("ExampleBank", "Your ExampleBank code is 605113.", SENT_AT) {

@@ -30,14 +30,9 @@ async fn sent_status_catches_up_once_after_a_reconnect(kind: BrowserKind) {
         .await
         .unwrap_or_else(|e| panic!("{kind:?} starts: {e:#}"));
     browser
-        .client
-        .goto(&server.page("/#/compose"))
+        .open_live(&server.page("/#/compose"))
         .await
-        .expect("compose");
-    browser
-        .wait_text("#conn", Duration::from_secs(20), |t| t.contains("live"))
-        .await
-        .expect("live");
+        .expect("compose, live");
     for (css, text) in [
         ("#compose-to", "+4915123456789"),
         ("#compose-text", "Report back, please"),
@@ -45,14 +40,7 @@ async fn sent_status_catches_up_once_after_a_reconnect(kind: BrowserKind) {
         let field = browser.client.find(Locator::Css(css)).await.expect("field");
         field.send_keys(text).await.expect("type");
     }
-    browser
-        .client
-        .find(Locator::Css("button[type=submit]"))
-        .await
-        .expect("send")
-        .click()
-        .await
-        .expect("click");
+    browser.click("button[type=submit]").await.expect("send");
     browser
         .wait_text(".sent-status", Duration::from_secs(30), |t| t == "sent")
         .await
@@ -76,10 +64,7 @@ async fn sent_status_catches_up_once_after_a_reconnect(kind: BrowserKind) {
         .await
         .expect("delivered after the reconnect");
     assert_eq!(status, "delivered");
-    browser
-        .wait_text("#conn", Duration::from_secs(20), |t| t.contains("live"))
-        .await
-        .expect("live again");
+    browser.wait_live().await.expect("live again");
     let reached = browser
         .eval(
             "return [...document.querySelectorAll('.sent-list .step-on')].map(e => e.textContent);",

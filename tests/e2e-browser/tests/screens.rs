@@ -82,14 +82,9 @@ async fn compose_sends_through_the_modem_and_counts_like_the_encoder(kind: Brows
         .await
         .unwrap_or_else(|e| panic!("{kind:?} starts: {e:#}"));
     browser
-        .client
-        .goto(&server.page("/#/compose"))
+        .open_live(&server.page("/#/compose"))
         .await
-        .expect("compose");
-    browser
-        .wait_text("#conn", Duration::from_secs(20), |t| t.contains("live"))
-        .await
-        .expect("live");
+        .expect("compose, live");
 
     // The counter agrees with the encoder the engine sends with.
     for text in [
@@ -133,14 +128,7 @@ async fn compose_sends_through_the_modem_and_counts_like_the_encoder(kind: Brows
         "Hello from the browser test, 5 €",
     )
     .await;
-    browser
-        .client
-        .find(Locator::Css("button[type=submit]"))
-        .await
-        .expect("send")
-        .click()
-        .await
-        .expect("click");
+    browser.click("button[type=submit]").await.expect("send");
     let error = browser
         .wait_text("#compose-to-error", Duration::from_secs(5), |t| {
             !t.is_empty()
@@ -151,14 +139,7 @@ async fn compose_sends_through_the_modem_and_counts_like_the_encoder(kind: Brows
     assert!(sim.sent().is_empty(), "nothing was sent for a wrong number");
 
     set_text(&browser, "#compose-to", "+1 555 555 0100").await;
-    browser
-        .client
-        .find(Locator::Css("button[type=submit]"))
-        .await
-        .expect("send")
-        .click()
-        .await
-        .expect("click");
+    browser.click("button[type=submit]").await.expect("send");
     let status = browser
         .wait_text(".sent-status", Duration::from_secs(30), |t| {
             t == "sent" || t.starts_with("failed")
@@ -250,10 +231,7 @@ async fn every_screen_fits_a_phone_and_is_captured(kind: BrowserKind) {
                 .await
                 .expect("navigation marks the current screen");
             assert!(!heading.is_empty());
-            browser
-                .wait_text("#conn", Duration::from_secs(20), |t| t.contains("live"))
-                .await
-                .expect("live");
+            browser.wait_live().await.expect("live");
             // Let the screen's first fetch (History, Settings) settle before measuring and capturing.
             tokio::time::sleep(Duration::from_millis(600)).await;
             if width == phone {

@@ -26,14 +26,9 @@ async fn start(kind: BrowserKind) -> (Simulator, Server, Browser) {
         .await
         .unwrap_or_else(|e| panic!("{kind:?} starts: {e:#}"));
     browser
-        .client
-        .goto(&server.page("/"))
+        .open_live(&server.page("/"))
         .await
-        .expect("page loads");
-    browser
-        .wait_text("#conn", Duration::from_secs(20), |t| t.contains("live"))
-        .await
-        .expect("live");
+        .expect("page loads, live");
     (sim, server, browser)
 }
 
@@ -141,10 +136,7 @@ async fn unread_count_in_title_and_search_finds_an_old_message(kind: BrowserKind
         .await
         .expect("list");
     // Opening the page again reconnects the WebSocket: what arrives before its hello is already there, not new.
-    browser
-        .wait_text("#conn", Duration::from_secs(20), |t| t.contains("live"))
-        .await
-        .expect("connected");
+    browser.wait_live().await.expect("connected");
     send(&sim, "+15555550123", "Your login code is 271828");
     send(&sim, "Bank", "Your card was charged 12.00 EUR");
     let mut title = String::new();

@@ -11,17 +11,6 @@ use simrelay_testkit::lan_ip;
 
 const TOKEN: &str = "e2e-settings-main-token-0123456789abcdef";
 
-async fn click(browser: &Browser, css: &str) {
-    browser
-        .client
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("click {css}: {e}"));
-}
-
 async fn set_text(browser: &Browser, css: &str, text: &str) {
     let field = browser.client.find(Locator::Css(css)).await.expect("field");
     field.clear().await.expect("clear");
@@ -48,14 +37,9 @@ async fn pair_list_revoke_and_save_settings(kind: BrowserKind) {
         .await
         .unwrap_or_else(|e| panic!("{kind:?} starts: {e:#}"));
     browser
-        .client
-        .goto(&server.url(&format!("/?token={TOKEN}#/settings")))
+        .open_live(&server.url(&format!("/?token={TOKEN}#/settings")))
         .await
-        .expect("page");
-    browser
-        .wait_text("#conn", Duration::from_secs(20), |t| t.contains("live"))
-        .await
-        .expect("live");
+        .expect("page, live");
     browser
         .wait_text("#no-devices", Duration::from_secs(10), |t| {
             t.contains("No device")
@@ -64,7 +48,7 @@ async fn pair_list_revoke_and_save_settings(kind: BrowserKind) {
         .expect("the device list loads, empty");
 
     // LAN sharing on, through the checkbox.
-    click(&browser, "#set-lan").await;
+    browser.click("#set-lan").await.expect("click");
     browser
         .wait_text(
             "#settings-sharing .save-status",
@@ -76,7 +60,10 @@ async fn pair_list_revoke_and_save_settings(kind: BrowserKind) {
     assert_eq!(settings(&server)["lan"], true);
 
     // A name is required.
-    click(&browser, ".pair-form button[type=submit]").await;
+    browser
+        .click(".pair-form button[type=submit]")
+        .await
+        .expect("click");
     browser
         .wait_text("#pair-error", Duration::from_secs(5), |t| {
             t.contains("name")
@@ -85,7 +72,10 @@ async fn pair_list_revoke_and_save_settings(kind: BrowserKind) {
         .expect("asks for a name");
 
     set_text(&browser, "#pair-name", "Test phone").await;
-    click(&browser, ".pair-form button[type=submit]").await;
+    browser
+        .click(".pair-form button[type=submit]")
+        .await
+        .expect("click");
     let link = browser
         .wait_text(".new-device .link-text", Duration::from_secs(10), |t| {
             t.contains("pair=")
@@ -142,7 +132,7 @@ async fn pair_list_revoke_and_save_settings(kind: BrowserKind) {
         .set_window_size(1280, 1000)
         .await
         .expect("resize");
-    click(&browser, "#pair-done").await;
+    browser.click("#pair-done").await.expect("click");
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(
         browser
@@ -157,14 +147,9 @@ async fn pair_list_revoke_and_save_settings(kind: BrowserKind) {
     // The device itself: the link opens SimRelay over the LAN address, exchanges the code for the device's own
     // token, and is live; the code leaves the address bar. There Settings is read-only and says why.
     browser
-        .client
-        .goto(link.trim())
+        .open_live(link.trim())
         .await
-        .expect("open the pairing link");
-    browser
-        .wait_text("#conn", Duration::from_secs(20), |t| t.contains("live"))
-        .await
-        .expect("the paired device is live");
+        .expect("open the pairing link, the paired device is live");
     let url = browser.client.current_url().await.expect("url");
     assert!(
         !url.as_str().contains("pair="),
@@ -225,7 +210,10 @@ async fn pair_list_revoke_and_save_settings(kind: BrowserKind) {
     );
 
     // Revoke, confirming the dialog.
-    click(&browser, ".devices .device button.btn-danger").await;
+    browser
+        .click(".devices .device button.btn-danger")
+        .await
+        .expect("click");
     browser.client.accept_alert().await.expect("confirm dialog");
     let gone = {
         let mut gone = false;
@@ -258,7 +246,10 @@ async fn pair_list_revoke_and_save_settings(kind: BrowserKind) {
 
     // A wrong number is explained at its field and not saved; a right one is saved.
     set_text(&browser, "#set-clear_clipboard_secs", "soon").await;
-    click(&browser, "#settings-notifications .btn-primary").await;
+    browser
+        .click("#settings-notifications .btn-primary")
+        .await
+        .expect("click");
     let error = browser
         .wait_text("#err-clear_clipboard_secs", Duration::from_secs(5), |t| {
             !t.is_empty()
@@ -268,8 +259,14 @@ async fn pair_list_revoke_and_save_settings(kind: BrowserKind) {
     assert!(error.contains("whole number"), "{error}");
     assert_eq!(settings(&server)["clear_clipboard_secs"], 60);
     set_text(&browser, "#set-clear_clipboard_secs", "30").await;
-    click(&browser, "input[name=notify-mode][value=all]").await;
-    click(&browser, "#settings-notifications .btn-primary").await;
+    browser
+        .click("input[name=notify-mode][value=all]")
+        .await
+        .expect("click");
+    browser
+        .click("#settings-notifications .btn-primary")
+        .await
+        .expect("click");
     browser
         .wait_text(
             "#settings-notifications .save-status",
@@ -283,9 +280,15 @@ async fn pair_list_revoke_and_save_settings(kind: BrowserKind) {
     assert_eq!(saved["notifications"], "all");
 
     // Retention: N days, checked before it is sent.
-    click(&browser, "input[name=retention-mode][value=days]").await;
+    browser
+        .click("input[name=retention-mode][value=days]")
+        .await
+        .expect("click");
     set_text(&browser, "#set-retention_days", "0").await;
-    click(&browser, "#settings-retention .btn-primary").await;
+    browser
+        .click("#settings-retention .btn-primary")
+        .await
+        .expect("click");
     browser
         .wait_text("#err-retention_days", Duration::from_secs(5), |t| {
             t.contains("between")
@@ -293,7 +296,10 @@ async fn pair_list_revoke_and_save_settings(kind: BrowserKind) {
         .await
         .expect("range error");
     set_text(&browser, "#set-retention_days", "90").await;
-    click(&browser, "#settings-retention .btn-primary").await;
+    browser
+        .click("#settings-retention .btn-primary")
+        .await
+        .expect("click");
     browser
         .wait_text(
             "#settings-retention .save-status",
@@ -305,7 +311,7 @@ async fn pair_list_revoke_and_save_settings(kind: BrowserKind) {
     assert_eq!(settings(&server)["retention_days"], 90);
 
     // LAN off again, through the same checkbox.
-    click(&browser, "#set-lan").await;
+    browser.click("#set-lan").await.expect("click");
     wait_until("LAN sharing off", Duration::from_secs(10), || {
         settings(&server)["lan"] == false
     })

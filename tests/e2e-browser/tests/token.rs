@@ -15,14 +15,9 @@ async fn token_from_the_link_is_stored_and_hidden(kind: BrowserKind) {
         .await
         .unwrap_or_else(|e| panic!("{kind:?} starts: {e:#}"));
     browser
-        .client
-        .goto(&server.url(&format!("/?token={TOKEN}#/live")))
+        .open_live(&server.url(&format!("/?token={TOKEN}#/live")))
         .await
-        .expect("page");
-    browser
-        .wait_text("#conn", Duration::from_secs(20), |t| t.contains("live"))
-        .await
-        .expect("live with token");
+        .expect("page, live with token");
     let url = browser.client.current_url().await.expect("url");
     assert!(
         !url.as_str().contains("token"),
@@ -39,11 +34,10 @@ async fn token_from_the_link_is_stored_and_hidden(kind: BrowserKind) {
     assert_eq!(stored, TOKEN);
 
     // A reload without the token in the address still works: the stored token is used.
-    browser.client.goto(&server.url("/")).await.expect("reload");
     browser
-        .wait_text("#conn", Duration::from_secs(20), |t| t.contains("live"))
+        .open_live(&server.url("/"))
         .await
-        .expect("live after reload");
+        .expect("reload, live after reload");
     browser
         .wait_text(".hero .hero-text", Duration::from_secs(40), |t| {
             t.contains("[DEMO]")

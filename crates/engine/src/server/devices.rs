@@ -14,7 +14,7 @@ use axum::Json;
 use simrelay_protocol::{DeviceList, NewDevice, PairingRequest};
 
 use super::error::Failure;
-use super::pair::json_body;
+use super::pair::pairing_request;
 use super::{require_loopback, AppState};
 use crate::tokens::{Scopes, TokensError};
 
@@ -36,10 +36,7 @@ pub(crate) async fn create(
     body: Bytes,
 ) -> Result<Response, Failure> {
     require_loopback(peer)?;
-    let PairingRequest { name, scopes } = json_body(
-        &body,
-        "{\"name\": \"<device name>\", \"scopes\": [\"read\", \"send\"]} (scopes optional: read, send, admin)",
-    )?;
+    let PairingRequest { name, scopes } = pairing_request(&body)?;
     let scopes = scopes.unwrap_or(Scopes::DEFAULT_DEVICE);
     // Stored (the tokens file synced, or the cluster's row committed) before answering: a shown token must
     // survive a crash.

@@ -62,10 +62,7 @@ pub(crate) async fn start(
     body: Bytes,
 ) -> Result<Response, Failure> {
     require_loopback(peer)?;
-    let PairingRequest { name, scopes } = json_body(
-        &body,
-        "{\"name\": \"<device name>\", \"scopes\": [\"read\", \"send\"]} (scopes optional: read, send, admin)",
-    )?;
+    let PairingRequest { name, scopes } = pairing_request(&body)?;
     let addrs = state.listeners.lan_addrs();
     if addrs.is_empty() {
         return Err(not_shared());
@@ -134,6 +131,14 @@ pub(crate) async fn claim(
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     Ok(response)
+}
+
+/// The body of `POST /api/devices` and `POST /api/pair`: a device's name and, optionally, its scopes.
+pub(crate) fn pairing_request(body: &[u8]) -> Result<PairingRequest, Failure> {
+    json_body(
+        body,
+        "{\"name\": \"<device name>\", \"scopes\": [\"read\", \"send\"]} (scopes optional: read, send, admin)",
+    )
 }
 
 /// Parses a JSON object body of shape `T`; `shape` tells the client what to send.

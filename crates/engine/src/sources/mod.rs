@@ -339,6 +339,20 @@ pub(crate) enum SendError {
     },
 }
 
+/// Sends a provider's API request and reads its answer: the status and the JSON body (`null` when the body is
+/// not JSON, so that an error page still tells its status). A request that got no answer is `Unreachable`.
+pub(crate) async fn provider_answer(
+    request: reqwest::RequestBuilder,
+    provider: &'static str,
+) -> Result<(reqwest::StatusCode, serde_json::Value), SendError> {
+    let response = request.send().await.map_err(|e| SendError::Unreachable {
+        provider,
+        detail: e.without_url().to_string(),
+    })?;
+    let status = response.status();
+    Ok((status, response.json().await.unwrap_or_default()))
+}
+
 /// A webhook request, as the HTTP layer saw it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Webhook<'a> {

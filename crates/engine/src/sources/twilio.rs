@@ -15,7 +15,7 @@ use hmac::{Hmac, Mac};
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
-use super::{PartUpdate, SendError};
+use super::{provider_answer, PartUpdate, SendError};
 
 /// The empty TwiML answer: "received, do nothing" (no auto-reply).
 pub(crate) const EMPTY_TWIML: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>";
@@ -209,18 +209,11 @@ pub(crate) async fn submit(
     if let Some(callback) = &account.status_callback {
         form.push(("StatusCallback", callback));
     }
-    let response = http
+    let request = http
         .post(&url)
         .basic_auth(account.account_sid, Some(account.auth_token))
-        .form(&form)
-        .send()
-        .await
-        .map_err(|e| SendError::Unreachable {
-            provider: "Twilio",
-            detail: e.without_url().to_string(),
-        })?;
-    let status = response.status();
-    let body: serde_json::Value = response.json().await.unwrap_or_default();
+        .form(&form);
+    let (status, body) = provider_answer(request, "Twilio").await?;
     if status.is_success() {
         return body["sid"]
             .as_str()

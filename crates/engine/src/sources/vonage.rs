@@ -17,7 +17,7 @@ use serde_json::Value;
 use sha1::Sha1;
 use sha2::{Digest, Sha256, Sha512};
 
-use super::{PartUpdate, SendError};
+use super::{provider_answer, PartUpdate, SendError};
 
 /// Where the SMS API is.
 pub(crate) const DEFAULT_API_URL: &str = "https://rest.nexmo.com";
@@ -364,17 +364,7 @@ pub(crate) async fn submit(
     if let Some(callback) = &account.callback {
         form.push(("callback", callback));
     }
-    let response =
-        http.post(&url)
-            .form(&form)
-            .send()
-            .await
-            .map_err(|e| SendError::Unreachable {
-                provider: "Vonage",
-                detail: e.without_url().to_string(),
-            })?;
-    let status = response.status();
-    let body: Value = response.json().await.unwrap_or_default();
+    let (status, body) = provider_answer(http.post(&url).form(&form), "Vonage").await?;
     if status.as_u16() == 401 {
         return Err(SendError::Credentials {
             provider: "Vonage",

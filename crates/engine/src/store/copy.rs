@@ -80,6 +80,24 @@ struct Call {
     rejected: bool,
 }
 
+/// Copies one table page by page in id order: `read` gives the rows after an id, `write` puts a page into the
+/// target, `id` is a row's id (the next page's cursor). Returns how many rows were written.
+async fn copy_table<T>(
+    read: impl AsyncFn(i64) -> Result<Vec<T>, StoreError>,
+    write: impl AsyncFn(&[T]) -> Result<u64, StoreError>,
+    id: impl Fn(&T) -> i64,
+) -> Result<u64, StoreError> {
+    let (mut after, mut written) = (0, 0);
+    loop {
+        let page = read(after).await?;
+        let Some(last) = page.last() else {
+            return Ok(written);
+        };
+        after = id(last);
+        written += write(&page).await?;
+    }
+}
+
 fn utc(t: DateTime<FixedOffset>) -> DateTime<Utc> {
     t.with_timezone(&Utc)
 }
@@ -90,35 +108,33 @@ impl Store {
         if target.count().await? > 0 {
             return Err(StoreError::NotEmpty);
         }
-        let mut report = CopyReport::default();
-        let mut after = 0;
-        loop {
-            let page = self.messages_page(after).await?;
-            let Some((last, _)) = page.last() else { break };
-            after = last.id;
-            report.messages += target.write_messages(&page).await?;
-        }
-        after = 0;
-        loop {
-            let page = self.pdus_page(after).await?;
-            let Some(last) = page.last() else { break };
-            after = last.id;
-            report.pdus += target.write_pdus(&page).await?;
-        }
-        after = 0;
-        loop {
-            let page = self.sent_page(after).await?;
-            let Some(last) = page.last() else { break };
-            after = last.id;
-            report.sent += target.write_sent(&page).await?;
-        }
-        after = 0;
-        loop {
-            let page = self.calls_page(after).await?;
-            let Some(last) = page.last() else { break };
-            after = last.id;
-            report.calls += target.write_calls(&page).await?;
-        }
+        let mut report = CopyReport {
+            messages: copy_table(
+                async |after| self.messages_page(after).await,
+                async |page| target.write_messages(page).await,
+                |(message, _)| message.id,
+            )
+            .await?,
+            pdus: copy_table(
+                async |after| self.pdus_page(after).await,
+                async |page| target.write_pdus(page).await,
+                |pdu| pdu.id,
+            )
+            .await?,
+            sent: copy_table(
+                async |after| self.sent_page(after).await,
+                async |page| target.write_sent(page).await,
+                |sent| sent.id,
+            )
+            .await?,
+            calls: copy_table(
+                async |after| self.calls_page(after).await,
+                async |page| target.write_calls(page).await,
+                |call| call.id,
+            )
+            .await?,
+            ..CopyReport::default()
+        };
         report.settings = self.copy_settings(target).await?;
         report.modems = self.copy_node_rows(target).await?;
         report.other = self.copy_small_tables(target).await?;

@@ -638,15 +638,9 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn a_claim_takes_a_share_of_each_target_and_skips_full_ones() {
-        for store in stores().await {
-            eprintln!("on {}", store.backend);
-            a_claim_takes_a_share_of_each_target_and_skips_full_ones_on(&store).await;
-        }
-    }
-
-    async fn a_claim_takes_a_share_of_each_target_and_skips_full_ones_on(store: &Store) {
+    /// Two targets, `a` and `b`, that take every message, and three messages: six pending
+    /// deliveries, three to each.
+    async fn six_deliveries(store: &Store) {
         store
             .sync_delivery_targets(&[
                 target("a", false, None, None),
@@ -660,6 +654,18 @@ mod tests {
                 .await
                 .expect("insert");
         }
+    }
+
+    #[tokio::test]
+    async fn a_claim_takes_a_share_of_each_target_and_skips_full_ones() {
+        for store in stores().await {
+            eprintln!("on {}", store.backend);
+            a_claim_takes_a_share_of_each_target_and_skips_full_ones_on(&store).await;
+        }
+    }
+
+    async fn a_claim_takes_a_share_of_each_target_and_skips_full_ones_on(store: &Store) {
+        six_deliveries(store).await;
         let now = now_ms() + 1000;
         let lease = Duration::from_secs(30);
         let targets = |claimed: &[Claimed]| {
@@ -693,19 +699,7 @@ mod tests {
     }
 
     async fn the_log_pages_newest_first_and_filters_on(store: &Store) {
-        store
-            .sync_delivery_targets(&[
-                target("a", false, None, None),
-                target("b", false, None, None),
-            ])
-            .await
-            .expect("sync");
-        for n in 0..3 {
-            store
-                .insert_message(&message(n, "x", None, "m1"))
-                .await
-                .expect("insert");
-        }
+        six_deliveries(store).await;
         let page = store
             .deliveries(&LogQuery {
                 limit: 4,

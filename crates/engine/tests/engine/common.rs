@@ -151,6 +151,18 @@ pub async fn ws(engine: &Engine) -> WsClient {
         .0
 }
 
+/// A `/ws` client of `engine` with its main token in the query, before its `hello` frame (for the tests
+/// that read that frame themselves).
+pub async fn ws_before_hello(engine: &Engine) -> WsClient {
+    WsClient::open(format!(
+        "ws://{}/ws?token={}",
+        engine.local_addr(),
+        engine.token()
+    ))
+    .await
+    .expect("ws connects")
+}
+
 /// The next message the hub publishes.
 pub async fn next_sms(events: &mut tokio::sync::broadcast::Receiver<ServerEvent>) -> Message {
     loop {

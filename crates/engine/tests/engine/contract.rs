@@ -200,13 +200,7 @@ async fn every_body_round_trips_through_the_protocol_types() {
     .await;
     let http = common::client(&engine);
     let mut seen = Seen::default();
-    let mut ws = WsClient::open(format!(
-        "ws://{}/ws?token={}",
-        engine.local_addr(),
-        engine.token()
-    ))
-    .await
-    .expect("ws");
+    let mut ws = common::ws_before_hello(&engine).await;
     seen.frame(&mut ws, "hello").await;
     seen.response::<Health>("health", get(&engine, "/api/health").await);
 

@@ -7,9 +7,8 @@ use simrelay_engine::{Config, Engine, DEMO_MODEM_ID};
 use simrelay_modem::{SimOptions, Simulator};
 use simrelay_protocol::{ModemState, SendStatus, ServerEvent, ServerFrame, ServerNotice};
 use simrelay_testkit::pdu::{deliver_at as pdu, status_report};
-use simrelay_testkit::ws::WsClient;
 
-use crate::common::{self, eventually, next_sms};
+use crate::common::{self, eventually, next_sms, ws_before_hello};
 
 async fn engine_on(sim: &Simulator, db: &std::path::Path) -> Engine {
     common::start(Config {
@@ -24,14 +23,17 @@ async fn engine_on(sim: &Simulator, db: &std::path::Path) -> Engine {
     .await
 }
 
-async fn ws(engine: &Engine) -> WsClient {
-    WsClient::open(format!(
-        "ws://{}/ws?token={}",
-        engine.local_addr(),
-        engine.token()
-    ))
-    .await
-    .expect("ws connects")
+/// Waits until the engine's modem is connected, so that what a test sends goes out at once.
+async fn until_connected(engine: &Engine) {
+    let hub = engine.hub().clone();
+    eventually("the modem to connect", || {
+        let connected = hub
+            .modems()
+            .iter()
+            .any(|m| m.state == ModemState::Connected);
+        async move { connected }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -68,7 +70,7 @@ async fn stored_and_live_messages_are_committed_deleted_and_published() {
     assert_eq!(store.raw_pdus(drained.id).await.expect("raw"), vec![stored]);
 
     // A WebSocket client gets the drained message in hello ...
-    let mut ws = ws(&engine).await;
+    let mut ws = ws_before_hello(&engine).await;
     let ServerEvent::Hello { recent, modems } = ws.event_in_time().await else {
         panic!("hello first")
     };
@@ -189,16 +191,8 @@ async fn send_goes_out_through_the_modem_and_reports_progress() {
         .await
         .expect("simulator");
     let engine = engine_on(&sim, &dir.path().join("send.db")).await;
-    let hub = engine.hub().clone();
-    eventually("the modem to connect", || {
-        let connected = hub
-            .modems()
-            .iter()
-            .any(|m| m.state == ModemState::Connected);
-        async move { connected }
-    })
-    .await;
-    let mut ws = ws(&engine).await;
+    until_connected(&engine).await;
+    let mut ws = ws_before_hello(&engine).await;
     let mut in_process = engine.subscribe_sent();
     let http = common::client(&engine);
     let base = format!("http://{}", engine.local_addr());
@@ -356,15 +350,7 @@ async fn a_failure_report_delivered_directly_with_cds_marks_the_message_failed()
         .await
         .expect("simulator");
     let engine = engine_on(&sim, &dir.path().join("cds.db")).await;
-    let hub = engine.hub().clone();
-    eventually("the modem to connect", || {
-        let connected = hub
-            .modems()
-            .iter()
-            .any(|m| m.state == ModemState::Connected);
-        async move { connected }
-    })
-    .await;
+    until_connected(&engine).await;
     let mut updates = engine.subscribe_sent();
     let accepted: serde_json::Value = common::client(&engine)
         .post(format!("http://{}/api/send", engine.local_addr()))
@@ -515,15 +501,7 @@ async fn engine_with_a_sent_message(
     simrelay_protocol::SentMessage,
 ) {
     let engine = engine_on(sim, db).await;
-    let hub = engine.hub().clone();
-    eventually("the modem to connect", || {
-        let connected = hub
-            .modems()
-            .iter()
-            .any(|m| m.state == ModemState::Connected);
-        async move { connected }
-    })
-    .await;
+    until_connected(&engine).await;
     let mut updates = engine.subscribe_sent();
     let accepted: serde_json::Value = common::client(&engine)
         .post(format!("http://{}/api/send", engine.local_addr()))
@@ -605,15 +583,7 @@ async fn a_phase2_cmt_is_acknowledged_only_after_the_commit_and_comes_again_unti
     .await
     .expect("simulator");
     let engine = engine_on(&sim, &db).await;
-    let hub = engine.hub().clone();
-    eventually("the modem to connect", || {
-        let connected = hub
-            .modems()
-            .iter()
-            .any(|m| m.state == ModemState::Connected);
-        async move { connected }
-    })
-    .await;
+    until_connected(&engine).await;
 
     // Another program holds the database's write lock: no commit can happen.
     let mut blocker = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))

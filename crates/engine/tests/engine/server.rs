@@ -9,7 +9,6 @@ use simrelay_engine::{Config, Engine};
 use simrelay_protocol::{
     ApiError, Health, Message, MessagePage, ServerEvent, ServerFrame, ServerNotice,
 };
-use simrelay_testkit::ws::WsClient;
 use tokio_tungstenite::tungstenite;
 
 use crate::common;
@@ -42,16 +41,6 @@ fn sample(n: u8) -> NewMessage {
 /// Commits sample `n` through the store and publishes it on the hub, as ingest does after a modem read.
 async fn commit(engine: &Engine, n: u8) -> Message {
     common::commit(engine, &sample(n)).await
-}
-
-async fn ws(engine: &Engine) -> WsClient {
-    WsClient::open(format!(
-        "ws://{}/ws?token={}",
-        engine.local_addr(),
-        engine.token()
-    ))
-    .await
-    .expect("connects")
 }
 
 fn base(engine: &Engine) -> String {
@@ -163,7 +152,7 @@ async fn websocket_gets_hello_with_history_then_live_sms() {
     );
     let old = commit(&engine, 1).await;
 
-    let mut ws = ws(&engine).await;
+    let mut ws = common::ws_before_hello(&engine).await;
     let hello = ws.event_in_time().await;
     let ServerEvent::Hello { recent, modems } = hello else {
         panic!("first frame must be hello, got {hello:?}")
@@ -326,7 +315,7 @@ async fn configured_retention_is_applied_by_the_running_engine() {
 async fn a_client_text_frame_gets_an_error_frame_and_the_socket_stays_open() {
     let dir = tempfile::tempdir().expect("tempdir");
     let engine = start(&dir.path().join("e.db"), None).await;
-    let mut ws = ws(&engine).await;
+    let mut ws = common::ws_before_hello(&engine).await;
     assert!(matches!(
         ws.event_in_time().await,
         ServerEvent::Hello { .. }

@@ -48,6 +48,16 @@ pub enum Personality {
 }
 
 impl Personality {
+    /// Every family the simulator imitates, for tests that must hold for each of them.
+    pub const ALL: [Personality; 6] = [
+        Personality::Generic,
+        Personality::Sim800l,
+        Personality::Ec25,
+        Personality::Sim7600,
+        Personality::HuaweiE3372,
+        Personality::Telit,
+    ];
+
     fn model(self) -> &'static str {
         match self {
             Personality::Generic => "SimRelay Simulated Modem",

@@ -42,6 +42,35 @@ pub fn start_driver(sim: &Simulator) -> (ModemHandle, Receiver<ModemEvent>) {
     spawn(config(&sim.path().to_string_lossy()))
 }
 
+/// A driver that sweeps only once an hour, so that only what the modem announces (URCs,
+/// indications, a full storage) can bring a message in a test's time.
+pub fn start_driver_without_sweeps(sim: &Simulator) -> (ModemHandle, Receiver<ModemEvent>) {
+    spawn(ModemConfig {
+        sweep_interval: Duration::from_secs(3600),
+        ..config(&sim.path().to_string_lossy())
+    })
+}
+
+/// Polls `done` every few milliseconds until it holds; fails naming `what` after [`WAIT`].
+pub async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    tokio::time::timeout(WAIT, async {
+        while !done() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{what}: not in time"));
+}
+
+/// The message the driver handed on while connecting (in `seen` from [`wait_state`]), or else
+/// the next one.
+pub async fn first_received(seen: Vec<Received>, events: &mut Receiver<ModemEvent>) -> Received {
+    match seen.into_iter().next() {
+        Some(r) => r,
+        None => next_received(events).await,
+    }
+}
+
 /// The next received message; fails on `Failed` status or timeout.
 pub async fn next_received(events: &mut Receiver<ModemEvent>) -> Received {
     tokio::time::timeout(WAIT, async {

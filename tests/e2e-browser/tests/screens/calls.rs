@@ -37,14 +37,9 @@ async fn calls_are_listed_in_history_by_modem_and_live(kind: BrowserKind) {
         .await
         .unwrap_or_else(|e| panic!("{kind:?} starts: {e:#}"));
     browser
-        .client
-        .goto(&server.page("/#/modems"))
+        .open_live(&server.page("/#/modems"))
         .await
-        .expect("modems");
-    browser
-        .wait_text("#conn", LIMIT, |t| t.contains("live"))
-        .await
-        .expect("live");
+        .expect("modems, live");
     // Rung before History opens: stored, so History loads it from `GET /api/calls`.
     sim.call(Some(FIRST), 1, Duration::from_millis(100));
     browser
@@ -54,14 +49,9 @@ async fn calls_are_listed_in_history_by_modem_and_live(kind: BrowserKind) {
     sim.inject(b"\r\nNO CARRIER\r\n");
 
     browser
-        .client
-        .goto(&server.page("/#/history"))
+        .open_live(&server.page("/#/history"))
         .await
-        .expect("history");
-    browser
-        .wait_text("#conn", LIMIT, |t| t.contains("live"))
-        .await
-        .expect("live");
+        .expect("history, live");
     choose(&browser, "select.history-kind", "calls").await;
     browser
         .wait_text(".call-list .call-title", LIMIT, |t| {

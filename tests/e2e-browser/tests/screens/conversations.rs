@@ -322,14 +322,7 @@ async fn a_message_in_and_a_reply_out_make_one_thread(kind: BrowserKind) {
     assert_eq!(marked.to_lowercase(), "eight");
 
     // Back to the list: the thread was read, and the newest message is the reply.
-    browser
-        .client
-        .find(Locator::Css(".thread-back"))
-        .await
-        .expect("back link")
-        .click()
-        .await
-        .expect("click");
+    browser.click(".thread-back").await.expect("back link");
     let row = row_text(&browser, |t| t.contains("You: Yes, at eight")).await;
     let counts = browser
         .eval("return document.querySelectorAll('.conv-row .conv-count').length;")
