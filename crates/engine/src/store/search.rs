@@ -193,24 +193,24 @@ impl Store {
                     _ => ("DESC", "<"),
                 };
                 // The walk: if it finds `wanted` matches, they are the newest of all (it reads newest first).
-                // Each step is planned for its own words and bounds, not prepared for reuse: on a reused
-                // statement PostgreSQL may switch to a generic plan, which knows neither (seen with a plain
-                // `m.id < $n` beyond the walk: the whole primary key read into a bitmap).
+                // Its shape leaves the planner one way to run it, so it is prepared once and reused (a round
+                // trip less for the common word); the step beyond the walk is planned for its own words and
+                // bounds, never reused: on a reused statement PostgreSQL may switch to a generic plan, which
+                // knows neither (seen with a plain `m.id < $n` there: the whole primary key read into a bitmap).
                 let mut sql = db.builder("SELECT m.id FROM (SELECT m.id, ");
                 sql.push(probe.reads).push(" FROM messages m WHERE 1 = 1");
                 filters(&mut sql, "m.id");
                 sql.push(format!(" ORDER BY m.id {direction} LIMIT {walk}) AS m WHERE "));
                 sql.push(probe.matches.0).push_bind(words.clone()).push(probe.matches.1);
                 sql.push(format!(" ORDER BY m.id {direction} LIMIT {wanted}"));
-                let mut ids: Vec<i64> =
-                    sql.build_query_scalar().persistent(false).fetch_all(&mut *conn).await?;
+                let mut ids: Vec<i64> = sql.build_query_scalar().fetch_all(&mut *conn).await?;
                 if ids.len() < usize::try_from(wanted).unwrap_or(usize::MAX) {
                     // Where the walk ended: if it read every row that passes the filters, it found all.
                     let mut sql = db.builder("SELECT COUNT(*) AS walked, MIN(m.id) AS low, MAX(m.id) AS high \
                         FROM (SELECT m.id FROM messages m WHERE 1 = 1");
                     filters(&mut sql, "m.id");
                     sql.push(format!(" ORDER BY m.id {direction} LIMIT {walk}) AS m"));
-                    let row = sql.build().persistent(false).fetch_one(&mut *conn).await?;
+                    let row = sql.build().fetch_one(&mut *conn).await?;
                     let walked: i64 = row.try_get("walked")?;
                     if walked >= i64::from(walk) {
                         let edge: i64 =
