@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, FixedOffset, Utc};
 use simrelay_protocol::Message;
-use sqlx::Row;
+use sqlx::{QueryBuilder, Row};
 
 use super::{message_from_row, on_db, Store, StoreError};
 
@@ -90,6 +90,34 @@ pub(crate) struct TextMatch {
     pub(crate) score: &'static str,
     /// The id column to order and cut pages on (the index's own row id where that lets it stop early).
     pub(crate) id: &'static str,
+    /// Set where the database cannot tell a rare query from a common one before running it, so the matches
+    /// a page is cut from are found first by [`Probe`]'s steps; `None` where the text index itself yields
+    /// matches in id order and stops at the page (FTS5).
+    pub(crate) probe: Option<Probe>,
+}
+
+/// How the matches are found on a database whose planner would guess wrong (PostgreSQL estimates every prefix
+/// `tsquery` at a fixed 2 % of the rows, so it walks the whole table newest first for a rare word): the search
+/// walks at most [`walk_rows`] of the newest rows that pass the filters and keeps those that match (a common
+/// word fills the page there); only when that walk leaves the page short does it ask the text index for the
+/// matches beyond the walk, in any order, and sort them (a rare word: few matches). The page itself is then
+/// read by id, so its columns, highlights and best-match order are had as without a probe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Probe {
+    /// The condition that the row `m` matches, before and after the bound query.
+    pub(crate) matches: (&'static str, &'static str),
+    /// The columns of `m` that condition reads.
+    pub(crate) reads: &'static str,
+    /// The condition that `m.id` is among the ids in the bound value (comma-separated), before and after it.
+    pub(crate) among: (&'static str, &'static str),
+}
+
+/// How many rows the walk of a [`Probe`] reads for `wanted` matches: enough that a word in one message of
+/// a hundred fills the page there; a rarer word has fewer matches in the text index than a longer walk
+/// would read rows (over a million messages, a word in 1 % of them is where the two cost about the same).
+/// Bounded, because a best-match window (2,000) or a large page must not walk far.
+pub(crate) fn walk_rows(wanted: u32) -> u32 {
+    wanted.saturating_mul(100).min(20_000)
 }
 
 /// Where a backend marks the matches in a message's text.
@@ -125,6 +153,91 @@ impl Store {
             } else {
                 query.order
             };
+            // The filters, on the id column `id` (where a query must not use the primary key, `m.id + 0`).
+            let filters = |sql: &mut QueryBuilder<'static, _>, id: &str| {
+                if let Some(sender) = &query.sender {
+                    sql.push(" AND m.sender = ").push_bind(sender.clone());
+                }
+                if let Some(modem) = &query.modem {
+                    sql.push(" AND m.modem = ").push_bind(modem.clone());
+                }
+                match query.has_code {
+                    Some(true) => sql.push(" AND m.code IS NOT NULL"),
+                    Some(false) => sql.push(" AND m.code IS NULL"),
+                    None => &mut *sql,
+                };
+                if let Some(since) = query.since {
+                    sql.push(" AND m.received_at >= ").push_bind(db.time(since.with_timezone(&Utc)));
+                }
+                if let Some(until) = query.until {
+                    sql.push(" AND m.received_at < ").push_bind(db.time(until.with_timezone(&Utc)));
+                }
+                if let Some(before) = query.before {
+                    sql.push(format!(" AND {id} < ")).push_bind(before);
+                }
+                if let Some(after) = query.after {
+                    sql.push(format!(" AND {id} > ")).push_bind(after);
+                }
+            };
+            // With a probe, the ids of the matches the page is cut from (see `Probe`): the newest ones, or
+            // the oldest in oldest-first order.
+            let mut among = None;
+            if let Some(TextMatch { probe: Some(probe), query: words, .. }) = &text {
+                let wanted = match order {
+                    Order::Relevance => RANK_WINDOW,
+                    _ => query.limit.saturating_add(1),
+                };
+                let walk = walk_rows(wanted);
+                let (direction, beyond) = match order {
+                    Order::OldestFirst => ("ASC", ">"),
+                    _ => ("DESC", "<"),
+                };
+                // The walk: if it finds `wanted` matches, they are the newest of all (it reads newest first).
+                // Its shape leaves the planner one way to run it, so it is prepared once and reused (a round
+                // trip less for the common word); the step beyond the walk is planned for its own words and
+                // bounds, never reused: on a reused statement PostgreSQL may switch to a generic plan, which
+                // knows neither (seen with a plain `m.id < $n` there: the whole primary key read into a bitmap).
+                let mut sql = db.builder("SELECT m.id FROM (SELECT m.id, ");
+                sql.push(probe.reads).push(" FROM messages m WHERE 1 = 1");
+                filters(&mut sql, "m.id");
+                sql.push(format!(" ORDER BY m.id {direction} LIMIT {walk}) AS m WHERE "));
+                sql.push(probe.matches.0).push_bind(words.clone()).push(probe.matches.1);
+                sql.push(format!(" ORDER BY m.id {direction} LIMIT {wanted}"));
+                let mut ids: Vec<i64> = sql.build_query_scalar().fetch_all(&mut *conn).await?;
+                if ids.len() < usize::try_from(wanted).unwrap_or(usize::MAX) {
+                    // Where the walk ended: if it read every row that passes the filters, it found all.
+                    let mut sql = db.builder("SELECT COUNT(*) AS walked, MIN(m.id) AS low, MAX(m.id) AS high \
+                        FROM (SELECT m.id FROM messages m WHERE 1 = 1");
+                    filters(&mut sql, "m.id");
+                    sql.push(format!(" ORDER BY m.id {direction} LIMIT {walk}) AS m"));
+                    let row = sql.build().fetch_one(&mut *conn).await?;
+                    let walked: i64 = row.try_get("walked")?;
+                    if walked >= i64::from(walk) {
+                        let edge: i64 =
+                            row.try_get(if order == Order::OldestFirst { "high" } else { "low" })?;
+                        // The text index for the rest: `m.id + 0` keeps the planner from walking the
+                        // primary key again (or reading it into a bitmap) for the bounds and the order.
+                        let mut sql = db.builder("SELECT m.id FROM messages m WHERE ");
+                        sql.push(probe.matches.0).push_bind(words.clone()).push(probe.matches.1);
+                        filters(&mut sql, "m.id + 0");
+                        sql.push(format!(" AND m.id + 0 {beyond} ")).push_bind(edge);
+                        sql.push(format!(" ORDER BY m.id + 0 {direction} LIMIT "))
+                            .push_bind(i64::from(wanted) - i64::try_from(ids.len()).unwrap_or(0));
+                        ids.extend(
+                            sql.build_query_scalar::<i64>()
+                                .persistent(false)
+                                .fetch_all(&mut *conn)
+                                .await?,
+                        );
+                    }
+                }
+                if ids.is_empty() {
+                    return Ok(Found::default());
+                }
+                let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+                among = Some((probe.among, ids.join(",")));
+            }
+
             let mut sql = db.builder("");
             if order == Order::Relevance {
                 // The window of newest matches is cut inside, ranked outside.
@@ -148,28 +261,9 @@ impl Store {
                     "m.id"
                 }
             };
-            if let Some(sender) = &query.sender {
-                sql.push(" AND m.sender = ").push_bind(sender.clone());
-            }
-            if let Some(modem) = &query.modem {
-                sql.push(" AND m.modem = ").push_bind(modem.clone());
-            }
-            match query.has_code {
-                Some(true) => sql.push(" AND m.code IS NOT NULL"),
-                Some(false) => sql.push(" AND m.code IS NULL"),
-                None => &mut sql,
-            };
-            if let Some(since) = query.since {
-                sql.push(" AND m.received_at >= ").push_bind(db.time(since.with_timezone(&Utc)));
-            }
-            if let Some(until) = query.until {
-                sql.push(" AND m.received_at < ").push_bind(db.time(until.with_timezone(&Utc)));
-            }
-            if let Some(before) = query.before {
-                sql.push(format!(" AND {id} < ")).push_bind(before);
-            }
-            if let Some(after) = query.after {
-                sql.push(format!(" AND {id} > ")).push_bind(after);
+            filters(&mut sql, id);
+            if let Some(((before, after), ids)) = among {
+                sql.push(" AND ").push(before).push_bind(ids).push(after);
             }
             sql.push(match order {
                 Order::NewestFirst => format!(" ORDER BY {id} DESC"),
@@ -594,6 +688,262 @@ pub(crate) mod tests {
             );
             assert_eq!(found.next, None);
             assert!(found.highlights.contains_key(&ids[1]), "{}", store.backend);
+        }
+    }
+
+    /// Message `i` of [`probe_store`]: its sender, text and code.
+    fn probe_message(i: usize) -> (&'static str, String, Option<&'static str>) {
+        let mut words = vec![format!("ref{i:04}")];
+        // A word in every third message, one in four messages, one in every 97th, and one in an old message only.
+        if i.is_multiple_of(3) {
+            words.push("alpha".into());
+        }
+        if [5, 51, 500, 1190].contains(&i) {
+            words.push("delta".into());
+        }
+        if i.is_multiple_of(97) {
+            words.push("zeta".into());
+        }
+        if i == 7 {
+            words.push("omega".into());
+        }
+        // On both sides of where a walk of 300 rows ends, newest first (900) and oldest first after 300 (600).
+        if [600, 601, 899, 900].contains(&i) {
+            words.push("edge".into());
+        }
+        words.push("message".into());
+        let sender = ["Bank", "Shop", "Air"][i % 3];
+        (
+            sender,
+            words.join(" "),
+            i.is_multiple_of(7).then_some("1234"),
+        )
+    }
+
+    /// Messages one can search beyond a probe's walk (1,200, in batches as ingest commits them), whether a
+    /// query matches each (every word a prefix of a word of its text or sender, as [`MessageQuery::text`]
+    /// says), and the time between the first 600 and the rest.
+    struct ProbeStore {
+        /// `(id, modem, sender, text, has a code, in the second half)`, oldest first.
+        rows: Vec<(i64, String, String, String, bool, bool)>,
+        middle: DateTime<FixedOffset>,
+    }
+
+    async fn probe_store(store: &Store) -> ProbeStore {
+        let mut rows = Vec::new();
+        let mut middle = None;
+        for batch in 0..12 {
+            if batch == 6 {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                middle = Some(Utc::now().fixed_offset());
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            let news: Vec<NewMessage> = (batch * 100..batch * 100 + 100)
+                .map(|i| {
+                    let (sender, text, code) = probe_message(i);
+                    let modem = if i % 2 == 0 { "even" } else { "odd" };
+                    let pdu = u16::try_from(i).expect("small").to_be_bytes();
+                    NewMessage {
+                        code: code.map(str::to_owned),
+                        ..crate::store::testing::received(modem, sender, &text, pdu)
+                    }
+                })
+                .collect();
+            for (new, inserted) in news
+                .iter()
+                .zip(store.insert_messages(&news).await.expect("insert"))
+            {
+                let Inserted::New(m) = inserted else {
+                    panic!("dup")
+                };
+                rows.push((
+                    m.id,
+                    new.modem.clone(),
+                    new.sender.clone(),
+                    new.text.clone(),
+                    new.code.is_some(),
+                    batch >= 6,
+                ));
+            }
+        }
+        rows.sort_by_key(|row| row.0);
+        ProbeStore {
+            rows,
+            middle: middle.expect("set"),
+        }
+    }
+
+    impl ProbeStore {
+        /// The ids `q` must find, in its order (no page cut).
+        fn expected(&self, q: &MessageQuery) -> Vec<i64> {
+            let words: Vec<String> = q
+                .text
+                .iter()
+                .flat_map(|t| t.split_whitespace())
+                .map(str::to_lowercase)
+                .collect();
+            let mut ids: Vec<i64> = self
+                .rows
+                .iter()
+                .filter(|(id, modem, sender, text, code, late)| {
+                    let tokens: Vec<String> = format!("{sender} {text}")
+                        .split(|c: char| !c.is_alphanumeric())
+                        .map(str::to_lowercase)
+                        .collect();
+                    words
+                        .iter()
+                        .all(|w| tokens.iter().any(|t| t.starts_with(w.as_str())))
+                        && q.modem.as_ref().is_none_or(|m| m == modem)
+                        && q.sender.as_ref().is_none_or(|s| s == sender)
+                        && q.has_code.is_none_or(|c| c == *code)
+                        && q.since.is_none_or(|_| *late)
+                        && q.until.is_none_or(|_| !*late)
+                        && q.before.is_none_or(|b| *id < b)
+                        && q.after.is_none_or(|a| *id > a)
+                })
+                .map(|row| row.0)
+                .collect();
+            if q.order != Order::OldestFirst {
+                ids.reverse();
+            }
+            ids
+        }
+    }
+
+    /// The probe's steps (walk, then the text index beyond it) must give exactly what one query over every row
+    /// gives: words in every third message, in a few, in the oldest only, prefixes completing to 100 and
+    /// 1,000 index terms (beyond the 32 that SQLite expands), with every filter, newest first page by page
+    /// across the walk's end, oldest first after a cursor, and a best-match window.
+    #[tokio::test]
+    async fn rare_and_common_words_and_long_prefixes_page_like_one_query() {
+        for store in stores().await {
+            let data = probe_store(&store).await;
+            let backend = store.backend;
+            let filters: Vec<(&str, MessageQuery)> = vec![
+                ("none", query(0)),
+                (
+                    "modem",
+                    MessageQuery {
+                        modem: Some("odd".into()),
+                        ..query(0)
+                    },
+                ),
+                (
+                    "sender",
+                    MessageQuery {
+                        sender: Some("Shop".into()),
+                        ..query(0)
+                    },
+                ),
+                (
+                    "code",
+                    MessageQuery {
+                        has_code: Some(true),
+                        ..query(0)
+                    },
+                ),
+                (
+                    "no code",
+                    MessageQuery {
+                        has_code: Some(false),
+                        ..query(0)
+                    },
+                ),
+                (
+                    "since",
+                    MessageQuery {
+                        since: Some(data.middle),
+                        ..query(0)
+                    },
+                ),
+                (
+                    "until",
+                    MessageQuery {
+                        until: Some(data.middle),
+                        ..query(0)
+                    },
+                ),
+            ];
+            let texts = [
+                "alpha",
+                "delta",
+                "omega",
+                "zeta",
+                "edge",
+                "ref0",
+                "ref00",
+                "ref11",
+                "ref",
+                "alpha zeta",
+                "bank delta",
+                "ref0 shop",
+                "nothing",
+            ];
+            for (name, filter) in &filters {
+                for text in texts {
+                    for limit in [2, 50] {
+                        let mut q = MessageQuery {
+                            text: Some(text.into()),
+                            limit,
+                            ..filter.clone()
+                        };
+                        let expected = data.expected(&q);
+                        let case =
+                            format!("{text:?} filtered by {name}, limit {limit}, on {backend}");
+                        // Newest first, page by page (at most 4 pages of a long list).
+                        let mut seen = Vec::new();
+                        for page in 0..4 {
+                            let found = store.search(&q).await.expect("search");
+                            seen.extend(found.messages.iter().map(|m| m.id));
+                            let want = &expected[..seen.len().min(expected.len())];
+                            assert_eq!(seen, want, "{case}, page {page}");
+                            assert_eq!(
+                                found.next.is_some(),
+                                seen.len() < expected.len(),
+                                "{case}, page {page}"
+                            );
+                            match found.next {
+                                Some(next) => q.before = Some(next),
+                                None => break,
+                            }
+                        }
+                        // Oldest first after a cursor in the middle of the history.
+                        let oldest = MessageQuery {
+                            text: Some(text.into()),
+                            after: Some(data.rows[300].0),
+                            order: Order::OldestFirst,
+                            limit,
+                            ..filter.clone()
+                        };
+                        let expected = data.expected(&oldest);
+                        let found = store.search(&oldest).await.expect("oldest first");
+                        let ids: Vec<i64> = found.messages.iter().map(|m| m.id).collect();
+                        assert_eq!(
+                            ids,
+                            expected[..expected.len().min(limit as usize)],
+                            "{case}, oldest first"
+                        );
+                    }
+                }
+            }
+            // Best match ranks the newest matches; here all of them.
+            let relevance = MessageQuery {
+                text: Some("delta".into()),
+                order: Order::Relevance,
+                ..query(10)
+            };
+            let mut ids: Vec<i64> = store
+                .search(&relevance)
+                .await
+                .expect("relevance")
+                .messages
+                .iter()
+                .map(|m| m.id)
+                .collect();
+            ids.sort_unstable();
+            let mut expected = data.expected(&relevance);
+            expected.sort_unstable();
+            assert_eq!(ids, expected, "best match on {backend}");
         }
     }
 

@@ -38,6 +38,8 @@ pub(crate) async fn text_match(
         // The sender column weighs more: a search for a name is usually a search for that sender.
         score: "bm25(messages_fts, 1.0, 2.0)",
         id: "messages_fts.rowid",
+        // FTS5 walks an exact term's rows by rowid and stops at the page: no probe needed.
+        probe: None,
     }))
 }
 
