@@ -369,10 +369,11 @@ async fn history_scrolls_through_100000_messages_with_a_bounded_dom() {
     // Memory bounds: the compact rows of 100,000 messages and the page's JS objects.
     assert!(heap_mb < 64.0, "JS heap {heap_mb:.1} MB after the end");
     assert!(wasm_mb < 160.0, "wasm memory {wasm_mb:.1} MB after the end");
-    // Frame times: on a quiet machine nearly every frame is 16.7 ms; a list re-rendering thousands of rows
-    // takes hundreds of milliseconds a frame.
-    assert!(median < 34.0, "median frame {median:.1} ms");
-    assert!(p95 < 100.0, "95th percentile frame {p95:.1} ms");
+    // Frame times: on a quiet machine nearly every frame is 16.7 ms, and on a busy one (load 6-7 on 2 cores) the
+    // median was seen at 50 ms; a list re-rendering thousands of rows takes hundreds of milliseconds a frame. The
+    // bounds catch that, not the machine's load (the printed figures are the measurement).
+    assert!(median < 100.0, "median frame {median:.1} ms");
+    assert!(p95 < 250.0, "95th percentile frame {p95:.1} ms");
 
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let agent = browser
