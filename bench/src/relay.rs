@@ -210,9 +210,17 @@ pub async fn webhooks(opts: &Opts) -> anyhow::Result<serde_json::Value> {
         let deadline = Instant::now() + Duration::from_secs(600);
         let mut delivered = 0.0;
         while Instant::now() < deadline {
-            let metrics = simrelay_testkit::http::get(server.addr, "/metrics", None)
-                .await?
-                .text();
+            let response =
+                simrelay_testkit::http::get(server.addr, "/metrics", server.token.as_deref())
+                    .await?;
+            if response.status != 200 {
+                bail!(
+                    "GET /metrics answered {}: {}",
+                    response.status,
+                    response.text()
+                );
+            }
+            let metrics = response.text();
             let pending = metric(&metrics, "simrelay_deliveries_pending").unwrap_or(1.0);
             delivered = metric(
                 &metrics,
