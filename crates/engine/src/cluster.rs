@@ -1073,22 +1073,7 @@ mod tests {
         .await;
         // Both connected to the broker, so both would publish what they hear.
         for node in [&a, &b] {
-            within("the node connected to the broker", async || {
-                let metrics = reqwest::Client::new()
-                    .get(format!("http://{}/metrics", node.local_addr()))
-                    .bearer_auth(node.token())
-                    .send()
-                    .await
-                    .ok()?
-                    .text()
-                    .await
-                    .ok()?;
-                metrics
-                    .lines()
-                    .any(|l| l == "simrelay_mqtt_connected 1")
-                    .then_some(())
-            })
-            .await;
+            crate::mqtt::cluster_tests::connected(node).await;
         }
         for i in 0..MESSAGES {
             sim.deliver(numbered("mqtt-once", i));

@@ -44,7 +44,8 @@ async fn start(url: &str, broker: &Mosquitto, name: &str, sim: &Simulator) -> En
     .expect("start a node")
 }
 
-async fn connected(node: &Engine) {
+/// Waits until `node` says (in its metrics) that it is connected to its broker.
+pub(crate) async fn connected(node: &Engine) {
     within("the node connected to the broker", async || {
         let metrics = reqwest::Client::new()
             .get(format!("http://{}/metrics", node.local_addr()))

@@ -13,7 +13,7 @@
 
 mod client;
 #[cfg(test)]
-mod cluster_tests;
+pub(crate) mod cluster_tests;
 mod discovery;
 pub mod topics;
 
